@@ -1,0 +1,67 @@
+import Foundation
+
+/// What one data-parallel rank runs in one engine step, reduced to the sums the cost model needs.
+public struct BatchShape: Sendable, Equatable {
+    /// New tokens this step (decode tokens plus prefill chunk tokens).
+    public var tokens: Int = 0
+    /// Sequences scheduled this step.
+    public var sequences: Int = 0
+    /// Decode sequences (one new token each).
+    public var decodeSequences: Int = 0
+    /// Sum over decode sequences of the tokens each attends to (its cached context plus the new token).
+    public var decodeContext: Double = 0
+    /// Sum over prefill chunks of query-key pairs: q x (prefix + (q + 1) / 2) causal, q x (prefix + q) bidirectional.
+    public var prefillPairs: Double = 0
+    /// Sum over prefill chunks of the tokens whose K and V are read (prefix plus chunk).
+    public var prefillContext: Double = 0
+    /// Rows of the LM head computed (one per sequence that samples a token this step).
+    public var logitsRows: Int = 0
+
+    public init() {}
+
+    /// Adds a decode sequence that has `context` tokens cached before this step.
+    @inlinable public mutating func addDecode(context: Int) {
+        tokens += 1; sequences += 1; decodeSequences += 1
+        decodeContext += Double(context + 1)
+        logitsRows += 1
+    }
+
+    /// Adds a prefill chunk of `chunk` tokens after `prefix` already-computed tokens.
+    @inlinable public mutating func addPrefill(chunk: Int, prefix: Int, samples: Bool, bidirectional: Bool = false) {
+        tokens += chunk; sequences += 1
+        let q = Double(chunk), p = Double(prefix)
+        prefillPairs += bidirectional ? q * (p + q) : q * (p + (q + 1) / 2)
+        prefillContext += p + q
+        if samples { logitsRows += 1 }
+    }
+
+    public var isEmpty: Bool { tokens == 0 }
+}
+
+/// Time of one engine step by component, in microseconds.
+public struct StepBreakdown: Sendable, Equatable, Codable {
+    public var attention: Double = 0
+    public var denseGEMM: Double = 0
+    public var experts: Double = 0
+    public var communication: Double = 0
+    public var overhead: Double = 0
+
+    public init() {}
+
+    public var gpu: Double { attention + denseGEMM + experts + communication }
+    public var total: Double { gpu + overhead }
+
+    public static func + (a: StepBreakdown, b: StepBreakdown) -> StepBreakdown {
+        var r = a
+        r.attention += b.attention; r.denseGEMM += b.denseGEMM; r.experts += b.experts
+        r.communication += b.communication; r.overhead += b.overhead
+        return r
+    }
+    public static func += (a: inout StepBreakdown, b: StepBreakdown) { a = a + b }
+
+    public func scaled(_ f: Double) -> StepBreakdown {
+        var r = self
+        r.attention *= f; r.denseGEMM *= f; r.experts *= f; r.communication *= f; r.overhead *= f
+        return r
+    }
+}

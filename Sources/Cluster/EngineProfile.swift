@@ -1,0 +1,82 @@
+import Foundation
+
+/// A serving engine's defaults and overhead parameters (vLLM continuous batching or Hugging Face `generate`).
+///
+/// Parameters live in a name-to-value map so that `moesim calibrate` can fit any subset by name and write them
+/// back; each known parameter has a documented default used when a profile leaves it out.
+public struct EngineProfile: Sendable {
+    public enum Kind: String, Sendable, CaseIterable { case vllm, hf }
+
+    public var name: String
+    public var kind: Kind
+    public var params: [String: Double]
+    /// Names `moesim calibrate` fits by default.
+    public var fitParameters: [String]
+    public var sources: [String]
+    public var defaultExpertsImpl: String
+
+    /// Every known parameter with its default and meaning.
+    public static let known: [String: (Double, String)] = [
+        // vLLM scheduler defaults (vLLM V1, OpenAI server usage context)
+        "max_num_seqs": (256, "--max-num-seqs default"),
+        "max_num_batched_tokens": (2048, "--max-num-batched-tokens default (chunked prefill budget)"),
+        "block_size": (16, "PagedAttention block size in tokens"),
+        "gpu_memory_utilization": (0.9, "--gpu-memory-utilization default"),
+        "cuda_graph_max_tokens": (512, "largest batch (tokens) captured in a CUDA graph"),
+        "activation_reserve_gb": (2.0, "per-GPU memory kept for activations, CUDA graphs and the NCCL/cuBLAS workspaces"),
+        // vLLM overheads
+        "step_overhead_us": (3000, "engine-core CPU time per step: scheduling, input preparation, sampling launch"),
+        "per_seq_overhead_us": (30, "engine-core CPU time per scheduled sequence per step"),
+        "frontend_per_token_us": (20, "API-server time per streamed output token (detokenise, SSE); one server process"),
+        "eager_kernels_per_layer": (12, "kernels launched per layer when a step runs eagerly"),
+        "attention_efficiency": (0.6, "prefill attention FLOP rate as a fraction of the GEMM rate (FlashAttention-2)"),
+        "moe_block_m": (16, "token padding of each expert's block in the fused MoE kernel"),
+        "compute_efficiency": (1.0, "multiplier on achieved GEMM rate (1 = the profile's measured rate)"),
+        // Hugging Face eager engine
+        "host_per_layer_us": (150, "Python + launch time per decoder layer outside the experts (eager PyTorch)"),
+        "host_per_expert_us": (120, "Python + launch time per hit expert in Transformers' eager expert loop"),
+        "host_per_forward_us": (2000, "Python time per forward outside the layers (generate loop, logits processors)"),
+        "sync_us": (20, "host-device synchronisation (nonzero / .item()) cost"),
+        "host_grouped_moe_us": (150, "host time of a batched/grouped experts call per layer"),
+    ]
+
+    public func value(_ key: String) -> Double {
+        if let v = params[key] { return v }
+        precondition(Self.known[key] != nil, "unknown engine parameter \(key)")
+        return Self.known[key]!.0
+    }
+
+    public init(name: String, kind: Kind, params: [String: Double] = [:], fitParameters: [String] = [], sources: [String] = ["derived: built-in defaults"], defaultExpertsImpl: String = "eager") {
+        self.name = name; self.kind = kind; self.params = params; self.fitParameters = fitParameters
+        self.sources = sources; self.defaultExpertsImpl = defaultExpertsImpl
+    }
+
+    public init(json j: JSONNode) throws {
+        name = try j.string("name")
+        let k = try j.string("engine")
+        guard let kind = Kind(rawValue: k) else {
+            throw try j.require("engine").fail("is \"\(k)\"; use one of \(quotedChoices(Kind.allCases.map(\.rawValue)))")
+        }
+        self.kind = kind
+        var ps: [String: Double] = [:]
+        if let p = j.optional("parameters") {
+            guard let obj = p.object else { throw p.fail("expected an object of parameter values") }
+            for key in obj.keys.sorted() {
+                guard Self.known[key] != nil else {
+                    throw p.fail("unknown parameter '\(key)'; known: \(quotedChoices(Self.known.keys.sorted()))")
+                }
+                let node = try p.require(key)
+                let v = try node.double()
+                guard v >= 0 else { throw node.fail("must not be negative, found \(v)") }
+                ps[key] = v
+            }
+        }
+        params = ps
+        fitParameters = try j.optional("fit_parameters")?.array().map { try $0.string() } ?? []
+        for f in fitParameters where Self.known[f] == nil {
+            throw j.fail("fit_parameters names unknown parameter '\(f)'")
+        }
+        defaultExpertsImpl = try j.optional("experts_impl")?.string() ?? "eager"
+        sources = try ProfileSources.read(j)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+extension ModelArchitecture {
+    /// The Hugging Face `model_type` values this parser understands.
+    public static let supportedFamilies = [
+        "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "llama", "mistral", "qwen2", "qwen3",
+        "deepseek_v2", "deepseek_v3", "llada", "llada_moe", "lladamoe",
+    ]
+
+    /// Reads an architecture from a Hugging Face `config.json` object.
+    ///
+    /// - Parameters:
+    ///   - config: the parsed config (the file itself, or the `config` member of a shipped model profile).
+    ///   - name: the model's name in reports.
+    ///   - diffusion: overrides the generation kind; by default LLaDA families are diffusion models.
+    /// - Throws: `InputError.data` naming the file, the key and the bad value.
+    public init(hfConfig c: JSONNode, name: String, diffusion: Bool? = nil) throws {
+        guard c.object != nil else { throw c.fail("expected a config object, found \(describe(c.value))") }
+        let type = try c.optional("model_type")?.string() ?? ""
+        let fam = type.lowercased()
+        guard Self.supportedFamilies.contains(fam) || c.has("num_experts") || c.has("hidden_size") else {
+            throw InputError.data("\(c.file): key 'model_type' has unsupported value \"\(type)\"; supported: \(quotedChoices(Self.supportedFamilies))")
+        }
+        self.name = name
+        self.family = fam
+        let isLLaDA = fam == "llada"
+        func firstInt(_ keys: [String]) throws -> Int? {
+            for k in keys where c.has(k) { return try c.positiveInt(k) }
+            return nil
+        }
+        func need(_ keys: [String]) throws -> Int {
+            if let v = try firstInt(keys) { return v }
+            throw InputError.data("\(c.file): missing key '\(keys[0])' (model_type \"\(type)\")")
+        }
+        hidden = try need(isLLaDA ? ["d_model", "hidden_size"] : ["hidden_size", "d_model"])
+        layers = try need(isLLaDA ? ["n_layers", "num_hidden_layers"] : ["num_hidden_layers", "n_layers"])
+        heads = try need(isLLaDA ? ["n_heads", "num_attention_heads"] : ["num_attention_heads", "n_heads"])
+        kvHeads = try firstInt(["num_key_value_heads", "n_kv_heads"]) ?? heads
+        headDim = try firstInt(["head_dim"]) ?? (hidden / heads)
+        vocab = try need(isLLaDA ? ["embedding_size", "vocab_size"] : ["vocab_size", "embedding_size"])
+        let weightTying = try c.bool("weight_tying", default: false)
+        tieEmbeddings = try c.bool("tie_word_embeddings", default: weightTying)
+        maxPositions = try firstInt(["max_position_embeddings", "max_sequence_length"]) ?? 4096
+        guard heads % kvHeads == 0 else {
+            throw InputError.data("\(c.file): num_attention_heads (\(heads)) is not a multiple of num_key_value_heads (\(kvHeads))")
+        }
+        let attnBias = try c.bool("attention_bias", default: false)
+        let qkvBiasKey = try c.bool("qkv_bias", default: false)
+        let includeBias = try c.bool("include_qkv_bias", default: false)
+        qkvBias = fam == "qwen2_moe" || fam == "qwen2" || attnBias || qkvBiasKey || includeBias
+        isDiffusion = diffusion ?? fam.hasPrefix("llada")
+
+        if fam.hasPrefix("deepseek") {
+            let kvLora = try c.positiveInt("kv_lora_rank")
+            let qLora = try c.optional("q_lora_rank")?.int()
+            attention = .mla(qLoraRank: qLora, kvLoraRank: kvLora, qkNopeHeadDim: try c.positiveInt("qk_nope_head_dim"),
+                             qkRopeHeadDim: try c.positiveInt("qk_rope_head_dim"), vHeadDim: try c.positiveInt("v_head_dim"))
+        } else {
+            attention = .gqa
+        }
+
+        // Feed-forward blocks.
+        let experts = try firstInt(["num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"]) ?? 0
+        var specs: [FFNSpec] = []
+        if experts == 0 {
+            let inter = try need(isLLaDA ? ["mlp_hidden_size", "intermediate_size"] : ["intermediate_size", "mlp_hidden_size"])
+            specs = Array(repeating: FFNSpec(denseIntermediate: inter, experts: 0, topK: 0, expertIntermediate: 0, sharedIntermediate: 0), count: layers)
+        } else {
+            let topK = try need(["num_experts_per_tok", "moe_topk", "top_k"])
+            guard topK <= experts else {
+                throw InputError.data("\(c.file): key 'num_experts_per_tok' (\(topK)) exceeds the number of experts (\(experts))")
+            }
+            let expertInter: Int
+            if fam == "mixtral" || fam == "olmoe" { expertInter = try need(["intermediate_size"]) }
+            else { expertInter = try need(["moe_intermediate_size", "expert_intermediate_size", "intermediate_size"]) }
+            var shared = 0
+            if let s = try firstInt(["shared_expert_intermediate_size"]) { shared = s }
+            else if let n = try firstInt(["n_shared_experts", "num_shared_experts"]) { shared = n * expertInter }
+            let denseInter = try firstInt(["intermediate_size"]) ?? expertInter
+            let firstDense = try firstInt(["first_k_dense_replace"]) ?? 0
+            let freq = try firstInt(["moe_layer_freq", "decoder_sparse_step"]) ?? 1
+            let mlpOnly = Set(try c.optional("mlp_only_layers")?.array().map { try $0.int() } ?? [])
+            for i in 0..<layers {
+                let isMoE: Bool
+                if fam.hasPrefix("deepseek") { isMoE = i >= firstDense && i % freq == 0 }
+                else { isMoE = !mlpOnly.contains(i) && (i + 1) % freq == 0 && i >= firstDense }
+                if isMoE {
+                    specs.append(FFNSpec(denseIntermediate: 0, experts: experts, topK: topK, expertIntermediate: expertInter, sharedIntermediate: shared))
+                } else {
+                    specs.append(FFNSpec(denseIntermediate: denseInter, experts: 0, topK: 0, expertIntermediate: 0, sharedIntermediate: 0))
+                }
+            }
+        }
+        ffn = specs
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// The collectives an interconnect profile can time.
+public enum Collective: String, CaseIterable, Sendable {
+    case allReduce = "all_reduce", allToAll = "all_to_all", allGather = "all_gather"
+    case reduceScatter = "reduce_scatter", sendRecv = "send_recv"
+}
+
+/// Measured collective curves of one GPU host topology, interpolated in log-size.
+public struct InterconnectProfile: Sendable {
+    public var name: String
+    public var displayName: String
+    public var gpus: [String]
+    public var maxGPUs: Int
+    public var linkBandwidthGBps: Double
+    /// `curves[collective][gpuCount] = (log bytes, time us)` sorted by size.
+    var curves: [Collective: [Int: Curve]]
+    public var sources: [String]
+
+    struct Curve: Sendable {
+        var logBytes: [Double]
+        var us: [Double]
+        var maxBytes: Double
+    }
+
+    public init(json j: JSONNode) throws {
+        name = try j.string("name")
+        displayName = try j.optional("display_name")?.string() ?? name
+        gpus = try j.require("gpus").array().map { try $0.string() }
+        maxGPUs = try j.positiveInt("max_gpus")
+        linkBandwidthGBps = try j.positive("link_bandwidth_gbps")
+        var cs: [Collective: [Int: Curve]] = [:]
+        for c in try j.require("curves").array() {
+            let cname = try c.string("collective")
+            guard let coll = Collective(rawValue: cname) else {
+                throw try c.require("collective").fail("is \"\(cname)\"; use one of \(quotedChoices(Collective.allCases.map(\.rawValue)))")
+            }
+            let g = try c.positiveInt("gpus")
+            var pts: [(Double, Double)] = []
+            for p in try c.require("points").array() {
+                let pair = try p.array()
+                guard pair.count == 2 else { throw p.fail("expected [bytes, time_us]") }
+                let b = try pair[0].double(), t = try pair[1].double()
+                guard b > 0, t > 0 else { throw p.fail("bytes and time_us must be positive, found [\(b), \(t)]") }
+                pts.append((b, t))
+            }
+            guard pts.count >= 2 else { throw c.fail("a curve needs at least 2 points") }
+            pts.sort { $0.0 < $1.0 }
+            cs[coll, default: [:]][g] = Curve(logBytes: pts.map { log($0.0) }, us: pts.map { $0.1 }, maxBytes: pts.last!.0)
+        }
+        curves = cs
+        sources = try ProfileSources.read(j)
+    }
+
+    public func gpuCounts(_ c: Collective) -> [Int] { (curves[c]?.keys).map { Array($0).sorted() } ?? [] }
+
+    /// Time of one collective of `bytes` (per rank, as nccl-tests counts) over `gpus` GPUs, in microseconds.
+    ///
+    /// Interpolates the measured curve in log-size. Below the smallest size the smallest time is used (latency
+    /// floor); above the largest, time grows with the last segment's bandwidth. A missing all-to-all curve is
+    /// derived from send/recv (each rank exchanges (P-1)/P of its buffer); a missing GPU count uses the nearest
+    /// measured count scaled by the ring factor. Returns nil when nothing applies.
+    public func timeUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double? {
+        if p <= 1 || bytes <= 0 { return 0 }
+        if let curve = curveFor(c, gpus: p) { return Self.interpolate(curve.curve, bytes: bytes) * curve.scale }
+        if c == .allToAll, let sr = curveFor(.sendRecv, gpus: 2) {
+            // Each rank sends (P-1)/P of its buffer, spread over P-1 peers in parallel on a switched fabric.
+            return Self.interpolate(sr.curve, bytes: bytes * Double(p - 1) / Double(p))
+        }
+        if c == .allGather || c == .reduceScatter, let ar = curveFor(.allReduce, gpus: p) {
+            return Self.interpolate(ar.curve, bytes: bytes) * ar.scale * 0.5 // ring all-reduce = reduce-scatter + all-gather
+        }
+        return nil
+    }
+
+    func curveFor(_ c: Collective, gpus p: Int) -> (curve: Curve, scale: Double)? {
+        guard let byCount = curves[c], !byCount.isEmpty else { return nil }
+        if let exact = byCount[p] { return (exact, 1) }
+        // Nearest measured count, scaled by the ring bus factor 2(P-1)/P for all-reduce, (P-1)/P otherwise.
+        let nearest = byCount.keys.min { abs($0 - p) < abs($1 - p) || (abs($0 - p) == abs($1 - p) && $0 > $1) }!
+        func factor(_ n: Int) -> Double { Double(n - 1) / Double(n) }
+        return (byCount[nearest]!, factor(p) / factor(nearest))
+    }
+
+    static func interpolate(_ c: Curve, bytes: Double) -> Double {
+        let x = log(bytes)
+        let xs = c.logBytes, ys = c.us
+        if x <= xs[0] { return ys[0] }
+        let n = xs.count
+        if x >= xs[n - 1] {
+            // Linear in bytes past the end, at the last segment's incremental bandwidth.
+            let b1 = exp(xs[n - 2]), b2 = exp(xs[n - 1])
+            let slope = max((ys[n - 1] - ys[n - 2]) / (b2 - b1), 0)
+            return ys[n - 1] + slope * (bytes - b2)
+        }
+        var lo = 0, hi = n - 1
+        while hi - lo > 1 { let mid = (lo + hi) / 2; if xs[mid] <= x { lo = mid } else { hi = mid } }
+        // Bracket in log-size, then interpolate time linearly in bytes between the two measured points.
+        let b1 = exp(xs[lo]), b2 = exp(xs[hi])
+        let w = (bytes - b1) / (b2 - b1)
+        return ys[lo] + (ys[hi] - ys[lo]) * w
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+/// How a layer attends: grouped-query attention, or DeepSeek's multi-head latent attention (MLA).
+public enum AttentionKind: Sendable, Equatable {
+    /// Standard multi-head / grouped-query attention with `kvHeads` key-value heads.
+    case gqa
+    /// Multi-head latent attention (DeepSeek-V2/V3): the KV cache holds a compressed latent of
+    /// `kvLoraRank + qkRopeHeadDim` values per token and layer, shared by all heads.
+    case mla(qLoraRank: Int?, kvLoraRank: Int, qkNopeHeadDim: Int, qkRopeHeadDim: Int, vHeadDim: Int)
+}
+
+/// The feed-forward block of one decoder layer.
+public struct FFNSpec: Sendable, Equatable {
+    /// Dense gated MLP width (0 when the layer is MoE only).
+    public var denseIntermediate: Int
+    /// Number of routed experts (0 for a dense layer).
+    public var experts: Int
+    public var topK: Int
+    public var expertIntermediate: Int
+    /// Total width of the always-on shared expert(s) (0 when none).
+    public var sharedIntermediate: Int
+    public var isMoE: Bool { experts > 0 }
+}
+
+/// A transformer architecture, read from a Hugging Face `config.json`.
+///
+/// Families understood: Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, Llama/Mistral/Qwen2 (dense), DeepSeek-V2/V3 (MLA,
+/// shared experts, leading dense layers), LLaDA (dense diffusion) and LLaDA-MoE. All weights are bf16 (2 bytes).
+public struct ModelArchitecture: Sendable, Equatable {
+    public var name: String
+    public var family: String
+    public var hidden: Int
+    public var layers: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var vocab: Int
+    public var tieEmbeddings: Bool
+    public var attention: AttentionKind
+    public var qkvBias: Bool
+    /// The FFN of each layer, `layers` entries.
+    public var ffn: [FFNSpec]
+    /// Diffusion language models attend bidirectionally and keep no KV cache.
+    public var isDiffusion: Bool
+    public var maxPositions: Int
+    public let bytesPerParam: Double = 2
+
+    public var moeLayerCount: Int { ffn.reduce(0) { $0 + ($1.isMoE ? 1 : 0) } }
+    /// The first MoE layer's spec (all MoE layers of the supported families are alike).
+    public var moe: FFNSpec? { ffn.first(where: { $0.isMoE }) }
+    public var isMoE: Bool { moe != nil }
+
+    // MARK: parameter counts (elements, not bytes)
+
+    /// Attention parameters of one layer (QKV, output, norms, biases).
+    public var attentionParamsPerLayer: Double {
+        let h = Double(hidden)
+        switch attention {
+        case .gqa:
+            let q = Double(heads * headDim), kv = Double(kvHeads * headDim)
+            var p = h * (q + 2 * kv) + q * h
+            if qkvBias { p += q + 2 * kv }
+            return p + 2 * h
+        case let .mla(qLora, kvLora, nope, rope, v):
+            let nh = Double(heads)
+            var p = 0.0
+            if let ql = qLora { p += h * Double(ql) + Double(ql) * nh * Double(nope + rope) + Double(ql) }
+            else { p += h * nh * Double(nope + rope) }
+            p += h * Double(kvLora + rope) + Double(kvLora) // kv_a proj + norm
+            p += Double(kvLora) * nh * Double(nope + v)      // kv_b proj
+            p += nh * Double(v) * h                          // o proj
+            return p + 2 * h
+        }
+    }
+
+    /// Parameters of one expert (gate, up and down projections).
+    public var paramsPerExpert: Double {
+        guard let m = moe else { return 0 }
+        return 3 * Double(hidden) * Double(m.expertIntermediate)
+    }
+
+    /// Non-expert FFN parameters of layer `i`: dense MLP, shared experts, router.
+    public func denseFFNParams(layer i: Int) -> Double {
+        let f = ffn[i], h = Double(hidden)
+        var p = 3 * h * Double(f.denseIntermediate) + 3 * h * Double(f.sharedIntermediate)
+        if f.isMoE { p += h * Double(f.experts) }
+        if f.sharedIntermediate > 0 && family == "qwen2_moe" { p += h } // shared-expert gate
+        return p
+    }
+
+    public var embeddingParams: Double {
+        Double(vocab) * Double(hidden) * (tieEmbeddings ? 1 : 2) + Double(hidden)
+    }
+
+    public var totalExpertParams: Double {
+        ffn.reduce(0) { $0 + ($1.isMoE ? Double($1.experts) * 3 * Double(hidden) * Double($1.expertIntermediate) : 0) }
+    }
+
+    public var totalParams: Double {
+        var p = embeddingParams + totalExpertParams
+        for i in 0..<layers { p += attentionParamsPerLayer + denseFFNParams(layer: i) }
+        return p
+    }
+
+    /// Parameters touched by one token: attention, dense parts, top-k experts, the LM head.
+    public var activeParams: Double {
+        var p = Double(vocab) * Double(hidden) + Double(hidden)
+        for (i, f) in ffn.enumerated() {
+            p += attentionParamsPerLayer + denseFFNParams(layer: i)
+            if f.isMoE { p += Double(f.topK) * 3 * Double(hidden) * Double(f.expertIntermediate) }
+        }
+        return p
+    }
+
+    /// KV-cache elements per token per layer on one GPU holding `kvHeadsPerGPU` heads (GQA) or the latent (MLA).
+    public func kvElementsPerTokenPerLayer(tensorParallel tp: Int) -> Double {
+        switch attention {
+        case .gqa:
+            let perGPU = max(1, kvHeads / tp) // vLLM replicates KV heads when TP exceeds them
+            return Double(2 * perGPU * headDim)
+        case let .mla(_, kvLora, _, rope, _):
+            return Double(kvLora + rope) // the latent is replicated on every TP rank
+        }
+    }
+
+    /// Bytes of KV cache per token on one GPU under tensor parallelism `tp` (0 for diffusion models).
+    public func kvBytesPerToken(tensorParallel tp: Int) -> Double {
+        if isDiffusion { return 0 }
+        return kvElementsPerTokenPerLayer(tensorParallel: tp) * Double(layers) * bytesPerParam
+    }
+}

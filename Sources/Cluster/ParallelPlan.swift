@@ -1,0 +1,145 @@
+import Foundation
+
+/// A parallel plan in vLLM's terms: tensor parallel size, data parallel size, expert parallelism, placement.
+///
+/// With `expertParallel`, the experts are spread whole over EP = TP x DP GPUs (`placement`); without it, every
+/// DP replica holds all experts, each TP-sharded over its TP group. Attention and dense layers are always TP
+/// within a DP replica. GPU g belongs to DP rank g / TP.
+public struct ParallelPlan: Sendable, Equatable {
+    public var tensorParallel: Int
+    public var dataParallel: Int
+    public var expertParallel: Bool
+    /// How EP exchanges tokens: vLLM's all-reduce combine (`allreduce`) or dispatch/combine all-to-all.
+    public var all2allBackend: All2AllBackend
+    /// The paper strategy this plan came from, if any.
+    public var strategy: Strategy?
+
+    public enum All2AllBackend: String, Sendable, CaseIterable { case allreduce, alltoall }
+
+    /// The paper's named strategies (Hegde et al., Table II and Section IV-C).
+    public enum Strategy: String, Sendable, CaseIterable {
+        case baseline, tp, ep, hybrid
+        /// The explicit vLLM flags each strategy expands to.
+        public var plan: ParallelPlan {
+            switch self {
+            case .baseline: return ParallelPlan(tp: 1, dp: 1, ep: false, strategy: self)
+            case .tp: return ParallelPlan(tp: 2, dp: 1, ep: false, strategy: self)
+            case .ep: return ParallelPlan(tp: 1, dp: 2, ep: true, strategy: self)
+            case .hybrid: return ParallelPlan(tp: 2, dp: 2, ep: true, strategy: self)
+            }
+        }
+        public var summary: String {
+            switch self {
+            case .baseline: return "1 GPU"
+            case .tp: return "every layer TP-sharded over 2 GPUs, all-reduce after attention and MoE"
+            case .ep: return "experts spread over 2 GPUs, attention unsharded on each (TP1 x DP2 with EP)"
+            case .hybrid: return "attention TP over 2 GPUs, experts spread over all 4 (TP2 x DP2 with EP)"
+            }
+        }
+    }
+
+    public init(tp: Int, dp: Int = 1, ep: Bool = false, backend: All2AllBackend? = nil, strategy: Strategy? = nil) {
+        tensorParallel = tp
+        dataParallel = dp
+        expertParallel = ep
+        // vLLM combines expert outputs with an all-reduce when DP = 1; with DP > 1 it dispatches across DP ranks.
+        all2allBackend = backend ?? (dp > 1 ? .alltoall : .allreduce)
+        self.strategy = strategy
+    }
+
+    public var gpuCount: Int { tensorParallel * dataParallel }
+    public var expertParallelSize: Int { expertParallel ? gpuCount : 1 }
+
+    /// The vLLM command-line flags of this plan.
+    public var vllmFlags: String {
+        var s = "--tensor-parallel-size \(tensorParallel)"
+        if dataParallel > 1 { s += " --data-parallel-size \(dataParallel)" }
+        if expertParallel { s += " --enable-expert-parallel" }
+        return s
+    }
+
+    public var label: String {
+        if let s = strategy { return s.rawValue }
+        var l = "tp\(tensorParallel)"
+        if dataParallel > 1 { l += "-dp\(dataParallel)" }
+        if expertParallel { l += "-ep" }
+        return l
+    }
+
+    /// Checks the plan against a model; errors say what does not divide.
+    public func validate(for m: ModelArchitecture) throws {
+        guard tensorParallel >= 1, dataParallel >= 1 else {
+            throw InputError.usage("tensor and data parallel sizes must be at least 1 (got TP=\(tensorParallel), DP=\(dataParallel))")
+        }
+        guard m.heads % tensorParallel == 0 else {
+            throw InputError.usage("--tensor-parallel-size \(tensorParallel) does not divide the \(m.heads) attention heads of \(m.name)")
+        }
+        if let moe = m.moe {
+            if expertParallel {
+                guard moe.experts >= gpuCount else {
+                    throw InputError.usage("expert parallelism over \(gpuCount) GPUs needs at least as many experts; \(m.name) has \(moe.experts)")
+                }
+            } else {
+                guard moe.expertIntermediate % tensorParallel == 0 else {
+                    throw InputError.usage("--tensor-parallel-size \(tensorParallel) does not divide the expert width \(moe.expertIntermediate) of \(m.name)")
+                }
+            }
+        } else if expertParallel {
+            throw InputError.usage("--enable-expert-parallel needs a Mixture-of-Experts model; \(m.name) is dense")
+        }
+    }
+}
+
+/// Which GPUs hold each expert of each MoE layer; tokens routed to a replicated expert are split evenly.
+public struct ExpertPlacement: Sendable, Equatable {
+    /// `owners[layer][expert]` = the GPUs holding that expert (MoE layers only, in order).
+    public var owners: [[[Int]]]
+
+    /// Contiguous blocks: expert e on GPU e / (E / P), the remainder spread over the first GPUs.
+    public static func contiguous(experts: Int, gpus: Int, moeLayers: Int) -> ExpertPlacement {
+        let base = experts / gpus, extra = experts % gpus
+        var layer: [[Int]] = []
+        for g in 0..<gpus { for _ in 0..<(base + (g < extra ? 1 : 0)) { layer.append([g]) } }
+        return ExpertPlacement(owners: Array(repeating: layer, count: moeLayers))
+    }
+
+    /// Reads `{"layers": [ {"expert": [gpu, ...]} ... ]}` or `{"default": [[gpus] per expert]}` and checks it.
+    public static func load(file: String, experts: Int, gpus: Int, moeLayers: Int) throws -> ExpertPlacement {
+        let j = try JSONNode.load(file: file)
+        func readLayer(_ n: JSONNode) throws -> [[Int]] {
+            let arr = try n.array()
+            guard arr.count == experts else { throw n.fail("lists \(arr.count) experts; the model has \(experts)") }
+            return try arr.map { e in
+                let g = try e.array().map { try $0.int() }
+                guard !g.isEmpty else { throw e.fail("an expert must be placed on at least one GPU") }
+                for x in g where x < 0 || x >= gpus { throw e.fail("GPU \(x) is out of range 0..<\(gpus)") }
+                guard Set(g).count == g.count else { throw e.fail("lists a GPU twice") }
+                return g
+            }
+        }
+        var owners: [[[Int]]]
+        if let layers = j.optional("layers") {
+            let ls = try layers.array()
+            guard ls.count == moeLayers else { throw layers.fail("has \(ls.count) layers; the model has \(moeLayers) MoE layers") }
+            owners = try ls.map(readLayer)
+        } else {
+            let d = try j.require("default")
+            owners = Array(repeating: try readLayer(d), count: moeLayers)
+        }
+        for (li, layer) in owners.enumerated() {
+            let used = Set(layer.flatMap { $0 })
+            if used.count < gpus {
+                let idle = (0..<gpus).filter { !used.contains($0) }
+                throw InputError.data("\(file): layer \(li) leaves GPU(s) \(idle.map(String.init).joined(separator: ", ")) without experts")
+            }
+        }
+        return ExpertPlacement(owners: owners)
+    }
+
+    /// Experts per GPU in layer `l` (counting replicas).
+    public func expertsPerGPU(layer l: Int, gpus: Int) -> [Int] {
+        var c = Array(repeating: 0, count: gpus)
+        for o in owners[l] { for g in o { c[g] += 1 } }
+        return c
+    }
+}

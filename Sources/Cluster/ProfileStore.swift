@@ -1,0 +1,92 @@
+import Foundation
+
+/// Finds and loads the shipped profiles (`profiles/` in the repository) and user files.
+///
+/// The directory is, in order: the `MOESIM_PROFILES` environment variable, `./profiles`, or the `profiles`
+/// folder of the checkout that holds the running executable (`.build/<config>/moesim` lies three levels down).
+public struct ProfileStore: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public static func locate(executablePath: String = CommandLine.arguments.first ?? "") throws -> ProfileStore {
+        let fm = FileManager.default
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["MOESIM_PROFILES"], !env.isEmpty { candidates.append(env) }
+        candidates.append(fm.currentDirectoryPath + "/profiles")
+        var dir = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(dir.appendingPathComponent("profiles").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        for c in candidates {
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: c + "/gpus", isDirectory: &isDir), isDir.boolValue { return ProfileStore(root: c) }
+        }
+        throw InputError.data("cannot find the profiles directory (looked in \(candidates.prefix(3).joined(separator: ", ")), ...); set MOESIM_PROFILES")
+    }
+
+    /// Names of the shipped profiles of one kind (`models`, `gpus`, `interconnects`, `engines`).
+    public func names(_ kind: String) -> [String] {
+        let items = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(kind)")) ?? []
+        return items.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    func resolve(_ kind: String, _ nameOrPath: String, flag: String) throws -> String {
+        if nameOrPath.hasSuffix(".json") || nameOrPath.contains("/") {
+            guard FileManager.default.fileExists(atPath: nameOrPath) else {
+                throw InputError.usage("The file '\(nameOrPath)' given to '\(flag)' does not exist")
+            }
+            return nameOrPath
+        }
+        let path = "\(root)/\(kind)/\(nameOrPath).json"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw InputError.usage("The value '\(nameOrPath)' is invalid for '\(flag)'. Please provide one of \(quotedChoices(names(kind))) or a JSON file")
+        }
+        return path
+    }
+
+    /// A model by shipped name or by the path of a Hugging Face `config.json` (or a wrapped profile).
+    public func model(_ nameOrPath: String) throws -> ModelArchitecture {
+        let path = try resolve("models", nameOrPath, flag: "--model")
+        let j = try JSONNode.load(file: path)
+        if j.has("config") && j.has("version") {
+            let name = try j.string("name")
+            let gen = try j.optional("generation")?.string()
+            if let g = gen, g != "autoregressive" && g != "diffusion" {
+                throw try j.require("generation").fail("is \"\(g)\"; use 'autoregressive' or 'diffusion'")
+            }
+            _ = try ProfileSources.read(j)
+            return try ModelArchitecture(hfConfig: try j.require("config"), name: name, diffusion: gen.map { $0 == "diffusion" })
+        }
+        let base = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        let name = base == "config" ? URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent : base
+        return try ModelArchitecture(hfConfig: j, name: name)
+    }
+
+    public func gpu(_ nameOrPath: String) throws -> GPUProfile {
+        try GPUProfile(json: JSONNode.load(file: resolve("gpus", nameOrPath, flag: "--gpu")))
+    }
+
+    public func engine(_ nameOrPath: String) throws -> EngineProfile {
+        try EngineProfile(json: JSONNode.load(file: resolve("engines", nameOrPath, flag: "--engine-profile")))
+    }
+
+    public func interconnect(_ nameOrPath: String) throws -> InterconnectProfile {
+        try InterconnectProfile(json: JSONNode.load(file: resolve("interconnects", nameOrPath, flag: "--interconnect")))
+    }
+
+    /// The shipped interconnect for `gpu` with curves at `gpus` GPUs: the one listing the GPU, preferring a
+    /// measured all-reduce curve at exactly that count, then the alphabetically first.
+    public func defaultInterconnect(gpu: String, gpus: Int) throws -> InterconnectProfile? {
+        var best: (InterconnectProfile, Int)? = nil
+        for n in names("interconnects") {
+            guard let ic = try? interconnect(n), ic.gpus.contains(gpu), ic.maxGPUs >= gpus else { continue }
+            var score = 0
+            if ic.gpuCounts(.allReduce).contains(gpus) { score += 2 }
+            if ic.gpuCounts(.allToAll).contains(gpus) { score += 1 }
+            if best == nil || score > best!.1 { best = (ic, score) }
+        }
+        return best?.0
+    }
+}

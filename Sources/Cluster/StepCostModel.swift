@@ -1,0 +1,324 @@
+import Foundation
+import SimKit
+
+/// The GPU time of one engine step of a deployment: per layer, per GPU, attention, GEMMs, experts and
+/// collectives, with the step waiting for the slowest data-parallel rank and the slowest expert GPU.
+///
+/// Costs that depend only on a token count are cached per count. Expert time depends on routing, so for each
+/// token count the model draws `samplesPerSize` routings of every MoE layer (seeded) and keeps the resulting
+/// whole-model expert times; a step then picks one of them with the simulation's random stream. This keeps a
+/// step O(1) while every step still sees routing variance, and the straggler GPU of EP is in every sample.
+public final class StepCostModel {
+    public let model: ModelArchitecture
+    public let plan: ParallelPlan
+    public let kernels: KernelCost
+    public let interconnect: InterconnectProfile?
+    public let routing: RoutingModel?
+    public let placement: ExpertPlacement?
+    public static let samplesPerSize = 16
+
+    let tp: Int, dp: Int, gpus: Int
+    let headsPerGPU: Int
+    let kvBytesPerTokenLayer: Double
+    let decodeFlopsPerTokenLayer: Double
+    let prefillFlopsPerPair: Double
+    let moeLayers: Int
+    let denseLayers: Int
+
+    // Caches indexed by token count (NaN = not yet computed).
+    var denseCache: [Double] = []
+    var attnGEMMCache: [Double] = []
+    var tpCommCache: [Double] = []
+    var lmCache: [Double] = []
+    var epCommCache: [Double] = []
+    var moeCache: [[MoESample]?] = []
+    var expertUsCache: [Double] = []
+    var sampleRNG: Xoshiro256
+    var countsScratch: [Int]
+    /// Set when a collective had no measured curve and was derived from link bandwidth.
+    public private(set) var derivedCollectives: Set<String> = []
+
+    public struct MoESample: Sendable {
+        /// Expert GEMM time summed over MoE layers, each layer at its slowest GPU (us).
+        public var expertsUs: Double
+        /// Mean over layers of (slowest GPU's token-expert pairs / mean GPU's pairs).
+        public var imbalance: Double
+    }
+
+    public init(model: ModelArchitecture, plan: ParallelPlan, kernels: KernelCost, interconnect: InterconnectProfile?,
+                routing: RoutingModel?, placement: ExpertPlacement?, seed: UInt64) throws {
+        self.model = model; self.plan = plan; self.kernels = kernels; self.interconnect = interconnect
+        self.routing = routing; self.placement = placement
+        tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.gpuCount
+        if gpus > 1 && interconnect == nil {
+            throw InputError.data("no interconnect profile applies to \(kernels.gpu.name) with \(gpus) GPUs; give one with --interconnect")
+        }
+        headsPerGPU = model.heads / tp
+        kvBytesPerTokenLayer = model.kvElementsPerTokenPerLayer(tensorParallel: tp) * model.bytesPerParam
+        switch model.attention {
+        case .gqa:
+            decodeFlopsPerTokenLayer = 4 * Double(headsPerGPU * model.headDim)
+            prefillFlopsPerPair = 4 * Double(headsPerGPU * model.headDim)
+        case let .mla(_, kvLora, nope, rope, v):
+            decodeFlopsPerTokenLayer = 2 * Double(headsPerGPU) * Double(2 * kvLora + rope)
+            prefillFlopsPerPair = 2 * Double(headsPerGPU) * Double(nope + rope + v)
+        }
+        moeLayers = model.moeLayerCount
+        denseLayers = model.layers - moeLayers
+        sampleRNG = Xoshiro256(seed: seed, stream: 0xC057)
+        countsScratch = Array(repeating: 0, count: model.moe?.experts ?? 0)
+    }
+
+    // MARK: collectives
+
+    /// Time of a collective in microseconds; derived from link bandwidth when the profile has no curve.
+    public func collectiveUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double {
+        if p <= 1 || bytes <= 0 { return 0 }
+        if let ic = interconnect, let t = ic.timeUs(c, bytes: bytes, gpus: p) { return t }
+        derivedCollectives.insert(c.rawValue)
+        let link = (interconnect?.linkBandwidthGBps ?? 25) * 1e9
+        let factor: Double
+        switch c {
+        case .allReduce: factor = 2 * Double(p - 1) / Double(p)
+        case .sendRecv: factor = 1
+        default: factor = Double(p - 1) / Double(p)
+        }
+        return 10 + bytes * factor / link * 1e6
+    }
+
+    // MARK: per-layer pieces (one GPU, T tokens)
+
+    /// Attention projections (QKV or MLA projections, output) for T tokens on one GPU.
+    public func attentionGEMMUs(tokens t: Int) -> Double {
+        let h = model.hidden, k = kernels
+        switch model.attention {
+        case .gqa:
+            let kvPerGPU = max(1, model.kvHeads / tp)
+            return k.gemmUs(m: t, n: (headsPerGPU + 2 * kvPerGPU) * model.headDim, k: h)
+                + k.gemmUs(m: t, n: h, k: headsPerGPU * model.headDim)
+        case let .mla(qLora, kvLora, nope, rope, v):
+            var s = 0.0
+            if let ql = qLora { s += k.gemmUs(m: t, n: ql, k: h) + k.gemmUs(m: t, n: headsPerGPU * (nope + rope), k: ql) }
+            else { s += k.gemmUs(m: t, n: headsPerGPU * (nope + rope), k: h) }
+            s += k.gemmUs(m: t, n: kvLora + rope, k: h)
+            s += k.gemmUs(m: t, n: headsPerGPU * (nope + v), k: kvLora)
+            return s + k.gemmUs(m: t, n: h, k: headsPerGPU * v)
+        }
+    }
+
+    /// The non-expert FFN work of layer `l` for T tokens: dense MLP, shared experts, router.
+    public func denseFFNUs(layer l: Int, tokens t: Int) -> Double {
+        let f = model.ffn[l], h = model.hidden, k = kernels
+        var s = 0.0
+        if f.denseIntermediate > 0 { s += k.gemmUs(m: t, n: 2 * f.denseIntermediate / tp, k: h) + k.gemmUs(m: t, n: h, k: f.denseIntermediate / tp) }
+        if f.sharedIntermediate > 0 { s += k.gemmUs(m: t, n: 2 * f.sharedIntermediate / tp, k: h) + k.gemmUs(m: t, n: h, k: f.sharedIntermediate / tp) }
+        if f.isMoE { s += k.gemmUs(m: t, n: f.experts, k: h) + k.memoryUs(bytes: Double(t * f.experts * 4)) }
+        return s
+    }
+
+    /// Norms, rotary embedding, residual adds and activations of one layer (memory-bound elementwise passes).
+    public func elementwiseUs(tokens t: Int) -> Double {
+        kernels.memoryUs(bytes: Double(t) * Double(model.hidden) * 2 * 8)
+    }
+
+    /// Attention kernels of one layer on one GPU for a batch.
+    public func attentionKernelUs(_ b: BatchShape) -> Double {
+        var s = 0.0
+        if b.decodeSequences > 0 {
+            s += kernels.decodeAttentionUs(contextTokens: b.decodeContext, kvBytesPerTokenLayer: kvBytesPerTokenLayer,
+                                           flopsPerTokenLayer: decodeFlopsPerTokenLayer, sequences: b.decodeSequences)
+        }
+        if b.prefillPairs > 0 {
+            let bytes = (model.isDiffusion ? Double(b.tokens) * Double(2 * model.kvHeads / tp * model.headDim) * 2 : b.prefillContext * kvBytesPerTokenLayer)
+            s += kernels.prefillAttentionUs(flops: b.prefillPairs * prefillFlopsPerPair, bytes: bytes)
+        }
+        return s
+    }
+
+    /// Tensor-parallel all-reduce of T tokens' hidden states (paper eq. 2 volume), one call.
+    public func tpAllReduceUs(tokens t: Int) -> Double {
+        collectiveUs(.allReduce, bytes: Double(t * model.hidden) * model.bytesPerParam, gpus: tp)
+    }
+
+    // MARK: cached whole-model sums
+
+    @inline(__always)
+    func cached(_ cache: inout [Double], _ i: Int, _ f: () -> Double) -> Double {
+        if i < cache.count { let v = cache[i]; if !v.isNaN { return v } }
+        else { cache.append(contentsOf: repeatElement(Double.nan, count: i - cache.count + 1 + i / 2)) }
+        let v = f()
+        cache[i] = v
+        return v
+    }
+
+    /// Attention projections plus dense FFNs plus elementwise work of all layers, one GPU, T tokens.
+    public func denseUs(tokens t: Int) -> Double {
+        if t == 0 { return 0 }
+        return cached(&denseCache, t) {
+            var s = 0.0
+            var lastSpec: FFNSpec? = nil, lastCost = 0.0
+            for l in 0..<model.layers {
+                if model.ffn[l] != lastSpec { lastSpec = model.ffn[l]; lastCost = denseFFNUs(layer: l, tokens: t) }
+                s += lastCost
+            }
+            return s + Double(model.layers) * elementwiseUs(tokens: t)
+        }
+    }
+
+    public func attentionProjectionsUs(tokens t: Int) -> Double {
+        if t == 0 { return 0 }
+        return cached(&attnGEMMCache, t) { Double(model.layers) * attentionGEMMUs(tokens: t) }
+    }
+
+    /// LM head for `rows` sampled sequences (vocabulary-parallel under TP) plus the logits gather.
+    public func lmHeadUs(rows r: Int) -> (compute: Double, comm: Double) {
+        if r == 0 { return (0, 0) }
+        let compute = cached(&lmCache, r) { kernels.gemmUs(m: r, n: model.vocab / tp, k: model.hidden) }
+        let comm = tp > 1 ? collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp) : 0
+        return (compute, comm)
+    }
+
+    /// All tensor-parallel all-reduces of a step for T tokens on one DP rank (two per layer, except that
+    /// expert-parallel MoE layers combine through the EP collective instead).
+    public func tensorParallelCommUs(tokens t: Int) -> Double {
+        if t == 0 || tp == 1 { return 0 }
+        return cached(&tpCommCache, t) {
+            let ar = tpAllReduceUs(tokens: t)
+            let perLayer = plan.expertParallel && dp > 1
+                ? Double(model.layers) + Double(denseLayers) + Double(moeLayers) // attention + FFN; EP combine leaves a TP reduce
+                : 2 * Double(model.layers)
+            return perLayer * ar
+        }
+    }
+
+    /// Expert-parallel dispatch and combine over all MoE layers for a step with `total` tokens across DP ranks.
+    public func expertParallelCommUs(totalTokens total: Int, imbalance: Double) -> Double {
+        guard plan.expertParallel, dp > 1, let moe = model.moe, total > 0 else { return 0 }
+        let bytesPerToken = Double(model.hidden) * model.bytesPerParam
+        let perLayer: Double
+        switch plan.all2allBackend {
+        case .allreduce:
+            // vLLM's naive path: all-gather every rank's hidden states, all-reduce the expert outputs.
+            perLayer = collectiveUs(.allGather, bytes: Double(total) * bytesPerToken, gpus: gpus)
+                + collectiveUs(.allReduce, bytes: Double(total) * bytesPerToken, gpus: gpus)
+        case .alltoall:
+            // Dispatch and combine each move k x tokens x hidden (eq. 3); the per-rank buffer is the straggler's.
+            let buffer = Double(total) * Double(moe.topK) * bytesPerToken / Double(gpus) * max(1, imbalance)
+            perLayer = 2 * collectiveUs(.allToAll, bytes: buffer, gpus: gpus)
+        }
+        return Double(moeLayers) * perLayer
+    }
+
+    // MARK: experts
+
+    func expertTime(tokens n: Int, inter: Int) -> Double {
+        if n <= 0 { return 0 }
+        if n < 1 << 16 {
+            return cached(&expertUsCache, n) { kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter) }
+        }
+        return kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter)
+    }
+
+    /// Samples of the whole-model expert time for `tokens` routed tokens (see the type's summary).
+    public func moeSamples(tokens t: Int) -> [MoESample] {
+        if t < moeCache.count, let s = moeCache[t] { return s }
+        if t >= moeCache.count { moeCache.append(contentsOf: repeatElement(nil, count: t - moeCache.count + 1 + t / 2)) }
+        var out: [MoESample] = []
+        out.reserveCapacity(Self.samplesPerSize)
+        for _ in 0..<Self.samplesPerSize { out.append(sampleMoE(tokens: t, detail: nil)) }
+        moeCache[t] = out
+        return out
+    }
+
+    /// Per-layer, per-GPU detail of one routing draw, for `explain`.
+    public struct MoELayerDetail: Sendable {
+        public var layer: Int
+        public var tokensPerGPU: [Int]
+        public var expertsHitPerGPU: [Int]
+        public var usPerGPU: [Double]
+        public var remotePairs: Int
+    }
+
+    /// Draws one routing of every MoE layer for `t` tokens and returns the whole-model expert time.
+    public func sampleMoE(tokens t: Int, detail: ((MoELayerDetail) -> Void)?) -> MoESample {
+        guard let moe = model.moe, let routing = routing, t > 0 else { return MoESample(expertsUs: 0, imbalance: 1) }
+        let ep = plan.expertParallel
+        let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
+        let groups = ep ? gpus : 1
+        var total = 0.0, imb = 0.0
+        var perGPU = Array(repeating: 0.0, count: groups)
+        var pairs = Array(repeating: 0, count: groups)
+        var hits = Array(repeating: 0, count: groups)
+        for l in 0..<moeLayers {
+            routing.sampleCounts(layer: l, tokens: t, rng: &sampleRNG, into: &countsScratch)
+            for g in 0..<groups { perGPU[g] = 0; pairs[g] = 0; hits[g] = 0 }
+            for e in 0..<moe.experts {
+                let c = countsScratch[e]
+                if c == 0 { continue }
+                if ep, let pl = placement {
+                    let owners = pl.owners[l][e]
+                    let share = c / owners.count, extra = c % owners.count
+                    for (i, g) in owners.enumerated() {
+                        let n = share + (i < extra ? 1 : 0)
+                        if n == 0 { continue }
+                        perGPU[g] += expertTime(tokens: n, inter: inter); pairs[g] += n; hits[g] += 1
+                    }
+                } else {
+                    perGPU[0] += expertTime(tokens: c, inter: inter); pairs[0] += c; hits[0] += 1
+                }
+            }
+            var worst = 0.0, worstPairs = 0, sumPairs = 0
+            for g in 0..<groups { worst = max(worst, perGPU[g]); worstPairs = max(worstPairs, pairs[g]); sumPairs += pairs[g] }
+            total += worst
+            imb += sumPairs > 0 ? Double(worstPairs) * Double(groups) / Double(sumPairs) : 1
+            if let d = detail {
+                // Remote pairs: tokens are spread evenly over the EP ranks, so (P-1)/P of each GPU's pairs arrive from elsewhere.
+                let remote = ep ? Int((Double(sumPairs) * Double(groups - 1) / Double(groups)).rounded()) : 0
+                d(MoELayerDetail(layer: l, tokensPerGPU: pairs, expertsHitPerGPU: hits, usPerGPU: perGPU, remotePairs: remote))
+            }
+        }
+        return MoESample(expertsUs: total, imbalance: moeLayers > 0 ? imb / Double(moeLayers) : 1)
+    }
+
+    // MARK: the step
+
+    /// GPU time of one step, by component, for the batches of each DP rank (`batches.count == dp`).
+    ///
+    /// DP ranks run attention and dense layers independently and meet at every MoE layer, so the step takes
+    /// the slowest rank's non-expert time plus the expert and expert-parallel communication time.
+    public func stepCost(_ batches: [BatchShape], pick: inout Xoshiro256) -> StepBreakdown {
+        var worst = StepBreakdown(), worstTotal = -1.0
+        var totalTokens = 0
+        for b in batches {
+            totalTokens += b.tokens
+            var s = StepBreakdown()
+            if b.tokens > 0 {
+                s.attention = Double(model.layers) * attentionKernelUs(b) + attentionProjectionsUs(tokens: b.tokens)
+                let lm = lmHeadUs(rows: b.logitsRows)
+                s.denseGEMM = denseUs(tokens: b.tokens) + lm.compute
+                s.communication = tensorParallelCommUs(tokens: b.tokens) + lm.comm
+            } else if batches.count > 1 && model.isMoE {
+                // An idle DP rank runs a dummy batch of one token to keep the MoE collectives in step.
+                s.denseGEMM = denseUs(tokens: 1)
+                s.attention = attentionProjectionsUs(tokens: 1)
+                s.communication = tensorParallelCommUs(tokens: 1)
+            }
+            if s.gpu > worstTotal { worstTotal = s.gpu; worst = s }
+        }
+        guard model.isMoE, totalTokens > 0 else { return worst }
+        if plan.expertParallel {
+            let samples = moeSamples(tokens: totalTokens)
+            let s = samples[pick.nextInt(below: samples.count)]
+            worst.experts = s.expertsUs
+            worst.communication += expertParallelCommUs(totalTokens: totalTokens, imbalance: s.imbalance)
+        } else {
+            var e = 0.0
+            for b in batches where b.tokens > 0 {
+                let samples = moeSamples(tokens: b.tokens)
+                e = max(e, samples[pick.nextInt(below: samples.count)].expertsUs)
+            }
+            worst.experts = e
+        }
+        return worst
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import SimKit
+import Cluster
+
+/// The benchmark's metrics, with `benchmark_serving.py`'s definitions and key names, plus moesim's extras.
+public struct RunResult: Sendable {
+    public var durationS: Double
+    public var completed: Int
+    public var totalInputTokens: Int
+    public var totalOutputTokens: Int
+    public var ttftMs: Summary
+    public var tpotMs: Summary
+    public var itlMs: Summary
+    public var e2elMs: Summary
+    public var gpus: Int
+    public var steps: Int
+    public var breakdownUs: StepBreakdown
+    public var preemptions: Int
+    public var kvCapacityTokens: Int
+    public var peakKVUsage: Double
+    public var meanKVUsage: Double
+    public var gpuBusyFraction: Double
+    public var seed: UInt64
+    public var notes: [String] = []
+
+    public var requestThroughput: Double { Double(completed) / durationS }
+    public var outputThroughput: Double { Double(totalOutputTokens) / durationS }
+    public var totalTokenThroughput: Double { Double(totalInputTokens + totalOutputTokens) / durationS }
+
+    /// Ordered key-value pairs of the result, the benchmark's keys first.
+    public func fields() -> [(String, Any)] {
+        var f: [(String, Any)] = [
+            ("duration", durationS), ("completed", completed),
+            ("total_input_tokens", totalInputTokens), ("total_output_tokens", totalOutputTokens),
+            ("request_throughput", requestThroughput), ("output_throughput", outputThroughput),
+            ("total_token_throughput", totalTokenThroughput),
+        ]
+        for (name, s) in [("ttft", ttftMs), ("tpot", tpotMs), ("itl", itlMs), ("e2el", e2elMs)] {
+            f += [("mean_\(name)_ms", s.mean), ("median_\(name)_ms", s.median), ("std_\(name)_ms", s.std), ("p99_\(name)_ms", s.p99)]
+        }
+        f += [
+            ("output_throughput_per_gpu", outputThroughput / Double(gpus)), ("num_gpus", gpus),
+            ("engine_steps", steps), ("preemptions", preemptions),
+            ("kv_cache_capacity_tokens", kvCapacityTokens), ("kv_cache_peak_usage", peakKVUsage),
+            ("kv_cache_mean_usage", meanKVUsage), ("gpu_busy_fraction", gpuBusyFraction),
+            ("step_time_breakdown_ms", [
+                ("attention", breakdownUs.attention / 1e3), ("dense_gemm", breakdownUs.denseGEMM / 1e3),
+                ("experts", breakdownUs.experts / 1e3), ("communication", breakdownUs.communication / 1e3),
+                ("overhead", breakdownUs.overhead / 1e3),
+            ] as [(String, Any)]),
+            ("seed", seed),
+        ]
+        if !notes.isEmpty { f.append(("notes", notes)) }
+        return f
+    }
+}
+
+/// Writes ordered JSON deterministically (fixed key order, shortest round-trip doubles).
+public enum JSONWriter {
+    public static func write(_ fields: [(String, Any)], indent: Int = 2) -> String {
+        var s = ""
+        emit(fields, into: &s, level: 0, indent: indent)
+        return s
+    }
+
+    static func emit(_ v: Any, into s: inout String, level: Int, indent: Int) {
+        let pad = String(repeating: " ", count: (level + 1) * indent), close = String(repeating: " ", count: level * indent)
+        let nl = indent > 0 ? "\n" : ""
+        switch v {
+        case let f as [(String, Any)]:
+            if f.isEmpty { s += "{}"; return }
+            s += "{" + nl
+            for (i, kv) in f.enumerated() {
+                s += pad + quote(kv.0) + (indent > 0 ? ": " : ":")
+                emit(kv.1, into: &s, level: level + 1, indent: indent)
+                s += (i + 1 < f.count ? "," : "") + nl
+            }
+            s += close + "}"
+        case let a as [Any]:
+            if a.isEmpty { s += "[]"; return }
+            let simple = a.allSatisfy { !($0 is [Any]) && !($0 is [(String, Any)]) }
+            if simple {
+                s += "[" + a.map { x -> String in var t = ""; emit(x, into: &t, level: 0, indent: 0); return t }.joined(separator: ", ") + "]"
+                return
+            }
+            s += "[" + nl
+            for (i, x) in a.enumerated() {
+                s += pad
+                emit(x, into: &s, level: level + 1, indent: indent)
+                s += (i + 1 < a.count ? "," : "") + nl
+            }
+            s += close + "]"
+        case let d as Double: s += number(d)
+        case let i as Int: s += String(i)
+        case let u as UInt64: s += String(u)
+        case let b as Bool: s += b ? "true" : "false"
+        case let str as String: s += quote(str)
+        case is NSNull: s += "null"
+        default: s += quote("\(v)")
+        }
+    }
+
+    public static func number(_ d: Double) -> String {
+        if !d.isFinite { return "null" }
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) + ".0" }
+        return "\(d)"
+    }
+
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
+            }
+        }
+        return out + "\""
+    }
+}

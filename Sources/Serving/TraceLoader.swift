@@ -1,0 +1,81 @@
+import Foundation
+import SimKit
+import Cluster
+
+/// Reads request traces: CSV or JSONL with arrival time, input tokens and output tokens.
+///
+/// Column layouts recognised (first match wins):
+/// - Azure LLM inference trace (2023/2024): `TIMESTAMP`, `ContextTokens`, `GeneratedTokens` (timestamps as dates or seconds)
+/// - Splitwise / vidur derivative: `arrived_at` (s), `num_prefill_tokens`, `num_decode_tokens`
+/// - BurstGPT: `Timestamp` (s), `Request tokens`, `Response tokens`
+/// - apex_plus JSONL: `StartTimeOffset` (ns), `ContextTokens`, `GeneratedTokens`
+/// - generic: `arrival_time`/`arrival_s`, `input_tokens`/`input_len`, `output_tokens`/`output_len`
+public enum TraceLoader {
+    static let timeKeys: [(String, Double)] = [("arrived_at", 1), ("arrival_time", 1), ("arrival_s", 1), ("Timestamp", 1),
+                                               ("StartTimeOffset", 1e-9), ("TIMESTAMP", 1), ("timestamp", 1)]
+    static let inKeys = ["num_prefill_tokens", "ContextTokens", "Request tokens", "input_tokens", "input_len", "prompt_tokens"]
+    static let outKeys = ["num_decode_tokens", "GeneratedTokens", "Response tokens", "output_tokens", "output_len", "completion_tokens"]
+
+    /// Loads a trace; arrival times are shifted so the first request arrives at 0. `limit` keeps the first N rows.
+    public static func load(file: String, limit: Int? = nil, timeScale: Double = 1) throws -> [Request] {
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw InputError.data("\(file): cannot read the trace file")
+        }
+        var rows: [(Double, Int, Int)] = []
+        if file.hasSuffix(".jsonl") || text.hasPrefix("{") {
+            var lineNo = 0
+            for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+                lineNo += 1
+                if let l = limit, rows.count >= l { break }
+                let node = try JSONNode.parse(data: Data(line.utf8), file: "\(file): line \(lineNo)")
+                guard let obj = node.object else { throw node.fail("expected a JSON object per line") }
+                guard let tk = timeKeys.first(where: { obj[$0.0] != nil }) else {
+                    throw InputError.data("\(file): line \(lineNo): no arrival-time key; expected one of \(quotedChoices(timeKeys.map(\.0)))")
+                }
+                guard let ik = inKeys.first(where: { obj[$0] != nil }), let ok = outKeys.first(where: { obj[$0] != nil }) else {
+                    throw InputError.data("\(file): line \(lineNo): needs an input-token key (\(quotedChoices(inKeys))) and an output-token key (\(quotedChoices(outKeys)))")
+                }
+                rows.append((try node.double(tk.0) * tk.1, try node.int(ik), try node.int(ok)))
+            }
+        } else {
+            let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+            guard let header = lines.first else { throw InputError.data("\(file): the trace is empty") }
+            let cols = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let tk = timeKeys.first(where: { cols.contains($0.0) }),
+                  let ti = cols.firstIndex(of: tk.0),
+                  let ii = cols.firstIndex(where: { inKeys.contains($0) }),
+                  let oi = cols.firstIndex(where: { outKeys.contains($0) }) else {
+                throw InputError.data("\(file): unrecognised CSV header '\(header)'; expected an arrival column (\(quotedChoices(timeKeys.map(\.0)))), an input-token column (\(quotedChoices(inKeys))) and an output-token column (\(quotedChoices(outKeys)))")
+            }
+            var firstDate: Date? = nil
+            let fmt = DateFormatter()
+            fmt.locale = Locale(identifier: "en_US_POSIX")
+            fmt.timeZone = TimeZone(identifier: "UTC")
+            fmt.dateFormat = "yyyy-MM-dd HH:mm:ss.SSSSSS"
+            for (n, line) in lines.dropFirst().enumerated() {
+                if let l = limit, rows.count >= l { break }
+                let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard f.count > max(ti, ii, oi) else { throw InputError.data("\(file): line \(n + 2): expected \(cols.count) columns, found \(f.count)") }
+                var t: Double
+                if let v = Double(f[ti]) { t = v * tk.1 }
+                else if let d = fmt.date(from: String(f[ti].prefix(26))) {
+                    if firstDate == nil { firstDate = d }
+                    t = d.timeIntervalSince(firstDate!)
+                } else { throw InputError.data("\(file): line \(n + 2): column '\(cols[ti])' has bad time value '\(f[ti])'") }
+                guard let i = Int(f[ii]), let o = Int(f[oi]) else {
+                    throw InputError.data("\(file): line \(n + 2): token counts '\(f[ii])', '\(f[oi])' are not whole numbers")
+                }
+                rows.append((t, i, o))
+            }
+        }
+        guard !rows.isEmpty else { throw InputError.data("\(file): the trace has no requests") }
+        let t0 = rows.map(\.0).min()!
+        var out: [Request] = []
+        for (n, r) in rows.enumerated() {
+            guard r.1 > 0, r.2 > 0 else { throw InputError.data("\(file): request \(n + 1) has \(r.1) input and \(r.2) output tokens; both must be positive") }
+            out.append(Request(arrival: .seconds((r.0 - t0) * timeScale), inputTokens: r.1, outputTokens: r.2))
+        }
+        out.sort { $0.arrival < $1.arrival }
+        return out
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import SimKit
+import Cluster
+
+/// vLLM-style continuous batching (the V1 scheduler) replayed against a workload.
+///
+/// Each step the scheduler serves running requests first (decodes, and prompt chunks still being prefilled),
+/// then admits waiting requests while the token budget (`max_num_batched_tokens`), the sequence limit
+/// (`max_num_seqs`) and the free KV blocks allow. A request that cannot get a block preempts the newest running
+/// request, which frees its blocks and is recomputed later. DP ranks each schedule their own requests and step
+/// together. Tokens are emitted at the end of a step and streamed by one API-server process, which can lag.
+public struct VLLMSimulator {
+    public let deployment: Deployment
+    public let workload: Workload
+    public let seed: UInt64
+    public var progress: (@Sendable (Double) -> Void)?
+
+    public init(deployment: Deployment, workload: Workload, seed: UInt64) {
+        self.deployment = deployment; self.workload = workload; self.seed = seed
+    }
+
+    struct Seq {
+        var prompt: Int, output: Int
+        var computed = 0, generated = 0, blocks = 0
+        var rank = 0
+        var send = 0.0, firstToken = -1.0, lastToken = 0.0
+        var admitted = false
+    }
+
+    public func run() throws -> RunResult {
+        let d = deployment
+        let mem = d.memoryPlan()
+        try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
+        let cost = try d.costModel(seed: seed)
+        let dp = d.plan.dataParallel
+        let blockSize = Int(d.param("block_size"))
+        let maxSeqs = Int(d.param("max_num_seqs"))
+        let budgetTokens = Int(d.param("max_num_batched_tokens"))
+        guard maxSeqs > 0 else { throw InputError.usage("--max-num-seqs must be positive") }
+        guard budgetTokens > 0 else { throw InputError.usage("--max-num-batched-tokens must be positive") }
+        let totalBlocks = mem.kvBlocks
+        guard totalBlocks > 0 else {
+            throw InputError.data(String(format: "%@: no memory left for the KV cache under %@ on %@ (weights %.1f GB + reserve %.1f GB of %.1f GB)",
+                                         d.model.name, d.plan.vllmFlags, d.gpu.name, mem.weightBytes / 1e9, mem.reserveBytes / 1e9, mem.budgetBytes / 1e9))
+        }
+        let reqs = workload.requests
+        let n = reqs.count
+        var seqs = reqs.map { Seq(prompt: $0.inputTokens, output: $0.outputTokens) }
+        for (i, r) in reqs.enumerated() {
+            let need = (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
+            if need > totalBlocks {
+                throw InputError.data("request \(i + 1) needs \(r.inputTokens + r.outputTokens) tokens of KV cache; \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
+            }
+            if r.inputTokens + r.outputTokens > d.model.maxPositions {
+                throw InputError.data("request \(i + 1) has \(r.inputTokens + r.outputTokens) tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
+            }
+        }
+        let graphMax = Int(d.param("cuda_graph_max_tokens"))
+        let stepOverhead = d.param("step_overhead_us"), perSeq = d.param("per_seq_overhead_us")
+        let frontendPerToken = d.param("frontend_per_token_us")
+        let eagerLaunchUs = Double(d.model.layers) * d.param("eager_kernels_per_layer") * d.gpu.kernelLaunchUs
+
+        var waiting = Array(repeating: [Int](), count: dp)
+        var waitHead = Array(repeating: 0, count: dp)
+        var running = Array(repeating: [Int](), count: dp)
+        var freeBlocks = Array(repeating: totalBlocks, count: dp)
+        var pick = Xoshiro256(seed: seed, stream: 0x9A7)
+
+        // Client: send times wait for a free concurrency slot (FIFO of slot-free times).
+        let concurrency = min(workload.maxConcurrency ?? n, n)
+        var freeSlots = Array(repeating: 0.0, count: concurrency)
+        var slotHead = 0
+        var nextToSend = 0
+        var frontendFree = 0.0
+
+        var now = 0.0 // microseconds
+        var completed = 0
+        var steps = 0, preemptions = 0
+        var breakdown = StepBreakdown()
+        var busy = 0.0
+        var kvUsageTime = 0.0, peakKV = 0.0
+        var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = [], itl: [Double] = []
+        ttft.reserveCapacity(n); e2el.reserveCapacity(n); itl.reserveCapacity(workload.totalOutputTokens)
+        var lastCompletion = 0.0
+        var batches = Array(repeating: BatchShape(), count: dp)
+        var scheduled = Array(repeating: [(Int, Int)](), count: dp) // (seq, new tokens)
+        let progressEvery = max(1, n / 100)
+
+        func sendDue() {
+            while nextToSend < n, slotHead < freeSlots.count {
+                let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                if t > now { return }
+                slotHead += 1
+                let i = nextToSend
+                nextToSend += 1
+                seqs[i].send = t
+                // Least-loaded DP rank, lowest index on ties.
+                var best = 0, bestLoad = Int.max
+                for r in 0..<dp {
+                    let load = running[r].count + waiting[r].count - waitHead[r]
+                    if load < bestLoad { bestLoad = load; best = r }
+                }
+                seqs[i].rank = best
+                waiting[best].append(i)
+            }
+        }
+        func nextSendTime() -> Double? {
+            guard nextToSend < n, slotHead < freeSlots.count else { return nil }
+            return max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+        }
+        func blocksFor(_ tokens: Int) -> Int { (tokens + blockSize - 1) / blockSize }
+
+        while completed < n {
+            sendDue()
+            var anyWork = false
+            for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
+            if !anyWork {
+                guard let t = nextSendTime() else {
+                    throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
+                }
+                now = max(now, t)
+                continue
+            }
+            // Schedule every DP rank.
+            var totalNew = 0
+            for r in 0..<dp {
+                batches[r] = BatchShape()
+                scheduled[r].removeAll(keepingCapacity: true)
+                var budget = budgetTokens
+                var preempted = false
+                var idx = 0
+                while idx < running[r].count && budget > 0 {
+                    let s = running[r][idx]
+                    let want = min(seqs[s].prompt + seqs[s].generated - seqs[s].computed, budget)
+                    if want <= 0 { idx += 1; continue }
+                    let need = blocksFor(seqs[s].computed + want) - seqs[s].blocks
+                    var ok = true
+                    while need > freeBlocks[r] {
+                        // Preempt the newest running request (recompute later).
+                        let victim = running[r].removeLast()
+                        freeBlocks[r] += seqs[victim].blocks
+                        seqs[victim].blocks = 0; seqs[victim].computed = 0
+                        preemptions += 1; preempted = true
+                        if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
+                        if victim == s { ok = false; break }
+                    }
+                    if !ok { break }
+                    freeBlocks[r] -= need; seqs[s].blocks += need
+                    scheduled[r].append((s, want)); budget -= want
+                    idx += 1
+                }
+                if !preempted {
+                    while waitHead[r] < waiting[r].count && running[r].count < maxSeqs && budget > 0 {
+                        let s = waiting[r][waitHead[r]]
+                        let want = min(seqs[s].prompt + seqs[s].generated - seqs[s].computed, budget)
+                        let need = blocksFor(seqs[s].computed + want) - seqs[s].blocks
+                        if need > freeBlocks[r] { break }
+                        waitHead[r] += 1
+                        freeBlocks[r] -= need; seqs[s].blocks += need
+                        running[r].append(s)
+                        scheduled[r].append((s, want)); budget -= want
+                    }
+                    if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
+                        waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0
+                    }
+                }
+                for (s, want) in scheduled[r] {
+                    let q = seqs[s]
+                    let finishesKnown = q.computed + want == q.prompt + q.generated
+                    if q.computed >= q.prompt && want == 1 && q.generated > 0 { batches[r].addDecode(context: q.computed) }
+                    else { batches[r].addPrefill(chunk: want, prefix: q.computed, samples: finishesKnown) }
+                }
+                totalNew += batches[r].tokens
+            }
+            if totalNew == 0 {
+                throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
+            }
+            // Step time.
+            var c = cost.stepCost(batches, pick: &pick)
+            var maxTokens = 0, overhead = 0.0
+            for r in 0..<dp {
+                maxTokens = max(maxTokens, batches[r].tokens)
+                overhead = max(overhead, stepOverhead + perSeq * Double(batches[r].sequences))
+            }
+            if maxTokens > graphMax && eagerLaunchUs > c.gpu {
+                c.overhead += eagerLaunchUs - c.gpu // eager: the host cannot launch kernels as fast as the GPU runs them
+            }
+            c.overhead += overhead
+            let stepUs = c.total
+            let start = now
+            now += stepUs
+            steps += 1
+            breakdown += c
+            busy += c.gpu
+            var used = 0.0
+            for r in 0..<dp { used += Double(totalBlocks - freeBlocks[r]) }
+            let usage = used / Double(totalBlocks * dp)
+            kvUsageTime += usage * stepUs
+            peakKV = max(peakKV, usage)
+            _ = start
+            // Outputs: tokens sampled this step, streamed by the API server.
+            var emitted = 0
+            for r in 0..<dp { for (s, want) in scheduled[r] where seqs[s].computed + want == seqs[s].prompt + seqs[s].generated { _ = s; emitted += 1 } }
+            let deliver = max(now, frontendFree) + Double(emitted) * frontendPerToken
+            frontendFree = deliver
+            for r in 0..<dp {
+                var finished = false
+                for (s, want) in scheduled[r] {
+                    seqs[s].computed += want
+                    guard seqs[s].computed == seqs[s].prompt + seqs[s].generated else { continue }
+                    seqs[s].generated += 1
+                    if seqs[s].firstToken < 0 {
+                        seqs[s].firstToken = deliver
+                        ttft.append((deliver - seqs[s].send) / 1e3)
+                    } else {
+                        itl.append((deliver - seqs[s].lastToken) / 1e3)
+                    }
+                    seqs[s].lastToken = deliver
+                    if seqs[s].generated >= seqs[s].output {
+                        freeBlocks[r] += seqs[s].blocks
+                        seqs[s].blocks = 0
+                        seqs[s].computed = -1 // marks finished for removal below
+                        finished = true
+                        completed += 1
+                        let e = (deliver - seqs[s].send) / 1e3
+                        e2el.append(e)
+                        if seqs[s].output > 1 { tpot.append((e - (seqs[s].firstToken - seqs[s].send) / 1e3) / Double(seqs[s].output - 1)) }
+                        freeSlots.append(deliver)
+                        lastCompletion = max(lastCompletion, deliver)
+                        if let p = progress, completed % progressEvery == 0 { p(Double(completed) / Double(n)) }
+                    }
+                }
+                if finished { running[r].removeAll { seqs[$0].computed < 0 } }
+            }
+        }
+        let duration = lastCompletion / 1e6
+        var result = RunResult(
+            durationS: duration, completed: n, totalInputTokens: workload.totalInputTokens, totalOutputTokens: workload.totalOutputTokens,
+            ttftMs: Summary(ttft), tpotMs: Summary(tpot), itlMs: Summary(itl), e2elMs: Summary(e2el),
+            gpus: d.plan.gpuCount, steps: steps, breakdownUs: breakdown.scaled(1 / Double(max(steps, 1))),
+            preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: peakKV,
+            meanKVUsage: now > 0 ? kvUsageTime / now : 0, gpuBusyFraction: lastCompletion > 0 ? busy / lastCompletion : 0, seed: seed)
+        if !cost.derivedCollectives.isEmpty {
+            result.notes.append("collectives without a measured curve, derived from link bandwidth: \(cost.derivedCollectives.sorted().joined(separator: ", "))")
+        }
+        result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
+        return result
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import SimKit
+import Cluster
+
+/// One request of a workload: when it arrives and how many tokens go in and come out.
+public struct Request: Sendable, Equatable {
+    /// Arrival time at the client (the benchmark's schedule); the request is sent when a concurrency slot frees.
+    public var arrival: SimTime
+    public var inputTokens: Int
+    public var outputTokens: Int
+
+    public init(arrival: SimTime, inputTokens: Int, outputTokens: Int) {
+        self.arrival = arrival; self.inputTokens = inputTokens; self.outputTokens = outputTokens
+    }
+}
+
+/// A request stream and how the client sends it (vLLM's `benchmark_serving.py` semantics).
+public struct Workload: Sendable {
+    public var requests: [Request]
+    /// Requests in flight at most (`--max-concurrency`); nil = unbounded.
+    public var maxConcurrency: Int?
+    public var description: String
+
+    public init(requests: [Request], maxConcurrency: Int?, description: String) {
+        self.requests = requests; self.maxConcurrency = maxConcurrency; self.description = description
+    }
+
+    public var totalInputTokens: Int { requests.reduce(0) { $0 + $1.inputTokens } }
+    public var totalOutputTokens: Int { requests.reduce(0) { $0 + $1.outputTokens } }
+
+    /// vLLM's random dataset: lengths uniform in [X(1-r), X(1+r)] (integers, at least 1), and arrival gaps gamma
+    /// distributed with shape = burstiness and mean 1/rate (`rate` = nil or infinity sends all at time 0).
+    public static func random(inputLen: Int, outputLen: Int, rangeRatio: Double, numPrompts: Int,
+                              requestRate: Double?, burstiness: Double, maxConcurrency: Int?, seed: UInt64) throws -> Workload {
+        guard inputLen > 0 else { throw InputError.usage("--random-input-len must be positive (got \(inputLen))") }
+        guard outputLen > 0 else { throw InputError.usage("--random-output-len must be positive (got \(outputLen))") }
+        guard numPrompts > 0 else { throw InputError.usage("--num-prompts must be positive (got \(numPrompts))") }
+        guard rangeRatio >= 0, rangeRatio < 1 else { throw InputError.usage("--random-range-ratio must be in [0, 1) (got \(rangeRatio))") }
+        guard burstiness > 0 else { throw InputError.usage("--burstiness must be positive (got \(burstiness))") }
+        if let c = maxConcurrency, c <= 0 { throw InputError.usage("--max-concurrency must be positive (got \(c))") }
+        if let r = requestRate, !(r > 0) { throw InputError.usage("--request-rate must be positive or 'inf' (got \(r))") }
+        var lenRNG = Xoshiro256(seed: seed, stream: 1)
+        var gapRNG = Xoshiro256(seed: seed, stream: 2)
+        func draw(_ x: Int) -> Int {
+            let lo = max(1, Int((Double(x) * (1 - rangeRatio)).rounded(.down)))
+            let hi = max(lo, Int((Double(x) * (1 + rangeRatio)).rounded(.down)))
+            return lo == hi ? lo : lenRNG.uniformInt(lo...hi)
+        }
+        var reqs: [Request] = []
+        reqs.reserveCapacity(numPrompts)
+        var t = 0.0
+        for i in 0..<numPrompts {
+            if i > 0, let rate = requestRate, rate.isFinite {
+                t += gapRNG.gamma(shape: burstiness, scale: 1 / (rate * burstiness))
+            }
+            reqs.append(Request(arrival: .seconds(t), inputTokens: draw(inputLen), outputTokens: draw(outputLen)))
+        }
+        let rateText = requestRate.map { $0.isFinite ? "\($0) req/s" : "inf" } ?? "inf"
+        return Workload(requests: reqs, maxConcurrency: maxConcurrency,
+                        description: "random \(inputLen)/\(outputLen) x\(numPrompts), rate \(rateText), max concurrency \(maxConcurrency.map(String.init) ?? "none")")
+    }
+}
