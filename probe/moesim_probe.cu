@@ -910,10 +910,30 @@ int main(int argc, char** argv) {
 
   if (on("gemm") || on("grouped")) {
     Buffers B;
-    // X: up to 16384 x 14336; Y: up to 16384 x 151936 (LM head); W pool: 4 GiB of random weights.
-    B.x_elems = o.quick ? (64ull << 20) : (size_t)o.max_m * 16384;
-    B.y_elems = o.quick ? (64ull << 20) : (size_t)o.max_m * 160000;
-    B.w_elems = o.quick ? (256ull << 20) : (2ull << 30);
+    // Buffers sized from the shape lists: X up to max_m x max k, Y up to max_m x max n (LM head),
+    // and a pool of random weights (at least 4 GiB) that the timed launches rotate through.
+    size_t max_k = 1, max_n = 1, w_need = 1;
+    for (const auto& sh : read_shapes(o.shapes)) {
+      max_k = std::max(max_k, (size_t)sh.k);
+      max_n = std::max(max_n, (size_t)sh.n);
+      w_need = std::max(w_need, (size_t)(sh.n * sh.k));
+    }
+    size_t gx = 1, gy = 1;
+    for (const auto& g : read_grouped(o.grouped_shapes)) {
+      gx = std::max(gx, (size_t)(g.max_experts * 256LL * g.k));
+      gy = std::max(gy, (size_t)(g.max_experts * 256LL * g.n));
+      w_need = std::max(w_need, (size_t)(g.max_experts * g.n * g.k));
+    }
+    B.x_elems = std::max({(size_t)o.max_m * max_k, gx, (size_t)8192 * 8192});
+    B.y_elems = std::max({(size_t)o.max_m * max_n, gy, (size_t)8192 * 8192});
+    B.w_elems = std::max(w_need, (size_t)2 << 30);
+    if (o.quick) {
+      B.x_elems = std::min(B.x_elems, (size_t)64 << 20);
+      B.y_elems = std::min(B.y_elems, (size_t)64 << 20);
+      B.w_elems = std::min(B.w_elems, (size_t)256 << 20);
+    }
+    printf("[probe] GEMM buffers: X %.2f GB, Y %.2f GB, weight pool %.2f GB\n", B.x_elems * 2e-9, B.y_elems * 2e-9,
+           B.w_elems * 2e-9);
     CK(cudaMalloc(&B.X, B.x_elems * sizeof(bf16)));
     CK(cudaMalloc(&B.Y, B.y_elems * sizeof(bf16)));
     CK(cudaMalloc(&B.Wpool, B.w_elems * sizeof(bf16)));

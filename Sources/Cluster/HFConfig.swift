@@ -76,13 +76,21 @@ extension ModelArchitecture {
             var shared = 0
             if let s = try firstInt(["shared_expert_intermediate_size"]) { shared = s }
             else if let n = try firstInt(["n_shared_experts", "num_shared_experts"]) { shared = n * expertInter }
-            let denseInter = try firstInt(["intermediate_size"]) ?? expertInter
+            let denseInter = try firstInt(["dense_intermediate_size", "intermediate_size"]) ?? expertInter
             let firstDense = try firstInt(["first_k_dense_replace"]) ?? 0
-            let freq = try firstInt(["moe_layer_freq", "decoder_sparse_step"]) ?? 1
+            // `moe_layer_freq` is a period (DeepSeek) or a per-layer list of 0/1 flags (LLaDA-MoE).
+            var perLayerFlags: [Int]? = nil
+            if let f = c.optional("moe_layer_freq"), f.value is [Any] {
+                let flags = try f.array().map { try $0.int() }
+                guard flags.count == layers else { throw f.fail("lists \(flags.count) layers; num_hidden_layers is \(layers)") }
+                perLayerFlags = flags
+            }
+            let freq = perLayerFlags == nil ? (try firstInt(["moe_layer_freq", "decoder_sparse_step"]) ?? 1) : 1
             let mlpOnly = Set(try c.optional("mlp_only_layers")?.array().map { try $0.int() } ?? [])
             for i in 0..<layers {
                 let isMoE: Bool
-                if fam.hasPrefix("deepseek") { isMoE = i >= firstDense && i % freq == 0 }
+                if let flags = perLayerFlags { isMoE = flags[i] != 0 }
+                else if fam.hasPrefix("deepseek") { isMoE = i >= firstDense && i % freq == 0 }
                 else { isMoE = !mlpOnly.contains(i) && (i + 1) % freq == 0 && i >= firstDense }
                 if isMoE {
                     specs.append(FFNSpec(denseIntermediate: 0, experts: experts, topK: topK, expertIntermediate: expertInter, sharedIntermediate: shared))

@@ -32,7 +32,7 @@ public struct ProfileStore: Sendable {
         return items.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
     }
 
-    func resolve(_ kind: String, _ nameOrPath: String, flag: String) throws -> String {
+    public func resolve(_ kind: String, _ nameOrPath: String, flag: String) throws -> String {
         if nameOrPath.hasSuffix(".json") || nameOrPath.contains("/") {
             guard FileManager.default.fileExists(atPath: nameOrPath) else {
                 throw InputError.usage("The file '\(nameOrPath)' given to '\(flag)' does not exist")

@@ -1,2 +1,4 @@
+import Foundation
 import MoESimCLI
 
+exit(CLI.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,139 @@
+import Foundation
+import Cluster
+
+/// One option a command accepts.
+public struct OptionSpec: Sendable {
+    public var name: String
+    /// Value placeholder (`<n>`); nil for a flag that takes no value.
+    public var value: String?
+    public var help: String
+    public var defaultText: String?
+
+    public init(_ name: String, _ value: String?, _ help: String, default d: String? = nil) {
+        self.name = name; self.value = value; self.help = help; self.defaultText = d
+    }
+    var usage: String { value.map { "\(name) \($0)" } ?? name }
+}
+
+/// Parsed command-line arguments; lookups throw usage errors worded like swift-argument-parser's.
+public struct ParsedArguments: Sendable {
+    public var values: [String: String] = [:]
+    public var flags: Set<String> = []
+    public var positionals: [String] = []
+    /// Repeated options (e.g. `--gpu-hour-usd a=1 --gpu-hour-usd b=2`), in order.
+    public var repeated: [String: [String]] = [:]
+    let specs: [String: OptionSpec]
+
+    /// Tokenises `args` against `options`: `--name value`, `--name=value`, and value-less flags.
+    public init(_ args: [String], options: [OptionSpec], maxPositionals: Int = 0) throws {
+        var specs: [String: OptionSpec] = [:]
+        for o in options { specs[o.name] = o }
+        self.specs = specs
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a.hasPrefix("--") {
+                var name = a, inline: String? = nil
+                if let eq = a.firstIndex(of: "=") { name = String(a[..<eq]); inline = String(a[a.index(after: eq)...]) }
+                guard let spec = specs[name] else {
+                    let close = options.map(\.name).filter { Self.distance($0, name) <= 2 }
+                    throw InputError.usage("Unknown option '\(name)'" + (close.isEmpty ? "" : ". Did you mean '\(close[0])'?"))
+                }
+                if spec.value == nil {
+                    guard inline == nil else { throw InputError.usage("The option '\(name)' takes no value") }
+                    flags.insert(name)
+                } else {
+                    let v: String
+                    if let inl = inline { v = inl }
+                    else {
+                        guard i + 1 < args.count, !(args[i + 1].hasPrefix("--")) else { throw InputError.usage("Missing value for '\(spec.usage)'") }
+                        v = args[i + 1]; i += 1
+                    }
+                    values[name] = v
+                    repeated[name, default: []].append(v)
+                }
+            } else {
+                guard positionals.count < maxPositionals else { throw InputError.usage("Unexpected argument '\(a)'") }
+                positionals.append(a)
+            }
+            i += 1
+        }
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var prev = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var cur = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            prev = cur
+        }
+        return prev[b.count]
+    }
+
+    public func has(_ name: String) -> Bool { values[name] != nil || flags.contains(name) }
+    public func string(_ name: String) -> String? { values[name] }
+
+    func invalid(_ name: String, _ v: String, _ what: String) -> InputError {
+        InputError.usage("The value '\(v)' is invalid for '\(specs[name]?.usage ?? name)': \(what)")
+    }
+
+    public func int(_ name: String) throws -> Int? {
+        guard let v = values[name] else { return nil }
+        guard let i = Int(v) else { throw invalid(name, v, "expected a whole number") }
+        return i
+    }
+
+    public func positiveInt(_ name: String) throws -> Int? {
+        guard let i = try int(name) else { return nil }
+        guard i > 0 else { throw invalid(name, values[name]!, "must be positive") }
+        return i
+    }
+
+    public func double(_ name: String) throws -> Double? {
+        guard let v = values[name] else { return nil }
+        if v == "inf" { return .infinity }
+        guard let d = Double(v), d.isFinite else { throw invalid(name, v, "expected a number") }
+        return d
+    }
+
+    public func choice(_ name: String, _ choices: [String]) throws -> String? {
+        guard let v = values[name] else { return nil }
+        guard choices.contains(v) else {
+            throw InputError.usage("The value '\(v)' is invalid for '\(specs[name]?.usage ?? name)'. Please provide one of \(quotedChoices(choices))")
+        }
+        return v
+    }
+}
+
+/// A subcommand: its name, one-line abstract, discussion, options and positional argument.
+public struct CommandSpec: Sendable {
+    public var name: String
+    public var abstract: String
+    public var usage: String
+    public var discussion: String
+    public var arguments: [(String, String)]
+    public var options: [OptionSpec]
+
+    /// Help in swift-argument-parser's OVERVIEW / USAGE / ARGUMENTS / OPTIONS layout.
+    public var help: String {
+        var s = "OVERVIEW: \(abstract)\n"
+        if !discussion.isEmpty { s += "\n\(discussion)\n" }
+        s += "\nUSAGE: \(usage)\n"
+        if !arguments.isEmpty {
+            s += "\nARGUMENTS:\n"
+            for (a, h) in arguments { s += "  " + a.padding(toLength: max(a.count, 30), withPad: " ", startingAt: 0) + " " + h + "\n" }
+        }
+        s += "\nOPTIONS:\n"
+        for o in options + [OptionSpec("--help", nil, "Show help information.")] {
+            let left = "  " + o.usage
+            var line = left.count < 34 ? left.padding(toLength: 34, withPad: " ", startingAt: 0) : left + "\n" + String(repeating: " ", count: 34)
+            line += o.help
+            if let d = o.defaultText { line += " (default: \(d))" }
+            s += line + "\n"
+        }
+        return s
+    }
+}

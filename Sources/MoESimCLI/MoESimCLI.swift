@@ -1,1 +1,0 @@
-/// MoESimCLI module.

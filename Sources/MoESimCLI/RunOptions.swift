@@ -1,0 +1,123 @@
+import Foundation
+import SimKit
+import Cluster
+import Serving
+
+/// The options shared by `run`, `explain`, `sweep` and the measured-run manifests: a deployment and a workload.
+enum RunOptions {
+    static let deployment: [OptionSpec] = [
+        OptionSpec("--model", "<name|config.json>", "A shipped model profile or a Hugging Face config.json."),
+        OptionSpec("--gpu", "<name|file>", "GPU profile.", default: "a100-sxm4-80gb"),
+        OptionSpec("--interconnect", "<name|file>", "Interconnect profile (default: the shipped one for the GPU and GPU count)."),
+        OptionSpec("--strategy", "<strategy>", "The paper's named plan: baseline, tp, ep or hybrid (expands to the flags below)."),
+        OptionSpec("--tensor-parallel-size", "<n>", "Tensor parallel size (vLLM -tp).", default: "1"),
+        OptionSpec("--data-parallel-size", "<n>", "Data parallel size (vLLM -dp).", default: "1"),
+        OptionSpec("--enable-expert-parallel", nil, "Spread experts over TP x DP GPUs instead of TP-sharding them."),
+        OptionSpec("--all2all-backend", "<backend>", "EP token exchange: allreduce (vLLM naive) or alltoall (eq. 3 volumes).", default: "allreduce if DP = 1, else alltoall"),
+        OptionSpec("--expert-placement", "<file>", "JSON expert-to-GPU placement (replicas allowed).", default: "contiguous blocks"),
+        OptionSpec("--routing", "<spec>", "uniform, zipf:S, dirichlet:A, histogram:FILE or trace:FILE.", default: "uniform"),
+        OptionSpec("--engine", "<engine>", "vllm (continuous batching) or hf (Transformers generate, static batch).", default: "vllm"),
+        OptionSpec("--engine-profile", "<name|file>", "Engine profile.", default: "the engine's name"),
+        OptionSpec("--max-num-seqs", "<n>", "vLLM: sequences per step.", default: "from the engine profile"),
+        OptionSpec("--max-num-batched-tokens", "<n>", "vLLM: token budget per step (chunked prefill).", default: "from the engine profile"),
+        OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "0.9"),
+        OptionSpec("--experts-impl", "<impl>", "hf: Transformers experts implementation: eager, batched_mm or grouped_mm.", default: "from the engine profile"),
+    ]
+    static let workload: [OptionSpec] = [
+        OptionSpec("--dataset-name", "<name>", "random, or trace (with --trace).", default: "random"),
+        OptionSpec("--random-input-len", "<n>", "Input tokens per request.", default: "1024"),
+        OptionSpec("--random-output-len", "<n>", "Output tokens per request.", default: "128"),
+        OptionSpec("--random-range-ratio", "<r>", "Lengths uniform in [X(1-r), X(1+r)].", default: "0.0"),
+        OptionSpec("--num-prompts", "<n>", "Requests to send.", default: "1000"),
+        OptionSpec("--max-concurrency", "<n>", "Requests in flight at most (closed loop).", default: "unbounded"),
+        OptionSpec("--request-rate", "<r>", "Requests per second, or inf to send all at once.", default: "inf"),
+        OptionSpec("--burstiness", "<b>", "Gamma shape of arrival gaps (1 = Poisson).", default: "1.0"),
+        OptionSpec("--trace", "<file>", "Replay a CSV/JSONL trace (Azure, BurstGPT, Splitwise, apex layouts)."),
+        OptionSpec("--trace-limit", "<n>", "Replay only the first N requests of the trace."),
+        OptionSpec("--trace-time-scale", "<f>", "Multiply trace arrival times by f (0.5 = twice the rate).", default: "1.0"),
+        OptionSpec("--seed", "<n>", "Random seed (workload, routing).", default: "0"),
+        // Static-batch engine (hf) and diffusion.
+        OptionSpec("--batch-size", "<n>", "hf: static batch size.", default: "1"),
+        OptionSpec("--input-len", "<n>", "hf: prompt tokens per sequence.", default: "128"),
+        OptionSpec("--output-len", "<n>", "hf: generated tokens per sequence (autoregressive).", default: "64"),
+        OptionSpec("--generation", "<kind>", "autoregressive or diffusion.", default: "the model's"),
+        OptionSpec("--diffusion-steps", "<n>", "Diffusion: denoising steps in total.", default: "128"),
+        OptionSpec("--gen-length", "<n>", "Diffusion: generated positions.", default: "128"),
+        OptionSpec("--block-length", "<n>", "Diffusion: semi-autoregressive block length.", default: "the generation length"),
+        OptionSpec("--cfg", nil, "Diffusion: classifier-free guidance (doubles the batch)."),
+        OptionSpec("--expert-reuse", "<f>", "Diffusion what-if: fraction of expert work reused across denoising steps.", default: "0"),
+    ]
+
+    /// Builds the deployment (model, GPU, plan, engine) from parsed options.
+    static func deployment(_ a: ParsedArguments, store: ProfileStore) throws -> Deployment {
+        guard let modelName = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
+        let model = try store.model(modelName)
+        let gpu = try store.gpu(a.string("--gpu") ?? "a100-sxm4-80gb")
+        var plan: ParallelPlan
+        let backend = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.allCases.map(\.rawValue)).flatMap(ParallelPlan.All2AllBackend.init)
+        if let s = try a.choice("--strategy", ParallelPlan.Strategy.allCases.map(\.rawValue)) {
+            for f in ["--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel"] where a.has(f) {
+                throw InputError.usage("'--strategy' sets the plan; do not combine it with '\(f)'")
+            }
+            plan = ParallelPlan.Strategy(rawValue: s)!.plan
+            if let b = backend { plan.all2allBackend = b }
+        } else {
+            let tp = try a.positiveInt("--tensor-parallel-size") ?? 1
+            let dp = try a.positiveInt("--data-parallel-size") ?? 1
+            plan = ParallelPlan(tp: tp, dp: dp, ep: a.has("--enable-expert-parallel"), backend: backend)
+        }
+        try plan.validate(for: model)
+        var ic: InterconnectProfile? = nil
+        if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
+        else if plan.gpuCount > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount) }
+        if plan.gpuCount > 1 && ic == nil {
+            throw InputError.usage("no shipped interconnect profile covers \(plan.gpuCount)x \(gpu.name); give one with '--interconnect <name|file>' (shipped: \(quotedChoices(store.names("interconnects"))))")
+        }
+        let engineName = try a.choice("--engine", EngineProfile.Kind.allCases.map(\.rawValue)) ?? "vllm"
+        let engine = try store.engine(a.string("--engine-profile") ?? engineName)
+        guard engine.kind.rawValue == engineName else {
+            throw InputError.usage("engine profile '\(engine.name)' is for the \(engine.kind.rawValue) engine, not '\(engineName)'")
+        }
+        let routing = try RoutingSpec(parsing: a.string("--routing") ?? "uniform")
+        var placement: ExpertPlacement? = nil
+        if let f = a.string("--expert-placement") {
+            guard plan.expertParallel, let moe = model.moe else {
+                throw InputError.usage("'--expert-placement' needs '--enable-expert-parallel' (or --strategy ep/hybrid) and an MoE model")
+            }
+            placement = try ExpertPlacement.load(file: f, experts: moe.experts, gpus: plan.gpuCount, moeLayers: model.moeLayerCount)
+        }
+        var overrides: [String: Double] = [:]
+        if let v = try a.positiveInt("--max-num-seqs") { overrides["max_num_seqs"] = Double(v) }
+        if let v = try a.positiveInt("--max-num-batched-tokens") { overrides["max_num_batched_tokens"] = Double(v) }
+        if let v = try a.double("--gpu-memory-utilization") {
+            guard v > 0, v <= 1 else { throw a.invalid("--gpu-memory-utilization", a.string("--gpu-memory-utilization")!, "must be in (0, 1]") }
+            overrides["gpu_memory_utilization"] = v
+        }
+        return try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
+                              placement: placement, overrides: overrides)
+    }
+
+    static func seed(_ a: ParsedArguments) throws -> UInt64 {
+        guard let s = a.string("--seed") else { return 0 }
+        guard let v = UInt64(s) else { throw a.invalid("--seed", s, "expected a non-negative whole number") }
+        return v
+    }
+
+    /// Builds the request stream (random dataset or trace) for the vLLM engine.
+    static func workload(_ a: ParsedArguments, seed: UInt64) throws -> Workload {
+        let dataset = try a.choice("--dataset-name", ["random", "trace"]) ?? (a.has("--trace") ? "trace" : "random")
+        let conc = try a.positiveInt("--max-concurrency")
+        if dataset == "trace" {
+            guard let f = a.string("--trace") else { throw InputError.usage("'--dataset-name trace' needs '--trace <file>'") }
+            let scale = try a.double("--trace-time-scale") ?? 1
+            guard scale > 0, scale.isFinite else { throw a.invalid("--trace-time-scale", a.string("--trace-time-scale")!, "must be positive") }
+            let reqs = try TraceLoader.load(file: f, limit: try a.positiveInt("--trace-limit"), timeScale: scale)
+            return Workload(requests: reqs, maxConcurrency: conc, description: "trace \(f) (\(reqs.count) requests)")
+        }
+        if a.has("--trace") { throw InputError.usage("'--trace' needs '--dataset-name trace' (or leave --dataset-name out)") }
+        let rate = try a.double("--request-rate")
+        return try Workload.random(inputLen: try a.int("--random-input-len") ?? 1024, outputLen: try a.int("--random-output-len") ?? 128,
+                                   rangeRatio: try a.double("--random-range-ratio") ?? 0, numPrompts: try a.int("--num-prompts") ?? 1000,
+                                   requestRate: rate, burstiness: try a.double("--burstiness") ?? 1, maxConcurrency: conc, seed: seed)
+    }
+}

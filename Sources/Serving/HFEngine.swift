@@ -1,0 +1,173 @@
+import Foundation
+import SimKit
+import Cluster
+
+/// Hugging Face Transformers `generate` on a static batch, eager PyTorch: autoregressive or LLaDA diffusion.
+///
+/// The host (Python) issues kernels asynchronously, so a stretch of work takes the longer of its host time and
+/// its GPU time, and every host-device synchronisation ends a stretch. Transformers' eager MoE layer syncs once
+/// per layer (`nonzero` over the routing mask) and then loops in Python over the hit experts, one small GEMM
+/// chain each: the loop takes max(hit experts x host cost, their GPU time). `grouped_mm` runs one grouped GEMM;
+/// `batched_mm` gathers each token's expert weights first (top-k x tokens copies: memory can run out).
+/// Autoregressive decode grows the `DynamicCache` by concatenation, copying the cache every step.
+public struct HFSimulator {
+    public enum ExpertsImpl: String, CaseIterable, Sendable { case eager, batched_mm, grouped_mm }
+
+    public let deployment: Deployment
+    public let batchSize: Int
+    public let inputLen: Int
+    public let outputLen: Int
+    public let diffusion: DiffusionSchedule?
+    public let cfg: Bool
+    public let expertsImpl: ExpertsImpl
+    public let expertReuse: Double
+    public let seed: UInt64
+
+    public init(deployment: Deployment, batchSize: Int, inputLen: Int, outputLen: Int, diffusion: DiffusionSchedule?, cfg: Bool,
+                expertsImpl: ExpertsImpl, expertReuse: Double, seed: UInt64) throws {
+        guard batchSize > 0 else { throw InputError.usage("--batch-size must be positive (got \(batchSize))") }
+        guard inputLen > 0 else { throw InputError.usage("--input-len must be positive (got \(inputLen))") }
+        guard outputLen > 0 else { throw InputError.usage("--output-len must be positive (got \(outputLen))") }
+        guard expertReuse >= 0, expertReuse < 1 else { throw InputError.usage("--expert-reuse must be in [0, 1) (got \(expertReuse))") }
+        if diffusion != nil && !deployment.model.isDiffusion {
+            throw InputError.usage("'--generation diffusion' needs a diffusion model (e.g. llada-8b, llada-moe-7b); \(deployment.model.name) is autoregressive")
+        }
+        if diffusion == nil && deployment.model.isDiffusion {
+            throw InputError.usage("\(deployment.model.name) is a diffusion model: add '--generation diffusion'")
+        }
+        self.deployment = deployment; self.batchSize = batchSize; self.inputLen = inputLen; self.outputLen = outputLen
+        self.diffusion = diffusion; self.cfg = cfg; self.expertsImpl = expertsImpl; self.expertReuse = expertReuse; self.seed = seed
+    }
+
+    /// Time of one forward pass, by component, with the host/GPU overlap described above.
+    struct Forward {
+        var breakdown = StepBreakdown()
+    }
+
+    func forward(_ b: BatchShape, cost: StepCostModel, cacheCopyContext: Double, rng: inout Xoshiro256, routing: RoutingModel?) throws -> StepBreakdown {
+        let d = deployment, m = d.model
+        let hostLayer = d.param("host_per_layer_us"), hostExpert = d.param("host_per_expert_us")
+        let sync = d.param("sync_us"), hostGrouped = d.param("host_grouped_moe_us")
+        var s = StepBreakdown()
+        let t = b.tokens
+        // GPU time of the non-expert part of every layer.
+        let attnKernel = cost.attentionKernelUs(b)
+        let copyUs = cacheCopyContext > 0 ? cost.kernels.memoryUs(bytes: 2 * cacheCopyContext * m.kvBytesPerToken(tensorParallel: d.plan.tensorParallel) / Double(m.layers)) : 0
+        let projections = cost.attentionGEMMUs(tokens: t)
+        let elementwise = cost.elementwiseUs(tokens: t)
+        let lm = cost.lmHeadUs(rows: b.logitsRows)
+        var counts = Array(repeating: 0, count: m.moe?.experts ?? 0)
+        var moeIndex = 0
+        var hostRun = d.param("host_per_forward_us"), gpuRun = lm.compute
+        var total = 0.0
+        for l in 0..<m.layers {
+            let dense = cost.denseFFNUs(layer: l, tokens: t)
+            s.attention += attnKernel + copyUs + projections
+            s.denseGEMM += dense + elementwise
+            hostRun += hostLayer
+            gpuRun += attnKernel + copyUs + projections + dense + elementwise
+            guard m.ffn[l].isMoE, let routing = routing else { continue }
+            let f = m.ffn[l]
+            routing.sampleCounts(layer: moeIndex, tokens: t, rng: &rng, into: &counts)
+            moeIndex += 1
+            var gpuExperts = 0.0, hit = 0
+            for e in 0..<f.experts where counts[e] > 0 {
+                hit += 1
+                gpuExperts += cost.kernels.expertUs(tokens: counts[e], hidden: m.hidden, inter: f.expertIntermediate)
+            }
+            gpuExperts *= (1 - expertReuse)
+            let hitEff = Double(hit) * (1 - expertReuse)
+            switch expertsImpl {
+            case .eager:
+                // Sync on the routing mask ends the stretch; then the per-expert Python loop.
+                total += max(hostRun, gpuRun) + sync
+                hostRun = 0; gpuRun = 0
+                let loop = max(hitEff * hostExpert, gpuExperts + hitEff * 3 * KernelCost.minKernelUs)
+                total += loop
+                s.experts += gpuExperts
+                s.overhead += loop - gpuExperts
+            case .grouped_mm:
+                hostRun += hostGrouped
+                gpuRun += gpuExperts
+                s.experts += gpuExperts
+            case .batched_mm:
+                let pairs = Double(t * f.topK)
+                let weightBytes = pairs * 3 * Double(m.hidden * f.expertIntermediate) * m.bytesPerParam
+                let gather = cost.kernels.memoryUs(bytes: 2 * weightBytes) * (1 - expertReuse)
+                let bmm = cost.kernels.floorUs(flops: 6 * pairs * Double(m.hidden * f.expertIntermediate), bytes: weightBytes) / d.gpu.achievedBandwidthFraction
+                hostRun += hostGrouped
+                gpuRun += gather + bmm
+                s.experts += gather + bmm
+            }
+        }
+        total += max(hostRun, gpuRun) + sync // generate's stopping check syncs every step
+        s.overhead = max(0, total - (s.attention + s.denseGEMM + s.experts + lm.compute))
+        s.denseGEMM += lm.compute
+        return s
+    }
+
+    public func run() throws -> RunResult {
+        let d = deployment, m = d.model
+        let mem = d.memoryPlan()
+        try mem.check(model: m, plan: d.plan, gpu: d.gpu)
+        let cost = try d.costModel(seed: seed)
+        var rng = Xoshiro256(seed: seed, stream: 0x4F)
+        var routing: RoutingModel? = nil
+        if let moe = m.moe { routing = try RoutingModel(spec: d.routing, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: seed) }
+        let rows = batchSize * (cfg ? 2 : 1)
+        // Memory: the cache (autoregressive) or activations over the whole sequence (diffusion), and batched_mm's gather.
+        var extra = 0.0
+        if let moe = m.moe, expertsImpl == .batched_mm {
+            let tokens = Double(rows) * Double(diffusion.map { $0.sequenceLength(prompt: inputLen) } ?? inputLen)
+            extra = tokens * Double(moe.topK) * 3 * Double(m.hidden * moe.expertIntermediate) * m.bytesPerParam
+        }
+        let kv = diffusion == nil ? Double(rows) * Double(inputLen + outputLen) * m.kvBytesPerToken(tensorParallel: d.plan.tensorParallel) * 2 : 0
+        if mem.weightBytes + mem.reserveBytes + kv + extra > mem.budgetBytes {
+            throw InputError.data(String(format: "out of GPU memory: %@ with experts_impl %@ at batch %d needs %.1f GB (weights %.1f, cache %.1f, expert-weight gather %.1f, reserve %.1f) of %.1f GB on %@",
+                                         m.name, expertsImpl.rawValue, batchSize, (mem.weightBytes + mem.reserveBytes + kv + extra) / 1e9,
+                                         mem.weightBytes / 1e9, kv / 1e9, extra / 1e9, mem.reserveBytes / 1e9, mem.budgetBytes / 1e9, d.gpu.name))
+        }
+        var breakdown = StepBreakdown()
+        var totalUs = 0.0, firstUs = 0.0, steps = 0
+        var itl: [Double] = []
+        if let sched = diffusion {
+            let seqLen = sched.sequenceLength(prompt: inputLen)
+            var b = BatchShape()
+            for _ in 0..<rows { b.addPrefill(chunk: seqLen, prefix: 0, samples: true, bidirectional: true) }
+            b.logitsRows = rows * sched.genLength // logits over every generated position
+            for step in 0..<sched.steps {
+                let f = try forward(b, cost: cost, cacheCopyContext: 0, rng: &rng, routing: routing)
+                breakdown += f
+                totalUs += f.total
+                steps += 1
+                if step + 1 == sched.stepsPerBlock { firstUs = totalUs }
+            }
+            let perBlock = totalUs / Double(sched.blocks)
+            itl = Array(repeating: perBlock / 1e3, count: max(0, sched.blocks - 1) * batchSize)
+        } else {
+            var b = BatchShape()
+            for _ in 0..<rows { b.addPrefill(chunk: inputLen, prefix: 0, samples: true) }
+            let pre = try forward(b, cost: cost, cacheCopyContext: 0, rng: &rng, routing: routing)
+            breakdown += pre; totalUs = pre.total; firstUs = pre.total; steps = 1
+            for i in 1..<outputLen {
+                var db = BatchShape()
+                for _ in 0..<rows { db.addDecode(context: inputLen + i - 1) }
+                let ctx = Double(rows) * Double(inputLen + i - 1)
+                let f = try forward(db, cost: cost, cacheCopyContext: ctx, rng: &rng, routing: routing)
+                breakdown += f; totalUs += f.total; steps += 1
+                for _ in 0..<batchSize { itl.append(f.total / 1e3) }
+            }
+        }
+        let generated = diffusion?.genLength ?? outputLen
+        let e2e = Array(repeating: totalUs / 1e3, count: batchSize)
+        let tpotValue = generated > 1 ? (totalUs - firstUs) / 1e3 / Double(generated - 1) : 0
+        var r = RunResult(durationS: totalUs / 1e6, completed: batchSize, totalInputTokens: batchSize * inputLen,
+                          totalOutputTokens: batchSize * generated, ttftMs: Summary(Array(repeating: firstUs / 1e3, count: batchSize)),
+                          tpotMs: Summary(Array(repeating: tpotValue, count: batchSize)), itlMs: Summary(itl), e2elMs: Summary(e2e),
+                          gpus: d.plan.gpuCount, steps: steps, breakdownUs: breakdown.scaled(1 / Double(steps)), preemptions: 0,
+                          kvCapacityTokens: 0, peakKVUsage: 0, meanKVUsage: 0, gpuBusyFraction: breakdown.gpu / max(totalUs, 1), seed: seed)
+        r.notes.append("engine: hf static batch \(batchSize), experts_impl \(expertsImpl.rawValue)\(diffusion.map { ", diffusion \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" } ?? "")")
+        if expertReuse > 0 { r.notes.append("what-if: \(Int(expertReuse * 100))% of expert work reused across denoising steps (assumed free)") }
+        return r
+    }
+}
