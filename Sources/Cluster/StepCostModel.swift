@@ -223,9 +223,12 @@ public final class StepCostModel {
     public func moeSamples(tokens t: Int) -> [MoESample] {
         if t < moeCache.count, let s = moeCache[t] { return s }
         if t >= moeCache.count { moeCache.append(contentsOf: repeatElement(nil, count: t - moeCache.count + 1 + t / 2)) }
+        // Large batches vary little from draw to draw (law of large numbers): fewer samples suffice.
+        let k = model.moe?.topK ?? 1
+        let count = t * k <= RoutingModel.exactLimit ? Self.samplesPerSize : Self.samplesPerSize / 2
         var out: [MoESample] = []
-        out.reserveCapacity(Self.samplesPerSize)
-        for _ in 0..<Self.samplesPerSize { out.append(sampleMoE(tokens: t, detail: nil)) }
+        out.reserveCapacity(count)
+        for _ in 0..<count { out.append(sampleMoE(tokens: t, detail: nil)) }
         moeCache[t] = out
         return out
     }

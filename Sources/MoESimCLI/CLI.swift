@@ -1,6 +1,7 @@
 import Foundation
 import Cluster
 import Serving
+import Studies
 
 /// The `moesim` command line: dispatch, help and exit codes (64 usage, 65 bad data).
 public enum CLI {

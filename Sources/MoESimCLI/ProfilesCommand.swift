@@ -1,6 +1,7 @@
 import Foundation
 import Cluster
 import Serving
+import Studies
 
 /// `moesim profiles list|show|check`.
 enum ProfilesCommand {

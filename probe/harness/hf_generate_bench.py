@@ -180,9 +180,17 @@ def main():
         model.generation_config.eos_token_id = None
         model.generation_config.pad_token_id = 0
 
+        # record the backend switches generate() makes (grouped_mm -> batched_mm for decode on GPU)
+        switches = []
+        orig_set = model.set_experts_implementation
+
+        def spy_set(impl_name, *a, **k):
+            switches.append(impl_name if isinstance(impl_name, str) else str(impl_name))
+            return orig_set(impl_name, *a, **k)
+
         for impl, bs in entries:
             try:
-                model.set_experts_implementation(impl)
+                orig_set(impl)
             except Exception as e:
                 for b in bs:
                     skip(model_name, impl, b, f"set_experts_implementation failed: {e}"[:300])
@@ -213,7 +221,11 @@ def main():
                         sync()
                         return time.perf_counter() - t, out
 
+                    model.set_experts_implementation = spy_set
+                    switches.clear()
                     w, out = timed(gc_full)
+                    model.set_experts_implementation = orig_set
+                    seen_switches = list(switches)
                     new_tokens = out.shape[1] - args.input_len
                     log(f"{model_name} {impl} b={b}: warm-up {w * 1000:.0f} ms, {new_tokens} new tokens")
                     reps = []
@@ -252,6 +264,7 @@ def main():
                        "median_prefill_ms": round(med_ttft * 1000, 2) if med_ttft else None,
                        "output_throughput": round(b * args.output_len / med, 2),
                        "peak_memory_gb": round(peak_gb, 2),
+                       "experts_impl_switches_in_generate": seen_switches,
                        "experts_impl_after": getattr(model.config, "_experts_implementation", None)}
                 frag["runs"].append(run)
                 save()

@@ -51,7 +51,8 @@ def main():
             "measured": {"output_throughput": r["output_throughput"], "mean_e2el_ms": r["median_generate_ms"],
                          "mean_ttft_ms": r["median_prefill_ms"], "repeats_ms": r["repeats_ms"]},
             "details": {"ttft_repeats_ms": r["ttft_repeats_ms"], "warmup_ms": r["warmup_ms"],
-                        "new_tokens_produced": r["new_tokens_produced"], "peak_memory_gb": r["peak_memory_gb"]},
+                        "new_tokens_produced": r["new_tokens_produced"], "peak_memory_gb": r["peak_memory_gb"],
+                        "experts_impl_switches_in_generate": r.get("experts_impl_switches_in_generate")},
         })
     vers = (f"torch {env['torch']} (CUDA {env['cuda_torch']}), transformers {env['transformers']}, "
             f"driver {env.get('driver')}, Python {env['python']}")

@@ -4,8 +4,8 @@ import Cluster
 import Serving
 
 /// The options shared by `run`, `explain`, `sweep` and the measured-run manifests: a deployment and a workload.
-enum RunOptions {
-    static let deployment: [OptionSpec] = [
+public enum RunOptions {
+    public static let deployment: [OptionSpec] = [
         OptionSpec("--model", "<name|config.json>", "A shipped model profile or a Hugging Face config.json."),
         OptionSpec("--gpu", "<name|file>", "GPU profile.", default: "a100-sxm4-80gb"),
         OptionSpec("--interconnect", "<name|file>", "Interconnect profile (default: the shipped one for the GPU and GPU count)."),
@@ -23,7 +23,7 @@ enum RunOptions {
         OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "0.9"),
         OptionSpec("--experts-impl", "<impl>", "hf: Transformers experts implementation: eager, batched_mm or grouped_mm.", default: "from the engine profile"),
     ]
-    static let workload: [OptionSpec] = [
+    public static let workload: [OptionSpec] = [
         OptionSpec("--dataset-name", "<name>", "random, or trace (with --trace).", default: "random"),
         OptionSpec("--random-input-len", "<n>", "Input tokens per request.", default: "1024"),
         OptionSpec("--random-output-len", "<n>", "Output tokens per request.", default: "128"),
@@ -48,8 +48,13 @@ enum RunOptions {
         OptionSpec("--expert-reuse", "<f>", "Diffusion what-if: fraction of expert work reused across denoising steps.", default: "0"),
     ]
 
+    public static let output: [OptionSpec] = [
+        OptionSpec("--json", nil, "Print one JSON object with the benchmark's key names."),
+        OptionSpec("--save-result", "<file>", "Also write the JSON result to a file."),
+    ]
+
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.
-    static func deployment(_ a: ParsedArguments, store: ProfileStore) throws -> Deployment {
+    public static func deployment(_ a: ParsedArguments, store: ProfileStore) throws -> Deployment {
         guard let modelName = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
         let model = try store.model(modelName)
         let gpu = try store.gpu(a.string("--gpu") ?? "a100-sxm4-80gb")
@@ -97,14 +102,14 @@ enum RunOptions {
                               placement: placement, overrides: overrides)
     }
 
-    static func seed(_ a: ParsedArguments) throws -> UInt64 {
+    public static func seed(_ a: ParsedArguments) throws -> UInt64 {
         guard let s = a.string("--seed") else { return 0 }
         guard let v = UInt64(s) else { throw a.invalid("--seed", s, "expected a non-negative whole number") }
         return v
     }
 
     /// Builds the request stream (random dataset or trace) for the vLLM engine.
-    static func workload(_ a: ParsedArguments, seed: UInt64) throws -> Workload {
+    public static func workload(_ a: ParsedArguments, seed: UInt64) throws -> Workload {
         let dataset = try a.choice("--dataset-name", ["random", "trace"]) ?? (a.has("--trace") ? "trace" : "random")
         let conc = try a.positiveInt("--max-concurrency")
         if dataset == "trace" {

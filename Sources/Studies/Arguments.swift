@@ -76,7 +76,7 @@ public struct ParsedArguments: Sendable {
     public func has(_ name: String) -> Bool { values[name] != nil || flags.contains(name) }
     public func string(_ name: String) -> String? { values[name] }
 
-    func invalid(_ name: String, _ v: String, _ what: String) -> InputError {
+    public func invalid(_ name: String, _ v: String, _ what: String) -> InputError {
         InputError.usage("The value '\(v)' is invalid for '\(specs[name]?.usage ?? name)': \(what)")
     }
 
@@ -109,13 +109,18 @@ public struct ParsedArguments: Sendable {
 }
 
 /// A subcommand: its name, one-line abstract, discussion, options and positional argument.
-public struct CommandSpec: Sendable {
+public struct CommandSpec: @unchecked Sendable {
     public var name: String
     public var abstract: String
     public var usage: String
     public var discussion: String
     public var arguments: [(String, String)]
     public var options: [OptionSpec]
+
+    public init(name: String, abstract: String, usage: String, discussion: String, arguments: [(String, String)], options: [OptionSpec]) {
+        self.name = name; self.abstract = abstract; self.usage = usage; self.discussion = discussion
+        self.arguments = arguments; self.options = options
+    }
 
     /// Help in swift-argument-parser's OVERVIEW / USAGE / ARGUMENTS / OPTIONS layout.
     public var help: String {

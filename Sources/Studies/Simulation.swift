@@ -1,0 +1,67 @@
+import Foundation
+import SimKit
+import Cluster
+import Serving
+
+/// Runs one simulation from `moesim run` arguments, with either engine. Shared by `run`, `sweep`,
+/// `calibrate`, `validate` and `reproduce`, so that a manifest's `args` mean exactly what the command line means.
+public enum Simulation {
+    public struct Outcome {
+        public var result: RunResult
+        public var deployment: Deployment
+        public var workload: String
+    }
+
+    public static func run(arguments args: [String], store: ProfileStore, engineOverride: EngineProfile? = nil,
+                           progress: (@Sendable (Double) -> Void)? = nil) throws -> Outcome {
+        let a = try ParsedArguments(args, options: RunOptions.deployment + RunOptions.workload + RunOptions.output)
+        return try run(a, store: store, engineOverride: engineOverride, progress: progress)
+    }
+
+    public static func run(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil,
+                           progress: (@Sendable (Double) -> Void)? = nil) throws -> Outcome {
+        var d = try RunOptions.deployment(a, store: store)
+        if let e = engineOverride, e.kind == d.engine.kind { d.engine = e }
+        let seed = try RunOptions.seed(a)
+        switch d.engine.kind {
+        case .vllm:
+            if a.string("--generation") == "diffusion" {
+                throw InputError.usage("vLLM does not support diffusion generation; use '--engine hf'")
+            }
+            if d.model.isDiffusion { throw InputError.usage("\(d.model.name) is a diffusion model; vLLM cannot serve it: use '--engine hf --generation diffusion'") }
+            for f in ["--batch-size", "--input-len", "--output-len", "--diffusion-steps", "--gen-length", "--block-length", "--experts-impl", "--cfg", "--expert-reuse"] where a.has(f) {
+                throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
+            }
+            let w = try RunOptions.workload(a, seed: seed)
+            var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
+            sim.progress = progress
+            return Outcome(result: try sim.run(), deployment: d, workload: w.description)
+        case .hf:
+            let gen = try a.choice("--generation", ["autoregressive", "diffusion"]) ?? (d.model.isDiffusion ? "diffusion" : "autoregressive")
+            var sched: DiffusionSchedule? = nil
+            let inputLen = try a.int("--input-len") ?? 128
+            let batch = try a.int("--batch-size") ?? 1
+            if gen == "diffusion" {
+                let genLen = try a.int("--gen-length") ?? 128
+                sched = try DiffusionSchedule(steps: try a.int("--diffusion-steps") ?? 128, genLength: genLen, blockLength: try a.int("--block-length") ?? genLen)
+            }
+            let implName = try a.choice("--experts-impl", HFSimulator.ExpertsImpl.allCases.map(\.rawValue)) ?? d.engine.defaultExpertsImpl
+            guard let impl = HFSimulator.ExpertsImpl(rawValue: implName) else {
+                throw InputError.data("engine profile \(d.engine.name): experts_impl '\(implName)' is not one of \(quotedChoices(HFSimulator.ExpertsImpl.allCases.map(\.rawValue)))")
+            }
+            let sim = try HFSimulator(deployment: d, batchSize: batch, inputLen: inputLen, outputLen: try a.int("--output-len") ?? 64,
+                                      diffusion: sched, cfg: a.has("--cfg"), expertsImpl: impl,
+                                      expertReuse: try a.double("--expert-reuse") ?? 0, seed: seed)
+            let desc = sched.map { "diffusion: batch \(batch), prompt \(inputLen), \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" }
+                ?? "static batch \(batch) x \(inputLen) in / \(sim.outputLen) out"
+            return Outcome(result: try sim.run(), deployment: d, workload: desc)
+        }
+    }
+
+    /// The result as ordered JSON fields: what was run, then the benchmark's keys.
+    public static func fields(_ o: Outcome) -> [(String, Any)] {
+        [("model", o.deployment.model.name), ("gpu", o.deployment.gpu.name), ("plan", o.deployment.plan.vllmFlags),
+         ("strategy", o.deployment.plan.strategy?.rawValue ?? NSNull()), ("engine", o.deployment.engine.name),
+         ("workload", o.workload)] + o.result.fields()
+    }
+}
