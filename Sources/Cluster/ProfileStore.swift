@@ -6,6 +6,21 @@ import Foundation
 /// folder of the checkout that holds the running executable (`.build/<config>/moesim` lies three levels down).
 public struct ProfileStore: Sendable {
     public let root: String
+    let cache = Cache()
+
+    /// Parsed profiles by path, shared by the copies of a store (sweeps load each profile once).
+    final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var items: [String: Any] = [:]
+        func get<T>(_ key: String, _ make: () throws -> T) throws -> T {
+            lock.lock()
+            if let v = items[key] as? T { lock.unlock(); return v }
+            lock.unlock()
+            let v = try make()
+            lock.lock(); items[key] = v; lock.unlock()
+            return v
+        }
+    }
 
     public init(root: String) { self.root = root }
 
@@ -49,6 +64,10 @@ public struct ProfileStore: Sendable {
     /// A model by shipped name or by the path of a Hugging Face `config.json` (or a wrapped profile).
     public func model(_ nameOrPath: String) throws -> ModelArchitecture {
         let path = try resolve("models", nameOrPath, flag: "--model")
+        return try cache.get("model:" + path) { try loadModel(path: path) }
+    }
+
+    func loadModel(path: String) throws -> ModelArchitecture {
         let j = try JSONNode.load(file: path)
         if j.has("config") && j.has("version") {
             let name = try j.string("name")
@@ -65,15 +84,18 @@ public struct ProfileStore: Sendable {
     }
 
     public func gpu(_ nameOrPath: String) throws -> GPUProfile {
-        try GPUProfile(json: JSONNode.load(file: resolve("gpus", nameOrPath, flag: "--gpu")))
+        let path = try resolve("gpus", nameOrPath, flag: "--gpu")
+        return try cache.get("gpu:" + path) { try GPUProfile(json: JSONNode.load(file: path)) }
     }
 
     public func engine(_ nameOrPath: String) throws -> EngineProfile {
-        try EngineProfile(json: JSONNode.load(file: resolve("engines", nameOrPath, flag: "--engine-profile")))
+        let path = try resolve("engines", nameOrPath, flag: "--engine-profile")
+        return try cache.get("engine:" + path) { try EngineProfile(json: JSONNode.load(file: path)) }
     }
 
     public func interconnect(_ nameOrPath: String) throws -> InterconnectProfile {
-        try InterconnectProfile(json: JSONNode.load(file: resolve("interconnects", nameOrPath, flag: "--interconnect")))
+        let path = try resolve("interconnects", nameOrPath, flag: "--interconnect")
+        return try cache.get("ic:" + path) { try InterconnectProfile(json: JSONNode.load(file: path)) }
     }
 
     /// The shipped interconnect for `gpu` with curves at `gpus` GPUs: the one listing the GPU, preferring a
@@ -81,6 +103,9 @@ public struct ProfileStore: Sendable {
     public func defaultInterconnect(gpu: String, gpus: Int) throws -> InterconnectProfile? {
         var best: (InterconnectProfile, Int)? = nil
         for n in names("interconnects") {
+            // Read only the header keys first: most profiles do not list this GPU.
+            let path = "\(root)/interconnects/\(n).json"
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\"\(gpu)\"") else { continue }
             guard let ic = try? interconnect(n), ic.gpus.contains(gpu), ic.maxGPUs >= gpus else { continue }
             var score = 0
             if ic.gpuCounts(.allReduce).contains(gpus) { score += 2 }

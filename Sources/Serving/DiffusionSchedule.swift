@@ -7,6 +7,7 @@ import Cluster
 /// `steps / blocks` steps per block. Each step is one full bidirectional forward over the prompt plus all
 /// `genLength` positions (no KV cache); the step unmasks `tokensPerStep[i]` of the current block's masked tokens:
 /// `blockLength / stepsPerBlock` each, the remainder going one apiece to the first steps (`get_num_transfer_tokens`).
+/// With more steps per block than block positions, the later steps unmask nothing but still run a full forward.
 public struct DiffusionSchedule: Sendable, Equatable {
     public let steps: Int
     public let genLength: Int
@@ -23,9 +24,6 @@ public struct DiffusionSchedule: Sendable, Equatable {
         let blocks = genLength / blockLength
         guard steps % blocks == 0 else {
             throw InputError.usage("--diffusion-steps \(steps) must be a multiple of the number of blocks (\(genLength) / \(blockLength) = \(blocks))")
-        }
-        guard steps / blocks <= blockLength else {
-            throw InputError.usage("\(steps / blocks) steps per block exceed the block length \(blockLength): some steps would unmask nothing")
         }
         self.steps = steps; self.genLength = genLength; self.blockLength = blockLength
     }

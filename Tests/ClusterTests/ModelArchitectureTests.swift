@@ -96,7 +96,7 @@ struct ModelShapeCase: Sendable, CustomTestStringConvertible {
         #expect(kvLora == 512 && nope == 128 && rope == 64 && v == 128)
         #expect(!lite.ffn[0].isMoE)
         #expect(lite.ffn[0].denseIntermediate == 10944)
-        #expect(lite.ffn[1...].allSatisfy(\.isMoE))
+        #expect(lite.ffn[1...].allSatisfy { $0.isMoE })
         // MLA caches the latent, not per-head K and V, and does not shrink under TP.
         #expect(lite.kvBytesPerToken(tensorParallel: 1) == Double(512 + 64) * 27 * 2)
         #expect(lite.kvBytesPerToken(tensorParallel: 2) == lite.kvBytesPerToken(tensorParallel: 1))
@@ -107,7 +107,7 @@ struct ModelShapeCase: Sendable, CustomTestStringConvertible {
         }
         #expect(q3 == 1536 && kv3 == 512)
         #expect(v3.ffn[0..<3].allSatisfy { !$0.isMoE && $0.denseIntermediate == 18432 })
-        #expect(v3.ffn[3...].allSatisfy(\.isMoE))
+        #expect(v3.ffn[3...].allSatisfy { $0.isMoE })
         // DeepSeek-V3 is about 671B parameters (without the MTP module, 671B - 14B).
         #expect(v3.totalParams > 640e9 && v3.totalParams < 690e9, "\(v3.totalParams)")
     }

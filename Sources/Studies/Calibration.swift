@@ -1,0 +1,81 @@
+import Foundation
+import SimKit
+import Cluster
+import Serving
+
+/// Fits an engine profile's free parameters to the manifest entries marked `fit`, by least squares on the
+/// log of predicted / measured (relative error), with Nelder-Mead over the logs of the parameters.
+public enum Calibration {
+    public struct Fit: Sendable {
+        public var profile: EngineProfile
+        public var parameters: [(String, Double)]
+        public var start: [(String, Double)]
+        public var loss: Double
+        public var evaluations: Int
+    }
+
+    public static func fit(manifest: Manifest, engine: EngineProfile, parameters: [String], store: ProfileStore,
+                           threads: Int, maxEvaluations: Int, progress: ((Int, Double) -> Void)? = nil) throws -> Fit {
+        let fitEntries = manifest.entries.filter(\.fit)
+        guard !fitEntries.isEmpty else { throw InputError.data("\(manifest.file): no run is marked \"fit\": true") }
+        guard !parameters.isEmpty else { throw InputError.usage("no parameters to fit: name them with --fit or in the engine profile's fit_parameters") }
+        for p in parameters where EngineProfile.known[p] == nil {
+            throw InputError.usage("The value '\(p)' is invalid for '--fit'. Known parameters: \(quotedChoices(EngineProfile.known.keys.sorted()))")
+        }
+        let start = parameters.map { max(engine.value($0), 1e-3) }
+        var evals = 0
+        var firstError: String? = nil
+        func profile(_ logs: [Double]) -> EngineProfile {
+            var e = engine
+            for (i, p) in parameters.enumerated() { e.params[p] = exp(logs[i]) }
+            return e
+        }
+        let objective: ([Double]) -> Double = { logs in
+            evals += 1
+            let rows = Validation.predict(manifest, entries: fitEntries, store: store, engines: [engine.kind.rawValue: profile(logs)], threads: threads)
+            var loss = 0.0
+            for r in rows {
+                guard let p = r.predicted, p > 0 else { firstError = firstError ?? r.error; return .infinity }
+                let d = log(p / r.measured)
+                loss += d * d
+            }
+            let l = loss / Double(rows.count)
+            progress?(evals, l)
+            return l
+        }
+        let res = NelderMead.minimize(objective, start: start.map(log), step: Array(repeating: 0.5, count: start.count),
+                                      maxEvaluations: maxEvaluations, tolerance: 1e-6)
+        guard res.value.isFinite else { throw InputError.data("calibration could not simulate the fit runs: \(firstError ?? "unknown error")") }
+        let best = profile(res.x)
+        return Fit(profile: best, parameters: parameters.enumerated().map { ($0.element, exp(res.x[$0.offset])) },
+                   start: zip(parameters, start).map { ($0, $1) }, loss: res.value, evaluations: evals)
+    }
+
+    /// The fitted profile as JSON, with the fit's provenance added to `sources`.
+    public static func profileJSON(_ fit: Fit, base: JSONNode, name: String, command: String, manifest: String, fitIDs: [String]) throws -> String {
+        guard let obj = base.object else { throw base.fail("expected an engine profile object") }
+        var fields: [(String, Any)] = [("version", 1), ("name", name)]
+        if let d = obj["display_name"] as? String { fields.append(("display_name", d)) }
+        fields.append(("engine", fit.profile.kind.rawValue))
+        if obj["experts_impl"] != nil { fields.append(("experts_impl", fit.profile.defaultExpertsImpl)) }
+        let params = fit.profile.params.keys.sorted().map { k -> (String, Any) in
+            let v = fit.profile.params[k]!
+            return (k, fit.parameters.contains { $0.0 == k } ? (v * 1000).rounded() / 1000 : v)
+        }
+        fields.append(("parameters", params))
+        fields.append(("fit_parameters", fit.parameters.map(\.0)))
+        var sources: [Any] = []
+        if let ss = obj["sources"] as? [Any] {
+            for s in ss {
+                if let d = s as? [String: Any], (d["kind"] as? String) == "fit" { continue }
+                if let d = s as? [String: Any] {
+                    sources.append(d.keys.sorted().map { ($0, d[$0]! as Any) } as [(String, Any)])
+                } else if let str = s as? String { sources.append(str) }
+            }
+        }
+        sources.append([("kind", "fit"), ("what", fit.parameters.map(\.0).joined(separator: ", ")),
+                        ("source", "\(command) — least squares on log(predicted/measured) over \(fitIDs.count) entries of \(manifest) marked fit: \(fitIDs.joined(separator: ", ")); loss \(String(format: "%.5f", fit.loss)) after \(fit.evaluations) evaluations")] as [(String, Any)])
+        fields.append(("sources", sources))
+        return JSONWriter.write(fields) + "\n"
+    }
+}

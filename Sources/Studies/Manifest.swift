@@ -1,0 +1,148 @@
+import Foundation
+import Cluster
+import Serving
+
+/// A measured-run manifest: runs (or groups of runs) with their measured metrics, some marked for fitting.
+///
+/// An entry is either one run (`args`) or a group (`group`: a list of argument lists) whose metric is the
+/// mean over its runs (`aggregate: "mean"`), which is how published tables report averages. A `result_file`
+/// (a vLLM benchmark JSON) may stand in for `measured`.
+public struct Manifest: Sendable {
+    public struct Entry: Sendable {
+        public var id: String
+        public var fit: Bool
+        public var runs: [[String]]
+        public var measured: [(String, Double)]
+        public var note: String?
+    }
+
+    public var description: String
+    public var entries: [Entry]
+    public var file: String
+
+    public static let metrics = ["output_throughput", "request_throughput", "total_token_throughput", "mean_ttft_ms", "median_ttft_ms",
+                                 "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
+                                 "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu"]
+
+    public init(file: String) throws {
+        self.file = file
+        let j = try JSONNode.load(file: file)
+        let v = try j.int("version")
+        guard v == 1 else { throw try j.require("version").fail("is \(v); this moesim reads version 1") }
+        description = try j.optional("description")?.string() ?? ""
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        var seen = Set<String>()
+        entries = try j.require("runs").array().map { e in
+            let id = try e.string("id")
+            guard seen.insert(id).inserted else { throw e.fail("duplicate id '\(id)'") }
+            var runs: [[String]]
+            if let a = e.optional("args") { runs = [try a.array().map { try $0.string() }] }
+            else if let g = e.optional("group") { runs = try g.array().map { try $0.array().map { try $0.string() } } }
+            else { throw e.fail("needs 'args' (one run) or 'group' (runs averaged)") }
+            guard !runs.isEmpty else { throw e.fail("has no runs") }
+            var measured: [(String, Double)] = []
+            if let m = e.optional("measured") {
+                guard let obj = m.object else { throw m.fail("expected an object of metric values") }
+                for k in obj.keys.sorted() where Self.metrics.contains(k) {
+                    let node = try m.require(k)
+                    let x = try node.double()
+                    guard x > 0 else { throw node.fail("must be positive, found \(x)") }
+                    measured.append((k, x))
+                }
+            } else if let rf = e.optional("result_file") {
+                let path = try rf.string()
+                let r = try JSONNode.load(file: path.hasPrefix("/") ? path : base + "/" + path)
+                for k in Self.metrics where r.has(k) { measured.append((k, try r.double(k))) }
+            }
+            guard !measured.isEmpty else {
+                throw e.fail("has no measured metrics; expected some of \(quotedChoices(Array(Self.metrics.prefix(4)))) ...")
+            }
+            return Entry(id: id, fit: try e.bool("fit", default: false), runs: runs, measured: measured,
+                         note: try e.optional("note")?.string())
+        }
+        guard !entries.isEmpty else { throw j.fail("'runs' is empty") }
+    }
+}
+
+/// Predicts manifest entries with a given engine profile and compares them with the measurements.
+public enum Validation {
+    public struct Row: Sendable {
+        public var id: String
+        public var fit: Bool
+        public var metric: String
+        public var measured: Double
+        public var predicted: Double?
+        public var error: String?
+        /// Signed relative error (predicted - measured) / measured.
+        public var relativeError: Double? { predicted.map { ($0 - measured) / measured } }
+    }
+
+    final class Collector: @unchecked Sendable {
+        var out: [Result<[String: Double], InputError>?]
+        var cursor = 0
+        let lock = NSLock()
+        init(_ n: Int) { out = Array(repeating: nil, count: n) }
+        func take() -> Int { lock.lock(); defer { lock.unlock() }; cursor += 1; return cursor - 1 }
+        func put(_ i: Int, _ r: Result<[String: Double], InputError>) { lock.lock(); out[i] = r; lock.unlock() }
+    }
+
+    /// Predicts every entry (the runs of a group averaged), in parallel over `threads`; deterministic.
+    public static func predict(_ m: Manifest, entries: [Manifest.Entry]? = nil, store: ProfileStore, engines: [String: EngineProfile],
+                               threads: Int) -> [Row] {
+        let es = entries ?? m.entries
+        let jobs = es.flatMap { $0.runs }
+        let c = Collector(jobs.count)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, jobs.count))) { _ in
+            while true {
+                let j = c.take()
+                if j >= jobs.count { return }
+                do {
+                    let engine = engineKind(jobs[j]).flatMap { engines[$0] }
+                    let o = try Simulation.run(arguments: jobs[j], store: store, engineOverride: engine)
+                    var values: [String: Double] = [:]
+                    for (k, v) in o.result.fields() { if let d = v as? Double { values[k] = d } }
+                    c.put(j, .success(values))
+                } catch let e as InputError {
+                    c.put(j, .failure(e))
+                } catch {
+                    c.put(j, .failure(InputError.data("\(error)")))
+                }
+            }
+        }
+        var rows: [Row] = []
+        var j = 0
+        for e in es {
+            var sums: [String: Double] = [:]
+            var err: String? = nil
+            for _ in e.runs {
+                switch c.out[j]! {
+                case .success(let v): for (k, x) in v { sums[k, default: 0] += x }
+                case .failure(let f): err = f.message
+                }
+                j += 1
+            }
+            for (k, v) in e.measured {
+                var row = Row(id: e.id, fit: e.fit, metric: k, measured: v, predicted: nil, error: err)
+                if err == nil { if let s = sums[k] { row.predicted = s / Double(e.runs.count) } else { row.error = "metric \(k) not predicted" } }
+                rows.append(row)
+            }
+        }
+        return rows
+    }
+
+    static let metrics = Manifest.metrics
+
+    /// "vllm" or "hf": the engine kind a run's arguments select.
+    static func engineKind(_ args: [String]) -> String? {
+        if let i = args.firstIndex(of: "--engine"), i + 1 < args.count { return args[i + 1] }
+        return "vllm"
+    }
+
+    public struct Summary: Sendable { public var count: Int; public var mape: Double; public var maxAbs: Double }
+
+    public static func summarize(_ rows: [Row]) -> Summary {
+        let errs = rows.compactMap { $0.relativeError.map(abs) }
+        guard !errs.isEmpty else { return Summary(count: 0, mape: .nan, maxAbs: .nan) }
+        return Summary(count: errs.count, mape: errs.reduce(0, +) / Double(errs.count), maxAbs: errs.max()!)
+    }
+}

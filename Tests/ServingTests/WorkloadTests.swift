@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+import Cluster
+@testable import Serving
+
+@Suite struct WorkloadTests {
+    @Test(arguments: [0.0, 0.25, 0.5, 0.9])
+    func lengthsWithinRange(ratio: Double) throws {
+        let w = try randomWorkload(input: 200, output: 50, ratio: ratio, prompts: 500, seed: 1)
+        #expect(w.requests.count == 500)
+        let ins = w.requests.map(\.inputTokens), outs = w.requests.map(\.outputTokens)
+        #expect(ins.allSatisfy { Double($0) >= (200 * (1 - ratio)).rounded(.down) && Double($0) <= 200 * (1 + ratio) && $0 >= 1 })
+        #expect(outs.allSatisfy { Double($0) >= (50 * (1 - ratio)).rounded(.down) && Double($0) <= 50 * (1 + ratio) && $0 >= 1 })
+        if ratio == 0 {
+            #expect(Set(ins) == [200] && Set(outs) == [50])
+        } else {
+            #expect(Set(ins).count > 10)
+            let mean = Double(ins.reduce(0, +)) / 500
+            #expect(abs(mean - 200) < 200 * ratio * 0.15)
+        }
+        // All at once without a rate.
+        #expect(w.requests.allSatisfy { $0.arrival == .zero })
+        #expect(w.totalInputTokens == ins.reduce(0, +))
+    }
+
+    @Test(arguments: [0.5, 1.0, 4.0])
+    func gammaGapsHaveMeanOneOverRate(burstiness: Double) throws {
+        let rate = 5.0, n = 4000
+        let w = try Workload.random(inputLen: 10, outputLen: 10, rangeRatio: 0, numPrompts: n, requestRate: rate, burstiness: burstiness,
+                                    maxConcurrency: nil, seed: 9)
+        let t = w.requests.map(\.arrival.seconds)
+        #expect(zip(t, t.dropFirst()).allSatisfy { $0 <= $1 })
+        let gaps = zip(t.dropFirst(), t).map { $0 - $1 }
+        let mean = gaps.reduce(0, +) / Double(gaps.count)
+        #expect(abs(mean - 1 / rate) < 0.05 / rate, "mean gap \(mean)")
+        // Gamma variance = shape x scale^2 = 1 / (rate^2 x burstiness): burstier arrivals have a larger spread.
+        let variance = gaps.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(gaps.count - 1)
+        let expected = 1 / (rate * rate * burstiness)
+        #expect(abs(variance - expected) < 0.2 * expected, "variance \(variance) vs \(expected)")
+    }
+
+    @Test func workloadIsDeterministicPerSeed() throws {
+        let a = try randomWorkload(input: 100, output: 100, ratio: 0.5, prompts: 50, rate: 3, seed: 1)
+        let b = try randomWorkload(input: 100, output: 100, ratio: 0.5, prompts: 50, rate: 3, seed: 1)
+        let c = try randomWorkload(input: 100, output: 100, ratio: 0.5, prompts: 50, rate: 3, seed: 2)
+        #expect(a.requests == b.requests)
+        #expect(a.requests != c.requests)
+    }
+
+    struct BadWorkload: Sendable, CustomTestStringConvertible {
+        var label: String
+        var input = 10, output = 10, prompts = 5
+        var ratio = 0.0, rate: Double? = nil, burstiness = 1.0, concurrency: Int? = nil
+        var fragment: String
+        var testDescription: String { label }
+    }
+
+    @Test(arguments: [
+        BadWorkload(label: "input", input: -5, fragment: "--random-input-len must be positive (got -5)"),
+        BadWorkload(label: "output", output: 0, fragment: "--random-output-len must be positive (got 0)"),
+        BadWorkload(label: "prompts", prompts: 0, fragment: "--num-prompts must be positive (got 0)"),
+        BadWorkload(label: "ratio", ratio: 1.0, fragment: "--random-range-ratio must be in [0, 1) (got 1.0)"),
+        BadWorkload(label: "negative ratio", ratio: -0.1, fragment: "--random-range-ratio"),
+        BadWorkload(label: "rate", rate: 0, fragment: "--request-rate must be positive"),
+        BadWorkload(label: "burstiness", burstiness: 0, fragment: "--burstiness must be positive"),
+        BadWorkload(label: "concurrency", concurrency: 0, fragment: "--max-concurrency must be positive (got 0)"),
+    ])
+    func badInputsThrow(_ c: BadWorkload) {
+        let e = inputError {
+            _ = try Workload.random(inputLen: c.input, outputLen: c.output, rangeRatio: c.ratio, numPrompts: c.prompts, requestRate: c.rate,
+                                    burstiness: c.burstiness, maxConcurrency: c.concurrency, seed: 0)
+        }
+        #expect(e?.kind == .usage)
+        #expect(e?.message.contains(c.fragment) == true, "\(e?.message ?? "")")
+    }
+}
+
+@Suite struct TraceLoaderTests {
+    @Test func splitwiseCSV() throws {
+        let file = Repo.root + "/data/traces/azure2023_splitwise_conv.csv"
+        let reqs = try TraceLoader.load(file: file, limit: 50)
+        #expect(reqs.count == 50)
+        #expect(reqs[0].arrival == .zero)
+        #expect(reqs[0].inputTokens == 374 && reqs[0].outputTokens == 44)
+        #expect(reqs[1].inputTokens == 396 && reqs[1].outputTokens == 109)
+        #expect(abs(reqs[1].arrival.seconds - 4.314579) < 1e-6)
+        #expect(zip(reqs, reqs.dropFirst()).allSatisfy { $0.arrival <= $1.arrival })
+        #expect(reqs.allSatisfy { $0.inputTokens > 0 && $0.outputTokens > 0 })
+        let code = try TraceLoader.load(file: Repo.root + "/data/traces/azure2023_splitwise_code.csv", limit: 50)
+        #expect(code.count == 50 && code[0].inputTokens == 4808 && code[0].outputTokens == 10)
+        // Time scale halves the gaps.
+        let half = try TraceLoader.load(file: file, limit: 50, timeScale: 0.5)
+        #expect(abs(half[1].arrival.seconds - 4.314579 / 2) < 1e-6)
+    }
+
+    @Test func apexJSONL() throws {
+        let reqs = try TraceLoader.load(file: Repo.root + "/data/traces/creation_05.jsonl", limit: 50)
+        #expect(reqs.count == 50)
+        #expect(reqs[0].arrival == .zero)
+        #expect(reqs[0].inputTokens == 355 && reqs[0].outputTokens == 806)
+        // StartTimeOffset is in nanoseconds and shifted so the first request arrives at 0.
+        #expect(abs(reqs[1].arrival.seconds - (2_319_723_576 - 742_456_874) * 1e-9) < 1e-6)
+        #expect(zip(reqs, reqs.dropFirst()).allSatisfy { $0.arrival <= $1.arrival })
+        for f in ["lmsys_05.jsonl", "lmsys_025.jsonl"] {
+            let r = try TraceLoader.load(file: Repo.root + "/data/traces/" + f, limit: 50)
+            #expect(r.count == 50 && r[0].inputTokens == 179 && r[0].outputTokens == 73)
+        }
+    }
+
+    struct BadTrace: Sendable, CustomTestStringConvertible {
+        var label: String
+        var ext: String
+        var text: String
+        var fragment: String
+        var testDescription: String { label }
+    }
+
+    @Test(arguments: [
+        BadTrace(label: "bad header", ext: "csv", text: "foo,bar,baz\n1,2,3\n", fragment: "unrecognised CSV header 'foo,bar,baz'"),
+        BadTrace(label: "short row", ext: "csv", text: "arrived_at,num_prefill_tokens,num_decode_tokens\n0.0,5\n", fragment: "line 2: expected 3 columns, found 2"),
+        BadTrace(label: "bad count", ext: "csv", text: "arrived_at,num_prefill_tokens,num_decode_tokens\n0.0,5,x\n", fragment: "line 2"),
+        BadTrace(label: "bad time", ext: "csv", text: "arrived_at,num_prefill_tokens,num_decode_tokens\nsoon,5,5\n", fragment: "bad time value 'soon'"),
+        BadTrace(label: "zero tokens", ext: "csv", text: "arrived_at,num_prefill_tokens,num_decode_tokens\n0.0,5,0\n", fragment: "both must be positive"),
+        BadTrace(label: "empty", ext: "csv", text: "", fragment: "empty"),
+        BadTrace(label: "jsonl without keys", ext: "jsonl", text: "{\"a\": 1}\n", fragment: "line 1: no arrival-time key"),
+        BadTrace(label: "malformed jsonl", ext: "jsonl", text: "{\"StartTimeOffset\": 1, \n", fragment: "line 1"),
+    ])
+    func malformedTraceNamesFile(_ c: BadTrace) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/trace." + c.ext
+        try Data(c.text.utf8).write(to: URL(fileURLWithPath: file))
+        let e = inputError { _ = try TraceLoader.load(file: file) }
+        #expect(e?.kind == .data)
+        #expect(e?.message.contains(file) == true, "\(e?.message ?? "")")
+        #expect(e?.message.contains(c.fragment) == true, "\(e?.message ?? "")")
+    }
+
+    @Test func missingTraceFile() {
+        let e = inputError { _ = try TraceLoader.load(file: "/nonexistent/moesim-trace.csv") }
+        #expect(e?.message.contains("/nonexistent/moesim-trace.csv") == true)
+    }
+}
+
+@Suite struct DiffusionScheduleTests {
+    @Test func lladaStepArithmetic() throws {
+        let s = try DiffusionSchedule(steps: 32, genLength: 128, blockLength: 32)
+        #expect(s.blocks == 4)
+        #expect(s.stepsPerBlock == 8)
+        #expect(s.tokensPerStep == Array(repeating: 4, count: 8))
+        #expect(s.sequenceLength(prompt: 100) == 228)
+        let one = try DiffusionSchedule(steps: 128, genLength: 128, blockLength: 128)
+        #expect(one.blocks == 1 && one.stepsPerBlock == 128 && one.tokensPerStep == Array(repeating: 1, count: 128))
+    }
+
+    @Test func remainderGoesToFirstSteps() throws {
+        let s = try DiffusionSchedule(steps: 3, genLength: 10, blockLength: 10)
+        #expect(s.tokensPerStep == [4, 3, 3])
+        let t = try DiffusionSchedule(steps: 6, genLength: 20, blockLength: 10)
+        #expect(t.blocks == 2 && t.tokensPerStep == [4, 3, 3])
+        #expect(t.tokensPerStep.reduce(0, +) == t.blockLength)
+    }
+
+    @Test(arguments: [(64, 128, 32), (5, 10, 10), (128, 256, 8), (12, 48, 16)])
+    func everyBlockFullyUnmasked(steps: Int, gen: Int, block: Int) throws {
+        let s = try DiffusionSchedule(steps: steps, genLength: gen, blockLength: block)
+        #expect(s.tokensPerStep.count == s.stepsPerBlock)
+        #expect(s.tokensPerStep.reduce(0, +) == block)
+        #expect(s.blocks * s.stepsPerBlock == steps)
+        #expect(zip(s.tokensPerStep, s.tokensPerStep.dropFirst()).allSatisfy { $0 >= $1 })
+    }
+
+    struct BadSchedule: Sendable, CustomTestStringConvertible {
+        var steps: Int, gen: Int, block: Int
+        var fragment: String
+        var testDescription: String { "steps \(steps) gen \(gen) block \(block)" }
+    }
+
+    @Test(arguments: [
+        BadSchedule(steps: 0, gen: 128, block: 32, fragment: "--diffusion-steps must be positive (got 0)"),
+        BadSchedule(steps: 32, gen: 0, block: 32, fragment: "--gen-length must be positive (got 0)"),
+        BadSchedule(steps: 32, gen: 128, block: 0, fragment: "--block-length 0"),
+        BadSchedule(steps: 32, gen: 128, block: 48, fragment: "--block-length 48 must divide --gen-length 128"),
+        BadSchedule(steps: 32, gen: 128, block: 256, fragment: "--block-length 256"),
+        BadSchedule(steps: 30, gen: 128, block: 32, fragment: "--diffusion-steps 30 must be a multiple of the number of blocks"),
+    ])
+    func invalidCombinationsThrow(_ c: BadSchedule) {
+        let e = inputError { _ = try DiffusionSchedule(steps: c.steps, genLength: c.gen, blockLength: c.block) }
+        #expect(e?.kind == .usage)
+        #expect(e?.message.contains(c.fragment) == true, "\(e?.message ?? "")")
+    }
+}
