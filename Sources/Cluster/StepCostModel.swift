@@ -178,17 +178,11 @@ public final class StepCostModel {
         return (compute, comm)
     }
 
-    /// All tensor-parallel all-reduces of a step for T tokens on one DP rank (two per layer, except that
-    /// expert-parallel MoE layers combine through the EP collective instead).
+    /// All tensor-parallel all-reduces of a step for T tokens on one DP rank: two per layer, after attention and
+    /// after the FFN (under EP with DP > 1 the expert outputs are still reduced within the TP group).
     public func tensorParallelCommUs(tokens t: Int) -> Double {
         if t == 0 || tp == 1 { return 0 }
-        return cached(&tpCommCache, t) {
-            let ar = tpAllReduceUs(tokens: t)
-            let perLayer = plan.expertParallel && dp > 1
-                ? Double(model.layers) + Double(denseLayers) + Double(moeLayers) // attention + FFN; EP combine leaves a TP reduce
-                : 2 * Double(model.layers)
-            return perLayer * ar
-        }
+        return cached(&tpCommCache, t) { 2 * Double(model.layers) * tpAllReduceUs(tokens: t) }
     }
 
     /// Expert-parallel dispatch and combine over all MoE layers for a step with `total` tokens across DP ranks.

@@ -1,0 +1,86 @@
+import Foundation
+import Cluster
+import Serving
+import Studies
+
+/// `moesim explain`: one engine step, per layer, per GPU, per component.
+enum ExplainCommand {
+    static let spec = CommandSpec(
+        name: "explain", abstract: "Take one engine step apart: per layer, per GPU, per component, with the volumes moved.",
+        usage: "moesim explain --model <name> [--gpu <name>] [--strategy <s> | plan flags] [--decode-seqs <n> --kv-len <n>] [--prefill-seqs <n> --prefill-len <n>] [--json]",
+        discussion: """
+        Shows where one step's time goes: attention, GEMMs, experts on every GPU (and the straggler), and each
+        collective with the formula that gave its volume (the paper's eq. 2 for TP all-reduce, eq. 3 for EP
+        all-to-all). Sequences are split evenly over DP ranks.
+
+        Example (why TP and EP differ for OLMoE):
+          moesim explain --model olmoe-1b-7b --strategy tp --decode-seqs 64 --kv-len 256
+          moesim explain --model olmoe-1b-7b --strategy ep --decode-seqs 64 --kv-len 256
+        """,
+        arguments: [],
+        options: RunOptions.deployment.filter { $0.name != "--experts-impl" } + [
+            OptionSpec("--decode-seqs", "<n>", "Decode sequences in the step.", default: "64"),
+            OptionSpec("--kv-len", "<n>", "Cached tokens of each decode sequence.", default: "512"),
+            OptionSpec("--prefill-seqs", "<n>", "Prompts prefilled in the step.", default: "0"),
+            OptionSpec("--prefill-len", "<n>", "Tokens of each prompt.", default: "512"),
+            OptionSpec("--seed", "<n>", "Routing seed.", default: "0"),
+            OptionSpec("--json", nil, "Print the explanation as JSON."),
+        ])
+
+    static func execute(_ args: [String], _ ctx: Context) throws {
+        let a = try ParsedArguments(args, options: spec.options)
+        let store = try ctx.store()
+        let d = try RunOptions.deployment(a, store: store)
+        let e = try StepExplanation(deployment: d, decodeSeqs: try a.int("--decode-seqs") ?? (a.has("--prefill-seqs") ? 0 : 64),
+                                    kvLen: try a.int("--kv-len") ?? 512, prefillSeqs: try a.int("--prefill-seqs") ?? 0,
+                                    prefillLen: try a.int("--prefill-len") ?? 512, seed: try RunOptions.seed(a))
+        if a.has("--json") { ctx.out(JSONWriter.write(json(e)) + "\n") } else { ctx.out(text(e)) }
+    }
+
+    static func json(_ e: StepExplanation) -> [(String, Any)] {
+        let d = e.deployment
+        return [
+            ("model", d.model.name), ("gpu", d.gpu.name), ("plan", d.plan.vllmFlags), ("strategy", d.plan.strategy?.rawValue ?? NSNull()),
+            ("all2all_backend", d.plan.all2allBackend.rawValue), ("routing", "\(d.routing)"),
+            ("tokens", e.batch.tokens), ("tokens_per_dp_rank", e.perRank.map(\.tokens)),
+            ("layer", e.layer.map { c -> [(String, Any)] in
+                [("component", c.name), ("time_us", c.us), ("flops", c.flops), ("bytes", c.bytes), ("bound", c.bound), ("formula", c.formula)] }),
+            ("experts_per_gpu", e.expertsPerGPU.map { g -> [(String, Any)] in [("gpu", g.gpu), ("token_expert_pairs", g.tokens), ("experts_hit", g.experts), ("time_us", g.us)] }),
+            ("straggler", e.straggler.map { s -> Any in [("gpu", s.gpu), ("extra_pairs", s.extraTokens), ("extra_pct", s.extraPct)] as [(String, Any)] } ?? NSNull()),
+            ("step_us", [("attention", e.step.attention), ("dense_gemm", e.step.denseGEMM), ("experts", e.step.experts),
+                         ("communication", e.step.communication), ("gpu_total", e.step.gpu)] as [(String, Any)]),
+        ]
+    }
+
+    static func text(_ e: StepExplanation) -> String {
+        let d = e.deployment
+        var s = "\(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name)\n"
+        if let st = d.plan.strategy { s += "strategy \(st.rawValue) = \(d.plan.vllmFlags)  (\(st.summary))\n" } else { s += "plan: \(d.plan.vllmFlags)\n" }
+        if d.plan.expertParallel { s += "expert all-to-all backend: \(d.plan.all2allBackend.rawValue); routing: \(d.routing)\n" }
+        s += "step: \(e.batch.decodeSequences) decode sequences (context \(Int(e.batch.decodeContext) / max(1, e.batch.decodeSequences)) each), \(e.batch.tokens - e.batch.decodeSequences) prefill tokens = \(e.batch.tokens) tokens"
+        if e.perRank.count > 1 { s += "; per DP rank \(e.perRank.map { String($0.tokens) }.joined(separator: " / "))" }
+        s += "\n\nOne \(d.model.isMoE ? "MoE" : "decoder") layer on the busiest GPU (\(e.layersOfKind.map { "\($0.1) \($0.0) layers" }.joined(separator: ", ")) in all):\n"
+        let maxUs = e.layer.map(\.us).max() ?? 1
+        s += "  " + "component".padding(toLength: 32, withPad: " ", startingAt: 0) + "    time     GFLOP       MB  bound\n"
+        for c in e.layer {
+            s += "  " + c.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+                + String(format: "%7.1f us %8.3f %8.2f  %-7@ ", c.us, c.flops / 1e9, c.bytes / 1e6, c.bound) + textBar(c.us, max: maxUs, width: 24) + "\n"
+            s += "      " + c.formula + "\n"
+        }
+        if !e.expertsPerGPU.isEmpty {
+            s += "\nExperts per GPU in that layer (one routing draw):\n"
+            let mx = e.expertsPerGPU.map(\.us).max() ?? 1
+            for g in e.expertsPerGPU {
+                s += String(format: "  GPU %d: %5d token-expert pairs, %3d experts hit, %8.1f us ", g.gpu, g.tokens, g.experts, g.us) + textBar(g.us, max: mx, width: 24) + "\n"
+            }
+            if let st = e.straggler { s += String(format: "  straggler: GPU %d with %+d pairs (%+.1f%%) over the mean; the layer waits for it\n", st.gpu, st.extraTokens, st.extraPct) }
+        }
+        let b = e.step
+        s += "\nWhole step (GPU time, all layers):\n"
+        let parts: [(String, Double)] = [("attention", b.attention), ("dense GEMMs", b.denseGEMM), ("experts", b.experts), ("communication", b.communication)]
+        let mx = parts.map(\.1).max() ?? 1
+        for (n, v) in parts { s += "  " + n.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%9.3f ms  ", v / 1e3) + textBar(v, max: mx) + "\n" }
+        s += String(format: "  %@%9.3f ms (engine overhead comes on top; see 'moesim run')\n", "total".padding(toLength: 16, withPad: " ", startingAt: 0), b.gpu / 1e3)
+        return s
+    }
+}

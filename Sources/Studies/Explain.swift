@@ -1,0 +1,126 @@
+import Foundation
+import SimKit
+import Cluster
+import Serving
+
+/// One engine step of one deployment, taken apart per layer, per GPU and per component (`moesim explain`).
+public struct StepExplanation {
+    public struct Component {
+        public var name: String
+        public var us: Double
+        public var flops: Double
+        public var bytes: Double
+        public var formula: String
+        /// "compute", "memory" or "network".
+        public var bound: String
+    }
+
+    public var deployment: Deployment
+    public var batch: BatchShape
+    public var perRank: [BatchShape]
+    /// Components of one MoE layer (or the first layer of a dense model), on the slowest GPU.
+    public var layer: [Component]
+    /// Expert time, tokens and experts hit per GPU in that layer (EP: each GPU; TP: one entry for every GPU).
+    public var expertsPerGPU: [(gpu: Int, tokens: Int, experts: Int, us: Double)]
+    public var step: StepBreakdown
+    public var layersOfKind: [(String, Int)]
+
+    public var straggler: (gpu: Int, extraTokens: Int, extraPct: Double)? {
+        guard expertsPerGPU.count > 1 else { return nil }
+        let slow = expertsPerGPU.max { $0.us < $1.us }!
+        let meanTok = Double(expertsPerGPU.reduce(0) { $0 + $1.tokens }) / Double(expertsPerGPU.count)
+        return (slow.gpu, Int((Double(slow.tokens) - meanTok).rounded()), meanTok > 0 ? (Double(slow.tokens) / meanTok - 1) * 100 : 0)
+    }
+
+    /// Explains a step of `decodeSeqs` decode sequences at `kvLen` cached tokens plus `prefillSeqs` prompts of
+    /// `prefillLen` tokens, split evenly over the DP ranks.
+    public init(deployment d: Deployment, decodeSeqs: Int, kvLen: Int, prefillSeqs: Int, prefillLen: Int, seed: UInt64) throws {
+        guard decodeSeqs >= 0, prefillSeqs >= 0, kvLen >= 0, prefillLen >= 0 else { throw InputError.usage("batch sizes and lengths must not be negative") }
+        guard decodeSeqs + prefillSeqs > 0 else { throw InputError.usage("the step is empty: give --decode-seqs and/or --prefill-seqs") }
+        guard prefillSeqs == 0 || prefillLen > 0 else { throw InputError.usage("--prefill-len must be positive with --prefill-seqs") }
+        deployment = d
+        let mem = d.memoryPlan()
+        try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
+        let cost = try d.costModel(seed: seed)
+        let dp = d.plan.dataParallel
+        var ranks = Array(repeating: BatchShape(), count: dp)
+        for i in 0..<decodeSeqs { ranks[i % dp].addDecode(context: kvLen) }
+        for i in 0..<prefillSeqs { ranks[(decodeSeqs + i) % dp].addPrefill(chunk: prefillLen, prefix: 0, samples: true, bidirectional: d.model.isDiffusion) }
+        perRank = ranks
+        var all = BatchShape()
+        for _ in 0..<decodeSeqs { all.addDecode(context: kvLen) }
+        for _ in 0..<prefillSeqs { all.addPrefill(chunk: prefillLen, prefix: 0, samples: true) }
+        batch = all
+        var pick = Xoshiro256(seed: seed, stream: 0xE1)
+        step = cost.stepCost(ranks, pick: &pick)
+        let m = d.model, g = d.gpu, tp = d.plan.tensorParallel, P = d.plan.gpuCount
+        let r0 = ranks.max { $0.tokens < $1.tokens }!
+        let t = r0.tokens, h = Double(m.hidden), b = m.bytesPerParam
+        let ridge = g.peakFLOPs / g.peakBytesPerSecond
+        func comp(_ name: String, _ us: Double, _ flops: Double, _ bytes: Double, _ formula: String, network: Bool = false) -> Component {
+            Component(name: name, us: us, flops: flops, bytes: bytes, formula: formula,
+                      bound: network ? "network" : (bytes > 0 && flops / bytes > ridge ? "compute" : "memory"))
+        }
+        var comps: [Component] = []
+        let attnParams = m.attentionParamsPerLayer / Double(tp)
+        comps.append(comp("attention projections", cost.attentionGEMMUs(tokens: t), 2 * Double(t) * attnParams,
+                          attnParams * b + Double(t) * h * b * 2, "QKV and output GEMMs, M = \(t) tokens, weights / TP \(tp)"))
+        let kvRead = r0.decodeContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * b
+        comps.append(comp("attention kernel", cost.attentionKernelUs(r0), 4 * Double(m.heads / tp * m.headDim) * (r0.decodeContext + r0.prefillPairs),
+                          kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * b,
+                          "decode reads \(Int(r0.decodeContext)) cached tokens' K and V; prefill \(Int(r0.prefillPairs)) query-key pairs"))
+        if tp > 1 {
+            let el = tensorParallelAllReduceElements(hidden: m.hidden, batchTokens: t, gpus: tp)
+            comps.append(comp("TP all-reduce (after attention)", cost.tpAllReduceUs(tokens: t), 0, el * b,
+                              "eq. (2): 2 x hidden x tokens x (P-1)/P = 2 x \(m.hidden) x \(t) x \(tp - 1)/\(tp) = \(Int(el)) elements (\(mb(el * b)))", network: true))
+        }
+        let li = m.ffn.firstIndex(where: { $0.isMoE }) ?? 0
+        let f = m.ffn[li]
+        let denseParams = m.denseFFNParams(layer: li)
+        if denseParams > 0 {
+            comps.append(comp(f.isMoE ? "router + shared experts" : "dense MLP", cost.denseFFNUs(layer: li, tokens: t), 2 * Double(t) * denseParams / Double(tp),
+                              denseParams * b / Double(tp), f.isMoE ? "router (E = \(f.experts)) and shared expert width \(f.sharedIntermediate)" : "gated MLP width \(f.denseIntermediate) / TP"))
+        }
+        var experts: [(Int, Int, Int, Double)] = []
+        if f.isMoE {
+            let routedTokens = d.plan.expertParallel ? all.tokens : t
+            var detail: StepCostModel.MoELayerDetail? = nil
+            _ = cost.sampleMoE(tokens: routedTokens, detail: { if detail == nil { detail = $0 } })
+            if let dl = detail {
+                for gi in 0..<dl.usPerGPU.count { experts.append((gi, dl.tokensPerGPU[gi], dl.expertsHitPerGPU[gi], dl.usPerGPU[gi])) }
+                let worst = dl.usPerGPU.max() ?? 0
+                let pairs = Double(dl.tokensPerGPU.max() ?? 0)
+                let inter = d.plan.expertParallel ? f.expertIntermediate : f.expertIntermediate / tp
+                let hits = Double(dl.expertsHitPerGPU[dl.usPerGPU.firstIndex(of: worst) ?? 0])
+                comps.append(comp("experts (slowest GPU)", worst, 6 * pairs * h * Double(inter), hits * 3 * h * Double(inter) * b,
+                                  d.plan.expertParallel ? "each GPU runs its \(f.experts / P) local experts on the tokens routed to them; the layer waits for the slowest"
+                                                        : "every GPU runs all hit experts, each 1/\(tp) of its width"))
+                if d.plan.expertParallel && dp > 1 {
+                    let el = expertParallelAllToAllElements(topK: f.topK, hidden: m.hidden, batchTokens: all.tokens, gpus: P)
+                    let epUs = cost.expertParallelCommUs(totalTokens: all.tokens, imbalance: 1) / Double(m.moeLayerCount)
+                    let formula = d.plan.all2allBackend == .alltoall
+                        ? "eq. (3), dispatch and combine each: k x hidden x tokens x (P-1)/P = \(f.topK) x \(m.hidden) x \(all.tokens) x \(P - 1)/\(P) = \(Int(el)) elements (\(mb(el * b)))"
+                        : "vLLM naive path: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + all-reduce of the outputs over \(P) GPUs"
+                    comps.append(comp("EP dispatch + combine", epUs, 0, d.plan.all2allBackend == .alltoall ? 2 * el * b : 2 * Double(all.tokens) * h * b, formula, network: true))
+                }
+            }
+        }
+        if tp > 1 {
+            let el = tensorParallelAllReduceElements(hidden: m.hidden, batchTokens: t, gpus: tp)
+            comps.append(comp("TP all-reduce (after FFN)", cost.tpAllReduceUs(tokens: t), 0, el * b,
+                              "eq. (2) again: \(Int(el)) elements (\(mb(el * b)))", network: true))
+        }
+        layer = comps
+        expertsPerGPU = experts
+        layersOfKind = [("MoE", m.moeLayerCount), ("dense", m.layers - m.moeLayerCount)].filter { $0.1 > 0 }
+    }
+}
+
+func mb(_ bytes: Double) -> String { bytes >= 1e6 ? String(format: "%.2f MB", bytes / 1e6) : String(format: "%.1f KB", bytes / 1e3) }
+
+/// A horizontal text bar of `value` out of `max`, `width` characters.
+public func textBar(_ value: Double, max: Double, width: Int = 30) -> String {
+    guard max > 0, value > 0 else { return "" }
+    let n = Int((value / max * Double(width)).rounded())
+    return String(repeating: "█", count: Swift.max(1, Swift.min(width, n)))
+}
