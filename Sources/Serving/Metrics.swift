@@ -67,7 +67,8 @@ public enum JSONWriter {
         let pad = String(repeating: " ", count: (level + 1) * indent), close = String(repeating: " ", count: level * indent)
         let nl = indent > 0 ? "\n" : ""
         switch v {
-        case let f as [(String, Any)]:
+        case let f as [(String, Any)] where !f.isEmpty || type(of: v) == [(String, Any)].self:
+            // An empty [Any] also casts to [(String, Any)]; only a real ordered object prints as {}.
             if f.isEmpty { s += "{}"; return }
             s += "{" + nl
             for (i, kv) in f.enumerated() {

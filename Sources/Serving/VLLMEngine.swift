@@ -58,7 +58,9 @@ public struct VLLMSimulator {
         let graphMax = Int(d.param("cuda_graph_max_tokens"))
         let stepOverhead = d.param("step_overhead_us"), perSeq = d.param("per_seq_overhead_us")
         let frontendPerToken = d.param("frontend_per_token_us")
-        let eagerLaunchUs = Double(d.model.layers) * d.param("eager_kernels_per_layer") * d.gpu.kernelLaunchUs
+        let eagerHostUs = Double(d.model.layers) * d.param("eager_layer_host_us")
+        let dpEager = dp > 1 && d.param("dp_forces_eager") >= 0.5
+        let dpSync = dp > 1 ? d.param("dp_sync_us") : 0
 
         var waiting = Array(repeating: [Int](), count: dp)
         var waitHead = Array(repeating: 0, count: dp)
@@ -182,10 +184,12 @@ public struct VLLMSimulator {
                 maxTokens = max(maxTokens, batches[r].tokens)
                 overhead = max(overhead, stepOverhead + perSeq * Double(batches[r].sequences))
             }
-            if maxTokens > graphMax && eagerLaunchUs > c.gpu {
-                c.overhead += eagerLaunchUs - c.gpu // eager: the host cannot launch kernels as fast as the GPU runs them
+            // Eager steps (too many tokens for the captured CUDA graphs, or DP, which disables them) take the
+            // longer of the GPU time and the host time to launch every layer's kernels.
+            if (maxTokens > graphMax || dpEager) && eagerHostUs > c.gpu {
+                c.overhead += eagerHostUs - c.gpu
             }
-            c.overhead += overhead
+            c.overhead += overhead + dpSync
             let stepUs = c.total
             let start = now
             now += stepUs

@@ -190,8 +190,8 @@ private indirect enum JSON {
             self = .object(d.keys.sorted().map { ($0, JSON(any: d[$0]!)) })
         } else if let a = v as? [Any] {
             self = .array(a.map { JSON(any: $0) })
-        } else if let o = v as? Optional<Any> {
-            if let w = o { self = .string("\(w)") } else { self = .null }
+        } else if Mirror(reflecting: v).displayStyle == .optional {
+            if let w = Mirror(reflecting: v).children.first?.value { self = JSON(any: w) } else { self = .null }
         } else {
             self = .string("\(v)")
         }

@@ -33,33 +33,41 @@ public enum SVGChart {
                                    valueLabels: Bool = false) -> String {
         let W = Double(width), H = Double(height)
         let values = series.flatMap { $0.values.compactMap { $0 } }.filter { $0.isFinite }
-        let ticks = niceTicks(min: min(0, values.min() ?? 0), max: max(0, values.max() ?? 0))
+        // Value labels need headroom above the tallest bar.
+        let headroom = valueLabels ? 1.12 : 1.0
+        let ticks = niceTicks(min: min(0, (values.min() ?? 0) * headroom), max: max(0, (values.max() ?? 0) * headroom))
         let yLo = ticks.first!, yHi = ticks.last!
         let tickLabels = ticks.map { tickLabel($0, step: ticks.count > 1 ? ticks[1] - ticks[0] : 1) }
 
         // Layout: legend rows and category label rotation decide the bottom margin.
-        let left = 18 + 14 + (tickLabels.map { textWidth($0, 11) }.max() ?? 10) + 8
+        var left = 18 + 14 + (tickLabels.map { textWidth($0, 11) }.max() ?? 10) + 8
         let right = 16.0
         let top = title.isEmpty ? 16.0 : 40.0
         let legend = legendLayout(series.map(\.name), width: W - 20)
-        let plotW0 = W - left - right
-        let groupW0 = plotW0 / Double(max(categories.count, 1))
-        let maxCat = categories.map { textWidth($0, 11) }.max() ?? 0
-        let rotate = maxCat > groupW0 - 4
-        let catH = rotate ? min(maxCat, 140) * 0.5 + 14 : 16
+        let groupW0 = (W - left - right) / Double(max(categories.count, 1))
+        let maxCat0 = categories.map { textWidth($0, 11) }.max() ?? 0
+        let rotate = maxCat0 > groupW0 - 4
+        // Rotated labels are cut to 28 characters; the first one must not run off the left edge.
+        let catLabels = rotate ? categories.map { $0.count > 28 ? String($0.prefix(27)) + "…" : $0 } : categories
+        let maxCat = catLabels.map { textWidth($0, 11) }.max() ?? 0
+        if rotate, let first = catLabels.first {
+            let need = 0.866 * textWidth(first, 11) + 10 - groupW0 / 2
+            if need > left { left = min(need, W * 0.3) }
+        }
+        let catH = rotate ? maxCat * 0.5 + 14 : 16
         let bottom = 8 + catH + 8 + legend.height + 6
-        let plot = Rect(x: left, y: top, w: plotW0, h: max(H - top - bottom, 40))
+        let plot = Rect(x: left, y: top, w: W - left - right, h: max(H - top - bottom, 40))
         let yOf = { (v: Double) in plot.y + plot.h * (1 - (v - yLo) / (yHi - yLo)) }
 
         var s = header(width: width, height: height, title: title)
         s += yGrid(ticks: ticks, labels: tickLabels, plot: plot, yOf: yOf)
-        s += yAxisTitle(yLabel, plot: plot)
+        s += yAxisTitle(yLabel, plot: plot, tickLabels: tickLabels)
 
         let nC = max(categories.count, 1), nS = max(series.count, 1)
         let groupW = plot.w / Double(nC)
         let barW = groupW * 0.8 / Double(nS)
         let zeroY = yOf(0)
-        for (ci, cat) in categories.enumerated() {
+        for (ci, (cat, catLabel)) in zip(categories, catLabels).enumerated() {
             let gx = plot.x + groupW * Double(ci) + groupW * 0.1
             for (si, ser) in series.enumerated() {
                 let bx = gx + barW * Double(si)
@@ -90,9 +98,9 @@ public enum SVGChart {
             // Category label.
             let cx = plot.x + groupW * (Double(ci) + 0.5), cy = plot.y + plot.h + 16
             if rotate {
-                s += "<text x=\"\(n(cx))\" y=\"\(n(cy))\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-30 \(n(cx)) \(n(cy)))\">\(xml(cat))</text>\n"
+                s += "<text x=\"\(n(cx))\" y=\"\(n(cy))\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-30 \(n(cx)) \(n(cy)))\">\(xml(catLabel))</text>\n"
             } else {
-                s += "<text x=\"\(n(cx))\" y=\"\(n(cy))\" font-size=\"11\" text-anchor=\"middle\">\(xml(cat))</text>\n"
+                s += "<text x=\"\(n(cx))\" y=\"\(n(cy))\" font-size=\"11\" text-anchor=\"middle\">\(xml(catLabel))</text>\n"
             }
         }
         s += axes(plot: plot, zeroY: zeroY)
@@ -174,7 +182,7 @@ public enum SVGChart {
             s += "<line x1=\"\(n(x))\" y1=\"\(n(plot.y + plot.h))\" x2=\"\(n(x))\" y2=\"\(n(plot.y + plot.h + 4))\" stroke=\"#333333\" stroke-width=\"1\"/>\n"
             s += "<text x=\"\(n(x))\" y=\"\(n(plot.y + plot.h + 16))\" font-size=\"11\" text-anchor=\"middle\">\(xml(label))</text>\n"
         }
-        s += yAxisTitle(yLabel, plot: plot)
+        s += yAxisTitle(yLabel, plot: plot, tickLabels: yLabels)
         if !xLabel.isEmpty {
             s += "<text x=\"\(n(plot.x + plot.w / 2))\" y=\"\(n(plot.y + plot.h + 34))\" font-size=\"12\" text-anchor=\"middle\">\(xml(xLabel))</text>\n"
         }
@@ -245,7 +253,7 @@ public enum SVGChart {
             if hi == 0 { hi = 1 } else if lo > 0 { lo = 0 } else { hi = 0 }
         }
         let step = niceStep((hi - lo) / Double(Swift.max(target, 1)))
-        let first = (lo / step - 1e-9).rounded(.down), last = (hi / step + 1e-9).rounded(.up)
+        let first = (lo / step + 1e-9).rounded(.down), last = (hi / step - 1e-9).rounded(.up)
         var out: [Double] = []
         var k = first
         while k <= last + 1e-9 { out.append(k * step); k += 1 }
@@ -409,10 +417,11 @@ public enum SVGChart {
         return s
     }
 
-    static func yAxisTitle(_ label: String, plot: Rect) -> String {
+    static func yAxisTitle(_ label: String, plot: Rect, tickLabels: [String]) -> String {
         guard !label.isEmpty else { return "" }
         let cy = plot.y + plot.h / 2
-        return "<text x=\"16\" y=\"\(n(cy))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(n(cy)))\">\(xml(label))</text>\n"
+        let x = n(max(16, plot.x - (tickLabels.map { textWidth($0, 11) }.max() ?? 10) - 22))
+        return "<text x=\"\(x)\" y=\"\(n(cy))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 \(x) \(n(cy)))\">\(xml(label))</text>\n"
     }
 
     static func axes(plot: Rect, zeroY: Double) -> String {

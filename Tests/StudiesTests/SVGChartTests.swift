@@ -23,7 +23,10 @@ final class SVGInspector: NSObject, XMLParserDelegate {
                 qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
         elements.append((elementName, attributeDict))
     }
-    func parser(_ parser: XMLParser, foundCharacters string: String) { text += string + "\n" }
+    func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        if !text.hasSuffix("\n") { text += "\n" }
+    }
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { error = parseError }
 
     func count(_ name: String, cls: String? = nil) -> Int {
@@ -79,7 +82,7 @@ final class SVGInspector: NSObject, XMLParserDelegate {
             #expect(t.first! <= lo && t.last! >= hi && t.count >= 3 && t.count <= 12, "\(lo)...\(hi): \(t)")
             let st = t[1] - t[0]
             let m = st / pow(10, floor(log10(st)))
-            #expect([1.0, 2.0, 5.0].contains { abs($0 - m) < 1e-6 }, "step \(st)")
+            #expect([1.0, 2.0, 5.0].contains { abs($0 - m) < 1e-6 }, "step \(st) in \(t)")
         }
     }
 
@@ -160,5 +163,40 @@ final class SVGInspector: NSObject, XMLParserDelegate {
         #expect(e1.error == nil)
         let e2 = SVGInspector.parse(SVGChart.lines(title: "", series: [], xLabel: "", yLabel: "", logX: true))
         #expect(e2.error == nil)
+    }
+
+    /// Set SVGCHART_SAMPLE_DIR to write sample charts for eyeballing (e.g. with rsvg-convert).
+    @Test func writeSamplesWhenAsked() throws {
+        guard let dir = ProcessInfo.processInfo.environment["SVGCHART_SAMPLE_DIR"] else { return }
+        let cats = ["Mixtral-8x7B TP=2", "Mixtral-8x7B TP=4", "DeepSeek-V2-Lite EP=4", "Qwen1.5-MoE EP=8"]
+        let bars = SVGChart.groupedBars(
+            title: "Decode throughput by deployment", categories: cats,
+            series: [("vLLM (measured)", [3070, 2890, 1540, nil]), ("vLLM (simulated)", [2950, 3010, 1610, 2210]),
+                     ("HF eager (measured)", [410, 380, nil, 260]), ("HF eager (simulated)", [395, 402, 240, 275])],
+            yLabel: "output tokens/s", valueLabels: true)
+        let xs: [Double] = [1, 4, 8, 16, 32, 64, 128]
+        let lines = SVGChart.lines(
+            title: "Inter-token latency vs batch size", series: [
+                .init(name: "vLLM p50", points: xs.map { ($0, 12 + 0.35 * $0) }),
+                .init(name: "vLLM p99", points: xs.map { ($0, 18 + 0.6 * $0) }, dashed: true),
+                .init(name: "HF p50", points: xs.map { ($0, 40 + 1.2 * $0) }),
+                .init(name: "HF p99", points: xs.map { ($0, 55 + 1.9 * $0) }, dashed: true),
+            ], xLabel: "batch size (log2)", yLabel: "ms / token", logX: true)
+        let lin = SVGChart.lines(title: "Queue length", series: [.init(name: "queue", points: (0..<50).map { (Double($0) * 0.5, Double(($0 * 37) % 11)) })],
+                                 xLabel: "time (s)", yLabel: "requests", markers: false)
+        let crowdedCats: [String] = (1...10).map { (c: Int) -> String in "configuration-\(c) (EP=\(c % 4 + 1))" }
+        var crowdedSeries: [(name: String, values: [Double?])] = []
+        for s in 0..<5 {
+            let vals: [Double?] = (1...10).map { (c: Int) -> Double? in c == s + 2 ? nil : Double(c * 1000 + s * 937) }
+            crowdedSeries.append((name: "series \(s)", values: vals))
+        }
+        let crowded = SVGChart.groupedBars(
+            title: "Crowded: many long categories", categories: crowdedCats, series: crowdedSeries,
+            yLabel: "tokens/s", valueLabels: true)
+        try crowded.write(toFile: dir + "/crowded.svg", atomically: true, encoding: .utf8)
+        try bars.write(toFile: dir + "/bars.svg", atomically: true, encoding: .utf8)
+        try lines.write(toFile: dir + "/lines.svg", atomically: true, encoding: .utf8)
+        try SVGChart.panels([bars, lines, lin], columns: 2, panelWidth: 540, panelHeight: 315)
+            .write(toFile: dir + "/panels.svg", atomically: true, encoding: .utf8)
     }
 }
