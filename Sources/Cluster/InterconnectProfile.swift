@@ -88,9 +88,10 @@ public struct InterconnectProfile: Sendable {
         if x <= xs[0] { return ys[0] }
         let n = xs.count
         if x >= xs[n - 1] {
-            // Linear in bytes past the end, at the last segment's incremental bandwidth.
+            // Linear in bytes past the end at the curve's bandwidth at its largest size (time / bytes there),
+            // never below the last segment's slope; noisy curves that end flat would otherwise move data for free.
             let b1 = exp(xs[n - 2]), b2 = exp(xs[n - 1])
-            let slope = max((ys[n - 1] - ys[n - 2]) / (b2 - b1), 0)
+            let slope = max((ys[n - 1] - ys[n - 2]) / (b2 - b1), ys[n - 1] / b2)
             return ys[n - 1] + slope * (bytes - b2)
         }
         var lo = 0, hi = n - 1

@@ -54,7 +54,7 @@ public enum RunOptions {
     ]
 
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.
-    public static func deployment(_ a: ParsedArguments, store: ProfileStore) throws -> Deployment {
+    public static func deployment(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil) throws -> Deployment {
         guard let modelName = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
         let model = try store.model(modelName)
         let gpu = try store.gpu(a.string("--gpu") ?? "a100-sxm4-80gb")
@@ -79,7 +79,8 @@ public enum RunOptions {
             throw InputError.usage("no shipped interconnect profile covers \(plan.gpuCount)x \(gpu.name); give one with '--interconnect <name|file>' (shipped: \(quotedChoices(store.names("interconnects"))))")
         }
         let engineName = try a.choice("--engine", EngineProfile.Kind.allCases.map(\.rawValue)) ?? "vllm"
-        let engine = try store.engine(a.string("--engine-profile") ?? engineName)
+        // A calibration candidate replaces the named profile of its kind (which may not even load yet).
+        let engine = try engineOverride.flatMap { $0.kind.rawValue == engineName ? $0 : nil } ?? store.engine(a.string("--engine-profile") ?? engineName)
         guard engine.kind.rawValue == engineName else {
             throw InputError.usage("engine profile '\(engine.name)' is for the \(engine.kind.rawValue) engine, not '\(engineName)'")
         }

@@ -20,8 +20,7 @@ public enum Simulation {
 
     public static func run(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil,
                            progress: (@Sendable (Double) -> Void)? = nil) throws -> Outcome {
-        var d = try RunOptions.deployment(a, store: store)
-        if let e = engineOverride, e.kind == d.engine.kind { d.engine = e }
+        let d = try RunOptions.deployment(a, store: store, engineOverride: engineOverride)
         let seed = try RunOptions.seed(a)
         switch d.engine.kind {
         case .vllm:

@@ -1,1 +1,68 @@
-print("bench")
+// moesim-bench: speed figures for the README's speed table. Run in release:
+//   swift run -c release moesim-bench
+import Foundation
+import Cluster
+import Serving
+import Studies
+import MoESimCLI
+
+func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
+
+func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let r = try body()
+    return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+}
+
+do {
+    let store = try ProfileStore.locate()
+    let args = CommandLine.arguments.dropFirst()
+    let only = args.first
+    print("moesim-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+
+    if only == nil || only == "engine" {
+        // 1. The issue's engine benchmark: Mixtral-8x7B TP2, A100-80GB, concurrency 128, 2,000 requests of 128/128.
+        let runArgs = ["--model", "mixtral-8x7b", "--gpu", "a100-sxm4-80gb", "--tensor-parallel-size", "2", "--dataset-name", "random",
+                       "--random-input-len", "128", "--random-output-len", "128", "--num-prompts", "2000", "--max-concurrency", "128"]
+        let (_, load) = try time { try Simulation.run(arguments: Array(runArgs.prefix(6)) + ["--num-prompts", "1", "--random-input-len", "8", "--random-output-len", "2"], store: store) }
+        var walls: [Double] = []
+        var last: Simulation.Outcome? = nil
+        for _ in 0..<5 {
+            let (o, w) = try time { try Simulation.run(arguments: runArgs, store: store) }
+            walls.append(w); last = o
+        }
+        let w = median(walls), r = last!.result
+        print(String(format: "engine  mixtral-8x7b TP2 a100-sxm4-80gb, c=128, 2000 x 128/128: %d steps, %.1f simulated s", r.steps, r.durationS))
+        print(String(format: "        wall %.4f s (median of 5, profiles cached; first load %.3f s)", w, load))
+        print(String(format: "        %.0f engine steps per wall second, %.0f simulated seconds per wall second", Double(r.steps) / w, r.durationS / w))
+    }
+    if only == nil || only == "study" {
+        // 2. The paper's 189 multi-GPU configurations, both cores.
+        let root = URL(fileURLWithPath: store.root).deletingLastPathComponent().path
+        let spec = try SweepSpec(file: root + "/experiments/hegde2025/spec.json")
+        let configs = spec.configurations().filter { $0.grid == "multi-gpu" }
+        for threads in [1, ProcessInfo.processInfo.activeProcessorCount] {
+            let (rs, w) = time { SweepRunner.run(configs, store: store, threads: threads) }
+            let sim = rs.compactMap { $0.result?.durationS }.reduce(0, +)
+            let steps = rs.compactMap { $0.result?.steps }.reduce(0, +)
+            print(String(format: "study   hegde2025 multi-gpu grid: %d configurations on %d thread(s) in %.2f s (%d steps, %.0f simulated s, %.0f simulated s per wall s)",
+                         rs.count, threads, w, steps, sim, sim / w))
+        }
+    }
+    if only == nil || only == "plan" {
+        // 3. Plan search, as `moesim plan` runs it.
+        let (out, w) = time { () -> String in
+            var text = ""
+            _ = CLI.main(["plan", "--model", "qwen1.5-moe-a2.7b", "--gpu", "a100-sxm4-80gb,h100-sxm-80gb", "--max-gpus", "8",
+                          "--random-input-len", "512", "--random-output-len", "256", "--num-prompts", "200", "--max-concurrency", "64",
+                          "--slo-ttft-p99-ms", "2000", "--slo-tpot-p99-ms", "100", "--json"], out: { text += $0 }, err: { _ in })
+            return text
+        }
+        let n = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any]
+        print(String(format: "plan    qwen1.5-moe-a2.7b on A100/H100 up to 8 GPUs: %@ candidate plans, %@ simulated, in %.2f s",
+                     "\(n?["candidates"] ?? "?")", "\(n?["simulated"] ?? "?")", w))
+    }
+} catch {
+    print("moesim-bench: \(error)")
+    exit(1)
+}
