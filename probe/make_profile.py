@@ -141,7 +141,7 @@ def main():
                         "source": "moesim-probe: cublasGemmEx bf16 in/out, fp32 accumulate (CUBLAS_COMPUTE_32F, "
                                   "default algorithm), Y[m,n] = X[m,k] W[n,k]^T as nn.Linear; shapes from "
                                   "profiles/models (probe/shapes.txt, with TP=2 halves); weights rotated over copies "
-                                  "larger than L2; CUDA-event median after warm-up; " + versions,
+                                  "larger than L2; CUDA-event median after warm-up; " + versions + f"; data {where}/gemm.csv",
                         "date": date, "host": host})
     if grouped:
         prof["grouped_gemm_table"] = [{"experts": int(r["experts"]), "tokens_per_expert": int(r["tokens_per_expert"]),
@@ -150,7 +150,7 @@ def main():
         sources.append({"what": "grouped_gemm_table", "kind": "measurement",
                         "source": "moesim-probe: cublasGemmStridedBatchedEx bf16 (fp32 accumulate), one GEMM of "
                                   "tokens_per_expert x n x k per expert, equal tokens per expert; expert shapes from "
-                                  "probe/grouped_shapes.txt; CUDA-event median; " + versions,
+                                  "probe/grouped_shapes.txt; CUDA-event median; " + versions + f"; data {where}/grouped.csv",
                         "date": date, "host": host})
     if bw:
         mb = {}
@@ -168,7 +168,7 @@ def main():
                         "source": "moesim-probe: a split-KV decode kernel streaming bf16 K and V "
                                   "([batch][kv_heads][context][head_dim], 16-byte loads, q.k and a weighted V sum) "
                                   "with one query per sequence; the time to read the KV cache of one layer; "
-                                  "CUDA-event median; " + versions,
+                                  "CUDA-event median; " + versions + f"; data {where}/decode_attention.csv",
                         "date": date, "host": host})
     prof["sources"] = sources
 

@@ -6,7 +6,7 @@ import Studies
 /// The `moesim` command line: dispatch, help and exit codes (64 usage, 65 bad data).
 public enum CLI {
     public static let commands: [CommandSpec] = [
-        RunCommand.spec, ExplainCommand.spec, SweepCommand.spec, ReproduceCommand.spec, CalibrateCommand.spec, ValidateCommand.spec, ProfilesCommand.spec,
+        RunCommand.spec, ExplainCommand.spec, SweepCommand.spec, ReproduceCommand.spec, CalibrateCommand.spec, ValidateCommand.spec, PlanCommand.spec, ProfilesCommand.spec,
     ]
 
     public static var overview: String {
@@ -54,6 +54,7 @@ public enum CLI {
             case "reproduce": try ReproduceCommand.execute(rest, ctx)
             case "calibrate": try CalibrateCommand.execute(rest, ctx)
             case "validate": try ValidateCommand.execute(rest, ctx)
+            case "plan": try PlanCommand.execute(rest, ctx)
             case "profiles": try ProfilesCommand.execute(rest, ctx)
             default: preconditionFailure("unhandled command \(c.name)")
             }

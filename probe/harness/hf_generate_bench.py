@@ -114,7 +114,7 @@ def main():
             torch.cuda.synchronize()
 
     frag = {"env": env_info(dev), "plan": args.plan, "input_len": args.input_len, "output_len": args.output_len,
-            "repeats": args.repeats, "models": {}, "runs": [], "skipped": []}
+            "repeats": args.repeats, "frees_models": True, "models": {}, "runs": [], "skipped": []}
     log(f"env {frag['env']}")
 
     def save():
@@ -272,7 +272,9 @@ def main():
                     f"({run['output_throughput']:.0f} tok/s), ttft {run['median_prefill_ms']} ms, "
                     f"peak {peak_gb:.1f} GB")
                 del ids, mask, out
-        del model
+        # drop every reference to the model (the bound methods hold it too) so its memory is freed
+        model.set_experts_implementation = orig_set
+        del model, orig_set, spy_set
         gc.collect()
         if cuda:
             torch.cuda.empty_cache()

@@ -21,6 +21,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--gpu", default="h200-sxm-141gb")
     ap.add_argument("--host", default=None)
+    ap.add_argument("--not-run", action="append", default=[],
+                    help="MODEL:IMPL:B1,B2=reason  (runs deliberately left out, listed under skipped)")
     args = ap.parse_args()
 
     runs, skipped, envs, models = {}, [], [], {}
@@ -29,10 +31,24 @@ def main():
             frag = json.load(f)
         envs.append((os.path.basename(path), frag["env"]))
         models.update(frag.get("models", {}))
+        # Fragments written before the harness freed each model (2026-11-29 calls) kept the models built
+        # earlier in the same call resident; their weights are then inside the later models' peak memory.
+        resident, before = {}, 0.0
+        for m, v in frag.get("models", {}).items():
+            resident[m] = before
+            before += v.get("weights_gb", 0.0)
+        leak = not frag.get("frees_models", False)
         for r in frag["runs"]:
+            r = dict(r, fragment=os.path.basename(path),
+                     resident_earlier_models_gb=round(resident.get(r["model"], 0.0), 2) if leak else 0.0)
             runs[(r["model"], r["experts_impl"], r["batch_size"])] = r  # a later fragment replaces a re-run
         for s in frag.get("skipped", []):
             skipped.append(dict(s, fragment=os.path.basename(path)))
+    for spec in args.not_run:
+        what, reason = spec.split("=", 1)
+        m, impl, bs = what.split(":")
+        for b in bs.split(","):
+            skipped.append({"model": m, "experts_impl": impl, "batch_size": int(b), "reason": reason})
     # a skip that a later fragment measured is no longer a skip
     skipped = [s for s in skipped if (s["model"], s["experts_impl"], s["batch_size"]) not in runs]
 
@@ -42,17 +58,30 @@ def main():
     out_runs = []
     for (model, impl, b), r in sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         rid = f"{SHORT.get(model, model)}-hf-{impl.replace('_', '')}-b{b}"
+        measured = {"output_throughput": r["output_throughput"], "mean_e2el_ms": r["median_generate_ms"]}
+        if r.get("median_prefill_ms"):
+            measured["mean_ttft_ms"] = r["median_prefill_ms"]
+        measured["repeats_ms"] = r["repeats_ms"]
+        sw = r.get("experts_impl_switches_in_generate") or []
+        if impl == "grouped_mm" and any("batched_mm" in x for x in sw):
+            note = ("Transformers default backend: grouped_mm for the prefill; generate() switched the experts to "
+                    "batched_mm for the 64 decode steps and back afterwards (seen: " + ", ".join(sw) + ")")
+        elif impl == "eager":
+            note = "eager experts: Python loop over the experts hit, one host sync per MoE layer"
+        else:
+            note = f"experts backend {impl}" + (f" (switches seen in generate(): {', '.join(sw)})" if sw else "")
         out_runs.append({
             "id": rid,
             "fit": b in FIT_BATCHES,
             "args": ["--model", model, "--gpu", args.gpu, "--engine", "hf", "--batch-size", str(b),
                      "--input-len", str(r["input_len"]), "--output-len", str(r["output_len"]),
                      "--experts-impl", impl],
-            "measured": {"output_throughput": r["output_throughput"], "mean_e2el_ms": r["median_generate_ms"],
-                         "mean_ttft_ms": r["median_prefill_ms"], "repeats_ms": r["repeats_ms"]},
+            "measured": measured,
+            "note": note,
             "details": {"ttft_repeats_ms": r["ttft_repeats_ms"], "warmup_ms": r["warmup_ms"],
                         "new_tokens_produced": r["new_tokens_produced"], "peak_memory_gb": r["peak_memory_gb"],
-                        "experts_impl_switches_in_generate": r.get("experts_impl_switches_in_generate")},
+                        "experts_impl_switches_in_generate": r.get("experts_impl_switches_in_generate"),
+                        "resident_earlier_models_gb": r["resident_earlier_models_gb"], "raw": r["fragment"]},
         })
     vers = (f"torch {env['torch']} (CUDA {env['cuda_torch']}), transformers {env['transformers']}, "
             f"driver {env.get('driver')}, Python {env['python']}")
@@ -73,6 +102,10 @@ def main():
             "copies of the selected experts' weights), so grouped_mm runs are grouped_mm prefill + batched_mm "
             "decode; 'eager' loops over the experts hit. Fit rule: batch sizes 4, 16, 64 have fit=true (for "
             "moesim calibrate); 1, 8, 32, 128 have fit=false (held out for moesim validate). "
+            "details.peak_memory_gb is torch.cuda.max_memory_allocated() over the run and includes "
+            "details.resident_earlier_models_gb of models built earlier in the same device call that were "
+            "still resident (a harness leak, since fixed; it did not limit memory for these runs). "
+            "Runs not measured are listed under 'skipped' with the reason. "
             "Raw per-call data: experts/h200-hf/raw/. Harness: probe/harness/hf_generate_bench.py."
         ).replace("experts/h200-hf/raw/", "experiments/h200-hf/raw/"),
         "sources": [{"what": "runs[].measured", "kind": "measurement",
