@@ -40,6 +40,7 @@ public struct EngineProfile: Sendable {
         "host_per_forward_us": (2000, "Python time per forward outside the layers (generate loop, logits processors)"),
         "sync_us": (20, "host-device synchronisation (nonzero / .item()) cost"),
         "host_grouped_moe_us": (150, "host time of a batched/grouped experts call per layer"),
+        "decode_grouped_as_batched": (1, "1 if generate() decodes with batched_mm when grouped_mm is configured (Transformers 5.x, seen in the H200 runs)"),
     ]
 
     public func value(_ key: String) -> Double {

@@ -46,7 +46,13 @@ public struct GPUProfile: Sendable {
                 curves[GEMMShape(n: n, k: k), default: []].append((Double(m), us))
             }
         }
-        for key in curves.keys { curves[key]!.sort { $0.m < $1.m } }
+        // Sort by M and take the lower monotone envelope: a GEMM with more rows cannot take less time, so a
+        // reading above a later (larger-M) one was disturbed (clock ramp, contention) and the later one bounds it.
+        for key in curves.keys {
+            var c = curves[key]!.sorted { $0.m < $1.m }
+            if c.count > 1 { for i in stride(from: c.count - 2, through: 0, by: -1) { c[i].us = min(c[i].us, c[i + 1].us) } }
+            curves[key] = c
+        }
         gemmCurves = curves
         measuredReadGBps = try j.optional("memory_bandwidth_gbps")?.optional("read")?.double()
         sources = try ProfileSources.read(j)

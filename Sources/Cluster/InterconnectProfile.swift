@@ -46,6 +46,9 @@ public struct InterconnectProfile: Sendable {
             }
             guard pts.count >= 2 else { throw c.fail("a curve needs at least 2 points") }
             pts.sort { $0.0 < $1.0 }
+            // Lower monotone envelope in size: a larger message cannot finish sooner, so a slower reading below a
+            // faster larger one is rank skew or noise (vidur's small all-reduces jump between 10 and 60 us).
+            for i in stride(from: pts.count - 2, through: 0, by: -1) { pts[i].1 = min(pts[i].1, pts[i + 1].1) }
             cs[coll, default: [:]][g] = Curve(logBytes: pts.map { log($0.0) }, us: pts.map { $0.1 }, maxBytes: pts.last!.0)
         }
         curves = cs

@@ -14,7 +14,7 @@ public struct ProfileStore: Sendable {
         var items: [String: Any] = [:]
         func get<T>(_ key: String, _ make: () throws -> T) throws -> T {
             lock.lock()
-            if let v = items[key] as? T { lock.unlock(); return v }
+            if let any = items[key], let v = any as? T { lock.unlock(); return v }
             lock.unlock()
             let v = try make()
             lock.lock(); items[key] = v; lock.unlock()
@@ -101,6 +101,10 @@ public struct ProfileStore: Sendable {
     /// The shipped interconnect for `gpu` with curves at `gpus` GPUs: the one listing the GPU, preferring a
     /// measured all-reduce curve at exactly that count, then the alphabetically first.
     public func defaultInterconnect(gpu: String, gpus: Int) throws -> InterconnectProfile? {
+        try cache.get("default-ic:\(gpu):\(gpus)") { try findDefaultInterconnect(gpu: gpu, gpus: gpus) }
+    }
+
+    func findDefaultInterconnect(gpu: String, gpus: Int) throws -> InterconnectProfile? {
         var best: (InterconnectProfile, Int)? = nil
         for n in names("interconnects") {
             // Read only the header keys first: most profiles do not list this GPU.

@@ -60,7 +60,7 @@ public struct RoutingModel: Sendable {
     let alias: [AliasTable]
     /// Recorded tokens' expert sets per layer, for `trace:` routing.
     let recorded: [[[Int]]]
-    public static let exactLimit = 1024
+    public static let exactLimit = 64
 
     public init(spec: RoutingSpec, experts: Int, topK: Int, layers: Int, seed: UInt64) throws {
         self.spec = spec; self.experts = experts; self.topK = topK; self.layers = layers

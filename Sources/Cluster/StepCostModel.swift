@@ -15,7 +15,7 @@ public final class StepCostModel {
     public let interconnect: InterconnectProfile?
     public let routing: RoutingModel?
     public let placement: ExpertPlacement?
-    public static let samplesPerSize = 16
+    public static let samplesPerSize = 8
 
     let tp: Int, dp: Int, gpus: Int
     let headsPerGPU: Int

@@ -7,7 +7,8 @@ import Cluster
 /// The host (Python) issues kernels asynchronously, so a stretch of work takes the longer of its host time and
 /// its GPU time, and every host-device synchronisation ends a stretch. Transformers' eager MoE layer syncs once
 /// per layer (`nonzero` over the routing mask) and then loops in Python over the hit experts, one small GEMM
-/// chain each: the loop takes max(hit experts x host cost, their GPU time). `grouped_mm` runs one grouped GEMM;
+/// chain each, syncing again per expert (`torch.where(mask)`): the loop takes hit experts x (host cost + sync)
+/// plus their GPU time. `grouped_mm` runs one grouped GEMM;
 /// `batched_mm` gathers each token's expert weights first (top-k x tokens copies: memory can run out).
 /// Autoregressive decode grows the `DynamicCache` by concatenation, copying the cache every step.
 public struct HFSimulator {
@@ -44,7 +45,15 @@ public struct HFSimulator {
         var breakdown = StepBreakdown()
     }
 
+    /// The experts implementation a phase runs: Transformers 5.x `generate` decodes with `batched_mm` when
+    /// `grouped_mm` is configured (recorded by the probe harness on the H200 runs).
+    func impl(decode: Bool) -> ExpertsImpl {
+        if decode && expertsImpl == .grouped_mm && deployment.param("decode_grouped_as_batched") >= 0.5 { return .batched_mm }
+        return expertsImpl
+    }
+
     func forward(_ b: BatchShape, cost: StepCostModel, cacheCopyContext: Double, rng: inout Xoshiro256, routing: RoutingModel?) throws -> StepBreakdown {
+        let expertsImpl = impl(decode: b.decodeSequences > 0 && b.decodeSequences == b.sequences)
         let d = deployment, m = d.model
         let hostLayer = d.param("host_per_layer_us"), hostExpert = d.param("host_per_expert_us")
         let sync = d.param("sync_us"), hostGrouped = d.param("host_grouped_moe_us")
@@ -62,6 +71,13 @@ public struct HFSimulator {
         var total = 0.0
         for l in 0..<m.layers {
             let dense = cost.denseFFNUs(layer: l, tokens: t)
+            if d.plan.tensorParallel > 1 && !m.ffn[l].isMoE {
+                let comm = 2 * cost.tpAllReduceUs(tokens: t)
+                s.communication += comm; gpuRun += comm
+            } else if d.plan.tensorParallel > 1 {
+                let comm = cost.tpAllReduceUs(tokens: t)
+                s.communication += comm; gpuRun += comm
+            }
             s.attention += attnKernel + copyUs + projections
             s.denseGEMM += dense + elementwise
             hostRun += hostLayer
@@ -70,19 +86,33 @@ public struct HFSimulator {
             let f = m.ffn[l]
             routing.sampleCounts(layer: moeIndex, tokens: t, rng: &rng, into: &counts)
             moeIndex += 1
-            var gpuExperts = 0.0, hit = 0
+            // Expert parallelism (Transformers' expert-parallel plan): each GPU loops over its own hit experts,
+            // in parallel with the others; the layer waits for the busiest and all-reduces the outputs.
+            let groups = d.plan.expertParallel ? d.plan.gpuCount : 1
+            let inter = d.plan.expertParallel ? f.expertIntermediate : f.expertIntermediate / d.plan.tensorParallel
+            var gpuPer = Array(repeating: 0.0, count: groups), hitPer = Array(repeating: 0, count: groups)
             for e in 0..<f.experts where counts[e] > 0 {
-                hit += 1
-                gpuExperts += cost.kernels.expertUs(tokens: counts[e], hidden: m.hidden, inter: f.expertIntermediate)
+                let g = d.placement.map { $0.owners[moeIndex - 1][e][0] } ?? 0
+                hitPer[g] += 1
+                gpuPer[g] += cost.kernels.expertUs(tokens: counts[e], hidden: m.hidden, inter: inter)
+            }
+            let busiest = (0..<groups).max { gpuPer[$0] + Double(hitPer[$0]) * hostExpert < gpuPer[$1] + Double(hitPer[$1]) * hostExpert } ?? 0
+            var gpuExperts = gpuPer[busiest]
+            let hit = hitPer[busiest]
+            if d.plan.gpuCount > 1 {
+                let comm = cost.tpAllReduceUs(tokens: t)
+                s.communication += comm
+                gpuRun += comm
             }
             gpuExperts *= (1 - expertReuse)
             let hitEff = Double(hit) * (1 - expertReuse)
             switch expertsImpl {
             case .eager:
-                // Sync on the routing mask ends the stretch; then the per-expert Python loop.
+                // `nonzero` over the routing mask ends the stretch; then the Python loop, where each expert's
+                // `torch.where(mask)` syncs again, so host and GPU work of the experts run one after the other.
                 total += max(hostRun, gpuRun) + sync
                 hostRun = 0; gpuRun = 0
-                let loop = max(hitEff * hostExpert, gpuExperts + hitEff * 3 * KernelCost.minKernelUs)
+                let loop = hitEff * (hostExpert + sync) + gpuExperts
                 total += loop
                 s.experts += gpuExperts
                 s.overhead += loop - gpuExperts
@@ -101,7 +131,7 @@ public struct HFSimulator {
             }
         }
         total += max(hostRun, gpuRun) + sync // generate's stopping check syncs every step
-        s.overhead = max(0, total - (s.attention + s.denseGEMM + s.experts + lm.compute))
+        s.overhead = max(0, total - (s.attention + s.denseGEMM + s.experts + s.communication + lm.compute))
         s.denseGEMM += lm.compute
         return s
     }
@@ -117,9 +147,11 @@ public struct HFSimulator {
         let rows = batchSize * (cfg ? 2 : 1)
         // Memory: the cache (autoregressive) or activations over the whole sequence (diffusion), and batched_mm's gather.
         var extra = 0.0
-        if let moe = m.moe, expertsImpl == .batched_mm {
-            let tokens = Double(rows) * Double(diffusion.map { $0.sequenceLength(prompt: inputLen) } ?? inputLen)
-            extra = tokens * Double(moe.topK) * 3 * Double(m.hidden * moe.expertIntermediate) * m.bytesPerParam
+        if let moe = m.moe {
+            let perPair = Double(moe.topK) * 3 * Double(m.hidden * moe.expertIntermediate) * m.bytesPerParam
+            let prefillTokens = Double(rows) * Double(diffusion.map { $0.sequenceLength(prompt: inputLen) } ?? inputLen)
+            if impl(decode: false) == .batched_mm { extra = max(extra, prefillTokens * perPair) }
+            if diffusion == nil && impl(decode: true) == .batched_mm { extra = max(extra, Double(rows) * perPair) }
         }
         let kv = diffusion == nil ? Double(rows) * Double(inputLen + outputLen) * m.kvBytesPerToken(tensorParallel: d.plan.tensorParallel) * 2 : 0
         if mem.weightBytes + mem.reserveBytes + kv + extra > mem.budgetBytes {
@@ -166,7 +198,7 @@ public struct HFSimulator {
                           tpotMs: Summary(Array(repeating: tpotValue, count: batchSize)), itlMs: Summary(itl), e2elMs: Summary(e2e),
                           gpus: d.plan.gpuCount, steps: steps, breakdownUs: breakdown.scaled(1 / Double(steps)), preemptions: 0,
                           kvCapacityTokens: 0, peakKVUsage: 0, meanKVUsage: 0, gpuBusyFraction: breakdown.gpu / max(totalUs, 1), seed: seed)
-        r.notes.append("engine: hf static batch \(batchSize), experts_impl \(expertsImpl.rawValue)\(diffusion.map { ", diffusion \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" } ?? "")")
+        r.notes.append("engine: hf static batch \(batchSize), experts_impl \(impl(decode: false).rawValue) (prefill) / \(impl(decode: true).rawValue) (decode)\(diffusion.map { ", diffusion \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" } ?? "")")
         if expertReuse > 0 { r.notes.append("what-if: \(Int(expertReuse * 100))% of expert work reused across denoising steps (assumed free)") }
         return r
     }

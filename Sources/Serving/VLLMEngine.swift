@@ -85,7 +85,12 @@ public struct VLLMSimulator {
         ttft.reserveCapacity(n); e2el.reserveCapacity(n); itl.reserveCapacity(workload.totalOutputTokens)
         var lastCompletion = 0.0
         var batches = Array(repeating: BatchShape(), count: dp)
-        var scheduled = Array(repeating: [(Int, Int)](), count: dp) // (seq, new tokens)
+        // This step's scheduled sequences and their new tokens, all ranks in one flat list; rank r owns
+        // schedSeq[rankStart[r]..<rankStart[r + 1]].
+        var schedSeq: [Int] = [], schedWant: [Int] = []
+        schedSeq.reserveCapacity(maxSeqs * dp); schedWant.reserveCapacity(maxSeqs * dp)
+        var rankStart = Array(repeating: 0, count: dp + 1)
+        var emitted = 0
         let progressEvery = max(1, n / 100)
 
         func sendDue() {
@@ -125,9 +130,11 @@ public struct VLLMSimulator {
             }
             // Schedule every DP rank.
             var totalNew = 0
+            schedSeq.removeAll(keepingCapacity: true); schedWant.removeAll(keepingCapacity: true)
+            emitted = 0
             for r in 0..<dp {
+                rankStart[r] = schedSeq.count
                 batches[r] = BatchShape()
-                scheduled[r].removeAll(keepingCapacity: true)
                 var budget = budgetTokens
                 var preempted = false
                 var idx = 0
@@ -148,7 +155,7 @@ public struct VLLMSimulator {
                     }
                     if !ok { break }
                     freeBlocks[r] -= need; seqs[s].blocks += need
-                    scheduled[r].append((s, want)); budget -= want
+                    schedSeq.append(s); schedWant.append(want); budget -= want
                     idx += 1
                 }
                 if !preempted {
@@ -160,20 +167,23 @@ public struct VLLMSimulator {
                         waitHead[r] += 1
                         freeBlocks[r] -= need; seqs[s].blocks += need
                         running[r].append(s)
-                        scheduled[r].append((s, want)); budget -= want
+                        schedSeq.append(s); schedWant.append(want); budget -= want
                     }
                     if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
                         waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0
                     }
                 }
-                for (s, want) in scheduled[r] {
-                    let q = seqs[s]
-                    let finishesKnown = q.computed + want == q.prompt + q.generated
-                    if q.computed >= q.prompt && want == 1 && q.generated > 0 { batches[r].addDecode(context: q.computed) }
-                    else { batches[r].addPrefill(chunk: want, prefix: q.computed, samples: finishesKnown) }
+                for i in rankStart[r]..<schedSeq.count {
+                    let s = schedSeq[i], want = schedWant[i]
+                    let computed = seqs[s].computed, known = seqs[s].prompt + seqs[s].generated
+                    let finishesKnown = computed + want == known
+                    if finishesKnown { emitted += 1 }
+                    if computed >= seqs[s].prompt && want == 1 && seqs[s].generated > 0 { batches[r].addDecode(context: computed) }
+                    else { batches[r].addPrefill(chunk: want, prefix: computed, samples: finishesKnown) }
                 }
                 totalNew += batches[r].tokens
             }
+            rankStart[dp] = schedSeq.count
             if totalNew == 0 {
                 throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
             }
@@ -191,7 +201,6 @@ public struct VLLMSimulator {
             }
             c.overhead += overhead + dpSync
             let stepUs = c.total
-            let start = now
             now += stepUs
             steps += 1
             breakdown += c
@@ -201,16 +210,14 @@ public struct VLLMSimulator {
             let usage = used / Double(totalBlocks * dp)
             kvUsageTime += usage * stepUs
             peakKV = max(peakKV, usage)
-            _ = start
             // Outputs: tokens sampled this step, streamed by the API server.
-            var emitted = 0
-            for r in 0..<dp { for (s, want) in scheduled[r] where seqs[s].computed + want == seqs[s].prompt + seqs[s].generated { _ = s; emitted += 1 } }
             let deliver = max(now, frontendFree) + Double(emitted) * frontendPerToken
             frontendFree = deliver
             for r in 0..<dp {
                 var finished = false
-                for (s, want) in scheduled[r] {
-                    seqs[s].computed += want
+                for i in rankStart[r]..<rankStart[r + 1] {
+                    let s = schedSeq[i]
+                    seqs[s].computed += schedWant[i]
                     guard seqs[s].computed == seqs[s].prompt + seqs[s].generated else { continue }
                     seqs[s].generated += 1
                     if seqs[s].firstToken < 0 {

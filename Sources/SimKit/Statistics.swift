@@ -66,6 +66,59 @@ public enum Statistics {
     }
 }
 
+extension Statistics {
+    /// Several percentiles at once, equal to `percentile(_:_:)` for each, by selection instead of a full sort:
+    /// only the order statistics the percentiles need are put in place (quickselect, median-of-three pivots).
+    ///
+    /// - Complexity: O(n x number of distinct ranks needed), against O(n log n) for sorting.
+    public static func percentiles(_ values: [Double], _ qs: [Double]) -> [Double] {
+        let n = values.count
+        guard n > 0 else { return qs.map { _ in .nan } }
+        var a = values
+        var ranks = Set<Int>()
+        for q in qs {
+            precondition(q >= 0 && q <= 100, "percentile q must be in 0...100, got \(q)")
+            let lo = min(Int((Double(n - 1) * (q / 100)).rounded(.down)), n - 1)
+            ranks.insert(lo); ranks.insert(min(lo + 1, n - 1))
+        }
+        var from = 0
+        for r in ranks.sorted() {
+            select(&a, r, from, n - 1)
+            from = r + 1
+        }
+        return qs.map { q in
+            let index = Double(n - 1) * (q / 100)
+            let below = index.rounded(.down)
+            let lo = min(Int(below), n - 1), hi = min(lo + 1, n - 1)
+            let t = index - below, x = a[lo], y = a[hi], diff = y - x
+            return t >= 0.5 ? y - diff * (1 - t) : x + diff * t
+        }
+    }
+
+    /// Rearranges `a[lo...hi]` so that `a[k]` holds the value a full sort would put there, smaller ones before it
+    /// and larger ones after it.
+    static func select(_ a: inout [Double], _ k: Int, _ lo0: Int, _ hi0: Int) {
+        var lo = lo0, hi = hi0
+        a.withUnsafeMutableBufferPointer { b in
+            while hi > lo {
+                let mid = lo + (hi - lo) / 2
+                // Median of three as the pivot.
+                if b[mid] < b[lo] { b.swapAt(mid, lo) }
+                if b[hi] < b[lo] { b.swapAt(hi, lo) }
+                if b[hi] < b[mid] { b.swapAt(hi, mid) }
+                let pivot = b[mid]
+                var i = lo, j = hi
+                while i <= j {
+                    while b[i] < pivot { i += 1 }
+                    while b[j] > pivot { j -= 1 }
+                    if i <= j { b.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if k <= j { hi = j } else if k >= i { lo = i } else { return }
+            }
+        }
+    }
+}
+
 /// A summary of a sample: the numbers a serving benchmark reports.
 public struct Summary: Sendable, Codable, Equatable {
     /// Arithmetic mean.
@@ -93,15 +146,15 @@ public struct Summary: Sendable, Codable, Equatable {
             self.init(mean: 0, median: 0, std: 0, p90: 0, p99: 0, min: 0, max: 0, count: 0)
             return
         }
-        let sorted = values.sorted()
+        let q = Statistics.percentiles(values, [50, 90, 99, 0, 100])
         self.init(
             mean: Statistics.mean(values),
-            median: Statistics.percentile(sorted: sorted, 50),
+            median: q[0],
             std: Statistics.std(values),
-            p90: Statistics.percentile(sorted: sorted, 90),
-            p99: Statistics.percentile(sorted: sorted, 99),
-            min: sorted[0],
-            max: sorted[sorted.count - 1],
+            p90: q[1],
+            p99: q[2],
+            min: q[3],
+            max: q[4],
             count: values.count)
     }
 
