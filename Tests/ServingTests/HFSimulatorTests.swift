@@ -35,7 +35,9 @@ import Cluster
         #expect(abs(r.ttftMs.mean * 2 - r.e2elMs.mean) < 1e-6 * r.e2elMs.mean)
         let cfg = try hf("llada-8b", batch: 2, input: 32, diffusion: s, cfg: true).run()
         #expect(cfg.totalOutputTokens == 2 * 64)
-        #expect(cfg.durationS > r.durationS)
+        // Guidance doubles the GPU work; the run takes at least as long (equal when the host is the bottleneck).
+        #expect(cfg.breakdownUs.gpu > r.breakdownUs.gpu * 1.5)
+        #expect(cfg.durationS >= r.durationS)
     }
 
     @Test func lladaMoEIsSeveralTimesSlowerThanDenseLLaDA() throws {
