@@ -12,12 +12,15 @@ public struct KernelCost: Sendable {
     public let attentionEfficiency: Double
     /// Token padding per expert block in grouped/fused MoE kernels.
     public let moeBlockM: Int
+    /// Fixed GPU time per hit expert inside a grouped MoE kernel (an engine parameter).
+    public let expertFixedUs: Double
 
     /// The shortest a kernel takes on the GPU, in microseconds (a few microseconds on A100/H100-class GPUs:
     /// the smallest GEMM times in the vidur A100 tables are about 5 us).
     public static let minKernelUs = 2.0
 
-    public init(gpu: GPUProfile, computeEfficiency: Double = 1, attentionEfficiency: Double = 0.6, moeBlockM: Int = 16) {
+    public init(gpu: GPUProfile, computeEfficiency: Double = 1, attentionEfficiency: Double = 0.6, moeBlockM: Int = 16, expertFixedUs: Double = 0) {
+        self.expertFixedUs = max(0, expertFixedUs)
         self.gpu = gpu
         self.computeEfficiency = computeEfficiency
         self.attentionEfficiency = attentionEfficiency
@@ -67,7 +70,7 @@ public struct KernelCost: Sendable {
         let t = gemmUs(m: padded, n: 2 * inter, k: hidden) + gemmUs(m: padded, n: hidden, k: inter)
         let flops = 6 * Double(tokens) * Double(hidden) * Double(inter)
         let bytes = 6 * Double(hidden) * Double(inter) + 4 * Double(tokens) * Double(hidden + inter)
-        return max(t - Self.minKernelUs, floorUs(flops: flops, bytes: bytes))
+        return max(t - Self.minKernelUs, floorUs(flops: flops, bytes: bytes)) + expertFixedUs
     }
 
     /// Decode attention over `contextTokens` cached tokens in total (all sequences) for one layer on one GPU.

@@ -31,7 +31,7 @@ public struct Deployment: Sendable {
 
     public var kernelCost: KernelCost {
         KernelCost(gpu: gpu, computeEfficiency: param("compute_efficiency"), attentionEfficiency: param("attention_efficiency"),
-                   moeBlockM: Int(param("moe_block_m")))
+                   moeBlockM: Int(param("moe_block_m")), expertFixedUs: param("moe_expert_fixed_us"))
     }
 
     public func memoryPlan() -> MemoryPlan {
