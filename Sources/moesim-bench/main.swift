@@ -53,13 +53,13 @@ do {
         // 3. Plan search, as `moesim plan` runs it.
         let (out, w) = time { () -> String in
             var text = ""
-            _ = CLI.main(["plan", "--model", "qwen1.5-moe-a2.7b", "--gpu", "a100-sxm4-80gb,h100-sxm-80gb", "--max-gpus", "8",
+            _ = CLI.main(["plan", "--model", "qwen1.5-moe-a2.7b", "--gpu", "a100-sxm4-80gb,h100-sxm-80gb,h200-sxm-141gb", "--max-gpus", "8",
                           "--random-input-len", "512", "--random-output-len", "256", "--num-prompts", "200", "--max-concurrency", "64",
                           "--slo-ttft-p99-ms", "2000", "--slo-tpot-p99-ms", "100", "--json"], out: { text += $0 }, err: { _ in })
             return text
         }
         let n = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any]
-        print(String(format: "plan    qwen1.5-moe-a2.7b on A100/H100 up to 8 GPUs: %@ candidate plans, %@ simulated, in %.2f s",
+        print(String(format: "plan    qwen1.5-moe-a2.7b on A100/H100/H200 up to 8 GPUs: %@ candidate plans, %@ simulated, in %.2f s",
                      "\(n?["candidates"] ?? "?")", "\(n?["simulated"] ?? "?")", w))
     }
 } catch {
