@@ -13,6 +13,8 @@ public struct InterconnectProfile: Sendable {
     public var gpus: [String]
     public var maxGPUs: Int
     public var linkBandwidthGBps: Double
+    /// False for profiles that should only be used when named (`"default": false`), such as derived ones.
+    public var isDefaultCandidate: Bool
     /// `curves[collective][gpuCount] = (log bytes, time us)` sorted by size.
     var curves: [Collective: [Int: Curve]]
     public var sources: [String]
@@ -29,6 +31,7 @@ public struct InterconnectProfile: Sendable {
         gpus = try j.require("gpus").array().map { try $0.string() }
         maxGPUs = try j.positiveInt("max_gpus")
         linkBandwidthGBps = try j.positive("link_bandwidth_gbps")
+        isDefaultCandidate = try j.bool("default", default: true)
         var cs: [Collective: [Int: Curve]] = [:]
         for c in try j.require("curves").array() {
             let cname = try c.string("collective")

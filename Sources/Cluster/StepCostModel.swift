@@ -35,7 +35,7 @@ public final class StepCostModel {
     var expertUsCache: [Double] = []
     var sampleRNG: Xoshiro256
     var countsScratch: [Int]
-    /// Set when a collective had no measured curve and was derived from link bandwidth.
+    /// Collectives that had no measured curve, and what they were derived from (reported in the result).
     public private(set) var derivedCollectives: Set<String> = []
 
     public struct MoESample: Sendable {
@@ -74,8 +74,13 @@ public final class StepCostModel {
     /// Time of a collective in microseconds; derived from link bandwidth when the profile has no curve.
     public func collectiveUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double {
         if p <= 1 || bytes <= 0 { return 0 }
-        if let ic = interconnect, let t = ic.timeUs(c, bytes: bytes, gpus: p) { return t }
-        derivedCollectives.insert(c.rawValue)
+        if let ic = interconnect, let t = ic.timeUs(c, bytes: bytes, gpus: p) {
+            if ic.gpuCounts(c).isEmpty {
+                derivedCollectives.insert(c == .allToAll ? "all_to_all derived from the send_recv curve" : "\(c.rawValue) derived from the all_reduce curve")
+            }
+            return t
+        }
+        derivedCollectives.insert("\(c.rawValue) derived from link bandwidth")
         let link = (interconnect?.linkBandwidthGBps ?? 25) * 1e9
         let factor: Double
         switch c {

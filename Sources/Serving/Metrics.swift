@@ -23,6 +23,16 @@ public struct RunResult: Sendable {
     public var seed: UInt64
     public var notes: [String] = []
 
+    public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
+                itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,
+                kvCapacityTokens: Int, peakKVUsage: Double, meanKVUsage: Double, gpuBusyFraction: Double, seed: UInt64) {
+        self.durationS = durationS; self.completed = completed; self.totalInputTokens = totalInputTokens
+        self.totalOutputTokens = totalOutputTokens; self.ttftMs = ttftMs; self.tpotMs = tpotMs; self.itlMs = itlMs; self.e2elMs = e2elMs
+        self.gpus = gpus; self.steps = steps; self.breakdownUs = breakdownUs; self.preemptions = preemptions
+        self.kvCapacityTokens = kvCapacityTokens; self.peakKVUsage = peakKVUsage; self.meanKVUsage = meanKVUsage
+        self.gpuBusyFraction = gpuBusyFraction; self.seed = seed
+    }
+
     public var requestThroughput: Double { Double(completed) / durationS }
     public var outputThroughput: Double { Double(totalOutputTokens) / durationS }
     public var totalTokenThroughput: Double { Double(totalInputTokens + totalOutputTokens) / durationS }

@@ -252,7 +252,7 @@ public struct VLLMSimulator {
             preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: peakKV,
             meanKVUsage: now > 0 ? kvUsageTime / now : 0, gpuBusyFraction: lastCompletion > 0 ? busy / lastCompletion : 0, seed: seed)
         if !cost.derivedCollectives.isEmpty {
-            result.notes.append("collectives without a measured curve, derived from link bandwidth: \(cost.derivedCollectives.sorted().joined(separator: ", "))")
+            result.notes.append("no measured curve on \(d.interconnect?.name ?? "this interconnect"): \(cost.derivedCollectives.sorted().joined(separator: "; "))")
         }
         result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
         return result
