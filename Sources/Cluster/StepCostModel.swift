@@ -37,6 +37,8 @@ public final class StepCostModel {
     var countsScratch: [Int]
     /// Collectives that had no measured curve, and what they were derived from (reported in the result).
     public private(set) var derivedCollectives: Set<String> = []
+    var checkedCollectives: Set<Collective> = []
+    var lmCommCache: [Double] = []
 
     public struct MoESample: Sendable {
         /// Expert GEMM time summed over MoE layers, each layer at its slowest GPU (us).
@@ -75,8 +77,11 @@ public final class StepCostModel {
     public func collectiveUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double {
         if p <= 1 || bytes <= 0 { return 0 }
         if let ic = interconnect, let t = ic.timeUs(c, bytes: bytes, gpus: p) {
-            if ic.gpuCounts(c).isEmpty {
-                derivedCollectives.insert(c == .allToAll ? "all_to_all derived from the send_recv curve" : "\(c.rawValue) derived from the all_reduce curve")
+            if !checkedCollectives.contains(c) {
+                checkedCollectives.insert(c)
+                if ic.gpuCounts(c).isEmpty {
+                    derivedCollectives.insert(c == .allToAll ? "all_to_all derived from the send_recv curve" : "\(c.rawValue) derived from the all_reduce curve")
+                }
             }
             return t
         }
@@ -179,7 +184,7 @@ public final class StepCostModel {
     public func lmHeadUs(rows r: Int) -> (compute: Double, comm: Double) {
         if r == 0 { return (0, 0) }
         let compute = cached(&lmCache, r) { kernels.gemmUs(m: r, n: model.vocab / tp, k: model.hidden) }
-        let comm = tp > 1 ? collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp) : 0
+        let comm = tp > 1 ? cached(&lmCommCache, r) { collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp) } : 0
         return (compute, comm)
     }
 

@@ -93,155 +93,155 @@ public struct VLLMSimulator {
         var emitted = 0
         let progressEvery = max(1, n / 100)
 
-        func sendDue() {
-            while nextToSend < n, slotHead < freeSlots.count {
-                let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-                if t > now { return }
-                slotHead += 1
-                let i = nextToSend
-                nextToSend += 1
-                seqs[i].send = t
-                // Least-loaded DP rank, lowest index on ties.
-                var best = 0, bestLoad = Int.max
-                for r in 0..<dp {
-                    let load = running[r].count + waiting[r].count - waitHead[r]
-                    if load < bestLoad { bestLoad = load; best = r }
-                }
-                seqs[i].rank = best
-                waiting[best].append(i)
-            }
-        }
-        func nextSendTime() -> Double? {
-            guard nextToSend < n, slotHead < freeSlots.count else { return nil }
-            return max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-        }
         func blocksFor(_ tokens: Int) -> Int { (tokens + blockSize - 1) / blockSize }
 
-        while completed < n {
-            sendDue()
-            var anyWork = false
-            for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
-            if !anyWork {
-                guard let t = nextSendTime() else {
-                    throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
-                }
-                now = max(now, t)
-                continue
-            }
-            // Schedule every DP rank.
-            var totalNew = 0
-            schedSeq.removeAll(keepingCapacity: true); schedWant.removeAll(keepingCapacity: true)
-            emitted = 0
-            for r in 0..<dp {
-                rankStart[r] = schedSeq.count
-                batches[r] = BatchShape()
-                var budget = budgetTokens
-                var preempted = false
-                var idx = 0
-                while idx < running[r].count && budget > 0 {
-                    let s = running[r][idx]
-                    let want = min(seqs[s].prompt + seqs[s].generated - seqs[s].computed, budget)
-                    if want <= 0 { idx += 1; continue }
-                    let need = blocksFor(seqs[s].computed + want) - seqs[s].blocks
-                    var ok = true
-                    while need > freeBlocks[r] {
-                        // Preempt the newest running request (recompute later).
-                        let victim = running[r].removeLast()
-                        freeBlocks[r] += seqs[victim].blocks
-                        seqs[victim].blocks = 0; seqs[victim].computed = 0
-                        preemptions += 1; preempted = true
-                        if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
-                        if victim == s { ok = false; break }
+        // No nested functions capture the mutable state below: captured variables would be boxed on the heap,
+        // and every access in the hot loop would pay for it.
+        // The per-sequence state is reached through one unsafe buffer for the whole loop: element access on the
+        // array itself pays a uniqueness check per read and write, which dominated the step cost.
+        try seqs.withUnsafeMutableBufferPointer { sq in
+            while completed < n {
+                // Client: send every request whose arrival has come and that has a free concurrency slot.
+                while nextToSend < n, slotHead < freeSlots.count {
+                    let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                    if t > now { break }
+                    slotHead += 1
+                    let i = nextToSend
+                    nextToSend += 1
+                    sq[i].send = t
+                    // Least-loaded DP rank, lowest index on ties.
+                    var best = 0, bestLoad = Int.max
+                    for r in 0..<dp {
+                        let load = running[r].count + waiting[r].count - waitHead[r]
+                        if load < bestLoad { bestLoad = load; best = r }
                     }
-                    if !ok { break }
-                    freeBlocks[r] -= need; seqs[s].blocks += need
-                    schedSeq.append(s); schedWant.append(want); budget -= want
-                    idx += 1
+                    sq[i].rank = best
+                    waiting[best].append(i)
                 }
-                if !preempted {
-                    while waitHead[r] < waiting[r].count && running[r].count < maxSeqs && budget > 0 {
-                        let s = waiting[r][waitHead[r]]
-                        let want = min(seqs[s].prompt + seqs[s].generated - seqs[s].computed, budget)
-                        let need = blocksFor(seqs[s].computed + want) - seqs[s].blocks
-                        if need > freeBlocks[r] { break }
-                        waitHead[r] += 1
-                        freeBlocks[r] -= need; seqs[s].blocks += need
-                        running[r].append(s)
+                var anyWork = false
+                for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
+                if !anyWork {
+                    guard nextToSend < n, slotHead < freeSlots.count else {
+                        throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
+                    }
+                    now = max(now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                    continue
+                }
+                // Schedule every DP rank.
+                var totalNew = 0
+                schedSeq.removeAll(keepingCapacity: true); schedWant.removeAll(keepingCapacity: true)
+                emitted = 0
+                for r in 0..<dp {
+                    rankStart[r] = schedSeq.count
+                    batches[r] = BatchShape()
+                    var budget = budgetTokens
+                    var preempted = false
+                    var idx = 0
+                    while idx < running[r].count && budget > 0 {
+                        let s = running[r][idx]
+                        let want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
+                        if want <= 0 { idx += 1; continue }
+                        let need = blocksFor(sq[s].computed + want) - sq[s].blocks
+                        var ok = true
+                        while need > freeBlocks[r] {
+                            // Preempt the newest running request (recompute later).
+                            let victim = running[r].removeLast()
+                            freeBlocks[r] += sq[victim].blocks
+                            sq[victim].blocks = 0; sq[victim].computed = 0
+                            preemptions += 1; preempted = true
+                            if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
+                            if victim == s { ok = false; break }
+                        }
+                        if !ok { break }
+                        freeBlocks[r] -= need; sq[s].blocks += need
                         schedSeq.append(s); schedWant.append(want); budget -= want
+                        idx += 1
                     }
-                    if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
-                        waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0
+                    if !preempted {
+                        while waitHead[r] < waiting[r].count && running[r].count < maxSeqs && budget > 0 {
+                            let s = waiting[r][waitHead[r]]
+                            let want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
+                            let need = blocksFor(sq[s].computed + want) - sq[s].blocks
+                            if need > freeBlocks[r] { break }
+                            waitHead[r] += 1
+                            freeBlocks[r] -= need; sq[s].blocks += need
+                            running[r].append(s)
+                            schedSeq.append(s); schedWant.append(want); budget -= want
+                        }
+                        if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
+                            waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0
+                        }
                     }
+                    for i in rankStart[r]..<schedSeq.count {
+                        let s = schedSeq[i], want = schedWant[i]
+                        let computed = sq[s].computed, known = sq[s].prompt + sq[s].generated
+                        let finishesKnown = computed + want == known
+                        if finishesKnown { emitted += 1 }
+                        if computed >= sq[s].prompt && want == 1 && sq[s].generated > 0 { batches[r].addDecode(context: computed) }
+                        else { batches[r].addPrefill(chunk: want, prefix: computed, samples: finishesKnown) }
+                    }
+                    totalNew += batches[r].tokens
                 }
-                for i in rankStart[r]..<schedSeq.count {
-                    let s = schedSeq[i], want = schedWant[i]
-                    let computed = seqs[s].computed, known = seqs[s].prompt + seqs[s].generated
-                    let finishesKnown = computed + want == known
-                    if finishesKnown { emitted += 1 }
-                    if computed >= seqs[s].prompt && want == 1 && seqs[s].generated > 0 { batches[r].addDecode(context: computed) }
-                    else { batches[r].addPrefill(chunk: want, prefix: computed, samples: finishesKnown) }
+                rankStart[dp] = schedSeq.count
+                if totalNew == 0 {
+                    throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
                 }
-                totalNew += batches[r].tokens
-            }
-            rankStart[dp] = schedSeq.count
-            if totalNew == 0 {
-                throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
-            }
-            // Step time.
-            var c = cost.stepCost(batches, pick: &pick)
-            var maxTokens = 0, overhead = 0.0
-            for r in 0..<dp {
-                maxTokens = max(maxTokens, batches[r].tokens)
-                overhead = max(overhead, stepOverhead + perSeq * Double(batches[r].sequences))
-            }
-            // Eager steps (too many tokens for the captured CUDA graphs, or DP, which disables them) take the
-            // longer of the GPU time and the host time to launch every layer's kernels.
-            if (maxTokens > graphMax || dpEager) && eagerHostUs > c.gpu {
-                c.overhead += eagerHostUs - c.gpu
-            }
-            c.overhead += overhead + dpSync
-            let stepUs = c.total
-            now += stepUs
-            steps += 1
-            breakdown += c
-            busy += c.gpu
-            var used = 0.0
-            for r in 0..<dp { used += Double(totalBlocks - freeBlocks[r]) }
-            let usage = used / Double(totalBlocks * dp)
-            kvUsageTime += usage * stepUs
-            peakKV = max(peakKV, usage)
-            // Outputs: tokens sampled this step, streamed by the API server.
-            let deliver = max(now, frontendFree) + Double(emitted) * frontendPerToken
-            frontendFree = deliver
-            for r in 0..<dp {
-                var finished = false
-                for i in rankStart[r]..<rankStart[r + 1] {
-                    let s = schedSeq[i]
-                    seqs[s].computed += schedWant[i]
-                    guard seqs[s].computed == seqs[s].prompt + seqs[s].generated else { continue }
-                    seqs[s].generated += 1
-                    if seqs[s].firstToken < 0 {
-                        seqs[s].firstToken = deliver
-                        ttft.append((deliver - seqs[s].send) / 1e3)
-                    } else {
-                        itl.append((deliver - seqs[s].lastToken) / 1e3)
-                    }
-                    seqs[s].lastToken = deliver
-                    if seqs[s].generated >= seqs[s].output {
-                        freeBlocks[r] += seqs[s].blocks
-                        seqs[s].blocks = 0
-                        seqs[s].computed = -1 // marks finished for removal below
-                        finished = true
-                        completed += 1
-                        let e = (deliver - seqs[s].send) / 1e3
-                        e2el.append(e)
-                        if seqs[s].output > 1 { tpot.append((e - (seqs[s].firstToken - seqs[s].send) / 1e3) / Double(seqs[s].output - 1)) }
-                        freeSlots.append(deliver)
-                        lastCompletion = max(lastCompletion, deliver)
-                        if let p = progress, completed % progressEvery == 0 { p(Double(completed) / Double(n)) }
-                    }
+                // Step time.
+                var c = cost.stepCost(batches, pick: &pick)
+                var maxTokens = 0, overhead = 0.0
+                for r in 0..<dp {
+                    maxTokens = max(maxTokens, batches[r].tokens)
+                    overhead = max(overhead, stepOverhead + perSeq * Double(batches[r].sequences))
                 }
-                if finished { running[r].removeAll { seqs[$0].computed < 0 } }
+                // Eager steps (too many tokens for the captured CUDA graphs, or DP, which disables them) take the
+                // longer of the GPU time and the host time to launch every layer's kernels.
+                if (maxTokens > graphMax || dpEager) && eagerHostUs > c.gpu {
+                    c.overhead += eagerHostUs - c.gpu
+                }
+                c.overhead += overhead + dpSync
+                let stepUs = c.total
+                now += stepUs
+                steps += 1
+                breakdown += c
+                busy += c.gpu
+                var used = 0.0
+                for r in 0..<dp { used += Double(totalBlocks - freeBlocks[r]) }
+                let usage = used / Double(totalBlocks * dp)
+                kvUsageTime += usage * stepUs
+                peakKV = max(peakKV, usage)
+                // Outputs: tokens sampled this step, streamed by the API server.
+                let deliver = max(now, frontendFree) + Double(emitted) * frontendPerToken
+                frontendFree = deliver
+                for r in 0..<dp {
+                    var finished = false
+                    for i in rankStart[r]..<rankStart[r + 1] {
+                        let s = schedSeq[i]
+                        sq[s].computed += schedWant[i]
+                        guard sq[s].computed == sq[s].prompt + sq[s].generated else { continue }
+                        sq[s].generated += 1
+                        if sq[s].firstToken < 0 {
+                            sq[s].firstToken = deliver
+                            ttft.append((deliver - sq[s].send) / 1e3)
+                        } else {
+                            itl.append((deliver - sq[s].lastToken) / 1e3)
+                        }
+                        sq[s].lastToken = deliver
+                        if sq[s].generated >= sq[s].output {
+                            freeBlocks[r] += sq[s].blocks
+                            sq[s].blocks = 0
+                            sq[s].computed = -1 // marks finished for removal below
+                            finished = true
+                            completed += 1
+                            let e = (deliver - sq[s].send) / 1e3
+                            e2el.append(e)
+                            if sq[s].output > 1 { tpot.append((e - (sq[s].firstToken - sq[s].send) / 1e3) / Double(sq[s].output - 1)) }
+                            freeSlots.append(deliver)
+                            lastCompletion = max(lastCompletion, deliver)
+                            if let p = progress, completed % progressEvery == 0 { p(Double(completed) / Double(n)) }
+                        }
+                    }
+                    if finished { running[r].removeAll { sq[$0].computed < 0 } }
+                }
             }
         }
         let duration = lastCompletion / 1e6
