@@ -46,11 +46,11 @@ enum ReproduceCommand {
         let elapsed = Date().timeIntervalSince(start)
         let r = Reproduction(spec: spec, published: published, results: results, fitIDs: fitIDs)
         let findings = a.has("--no-physics") ? [] : r.physicsFindings(store: store, threads: threads)
-        var text = r.report(elapsed: elapsed, extraFindings: findings)
+        var text = r.report(extraFindings: findings)
         let out = a.string("--out") ?? "\(root)/notebooks-export/\(study)"
         let files = try ReproductionExport.write(r, report: text, to: out)
         text += "\nWrote \(files.joined(separator: ", ")) to \(out)\n"
-        text += String(format: "Total time %.2f s.\n", Date().timeIntervalSince(start))
+        text += String(format: "Simulation %.2f s, total %.2f s.\n", elapsed, Date().timeIntervalSince(start))
         ctx.out(text)
     }
 }
