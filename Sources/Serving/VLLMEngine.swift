@@ -27,6 +27,16 @@ public struct VLLMSimulator {
         var admitted = false
     }
 
+    /// Adds one scheduled sequence to its rank's batch: a decode token, or a prompt chunk (which samples a token
+    /// when it completes everything known of the sequence).
+    @inline(__always)
+    func addToBatch(_ b: inout BatchShape, computed: Int, prompt: Int, generated: Int, want: Int, emitted: inout Int) {
+        let finishesKnown = computed + want == prompt + generated
+        if finishesKnown { emitted += 1 }
+        if computed >= prompt && want == 1 && generated > 0 { b.addDecode(context: computed) }
+        else { b.addPrefill(chunk: want, prefix: computed, samples: finishesKnown) }
+    }
+
     public func run() throws -> RunResult {
         let d = deployment
         let mem = d.memoryPlan()
@@ -155,6 +165,7 @@ public struct VLLMSimulator {
                         if !ok { break }
                         freeBlocks[r] -= need; sq[s].blocks += need
                         schedSeq.append(s); schedWant.append(want); budget -= want
+                        addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
                         idx += 1
                     }
                     if !preempted {
@@ -167,18 +178,11 @@ public struct VLLMSimulator {
                             freeBlocks[r] -= need; sq[s].blocks += need
                             running[r].append(s)
                             schedSeq.append(s); schedWant.append(want); budget -= want
+                            addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
                         }
                         if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
                             waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0
                         }
-                    }
-                    for i in rankStart[r]..<schedSeq.count {
-                        let s = schedSeq[i], want = schedWant[i]
-                        let computed = sq[s].computed, known = sq[s].prompt + sq[s].generated
-                        let finishesKnown = computed + want == known
-                        if finishesKnown { emitted += 1 }
-                        if computed >= sq[s].prompt && want == 1 && sq[s].generated > 0 { batches[r].addDecode(context: computed) }
-                        else { batches[r].addPrefill(chunk: want, prefix: computed, samples: finishesKnown) }
                     }
                     totalNew += batches[r].tokens
                 }
