@@ -40,6 +40,7 @@ public struct EngineProfile: Sendable {
         "host_per_expert_us": (120, "Python + launch time per hit expert in Transformers' eager expert loop"),
         "host_per_forward_us": (2000, "Python time per forward outside the layers (generate loop, logits processors)"),
         "sync_us": (20, "host-device synchronisation (nonzero / .item()) cost"),
+        "grouped_mm_efficiency": (1, "torch grouped GEMM speed relative to per-expert cuBLAS GEMMs at the same shapes (1 = as fast)"),
         "host_grouped_moe_us": (150, "host time of a batched/grouped experts call per layer"),
         "decode_grouped_as_batched": (1, "1 if generate() decodes with batched_mm when grouped_mm is configured (Transformers 5.x, seen in the H200 runs)"),
     ]

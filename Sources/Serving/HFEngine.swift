@@ -117,9 +117,11 @@ public struct HFSimulator {
                 s.experts += gpuExperts
                 s.overhead += loop - gpuExperts
             case .grouped_mm:
+                // torch's grouped GEMM runs slower than the per-expert cuBLAS roofline; the ratio is an engine parameter.
+                let g = gpuExperts / max(d.param("grouped_mm_efficiency"), 1e-3)
                 hostRun += hostGrouped
-                gpuRun += gpuExperts
-                s.experts += gpuExperts
+                gpuRun += g
+                s.experts += g
             case .batched_mm:
                 let pairs = Double(t * f.topK)
                 let weightBytes = pairs * 3 * Double(m.hidden * f.expertIntermediate) * m.bytesPerParam
