@@ -16,9 +16,11 @@ enum ExplainCommand {
         Example (why TP and EP differ for OLMoE):
           moesim explain --model olmoe-1b-7b --strategy tp --decode-seqs 64 --kv-len 256
           moesim explain --model olmoe-1b-7b --strategy ep --decode-seqs 64 --kv-len 256
+        With --engine hf it explains one forward of the Transformers engine instead (host versus GPU time):
+          moesim explain --model llada-moe-7b --engine hf --engine-profile hf-a100-hegde2025 --generation diffusion --gen-length 64 --input-len 64
         """,
         arguments: [],
-        options: RunOptions.deployment.filter { $0.name != "--experts-impl" } + [
+        options: RunOptions.deployment + RunOptions.workload.filter { ["--batch-size", "--input-len", "--generation", "--diffusion-steps", "--gen-length", "--block-length", "--cfg", "--expert-reuse"].contains($0.name) } + [
             OptionSpec("--decode-seqs", "<n>", "Decode sequences in the step.", default: "64"),
             OptionSpec("--kv-len", "<n>", "Cached tokens of each decode sequence.", default: "512"),
             OptionSpec("--prefill-seqs", "<n>", "Prompts prefilled in the step.", default: "0"),
@@ -31,10 +33,53 @@ enum ExplainCommand {
         let a = try ParsedArguments(args, options: spec.options)
         let store = try ctx.store()
         let d = try RunOptions.deployment(a, store: store)
+        if d.engine.kind == .hf { try explainHF(a, d, ctx); return }
         let e = try StepExplanation(deployment: d, decodeSeqs: try a.int("--decode-seqs") ?? (a.has("--prefill-seqs") ? 0 : 64),
                                     kvLen: try a.int("--kv-len") ?? 512, prefillSeqs: try a.int("--prefill-seqs") ?? 0,
                                     prefillLen: try a.int("--prefill-len") ?? 512, seed: try RunOptions.seed(a))
         if a.has("--json") { ctx.out(JSONWriter.write(json(e)) + "\n") } else { ctx.out(text(e)) }
+    }
+
+    /// One forward of the Hugging Face engine: where the time goes between the GPU and the Python host.
+    static func explainHF(_ a: ParsedArguments, _ d: Deployment, _ ctx: Context) throws {
+        let gen = try a.choice("--generation", ["autoregressive", "diffusion"]) ?? (d.model.isDiffusion ? "diffusion" : "autoregressive")
+        let inputLen = try a.int("--input-len") ?? 128
+        var sched: DiffusionSchedule? = nil
+        if gen == "diffusion" {
+            let g = try a.int("--gen-length") ?? 128
+            sched = try DiffusionSchedule(steps: try a.int("--diffusion-steps") ?? 128, genLength: g, blockLength: try a.int("--block-length") ?? g)
+        }
+        let implName = try a.choice("--experts-impl", HFSimulator.ExpertsImpl.allCases.map(\.rawValue)) ?? d.engine.defaultExpertsImpl
+        let sim = try HFSimulator(deployment: d, batchSize: try a.int("--batch-size") ?? 1, inputLen: inputLen, outputLen: 2, diffusion: sched,
+                                  cfg: a.has("--cfg"), expertsImpl: HFSimulator.ExpertsImpl(rawValue: implName) ?? .eager,
+                                  expertReuse: try a.double("--expert-reuse") ?? 0, seed: try RunOptions.seed(a))
+        let f = try sim.explainForward()
+        let s = f.step
+        if a.has("--json") {
+            ctx.out(JSONWriter.write([("model", d.model.name), ("gpu", d.gpu.name), ("engine", d.engine.name), ("experts_impl", f.impl.rawValue),
+                                      ("tokens", f.tokens), ("experts_hit_per_moe_layer", f.expertsHitPerLayer),
+                                      ("forward_us", [("attention", s.attention), ("dense_gemm", s.denseGEMM), ("experts", s.experts),
+                                                      ("communication", s.communication), ("host_and_sync", s.overhead), ("total", s.total)] as [(String, Any)])]) + "\n")
+            return
+        }
+        var t = "\(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name), Hugging Face engine '\(d.engine.name)', experts_impl \(f.impl.rawValue)\n"
+        t += sched.map { "one denoising step: a bidirectional forward over \(f.tokens) positions (prompt \(inputLen) + \($0.genLength) generated), no KV cache\n" }
+            ?? "one decode step of \(f.tokens) sequences at \(inputLen) cached tokens\n"
+        let parts: [(String, Double)] = [("attention (GPU)", s.attention), ("dense GEMMs (GPU)", s.denseGEMM), ("experts (GPU)", s.experts),
+                                         ("communication", s.communication), ("host Python + syncs", s.overhead)]
+        let mx = parts.map(\.1).max() ?? 1
+        for (n, v) in parts { t += "  " + n.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%9.3f ms  ", v / 1e3) + textBar(v, max: mx) + "\n" }
+        t += String(format: "  %@%9.3f ms; the host's share is %.0f%%\n", "total".padding(toLength: 22, withPad: " ", startingAt: 0), s.total / 1e3, s.overhead / max(s.total, 1) * 100)
+        if let moe = d.model.moe {
+            t += String(format: "  each of the %d MoE layers hits %.1f of %d experts", d.model.moeLayerCount, f.expertsHitPerLayer, moe.experts)
+            if f.impl == .eager {
+                t += String(format: "; the eager loop pays %.0f us of Python and %.0f us of sync per hit expert, %.1f ms per forward",
+                            d.param("host_per_expert_us"), d.param("sync_us"),
+                            f.expertsHitPerLayer * Double(d.model.moeLayerCount) * (d.param("host_per_expert_us") + d.param("sync_us")) / 1e3)
+            }
+            t += "\n"
+        }
+        ctx.out(t)
     }
 
     static func json(_ e: StepExplanation) -> [(String, Any)] {

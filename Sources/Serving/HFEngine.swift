@@ -138,6 +138,38 @@ public struct HFSimulator {
         return s
     }
 
+    /// One forward pass taken apart for `moesim explain`: the step's components, the expert implementation that
+    /// runs it, and the mean number of experts hit per MoE layer. Diffusion: a full bidirectional pass over
+    /// prompt + generated positions; autoregressive: one decode step at `inputLen` cached tokens.
+    public func explainForward() throws -> (step: StepBreakdown, impl: ExpertsImpl, tokens: Int, expertsHitPerLayer: Double) {
+        let d = deployment, m = d.model
+        let cost = try d.costModel(seed: seed)
+        var rng = Xoshiro256(seed: seed, stream: 0x4F)
+        var routing: RoutingModel? = nil
+        if let moe = m.moe { routing = try RoutingModel(spec: d.routing, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: seed) }
+        let rows = batchSize * (cfg ? 2 : 1)
+        var b = BatchShape()
+        var copy = 0.0
+        if let sched = diffusion {
+            for _ in 0..<rows { b.addPrefill(chunk: sched.sequenceLength(prompt: inputLen), prefix: 0, samples: true, bidirectional: true) }
+        } else {
+            for _ in 0..<rows { b.addDecode(context: inputLen) }
+            copy = Double(rows * inputLen)
+        }
+        let step = try forward(b, cost: cost, cacheCopyContext: copy, rng: &rng, routing: routing)
+        var hit = 0.0
+        if let moe = m.moe, let r = routing {
+            var counts = Array(repeating: 0, count: moe.experts)
+            var check = Xoshiro256(seed: seed, stream: 0x4E)
+            for l in 0..<m.moeLayerCount {
+                r.sampleCounts(layer: l, tokens: b.tokens, rng: &check, into: &counts)
+                hit += Double(counts.filter { $0 > 0 }.count)
+            }
+            hit /= Double(max(1, m.moeLayerCount))
+        }
+        return (step, impl(decode: diffusion == nil), b.tokens, hit)
+    }
+
     public func run() throws -> RunResult {
         let d = deployment, m = d.model
         let mem = d.memoryPlan()

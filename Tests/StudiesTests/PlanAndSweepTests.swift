@@ -139,3 +139,23 @@ enum StudiesRepo {
         #expect(ep.completed == 1 && ep.totalOutputTokens == 8)
     }
 }
+
+@Suite struct HFExplainTests {
+    /// The teaching view of Table VII: LLaDA-MoE's forward is dominated by the host's per-expert loop, the dense
+    /// model's is not.
+    @Test func diffusionMoEForwardIsHostBound() throws {
+        func forward(_ model: String) throws -> (step: StepBreakdown, impl: HFSimulator.ExpertsImpl, tokens: Int, expertsHitPerLayer: Double) {
+            let a = try ParsedArguments(["--model", model, "--engine", "hf", "--engine-profile", "hf-a100-hegde2025"], options: RunOptions.deployment)
+            let d = try RunOptions.deployment(a, store: StudiesRepo.store)
+            let s = try DiffusionSchedule(steps: 32, genLength: 64, blockLength: 64)
+            return try HFSimulator(deployment: d, batchSize: 1, inputLen: 64, outputLen: 2, diffusion: s, cfg: false, expertsImpl: .eager,
+                                   expertReuse: 0, seed: 0).explainForward()
+        }
+        let moe = try forward("llada-moe-7b"), dense = try forward("llada-8b")
+        #expect(moe.tokens == 128 && dense.tokens == 128)
+        #expect(moe.expertsHitPerLayer > 60)       // 128 tokens x top-8 over 64 experts hit nearly all
+        #expect(moe.step.overhead > 0.8 * moe.step.total)
+        #expect(dense.step.overhead < 0.6 * dense.step.total)
+        #expect(moe.step.total > 5 * dense.step.total)
+    }
+}
