@@ -14,6 +14,8 @@ public struct VLLMSimulator {
     public let workload: Workload
     public let seed: UInt64
     public var progress: (@Sendable (Double) -> Void)?
+    /// Runs stretches of pure decode steps without per-sequence scheduling (same results; off only to test that).
+    public var fastDecode = true
 
     public init(deployment: Deployment, workload: Workload, seed: UInt64) {
         self.deployment = deployment; self.workload = workload; self.seed = seed
@@ -136,6 +138,71 @@ public struct VLLMSimulator {
                     }
                     now = max(now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
                     continue
+                }
+                // Fast path: while every running sequence is decoding, none needs a new KV block, none finishes and
+                // nothing is waiting or due to be sent, consecutive steps differ only in their KV context. Run them
+                // without per-sequence scheduling; the step costs, random draws and metrics are exactly the slow path's.
+                if fastDecode && dp == 1 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
+                    var k = Int.max
+                    var ctx = 0.0
+                    for s in running[0] {
+                        let c = sq[s].computed
+                        guard sq[s].generated > 0, c >= sq[s].prompt, c + 1 == sq[s].prompt + sq[s].generated else { k = 0; break }
+                        k = min(k, sq[s].output - sq[s].generated - 1)
+                        ctx += Double(c + 1)
+                    }
+                    // KV blocks the stretch takes, step by step (a sequence crossing a block boundary takes one); if
+                    // they all fit, no step of the stretch can preempt.
+                    var newBlocksAt: [Int] = []
+                    if k >= 2 {
+                        newBlocksAt = Array(repeating: 0, count: k + 1)
+                        var total = 0
+                        for s in running[0] {
+                            var j = sq[s].blocks * blockSize - sq[s].computed + 1
+                            while j <= k { newBlocksAt[j] += 1; total += 1; j += blockSize }
+                        }
+                        if total > freeBlocks[0] { k = 0 }
+                    }
+                    if k >= 2 {
+                        let seqsN = running[0].count
+                        var b = BatchShape()
+                        b.tokens = seqsN; b.sequences = seqsN; b.decodeSequences = seqsN; b.logitsRows = seqsN; b.decodeContext = ctx
+                        let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead]) : nil
+                        var usedBlocks = totalBlocks - freeBlocks[0]
+                        let overhead = stepOverhead + perSeq * Double(seqsN)
+                        var done = 0, prevDeliver = 0.0
+                        while done < k {
+                            if let t = due, t <= now { break }
+                            batches[0] = b
+                            var c = cost.stepCost(batches, pick: &pick)
+                            if (seqsN > graphMax || dpEager) && eagerHostUs > c.gpu { c.overhead += eagerHostUs - c.gpu }
+                            c.overhead += overhead + dpSync
+                            let stepUs = c.total
+                            now += stepUs; steps += 1; breakdown += c; busy += c.gpu
+                            usedBlocks += newBlocksAt[done + 1]
+                            let usage = Double(usedBlocks) / Double(totalBlocks)
+                            kvUsageTime += usage * stepUs; peakKV = max(peakKV, usage)
+                            let deliver = max(now, frontendFree) + Double(seqsN) * frontendPerToken
+                            frontendFree = deliver
+                            if done == 0 {
+                                for s in running[0] { itl.append((deliver - sq[s].lastToken) / 1e3) }
+                            } else {
+                                itl.append(contentsOf: repeatElement((deliver - prevDeliver) / 1e3, count: seqsN))
+                            }
+                            prevDeliver = deliver
+                            b.decodeContext += Double(seqsN)
+                            done += 1
+                        }
+                        if done > 0 {
+                            for s in running[0] {
+                                sq[s].computed += done; sq[s].generated += done; sq[s].lastToken = prevDeliver
+                                let blocks = blocksFor(sq[s].computed)
+                                freeBlocks[0] -= blocks - sq[s].blocks
+                                sq[s].blocks = blocks
+                            }
+                            continue
+                        }
+                    }
                 }
                 // Schedule every DP rank.
                 var totalNew = 0
