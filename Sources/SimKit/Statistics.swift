@@ -75,22 +75,33 @@ extension Statistics {
         let n = values.count
         guard n > 0 else { return qs.map { _ in .nan } }
         var a = values
-        var ranks = Set<Int>()
+        // Select only each percentile's lower rank, smallest first; the next order statistic is then the least
+        // value to its right up to the next selected rank (quickselect leaves everything after a rank >= it).
+        var los = Set<Int>()
         for q in qs {
             precondition(q >= 0 && q <= 100, "percentile q must be in 0...100, got \(q)")
-            let lo = min(Int((Double(n - 1) * (q / 100)).rounded(.down)), n - 1)
-            ranks.insert(lo); ranks.insert(min(lo + 1, n - 1))
+            los.insert(min(Int((Double(n - 1) * (q / 100)).rounded(.down)), n - 1))
         }
+        let ranks = los.sorted()
         var from = 0
-        for r in ranks.sorted() {
+        for r in ranks {
             select(&a, r, from, n - 1)
             from = r + 1
+        }
+        var next: [Int: Double] = [:]
+        a.withUnsafeBufferPointer { b in
+            for (i, r) in ranks.enumerated() where r + 1 < n {
+                let end = i + 1 < ranks.count ? ranks[i + 1] : n - 1
+                var m = b[r + 1]
+                if r + 2 <= end { for j in (r + 2)...end where b[j] < m { m = b[j] } }
+                next[r] = m
+            }
         }
         return qs.map { q in
             let index = Double(n - 1) * (q / 100)
             let below = index.rounded(.down)
-            let lo = min(Int(below), n - 1), hi = min(lo + 1, n - 1)
-            let t = index - below, x = a[lo], y = a[hi], diff = y - x
+            let lo = min(Int(below), n - 1)
+            let t = index - below, x = a[lo], y = lo + 1 < n ? next[lo]! : x, diff = y - x
             return t >= 0.5 ? y - diff * (1 - t) : x + diff * t
         }
     }
