@@ -23,7 +23,6 @@ public final class StepCostModel {
     let decodeFlopsPerTokenLayer: Double
     let prefillFlopsPerPair: Double
     let moeLayers: Int
-    let denseLayers: Int
 
     // Caches indexed by token count (NaN = not yet computed).
     var denseCache: [Double] = []
@@ -66,7 +65,6 @@ public final class StepCostModel {
             prefillFlopsPerPair = 2 * Double(headsPerGPU) * Double(nope + rope + v)
         }
         moeLayers = model.moeLayerCount
-        denseLayers = model.layers - moeLayers
         sampleRNG = Xoshiro256(seed: seed, stream: 0xC057)
         countsScratch = Array(repeating: 0, count: model.moe?.experts ?? 0)
     }

@@ -40,11 +40,6 @@ public struct HFSimulator {
         self.diffusion = diffusion; self.cfg = cfg; self.expertsImpl = expertsImpl; self.expertReuse = expertReuse; self.seed = seed
     }
 
-    /// Time of one forward pass, by component, with the host/GPU overlap described above.
-    struct Forward {
-        var breakdown = StepBreakdown()
-    }
-
     /// The experts implementation a phase runs: Transformers 5.x `generate` decodes with `batched_mm` when
     /// `grouped_mm` is configured (recorded by the probe harness on the H200 runs).
     func impl(decode: Bool) -> ExpertsImpl {
@@ -52,6 +47,7 @@ public struct HFSimulator {
         return expertsImpl
     }
 
+    /// Time of one forward pass, by component, with the host/GPU overlap described above.
     func forward(_ b: BatchShape, cost: StepCostModel, cacheCopyContext: Double, rng: inout Xoshiro256, routing: RoutingModel?) throws -> StepBreakdown {
         let expertsImpl = impl(decode: b.decodeSequences > 0 && b.decodeSequences == b.sequences)
         let d = deployment, m = d.model

@@ -29,6 +29,39 @@ public struct VLLMSimulator {
         var admitted = false
     }
 
+    /// The engine's clock: turns a step's GPU time into wall time (engine-core overhead, eager launches, DP sync),
+    /// streams the step's tokens through the one API-server process, and keeps the run's totals.
+    struct StepClock {
+        let graphMax: Int, dpEager: Bool
+        let eagerHostUs: Double, stepOverheadUs: Double, perSeqUs: Double, dpSyncUs: Double, frontendPerTokenUs: Double
+        var now = 0.0 // microseconds
+        var steps = 0
+        var breakdown = StepBreakdown()
+        var busy = 0.0
+        var kvUsageTime = 0.0, peakKV = 0.0
+        var frontendFree = 0.0
+
+        /// Advances by one step; `maxTokens` and `maxSequences` are the largest DP rank's. Returns when the step's
+        /// `emitted` tokens reach the client.
+        mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, kvUsage: Double, emitted: Int) -> Double {
+            var c = gpuStep
+            // Eager steps (too many tokens for the captured CUDA graphs, or DP, which disables them) take the
+            // longer of the GPU time and the host time to launch every layer's kernels.
+            if (maxTokens > graphMax || dpEager) && eagerHostUs > c.gpu { c.overhead += eagerHostUs - c.gpu }
+            c.overhead += (stepOverheadUs + perSeqUs * Double(maxSequences)) + dpSyncUs
+            let stepUs = c.total
+            now += stepUs
+            steps += 1
+            breakdown += c
+            busy += c.gpu
+            kvUsageTime += kvUsage * stepUs
+            peakKV = max(peakKV, kvUsage)
+            let deliver = max(now, frontendFree) + Double(emitted) * frontendPerTokenUs
+            frontendFree = deliver
+            return deliver
+        }
+    }
+
     /// Adds one scheduled sequence to its rank's batch: a decode token, or a prompt chunk (which samples a token
     /// when it completes everything known of the sequence).
     @inline(__always)
@@ -67,12 +100,10 @@ public struct VLLMSimulator {
                 throw InputError.data("request \(i + 1) has \(r.inputTokens + r.outputTokens) tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
             }
         }
-        let graphMax = Int(d.param("cuda_graph_max_tokens"))
-        let stepOverhead = d.param("step_overhead_us"), perSeq = d.param("per_seq_overhead_us")
-        let frontendPerToken = d.param("frontend_per_token_us")
-        let eagerHostUs = Double(d.model.layers) * d.param("eager_layer_host_us")
-        let dpEager = dp > 1 && d.param("dp_forces_eager") >= 0.5
-        let dpSync = dp > 1 ? d.param("dp_sync_us") : 0
+        var clock = StepClock(graphMax: Int(d.param("cuda_graph_max_tokens")), dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
+                              eagerHostUs: Double(d.model.layers) * d.param("eager_layer_host_us"),
+                              stepOverheadUs: d.param("step_overhead_us"), perSeqUs: d.param("per_seq_overhead_us"),
+                              dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
 
         var waiting = Array(repeating: [Int](), count: dp)
         var waitHead = Array(repeating: 0, count: dp)
@@ -85,14 +116,9 @@ public struct VLLMSimulator {
         var freeSlots = Array(repeating: 0.0, count: concurrency)
         var slotHead = 0
         var nextToSend = 0
-        var frontendFree = 0.0
 
-        var now = 0.0 // microseconds
         var completed = 0
-        var steps = 0, preemptions = 0
-        var breakdown = StepBreakdown()
-        var busy = 0.0
-        var kvUsageTime = 0.0, peakKV = 0.0
+        var preemptions = 0
         var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = [], itl: [Double] = []
         ttft.reserveCapacity(n); e2el.reserveCapacity(n); itl.reserveCapacity(workload.totalOutputTokens)
         var lastCompletion = 0.0
@@ -116,7 +142,7 @@ public struct VLLMSimulator {
                 // Client: send every request whose arrival has come and that has a free concurrency slot.
                 while nextToSend < n, slotHead < freeSlots.count {
                     let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-                    if t > now { break }
+                    if t > clock.now { break }
                     slotHead += 1
                     let i = nextToSend
                     nextToSend += 1
@@ -136,7 +162,7 @@ public struct VLLMSimulator {
                     guard nextToSend < n, slotHead < freeSlots.count else {
                         throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
                     }
-                    now = max(now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                    clock.now = max(clock.now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
                     continue
                 }
                 // Fast path: while every running sequence is decoding, none needs a new KV block, none finishes and
@@ -169,21 +195,13 @@ public struct VLLMSimulator {
                         b.tokens = seqsN; b.sequences = seqsN; b.decodeSequences = seqsN; b.logitsRows = seqsN; b.decodeContext = ctx
                         let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead]) : nil
                         var usedBlocks = totalBlocks - freeBlocks[0]
-                        let overhead = stepOverhead + perSeq * Double(seqsN)
                         var done = 0, prevDeliver = 0.0
                         while done < k {
-                            if let t = due, t <= now { break }
+                            if let t = due, t <= clock.now { break }
                             batches[0] = b
-                            var c = cost.stepCost(batches, pick: &pick)
-                            if (seqsN > graphMax || dpEager) && eagerHostUs > c.gpu { c.overhead += eagerHostUs - c.gpu }
-                            c.overhead += overhead + dpSync
-                            let stepUs = c.total
-                            now += stepUs; steps += 1; breakdown += c; busy += c.gpu
                             usedBlocks += newBlocksAt[done + 1]
-                            let usage = Double(usedBlocks) / Double(totalBlocks)
-                            kvUsageTime += usage * stepUs; peakKV = max(peakKV, usage)
-                            let deliver = max(now, frontendFree) + Double(seqsN) * frontendPerToken
-                            frontendFree = deliver
+                            let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN,
+                                                        kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN)
                             if done == 0 {
                                 for s in running[0] { itl.append((deliver - sq[s].lastToken) / 1e3) }
                             } else {
@@ -257,32 +275,15 @@ public struct VLLMSimulator {
                 if totalNew == 0 {
                     throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
                 }
-                // Step time.
-                var c = cost.stepCost(batches, pick: &pick)
-                var maxTokens = 0, overhead = 0.0
+                // Step time, then the outputs: tokens sampled this step, streamed by the API server.
+                var maxTokens = 0, maxSequences = 0, used = 0.0
                 for r in 0..<dp {
                     maxTokens = max(maxTokens, batches[r].tokens)
-                    overhead = max(overhead, stepOverhead + perSeq * Double(batches[r].sequences))
+                    maxSequences = max(maxSequences, batches[r].sequences)
+                    used += Double(totalBlocks - freeBlocks[r])
                 }
-                // Eager steps (too many tokens for the captured CUDA graphs, or DP, which disables them) take the
-                // longer of the GPU time and the host time to launch every layer's kernels.
-                if (maxTokens > graphMax || dpEager) && eagerHostUs > c.gpu {
-                    c.overhead += eagerHostUs - c.gpu
-                }
-                c.overhead += overhead + dpSync
-                let stepUs = c.total
-                now += stepUs
-                steps += 1
-                breakdown += c
-                busy += c.gpu
-                var used = 0.0
-                for r in 0..<dp { used += Double(totalBlocks - freeBlocks[r]) }
-                let usage = used / Double(totalBlocks * dp)
-                kvUsageTime += usage * stepUs
-                peakKV = max(peakKV, usage)
-                // Outputs: tokens sampled this step, streamed by the API server.
-                let deliver = max(now, frontendFree) + Double(emitted) * frontendPerToken
-                frontendFree = deliver
+                let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: maxTokens, maxSequences: maxSequences,
+                                            kvUsage: used / Double(totalBlocks * dp), emitted: emitted)
                 for r in 0..<dp {
                     var finished = false
                     for i in rankStart[r]..<rankStart[r + 1] {
@@ -319,9 +320,9 @@ public struct VLLMSimulator {
         var result = RunResult(
             durationS: duration, completed: n, totalInputTokens: workload.totalInputTokens, totalOutputTokens: workload.totalOutputTokens,
             ttftMs: Summary(ttft), tpotMs: Summary(tpot), itlMs: Summary(itl), e2elMs: Summary(e2el),
-            gpus: d.plan.gpuCount, steps: steps, breakdownUs: breakdown.scaled(1 / Double(max(steps, 1))),
-            preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: peakKV,
-            meanKVUsage: now > 0 ? kvUsageTime / now : 0, gpuBusyFraction: lastCompletion > 0 ? busy / lastCompletion : 0, seed: seed)
+            gpus: d.plan.gpuCount, steps: clock.steps, breakdownUs: clock.breakdown.scaled(1 / Double(max(clock.steps, 1))),
+            preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: clock.peakKV,
+            meanKVUsage: clock.now > 0 ? clock.kvUsageTime / clock.now : 0, gpuBusyFraction: lastCompletion > 0 ? clock.busy / lastCompletion : 0, seed: seed)
         if !cost.derivedCollectives.isEmpty {
             result.notes.append("no measured curve on \(d.interconnect?.name ?? "this interconnect"): \(cost.derivedCollectives.sorted().joined(separator: "; "))")
         }

@@ -130,8 +130,6 @@ public enum Validation {
         return rows
     }
 
-    static let metrics = Manifest.metrics
-
     /// "vllm" or "hf": the engine kind a run's arguments select.
     static func engineKind(_ args: [String]) -> String? {
         if let i = args.firstIndex(of: "--engine"), i + 1 < args.count { return args[i + 1] }
