@@ -42,17 +42,8 @@ enum ExplainCommand {
 
     /// One forward of the Hugging Face engine: where the time goes between the GPU and the Python host.
     static func explainHF(_ a: ParsedArguments, _ d: Deployment, _ ctx: Context) throws {
-        let gen = try a.choice("--generation", ["autoregressive", "diffusion"]) ?? (d.model.isDiffusion ? "diffusion" : "autoregressive")
-        let inputLen = try a.int("--input-len") ?? 128
-        var sched: DiffusionSchedule? = nil
-        if gen == "diffusion" {
-            let g = try a.int("--gen-length") ?? 128
-            sched = try DiffusionSchedule(steps: try a.int("--diffusion-steps") ?? 128, genLength: g, blockLength: try a.int("--block-length") ?? g)
-        }
-        let implName = try a.choice("--experts-impl", HFSimulator.ExpertsImpl.allCases.map(\.rawValue)) ?? d.engine.defaultExpertsImpl
-        let sim = try HFSimulator(deployment: d, batchSize: try a.int("--batch-size") ?? 1, inputLen: inputLen, outputLen: 2, diffusion: sched,
-                                  cfg: a.has("--cfg"), expertsImpl: HFSimulator.ExpertsImpl(rawValue: implName) ?? .eager,
-                                  expertReuse: try a.double("--expert-reuse") ?? 0, seed: try RunOptions.seed(a))
+        let sim = try RunOptions.hfSimulator(a, deployment: d, seed: try RunOptions.seed(a))
+        let inputLen = sim.inputLen, sched = sim.diffusion
         let f = try sim.explainForward()
         let s = f.step
         if a.has("--json") {

@@ -103,6 +103,23 @@ public enum RunOptions {
                               placement: placement, overrides: overrides)
     }
 
+    /// The Hugging Face static-batch engine the parsed options describe (autoregressive or diffusion).
+    public static func hfSimulator(_ a: ParsedArguments, deployment d: Deployment, seed: UInt64) throws -> HFSimulator {
+        let gen = try a.choice("--generation", ["autoregressive", "diffusion"]) ?? (d.model.isDiffusion ? "diffusion" : "autoregressive")
+        var sched: DiffusionSchedule? = nil
+        if gen == "diffusion" {
+            let genLen = try a.int("--gen-length") ?? 128
+            sched = try DiffusionSchedule(steps: try a.int("--diffusion-steps") ?? 128, genLength: genLen, blockLength: try a.int("--block-length") ?? genLen)
+        }
+        let implName = try a.choice("--experts-impl", HFSimulator.ExpertsImpl.allCases.map(\.rawValue)) ?? d.engine.defaultExpertsImpl
+        guard let impl = HFSimulator.ExpertsImpl(rawValue: implName) else {
+            throw InputError.data("engine profile \(d.engine.name): experts_impl '\(implName)' is not one of \(quotedChoices(HFSimulator.ExpertsImpl.allCases.map(\.rawValue)))")
+        }
+        return try HFSimulator(deployment: d, batchSize: try a.int("--batch-size") ?? 1, inputLen: try a.int("--input-len") ?? 128,
+                               outputLen: try a.int("--output-len") ?? 64, diffusion: sched, cfg: a.has("--cfg"), expertsImpl: impl,
+                               expertReuse: try a.double("--expert-reuse") ?? 0, seed: seed)
+    }
+
     public static func seed(_ a: ParsedArguments) throws -> UInt64 {
         guard let s = a.string("--seed") else { return 0 }
         guard let v = UInt64(s) else { throw a.invalid("--seed", s, "expected a non-negative whole number") }

@@ -36,21 +36,8 @@ public enum Simulation {
             sim.progress = progress
             return Outcome(result: try sim.run(), deployment: d, workload: w.description)
         case .hf:
-            let gen = try a.choice("--generation", ["autoregressive", "diffusion"]) ?? (d.model.isDiffusion ? "diffusion" : "autoregressive")
-            var sched: DiffusionSchedule? = nil
-            let inputLen = try a.int("--input-len") ?? 128
-            let batch = try a.int("--batch-size") ?? 1
-            if gen == "diffusion" {
-                let genLen = try a.int("--gen-length") ?? 128
-                sched = try DiffusionSchedule(steps: try a.int("--diffusion-steps") ?? 128, genLength: genLen, blockLength: try a.int("--block-length") ?? genLen)
-            }
-            let implName = try a.choice("--experts-impl", HFSimulator.ExpertsImpl.allCases.map(\.rawValue)) ?? d.engine.defaultExpertsImpl
-            guard let impl = HFSimulator.ExpertsImpl(rawValue: implName) else {
-                throw InputError.data("engine profile \(d.engine.name): experts_impl '\(implName)' is not one of \(quotedChoices(HFSimulator.ExpertsImpl.allCases.map(\.rawValue)))")
-            }
-            let sim = try HFSimulator(deployment: d, batchSize: batch, inputLen: inputLen, outputLen: try a.int("--output-len") ?? 64,
-                                      diffusion: sched, cfg: a.has("--cfg"), expertsImpl: impl,
-                                      expertReuse: try a.double("--expert-reuse") ?? 0, seed: seed)
+            let sim = try RunOptions.hfSimulator(a, deployment: d, seed: seed)
+            let batch = sim.batchSize, inputLen = sim.inputLen, sched = sim.diffusion
             let desc = sched.map { "diffusion: batch \(batch), prompt \(inputLen), \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" }
                 ?? "static batch \(batch) x \(inputLen) in / \(sim.outputLen) out"
             return Outcome(result: try sim.run(), deployment: d, workload: desc)
