@@ -51,7 +51,7 @@ enum CalibrateCommand {
         ctx.out("Wrote \(out).\n\n")
         var fitted = fit.profile
         fitted.name = name
-        let rows = Validation.predict(manifest, store: store, engines: [engine.kind.rawValue: fitted], threads: threads)
+        let rows = Validation.predict(manifest, store: store, engine: fitted, threads: threads)
         ctx.out(ValidateCommand.table(rows))
     }
 }
@@ -74,10 +74,9 @@ enum ValidateCommand {
         guard let file = a.positionals.first else { throw InputError.usage("Missing expected argument '<manifest.json>'") }
         let store = try ctx.store()
         let manifest = try Manifest(file: file)
-        var engines: [String: EngineProfile] = [:]
-        if let e = a.string("--engine-profile") { let p = try store.engine(e); engines[p.kind.rawValue] = p }
+        let engine = try a.string("--engine-profile").map { try store.engine($0) }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
-        let rows = Validation.predict(manifest, store: store, engines: engines, threads: threads)
+        let rows = Validation.predict(manifest, store: store, engine: engine, threads: threads)
         ctx.out(table(rows))
         if let j = a.string("--json") {
             let fs: [(String, Any)] = [

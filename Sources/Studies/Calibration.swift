@@ -32,7 +32,7 @@ public enum Calibration {
         }
         let objective: ([Double]) -> Double = { logs in
             evals += 1
-            let rows = Validation.predict(manifest, entries: fitEntries, store: store, engines: [engine.kind.rawValue: profile(logs)], threads: threads)
+            let rows = Validation.predict(manifest, entries: fitEntries, store: store, engine: profile(logs), threads: threads)
             var loss = 0.0
             for r in rows {
                 guard let p = r.predicted, p > 0 else { firstError = firstError ?? r.error; return .infinity }

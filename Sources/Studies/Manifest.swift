@@ -77,48 +77,22 @@ public enum Validation {
         public var relativeError: Double? { predicted.map { ($0 - measured) / measured } }
     }
 
-    final class Collector: @unchecked Sendable {
-        var out: [Result<[String: Double], InputError>?]
-        var cursor = 0
-        let lock = NSLock()
-        init(_ n: Int) { out = Array(repeating: nil, count: n) }
-        func take() -> Int { lock.lock(); defer { lock.unlock() }; cursor += 1; return cursor - 1 }
-        func put(_ i: Int, _ r: Result<[String: Double], InputError>) { lock.lock(); out[i] = r; lock.unlock() }
-    }
-
     /// Predicts every entry (the runs of a group averaged), in parallel over `threads`; deterministic.
-    public static func predict(_ m: Manifest, entries: [Manifest.Entry]? = nil, store: ProfileStore, engines: [String: EngineProfile],
+    /// `engine` replaces the engine profile of every run of its kind.
+    public static func predict(_ m: Manifest, entries: [Manifest.Entry]? = nil, store: ProfileStore, engine: EngineProfile?,
                                threads: Int) -> [Row] {
         let es = entries ?? m.entries
-        let jobs = es.flatMap { $0.runs }
-        let c = Collector(jobs.count)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, jobs.count))) { _ in
-            while true {
-                let j = c.take()
-                if j >= jobs.count { return }
-                do {
-                    let engine = engineKind(jobs[j]).flatMap { engines[$0] }
-                    let o = try Simulation.run(arguments: jobs[j], store: store, engineOverride: engine)
-                    var values: [String: Double] = [:]
-                    for (k, v) in o.result.fields() { if let d = v as? Double { values[k] = d } }
-                    c.put(j, .success(values))
-                } catch let e as InputError {
-                    c.put(j, .failure(e))
-                } catch {
-                    c.put(j, .failure(InputError.data("\(error)")))
-                }
-            }
-        }
+        let jobs = es.flatMap { $0.runs }.enumerated().map { SweepSpec.Configuration(index: $0.offset, grid: "manifest", labels: [], args: $0.element) }
+        let results = SweepRunner.run(jobs, store: store, threads: threads, engineOverride: engine)
         var rows: [Row] = []
         var j = 0
         for e in es {
             var sums: [String: Double] = [:]
             var err: String? = nil
             for _ in e.runs {
-                switch c.out[j]! {
-                case .success(let v): for (k, x) in v { sums[k, default: 0] += x }
-                case .failure(let f): err = f.message
-                }
+                if let r = results[j].result {
+                    for (k, v) in r.fields() { if let x = v as? Double { sums[k, default: 0] += x } }
+                } else { err = results[j].error }
                 j += 1
             }
             for (k, v) in e.measured {
@@ -128,12 +102,6 @@ public enum Validation {
             }
         }
         return rows
-    }
-
-    /// "vllm" or "hf": the engine kind a run's arguments select.
-    static func engineKind(_ args: [String]) -> String? {
-        if let i = args.firstIndex(of: "--engine"), i + 1 < args.count { return args[i + 1] }
-        return "vllm"
     }
 
     public struct Summary: Sendable { public var count: Int; public var mape: Double; public var maxAbs: Double }

@@ -34,7 +34,7 @@ extension Reproduction {
                     let mid = lo == 0 ? sqrt(hi) * 10 : sqrt(lo * hi)
                     var e = engine
                     e.params["step_overhead_us"] = engine.value("step_overhead_us") + mid
-                    let rs = SweepRunner.run(configs, store: store, threads: threads, engineOverrides: [engine.name: e])
+                    let rs = SweepRunner.run(configs, store: store, threads: threads, engineOverride: e)
                     let vals = rs.compactMap { $0.result?.outputThroughput }
                     let mean = vals.isEmpty ? 0 : vals.reduce(0, +) / Double(vals.count)
                     if mean > target { lo = mid } else { hi = mid }

@@ -81,8 +81,10 @@ public enum SweepRunner {
         init(_ n: Int) { results = Array(repeating: nil, count: n) }
     }
 
+    /// Runs every configuration; `engineOverride` replaces the engine profile of every run of its kind (a
+    /// calibration candidate, say).
     public static func run(_ configs: [SweepSpec.Configuration], store: ProfileStore, threads: Int,
-                           engineOverrides: [String: EngineProfile] = [:],
+                           engineOverride: EngineProfile? = nil,
                            progress: (@Sendable (Int, Int) -> Void)? = nil) -> [SweepResult] {
         let box = Box(configs.count)
         let next = Box(0)
@@ -97,8 +99,7 @@ public enum SweepRunner {
                 let c = configs[i]
                 var r = SweepResult(configuration: c, outcome: nil, error: nil)
                 do {
-                    let engineName = engineName(in: c.args)
-                    r.outcome = try Simulation.run(arguments: c.args, store: store, engineOverride: engineName.flatMap { engineOverrides[$0] })
+                    r.outcome = try Simulation.run(arguments: c.args, store: store, engineOverride: engineOverride)
                 } catch let e as InputError { r.error = e.message } catch { r.error = "\(error)" }
                 box.lock.lock()
                 box.results[i] = r
@@ -109,11 +110,6 @@ public enum SweepRunner {
             }
         }
         return box.results.map { $0! }
-    }
-
-    static func engineName(in args: [String]) -> String? {
-        guard let i = args.firstIndex(of: "--engine-profile"), i + 1 < args.count else { return nil }
-        return args[i + 1]
     }
 
     /// CSV of the results: grid, each axis label, status, then the main metrics.
