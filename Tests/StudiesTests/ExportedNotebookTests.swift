@@ -5,14 +5,8 @@ import Testing
 /// The notebook that `moesim reproduce` exported (committed under notebooks-export/) must open in Jupyter:
 /// it is validated against the nbformat 4 schema by the real `nbformat` package.
 @Suite struct ExportedNotebookTests {
-    static var repoRoot: String {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { dir = dir.deletingLastPathComponent() }
-        return dir.path
-    }
-
     @Test func exportedStudyNotebookValidates() throws {
-        let path = Self.repoRoot + "/notebooks-export/hegde2025/hegde2025.ipynb"
+        let path = StudiesRepo.root + "/notebooks-export/hegde2025/hegde2025.ipynb"
         let data = try #require(FileManager.default.contents(atPath: path), "run `swift run -c release moesim reproduce` to export \(path)")
         let obj = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(obj["nbformat"] as? Int == 4)
