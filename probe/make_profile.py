@@ -194,6 +194,7 @@ def main():
         ic = {"version": 1, "name": name,
               "display_name": f"{pmax}x {meta['gpu_name']}, NVLink (measured with moesim-probe)",
               "gpus": [args.name], "max_gpus": pmax, "link_bandwidth_gbps": args.nvlink_gbps,
+              "default_priority": 1,
               "curves": curves,
               "sources": [{"what": "link_bandwidth_gbps", "kind": "datasheet", "source": args.datasheet},
                           {"what": "curves", "kind": "measurement",
@@ -201,7 +202,10 @@ def main():
                                      "(ncclCommInitAll), host wall time per operation (median of 3 batches), "
                                      "bytes = per-rank buffer as nccl-tests counts it; NCCL_NVLS_ENABLE=0; "
                                      + versions + f"; data {where}/nccl.csv",
-                           "date": date, "host": host}]}
+                           "date": date, "host": host},
+                          {"what": "default_priority", "kind": "derived",
+                           "source": "1: our own measurement of this GPU at these counts is preferred, at equal "
+                                     "coverage, over published curves of the same GPU (profiles/README.md)"}]}
         path = os.path.join(args.interconnect_dir, name + ".json")
         os.makedirs(args.interconnect_dir, exist_ok=True)
         with open(path, "w") as f:

@@ -15,6 +15,9 @@ public struct InterconnectProfile: Sendable {
     public var linkBandwidthGBps: Double
     /// False for profiles that should only be used when named (`"default": false`), such as derived ones.
     public var isDefaultCandidate: Bool
+    /// Among default candidates with the same measured coverage at a GPU count, the higher priority wins
+    /// (`"default_priority"`, 0 when absent; our own probe's profiles say 1).
+    public var defaultPriority: Int
     /// `curves[collective][gpuCount] = (log bytes, time us)` sorted by size.
     var curves: [Collective: [Int: Curve]]
     public var sources: [String]
@@ -32,6 +35,7 @@ public struct InterconnectProfile: Sendable {
         maxGPUs = try j.positiveInt("max_gpus")
         linkBandwidthGBps = try j.positive("link_bandwidth_gbps")
         isDefaultCandidate = try j.bool("default", default: true)
+        defaultPriority = try j.int("default_priority", default: 0)
         var cs: [Collective: [Int: Curve]] = [:]
         for c in try j.require("curves").array() {
             let cname = try c.string("collective")

@@ -107,13 +107,14 @@ public struct ProfileStore: Sendable {
     func findDefaultInterconnect(gpu: String, gpus: Int) throws -> InterconnectProfile? {
         // Among profiles that list the GPU, hold that many GPUs and do not opt out ("default": false, as the
         // derived PCIe profile does), prefer a measured all-reduce at exactly that count, then a measured
-        // all-to-all, then the larger host (a full NVSwitch node over a pair), then the name.
+        // all-to-all, then the higher "default_priority" (our own probe's measurements over published curves of
+        // the same GPU), then the larger host (a full NVSwitch node over a pair), then the name.
         var best: (ic: InterconnectProfile, score: Int, name: String)? = nil
         for n in names("interconnects") {
             let path = "\(root)/interconnects/\(n).json"
             guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\"\(gpu)\"") else { continue }
             guard let ic = try? interconnect(n), ic.gpus.contains(gpu), ic.maxGPUs >= gpus, ic.isDefaultCandidate else { continue }
-            var score = ic.maxGPUs
+            var score = min(ic.maxGPUs, 99) + 100 * max(0, min(ic.defaultPriority, 9))
             if ic.gpuCounts(.allReduce).contains(gpus) { score += 2000 }
             if ic.gpuCounts(.allToAll).contains(gpus) { score += 1000 }
             if best == nil || score > best!.score { best = (ic, score, n) }
