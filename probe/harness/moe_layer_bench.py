@@ -17,7 +17,10 @@ For each expert shape (hidden H, expert intermediate I, experts E, top-k k) and 
 
 Each phase is timed with CUDA events around it on every rank (a barrier and a synchronize before each
 repetition); a repetition's phase time is the maximum over ranks (the layer waits for the slowest), and
-the row holds the median over repetitions. Routing is uniform random top-k (random router weights and
+the row holds the median over repetitions. With --timing gpu a sleep kernel holds the GPU while the host
+queues the whole layer (and EP's split sizes come from the warm-up), so the phases are GPU time alone, comparable
+with a CUDA-graph engine; with --timing eager (the default) they include the host's issue time, as eager
+PyTorch (Transformers) pays it. Routing is uniform random top-k (random router weights and
 random hidden states: the measured balance is what a random router gives). Grouped GEMMs use
 torch._grouped_mm (the kernel Transformers' grouped_mm experts call) where it exists, else a loop over
 experts (recorded in the 'gemm' column).
@@ -46,6 +49,10 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--deadline-epoch", type=float, default=None)
     ap.add_argument("--device", default="cuda")
+    ap.add_argument("--timing", choices=["eager", "gpu"], default="eager",
+                    help="eager: the host issues each phase as it comes (eager PyTorch, host time shows); gpu: the "
+                         "GPU is held by a sleep kernel while the host queues the whole layer, and EP's split sizes "
+                         "are taken from the warm-up (same input every repetition), so the events time GPU work only")
     args = ap.parse_args()
     deadline = args.deadline_epoch or time.time() + 300
 
@@ -108,6 +115,10 @@ def main():
             start += c
         return torch.cat(outs) if outs else x_sorted.new_zeros((0, w2.shape[-1]))
 
+    def count(ids, n):
+        """per-bin counts without a host sync (torch.bincount syncs on CUDA to size its output)"""
+        return torch.zeros(n, dtype=torch.long, device=ids.device).scatter_add_(0, ids.long(), torch.ones_like(ids, dtype=torch.long))
+
     def route(x, wr, k):
         logits = x @ wr
         p = torch.softmax(logits.float(), dim=-1)
@@ -115,7 +126,7 @@ def main():
         return w.to(x.dtype), idx
 
     rows = []
-    meta = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    meta = {"timing": args.timing, "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "gpus": P, "torch": torch.__version__, "nccl": ".".join(map(str, torch.cuda.nccl.version())) if cuda else "",
             "gpu": torch.cuda.get_device_name(local) if cuda else "cpu",
             "grouped_gemm": "torch._grouped_mm" if gmm is not None else "loop over experts",
@@ -144,10 +155,13 @@ def main():
                     continue
                 x = torch.randn(Tl, H, device=dev, dtype=dtype, generator=g)
                 per_rep = []
+                fixed_splits = None
                 for rep in range(args.warmup + args.reps):
                     dist.barrier()
                     if cuda:
                         torch.cuda.synchronize()
+                        if args.timing == "gpu" and rep > 0:
+                            torch.cuda._sleep(20_000_000)  # ~10 ms: the host queues the layer meanwhile
                     t = Timer()
                     t.mark()
                     w, idx = route(x, wr, k)
@@ -156,7 +170,7 @@ def main():
                     order = torch.argsort(flat, stable=True)
                     tok = order // k
                     if mode == "tp":
-                        counts = torch.bincount(flat, minlength=E)
+                        counts = count(flat, E)
                         xs = x[tok]
                         y = experts_forward(xs, counts, w1, w2, Il)
                         out = torch.zeros_like(x)
@@ -166,10 +180,14 @@ def main():
                         t.mark()
                     else:
                         owner = flat[order] // El  # pairs sorted by expert are sorted by owner too
-                        send_counts = torch.bincount(owner, minlength=P)
+                        send_counts = count(owner, P)
                         recv_counts = torch.empty_like(send_counts)
                         dist.all_to_all_single(recv_counts, send_counts)
-                        sc, rc = send_counts.tolist(), recv_counts.tolist()  # host sync, as real EP needs
+                        if args.timing == "gpu" and fixed_splits is not None:
+                            sc, rc = fixed_splits
+                        else:
+                            sc, rc = send_counts.tolist(), recv_counts.tolist()  # host sync, as real EP needs
+                            fixed_splits = (sc, rc)
                         xs = x[tok]
                         eid = (flat[order] % El).to(torch.int32)
                         recv_x = xs.new_empty((sum(rc), H))
@@ -178,7 +196,7 @@ def main():
                         dist.all_to_all_single(recv_e, eid, rc, sc)
                         t.mark()
                         o2 = torch.argsort(recv_e, stable=True)
-                        counts = torch.bincount(recv_e.long(), minlength=El)
+                        counts = count(recv_e, El)
                         y = experts_forward(recv_x[o2], counts, w1, w2, Il)
                         y_back = torch.empty_like(y)
                         y_back[o2] = y
