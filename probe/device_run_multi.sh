@@ -48,9 +48,10 @@ if has nccl; then
 fi
 
 if has layer; then
-  torchrun --nproc_per_node "$NGPU" probe/harness/moe_layer_bench.py --out "$R/moe_layer_${NGPU}gpu.json" \
-    --deadline-epoch $((START + ${LAYER_BUDGET_END:-240})) > "$R/moe_layer.log" 2>&1
-  say "moe layer rc=$? $(grep -c ' -> ' "$R/moe_layer.log") points"
+  torchrun --nproc_per_node "$NGPU" probe/harness/moe_layer_bench.py --out "$R/moe_layer_${NGPU}gpu${LAYER_TAG:-}.json" \
+    --deadline-epoch $((START + ${LAYER_BUDGET_END:-240})) ${LAYER_ARGS:-} > "$R/moe_layer${LAYER_TAG:-}.log" 2>&1
+  say "moe layer rc=$? $(grep -c ' -> ' "$R/moe_layer${LAYER_TAG:-}.log") points"
+  grep ' -> ' "$R/moe_layer${LAYER_TAG:-}.log" | cut -c20-200 >> "$SUM"
   pack
 fi
 
