@@ -36,6 +36,10 @@ public struct HFSimulator {
         if diffusion == nil && deployment.model.isDiffusion {
             throw InputError.usage("\(deployment.model.name) is a diffusion model: add '--generation diffusion'")
         }
+        let layout = try HFParallelLayout(family: deployment.model.family, plan: deployment.plan)
+        if layout.expertParallel && layout.gpus > 1 && expertsImpl == .eager {
+            throw InputError.usage("--engine hf --enable-expert-parallel with --experts-impl eager: Transformers 5.17's eager experts loop fails under its expert-parallel plan (one_hot of the EP sentinel index: a device-side assert, seen on 2x H200); use grouped_mm or batched_mm, or tensor parallelism")
+        }
         self.deployment = deployment; self.batchSize = batchSize; self.inputLen = inputLen; self.outputLen = outputLen
         self.diffusion = diffusion; self.cfg = cfg; self.expertsImpl = expertsImpl; self.expertReuse = expertReuse; self.seed = seed
     }
@@ -47,59 +51,83 @@ public struct HFSimulator {
         return expertsImpl
     }
 
-    /// Time of one forward pass, by component, with the host/GPU overlap described above.
-    func forward(_ b: BatchShape, cost: StepCostModel, cacheCopyContext: Double, rng: inout Xoshiro256, routing: RoutingModel?) throws -> StepBreakdown {
+    /// The cost models a forward needs: `sharded` prices work split over the plan's GPUs (and the collectives),
+    /// `single` work every GPU does whole (replicated under Transformers' plan); one model when there is one GPU.
+    struct Costs {
+        let sharded: StepCostModel
+        let single: StepCostModel
+        let layout: HFParallelLayout
+    }
+
+    func costs() throws -> Costs {
+        let d = deployment
+        let layout = try HFParallelLayout(family: d.model.family, plan: d.plan)
+        let sharded = try d.costModel(seed: seed)
+        if d.plan.gpuCount == 1 { return Costs(sharded: sharded, single: sharded, layout: layout) }
+        var one = d
+        one.plan = ParallelPlan(tp: 1, dp: 1, ep: false, backend: nil)
+        one.placement = nil
+        return Costs(sharded: sharded, single: try one.costModel(seed: seed), layout: layout)
+    }
+
+    /// Time of one forward pass, by component, with the host/GPU overlap described above. On several GPUs every
+    /// GPU runs the same layer sequence in lockstep (each collective waits for all of them): sharded parts shrink,
+    /// replicated parts do not, each collective costs its measured time on the GPU and `host_per_collective_us`
+    /// on the host, each DTensor redistribute `host_dtensor_redistribute_us` and each lighter plan hook
+    /// `host_tp_hook_us` (see `HFParallelLayout`).
+    func forward(_ b: BatchShape, costs c: Costs, cacheCopyContext: Double, rng: inout Xoshiro256, routing: RoutingModel?) throws -> StepBreakdown {
         let expertsImpl = impl(decode: b.decodeSequences > 0 && b.decodeSequences == b.sequences)
-        let d = deployment, m = d.model
+        let d = deployment, m = d.model, layout = c.layout, P = layout.gpus
         let hostLayer = d.param("host_per_layer_us"), hostExpert = d.param("host_per_expert_us")
         let sync = d.param("sync_us"), hostGrouped = d.param("host_grouped_moe_us")
+        let hostCollective = P > 1 ? d.param("host_per_collective_us") : 0
+        let hostHook = P > 1 ? d.param("host_tp_hook_us") : 0
+        let hostRedistribute = P > 1 ? d.param("host_dtensor_redistribute_us") : 0
         var s = StepBreakdown()
         let t = b.tokens
         // GPU time of the non-expert part of every layer.
-        let attnKernel = cost.attentionKernelUs(b)
-        let copyUs = cacheCopyContext > 0 ? cost.kernels.memoryUs(bytes: 2 * cacheCopyContext * m.kvBytesPerToken(tensorParallel: d.plan.tensorParallel) / Double(m.layers)) : 0
-        let projections = cost.attentionGEMMUs(tokens: t)
-        let elementwise = cost.elementwiseUs(tokens: t)
-        let lm = cost.lmHeadUs(rows: b.logitsRows)
+        let attnCost = layout.attention == .replicated ? c.single : c.sharded
+        let attnKernel = attnCost.attentionKernelUs(b)
+        let kvTP = layout.attention == .replicated ? 1 : P
+        let copyUs = cacheCopyContext > 0 ? attnCost.kernels.memoryUs(bytes: 2 * cacheCopyContext * m.kvBytesPerToken(tensorParallel: kvTP) / Double(m.layers)) : 0
+        let projections = attnCost.attentionGEMMUs(tokens: t)
+        let elementwise = c.single.elementwiseUs(tokens: t)
+        let lm = (layout.lmHeadSharded ? c.sharded : c.single).lmHeadUs(rows: b.logitsRows)
         var counts = Array(repeating: 0, count: m.moe?.experts ?? 0)
         var moeIndex = 0
-        var hostRun = d.param("host_per_forward_us"), gpuRun = lm.compute
+        var hostRun = d.param("host_per_forward_us"), gpuRun = lm.compute + lm.comm
+        if lm.comm > 0 { s.communication += lm.comm; hostRun += hostCollective }
         var total = 0.0
         for l in 0..<m.layers {
-            let dense = cost.denseFFNUs(layer: l, tokens: t)
-            if d.plan.tensorParallel > 1 && !m.ffn[l].isMoE {
-                let comm = 2 * cost.tpAllReduceUs(tokens: t)
-                s.communication += comm; gpuRun += comm
-            } else if d.plan.tensorParallel > 1 {
-                let comm = cost.tpAllReduceUs(tokens: t)
-                s.communication += comm; gpuRun += comm
+            let f = m.ffn[l]
+            let denseSharded = f.isMoE ? layout.sharedExpertsSharded : layout.attention != .replicated
+            let dense = (denseSharded ? c.sharded : c.single).denseFFNUs(layer: l, tokens: t)
+            for (coll, bytes) in layout.collectives(model: m, layer: l, tokens: t) {
+                let comm = c.sharded.collectiveUs(coll, bytes: bytes, gpus: P)
+                s.communication += comm; gpuRun += comm; hostRun += hostCollective
             }
+            hostRun += Double(layout.hooks(model: m, layer: l)) * hostHook
+                + Double(layout.redistributes(model: m, layer: l)) * hostRedistribute
             s.attention += attnKernel + copyUs + projections
             s.denseGEMM += dense + elementwise
             hostRun += hostLayer
             gpuRun += attnKernel + copyUs + projections + dense + elementwise
-            guard m.ffn[l].isMoE, let routing = routing else { continue }
-            let f = m.ffn[l]
+            guard f.isMoE, let routing = routing else { continue }
             routing.sampleCounts(layer: moeIndex, tokens: t, rng: &rng, into: &counts)
             moeIndex += 1
             // Expert parallelism (Transformers' expert-parallel plan): each GPU loops over its own hit experts,
-            // in parallel with the others; the layer waits for the busiest and all-reduces the outputs.
-            let groups = d.plan.expertParallel ? d.plan.gpuCount : 1
-            let inter = d.plan.expertParallel ? f.expertIntermediate : f.expertIntermediate / d.plan.tensorParallel
+            // in parallel with the others; the layer waits for the busiest (the all-reduce is in `collectives`).
+            let groups = layout.experts == .shardedExperts ? P : 1
+            let inter = layout.experts == .shardedWidth ? f.expertIntermediate / P : f.expertIntermediate
             var gpuPer = Array(repeating: 0.0, count: groups), hitPer = Array(repeating: 0, count: groups)
             for e in 0..<f.experts where counts[e] > 0 {
-                let g = d.placement.map { $0.owners[moeIndex - 1][e][0] } ?? 0
+                let g = groups > 1 ? (d.placement.map { $0.owners[moeIndex - 1][e][0] } ?? 0) : 0
                 hitPer[g] += 1
-                gpuPer[g] += cost.kernels.expertUs(tokens: counts[e], hidden: m.hidden, inter: inter)
+                gpuPer[g] += c.single.kernels.expertUs(tokens: counts[e], hidden: m.hidden, inter: inter)
             }
             let busiest = (0..<groups).max { gpuPer[$0] + Double(hitPer[$0]) * hostExpert < gpuPer[$1] + Double(hitPer[$1]) * hostExpert } ?? 0
             var gpuExperts = gpuPer[busiest]
             let hit = hitPer[busiest]
-            if d.plan.gpuCount > 1 {
-                let comm = cost.tpAllReduceUs(tokens: t)
-                s.communication += comm
-                gpuRun += comm
-            }
             gpuExperts *= (1 - expertReuse)
             let hitEff = Double(hit) * (1 - expertReuse)
             switch expertsImpl {
@@ -114,15 +142,24 @@ public struct HFSimulator {
                 s.overhead += loop - gpuExperts
             case .grouped_mm:
                 // torch's grouped GEMM runs slower than the per-expert cuBLAS roofline; the ratio is an engine parameter.
-                let g = gpuExperts / max(d.param("grouped_mm_efficiency"), 1e-3)
+                // Under EP the rows routed to other GPUs (the sentinel tail) still cost the fraction
+                // `ep_sentinel_cost` of their GEMM time (the runs on 2x H200 show EP prefill barely faster than one GPU).
+                var work = gpuExperts
+                if groups > 1 {
+                    let others = gpuPer.reduce(0, +) - gpuPer[busiest]
+                    work += others * (1 - expertReuse) * d.param("ep_sentinel_cost")
+                }
+                let g = work / max(d.param("grouped_mm_efficiency"), 1e-3)
                 hostRun += hostGrouped
                 gpuRun += g
                 s.experts += g
             case .batched_mm:
+                // every GPU gathers and multiplies all t x k pairs (under EP the non-local ones are clamped and
+                // wasted: batched_mm cannot skip them), each pair's weights of the local width
                 let pairs = Double(t * f.topK)
-                let weightBytes = pairs * 3 * Double(m.hidden * f.expertIntermediate) * m.bytesPerParam
-                let gather = cost.kernels.memoryUs(bytes: 2 * weightBytes) * (1 - expertReuse)
-                let bmm = cost.kernels.floorUs(flops: 6 * pairs * Double(m.hidden * f.expertIntermediate), bytes: weightBytes) / d.gpu.achievedBandwidthFraction
+                let weightBytes = pairs * 3 * Double(m.hidden * inter) * m.bytesPerParam
+                let gather = c.single.kernels.memoryUs(bytes: 2 * weightBytes) * (1 - expertReuse)
+                let bmm = c.single.kernels.floorUs(flops: 6 * pairs * Double(m.hidden * inter), bytes: weightBytes) / d.gpu.achievedBandwidthFraction
                 hostRun += hostGrouped
                 gpuRun += gather + bmm
                 s.experts += gather + bmm
@@ -139,7 +176,7 @@ public struct HFSimulator {
     /// prompt + generated positions; autoregressive: one decode step at `inputLen` cached tokens.
     public func explainForward() throws -> (step: StepBreakdown, impl: ExpertsImpl, tokens: Int, expertsHitPerLayer: Double) {
         let d = deployment, m = d.model
-        let cost = try d.costModel(seed: seed)
+        let cost = try costs()
         var rng = Xoshiro256(seed: seed, stream: 0x4F)
         var routing: RoutingModel? = nil
         if let moe = m.moe { routing = try RoutingModel(spec: d.routing, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: seed) }
@@ -152,7 +189,7 @@ public struct HFSimulator {
             for _ in 0..<rows { b.addDecode(context: inputLen) }
             copy = Double(rows * inputLen)
         }
-        let step = try forward(b, cost: cost, cacheCopyContext: copy, rng: &rng, routing: routing)
+        let step = try forward(b, costs: cost, cacheCopyContext: copy, rng: &rng, routing: routing)
         var hit = 0.0
         if let moe = m.moe, let r = routing {
             var counts = Array(repeating: 0, count: moe.experts)
@@ -170,7 +207,7 @@ public struct HFSimulator {
         let d = deployment, m = d.model
         let mem = d.memoryPlan()
         try mem.check(model: m, plan: d.plan, gpu: d.gpu)
-        let cost = try d.costModel(seed: seed)
+        let cost = try costs()
         var rng = Xoshiro256(seed: seed, stream: 0x4F)
         var routing: RoutingModel? = nil
         if let moe = m.moe { routing = try RoutingModel(spec: d.routing, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: seed) }
@@ -198,7 +235,7 @@ public struct HFSimulator {
             for _ in 0..<rows { b.addPrefill(chunk: seqLen, prefix: 0, samples: true, bidirectional: true) }
             b.logitsRows = rows * sched.genLength // logits over every generated position
             for step in 0..<sched.steps {
-                let f = try forward(b, cost: cost, cacheCopyContext: 0, rng: &rng, routing: routing)
+                let f = try forward(b, costs: cost, cacheCopyContext: 0, rng: &rng, routing: routing)
                 breakdown += f
                 totalUs += f.total
                 steps += 1
@@ -209,13 +246,13 @@ public struct HFSimulator {
         } else {
             var b = BatchShape()
             for _ in 0..<rows { b.addPrefill(chunk: inputLen, prefix: 0, samples: true) }
-            let pre = try forward(b, cost: cost, cacheCopyContext: 0, rng: &rng, routing: routing)
+            let pre = try forward(b, costs: cost, cacheCopyContext: 0, rng: &rng, routing: routing)
             breakdown += pre; totalUs = pre.total; firstUs = pre.total; steps = 1
             for i in 1..<outputLen {
                 var db = BatchShape()
                 for _ in 0..<rows { db.addDecode(context: inputLen + i - 1) }
                 let ctx = Double(rows) * Double(inputLen + i - 1)
-                let f = try forward(db, cost: cost, cacheCopyContext: ctx, rng: &rng, routing: routing)
+                let f = try forward(db, costs: cost, cacheCopyContext: ctx, rng: &rng, routing: routing)
                 breakdown += f; totalUs += f.total; steps += 1
                 for _ in 0..<batchSize { itl.append(f.total / 1e3) }
             }
@@ -229,6 +266,7 @@ public struct HFSimulator {
                           gpus: d.plan.gpuCount, steps: steps, breakdownUs: breakdown.scaled(1 / Double(steps)), preemptions: 0,
                           kvCapacityTokens: 0, peakKVUsage: 0, meanKVUsage: 0, gpuBusyFraction: breakdown.gpu / max(totalUs, 1), seed: seed)
         r.notes.append("engine: hf static batch \(batchSize), experts_impl \(impl(decode: false).rawValue) (prefill) / \(impl(decode: true).rawValue) (decode)\(diffusion.map { ", diffusion \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" } ?? "")")
+        if cost.layout.gpus > 1 { r.notes.append("plan: Transformers \(cost.layout.summary)") }
         if expertReuse > 0 { r.notes.append("what-if: \(Int(expertReuse * 100))% of expert work reused across denoising steps (assumed free)") }
         return r
     }

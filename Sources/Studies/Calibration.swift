@@ -63,11 +63,18 @@ public enum Calibration {
             return (k, fit.parameters.contains { $0.0 == k } ? (v * 1000).rounded() / 1000 : v)
         }
         fields.append(("parameters", params))
-        fields.append(("fit_parameters", fit.parameters.map(\.0)))
+        // The parameters fitted earlier stay fit parameters (the profile's default set for the next calibrate).
+        var fitNames = ((obj["fit_parameters"] as? [Any]) ?? []).compactMap { $0 as? String }
+        for (p, _) in fit.parameters where !fitNames.contains(p) { fitNames.append(p) }
+        fields.append(("fit_parameters", fitNames))
         var sources: [Any] = []
         if let ss = obj["sources"] as? [Any] {
             for s in ss {
-                if let d = s as? [String: Any], (d["kind"] as? String) == "fit" { continue }
+                // An earlier fit stays in the provenance unless every parameter it fitted is refitted now.
+                if let d = s as? [String: Any], (d["kind"] as? String) == "fit" {
+                    let earlier = ((d["what"] as? String) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if earlier.allSatisfy({ p in fit.parameters.contains { $0.0 == p } }) { continue }
+                }
                 if let d = s as? [String: Any] {
                     sources.append(d.keys.sorted().map { ($0, d[$0]! as Any) } as [(String, Any)])
                 } else if let str = s as? String { sources.append(str) }
