@@ -119,8 +119,10 @@ public struct VLLMSimulator {
 
         var completed = 0
         var preemptions = 0
-        var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = [], itl: [Double] = []
-        ttft.reserveCapacity(n); e2el.reserveCapacity(n); itl.reserveCapacity(workload.totalOutputTokens)
+        var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = []
+        // ITLs repeat (a decode step gives every sequence the same one): kept as runs, memory per step, not per token.
+        var itl = RunLengthSample()
+        ttft.reserveCapacity(n); e2el.reserveCapacity(n); tpot.reserveCapacity(n)
         var lastCompletion = 0.0
         var batches = Array(repeating: BatchShape(), count: dp)
         // This step's scheduled sequences and their new tokens, all ranks in one flat list; rank r owns
@@ -205,7 +207,7 @@ public struct VLLMSimulator {
                             if done == 0 {
                                 for s in running[0] { itl.append((deliver - sq[s].lastToken) / 1e3) }
                             } else {
-                                itl.append(contentsOf: repeatElement((deliver - prevDeliver) / 1e3, count: seqsN))
+                                itl.append((deliver - prevDeliver) / 1e3, count: seqsN)
                             }
                             prevDeliver = deliver
                             b.decodeContext += Double(seqsN)
