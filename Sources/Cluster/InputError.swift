@@ -88,7 +88,7 @@ public struct JSONNode: @unchecked Sendable {
     }
 
     public func double() throws -> Double {
-        if !(value is String), let n = value as? NSNumber {
+        if !(value is String), let n = value as? NSNumber, !isJSONBool(n) {
             let d = n.doubleValue
             if d.isFinite { return d }
         }
@@ -107,7 +107,7 @@ public struct JSONNode: @unchecked Sendable {
     }
 
     public func bool() throws -> Bool {
-        if let b = value as? Bool { return b }
+        if let n = value as? NSNumber, isJSONBool(n) { return n.boolValue }
         throw fail("expected true or false, found \(describe(value))")
     }
 
@@ -134,9 +134,13 @@ public struct JSONNode: @unchecked Sendable {
     }
 }
 
+/// JSON `true`/`false` arrive as NSNumbers too; only their type tells them from 1 and 0.
+func isJSONBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
 func describe(_ v: Any) -> String {
     switch v {
     case is NSNull: return "null"
+    case let n as NSNumber where isJSONBool(n): return n.boolValue ? "true" : "false"
     case let s as String: return "\"\(s)\""
     case let n as NSNumber: return n.stringValue
     case is [Any]: return "an array"

@@ -168,7 +168,7 @@ public struct RoutingModel: Sendable {
         func row(_ n: JSONNode) throws -> [Double] {
             let a = try n.array().map { try $0.double() }
             guard a.count == experts else { throw n.fail("has \(a.count) experts; the model has \(experts)") }
-            guard a.allSatisfy({ $0 >= 0 }), a.reduce(0, +) > 0 else { throw n.fail("counts must be non-negative and not all zero") }
+            guard a.allSatisfy({ $0 >= 0 }), a.reduce(0, +) > 0, a.reduce(0, +).isFinite else { throw n.fail("counts must be non-negative, not all zero, and sum to a finite number") }
             let s = a.reduce(0, +)
             return a.map { $0 / s }
         }
@@ -192,6 +192,7 @@ public struct RoutingModel: Sendable {
                 let ids = try t.array().map { try $0.int() }
                 guard ids.count == topK else { throw t.fail("lists \(ids.count) experts; top-k is \(topK)") }
                 for e in ids where e < 0 || e >= experts { throw t.fail("expert \(e) is out of range 0..<\(experts)") }
+                guard Set(ids).count == ids.count else { throw t.fail("lists an expert twice (\(ids)); a token's top-k experts are distinct") }
                 return ids
             }
         }

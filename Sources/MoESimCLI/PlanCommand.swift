@@ -66,6 +66,7 @@ enum PlanCommand {
         let elapsed = Date().timeIntervalSince(start)
         let frontier = PlanSearch.pareto(ranked)
         if let f = a.string("--svg") {
+            if let n = try OutputFiles.check(f, flag: "--svg", inputs: OutputFiles.inputs(a, except: "--svg"), store: store) { ctx.err(n) }
             do { try paretoSVG(ranked, frontier: frontier, model: model.name).write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write: \(error.localizedDescription)") }
         }

@@ -128,7 +128,7 @@ public struct VLLMSimulator {
         // This step's scheduled sequences and their new tokens, all ranks in one flat list; rank r owns
         // schedSeq[rankStart[r]..<rankStart[r + 1]].
         var schedSeq: [Int] = [], schedWant: [Int] = []
-        schedSeq.reserveCapacity(maxSeqs * dp); schedWant.reserveCapacity(maxSeqs * dp)
+        schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
         var rankStart = Array(repeating: 0, count: dp + 1)
         var emitted = 0
         let progressEvery = max(1, n / 100)
