@@ -18,6 +18,8 @@ public struct InterconnectProfile: Sendable {
     /// `curves[collective][gpuCount] = (log bytes, time us)` sorted by size.
     var curves: [Collective: [Int: Curve]]
     public var sources: [String]
+    /// Points merged because a curve measured one size twice (the faster reading kept), said by `profiles check`.
+    public var mergedPoints: [String] = []
 
     struct Curve: Sendable {
         var logBytes: [Double]
@@ -49,7 +51,11 @@ public struct InterconnectProfile: Sendable {
             // Two readings at one size (a repeated measurement) are merged into the faster one, as the lower
             // envelope below treats a slower reading; interpolating between them would divide by zero.
             pts.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-            pts = pts.enumerated().filter { $0.offset == 0 || pts[$0.offset - 1].0 != $0.element.0 }.map(\.element)
+            let distinct = pts.enumerated().filter { $0.offset == 0 || pts[$0.offset - 1].0 != $0.element.0 }.map(\.element)
+            if distinct.count < pts.count {
+                mergedPoints.append("\(cname) at \(g) GPUs: \(pts.count - distinct.count) repeated size(s) merged into the faster reading")
+            }
+            pts = distinct
             guard pts.count >= 2 else { throw c.fail("a curve needs at least 2 points at different sizes") }
             // Lower monotone envelope in size: a larger message cannot finish sooner, so a slower reading below a
             // faster larger one is rank skew or noise (vidur's small all-reduces jump between 10 and 60 us).

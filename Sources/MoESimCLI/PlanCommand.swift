@@ -41,8 +41,8 @@ enum PlanCommand {
         var prices: [String: Double] = [:]
         for p in a.repeated["--gpu-hour-usd"] ?? [] {
             let parts = p.split(separator: "=")
-            guard parts.count == 2, let v = Double(parts[1]), v > 0, gpus.contains(String(parts[0])) else {
-                throw InputError.usage("The value '\(p)' is invalid for '--gpu-hour-usd <gpu=price>': expected one of \(quotedChoices(gpus)) = a positive price, e.g. \(gpus[0])=1.80")
+            guard parts.count == 2, let v = Double(parts[1]), v > 0, v <= 1e6, gpus.contains(String(parts[0])) else {
+                throw InputError.usage("The value '\(p)' is invalid for '--gpu-hour-usd <gpu=price>': expected one of \(quotedChoices(gpus)) = a price in (0, 1000000], e.g. \(gpus[0])=1.80")
             }
             prices[String(parts[0])] = v
         }
@@ -59,6 +59,7 @@ enum PlanCommand {
         var search = PlanSearch(model: model, modelArg: modelArg, gpus: gpus, maxGPUs: maxGPUs, workloadArgs: workloadArgs,
                                 sloTTFTp99Ms: ttft, sloTPOTp99Ms: tpot, prices: prices)
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: "--svg"), store: store) }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
         let ranked = try search.run(store: store, threads: threads) { d, n in progress.update(Double(d) / Double(n), detail: "\(d)/\(n) plans simulated") }
@@ -66,7 +67,7 @@ enum PlanCommand {
         let elapsed = Date().timeIntervalSince(start)
         let frontier = PlanSearch.pareto(ranked)
         if let f = a.string("--svg") {
-            if let n = try OutputFiles.check(f, flag: "--svg", inputs: OutputFiles.inputs(a, except: "--svg"), store: store) { ctx.err(n) }
+            if let n = svgNote { ctx.err(n) }
             do { try paretoSVG(ranked, frontier: frontier, model: model.name).write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write: \(error.localizedDescription)") }
         }
