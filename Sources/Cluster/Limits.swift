@@ -44,15 +44,25 @@ public enum Limits {
     /// The latest simulated time anything may happen at, in seconds (about 32 years; `SimTime` holds 292).
     public static let maxSimulatedSeconds = 1e9
     /// Tokens (prompt + output, all requests) one run may simulate: about five minutes at this machine's speed.
-    public static let maxTotalTokens = 20_000_000_000.0
+    public static var maxTotalTokens: Double { work.maxTotalTokens }
+
+    /// The work and memory limits, task-local only so that the fuzz harness can shrink them for its own cases
+    /// (keeping every run it gets accepted tiny) without touching anything else running at the same time.
+    public struct Work: Sendable {
+        public var maxTotalTokens = 20_000_000_000.0
+        public var maxForwardWork = 5_000_000_000.0
+        public var memoryBudgetBytes: Double? = nil
+        public init() {}
+    }
+    @TaskLocal public static var work = Work()
     /// Layer x expert evaluations one HF run may take (forwards x layers x experts).
-    public static let maxForwardWork = 5_000_000_000.0
+    public static var maxForwardWork: Double { work.maxForwardWork }
     /// GPUs of one plan (TP x DP) and `plan --max-gpus`.
     public static let gpus = 1...4096
     /// Configurations one sweep may hold.
     public static let maxConfigurations = 1_000_000
     /// Bytes of working memory one command may plan to use: half the machine's memory.
-    public static var memoryBudgetBytes: Double { Double(ProcessInfo.processInfo.physicalMemory) / 2 }
+    public static var memoryBudgetBytes: Double { work.memoryBudgetBytes ?? Double(ProcessInfo.processInfo.physicalMemory) / 2 }
 
     /// Every numeric command-line flag and its range; `ParsedArguments` checks them when read.
     public static let flags: [String: Range] = [

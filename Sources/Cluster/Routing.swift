@@ -18,6 +18,9 @@ public enum RoutingSpec: Sendable, Equatable, CustomStringConvertible {
             guard parts.count == 2, let v = Double(parts[1]), v.isFinite, v > 0 else {
                 throw InputError.usage("The value '\(s)' is invalid for '--routing'. '\(head)' needs a positive number, e.g. '\(head):1.2'")
             }
+            guard v >= 1e-3, v <= 1e3 else {
+                throw InputError.usage("The value '\(s)' is invalid for '--routing': '\(head)' takes a positive number in 0.001...1000")
+            }
             return v
         }
         switch head {
@@ -90,6 +93,17 @@ public struct RoutingModel: Sendable {
                 for t in rec[l] { for e in t { c[e] += 1 } }
                 let s = c.reduce(0, +)
                 pop.append(c.map { $0 / s })
+            }
+        }
+        // Each token draws top-k distinct experts by rejection: a layer whose weight sits almost entirely on fewer
+        // than k experts would make every draw exhaust its attempts (minutes for a large model), and top-k
+        // without replacement means little there. Refuse it, naming the layer.
+        if rec.isEmpty && topK > 1 {
+            for (l, p) in pop.enumerated() {
+                let rest = 1 - p.sorted(by: >).prefix(topK - 1).reduce(0, +)
+                guard rest >= 1e-3 else {
+                    throw InputError.data("routing \(spec): MoE layer \(l) puts \(String(format: "%.6f", 1 - rest)) of its weight on \(topK - 1) experts, leaving \(String(format: "%.2g", max(rest, 0))) for the rest; each token needs \(topK) distinct experts, so at least 0.001 must remain (use a milder skew)")
+                }
             }
         }
         popularity = pop

@@ -46,6 +46,7 @@ enum PlanCommand {
             }
             prices[String(parts[0])] = v
         }
+        try RunOptions.refuseUnused(a, RunOptions.hfOnlyFlags + ["--generation"], because: "by 'plan', which searches vLLM deployments")
         // Pass the workload flags through to each simulated run.
         var workloadArgs: [String] = []
         for o in RunOptions.workload where a.has(o.name) {
