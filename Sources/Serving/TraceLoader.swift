@@ -18,8 +18,8 @@ public enum TraceLoader {
 
     /// Loads a trace; arrival times are shifted so the first request arrives at 0. `limit` keeps the first N rows.
     public static func load(file: String, limit: Int? = nil, timeScale: Double = 1) throws -> [Request] {
-        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-            throw InputError.data("\(file): cannot read the trace file")
+        guard let text = String(data: try readInputFile(file), encoding: .utf8) else {
+            throw InputError.data("\(file): the trace is not UTF-8 text")
         }
         var rows: [(Double, Int, Int)] = []
         if file.hasSuffix(".jsonl") || text.hasPrefix("{") {

@@ -75,6 +75,9 @@ public enum RunOptions {
             plan = ParallelPlan(tp: tp, dp: dp, ep: a.has("--enable-expert-parallel"), backend: backend)
         }
         try plan.validate(for: model)
+        if backend != nil && !plan.expertParallel {
+            throw InputError.usage("'--all2all-backend' chooses how expert parallelism exchanges tokens; it is not used without '--enable-expert-parallel' (or --strategy ep/hybrid)")
+        }
         var ic: InterconnectProfile? = nil
         if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
         else if plan.gpuCount > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount) }
