@@ -55,6 +55,14 @@ enum ExplainCommand {
                 throw InputError.data("a sequence of \(len) tokens (\(flag)) needs more KV cache than \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds: \(mem.kvTokens) tokens per DP rank")
             }
         }
+        // The whole step's KV must fit as well, as the scheduler would require: sequences split over the DP ranks.
+        let mem = d.memoryPlan()
+        try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
+        let dp = d.plan.dataParallel
+        let perRank = Double((decodeSeqs + dp - 1) / dp) * Double(kvLen + 1) + Double((prefillSeqs + dp - 1) / dp) * Double(prefillLen)
+        guard perRank <= Double(mem.kvTokens) else {
+            throw InputError.data("the step holds \(Int(perRank)) tokens of KV cache per DP rank (--decode-seqs x (--kv-len + 1) + --prefill-seqs x --prefill-len); \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
+        }
         let e = try StepExplanation(deployment: d, decodeSeqs: decodeSeqs, kvLen: kvLen, prefillSeqs: prefillSeqs,
                                     prefillLen: prefillLen, seed: try RunOptions.seed(a))
         if a.has("--json") { ctx.out(JSONWriter.write(json(e)) + "\n") } else { ctx.out(text(e)) }

@@ -79,6 +79,12 @@ public enum RunOptions {
             throw InputError.usage("'--all2all-backend' chooses how expert parallelism exchanges tokens; it is not used without '--enable-expert-parallel' (or --strategy ep/hybrid)")
         }
         var ic: InterconnectProfile? = nil
+        if a.has("--interconnect") && plan.gpuCount == 1 {
+            throw InputError.usage("'--interconnect' is not used on one GPU (give --tensor-parallel-size or --data-parallel-size above 1)")
+        }
+        if !model.isMoE {
+            try refuseUnused(a, ["--routing", "--experts-impl"], because: "by the dense model \(model.name) (it has no experts)")
+        }
         if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
         else if plan.gpuCount > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount) }
         if plan.gpuCount > 1 && ic == nil {
