@@ -51,12 +51,15 @@ public enum Limits {
     public struct Work: Sendable {
         public var maxTotalTokens = 20_000_000_000.0
         public var maxForwardWork = 5_000_000_000.0
+        public var maxEngineSteps = 200_000_000.0
         public var memoryBudgetBytes: Double? = nil
         public init() {}
     }
     @TaskLocal public static var work = Work()
     /// Layer x expert evaluations one HF run may take (forwards x layers x experts).
     public static var maxForwardWork: Double { work.maxForwardWork }
+    /// Engine steps one vLLM run may take (a token budget of 1 makes a step per prompt token): minutes at worst.
+    public static var maxEngineSteps: Double { work.maxEngineSteps }
     /// GPUs of one plan (TP x DP) and `plan --max-gpus`.
     public static let gpus = 1...4096
     /// Configurations one sweep may hold.

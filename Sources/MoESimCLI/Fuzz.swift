@@ -34,6 +34,7 @@ public enum Fuzz {
         var w = Limits.Work()
         w.maxTotalTokens = 20_000
         w.maxForwardWork = 2_000_000
+        w.maxEngineSteps = 20_000
         w.memoryBudgetBytes = 200e6
         return w
     }

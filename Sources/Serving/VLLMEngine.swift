@@ -90,6 +90,14 @@ public struct VLLMSimulator {
         }
         let reqs = workload.requests
         let n = reqs.count
+        // The fewest steps the schedule can take: every prompt token within the token budget, every output token
+        // within the sequences one step can hold. Refuse a run that could not finish in minutes.
+        let inFlight = min(workload.maxConcurrency ?? n, n, maxSeqs * dp)
+        let minSteps = Double(workload.totalInputTokens) / Double(budgetTokens * dp) + Double(workload.totalOutputTokens) / Double(max(inFlight, 1))
+        guard minSteps <= Limits.maxEngineSteps else {
+            throw InputError.usage(String(format: "the schedule needs at least %.3g engine steps (prompt tokens / --max-num-batched-tokens + output tokens / sequences in flight); the limit is %.3g (minutes of simulation). Raise --max-num-batched-tokens, --max-num-seqs or --max-concurrency, or lower the work",
+                                          minSteps, Limits.maxEngineSteps))
+        }
         var seqs = reqs.map { Seq(prompt: $0.inputTokens, output: $0.outputTokens) }
         for (i, r) in reqs.enumerated() {
             let need = (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
