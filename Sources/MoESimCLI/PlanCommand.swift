@@ -36,6 +36,9 @@ enum PlanCommand {
         let store = try ctx.store()
         let model = try store.model(modelArg)
         let gpus = (a.string("--gpu") ?? "a100-sxm4-80gb").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard !gpus.isEmpty, !gpus.contains(""), Set(gpus).count == gpus.count else {
+            throw InputError.usage("The value '\(a.string("--gpu") ?? "")' is invalid for '--gpu <name,...>': expected GPU names separated by commas, each once")
+        }
         for g in gpus { _ = try store.gpu(g) }
         let maxGPUs = try a.positiveInt("--max-gpus") ?? 8
         var prices: [String: Double] = [:]
