@@ -13,8 +13,9 @@ enum SweepCommand {
         experiments/hegde2025/spec.json). Writes <out>/results.csv (one row per configuration) and
         <out>/results.jsonl (one JSON object per configuration). Results do not depend on --threads.
         Configurations that cannot run (a plan that does not fit, say) become error rows with the reason; the
-        others go on. Each finished configuration is appended to results.jsonl at once, so a killed sweep keeps
-        its work and --resume runs only the rest; earlier results in <out> are otherwise replaced (said on stderr).
+        others go on. Each finished configuration is appended to both files at once (in the order they finish; at
+        the end both are rewritten in configuration order), so a killed sweep keeps its work and --resume runs
+        only the rest; earlier results in <out> are otherwise replaced (said on stderr).
         results.csv follows RFC 4180 quoting.
         """,
         arguments: [("<spec.json>", "The experiment spec.")],
@@ -54,18 +55,20 @@ enum SweepCommand {
         let todo = configs.filter { kept[$0.index] == nil }
         // Each finished configuration is appended to results.jsonl at once, so a killed sweep keeps its work;
         // at the end both files are rewritten in configuration order (the same bytes for any --threads).
+        // results.csv grows the same way (its header first), so neither file is left from an older run.
+        let axes = SweepRunner.axes(configs)
+        var csvRows: [Int: String] = [:]
+        for c in configs { if let l = kept[c.index] { csvRows[c.index] = SweepRunner.csvLine(jsonLine: l, configuration: c, axes: axes) } }
         let sink = try ResultSink(path: jsonlPath, lines: configs.compactMap { kept[$0.index] })
+        let csvSink = try ResultSink(path: csvPath, lines: [SweepRunner.csvHeader(axes: axes)] + configs.compactMap { csvRows[$0.index] })
         let progress = ctx.progress("sweep \(s.name)", afterSeconds: 0.5)
         let start = Date()
         let results = SweepRunner.run(todo, store: store, threads: threads,
                                       progress: { done, total in progress.update(Double(done) / Double(total), detail: "\(done)/\(total)") },
-                                      completed: { r in sink.append(SweepRunner.jsonLine(r)) })
+                                      completed: { r in sink.append(SweepRunner.jsonLine(r)); csvSink.append(SweepRunner.csvLine(r, axes: axes)) })
         progress.finish()
-        sink.close()
+        sink.close(); csvSink.close()
         var lines: [Int: String] = kept
-        var csvRows: [Int: String] = [:]
-        let axes = SweepRunner.axes(configs)
-        for c in configs { if let l = kept[c.index] { csvRows[c.index] = SweepRunner.csvLine(jsonLine: l, configuration: c, axes: axes) } }
         for r in results {
             lines[r.configuration.index] = SweepRunner.jsonLine(r)
             csvRows[r.configuration.index] = SweepRunner.csvLine(r, axes: axes)
