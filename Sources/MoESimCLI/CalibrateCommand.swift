@@ -17,7 +17,7 @@ enum CalibrateCommand {
         arguments: [("<manifest.json>", "Measured runs (see profiles/README.md).")],
         options: [
             OptionSpec("--engine-profile", "<name|file>", "The starting engine profile."),
-            OptionSpec("--out", "<file>", "Where to write the fitted profile."),
+            OptionSpec("--out", "<file>", "Where to write the fitted profile (never over the starting profile or the manifest; an existing file is replaced, with a note)."),
             OptionSpec("--name", "<name>", "Name of the fitted profile.", default: "the output file's name"),
             OptionSpec("--fit", "<params>", "Comma-separated parameters to fit.", default: "the profile's fit_parameters"),
             OptionSpec("--max-evaluations", "<n>", "Objective evaluations at most.", default: "150"),
@@ -31,8 +31,10 @@ enum CalibrateCommand {
         guard let out = a.string("--out") else { throw InputError.usage("Missing expected argument '--out <file>'") }
         let store = try ctx.store()
         let manifest = try Manifest(file: file)
+        // A fitted profile may be written into the profiles directory (that is where engine profiles live), but
+        // never over the starting profile or anything else this command reads.
         let enginePathIn = try store.resolve("engines", engineName, flag: "--engine-profile")
-        let outNote = try OutputFiles.check(out, flag: "--out", inputs: OutputFiles.inputs(a, except: "--out", extra: [enginePathIn] + manifest.inputFiles), store: store)
+        let outNote = try OutputFiles.check(out, flag: "--out", inputs: OutputFiles.inputs(a, except: "--out", extra: [enginePathIn] + manifest.inputFiles))
         let engine = try store.engine(engineName)
         let params = a.string("--fit").map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? engine.fitParameters
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount

@@ -32,7 +32,7 @@ public enum OutputFiles {
     public static func check(_ path: String, flag: String, inputs: [String], store: ProfileStore? = nil) throws -> String? {
         let target = canonical(path)
         if let hit = inputs.first(where: { canonical($0) == target }) {
-            throw InputError.usage("'\(flag) \(path)' would overwrite '\(hit)', which this command reads; choose another output file")
+            throw InputError.usage("'\(flag) \(path)' would overwrite '\(hit)', which this command reads; write another file (and move it over the input afterwards if that is what you mean)")
         }
         if let root = store?.root {
             let r = canonical(root)
