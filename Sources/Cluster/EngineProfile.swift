@@ -76,7 +76,7 @@ public struct EngineProfile: Sendable {
                 }
                 let node = try p.require(key)
                 let v = try node.double()
-                guard v >= 0 else { throw node.fail("must not be negative, found \(v)") }
+                if let why = Limits.engineParameterProblem(key, v) { throw node.fail(why) }
                 ps[key] = v
             }
         }

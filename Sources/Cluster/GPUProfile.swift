@@ -28,21 +28,20 @@ public struct GPUProfile: Sendable {
     public init(json j: JSONNode) throws {
         name = try j.string("name")
         displayName = try j.optional("display_name")?.string() ?? name
-        memoryGB = try j.positive("memory_gb")
-        peakTFLOPs = try j.positive("peak_bf16_tflops")
-        bandwidthGBps = try j.positive("hbm_bandwidth_gbps")
-        achievedMatmulFraction = try j.positive("achieved_matmul_fraction")
-        achievedBandwidthFraction = try j.positive("achieved_bandwidth_fraction")
-        for key in ["achieved_matmul_fraction", "achieved_bandwidth_fraction"] {
-            let v = try j.double(key)
-            guard v <= 1 else { throw try j.require(key).fail("must be at most 1 (a fraction of the datasheet peak), found \(v)") }
-        }
-        kernelLaunchUs = try j.double("kernel_launch_us", default: 4)
+        let L = Limits.gpu
+        memoryGB = try j.double("memory_gb", in: L["memory_gb"]!)
+        peakTFLOPs = try j.double("peak_bf16_tflops", in: L["peak_bf16_tflops"]!)
+        bandwidthGBps = try j.double("hbm_bandwidth_gbps", in: L["hbm_bandwidth_gbps"]!)
+        // Fractions of the datasheet peak.
+        achievedMatmulFraction = try j.double("achieved_matmul_fraction", in: L["achieved_matmul_fraction"]!)
+        achievedBandwidthFraction = try j.double("achieved_bandwidth_fraction", in: L["achieved_bandwidth_fraction"]!)
+        kernelLaunchUs = try j.optional("kernel_launch_us")?.double(in: L["kernel_launch_us"]!) ?? 4
         var curves: [GEMMShape: [(m: Double, us: Double)]] = [:]
         if let t = j.optional("gemm_table") {
             for e in try t.array() {
-                let m = try e.positiveInt("m"), n = try e.positiveInt("n"), k = try e.positiveInt("k")
-                let us = try e.positive("time_us")
+                let dim = 1...Int(L["gemm_dim"]!.upperBound)
+                let m = try e.int("m", in: dim), n = try e.int("n", in: dim), k = try e.int("k", in: dim)
+                let us = try e.double("time_us", in: L["time_us"]!)
                 curves[GEMMShape(n: n, k: k), default: []].append((Double(m), us))
             }
         }
@@ -54,7 +53,7 @@ public struct GPUProfile: Sendable {
             curves[key] = c
         }
         gemmCurves = curves
-        measuredReadGBps = try j.optional("memory_bandwidth_gbps")?.optional("read")?.double()
+        measuredReadGBps = try j.optional("memory_bandwidth_gbps")?.optional("read")?.double(in: L["read_gbps"]!)
         sources = try ProfileSources.read(j)
     }
 }

@@ -24,23 +24,33 @@ extension ModelArchitecture {
         self.name = name
         self.family = fam
         let isLLaDA = fam == "llada"
-        func firstInt(_ keys: [String]) throws -> Int? {
-            for k in keys where c.has(k) { return try c.positiveInt(k) }
+        // Every size is a positive whole number in its range (`Limits.model`), so that no product of sizes overflows.
+        func firstInt(_ keys: [String], _ kind: String) throws -> Int? {
+            for k in keys where c.has(k) { return try c.int(k, in: Limits.model[kind]!) }
             return nil
         }
-        func need(_ keys: [String]) throws -> Int {
-            if let v = try firstInt(keys) { return v }
+        func need(_ keys: [String], _ kind: String) throws -> Int {
+            if let v = try firstInt(keys, kind) { return v }
             throw InputError.data("\(c.file): missing key '\(keys[0])' (model_type \"\(type)\")")
         }
-        hidden = try need(isLLaDA ? ["d_model", "hidden_size"] : ["hidden_size", "d_model"])
-        layers = try need(isLLaDA ? ["n_layers", "num_hidden_layers"] : ["num_hidden_layers", "n_layers"])
-        heads = try need(isLLaDA ? ["n_heads", "num_attention_heads"] : ["num_attention_heads", "n_heads"])
-        kvHeads = try firstInt(["num_key_value_heads", "n_kv_heads"]) ?? heads
-        headDim = try firstInt(["head_dim"]) ?? (hidden / heads)
-        vocab = try need(isLLaDA ? ["embedding_size", "vocab_size"] : ["vocab_size", "embedding_size"])
+        hidden = try need(isLLaDA ? ["d_model", "hidden_size"] : ["hidden_size", "d_model"], "hidden")
+        layers = try need(isLLaDA ? ["n_layers", "num_hidden_layers"] : ["num_hidden_layers", "n_layers"], "layers")
+        heads = try need(isLLaDA ? ["n_heads", "num_attention_heads"] : ["num_attention_heads", "n_heads"], "heads")
+        kvHeads = try firstInt(["num_key_value_heads", "n_kv_heads"], "heads") ?? heads
+        guard kvHeads <= heads else {
+            throw InputError.data("\(c.file): num_key_value_heads (\(kvHeads)) exceeds num_attention_heads (\(heads))")
+        }
+        if let hd = try firstInt(["head_dim"], "head_dim") { headDim = hd }
+        else {
+            guard hidden >= heads else {
+                throw InputError.data("\(c.file): hidden_size (\(hidden)) is smaller than num_attention_heads (\(heads)), giving a head dimension of 0; give head_dim")
+            }
+            headDim = hidden / heads
+        }
+        vocab = try need(isLLaDA ? ["embedding_size", "vocab_size"] : ["vocab_size", "embedding_size"], "vocab")
         let weightTying = try c.bool("weight_tying", default: false)
         tieEmbeddings = try c.bool("tie_word_embeddings", default: weightTying)
-        maxPositions = try firstInt(["max_position_embeddings", "max_sequence_length"]) ?? 4096
+        maxPositions = try firstInt(["max_position_embeddings", "max_sequence_length"], "positions") ?? 4096
         guard heads % kvHeads == 0 else {
             throw InputError.data("\(c.file): num_attention_heads (\(heads)) is not a multiple of num_key_value_heads (\(kvHeads))")
         }
@@ -51,42 +61,49 @@ extension ModelArchitecture {
         isDiffusion = diffusion ?? fam.hasPrefix("llada")
 
         if fam.hasPrefix("deepseek") {
-            let kvLora = try c.positiveInt("kv_lora_rank")
-            let qLora = try c.optional("q_lora_rank")?.int()
-            attention = .mla(qLoraRank: qLora, kvLoraRank: kvLora, qkNopeHeadDim: try c.positiveInt("qk_nope_head_dim"),
-                             qkRopeHeadDim: try c.positiveInt("qk_rope_head_dim"), vHeadDim: try c.positiveInt("v_head_dim"))
+            let rank = Limits.model["lora_rank"]!, dim = Limits.model["head_dim"]!
+            let kvLora = try c.int("kv_lora_rank", in: rank)
+            let qLora = try c.optional("q_lora_rank")?.int(in: rank)
+            attention = .mla(qLoraRank: qLora, kvLoraRank: kvLora, qkNopeHeadDim: try c.int("qk_nope_head_dim", in: dim),
+                             qkRopeHeadDim: try c.int("qk_rope_head_dim", in: dim), vHeadDim: try c.int("v_head_dim", in: dim))
         } else {
             attention = .gqa
         }
 
         // Feed-forward blocks.
-        let experts = try firstInt(["num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"]) ?? 0
+        let experts = try firstInt(["num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"], "experts") ?? 0
         var specs: [FFNSpec] = []
         if experts == 0 {
-            let inter = try need(isLLaDA ? ["mlp_hidden_size", "intermediate_size"] : ["intermediate_size", "mlp_hidden_size"])
+            let inter = try need(isLLaDA ? ["mlp_hidden_size", "intermediate_size"] : ["intermediate_size", "mlp_hidden_size"], "intermediate")
             specs = Array(repeating: FFNSpec(denseIntermediate: inter, experts: 0, topK: 0, expertIntermediate: 0, sharedIntermediate: 0), count: layers)
         } else {
-            let topK = try need(["num_experts_per_tok", "moe_topk", "top_k"])
+            let topK = try need(["num_experts_per_tok", "moe_topk", "top_k"], "top_k")
             guard topK <= experts else {
                 throw InputError.data("\(c.file): key 'num_experts_per_tok' (\(topK)) exceeds the number of experts (\(experts))")
             }
             let expertInter: Int
-            if fam == "mixtral" || fam == "olmoe" { expertInter = try need(["intermediate_size"]) }
-            else { expertInter = try need(["moe_intermediate_size", "expert_intermediate_size", "intermediate_size"]) }
+            if fam == "mixtral" || fam == "olmoe" { expertInter = try need(["intermediate_size"], "intermediate") }
+            else { expertInter = try need(["moe_intermediate_size", "expert_intermediate_size", "intermediate_size"], "intermediate") }
             var shared = 0
-            if let s = try firstInt(["shared_expert_intermediate_size"]) { shared = s }
-            else if let n = try firstInt(["n_shared_experts", "num_shared_experts"]) { shared = n * expertInter }
-            let denseInter = try firstInt(["dense_intermediate_size", "intermediate_size"]) ?? expertInter
-            let firstDense = try firstInt(["first_k_dense_replace"]) ?? 0
+            if let s = try firstInt(["shared_expert_intermediate_size"], "intermediate") { shared = s }
+            else if let n = try firstInt(["n_shared_experts", "num_shared_experts"], "experts") {
+                shared = n * expertInter
+                guard shared <= Limits.model["intermediate"]!.upperBound else {
+                    throw InputError.data("\(c.file): n_shared_experts (\(n)) x expert width (\(expertInter)) = \(shared) is out of range; allowed at most \(Limits.model["intermediate"]!.upperBound)")
+                }
+            }
+            let denseInter = try firstInt(["dense_intermediate_size", "intermediate_size"], "intermediate") ?? expertInter
+            let firstDense = try firstInt(["first_k_dense_replace"], "layers") ?? 0
             // `moe_layer_freq` is a period (DeepSeek) or a per-layer list of 0/1 flags (LLaDA-MoE).
             var perLayerFlags: [Int]? = nil
             if let f = c.optional("moe_layer_freq"), f.value is [Any] {
-                let flags = try f.array().map { try $0.int() }
+                let flags = try f.array().map { try $0.int(in: 0...1) }
                 guard flags.count == layers else { throw f.fail("lists \(flags.count) layers; num_hidden_layers is \(layers)") }
                 perLayerFlags = flags
             }
-            let freq = perLayerFlags == nil ? (try firstInt(["moe_layer_freq", "decoder_sparse_step"]) ?? 1) : 1
-            let mlpOnly = Set(try c.optional("mlp_only_layers")?.array().map { try $0.int() } ?? [])
+            let freq = perLayerFlags == nil ? (try firstInt(["moe_layer_freq", "decoder_sparse_step"], "layers") ?? 1) : 1
+            let layerIndex = 0...(layers - 1)
+            let mlpOnly = Set(try c.optional("mlp_only_layers")?.array().map { try $0.int(in: layerIndex) } ?? [])
             for i in 0..<layers {
                 let isMoE: Bool
                 if let flags = perLayerFlags { isMoE = flags[i] != 0 }

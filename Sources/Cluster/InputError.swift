@@ -19,6 +19,27 @@ public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String { message }
 }
 
+/// Input files larger than this are refused before reading (2 GB).
+public let maxInputFileBytes = 2_000_000_000
+
+/// Reads an input file: a regular file (not a directory, device or pipe, which could block or never end) of at
+/// most `maxInputFileBytes`; errors name the file.
+public func readInputFile(_ file: String) throws -> Data {
+    let fm = FileManager.default
+    var isDir: ObjCBool = false
+    guard fm.fileExists(atPath: file, isDirectory: &isDir) else { throw InputError.data("\(file): cannot read the file (does it exist?)") }
+    guard !isDir.boolValue else { throw InputError.data("\(file): is a directory, not a file") }
+    let real = URL(fileURLWithPath: file).resolvingSymlinksInPath().path
+    let attrs = try? fm.attributesOfItem(atPath: real)
+    guard (attrs?[.type] as? FileAttributeType) == .typeRegular else { throw InputError.data("\(file): is not a regular file (a device or a pipe cannot be read as input)") }
+    let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
+    guard size <= maxInputFileBytes else {
+        throw InputError.data("\(file): is \(size / 1_000_000) MB; input files are limited to \(maxInputFileBytes / 1_000_000) MB")
+    }
+    guard let data = fm.contents(atPath: file) else { throw InputError.data("\(file): cannot read the file (permissions?)") }
+    return data
+}
+
 /// Lists choices the way the error messages do: 'a', 'b' or 'c'.
 public func quotedChoices(_ choices: [String]) -> String {
     let q = choices.map { "'\($0)'" }
@@ -40,10 +61,7 @@ public struct JSONNode: @unchecked Sendable {
 
     /// Parses a JSON file; errors name the file and, where Foundation says, the position.
     public static func load(file: String) throws -> JSONNode {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw InputError.data("\(file): cannot read the file (does it exist?)")
-        }
-        return try parse(data: data, file: file)
+        try parse(data: try readInputFile(file), file: file)
     }
 
     public static func parse(data: Data, file: String) throws -> JSONNode {
@@ -88,7 +106,7 @@ public struct JSONNode: @unchecked Sendable {
     }
 
     public func double() throws -> Double {
-        if !(value is String), let n = value as? NSNumber {
+        if !(value is String), let n = value as? NSNumber, !isJSONBool(n) {
             let d = n.doubleValue
             if d.isFinite { return d }
         }
@@ -107,7 +125,7 @@ public struct JSONNode: @unchecked Sendable {
     }
 
     public func bool() throws -> Bool {
-        if let b = value as? Bool { return b }
+        if let n = value as? NSNumber, isJSONBool(n) { return n.boolValue }
         throw fail("expected true or false, found \(describe(value))")
     }
 
@@ -134,9 +152,13 @@ public struct JSONNode: @unchecked Sendable {
     }
 }
 
+/// JSON `true`/`false` arrive as NSNumbers too; only their type tells them from 1 and 0.
+func isJSONBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
 func describe(_ v: Any) -> String {
     switch v {
     case is NSNull: return "null"
+    case let n as NSNumber where isJSONBool(n): return n.boolValue ? "true" : "false"
     case let s as String: return "\"\(s)\""
     case let n as NSNumber: return n.stringValue
     case is [Any]: return "an array"

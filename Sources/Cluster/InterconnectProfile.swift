@@ -21,6 +21,8 @@ public struct InterconnectProfile: Sendable {
     /// `curves[collective][gpuCount] = (log bytes, time us)` sorted by size.
     var curves: [Collective: [Int: Curve]]
     public var sources: [String]
+    /// Points merged because a curve measured one size twice (the faster reading kept), said by `profiles check`.
+    public var mergedPoints: [String] = []
 
     struct Curve: Sendable {
         var logBytes: [Double]
@@ -32,8 +34,8 @@ public struct InterconnectProfile: Sendable {
         name = try j.string("name")
         displayName = try j.optional("display_name")?.string() ?? name
         gpus = try j.require("gpus").array().map { try $0.string() }
-        maxGPUs = try j.positiveInt("max_gpus")
-        linkBandwidthGBps = try j.positive("link_bandwidth_gbps")
+        maxGPUs = try j.int("max_gpus", in: Limits.gpus)
+        linkBandwidthGBps = try j.double("link_bandwidth_gbps", in: Limits.interconnect["link_bandwidth_gbps"]!)
         isDefaultCandidate = try j.bool("default", default: true)
         defaultPriority = try j.int("default_priority", default: 0)
         var cs: [Collective: [Int: Curve]] = [:]
@@ -42,17 +44,23 @@ public struct InterconnectProfile: Sendable {
             guard let coll = Collective(rawValue: cname) else {
                 throw try c.require("collective").fail("is \"\(cname)\"; use one of \(quotedChoices(Collective.allCases.map(\.rawValue)))")
             }
-            let g = try c.positiveInt("gpus")
+            let g = try c.int("gpus", in: 2...Limits.gpus.upperBound)
             var pts: [(Double, Double)] = []
             for p in try c.require("points").array() {
                 let pair = try p.array()
                 guard pair.count == 2 else { throw p.fail("expected [bytes, time_us]") }
-                let b = try pair[0].double(), t = try pair[1].double()
-                guard b > 0, t > 0 else { throw p.fail("bytes and time_us must be positive, found [\(b), \(t)]") }
+                let b = try pair[0].double(in: Limits.interconnect["bytes"]!), t = try pair[1].double(in: Limits.interconnect["time_us"]!)
                 pts.append((b, t))
             }
-            guard pts.count >= 2 else { throw c.fail("a curve needs at least 2 points") }
-            pts.sort { $0.0 < $1.0 }
+            // Two readings at one size (a repeated measurement) are merged into the faster one, as the lower
+            // envelope below treats a slower reading; interpolating between them would divide by zero.
+            pts.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            let distinct = pts.enumerated().filter { $0.offset == 0 || pts[$0.offset - 1].0 != $0.element.0 }.map(\.element)
+            if distinct.count < pts.count {
+                mergedPoints.append("\(cname) at \(g) GPUs: \(pts.count - distinct.count) repeated size(s) merged into the faster reading")
+            }
+            pts = distinct
+            guard pts.count >= 2 else { throw c.fail("a curve needs at least 2 points at different sizes") }
             // Lower monotone envelope in size: a larger message cannot finish sooner, so a slower reading below a
             // faster larger one is rank skew or noise (vidur's small all-reduces jump between 10 and 60 us).
             for i in stride(from: pts.count - 2, through: 0, by: -1) { pts[i].1 = min(pts[i].1, pts[i + 1].1) }

@@ -18,6 +18,9 @@ public enum RoutingSpec: Sendable, Equatable, CustomStringConvertible {
             guard parts.count == 2, let v = Double(parts[1]), v.isFinite, v > 0 else {
                 throw InputError.usage("The value '\(s)' is invalid for '--routing'. '\(head)' needs a positive number, e.g. '\(head):1.2'")
             }
+            guard v >= 1e-3, v <= 1e3 else {
+                throw InputError.usage("The value '\(s)' is invalid for '--routing': '\(head)' takes a positive number in 0.001...1000")
+            }
             return v
         }
         switch head {
@@ -90,6 +93,17 @@ public struct RoutingModel: Sendable {
                 for t in rec[l] { for e in t { c[e] += 1 } }
                 let s = c.reduce(0, +)
                 pop.append(c.map { $0 / s })
+            }
+        }
+        // Each token draws top-k distinct experts by rejection: a layer whose weight sits almost entirely on fewer
+        // than k experts would make every draw exhaust its attempts (minutes for a large model), and top-k
+        // without replacement means little there. Refuse it, naming the layer.
+        if rec.isEmpty && topK > 1 {
+            for (l, p) in pop.enumerated() {
+                let rest = 1 - p.sorted(by: >).prefix(topK - 1).reduce(0, +)
+                guard rest >= 1e-3 else {
+                    throw InputError.data("routing \(spec): MoE layer \(l) puts \(String(format: "%.6f", 1 - rest)) of its weight on \(topK - 1) experts, leaving \(String(format: "%.2g", max(rest, 0))) for the rest; each token needs \(topK) distinct experts, so at least 0.001 must remain (use a milder skew)")
+                }
             }
         }
         popularity = pop
@@ -168,7 +182,7 @@ public struct RoutingModel: Sendable {
         func row(_ n: JSONNode) throws -> [Double] {
             let a = try n.array().map { try $0.double() }
             guard a.count == experts else { throw n.fail("has \(a.count) experts; the model has \(experts)") }
-            guard a.allSatisfy({ $0 >= 0 }), a.reduce(0, +) > 0 else { throw n.fail("counts must be non-negative and not all zero") }
+            guard a.allSatisfy({ $0 >= 0 }), a.reduce(0, +) > 0, a.reduce(0, +).isFinite else { throw n.fail("counts must be non-negative, not all zero, and sum to a finite number") }
             let s = a.reduce(0, +)
             return a.map { $0 / s }
         }
@@ -192,6 +206,7 @@ public struct RoutingModel: Sendable {
                 let ids = try t.array().map { try $0.int() }
                 guard ids.count == topK else { throw t.fail("lists \(ids.count) experts; top-k is \(topK)") }
                 for e in ids where e < 0 || e >= experts { throw t.fail("expert \(e) is out of range 0..<\(experts)") }
+                guard Set(ids).count == ids.count else { throw t.fail("lists an expert twice (\(ids)); a token's top-k experts are distinct") }
                 return ids
             }
         }

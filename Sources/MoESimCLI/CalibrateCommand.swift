@@ -17,7 +17,7 @@ enum CalibrateCommand {
         arguments: [("<manifest.json>", "Measured runs (see profiles/README.md).")],
         options: [
             OptionSpec("--engine-profile", "<name|file>", "The starting engine profile."),
-            OptionSpec("--out", "<file>", "Where to write the fitted profile."),
+            OptionSpec("--out", "<file>", "Where to write the fitted profile (never over the starting profile or the manifest; an existing file is replaced, with a note)."),
             OptionSpec("--name", "<name>", "Name of the fitted profile.", default: "the output file's name"),
             OptionSpec("--fit", "<params>", "Comma-separated parameters to fit.", default: "the profile's fit_parameters"),
             OptionSpec("--max-evaluations", "<n>", "Objective evaluations at most.", default: "150"),
@@ -31,6 +31,10 @@ enum CalibrateCommand {
         guard let out = a.string("--out") else { throw InputError.usage("Missing expected argument '--out <file>'") }
         let store = try ctx.store()
         let manifest = try Manifest(file: file)
+        // A fitted profile may be written into the profiles directory (that is where engine profiles live), but
+        // never over the starting profile or anything else this command reads.
+        let enginePathIn = try store.resolve("engines", engineName, flag: "--engine-profile")
+        let outNote = try OutputFiles.check(out, flag: "--out", inputs: OutputFiles.inputs(a, except: "--out", extra: [enginePathIn] + manifest.inputFiles))
         let engine = try store.engine(engineName)
         let params = a.string("--fit").map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? engine.fitParameters
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
@@ -44,8 +48,10 @@ enum CalibrateCommand {
         let command = "moesim calibrate \(file) --engine-profile \(engineName) --out \(out)" + (a.string("--fit").map { " --fit \($0)" } ?? "")
         let json = try Calibration.profileJSON(fit, base: try JSONNode.load(file: enginePath), name: name, command: command, manifest: file,
                                                fitIDs: manifest.entries.filter(\.fit).map(\.id))
+        if let n = outNote { ctx.err(n) }
         do { try json.write(toFile: out, atomically: true, encoding: .utf8) }
         catch { throw InputError.data("\(out): cannot write the profile: \(error.localizedDescription)") }
+        for (id, why) in fit.skipped { ctx.out("left out of the fit (cannot be simulated with the starting profile): \(id): \(why)\n") }
         ctx.out("Fitted \(params.count) parameter(s) of \(engine.name) in \(fit.evaluations) evaluations (loss \(String(format: "%.5f", fit.loss))):\n")
         for ((p, v), (_, s)) in zip(fit.parameters, fit.start) { ctx.out(String(format: "  %-28@ %12.3f  (start %.3f)\n", p, v, s)) }
         ctx.out("Wrote \(out).\n\n")
@@ -76,6 +82,7 @@ enum ValidateCommand {
         let manifest = try Manifest(file: file)
         let engine = try a.string("--engine-profile").map { try store.engine($0) }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        let jsonNote = try a.string("--json").flatMap { try OutputFiles.check($0, flag: "--json", inputs: OutputFiles.inputs(a, except: "--json", extra: manifest.inputFiles), store: store) }
         let rows = Validation.predict(manifest, store: store, engine: engine, threads: threads)
         ctx.out(table(rows))
         if let j = a.string("--json") {
@@ -88,6 +95,7 @@ enum ValidateCommand {
                 ("in_sample", summaryFields(Validation.summarize(rows.filter(\.fit)))),
                 ("held_out", summaryFields(Validation.summarize(rows.filter { !$0.fit }))),
             ]
+            if let n = jsonNote { ctx.err(n) }
             do { try (JSONWriter.write(fs) + "\n").write(toFile: j, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(j): cannot write: \(error.localizedDescription)") }
         }

@@ -33,10 +33,38 @@ enum ExplainCommand {
         let a = try ParsedArguments(args, options: spec.options)
         let store = try ctx.store()
         let d = try RunOptions.deployment(a, store: store)
-        if d.engine.kind == .hf { try explainHF(a, d, ctx); return }
-        let e = try StepExplanation(deployment: d, decodeSeqs: try a.int("--decode-seqs") ?? (a.has("--prefill-seqs") ? 0 : 64),
-                                    kvLen: try a.int("--kv-len") ?? 512, prefillSeqs: try a.int("--prefill-seqs") ?? 0,
-                                    prefillLen: try a.int("--prefill-len") ?? 512, seed: try RunOptions.seed(a))
+        if d.engine.kind == .hf {
+            try RunOptions.refuseUnused(a, ["--decode-seqs", "--kv-len", "--prefill-seqs", "--prefill-len"],
+                                        because: "by '--engine hf' (it explains one forward of --batch-size sequences at --input-len)")
+            try explainHF(a, d, ctx); return
+        }
+        try RunOptions.refuseUnused(a, RunOptions.hfOnlyFlags, because: "by the vLLM engine's explanation (use --decode-seqs, --kv-len, --prefill-seqs, --prefill-len)")
+        if a.string("--generation") == "diffusion" || d.model.isDiffusion {
+            throw InputError.usage("vLLM cannot serve diffusion generation; explain it with '--engine hf --generation diffusion'")
+        }
+        let decodeSeqs = try a.int("--decode-seqs") ?? (a.has("--prefill-seqs") ? 0 : 64), kvLen = try a.int("--kv-len") ?? 512
+        let prefillSeqs = try a.int("--prefill-seqs") ?? 0, prefillLen = try a.int("--prefill-len") ?? 512
+        // What 'run' refuses, explain refuses: a context past the model's maximum or larger than the KV cache.
+        for (flag, len, used) in [("--kv-len", kvLen + 1, decodeSeqs > 0), ("--prefill-len", prefillLen, prefillSeqs > 0)] where used {
+            guard len <= d.model.maxPositions else {
+                throw InputError.usage("\(flag) \(flag == "--kv-len" ? "\(kvLen) + the decoded token = \(len)" : "\(len)") tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
+            }
+            let mem = d.memoryPlan()
+            try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
+            guard len <= mem.kvTokens else {
+                throw InputError.data("a sequence of \(len) tokens (\(flag)) needs more KV cache than \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds: \(mem.kvTokens) tokens per DP rank")
+            }
+        }
+        // The whole step's KV must fit as well, as the scheduler would require: sequences split over the DP ranks.
+        let mem = d.memoryPlan()
+        try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
+        let dp = d.plan.dataParallel
+        let perRank = Double((decodeSeqs + dp - 1) / dp) * Double(kvLen + 1) + Double((prefillSeqs + dp - 1) / dp) * Double(prefillLen)
+        guard perRank <= Double(mem.kvTokens) else {
+            throw InputError.data("the step holds \(Int(perRank)) tokens of KV cache per DP rank (--decode-seqs x (--kv-len + 1) + --prefill-seqs x --prefill-len); \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
+        }
+        let e = try StepExplanation(deployment: d, decodeSeqs: decodeSeqs, kvLen: kvLen, prefillSeqs: prefillSeqs,
+                                    prefillLen: prefillLen, seed: try RunOptions.seed(a))
         if a.has("--json") { ctx.out(JSONWriter.write(json(e)) + "\n") } else { ctx.out(text(e)) }
     }
 

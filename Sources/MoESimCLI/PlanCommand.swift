@@ -36,16 +36,20 @@ enum PlanCommand {
         let store = try ctx.store()
         let model = try store.model(modelArg)
         let gpus = (a.string("--gpu") ?? "a100-sxm4-80gb").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard !gpus.isEmpty, !gpus.contains(""), Set(gpus).count == gpus.count else {
+            throw InputError.usage("The value '\(a.string("--gpu") ?? "")' is invalid for '--gpu <name,...>': expected GPU names separated by commas, each once")
+        }
         for g in gpus { _ = try store.gpu(g) }
         let maxGPUs = try a.positiveInt("--max-gpus") ?? 8
         var prices: [String: Double] = [:]
         for p in a.repeated["--gpu-hour-usd"] ?? [] {
             let parts = p.split(separator: "=")
-            guard parts.count == 2, let v = Double(parts[1]), v > 0, gpus.contains(String(parts[0])) else {
-                throw InputError.usage("The value '\(p)' is invalid for '--gpu-hour-usd <gpu=price>': expected one of \(quotedChoices(gpus)) = a positive price, e.g. \(gpus[0])=1.80")
+            guard parts.count == 2, let v = Double(parts[1]), v > 0, v <= 1e6, gpus.contains(String(parts[0])) else {
+                throw InputError.usage("The value '\(p)' is invalid for '--gpu-hour-usd <gpu=price>': expected one of \(quotedChoices(gpus)) = a price in (0, 1000000], e.g. \(gpus[0])=1.80")
             }
             prices[String(parts[0])] = v
         }
+        try RunOptions.refuseUnused(a, RunOptions.hfOnlyFlags + ["--generation"], because: "by 'plan', which searches vLLM deployments")
         // Pass the workload flags through to each simulated run.
         var workloadArgs: [String] = []
         for o in RunOptions.workload where a.has(o.name) {
@@ -59,6 +63,7 @@ enum PlanCommand {
         var search = PlanSearch(model: model, modelArg: modelArg, gpus: gpus, maxGPUs: maxGPUs, workloadArgs: workloadArgs,
                                 sloTTFTp99Ms: ttft, sloTPOTp99Ms: tpot, prices: prices)
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: "--svg"), store: store) }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
         let ranked = try search.run(store: store, threads: threads) { d, n in progress.update(Double(d) / Double(n), detail: "\(d)/\(n) plans simulated") }
@@ -66,6 +71,7 @@ enum PlanCommand {
         let elapsed = Date().timeIntervalSince(start)
         let frontier = PlanSearch.pareto(ranked)
         if let f = a.string("--svg") {
+            if let n = svgNote { ctx.err(n) }
             do { try paretoSVG(ranked, frontier: frontier, model: model.name).write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write: \(error.localizedDescription)") }
         }

@@ -67,7 +67,7 @@ enum ProfilesCommand {
         case "interconnects":
             let ic = try store.interconnect(path)
             let cs = Collective.allCases.filter { !ic.gpuCounts($0).isEmpty }.map { "\($0.rawValue)\(ic.gpuCounts($0))" }
-            return "\(ic.gpus.joined(separator: ", ")); " + cs.joined(separator: " ")
+            return "\(ic.gpus.joined(separator: ", ")); " + cs.joined(separator: " ") + ic.mergedPoints.map { "; note: \($0)" }.joined()
         case "engines":
             let e = try store.engine(path)
             return "\(e.kind.rawValue) engine, \(e.params.count) parameters set\(e.fitParameters.isEmpty ? "" : ", fits \(e.fitParameters.joined(separator: ", "))")"

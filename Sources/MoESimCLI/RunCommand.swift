@@ -24,12 +24,15 @@ enum RunCommand {
     static func execute(_ args: [String], _ ctx: Context) throws {
         let a = try ParsedArguments(args, options: spec.options)
         let store = try ctx.store()
+        var note: String? = nil
+        if let f = a.string("--save-result") { note = try OutputFiles.check(f, flag: "--save-result", inputs: OutputFiles.inputs(a, except: "--save-result"), store: store) }
         let progress = ctx.progress("simulating")
         let o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
         progress.finish()
         let (r, d, desc) = (o.result, o.deployment, o.workload)
         let json = JSONWriter.write(Simulation.fields(o))
         if let f = a.string("--save-result") {
+            if let n = note { ctx.err(n) }
             do { try (json + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write the result: \(error.localizedDescription)") }
         }

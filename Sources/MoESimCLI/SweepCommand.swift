@@ -12,13 +12,18 @@ enum SweepCommand {
         A spec lists grids of 'moesim run' arguments; each grid is the cartesian product of its axes (see
         experiments/hegde2025/spec.json). Writes <out>/results.csv (one row per configuration) and
         <out>/results.jsonl (one JSON object per configuration). Results do not depend on --threads.
-        Configurations that cannot run (a plan that does not fit, say) are reported with the reason.
+        Configurations that cannot run (a plan that does not fit, say) become error rows with the reason; the
+        others go on. Each finished configuration is appended to both files at once (in the order they finish; at
+        the end both are rewritten in configuration order), so a killed sweep keeps its work and --resume runs
+        only the rest; earlier results in <out> are otherwise replaced (said on stderr).
+        results.csv follows RFC 4180 quoting.
         """,
         arguments: [("<spec.json>", "The experiment spec.")],
         options: [
             OptionSpec("--out", "<dir>", "Output directory.", default: "sweep-<name>"),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
             OptionSpec("--grid", "<name>", "Run only this grid of the spec."),
+            OptionSpec("--resume", nil, "Keep the configurations an earlier run of this spec already finished in <out>/results.jsonl; run the rest."),
         ])
 
     static func execute(_ args: [String], _ ctx: Context) throws {
@@ -35,24 +40,74 @@ enum SweepCommand {
         }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         let out = a.string("--out") ?? "sweep-\(s.name)"
+        let csvPath = out + "/results.csv", jsonlPath = out + "/results.jsonl"
+        let inputs = OutputFiles.inputs(a, except: "--out", extra: [file] + OutputFiles.files(inArgumentLists: configs.map(\.args)))
+        for p in [csvPath, jsonlPath] { try OutputFiles.check(p, flag: "--out", inputs: inputs, store: store) }
+        // Finished configurations of an earlier (perhaps killed) run of the same spec, kept with --resume.
+        var kept: [Int: String] = [:]
+        let existing = FileManager.default.fileExists(atPath: jsonlPath) || FileManager.default.fileExists(atPath: csvPath)
+        if a.has("--resume"), let text = try? String(contentsOfFile: jsonlPath, encoding: .utf8) {
+            kept = SweepRunner.finishedLines(text, configs: configs)
+            ctx.err("resuming: \(kept.count) of \(configs.count) configurations already in \(jsonlPath); running the other \(configs.count - kept.count)\n")
+        } else if existing {
+            ctx.err("note: replacing the earlier results in \(out)/ (use --resume to keep finished configurations)\n")
+        }
+        let todo = configs.filter { kept[$0.index] == nil }
+        // Each finished configuration is appended to results.jsonl at once, so a killed sweep keeps its work;
+        // at the end both files are rewritten in configuration order (the same bytes for any --threads).
+        // results.csv grows the same way (its header first), so neither file is left from an older run.
+        let axes = SweepRunner.axes(configs)
+        var csvRows: [Int: String] = [:]
+        for c in configs { if let l = kept[c.index] { csvRows[c.index] = SweepRunner.csvLine(jsonLine: l, configuration: c, axes: axes) } }
+        let sink = try ResultSink(path: jsonlPath, lines: configs.compactMap { kept[$0.index] })
+        let csvSink = try ResultSink(path: csvPath, lines: [SweepRunner.csvHeader(axes: axes)] + configs.compactMap { csvRows[$0.index] })
         let progress = ctx.progress("sweep \(s.name)", afterSeconds: 0.5)
         let start = Date()
-        let results = SweepRunner.run(configs, store: store, threads: threads) { done, total in progress.update(Double(done) / Double(total), detail: "\(done)/\(total)") }
+        let results = SweepRunner.run(todo, store: store, threads: threads,
+                                      progress: { done, total in progress.update(Double(done) / Double(total), detail: "\(done)/\(total)") },
+                                      completed: { r in sink.append(SweepRunner.jsonLine(r)); csvSink.append(SweepRunner.csvLine(r, axes: axes)) })
         progress.finish()
-        try write(results, to: out)
+        sink.close(); csvSink.close()
+        var lines: [Int: String] = kept
+        for r in results {
+            lines[r.configuration.index] = SweepRunner.jsonLine(r)
+            csvRows[r.configuration.index] = SweepRunner.csvLine(r, axes: axes)
+        }
+        do {
+            try configs.map { lines[$0.index]! }.joined().write(toFile: jsonlPath, atomically: true, encoding: .utf8)
+            try (SweepRunner.csvHeader(axes: axes) + configs.map { csvRows[$0.index]! }.joined()).write(toFile: csvPath, atomically: true, encoding: .utf8)
+        } catch { throw InputError.data("\(out): cannot write results: \(error.localizedDescription)") }
         let failed = results.filter { $0.result == nil }
-        ctx.out(String(format: "%d configurations in %.2f s on %d threads; %d ran, %d could not run. Wrote %@/results.csv and %@/results.jsonl\n",
-                       results.count, Date().timeIntervalSince(start), threads, results.count - failed.count, failed.count, out, out))
+        let keptFailed = configs.filter { kept[$0.index].map { !$0.contains("\"result\":{") } ?? false }.count
+        ctx.out(String(format: "%d configurations in %.2f s on %d threads; %d ran, %d could not run%@. Wrote %@ and %@\n",
+                       configs.count, Date().timeIntervalSince(start), threads, results.count - failed.count, failed.count + keptFailed,
+                       kept.isEmpty ? "" : ", \(kept.count) kept from the earlier run", csvPath, jsonlPath))
         for f in failed.prefix(10) {
             ctx.out("  could not run [\(f.configuration.labels.map { "\($0.axis)=\($0.label)" }.joined(separator: " "))]: \(f.error ?? "")\n")
         }
     }
+}
 
-    static func write(_ results: [SweepResult], to dir: String) throws {
+/// Appends lines to a file as results come in (one writer at a time), flushed line by line.
+final class ResultSink: @unchecked Sendable {
+    let handle: FileHandle
+    let path: String
+    let lock = NSLock()
+
+    init(path: String, lines: [String]) throws {
+        self.path = path
         do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try SweepRunner.csv(results).write(toFile: dir + "/results.csv", atomically: true, encoding: .utf8)
-            try SweepRunner.jsonLines(results).write(toFile: dir + "/results.jsonl", atomically: true, encoding: .utf8)
-        } catch { throw InputError.data("\(dir): cannot write results: \(error.localizedDescription)") }
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+            try lines.joined().write(toFile: path, atomically: true, encoding: .utf8)
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            handle.seekToEndOfFile()
+        } catch { throw InputError.data("\(path): cannot write results: \(error.localizedDescription)") }
     }
+
+    func append(_ line: String) {
+        lock.lock(); defer { lock.unlock() }
+        handle.write(Data(line.utf8))
+    }
+
+    func close() { lock.lock(); try? handle.close(); lock.unlock() }
 }

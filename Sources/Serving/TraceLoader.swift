@@ -18,8 +18,8 @@ public enum TraceLoader {
 
     /// Loads a trace; arrival times are shifted so the first request arrives at 0. `limit` keeps the first N rows.
     public static func load(file: String, limit: Int? = nil, timeScale: Double = 1) throws -> [Request] {
-        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-            throw InputError.data("\(file): cannot read the trace file")
+        guard let text = String(data: try readInputFile(file), encoding: .utf8) else {
+            throw InputError.data("\(file): the trace is not UTF-8 text")
         }
         var rows: [(Double, Int, Int)] = []
         if file.hasSuffix(".jsonl") || text.hasPrefix("{") {
@@ -35,7 +35,7 @@ public enum TraceLoader {
                 guard let ik = inKeys.first(where: { obj[$0] != nil }), let ok = outKeys.first(where: { obj[$0] != nil }) else {
                     throw InputError.data("\(file): line \(lineNo): needs an input-token key (\(quotedChoices(inKeys))) and an output-token key (\(quotedChoices(outKeys)))")
                 }
-                rows.append((try node.double(tk.0) * tk.1, try node.int(ik), try node.int(ok)))
+                rows.append((try node.double(tk.0) * tk.1, try node.int(ik, in: Limits.tokens), try node.int(ok, in: Limits.tokens)))
             }
         } else {
             let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
@@ -57,7 +57,10 @@ public enum TraceLoader {
                 let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard f.count > max(ti, ii, oi) else { throw InputError.data("\(file): line \(n + 2): expected \(cols.count) columns, found \(f.count)") }
                 var t: Double
-                if let v = Double(f[ti]) { t = v * tk.1 }
+                if let v = Double(f[ti]) {
+                    guard v.isFinite else { throw InputError.data("\(file): line \(n + 2): column '\(cols[ti])' has time value '\(f[ti])'; it must be a finite number") }
+                    t = v * tk.1
+                }
                 else if let d = fmt.date(from: String(f[ti].prefix(26))) {
                     if firstDate == nil { firstDate = d }
                     t = d.timeIntervalSince(firstDate!)
@@ -65,15 +68,24 @@ public enum TraceLoader {
                 guard let i = Int(f[ii]), let o = Int(f[oi]) else {
                     throw InputError.data("\(file): line \(n + 2): token counts '\(f[ii])', '\(f[oi])' are not whole numbers")
                 }
+                guard Limits.tokens.contains(i), Limits.tokens.contains(o) else {
+                    throw InputError.data("\(file): line \(n + 2): token counts \(i), \(o) are out of range; allowed \(Limits.tokens.lowerBound)...\(Limits.tokens.upperBound)")
+                }
                 rows.append((t, i, o))
             }
         }
         guard !rows.isEmpty else { throw InputError.data("\(file): the trace has no requests") }
         let t0 = rows.map(\.0).min()!
         var out: [Request] = []
+        out.reserveCapacity(rows.count)
         for (n, r) in rows.enumerated() {
             guard r.1 > 0, r.2 > 0 else { throw InputError.data("\(file): request \(n + 1) has \(r.1) input and \(r.2) output tokens; both must be positive") }
-            out.append(Request(arrival: .seconds((r.0 - t0) * timeScale), inputTokens: r.1, outputTokens: r.2))
+            // Arrival times become whole nanoseconds: the span must fit the simulated-time limit.
+            let at = (r.0 - t0) * timeScale
+            guard at.isFinite, at <= Limits.maxSimulatedSeconds else {
+                throw InputError.data("\(file): request \(n + 1) arrives \(String(format: "%.3g", at)) s after the first (after --trace-time-scale \(timeScale)); the limit is \(Int(Limits.maxSimulatedSeconds)) s")
+            }
+            out.append(Request(arrival: .seconds(at), inputTokens: r.1, outputTokens: r.2))
         }
         out.sort { $0.arrival < $1.arrival }
         return out

@@ -90,6 +90,14 @@ public struct VLLMSimulator {
         }
         let reqs = workload.requests
         let n = reqs.count
+        // The fewest steps the schedule can take: every prompt token within the token budget, every output token
+        // within the sequences one step can hold. Refuse a run that could not finish in minutes.
+        let inFlight = min(workload.maxConcurrency ?? n, n, maxSeqs * dp)
+        let minSteps = Double(workload.totalInputTokens) / Double(budgetTokens * dp) + Double(workload.totalOutputTokens) / Double(max(inFlight, 1))
+        guard minSteps <= Limits.maxEngineSteps else {
+            throw InputError.usage(String(format: "the schedule needs at least %.3g engine steps (prompt tokens / --max-num-batched-tokens + output tokens / sequences in flight); the limit is %.3g (minutes of simulation). Raise --max-num-batched-tokens, --max-num-seqs or --max-concurrency, or lower the work",
+                                          minSteps, Limits.maxEngineSteps))
+        }
         var seqs = reqs.map { Seq(prompt: $0.inputTokens, output: $0.outputTokens) }
         for (i, r) in reqs.enumerated() {
             let need = (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
@@ -119,14 +127,16 @@ public struct VLLMSimulator {
 
         var completed = 0
         var preemptions = 0
-        var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = [], itl: [Double] = []
-        ttft.reserveCapacity(n); e2el.reserveCapacity(n); itl.reserveCapacity(workload.totalOutputTokens)
+        var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = []
+        // ITLs repeat (a decode step gives every sequence the same one): kept as runs, memory per step, not per token.
+        var itl = RunLengthSample()
+        ttft.reserveCapacity(n); e2el.reserveCapacity(n); tpot.reserveCapacity(n)
         var lastCompletion = 0.0
         var batches = Array(repeating: BatchShape(), count: dp)
         // This step's scheduled sequences and their new tokens, all ranks in one flat list; rank r owns
         // schedSeq[rankStart[r]..<rankStart[r + 1]].
         var schedSeq: [Int] = [], schedWant: [Int] = []
-        schedSeq.reserveCapacity(maxSeqs * dp); schedWant.reserveCapacity(maxSeqs * dp)
+        schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
         var rankStart = Array(repeating: 0, count: dp + 1)
         var emitted = 0
         let progressEvery = max(1, n / 100)
@@ -205,7 +215,7 @@ public struct VLLMSimulator {
                             if done == 0 {
                                 for s in running[0] { itl.append((deliver - sq[s].lastToken) / 1e3) }
                             } else {
-                                itl.append(contentsOf: repeatElement((deliver - prevDeliver) / 1e3, count: seqsN))
+                                itl.append((deliver - prevDeliver) / 1e3, count: seqsN)
                             }
                             prevDeliver = deliver
                             b.decodeContext += Double(seqsN)

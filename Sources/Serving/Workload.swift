@@ -52,6 +52,9 @@ public struct Workload: Sendable {
         for i in 0..<numPrompts {
             if i > 0, let rate = requestRate, rate.isFinite {
                 t += gapRNG.gamma(shape: burstiness, scale: 1 / (rate * burstiness))
+                guard t.isFinite, t <= Limits.maxSimulatedSeconds else {
+                    throw InputError.usage("at --request-rate \(rate) the arrivals reach \(String(format: "%.3g", t)) s of simulated time by request \(i + 1) (limit \(Int(Limits.maxSimulatedSeconds)) s); raise --request-rate or lower --num-prompts")
+                }
             }
             reqs.append(Request(arrival: .seconds(t), inputTokens: draw(inputLen), outputTokens: draw(outputLen)))
         }

@@ -80,9 +80,12 @@ public struct ParsedArguments: Sendable {
         InputError.usage("The value '\(v)' is invalid for '\(specs[name]?.usage ?? name)': \(what)")
     }
 
+    /// A whole-number flag; flags listed in `Limits.flags` must lie in their range.
     public func int(_ name: String) throws -> Int? {
         guard let v = values[name] else { return nil }
-        guard let i = Int(v) else { throw invalid(name, v, "expected a whole number") }
+        let range = Limits.flags[name]
+        guard let i = Int(v) else { throw invalid(name, v, "expected \(range.map(\.description) ?? "a whole number")") }
+        if let r = range, !r.contains(Double(i)) { throw invalid(name, v, "out of range; allowed \(r)") }
         return i
     }
 
@@ -92,10 +95,13 @@ public struct ParsedArguments: Sendable {
         return i
     }
 
+    /// A number flag; `inf` only where its range allows it. Flags listed in `Limits.flags` must lie in their range.
     public func double(_ name: String) throws -> Double? {
         guard let v = values[name] else { return nil }
-        if v == "inf" { return .infinity }
-        guard let d = Double(v), d.isFinite else { throw invalid(name, v, "expected a number") }
+        let range = Limits.flags[name]
+        if v == "inf", case .realOrInfinity? = range { return .infinity }
+        guard let d = Double(v), d.isFinite else { throw invalid(name, v, "expected \(range.map(\.description) ?? "a finite number")") }
+        if let r = range, !r.contains(d) { throw invalid(name, v, "out of range; allowed \(r)") }
         return d
     }
 

@@ -12,11 +12,13 @@ public enum Calibration {
         public var start: [(String, Double)]
         public var loss: Double
         public var evaluations: Int
+        /// Fit runs left out because they could not be simulated with the starting profile: (id, reason).
+        public var skipped: [(String, String)] = []
     }
 
     public static func fit(manifest: Manifest, engine: EngineProfile, parameters: [String], store: ProfileStore,
                            threads: Int, maxEvaluations: Int, progress: ((Int, Double) -> Void)? = nil) throws -> Fit {
-        let fitEntries = manifest.entries.filter(\.fit)
+        var fitEntries = manifest.entries.filter(\.fit)
         guard !fitEntries.isEmpty else { throw InputError.data("\(manifest.file): no run is marked \"fit\": true") }
         guard !parameters.isEmpty else { throw InputError.usage("no parameters to fit: name them with --fit or in the engine profile's fit_parameters") }
         for p in parameters where EngineProfile.known[p] == nil {
@@ -24,11 +26,31 @@ public enum Calibration {
         }
         let start = parameters.map { max(engine.value($0), 1e-3) }
         var evals = 0
+        var skipped: [(String, String)] = []
         var firstError: String? = nil
+        // Candidates stay inside each parameter's allowed range (whole numbers rounded), as a profile file must.
         func profile(_ logs: [Double]) -> EngineProfile {
             var e = engine
-            for (i, p) in parameters.enumerated() { e.params[p] = exp(logs[i]) }
+            for (i, p) in parameters.enumerated() {
+                let (r, whole) = Limits.engineParameters[p] ?? (Limits.engineTimeUs, false)
+                var v = min(max(exp(logs[i]), r.lowerBound), r.upperBound)
+                if whole { v = min(max(v.rounded(), r.lowerBound), r.upperBound) }
+                e.params[p] = v.isFinite ? v : r.lowerBound
+            }
             return e
+        }
+        // A fit run that cannot be simulated even with the starting profile is left out of the fit (and said so),
+        // rather than making every candidate fail.
+        let startRows = Validation.predict(manifest, entries: fitEntries, store: store, engine: profile(start.map(log)), threads: threads)
+        let failing = Set(startRows.filter { $0.predicted == nil }.map(\.id))
+        if !failing.isEmpty {
+            fitEntries = fitEntries.filter { !failing.contains($0.id) }
+            skipped = startRows.filter { failing.contains($0.id) }.reduce(into: [(String, String)]()) { acc, r in
+                if !acc.contains(where: { $0.0 == r.id }) { acc.append((r.id, r.error ?? "no prediction")) }
+            }
+            guard !fitEntries.isEmpty else {
+                throw InputError.data("calibration could not simulate any fit run with the starting profile: \(skipped.map { "\($0.0): \($0.1)" }.joined(separator: "; "))")
+            }
         }
         let objective: ([Double]) -> Double = { logs in
             evals += 1
@@ -47,8 +69,8 @@ public enum Calibration {
                                       maxEvaluations: maxEvaluations, tolerance: 1e-6)
         guard res.value.isFinite else { throw InputError.data("calibration could not simulate the fit runs: \(firstError ?? "unknown error")") }
         let best = profile(res.x)
-        return Fit(profile: best, parameters: parameters.enumerated().map { ($0.element, exp(res.x[$0.offset])) },
-                   start: zip(parameters, start).map { ($0, $1) }, loss: res.value, evaluations: evals)
+        return Fit(profile: best, parameters: parameters.map { ($0, best.params[$0]!) },
+                   start: zip(parameters, start).map { ($0, $1) }, loss: res.value, evaluations: evals, skipped: skipped)
     }
 
     /// The fitted profile as JSON, with the fit's provenance added to `sources`.

@@ -19,6 +19,8 @@ public struct Manifest: Sendable {
     public var description: String
     public var entries: [Entry]
     public var file: String
+    /// Files the manifest's runs read (traces, configs, result files): outputs must not overwrite them.
+    public var inputFiles: [String] = []
 
     public static let metrics = ["output_throughput", "request_throughput", "total_token_throughput", "mean_ttft_ms", "median_ttft_ms",
                                  "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
@@ -32,6 +34,7 @@ public struct Manifest: Sendable {
         description = try j.optional("description")?.string() ?? ""
         let base = URL(fileURLWithPath: file).deletingLastPathComponent().path
         var seen = Set<String>()
+        var resultFiles: [String] = []
         entries = try j.require("runs").array().map { e in
             let id = try e.string("id")
             guard seen.insert(id).inserted else { throw e.fail("duplicate id '\(id)'") }
@@ -51,8 +54,15 @@ public struct Manifest: Sendable {
                 }
             } else if let rf = e.optional("result_file") {
                 let path = try rf.string()
-                let r = try JSONNode.load(file: path.hasPrefix("/") ? path : base + "/" + path)
-                for k in Self.metrics where r.has(k) { measured.append((k, try r.double(k))) }
+                let full = path.hasPrefix("/") ? path : base + "/" + path
+                resultFiles.append(full)
+                let r = try JSONNode.load(file: full)
+                for k in Self.metrics where r.has(k) {
+                    let node = try r.require(k)
+                    let x = try node.double()
+                    guard x > 0 else { throw node.fail("must be positive, found \(x)") }
+                    measured.append((k, x))
+                }
             }
             guard !measured.isEmpty else {
                 throw e.fail("has no measured metrics; expected some of \(quotedChoices(Array(Self.metrics.prefix(4)))) ...")
@@ -61,6 +71,7 @@ public struct Manifest: Sendable {
                          note: try e.optional("note")?.string())
         }
         guard !entries.isEmpty else { throw j.fail("'runs' is empty") }
+        inputFiles = [file] + OutputFiles.files(inArgumentLists: entries.flatMap(\.runs)) + resultFiles
     }
 }
 

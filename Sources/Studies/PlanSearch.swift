@@ -13,6 +13,9 @@ public struct PlanSearch {
         public var ep: Bool
         public var backend: String?
         public var maxNumSeqs: Int
+        public init(gpu: String, tp: Int, dp: Int, ep: Bool, backend: String?, maxNumSeqs: Int) {
+            self.gpu = gpu; self.tp = tp; self.dp = dp; self.ep = ep; self.backend = backend; self.maxNumSeqs = maxNumSeqs
+        }
         public var gpus: Int { tp * dp }
         public var label: String {
             var s = "\(gpus)x \(gpu) TP\(tp)"

@@ -50,7 +50,7 @@ public enum RunOptions {
 
     public static let output: [OptionSpec] = [
         OptionSpec("--json", nil, "Print one JSON object with the benchmark's key names."),
-        OptionSpec("--save-result", "<file>", "Also write the JSON result to a file."),
+        OptionSpec("--save-result", "<file>", "Also write the JSON result to a file (an existing file is replaced, with a note; never an input file)."),
     ]
 
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.
@@ -69,10 +69,22 @@ public enum RunOptions {
         } else {
             let tp = try a.positiveInt("--tensor-parallel-size") ?? 1
             let dp = try a.positiveInt("--data-parallel-size") ?? 1
+            guard tp * dp <= Limits.gpus.upperBound else {
+                throw InputError.usage("--tensor-parallel-size \(tp) x --data-parallel-size \(dp) = \(tp * dp) GPUs; allowed at most \(Limits.gpus.upperBound)")
+            }
             plan = ParallelPlan(tp: tp, dp: dp, ep: a.has("--enable-expert-parallel"), backend: backend)
         }
         try plan.validate(for: model)
+        if backend != nil && !plan.expertParallel {
+            throw InputError.usage("'--all2all-backend' chooses how expert parallelism exchanges tokens; it is not used without '--enable-expert-parallel' (or --strategy ep/hybrid)")
+        }
         var ic: InterconnectProfile? = nil
+        if a.has("--interconnect") && plan.gpuCount == 1 {
+            throw InputError.usage("'--interconnect' is not used on one GPU (give --tensor-parallel-size or --data-parallel-size above 1)")
+        }
+        if !model.isMoE {
+            try refuseUnused(a, ["--routing", "--experts-impl"], because: "by the dense model \(model.name) (it has no experts)")
+        }
         if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
         else if plan.gpuCount > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount) }
         if plan.gpuCount > 1 && ic == nil {
@@ -103,9 +115,46 @@ public enum RunOptions {
                               placement: placement, overrides: overrides)
     }
 
+    /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.
+    public static let vllmOnlyFlags = ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
+                                       "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
+                                       "--max-num-seqs", "--max-num-batched-tokens"]
+    /// Flags only the HF engine reads.
+    public static let hfOnlyFlags = ["--batch-size", "--input-len", "--output-len", "--diffusion-steps", "--gen-length", "--block-length",
+                                     "--experts-impl", "--cfg", "--expert-reuse"]
+    static let diffusionOnlyFlags = ["--diffusion-steps", "--gen-length", "--block-length", "--cfg", "--expert-reuse"]
+
+    /// Refuses a flag given on the command line that the chosen engine or mode does not read.
+    public static func refuseUnused(_ a: ParsedArguments, _ flags: [String], because why: String) throws {
+        for f in flags where a.has(f) { throw InputError.usage("'\(f)' is not used \(why)") }
+    }
+
     /// The Hugging Face static-batch engine the parsed options describe (autoregressive or diffusion).
     public static func hfSimulator(_ a: ParsedArguments, deployment d: Deployment, seed: UInt64) throws -> HFSimulator {
+        try refuseUnused(a, vllmOnlyFlags, because: "by '--engine hf' (a static batch: give --batch-size, --input-len and --output-len)")
         let gen = try a.choice("--generation", ["autoregressive", "diffusion"]) ?? (d.model.isDiffusion ? "diffusion" : "autoregressive")
+        if gen == "diffusion" {
+            try refuseUnused(a, ["--output-len"], because: "by diffusion generation (give --gen-length)")
+        } else {
+            try refuseUnused(a, diffusionOnlyFlags, because: "by autoregressive generation (they apply to '--generation diffusion')")
+        }
+        let batch = try a.int("--batch-size") ?? 1, inputLen = try a.int("--input-len") ?? 128, outputLen = try a.int("--output-len") ?? 64
+        let genLen = try a.int("--gen-length") ?? 128
+        let positions = inputLen + (gen == "diffusion" ? genLen : outputLen)
+        guard positions <= d.model.maxPositions else {
+            throw InputError.usage("--input-len \(inputLen) + \(gen == "diffusion" ? "--gen-length \(genLen)" : "--output-len \(outputLen)") = \(positions) tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
+        }
+        // Per-token latencies and the KV cache are held per sequence and token: refuse what cannot fit.
+        try Limits.checkMemory(Double(batch) * Double(gen == "diffusion" ? genLen : outputLen) * 16, what: "a batch of \(batch) x \(gen == "diffusion" ? genLen : outputLen) generated tokens", flag: "--batch-size or the generated length")
+        try Limits.checkWork(tokens: Double(batch) * Double(positions) * (gen == "diffusion" ? Double(try a.int("--diffusion-steps") ?? 128) : 1), flag: "--batch-size, --input-len or the generated length")
+        // Each forward walks every layer and every expert: refuse what would take hours.
+        let forwards = gen == "diffusion" ? Double(try a.int("--diffusion-steps") ?? 128) : Double(outputLen)
+        let expertsPerLayer: Double = Double(max(d.model.moe?.experts ?? 1, 1))
+        let perForward: Double = Double(d.model.layers) * (expertsPerLayer + Double(batch) / 64)
+        guard forwards * perForward <= Limits.maxForwardWork else {
+            throw InputError.usage(String(format: "the run would take about %.3g forward-layer-expert evaluations (%.0f forwards of %d layers); the limit is %.3g (about five minutes). Lower %@",
+                                          forwards * perForward, forwards, d.model.layers, Limits.maxForwardWork, gen == "diffusion" ? "--diffusion-steps" : "--output-len"))
+        }
         var sched: DiffusionSchedule? = nil
         if gen == "diffusion" {
             let genLen = try a.int("--gen-length") ?? 128
@@ -115,8 +164,8 @@ public enum RunOptions {
         guard let impl = HFSimulator.ExpertsImpl(rawValue: implName) else {
             throw InputError.data("engine profile \(d.engine.name): experts_impl '\(implName)' is not one of \(quotedChoices(HFSimulator.ExpertsImpl.allCases.map(\.rawValue)))")
         }
-        return try HFSimulator(deployment: d, batchSize: try a.int("--batch-size") ?? 1, inputLen: try a.int("--input-len") ?? 128,
-                               outputLen: try a.int("--output-len") ?? 64, diffusion: sched, cfg: a.has("--cfg"), expertsImpl: impl,
+        return try HFSimulator(deployment: d, batchSize: batch, inputLen: inputLen,
+                               outputLen: outputLen, diffusion: sched, cfg: a.has("--cfg"), expertsImpl: impl,
                                expertReuse: try a.double("--expert-reuse") ?? 0, seed: seed)
     }
 
@@ -132,13 +181,25 @@ public enum RunOptions {
         let conc = try a.positiveInt("--max-concurrency")
         if dataset == "trace" {
             guard let f = a.string("--trace") else { throw InputError.usage("'--dataset-name trace' needs '--trace <file>'") }
+            try refuseUnused(a, ["--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts", "--request-rate", "--burstiness"],
+                             because: "with a trace (it gives the lengths and arrival times; --trace-limit and --trace-time-scale shape it)")
             let scale = try a.double("--trace-time-scale") ?? 1
             guard scale > 0, scale.isFinite else { throw a.invalid("--trace-time-scale", a.string("--trace-time-scale")!, "must be positive") }
             let reqs = try TraceLoader.load(file: f, limit: try a.positiveInt("--trace-limit"), timeScale: scale)
+            try Limits.checkWork(tokens: reqs.reduce(0.0) { $0 + Double($1.inputTokens + $1.outputTokens) }, flag: "--trace-limit")
             return Workload(requests: reqs, maxConcurrency: conc, description: "trace \(f) (\(reqs.count) requests)")
         }
         if a.has("--trace") { throw InputError.usage("'--trace' needs '--dataset-name trace' (or leave --dataset-name out)") }
+        try refuseUnused(a, ["--trace-limit", "--trace-time-scale"], because: "without '--trace'")
         let rate = try a.double("--request-rate")
+        if a.has("--burstiness") && (rate ?? .infinity) == .infinity {
+            throw InputError.usage("'--burstiness' shapes the gaps between arrivals and is not used with --request-rate inf (all requests at once); give a finite --request-rate")
+        }
+        let n = try a.int("--num-prompts") ?? 1000
+        let inLen = try a.int("--random-input-len") ?? 1024, outLen = try a.int("--random-output-len") ?? 128
+        let ratio = try a.double("--random-range-ratio") ?? 0
+        try Limits.checkMemory(Double(n) * Limits.bytesPerRequest, what: "\(n) requests", flag: "--num-prompts")
+        try Limits.checkWork(tokens: Double(n) * Double(inLen + outLen) * (1 + ratio), flag: "--num-prompts or the lengths")
         return try Workload.random(inputLen: try a.int("--random-input-len") ?? 1024, outputLen: try a.int("--random-output-len") ?? 128,
                                    rangeRatio: try a.double("--random-range-ratio") ?? 0, numPrompts: try a.int("--num-prompts") ?? 1000,
                                    requestRate: rate, burstiness: try a.double("--burstiness") ?? 1, maxConcurrency: conc, seed: seed)

@@ -15,6 +15,8 @@ public enum Simulation {
     public static func run(arguments args: [String], store: ProfileStore, engineOverride: EngineProfile? = nil,
                            progress: (@Sendable (Double) -> Void)? = nil) throws -> Outcome {
         let a = try ParsedArguments(args, options: RunOptions.deployment + RunOptions.workload + RunOptions.output)
+        // Argument lists of sweeps and manifests: their results go to the command's own outputs.
+        try RunOptions.refuseUnused(a, RunOptions.output.map(\.name), because: "in a spec's or manifest's arguments (the command writes the results)")
         return try run(a, store: store, engineOverride: engineOverride, progress: progress)
     }
 

@@ -43,6 +43,15 @@ public struct SweepSpec: Sendable {
             return Grid(name: try g.string("name"), base: try g.require("base").array().map { try $0.string() }, axes: axes)
         }
         guard !grids.isEmpty else { throw j.fail("'grids' is empty") }
+        // Count before enumerating: a spec's axes multiply, and the configurations are held in memory.
+        var total = 0
+        for g in grids {
+            guard let n = Limits.product(g.axes.map(\.values.count), limit: Limits.maxConfigurations),
+                  total + n <= Limits.maxConfigurations else {
+                throw InputError.data("\(file): grid '\(g.name)' has \(g.axes.map { String($0.values.count) }.joined(separator: " x ")) configurations, more than the limit of \(Limits.maxConfigurations) per spec")
+            }
+            total += n
+        }
     }
 
     /// Every configuration, grid by grid, the last axis varying fastest.
@@ -83,9 +92,12 @@ public enum SweepRunner {
 
     /// Runs every configuration; `engineOverride` replaces the engine profile of every run of its kind (a
     /// calibration candidate, say).
+    /// `completed`, when given, is called with each result as it finishes (one call at a time, in completion
+    /// order), so that callers can write results as they come.
     public static func run(_ configs: [SweepSpec.Configuration], store: ProfileStore, threads: Int,
                            engineOverride: EngineProfile? = nil,
-                           progress: (@Sendable (Int, Int) -> Void)? = nil) -> [SweepResult] {
+                           progress: (@Sendable (Int, Int) -> Void)? = nil,
+                           completed: (@Sendable (SweepResult) -> Void)? = nil) -> [SweepResult] {
         let box = Box(configs.count)
         let next = Box(0)
         let workers = max(1, min(threads, configs.count))
@@ -103,6 +115,7 @@ public enum SweepRunner {
                 } catch let e as InputError { r.error = e.message } catch { r.error = "\(error)" }
                 box.lock.lock()
                 box.results[i] = r
+                completed?(r)
                 box.done += 1
                 let d = box.done
                 box.lock.unlock()
@@ -112,47 +125,94 @@ public enum SweepRunner {
         return box.results.map { $0! }
     }
 
+    static let csvMetrics = ["output_throughput", "output_throughput_per_gpu", "request_throughput", "total_token_throughput",
+                             "mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "p99_itl_ms",
+                             "mean_e2el_ms", "p99_e2el_ms", "num_gpus", "preemptions", "duration"]
+
+    /// The axes of some configurations, in first-seen order.
+    public static func axes(_ configs: [SweepSpec.Configuration]) -> [String] {
+        configs.reduce(into: [String]()) { acc, c in for l in c.labels where !acc.contains(l.axis) { acc.append(l.axis) } }
+    }
+
+    /// The CSV header line (RFC 4180 quoting).
+    public static func csvHeader(axes: [String]) -> String {
+        (["index", "grid"] + axes + ["status"] + csvMetrics).map(csvField).joined(separator: ",") + "\n"
+    }
+
+    /// One CSV line: the configuration, then "ok" and the metrics as their JSON text, or the error.
+    static func csvLine(_ c: SweepSpec.Configuration, axes: [String], metrics: [String]?, error: String?) -> String {
+        var row = [String(c.index), csvField(c.grid)]
+        row += axes.map { a in csvField(c.label(a) ?? "") }
+        if let m = metrics { row.append("ok"); row += m.map(csvField) }
+        else { row.append(csvField("error: " + (error ?? "unknown"))); row += csvMetrics.map { _ in "" } }
+        return row.joined(separator: ",") + "\n"
+    }
+
+    /// The CSV line of one result (the metrics printed exactly as in its JSON line).
+    public static func csvLine(_ r: SweepResult, axes: [String]) -> String {
+        guard let res = r.result else { return csvLine(r.configuration, axes: axes, metrics: nil, error: r.error) }
+        let f = Dictionary(res.fields().map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        return csvLine(r.configuration, axes: axes, metrics: csvMetrics.map { m in
+            if let d = f[m] as? Double { return JSONWriter.number(d) }
+            if let i = f[m] { return "\(i)" }
+            return ""
+        }, error: nil)
+    }
+
+    /// The CSV line of a result read back from its JSON line (for `sweep --resume`): the same text as `csvLine(_:axes:)`.
+    public static func csvLine(jsonLine line: String, configuration c: SweepSpec.Configuration, axes: [String]) -> String {
+        guard let r = line.range(of: "\"result\":{") else {
+            let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            return csvLine(c, axes: axes, metrics: nil, error: obj?["error"] as? String)
+        }
+        let body = line[r.upperBound...]
+        return csvLine(c, axes: axes, metrics: csvMetrics.map { m in
+            guard let k = body.range(of: "\"\(m)\":") else { return "" }
+            let rest = body[k.upperBound...]
+            return String(rest.prefix { $0 != "," && $0 != "}" })
+        }, error: nil)
+    }
+
     /// CSV of the results: grid, each axis label, status, then the main metrics.
     public static func csv(_ results: [SweepResult]) -> String {
-        let axes = results.reduce(into: [String]()) { acc, r in for l in r.configuration.labels where !acc.contains(l.axis) { acc.append(l.axis) } }
-        let metrics = ["output_throughput", "output_throughput_per_gpu", "request_throughput", "total_token_throughput",
-                       "mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "p99_itl_ms",
-                       "mean_e2el_ms", "p99_e2el_ms", "num_gpus", "preemptions", "duration"]
-        var s = (["index", "grid"] + axes + ["status"] + metrics).joined(separator: ",") + "\n"
-        for r in results {
-            var row = [String(r.configuration.index), r.configuration.grid]
-            row += axes.map { a in csvField(r.configuration.label(a) ?? "") }
-            if let res = r.result {
-                row.append("ok")
-                let f = Dictionary(res.fields().map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
-                row += metrics.map { m in
-                    if let d = f[m] as? Double { return JSONWriter.number(d) }
-                    if let i = f[m] { return "\(i)" }
-                    return ""
-                }
-            } else {
-                row.append(csvField("error: " + (r.error ?? "unknown")))
-                row += metrics.map { _ in "" }
-            }
-            s += row.joined(separator: ",") + "\n"
-        }
+        let axes = axes(results.map(\.configuration))
+        var s = csvHeader(axes: axes)
+        for r in results { s += csvLine(r, axes: axes) }
         return s
     }
 
+    /// A field quoted as RFC 4180 asks when it holds a comma, a quote, a CR or an LF (quotes doubled).
     static func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
     /// One JSON object per line: the configuration (grid, labels, args) and its result or error.
     public static func jsonLines(_ results: [SweepResult]) -> String {
-        var s = ""
-        for r in results {
-            var f: [(String, Any)] = [("index", r.configuration.index), ("grid", r.configuration.grid),
-                                      ("labels", r.configuration.labels.map { ($0.axis, $0.label as Any) } as [(String, Any)]),
-                                      ("args", r.configuration.args)]
-            if let o = r.outcome { f.append(("result", Simulation.fields(o))) } else { f.append(("error", r.error ?? "")) }
-            s += JSONWriter.write(f, indent: 0) + "\n"
+        results.map(jsonLine).joined()
+    }
+
+    /// One result's JSON line (with its newline).
+    public static func jsonLine(_ r: SweepResult) -> String {
+        var f: [(String, Any)] = [("index", r.configuration.index), ("grid", r.configuration.grid),
+                                  ("labels", r.configuration.labels.map { ($0.axis, $0.label as Any) } as [(String, Any)]),
+                                  ("args", r.configuration.args)]
+        if let o = r.outcome { f.append(("result", Simulation.fields(o))) } else { f.append(("error", r.error ?? "")) }
+        return JSONWriter.write(f, indent: 0) + "\n"
+    }
+
+    /// Lines of an earlier `results.jsonl` that belong to `configs` (same index, grid and arguments), by index;
+    /// anything else (a changed spec, a torn last line of a killed run) is ignored and run again.
+    public static func finishedLines(_ text: String, configs: [SweepSpec.Configuration]) -> [Int: String] {
+        var out: [Int: String] = [:]
+        let byIndex = Dictionary(configs.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                  let i = (obj["index"] as? NSNumber)?.intValue, let c = byIndex[i],
+                  obj["grid"] as? String == c.grid, obj["args"] as? [String] == c.args,
+                  obj["result"] != nil || obj["error"] != nil else { continue }
+            out[i] = String(line) + "\n"
         }
-        return s
+        return out
     }
 }

@@ -1,5 +1,7 @@
 // moesim-bench: speed figures for the README's speed table. Run in release:
 //   swift run -c release moesim-bench
+// and the release fuzzing (not run by CI; the test suite runs a bounded share of it):
+//   swift run -c release moesim-bench fuzz [hostile cases, default 20000] [invariant configurations, default 10000] [seed]
 import Foundation
 import Cluster
 import Serving
@@ -18,6 +20,27 @@ do {
     let store = try ProfileStore.locate()
     let args = CommandLine.arguments.dropFirst()
     let only = args.first
+    if only == "fuzz" {
+        // Hostile inputs and invariants, many more cases than the test suite. Each case is logged to
+        // .build/fuzz-last-case.txt before it runs, so a crash or a hang leaves its command line behind.
+        let rest = Array(args.dropFirst())
+        let hostile = rest.count > 0 ? Int(rest[0]) ?? 20_000 : 20_000
+        let configs = rest.count > 1 ? Int(rest[1]) ?? 10_000 : 10_000
+        let seed = rest.count > 2 ? UInt64(rest[2]) ?? 1 : 1
+        let root = URL(fileURLWithPath: store.root).deletingLastPathComponent().path
+        let logPath = root + "/.build/fuzz-last-case.txt"
+        let work = NSTemporaryDirectory() + "moesim-fuzz-\(ProcessInfo.processInfo.processIdentifier)"
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let logCase: (String) -> Void = { try? $0.write(toFile: logPath, atomically: false, encoding: .utf8) }
+        let (h, hw) = try time { try Fuzz.hostileInputs(seed: seed, cases: hostile, root: root, workDir: work, log: logCase) }
+        print(String(format: "fuzz    hostile inputs, seed %llu, %.1f s: ", seed, hw) + h.summary)
+        for f in h.failures.prefix(20) { print("  FAIL " + f) }
+        for c in h.slow.prefix(20) { print(String(format: "  slow %.1f s: ", c.seconds) + c.what) }
+        let (i, iw) = time { Fuzz.invariants(seed: seed, configs: configs, store: store, log: logCase) }
+        print(String(format: "fuzz    invariants, seed %llu, %.1f s: ", seed, iw) + i.summary)
+        for f in i.failures.prefix(20) { print("  FAIL " + f) }
+        exit(h.failures.isEmpty && i.failures.isEmpty ? 0 : 1)
+    }
     print("moesim-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores")
 
     if only == nil || only == "engine" {
