@@ -341,7 +341,12 @@ public final class StepCostModel {
                 }
             }
             if let f = fused {
-                for g in 0..<groups { perGPU[g] = f.us(hits: hits[g], pairs: pairs[g]) + kernels.expertFixedUs * Double(hits[g]) }
+                let h = Double(model.hidden), il = f.interLocal
+                for g in 0..<groups {
+                    // Never below the datasheet floor of the hit experts' weights and the pairs' FLOPs.
+                    let floor = kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
+                    perGPU[g] = max(f.us(hits: hits[g], pairs: pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
+                }
             }
             var worst = 0.0, worstPairs = 0, sumPairs = 0
             for g in 0..<groups { worst = max(worst, perGPU[g]); worstPairs = max(worstPairs, pairs[g]); sumPairs += pairs[g] }
