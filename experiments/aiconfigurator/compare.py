@@ -5,11 +5,12 @@ Grid (issue 12): Qwen3-30B-A3B and Mixtral-8x7B on H200-SXM; plans TP2/TP4/TP8 w
 parallelism, and DP4+EP / DP8+EP (attention data parallel); concurrency 8/32/128; ISL/OSL 1024/256 and 128/128.
 AIConfigurator (aggregated serving, its batch size = concurrency per attention-DP rank) gives TPOT and output
 tokens/s/GPU at a steady batch; moesim runs the vLLM benchmark at that concurrency (4 x concurrency prompts, at
-least 32, seed 0) with the default `vllm` profile and, for DP rows, also with CUDA graphs kept under DP
-(experiments/aiconfigurator/vllm-dp-cuda-graphs.json; the default profile models vLLM <= 0.9, where DP forced eager).
+least 32, seed 0) with the default `vllm` profile, and again with its host-side overheads at 0 and CUDA graphs kept
+under DP (experiments/aiconfigurator/vllm-kernels-only.json): moesim's kernel account alone.
 
 Needs: a release build (swift build -c release) and the `aiconfigurator` CLI (pip install aiconfigurator==0.12.0,
-which brings aiconfigurator-core 0.12.0; pass its path with --aic). Writes compare.csv and compare.md here.
+which brings aiconfigurator-core 0.12.0; pass its path with --aic). Writes compare.csv and compare.md here;
+--reuse-aic takes AIConfigurator's figures from an earlier compare.csv and re-runs only moesim.
   python3 experiments/aiconfigurator/compare.py --aic /tmp/aic/bin/aiconfigurator
 """
 import argparse
@@ -62,22 +63,28 @@ def moesim(model, tp, dp, ep, conc, isl, osl, profile):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--aic", default="aiconfigurator")
+    ap.add_argument("--reuse-aic", action="store_true")
     a = ap.parse_args()
+    old = {}
+    if a.reuse_aic:
+        with open(os.path.join(HERE, "compare.csv")) as f:
+            for r in csv.DictReader(f):
+                old[(r["model"], int(r["isl"]), r["plan"], int(r["concurrency"]))] = {
+                    k: (float(v) if v not in ("", None) and k != "aic_cmd" else v) for k, v in r.items() if k.startswith("aic_")}
     rows = []
     for model, hf in MODELS:
         for (isl, osl) in SHAPES:
             for name, tp, dp, ep in PLANS:
                 for c in CONC:
                     r = {"model": model, "isl": isl, "osl": osl, "plan": name, "concurrency": c}
-                    r.update(aic(a.aic, hf, tp, dp, ep, c, isl, osl))
+                    r.update(old[(model, isl, name, c)] if a.reuse_aic else aic(a.aic, hf, tp, dp, ep, c, isl, osl))
                     d, err = moesim(model, tp, dp, ep, c, isl, osl, "vllm")
                     r["moesim_tpot_ms"] = d["mean_tpot_ms"] if d else None
                     r["moesim_tok_s_gpu"] = d["output_throughput_per_gpu"] if d else None
                     r["moesim_error"] = err
-                    if dp > 1:
-                        d2, _ = moesim(model, tp, dp, ep, c, isl, osl, os.path.join(HERE, "vllm-dp-cuda-graphs.json"))
-                        r["moesim_graphs_tpot_ms"] = d2["mean_tpot_ms"] if d2 else None
-                        r["moesim_graphs_tok_s_gpu"] = d2["output_throughput_per_gpu"] if d2 else None
+                    d2, _ = moesim(model, tp, dp, ep, c, isl, osl, os.path.join(HERE, "vllm-kernels-only.json"))
+                    r["moesim_kernels_tpot_ms"] = d2["mean_tpot_ms"] if d2 else None
+                    r["moesim_kernels_tok_s_gpu"] = d2["output_throughput_per_gpu"] if d2 else None
                     rows.append(r)
                     print(json.dumps(r), flush=True)
     keys = sorted({k for r in rows for k in r})
@@ -85,19 +92,21 @@ def main():
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
-    with open(os.path.join(HERE, "compare.md"), "w") as f:
-        f.write("| model | ISL/OSL | plan | conc. | TPOT ms AIC | TPOT ms moesim | ratio | tok/s/GPU AIC | tok/s/GPU moesim | ratio |\n")
-        f.write("|---|---|---|---|---|---|---|---|---|---|\n")
-        for r in rows:
-            mt = r.get("moesim_graphs_tpot_ms") or r["moesim_tpot_ms"]
-            mg = r.get("moesim_graphs_tok_s_gpu") or r["moesim_tok_s_gpu"]
-            def ratio(x, y):
-                return f"{x / y:.2f}" if x and y else "–"
-            def num(x, fmt):
-                return format(x, fmt) if x is not None else "–"
-            f.write(f"| {r['model']} | {r['isl']}/{r['osl']} | {r['plan']} | {r['concurrency']} | {num(r['aic_tpot_ms'], '.2f')} | "
-                    f"{num(mt, '.2f')} | {ratio(mt, r['aic_tpot_ms'])} | {num(r['aic_tok_s_gpu'], '.0f')} | {num(mg, '.0f')} | {ratio(mg, r['aic_tok_s_gpu'])} |\n")
+    def ratio(x, y):
+        return f"{x / y:.2f}" if x and y else "–"
 
+    def num(x, fmt):
+        return format(x, fmt) if x is not None else "–"
+    with open(os.path.join(HERE, "compare.md"), "w") as f:
+        f.write("| model | ISL/OSL | plan | conc. | TPOT ms AIC | TPOT ms moesim | ratio | kernels-only ratio | "
+                "tok/s/GPU AIC | tok/s/GPU moesim | ratio | kernels-only ratio |\n")
+        f.write("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+        for r in rows:
+            f.write(f"| {r['model']} | {r['isl']}/{r['osl']} | {r['plan']} | {r['concurrency']} | {num(r['aic_tpot_ms'], '.2f')} | "
+                    f"{num(r['moesim_tpot_ms'], '.2f')} | {ratio(r['moesim_tpot_ms'], r['aic_tpot_ms'])} | "
+                    f"{ratio(r['moesim_kernels_tpot_ms'], r['aic_tpot_ms'])} | {num(r['aic_tok_s_gpu'], '.0f')} | "
+                    f"{num(r['moesim_tok_s_gpu'], '.0f')} | {ratio(r['moesim_tok_s_gpu'], r['aic_tok_s_gpu'])} | "
+                    f"{ratio(r['moesim_kernels_tok_s_gpu'], r['aic_tok_s_gpu'])} |\n")
 
 if __name__ == "__main__":
     main()
