@@ -10,7 +10,7 @@ under DP (experiments/aiconfigurator/vllm-kernels-only.json): moesim's kernel ac
 
 Needs: a release build (swift build -c release) and the `aiconfigurator` CLI (pip install aiconfigurator==0.12.0,
 which brings aiconfigurator-core 0.12.0; pass its path with --aic). Writes compare.csv and compare.md here;
---reuse-aic takes AIConfigurator's figures from an earlier compare.csv and re-runs only moesim.
+--reuse-aic takes AIConfigurator's figures from an earlier compare.csv where it has them (runs it for the rest).
   python3 experiments/aiconfigurator/compare.py --aic /tmp/aic/bin/aiconfigurator
 """
 import argparse
@@ -23,6 +23,22 @@ import subprocess
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 MODELS = [("qwen3-30b-a3b", "Qwen/Qwen3-30B-A3B"), ("mixtral-8x7b", "mistralai/Mixtral-8x7B-v0.1")]
+
+
+def model_path(exe, hf):
+    """The HF id, or for ids the CLI cannot resolve offline, a folder holding the config.json that
+    aiconfigurator-core bundles (model_configs/<org>--<name>_config.json)."""
+    if hf.startswith("Qwen/"):
+        return hf
+    py = os.path.join(os.path.dirname(os.path.abspath(exe)), "python")
+    root = subprocess.run([py, "-c", "import aiconfigurator_core, os; print(os.path.dirname(aiconfigurator_core.__file__))"],
+                          capture_output=True, text=True).stdout.strip()
+    src = os.path.join(root, "model_configs", hf.replace("/", "--") + "_config.json")
+    dst = os.path.join("/tmp", "moesim-aic-models", hf.replace("/", "--"))
+    os.makedirs(dst, exist_ok=True)
+    with open(src) as f, open(os.path.join(dst, "config.json"), "w") as g:
+        g.write(f.read())
+    return dst
 PLANS = [  # name, tp, dp, ep
     ("TP2", 2, 1, False), ("TP4", 4, 1, False), ("TP8", 8, 1, False),
     ("TP2+EP", 2, 1, True), ("TP4+EP", 4, 1, True), ("TP8+EP", 8, 1, True),
@@ -34,7 +50,7 @@ SHAPES = [(1024, 256), (128, 128)]
 
 def aic(exe, hf, tp, dp, ep, conc, isl, osl):
     gpus = tp * dp
-    args = [exe, "cli", "estimate", "--model-path", hf, "--system", "h200_sxm", "--backend", "vllm",
+    args = [exe, "cli", "estimate", "--model-path", model_path(exe, hf), "--system", "h200_sxm", "--backend", "vllm",
             "--estimate-mode", "agg", "--isl", str(isl), "--osl", str(osl), "--batch-size", str(conc // dp),
             "--tp-size", str(tp), "--attention-dp-size", str(dp),
             "--moe-tp-size", str(1 if ep else tp), "--moe-ep-size", str(gpus if ep else 1)]
@@ -70,14 +86,15 @@ def main():
         with open(os.path.join(HERE, "compare.csv")) as f:
             for r in csv.DictReader(f):
                 old[(r["model"], int(r["isl"]), r["plan"], int(r["concurrency"]))] = {
-                    k: (float(v) if v not in ("", None) and k != "aic_cmd" else v) for k, v in r.items() if k.startswith("aic_")}
+                    k: (v if k == "aic_cmd" else (float(v) if v not in ("", None) else None)) for k, v in r.items() if k.startswith("aic_")}
     rows = []
     for model, hf in MODELS:
         for (isl, osl) in SHAPES:
             for name, tp, dp, ep in PLANS:
                 for c in CONC:
                     r = {"model": model, "isl": isl, "osl": osl, "plan": name, "concurrency": c}
-                    r.update(old[(model, isl, name, c)] if a.reuse_aic else aic(a.aic, hf, tp, dp, ep, c, isl, osl))
+                    prev = old.get((model, isl, name, c))
+                    r.update(prev if prev and prev.get("aic_tpot_ms") else aic(a.aic, hf, tp, dp, ep, c, isl, osl))
                     d, err = moesim(model, tp, dp, ep, c, isl, osl, "vllm")
                     r["moesim_tpot_ms"] = d["mean_tpot_ms"] if d else None
                     r["moesim_tok_s_gpu"] = d["output_throughput_per_gpu"] if d else None
