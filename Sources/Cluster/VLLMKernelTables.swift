@@ -49,6 +49,9 @@ public struct FusedMoEModel: Sendable, Equatable {
     /// One row of a table for fitting: shape, the measured rank's expected routing load, measured time.
     public struct Row: Sendable {
         public var shape: MoEShape
+        public var tp: Int
+        public var ep: Int
+        public var tokens: Double
         public var interLocal: Double
         public var hits: Double
         public var pairs: Double
@@ -169,7 +172,7 @@ public final class VLLMKernelTables: Sendable {
                 let rk = RoutingKey(experts: key.shape.experts, topK: key.shape.topK, ep: key.ep, distribution: dist)
                 guard let hc = rh[rk], let pc = rp[rk] else { throw j.fail("moe_routing has no entry for \(key.shape) EP \(key.ep) \(dist)") }
                 for (i, n) in c.tokens.enumerated() {
-                    rows.append(.init(shape: key.shape, interLocal: Double(key.shape.inter / key.tp),
+                    rows.append(.init(shape: key.shape, tp: key.tp, ep: key.ep, tokens: n, interLocal: Double(key.shape.inter / key.tp),
                                       hits: Self.linear(hc, n), pairs: Self.linear(pc, n), us: c.values[i]))
                 }
             }
@@ -268,13 +271,17 @@ public final class VLLMKernelTables: Sendable {
         /// (expected hits, expected pairs, measured / modelled) per measured distribution; empty: shape model only.
         public var anchors: [(hits: Double, pairs: Double, ratio: Double, distribution: String)]
         public var source: KernelSource
+        /// For an unmeasured shape: measured / modelled time of the nearest measured shape at the same TP/EP degree
+        /// and token count (geometric mean over its routings), which scales the shape model; 1 when none applies.
+        public var correction: Double = 1
+        public var correctedBy: MoEShape?
 
         /// Time of the fused kernel on a GPU whose local experts received `pairs` token-expert pairs over `hits` experts.
         /// Uses the measured routing whose load is closest to this one (least carried by the model).
         public func us(hits: Int, pairs: Int) -> Double {
             let h = Double(hits), p = Double(pairs)
             let m = model.us(hidden: Double(shape.hidden), interLocal: interLocal, hits: h, pairs: p)
-            guard !anchors.isEmpty else { return m }
+            guard !anchors.isEmpty else { return m * correction }
             var best = anchors[0], bestD = Double.infinity
             for a in anchors {
                 let d = abs(log((h + 0.5) / (a.hits + 0.5))) + abs(log((p + 0.5) / (a.pairs + 0.5)))
@@ -289,7 +296,13 @@ public final class VLLMKernelTables: Sendable {
     public func moeContext(shape: MoEShape, tp: Int, ep: Int, tokens: Int) -> MoEContext {
         let il = Double(shape.inter / max(tp, 1))
         var ctx = MoEContext(shape: shape, interLocal: il, model: shapeModel, anchors: [], source: .shapeModel)
-        guard let curves = moe[MoEKey(shape: shape, tp: tp, ep: ep)], tokens > 0 else { return ctx }
+        guard tokens > 0 else { return ctx }
+        guard let curves = moe[MoEKey(shape: shape, tp: tp, ep: ep)] else {
+            if let c = nearestCorrection(for: shape, tp: tp, ep: ep, tokens: Double(tokens), model: shapeModel) {
+                ctx.correction = c.ratio; ctx.correctedBy = c.from
+            }
+            return ctx
+        }
         let n = Double(tokens)
         var allExact = true
         for (dist, c) in curves {
@@ -309,6 +322,33 @@ public final class VLLMKernelTables: Sendable {
         return ctx
     }
 
+    /// Log-distance between expert shapes (hidden, width, experts, top-k), for the nearest measured shape.
+    static func distance(_ a: MoEShape, _ b: MoEShape) -> Double {
+        abs(log(Double(a.hidden) / Double(b.hidden))) + abs(log(Double(a.inter) / Double(b.inter)))
+            + abs(log(Double(a.experts) / Double(b.experts))) + abs(log(Double(a.topK) / Double(b.topK)))
+    }
+
+    /// The measured shape nearest `shape` (other than it) with curves at this TP/EP degree, and its measured / modelled
+    /// time at `tokens` (geometric mean over its routing distributions; the count clamped to its measured range).
+    func nearestCorrection(for shape: MoEShape, tp: Int, ep: Int, tokens n: Double, model: FusedMoEModel) -> (ratio: Double, from: MoEShape)? {
+        var best: (MoEShape, Double)? = nil
+        for o in moeShapes where o != shape && moe[MoEKey(shape: o, tp: tp, ep: ep)] != nil {
+            let d = Self.distance(o, shape)
+            if best == nil || d < best!.1 { best = (o, d) }
+        }
+        guard let (o, _) = best, let curves = moe[MoEKey(shape: o, tp: tp, ep: ep)] else { return nil }
+        var sum = 0.0, count = 0
+        for (dist, c) in curves {
+            let rk = RoutingKey(experts: o.experts, topK: o.topK, ep: ep, distribution: dist)
+            guard let hc = routingHits[rk], let pc = routingPairs[rk] else { continue }
+            let x = min(max(n, c.tokens[0]), c.tokens[c.tokens.count - 1])
+            guard let t = Self.logLog(c, x) else { continue }
+            let m = model.us(hidden: Double(o.hidden), interLocal: Double(o.inter / max(tp, 1)), hits: Self.linear(hc, x), pairs: Self.linear(pc, x))
+            sum += log(t.value / m); count += 1
+        }
+        return count > 0 ? (exp(sum / Double(count)), o) : nil
+    }
+
     /// The (TP, EP) degrees measured for a shape, for `profiles kernels`.
     public func measuredDegrees(_ shape: MoEShape) -> [(tp: Int, ep: Int, distributions: [String])] {
         moe.filter { $0.key.shape == shape }.map { (tp: $0.key.tp, ep: $0.key.ep, distributions: $0.value.map(\.distribution)) }
@@ -316,12 +356,23 @@ public final class VLLMKernelTables: Sendable {
     }
 
     /// Leave-one-shape-out: for each measured shape, fit the shape model on the other shapes' rows and predict this
-    /// shape's rows (at the collector's routing load). Returns per shape the rows' mean and median |error| and bias.
-    public func leaveOneShapeOut() -> [(shape: MoEShape, rows: Int, meanAbsPct: Double, medianAbsPct: Double, meanSignedPct: Double)] {
+    /// shape's rows at the collector's routing load, as moesim prices an unmeasured shape: the model scaled by the
+    /// nearest remaining shape's measured / modelled time at the same TP/EP degree and token count (`corrected`), or
+    /// the model alone. Returns per shape the rows' mean and median |error| and bias, in %.
+    public func leaveOneShapeOut(corrected: Bool = true) -> [(shape: MoEShape, rows: Int, meanAbsPct: Double, medianAbsPct: Double, meanSignedPct: Double)] {
         moeShapes.map { s in
             let model = FusedMoEModel.fit(fitRows.filter { $0.shape != s })
-            let errs = fitRows.filter { $0.shape == s }.map { r in
-                (model.us(hidden: Double(r.shape.hidden), interLocal: r.interLocal, hits: r.hits, pairs: r.pairs) / r.us - 1) * 100
+            var cache: [String: Double] = [:]
+            let errs = fitRows.filter { $0.shape == s }.map { r -> Double in
+                var f = 1.0
+                if corrected {
+                    let key = "\(r.tp) \(r.ep) \(r.tokens)"
+                    if let c = cache[key] { f = c } else {
+                        f = nearestCorrection(for: s, tp: r.tp, ep: r.ep, tokens: r.tokens, model: model)?.ratio ?? 1
+                        cache[key] = f
+                    }
+                }
+                return (model.us(hidden: Double(r.shape.hidden), interLocal: r.interLocal, hits: r.hits, pairs: r.pairs) * f / r.us - 1) * 100
             }
             let abs = errs.map { Swift.abs($0) }
             return (s, errs.count, abs.reduce(0, +) / Double(max(errs.count, 1)), Statistics.percentile(abs, 50),

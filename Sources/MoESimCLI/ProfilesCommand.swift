@@ -60,15 +60,18 @@ enum ProfilesCommand {
             s += "    \(sh): " + d.map { $0.ep > 1 ? "EP\($0.ep)" : "TP\($0.tp)" }.joined(separator: " ") + " (" + (d.first?.distributions.joined(separator: ", ") ?? "") + ")\n"
         }
         if loso {
-            s += "  leave-one-shape-out (model fitted without the shape, predicting its rows at the collector's routing):\n"
-            s += "    shape                                 rows  mean |err|  median |err|  mean signed\n"
-            let rows = t.leaveOneShapeOut()
-            for r in rows {
+            s += "  leave-one-shape-out (model fitted without the shape, predicting its rows at the collector's routing;\n"
+            s += "  as moesim prices an unmeasured shape: scaled by the nearest remaining measured shape at the same TP/EP and tokens):\n"
+            s += "    shape                                 rows  mean |err|  median |err|  mean signed  | model alone: mean |err|\n"
+            let rows = t.leaveOneShapeOut(corrected: true), plain = t.leaveOneShapeOut(corrected: false)
+            for (r, q) in zip(rows, plain) {
                 s += "    " + "\(r.shape)".padding(toLength: 36, withPad: " ", startingAt: 0)
-                s += String(format: "%6d  %8.1f%%  %10.1f%%  %+10.1f%%\n", r.rows, r.meanAbsPct, r.medianAbsPct, r.meanSignedPct)
+                s += String(format: "%6d  %8.1f%%  %10.1f%%  %+10.1f%%  | %8.1f%%\n", r.rows, r.meanAbsPct, r.medianAbsPct, r.meanSignedPct, q.meanAbsPct)
             }
-            let all = rows.reduce(0.0) { $0 + $1.meanAbsPct * Double($1.rows) } / Double(max(rows.reduce(0) { $0 + $1.rows }, 1))
-            s += String(format: "    all shapes, row-weighted mean |error| %.1f%%\n", all)
+            func weighted(_ x: [(shape: MoEShape, rows: Int, meanAbsPct: Double, medianAbsPct: Double, meanSignedPct: Double)]) -> Double {
+                x.reduce(0.0) { $0 + $1.meanAbsPct * Double($1.rows) } / Double(max(x.reduce(0) { $0 + $1.rows }, 1))
+            }
+            s += String(format: "    all shapes, row-weighted mean |error| %.1f%% (model alone %.1f%%)\n", weighted(rows), weighted(plain))
         }
         return s
     }

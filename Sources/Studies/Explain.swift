@@ -108,6 +108,9 @@ public struct StepExplanation {
                                   d.plan.expertParallel ? "each GPU runs its \(f.experts / P) local experts on the tokens routed to them; the layer waits for the slowest"
                                                         : "every GPU runs all hit experts, each 1/\(tp) of its width"))
                 tag("experts")
+                if let ctx = cost.moeContext(tokens: routedTokens), ctx.anchors.isEmpty, let o = ctx.correctedBy {
+                    comps[comps.count - 1].source += String(format: " (x %.2f: the nearest measured shape, %@, measured / modelled at this TP/EP degree and token count)", ctx.correction, o.description)
+                }
                 if d.plan.expertParallel && dp > 1 {
                     let el = expertParallelAllToAllElements(topK: f.topK, hidden: m.hidden, batchTokens: all.tokens, gpus: P)
                     let epUs = cost.expertParallelCommUs(totalTokens: all.tokens, imbalance: 1) / Double(m.moeLayerCount)

@@ -69,7 +69,13 @@ func syntheticTables() throws -> VLLMKernelTables {
         let other = MoEShape(hidden: 2048, inter: 1408, topK: 4, experts: 60)
         let c = t.moeContext(shape: other, tp: 1, ep: 1, tokens: 32)
         #expect(c.source == .shapeModel)
-        #expect(relClose(c.us(hits: 40, pairs: 128), t.shapeModel.us(hidden: 2048, interLocal: 1408, hits: 40, pairs: 128), 1e-12))
+        // Scaled by the nearest measured shape at the same degree (2048x1024 top-2 of 8 is nearer than 1024x512).
+        #expect(c.correctedBy == MoEShape(hidden: 2048, inter: 1024, topK: 2, experts: 8))
+        #expect(c.correction > 0 && c.correction != 1)
+        #expect(relClose(c.us(hits: 40, pairs: 128), t.shapeModel.us(hidden: 2048, interLocal: 1408, hits: 40, pairs: 128) * c.correction, 1e-12))
+        // No measured shape at TP 4: the model alone.
+        let c4 = t.moeContext(shape: other, tp: 4, ep: 1, tokens: 32)
+        #expect(c4.correctedBy == nil && c4.correction == 1)
         #expect(t.shapeModel.bytesPerUs > 0 && t.shapeModel.flopsPerUs > 0 && t.shapeModel.floorUs >= 0)
     }
 
@@ -158,6 +164,7 @@ func syntheticTables() throws -> VLLMKernelTables {
         let olmoe = try cost("olmoe-1b-7b", tp: 2)
         _ = olmoe.stepCost([b], pick: &pick)
         #expect(olmoe.componentSources["experts"] == [.shapeModel])  // OLMoE's expert shape is not in the tables
+        #expect(olmoe.moeContext(tokens: 40)?.correctedBy == MoEShape(hidden: 2048, inter: 768, topK: 8, experts: 128))
         let old = try cost("mixtral-8x7b", tp: 2, tables: false)
         _ = old.stepCost([b], pick: &pick)
         #expect(old.componentSources["experts"] == [.roofline])
