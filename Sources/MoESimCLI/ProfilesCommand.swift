@@ -82,7 +82,8 @@ enum ProfilesCommand {
         if j.has("peak_bf16_tflops") { return "gpus" }
         if j.has("curves") { return "interconnects" }
         if j.has("engine") { return "engines" }
-        throw j.fail("cannot tell the profile kind: expected 'config'/'model_type' (model), 'peak_bf16_tflops' (GPU), 'curves' (interconnect) or 'engine' (engine)")
+        if j.has("moe") && j.has("moe_routing") { return "kernels" }
+        throw j.fail("cannot tell the profile kind: expected 'config'/'model_type' (model), 'peak_bf16_tflops' (GPU), 'curves' (interconnect), 'engine' (engine) or 'moe' with 'moe_routing' (kernel tables)")
     }
 
     /// Loads a profile fully (so every check runs) and returns a one-line description.
@@ -102,6 +103,9 @@ enum ProfilesCommand {
             let ic = try store.interconnect(path)
             let cs = Collective.allCases.filter { !ic.gpuCounts($0).isEmpty }.map { "\($0.rawValue)\(ic.gpuCounts($0))" }
             return "\(ic.gpus.joined(separator: ", ")); " + cs.joined(separator: " ")
+        case "kernels":
+            let t = try store.kernelTables(path)
+            return "vLLM \(t.frameworkVersion) kernel tables for \(t.gpuName) (\(t.provenance)): \(t.moeShapes.count) fused-MoE shapes"
         case "engines":
             let e = try store.engine(path)
             return "\(e.kind.rawValue) engine, \(e.params.count) parameters set\(e.fitParameters.isEmpty ? "" : ", fits \(e.fitParameters.joined(separator: ", "))")"
