@@ -143,15 +143,9 @@ def main():
                                   "profiles/models (probe/shapes.txt, with TP=2 halves); weights rotated over copies "
                                   "larger than L2; CUDA-event median after warm-up; " + versions + f"; data {where}/gemm.csv",
                         "date": date, "host": host})
-    if grouped:
-        prof["grouped_gemm_table"] = [{"experts": int(r["experts"]), "tokens_per_expert": int(r["tokens_per_expert"]),
-                                       "n": int(r["n"]), "k": int(r["k"]), "time_us": r3(float(r["time_us"]))}
-                                      for r in grouped]
-        sources.append({"what": "grouped_gemm_table", "kind": "measurement",
-                        "source": "moesim-probe: cublasGemmStridedBatchedEx bf16 (fp32 accumulate), one GEMM of "
-                                  "tokens_per_expert x n x k per expert, equal tokens per expert; expert shapes from "
-                                  "probe/grouped_shapes.txt; CUDA-event median; " + versions + f"; data {where}/grouped.csv",
-                        "date": date, "host": host})
+    # grouped.csv (cuBLAS strided-batched GEMMs) stays in the results folder but is not written into the profile:
+    # no cost path reads it (the vLLM engine uses the measured fused-MoE tables in profiles/kernels/, Transformers'
+    # grouped_mm is torch._grouped_mm, a different kernel), so the profile carries no unused numbers (issue 12).
     if bw:
         mb = {}
         if "read_gbps" in summary:
@@ -176,7 +170,7 @@ def main():
     with open(args.out, "w") as f:
         dump(prof, f)
     print(f"make_profile: wrote {args.out} ({len(prof.get('gemm_table', []))} GEMM, "
-          f"{len(prof.get('grouped_gemm_table', []))} grouped GEMM, "
+          f"{len(grouped or [])} grouped GEMM (results only), "
           f"{len(prof.get('decode_attention_table', []))} attention points)")
 
     gpus_measured = sorted({int(r["gpus"]) for r in nccl})

@@ -14,6 +14,8 @@ public struct BatchShape: Sendable, Equatable {
     public var prefillPairs: Double = 0
     /// Sum over prefill chunks of the tokens whose K and V are read (prefix plus chunk).
     public var prefillContext: Double = 0
+    /// Prefill chunks this step.
+    public var prefillSequences: Int = 0
     /// Rows of the LM head computed (one per sequence that samples a token this step).
     public var logitsRows: Int = 0
 
@@ -28,7 +30,7 @@ public struct BatchShape: Sendable, Equatable {
 
     /// Adds a prefill chunk of `chunk` tokens after `prefix` already-computed tokens.
     @inlinable public mutating func addPrefill(chunk: Int, prefix: Int, samples: Bool, bidirectional: Bool = false) {
-        tokens += chunk; sequences += 1
+        tokens += chunk; sequences += 1; prefillSequences += 1
         let q = Double(chunk), p = Double(prefix)
         prefillPairs += bidirectional ? q * (p + q) : q * (p + (q + 1) / 2)
         prefillContext += p + q

@@ -32,7 +32,8 @@ public struct EngineProfile: Sendable {
         "dp_forces_eager": (1, "1 if data parallelism disables CUDA graphs (vLLM <= 0.9: 'DP is currently not supported with CUDA Graphs')"),
         "dp_sync_us": (0, "per-step synchronisation of the DP engine cores"),
         "attention_efficiency": (0.6, "prefill attention FLOP rate as a fraction of the GEMM rate (FlashAttention-2)"),
-        "moe_expert_fixed_us": (0.5, "GPU time per hit expert in a fused/grouped MoE kernel beyond its GEMM roofline (tile set-up, weight-pipeline ramp)"),
+        "moe_expert_fixed_us": (0.5, "GPU time per hit expert in a fused/grouped MoE kernel beyond its GEMM roofline (tile set-up, weight-pipeline ramp); with measured vLLM kernel tables, time per hit expert added to the measured fused kernel (0 = the kernel as measured)"),
+        "measured_kernels": (1, "1: the vLLM engine takes fused-MoE, GEMM, attention and collective times from the GPU's measured vLLM kernel tables (profiles/kernels/) where they apply; 0: the GPU profile's GEMM table, per-expert GEMM pairs and the roofline"),
         "moe_block_m": (16, "token padding of each expert's block in the fused MoE kernel"),
         "compute_efficiency": (1.0, "multiplier on achieved GEMM rate (1 = the profile's measured rate)"),
         // Hugging Face eager engine

@@ -14,6 +14,10 @@ public struct GPUProfile: Sendable {
     public var gemmCurves: [GEMMShape: [(m: Double, us: Double)]]
     public var measuredReadGBps: Double?
     public var sources: [String]
+    /// Name of the measured vLLM kernel tables for this GPU (`profiles/kernels/<name>.json`), if any.
+    public var vllmKernelTablesName: String?
+    /// Those tables, attached by `ProfileStore.gpu`.
+    public var vllmKernels: VLLMKernelTables?
 
     public struct GEMMShape: Hashable, Sendable { public var n: Int; public var k: Int }
 
@@ -55,6 +59,7 @@ public struct GPUProfile: Sendable {
         gemmCurves = curves
         measuredReadGBps = try j.optional("memory_bandwidth_gbps")?.optional("read")?.double(in: L["read_gbps"]!)
         sources = try ProfileSources.read(j)
+        vllmKernelTablesName = try j.optional("vllm_kernel_tables")?.string()
     }
 }
 

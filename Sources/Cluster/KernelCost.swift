@@ -14,13 +14,17 @@ public struct KernelCost: Sendable {
     public let moeBlockM: Int
     /// Fixed GPU time per hit expert inside a grouped MoE kernel (an engine parameter).
     public let expertFixedUs: Double
+    /// Measured vLLM kernel tables of this GPU (fused MoE, GEMM, attention, collectives), used by the vLLM engine;
+    /// nil: the GPU profile's own GEMM table and the roofline.
+    public let tables: VLLMKernelTables?
 
     /// The shortest a kernel takes on the GPU, in microseconds (a few microseconds on A100/H100-class GPUs:
     /// the smallest GEMM times in the vidur A100 tables are about 5 us).
     public static let minKernelUs = 2.0
 
-    public init(gpu: GPUProfile, computeEfficiency: Double = 1, attentionEfficiency: Double = 0.6, moeBlockM: Int = 16, expertFixedUs: Double = 0) {
+    public init(gpu: GPUProfile, computeEfficiency: Double = 1, attentionEfficiency: Double = 0.6, moeBlockM: Int = 16, expertFixedUs: Double = 0, tables: VLLMKernelTables? = nil) {
         self.expertFixedUs = max(0, expertFixedUs)
+        self.tables = tables
         self.gpu = gpu
         self.computeEfficiency = computeEfficiency
         self.attentionEfficiency = attentionEfficiency
@@ -37,19 +41,27 @@ public struct KernelCost: Sendable {
     ///
     /// From the measured curve of the same (N, K), interpolated log-log in M inside its range; elsewhere the
     /// roofline `max(flops / achieved, bytes / achieved bandwidth)`, with M padded to the 16-row MMA tile.
-    public func gemmUs(m: Int, n: Int, k: Int) -> Double {
-        if m <= 0 || n <= 0 || k <= 0 { return 0 }
+    public func gemmUs(m: Int, n: Int, k: Int) -> Double { gemm(m: m, n: n, k: k).us }
+
+    /// The GEMM time and where it came from: the vLLM kernel tables (exact (n, k) or interpolated inside their
+    /// grid), then the GPU profile's own table at exact (n, k), then the roofline.
+    public func gemm(m: Int, n: Int, k: Int) -> (us: Double, source: KernelSource) {
+        if m <= 0 || n <= 0 || k <= 0 { return (0, .measured) }
         let M = Double(m), N = Double(n), K = Double(k)
         let flops = 2 * M * N * K
         let bytes = 2 * (M * K + K * N + M * N)
         let floor = floorUs(flops: flops, bytes: bytes)
+        if let t = tables?.gemmUs(m: m, n: n, k: k) {
+            return (max(t.us / computeEfficiency, floor, Self.minKernelUs), t.source)
+        }
         if let curve = gpu.gemmCurves[GPUProfile.GEMMShape(n: n, k: k)], let first = curve.first, let last = curve.last,
            M >= first.m, M <= last.m {
-            return max(interpolateLogLog(curve, M) / computeEfficiency, floor, Self.minKernelUs)
+            let exact = curve.contains { $0.m == M }
+            return (max(interpolateLogLog(curve, M) / computeEfficiency, floor, Self.minKernelUs), exact ? .measured : .interpolated)
         }
         let paddedM = (M / 16).rounded(.up) * 16
         let t = max(2 * paddedM * N * K / (gpu.achievedFLOPs * computeEfficiency), bytes / gpu.achievedBytesPerSecond) * 1e6
-        return max(t, floor, Self.minKernelUs)
+        return (max(t, floor, Self.minKernelUs), .roofline)
     }
 
     func interpolateLogLog(_ c: [(m: Double, us: Double)], _ m: Double) -> Double {

@@ -85,7 +85,20 @@ public struct ProfileStore: Sendable {
 
     public func gpu(_ nameOrPath: String) throws -> GPUProfile {
         let path = try resolve("gpus", nameOrPath, flag: "--gpu")
-        return try cache.get("gpu:" + path) { try GPUProfile(json: JSONNode.load(file: path)) }
+        return try cache.get("gpu:" + path) {
+            var g = try GPUProfile(json: JSONNode.load(file: path))
+            if let t = g.vllmKernelTablesName { g.vllmKernels = try kernelTables(t) }
+            return g
+        }
+    }
+
+    /// Measured vLLM kernel tables (`profiles/kernels/<name>.json`) by name or path; the shape model is fitted on load.
+    public func kernelTables(_ nameOrPath: String) throws -> VLLMKernelTables {
+        let path = nameOrPath.hasSuffix(".json") || nameOrPath.contains("/") ? nameOrPath : "\(root)/kernels/\(nameOrPath).json"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw InputError.data("the kernel tables '\(nameOrPath)' named by a GPU profile do not exist (looked for \(path))")
+        }
+        return try cache.get("kernels:" + path) { try VLLMKernelTables(file: path) }
     }
 
     public func engine(_ nameOrPath: String) throws -> EngineProfile {

@@ -38,6 +38,27 @@ public final class StepCostModel {
     public private(set) var derivedCollectives: Set<String> = []
     var checkedCollectives: Set<Collective> = []
     var lmCommCache: [Double] = []
+    /// Per component of the step, where its times came from (filled as the caches fill; see `sourceSummary`).
+    public private(set) var componentSources: [String: Set<KernelSource>] = [:]
+    /// Whether collectives come from the measured vLLM tables (they were measured on NVLink/NVSwitch hosts, so only
+    /// with an interconnect that is a default candidate, not a named PCIe or derived profile).
+    let tableCollectives: Bool
+
+    @inline(__always)
+    func note(_ component: String, _ s: KernelSource) {
+        if componentSources[component]?.contains(s) != true { componentSources[component, default: []].insert(s) }
+    }
+
+    /// Components with the sources their times came from, best first, e.g. ("experts", [.interpolated, .shapeModel]).
+    public func sourceSummary() -> [(component: String, sources: [KernelSource])] {
+        componentSources.keys.sorted().map { ($0, componentSources[$0]!.sorted()) }
+    }
+
+    func gemm(_ component: String, m: Int, n: Int, k: Int) -> Double {
+        let r = kernels.gemm(m: m, n: n, k: k)
+        note(component, r.source)
+        return r.us
+    }
 
     public struct MoESample: Sendable {
         /// Expert GEMM time summed over MoE layers, each layer at its slowest GPU (us).
@@ -65,6 +86,7 @@ public final class StepCostModel {
             prefillFlopsPerPair = 2 * Double(headsPerGPU) * Double(nope + rope + v)
         }
         moeLayers = model.moeLayerCount
+        tableCollectives = kernels.tables != nil && (interconnect?.isDefaultCandidate ?? false)
         sampleRNG = Xoshiro256(seed: seed, stream: 0xC057)
         countsScratch = Array(repeating: 0, count: model.moe?.experts ?? 0)
     }
@@ -74,7 +96,12 @@ public final class StepCostModel {
     /// Time of a collective in microseconds; derived from link bandwidth when the profile has no curve.
     public func collectiveUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double {
         if p <= 1 || bytes <= 0 { return 0 }
+        if tableCollectives, let t = kernels.tables?.collectiveUs(c, bytes: bytes, gpus: p) {
+            note("collectives", .interpolated)
+            return t
+        }
         if let ic = interconnect, let t = ic.timeUs(c, bytes: bytes, gpus: p) {
+            note("collectives", ic.gpuCounts(c).isEmpty ? .derived : .interpolated)
             if !checkedCollectives.contains(c) {
                 checkedCollectives.insert(c)
                 if ic.gpuCounts(c).isEmpty {
@@ -84,6 +111,7 @@ public final class StepCostModel {
             return t
         }
         derivedCollectives.insert("\(c.rawValue) derived from link bandwidth")
+        note("collectives", .derived)
         let link = (interconnect?.linkBandwidthGBps ?? 25) * 1e9
         let factor: Double
         switch c {
@@ -98,49 +126,73 @@ public final class StepCostModel {
 
     /// Attention projections (QKV or MLA projections, output) for T tokens on one GPU.
     public func attentionGEMMUs(tokens t: Int) -> Double {
-        let h = model.hidden, k = kernels
+        let h = model.hidden
+        func g(m: Int, n: Int, k: Int) -> Double { gemm("attention projections", m: m, n: n, k: k) }
         switch model.attention {
         case .gqa:
             let kvPerGPU = max(1, model.kvHeads / tp)
-            return k.gemmUs(m: t, n: (headsPerGPU + 2 * kvPerGPU) * model.headDim, k: h)
-                + k.gemmUs(m: t, n: h, k: headsPerGPU * model.headDim)
+            return g(m: t, n: (headsPerGPU + 2 * kvPerGPU) * model.headDim, k: h)
+                + g(m: t, n: h, k: headsPerGPU * model.headDim)
         case let .mla(qLora, kvLora, nope, rope, v):
             var s = 0.0
-            if let ql = qLora { s += k.gemmUs(m: t, n: ql, k: h) + k.gemmUs(m: t, n: headsPerGPU * (nope + rope), k: ql) }
-            else { s += k.gemmUs(m: t, n: headsPerGPU * (nope + rope), k: h) }
-            s += k.gemmUs(m: t, n: kvLora + rope, k: h)
-            s += k.gemmUs(m: t, n: headsPerGPU * (nope + v), k: kvLora)
-            return s + k.gemmUs(m: t, n: h, k: headsPerGPU * v)
+            if let ql = qLora { s += g(m: t, n: ql, k: h) + g(m: t, n: headsPerGPU * (nope + rope), k: ql) }
+            else { s += g(m: t, n: headsPerGPU * (nope + rope), k: h) }
+            s += g(m: t, n: kvLora + rope, k: h)
+            s += g(m: t, n: headsPerGPU * (nope + v), k: kvLora)
+            return s + g(m: t, n: h, k: headsPerGPU * v)
         }
     }
 
     /// The non-expert FFN work of layer `l` for T tokens: dense MLP, shared experts, router.
     public func denseFFNUs(layer l: Int, tokens t: Int) -> Double {
-        let f = model.ffn[l], h = model.hidden, k = kernels
+        let f = model.ffn[l], h = model.hidden
+        func g(m: Int, n: Int, k: Int) -> Double { gemm("dense GEMMs", m: m, n: n, k: k) }
         var s = 0.0
-        if f.denseIntermediate > 0 { s += k.gemmUs(m: t, n: 2 * f.denseIntermediate / tp, k: h) + k.gemmUs(m: t, n: h, k: f.denseIntermediate / tp) }
-        if f.sharedIntermediate > 0 { s += k.gemmUs(m: t, n: 2 * f.sharedIntermediate / tp, k: h) + k.gemmUs(m: t, n: h, k: f.sharedIntermediate / tp) }
-        if f.isMoE { s += k.gemmUs(m: t, n: f.experts, k: h) + k.memoryUs(bytes: Double(t * f.experts * 4)) }
+        if f.denseIntermediate > 0 { s += g(m: t, n: 2 * f.denseIntermediate / tp, k: h) + g(m: t, n: h, k: f.denseIntermediate / tp) }
+        if f.sharedIntermediate > 0 { s += g(m: t, n: 2 * f.sharedIntermediate / tp, k: h) + g(m: t, n: h, k: f.sharedIntermediate / tp) }
+        if f.isMoE { s += g(m: t, n: f.experts, k: h) + kernels.memoryUs(bytes: Double(t * f.experts * 4)) }
         return s
     }
 
     /// Norms, rotary embedding, residual adds and activations of one layer (memory-bound elementwise passes).
     public func elementwiseUs(tokens t: Int) -> Double {
-        kernels.memoryUs(bytes: Double(t) * Double(model.hidden) * 2 * 8)
+        note("elementwise", .roofline)
+        return kernels.memoryUs(bytes: Double(t) * Double(model.hidden) * 2 * 8)
     }
 
     /// Attention kernels of one layer on one GPU for a batch.
     public func attentionKernelUs(_ b: BatchShape) -> Double {
         var s = 0.0
-        if b.decodeSequences > 0 {
+        let tableHeads = attentionTableHeads
+        if b.decodeSequences > 0, let (hq, hkv) = tableHeads,
+           let t = kernels.tables?.decodeAttentionUs(heads: hq, kvHeads: hkv, sequences: b.decodeSequences, meanContext: b.decodeContext / Double(b.decodeSequences)) {
+            note("attention kernel", t.source)
+            s += t.us
+        } else if b.decodeSequences > 0 {
+            note("attention kernel", .roofline)
             s += kernels.decodeAttentionUs(contextTokens: b.decodeContext, kvBytesPerTokenLayer: kvBytesPerTokenLayer,
                                            flopsPerTokenLayer: decodeFlopsPerTokenLayer, sequences: b.decodeSequences)
         }
+        if b.prefillPairs > 0, b.prefillSequences > 0, !model.isDiffusion, let (hq, hkv) = tableHeads {
+            // The table holds whole causal prompts; a chunk after a prefix is scaled by its query-key pairs.
+            let q = Double(b.tokens - b.decodeSequences) / Double(b.prefillSequences)
+            if q >= 1, let t = kernels.tables?.prefillAttentionUs(heads: hq, kvHeads: hkv, sequences: b.prefillSequences, meanLength: q) {
+                note("attention kernel", t.source)
+                return s + t.us * b.prefillPairs / (Double(b.prefillSequences) * q * (q + 1) / 2)
+            }
+        }
         if b.prefillPairs > 0 {
+            note("attention kernel", .roofline)
             let bytes = (model.isDiffusion ? Double(b.tokens) * Double(2 * model.kvHeads / tp * model.headDim) * 2 : b.prefillContext * kvBytesPerTokenLayer)
             s += kernels.prefillAttentionUs(flops: b.prefillPairs * prefillFlopsPerPair, bytes: bytes)
         }
         return s
+    }
+
+    /// Query and KV heads per GPU when the measured attention tables apply (GQA, head_dim 128), else nil.
+    var attentionTableHeads: (Int, Int)? {
+        guard kernels.tables != nil, case .gqa = model.attention, model.headDim == 128 else { return nil }
+        return (headsPerGPU, max(1, model.kvHeads / tp))
     }
 
     /// Tensor-parallel all-reduce of T tokens' hidden states (paper eq. 2 volume), one call.
@@ -181,7 +233,7 @@ public final class StepCostModel {
     /// LM head for `rows` sampled sequences (vocabulary-parallel under TP) plus the logits gather.
     public func lmHeadUs(rows r: Int) -> (compute: Double, comm: Double) {
         if r == 0 { return (0, 0) }
-        let compute = cached(&lmCache, r) { kernels.gemmUs(m: r, n: model.vocab / tp, k: model.hidden) }
+        let compute = cached(&lmCache, r) { gemm("dense GEMMs", m: r, n: model.vocab / tp, k: model.hidden) }
         let comm = tp > 1 ? cached(&lmCommCache, r) { collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp) } : 0
         return (compute, comm)
     }
@@ -244,12 +296,26 @@ public final class StepCostModel {
         public var remotePairs: Int
     }
 
+    /// The measured fused-MoE context for `t` tokens entering the kernel, when the vLLM tables apply.
+    public func moeContext(tokens t: Int) -> VLLMKernelTables.MoEContext? {
+        guard let tables = kernels.tables, let moe = model.moe else { return nil }
+        let ep = plan.expertParallel
+        let shape = MoEShape(hidden: model.hidden, inter: moe.expertIntermediate, topK: moe.topK, experts: moe.experts)
+        return tables.moeContext(shape: shape, tp: ep ? 1 : tp, ep: ep ? gpus : 1, tokens: t)
+    }
+
     /// Draws one routing of every MoE layer for `t` tokens and returns the whole-model expert time.
+    ///
+    /// With measured vLLM tables, each GPU's time is the fused kernel's for the hits and pairs its local experts
+    /// received (`VLLMKernelTables.MoEContext`), plus the engine's `moe_expert_fixed_us` per hit expert; without
+    /// them, the sum of per-expert GEMM pairs.
     public func sampleMoE(tokens t: Int, detail: ((MoELayerDetail) -> Void)?) -> MoESample {
         guard let moe = model.moe, let routing = routing, t > 0 else { return MoESample(expertsUs: 0, imbalance: 1) }
         let ep = plan.expertParallel
         let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
         let groups = ep ? gpus : 1
+        let fused = moeContext(tokens: t)
+        if let f = fused { note("experts", f.source) } else { note("experts", .roofline) }
         var total = 0.0, imb = 0.0
         var perGPU = Array(repeating: 0.0, count: groups)
         var pairs = Array(repeating: 0, count: groups)
@@ -266,10 +332,20 @@ public final class StepCostModel {
                     for (i, g) in owners.enumerated() {
                         let n = share + (i < extra ? 1 : 0)
                         if n == 0 { continue }
-                        perGPU[g] += expertTime(tokens: n, inter: inter); pairs[g] += n; hits[g] += 1
+                        if fused == nil { perGPU[g] += expertTime(tokens: n, inter: inter) }
+                        pairs[g] += n; hits[g] += 1
                     }
                 } else {
-                    perGPU[0] += expertTime(tokens: c, inter: inter); pairs[0] += c; hits[0] += 1
+                    if fused == nil { perGPU[0] += expertTime(tokens: c, inter: inter) }
+                    pairs[0] += c; hits[0] += 1
+                }
+            }
+            if let f = fused {
+                let h = Double(model.hidden), il = f.interLocal
+                for g in 0..<groups {
+                    // Never below the datasheet floor of the hit experts' weights and the pairs' FLOPs.
+                    let floor = kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
+                    perGPU[g] = max(f.us(hits: hits[g], pairs: pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
                 }
             }
             var worst = 0.0, worstPairs = 0, sumPairs = 0

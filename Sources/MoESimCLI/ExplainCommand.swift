@@ -108,7 +108,9 @@ enum ExplainCommand {
             ("all2all_backend", d.plan.all2allBackend.rawValue), ("routing", "\(d.routing)"),
             ("tokens", e.batch.tokens), ("tokens_per_dp_rank", e.perRank.map(\.tokens)),
             ("layer", e.layer.map { c -> [(String, Any)] in
-                [("component", c.name), ("time_us", c.us), ("flops", c.flops), ("bytes", c.bytes), ("bound", c.bound), ("formula", c.formula)] }),
+                [("component", c.name), ("time_us", c.us), ("flops", c.flops), ("bytes", c.bytes), ("bound", c.bound), ("formula", c.formula), ("source", c.source)] }),
+            ("kernel_tables", e.kernelTables ?? NSNull()),
+            ("sources", e.sources.map { x -> [(String, Any)] in [("component", x.component), ("sources", x.sources)] }),
             ("experts_per_gpu", e.expertsPerGPU.map { g -> [(String, Any)] in [("gpu", g.gpu), ("token_expert_pairs", g.tokens), ("experts_hit", g.experts), ("time_us", g.us)] }),
             ("straggler", e.straggler.map { s -> Any in [("gpu", s.gpu), ("extra_pairs", s.extraTokens), ("extra_pct", s.extraPct)] as [(String, Any)] } ?? NSNull()),
             ("step_us", [("attention", e.step.attention), ("dense_gemm", e.step.denseGEMM), ("experts", e.step.experts),
@@ -130,6 +132,7 @@ enum ExplainCommand {
             s += "  " + c.name.padding(toLength: 32, withPad: " ", startingAt: 0)
                 + String(format: "%7.1f us %8.3f %8.2f  %-7@ ", c.us, c.flops / 1e9, c.bytes / 1e6, c.bound) + textBar(c.us, max: maxUs, width: 24) + "\n"
             s += "      " + c.formula + "\n"
+            if !c.source.isEmpty { s += "      time: " + c.source + "\n" }
         }
         if !e.expertsPerGPU.isEmpty {
             s += "\nExperts per GPU in that layer (one routing draw):\n"
@@ -145,6 +148,8 @@ enum ExplainCommand {
         let mx = parts.map(\.1).max() ?? 1
         for (n, v) in parts { s += "  " + n.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%9.3f ms  ", v / 1e3) + textBar(v, max: mx) + "\n" }
         s += String(format: "  %@%9.3f ms (engine overhead comes on top; see 'moesim run')\n", "total".padding(toLength: 16, withPad: " ", startingAt: 0), b.gpu / 1e3)
+        s += "\nWhere the times came from (\(e.kernelTables.map { "measured vLLM kernel tables: \($0)" } ?? "no measured vLLM kernel tables for this GPU/engine")):\n"
+        for x in e.sources { s += "  " + x.component.padding(toLength: 22, withPad: " ", startingAt: 0) + x.sources.joined(separator: ", ") + "\n" }
         return s
     }
 }

@@ -7,10 +7,10 @@ import Studies
 enum ProfilesCommand {
     static let spec = CommandSpec(
         name: "profiles", abstract: "List, show and check model, GPU, interconnect and engine profiles.",
-        usage: "moesim profiles list | show <kind> <name|file> | check <file>...",
-        discussion: "Kinds: models, gpus, interconnects, engines. 'check' validates any profile file, shipped or your own, and prints what it read.",
-        arguments: [("<action>", "list, show or check"), ("<args>", "kind and name for show; files for check")],
-        options: [])
+        usage: "moesim profiles list | show <kind> <name|file> | check <file>... | kernels [<name>...] [--loso]",
+        discussion: "Kinds: models, gpus, interconnects, engines. 'check' validates any profile file, shipped or your own, and prints what it read. 'kernels' describes the measured vLLM kernel tables (profiles/kernels/): provenance, the fused-MoE shape model fitted to them and its error; --loso adds the leave-one-shape-out error (each measured expert shape predicted by the model fitted on the others).",
+        arguments: [("<action>", "list, show, check or kernels"), ("<args>", "kind and name for show; files for check; table names for kernels (default: all)")],
+        options: [OptionSpec("--loso", nil, "with 'kernels': leave-one-shape-out error of the fused-MoE shape model")])
 
     static let kinds = ["models", "gpus", "interconnects", "engines"]
 
@@ -37,9 +37,43 @@ enum ProfilesCommand {
                 let kind = try guessKind(f)
                 ctx.out("\(f): ok (\(kind)) — \(try describe(kind: kind, path: f, store: store) ?? "")\n")
             }
+        case "kernels":
+            var names = Array(a.positionals.dropFirst())
+            if names.isEmpty { names = store.names("kernels") }
+            for n in names { ctx.out(kernelsReport(try store.kernelTables(n), loso: a.has("--loso"))) }
         default:
-            throw InputError.usage("The value '\(action)' is invalid for '<action>'. Please provide one of 'list', 'show' or 'check'")
+            throw InputError.usage("The value '\(action)' is invalid for '<action>'. Please provide one of 'list', 'show', 'check' or 'kernels'")
         }
+    }
+
+    /// The shape model, its in-sample error and (with `loso`) its leave-one-shape-out error on one table.
+    static func kernelsReport(_ t: VLLMKernelTables, loso: Bool) -> String {
+        let m = t.shapeModel
+        var s = "\(t.name): vLLM \(t.frameworkVersion) kernels for \(t.gpuName) (\(t.provenance))\n"
+        s += String(format: "  fused-MoE shape model: time = bytes / %.0f GB/s + flops / %.1f TFLOP/s + %.2f us x hit experts + %.1f us\n",
+                    m.bytesPerUs / 1e3, m.flopsPerUs / 1e6, m.perExpertUs, m.floorUs)
+        let ins = t.inSampleError()
+        s += String(format: "  in-sample over %d rows: mean |error| %.1f%%, median %.1f%%\n", t.fitRows.count, ins.meanAbsPct, ins.medianAbsPct)
+        s += "  measured shapes (hidden x inter, top-k of experts: TP/EP degrees):\n"
+        for sh in t.moeShapes {
+            let d = t.measuredDegrees(sh)
+            s += "    \(sh): " + d.map { $0.ep > 1 ? "EP\($0.ep)" : "TP\($0.tp)" }.joined(separator: " ") + " (" + (d.first?.distributions.joined(separator: ", ") ?? "") + ")\n"
+        }
+        if loso {
+            s += "  leave-one-shape-out (model fitted without the shape, predicting its rows at the collector's routing;\n"
+            s += "  as moesim prices an unmeasured shape: scaled by the nearest remaining measured shape at the same TP/EP and tokens):\n"
+            s += "    shape                                 rows  mean |err|  median |err|  mean signed  | model alone: mean |err|\n"
+            let rows = t.leaveOneShapeOut(corrected: true), plain = t.leaveOneShapeOut(corrected: false)
+            for (r, q) in zip(rows, plain) {
+                s += "    " + "\(r.shape)".padding(toLength: 36, withPad: " ", startingAt: 0)
+                s += String(format: "%6d  %8.1f%%  %10.1f%%  %+10.1f%%  | %8.1f%%\n", r.rows, r.meanAbsPct, r.medianAbsPct, r.meanSignedPct, q.meanAbsPct)
+            }
+            func weighted(_ x: [(shape: MoEShape, rows: Int, meanAbsPct: Double, medianAbsPct: Double, meanSignedPct: Double)]) -> Double {
+                x.reduce(0.0) { $0 + $1.meanAbsPct * Double($1.rows) } / Double(max(x.reduce(0) { $0 + $1.rows }, 1))
+            }
+            s += String(format: "    all shapes, row-weighted mean |error| %.1f%% (model alone %.1f%%)\n", weighted(rows), weighted(plain))
+        }
+        return s
     }
 
     static func guessKind(_ f: String) throws -> String {
@@ -48,7 +82,8 @@ enum ProfilesCommand {
         if j.has("peak_bf16_tflops") { return "gpus" }
         if j.has("curves") { return "interconnects" }
         if j.has("engine") { return "engines" }
-        throw j.fail("cannot tell the profile kind: expected 'config'/'model_type' (model), 'peak_bf16_tflops' (GPU), 'curves' (interconnect) or 'engine' (engine)")
+        if j.has("moe") && j.has("moe_routing") { return "kernels" }
+        throw j.fail("cannot tell the profile kind: expected 'config'/'model_type' (model), 'peak_bf16_tflops' (GPU), 'curves' (interconnect), 'engine' (engine) or 'moe' with 'moe_routing' (kernel tables)")
     }
 
     /// Loads a profile fully (so every check runs) and returns a one-line description.
@@ -68,6 +103,9 @@ enum ProfilesCommand {
             let ic = try store.interconnect(path)
             let cs = Collective.allCases.filter { !ic.gpuCounts($0).isEmpty }.map { "\($0.rawValue)\(ic.gpuCounts($0))" }
             return "\(ic.gpus.joined(separator: ", ")); " + cs.joined(separator: " ") + ic.mergedPoints.map { "; note: \($0)" }.joined()
+        case "kernels":
+            let t = try store.kernelTables(path)
+            return "vLLM \(t.frameworkVersion) kernel tables for \(t.gpuName) (\(t.provenance)): \(t.moeShapes.count) fused-MoE shapes"
         case "engines":
             let e = try store.engine(path)
             return "\(e.kind.rawValue) engine, \(e.params.count) parameters set\(e.fitParameters.isEmpty ? "" : ", fits \(e.fitParameters.joined(separator: ", "))")"

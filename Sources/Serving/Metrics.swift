@@ -22,6 +22,10 @@ public struct RunResult: Sendable {
     public var gpuBusyFraction: Double
     public var seed: UInt64
     public var notes: [String] = []
+    /// Per step component, where its kernel times came from ("measured", "interpolated", "fitted shape model",
+    /// "roofline", "derived", comma-joined), and the measured kernel tables used, if any.
+    public var timeSources: [String: String] = [:]
+    public var kernelTables: String?
 
     public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
                 itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,
@@ -60,6 +64,10 @@ public struct RunResult: Sendable {
             ] as [(String, Any)]),
             ("seed", seed),
         ]
+        if !timeSources.isEmpty {
+            f.append(("time_sources", timeSources.keys.sorted().map { ($0, timeSources[$0]!) } as [(String, Any)]))
+            f.append(("kernel_tables", kernelTables ?? NSNull()))
+        }
         if !notes.isEmpty { f.append(("notes", notes)) }
         return f
     }

@@ -336,6 +336,10 @@ public struct VLLMSimulator {
         if !cost.derivedCollectives.isEmpty {
             result.notes.append("no measured curve on \(d.interconnect?.name ?? "this interconnect"): \(cost.derivedCollectives.sorted().joined(separator: "; "))")
         }
+        for x in cost.sourceSummary() { result.timeSources[x.component] = x.sources.map(\.rawValue).joined(separator: ", ") }
+        result.kernelTables = cost.kernels.tables?.provenance
+        result.notes.append("kernel times: " + cost.sourceSummary().map { "\($0.component) \($0.sources.map(\.rawValue).joined(separator: "/"))" }.joined(separator: "; ")
+                            + (cost.kernels.tables.map { " (measured vLLM kernel tables: \($0.provenance))" } ?? " (no measured vLLM kernel tables for this GPU and engine)"))
         result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
         return result
     }

@@ -13,7 +13,13 @@ public struct StepExplanation {
         public var formula: String
         /// "compute", "memory" or "network".
         public var bound: String
+        /// Where the time came from: measured, interpolated, fitted shape model, roofline, derived (comma-joined).
+        public var source: String = ""
     }
+    /// Per step component, where its times came from (see `KernelSource`).
+    public var sources: [(component: String, sources: [String])] = []
+    /// The measured kernel tables in use ("aiconfigurator-core 0.12.0, h200-sxm-vllm-0.24.0"), if any.
+    public var kernelTables: String?
 
     public var deployment: Deployment
     public var batch: BatchShape
@@ -62,17 +68,22 @@ public struct StepExplanation {
                       bound: network ? "network" : (bytes > 0 && flops / bytes > ridge ? "compute" : "memory"))
         }
         var comps: [Component] = []
+        func src(_ key: String) -> String { (cost.componentSources[key] ?? []).sorted().map(\.rawValue).joined(separator: ", ") }
+        func tag(_ key: String) { comps[comps.count - 1].source = src(key) }
         let attnParams = m.attentionParamsPerLayer / Double(tp)
         comps.append(comp("attention projections", cost.attentionGEMMUs(tokens: t), 2 * Double(t) * attnParams,
                           attnParams * b + Double(t) * h * b * 2, "QKV and output GEMMs, M = \(t) tokens, weights / TP \(tp)"))
+        tag("attention projections")
         let kvRead = r0.decodeContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * b
         comps.append(comp("attention kernel", cost.attentionKernelUs(r0), 4 * Double(m.heads / tp * m.headDim) * (r0.decodeContext + r0.prefillPairs),
                           kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * b,
                           "decode reads \(Int(r0.decodeContext)) cached tokens' K and V; prefill \(Int(r0.prefillPairs)) query-key pairs"))
+        tag("attention kernel")
         if tp > 1 {
             let el = tensorParallelAllReduceElements(hidden: m.hidden, batchTokens: t, gpus: tp)
             comps.append(comp("TP all-reduce (after attention)", cost.tpAllReduceUs(tokens: t), 0, el * b,
                               "eq. (2): 2 x hidden x tokens x (P-1)/P = 2 x \(m.hidden) x \(t) x \(tp - 1)/\(tp) = \(Int(el)) elements (\(mb(el * b)))", network: true))
+            tag("collectives")
         }
         let li = m.ffn.firstIndex(where: { $0.isMoE }) ?? 0
         let f = m.ffn[li]
@@ -80,6 +91,7 @@ public struct StepExplanation {
         if denseParams > 0 {
             comps.append(comp(f.isMoE ? "router + shared experts" : "dense MLP", cost.denseFFNUs(layer: li, tokens: t), 2 * Double(t) * denseParams / Double(tp),
                               denseParams * b / Double(tp), f.isMoE ? "router (E = \(f.experts)) and shared expert width \(f.sharedIntermediate)" : "gated MLP width \(f.denseIntermediate) / TP"))
+            tag("dense GEMMs")
         }
         var experts: [(Int, Int, Int, Double)] = []
         if f.isMoE {
@@ -95,6 +107,10 @@ public struct StepExplanation {
                 comps.append(comp("experts (slowest GPU)", worst, 6 * pairs * h * Double(inter), hits * 3 * h * Double(inter) * b,
                                   d.plan.expertParallel ? "each GPU runs its \(f.experts / P) local experts on the tokens routed to them; the layer waits for the slowest"
                                                         : "every GPU runs all hit experts, each 1/\(tp) of its width"))
+                tag("experts")
+                if let ctx = cost.moeContext(tokens: routedTokens), ctx.anchors.isEmpty, let o = ctx.correctedBy {
+                    comps[comps.count - 1].source += String(format: " (x %.2f: the nearest measured shape, %@, measured / modelled at this TP/EP degree and token count)", ctx.correction, o.description)
+                }
                 if d.plan.expertParallel && dp > 1 {
                     let el = expertParallelAllToAllElements(topK: f.topK, hidden: m.hidden, batchTokens: all.tokens, gpus: P)
                     let epUs = cost.expertParallelCommUs(totalTokens: all.tokens, imbalance: 1) / Double(m.moeLayerCount)
@@ -102,6 +118,7 @@ public struct StepExplanation {
                         ? "eq. (3), dispatch and combine each: k x hidden x tokens x (P-1)/P = \(f.topK) x \(m.hidden) x \(all.tokens) x \(P - 1)/\(P) = \(Int(el)) elements (\(mb(el * b)))"
                         : "vLLM naive path: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + all-reduce of the outputs over \(P) GPUs"
                     comps.append(comp("EP dispatch + combine", epUs, 0, d.plan.all2allBackend == .alltoall ? 2 * el * b : 2 * Double(all.tokens) * h * b, formula, network: true))
+                    tag("collectives")
                 }
             }
         }
@@ -109,8 +126,11 @@ public struct StepExplanation {
             let el = tensorParallelAllReduceElements(hidden: m.hidden, batchTokens: t, gpus: tp)
             comps.append(comp("TP all-reduce (after FFN)", cost.tpAllReduceUs(tokens: t), 0, el * b,
                               "eq. (2) again: \(Int(el)) elements (\(mb(el * b)))", network: true))
+            tag("collectives")
         }
         layer = comps
+        sources = cost.sourceSummary().map { ($0.component, $0.sources.map(\.rawValue)) }
+        kernelTables = cost.kernels.tables?.provenance
         expertsPerGPU = experts
         layersOfKind = [("MoE", m.moeLayerCount), ("dense", m.layers - m.moeLayerCount)].filter { $0.1 > 0 }
     }

@@ -92,6 +92,7 @@ def main():
         "achieved_matmul_fraction": round(271 / 312, 3),
         "achieved_bandwidth_fraction": round(1.80 / 2.039, 3),
         "kernel_launch_us": 4.0,
+        "vllm_kernel_tables": "a100-sxm-vllm-0.14.0",  # profiles/kernels/, from import_aiconfigurator.py
         "memory_bandwidth_gbps": {"read": 1800, "copy": 1610},
         "gemm_table": t,
         "sources": [
@@ -168,6 +169,7 @@ def main():
         "achieved_matmul_fraction": round(795 / 989, 3),
         "achieved_bandwidth_fraction": round(3.18 / 3.35, 3),
         "kernel_launch_us": 4.0,
+        "vllm_kernel_tables": "h100-sxm-vllm-0.24.0",  # profiles/kernels/, from import_aiconfigurator.py
         "memory_bandwidth_gbps": {"read": 3180, "copy": 2900},
         "gemm_table": t,
         "sources": [

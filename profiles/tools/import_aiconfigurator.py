@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Imports NVIDIA AIConfigurator's measured vLLM kernel tables into moesim kernel profiles.
+
+Source: the `aiconfigurator-core` package on PyPI (Apache-2.0; licence notice in
+profiles/LICENSES/aiconfigurator-core-LICENSE and -NOTICE). Its parquet files live under
+`aiconfigurator_core/systems/data/<system>/<op>/<framework>/<version>/`, each folder with a
+`collection_meta.yaml` that this script copies into the output's provenance.
+
+Outputs (what moesim reads; the Swift package never reads parquet):
+  profiles/kernels/a100-sxm-vllm-0.14.0.json   (A100-SXM4-80GB, vLLM 0.14.0)
+  profiles/kernels/h100-sxm-vllm-0.24.0.json   (H100-SXM, vLLM 0.24.0)
+  profiles/kernels/h200-sxm-vllm-0.24.0.json   (H200-SXM, vLLM 0.24.0)
+
+Per file, bf16 only:
+  moe              vLLM fused-MoE latency per num_tokens for each (hidden, inter, topk, experts, moe_tp, moe_ep,
+                   distribution). `inter` is the model's full expert width; the kernel ran inter/moe_tp wide with
+                   experts/moe_ep local experts on ALL num_tokens tokens (vLLM's expert_map filters them), and
+                   with power-law routing the measured rank is the most loaded EP rank (the collector swaps it to
+                   rank 0). Latency is the mean over 5 fresh routings (power law) or 6 runs (balanced).
+  moe_routing      the expected load of that measured rank under the collector's own routing generator
+                   (re-implemented here from aiconfigurator's collector/helper.py `power_law_logits_v3` and
+                   `balanced_logits`, 256 seeded draws): experts hit and token-expert pairs. moesim needs these to
+                   fit its shape model and to carry a measured time over to a different routing.
+  gemm             torch/cuBLAS bf16 GEMM latency over aiconfigurator's (m, n, k) grid.
+  generation_attention / context_attention   vLLM FlashAttention, head_dim 128, bf16 KV cache.
+  collectives      vLLM's custom all-reduce (CUDA-graph mode) for all_reduce; NCCL (fp16) all_gather,
+                   reduce_scatter, alltoall. message_size in the parquet is an element count; written as bytes (x2).
+  moe_a2a          H100/H200 only: DeepEP dispatch/combine at EP 8 (recorded for reference; moesim's vLLM EP path
+                   uses the all-gather/all-reduce or all-to-all collectives above).
+
+Times are written in microseconds rounded to 4 significant digits.
+
+Run from the repository root (installs the package into a private virtual environment if needed):
+  python3 profiles/tools/import_aiconfigurator.py
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+PACKAGE = "aiconfigurator-core"
+VERSION = "0.12.0"
+VENV = "/tmp/aic"
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "kernels")
+
+SYSTEMS = [
+    # (system dir, vLLM version, output name, moesim GPU profile)
+    ("a100_sxm", "0.14.0", "a100-sxm-vllm-0.14.0", "a100-sxm4-80gb"),
+    ("h100_sxm", "0.24.0", "h100-sxm-vllm-0.24.0", "h100-sxm-80gb"),
+    ("h200_sxm", "0.24.0", "h200-sxm-vllm-0.24.0", "h200-sxm-141gb"),
+]
+NCCL = {"a100_sxm": "2.27.3", "h100_sxm": "2.27.3", "h200_sxm": "2.29.2"}
+ROUTING_DRAWS = 256
+
+
+def ensure_package():
+    """Re-executes this script inside a virtual environment that has the package, pandas and pyarrow."""
+    try:
+        import aiconfigurator_core  # noqa: F401
+        import pandas  # noqa: F401
+        import pyarrow  # noqa: F401
+        import yaml  # noqa: F401
+        return
+    except ImportError:
+        pass
+    py = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(py):
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+    subprocess.check_call([py, "-m", "pip", "install", "-q", f"{PACKAGE}=={VERSION}", "pandas", "pyarrow", "pyyaml"])
+    os.execv(py, [py] + sys.argv)
+
+
+def sig4(x):
+    return float(f"{x:.4g}")
+
+
+def main():
+    ensure_package()
+    import importlib.metadata as md
+
+    import aiconfigurator_core
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    assert md.version(PACKAGE) == VERSION, f"expected {PACKAGE} {VERSION}, found {md.version(PACKAGE)}"
+    root = os.path.dirname(aiconfigurator_core.__file__)
+    data = os.path.join(root, "systems", "data")
+
+    def table(system, op, fw, ver, name):
+        rel = f"aiconfigurator_core/systems/data/{system}/{op}/{fw}/{ver}/{name}.parquet"
+        path = os.path.join(data, system, op, fw, ver, name + ".parquet")
+        meta_path = os.path.join(data, system, op, fw, ver, "collection_meta.yaml")
+        meta = yaml.safe_load(open(meta_path)) if os.path.exists(meta_path) else None
+        raw = open(path, "rb").read()
+        prov = {"file": rel, "sha256": hashlib.sha256(raw).hexdigest(), "collection_meta": meta}
+        return pd.read_parquet(path), prov
+
+    # ---- the collector's routing generator, re-implemented (numpy) ------------------------------------------
+    def power_law_counts(rng, n, e, k, ep, alpha):
+        if n * k > e:
+            xmin, xmax = 1.0, n * 0.8
+        else:
+            xmin, xmax = 0.01, 2.0
+        u = rng.random(e)
+        x = ((xmax ** (1 - alpha) - xmin ** (1 - alpha)) * u + xmin ** (1 - alpha)) ** (1 / (1 - alpha))
+        target = n * k
+        c = np.round(x / x.sum() * target).astype(np.int64)
+        delta = target - int(c.sum())
+        if delta != 0:
+            order = np.argsort(-c, kind="stable")
+            if delta > 0:
+                for i in range(delta):
+                    c[order[i % len(order)]] += 1
+            else:
+                for i in range(-delta):
+                    idx = order[-(i % len(order)) - 1]
+                    if c[idx] > 0:
+                        c[idx] -= 1
+                    else:
+                        c[np.argmax(c)] -= 1
+        g = c.reshape(ep, e // ep)
+        return g[np.argmax(g.sum(axis=1))]  # the most loaded EP rank (swapped to rank 0 by the collector)
+
+    def balanced_counts(n, e, k, ep):
+        stride = -(-e // k)
+        c = np.zeros(e, dtype=np.int64)
+        for t in range(n):
+            for i in range(k):
+                if n >= stride:
+                    ex = (t + i * stride) % e
+                else:
+                    ex = int((t * stride / n + i * stride) % e)
+                c[ex] += 1
+        return c.reshape(ep, e // ep)[0]
+
+    def routing_stats(n, e, k, ep, dist):
+        if dist == "balanced":
+            c = balanced_counts(n, e, k, ep)
+            return float((c > 0).sum()), float(c.sum())
+        alpha = float(dist.split("_")[-1])
+        rng = np.random.default_rng([n, e, k, ep, int(round(alpha * 100))])
+        hits = pairs = 0.0
+        for _ in range(ROUTING_DRAWS):
+            c = power_law_counts(rng, n, e, k, ep, alpha)
+            hits += (c > 0).sum()
+            pairs += c.sum()
+        return hits / ROUTING_DRAWS, pairs / ROUTING_DRAWS
+
+    os.makedirs(OUT, exist_ok=True)
+    for system, ver, name, gpu in SYSTEMS:
+        doc = {
+            "version": 1,
+            "name": name,
+            "gpu": gpu,
+            "framework": "vllm",
+            "framework_version": ver,
+            "sources": [{
+                "kind": "measurement",
+                "what": f"vLLM {ver} kernel timings on {system} collected by NVIDIA for AIConfigurator",
+                "source": f"{PACKAGE} {VERSION} (PyPI, Apache-2.0), imported by profiles/tools/import_aiconfigurator.py",
+                "date": "see collection_meta per table",
+                "host": system,
+            }],
+            "licence": "Apache-2.0 (profiles/LICENSES/aiconfigurator-core-LICENSE, -NOTICE)",
+            "units": {"time": "us", "bytes": "bytes"},
+            "provenance": {"package": PACKAGE, "package_version": VERSION, "tables": {}},
+        }
+        prov = doc["provenance"]["tables"]
+
+        # MoE
+        moe, p = table(system, "moe", "vllm", ver, "moe_perf")
+        moe = moe[moe.moe_dtype == "bfloat16"]
+        p["kernel_source"] = sorted(moe.kernel_source.unique().tolist())
+        p["device"] = moe.device.iloc[0]
+        prov["moe"] = p
+        keys = ["hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size", "moe_ep_size", "distribution"]
+        curves = []
+        routing_keys = set()
+        for key, g in sorted(moe.groupby(keys), key=lambda kv: kv[0]):
+            g = g.groupby("num_tokens", as_index=False)["latency"].median().sort_values("num_tokens")
+            h, i, k, e, tp, ep, dist = key
+            curves.append({"hidden": int(h), "inter": int(i), "topk": int(k), "experts": int(e), "tp": int(tp),
+                           "ep": int(ep), "distribution": dist,
+                           "tokens": [int(x) for x in g.num_tokens], "us": [sig4(x * 1000) for x in g.latency]})
+            for n in g.num_tokens:
+                routing_keys.add((int(e), int(k), int(ep), dist, int(n)))
+        doc["moe"] = curves
+        stats = {}
+        for (e, k, ep, dist, n) in sorted(routing_keys):
+            stats.setdefault((e, k, ep, dist), []).append((n,) + routing_stats(n, e, k, ep, dist))
+        doc["moe_routing"] = [{"experts": e, "topk": k, "ep": ep, "distribution": d,
+                               "tokens": [r[0] for r in rows], "hits": [sig4(r[1]) for r in rows],
+                               "pairs": [sig4(r[2]) for r in rows]}
+                              for (e, k, ep, d), rows in sorted(stats.items())]
+
+        # GEMM
+        gemm, p = table(system, "gemm", "vllm", ver, "gemm_perf")
+        gemm = gemm[gemm.gemm_dtype == "bfloat16"]
+        p["kernel_source"] = sorted(gemm.kernel_source.unique().tolist())
+        prov["gemm"] = p
+        ms = sorted(int(x) for x in gemm.m.unique())
+        gc = []
+        for (n, k), g in sorted(gemm.groupby(["n", "k"]), key=lambda kv: kv[0]):
+            g = g.groupby("m")["latency"].median()
+            if len(g) != len(ms):
+                continue
+            gc.append({"n": int(n), "k": int(k), "us": [sig4(g[m] * 1000) for m in ms]})
+        doc["gemm"] = {"m": ms, "curves": gc}
+
+        # Attention (head_dim 128, bf16 KV; Hopper: FlashAttention 3)
+        for op, tname in [("generation_attention", "generation_attention_perf"), ("context_attention", "context_attention_perf")]:
+            a, p = table(system, "attention", "vllm", ver, tname)
+            a = a[(a.head_dim == 128) & (a.kv_cache_dtype == "bfloat16") & (a.attn_dtype == "bfloat16")]
+            if "window_size" in a:
+                a = a[a.window_size == 0]
+            srcs = sorted(a.kernel_source.unique().tolist())
+            if "vllm_flash_attn_fa3" in srcs:
+                a = a[a.kernel_source == "vllm_flash_attn_fa3"]
+            p["kernel_source"] = sorted(a.kernel_source.unique().tolist())
+            p["filter"] = "head_dim 128, bf16 activations and KV cache, no sliding window"
+            prov[op] = p
+            col = "step" if op == "generation_attention" else "isl"
+            out = []
+            for (hq, hkv), g in sorted(a.groupby(["num_heads", "num_key_value_heads"]), key=lambda kv: kv[0]):
+                g = g.groupby(["batch_size", col], as_index=False)["latency"].median().sort_values(["batch_size", col])
+                out.append({"heads": int(hq), "kv_heads": int(hkv),
+                            "rows": [[int(b), int(s), sig4(t * 1000)] for b, s, t in zip(g.batch_size, g[col], g.latency)]})
+            doc[op] = {"columns": ["batch_size", "kv_len" if op == "generation_attention" else "input_len", "us"],
+                       "note": ("step = tokens already in the KV cache of each sequence (one new token each)"
+                                if op == "generation_attention" else "batch_size prompts of input_len tokens, causal"),
+                       "shapes": out}
+
+        # Collectives
+        coll = {}
+        ar, p = table(system, "comm", "vllm", ver, "custom_allreduce_perf")
+        ar = ar[ar.backend == "vllm_graph"]
+        p["filter"] = "backend vllm_graph (CUDA-graph mode custom all-reduce), bf16"
+        prov["all_reduce"] = p
+        coll["all_reduce"] = {gpus: [[int(s) * 2, sig4(t * 1000)] for s, t in zip(g.message_size, g.latency)]
+                              for gpus, g in ((str(n), g.sort_values("message_size")) for n, g in ar.groupby("num_gpus"))}
+        nc, p = table(system, "comm", "nccl", NCCL[system], "nccl_perf")
+        nc = nc[nc.nccl_dtype == "half"]
+        p["filter"] = "nccl_dtype half"
+        prov["nccl"] = p
+        for op, key in [("all_gather", "all_gather"), ("reduce_scatter", "reduce_scatter"), ("alltoall", "all_to_all")]:
+            g0 = nc[nc.op_name == op]
+            coll[key] = {gpus: [[int(s) * 2, sig4(t * 1000)] for s, t in zip(g.message_size, g.latency)]
+                         for gpus, g in ((str(n), g.sort_values("message_size")) for n, g in g0.groupby("num_gpus"))}
+        doc["collectives"] = coll
+        a2a_path = os.path.join(data, system, "comm", "vllm", ver, "moe_a2a_perf.parquet")
+        if os.path.exists(a2a_path):
+            a2a, p = table(system, "comm", "vllm", ver, "moe_a2a_perf")
+            prov["moe_a2a"] = p
+            doc["moe_a2a"] = [{"backend": b, "phase": ph, "ep": int(ep), "hidden": int(h), "topk": int(k), "experts": int(e),
+                               "tokens": [int(x) for x in g.num_tokens], "us": [sig4(x) for x in g.latency]}
+                              for (b, ph, ep, h, k, e), g in sorted(a2a[a2a.sms == 20].groupby(
+                                  ["comm_backend", "phase", "ep_size", "hidden_size", "topk", "num_experts"]), key=lambda kv: kv[0])
+                              for g in [g.sort_values("num_tokens")]]
+        path = os.path.join(OUT, name + ".json")
+        with open(path, "w") as f:
+            json.dump(doc, f, separators=(",", ":"), sort_keys=False)
+            f.write("\n")
+        print(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB, {len(curves)} MoE curves, {len(gc)} GEMM shapes")
+
+
+if __name__ == "__main__":
+    main()
