@@ -45,6 +45,7 @@ public struct EngineProfile: Sendable {
         "host_grouped_moe_us": (150, "host time of a batched/grouped experts call per layer"),
         "host_per_collective_us": (50, "multi-GPU Transformers: host time per collective a layer issues, with the wait for the slowest rank (each collective puts the GPUs in lockstep)"),
         "host_tp_hook_us": (50, "multi-GPU Transformers: host time per light hook of the TP/EP plan (the experts' local-parameter swap, the EP router's masking)"),
+        "remote_loop_expert_us": (0, "LLaDA-MoE's released expert loop (loop_all): time per visited expert, host + sync (0 = host_per_expert_us + sync_us)"),
         "ep_sentinel_cost": (0, "multi-GPU Transformers EP with grouped_mm: fraction of the GEMM time of the rows routed to other GPUs that a GPU still pays (0 = skipped as the code intends)"),
         "host_dtensor_redistribute_us": (300, "multi-GPU Transformers: host time per DTensor redistribute in a layer (OLMoE's gathered q/k/v outputs, split o_proj input)"),
         "decode_grouped_as_batched": (1, "1 if generate() decodes with batched_mm when grouped_mm is configured (Transformers 5.x, seen in the H200 runs)"),

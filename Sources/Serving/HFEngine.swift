@@ -12,7 +12,15 @@ import Cluster
 /// `batched_mm` gathers each token's expert weights first (top-k x tokens copies: memory can run out).
 /// Autoregressive decode grows the `DynamicCache` by concatenation, copying the cache every step.
 public struct HFSimulator {
-    public enum ExpertsImpl: String, CaseIterable, Sendable { case eager, batched_mm, grouped_mm }
+    /// Transformers' experts implementations, plus `loop_all`: the loop of LLaDA-MoE's released modelling code
+    /// (trust_remote_code), which visits every expert, hit or not, with a `torch.where` sync on each.
+    public enum ExpertsImpl: String, CaseIterable, Sendable { case eager, batched_mm, grouped_mm, loop_all }
+
+    /// The experts implementation a model runs when none is named: LLaDA-MoE's released code loops over its
+    /// experts whatever Transformers' own setting is; other models take the engine profile's.
+    public static func defaultExpertsImpl(model: ModelArchitecture, engine: EngineProfile) -> String {
+        model.isDiffusion && model.isMoE ? ExpertsImpl.loop_all.rawValue : engine.defaultExpertsImpl
+    }
 
     public let deployment: Deployment
     public let batchSize: Int
@@ -137,6 +145,19 @@ public struct HFSimulator {
                 total += max(hostRun, gpuRun) + sync
                 hostRun = 0; gpuRun = 0
                 let loop = hitEff * (hostExpert + sync) + gpuExperts
+                total += loop
+                s.experts += gpuExperts
+                s.overhead += loop - gpuExperts
+            case .loop_all:
+                // the released loop: every local expert, a sync each (the first ends the stretch); its per-expert
+                // cost `remote_loop_expert_us` was fitted on the H200 (experiments/h200-hf/llada_moe_loop_fit.py),
+                // else Transformers' eager loop cost (host per expert + sync)
+                total += max(hostRun, gpuRun)
+                hostRun = 0; gpuRun = 0
+                let fitted = d.param("remote_loop_expert_us")
+                let perExpert = fitted > 0 ? fitted : hostExpert + sync
+                let visited = Double(f.experts / groups) * (1 - expertReuse)
+                let loop = visited * perExpert + gpuExperts
                 total += loop
                 s.experts += gpuExperts
                 s.overhead += loop - gpuExperts

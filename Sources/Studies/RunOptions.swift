@@ -160,7 +160,7 @@ public enum RunOptions {
             let genLen = try a.int("--gen-length") ?? 128
             sched = try DiffusionSchedule(steps: try a.int("--diffusion-steps") ?? 128, genLength: genLen, blockLength: try a.int("--block-length") ?? genLen)
         }
-        let implName = try a.choice("--experts-impl", HFSimulator.ExpertsImpl.allCases.map(\.rawValue)) ?? d.engine.defaultExpertsImpl
+        let implName = try a.choice("--experts-impl", HFSimulator.ExpertsImpl.allCases.map(\.rawValue)) ?? HFSimulator.defaultExpertsImpl(model: d.model, engine: d.engine)
         guard let impl = HFSimulator.ExpertsImpl(rawValue: implName) else {
             throw InputError.data("engine profile \(d.engine.name): experts_impl '\(implName)' is not one of \(quotedChoices(HFSimulator.ExpertsImpl.allCases.map(\.rawValue)))")
         }
