@@ -9,7 +9,7 @@ Mapping: measured TP = experts sharded along the intermediate width on both GPUs
 all-reduce of [T, hidden]; moesim `--tensor-parallel-size 2`. Measured EP = experts whole, 4 (Mixtral), 32 (OLMoE)
 or 30 (Qwen) per GPU, T/2 tokens per GPU, all-to-all dispatch and combine; moesim `--strategy ep` (DP 2 x EP,
 all2all backend alltoall). T <= 256 is posed to moesim as T decode sequences (context 16), larger T as prefill
-(1 sequence of T under TP, 2 of T/2 under EP). Compared: router, experts (slowest GPU), and the collectives
+(sequences of at most 2,048 tokens; at least 2 under EP, one per DP rank). Compared: router, experts (slowest GPU), and the collectives
 (TP: the all-reduce after the FFN; EP: dispatch + combine).
 """
 import argparse
@@ -25,7 +25,7 @@ def explain(moesim, model, mode, T):
     if T <= 256:
         cmd += ["--decode-seqs", str(T), "--kv-len", "16"]
     else:
-        n = 1 if mode == "tp" else 2
+        n = max(T // 2048, 1 if mode == "tp" else 2)  # prompts of at most 2,048 tokens (OLMoE's context is 4,096)
         cmd += ["--decode-seqs", "0", "--prefill-seqs", str(n), "--prefill-len", str(T // n)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
