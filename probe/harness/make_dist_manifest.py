@@ -11,6 +11,10 @@ every other batch size (1, 8, 16, 128) is held out. A model/plan/implementation 
 import argparse
 import json
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_manifest import write_manifest  # noqa: E402
 
 FIT_BATCHES = {4, 64}
 SHORT = {"olmoe-1b-7b": "olmoe", "qwen1.5-moe-a2.7b": "qwen15moe", "mixtral-8x7b": "mixtral8x7b"}
@@ -86,18 +90,7 @@ def main():
         "runs": out,
         "skipped": skipped,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("{\n")
-        keys = list(manifest)
-        for n, k in enumerate(keys):
-            v = manifest[k]
-            sep = "," if n < len(keys) - 1 else ""
-            if isinstance(v, list) and v and isinstance(v[0], dict):
-                f.write(f' {json.dumps(k)}: [\n' + ",\n".join("  " + json.dumps(x) for x in v) + f"\n ]{sep}\n")
-            else:
-                f.write(f" {json.dumps(k)}: {json.dumps(v)}{sep}\n")
-        f.write("}\n")
+    write_manifest(manifest, args.out)
     print(f"make_dist_manifest: {len(out)} runs ({sum(r['fit'] for r in out)} fit), {len(skipped)} skipped -> {args.out}")
 
 

@@ -15,6 +15,22 @@ FIT_BATCHES = {4, 16, 64}
 SHORT = {"olmoe-1b-7b": "olmoe", "qwen1.5-moe-a2.7b": "qwen15moe", "mixtral-8x7b": "mixtral8x7b"}
 
 
+def write_manifest(manifest, path):
+    """One run per line, so that diffs of a manifest show which runs changed."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("{\n")
+        keys = list(manifest)
+        for i, k in enumerate(keys):
+            v = manifest[k]
+            sep = "," if i < len(keys) - 1 else ""
+            if isinstance(v, list) and v and isinstance(v[0], dict):
+                f.write(f' {json.dumps(k)}: [\n' + ",\n".join("  " + json.dumps(x) for x in v) + f"\n ]{sep}\n")
+            else:
+                f.write(f" {json.dumps(k)}: {json.dumps(v)}{sep}\n")
+        f.write("}\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("fragments", nargs="+")
@@ -116,18 +132,7 @@ def main():
     }
     if skipped:
         manifest["skipped"] = skipped
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("{\n")
-        keys = list(manifest)
-        for i, k in enumerate(keys):
-            v = manifest[k]
-            sep = "," if i < len(keys) - 1 else ""
-            if isinstance(v, list) and v and isinstance(v[0], dict):
-                f.write(f' {json.dumps(k)}: [\n' + ",\n".join("  " + json.dumps(x) for x in v) + f"\n ]{sep}\n")
-            else:
-                f.write(f" {json.dumps(k)}: {json.dumps(v)}{sep}\n")
-        f.write("}\n")
+    write_manifest(manifest, args.out)
     print(f"make_manifest: {len(out_runs)} runs ({sum(r['fit'] for r in out_runs)} fit), {len(skipped)} skipped "
           f"-> {args.out}")
 
