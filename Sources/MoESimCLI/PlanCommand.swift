@@ -11,8 +11,10 @@ enum PlanCommand {
         discussion: """
         Enumerates every valid plan up to --max-gpus (powers of two), prunes plans that cannot fit in memory or
         cannot meet an SLO by a lower bound (said with the reason), simulates the rest in parallel with the vLLM
-        engine, and ranks them: SLO met first, then output throughput per GPU. Prints the table, the Pareto
-        frontier of throughput per GPU against P99 TPOT (also as an SVG with --svg), and why the winner wins.
+        engine, folds plans whose results are identical, and ranks them: SLO met first, then $ per million output
+        tokens when --gpu-hour-usd prices are given, else output throughput per GPU (the key is printed). Prints the table, the Pareto
+        frontier of throughput per GPU against P99 TPOT (also as an SVG with --svg, or an HTML report with --html),
+        and why the winner wins. When nothing can be simulated it says why, with the reasons counted.
         """,
         arguments: [],
         options: [
@@ -25,6 +27,7 @@ enum PlanCommand {
             OptionSpec("--engine-profile", "<name|file>", "vLLM engine profile.", default: "vllm"),
             OptionSpec("--top", "<n>", "Rows of the ranked table to print.", default: "15"),
             OptionSpec("--svg", "<file>", "Write the Pareto chart as SVG."),
+            OptionSpec("--html", "<file>", "Write a self-contained HTML report: the Pareto chart with labelled points and tooltips, the ranked table, step breakdowns."),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
             OptionSpec("--json", nil, "Print the search as JSON."),
         ] + RunOptions.workload.filter { ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
@@ -64,6 +67,7 @@ enum PlanCommand {
                                 sloTTFTp99Ms: ttft, sloTPOTp99Ms: tpot, prices: prices)
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: "--svg"), store: store) }
+        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html") + (a.string("--svg").map { [$0] } ?? []), store: store) }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
         let ranked = try search.run(store: store, threads: threads) { d, n in progress.update(Double(d) / Double(n), detail: "\(d)/\(n) plans simulated") }
@@ -75,8 +79,13 @@ enum PlanCommand {
             do { try paretoSVG(ranked, frontier: frontier, model: model.name).write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write: \(error.localizedDescription)") }
         }
-        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed)) + "\n"); return }
-        ctx.out(text(ranked, frontier: frontier, elapsed: elapsed, top: try a.positiveInt("--top") ?? 15, search: search))
+        let body = text(ranked, frontier: frontier, elapsed: elapsed, top: try a.positiveInt("--top") ?? 15, search: search)
+        if let f = a.string("--html") {
+            if let n = htmlNote { ctx.err(n) }
+            try Reports.write(Reports.plan(ranked, frontier: frontier, search: search, rankingKey: search.rankingKey, text: body), to: f)
+        }
+        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey)) + "\n"); return }
+        ctx.out(body)
     }
 
     static func row(_ e: PlanSearch.Evaluated) -> [(String, Any)] {
@@ -85,7 +94,7 @@ enum PlanCommand {
         case .simulated(let r):
             f += [("status", e.meetsSLO ? "meets SLO" : "misses SLO"), ("output_throughput", r.outputThroughput),
                   ("output_throughput_per_gpu", r.outputThroughput / Double(r.gpus)), ("p99_ttft_ms", r.ttftMs.p99), ("p99_tpot_ms", r.tpotMs.p99),
-                  ("usd_per_million_output_tokens", e.usdPerMTok ?? NSNull())]
+                  ("usd_per_million_output_tokens", e.usdPerMTok ?? NSNull()), ("same_as", e.sameAs)]
         case .doesNotFit(let why): f += [("status", "does not fit"), ("reason", why)]
         case .cannotMeetSLO(let why): f += [("status", "cannot meet SLO (pruned)"), ("reason", why)]
         case .failed(let why): f += [("status", "failed"), ("reason", why)]
@@ -93,20 +102,32 @@ enum PlanCommand {
         return f
     }
 
-    static func json(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double) -> [(String, Any)] {
-        [("candidates", r.count), ("simulated", r.filter { $0.result != nil }.count), ("seconds", elapsed),
+    static func json(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double, rankingKey: String) -> [(String, Any)] {
+        [("candidates", r.count), ("simulated", r.filter { $0.result != nil }.count), ("seconds", elapsed), ("ranked_by", rankingKey),
          ("recommended", r.first.map { $0.result != nil ? row($0) as Any : NSNull() } ?? NSNull()),
          ("pareto", frontier.map(\.candidate.label)), ("plans", r.map(row))]
     }
 
     static func text(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double, top: Int, search: PlanSearch) -> String {
         let sim = r.filter { $0.result != nil }
-        var s = String(format: "%d candidate plans for %@: %d simulated, %d pruned, in %.1f s\n\n", r.count, search.model.name, sim.count, r.count - sim.count, elapsed)
-        s += "rank  plan                                          tok/s  tok/s/GPU  P99 TTFT ms  P99 TPOT ms   $/Mtok  SLO\n"
-        for (i, e) in sim.prefix(top).enumerated() {
-            let x = e.result!
-            s += String(format: "%4d  %-44@ %7.0f  %9.1f  %11.1f  %11.2f  %7@  %@\n", i + 1, e.candidate.label, x.outputThroughput, x.outputThroughput / Double(x.gpus),
-                        x.ttftMs.p99, x.tpotMs.p99, e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-", e.meetsSLO ? "met" : "missed")
+        var s = String(format: "%d candidate plans for %@: %d simulated, %d pruned, in %.1f s\n", r.count + r.reduce(0) { $0 + $1.sameAs.count }, search.model.name, sim.count + sim.reduce(0) { $0 + $1.sameAs.count }, r.count - sim.count, elapsed)
+        let folded = sim.reduce(0) { $0 + $1.sameAs.count }
+        if folded > 0 { s += "\(folded) simulated plan(s) came out identical to another on the same GPUs (a larger --max-num-seqs than any DP rank holds) and are folded into it (marked +N).\n" }
+        s += "Ranked by \(search.rankingKey).\n\n"
+        if !sim.isEmpty {
+            let rows: [[String]] = sim.prefix(top).enumerated().map { i, e in
+                let x = e.result!
+                return ["\(i + 1)", e.candidate.label + (e.sameAs.isEmpty ? "" : " (+\(e.sameAs.count))"), String(format: "%.0f", x.outputThroughput),
+                        String(format: "%.1f", x.outputThroughput / Double(x.gpus)), String(format: "%.1f", x.ttftMs.p99), String(format: "%.2f", x.tpotMs.p99),
+                        e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-", e.meetsSLO ? "met" : "missed"]
+            }
+            s += TextTable.render(["rank", "plan", "tok/s", "tok/s/GPU", "P99 TTFT ms", "P99 TPOT ms", "$/Mtok", "SLO"], rows, align: ["r", "l", "r", "r", "r", "r", "r", "l"])
+            if sim.count > top { s += "  ... \(sim.count - top) more (--top)\n" }
+        } else {
+            s += "No plan could be simulated: every candidate was pruned or failed (reasons below). Try a larger --max-gpus, another --gpu, looser SLOs or a shorter workload.\n"
+        }
+        if !sim.isEmpty && !sim.contains(where: \.meetsSLO) {
+            s += "\nNo simulated plan meets the SLO; the table is ranked by how they would rank if it were met. Loosen the SLO or allow more GPUs (--max-gpus).\n"
         }
         let pruned = r.filter { $0.result == nil }
         if !pruned.isEmpty {
@@ -125,10 +146,11 @@ enum PlanCommand {
                 reasons[why, default: []].append(e.candidate.label)
             }
             for w in order.prefix(12) { s += "  \(reasons[w]!.count) plan(s) \(w)  [e.g. \(reasons[w]![0])]\n" }
+            if order.count > 12 { s += "  ... and \(order.count - 12) other reasons (--json lists every plan)\n" }
         }
         s += "\nPareto frontier (throughput per GPU vs P99 TPOT): " + frontier.map(\.candidate.label).joined(separator: "; ") + "\n"
         if let best = sim.first, let b = best.result {
-            s += "\nRecommended: \(best.candidate.label)  (\(best.candidate.args.joined(separator: " ")))\n"
+            s += "\nRecommended: \(best.candidate.label)  (\(best.candidate.args.joined(separator: " ")))" + (best.usdPerMTok.map { String(format: ", $%.3f per million output tokens", $0) } ?? "") + "\n"
             if let second = sim.dropFirst().first(where: { $0.candidate.gpu != best.candidate.gpu || $0.candidate.tp != best.candidate.tp || $0.candidate.ep != best.candidate.ep || $0.candidate.dp != best.candidate.dp }), let r2 = second.result {
                 s += String(format: "  vs runner-up %@: %.0f vs %.0f tok/s per GPU.\n", second.candidate.label, b.outputThroughput / Double(b.gpus), r2.outputThroughput / Double(r2.gpus))
                 let parts: [(String, Double, Double)] = [("attention", b.breakdownUs.attention, r2.breakdownUs.attention), ("dense GEMMs", b.breakdownUs.denseGEMM, r2.breakdownUs.denseGEMM),
@@ -136,29 +158,16 @@ enum PlanCommand {
                                                          ("engine overhead", b.breakdownUs.overhead, r2.breakdownUs.overhead)]
                 s += String(format: "  mean step %.2f ms vs %.2f ms; tokens per step %.1f vs %.1f. Where the time goes (ms per step):\n", b.breakdownUs.total / 1e3, r2.breakdownUs.total / 1e3,
                             Double(b.totalOutputTokens + b.totalInputTokens) / Double(b.steps), Double(r2.totalOutputTokens + r2.totalInputTokens) / Double(r2.steps))
-                for (n, x, y) in parts.sorted(by: { abs($0.1 - $0.2) > abs($1.1 - $1.2) }) {
-                    s += String(format: "    %-16@ %8.3f vs %8.3f  (%+.3f)\n", n, x / 1e3, y / 1e3, (x - y) / 1e3)
-                }
+                s += TextTable.render(["component", "winner", "runner-up", "difference"], parts.sorted(by: { abs($0.1 - $0.2) > abs($1.1 - $1.2) }).map { n, x, y in
+                    [n, String(format: "%.3f", x / 1e3), String(format: "%.3f", y / 1e3), String(format: "%+.3f", (x - y) / 1e3)]
+                }, indent: "    ")
             }
         }
         return s
     }
 
-    /// Scatter of every simulated plan (throughput per GPU against P99 TPOT) with the frontier drawn through.
+    /// Every simulated plan as a point (not joined), the frontier joined and labelled; the same chart as the HTML report's.
     static func paretoSVG(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], model: String) -> String {
-        let sim = r.filter { $0.result != nil }
-        func pt(_ e: PlanSearch.Evaluated) -> (x: Double, y: Double) { (e.result!.tpotMs.p99, e.result!.outputThroughput / Double(e.result!.gpus)) }
-        var series: [SVGChart.Series] = []
-        var byGPU: [String: [(x: Double, y: Double)]] = [:]
-        var order: [String] = []
-        for e in sim {
-            let k = "\(e.candidate.gpu) (\(e.candidate.ep ? "EP" : "TP/DP"))"
-            if byGPU[k] == nil { order.append(k) }
-            byGPU[k, default: []].append(pt(e))
-        }
-        series.append(SVGChart.Series(name: "Pareto frontier", points: frontier.map(pt)))
-        for k in order { series.append(SVGChart.Series(name: k, points: byGPU[k]!.sorted { $0.x < $1.x }, dashed: true)) }
-        return SVGChart.lines(title: "\(model): throughput per GPU vs P99 TPOT (every simulated plan)", series: series,
-                              xLabel: "P99 TPOT (ms)", yLabel: "output tok/s per GPU", logX: false, width: 760, height: 460)
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + Reports.paretoChart(r, frontier: frontier, model: model) + "\n"
     }
 }

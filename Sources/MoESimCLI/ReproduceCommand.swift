@@ -18,6 +18,7 @@ enum ReproduceCommand {
         options: [
             OptionSpec("--out", "<dir>", "Export directory.", default: "notebooks-export/<study>"),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
+            OptionSpec("--html", "<file>", "Also write a self-contained HTML report: every table beside the paper, moesim/paper per number.", default: "<out>/report.html"),
             OptionSpec("--no-physics", nil, "Skip the search for what the published outliers would need (faster)."),
         ])
 
@@ -48,7 +49,11 @@ enum ReproduceCommand {
         let findings = a.has("--no-physics") ? [] : r.physicsFindings(store: store, threads: threads)
         var text = r.report(extraFindings: findings)
         let out = a.string("--out") ?? "\(root)/notebooks-export/\(study)"
-        let files = try ReproductionExport.write(r, report: text, to: out)
+        var files = try ReproductionExport.write(r, report: text, to: out)
+        let html = a.string("--html") ?? "\(out)/report.html"
+        if a.has("--html"), let n = try OutputFiles.check(html, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html"), store: store) { ctx.err(n) }
+        try Reports.write(Reports.reproduce(r, text: text), to: html)
+        files.append(a.has("--html") ? html : "report.html")
         text += "\nWrote \(files.joined(separator: ", ")) to \(out)\n"
         text += String(format: "Simulation %.2f s, total %.2f s.\n", elapsed, Date().timeIntervalSince(start))
         ctx.out(text)

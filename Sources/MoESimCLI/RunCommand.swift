@@ -26,6 +26,7 @@ enum RunCommand {
         let store = try ctx.store()
         var note: String? = nil
         if let f = a.string("--save-result") { note = try OutputFiles.check(f, flag: "--save-result", inputs: OutputFiles.inputs(a, except: "--save-result"), store: store) }
+        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html"), store: store) }
         let progress = ctx.progress("simulating")
         let o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
         progress.finish()
@@ -35,6 +36,10 @@ enum RunCommand {
             if let n = note { ctx.err(n) }
             do { try (json + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write the result: \(error.localizedDescription)") }
+        }
+        if let f = a.string("--html") {
+            if let n = htmlNote { ctx.err(n) }
+            try Reports.write(Reports.run(o, command: "moesim run " + args.joined(separator: " ")), to: f)
         }
         if a.has("--json") { ctx.out(json + "\n") } else { ctx.out(summary(r, d, desc)) }
     }

@@ -23,6 +23,7 @@ enum SweepCommand {
             OptionSpec("--out", "<dir>", "Output directory.", default: "sweep-<name>"),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
             OptionSpec("--grid", "<name>", "Run only this grid of the spec."),
+            OptionSpec("--html", "<file>", "Also write a self-contained HTML report: throughput-latency curves per grid, step-time breakdowns, every row."),
             OptionSpec("--resume", nil, "Keep the configurations an earlier run of this spec already finished in <out>/results.jsonl; run the rest."),
         ])
 
@@ -43,6 +44,7 @@ enum SweepCommand {
         let csvPath = out + "/results.csv", jsonlPath = out + "/results.jsonl"
         let inputs = OutputFiles.inputs(a, except: "--out", extra: [file] + OutputFiles.files(inArgumentLists: configs.map(\.args)))
         for p in [csvPath, jsonlPath] { try OutputFiles.check(p, flag: "--out", inputs: inputs, store: store) }
+        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: inputs + [csvPath, jsonlPath], store: store) }
         // Finished configurations of an earlier (perhaps killed) run of the same spec, kept with --resume.
         var kept: [Int: String] = [:]
         let existing = FileManager.default.fileExists(atPath: jsonlPath) || FileManager.default.fileExists(atPath: csvPath)
@@ -77,6 +79,10 @@ enum SweepCommand {
             try configs.map { lines[$0.index]! }.joined().write(toFile: jsonlPath, atomically: true, encoding: .utf8)
             try (SweepRunner.csvHeader(axes: axes) + configs.map { csvRows[$0.index]! }.joined()).write(toFile: csvPath, atomically: true, encoding: .utf8)
         } catch { throw InputError.data("\(out): cannot write results: \(error.localizedDescription)") }
+        if let f = a.string("--html") {
+            if let n = htmlNote { ctx.err(n) }
+            try Reports.write(Reports.sweep(name: s.name, title: s.title, lines: configs.map { lines[$0.index]! }), to: f)
+        }
         let failed = results.filter { $0.result == nil }
         let keptFailed = configs.filter { kept[$0.index].map { !$0.contains("\"result\":{") } ?? false }.count
         ctx.out(String(format: "%d configurations in %.2f s on %d threads; %d ran, %d could not run%@. Wrote %@ and %@\n",

@@ -44,6 +44,9 @@ public struct PlanSearch {
         public var result: RunResult? { if case .simulated(let r) = verdict { return r }; return nil }
         public var meetsSLO = false
         public var usdPerMTok: Double?
+        /// Other candidates whose simulation came out identical (same GPU and count; e.g. a `--max-num-seqs` above
+        /// what each DP rank ever holds): folded into this row.
+        public var sameAs: [String] = []
     }
 
     public var model: ModelArchitecture
@@ -169,14 +172,39 @@ public struct PlanSearch {
                 }
             } else { evaluated[i].verdict = .failed(r.error ?? "unknown") }
         }
-        return Self.rank(evaluated)
+        return Self.rank(Self.dedupe(evaluated), byCost: !prices.isEmpty)
     }
 
-    public static func rank(_ e: [Evaluated]) -> [Evaluated] {
+    /// What the ranking sorts by, in words (printed with the table).
+    public var rankingKey: String {
+        let slo = sloTTFTp99Ms != nil || sloTPOTp99Ms != nil ? "SLO met first, then " : ""
+        return prices.isEmpty ? slo + "output throughput per GPU (give --gpu-hour-usd to rank by cost)"
+            : slo + "$ per million output tokens (plans without a price after), then output throughput per GPU"
+    }
+
+    /// Folds simulated candidates with identical results on the same GPU type and count into the first of them.
+    public static func dedupe(_ e: [Evaluated]) -> [Evaluated] {
+        struct Key: Hashable { var gpu: String; var gpus: Int; var tput: Double; var ttft: Double; var tpot: Double; var e2el: Double; var steps: Int }
+        var firstAt: [Key: Int] = [:]
+        var out: [Evaluated] = []
+        for x in e {
+            guard let r = x.result else { out.append(x); continue }
+            let k = Key(gpu: x.candidate.gpu, gpus: x.candidate.gpus, tput: r.outputThroughput, ttft: r.ttftMs.p99, tpot: r.tpotMs.p99, e2el: r.e2elMs.mean, steps: r.steps)
+            if let i = firstAt[k] { out[i].sameAs.append(x.candidate.label) } else { firstAt[k] = out.count; out.append(x) }
+        }
+        return out
+    }
+
+    public static func rank(_ e: [Evaluated], byCost: Bool = false) -> [Evaluated] {
         e.enumerated().sorted { a, b in
             let (x, y) = (a.element, b.element)
             if (x.result != nil) != (y.result != nil) { return x.result != nil }
             if x.meetsSLO != y.meetsSLO { return x.meetsSLO }
+            if byCost, x.usdPerMTok != y.usdPerMTok {
+                guard let cx = x.usdPerMTok else { return false }
+                guard let cy = y.usdPerMTok else { return true }
+                return cx < cy
+            }
             let tx = x.result.map { $0.outputThroughput / Double($0.gpus) } ?? 0, ty = y.result.map { $0.outputThroughput / Double($0.gpus) } ?? 0
             if tx != ty { return tx > ty }
             return a.offset < b.offset

@@ -51,6 +51,7 @@ public enum RunOptions {
     public static let output: [OptionSpec] = [
         OptionSpec("--json", nil, "Print one JSON object with the benchmark's key names."),
         OptionSpec("--save-result", "<file>", "Also write the JSON result to a file (an existing file is replaced, with a note; never an input file)."),
+        OptionSpec("--html", "<file>", "Also write a self-contained HTML report (summary, latency percentiles, step-time breakdown)."),
     ]
 
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.

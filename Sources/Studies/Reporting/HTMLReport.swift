@@ -1,0 +1,242 @@
+import Foundation
+
+/// A self-contained HTML report: one file, inline CSS, inline SVG charts and a few lines of inline script (hover
+/// tooltips, and a completion mark the browser test reads). No network, no CDN, no timestamps: the same inputs give
+/// the same bytes.
+public struct HTMLReport {
+    public var title: String
+    public var subtitle: String
+    var body: [String] = []
+
+    public init(title: String, subtitle: String = "") { self.title = title; self.subtitle = subtitle }
+
+    public mutating func heading(_ t: String) { body.append("<h2>\(Self.escape(t))</h2>") }
+    public mutating func paragraph(_ t: String) { body.append("<p>\(Self.escape(t))</p>") }
+    public mutating func note(_ t: String) { body.append("<p class=\"note\">\(Self.escape(t))</p>") }
+    /// Preformatted text (a command's own text output).
+    public mutating func preformatted(_ t: String) { body.append("<pre>\(Self.escape(t))</pre>") }
+    /// A command line, wrapped.
+    public mutating func command(_ t: String) { body.append("<pre class=\"cmd\">\(Self.escape(t))</pre>") }
+    /// A chart (an SVG from `ReportChart`).
+    public mutating func chart(_ svg: String) { body.append("<div class=\"chart\">\(svg)</div>") }
+    /// A table; cells that read as numbers are right-aligned. `highlight` rows get a tint.
+    public mutating func table(_ headers: [String], _ rows: [[String]], highlight: Set<Int> = []) {
+        var s = "<table><thead><tr>" + headers.map { "<th>\(Self.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        for (i, r) in rows.enumerated() {
+            s += "<tr\(highlight.contains(i) ? " class=\"hl\"" : "")>" + r.map { c in
+                "<td\(Self.looksNumeric(c) ? " class=\"num\"" : "")>\(Self.escape(c))</td>"
+            }.joined() + "</tr>\n"
+        }
+        body.append(s + "</tbody></table>")
+    }
+
+    static func looksNumeric(_ s: String) -> Bool {
+        let t = s.trimmingCharacters(in: CharacterSet(charactersIn: "%*$+ "))
+        return !t.isEmpty && Double(t.replacingOccurrences(of: ",", with: "")) != nil
+    }
+
+    public static func escape(_ s: String) -> String {
+        var o = ""
+        for c in s {
+            switch c {
+            case "&": o += "&amp;"
+            case "<": o += "&lt;"
+            case ">": o += "&gt;"
+            case "\"": o += "&quot;"
+            default: o.append(c)
+            }
+        }
+        return o
+    }
+
+    static let style = """
+    body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
+    h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
+    .sub{color:#555;margin-top:0}.note{color:#666;font-size:13px}
+    table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}
+    th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.hl td{background:#eef6ee}
+    pre{background:#f7f7f7;padding:8px;font-size:12px;overflow-x:auto}pre.cmd{white-space:pre-wrap}.chart{margin:12px 0}
+    .chart svg .pt{cursor:pointer}.chart svg .pt:hover{stroke:#000;stroke-width:2}
+    #tip{position:fixed;pointer-events:none;background:#222;color:#fff;font-size:12px;padding:4px 7px;border-radius:3px;display:none;white-space:pre;z-index:9}
+    """
+
+    /// Hover tooltips from each point's `data-tip`; counts the points and marks the body when done (the browser test
+    /// reads `data-report-points` and `data-report-errors` from the DOM).
+    static let script = """
+    (function(){
+      var errors=0;
+      window.addEventListener('error',function(){errors++;document.body.setAttribute('data-report-errors',String(errors));});
+      var tip=document.getElementById('tip');
+      var pts=document.querySelectorAll('svg .pt');
+      pts.forEach(function(p){
+        p.addEventListener('mouseenter',function(){tip.textContent=p.getAttribute('data-tip');tip.style.display='block';});
+        p.addEventListener('mousemove',function(e){tip.style.left=(e.clientX+12)+'px';tip.style.top=(e.clientY+12)+'px';});
+        p.addEventListener('mouseleave',function(){tip.style.display='none';});
+      });
+      document.body.setAttribute('data-report-points',String(pts.length));
+      document.body.setAttribute('data-report-errors',String(errors));
+    })();
+    """
+
+    public func render() -> String {
+        var s = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        s += "<title>\(Self.escape(title))</title>\n<style>\n\(Self.style)\n</style>\n</head>\n<body>\n"
+        s += "<h1>\(Self.escape(title))</h1>\n"
+        if !subtitle.isEmpty { s += "<p class=\"sub\">\(Self.escape(subtitle))</p>\n" }
+        s += body.joined(separator: "\n") + "\n"
+        s += "<p class=\"note\">Generated by moesim (a simulation, not a measurement). Self-contained: no network access.</p>\n"
+        s += "<div id=\"tip\"></div>\n<script>\n\(Self.script)\n</script>\n</body>\n</html>\n"
+        return s
+    }
+}
+
+/// Charts for the HTML report: SVG with one `<circle class="pt">` per data point carrying its tooltip, so a reader can
+/// hover any point and a test can count them.
+public enum ReportChart {
+    public struct Point: Sendable {
+        public var x: Double, y: Double
+        /// Shown beside the point when the series labels its points.
+        public var label: String
+        /// The tooltip.
+        public var tip: String
+        /// Drawn instead of `label` where the full label would overlap another.
+        public var shortLabel: String
+        public init(x: Double, y: Double, label: String = "", shortLabel: String = "", tip: String) {
+            self.x = x; self.y = y; self.label = label; self.tip = tip; self.shortLabel = shortLabel
+        }
+    }
+    public struct Series: Sendable {
+        public var name: String
+        public var points: [Point]
+        /// Joined by a line in x order (a curve); otherwise markers only.
+        public var connect: Bool
+        public var labelPoints: Bool
+        public init(name: String, points: [Point], connect: Bool, labelPoints: Bool = false) {
+            self.name = name; self.points = points; self.connect = connect; self.labelPoints = labelPoints
+        }
+    }
+
+    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+
+    static func n(_ v: Double) -> String { String(format: "%.1f", v) }
+    static func tick(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        if abs(v) >= 1000 { return String(format: "%.0f", v) }
+        if abs(v) >= 10 { return String(format: "%.0f", v) }
+        if abs(v) >= 1 { return String(format: "%.1f", v) }
+        return String(format: "%.2g", v)
+    }
+    public static func fmt(_ v: Double) -> String {
+        if abs(v) >= 100 { return String(format: "%.0f", v) }
+        if abs(v) >= 10 { return String(format: "%.1f", v) }
+        return String(format: "%.2f", v)
+    }
+
+    /// A scatter / line chart. Points with non-finite coordinates are left out.
+    public static func xy(title: String, xLabel: String, yLabel: String, series: [Series], width: Int = 900, height: Int = 440) -> String {
+        let W = Double(width), H = Double(height)
+        let ser = series.map { s in Series(name: s.name, points: s.points.filter { $0.x.isFinite && $0.y.isFinite }, connect: s.connect, labelPoints: s.labelPoints) }
+        let all = ser.flatMap(\.points)
+        let xt = SVGChart.niceTicks(min: min(0, all.map(\.x).min() ?? 0), max: all.map(\.x).max() ?? 1, target: 7)
+        let yt = SVGChart.niceTicks(min: min(0, all.map(\.y).min() ?? 0), max: all.map(\.y).max() ?? 1, target: 6)
+        let legendRows = (ser.count + 2) / 3
+        let left = 70.0, right = 30.0, top = 36.0, bottom = 52.0 + Double(legendRows) * 18
+        let pw = W - left - right, ph = H - top - bottom
+        let (x0, x1, y0, y1) = (xt.first!, xt.last!, yt.first!, yt.last!)
+        let X = { (v: Double) in left + pw * (v - x0) / max(x1 - x0, 1e-12) }
+        let Y = { (v: Double) in top + ph * (1 - (v - y0) / max(y1 - y0, 1e-12)) }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\" role=\"img\">\n"
+        s += "<text x=\"\(n(W / 2))\" y=\"20\" font-size=\"14\" font-weight=\"bold\" text-anchor=\"middle\">\(HTMLReport.escape(title))</text>\n"
+        for v in yt {
+            s += "<line x1=\"\(n(left))\" y1=\"\(n(Y(v)))\" x2=\"\(n(left + pw))\" y2=\"\(n(Y(v)))\" stroke=\"#e6e6e6\"/>"
+            s += "<text x=\"\(n(left - 6))\" y=\"\(n(Y(v) + 4))\" font-size=\"11\" text-anchor=\"end\">\(tick(v))</text>\n"
+        }
+        for v in xt {
+            s += "<line x1=\"\(n(X(v)))\" y1=\"\(n(top))\" x2=\"\(n(X(v)))\" y2=\"\(n(top + ph))\" stroke=\"#f0f0f0\"/>"
+            s += "<text x=\"\(n(X(v)))\" y=\"\(n(top + ph + 16))\" font-size=\"11\" text-anchor=\"middle\">\(tick(v))</text>\n"
+        }
+        s += "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(pw))\" height=\"\(n(ph))\" fill=\"none\" stroke=\"#333\"/>\n"
+        s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(top + ph + 34))\" font-size=\"12\" text-anchor=\"middle\">\(HTMLReport.escape(xLabel))</text>\n"
+        s += "<text x=\"16\" y=\"\(n(top + ph / 2))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(n(top + ph / 2)))\">\(HTMLReport.escape(yLabel))</text>\n"
+        var labelled: [(Double, Double, Point)] = []
+        for (i, se) in ser.enumerated() {
+            let c = palette[i % palette.count]
+            if se.connect && se.points.count > 1 {
+                let d = se.points.sorted { $0.x < $1.x }.enumerated().map { ($0.offset == 0 ? "M" : "L") + n(X($0.element.x)) + " " + n(Y($0.element.y)) }.joined(separator: " ")
+                s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"/>\n"
+            }
+            for p in se.points {
+                s += "<circle class=\"pt\" cx=\"\(n(X(p.x)))\" cy=\"\(n(Y(p.y)))\" r=\"\(se.connect ? 4 : 5)\" fill=\"\(c)\" fill-opacity=\"\(se.connect ? "1" : "0.75")\" data-tip=\"\(HTMLReport.escape(p.tip))\"><title>\(HTMLReport.escape(p.tip))</title></circle>\n"
+                if se.labelPoints && !p.label.isEmpty { labelled.append((X(p.x), Y(p.y), p)) }
+            }
+        }
+        // Point labels: the full label at the first of four spots where it overlaps no other label or the plot's
+        // edge, else the short label, else none (the tooltip still names the point).
+        var boxes: [(x0: Double, y0: Double, x1: Double, y1: Double)] = []
+        for (px, py, p) in labelled {
+            var placed = false
+            for text in [p.label, p.shortLabel] where !text.isEmpty && !placed {
+                let w = Double(text.count) * 5.6, h = 11.0
+                for (dx, dy, end) in [(7.0, -6.0, false), (7.0, 14.0, false), (-7.0, -6.0, true), (-7.0, 14.0, true)] {
+                    let x0 = end ? px + dx - w : px + dx, y1 = py + dy + 2, y0 = y1 - h
+                    let box = (x0: x0, y0: y0, x1: x0 + w, y1: y1)
+                    guard box.x0 >= left, box.x1 <= left + pw, box.y0 >= top, box.y1 <= top + ph else { continue }
+                    if boxes.contains(where: { !($0.x1 < box.x0 || box.x1 < $0.x0 || $0.y1 < box.y0 || box.y1 < $0.y0) }) { continue }
+                    boxes.append(box)
+                    s += "<text class=\"lbl\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\" x=\"\(n(px + dx))\" y=\"\(n(py + dy))\" font-size=\"10\" text-anchor=\"\(end ? "end" : "start")\" fill=\"#333\">\(HTMLReport.escape(text))</text>\n"
+                    placed = true
+                    break
+                }
+            }
+        }
+        // Legend, three per row.
+        for (i, se) in ser.enumerated() {
+            let lx = left + Double(i % 3) * (pw / 3), ly = top + ph + 50 + Double(i / 3) * 18
+            let c = palette[i % palette.count]
+            if se.connect { s += "<line x1=\"\(n(lx))\" y1=\"\(n(ly - 4))\" x2=\"\(n(lx + 18))\" y2=\"\(n(ly - 4))\" stroke=\"\(c)\" stroke-width=\"2\"/>" }
+            s += "<circle cx=\"\(n(lx + 9))\" cy=\"\(n(ly - 4))\" r=\"4\" fill=\"\(c)\"/>"
+            s += "<text x=\"\(n(lx + 24))\" y=\"\(n(ly))\" font-size=\"11\">\(HTMLReport.escape(se.name))</text>\n"
+        }
+        return s + "</svg>"
+    }
+
+    /// Horizontal stacked bars: one bar per category, one segment per component (each segment is a point with a tooltip).
+    public static func stackedBars(title: String, unit: String, categories: [String], components: [(name: String, values: [Double])], width: Int = 900) -> String {
+        let barH = 22.0, gap = 10.0
+        let labelW = min(320.0, Double((categories.map(\.count).max() ?? 10)) * 6.6 + 12)
+        let left = labelW + 10, right = 30.0, top = 36.0
+        let legendH = 24.0
+        let H = top + Double(categories.count) * (barH + gap) + 30 + legendH
+        let W = Double(width)
+        let totals = categories.indices.map { i in components.reduce(0.0) { $0 + max(0, $1.values[i]) } }
+        let xt = SVGChart.niceTicks(min: 0, max: max(totals.max() ?? 1, 1e-9), target: 6)
+        let pw = W - left - right
+        let X = { (v: Double) in left + pw * v / max(xt.last!, 1e-12) }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(Int(H))\" viewBox=\"0 0 \(width) \(Int(H))\" font-family=\"sans-serif\" role=\"img\">\n"
+        s += "<text x=\"\(n(W / 2))\" y=\"20\" font-size=\"14\" font-weight=\"bold\" text-anchor=\"middle\">\(HTMLReport.escape(title))</text>\n"
+        let plotBottom = top + Double(categories.count) * (barH + gap)
+        for v in xt {
+            s += "<line x1=\"\(n(X(v)))\" y1=\"\(n(top))\" x2=\"\(n(X(v)))\" y2=\"\(n(plotBottom))\" stroke=\"#e6e6e6\"/>"
+            s += "<text x=\"\(n(X(v)))\" y=\"\(n(plotBottom + 14))\" font-size=\"11\" text-anchor=\"middle\">\(tick(v))</text>\n"
+        }
+        s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(plotBottom + 28))\" font-size=\"12\" text-anchor=\"middle\">\(HTMLReport.escape(unit))</text>\n"
+        for (i, cat) in categories.enumerated() {
+            let y = top + Double(i) * (barH + gap)
+            s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + barH / 2 + 4))\" font-size=\"11\" text-anchor=\"end\">\(HTMLReport.escape(cat))</text>\n"
+            var acc = 0.0
+            for (k, comp) in components.enumerated() {
+                let v = max(0, comp.values[i])
+                let tip = "\(cat): \(comp.name) \(fmt(v)) \(unit) (\(totals[i] > 0 ? String(format: "%.0f%%", v / totals[i] * 100) : "-") of \(fmt(totals[i])))"
+                s += "<rect class=\"pt\" x=\"\(n(X(acc)))\" y=\"\(n(y))\" width=\"\(n(max(X(acc + v) - X(acc), 0)))\" height=\"\(n(barH))\" fill=\"\(palette[k % palette.count])\" data-tip=\"\(HTMLReport.escape(tip))\"><title>\(HTMLReport.escape(tip))</title></rect>\n"
+                acc += v
+            }
+        }
+        for (k, comp) in components.enumerated() {
+            let lx = left + Double(k) * min(150, pw / Double(max(components.count, 1)))
+            let ly = H - 8
+            s += "<rect x=\"\(n(lx))\" y=\"\(n(ly - 10))\" width=\"12\" height=\"12\" fill=\"\(palette[k % palette.count])\"/>"
+            s += "<text x=\"\(n(lx + 16))\" y=\"\(n(ly))\" font-size=\"11\">\(HTMLReport.escape(comp.name))</text>\n"
+        }
+        return s + "</svg>"
+    }
+}

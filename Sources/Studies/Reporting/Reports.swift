@@ -1,0 +1,213 @@
+import Foundation
+import SimKit
+import Cluster
+import Serving
+
+/// The HTML reports of `run`, `sweep`, `plan` and `reproduce` (`--html FILE`).
+public enum Reports {
+    static func f2(_ x: Double) -> String { String(format: "%.2f", x) }
+
+    static let components = ["attention", "dense_gemm", "experts", "communication", "overhead"]
+    static let componentNames = ["attention", "dense GEMMs", "experts", "communication", "engine overhead"]
+
+    // MARK: run
+
+    public static func run(_ o: Simulation.Outcome, command: String) -> String {
+        let r = o.result, d = o.deployment
+        var h = HTMLReport(title: "moesim run: \(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name)", subtitle: "\(d.summary) | workload: \(o.workload)")
+        h.heading("Command")
+        h.command(command)
+        h.heading("Serving benchmark result (predicted)")
+        h.table(["metric", "value"], [
+            ["Successful requests", "\(r.completed)"], ["Benchmark duration (s)", f2(r.durationS)],
+            ["Total input tokens", "\(r.totalInputTokens)"], ["Total generated tokens", "\(r.totalOutputTokens)"],
+            ["Request throughput (req/s)", f2(r.requestThroughput)], ["Output token throughput (tok/s)", f2(r.outputThroughput)],
+            ["Total token throughput (tok/s)", f2(r.totalTokenThroughput)], ["Output throughput per GPU (tok/s)", f2(r.outputThroughput / Double(r.gpus))],
+            ["Engine steps", "\(r.steps)"], ["Preemptions", "\(r.preemptions)"], ["GPU busy", String(format: "%.1f%%", r.gpuBusyFraction * 100)],
+            ["KV cache peak use", String(format: "%.1f%%", r.peakKVUsage * 100)], ["Seed", "\(r.seed)"],
+        ])
+        h.heading("Latency (ms)")
+        let lat: [(String, Summary)] = [("TTFT", r.ttftMs), ("TPOT", r.tpotMs), ("ITL", r.itlMs), ("E2EL", r.e2elMs)]
+        h.table(["metric", "mean", "median", "std", "P90", "P99", "max"], lat.map { n, s in [n, f2(s.mean), f2(s.median), f2(s.std), f2(s.p90), f2(s.p99), f2(s.max)] })
+        // Per-request latencies (TTFT, E2EL) and per-token ones (TPOT, ITL) on their own scales.
+        for group in [[lat[0], lat[3]], [lat[1], lat[2]]] {
+            let ss: [Summary] = group.map { $0.1 }
+            let medians: [Double] = ss.map { $0.median }
+            let toP90: [Double] = ss.map { $0.p90 - $0.median }
+            let toP99: [Double] = ss.map { $0.p99 - $0.p90 }
+            let toMax: [Double] = ss.map { $0.max - $0.p99 }
+            let comps: [(name: String, values: [Double])] = [("median", medians), ("median to P90", toP90), ("P90 to P99", toP99), ("P99 to max", toMax)]
+            h.chart(ReportChart.stackedBars(title: "\(group.map(\.0).joined(separator: " and ")) percentiles (each segment: from the previous percentile)", unit: "ms",
+                                            categories: group.map(\.0), components: comps))
+        }
+        h.heading("Where a mean engine step's time goes")
+        let b = r.breakdownUs
+        let vals = [b.attention, b.denseGEMM, b.experts, b.communication, b.overhead].map { $0 / 1e3 }
+        h.chart(ReportChart.stackedBars(title: String(format: "Mean engine step: %.3f ms", b.total / 1e3), unit: "ms per step",
+                                        categories: ["mean step"], components: zip(componentNames, vals).map { ($0, [$1]) }))
+        if !r.timeSources.isEmpty {
+            h.table(["component", "kernel times from"], r.timeSources.keys.sorted().map { [$0, r.timeSources[$0]!] })
+        }
+        for n in r.notes { h.note("note: " + n) }
+        return h.render()
+    }
+
+    // MARK: sweep
+
+    /// From the sweep's JSON lines (so a resumed sweep's kept rows are drawn too).
+    public static func sweep(name: String, title: String, lines: [String]) -> String {
+        struct Row { var labels: [(String, String)]; var grid: String; var res: [String: Any]?; var error: String? }
+        var rows: [Row] = []
+        for l in lines {
+            guard let o = (try? JSONSerialization.jsonObject(with: Data(l.utf8))) as? [String: Any] else { continue }
+            // Labels keep their order in the line: read them from the text.
+            var labels: [(String, String)] = []
+            if let lr = l.range(of: "\"labels\":{"), let end = l[lr.upperBound...].firstIndex(of: "}") {
+                let body = "{" + l[lr.upperBound..<end] + "}"
+                let keys = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+                var rest = Substring(body)
+                while let q = rest.range(of: "\"") {
+                    let after = rest[q.upperBound...]
+                    guard let q2 = after.firstIndex(of: "\"") else { break }
+                    let k = String(after[..<q2])
+                    if let v = keys[k] as? String, !labels.contains(where: { $0.0 == k }) { labels.append((k, v)) }
+                    rest = after[after.index(after: q2)...]
+                    if let comma = rest.firstIndex(of: ",") { rest = rest[rest.index(after: comma)...] } else { break }
+                }
+            }
+            rows.append(Row(labels: labels, grid: o["grid"] as? String ?? "", res: o["result"] as? [String: Any], error: o["error"] as? String))
+        }
+        func num(_ r: [String: Any], _ k: String) -> Double { (r[k] as? NSNumber)?.doubleValue ?? .nan }
+        var h = HTMLReport(title: "moesim sweep: \(name)", subtitle: title)
+        let ok = rows.filter { $0.res != nil }
+        h.paragraph("\(rows.count) configurations, \(ok.count) ran, \(rows.count - ok.count) could not run.")
+        var grids: [String] = []
+        for r in rows where !grids.contains(r.grid) { grids.append(r.grid) }
+        for g in grids {
+            let gr = ok.filter { $0.grid == g }
+            guard !gr.isEmpty else { continue }
+            let axes = gr[0].labels.map(\.0)
+            // The load axis (concurrency, request rate, batch) makes the curve; the other axes name it.
+            let load = axes.first { a in ["concurrency", "rate", "batch", "prompts"].contains { a.lowercased().contains($0) } } ?? axes.last
+            var order: [String] = []
+            var byKey: [String: [Row]] = [:]
+            for r in gr {
+                let k = r.labels.filter { $0.0 != load }.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+                if byKey[k] == nil { order.append(k) }
+                byKey[k, default: []].append(r)
+            }
+            h.heading("Grid \(g): throughput against latency" + (load.map { " (points: \($0))" } ?? ""))
+            for (metric, label) in [("p99_tpot_ms", "P99 TPOT (ms)"), ("p99_ttft_ms", "P99 TTFT (ms)")] {
+                let series = order.map { k in
+                    ReportChart.Series(name: k.isEmpty ? g : k, points: byKey[k]!.map { r in
+                        let loadLabel = load.flatMap { l in r.labels.first { $0.0 == l }?.1 } ?? ""
+                        return ReportChart.Point(x: num(r.res!, "output_throughput"), y: num(r.res!, metric), label: loadLabel,
+                                                 tip: "\(k) \(load ?? "")=\(loadLabel)\noutput \(ReportChart.fmt(num(r.res!, "output_throughput"))) tok/s, \(label) \(ReportChart.fmt(num(r.res!, metric)))")
+                    }, connect: true, labelPoints: true)
+                }
+                h.chart(ReportChart.xy(title: "\(g): \(label) against output throughput", xLabel: "output throughput (tok/s)", yLabel: label, series: series))
+            }
+            h.chart(ReportChart.stackedBars(title: "\(g): mean engine step breakdown", unit: "ms per step",
+                                            categories: gr.map { $0.labels.map(\.1).joined(separator: " ") },
+                                            components: zip(components, componentNames).map { c, nm in
+                                                (nm, gr.map { (($0.res!["step_time_breakdown_ms"] as? [String: Any])?[c] as? NSNumber)?.doubleValue ?? 0 })
+                                            }))
+        }
+        h.heading("All configurations")
+        let axes = rows.reduce(into: [String]()) { acc, r in for (a, _) in r.labels where !acc.contains(a) { acc.append(a) } }
+        h.table(["grid"] + axes + ["status", "output tok/s", "tok/s per GPU", "P99 TTFT ms", "P99 TPOT ms", "mean E2EL ms"], rows.map { r in
+            let labels = axes.map { a in r.labels.first { $0.0 == a }?.1 ?? "" }
+            guard let x = r.res else { return [r.grid] + labels + ["error: " + (r.error ?? ""), "", "", "", "", ""] }
+            return [r.grid] + labels + ["ok", f2(num(x, "output_throughput")), f2(num(x, "output_throughput_per_gpu")), f2(num(x, "p99_ttft_ms")),
+                                        f2(num(x, "p99_tpot_ms")), f2(num(x, "mean_e2el_ms"))]
+        })
+        return h.render()
+    }
+
+    // MARK: plan
+
+    public static func plan(_ ranked: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], search: PlanSearch, rankingKey: String, text: String) -> String {
+        var h = HTMLReport(title: "moesim plan: \(search.model.name)", subtitle: "GPUs \(search.gpus.joined(separator: ", ")), up to \(search.maxGPUs); ranked by \(rankingKey)")
+        h.chart(paretoChart(ranked, frontier: frontier, model: search.model.name))
+        h.note("Every simulated plan is a point (hover for its numbers); the frontier (no other plan has both more throughput per GPU and a lower P99 TPOT) is joined, each point labelled by name where it fits, else F1, F2, ... as listed below.")
+        h.table(["frontier point", "plan", "tok/s/GPU", "P99 TPOT ms", "$/Mtok"], frontier.enumerated().map { i, e in
+            ["F\(i + 1)", e.candidate.label, String(format: "%.1f", e.result!.outputThroughput / Double(e.result!.gpus)), String(format: "%.2f", e.result!.tpotMs.p99),
+             e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-"]
+        })
+        let sim = ranked.filter { $0.result != nil }
+        h.heading("Ranked plans")
+        h.table(["rank", "plan", "tok/s", "tok/s/GPU", "P99 TTFT ms", "P99 TPOT ms", "$/Mtok", "SLO"], sim.enumerated().map { i, e in
+            let x = e.result!
+            return ["\(i + 1)", e.candidate.label, String(format: "%.0f", x.outputThroughput), String(format: "%.1f", x.outputThroughput / Double(x.gpus)),
+                    String(format: "%.1f", x.ttftMs.p99), String(format: "%.2f", x.tpotMs.p99), e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-", e.meetsSLO ? "met" : "missed"]
+        }, highlight: Set(sim.indices.filter { i in frontier.contains { $0.candidate == sim[i].candidate } }))
+        h.note("Tinted rows are on the Pareto frontier.")
+        if let best = sim.first, let b = best.result {
+            h.heading("Step breakdown of the top plans")
+            let top = Array(sim.prefix(8))
+            h.chart(ReportChart.stackedBars(title: "Mean engine step, top plans", unit: "ms per step", categories: top.map(\.candidate.label),
+                                            components: (0..<5).map { k in (componentNames[k], top.map { e -> Double in
+                                                let x = e.result!.breakdownUs
+                                                return [x.attention, x.denseGEMM, x.experts, x.communication, x.overhead][k] / 1e3 }) }))
+            _ = b
+        }
+        h.heading("The command's text output")
+        h.preformatted(text)
+        return h.render()
+    }
+
+    /// Every simulated plan as a point (throughput per GPU against P99 TPOT), not joined; the frontier joined and labelled.
+    public static func paretoChart(_ ranked: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], model: String) -> String {
+        func pt(_ e: PlanSearch.Evaluated, label: Bool, index: Int = 0) -> ReportChart.Point {
+            let r = e.result!
+            let tput = r.outputThroughput / Double(r.gpus)
+            return ReportChart.Point(x: r.tpotMs.p99, y: tput, label: label ? e.candidate.label : "", shortLabel: label ? "F\(index)" : "",
+                                     tip: "\(e.candidate.label)\n\(ReportChart.fmt(tput)) tok/s per GPU, P99 TPOT \(ReportChart.fmt(r.tpotMs.p99)) ms, P99 TTFT \(ReportChart.fmt(r.ttftMs.p99)) ms" + (e.usdPerMTok.map { String(format: ", $%.3f/Mtok", $0) } ?? "") + (e.meetsSLO ? ", SLO met" : ", SLO missed"))
+        }
+        var order: [String] = []
+        var groups: [String: [PlanSearch.Evaluated]] = [:]
+        for e in ranked where e.result != nil && !frontier.contains(where: { $0.candidate == e.candidate }) {
+            let k = "\(e.candidate.gpu) \(e.candidate.ep ? "EP" : "TP/DP")"
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(e)
+        }
+        var series = [ReportChart.Series(name: "Pareto frontier", points: frontier.enumerated().map { pt($0.element, label: true, index: $0.offset + 1) }, connect: true, labelPoints: true)]
+        for k in order { series.append(ReportChart.Series(name: k, points: groups[k]!.map { pt($0, label: false) }, connect: false)) }
+        return ReportChart.xy(title: "\(model): throughput per GPU against P99 TPOT (every simulated plan; frontier labelled)",
+                              xLabel: "P99 TPOT (ms)", yLabel: "output tok/s per GPU", series: series, height: 520)
+    }
+
+    // MARK: reproduce
+
+    public static func reproduce(_ r: Reproduction, text: String) -> String {
+        var h = HTMLReport(title: "moesim reproduce: \(r.spec.name)", subtitle: r.spec.title)
+        for n in r.spec.notes { h.note(n) }
+        for (title, cs) in [("Table IV", r.tableIV()), ("Table V", r.tableV()), ("Table VI", r.tableVI()), ("Table VII", r.tableVII()), ("Named points", r.namedPoints())] {
+            guard !cs.isEmpty else { continue }
+            h.heading("\(title): the paper beside moesim")
+            h.table(["row", "column", "paper", "moesim", "error", "fit"], cs.map { c in
+                [c.row, c.column, Reproduction.f(c.paper), Reproduction.f(c.moesim), Reproduction.pct(c.error), c.inSample ? "in fit" : "held out"]
+            })
+            let pts = cs.filter { $0.paper != nil && $0.moesim != nil && $0.paper! > 0 && $0.moesim! > 0 }
+            if !pts.isEmpty {
+                // moesim / paper per number, on one axis: 1 is exact.
+                let series = [ReportChart.Series(name: "held out", points: pts.enumerated().filter { !$0.element.inSample }.map { i, c in
+                                  ReportChart.Point(x: Double(i + 1), y: c.moesim! / c.paper!, tip: "\(c.row) / \(c.column)\npaper \(Reproduction.f(c.paper)), moesim \(Reproduction.f(c.moesim)) (\(Reproduction.pct(c.error)))") }, connect: false),
+                              ReportChart.Series(name: "in the fit", points: pts.enumerated().filter { $0.element.inSample }.map { i, c in
+                                  ReportChart.Point(x: Double(i + 1), y: c.moesim! / c.paper!, tip: "\(c.row) / \(c.column)\npaper \(Reproduction.f(c.paper)), moesim \(Reproduction.f(c.moesim)) (\(Reproduction.pct(c.error))), in the fit") }, connect: false)]
+                h.chart(ReportChart.xy(title: "\(title): moesim / paper for each number (1 = exact)", xLabel: "number (table order)", yLabel: "moesim / paper", series: series, height: 320))
+            }
+        }
+        h.heading("The full text report")
+        h.preformatted(text)
+        return h.render()
+    }
+}
+
+extension Reports {
+    /// Writes a report; a failure is a data error naming the file.
+    public static func write(_ html: String, to path: String) throws {
+        do { try html.write(toFile: path, atomically: true, encoding: .utf8) }
+        catch { throw InputError.data("\(path): cannot write the HTML report: \(error.localizedDescription)") }
+    }
+}
