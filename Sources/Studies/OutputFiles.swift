@@ -10,11 +10,14 @@ public enum OutputFiles {
         return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
     }
 
+    /// Flags that name files a command writes (never read): an existing file there is replaced, not an input.
+    public static let outputFlags: Set<String> = ["--html", "--save-result", "--svg", "--out", "--timeline", "--json"]
+
     /// Files a command reads: every argument value and positional that names an existing file, plus `extra`
     /// (files named inside inputs, such as a spec's or manifest's `--trace`), and `routing` specs' files.
     public static func inputs(_ a: ParsedArguments, except output: String?, extra: [String] = []) -> [String] {
         var xs = a.positionals + extra
-        for (k, vs) in a.repeated where k != output { xs += vs }
+        for (k, vs) in a.repeated where k != output && !outputFlags.contains(k) { xs += vs }
         var out: [String] = []
         for x in xs {
             var isDir: ObjCBool = false

@@ -88,7 +88,9 @@ public enum Reports {
             guard !gr.isEmpty else { continue }
             let axes = gr[0].labels.map(\.0)
             // The load axis (concurrency, request rate, batch) makes the curve; the other axes name it.
-            let load = axes.first { a in ["concurrency", "rate", "batch", "prompts"].contains { a.lowercased().contains($0) } } ?? axes.last
+            let load = axes.first { a in
+                a.lowercased().split(whereSeparator: { !$0.isLetter }).contains { ["concurrency", "rate", "batch", "qps", "prompts", "load", "users"].contains(String($0)) }
+            } ?? axes.last
             var order: [String] = []
             var byKey: [String: [Row]] = [:]
             for r in gr {
