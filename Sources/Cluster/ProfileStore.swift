@@ -63,8 +63,49 @@ public struct ProfileStore: Sendable {
 
     /// A model by shipped name or by the path of a Hugging Face `config.json` (or a wrapped profile).
     public func model(_ nameOrPath: String) throws -> ModelArchitecture {
-        let path = try resolve("models", nameOrPath, flag: "--model")
+        let path = try resolve("models", modelPath(nameOrPath), flag: "--model")
         return try cache.get("model:" + path) { try loadModel(path: path) }
+    }
+
+    /// What `--model` names, as vLLM users write it: a shipped name, a JSON file, a folder holding `config.json`, or the
+    /// Hugging Face repo id of a shipped model (`mistralai/Mixtral-8x7B-v0.1`; a repo's -Instruct/-Chat/-Base variants
+    /// share its architecture). Anything else is returned as given (and refused by `resolve` with the choices).
+    public func modelPath(_ nameOrPath: String) throws -> String {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDir) {
+            if isDir.boolValue {
+                let c = URL(fileURLWithPath: nameOrPath).appendingPathComponent("config.json").path
+                guard FileManager.default.fileExists(atPath: c) else {
+                    throw InputError.usage("The folder '\(nameOrPath)' given to '--model' holds no config.json")
+                }
+                return c
+            }
+            return nameOrPath
+        }
+        let parts = nameOrPath.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !nameOrPath.hasSuffix(".json") else { return nameOrPath }
+        if let name = shippedModel(forRepo: nameOrPath) { return name }
+        throw InputError.usage("'\(nameOrPath)' given to '--model' is neither a file nor the Hugging Face repo id of a shipped model (\(shippedRepos().map { "\($0.repo) = \($0.name)" }.joined(separator: ", "))); download the repo's config.json and give its path")
+    }
+
+    /// Shipped model profiles and the Hugging Face repo each was read from (`hf_repo`), by name.
+    public func shippedRepos() -> [(name: String, repo: String)] {
+        names("models").compactMap { n in
+            guard let d = FileManager.default.contents(atPath: "\(root)/models/\(n).json"),
+                  let o = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any], let r = o["hf_repo"] as? String else { return nil }
+            return (n, r)
+        }
+    }
+
+    /// The shipped model whose `hf_repo` is `repo`, ignoring case and an -Instruct, -Chat or -Base suffix.
+    public func shippedModel(forRepo repo: String) -> String? {
+        func norm(_ s: String) -> String {
+            var x = s.lowercased()
+            for suffix in ["-instruct", "-chat", "-base"] { x = x.replacingOccurrences(of: suffix, with: "") }
+            return x
+        }
+        let all = shippedRepos()
+        return all.first { $0.repo.lowercased() == repo.lowercased() }?.name ?? all.first { norm($0.repo) == norm(repo) }?.name
     }
 
     func loadModel(path: String) throws -> ModelArchitecture {
