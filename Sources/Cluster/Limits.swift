@@ -84,6 +84,8 @@ public enum Limits {
         "--prefill-seqs": .int(0...1_048_576), "--prefill-len": .int(0...10_000_000),
         "--threads": .int(1...1024), "--max-evaluations": .int(1...100_000), "--top": .int(1...1_000_000),
         "--max-gpus": .int(gpus), "--slo-ttft-p99-ms": .real(1e-6...1e12), "--slo-tpot-p99-ms": .real(1e-6...1e12),
+        // vLLM's benchmark flags (issue 17): each goodput objective (ms), each percentile, pipeline parallel size.
+        "--goodput": .real(1e-6...1e12), "--metric-percentiles": .real(0...100), "--pipeline-parallel-size": .int(gpus),
     ]
 
     // MARK: profiles and configs

@@ -26,26 +26,32 @@ enum RunCommand {
         let store = try ctx.store()
         var note: String? = nil
         if let f = a.string("--save-result") { note = try OutputFiles.check(f, flag: "--save-result", inputs: OutputFiles.inputs(a, except: "--save-result"), store: store) }
+        let vopt = try VLLMResult.options(a)
+        let timelineNote = try a.string("--timeline").flatMap { try OutputFiles.check($0, flag: "--timeline", inputs: OutputFiles.inputs(a, except: "--timeline"), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html"), store: store) }
         let progress = ctx.progress("simulating")
         let o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
         progress.finish()
         let (r, d, desc) = (o.result, o.deployment, o.workload)
-        let json = JSONWriter.write(Simulation.fields(o))
+        let json = JSONWriter.write(try VLLMResult.fields(o, a, vopt))
         if let f = a.string("--save-result") {
             if let n = note { ctx.err(n) }
             do { try (json + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write the result: \(error.localizedDescription)") }
         }
+        if let f = a.string("--timeline") {
+            if let n = timelineNote { ctx.err(n) }
+            try Reports.write(Timeline.chromeTrace(o), to: f)
+        }
         if let f = a.string("--html") {
             if let n = htmlNote { ctx.err(n) }
             try Reports.write(Reports.run(o, command: "moesim run " + args.joined(separator: " ")), to: f)
         }
-        if a.has("--json") { ctx.out(json + "\n") } else { ctx.out(summary(r, d, desc)) }
+        if a.has("--json") { ctx.out(json + "\n") } else { ctx.out(summary(r, d, desc, goodput: VLLMResult.goodput(r, vopt.goodput), options: vopt)) }
     }
 
     /// The human summary, laid out like vLLM's benchmark_serving.py.
-    static func summary(_ r: RunResult, _ d: Deployment, _ desc: String) -> String {
+    static func summary(_ r: RunResult, _ d: Deployment, _ desc: String, goodput: Double? = nil, options: VLLMResult.Options = VLLMResult.Options()) -> String {
         var s = ""
         func header(_ t: String, _ c: Character) {
             let total = 50, pad = max(0, total - t.count), left = pad / 2
@@ -60,12 +66,17 @@ enum RunCommand {
         row("Total input tokens:", "\(r.totalInputTokens)")
         row("Total generated tokens:", "\(r.totalOutputTokens)")
         row("Request throughput (req/s):", f2(r.requestThroughput))
+        if let g = goodput { row("Request goodput (req/s):", f2(g)) }
         row("Output token throughput (tok/s):", f2(r.outputThroughput))
         row("Total Token throughput (tok/s):", f2(r.totalTokenThroughput))
-        for (title, short, m) in [("Time to First Token", "TTFT", r.ttftMs), ("Time per Output Token (excl. 1st token)", "TPOT", r.tpotMs),
-                                  ("Inter-token Latency", "ITL", r.itlMs), ("End-to-end Latency", "E2EL", r.e2elMs)] {
+        let titles = ["ttft": ("Time to First Token", "TTFT", r.ttftMs), "tpot": ("Time per Output Token (excl. 1st token)", "TPOT", r.tpotMs),
+                      "itl": ("Inter-token Latency", "ITL", r.itlMs), "e2el": ("End-to-end Latency", "E2EL", r.e2elMs)]
+        for metric in options.metrics {
+            let (title, short, m) = titles[metric]!
             header(title, "-")
-            row("Mean \(short) (ms):", f2(m.mean)); row("Median \(short) (ms):", f2(m.median)); row("P99 \(short) (ms):", f2(m.p99))
+            row("Mean \(short) (ms):", f2(m.mean)); row("Median \(short) (ms):", f2(m.median))
+            let ps = r.samples.map { $0.percentiles(metric, options.percentiles) } ?? options.percentiles.map { $0 == 99 ? m.p99 : .nan }
+            for (p, v) in zip(options.percentiles, ps) { row("P\(VLLMResult.pKey(p)) \(short) (ms):", f2(v)) }
         }
         header(" moesim ", "-")
         row("Output throughput per GPU (tok/s):", f2(r.outputThroughput / Double(r.gpus)))

@@ -286,6 +286,13 @@ public struct HFSimulator {
                           tpotMs: Summary(Array(repeating: tpotValue, count: batchSize)), itlMs: Summary(itl), e2elMs: Summary(e2e),
                           gpus: d.plan.gpuCount, steps: steps, breakdownUs: breakdown.scaled(1 / Double(steps)), preemptions: 0,
                           kvCapacityTokens: 0, peakKVUsage: 0, meanKVUsage: 0, gpuBusyFraction: breakdown.gpu / max(totalUs, 1), seed: seed)
+        r.samples = RunResult.Samples(ttftMs: Array(repeating: firstUs / 1e3, count: batchSize), tpotMs: Array(repeating: tpotValue, count: batchSize),
+                                      itlMs: RunLengthSample(itl), e2elMs: e2e)
+        let perSeqITL = diffusion.map { s in Array(repeating: totalUs / Double(s.blocks) / 1e3, count: max(0, s.blocks - 1)) }
+            ?? stride(from: 0, to: itl.count, by: max(batchSize, 1)).map { itl[$0] }
+        r.perRequest = RunResult.PerRequest(inputLens: Array(repeating: inputLen, count: batchSize), outputLens: Array(repeating: generated, count: batchSize),
+                                            ttftMs: Array(repeating: firstUs / 1e3, count: batchSize), e2elMs: e2e, sendMs: Array(repeating: 0, count: batchSize),
+                                            itlsMs: Array(repeating: perSeqITL, count: batchSize))
         r.notes.append("engine: hf static batch \(batchSize), experts_impl \(impl(decode: false).rawValue) (prefill) / \(impl(decode: true).rawValue) (decode)\(diffusion.map { ", diffusion \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" } ?? "")")
         if cost.layout.gpus > 1 { r.notes.append("plan: Transformers \(cost.layout.summary)") }
         if expertReuse > 0 { r.notes.append("what-if: \(Int(expertReuse * 100))% of expert work reused across denoising steps (assumed free)") }

@@ -26,6 +26,56 @@ public struct RunResult: Sendable {
     /// "roofline", "derived", comma-joined), and the measured kernel tables used, if any.
     public var timeSources: [String: String] = [:]
     public var kernelTables: String?
+    /// Every latency sample (for any percentile: `--metric-percentiles`).
+    public var samples: Samples?
+    /// Per request, in request order (vLLM's `--save-detailed` arrays).
+    public var perRequest: PerRequest?
+    /// Engine steps and request lifetimes, when a timeline was asked for.
+    public var timeline: Timeline?
+
+    public struct Samples: Sendable {
+        public var ttftMs: [Double], tpotMs: [Double], itlMs: RunLengthSample, e2elMs: [Double]
+        public init(ttftMs: [Double], tpotMs: [Double], itlMs: RunLengthSample, e2elMs: [Double]) {
+            self.ttftMs = ttftMs; self.tpotMs = tpotMs; self.itlMs = itlMs; self.e2elMs = e2elMs
+        }
+        /// The samples of a metric named as vLLM names it (ttft, tpot, itl, e2el), with the percentiles asked.
+        public func percentiles(_ metric: String, _ qs: [Double]) -> [Double] {
+            let n = ["ttft": ttftMs.count, "tpot": tpotMs.count, "itl": itlMs.count][metric] ?? e2elMs.count
+            if n == 0 { return qs.map { _ in 0 } } // as Summary of no samples
+            switch metric {
+            case "ttft": return Statistics.percentiles(ttftMs, qs)
+            case "tpot": return Statistics.percentiles(tpotMs, qs)
+            case "itl": return itlMs.percentiles(qs)
+            default: return Statistics.percentiles(e2elMs, qs)
+            }
+        }
+    }
+
+    public struct PerRequest: Sendable {
+        public var inputLens: [Int], outputLens: [Int]
+        /// Send to first token, and send to last token, in milliseconds.
+        public var ttftMs: [Double], e2elMs: [Double]
+        /// When the client sent each request (ms from the start).
+        public var sendMs: [Double]
+        /// Each request's inter-token latencies (ms), when recorded.
+        public var itlsMs: [[Double]]?
+        public init(inputLens: [Int], outputLens: [Int], ttftMs: [Double], e2elMs: [Double], sendMs: [Double], itlsMs: [[Double]]?) {
+            self.inputLens = inputLens; self.outputLens = outputLens; self.ttftMs = ttftMs; self.e2elMs = e2elMs; self.sendMs = sendMs; self.itlsMs = itlsMs
+        }
+    }
+
+    /// One engine step on the timeline: when it started (µs of simulated time), its components, the largest DP rank's
+    /// tokens and sequences.
+    public struct StepRecord: Sendable {
+        public var startUs: Double
+        public var parts: StepBreakdown
+        public var tokens: Int, sequences: Int
+    }
+    public struct Timeline: Sendable {
+        public var steps: [StepRecord]
+        /// Steps left out past the recording cap.
+        public var droppedSteps: Int
+    }
 
     public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
                 itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,

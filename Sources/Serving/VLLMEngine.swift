@@ -16,6 +16,11 @@ public struct VLLMSimulator {
     public var progress: (@Sendable (Double) -> Void)?
     /// Runs stretches of pure decode steps without per-sequence scheduling (same results; off only to test that).
     public var fastDecode = true
+    /// Keeps each request's inter-token latencies (vLLM's `--save-detailed` `itls`); off by default (memory per token).
+    public var recordRequestITLs = false
+    /// Keeps every engine step for a timeline (up to `timelineStepCap`).
+    public var recordTimeline = false
+    public static let timelineStepCap = 1_000_000
 
     public init(deployment: Deployment, workload: Workload, seed: UInt64) {
         self.deployment = deployment; self.workload = workload; self.seed = seed
@@ -40,6 +45,8 @@ public struct VLLMSimulator {
         var busy = 0.0
         var kvUsageTime = 0.0, peakKV = 0.0
         var frontendFree = 0.0
+        var log: [RunResult.StepRecord]? = nil
+        var dropped = 0
 
         /// Advances by one step; `maxTokens` and `maxSequences` are the largest DP rank's. Returns when the step's
         /// `emitted` tokens reach the client.
@@ -50,6 +57,11 @@ public struct VLLMSimulator {
             if (maxTokens > graphMax || dpEager) && eagerHostUs > c.gpu { c.overhead += eagerHostUs - c.gpu }
             c.overhead += (stepOverheadUs + perSeqUs * Double(maxSequences)) + dpSyncUs
             let stepUs = c.total
+            if log != nil {
+                if log!.count < VLLMSimulator.timelineStepCap {
+                    log!.append(RunResult.StepRecord(startUs: now, parts: c, tokens: maxTokens, sequences: maxSequences))
+                } else { dropped += 1 }
+            }
             now += stepUs
             steps += 1
             breakdown += c
@@ -108,10 +120,13 @@ public struct VLLMSimulator {
                 throw InputError.data("request \(i + 1) has \(r.inputTokens + r.outputTokens) tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
             }
         }
+        let detailed = recordRequestITLs
+        var reqITL: [[Double]] = detailed ? Array(repeating: [], count: n) : []
         var clock = StepClock(graphMax: Int(d.param("cuda_graph_max_tokens")), dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
                               eagerHostUs: Double(d.model.layers) * d.param("eager_layer_host_us"),
                               stepOverheadUs: d.param("step_overhead_us"), perSeqUs: d.param("per_seq_overhead_us"),
                               dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
+        if recordTimeline { clock.log = [] }
 
         var waiting = Array(repeating: [Int](), count: dp)
         var waitHead = Array(repeating: 0, count: dp)
@@ -213,9 +228,14 @@ public struct VLLMSimulator {
                             let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN,
                                                         kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN)
                             if done == 0 {
-                                for s in running[0] { itl.append((deliver - sq[s].lastToken) / 1e3) }
+                                for s in running[0] {
+                                    let x = (deliver - sq[s].lastToken) / 1e3
+                                    itl.append(x)
+                                    if detailed { reqITL[s].append(x) }
+                                }
                             } else {
                                 itl.append((deliver - prevDeliver) / 1e3, count: seqsN)
+                                if detailed { for s in running[0] { reqITL[s].append((deliver - prevDeliver) / 1e3) } }
                             }
                             prevDeliver = deliver
                             b.decodeContext += Double(seqsN)
@@ -306,6 +326,7 @@ public struct VLLMSimulator {
                             ttft.append((deliver - sq[s].send) / 1e3)
                         } else {
                             itl.append((deliver - sq[s].lastToken) / 1e3)
+                            if detailed { reqITL[s].append((deliver - sq[s].lastToken) / 1e3) }
                         }
                         sq[s].lastToken = deliver
                         if sq[s].generated >= sq[s].output {
@@ -333,6 +354,11 @@ public struct VLLMSimulator {
             gpus: d.plan.gpuCount, steps: clock.steps, breakdownUs: clock.breakdown.scaled(1 / Double(max(clock.steps, 1))),
             preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: clock.peakKV,
             meanKVUsage: clock.now > 0 ? clock.kvUsageTime / clock.now : 0, gpuBusyFraction: lastCompletion > 0 ? clock.busy / lastCompletion : 0, seed: seed)
+        result.samples = RunResult.Samples(ttftMs: ttft, tpotMs: tpot, itlMs: itl, e2elMs: e2el)
+        result.perRequest = RunResult.PerRequest(inputLens: reqs.map(\.inputTokens), outputLens: reqs.map(\.outputTokens),
+                                                 ttftMs: seqs.map { ($0.firstToken - $0.send) / 1e3 }, e2elMs: seqs.map { ($0.lastToken - $0.send) / 1e3 },
+                                                 sendMs: seqs.map { $0.send / 1e3 }, itlsMs: detailed ? reqITL : nil)
+        if let log = clock.log { result.timeline = RunResult.Timeline(steps: log, droppedSteps: clock.dropped) }
         if !cost.derivedCollectives.isEmpty {
             result.notes.append("no measured curve on \(d.interconnect?.name ?? "this interconnect"): \(cost.derivedCollectives.sorted().joined(separator: "; "))")
         }

@@ -24,11 +24,21 @@ public struct ParsedArguments: Sendable {
     public var repeated: [String: [String]] = [:]
     let specs: [String: OptionSpec]
 
+    /// vLLM's short flags, spelled out where the command takes the long one.
+    public static let shortFlags = ["-tp": "--tensor-parallel-size", "-dp": "--data-parallel-size", "-pp": "--pipeline-parallel-size"]
+    /// Options that take several values in a row, as vLLM's argparse `nargs="+"` does (`--goodput ttft:500 tpot:50`).
+    public static let multiValued: Set<String> = ["--goodput"]
+
     /// Tokenises `args` against `options`: `--name value`, `--name=value`, and value-less flags.
     public init(_ args: [String], options: [OptionSpec], maxPositionals: Int = 0) throws {
         var specs: [String: OptionSpec] = [:]
         for o in options { specs[o.name] = o }
         self.specs = specs
+        var args = args
+        for (i, x) in args.enumerated() {
+            let key = x.split(separator: "=", maxSplits: 1).first.map(String.init) ?? x
+            if let long = Self.shortFlags[key], specs[long] != nil { args[i] = long + x.dropFirst(key.count) }
+        }
         var i = 0
         while i < args.count {
             let a = args[i]
@@ -51,6 +61,13 @@ public struct ParsedArguments: Sendable {
                     }
                     values[name] = v
                     repeated[name, default: []].append(v)
+                    if Self.multiValued.contains(name) {
+                        while i + 1 < args.count, !args[i + 1].hasPrefix("-") {
+                            i += 1
+                            repeated[name, default: []].append(args[i])
+                            values[name] = (values[name] ?? "") + " " + args[i]
+                        }
+                    }
                 }
             } else {
                 guard positionals.count < maxPositionals else { throw InputError.usage("Unexpected argument '\(a)'") }

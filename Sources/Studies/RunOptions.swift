@@ -12,6 +12,7 @@ public enum RunOptions {
         OptionSpec("--strategy", "<strategy>", "The paper's named plan: baseline, tp, ep or hybrid (expands to the flags below)."),
         OptionSpec("--tensor-parallel-size", "<n>", "Tensor parallel size (vLLM -tp).", default: "1"),
         OptionSpec("--data-parallel-size", "<n>", "Data parallel size (vLLM -dp).", default: "1"),
+        OptionSpec("--pipeline-parallel-size", "<n>", "Pipeline parallel size (vLLM -pp): only 1; moesim does not model pipeline parallelism.", default: "1"),
         OptionSpec("--enable-expert-parallel", nil, "Spread experts over TP x DP GPUs instead of TP-sharding them."),
         OptionSpec("--all2all-backend", "<backend>", "EP token exchange: allreduce (vLLM naive) or alltoall (eq. 3 volumes).", default: "allreduce if DP = 1, else alltoall"),
         OptionSpec("--expert-placement", "<file>", "JSON expert-to-GPU placement (replicas allowed).", default: "contiguous blocks"),
@@ -52,6 +53,11 @@ public enum RunOptions {
         OptionSpec("--json", nil, "Print one JSON object with the benchmark's key names."),
         OptionSpec("--save-result", "<file>", "Also write the JSON result to a file (an existing file is replaced, with a note; never an input file)."),
         OptionSpec("--html", "<file>", "Also write a self-contained HTML report (summary, latency percentiles, step-time breakdown)."),
+        OptionSpec("--save-detailed", nil, "Add vLLM's per-request arrays to the JSON: input_lens, output_lens, ttfts, itls (seconds), generated_texts, errors."),
+        OptionSpec("--percentile-metrics", "<list>", "Comma-separated metrics to report percentiles of: ttft, tpot, itl, e2el.", default: "ttft,tpot,itl,e2el"),
+        OptionSpec("--metric-percentiles", "<list>", "Comma-separated percentiles, e.g. 25,50,99.9.", default: "99"),
+        OptionSpec("--goodput", "<metric:ms> ...", "Service-level objectives (ttft, tpot, e2el in ms, e.g. ttft:500 tpot:50); adds request_goodput (req/s meeting all)."),
+        OptionSpec("--timeline", "<file>", "Write the simulation as a Chrome trace / Perfetto JSON: engine steps per GPU with their components, request lifetimes."),
     ]
 
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.
@@ -62,12 +68,15 @@ public enum RunOptions {
         var plan: ParallelPlan
         let backend = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.allCases.map(\.rawValue)).flatMap(ParallelPlan.All2AllBackend.init)
         if let s = try a.choice("--strategy", ParallelPlan.Strategy.allCases.map(\.rawValue)) {
-            for f in ["--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel"] where a.has(f) {
+            for f in ["--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel", "--pipeline-parallel-size"] where a.has(f) {
                 throw InputError.usage("'--strategy' sets the plan; do not combine it with '\(f)'")
             }
             plan = ParallelPlan.Strategy(rawValue: s)!.plan
             if let b = backend { plan.all2allBackend = b }
         } else {
+            if let pp = try a.positiveInt("--pipeline-parallel-size"), pp != 1 {
+                throw a.invalid("--pipeline-parallel-size", a.string("--pipeline-parallel-size")!, "moesim does not model pipeline parallelism; use --tensor-parallel-size, --data-parallel-size and --enable-expert-parallel (1 is accepted)")
+            }
             let tp = try a.positiveInt("--tensor-parallel-size") ?? 1
             let dp = try a.positiveInt("--data-parallel-size") ?? 1
             guard tp * dp <= Limits.gpus.upperBound else {

@@ -36,8 +36,11 @@ public enum Simulation {
             let w = try RunOptions.workload(a, seed: seed)
             var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
             sim.progress = progress
+            sim.recordRequestITLs = a.has("--save-detailed")
+            sim.recordTimeline = a.has("--timeline")
             return Outcome(result: try sim.run(), deployment: d, workload: w.description)
         case .hf:
+            if a.has("--timeline") { throw InputError.usage("'--timeline' records the vLLM engine's steps; the HF engine's static batch has none to show (its forwards are in 'moesim explain --engine hf')") }
             let sim = try RunOptions.hfSimulator(a, deployment: d, seed: seed)
             let batch = sim.batchSize, inputLen = sim.inputLen, sched = sim.diffusion
             let desc = sched.map { "diffusion: batch \(batch), prompt \(inputLen), \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" }

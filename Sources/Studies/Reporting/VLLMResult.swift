@@ -1,0 +1,117 @@
+import Foundation
+import SimKit
+import Cluster
+import Serving
+
+/// vLLM's benchmark result file (`benchmark_serving.py --save-result`, `vllm bench serve`): its keys in its order, the
+/// percentiles and metrics asked (`--percentile-metrics`, `--metric-percentiles`), `request_goodput` (`--goodput`) and the
+/// per-request arrays (`--save-detailed`); moesim's own keys follow.
+public enum VLLMResult {
+    public struct Options: Sendable {
+        public var metrics: [String] = ["ttft", "tpot", "itl", "e2el"]
+        public var percentiles: [Double] = [99]
+        public var goodput: [(metric: String, ms: Double)] = []
+        public var detailed = false
+        public init() {}
+    }
+
+    public static let metricNames = ["ttft", "tpot", "itl", "e2el"]
+
+    public static func options(_ a: ParsedArguments) throws -> Options {
+        var o = Options()
+        if let m = a.string("--percentile-metrics") {
+            let xs = m.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            for x in xs where !metricNames.contains(x) {
+                throw a.invalid("--percentile-metrics", m, "'\(x)' is not one of \(quotedChoices(metricNames)) (comma-separated)")
+            }
+            o.metrics = xs.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        }
+        if let p = a.string("--metric-percentiles") {
+            let range = Limits.flags["--metric-percentiles"]!
+            o.percentiles = try p.split(separator: ",", omittingEmptySubsequences: false).map { x in
+                guard let v = Double(x.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+                    throw a.invalid("--metric-percentiles", p, "'\(x)' is not \(range) (comma-separated, e.g. 25,50,99.9)")
+                }
+                return v
+            }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        }
+        for g in (a.repeated["--goodput"] ?? []).flatMap({ $0.split(separator: " ").map(String.init) }) {
+            let kv = g.split(separator: ":", maxSplits: 1).map(String.init)
+            let range = Limits.flags["--goodput"]!
+            guard kv.count == 2, ["ttft", "tpot", "e2el"].contains(kv[0]), let v = Double(kv[1]), range.contains(v) else {
+                throw a.invalid("--goodput", g, "expected metric:milliseconds with metric ttft, tpot or e2el and milliseconds \(range), e.g. ttft:500 tpot:50")
+            }
+            guard !o.goodput.contains(where: { $0.metric == kv[0] }) else { throw a.invalid("--goodput", g, "'\(kv[0])' is given twice") }
+            o.goodput.append((kv[0], v))
+        }
+        o.detailed = a.has("--save-detailed")
+        return o
+    }
+
+    /// vLLM's percentile key: p99, p99.9.
+    public static func pKey(_ p: Double) -> String { p == p.rounded() ? String(Int(p)) : JSONWriter.number(p) }
+
+    /// Requests meeting every goodput objective (vLLM: TTFT, TPOT of the request, E2EL), per second of the run.
+    public static func goodput(_ r: RunResult, _ slo: [(metric: String, ms: Double)]) -> Double? {
+        guard !slo.isEmpty, let pr = r.perRequest, r.durationS > 0 else { return nil }
+        var good = 0
+        for i in pr.ttftMs.indices {
+            let tpot = pr.outputLens[i] > 1 ? (pr.e2elMs[i] - pr.ttftMs[i]) / Double(pr.outputLens[i] - 1) : 0
+            let ok = slo.allSatisfy { s in
+                switch s.metric {
+                case "ttft": return pr.ttftMs[i] <= s.ms
+                case "tpot": return tpot <= s.ms
+                default: return pr.e2elMs[i] <= s.ms
+                }
+            }
+            if ok { good += 1 }
+        }
+        return Double(good) / r.durationS
+    }
+
+    /// The whole result file.
+    public static func fields(_ o: Simulation.Outcome, _ a: ParsedArguments, _ opt: Options) throws -> [(String, Any)] {
+        let r = o.result
+        let hf = o.deployment.engine.kind == .hf
+        let model = a.string("--model") ?? o.deployment.model.name
+        let rate = try a.double("--request-rate")
+        var f: [(String, Any)] = [
+            // moesim's output is the same for the same inputs: no wall-clock date (vLLM writes the run's time here).
+            ("date", NSNull()), ("backend", hf ? "hf" : "vllm"), ("model_id", model), ("tokenizer_id", model),
+            ("num_prompts", r.completed),
+            ("request_rate", hf ? "inf" as Any : (rate.map { $0.isFinite ? $0 as Any : "inf" } ?? "inf")),
+            ("burstiness", hf ? 1.0 : (try a.double("--burstiness") ?? 1.0)),
+            ("max_concurrency", hf ? r.completed as Any : ((try a.positiveInt("--max-concurrency")) as Any? ?? NSNull())),
+        ]
+        // moesim's description of the run, then the result with the metric block replaced by the one asked.
+        f += Simulation.fields(o).filter { k, _ in !r.fields().contains { $0.0 == k } }
+        let metricKey = { (k: String) in ["mean_", "median_", "std_", "p99_"].contains { k.hasPrefix($0) } && metricNames.contains { k.hasSuffix("_\($0)_ms") } }
+        var inserted = false
+        for (k, v) in r.fields() {
+            if metricKey(k) {
+                if !inserted { f += metricBlock(r, opt); inserted = true }
+                continue
+            }
+            f.append((k, v))
+            if k == "request_throughput", let g = goodput(r, opt.goodput) { f.append(("request_goodput", g)) }
+        }
+        if !opt.goodput.isEmpty { f.append(("goodput_slo_ms", opt.goodput.map { ($0.metric, $0.ms as Any) } as [(String, Any)])) }
+        if opt.detailed, let pr = r.perRequest {
+            f += [("input_lens", pr.inputLens), ("output_lens", pr.outputLens), ("ttfts", pr.ttftMs.map { $0 / 1e3 }),
+                  ("itls", (pr.itlsMs ?? []).map { $0.map { $0 / 1e3 } }),
+                  ("generated_texts", Array(repeating: "", count: pr.inputLens.count)), ("errors", Array(repeating: "", count: pr.inputLens.count))]
+        }
+        return f
+    }
+
+    static func metricBlock(_ r: RunResult, _ opt: Options) -> [(String, Any)] {
+        var f: [(String, Any)] = []
+        for m in opt.metrics {
+            let s: Summary = ["ttft": r.ttftMs, "tpot": r.tpotMs, "itl": r.itlMs, "e2el": r.e2elMs][m]!
+            f += [("mean_\(m)_ms", s.mean), ("median_\(m)_ms", s.median), ("std_\(m)_ms", s.std)]
+            let ps: [Double] = r.samples.map { $0.percentiles(m, opt.percentiles) } ?? opt.percentiles.map { $0 == 99 ? s.p99 : .nan }
+            for (p, v) in zip(opt.percentiles, ps) { f.append(("p\(pKey(p))_\(m)_ms", v)) }
+        }
+        return f
+    }
+}
