@@ -34,6 +34,7 @@ public enum CLI {
             let rest = Array(args.dropFirst())
             if first == "help" || first == "--help" || first == "-h" {
                 if let sub = rest.first {
+                    if sub == "help" { out("OVERVIEW: Show help for a subcommand.\n\nUSAGE: moesim help [<subcommand>]\n\n  With no subcommand, lists them all.\n"); return 0 }
                     guard let c = commands.first(where: { $0.name == sub }) else {
                         throw InputError.usage("Unknown subcommand '\(sub)'. Please provide one of \(quotedChoices(commands.map(\.name)))")
                     }
@@ -96,7 +97,10 @@ public final class ProgressLine: @unchecked Sendable {
 
     init(label: String, enabled: Bool, after: Double) { self.label = label; self.enabled = enabled; self.after = after }
 
-    public func update(_ fraction: Double, detail: String = "") {
+    /// `fraction` is clamped to 0...1; with `etaIsBound` (work with a ceiling, such as an optimiser's evaluation budget)
+    /// the time left is printed as an upper bound.
+    public func update(_ fraction: Double, detail: String = "", etaIsBound: Bool = false) {
+        let fraction = min(max(fraction.isFinite ? fraction : 0, 0), 1)
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         let t = Date().timeIntervalSince(start)
@@ -105,8 +109,9 @@ public final class ProgressLine: @unchecked Sendable {
         shown = true
         let width = 30, filled = Int((fraction * Double(width)).rounded(.down))
         let bar = String(repeating: "#", count: min(filled, width)) + String(repeating: ".", count: max(0, width - filled))
-        let eta = fraction > 0 ? t / fraction - t : 0
-        FileHandle.standardError.write(Data(String(format: "\r%@ [%@] %3.0f%%  %.1fs elapsed, ~%.1fs left %@", label, bar, fraction * 100, t, eta, detail).utf8))
+        let eta = fraction > 0 ? max(t / fraction - t, 0) : 0
+        let left = fraction <= 0 ? "" : fraction >= 1 ? ", finishing" : String(format: ", %@%.1fs left", etaIsBound ? "at most " : "~", eta)
+        FileHandle.standardError.write(Data(String(format: "\r%@ [%@] %3.0f%%  %.1fs elapsed%@  %@\u{1B}[K", label, bar, fraction * 100, t, left, detail).utf8))
     }
 
     public func finish() {

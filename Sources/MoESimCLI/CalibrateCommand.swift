@@ -14,9 +14,10 @@ enum CalibrateCommand {
         uses this engine kind is simulated with the candidate profile. Writes the fitted profile with the fit's
         provenance in its sources, then reports the error on the fit runs and on the held-out runs separately.
         """,
-        arguments: [("<manifest.json>", "Measured runs (see profiles/README.md).")],
+        arguments: [("<manifest.json>", "Measured runs (see profiles/README.md), or one vLLM benchmark result file (--save-result) with --run-args=\"<deployment flags>\".")],
         options: [
             OptionSpec("--engine-profile", "<name|file>", "The starting engine profile."),
+            OptionSpec("--run-args", "<flags>", "With a vLLM result file in place of the manifest: the moesim run flags it lacks (the deployment), written --run-args=\"--gpu h100-sxm-80gb -tp 2\"."),
             OptionSpec("--out", "<file>", "Where to write the fitted profile (never over the starting profile or the manifest; an existing file is replaced, with a note)."),
             OptionSpec("--name", "<name>", "Name of the fitted profile.", default: "the output file's name"),
             OptionSpec("--fit", "<params>", "Comma-separated parameters to fit.", default: "the profile's fit_parameters"),
@@ -30,7 +31,7 @@ enum CalibrateCommand {
         guard let engineName = a.string("--engine-profile") else { throw InputError.usage("Missing expected argument '--engine-profile <name|file>'") }
         guard let out = a.string("--out") else { throw InputError.usage("Missing expected argument '--out <file>'") }
         let store = try ctx.store()
-        let manifest = try Manifest(file: file)
+        let manifest = try Manifest(file: file, runArgs: (a.string("--run-args") ?? "").split(separator: " ").map(String.init), fitStandalone: true)
         // A fitted profile may be written into the profiles directory (that is where engine profiles live), but
         // never over the starting profile or anything else this command reads.
         let enginePathIn = try store.resolve("engines", engineName, flag: "--engine-profile")
@@ -42,7 +43,7 @@ enum CalibrateCommand {
         let name = a.string("--name") ?? URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent
         let progress = ctx.progress("calibrating", afterSeconds: 0.5)
         let fit = try Calibration.fit(manifest: manifest, engine: engine, parameters: params, store: store, threads: threads,
-                                      maxEvaluations: maxEval) { n, loss in progress.update(Double(n) / Double(maxEval), detail: String(format: "loss %.4f", loss)) }
+                                      maxEvaluations: maxEval) { n, loss in progress.update(Double(n) / Double(maxEval), detail: String(format: "evaluation %d of at most %d, loss %.4f", n, maxEval, loss), etaIsBound: true) }
         progress.finish()
         let enginePath = try store.resolve("engines", engineName, flag: "--engine-profile")
         let command = "moesim calibrate \(file) --engine-profile \(engineName) --out \(out)" + (a.string("--fit").map { " --fit \($0)" } ?? "")
@@ -53,7 +54,8 @@ enum CalibrateCommand {
         catch { throw InputError.data("\(out): cannot write the profile: \(error.localizedDescription)") }
         for (id, why) in fit.skipped { ctx.out("left out of the fit (cannot be simulated with the starting profile): \(id): \(why)\n") }
         ctx.out("Fitted \(params.count) parameter(s) of \(engine.name) in \(fit.evaluations) evaluations (loss \(String(format: "%.5f", fit.loss))):\n")
-        for ((p, v), (_, s)) in zip(fit.parameters, fit.start) { ctx.out(String(format: "  %-28@ %12.3f  (start %.3f)\n", p, v, s)) }
+        ctx.out(TextTable.render(["parameter", "fitted", "start"], zip(fit.parameters, fit.start).map { pv, st in
+            [pv.0, String(format: "%.3f", pv.1), String(format: "%.3f", st.1)] }, indent: "  "))
         ctx.out("Wrote \(out).\n\n")
         var fitted = fit.profile
         fitted.name = name
@@ -68,10 +70,11 @@ enum ValidateCommand {
         name: "validate", abstract: "Compare predictions with measured runs, metric by metric.",
         usage: "moesim validate <manifest.json> [--engine-profile <name|file>] [--json <file>]",
         discussion: "Prints metric, measured, predicted and error per run, then MAPE and the largest error, for the fit runs (in-sample) and the held-out runs separately.",
-        arguments: [("<manifest.json>", "Measured runs (see profiles/README.md).")],
+        arguments: [("<manifest.json>", "Measured runs (see profiles/README.md), or one vLLM benchmark result file (--save-result) with --run-args=\"<deployment flags>\".")],
         options: [
             OptionSpec("--engine-profile", "<name|file>", "Use this engine profile for every run of its engine kind.", default: "each run's own"),
             OptionSpec("--json", "<file>", "Also write the rows and summaries as JSON."),
+            OptionSpec("--run-args", "<flags>", "With a vLLM result file in place of the manifest: the moesim run flags it lacks (the deployment), written --run-args=\"--gpu h100-sxm-80gb -tp 2\"."),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
         ])
 
@@ -79,7 +82,7 @@ enum ValidateCommand {
         let a = try ParsedArguments(args, options: spec.options, maxPositionals: 1)
         guard let file = a.positionals.first else { throw InputError.usage("Missing expected argument '<manifest.json>'") }
         let store = try ctx.store()
-        let manifest = try Manifest(file: file)
+        let manifest = try Manifest(file: file, runArgs: (a.string("--run-args") ?? "").split(separator: " ").map(String.init))
         let engine = try a.string("--engine-profile").map { try store.engine($0) }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         let jsonNote = try a.string("--json").flatMap { try OutputFiles.check($0, flag: "--json", inputs: OutputFiles.inputs(a, except: "--json", extra: manifest.inputFiles), store: store) }
@@ -106,13 +109,10 @@ enum ValidateCommand {
     }
 
     static func table(_ rows: [Validation.Row]) -> String {
-        var s = "id".padding(toLength: 34, withPad: " ", startingAt: 0) + " set       metric                  measured    predicted    error\n"
-        for r in rows {
-            let pred = r.predicted.map { String(format: "%12.2f", $0) } ?? "           -"
-            let err = r.relativeError.map { String(format: "%+7.1f%%", $0 * 100) } ?? "  (\(r.error ?? "no prediction"))"
-            s += r.id.padding(toLength: 34, withPad: " ", startingAt: 0) + " " + (r.fit ? "fit     " : "held-out") + "  "
-                + r.metric.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %12.2f", r.measured) + pred + "  " + err + "\n"
-        }
+        var s = TextTable.render(["id", "set", "metric", "measured", "predicted", "error"], rows.map { r in
+            [r.id, r.fit ? "fit" : "held-out", r.metric, String(format: "%.2f", r.measured), r.predicted.map { String(format: "%.2f", $0) } ?? "-",
+             r.relativeError.map { String(format: "%+.1f%%", $0 * 100) } ?? "(\(r.error ?? "no prediction"))"]
+        }, align: ["l", "l", "l", "r", "r", "r"])
         for (label, subset) in [("in-sample (fit)", rows.filter(\.fit)), ("held-out", rows.filter { !$0.fit })] {
             let sm = Validation.summarize(subset)
             if sm.count > 0 { s += String(format: "%@: %d metrics, MAPE %.1f%%, max |error| %.1f%%\n", label, sm.count, sm.mape * 100, sm.maxAbs * 100) }

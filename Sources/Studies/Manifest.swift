@@ -26,9 +26,25 @@ public struct Manifest: Sendable {
                                  "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
                                  "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu"]
 
-    public init(file: String) throws {
+    /// A manifest file, or a vLLM benchmark result file standing alone (one held-out entry whose run settings come
+    /// from the file, completed by `runArgs`: the deployment, which vLLM's file does not hold).
+    public init(file: String, runArgs: [String] = [], fitStandalone: Bool = false) throws {
         self.file = file
         let j = try JSONNode.load(file: file)
+        if !j.has("runs") && j.has("completed") && j.has("duration") {
+            let args = try Self.argsFromResult(j, given: runArgs, file: file)
+            var measured: [(String, Double)] = []
+            for k in Self.metrics where j.has(k) {
+                if let x = try? j.double(k), x > 0 { measured.append((k, x)) }
+            }
+            guard !measured.isEmpty else { throw j.fail("has none of the benchmark's metrics (\(Self.metrics.prefix(4).joined(separator: ", ")) ...)") }
+            description = "vLLM result \(file)"
+            entries = [Entry(id: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, fit: fitStandalone, runs: [args], measured: measured,
+                             note: "settings from the vLLM result file: \(args.joined(separator: " "))")]
+            inputFiles = [file] + OutputFiles.files(inArgumentLists: [args])
+            return
+        }
+        guard runArgs.isEmpty else { throw InputError.usage("'--run-args' completes a vLLM result file given in place of a manifest; \(file) is a manifest (put the flags in its entries' 'args')") }
         let v = try j.int("version")
         guard v == 1 else { throw try j.require("version").fail("is \(v); this moesim reads version 1") }
         description = try j.optional("description")?.string() ?? ""
@@ -39,9 +55,15 @@ public struct Manifest: Sendable {
             let id = try e.string("id")
             guard seen.insert(id).inserted else { throw e.fail("duplicate id '\(id)'") }
             var runs: [[String]]
-            if let a = e.optional("args") { runs = [try a.array().map { try $0.string() }] }
+            if let rf = e.optional("result_file"), e.optional("group") == nil {
+                // A vLLM result file holds the workload (model, prompts, lengths, rate, concurrency): 'args' adds the deployment.
+                let path = try rf.string()
+                let given = try e.optional("args")?.array().map { try $0.string() } ?? []
+                runs = [try Self.argsFromResult(try JSONNode.load(file: path.hasPrefix("/") ? path : base + "/" + path), given: given, file: path)]
+            }
+            else if let a = e.optional("args") { runs = [try a.array().map { try $0.string() }] }
             else if let g = e.optional("group") { runs = try g.array().map { try $0.array().map { try $0.string() } } }
-            else { throw e.fail("needs 'args' (one run) or 'group' (runs averaged)") }
+            else { throw e.fail("needs 'args' (one run), 'group' (runs averaged) or 'result_file' (a vLLM result, with 'args' for the deployment)") }
             guard !runs.isEmpty else { throw e.fail("has no runs") }
             var measured: [(String, Double)] = []
             if let m = e.optional("measured") {
@@ -72,6 +94,41 @@ public struct Manifest: Sendable {
         }
         guard !entries.isEmpty else { throw j.fail("'runs' is empty") }
         inputFiles = [file] + OutputFiles.files(inArgumentLists: entries.flatMap(\.runs)) + resultFiles
+    }
+}
+
+extension Manifest {
+    /// `moesim run` flags for the run a vLLM result file describes: `given` first, then each workload setting the file
+    /// holds and `given` does not (model_id, num_prompts, mean input and output lengths, request_rate, burstiness,
+    /// max_concurrency).
+    public static func argsFromResult(_ r: JSONNode, given: [String], file: String) throws -> [String] {
+        var args = given
+        func has(_ f: String) -> Bool { given.contains(f) || given.contains { $0.hasPrefix(f + "=") } || (f == "--tensor-parallel-size" && given.contains("-tp")) }
+        if !has("--model") {
+            guard let m = try r.optional("model_id")?.string() else {
+                throw InputError.data("\(file): the vLLM result has no model_id; give --model in the run's arguments")
+            }
+            args += ["--model", m]
+        }
+        let completed = try r.int("completed")
+        guard completed > 0 else { throw InputError.data("\(file): 'completed' is 0: no request finished, nothing to compare") }
+        if !has("--num-prompts") { args += ["--num-prompts", String(try r.optional("num_prompts")?.int() ?? completed)] }
+        if !has("--random-input-len"), let t = try r.optional("total_input_tokens")?.double() {
+            args += ["--random-input-len", String(max(1, Int((t / Double(completed)).rounded())))]
+        }
+        if !has("--random-output-len"), let t = try r.optional("total_output_tokens")?.double() {
+            args += ["--random-output-len", String(max(1, Int((t / Double(completed)).rounded())))]
+        }
+        if !has("--request-rate"), let rate = r.optional("request_rate") {
+            let v: String
+            if let str = try? rate.string() { v = str } else { v = JSONWriter.number(try rate.double()) }
+            if v != "inf" {
+                args += ["--request-rate", v]
+                if !has("--burstiness"), let b = try r.optional("burstiness")?.double(), b != 1 { args += ["--burstiness", JSONWriter.number(b)] }
+            }
+        }
+        if !has("--max-concurrency"), let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(try c.int())] }
+        return args
     }
 }
 
