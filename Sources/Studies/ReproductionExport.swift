@@ -24,7 +24,7 @@ public enum ReproductionExport {
     /// Fig. 3: throughput against concurrency, decode-heavy, one panel per model.
     public static func figure3(_ r: Reproduction) -> String {
         let panels = Reproduction.models.map { m in
-            SVGChart.lines(title: modelNames[m]!, series: Reproduction.strategies.map { s in
+            SVGChart.lines(title: "\(modelNames[m]!): decode-heavy workload", series: Reproduction.strategies.map { s in
                 SVGChart.Series(name: strategyNames[s]!, points: Reproduction.concurrency.compactMap { c in
                     r.throughput(m, s, "decode-heavy", c).map { (Double(c)!, $0) } })
             }, xLabel: "concurrency", yLabel: "output tok/s", logX: true, width: 420, height: 340)
@@ -36,7 +36,7 @@ public enum ReproductionExport {
     public static func figure4(_ r: Reproduction) -> String {
         let metrics: [(String, (RunResult) -> Double)] = [("mean TTFT (ms)", { $0.ttftMs.mean }), ("mean ITL (ms)", { $0.itlMs.mean }), ("mean E2E latency (ms)", { $0.e2elMs.mean })]
         let panels = metrics.map { (label, f) in
-            SVGChart.groupedBars(title: label, categories: Reproduction.models.map { modelNames[$0]! },
+            SVGChart.groupedBars(title: "\(label), concurrency 32, mean of 3 workloads", categories: Reproduction.models.map { modelNames[$0]! },
                                  series: Reproduction.strategies.map { s in (strategyNames[s]!, Reproduction.models.map { m in r.mean(r.multi(m, s, nil, "32"), f) }) },
                                  yLabel: "ms", width: 420, height: 340)
         }

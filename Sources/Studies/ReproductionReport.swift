@@ -15,23 +15,17 @@ extension Reproduction {
 
     /// A side-by-side table: for each row, paper | moesim | error per column; `*` marks in-sample numbers.
     public func sideBySide(_ title: String, _ cs: [Comparison], columns: [String], rows: [String], digits: Int = 1) -> String {
-        var s = "\(title)\n"
-        let cw = 25
-        s += "  " + "".padding(toLength: 20, withPad: " ", startingAt: 0)
-        for c in columns { s += (" | " + c).padding(toLength: cw, withPad: " ", startingAt: 0) }
-        s += "\n  " + "".padding(toLength: 20, withPad: " ", startingAt: 0)
-        for _ in columns { s += " |  paper  moesim   err".padding(toLength: cw, withPad: " ", startingAt: 0) }
-        s += "\n"
-        for r in rows {
-            s += "  " + r.padding(toLength: 20, withPad: " ", startingAt: 0)
+        var headers = [""]
+        for c in columns { headers += ["\(c) paper", "moesim", "err"] }
+        let body: [[String]] = rows.map { r in
+            var cells = [r]
             for c in columns {
                 let x = cs.first { $0.row == r && $0.column == c }
-                let cell = String(format: " | %6@ %7@%@ %5@", Self.f(x?.paper, digits), Self.f(x?.moesim, digits), x?.inSample == true ? "*" : " ", Self.pct(x?.error))
-                s += cell.padding(toLength: cw, withPad: " ", startingAt: 0)
+                cells += [Self.f(x?.paper, digits), Self.f(x?.moesim, digits) + (x?.inSample == true ? "*" : ""), Self.pct(x?.error)]
             }
-            s += "\n"
+            return cells
         }
-        return s
+        return "\(title)\n" + TextTable.render(headers, body, align: ["l"] + columns.flatMap { _ in ["r", "r", "r"] as [Character] }, indent: "  ")
     }
 
     public func allComparisons() -> [Comparison] { tableIV() + tableV() + tableVI() + tableVII() + namedPoints() }
@@ -56,16 +50,14 @@ extension Reproduction {
         s += "\n" + sideBySide("Table VI: EP throughput as % of TP, by workload", tableVI(), columns: Self.workloads, rows: names)
         s += "\n" + sideBySide("Table VII: single-GPU diffusion throughput (tok/s), LLaDA-8B (dense) vs LLaDA-MoE", tableVII(), columns: ["dense", "moe", "ratio"], rows: Self.diffusionRows, digits: 1)
         s += "\nNamed points:\n"
-        for c in namedPoints() {
-            s += String(format: "  %-22@ %-18@ paper %8@  moesim %8@%@ %@\n", c.row, c.column, Self.f(c.paper), Self.f(c.moesim), c.inSample ? "*" : " ", Self.pct(c.error))
-        }
+        s += TextTable.render(["point", "metric", "paper", "moesim", "err"], namedPoints().map { c in
+            [c.row, c.column, Self.f(c.paper), Self.f(c.moesim) + (c.inSample ? "*" : ""), Self.pct(c.error)]
+        }, align: ["l", "l", "r", "r", "r"], indent: "  ")
         s += "\nOne-way ANOVA of throughput over the 189 multi-GPU configurations:\n"
-        s += "  factor        F (paper)   F (moesim)   p (moesim)   share of variance (paper / moesim)\n"
-        for a in anova() {
-            s += String(format: "  %-12@ %9@ %12@ %12@   %5@%% / %5@%%\n", a.factor, Self.f(a.paperF, 2), Self.f(a.anova?.f, 2),
-                        a.anova.map { $0.pValue < 0.001 ? "<0.001" : String(format: "%.3f", $0.pValue) } ?? "-",
-                        Self.f(a.paperShare.map { $0 * 100 }), Self.f(a.anova.map { $0.etaSquared * 100 }))
-        }
+        s += TextTable.render(["factor", "F (paper)", "F (moesim)", "p (moesim)", "share of variance (paper)", "(moesim)"], anova().map { a in
+            [a.factor, Self.f(a.paperF, 2), Self.f(a.anova?.f, 2), a.anova.map { $0.pValue < 0.001 ? "<0.001" : String(format: "%.3f", $0.pValue) } ?? "-",
+             Self.f(a.paperShare.map { $0 * 100 }) + "%", Self.f(a.anova.map { $0.etaSquared * 100 }) + "%"]
+        }, align: ["l", "r", "r", "r", "r", "r"], indent: "  ")
         s += "\nScorecard of the paper's claims:\n"
         for c in claims() { s += "  [\(c.reproduced ? "reproduced" : "NOT reproduced")] \(c.text)\n      moesim: \(c.evidence)\n" }
         let all = allComparisons()

@@ -121,6 +121,7 @@ public enum ReportChart {
     static func n(_ v: Double) -> String { String(format: "%.1f", v) }
     static func tick(_ v: Double) -> String {
         if v == 0 { return "0" }
+        if v == v.rounded() && abs(v) < 1e15 { return String(format: "%.0f", v) }
         if abs(v) >= 1000 { return String(format: "%.0f", v) }
         if abs(v) >= 10 { return String(format: "%.0f", v) }
         if abs(v) >= 1 { return String(format: "%.1f", v) }

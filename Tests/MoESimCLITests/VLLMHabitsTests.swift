@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+@testable import MoESimCLI
+
+/// vLLM users' flags and files work unchanged; results people look at (issue 17).
+@Suite struct VLLMHabitsTests {
+    static let small = ["--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6"]
+
+    func object(_ s: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
+    }
+
+    @Test func resultJSONHasVLLMKeysAndDetailedArrays() throws {
+        let r = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--max-concurrency", "3", "--request-rate", "20", "--burstiness", "2",
+                        "--goodput", "ttft:100000", "tpot:100000", "--metric-percentiles", "50,99.9", "--percentile-metrics", "ttft,itl",
+                        "--save-detailed", "--json"] + Self.small)
+        #expect(r.code == 0, "\(r.err)")
+        let o = try object(r.out)
+        for k in ["date", "backend", "model_id", "tokenizer_id", "num_prompts", "request_rate", "burstiness", "max_concurrency", "request_goodput",
+                  "duration", "completed", "p50_ttft_ms", "p99.9_ttft_ms", "p50_itl_ms", "p99.9_itl_ms", "input_lens", "output_lens", "ttfts", "itls",
+                  "generated_texts", "errors"] {
+            #expect(o.keys.contains(k), "missing \(k)")
+        }
+        #expect(!o.keys.contains("p99_tpot_ms") && !o.keys.contains("mean_e2el_ms"), "only the metrics asked")
+        #expect(o["backend"] as? String == "vllm" && o["num_prompts"] as? Int == 6 && o["max_concurrency"] as? Int == 3)
+        #expect(o["request_rate"] as? Double == 20 && o["burstiness"] as? Double == 2)
+        // Every request met the loose objectives: goodput equals the request throughput.
+        #expect((o["request_goodput"] as? Double) == (o["request_throughput"] as? Double))
+        let itls = try #require(o["itls"] as? [[Double]]), ttfts = try #require(o["ttfts"] as? [Double])
+        #expect(itls.count == 6 && itls.allSatisfy { $0.count == 7 } && ttfts.count == 6)
+        // Seconds, as vLLM writes them; the pooled ITLs are the per-request ones.
+        let pooled = itls.flatMap { $0 }.map { $0 * 1e3 }
+        #expect(abs(pooled.reduce(0, +) / Double(pooled.count) - (o["mean_itl_ms"] as! Double)) < 1e-6)
+        // A tight objective: nobody meets it.
+        let t = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--goodput", "ttft:0.001", "--json"] + Self.small)
+        #expect(try object(t.out)["request_goodput"] as? Double == 0)
+    }
+
+    @Test func vllmFlagsAreCheckedAgainstTheirRanges() {
+        for bad in [["--metric-percentiles", "101"], ["--percentile-metrics", "ttft,foo"], ["--goodput", "ttft:-1"], ["--goodput", "latency:5"], ["-pp", "2"]] {
+            let r = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2"] + bad + Self.small)
+            #expect(r.code == 64 && r.err.contains(bad[0] == "-pp" ? "--pipeline-parallel-size" : bad[0]), "\(bad): \(r.err)")
+        }
+        #expect(runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "-pp", "1"] + Self.small).code == 0)
+        let dp = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--json"] + Self.small)
+        #expect(dp.code == 0 && dp.out.contains("--data-parallel-size 2"), "\(dp.err)")
+    }
+
+    @Test func huggingFaceRepoIdsResolveToShippedProfiles() throws {
+        let a = runCLI(["run", "--model", "mistralai/Mixtral-8x7B-v0.1", "-tp", "2", "--json"] + Self.small)
+        let b = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--json"] + Self.small)
+        #expect(a.code == 0, "\(a.err)")
+        #expect(try object(a.out)["model"] as? String == "mixtral-8x7b")
+        #expect(try object(a.out)["output_throughput"] as? Double == object(b.out)["output_throughput"] as? Double)
+        #expect(try object(a.out)["model_id"] as? String == "mistralai/Mixtral-8x7B-v0.1")
+        let q = runCLI(["run", "--model", "Qwen/Qwen1.5-MoE-A2.7B-Chat", "--json"] + Self.small)
+        #expect(q.code == 0 && q.out.contains("\"model\": \"qwen1.5-moe-a2.7b\""), "\(q.err)")
+        let bad = runCLI(["run", "--model", "nobody/NoSuchModel"] + Self.small)
+        #expect(bad.code == 64 && bad.err.contains("repo id") && bad.err.contains("mistralai/Mixtral-8x7B-Instruct-v0.1"), "\(bad.err)")
+    }
+
+    @Test func validateAndCalibrateTakeSettingsFromAVLLMResultFile() throws {
+        let dir = try makeTempDir()
+        let res = dir + "/vllm-result.json"
+        let r = runCLI(["run", "--model", "mistralai/Mixtral-8x7B-Instruct-v0.1", "-tp", "2", "--max-concurrency", "4", "--save-result", res] + Self.small)
+        #expect(r.code == 0, "\(r.err)")
+        // The file holds model, prompts, lengths and concurrency; --run-args adds the deployment. Same settings, same numbers.
+        let v = runCLI(["validate", res, "--run-args=-tp 2"])
+        #expect(v.code == 0, "\(v.err)")
+        #expect(v.out.contains("total_token_throughput") && v.out.contains("output_throughput_per_gpu"), "full metric names: \(v.out)")
+        #expect(v.out.contains("MAPE 0.0%"), "\(v.out)")
+        // As a manifest entry: result_file with args for the deployment.
+        let manifest = """
+        {"version": 1, "runs": [{"id": "a", "fit": true, "result_file": "vllm-result.json", "args": ["--tensor-parallel-size", "2"]}]}
+        """
+        try manifest.write(toFile: dir + "/m.json", atomically: true, encoding: .utf8)
+        let m = runCLI(["validate", dir + "/m.json"])
+        #expect(m.code == 0 && m.out.contains("MAPE 0.0%"), "\(m.out) \(m.err)")
+    }
+
+    @Test func timelineIsAChromeTrace() throws {
+        let dir = try makeTempDir()
+        let r = runCLI(["run", "--model", "olmoe-1b-7b", "--strategy", "ep", "--timeline", dir + "/t.json"] + Self.small)
+        #expect(r.code == 0, "\(r.err)")
+        let o = try object(try String(contentsOfFile: dir + "/t.json", encoding: .utf8))
+        let ev = try #require(o["traceEvents"] as? [[String: Any]])
+        let steps = ev.filter { $0["name"] as? String == "step" }
+        let reqs = ev.filter { ($0["name"] as? String)?.hasPrefix("request ") == true }
+        #expect(reqs.count == 6)
+        #expect(steps.count % 2 == 0 && !steps.isEmpty, "one step track per GPU (2 GPUs)")
+        #expect(ev.allSatisfy { ["X", "M", "C"].contains($0["ph"] as? String ?? "") })
+        // Same inputs, same bytes.
+        _ = runCLI(["run", "--model", "olmoe-1b-7b", "--strategy", "ep", "--timeline", dir + "/t2.json"] + Self.small)
+        #expect(try String(contentsOfFile: dir + "/t.json", encoding: .utf8) == String(contentsOfFile: dir + "/t2.json", encoding: .utf8))
+        let hf = runCLI(["run", "--model", "olmoe-1b-7b", "--engine", "hf", "--timeline", dir + "/t3.json"])
+        #expect(hf.code == 64 && hf.err.contains("--timeline"))
+    }
+
+    @Test func htmlReportsAreDeterministicAndSelfContained() throws {
+        let dir = try makeTempDir()
+        for f in ["a", "b"] {
+            #expect(runCLI(["run", "--model", "olmoe-1b-7b", "--html", "\(dir)/\(f).html"] + Self.small).code == 0)
+        }
+        // The same bytes but for the command line it quotes (which names the output file).
+        func body(_ f: String) throws -> [Substring] {
+            try String(contentsOfFile: dir + "/\(f).html", encoding: .utf8).split(separator: "\n").filter { !$0.contains("class=\"cmd\"") }
+        }
+        let a = try String(contentsOfFile: dir + "/a.html", encoding: .utf8)
+        #expect(try body("a") == body("b"))
+        #expect(!a.contains("<script src") && !a.contains("<link ") && !a.contains("https://"))
+    }
+
+    @Test func planFoldsDuplicatesRanksByCostAndSaysWhyNothingFits() throws {
+        let args = ["plan", "--model", "olmoe-1b-7b", "--gpu", "a100-sxm4-80gb,h100-sxm-80gb", "--max-gpus", "2", "--random-input-len", "64",
+                    "--random-output-len", "8", "--num-prompts", "16", "--max-concurrency", "8"]
+        let p = runCLI(args + ["--gpu-hour-usd", "a100-sxm4-80gb=1", "--gpu-hour-usd", "h100-sxm-80gb=100", "--json"])
+        #expect(p.code == 0, "\(p.err)")
+        let o = try object(p.out)
+        let plans = try #require(o["plans"] as? [[String: Any]]).filter { $0["output_throughput"] != nil }
+        #expect((o["ranked_by"] as? String)?.contains("$ per million") == true)
+        // Ranked by cost: non-decreasing $/Mtok.
+        let costs = plans.compactMap { $0["usd_per_million_output_tokens"] as? Double }
+        #expect(costs == costs.sorted() && costs.count == plans.count)
+        // No two rows on the same GPUs with identical results.
+        var seen = Set<String>()
+        for x in plans {
+            let k = "\(x["gpu"]!) \(x["gpus"]!) \(x["output_throughput"]!) \(x["p99_ttft_ms"]!) \(x["p99_tpot_ms"]!)"
+            #expect(seen.insert(k).inserted, "duplicate row \(k)")
+        }
+        let none = runCLI(["plan", "--model", "mixtral-8x7b", "--gpu", "a100-sxm4-40gb", "--max-gpus", "1", "--random-input-len", "64",
+                           "--random-output-len", "8", "--num-prompts", "4"])
+        #expect(none.code == 0 && none.out.contains("No plan could be simulated") && none.out.contains("does not fit"), "\(none.out)")
+    }
+
+    @Test func helpHelpAndAlignedTables() {
+        let h = runCLI(["help", "help"])
+        #expect(h.code == 0 && h.out.contains("USAGE: moesim help"))
+    }
+}
