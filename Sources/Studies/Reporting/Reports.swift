@@ -40,6 +40,22 @@ public enum Reports {
             h.chart(ReportChart.stackedBars(title: "\(group.map(\.0).joined(separator: " and ")) percentiles (each segment: from the previous percentile)", unit: "ms",
                                             categories: group.map(\.0), components: comps))
         }
+        if let pr = r.perRequest, !pr.sendMs.isEmpty {
+            h.heading("Requests over the run")
+            // At most 400 requests drawn, evenly by index (every one for smaller runs).
+            let n = pr.sendMs.count, stride = max(1, (n + 399) / 400)
+            let idx = Swift.stride(from: 0, to: n, by: stride).map { $0 }
+            let pts = idx.map { i in
+                ReportChart.Point(x: pr.sendMs[i] / 1e3, y: pr.ttftMs[i], tip: String(format: "request %d: sent at %.3f s, %d in / %d out\nTTFT %.1f ms, E2EL %.1f ms", i, pr.sendMs[i] / 1e3, pr.inputLens[i], pr.outputLens[i], pr.ttftMs[i], pr.e2elMs[i]))
+            }
+            let ends = idx.map { i in
+                ReportChart.Point(x: (pr.sendMs[i] + pr.e2elMs[i]) / 1e3, y: pr.e2elMs[i], tip: String(format: "request %d: finished at %.3f s, E2EL %.1f ms", i, (pr.sendMs[i] + pr.e2elMs[i]) / 1e3, pr.e2elMs[i]))
+            }
+            h.chart(ReportChart.xy(title: "TTFT by send time" + (stride > 1 ? " (every \(stride)th request)" : ""), xLabel: "send time (s, simulated)", yLabel: "TTFT (ms)",
+                                   series: [ReportChart.Series(name: "TTFT", points: pts, connect: false)], height: 340))
+            h.chart(ReportChart.xy(title: "End-to-end latency by finish time" + (stride > 1 ? " (every \(stride)th request)" : ""), xLabel: "finish time (s, simulated)", yLabel: "E2EL (ms)",
+                                   series: [ReportChart.Series(name: "E2EL", points: ends, connect: false)], height: 340))
+        }
         h.heading("Where a mean engine step's time goes")
         let b = r.breakdownUs
         let vals = [b.attention, b.denseGEMM, b.experts, b.communication, b.overhead].map { $0 / 1e3 }
