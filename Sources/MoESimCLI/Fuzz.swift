@@ -239,7 +239,7 @@ public enum Fuzz {
                 }
                 // Outputs go to the case folder, unless the command also reads that seed file (then the write must
                 // be refused, which the fuzz checks by finding the seed intact in later cases).
-                for (i, x) in args.enumerated() where ["--save-result", "--out", "--svg", "--json"].contains(x) && i + 1 < args.count {
+                for (i, x) in args.enumerated() where ["--save-result", "--out", "--svg", "--json", "--html", "--timeline", "--result-filename", "--result-dir"].contains(x) && i + 1 < args.count {
                     let v = args[i + 1]
                     let readToo = args.enumerated().contains { $0.offset != i + 1 && ($0.element == v || $0.element.hasSuffix(":" + v)) }
                     if seeds.contains(where: { $0.1 == v }) && !readToo { args[i + 1] = caseDir + "/output" }

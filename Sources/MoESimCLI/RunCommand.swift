@@ -25,7 +25,8 @@ enum RunCommand {
         let a = try ParsedArguments(args, options: spec.options)
         let store = try ctx.store()
         var note: String? = nil
-        if let f = a.string("--save-result") { note = try OutputFiles.check(f, flag: "--save-result", inputs: OutputFiles.inputs(a, except: "--save-result"), store: store) }
+        let resultFile = try VLLMResult.resultPath(a)
+        if let f = resultFile { note = try OutputFiles.check(f, flag: "--save-result", inputs: OutputFiles.inputs(a, except: "--save-result"), store: store) }
         let vopt = try VLLMResult.options(a)
         let timelineNote = try a.string("--timeline").flatMap { try OutputFiles.check($0, flag: "--timeline", inputs: OutputFiles.inputs(a, except: "--timeline"), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html"), store: store) }
@@ -34,7 +35,7 @@ enum RunCommand {
         progress.finish()
         let (r, d, desc) = (o.result, o.deployment, o.workload)
         let json = JSONWriter.write(try VLLMResult.fields(o, a, vopt))
-        if let f = a.string("--save-result") {
+        if let f = resultFile {
             if let n = note { ctx.err(n) }
             do { try (json + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write the result: \(error.localizedDescription)") }

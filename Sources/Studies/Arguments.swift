@@ -28,6 +28,8 @@ public struct ParsedArguments: Sendable {
     public static let shortFlags = ["-tp": "--tensor-parallel-size", "-dp": "--data-parallel-size", "-pp": "--pipeline-parallel-size"]
     /// Options that take several values in a row, as vLLM's argparse `nargs="+"` does (`--goodput ttft:500 tpot:50`).
     public static let multiValued: Set<String> = ["--goodput"]
+    /// Options whose value may be left out, as vLLM's `--save-result` (a flag there): alone they read as "".
+    public static let optionalValue: Set<String> = ["--save-result"]
 
     /// Tokenises `args` against `options`: `--name value`, `--name=value`, and value-less flags.
     public init(_ args: [String], options: [OptionSpec], maxPositionals: Int = 0) throws {
@@ -56,8 +58,11 @@ public struct ParsedArguments: Sendable {
                     let v: String
                     if let inl = inline { v = inl }
                     else {
-                        guard i + 1 < args.count, !(args[i + 1].hasPrefix("--")) else { throw InputError.usage("Missing value for '\(spec.usage)'") }
-                        v = args[i + 1]; i += 1
+                        if Self.optionalValue.contains(name), i + 1 >= args.count || args[i + 1].hasPrefix("-") { v = "" }
+                        else {
+                            guard i + 1 < args.count, !(args[i + 1].hasPrefix("--")) else { throw InputError.usage("Missing value for '\(spec.usage)'") }
+                            v = args[i + 1]; i += 1
+                        }
                     }
                     values[name] = v
                     repeated[name, default: []].append(v)

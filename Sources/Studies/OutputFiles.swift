@@ -11,7 +11,7 @@ public enum OutputFiles {
     }
 
     /// Flags that name files a command writes (never read): an existing file there is replaced, not an input.
-    public static let outputFlags: Set<String> = ["--html", "--save-result", "--svg", "--out", "--timeline", "--json"]
+    public static let outputFlags: Set<String> = ["--html", "--save-result", "--svg", "--out", "--timeline", "--json", "--result-filename"]
 
     /// Files a command reads: every argument value and positional that names an existing file, plus `extra`
     /// (files named inside inputs, such as a spec's or manifest's `--trace`), and `routing` specs' files.

@@ -51,7 +51,9 @@ public enum RunOptions {
 
     public static let output: [OptionSpec] = [
         OptionSpec("--json", nil, "Print one JSON object with the benchmark's key names."),
-        OptionSpec("--save-result", "<file>", "Also write the JSON result to a file (an existing file is replaced, with a note; never an input file)."),
+        OptionSpec("--save-result", "[<file>]", "Also write the JSON result to a file (an existing file is replaced, with a note; never an input file). Without a file, as vLLM: --result-filename, or vLLM's name in --result-dir."),
+        OptionSpec("--result-dir", "<dir>", "With a bare --save-result: the folder for vLLM's file name ({backend}-{rate}qps[-concurrency{n}]-{model}.json, no date).", default: "."),
+        OptionSpec("--result-filename", "<file>", "With a bare --save-result: the file name (in --result-dir)."),
         OptionSpec("--html", "<file>", "Also write a self-contained HTML report (summary, latency percentiles, step-time breakdown)."),
         OptionSpec("--save-detailed", nil, "Add vLLM's per-request arrays to the JSON: input_lens, output_lens, ttfts, itls (seconds), generated_texts, errors."),
         OptionSpec("--percentile-metrics", "<list>", "Comma-separated metrics to report percentiles of: ttft, tpot, itl, e2el.", default: "ttft,tpot,itl,e2el"),

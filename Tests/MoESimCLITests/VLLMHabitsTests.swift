@@ -132,6 +132,16 @@ import Testing
         #expect(none.code == 0 && none.out.contains("No plan could be simulated") && none.out.contains("does not fit"), "\(none.out)")
     }
 
+    @Test func bareSaveResultWritesVLLMsFileName() throws {
+        let dir = try makeTempDir()
+        let r = runCLI(["run", "--model", "mistralai/Mixtral-8x7B-v0.1", "-tp", "2", "--max-concurrency", "2", "--save-result", "--result-dir", dir] + Self.small)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/vllm-infqps-concurrency2-Mixtral-8x7B-v0.1.json"))
+        let named = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--save-result", "--result-dir", dir, "--result-filename", "x.json"] + Self.small)
+        #expect(named.code == 0 && FileManager.default.fileExists(atPath: dir + "/x.json"), "\(named.err)")
+        #expect(runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--result-dir", dir] + Self.small).code == 64)
+    }
+
     @Test func helpHelpAndAlignedTables() {
         let h = runCLI(["help", "help"])
         #expect(h.code == 0 && h.out.contains("USAGE: moesim help"))

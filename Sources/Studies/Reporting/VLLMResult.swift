@@ -48,6 +48,27 @@ public enum VLLMResult {
         return o
     }
 
+    /// Where `--save-result` writes: its file, or (given bare, as vLLM's flag) `--result-dir`/`--result-filename`, or
+    /// vLLM's own name without the date: `{backend}-{rate}qps[-concurrency{n}]-{model}.json`. Nil without `--save-result`.
+    public static func resultPath(_ a: ParsedArguments) throws -> String? {
+        guard let v = a.string("--save-result") else {
+            for f in ["--result-dir", "--result-filename"] where a.has(f) { throw InputError.usage("'\(f)' names where '--save-result' writes; give '--save-result' too") }
+            return nil
+        }
+        if !v.isEmpty {
+            for f in ["--result-dir", "--result-filename"] where a.has(f) { throw InputError.usage("'--save-result \(v)' names the file already; leave out '\(f)' (or give '--save-result' bare, as vLLM does)") }
+            return v
+        }
+        let dir = a.string("--result-dir") ?? "."
+        if let name = a.string("--result-filename") { return dir == "." ? name : dir + "/" + name }
+        let hf = a.string("--engine") == "hf"
+        let rate: String = hf ? "inf" : (try a.double("--request-rate")).map { $0.isFinite ? ($0 == $0.rounded() ? String(format: "%.1f", $0) : JSONWriter.number($0)) : "inf" } ?? "inf"
+        let conc = hf ? "" : ((try a.positiveInt("--max-concurrency")).map { "-concurrency\($0)" } ?? "")
+        let model = (a.string("--model") ?? "model").split(separator: "/").last.map(String.init) ?? "model"
+        let name = "\(hf ? "hf" : "vllm")-\(rate)qps\(conc)-\(model.hasSuffix(".json") ? String(model.dropLast(5)) : model).json"
+        return dir == "." ? name : dir + "/" + name
+    }
+
     /// vLLM's percentile key: p99, p99.9.
     public static func pKey(_ p: Double) -> String { p == p.rounded() ? String(Int(p)) : JSONWriter.number(p) }
 
