@@ -119,7 +119,7 @@ enum PlanCommand {
                 let x = e.result!
                 return ["\(i + 1)", e.candidate.label + (e.sameAs.isEmpty ? "" : " (+\(e.sameAs.count))"), String(format: "%.0f", x.outputThroughput),
                         String(format: "%.1f", x.outputThroughput / Double(x.gpus)), String(format: "%.1f", x.ttftMs.p99), String(format: "%.2f", x.tpotMs.p99),
-                        e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-", e.meetsSLO ? "met" : "missed"]
+                        e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-", search.sloTTFTp99Ms == nil && search.sloTPOTp99Ms == nil ? "-" : e.meetsSLO ? "met" : "missed"]
             }
             s += TextTable.render(["rank", "plan", "tok/s", "tok/s/GPU", "P99 TTFT ms", "P99 TPOT ms", "$/Mtok", "SLO"], rows, align: ["r", "l", "r", "r", "r", "r", "r", "l"])
             if sim.count > top { s += "  ... \(sim.count - top) more (--top)\n" }

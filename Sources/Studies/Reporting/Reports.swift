@@ -157,7 +157,8 @@ public enum Reports {
         h.table(["rank", "plan", "tok/s", "tok/s/GPU", "P99 TTFT ms", "P99 TPOT ms", "$/Mtok", "SLO"], sim.enumerated().map { i, e in
             let x = e.result!
             return ["\(i + 1)", e.candidate.label, String(format: "%.0f", x.outputThroughput), String(format: "%.1f", x.outputThroughput / Double(x.gpus)),
-                    String(format: "%.1f", x.ttftMs.p99), String(format: "%.2f", x.tpotMs.p99), e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-", e.meetsSLO ? "met" : "missed"]
+                    String(format: "%.1f", x.ttftMs.p99), String(format: "%.2f", x.tpotMs.p99), e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-",
+                    search.sloTTFTp99Ms == nil && search.sloTPOTp99Ms == nil ? "no SLO" : e.meetsSLO ? "met" : "missed"]
         }, highlight: Set(sim.indices.filter { i in frontier.contains { $0.candidate == sim[i].candidate } }))
         h.note("Tinted rows are on the Pareto frontier.")
         if let best = sim.first, let b = best.result {
@@ -180,7 +181,7 @@ public enum Reports {
             let r = e.result!
             let tput = r.outputThroughput / Double(r.gpus)
             return ReportChart.Point(x: r.tpotMs.p99, y: tput, label: label ? e.candidate.label : "", shortLabel: label ? "F\(index)" : "",
-                                     tip: "\(e.candidate.label)\n\(ReportChart.fmt(tput)) tok/s per GPU, P99 TPOT \(ReportChart.fmt(r.tpotMs.p99)) ms, P99 TTFT \(ReportChart.fmt(r.ttftMs.p99)) ms" + (e.usdPerMTok.map { String(format: ", $%.3f/Mtok", $0) } ?? "") + (e.meetsSLO ? ", SLO met" : ", SLO missed"))
+                                     tip: "\(e.candidate.label)\n\(ReportChart.fmt(tput)) tok/s per GPU, P99 TPOT \(ReportChart.fmt(r.tpotMs.p99)) ms, P99 TTFT \(ReportChart.fmt(r.ttftMs.p99)) ms" + (e.usdPerMTok.map { String(format: ", $%.3f/Mtok", $0) } ?? "") + (e.meetsSLO ? "" : ", SLO missed"))
         }
         var order: [String] = []
         var groups: [String: [PlanSearch.Evaluated]] = [:]
