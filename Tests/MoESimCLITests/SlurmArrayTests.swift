@@ -20,13 +20,14 @@ import Testing
         return c.first { FileManager.default.isExecutableFile(atPath: $0) && !$0.hasSuffix(".xctest") }
     }
 
-    @Test(.timeLimit(.minutes(20))) func shardedSweepThroughSlurmEqualsUnsharded() throws {
-        guard let bin = Self.binary() else {
-            try Test.cancel("SKIPPED (Slurm array test): no built moesim executable beside the tests or at .build/debug/moesim")
+    /// Runs a deploy/ script with the moesim binary; cancels (skips) the test on exit status 77 with its reason.
+    static func script(_ path: String, _ args: [String], what: String) throws -> (status: Int32, out: String) {
+        guard let bin = binary() else {
+            try Test.cancel("SKIPPED (\(what)): no built moesim executable beside the tests or at .build/debug/moesim")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["bash", Self.root + "/deploy/slurm/ci-test.sh", bin, "3", "2"]
+        p.arguments = ["bash", root + "/" + path, bin] + args
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
@@ -34,11 +35,24 @@ import Testing
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let out = String(decoding: data, as: UTF8.self)
-        print("Slurm array test (deploy/slurm/ci-test.sh):\n" + out)
+        print("\(what) (\(path)):\n" + out)
         if p.terminationStatus == 77 {
-            try Test.cancel("SKIPPED (Slurm array test): \(out.trimmingCharacters(in: .whitespacesAndNewlines))")
+            try Test.cancel("SKIPPED (\(what)): \(out.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        #expect(p.terminationStatus == 0, "deploy/slurm/ci-test.sh failed:\n\(out)")
+        return (p.terminationStatus, out)
+    }
+
+    /// The Kubernetes manifests: schema (kubernetes-validate --strict), structure, and the pods' command lines run
+    /// here per completion index, merged and compared with the unsharded sweep (deploy/kubernetes/check.sh).
+    @Test(.timeLimit(.minutes(10))) func kubernetesManifestsCheckAndTheirShardsMerge() throws {
+        let (status, out) = try Self.script("deploy/kubernetes/check.sh", [], what: "Kubernetes manifest check")
+        #expect(status == 0, "deploy/kubernetes/check.sh failed:\n\(out)")
+        for f in ["results.csv", "results.jsonl"] { #expect(out.contains("identical: \(f)")) }
+    }
+
+    @Test(.timeLimit(.minutes(20))) func shardedSweepThroughSlurmEqualsUnsharded() throws {
+        let (status, out) = try Self.script("deploy/slurm/ci-test.sh", ["3", "2"], what: "Slurm array test")
+        #expect(status == 0, "deploy/slurm/ci-test.sh failed:\n\(out)")
         for f in ["results.csv", "results.jsonl", "summary.csv"] { #expect(out.contains("identical: \(f)")) }
     }
 }
