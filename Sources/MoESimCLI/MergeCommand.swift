@@ -6,7 +6,7 @@ import Studies
 /// `moesim merge SHARD-DIR...`: joins the shards of a `sweep --shard` into one sweep's results.
 enum MergeCommand {
     static let spec = CommandSpec(
-        name: "merge", abstract: "Join the shard directories of 'sweep --shard K/N' into one sweep's results.",
+        name: "merge", abstract: "Join the shards of 'sweep --shard K/N' (or 'plan --shard K/N') into one result.",
         usage: "moesim merge <shard-dir> ... [--out <dir>] [--spec <spec.json>]",
         discussion: """
         Reads each directory's shard.json and results.jsonl, checks that the shards come from the same spec, grid,
@@ -14,6 +14,8 @@ enum MergeCommand {
         missing one is named; rerun that shard with --resume), and writes <out>/results.csv and
         <out>/results.jsonl (and summary.csv with --seeds) byte for byte as one unsharded 'moesim sweep' writes them.
         The spec is read again (from the path the shards recorded, or --spec) to check the configurations.
+        Plan shards ('plan --shard K/N --out DIR') merge into what 'moesim plan' with the same flags prints; the
+        time it reports is the shards' simulation time added up.
         """,
         arguments: [("<shard-dir> ...", "The --out directories of the shards, in any order.")],
         options: [
@@ -33,6 +35,10 @@ enum MergeCommand {
                 throw InputError.data("\(d)/shard.json: \(what) is \(x), but \(a.positionals[0]) has \(y): these shards are not of one sweep")
             }
         }
+        if manifests.contains(where: { $0.kind != m0.kind }) { throw InputError.data("these directories mix sweep and plan shards") }
+        if m0.kind == "plan", let d = zip(a.positionals, manifests).first(where: { $0.1.args != m0.args })?.0 {
+            throw InputError.data("\(d)/shard.json: plan flags differ from \(a.positionals[0])'s: these shards are not of one plan")
+        }
         let n = m0.shard.count
         var byShard: [Int: String] = [:]
         for (d, m) in zip(a.positionals, manifests) {
@@ -42,6 +48,12 @@ enum MergeCommand {
         let missing = (0..<n).filter { byShard[$0] == nil }
         guard missing.isEmpty else {
             throw InputError.data("shard(s) \(missing.map(String.init).joined(separator: ", ")) of \(n) missing (shards are numbered from 0)")
+        }
+        if m0.kind == "plan" {
+            for f in ["--out", "--spec"] where a.has(f) { throw InputError.usage("'\(f)' is for sweep shards; a merged plan prints like 'moesim plan'") }
+            let results = try PlanShards.load(a.positionals, manifests)
+            try PlanCommand.execute(m0.args, ctx, preloaded: (results, manifests.map(\.seconds).reduce(0, +), m0.configurations))
+            return
         }
         let specPath = a.string("--spec") ?? m0.spec
         let s = try SweepSpec(file: specPath)

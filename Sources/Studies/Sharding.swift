@@ -172,6 +172,11 @@ public enum Sharding {
     /// What a shard directory holds, in `shard.json`: enough for `moesim merge` to check that the shards belong
     /// together and that each is complete.
     public struct Manifest: Sendable {
+        /// "sweep", or "plan" (then `args` are the plan's flags, without --shard, --out and --threads).
+        public var kind = "sweep"
+        public var args: [String] = []
+        /// A plan shard's simulation time, so that the merged plan reports the search's compute time.
+        public var seconds = 0.0
         public var spec: String
         public var name: String
         public var grid: String?
@@ -185,10 +190,15 @@ public enum Sharding {
             self.configurations = configurations; self.indexes = indexes
         }
 
+        public init(kind: String, args: [String], shard: Shard, seeds: Int, configurations: Int, indexes: [Int], seconds: Double) {
+            self.init(spec: "", name: kind, grid: nil, seeds: seeds, shard: shard, configurations: configurations, indexes: indexes)
+            self.kind = kind; self.args = args; self.seconds = seconds
+        }
+
         public static let file = "shard.json"
 
         public var json: String {
-            JSONWriter.write([("moesim_shard", 1), ("kind", "sweep"), ("spec", spec), ("name", name), ("grid", grid ?? NSNull()),
+            JSONWriter.write([("moesim_shard", 1), ("kind", kind)] + (kind == "plan" ? [("args", args as Any), ("seconds", seconds)] : []) + [("spec", spec), ("name", name), ("grid", grid ?? NSNull()),
                               ("seeds", seeds), ("shard", shard.index), ("shards", shard.count),
                               ("configurations", configurations), ("indexes", indexes)]) + "\n"
         }
@@ -207,6 +217,10 @@ public enum Sharding {
             }
             self.init(spec: spec, name: name, grid: o["grid"] as? String, seeds: seeds, shard: Shard(index: k, count: n),
                       configurations: total, indexes: idx)
+            kind = o["kind"] as? String ?? "sweep"
+            guard kind == "sweep" || kind == "plan" else { throw InputError.data("\(path): kind '\(kind)'; this moesim merges 'sweep' and 'plan' shards") }
+            args = o["args"] as? [String] ?? []
+            seconds = (o["seconds"] as? NSNumber)?.doubleValue ?? 0
         }
     }
 }

@@ -86,4 +86,36 @@ import SimKit
         #expect(ConfidenceInterval([1, 2]).overlaps(ConfidenceInterval([2, 3])))
         #expect(!ConfidenceInterval([1, 1.1, 0.9]).overlaps(ConfidenceInterval([5, 5.1, 4.9])))
     }
+
+    static let plan = ["plan", "--model", "olmoe-1b-7b", "--gpu", "a100-sxm4-80gb", "--max-gpus", "2", "--random-input-len", "128",
+                       "--random-output-len", "16", "--num-prompts", "24", "--max-concurrency", "16", "--seeds", "2"]
+
+    @Test func mergedPlanShardsPrintTheUnshardedPlan() throws {
+        let dir = NSTemporaryDirectory() + "moesim-plan-shards-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The first line's elapsed time is the only difference: the merge reports the shards' summed time.
+        func body(_ s: String) -> String { s.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n") }
+        let full = runCLI(Self.plan)
+        #expect(full.code == 0, "\(full.err)")
+        #expect(full.out.contains("95% confidence intervals over 2 seeds"))
+        #expect(full.out.contains("Winner:") || full.out.contains("Tie:"))
+        for n in [1, 4] {
+            var dirs: [String] = []
+            for k in 0..<n {
+                let d = dir + "/n\(n)/s\(k)"
+                let r = runCLI(Self.plan + ["--shard", "\(k)/\(n)", "--out", d, "--threads", "1"])
+                #expect(r.code == 0, "\(r.err)")
+                dirs.append(d)
+            }
+            let m = runCLI(["merge"] + dirs.reversed())
+            #expect(m.code == 0, "\(m.err)")
+            #expect(body(m.out) == body(full.out), "N = \(n)")
+        }
+        let json = runCLI(Self.plan + ["--json"])
+        #expect(json.out.contains("\"tied_at_top\"") && json.out.contains("\"ci95_low\""))
+        #expect(runCLI(Self.plan + ["--shard", "0/2", "--svg", dir + "/x.svg"]).code == 64)
+        #expect(runCLI(Self.plan + ["--out", dir + "/y"]).code == 64)
+        let one = runCLI(Array(Self.plan.dropLast(2)))
+        #expect(one.out.contains("Intervals: one seed per plan"))
+    }
 }
