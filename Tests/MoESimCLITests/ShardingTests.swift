@@ -41,6 +41,26 @@ import SimKit
         #expect(torn.code == 65 && torn.err.contains("rerun it with --resume"), "\(torn.err)")
     }
 
+    @Test func summaryHoldsTheReplicatesMeanAndInterval() throws {
+        let dir = NSTemporaryDirectory() + "moesim-seeds-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = runCLI(["sweep", Self.spec, "--grid", "olmoe", "--out", dir, "--threads", "2", "--seeds", "3"])
+        #expect(r.code == 0, "\(r.err)")
+        let rows = read(dir + "/results.csv").split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let sum = read(dir + "/summary.csv").split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.count == 1 + 8 * 3 && sum.count == 1 + 8)
+        let col = rows[0].firstIndex(of: "output_throughput")!, seedCol = rows[0].firstIndex(of: "seed")!
+        #expect(rows[1...3].map { $0[seedCol] } == ["0", "1", "2"])
+        let xs = rows[1...3].map { Double($0[col])! }
+        let ci = ConfidenceInterval(xs)
+        let m = sum[0].firstIndex(of: "output_throughput_mean")!
+        #expect(sum[0].firstIndex(of: "replicates") != nil && sum[1][sum[0].firstIndex(of: "replicates")!] == "3")
+        #expect(abs(Double(sum[1][m])! - ci.mean) < 1e-9 * ci.mean)
+        #expect(abs(Double(sum[1][m + 1])! - ci.halfWidth!) < 1e-9 * ci.mean)
+        #expect(!sum[0].contains("seed"))
+        #expect(runCLI(Self.plan + ["--seeds", "0"]).err.contains("allowed a whole number in 1...1000"))
+    }
+
     @Test func shardFromTheJobEngine() throws {
         #expect(try Shard.parse("2/5", environment: [:]) == Shard(index: 2, count: 5))
         #expect(try Shard.parse("4", environment: ["SLURM_ARRAY_TASK_ID": "3"]) == Shard(index: 3, count: 4))
