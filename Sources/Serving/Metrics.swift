@@ -3,7 +3,7 @@ import SimKit
 import Cluster
 
 /// The benchmark's metrics, with `benchmark_serving.py`'s definitions and key names, plus moesim's extras.
-public struct RunResult: Sendable {
+public struct RunResult: Sendable, Codable {
     public var durationS: Double
     public var completed: Int
     public var totalInputTokens: Int
