@@ -64,6 +64,10 @@ public enum Limits {
     public static let gpus = 1...4096
     /// Configurations one sweep may hold.
     public static let maxConfigurations = 1_000_000
+    /// Shards of one sharded sweep or plan (`--shard K/N`: N in this range, K in 0..<N).
+    public static let shards = 1...100_000
+    /// Replicates (seeds) per configuration (`--seeds`).
+    public static let seeds = 1...1_000
     /// Bytes of working memory one command may plan to use: half the machine's memory.
     public static var memoryBudgetBytes: Double { work.memoryBudgetBytes ?? Double(ProcessInfo.processInfo.physicalMemory) / 2 }
 
@@ -84,6 +88,7 @@ public enum Limits {
         "--prefill-seqs": .int(0...1_048_576), "--prefill-len": .int(0...10_000_000),
         "--threads": .int(1...1024), "--max-evaluations": .int(1...100_000), "--top": .int(1...1_000_000),
         "--max-gpus": .int(gpus), "--slo-ttft-p99-ms": .real(1e-6...1e12), "--slo-tpot-p99-ms": .real(1e-6...1e12),
+        "--seeds": .int(seeds),
         // vLLM's benchmark flags (issue 17): each goodput objective (ms), each percentile, pipeline parallel size.
         "--goodput": .real(1e-6...1e12), "--metric-percentiles": .real(0...100), "--pipeline-parallel-size": .int(gpus),
     ]

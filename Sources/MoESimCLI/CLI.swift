@@ -6,7 +6,7 @@ import Studies
 /// The `moesim` command line: dispatch, help and exit codes (64 usage, 65 bad data).
 public enum CLI {
     public static let commands: [CommandSpec] = [
-        RunCommand.spec, ExplainCommand.spec, SweepCommand.spec, ReproduceCommand.spec, CalibrateCommand.spec, ValidateCommand.spec, PlanCommand.spec, ProfilesCommand.spec,
+        RunCommand.spec, ExplainCommand.spec, SweepCommand.spec, MergeCommand.spec, ReproduceCommand.spec, CalibrateCommand.spec, ValidateCommand.spec, PlanCommand.spec, ProfilesCommand.spec,
     ]
 
     public static var overview: String {
@@ -52,6 +52,7 @@ public enum CLI {
             case "run": try RunCommand.execute(rest, ctx)
             case "explain": try ExplainCommand.execute(rest, ctx)
             case "sweep": try SweepCommand.execute(rest, ctx)
+            case "merge": try MergeCommand.execute(rest, ctx)
             case "reproduce": try ReproduceCommand.execute(rest, ctx)
             case "calibrate": try CalibrateCommand.execute(rest, ctx)
             case "validate": try ValidateCommand.execute(rest, ctx)

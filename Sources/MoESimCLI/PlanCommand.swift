@@ -30,10 +30,14 @@ enum PlanCommand {
             OptionSpec("--html", "<file>", "Write a self-contained HTML report: the Pareto chart with labelled points and tooltips, the ranked table, step breakdowns."),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
             OptionSpec("--json", nil, "Print the search as JSON."),
+            OptionSpec("--seeds", "<n>", "Simulate each plan with n seeds; rank by the mean, print 95% intervals and say when the top plans tie.", default: "1"),
+            OptionSpec("--shard", "<K/N>", "Simulate only shard K (0..N-1) of N of the search into --out; 'moesim merge' prints the whole plan. N alone: K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
+            OptionSpec("--out", "<dir>", "With --shard: where the shard's results go.", default: "plan-shard-K-of-N"),
         ] + RunOptions.workload.filter { ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                           "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale", "--seed"].contains($0.name) })
 
-    static func execute(_ args: [String], _ ctx: Context) throws {
+    /// `preloaded`: every simulation's result from the shards (`moesim merge`), instead of simulating here.
+    static func execute(_ args: [String], _ ctx: Context, preloaded: (results: [Int: Result<RunResult, PlanSearch.PlanRunError>], seconds: Double, configurations: Int)? = nil) throws {
         let a = try ParsedArguments(args, options: spec.options)
         guard let modelArg = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
         let store = try ctx.store()
@@ -66,25 +70,43 @@ enum PlanCommand {
         var search = PlanSearch(model: model, modelArg: modelArg, gpus: gpus, maxGPUs: maxGPUs, workloadArgs: workloadArgs,
                                 sloTTFTp99Ms: ttft, sloTPOTp99Ms: tpot, prices: prices)
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        search.seeds = try a.positiveInt("--seeds") ?? 1
+        if let sh = try a.string("--shard").map({ try Shard.parse($0) }) {
+            guard preloaded == nil else { throw InputError.usage("'--shard' is not for a merge") }
+            for f in ["--svg", "--json", "--top", "--html"] where a.has(f) { throw InputError.usage("'\(f)' applies to the whole plan: give it to 'moesim merge' runs' plan flags, not with '--shard'") }
+            try PlanShards.runShard(&search, shard: sh, out: a.string("--out") ?? "plan-shard-\(sh.index)-of-\(sh.count)", args: args, store: store, threads: threads, ctx: ctx)
+            return
+        }
+        if a.has("--out") { throw InputError.usage("'--out' applies with '--shard' (plan prints its results)") }
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: "--svg"), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html") + (a.string("--svg").map { [$0] } ?? []), store: store) }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
-        let ranked = try search.run(store: store, threads: threads) { d, n in progress.update(Double(d) / Double(n), detail: "\(d)/\(n) plans simulated") }
+        let ranked: [PlanSearch.Evaluated]
+        if let pre = preloaded {
+            let p = try search.prepare(store: store)
+            guard p.configurations.count == pre.configurations else {
+                throw InputError.data("the plan now needs \(p.configurations.count) simulations; the shards ran \(pre.configurations) (profiles or moesim changed?)")
+            }
+            ranked = search.finish(p, results: pre.results)
+        } else {
+            ranked = try search.run(store: store, threads: threads) { d, n in progress.update(Double(d) / Double(n), detail: "\(d)/\(n) plans simulated") }
+        }
         progress.finish()
-        let elapsed = Date().timeIntervalSince(start)
+        let elapsed = preloaded?.seconds ?? Date().timeIntervalSince(start)
         let frontier = PlanSearch.pareto(ranked)
         if let f = a.string("--svg") {
             if let n = svgNote { ctx.err(n) }
             do { try paretoSVG(ranked, frontier: frontier, model: model.name).write(toFile: f, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(f): cannot write: \(error.localizedDescription)") }
         }
-        let body = text(ranked, frontier: frontier, elapsed: elapsed, top: try a.positiveInt("--top") ?? 15, search: search)
+        let top = try a.positiveInt("--top") ?? 15
+        let body = text(ranked, frontier: frontier, elapsed: elapsed, top: top, search: search) + PlanShards.intervalsText(ranked, seeds: search.seeds, top: top)
         if let f = a.string("--html") {
             if let n = htmlNote { ctx.err(n) }
             try Reports.write(Reports.plan(ranked, frontier: frontier, search: search, rankingKey: search.rankingKey, text: body), to: f)
         }
-        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey)) + "\n"); return }
+        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey) + PlanShards.intervalsJSON(ranked, seeds: search.seeds)) + "\n"); return }
         ctx.out(body)
     }
 

@@ -7,7 +7,7 @@ import Studies
 enum SweepCommand {
     static let spec = CommandSpec(
         name: "sweep", abstract: "Run an experiment spec over its grid, in parallel; CSV and JSON out.",
-        usage: "moesim sweep <spec.json> [--out <dir>] [--threads <n>] [--grid <name>]",
+        usage: "moesim sweep <spec.json> [--out <dir>] [--threads <n>] [--grid <name>] [--seeds <n>] [--shard <K/N>]",
         discussion: """
         A spec lists grids of 'moesim run' arguments; each grid is the cartesian product of its axes (see
         experiments/hegde2025/spec.json). Writes <out>/results.csv (one row per configuration) and
@@ -17,6 +17,11 @@ enum SweepCommand {
         the end both are rewritten in configuration order), so a killed sweep keeps its work and --resume runs
         only the rest; earlier results in <out> are otherwise replaced (said on stderr).
         results.csv follows RFC 4180 quoting.
+        --seeds N runs each configuration N times (--seed base, base+1, ...; a 'seed' axis) and adds
+        <out>/summary.csv: per configuration, each metric's mean and the half-width of its 95% confidence interval.
+        --shard K/N runs only shard K (from 0) of N, the shards balanced by estimated cost, and writes
+        <out>/shard.json beside the results; 'moesim merge' joins the shard directories into the same files, byte for
+        byte, as one unsharded run. N alone takes K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.
         """,
         arguments: [("<spec.json>", "The experiment spec.")],
         options: [
@@ -24,6 +29,8 @@ enum SweepCommand {
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
             OptionSpec("--grid", "<name>", "Run only this grid of the spec."),
             OptionSpec("--html", "<file>", "Also write a self-contained HTML report: throughput-latency curves per grid, step-time breakdowns, every row."),
+            OptionSpec("--seeds", "<n>", "Replicates per configuration, for means and 95% confidence intervals (summary.csv).", default: "1"),
+            OptionSpec("--shard", "<K/N>", "Run shard K (0..N-1) of N; N alone: K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
             OptionSpec("--resume", nil, "Keep the configurations an earlier run of this spec already finished in <out>/results.jsonl; run the rest."),
         ])
 
@@ -39,8 +46,21 @@ enum SweepCommand {
             }
             configs = configs.filter { $0.grid == g }
         }
+        let seeds = try a.positiveInt("--seeds") ?? 1
+        guard let replicated = Limits.product([configs.count, seeds], limit: Limits.maxConfigurations) else {
+            throw a.invalid("--seeds", a.string("--seeds")!, "\(configs.count) configurations x \(seeds) seeds is more than the limit of \(Limits.maxConfigurations)")
+        }
+        _ = replicated
+        configs = Sharding.replicate(configs, seeds: seeds)
+        let allConfigs = configs
+        let shard = try a.string("--shard").map { try Shard.parse($0) }
+        if let sh = shard {
+            let costs = configs.map { Sharding.estimatedCost($0.args) }
+            let assignment = Sharding.assign(costs: costs, shards: sh.count)
+            configs = configs.indices.filter { assignment[$0] == sh.index }.map { configs[$0] }
+        }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
-        let out = a.string("--out") ?? "sweep-\(s.name)"
+        let out = a.string("--out") ?? (shard.map { "sweep-\(s.name)/shard-\($0.index)-of-\($0.count)" } ?? "sweep-\(s.name)")
         let csvPath = out + "/results.csv", jsonlPath = out + "/results.jsonl"
         let inputs = OutputFiles.inputs(a, except: "--out", extra: [file] + OutputFiles.files(inArgumentLists: configs.map(\.args)))
         for p in [csvPath, jsonlPath] { try OutputFiles.check(p, flag: "--out", inputs: inputs, store: store) }
@@ -58,7 +78,7 @@ enum SweepCommand {
         // Each finished configuration is appended to results.jsonl at once, so a killed sweep keeps its work;
         // at the end both files are rewritten in configuration order (the same bytes for any --threads).
         // results.csv grows the same way (its header first), so neither file is left from an older run.
-        let axes = SweepRunner.axes(configs)
+        let axes = SweepRunner.axes(allConfigs)   // a shard's header is the whole sweep's, for the merge
         var csvRows: [Int: String] = [:]
         for c in configs { if let l = kept[c.index] { csvRows[c.index] = SweepRunner.csvLine(jsonLine: l, configuration: c, axes: axes) } }
         let sink = try ResultSink(path: jsonlPath, lines: configs.compactMap { kept[$0.index] })
@@ -78,6 +98,13 @@ enum SweepCommand {
         do {
             try configs.map { lines[$0.index]! }.joined().write(toFile: jsonlPath, atomically: true, encoding: .utf8)
             try (SweepRunner.csvHeader(axes: axes) + configs.map { csvRows[$0.index]! }.joined()).write(toFile: csvPath, atomically: true, encoding: .utf8)
+            if let sh = shard {
+                try Sharding.Manifest(spec: file, name: s.name, grid: a.string("--grid"), seeds: seeds, shard: sh,
+                                      configurations: allConfigs.count, indexes: configs.map(\.index))
+                    .json.write(toFile: out + "/" + Sharding.Manifest.file, atomically: true, encoding: .utf8)
+            } else if seeds > 1 {
+                try Sharding.summaryCSV(configs, lines: lines, seeds: seeds).write(toFile: out + "/summary.csv", atomically: true, encoding: .utf8)
+            }
         } catch { throw InputError.data("\(out): cannot write results: \(error.localizedDescription)") }
         if let f = a.string("--html") {
             if let n = htmlNote { ctx.err(n) }
@@ -85,6 +112,7 @@ enum SweepCommand {
         }
         let failed = results.filter { $0.result == nil }
         let keptFailed = configs.filter { kept[$0.index].map { !$0.contains("\"result\":{") } ?? false }.count
+        if let sh = shard { ctx.out("shard \(sh.index) of \(sh.count) (from 0): \(configs.count) of \(allConfigs.count) configurations; ") }
         ctx.out(String(format: "%d configurations in %.2f s on %d threads; %d ran, %d could not run%@. Wrote %@ and %@\n",
                        configs.count, Date().timeIntervalSince(start), threads, results.count - failed.count, failed.count + keptFailed,
                        kept.isEmpty ? "" : ", \(kept.count) kept from the earlier run", csvPath, jsonlPath))

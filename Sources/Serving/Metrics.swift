@@ -3,7 +3,7 @@ import SimKit
 import Cluster
 
 /// The benchmark's metrics, with `benchmark_serving.py`'s definitions and key names, plus moesim's extras.
-public struct RunResult: Sendable {
+public struct RunResult: Sendable, Codable {
     public var durationS: Double
     public var completed: Int
     public var totalInputTokens: Int
@@ -27,11 +27,11 @@ public struct RunResult: Sendable {
     public var timeSources: [String: String] = [:]
     public var kernelTables: String?
     /// Every latency sample (for any percentile: `--metric-percentiles`).
-    public var samples: Samples?
+    @Transient public var samples: Samples? = nil
     /// Per request, in request order (vLLM's `--save-detailed` arrays).
-    public var perRequest: PerRequest?
+    @Transient public var perRequest: PerRequest? = nil
     /// Engine steps and request lifetimes, when a timeline was asked for.
-    public var timeline: Timeline?
+    @Transient public var timeline: Timeline? = nil
 
     public struct Samples: Sendable {
         public var ttftMs: [Double], tpotMs: [Double], itlMs: RunLengthSample, e2elMs: [Double]
@@ -121,6 +121,16 @@ public struct RunResult: Sendable {
         if !notes.isEmpty { f.append(("notes", notes)) }
         return f
     }
+}
+
+/// A result's bulky per-sample records (latency samples, per-request arrays, the timeline) stay out of its Codable
+/// form (plan shards' files): they encode as null and decode as nil.
+@propertyWrapper
+public struct Transient<Value: Sendable & ExpressibleByNilLiteral>: Sendable, Codable {
+    public var wrappedValue: Value
+    public init(wrappedValue: Value) { self.wrappedValue = wrappedValue }
+    public init(from decoder: Decoder) throws { wrappedValue = nil }
+    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encodeNil() }
 }
 
 /// Writes ordered JSON deterministically (fixed key order, shortest round-trip doubles).

@@ -47,6 +47,17 @@ public struct PlanSearch {
         /// Other candidates whose simulation came out identical (same GPU and count; e.g. a `--max-num-seqs` above
         /// what each DP rank ever holds): folded into this row.
         public var sameAs: [String] = []
+        /// Output throughput per GPU, the mean over seeds.
+        public var meanThroughputPerGPU: Double {
+            if replicates.isEmpty { return result.map { $0.outputThroughput / Double($0.gpus) } ?? 0 }
+            return throughputPerGPU.mean
+        }
+        /// Every seed's result (`--seeds`); the verdict holds the first.
+        public var replicates: [RunResult] = []
+        /// Mean and 95% interval over the replicates (one value, no interval, with one seed).
+        public var throughputPerGPU: ConfidenceInterval { ConfidenceInterval(replicates.map { $0.outputThroughput / Double($0.gpus) }) }
+        public var p99TTFTms: ConfidenceInterval { ConfidenceInterval(replicates.map(\.ttftMs.p99)) }
+        public var p99TPOTms: ConfidenceInterval { ConfidenceInterval(replicates.map(\.tpotMs.p99)) }
     }
 
     public var model: ModelArchitecture
@@ -61,6 +72,8 @@ public struct PlanSearch {
     /// first at or above it (all larger ones schedule identically, so they are not repeated).
     public var seqOptions: [Int] = [16, 32, 64, 128, 256, 512]
     public var concurrency: Int? = nil
+    /// Replicates per plan (`--seeds`): each plan is simulated with seeds base, base+1, ... and ranked by its mean.
+    public var seeds = 1
 
     var effectiveSeqOptions: [Int] {
         guard let c = concurrency else { return [64, 128, 256] }
@@ -142,35 +155,72 @@ public struct PlanSearch {
 
     final class Box: @unchecked Sendable { var v: [Evaluated?]; init(_ n: Int) { v = Array(repeating: nil, count: n) } }
 
-    /// Prunes, simulates the survivors in parallel and ranks: SLO met first, then output throughput per GPU.
-    public mutating func run(store: ProfileStore, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [Evaluated] {
+    /// Pruned and surviving candidates, and the simulations the survivors need (each surviving plan replicated
+    /// over `seeds`; configuration index = survivor x seeds + replicate). What `--shard` splits and `merge` joins.
+    public struct Prepared: Sendable {
+        public var evaluated: [Evaluated]
+        public var slots: [Int]   // survivor -> index into evaluated
+        public var configurations: [SweepSpec.Configuration]
+    }
+
+    public mutating func prepare(store: ProfileStore) throws -> Prepared {
         let probe = try ParsedArguments(workloadArgs, options: RunOptions.workload + [OptionSpec("--engine-profile", "<p>", "")])
         let w = try RunOptions.workload(probe, seed: try RunOptions.seed(probe))
         concurrency = w.maxConcurrency.map { min($0, w.requests.count) }
         let cands = candidates()
         let minInput = w.requests.map(\.inputTokens).min() ?? 1
         var evaluated: [Evaluated] = []
-        var toRun: [(Int, SweepSpec.Configuration)] = []
+        var slots: [Int] = []
+        var configs: [SweepSpec.Configuration] = []
         for c in cands {
             if let v = prune(c, store: store, minInput: minInput) { evaluated.append(Evaluated(candidate: c, verdict: v)) }
             else {
                 evaluated.append(Evaluated(candidate: c, verdict: .failed("not simulated")))
-                toRun.append((evaluated.count - 1, SweepSpec.Configuration(index: toRun.count, grid: "plan", labels: [("plan", c.label)],
-                                                                            args: ["--model", modelArg] + c.args + workloadArgs)))
+                slots.append(evaluated.count - 1)
+                configs.append(SweepSpec.Configuration(index: configs.count, grid: "plan", labels: [("plan", c.label)],
+                                                       args: ["--model", modelArg] + c.args + workloadArgs))
             }
         }
-        let results = SweepRunner.run(toRun.map(\.1), store: store, threads: threads, progress: progress)
-        for (k, r) in results.enumerated() {
-            let i = toRun[k].0
-            if let res = r.result {
-                evaluated[i].verdict = .simulated(res)
-                let okT = sloTTFTp99Ms.map { res.ttftMs.p99 <= $0 } ?? true
-                let okP = sloTPOTp99Ms.map { res.tpotMs.p99 <= $0 } ?? true
-                evaluated[i].meetsSLO = okT && okP
-                if let price = prices[evaluated[i].candidate.gpu], res.outputThroughput > 0 {
-                    evaluated[i].usdPerMTok = price * Double(res.gpus) / (res.outputThroughput * 3600) * 1e6
+        return Prepared(evaluated: evaluated, slots: slots, configurations: Sharding.replicate(configs, seeds: seeds))
+    }
+
+    /// Prunes, simulates the survivors in parallel and ranks: SLO met first, then output throughput per GPU
+    /// (the mean over seeds).
+    public mutating func run(store: ProfileStore, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [Evaluated] {
+        let p = try prepare(store: store)
+        let results = SweepRunner.run(p.configurations, store: store, threads: threads, progress: progress)
+        var byIndex: [Int: Result<RunResult, PlanRunError>] = [:]
+        for r in results { byIndex[r.configuration.index] = r.result.map { .success($0) } ?? .failure(PlanRunError(message: r.error ?? "unknown")) }
+        return finish(p, results: byIndex)
+    }
+
+    public struct PlanRunError: Error, Sendable { public var message: String; public init(message: String) { self.message = message } }
+
+    /// Ranks a prepared search given every simulation's result by configuration index (run here or by shards).
+    public func finish(_ p: Prepared, results: [Int: Result<RunResult, PlanRunError>]) -> [Evaluated] {
+        var evaluated = p.evaluated
+        for (k, i) in p.slots.enumerated() {
+            var reps: [RunResult] = []
+            var failure: String?
+            for r in 0..<seeds {
+                switch results[k * seeds + r] {
+                case .success(let x)?: reps.append(x)
+                case .failure(let e)?: failure = failure ?? e.message
+                case nil: failure = failure ?? "not simulated"
                 }
-            } else { evaluated[i].verdict = .failed(r.error ?? "unknown") }
+            }
+            if let f = failure { evaluated[i].verdict = .failed(f); continue }
+            let res = reps[0]
+            evaluated[i].verdict = .simulated(res)
+            evaluated[i].replicates = reps
+            let ttft = evaluated[i].p99TTFTms.mean, tpot = evaluated[i].p99TPOTms.mean
+            let okT = sloTTFTp99Ms.map { ttft <= $0 } ?? true
+            let okP = sloTPOTp99Ms.map { tpot <= $0 } ?? true
+            evaluated[i].meetsSLO = okT && okP
+            let tput = reps.map(\.outputThroughput).reduce(0, +) / Double(reps.count)
+            if let price = prices[evaluated[i].candidate.gpu], tput > 0 {
+                evaluated[i].usdPerMTok = price * Double(res.gpus) / (tput * 3600) * 1e6
+            }
         }
         return Self.rank(Self.dedupe(evaluated), byCost: !prices.isEmpty)
     }
@@ -195,6 +245,15 @@ public struct PlanSearch {
         return out
     }
 
+    /// Whether the best plan's 95% interval of throughput per GPU overlaps the next ones' (SLO met alike): the
+    /// plans that tie with it, best first, itself included; one plan when it wins outright or with one seed.
+    public static func tiedAtTop(_ ranked: [Evaluated]) -> [Evaluated] {
+        let sim = ranked.filter { $0.result != nil }
+        guard let best = sim.first, best.replicates.count >= 2 else { return Array(sim.prefix(1)) }
+        let b = best.throughputPerGPU
+        return [best] + sim.dropFirst().filter { $0.meetsSLO == best.meetsSLO && $0.throughputPerGPU.overlaps(b) }
+    }
+
     public static func rank(_ e: [Evaluated], byCost: Bool = false) -> [Evaluated] {
         e.enumerated().sorted { a, b in
             let (x, y) = (a.element, b.element)
@@ -205,7 +264,7 @@ public struct PlanSearch {
                 guard let cy = y.usdPerMTok else { return true }
                 return cx < cy
             }
-            let tx = x.result.map { $0.outputThroughput / Double($0.gpus) } ?? 0, ty = y.result.map { $0.outputThroughput / Double($0.gpus) } ?? 0
+            let tx = x.result == nil ? 0 : x.meanThroughputPerGPU, ty = y.result == nil ? 0 : y.meanThroughputPerGPU
             if tx != ty { return tx > ty }
             return a.offset < b.offset
         }.map(\.element)

@@ -18,6 +18,9 @@ public struct SweepSpec: Sendable {
         public var labels: [(axis: String, label: String)]
         public var args: [String]
         public func label(_ axis: String) -> String? { labels.first { $0.axis == axis }?.label }
+        public init(index: Int, grid: String, labels: [(axis: String, label: String)], args: [String]) {
+            self.index = index; self.grid = grid; self.labels = labels; self.args = args
+        }
     }
 
     public var name: String

@@ -1,5 +1,5 @@
 // moesim-bench: speed figures for the README's speed table. Run in release:
-//   swift run -c release moesim-bench
+//   swift run -c release moesim-bench [engine|study|plan|search]
 // and the release fuzzing (not run by CI; the test suite runs a bounded share of it):
 //   swift run -c release moesim-bench fuzz [hostile cases, default 20000] [invariant configurations, default 10000] [seed]
 import Foundation
@@ -84,6 +84,52 @@ do {
         let n = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any]
         print(String(format: "plan    qwen1.5-moe-a2.7b on A100/H100/H200 up to 8 GPUs: %@ candidate plans, %@ simulated, in %.2f s",
                      "\(n?["candidates"] ?? "?")", "\(n?["simulated"] ?? "?")", w))
+    }
+    if only == nil || only == "search" {
+        // 4. Issue 18: configurations per second as a search grows (a synthetic OLMoE grid, replicated over seeds),
+        // the cost of splitting a 10^6-configuration search into shards, and plan searches as they widen.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let base = SweepSpec.Configuration(index: 0, grid: "g", labels: [], args: ["--model", "olmoe-1b-7b", "--random-input-len", "128",
+                                                                                 "--random-output-len", "32", "--num-prompts", "50"])
+        var grid: [SweepSpec.Configuration] = []
+        for gpu in ["a100-sxm4-80gb", "h100-sxm-80gb", "h200-sxm-141gb"] {
+            for st in ["tp", "ep"] {
+                for c in [1, 4, 16, 64] {
+                    var x = base
+                    x.index = grid.count; x.labels = [("gpu", gpu), ("strategy", st), ("c", String(c))]
+                    x.args += ["--gpu", gpu, "--strategy", st, "--max-concurrency", String(c)]
+                    grid.append(x)
+                }
+            }
+        }
+        _ = SweepRunner.run(grid, store: store, threads: cores)   // load and fit the three GPUs' kernel tables first
+        for seeds in [1, 4, 16, 64, 256] {
+            let configs = Sharding.replicate(grid, seeds: seeds)
+            let (rs, w) = time { SweepRunner.run(configs, store: store, threads: cores) }
+            print(String(format: "search  %5d configurations (24 deployments x %2d seeds, 50 requests of 128/32 each) on %d threads: %.2f s, %.0f configurations/s%@",
+                         rs.count, seeds, cores, w, Double(rs.count) / w, rs.allSatisfy { $0.result != nil } ? "" : " (some failed)"))
+        }
+        let million = (0..<1_000_000).map { i in Double(100 + (i % 977) * 37) }
+        for n in [8, 64, 1024] {
+            let (a, w) = time { Sharding.assign(costs: million, shards: n) }
+            let l = Sharding.loads(costs: million, assignment: a, shards: n)
+            print(String(format: "shard   10^6 configurations into %4d cost-balanced shards: %.2f s; largest shard %.5f%% above the mean", n, w,
+                         100 * (l.max()! / (l.reduce(0, +) / Double(n)) - 1)))
+        }
+        for maxGPUs in [1, 2, 4, 8, 16] {
+            for seeds in [1, 3] {
+                let (out, w) = time { () -> String in
+                    var text = ""
+                    _ = CLI.main(["plan", "--model", "qwen1.5-moe-a2.7b", "--gpu", "a100-sxm4-80gb,h100-sxm-80gb,h200-sxm-141gb", "--max-gpus", String(maxGPUs),
+                                  "--random-input-len", "512", "--random-output-len", "256", "--num-prompts", "200", "--max-concurrency", "64",
+                                  "--seeds", String(seeds), "--json"], out: { text += $0 }, err: { _ in })
+                    return text
+                }
+                let n = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any]
+                print(String(format: "plan    up to %2d GPUs, %d seed(s): %@ candidates, %@ simulated plans, %d simulations in %.2f s",
+                             maxGPUs, seeds, "\(n?["candidates"] ?? "?")", "\(n?["simulated"] ?? "?")", ((n?["simulated"] as? Int) ?? 0) * seeds, w))
+            }
+        }
     }
 } catch {
     print("moesim-bench: \(error)")

@@ -7,7 +7,9 @@
 
 For every (model, experts implementation, shape, batch) measured under both plans, prints measured and predicted
 output throughput, which plan is faster by each, and whether moesim's pick is right. Pairs whose measured
-throughputs differ by 5% or less are ties (either pick is right). Summaries are printed for the held-out runs
+throughputs differ by 5% or less are ties (either pick is right). "repeats overlap" says whether the two plans'
+timed repeats (experiments/h200-x2/runs.json, second argument) overlap: where they do, the measured order is within
+the run-to-run spread. Summaries are printed for the held-out runs
 (fit=false in the manifest) and for all runs: mean |error| of throughput, and the pick accuracy.
 """
 import json
@@ -17,6 +19,8 @@ import sys
 
 def main():
     v = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "/tmp/h200x2-validate.json"))
+    manifest = json.load(open(sys.argv[2] if len(sys.argv) > 2 else "experiments/h200-x2/runs.json"))
+    repeats = {r["id"]: r["measured"]["repeats_ms"] for r in manifest["runs"]}
     rows = {}
     for r in v["rows"]:
         if r["metric"] != "output_throughput":
@@ -27,8 +31,8 @@ def main():
         model, gpus, mode, impl, b, shape = m.groups()
         rows[(model, impl, shape or "", int(b), mode)] = r
     print("| model | experts | shape | batch | fit | TP measured / moesim | EP measured / moesim | faster (measured) | "
-          "faster (moesim) | right |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "faster (moesim) | right | repeats overlap |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     stats = {"held-out": [[], 0, 0], "all": [[], 0, 0]}
     for key in sorted({k[:4] for k in rows}):
         tp, ep = rows.get(key + ("tp",)), rows.get(key + ("ep",))
@@ -49,8 +53,11 @@ def main():
                 stats[s][1] += 1
                 stats[s][2] += right
         model, impl, shape, b = key
+        rt, re_ = repeats.get(tp["id"], []), repeats.get(ep["id"], [])
+        overlap = bool(rt and re_ and min(rt) <= max(re_) and min(re_) <= max(rt))
         print(f"| {model} | {impl} | {shape.strip('-') or '128x64'} | {b} | {'yes' if tp['fit'] else 'no'} | "
-              f"{mt:.0f} / {pt:.0f} | {me:.0f} / {pe:.0f} | {fm} | {fp} | {'yes' if right else '**no**'} |")
+              f"{mt:.0f} / {pt:.0f} | {me:.0f} / {pe:.0f} | {fm} | {fp} | {'yes' if right else '**no**'} | "
+              f"{'yes' if overlap else 'no'} |")
     for s, (errs, n, ok) in stats.items():
         print(f"\n{s}: throughput mean |error| {100 * sum(errs) / max(1, len(errs)):.1f}% over {len(errs)} runs; "
               f"faster plan right in {ok} of {n} pairs that differ by more than 5%")
