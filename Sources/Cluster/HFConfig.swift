@@ -4,7 +4,7 @@ extension ModelArchitecture {
     /// The Hugging Face `model_type` values this parser understands.
     public static let supportedFamilies = [
         "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "llama", "mistral", "qwen2", "qwen3",
-        "deepseek_v2", "deepseek_v3", "llada", "llada_moe", "lladamoe",
+        "deepseek_v2", "deepseek_v3", "llada", "llada_moe", "lladamoe", "gpt_oss", "kimi_k2",
     ]
 
     /// Reads an architecture from a Hugging Face `config.json` object.
@@ -58,9 +58,10 @@ extension ModelArchitecture {
         let qkvBiasKey = try c.bool("qkv_bias", default: false)
         let includeBias = try c.bool("include_qkv_bias", default: false)
         qkvBias = fam == "qwen2_moe" || fam == "qwen2" || attnBias || qkvBiasKey || includeBias
+        quantization = try Quantization.read(config: c, hidden: hidden) ?? .none
         isDiffusion = diffusion ?? fam.hasPrefix("llada")
 
-        if fam.hasPrefix("deepseek") {
+        if fam.hasPrefix("deepseek") || fam == "kimi_k2" {
             let rank = Limits.model["lora_rank"]!, dim = Limits.model["head_dim"]!
             let kvLora = try c.int("kv_lora_rank", in: rank)
             let qLora = try c.optional("q_lora_rank")?.int(in: rank)
@@ -77,12 +78,12 @@ extension ModelArchitecture {
             let inter = try need(isLLaDA ? ["mlp_hidden_size", "intermediate_size"] : ["intermediate_size", "mlp_hidden_size"], "intermediate")
             specs = Array(repeating: FFNSpec(denseIntermediate: inter, experts: 0, topK: 0, expertIntermediate: 0, sharedIntermediate: 0), count: layers)
         } else {
-            let topK = try need(["num_experts_per_tok", "moe_topk", "top_k"], "top_k")
+            let topK = try need(["num_experts_per_tok", "experts_per_token", "moe_topk", "top_k"], "top_k")
             guard topK <= experts else {
                 throw InputError.data("\(c.file): key 'num_experts_per_tok' (\(topK)) exceeds the number of experts (\(experts))")
             }
             let expertInter: Int
-            if fam == "mixtral" || fam == "olmoe" { expertInter = try need(["intermediate_size"], "intermediate") }
+            if fam == "mixtral" || fam == "olmoe" || fam == "gpt_oss" { expertInter = try need(["intermediate_size"], "intermediate") }
             else { expertInter = try need(["moe_intermediate_size", "expert_intermediate_size", "intermediate_size"], "intermediate") }
             var shared = 0
             if let s = try firstInt(["shared_expert_intermediate_size"], "intermediate") { shared = s }
@@ -107,7 +108,7 @@ extension ModelArchitecture {
             for i in 0..<layers {
                 let isMoE: Bool
                 if let flags = perLayerFlags { isMoE = flags[i] != 0 }
-                else if fam.hasPrefix("deepseek") { isMoE = i >= firstDense && i % freq == 0 }
+                else if fam.hasPrefix("deepseek") || fam == "kimi_k2" { isMoE = i >= firstDense && i % freq == 0 }
                 else { isMoE = !mlpOnly.contains(i) && (i + 1) % freq == 0 && i >= firstDense }
                 if isMoE {
                     specs.append(FFNSpec(denseIntermediate: 0, experts: experts, topK: topK, expertIntermediate: expertInter, sharedIntermediate: shared))
