@@ -130,6 +130,42 @@ MODELS.append({
     },
 })
 
+def llama4(experts, step, positions, qk_norm):
+    return {
+        "architectures": ["Llama4ForConditionalGeneration"], "model_type": "llama4",
+        "text_config": {
+            "attention_bias": False, "attention_chunk_size": 8192, "head_dim": 128, "hidden_act": "silu", "hidden_size": 5120,
+            "interleave_moe_layer_step": step, "intermediate_size": 8192, "intermediate_size_mlp": 16384,
+            "max_position_embeddings": positions, "model_type": "llama4_text", "num_attention_heads": 40,
+            "num_experts_per_tok": 1, "num_hidden_layers": 48, "num_key_value_heads": 8, "num_local_experts": experts,
+            "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "tie_word_embeddings": False, "use_qk_norm": qk_norm,
+            "vocab_size": 202048,
+        },
+        "tie_word_embeddings": False,
+    }
+
+
+L4_NOTE = ("language model only (text_config; the vision encoder is not simulated). Llama4TextMoe adds one always-on "
+           "shared expert of the routed width (8192) to every MoE layer; non-MoE layers use intermediate_size_mlp 16384. "
+           "Shape keys checked against the Llama 4 model cards (Meta, 2025-04-05: 17B active; Scout 16 experts, 109B total; "
+           "Maverick 128 experts, 400B total) and vLLM's llama4.py (MoE layer when (i + 1) % interleave_moe_layer_step == 0)")
+MODELS.append({
+    "name": "llama-4-scout", "display_name": "Llama-4-Scout-17B-16E-Instruct", "hf_repo": "meta-llama/Llama-4-Scout-17B-16E-Instruct",
+    "generation": "autoregressive",
+    "sources": [{"what": "config", "kind": "datasheet", "source": hf("meta-llama/Llama-4-Scout-17B-16E-Instruct") + "; " + L4_NOTE, "date": DATE},
+                unconfirmed("max_position_embeddings (10485760), attention_chunk_size, rope_theta, use_qk_norm"),
+                {"what": "chunked-attention layers", "kind": "derived", "source": "moesim counts a full-length KV cache in every layer "
+                 "(Llama 4's chunked local-attention layers keep at most 8192 tokens): KV capacity is understated, never overstated", "date": DATE}],
+    "config": llama4(16, 1, 10485760, True),
+})
+MODELS.append({
+    "name": "llama-4-maverick", "display_name": "Llama-4-Maverick-17B-128E-Instruct", "hf_repo": "meta-llama/Llama-4-Maverick-17B-128E-Instruct",
+    "generation": "autoregressive",
+    "sources": [{"what": "config", "kind": "datasheet", "source": hf("meta-llama/Llama-4-Maverick-17B-128E-Instruct") + "; " + L4_NOTE, "date": DATE},
+                unconfirmed("max_position_embeddings (1048576), attention_chunk_size, rope_theta, use_qk_norm")],
+    "config": llama4(128, 2, 1048576, False),
+})
+
 for m in MODELS:
     out = {"version": 1, "name": m["name"], "display_name": m["display_name"], "hf_repo": m["hf_repo"],
            "generation": m["generation"], "sources": m["sources"], "config": m["config"]}
