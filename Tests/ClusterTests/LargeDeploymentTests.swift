@@ -89,4 +89,21 @@ import Testing
         #expect(worst(balanced) < worst(contiguous) * 0.5)
         #expect(Set(balanced.owners[0].flatMap { $0 }) == Set(0..<4))
     }
+
+    @Test func newModelProfilesMatchTheirModelCards() throws {
+        let cases: [(String, Double, Double, String)] = [
+            ("deepseek-r1", 671e9, 37e9, "fp8"), ("kimi-k2", 1.03e12, 32e9, "fp8"), ("qwen3-235b-a22b", 235e9, 22e9, "none"),
+            ("qwen3-235b-a22b-fp8", 235e9, 22e9, "fp8"), ("gpt-oss-120b", 116.8e9, 5.1e9, "mxfp4"),
+            ("llama-4-scout", 108e9, 16.1e9, "none"), ("llama-4-maverick", 401e9, 16.1e9, "none"),
+        ]
+        for (name, total, active, q) in cases {
+            let m = try Repo.store.model(name)
+            #expect(relClose(m.totalParams, total, 0.03), "\(name) total \(m.totalParams)")
+            #expect(relClose(m.activeParams, active, 0.1), "\(name) active \(m.activeParams)")
+            #expect(m.quantization.method == q, "\(name)")
+        }
+        // Maverick alternates dense and MoE layers (interleave_moe_layer_step 2), each MoE layer with a shared expert.
+        let mav = try Repo.store.model("llama-4-maverick")
+        #expect(mav.moeLayerCount == 24 && mav.ffn[0].denseIntermediate == 16384 && mav.ffn[1].isMoE && mav.ffn[1].sharedIntermediate == 8192)
+    }
 }
