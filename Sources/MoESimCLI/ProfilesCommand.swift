@@ -107,8 +107,9 @@ enum ProfilesCommand {
             return "\(ic.gpus.joined(separator: ", ")); " + cs.joined(separator: " ") + ic.mergedPoints.map { "; note: \($0)" }.joined()
         case "networks":
             let n = try store.network(path)
-            return String(format: "%.0f GB/s per NIC x %d per node, %.1f us latency; DeepEP figures at EP %@", n.nicBusGBps, n.nicsPerNode, n.latencyUs,
-                          (n.deepepNormal + n.deepepLowLatency).map { String($0.ep) }.uniqued().joined(separator: "/"))
+            let eps = (n.deepepNormal + n.deepepLowLatency).map { String($0.ep) }.uniqued()
+            return String(format: "%.0f GB/s per NIC x %d per node, %.1f us latency; %@", n.nicBusGBps, n.nicsPerNode, n.latencyUs,
+                          eps.isEmpty ? "no DeepEP figures" : "DeepEP figures at EP " + eps.joined(separator: "/"))
         case "kernels":
             let t = try store.kernelTables(path)
             return "vLLM \(t.frameworkVersion) kernel tables for \(t.gpuName) (\(t.provenance)): \(t.moeShapes.count) fused-MoE shapes"
