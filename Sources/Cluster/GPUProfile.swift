@@ -6,6 +6,8 @@ public struct GPUProfile: Sendable {
     public var displayName: String
     public var memoryGB: Double
     public var peakTFLOPs: Double
+    /// Dense fp8 tensor-core peak (datasheet), nil where the GPU has no fp8 tensor cores (A100).
+    public var peakFP8TFLOPs: Double?
     public var bandwidthGBps: Double
     public var achievedMatmulFraction: Double
     public var achievedBandwidthFraction: Double
@@ -35,6 +37,7 @@ public struct GPUProfile: Sendable {
         let L = Limits.gpu
         memoryGB = try j.double("memory_gb", in: L["memory_gb"]!)
         peakTFLOPs = try j.double("peak_bf16_tflops", in: L["peak_bf16_tflops"]!)
+        peakFP8TFLOPs = try j.optional("peak_fp8_tflops")?.double(in: L["peak_bf16_tflops"]!)
         bandwidthGBps = try j.double("hbm_bandwidth_gbps", in: L["hbm_bandwidth_gbps"]!)
         // Fractions of the datasheet peak.
         achievedMatmulFraction = try j.double("achieved_matmul_fraction", in: L["achieved_matmul_fraction"]!)

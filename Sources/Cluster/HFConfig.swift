@@ -4,7 +4,7 @@ extension ModelArchitecture {
     /// The Hugging Face `model_type` values this parser understands.
     public static let supportedFamilies = [
         "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "llama", "mistral", "qwen2", "qwen3",
-        "deepseek_v2", "deepseek_v3", "llada", "llada_moe", "lladamoe",
+        "deepseek_v2", "deepseek_v3", "llada", "llada_moe", "lladamoe", "gpt_oss", "kimi_k2", "llama4", "llama4_text",
     ]
 
     /// Reads an architecture from a Hugging Face `config.json` object.
@@ -14,8 +14,10 @@ extension ModelArchitecture {
     ///   - name: the model's name in reports.
     ///   - diffusion: overrides the generation kind; by default LLaDA families are diffusion models.
     /// - Throws: `InputError.data` naming the file, the key and the bad value.
-    public init(hfConfig c: JSONNode, name: String, diffusion: Bool? = nil) throws {
-        guard c.object != nil else { throw c.fail("expected a config object, found \(describe(c.value))") }
+    public init(hfConfig outer: JSONNode, name: String, diffusion: Bool? = nil) throws {
+        guard outer.object != nil else { throw outer.fail("expected a config object, found \(describe(outer.value))") }
+        // Multimodal wrappers (Llama 4) keep the language model's sizes in `text_config`.
+        let c = outer.optional("text_config").flatMap { $0.object != nil ? $0 : nil } ?? outer
         let type = try c.optional("model_type")?.string() ?? ""
         let fam = type.lowercased()
         guard Self.supportedFamilies.contains(fam) || c.has("num_experts") || c.has("hidden_size") else {
@@ -58,9 +60,10 @@ extension ModelArchitecture {
         let qkvBiasKey = try c.bool("qkv_bias", default: false)
         let includeBias = try c.bool("include_qkv_bias", default: false)
         qkvBias = fam == "qwen2_moe" || fam == "qwen2" || attnBias || qkvBiasKey || includeBias
+        quantization = try Quantization.read(config: c, hidden: hidden) ?? Quantization.read(config: outer, hidden: hidden) ?? .none
         isDiffusion = diffusion ?? fam.hasPrefix("llada")
 
-        if fam.hasPrefix("deepseek") {
+        if fam.hasPrefix("deepseek") || fam == "kimi_k2" {
             let rank = Limits.model["lora_rank"]!, dim = Limits.model["head_dim"]!
             let kvLora = try c.int("kv_lora_rank", in: rank)
             let qLora = try c.optional("q_lora_rank")?.int(in: rank)
@@ -77,22 +80,23 @@ extension ModelArchitecture {
             let inter = try need(isLLaDA ? ["mlp_hidden_size", "intermediate_size"] : ["intermediate_size", "mlp_hidden_size"], "intermediate")
             specs = Array(repeating: FFNSpec(denseIntermediate: inter, experts: 0, topK: 0, expertIntermediate: 0, sharedIntermediate: 0), count: layers)
         } else {
-            let topK = try need(["num_experts_per_tok", "moe_topk", "top_k"], "top_k")
+            let topK = try need(["num_experts_per_tok", "experts_per_token", "moe_topk", "top_k"], "top_k")
             guard topK <= experts else {
                 throw InputError.data("\(c.file): key 'num_experts_per_tok' (\(topK)) exceeds the number of experts (\(experts))")
             }
             let expertInter: Int
-            if fam == "mixtral" || fam == "olmoe" { expertInter = try need(["intermediate_size"], "intermediate") }
+            if fam == "mixtral" || fam == "olmoe" || fam == "gpt_oss" || fam.hasPrefix("llama4") { expertInter = try need(["intermediate_size"], "intermediate") }
             else { expertInter = try need(["moe_intermediate_size", "expert_intermediate_size", "intermediate_size"], "intermediate") }
             var shared = 0
             if let s = try firstInt(["shared_expert_intermediate_size"], "intermediate") { shared = s }
+            else if fam.hasPrefix("llama4") { shared = expertInter } // one always-on shared expert of the routed width
             else if let n = try firstInt(["n_shared_experts", "num_shared_experts"], "experts") {
                 shared = n * expertInter
                 guard shared <= Limits.model["intermediate"]!.upperBound else {
                     throw InputError.data("\(c.file): n_shared_experts (\(n)) x expert width (\(expertInter)) = \(shared) is out of range; allowed at most \(Limits.model["intermediate"]!.upperBound)")
                 }
             }
-            let denseInter = try firstInt(["dense_intermediate_size", "intermediate_size"], "intermediate") ?? expertInter
+            let denseInter = try firstInt(["dense_intermediate_size", "intermediate_size_mlp", "intermediate_size"], "intermediate") ?? expertInter
             let firstDense = try firstInt(["first_k_dense_replace"], "layers") ?? 0
             // `moe_layer_freq` is a period (DeepSeek) or a per-layer list of 0/1 flags (LLaDA-MoE).
             var perLayerFlags: [Int]? = nil
@@ -101,13 +105,13 @@ extension ModelArchitecture {
                 guard flags.count == layers else { throw f.fail("lists \(flags.count) layers; num_hidden_layers is \(layers)") }
                 perLayerFlags = flags
             }
-            let freq = perLayerFlags == nil ? (try firstInt(["moe_layer_freq", "decoder_sparse_step"], "layers") ?? 1) : 1
+            let freq = perLayerFlags == nil ? (try firstInt(["moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"], "layers") ?? 1) : 1
             let layerIndex = 0...(layers - 1)
             let mlpOnly = Set(try c.optional("mlp_only_layers")?.array().map { try $0.int(in: layerIndex) } ?? [])
             for i in 0..<layers {
                 let isMoE: Bool
                 if let flags = perLayerFlags { isMoE = flags[i] != 0 }
-                else if fam.hasPrefix("deepseek") { isMoE = i >= firstDense && i % freq == 0 }
+                else if fam.hasPrefix("deepseek") || fam == "kimi_k2" { isMoE = i >= firstDense && i % freq == 0 }
                 else { isMoE = !mlpOnly.contains(i) && (i + 1) % freq == 0 && i >= firstDense }
                 if isMoE {
                     specs.append(FFNSpec(denseIntermediate: 0, experts: experts, topK: topK, expertIntermediate: expertInter, sharedIntermediate: shared))

@@ -87,7 +87,8 @@ public enum Limits {
         "--decode-seqs": .int(0...1_048_576), "--kv-len": .int(0...10_000_000),
         "--prefill-seqs": .int(0...1_048_576), "--prefill-len": .int(0...10_000_000),
         "--threads": .int(1...1024), "--max-evaluations": .int(1...100_000), "--top": .int(1...1_000_000),
-        "--max-gpus": .int(gpus), "--slo-ttft-p99-ms": .real(1e-6...1e12), "--slo-tpot-p99-ms": .real(1e-6...1e12),
+        "--max-gpus": .int(gpus), "--gpus-per-node": .int(gpusPerNode), "--data-parallel-size-local": .int(gpus),
+        "--num-redundant-experts": .int(0...65_536), "--slo-ttft-p99-ms": .real(1e-6...1e12), "--slo-tpot-p99-ms": .real(1e-6...1e12),
         "--seeds": .int(seeds),
         // vLLM's benchmark flags (issue 17): each goodput objective (ms), each percentile, pipeline parallel size.
         "--goodput": .real(1e-6...1e12), "--metric-percentiles": .real(0...100), "--pipeline-parallel-size": .int(gpus),
@@ -100,6 +101,11 @@ public enum Limits {
         "hidden": 1...1_048_576, "layers": 1...10_000, "heads": 1...65_536, "head_dim": 1...65_536, "vocab": 1...100_000_000,
         "intermediate": 1...10_000_000, "experts": 1...65_536, "top_k": 1...65_536, "positions": 1...100_000_000,
         "lora_rank": 1...1_048_576,
+    ]
+
+    /// `quantization_config` numbers: bits per weight or activation, group size (-1 = per channel), fp8 block sides.
+    public static let quantization: [String: ClosedRange<Int>] = [
+        "bits": 2...16, "group_size": -1...1_048_576, "block": 1...1_048_576,
     ]
 
     /// Engine parameters: range, and whether the value must be whole.
@@ -135,6 +141,13 @@ public enum Limits {
     public static let interconnect: [String: ClosedRange<Double>] = [
         "link_bandwidth_gbps": 1e-3...1e7, "bytes": 1...1e15, "time_us": 1e-4...1e10,
     ]
+
+    /// Network profile numbers (`profiles/networks/`).
+    public static let network: [String: ClosedRange<Double>] = [
+        "bandwidth_gbps": 1e-3...1e7, "latency_us": 0...1e7,
+    ]
+    /// GPUs of one node (`--gpus-per-node`, a network profile's `nics_per_node`).
+    public static let gpusPerNode = 1...1024
 
     // MARK: checks that estimate before allocating
 

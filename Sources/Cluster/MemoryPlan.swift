@@ -20,26 +20,26 @@ public struct MemoryPlan: Sendable, Equatable {
     /// The largest per-GPU memory plan of a deployment (the GPU holding the most experts).
     public init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
                 memoryUtilization: Double, reserveGB: Double, blockSize: Int) {
-        let tp = Double(p.tensorParallel), b = m.bytesPerParam
-        attentionWeightBytes = m.attentionParamsPerLayer * Double(m.layers) * b / tp
+        let tp = Double(p.tensorParallel), b = m.bytesPerParam, lb = m.linearBytesPerParam, eb = m.expertBytesPerParam
+        attentionWeightBytes = m.attentionParamsPerLayer * Double(m.layers) * lb / tp
         var dense = 0.0
         for i in 0..<m.layers { dense += m.denseFFNParams(layer: i) }
         // Routers are replicated; dense MLPs and shared experts are TP-sharded.
         var routers = 0.0
         for f in m.ffn where f.isMoE { routers += Double(m.hidden * f.experts) }
-        denseWeightBytes = ((dense - routers) / tp + routers) * b
+        denseWeightBytes = (dense - routers) / tp * lb + routers * b
         // Vocabulary-parallel embedding and LM head.
         embeddingWeightBytes = m.embeddingParams * b / tp
         if p.expertParallel, let pl = placement {
             var worst = 0.0
             for g in 0..<p.gpuCount {
                 var bytes = 0.0
-                for l in 0..<pl.owners.count { bytes += Double(pl.expertsPerGPU(layer: l, gpus: p.gpuCount)[g]) * m.paramsPerExpert * b }
+                for l in 0..<pl.owners.count { bytes += Double(pl.expertsPerGPU(layer: l, gpus: p.gpuCount)[g]) * m.paramsPerExpert * eb }
                 worst = max(worst, bytes)
             }
             expertWeightBytes = worst
         } else {
-            expertWeightBytes = m.totalExpertParams * b / tp
+            expertWeightBytes = m.totalExpertParams * eb / tp
         }
         reserveBytes = reserveGB * 1e9
         budgetBytes = gpu.memoryBytes * memoryUtilization

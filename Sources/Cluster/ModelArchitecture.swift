@@ -25,7 +25,8 @@ public struct FFNSpec: Sendable, Equatable {
 /// A transformer architecture, read from a Hugging Face `config.json`.
 ///
 /// Families understood: Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, Llama/Mistral/Qwen2 (dense), DeepSeek-V2/V3 (MLA,
-/// shared experts, leading dense layers), LLaDA (dense diffusion) and LLaDA-MoE. All weights are bf16 (2 bytes).
+/// shared experts, leading dense layers), LLaDA (dense diffusion), LLaDA-MoE and gpt-oss. Activations are bf16
+/// (`bytesPerParam`, 2 bytes); weights are bf16 unless `quantization` says otherwise, the KV cache `kvCacheBytes`.
 public struct ModelArchitecture: Sendable, Equatable {
     public var name: String
     public var family: String
@@ -44,6 +45,13 @@ public struct ModelArchitecture: Sendable, Equatable {
     public var isDiffusion: Bool
     public var maxPositions: Int
     public let bytesPerParam: Double = 2
+    /// How the weights are stored (`quantization_config` or `--quantization`).
+    public var quantization: Quantization = .none
+    /// Bytes per KV-cache element (`--kv-cache-dtype`: 2 for auto/bf16, 1 for fp8).
+    public var kvCacheBytes: Double = 2
+    /// Bytes per routed-expert weight and per other linear-layer weight; embeddings, norms and routers stay bf16.
+    public var expertBytesPerParam: Double { quantization.expertBytes }
+    public var linearBytesPerParam: Double { quantization.linearBytes }
 
     public var moeLayerCount: Int { ffn.reduce(0) { $0 + ($1.isMoE ? 1 : 0) } }
     /// The first MoE layer's spec (all MoE layers of the supported families are alike).
@@ -126,6 +134,6 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// Bytes of KV cache per token on one GPU under tensor parallelism `tp` (0 for diffusion models).
     public func kvBytesPerToken(tensorParallel tp: Int) -> Double {
         if isDiffusion { return 0 }
-        return kvElementsPerTokenPerLayer(tensorParallel: tp) * Double(layers) * bytesPerParam
+        return kvElementsPerTokenPerLayer(tensorParallel: tp) * Double(layers) * kvCacheBytes
     }
 }

@@ -13,8 +13,43 @@ public struct ParallelPlan: Sendable, Equatable {
     public var all2allBackend: All2AllBackend
     /// The paper strategy this plan came from, if any.
     public var strategy: Strategy?
+    /// vLLM's expert-parallel load balancer (`--enable-eplb`) and its redundant experts per MoE layer.
+    public var eplb = false
+    public var redundantExperts = 0
 
-    public enum All2AllBackend: String, Sendable, CaseIterable { case allreduce, alltoall }
+    /// vLLM's `--all2all-backend` choices (`naive`, `allgather_reducescatter`, `pplx`, `deepep_high_throughput`,
+    /// `deepep_low_latency`); moesim's older names `allreduce` (= naive) and `alltoall` (= pplx) are kept.
+    public enum All2AllBackend: String, Sendable, CaseIterable {
+        /// vLLM `naive`: all-gather every rank's hidden states, all-reduce the expert outputs.
+        case allreduce
+        /// vLLM `pplx`: dispatch and combine as all-to-alls of k x tokens x hidden (eq. 3), over the measured
+        /// NCCL all-to-all curves (pplx-kernels' own times are not measured here).
+        case alltoall
+        /// vLLM `allgather_reducescatter`: all-gather the hidden states, reduce-scatter the expert outputs.
+        case allgatherReducescatter = "allgather_reducescatter"
+        /// DeepEP's normal kernels (NVLink within a node, RDMA across, one copy per destination node).
+        case deepepHighThroughput = "deepep_high_throughput"
+        /// DeepEP's low-latency kernels (pure RDMA, one copy per expert, CUDA-graph compatible).
+        case deepepLowLatency = "deepep_low_latency"
+
+        /// The name vLLM gives this backend.
+        public var vllmName: String {
+            switch self {
+            case .allreduce: return "naive"
+            case .alltoall: return "pplx"
+            default: return rawValue
+            }
+        }
+        /// Every accepted spelling, vLLM's first.
+        public static let accepted = ["naive", "allgather_reducescatter", "pplx", "deepep_high_throughput", "deepep_low_latency", "allreduce", "alltoall"]
+        public init?(name: String) {
+            switch name {
+            case "naive", "allreduce": self = .allreduce
+            case "pplx", "alltoall": self = .alltoall
+            default: self.init(rawValue: name)
+            }
+        }
+    }
 
     /// The paper's named strategies (Hegde et al., Table II and Section IV-C).
     public enum Strategy: String, Sendable, CaseIterable {
@@ -55,6 +90,7 @@ public struct ParallelPlan: Sendable, Equatable {
         var s = "--tensor-parallel-size \(tensorParallel)"
         if dataParallel > 1 { s += " --data-parallel-size \(dataParallel)" }
         if expertParallel { s += " --enable-expert-parallel" }
+        if eplb { s += " --enable-eplb" + (redundantExperts > 0 ? " --num-redundant-experts \(redundantExperts)" : "") }
         return s
     }
 
@@ -86,6 +122,16 @@ public struct ParallelPlan: Sendable, Equatable {
             }
         } else if expertParallel {
             throw InputError.usage("--enable-expert-parallel needs a Mixture-of-Experts model; \(m.name) is dense")
+        }
+        if eplb {
+            guard expertParallel, let moe = m.moe else {
+                throw InputError.usage("--enable-eplb balances expert parallelism; give --enable-expert-parallel with an MoE model")
+            }
+            guard (moe.experts + redundantExperts) % gpuCount == 0 else {
+                throw InputError.usage("--num-redundant-experts \(redundantExperts): \(m.name)'s \(moe.experts) experts + \(redundantExperts) redundant = \(moe.experts + redundantExperts) physical experts do not divide over \(gpuCount) EP ranks (vLLM requires it)")
+            }
+        } else if redundantExperts > 0 {
+            throw InputError.usage("--num-redundant-experts needs --enable-eplb")
         }
     }
 }
@@ -141,5 +187,45 @@ public struct ExpertPlacement: Sendable, Equatable {
         var c = Array(repeating: 0, count: gpus)
         for o in owners[l] { for g in o { c[g] += 1 } }
         return c
+    }
+}
+
+extension ExpertPlacement {
+    /// vLLM's expert-parallel load balancer (`--enable-eplb`) as a placement: per MoE layer, the `redundant`
+    /// replicas go one at a time to the expert with the highest load per copy, and the E + R physical experts are
+    /// packed onto the GPUs, (E + R) / P each, heaviest first onto the least-loaded GPU that has a free slot and
+    /// does not hold that expert yet (vLLM's `rebalance_experts`: replicate, then balanced packing). `loads[l][e]`
+    /// is the expected share of tokens routed to expert e in layer l (the routing's inclusion probabilities, what
+    /// EPLB observes over its window).
+    public static func eplb(loads: [[Double]], experts: Int, gpus: Int, redundant: Int) -> ExpertPlacement {
+        let physical = experts + redundant
+        let slots = physical / gpus
+        var owners: [[[Int]]] = []
+        for load in loads {
+            var copies = Array(repeating: 1, count: experts)
+            for _ in 0..<redundant {
+                var best = 0
+                for e in 1..<experts where load[e] / Double(copies[e]) > load[best] / Double(copies[best]) { best = e }
+                copies[best] += 1
+            }
+            var items: [(e: Int, w: Double)] = []
+            for e in 0..<experts { for _ in 0..<copies[e] { items.append((e, load[e] / Double(copies[e]))) } }
+            items.sort { $0.w > $1.w || ($0.w == $1.w && $0.e < $1.e) }
+            var gpuLoad = Array(repeating: 0.0, count: gpus), used = Array(repeating: 0, count: gpus)
+            var held = Array(repeating: Set<Int>(), count: gpus)
+            var layer = Array(repeating: [Int](), count: experts)
+            for it in items {
+                var pick = -1
+                for g in 0..<gpus where used[g] < slots && !held[g].contains(it.e) {
+                    if pick < 0 || gpuLoad[g] < gpuLoad[pick] { pick = g }
+                }
+                if pick < 0 { for g in 0..<gpus where used[g] < slots { if pick < 0 || gpuLoad[g] < gpuLoad[pick] { pick = g } } }
+                if held[pick].contains(it.e) { continue } // more copies than GPUs: the extra copy adds nothing
+                gpuLoad[pick] += it.w; used[pick] += 1; held[pick].insert(it.e)
+                layer[it.e].append(pick)
+            }
+            owners.append(layer.map { $0.sorted() })
+        }
+        return ExpertPlacement(owners: owners)
     }
 }

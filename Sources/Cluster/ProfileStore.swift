@@ -152,6 +152,20 @@ public struct ProfileStore: Sendable {
         return try cache.get("ic:" + path) { try InterconnectProfile(json: JSONNode.load(file: path)) }
     }
 
+    public func network(_ nameOrPath: String) throws -> NetworkProfile {
+        let path = try resolve("networks", nameOrPath, flag: "--network")
+        return try cache.get("net:" + path) { try NetworkProfile(json: JSONNode.load(file: path)) }
+    }
+
+    /// The shipped network profile that lists `gpu` (alphabetically first), or nil.
+    public func defaultNetwork(gpu: String) throws -> NetworkProfile? {
+        for n in names("networks") {
+            let net = try network(n)
+            if net.gpus.contains(gpu) { return net }
+        }
+        return nil
+    }
+
     /// The shipped interconnect for `gpu` with curves at `gpus` GPUs: the one listing the GPU, preferring a
     /// measured all-reduce curve at exactly that count, then the alphabetically first.
     public func defaultInterconnect(gpu: String, gpus: Int) throws -> InterconnectProfile? {

@@ -15,7 +15,15 @@ public final class StepCostModel {
     public let interconnect: InterconnectProfile?
     public let routing: RoutingModel?
     public let placement: ExpertPlacement?
+    /// Nodes and the network between them (a single node without network unless the plan spans nodes).
+    public let topology: ClusterTopology
     public static let samplesPerSize = 8
+    /// Where a prediction rests on an assumption rather than a measurement (reported with the result).
+    public private(set) var assumptions: Set<String> = []
+    /// Quantized weights: bytes per weight of linear layers and experts, and fp8 compute (w8a8).
+    let linearBytes: Double, expertBytes: Double, fp8Compute: Bool
+    /// Measured bf16-KV attention scaled to an fp8 KV cache by the roofline (1 with a bf16 cache).
+    let kvAttentionRatio: Double
 
     let tp: Int, dp: Int, gpus: Int
     let headsPerGPU: Int
@@ -54,9 +62,14 @@ public final class StepCostModel {
         componentSources.keys.sorted().map { ($0, componentSources[$0]!.sorted()) }
     }
 
-    func gemm(_ component: String, m: Int, n: Int, k: Int) -> Double {
+    func gemm(_ component: String, m: Int, n: Int, k: Int, weightBytes: Double = 2) -> Double {
         let r = kernels.gemm(m: m, n: n, k: k)
         note(component, r.source)
+        if weightBytes != 2 || (fp8Compute && weightBytes < 2) {
+            let M = Double(m), N = Double(n), K = Double(k)
+            return r.us * kernels.quantizedRatio(flops: 2 * M * N * K, weightElements: N * K, activationBytes: 2 * (M * K + M * N),
+                                                 weightBytes: weightBytes, fp8: fp8Compute)
+        }
         return r.us
     }
 
@@ -68,15 +81,18 @@ public final class StepCostModel {
     }
 
     public init(model: ModelArchitecture, plan: ParallelPlan, kernels: KernelCost, interconnect: InterconnectProfile?,
-                routing: RoutingModel?, placement: ExpertPlacement?, seed: UInt64) throws {
+                routing: RoutingModel?, placement: ExpertPlacement?, seed: UInt64, topology: ClusterTopology? = nil) throws {
         self.model = model; self.plan = plan; self.kernels = kernels; self.interconnect = interconnect
         self.routing = routing; self.placement = placement
+        self.topology = topology ?? .singleNode(gpus: plan.gpuCount)
+        let q = model.quantization
+        linearBytes = q.linearBytes; expertBytes = q.expertBytes; fp8Compute = q.fp8Compute && kernels.gpu.peakFP8TFLOPs != nil
         tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.gpuCount
         if gpus > 1 && interconnect == nil {
             throw InputError.data("no interconnect profile applies to \(kernels.gpu.name) with \(gpus) GPUs; give one with --interconnect")
         }
         headsPerGPU = model.heads / tp
-        kvBytesPerTokenLayer = model.kvElementsPerTokenPerLayer(tensorParallel: tp) * model.bytesPerParam
+        kvBytesPerTokenLayer = model.kvElementsPerTokenPerLayer(tensorParallel: tp) * model.kvCacheBytes
         switch model.attention {
         case .gqa:
             decodeFlopsPerTokenLayer = 4 * Double(headsPerGPU * model.headDim)
@@ -86,6 +102,25 @@ public final class StepCostModel {
             prefillFlopsPerPair = 2 * Double(headsPerGPU) * Double(nope + rope + v)
         }
         moeLayers = model.moeLayerCount
+        if model.kvCacheBytes != 2 {
+            // Per cached token: bytes read against FLOPs; the ratio does not depend on the context length.
+            let e = model.kvElementsPerTokenPerLayer(tensorParallel: tp)
+            let peak = kernels.gpu.peakFLOPs, bw = kernels.gpu.peakBytesPerSecond
+            kvAttentionRatio = max(decodeFlopsPerTokenLayer / peak, e * model.kvCacheBytes / bw) / max(decodeFlopsPerTokenLayer / peak, e * 2 / bw)
+        } else {
+            kvAttentionRatio = 1
+        }
+        if q.isQuantized {
+            var a = "\(q.method) weights: bytes per weight \(String(format: "%.4g", q.expertBytes)) (experts), \(String(format: "%.4g", q.linearBytes)) (other linear layers)"
+            if kernels.tables != nil {
+                a += "; kernel times are the measured bf16 tables scaled by the \(fp8Compute ? "fp8" : "weight-only") roofline ratio (no measured \(q.method) table is used: an estimate)"
+            }
+            if q.fp8Compute && !fp8Compute { a += "; \(kernels.gpu.name) has no fp8 tensor cores: bf16 compute assumed" }
+            assumptions.insert(a)
+        }
+        if model.kvCacheBytes != 2 && !model.isDiffusion {
+            assumptions.insert(String(format: "fp8 KV cache: attention kernels are the measured bf16-KV times scaled by the roofline ratio %.2f (no measured fp8-KV table)", kvAttentionRatio))
+        }
         tableCollectives = kernels.tables != nil && (interconnect?.isDefaultCandidate ?? false)
         sampleRNG = Xoshiro256(seed: seed, stream: 0xC057)
         countsScratch = Array(repeating: 0, count: model.moe?.experts ?? 0)
@@ -93,8 +128,21 @@ public final class StepCostModel {
 
     // MARK: collectives
 
-    /// Time of a collective in microseconds; derived from link bandwidth when the profile has no curve.
+    /// Time of a collective in microseconds: within a node from the measured curves (derived from link bandwidth
+    /// when the profile has none), across nodes hierarchical over the network profile (`ClusterTopology`).
     public func collectiveUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double {
+        if p <= 1 || bytes <= 0 { return 0 }
+        if topology.isMultiNode && p > topology.gpusPerNode {
+            note("collectives", .derived)
+            if let net = topology.network {
+                assumptions.insert("collectives across \(topology.nodes) nodes: hierarchical (NVLink within a node, \(net.name) across at \(Limits.fmt(net.nicBusGBps)) GB/s per NIC bus bandwidth and \(Limits.fmt(net.latencyUs)) us per network step, nccl-tests figures); no multi-node collective was measured")
+            }
+            return topology.collectiveUs(c, bytes: bytes, gpus: p) { self.intraCollectiveUs($0, bytes: $1, gpus: $2) }
+        }
+        return intraCollectiveUs(c, bytes: bytes, gpus: p)
+    }
+
+    func intraCollectiveUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double {
         if p <= 1 || bytes <= 0 { return 0 }
         if tableCollectives, let t = kernels.tables?.collectiveUs(c, bytes: bytes, gpus: p) {
             note("collectives", .interpolated)
@@ -127,7 +175,7 @@ public final class StepCostModel {
     /// Attention projections (QKV or MLA projections, output) for T tokens on one GPU.
     public func attentionGEMMUs(tokens t: Int) -> Double {
         let h = model.hidden
-        func g(m: Int, n: Int, k: Int) -> Double { gemm("attention projections", m: m, n: n, k: k) }
+        func g(m: Int, n: Int, k: Int) -> Double { gemm("attention projections", m: m, n: n, k: k, weightBytes: linearBytes) }
         switch model.attention {
         case .gqa:
             let kvPerGPU = max(1, model.kvHeads / tp)
@@ -146,11 +194,11 @@ public final class StepCostModel {
     /// The non-expert FFN work of layer `l` for T tokens: dense MLP, shared experts, router.
     public func denseFFNUs(layer l: Int, tokens t: Int) -> Double {
         let f = model.ffn[l], h = model.hidden
-        func g(m: Int, n: Int, k: Int) -> Double { gemm("dense GEMMs", m: m, n: n, k: k) }
+        func g(m: Int, n: Int, k: Int) -> Double { gemm("dense GEMMs", m: m, n: n, k: k, weightBytes: linearBytes) }
         var s = 0.0
         if f.denseIntermediate > 0 { s += g(m: t, n: 2 * f.denseIntermediate / tp, k: h) + g(m: t, n: h, k: f.denseIntermediate / tp) }
         if f.sharedIntermediate > 0 { s += g(m: t, n: 2 * f.sharedIntermediate / tp, k: h) + g(m: t, n: h, k: f.sharedIntermediate / tp) }
-        if f.isMoE { s += g(m: t, n: f.experts, k: h) + kernels.memoryUs(bytes: Double(t * f.experts * 4)) }
+        if f.isMoE { s += gemm("dense GEMMs", m: t, n: f.experts, k: h) + kernels.memoryUs(bytes: Double(t * f.experts * 4)) }
         return s
     }
 
@@ -167,7 +215,7 @@ public final class StepCostModel {
         if b.decodeSequences > 0, let (hq, hkv) = tableHeads,
            let t = kernels.tables?.decodeAttentionUs(heads: hq, kvHeads: hkv, sequences: b.decodeSequences, meanContext: b.decodeContext / Double(b.decodeSequences)) {
             note("attention kernel", t.source)
-            s += t.us
+            s += t.us * kvAttentionRatio
         } else if b.decodeSequences > 0 {
             note("attention kernel", .roofline)
             s += kernels.decodeAttentionUs(contextTokens: b.decodeContext, kvBytesPerTokenLayer: kvBytesPerTokenLayer,
@@ -249,18 +297,78 @@ public final class StepCostModel {
     public func expertParallelCommUs(totalTokens total: Int, imbalance: Double) -> Double {
         guard plan.expertParallel, dp > 1, let moe = model.moe, total > 0 else { return 0 }
         let bytesPerToken = Double(model.hidden) * model.bytesPerParam
+        // fp8 models dispatch fp8 activations with one fp32 scale per 128 channels (DeepEP, pplx); combine is bf16.
+        let dispatchBytesPerToken = fp8Compute ? Double(model.hidden) * (1 + 4.0 / 128) : bytesPerToken
         let perLayer: Double
         switch plan.all2allBackend {
         case .allreduce:
             // vLLM's naive path: all-gather every rank's hidden states, all-reduce the expert outputs.
             perLayer = collectiveUs(.allGather, bytes: Double(total) * bytesPerToken, gpus: gpus)
                 + collectiveUs(.allReduce, bytes: Double(total) * bytesPerToken, gpus: gpus)
+        case .allgatherReducescatter:
+            perLayer = collectiveUs(.allGather, bytes: Double(total) * bytesPerToken, gpus: gpus)
+                + collectiveUs(.reduceScatter, bytes: Double(total) * bytesPerToken, gpus: gpus)
         case .alltoall:
             // Dispatch and combine each move k x tokens x hidden (eq. 3); the per-rank buffer is the straggler's.
-            let buffer = Double(total) * Double(moe.topK) * bytesPerToken / Double(gpus) * max(1, imbalance)
-            perLayer = 2 * collectiveUs(.allToAll, bytes: buffer, gpus: gpus)
+            let pairsPerRank = Double(total) * Double(moe.topK) / Double(gpus) * max(1, imbalance)
+            if dispatchBytesPerToken == bytesPerToken {
+                perLayer = 2 * collectiveUs(.allToAll, bytes: pairsPerRank * bytesPerToken, gpus: gpus)
+            } else {
+                perLayer = collectiveUs(.allToAll, bytes: pairsPerRank * dispatchBytesPerToken, gpus: gpus)
+                    + collectiveUs(.allToAll, bytes: pairsPerRank * bytesPerToken, gpus: gpus)
+            }
+        case .deepepHighThroughput, .deepepLowLatency:
+            perLayer = deepEPUs(totalTokens: total, imbalance: imbalance, topK: moe.topK,
+                                dispatchBytesPerToken: dispatchBytesPerToken, combineBytesPerToken: bytesPerToken)
         }
         return Double(moeLayers) * perLayer
+    }
+
+    /// DeepEP dispatch + combine of one MoE layer from DeepSeek's published bandwidths (the network profile).
+    ///
+    /// Low-latency kernels send each of a token's k copies to its expert's rank over RDMA: bytes per rank =
+    /// tokens/P x k x hidden x bytes, at the published RDMA bandwidth for that EP size. Normal kernels send a
+    /// token once per destination node over RDMA (expected distinct other nodes among k uniformly routed experts,
+    /// (N-1)(1-(1-1/N)^k)) and forward within the node over NVLink; on one node they are NVLink-bound at the
+    /// published intranode figure. Either way never below the network profile's latency per kernel. The per-rank
+    /// bytes carry the straggler's imbalance.
+    func deepEPUs(totalTokens total: Int, imbalance: Double, topK k: Int, dispatchBytesPerToken d: Double, combineBytesPerToken c: Double) -> Double {
+        guard let net = topology.network else {
+            assumptions.insert("\(plan.all2allBackend.rawValue): no network profile holds DeepEP's figures; priced as the all-to-all of eq. 3")
+            let buf = Double(total) * Double(k) / Double(gpus) * max(1, imbalance)
+            return collectiveUs(.allToAll, bytes: buf * d, gpus: gpus) + collectiveUs(.allToAll, bytes: buf * c, gpus: gpus)
+        }
+        let tokensPerRank = Double(total) / Double(gpus) * max(1, imbalance)
+        let lowLatency = plan.all2allBackend == .deepepLowLatency
+        let rows = lowLatency ? net.deepepLowLatency : net.deepepNormal
+        guard let bwD = NetworkProfile.bandwidth(rows, ep: gpus, dispatch: true), let bwC = NetworkProfile.bandwidth(rows, ep: gpus, dispatch: false) else {
+            assumptions.insert("\(plan.all2allBackend.rawValue): \(net.name) has no DeepEP figures; priced as the all-to-all of eq. 3")
+            let buf = Double(total) * Double(k) / Double(gpus) * max(1, imbalance)
+            return collectiveUs(.allToAll, bytes: buf * d, gpus: gpus) + collectiveUs(.allToAll, bytes: buf * c, gpus: gpus)
+        }
+        note("collectives", .derived)
+        assumptions.insert("\(plan.all2allBackend.rawValue): DeepEP's published \(lowLatency ? "low-latency" : "normal-kernel") bandwidths at EP \(gpus) (\(net.name) profile, measured by DeepSeek on H800 + CX7 400 Gb/s), scaled to this step's bytes")
+        let copies: Double
+        if lowLatency {
+            copies = Double(k)
+        } else if topology.isMultiNode {
+            let n = Double(topology.nodes)
+            copies = (n - 1) * (1 - pow(1 - 1 / n, Double(k)))
+        } else {
+            copies = Double(k) * Double(gpus - 1) / Double(gpus)
+        }
+        func t(_ bytesPerToken: Double, _ bw: Double) -> Double {
+            max(net.latencyUs, tokensPerRank * copies * bytesPerToken / (bw * 1e9) * 1e6)
+        }
+        var dispatch = t(d, bwD), combine = t(c, bwC)
+        if !lowLatency && topology.isMultiNode, let nvD = NetworkProfile.bandwidth(net.deepepNormal, ep: topology.gpusPerNode, dispatch: true),
+           let nvC = NetworkProfile.bandwidth(net.deepepNormal, ep: topology.gpusPerNode, dispatch: false) {
+            // The NVLink forwarding inside the destination node runs concurrently with the RDMA sends.
+            let local = Double(k) * Double(topology.gpusPerNode - 1) / Double(gpus)
+            dispatch = max(dispatch, tokensPerRank * local * d / (nvD * 1e9) * 1e6)
+            combine = max(combine, tokensPerRank * local * c / (nvC * 1e9) * 1e6)
+        }
+        return dispatch + combine
     }
 
     // MARK: experts
@@ -346,6 +454,14 @@ public final class StepCostModel {
                     // Never below the datasheet floor of the hit experts' weights and the pairs' FLOPs.
                     let floor = kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
                     perGPU[g] = max(f.us(hits: hits[g], pairs: pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
+                }
+            }
+            if expertBytes != 2 {
+                // Quantized experts: the bf16 time carried by the roofline ratio at this GPU's load (an estimate).
+                let h = Double(model.hidden), il = Double(inter)
+                for g in 0..<groups where pairs[g] > 0 {
+                    perGPU[g] *= kernels.quantizedRatio(flops: 6 * Double(pairs[g]) * h * il, weightElements: Double(hits[g]) * 3 * h * il,
+                                                        activationBytes: 4 * Double(pairs[g]) * (h + il), weightBytes: expertBytes, fp8: fp8Compute)
                 }
             }
             var worst = 0.0, worstPairs = 0, sumPairs = 0

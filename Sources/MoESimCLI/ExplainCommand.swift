@@ -105,7 +105,10 @@ enum ExplainCommand {
         let d = e.deployment
         return [
             ("model", d.model.name), ("gpu", d.gpu.name), ("plan", d.plan.vllmFlags), ("strategy", d.plan.strategy?.rawValue ?? NSNull()),
-            ("all2all_backend", d.plan.all2allBackend.rawValue), ("routing", "\(d.routing)"),
+            ("all2all_backend", d.plan.all2allBackend.vllmName), ("routing", "\(d.routing)"),
+            ("quantization", d.model.quantization.method), ("kv_cache_bytes_per_element", d.model.kvCacheBytes),
+            ("nodes", d.topology.nodes), ("gpus_per_node", d.topology.gpusPerNode), ("network", d.topology.network?.name ?? NSNull()),
+            ("memory_per_gpu_gb", memoryFields(d.memoryPlan())),
             ("tokens", e.batch.tokens), ("tokens_per_dp_rank", e.perRank.map(\.tokens)),
             ("layer", e.layer.map { c -> [(String, Any)] in
                 [("component", c.name), ("time_us", c.us), ("flops", c.flops), ("bytes", c.bytes), ("bound", c.bound), ("formula", c.formula), ("source", c.source)] }),
@@ -118,11 +121,31 @@ enum ExplainCommand {
         ]
     }
 
+    static func memoryFields(_ m: MemoryPlan) -> [(String, Any)] {
+        [("attention_weights", m.attentionWeightBytes / 1e9), ("dense_weights", m.denseWeightBytes / 1e9), ("expert_weights", m.expertWeightBytes / 1e9),
+         ("embedding_weights", m.embeddingWeightBytes / 1e9), ("weights", m.weightBytes / 1e9), ("reserve", m.reserveBytes / 1e9),
+         ("budget", m.budgetBytes / 1e9), ("kv_cache", m.kvBytes / 1e9), ("kv_bytes_per_token", m.kvBytesPerToken), ("kv_tokens", m.kvTokens)]
+    }
+
+    /// Memory per GPU as a user would compute it by hand: parameters x bytes per weight / sharding.
+    static func memoryText(_ d: Deployment) -> String {
+        let m = d.memoryPlan(), q = d.model.quantization
+        var s = String(format: "memory per GPU: weights %.1f GB (attention %.1f, dense/shared/router %.1f, experts %.1f, embeddings+LM head %.1f) + reserve %.1f of %.1f GB usable; KV cache %.1f GB = %d tokens at %.0f bytes/token\n",
+                       m.weightBytes / 1e9, m.attentionWeightBytes / 1e9, m.denseWeightBytes / 1e9, m.expertWeightBytes / 1e9, m.embeddingWeightBytes / 1e9,
+                       m.reserveBytes / 1e9, m.budgetBytes / 1e9, m.kvBytes / 1e9, m.kvTokens, m.kvBytesPerToken)
+        s += String(format: "  by hand: %.2fB params; weights %@, embeddings and LM head bf16; KV cache %@\n", d.model.totalParams / 1e9,
+                    q.isQuantized ? "\(q.method) at \(String(format: "%.4g", q.expertBytes)) bytes (experts) and \(String(format: "%.4g", q.linearBytes)) (other linear layers)" : "bf16 (2 bytes)",
+                    d.model.kvCacheBytes == 2 ? "bf16" : "fp8")
+        return s
+    }
+
     static func text(_ e: StepExplanation) -> String {
         let d = e.deployment
         var s = "\(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name)\n"
         if let st = d.plan.strategy { s += "strategy \(st.rawValue) = \(d.plan.vllmFlags)  (\(st.summary))\n" } else { s += "plan: \(d.plan.vllmFlags)\n" }
-        if d.plan.expertParallel { s += "expert all-to-all backend: \(d.plan.all2allBackend.rawValue); routing: \(d.routing)\n" }
+        if d.topology.isMultiNode { s += "nodes: \(d.topology.nodes) x \(d.topology.gpusPerNode) GPUs, network \(d.topology.network?.displayName ?? "none")\n" }
+        if d.plan.expertParallel { s += "expert all-to-all backend: \(d.plan.all2allBackend.vllmName); routing: \(d.routing)\(d.plan.eplb ? "; EPLB with \(d.plan.redundantExperts) redundant experts per layer" : "")\n" }
+        s += memoryText(d)
         s += "step: \(e.batch.decodeSequences) decode sequences (context \(Int(e.batch.decodeContext) / max(1, e.batch.decodeSequences)) each), \(e.batch.tokens - e.batch.decodeSequences) prefill tokens = \(e.batch.tokens) tokens"
         if e.perRank.count > 1 { s += "; per DP rank \(e.perRank.map { String($0.tokens) }.joined(separator: " / "))" }
         s += "\n\nOne \(d.model.isMoE ? "MoE" : "decoder") layer on the busiest GPU (\(e.layersOfKind.map { "\($0.1) \($0.0) layers" }.joined(separator: ", ")) in all):\n"

@@ -12,7 +12,7 @@ enum ProfilesCommand {
         arguments: [("<action>", "list, show, check or kernels"), ("<args>", "kind and name for show; files for check; table names for kernels (default: all)")],
         options: [OptionSpec("--loso", nil, "with 'kernels': leave-one-shape-out error of the fused-MoE shape model")])
 
-    static let kinds = ["models", "gpus", "interconnects", "engines"]
+    static let kinds = ["models", "gpus", "interconnects", "networks", "engines"]
 
     static func execute(_ args: [String], _ ctx: Context) throws {
         let a = try ParsedArguments(args, options: spec.options, maxPositionals: 64)
@@ -81,6 +81,7 @@ enum ProfilesCommand {
         if j.has("config") || j.has("model_type") { return "models" }
         if j.has("peak_bf16_tflops") { return "gpus" }
         if j.has("curves") { return "interconnects" }
+        if j.has("nic_bus_bandwidth_gbps") { return "networks" }
         if j.has("engine") { return "engines" }
         if j.has("moe") && j.has("moe_routing") { return "kernels" }
         throw j.fail("cannot tell the profile kind: expected 'config'/'model_type' (model), 'peak_bf16_tflops' (GPU), 'curves' (interconnect), 'engine' (engine) or 'moe' with 'moe_routing' (kernel tables)")
@@ -92,6 +93,7 @@ enum ProfilesCommand {
         case "models":
             let m = try store.model(path)
             var s = String(format: "%@, %d layers, hidden %d, %.2fB params (%.2fB active)", m.family, m.layers, m.hidden, m.totalParams / 1e9, m.activeParams / 1e9)
+            if m.quantization.isQuantized { s += ", \(m.quantization.method)" }
             if let moe = m.moe { s += ", \(moe.experts) experts top-\(moe.topK)" + (moe.sharedIntermediate > 0 ? " + shared \(moe.sharedIntermediate)" : "") }
             if m.isDiffusion { s += ", diffusion" }
             return s
@@ -103,6 +105,11 @@ enum ProfilesCommand {
             let ic = try store.interconnect(path)
             let cs = Collective.allCases.filter { !ic.gpuCounts($0).isEmpty }.map { "\($0.rawValue)\(ic.gpuCounts($0))" }
             return "\(ic.gpus.joined(separator: ", ")); " + cs.joined(separator: " ") + ic.mergedPoints.map { "; note: \($0)" }.joined()
+        case "networks":
+            let n = try store.network(path)
+            let eps = (n.deepepNormal + n.deepepLowLatency).map { String($0.ep) }.uniqued()
+            return String(format: "%.0f GB/s per NIC x %d per node, %.1f us latency; %@", n.nicBusGBps, n.nicsPerNode, n.latencyUs,
+                          eps.isEmpty ? "no DeepEP figures" : "DeepEP figures at EP " + eps.joined(separator: "/"))
         case "kernels":
             let t = try store.kernelTables(path)
             return "vLLM \(t.frameworkVersion) kernel tables for \(t.gpuName) (\(t.provenance)): \(t.moeShapes.count) fused-MoE shapes"
@@ -112,4 +119,8 @@ enum ProfilesCommand {
         default: return nil
         }
     }
+}
+
+extension Array where Element == String {
+    func uniqued() -> [String] { var seen = Set<String>(); return filter { seen.insert($0).inserted } }
 }

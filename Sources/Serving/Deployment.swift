@@ -13,13 +13,23 @@ public struct Deployment: Sendable {
     public var placement: ExpertPlacement?
     /// Engine flag overrides (`--max-num-seqs`, ...), by engine parameter name.
     public var overrides: [String: Double]
+    /// Nodes, GPUs per node and the network between them (one node unless the plan spans several).
+    public var topology: ClusterTopology
 
     public init(model: ModelArchitecture, gpu: GPUProfile, interconnect: InterconnectProfile?, plan: ParallelPlan,
-                engine: EngineProfile, routing: RoutingSpec = .uniform, placement: ExpertPlacement? = nil, overrides: [String: Double] = [:]) throws {
+                engine: EngineProfile, routing: RoutingSpec = .uniform, placement: ExpertPlacement? = nil, overrides: [String: Double] = [:],
+                topology: ClusterTopology? = nil) throws {
         try plan.validate(for: model)
         self.model = model; self.gpu = gpu; self.interconnect = interconnect; self.plan = plan
         self.engine = engine; self.routing = routing; self.overrides = overrides
+        self.topology = topology ?? .singleNode(gpus: plan.gpuCount)
         if plan.expertParallel, let moe = model.moe {
+            if plan.eplb && placement == nil {
+                // The counts per GPU (memory) are those of any balanced packing; the run rebalances on its routing.
+                let uniform = Array(repeating: Array(repeating: 1.0, count: moe.experts), count: model.moeLayerCount)
+                self.placement = .eplb(loads: uniform, experts: moe.experts, gpus: plan.gpuCount, redundant: plan.redundantExperts)
+                return
+            }
             self.placement = placement ?? ExpertPlacement.contiguous(experts: moe.experts, gpus: plan.gpuCount, moeLayers: model.moeLayerCount)
         } else {
             self.placement = nil
@@ -46,11 +56,16 @@ public struct Deployment: Sendable {
         if let moe = model.moe {
             routingModel = try RoutingModel(spec: routing, experts: moe.experts, topK: moe.topK, layers: model.moeLayerCount, seed: seed)
         }
+        var pl = placement
+        if plan.eplb, let moe = model.moe, let r = routingModel {
+            // EPLB rebalances from the observed routing: the expected load of each expert in each layer.
+            pl = .eplb(loads: r.inclusion, experts: moe.experts, gpus: plan.gpuCount, redundant: plan.redundantExperts)
+        }
         return try StepCostModel(model: model, plan: plan, kernels: kernelCost, interconnect: interconnect,
-                                 routing: routingModel, placement: placement, seed: seed)
+                                 routing: routingModel, placement: pl, seed: seed, topology: topology)
     }
 
     public var summary: String {
-        "\(model.name) on \(plan.gpuCount)x \(gpu.name) [\(plan.vllmFlags)\(plan.strategy.map { ", strategy \($0.rawValue)" } ?? "")], engine \(engine.name), routing \(routing)"
+        "\(model.name)\(model.quantization.isQuantized ? " (\(model.quantization.method))" : "") on \(plan.gpuCount)x \(gpu.name)\(topology.isMultiNode ? " (\(topology.nodes) nodes x \(topology.gpusPerNode), \(topology.network?.name ?? "no network"))" : "") [\(plan.vllmFlags)\(plan.strategy.map { ", strategy \($0.rawValue)" } ?? "")], engine \(engine.name), routing \(routing)"
     }
 }

@@ -362,6 +362,7 @@ public struct VLLMSimulator {
         if !cost.derivedCollectives.isEmpty {
             result.notes.append("no measured curve on \(d.interconnect?.name ?? "this interconnect"): \(cost.derivedCollectives.sorted().joined(separator: "; "))")
         }
+        for x in cost.assumptions.sorted() { result.notes.append("estimate: " + x) }
         for x in cost.sourceSummary() { result.timeSources[x.component] = x.sources.map(\.rawValue).joined(separator: ", ") }
         result.kernelTables = cost.kernels.tables?.provenance
         result.notes.append("kernel times: " + cost.sourceSummary().map { "\($0.component) \($0.sources.map(\.rawValue).joined(separator: "/"))" }.joined(separator: "; ")

@@ -72,11 +72,11 @@ public struct StepExplanation {
         func tag(_ key: String) { comps[comps.count - 1].source = src(key) }
         let attnParams = m.attentionParamsPerLayer / Double(tp)
         comps.append(comp("attention projections", cost.attentionGEMMUs(tokens: t), 2 * Double(t) * attnParams,
-                          attnParams * b + Double(t) * h * b * 2, "QKV and output GEMMs, M = \(t) tokens, weights / TP \(tp)"))
+                          attnParams * m.linearBytesPerParam + Double(t) * h * b * 2, "QKV and output GEMMs, M = \(t) tokens, weights / TP \(tp)"))
         tag("attention projections")
-        let kvRead = r0.decodeContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * b
+        let kvRead = r0.decodeContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes
         comps.append(comp("attention kernel", cost.attentionKernelUs(r0), 4 * Double(m.heads / tp * m.headDim) * (r0.decodeContext + r0.prefillPairs),
-                          kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * b,
+                          kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes,
                           "decode reads \(Int(r0.decodeContext)) cached tokens' K and V; prefill \(Int(r0.prefillPairs)) query-key pairs"))
         tag("attention kernel")
         if tp > 1 {
@@ -90,7 +90,7 @@ public struct StepExplanation {
         let denseParams = m.denseFFNParams(layer: li)
         if denseParams > 0 {
             comps.append(comp(f.isMoE ? "router + shared experts" : "dense MLP", cost.denseFFNUs(layer: li, tokens: t), 2 * Double(t) * denseParams / Double(tp),
-                              denseParams * b / Double(tp), f.isMoE ? "router (E = \(f.experts)) and shared expert width \(f.sharedIntermediate)" : "gated MLP width \(f.denseIntermediate) / TP"))
+                              denseParams * m.linearBytesPerParam / Double(tp), f.isMoE ? "router (E = \(f.experts)) and shared expert width \(f.sharedIntermediate)" : "gated MLP width \(f.denseIntermediate) / TP"))
             tag("dense GEMMs")
         }
         var experts: [(Int, Int, Int, Double)] = []
@@ -104,7 +104,7 @@ public struct StepExplanation {
                 let pairs = Double(dl.tokensPerGPU.max() ?? 0)
                 let inter = d.plan.expertParallel ? f.expertIntermediate : f.expertIntermediate / tp
                 let hits = Double(dl.expertsHitPerGPU[dl.usPerGPU.firstIndex(of: worst) ?? 0])
-                comps.append(comp("experts (slowest GPU)", worst, 6 * pairs * h * Double(inter), hits * 3 * h * Double(inter) * b,
+                comps.append(comp("experts (slowest GPU)", worst, 6 * pairs * h * Double(inter), hits * 3 * h * Double(inter) * m.expertBytesPerParam,
                                   d.plan.expertParallel ? "each GPU runs its \(f.experts / P) local experts on the tokens routed to them; the layer waits for the slowest"
                                                         : "every GPU runs all hit experts, each 1/\(tp) of its width"))
                 tag("experts")
@@ -114,8 +114,12 @@ public struct StepExplanation {
                 if d.plan.expertParallel && dp > 1 {
                     let el = expertParallelAllToAllElements(topK: f.topK, hidden: m.hidden, batchTokens: all.tokens, gpus: P)
                     let epUs = cost.expertParallelCommUs(totalTokens: all.tokens, imbalance: 1) / Double(m.moeLayerCount)
-                    let formula = d.plan.all2allBackend == .alltoall
-                        ? "eq. (3), dispatch and combine each: k x hidden x tokens x (P-1)/P = \(f.topK) x \(m.hidden) x \(all.tokens) x \(P - 1)/\(P) = \(Int(el)) elements (\(mb(el * b)))"
+                    let be = d.plan.all2allBackend
+                    let formula = be == .deepepLowLatency || be == .deepepHighThroughput
+                        ? "\(be.rawValue): DeepEP dispatch + combine of \(all.tokens) tokens x top-\(f.topK) over \(P) ranks\(d.topology.isMultiNode ? " on \(d.topology.nodes) nodes" : "") at DeepSeek's published bandwidths"
+                        : be == .allgatherReducescatter ? "allgather_reducescatter: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + reduce-scatter of the outputs over \(P) GPUs"
+                        : d.plan.all2allBackend == .alltoall
+                        ? "pplx (eq. 3), dispatch and combine each: k x hidden x tokens x (P-1)/P = \(f.topK) x \(m.hidden) x \(all.tokens) x \(P - 1)/\(P) = \(Int(el)) elements (\(mb(el * b)))"
                         : "vLLM naive path: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + all-reduce of the outputs over \(P) GPUs"
                     comps.append(comp("EP dispatch + combine", epUs, 0, d.plan.all2allBackend == .alltoall ? 2 * el * b : 2 * Double(all.tokens) * h * b, formula, network: true))
                     tag("collectives")

@@ -87,19 +87,25 @@ public struct PlanSearch {
         self.sloTTFTp99Ms = sloTTFTp99Ms; self.sloTPOTp99Ms = sloTPOTp99Ms; self.prices = prices
     }
 
-    /// Every valid plan: GPU counts that are powers of two up to `maxGPUs`, TP dividing the heads, the rest DP,
-    /// experts TP-sharded or expert-parallel (both all-to-all backends when DP > 1), three `max-num-seqs`.
+    /// GPUs per node: plans over more GPUs span nodes joined by the GPU's shipped network profile, with TP
+    /// inside a node (the `run` default, `--gpus-per-node 8`).
+    public var gpusPerNode = 8
+
+    /// Every valid plan: GPU counts that are powers of two up to `maxGPUs`, TP dividing the heads (within a node
+    /// when the plan spans nodes), the rest DP, experts TP-sharded or expert-parallel (naive and pplx when DP > 1;
+    /// across nodes also DeepEP's two kernels), three `max-num-seqs`.
     public func candidates() -> [Candidate] {
         var out: [Candidate] = []
         var seen = Set<Candidate>()
         for g in gpus {
             var n = 1
             while n <= maxGPUs {
-                for tp in stride(from: 1, through: n, by: 1) where n % tp == 0 && (tp & (tp - 1)) == 0 {
+                for tp in stride(from: 1, through: n, by: 1) where n % tp == 0 && (tp & (tp - 1)) == 0 && (n <= gpusPerNode || tp <= gpusPerNode) {
                     let dp = n / tp
                     var variants: [(Bool, String?)] = [(false, nil)]
                     if let moe = model.moe, n > 1, moe.experts >= n {
                         if dp > 1 { variants += [(true, "alltoall"), (true, "allreduce")] } else { variants.append((true, nil)) }
+                        if dp > 1 && n > gpusPerNode { variants += [(true, "deepep_low_latency"), (true, "deepep_high_throughput")] }
                     }
                     for (ep, b) in variants {
                         let plan = ParallelPlan(tp: tp, dp: dp, ep: ep)
@@ -146,7 +152,7 @@ public struct PlanSearch {
     func nonExpertBytesPerGPU(_ c: Candidate) -> Double {
         var p = 0.0
         for l in 0..<model.layers { p += model.attentionParamsPerLayer + model.denseFFNParams(layer: l) }
-        return p * model.bytesPerParam / Double(c.tp)
+        return p * model.linearBytesPerParam / Double(c.tp)
     }
 
     public func tpotLowerBoundMs(_ c: Candidate, gpu: GPUProfile) -> Double {

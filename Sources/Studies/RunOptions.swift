@@ -14,7 +14,14 @@ public enum RunOptions {
         OptionSpec("--data-parallel-size", "<n>", "Data parallel size (vLLM -dp).", default: "1"),
         OptionSpec("--pipeline-parallel-size", "<n>", "Pipeline parallel size (vLLM -pp): only 1; moesim does not model pipeline parallelism.", default: "1"),
         OptionSpec("--enable-expert-parallel", nil, "Spread experts over TP x DP GPUs instead of TP-sharding them."),
-        OptionSpec("--all2all-backend", "<backend>", "EP token exchange: allreduce (vLLM naive) or alltoall (eq. 3 volumes).", default: "allreduce if DP = 1, else alltoall"),
+        OptionSpec("--all2all-backend", "<backend>", "EP token exchange, vLLM's names: naive, allgather_reducescatter, pplx, deepep_high_throughput, deepep_low_latency (allreduce = naive, alltoall = pplx).", default: "naive if DP = 1, else pplx"),
+        OptionSpec("--enable-eplb", nil, "vLLM's expert-parallel load balancer: replicate and repack experts by their observed load."),
+        OptionSpec("--num-redundant-experts", "<n>", "EPLB: extra expert replicas per MoE layer.", default: "0"),
+        OptionSpec("--quantization", "<method>", "Weight quantization, vLLM's names: fp8, mxfp4, awq, gptq, compressed-tensors.", default: "the config's quantization_config, else bf16"),
+        OptionSpec("--kv-cache-dtype", "<dtype>", "KV cache element type: auto, bfloat16, fp8, fp8_e4m3, fp8_e5m2.", default: "auto"),
+        OptionSpec("--gpus-per-node", "<n>", "GPUs per node; a plan over more GPUs spans nodes joined by --network.", default: "8"),
+        OptionSpec("--data-parallel-size-local", "<n>", "vLLM: DP ranks per node (sets GPUs per node = this x TP)."),
+        OptionSpec("--network", "<name|file>", "Network between nodes (profiles/networks).", default: "the shipped one for the GPU"),
         OptionSpec("--expert-placement", "<file>", "JSON expert-to-GPU placement (replicas allowed).", default: "contiguous blocks"),
         OptionSpec("--routing", "<spec>", "uniform, zipf:S, dirichlet:A, histogram:FILE or trace:FILE.", default: "uniform"),
         OptionSpec("--engine", "<engine>", "vllm (continuous batching) or hf (Transformers generate, static batch).", default: "vllm"),
@@ -65,10 +72,25 @@ public enum RunOptions {
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.
     public static func deployment(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil) throws -> Deployment {
         guard let modelName = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
-        let model = try store.model(modelName)
+        var model = try store.model(modelName)
+        if let q = try a.choice("--quantization", Quantization.methods) {
+            let want = q.replacingOccurrences(of: "_marlin", with: "")
+            if model.quantization.isQuantized {
+                guard model.quantization.method == want else {
+                    throw InputError.usage("'--quantization \(q)' does not match the checkpoint's quantization_config (quant_method \(model.quantization.method)) of \(model.name)")
+                }
+            } else if want == "fp8" {
+                model.quantization = .fp8(block: nil) // vLLM's online dynamic fp8 of every linear layer
+            } else {
+                throw InputError.usage("'--quantization \(q)' needs a checkpoint quantized that way (quantization_config with quant_method \(want)); \(model.name) has none. Only fp8 can be applied online")
+            }
+        }
+        if let kv = try a.choice("--kv-cache-dtype", KVCacheDType.allCases.map(\.rawValue)) {
+            model.kvCacheBytes = KVCacheDType(rawValue: kv)!.bytes
+        }
         let gpu = try store.gpu(a.string("--gpu") ?? "a100-sxm4-80gb")
         var plan: ParallelPlan
-        let backend = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.allCases.map(\.rawValue)).flatMap(ParallelPlan.All2AllBackend.init)
+        let backend = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted).flatMap { ParallelPlan.All2AllBackend(name: $0) }
         if let s = try a.choice("--strategy", ParallelPlan.Strategy.allCases.map(\.rawValue)) {
             for f in ["--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel", "--pipeline-parallel-size"] where a.has(f) {
                 throw InputError.usage("'--strategy' sets the plan; do not combine it with '\(f)'")
@@ -86,6 +108,8 @@ public enum RunOptions {
             }
             plan = ParallelPlan(tp: tp, dp: dp, ep: a.has("--enable-expert-parallel"), backend: backend)
         }
+        plan.eplb = a.has("--enable-eplb")
+        plan.redundantExperts = try a.int("--num-redundant-experts") ?? 0
         try plan.validate(for: model)
         if backend != nil && !plan.expertParallel {
             throw InputError.usage("'--all2all-backend' chooses how expert parallelism exchanges tokens; it is not used without '--enable-expert-parallel' (or --strategy ep/hybrid)")
@@ -97,10 +121,42 @@ public enum RunOptions {
         if !model.isMoE {
             try refuseUnused(a, ["--routing", "--experts-impl"], because: "by the dense model \(model.name) (it has no experts)")
         }
+        // Nodes: --data-parallel-size-local L puts L DP ranks (L x TP GPUs) on each node, else --gpus-per-node.
+        var perNode = try a.positiveInt("--gpus-per-node") ?? 8
+        if let local = try a.positiveInt("--data-parallel-size-local") {
+            if a.has("--gpus-per-node") { throw InputError.usage("'--data-parallel-size-local' sets the GPUs per node (x TP); do not combine it with '--gpus-per-node'") }
+            guard local <= plan.dataParallel, plan.dataParallel % local == 0 else {
+                throw InputError.usage("--data-parallel-size-local \(local) must divide --data-parallel-size \(plan.dataParallel)")
+            }
+            perNode = local * plan.tensorParallel
+        }
+        var topology = ClusterTopology.singleNode(gpus: plan.gpuCount)
+        if plan.gpuCount > perNode {
+            guard plan.gpuCount % perNode == 0 else {
+                throw InputError.usage("\(plan.gpuCount) GPUs do not fill whole nodes of \(perNode) (--gpus-per-node or --data-parallel-size-local x TP)")
+            }
+            guard plan.tensorParallel <= perNode, perNode % plan.tensorParallel == 0 else {
+                throw InputError.usage("--tensor-parallel-size \(plan.tensorParallel) must fit in and divide a node of \(perNode) GPUs (tensor parallelism across nodes is not modelled)")
+            }
+            let net = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
+            guard let n = net else {
+                throw InputError.usage("\(plan.gpuCount) GPUs span \(plan.gpuCount / perNode) nodes of \(perNode); no shipped network profile lists \(gpu.name): give one with '--network <name|file>' (shipped: \(quotedChoices(store.names("networks"))))")
+            }
+            topology = ClusterTopology(gpusPerNode: perNode, nodes: plan.gpuCount / perNode, network: n)
+        } else {
+            // One node; the network profile still holds DeepEP's figures for the deepep backends.
+            if a.has("--network") && !(plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput) {
+                throw InputError.usage("'--network' joins nodes; \(plan.gpuCount) GPU(s) fit one node of \(perNode) (raise the GPU count or lower --gpus-per-node)")
+            }
+            if plan.expertParallel, plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput {
+                topology.network = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
+            }
+        }
+        let nodeGPUs = min(plan.gpuCount, topology.gpusPerNode)
         if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
-        else if plan.gpuCount > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount) }
-        if plan.gpuCount > 1 && ic == nil {
-            throw InputError.usage("no shipped interconnect profile covers \(plan.gpuCount)x \(gpu.name); give one with '--interconnect <name|file>' (shipped: \(quotedChoices(store.names("interconnects"))))")
+        else if nodeGPUs > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: nodeGPUs) }
+        if nodeGPUs > 1 && ic == nil {
+            throw InputError.usage("no shipped interconnect profile covers \(nodeGPUs)x \(gpu.name); give one with '--interconnect <name|file>' (shipped: \(quotedChoices(store.names("interconnects"))))")
         }
         let engineName = try a.choice("--engine", EngineProfile.Kind.allCases.map(\.rawValue)) ?? "vllm"
         // A calibration candidate replaces the named profile of its kind (which may not even load yet).
@@ -110,6 +166,9 @@ public enum RunOptions {
         }
         let routing = try RoutingSpec(parsing: a.string("--routing") ?? "uniform")
         var placement: ExpertPlacement? = nil
+        if a.has("--expert-placement") && plan.eplb {
+            throw InputError.usage("'--enable-eplb' places the experts itself; do not combine it with '--expert-placement'")
+        }
         if let f = a.string("--expert-placement") {
             guard plan.expertParallel, let moe = model.moe else {
                 throw InputError.usage("'--expert-placement' needs '--enable-expert-parallel' (or --strategy ep/hybrid) and an MoE model")
@@ -124,7 +183,7 @@ public enum RunOptions {
             overrides["gpu_memory_utilization"] = v
         }
         return try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
-                              placement: placement, overrides: overrides)
+                              placement: placement, overrides: overrides, topology: topology)
     }
 
     /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.

@@ -26,6 +26,13 @@ struct ModelShapeCase: Sendable, CustomTestStringConvertible {
         ModelShapeCase(name: "deepseek-v3", layers: 61, hidden: 7168, experts: 256, topK: 8, expertInter: 2048, shared: 2048, moeLayers: 58, diffusion: false),
         ModelShapeCase(name: "llada-8b", layers: 32, hidden: 4096, experts: 0, topK: 0, expertInter: 0, shared: 0, moeLayers: 0, diffusion: true),
         ModelShapeCase(name: "llada-moe-7b", layers: 16, hidden: 2048, experts: 64, topK: 8, expertInter: 1024, shared: 0, moeLayers: 16, diffusion: true),
+        ModelShapeCase(name: "deepseek-r1", layers: 61, hidden: 7168, experts: 256, topK: 8, expertInter: 2048, shared: 2048, moeLayers: 58, diffusion: false),
+        ModelShapeCase(name: "kimi-k2", layers: 61, hidden: 7168, experts: 384, topK: 8, expertInter: 2048, shared: 2048, moeLayers: 60, diffusion: false),
+        ModelShapeCase(name: "qwen3-235b-a22b", layers: 94, hidden: 4096, experts: 128, topK: 8, expertInter: 1536, shared: 0, moeLayers: 94, diffusion: false),
+        ModelShapeCase(name: "qwen3-235b-a22b-fp8", layers: 94, hidden: 4096, experts: 128, topK: 8, expertInter: 1536, shared: 0, moeLayers: 94, diffusion: false),
+        ModelShapeCase(name: "gpt-oss-120b", layers: 36, hidden: 2880, experts: 128, topK: 4, expertInter: 2880, shared: 0, moeLayers: 36, diffusion: false),
+        ModelShapeCase(name: "llama-4-scout", layers: 48, hidden: 5120, experts: 16, topK: 1, expertInter: 8192, shared: 8192, moeLayers: 48, diffusion: false),
+        ModelShapeCase(name: "llama-4-maverick", layers: 48, hidden: 5120, experts: 128, topK: 1, expertInter: 8192, shared: 8192, moeLayers: 24, diffusion: false),
     ]
 
     @Test func everyShippedModelIsCovered() {

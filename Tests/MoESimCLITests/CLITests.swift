@@ -15,7 +15,7 @@ enum Repo {
     /// Every shipped profile file, relative to the repository root.
     static func shippedProfiles() -> [String] {
         var out: [String] = []
-        for kind in ["models", "gpus", "interconnects", "engines"] {
+        for kind in ["models", "gpus", "interconnects", "networks", "engines"] {
             let dir = root + "/profiles/" + kind
             let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
             out += files.filter { $0.hasSuffix(".json") }.sorted().map { "profiles/\(kind)/\($0)" }
