@@ -74,6 +74,7 @@ public enum Limits {
         "--gpu-memory-utilization": .real(0.01...1),
         "--random-input-len": .int(tokens), "--random-output-len": .int(tokens),
         "--random-range-ratio": .real(0...0.999),
+        "--random-prefix-len": .int(0...10_000_000),
         "--num-prompts": .int(requests), "--max-concurrency": .int(requests),
         "--request-rate": .realOrInfinity(1e-6...1e9), "--burstiness": .real(1e-3...1e3),
         "--trace-limit": .int(requests), "--trace-time-scale": .real(1e-6...1e6),

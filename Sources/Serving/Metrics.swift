@@ -26,6 +26,9 @@ public struct RunResult: Sendable {
     /// "roofline", "derived", comma-joined), and the measured kernel tables used, if any.
     public var timeSources: [String: String] = [:]
     public var kernelTables: String?
+    /// Prefix caching and speculative decoding, when on.
+    public var prefixCache: PrefixCacheStats?
+    public var speculative: SpeculativeStats?
 
     public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
                 itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,
@@ -64,6 +67,16 @@ public struct RunResult: Sendable {
             ] as [(String, Any)]),
             ("seed", seed),
         ]
+        if let p = prefixCache {
+            f += [("prefix_cache_queried_tokens", p.queriedTokens), ("prefix_cache_hit_tokens", p.hitTokens),
+                  ("prefix_cache_hit_rate", p.hitRate), ("prefix_cache_evicted_blocks", p.evictedBlocks)]
+        }
+        if let sp = speculative {
+            f += [("spec_decode_config", sp.config), ("spec_decode_verify_steps", sp.verifySteps),
+                  ("spec_decode_num_draft_tokens", sp.proposedDrafts), ("spec_decode_num_accepted_tokens", sp.acceptedDrafts),
+                  ("spec_decode_draft_acceptance_rate", sp.acceptanceRate), ("spec_decode_mean_acceptance_length", sp.tokensPerStep),
+                  ("spec_decode_expected_acceptance_length", sp.expectedTokensPerStep)]
+        }
         if !timeSources.isEmpty {
             f.append(("time_sources", timeSources.keys.sorted().map { ($0, timeSources[$0]!) } as [(String, Any)]))
             f.append(("kernel_tables", kernelTables ?? NSNull()))

@@ -16,6 +16,12 @@ public struct VLLMSimulator {
     public var progress: (@Sendable (Double) -> Void)?
     /// Runs stretches of pure decode steps without per-sequence scheduling (same results; off only to test that).
     public var fastDecode = true
+    /// `--enable-prefix-caching`: full KV blocks are named by their tokens and shared across requests.
+    public var prefixCaching = false
+    /// `--speculative-config`: decode steps verify drafted tokens.
+    public var speculative: SpeculativeConfig?
+    /// The draft model's deployment (method `draft_model`): its decode step, k times, proposes the drafts.
+    public var draftDeployment: Deployment?
 
     public init(deployment: Deployment, workload: Workload, seed: UInt64) {
         self.deployment = deployment; self.workload = workload; self.seed = seed
@@ -27,6 +33,10 @@ public struct VLLMSimulator {
         var rank = 0
         var send = 0.0, firstToken = -1.0, lastToken = 0.0
         var admitted = false
+        /// Prefix caching: leading blocks held as references in the cache; `regStop` once a block was found
+        /// already named by another request (the rest stay private).
+        var refs = 0
+        var regStop = false
     }
 
     /// The engine's clock: turns a step's GPU time into wall time (engine-core overhead, eager launches, DP sync),
@@ -118,6 +128,16 @@ public struct VLLMSimulator {
         var running = Array(repeating: [Int](), count: dp)
         var freeBlocks = Array(repeating: totalBlocks, count: dp)
         var pick = Xoshiro256(seed: seed, stream: 0x9A7)
+        let pc = prefixCaching
+        var caches = Array(repeating: PrefixCache(), count: pc ? dp : 0)
+        let spec = speculative
+        let specK = spec?.numSpeculativeTokens ?? 0
+        var acceptRNG = Xoshiro256(seed: seed, stream: 0x5EC)
+        var draftPick = Xoshiro256(seed: seed, stream: 0xD4A)
+        let draftCost = try draftDeployment?.costModel(seed: seed)
+        var draftBatches = Array(repeating: BatchShape(), count: spec == nil ? 0 : dp)
+        var schedAccept: [Int] = []
+        var specSteps = 0, specProposed = 0, specAccepted = 0
 
         // Client: send times wait for a free concurrency slot (FIFO of slot-free times).
         let concurrency = min(workload.maxConcurrency ?? n, n)
@@ -178,7 +198,7 @@ public struct VLLMSimulator {
                 // Fast path: while every running sequence is decoding, none needs a new KV block, none finishes and
                 // nothing is waiting or due to be sent, consecutive steps differ only in their KV context. Run them
                 // without per-sequence scheduling; the step costs, random draws and metrics are exactly the slow path's.
-                if fastDecode && dp == 1 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
+                if fastDecode && specK == 0 && dp == 1 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
                     var k = Int.max
                     var ctx = 0.0
                     for s in running[0] {
@@ -235,23 +255,33 @@ public struct VLLMSimulator {
                 // Schedule every DP rank.
                 var totalNew = 0
                 schedSeq.removeAll(keepingCapacity: true); schedWant.removeAll(keepingCapacity: true)
+                if specK > 0 { schedAccept.removeAll(keepingCapacity: true) }
                 emitted = 0
                 for r in 0..<dp {
                     rankStart[r] = schedSeq.count
                     batches[r] = BatchShape()
+                    if specK > 0 { draftBatches[r] = BatchShape() }
                     var budget = budgetTokens
                     var preempted = false
                     var idx = 0
                     while idx < running[r].count && budget > 0 {
                         let s = running[r][idx]
-                        let want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
+                        var want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
                         if want <= 0 { idx += 1; continue }
+                        // Speculative decoding: a decoding sequence verifies up to k drafts (no more than it has
+                        // tokens left to generate) in one forward of 1 + drafts tokens.
+                        let isSpec = specK > 0 && want == 1 && sq[s].generated > 0 && sq[s].computed >= sq[s].prompt
+                        if isSpec { want = min(1 + min(specK, sq[s].output - sq[s].generated - 1), budget) }
                         let need = blocksFor(sq[s].computed + want) - sq[s].blocks
                         var ok = true
                         while need > freeBlocks[r] {
                             // Preempt the newest running request (recompute later).
                             let victim = running[r].removeLast()
-                            freeBlocks[r] += sq[victim].blocks
+                            if pc {
+                                freeBlocks[r] += caches[r].releaseAll(&sq[victim], request: reqs[victim], index: victim, blockSize: blockSize)
+                            } else {
+                                freeBlocks[r] += sq[victim].blocks
+                            }
                             sq[victim].blocks = 0; sq[victim].computed = 0
                             preemptions += 1; preempted = true
                             if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
@@ -260,19 +290,48 @@ public struct VLLMSimulator {
                         if !ok { break }
                         freeBlocks[r] -= need; sq[s].blocks += need
                         schedSeq.append(s); schedWant.append(want); budget -= want
-                        addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
+                        if isSpec {
+                            // Draw how many drafts the target accepts now: the step emits them plus its own token.
+                            let m = spec!.drawAccepted(want - 1, rng: &acceptRNG)
+                            schedAccept.append(m)
+                            emitted += m + 1
+                            specSteps += 1; specProposed += want - 1; specAccepted += m
+                            batches[r].addVerify(context: sq[s].computed, drafts: want - 1)
+                            draftBatches[r].addDecode(context: sq[s].computed)
+                        } else {
+                            if specK > 0 { schedAccept.append(-1) }
+                            addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
+                        }
                         idx += 1
                     }
                     if !preempted {
                         while waitHead[r] < waiting[r].count && running[r].count < maxSeqs && budget > 0 {
                             let s = waiting[r][waitHead[r]]
-                            let want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
-                            let need = blocksFor(sq[s].computed + want) - sq[s].blocks
-                            if need > freeBlocks[r] { break }
+                            // Prefix caching: the leading blocks already cached are not computed again (at least
+                            // the last known token is, to sample from it).
+                            var hits = 0, revived = 0
+                            if pc && sq[s].computed == 0 {
+                                caches[r].evict(toFit: freeBlocks[r])
+                                (hits, revived) = caches[r].peek(reqs[s], index: s, maxBlocks: (sq[s].prompt + sq[s].generated - 1) / blockSize, blockSize: blockSize)
+                            }
+                            let base = hits > 0 ? hits * blockSize : sq[s].computed
+                            let want = min(sq[s].prompt + sq[s].generated - base, budget)
+                            let need = blocksFor(base + want) - sq[s].blocks - hits
+                            if need + revived > freeBlocks[r] { break }
                             waitHead[r] += 1
+                            if pc && sq[s].computed == 0 {
+                                caches[r].queriedTokens += sq[s].prompt + sq[s].generated
+                                caches[r].hitTokens += hits * blockSize
+                                if hits > 0 {
+                                    caches[r].acquire(reqs[s], index: s, blocks: hits, blockSize: blockSize)
+                                    freeBlocks[r] -= revived
+                                    sq[s].blocks = hits; sq[s].refs = hits; sq[s].computed = base
+                                }
+                            }
                             freeBlocks[r] -= need; sq[s].blocks += need
                             running[r].append(s)
                             schedSeq.append(s); schedWant.append(want); budget -= want
+                            if specK > 0 { schedAccept.append(-1) }
                             addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
                         }
                         if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
@@ -292,15 +351,39 @@ public struct VLLMSimulator {
                     maxSequences = max(maxSequences, batches[r].sequences)
                     used += Double(totalBlocks - freeBlocks[r])
                 }
-                let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: maxTokens, maxSequences: maxSequences,
+                var gpuStep = cost.stepCost(batches, pick: &pick)
+                if specK > 0 {
+                    // The drafts: k forwards of the draft model, or of one target layer for EAGLE/MTP heads.
+                    var any = false
+                    for r in 0..<dp where !draftBatches[r].isEmpty { any = true }
+                    if any {
+                        if let dc = draftCost {
+                            gpuStep += dc.stepCost(draftBatches, pick: &draftPick).scaled(Double(specK))
+                        } else if spec!.method != .ngram {
+                            gpuStep += cost.stepCost(draftBatches, pick: &draftPick).scaled(Double(specK) / Double(d.model.layers))
+                        }
+                    }
+                }
+                let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences,
                                             kvUsage: used / Double(totalBlocks * dp), emitted: emitted)
                 for r in 0..<dp {
                     var finished = false
                     for i in rankStart[r]..<rankStart[r + 1] {
                         let s = schedSeq[i]
-                        sq[s].computed += schedWant[i]
-                        guard sq[s].computed == sq[s].prompt + sq[s].generated else { continue }
-                        sq[s].generated += 1
+                        if specK > 0 && schedAccept[i] >= 0 {
+                            // Verified: the accepted drafts and the target's token are kept; rejected drafts' KV is not.
+                            let m = schedAccept[i]
+                            sq[s].computed += m + 1
+                            sq[s].generated += m + 1
+                        } else {
+                            sq[s].computed += schedWant[i]
+                            guard sq[s].computed == sq[s].prompt + sq[s].generated else {
+                                if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
+                                continue
+                            }
+                            sq[s].generated += 1
+                        }
+                        if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
                         if sq[s].firstToken < 0 {
                             sq[s].firstToken = deliver
                             ttft.append((deliver - sq[s].send) / 1e3)
@@ -309,7 +392,11 @@ public struct VLLMSimulator {
                         }
                         sq[s].lastToken = deliver
                         if sq[s].generated >= sq[s].output {
-                            freeBlocks[r] += sq[s].blocks
+                            if pc {
+                                freeBlocks[r] += caches[r].releaseAll(&sq[s], request: reqs[s], index: s, blockSize: blockSize)
+                            } else {
+                                freeBlocks[r] += sq[s].blocks
+                            }
                             sq[s].blocks = 0
                             sq[s].computed = -1 // marks finished for removal below
                             finished = true
@@ -340,6 +427,15 @@ public struct VLLMSimulator {
         result.kernelTables = cost.kernels.tables?.provenance
         result.notes.append("kernel times: " + cost.sourceSummary().map { "\($0.component) \($0.sources.map(\.rawValue).joined(separator: "/"))" }.joined(separator: "; ")
                             + (cost.kernels.tables.map { " (measured vLLM kernel tables: \($0.provenance))" } ?? " (no measured vLLM kernel tables for this GPU and engine)"))
+        if pc {
+            var hit = 0, queried = 0, ev = 0
+            for c in caches { hit += c.hitTokens; queried += c.queriedTokens; ev += c.evictions }
+            result.prefixCache = PrefixCacheStats(queriedTokens: queried, hitTokens: hit, evictedBlocks: ev)
+        }
+        if let sp = spec {
+            result.speculative = SpeculativeStats(config: sp.description, verifySteps: specSteps, proposedDrafts: specProposed, acceptedDrafts: specAccepted,
+                                                  expectedTokensPerStep: sp.expectedTokensPerStep())
+        }
         result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
         return result
     }

@@ -22,12 +22,15 @@ public enum RunOptions {
         OptionSpec("--max-num-batched-tokens", "<n>", "vLLM: token budget per step (chunked prefill).", default: "from the engine profile"),
         OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "0.9"),
         OptionSpec("--experts-impl", "<impl>", "hf: Transformers experts implementation: eager, batched_mm or grouped_mm.", default: "from the engine profile"),
+        OptionSpec("--enable-prefix-caching", nil, "vLLM: share hashed KV blocks across requests with the same prefix (LRU eviction)."),
+        OptionSpec("--speculative-config", "<json>", "vLLM: speculative decoding, e.g. '{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.7}' (method eagle, eagle3, mtp, deepseek_mtp, ngram or draft_model with \"model\"; acceptance_rate a number or one per position)."),
     ]
     public static let workload: [OptionSpec] = [
         OptionSpec("--dataset-name", "<name>", "random, or trace (with --trace).", default: "random"),
         OptionSpec("--random-input-len", "<n>", "Input tokens per request.", default: "1024"),
         OptionSpec("--random-output-len", "<n>", "Output tokens per request.", default: "128"),
         OptionSpec("--random-range-ratio", "<r>", "Lengths uniform in [X(1-r), X(1+r)].", default: "0.0"),
+        OptionSpec("--random-prefix-len", "<n>", "Tokens of one shared prefix before every random prompt (vLLM's flag).", default: "0"),
         OptionSpec("--num-prompts", "<n>", "Requests to send.", default: "1000"),
         OptionSpec("--max-concurrency", "<n>", "Requests in flight at most (closed loop).", default: "unbounded"),
         OptionSpec("--request-rate", "<r>", "Requests per second, or inf to send all at once.", default: "inf"),
@@ -118,7 +121,7 @@ public enum RunOptions {
     /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.
     public static let vllmOnlyFlags = ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
-                                       "--max-num-seqs", "--max-num-batched-tokens"]
+                                       "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config"]
     /// Flags only the HF engine reads.
     public static let hfOnlyFlags = ["--batch-size", "--input-len", "--output-len", "--diffusion-steps", "--gen-length", "--block-length",
                                      "--experts-impl", "--cfg", "--expert-reuse"]
@@ -181,7 +184,7 @@ public enum RunOptions {
         let conc = try a.positiveInt("--max-concurrency")
         if dataset == "trace" {
             guard let f = a.string("--trace") else { throw InputError.usage("'--dataset-name trace' needs '--trace <file>'") }
-            try refuseUnused(a, ["--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts", "--request-rate", "--burstiness"],
+            try refuseUnused(a, ["--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len", "--num-prompts", "--request-rate", "--burstiness"],
                              because: "with a trace (it gives the lengths and arrival times; --trace-limit and --trace-time-scale shape it)")
             let scale = try a.double("--trace-time-scale") ?? 1
             guard scale > 0, scale.isFinite else { throw a.invalid("--trace-time-scale", a.string("--trace-time-scale")!, "must be positive") }
@@ -198,10 +201,29 @@ public enum RunOptions {
         let n = try a.int("--num-prompts") ?? 1000
         let inLen = try a.int("--random-input-len") ?? 1024, outLen = try a.int("--random-output-len") ?? 128
         let ratio = try a.double("--random-range-ratio") ?? 0
+        let prefixLen = try a.int("--random-prefix-len") ?? 0
         try Limits.checkMemory(Double(n) * Limits.bytesPerRequest, what: "\(n) requests", flag: "--num-prompts")
-        try Limits.checkWork(tokens: Double(n) * Double(inLen + outLen) * (1 + ratio), flag: "--num-prompts or the lengths")
+        try Limits.checkWork(tokens: Double(n) * (Double(inLen + outLen) * (1 + ratio) + Double(prefixLen)), flag: "--num-prompts or the lengths")
         return try Workload.random(inputLen: try a.int("--random-input-len") ?? 1024, outputLen: try a.int("--random-output-len") ?? 128,
                                    rangeRatio: try a.double("--random-range-ratio") ?? 0, numPrompts: try a.int("--num-prompts") ?? 1000,
-                                   requestRate: rate, burstiness: try a.double("--burstiness") ?? 1, maxConcurrency: conc, seed: seed)
+                                   requestRate: rate, burstiness: try a.double("--burstiness") ?? 1, maxConcurrency: conc, seed: seed,
+                                   prefixLen: prefixLen)
+    }
+
+    /// The vLLM engine with the serving features the flags turn on (prefix caching, speculative decoding).
+    public static func vllmSimulator(_ a: ParsedArguments, deployment d: Deployment, workload w: Workload, seed: UInt64, store: ProfileStore) throws -> VLLMSimulator {
+        var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
+        sim.prefixCaching = a.has("--enable-prefix-caching")
+        if let text = a.string("--speculative-config") {
+            let sp = try SpeculativeConfig(json: text)
+            if sp.method == .draft_model, let name = sp.model {
+                let draft = try store.model(name)
+                // vLLM runs the draft with the target's tensor parallel size (draft_tensor_parallel_size defaults to it).
+                let plan = ParallelPlan(tp: d.plan.tensorParallel, dp: d.plan.dataParallel, ep: false, backend: nil)
+                sim.draftDeployment = try Deployment(model: draft, gpu: d.gpu, interconnect: d.interconnect, plan: plan, engine: d.engine, overrides: d.overrides)
+            }
+            sim.speculative = sp
+        }
+        return sim
     }
 }

@@ -34,7 +34,7 @@ public enum Simulation {
                 throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
             }
             let w = try RunOptions.workload(a, seed: seed)
-            var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
+            var sim = try RunOptions.vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
             sim.progress = progress
             return Outcome(result: try sim.run(), deployment: d, workload: w.description)
         case .hf:
