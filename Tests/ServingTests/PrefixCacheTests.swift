@@ -98,4 +98,20 @@ import Cluster
         #expect(r.preemptions > 0)
         #expect(try #require(r.prefixCache).hitTokens > 0)
     }
+
+    /// A trace with a conversation column: turns of one conversation share tokens, other rows do not.
+    @Test func traceConversationsShareTokens() throws {
+        let dir = try makeTempDir()
+        let f = dir + "/chat.csv"
+        try "arrival_time,input_tokens,output_tokens,conversation_id\n0,400,100,a\n5,900,50,a\n6,400,100,b\n".write(toFile: f, atomically: true, encoding: .utf8)
+        let reqs = try TraceLoader.load(file: f)
+        #expect(reqs[0].prefixKey == reqs[1].prefixKey && reqs[0].prefixKey != reqs[2].prefixKey && reqs[0].prefixKey != 0)
+        #expect(reqs[1].sharedTokens == 950)
+        let d = try deployment("olmoe-1b-7b")
+        var sim = VLLMSimulator(deployment: d, workload: Workload(requests: reqs, maxConcurrency: nil, description: "chat"), seed: 0)
+        sim.prefixCaching = true
+        let s = try #require(try sim.run().prefixCache)
+        let bs = Int(d.param("block_size"))
+        #expect(s.hitTokens == (400 + 100 - 1) / bs * bs)
+    }
 }
