@@ -37,6 +37,8 @@ public struct VLLMSimulator {
         /// already named by another request (the rest stay private).
         var refs = 0
         var regStop = false
+        /// Disaggregated decode: the prompt's KV cache arrived from a prefill instance.
+        var kvLoaded = false
     }
 
     /// The engine's clock: turns a step's GPU time into wall time (engine-core overhead, eager launches, DP sync),
@@ -75,10 +77,11 @@ public struct VLLMSimulator {
     /// Adds one scheduled sequence to its rank's batch: a decode token, or a prompt chunk (which samples a token
     /// when it completes everything known of the sequence).
     @inline(__always)
-    static func addToBatch(_ b: inout BatchShape, computed: Int, prompt: Int, generated: Int, want: Int, emitted: inout Int) {
+    static func addToBatch(_ b: inout BatchShape, computed: Int, prompt: Int, generated: Int, want: Int, emitted: inout Int, kvLoaded: Bool = false) {
         let finishesKnown = computed + want == prompt + generated
         if finishesKnown { emitted += 1 }
-        if computed >= prompt && want == 1 && generated > 0 { b.addDecode(context: computed) }
+        // A disaggregated decode instance's first step computes only the last prompt position: a decode.
+        if want == 1 && ((computed >= prompt && generated > 0) || (kvLoaded && computed > 0)) { b.addDecode(context: computed) }
         else { b.addPrefill(chunk: want, prefix: computed, samples: finishesKnown) }
     }
 
@@ -374,7 +377,7 @@ public struct VLLMSimulator {
                         } else {
                             freeBlocks[r] += sq[victim].blocks
                         }
-                        sq[victim].blocks = 0; sq[victim].computed = 0
+                        sq[victim].blocks = 0; sq[victim].computed = 0; sq[victim].kvLoaded = false
                         preemptions += 1; preempted = true
                         if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
                         if victim == s { ok = false; break }
@@ -392,7 +395,7 @@ public struct VLLMSimulator {
                         draftBatches[r].addDecode(context: sq[s].computed)
                     } else {
                         if specK > 0 { schedAccept.append(-1) }
-                        VLLMSimulator.addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
+                        VLLMSimulator.addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
                     }
                     idx += 1
                 }
@@ -424,7 +427,7 @@ public struct VLLMSimulator {
                         running[r].append(s)
                         schedSeq.append(s); schedWant.append(want); budget -= want
                         if specK > 0 { schedAccept.append(-1) }
-                        VLLMSimulator.addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
+                        VLLMSimulator.addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
                     }
                     if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
                         waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0

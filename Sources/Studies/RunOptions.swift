@@ -23,6 +23,13 @@ public enum RunOptions {
         OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "0.9"),
         OptionSpec("--experts-impl", "<impl>", "hf: Transformers experts implementation: eager, batched_mm or grouped_mm.", default: "from the engine profile"),
         OptionSpec("--enable-prefix-caching", nil, "vLLM: share hashed KV blocks across requests with the same prefix (LRU eviction)."),
+        OptionSpec("--replicas", "<n>", "vLLM: N engine instances of this plan behind a router, on one event queue.", default: "1"),
+        OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
+        OptionSpec("--prefill-instances", "<x>", "Disaggregated prefill/decode (xPyD): x prefill instances (the decode instances use the plan above).", default: "none (aggregated)"),
+        OptionSpec("--decode-instances", "<y>", "Disaggregated: y decode instances.", default: "1"),
+        OptionSpec("--prefill-tensor-parallel-size", "<n>", "Disaggregated: the prefill instances' tensor parallel size.", default: "the decode instances'"),
+        OptionSpec("--kv-transfer-bandwidth-gbps", "<GB/s>", "Disaggregated: KV transfer bandwidth per GPU, prefill to decode.", default: "the GPU's interconnect profile link bandwidth"),
+        OptionSpec("--kv-transfer-latency-us", "<us>", "Disaggregated: fixed latency per KV transfer.", default: "0"),
         OptionSpec("--speculative-config", "<json>", "vLLM: speculative decoding, e.g. '{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.7}' (method eagle, eagle3, mtp, deepseek_mtp, ngram or draft_model with \"model\"; acceptance_rate a number or one per position)."),
     ]
     public static let workload: [OptionSpec] = [
@@ -121,7 +128,10 @@ public enum RunOptions {
     /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.
     public static let vllmOnlyFlags = ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
-                                       "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config"]
+                                       "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config"] + instanceFlags
+    /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
+    public static let instanceFlags = ["--replicas", "--router", "--prefill-instances", "--decode-instances", "--prefill-tensor-parallel-size",
+                                       "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"]
     /// Flags only the HF engine reads.
     public static let hfOnlyFlags = ["--batch-size", "--input-len", "--output-len", "--diffusion-steps", "--gen-length", "--block-length",
                                      "--experts-impl", "--cfg", "--expert-reuse"]
@@ -224,6 +234,47 @@ public enum RunOptions {
             }
             sim.speculative = sp
         }
+        return sim
+    }
+
+    /// Several engine instances (--replicas N, or --prefill-instances x --decode-instances y), or nil for one.
+    public static func instanceSimulator(_ a: ParsedArguments, deployment d: Deployment, workload w: Workload, seed: UInt64, store: ProfileStore) throws -> InstanceSimulator? {
+        let replicas = try a.positiveInt("--replicas")
+        let px = try a.positiveInt("--prefill-instances")
+        if px == nil {
+            try refuseUnused(a, ["--decode-instances", "--prefill-tensor-parallel-size", "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"],
+                             because: "without disaggregated prefill/decode (give --prefill-instances)")
+        } else if replicas != nil {
+            throw InputError.usage("'--replicas' and '--prefill-instances' describe different clusters; for disaggregated prefill/decode give --prefill-instances and --decode-instances")
+        }
+        if (replicas ?? 1) == 1 && px == nil {
+            try refuseUnused(a, ["--router"], because: "with one engine instance (give --replicas or --prefill-instances)")
+            return nil
+        }
+        let policy = RouterPolicy(rawValue: try a.choice("--router", RouterPolicy.allCases.map(\.rawValue)) ?? "least_outstanding")!
+        let base = try vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
+        var sim: InstanceSimulator
+        if let x = px {
+            let y = try a.positiveInt("--decode-instances") ?? 1
+            var pd = d
+            if let tp = try a.positiveInt("--prefill-tensor-parallel-size") {
+                pd.plan = ParallelPlan(tp: tp, dp: 1, ep: d.plan.expertParallel, backend: d.plan.expertParallel ? d.plan.all2allBackend : nil)
+                try pd.plan.validate(for: d.model)
+                pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: tp > 1 ? (d.interconnect ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: tp)) : nil,
+                                    plan: pd.plan, engine: d.engine, routing: d.routing, overrides: d.overrides)
+            }
+            guard x + y <= Limits.instances.upperBound else { throw InputError.usage("--prefill-instances \(x) + --decode-instances \(y): allowed at most \(Limits.instances.upperBound) instances") }
+            sim = InstanceSimulator(instances: .init(deployment: d, count: y), prefill: .init(deployment: pd, count: x), policy: policy, workload: w, seed: seed)
+            if let bw = try a.double("--kv-transfer-bandwidth-gbps") { sim.kvLinkGBps = bw }
+            else if let ic = try d.interconnect ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: 2) { sim.kvLinkGBps = ic.linkBandwidthGBps }
+            else { throw InputError.usage("no interconnect profile gives \(d.gpu.name)'s link bandwidth; give '--kv-transfer-bandwidth-gbps'") }
+            sim.kvLatencyUs = try a.double("--kv-transfer-latency-us") ?? 0
+        } else {
+            sim = InstanceSimulator(instances: .init(deployment: d, count: replicas!), policy: policy, workload: w, seed: seed)
+        }
+        sim.prefixCaching = base.prefixCaching
+        sim.speculative = base.speculative
+        sim.draftDeployment = base.draftDeployment
         return sim
     }
 }
