@@ -142,7 +142,6 @@ public struct VLLMSimulator {
             let mem = self.mem
             try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
             self.cost = try d.costModel(seed: sim.seed)
-            let cost = self.cost
             self.dp = d.plan.dataParallel
             let dp = self.dp
             self.blockSize = Int(d.param("block_size"))
@@ -196,11 +195,9 @@ public struct VLLMSimulator {
             self.spec = sim.speculative
             let spec = self.spec
             self.specK = spec?.numSpeculativeTokens ?? 0
-            let specK = self.specK
             self.acceptRNG = Xoshiro256(seed: sim.seed, stream: 0x5EC)
             self.draftPick = Xoshiro256(seed: sim.seed, stream: 0xD4A)
             self.draftCost = try sim.draftDeployment?.costModel(seed: sim.seed)
-            let draftCost = self.draftCost
             self.draftBatches = Array(repeating: BatchShape(), count: spec == nil ? 0 : dp)
             // Client: send times wait for a free concurrency slot (FIFO of slot-free times).
             self.concurrency = min(sim.workload.maxConcurrency ?? n, n)
@@ -214,7 +211,6 @@ public struct VLLMSimulator {
             schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
             self.rankStart = Array(repeating: 0, count: dp + 1)
             self.progressEvery = max(1, n / 100)
-            let progressEvery = self.progressEvery
             schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
         }
 
@@ -263,6 +259,9 @@ public struct VLLMSimulator {
 
         /// One pass of the scheduler: sends due requests, then runs one step (or a stretch of pure decode steps).
         mutating func step(_ sq: UnsafeMutableBufferPointer<Seq>) throws {
+            // Constants of the run as locals: held in registers, not reloaded through `self` after every store.
+            let pc = self.pc, specK = self.specK, driven = self.driven, n = self.n, dp = self.dp
+            let blockSize = self.blockSize, budgetTokens = self.budgetTokens, maxSeqs = self.maxSeqs, totalBlocks = self.totalBlocks
             // Client: send every request whose arrival has come and that has a free concurrency slot.
             while !driven, nextToSend < n, slotHead < freeSlots.count {
                 let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
