@@ -27,6 +27,7 @@ enum PlanCommand {
             OptionSpec("--svg", "<file>", "Write the Pareto chart as SVG."),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
             OptionSpec("--json", nil, "Print the search as JSON."),
+            OptionSpec("--include-disaggregated", nil, "Also search disaggregated prefill/decode (xPyD instances of each single-instance plan)."),
         ] + RunOptions.workload.filter { ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                           "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale", "--seed"].contains($0.name) })
 
@@ -62,6 +63,7 @@ enum PlanCommand {
         }
         var search = PlanSearch(model: model, modelArg: modelArg, gpus: gpus, maxGPUs: maxGPUs, workloadArgs: workloadArgs,
                                 sloTTFTp99Ms: ttft, sloTPOTp99Ms: tpot, prices: prices)
+        search.includeDisaggregated = a.has("--include-disaggregated")
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: "--svg"), store: store) }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
