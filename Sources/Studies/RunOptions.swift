@@ -251,6 +251,10 @@ public enum RunOptions {
             try refuseUnused(a, ["--router"], because: "with one engine instance (give --replicas or --prefill-instances)")
             return nil
         }
+        // Every instance keeps per-request state for the whole workload.
+        let count = (replicas ?? 0) + (px ?? 0) + (px != nil ? (try a.positiveInt("--decode-instances") ?? 1) : 0)
+        try Limits.checkMemory(Double(w.requests.count) * Double(count) * Limits.bytesPerRequest, what: "\(count) instances x \(w.requests.count) requests",
+                               flag: "--replicas / the instance counts or --num-prompts")
         let policy = RouterPolicy(rawValue: try a.choice("--router", RouterPolicy.allCases.map(\.rawValue)) ?? "least_outstanding")!
         let base = try vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
         var sim: InstanceSimulator
@@ -260,8 +264,12 @@ public enum RunOptions {
             if let tp = try a.positiveInt("--prefill-tensor-parallel-size") {
                 pd.plan = ParallelPlan(tp: tp, dp: 1, ep: d.plan.expertParallel, backend: d.plan.expertParallel ? d.plan.all2allBackend : nil)
                 try pd.plan.validate(for: d.model)
-                pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: tp > 1 ? (d.interconnect ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: tp)) : nil,
-                                    plan: pd.plan, engine: d.engine, routing: d.routing, overrides: d.overrides)
+                var ic: InterconnectProfile? = nil
+                if tp > 1 {
+                    ic = try d.interconnect.flatMap { $0.maxGPUs >= tp ? $0 : nil } ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: tp)
+                    guard ic != nil else { throw InputError.usage("no shipped interconnect profile covers \(tp)x \(d.gpu.name) for the prefill instances; give '--interconnect <name|file>'") }
+                }
+                pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: ic, plan: pd.plan, engine: d.engine, routing: d.routing, overrides: d.overrides)
             }
             guard x + y <= Limits.instances.upperBound else { throw InputError.usage("--prefill-instances \(x) + --decode-instances \(y): allowed at most \(Limits.instances.upperBound) instances") }
             sim = InstanceSimulator(instances: .init(deployment: d, count: y), prefill: .init(deployment: pd, count: x), policy: policy, workload: w, seed: seed)
