@@ -18,6 +18,8 @@ public struct BatchShape: Sendable, Equatable {
     public var prefillSequences: Int = 0
     /// Rows of the LM head computed (one per sequence that samples a token this step).
     public var logitsRows: Int = 0
+    /// Speculative decoding: draft tokens verified by decode sequences beyond their one new token each.
+    public var verifyTokens: Int = 0
 
     public init() {}
 
@@ -26,6 +28,15 @@ public struct BatchShape: Sendable, Equatable {
         tokens += 1; sequences += 1; decodeSequences += 1
         decodeContext += Double(context + 1)
         logitsRows += 1
+    }
+
+    /// Adds a decode sequence verifying `drafts` speculative tokens: 1 + drafts new tokens through the linear
+    /// layers and the LM head, attention reading the cached context once (vLLM runs verification as a decode
+    /// batch of a few query tokens per sequence).
+    @inlinable public mutating func addVerify(context: Int, drafts: Int) {
+        tokens += 1 + drafts; sequences += 1; decodeSequences += 1; verifyTokens += drafts
+        decodeContext += Double(context + 1 + drafts)
+        logitsRows += 1 + drafts
     }
 
     /// Adds a prefill chunk of `chunk` tokens after `prefix` already-computed tokens.

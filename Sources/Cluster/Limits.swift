@@ -60,6 +60,8 @@ public enum Limits {
     public static var maxForwardWork: Double { work.maxForwardWork }
     /// Engine steps one vLLM run may take (a token budget of 1 makes a step per prompt token): minutes at worst.
     public static var maxEngineSteps: Double { work.maxEngineSteps }
+    /// Engine instances of one simulation (replicas, or prefill plus decode instances).
+    public static let instances = 1...1024
     /// GPUs of one plan (TP x DP) and `plan --max-gpus`.
     public static let gpus = 1...4096
     /// Configurations one sweep may hold.
@@ -78,6 +80,10 @@ public enum Limits {
         "--gpu-memory-utilization": .real(0.01...1),
         "--random-input-len": .int(tokens), "--random-output-len": .int(tokens),
         "--random-range-ratio": .real(0...0.999),
+        "--random-prefix-len": .int(0...10_000_000),
+        "--replicas": .int(instances), "--prefill-instances": .int(instances), "--decode-instances": .int(instances),
+        "--prefill-tensor-parallel-size": .int(gpus), "--kv-transfer-bandwidth-gbps": .real(1e-3...1e7),
+        "--kv-transfer-latency-us": .real(0...1e9),
         "--num-prompts": .int(requests), "--max-concurrency": .int(requests),
         "--request-rate": .realOrInfinity(1e-6...1e9), "--burstiness": .real(1e-3...1e3),
         "--trace-limit": .int(requests), "--trace-time-scale": .real(1e-6...1e6),

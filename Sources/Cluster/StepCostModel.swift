@@ -223,7 +223,7 @@ public final class StepCostModel {
         }
         if b.prefillPairs > 0, b.prefillSequences > 0, !model.isDiffusion, let (hq, hkv) = tableHeads {
             // The table holds whole causal prompts; a chunk after a prefix is scaled by its query-key pairs.
-            let q = Double(b.tokens - b.decodeSequences) / Double(b.prefillSequences)
+            let q = Double(b.tokens - b.decodeSequences - b.verifyTokens) / Double(b.prefillSequences)
             if q >= 1, let t = kernels.tables?.prefillAttentionUs(heads: hq, kvHeads: hkv, sequences: b.prefillSequences, meanLength: q) {
                 note("attention kernel", t.source)
                 return s + t.us * b.prefillPairs / (Double(b.prefillSequences) * q * (q + 1) / 2)

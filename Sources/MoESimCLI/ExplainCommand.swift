@@ -20,7 +20,7 @@ enum ExplainCommand {
           moesim explain --model llada-moe-7b --engine hf --engine-profile hf-a100-hegde2025 --generation diffusion --gen-length 64 --input-len 64
         """,
         arguments: [],
-        options: RunOptions.deployment + RunOptions.workload.filter { ["--batch-size", "--input-len", "--generation", "--diffusion-steps", "--gen-length", "--block-length", "--cfg", "--expert-reuse"].contains($0.name) } + [
+        options: RunOptions.deployment + RunOptions.workload.filter { ["--batch-size", "--input-len", "--generation", "--diffusion-steps", "--gen-length", "--block-length", "--cfg", "--expert-reuse", "--random-prefix-len"].contains($0.name) } + [
             OptionSpec("--decode-seqs", "<n>", "Decode sequences in the step.", default: "64"),
             OptionSpec("--kv-len", "<n>", "Cached tokens of each decode sequence.", default: "512"),
             OptionSpec("--prefill-seqs", "<n>", "Prompts prefilled in the step.", default: "0"),
@@ -34,7 +34,7 @@ enum ExplainCommand {
         let store = try ctx.store()
         let d = try RunOptions.deployment(a, store: store)
         if d.engine.kind == .hf {
-            try RunOptions.refuseUnused(a, ["--decode-seqs", "--kv-len", "--prefill-seqs", "--prefill-len"],
+            try RunOptions.refuseUnused(a, ["--decode-seqs", "--kv-len", "--prefill-seqs", "--prefill-len"] + RunOptions.vllmOnlyFlags.filter { a.has($0) },
                                         because: "by '--engine hf' (it explains one forward of --batch-size sequences at --input-len)")
             try explainHF(a, d, ctx); return
         }
@@ -65,7 +65,9 @@ enum ExplainCommand {
         }
         let e = try StepExplanation(deployment: d, decodeSeqs: decodeSeqs, kvLen: kvLen, prefillSeqs: prefillSeqs,
                                     prefillLen: prefillLen, seed: try RunOptions.seed(a))
-        if a.has("--json") { ctx.out(JSONWriter.write(json(e)) + "\n") } else { ctx.out(text(e)) }
+        let serving = try ServingExplanation(a, deployment: d, decodeSeqs: decodeSeqs, kvLen: kvLen, prefillSeqs: prefillSeqs, prefillLen: prefillLen,
+                                             seed: try RunOptions.seed(a), store: store)
+        if a.has("--json") { ctx.out(JSONWriter.write(json(e) + serving.json) + "\n") } else { ctx.out(text(e) + serving.text) }
     }
 
     /// One forward of the Hugging Face engine: where the time goes between the GPU and the Python host.

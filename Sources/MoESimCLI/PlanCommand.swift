@@ -33,6 +33,7 @@ enum PlanCommand {
             OptionSpec("--seeds", "<n>", "Simulate each plan with n seeds; rank by the mean, print 95% intervals and say when the top plans tie.", default: "1"),
             OptionSpec("--shard", "<K/N>", "Simulate only shard K (0..N-1) of N of the search into --out; 'moesim merge' prints the whole plan. N alone: K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
             OptionSpec("--out", "<dir>", "With --shard: where the shard's results go.", default: "plan-shard-K-of-N"),
+            OptionSpec("--include-disaggregated", nil, "Also search disaggregated prefill/decode (xPyD instances of each single-instance plan)."),
         ] + RunOptions.workload.filter { ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                           "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale", "--seed"].contains($0.name) })
 
@@ -69,6 +70,7 @@ enum PlanCommand {
         }
         var search = PlanSearch(model: model, modelArg: modelArg, gpus: gpus, maxGPUs: maxGPUs, workloadArgs: workloadArgs,
                                 sloTTFTp99Ms: ttft, sloTPOTp99Ms: tpot, prices: prices)
+        search.includeDisaggregated = a.has("--include-disaggregated")
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         search.seeds = try a.positiveInt("--seeds") ?? 1
         if let sh = try a.string("--shard").map({ try Shard.parse($0) }) {

@@ -76,6 +76,11 @@ public struct RunResult: Sendable, Codable {
         /// Steps left out past the recording cap.
         public var droppedSteps: Int
     }
+    /// Prefix caching and speculative decoding, when on.
+    public var prefixCache: PrefixCacheStats?
+    public var speculative: SpeculativeStats?
+    /// Several engine instances (replicas, or disaggregated prefill and decode): each one's share.
+    public var instances: [InstanceStats]?
 
     public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
                 itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,
@@ -114,6 +119,20 @@ public struct RunResult: Sendable, Codable {
             ] as [(String, Any)]),
             ("seed", seed),
         ]
+        if let p = prefixCache {
+            f += [("prefix_cache_queried_tokens", p.queriedTokens), ("prefix_cache_hit_tokens", p.hitTokens),
+                  ("prefix_cache_hit_rate", p.hitRate), ("prefix_cache_evicted_blocks", p.evictedBlocks)]
+        }
+        if let sp = speculative {
+            f += [("spec_decode_config", sp.config), ("spec_decode_verify_steps", sp.verifySteps),
+                  ("spec_decode_num_draft_tokens", sp.proposedDrafts), ("spec_decode_num_accepted_tokens", sp.acceptedDrafts),
+                  ("spec_decode_draft_acceptance_rate", sp.acceptanceRate), ("spec_decode_mean_acceptance_length", sp.tokensPerStep),
+                  ("spec_decode_expected_acceptance_length", sp.expectedTokensPerStep)]
+        }
+        if let inst = instances {
+            f.append(("instances", inst.map { [("role", $0.role), ("plan", $0.plan), ("requests", $0.requests), ("engine_steps", $0.steps),
+                                              ("gpu_busy_fraction", $0.busyFraction)] as [(String, Any)] }))
+        }
         if !timeSources.isEmpty {
             f.append(("time_sources", timeSources.keys.sorted().map { ($0, timeSources[$0]!) } as [(String, Any)]))
             f.append(("kernel_tables", kernelTables ?? NSNull()))

@@ -10,11 +10,23 @@ import Cluster
 /// - BurstGPT: `Timestamp` (s), `Request tokens`, `Response tokens`
 /// - apex_plus JSONL: `StartTimeOffset` (ns), `ContextTokens`, `GeneratedTokens`
 /// - generic: `arrival_time`/`arrival_s`, `input_tokens`/`input_len`, `output_tokens`/`output_len`
+///
+/// Multi-turn conversations: an optional `conversation_id` (or `session_id`) column or key. Rows of one
+/// conversation share their tokens with each other (each turn's prompt holds the earlier turns' prompts and
+/// answers, as chat traces count them), which prefix caching reuses.
 public enum TraceLoader {
     static let timeKeys: [(String, Double)] = [("arrived_at", 1), ("arrival_time", 1), ("arrival_s", 1), ("Timestamp", 1),
                                                ("StartTimeOffset", 1e-9), ("TIMESTAMP", 1), ("timestamp", 1)]
     static let inKeys = ["num_prefill_tokens", "ContextTokens", "Request tokens", "input_tokens", "input_len", "prompt_tokens"]
     static let outKeys = ["num_decode_tokens", "GeneratedTokens", "Response tokens", "output_tokens", "output_len", "completion_tokens"]
+    static let conversationKeys = ["conversation_id", "session_id"]
+
+    /// A conversation's prefix key (FNV-1a of its id; never 0).
+    static func conversationKey(_ id: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h == 0 ? 1 : h
+    }
 
     /// Loads a trace; arrival times are shifted so the first request arrives at 0. `limit` keeps the first N rows.
     public static func load(file: String, limit: Int? = nil, timeScale: Double = 1) throws -> [Request] {
@@ -22,6 +34,7 @@ public enum TraceLoader {
             throw InputError.data("\(file): the trace is not UTF-8 text")
         }
         var rows: [(Double, Int, Int)] = []
+        var convs: [String?] = []
         if file.hasSuffix(".jsonl") || text.hasPrefix("{") {
             var lineNo = 0
             for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
@@ -36,6 +49,9 @@ public enum TraceLoader {
                     throw InputError.data("\(file): line \(lineNo): needs an input-token key (\(quotedChoices(inKeys))) and an output-token key (\(quotedChoices(outKeys)))")
                 }
                 rows.append((try node.double(tk.0) * tk.1, try node.int(ik, in: Limits.tokens), try node.int(ok, in: Limits.tokens)))
+                if let ck = conversationKeys.first(where: { obj[$0] != nil }), let v = node.optional(ck) {
+                    convs.append((v.value as? String) ?? (v.value as? NSNumber)?.stringValue)
+                } else { convs.append(nil) }
             }
         } else {
             let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
@@ -47,6 +63,7 @@ public enum TraceLoader {
                   let oi = cols.firstIndex(where: { outKeys.contains($0) }) else {
                 throw InputError.data("\(file): unrecognised CSV header '\(header)'; expected an arrival column (\(quotedChoices(timeKeys.map(\.0)))), an input-token column (\(quotedChoices(inKeys))) and an output-token column (\(quotedChoices(outKeys)))")
             }
+            let ci = cols.firstIndex(where: { conversationKeys.contains($0) })
             var firstDate: Date? = nil
             let fmt = DateFormatter()
             fmt.locale = Locale(identifier: "en_US_POSIX")
@@ -72,6 +89,7 @@ public enum TraceLoader {
                     throw InputError.data("\(file): line \(n + 2): token counts \(i), \(o) are out of range; allowed \(Limits.tokens.lowerBound)...\(Limits.tokens.upperBound)")
                 }
                 rows.append((t, i, o))
+                convs.append(ci.flatMap { $0 < f.count && !f[$0].isEmpty ? f[$0] : nil })
             }
         }
         guard !rows.isEmpty else { throw InputError.data("\(file): the trace has no requests") }
@@ -85,7 +103,11 @@ public enum TraceLoader {
             guard at.isFinite, at <= Limits.maxSimulatedSeconds else {
                 throw InputError.data("\(file): request \(n + 1) arrives \(String(format: "%.3g", at)) s after the first (after --trace-time-scale \(timeScale)); the limit is \(Int(Limits.maxSimulatedSeconds)) s")
             }
-            out.append(Request(arrival: .seconds(at), inputTokens: r.1, outputTokens: r.2))
+            if let c = convs[n] {
+                out.append(Request(arrival: .seconds(at), inputTokens: r.1, outputTokens: r.2, prefixKey: conversationKey(c), sharedTokens: r.1 + r.2))
+            } else {
+                out.append(Request(arrival: .seconds(at), inputTokens: r.1, outputTokens: r.2))
+            }
         }
         out.sort { $0.arrival < $1.arrival }
         return out

@@ -16,6 +16,12 @@ public struct VLLMSimulator {
     public var progress: (@Sendable (Double) -> Void)?
     /// Runs stretches of pure decode steps without per-sequence scheduling (same results; off only to test that).
     public var fastDecode = true
+    /// `--enable-prefix-caching`: full KV blocks are named by their tokens and shared across requests.
+    public var prefixCaching = false
+    /// `--speculative-config`: decode steps verify drafted tokens.
+    public var speculative: SpeculativeConfig?
+    /// The draft model's deployment (method `draft_model`): its decode step, k times, proposes the drafts.
+    public var draftDeployment: Deployment?
     /// Keeps each request's inter-token latencies (vLLM's `--save-detailed` `itls`); off by default (memory per token).
     public var recordRequestITLs = false
     /// Keeps every engine step for a timeline (up to `timelineStepCap`).
@@ -32,6 +38,12 @@ public struct VLLMSimulator {
         var rank = 0
         var send = 0.0, firstToken = -1.0, lastToken = 0.0
         var admitted = false
+        /// Prefix caching: leading blocks held as references in the cache; `regStop` once a block was found
+        /// already named by another request (the rest stay private).
+        var refs = 0
+        var regStop = false
+        /// Disaggregated decode: the prompt's KV cache arrived from a prefill instance.
+        var kvLoaded = false
     }
 
     /// The engine's clock: turns a step's GPU time into wall time (engine-core overhead, eager launches, DP sync),
@@ -77,297 +89,480 @@ public struct VLLMSimulator {
     /// Adds one scheduled sequence to its rank's batch: a decode token, or a prompt chunk (which samples a token
     /// when it completes everything known of the sequence).
     @inline(__always)
-    func addToBatch(_ b: inout BatchShape, computed: Int, prompt: Int, generated: Int, want: Int, emitted: inout Int) {
+    static func addToBatch(_ b: inout BatchShape, computed: Int, prompt: Int, generated: Int, want: Int, emitted: inout Int, kvLoaded: Bool = false) {
         let finishesKnown = computed + want == prompt + generated
         if finishesKnown { emitted += 1 }
-        if computed >= prompt && want == 1 && generated > 0 { b.addDecode(context: computed) }
+        // A disaggregated decode instance's first step computes only the last prompt position: a decode.
+        if want == 1 && ((computed >= prompt && generated > 0) || (kvLoaded && computed > 0)) { b.addDecode(context: computed) }
         else { b.addPrefill(chunk: want, prefix: computed, samples: finishesKnown) }
     }
 
     public func run() throws -> RunResult {
-        let d = deployment
-        let mem = d.memoryPlan()
-        try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
-        let cost = try d.costModel(seed: seed)
-        let dp = d.plan.dataParallel
-        let blockSize = Int(d.param("block_size"))
-        let maxSeqs = Int(d.param("max_num_seqs"))
-        let budgetTokens = Int(d.param("max_num_batched_tokens"))
-        guard maxSeqs > 0 else { throw InputError.usage("--max-num-seqs must be positive") }
-        guard budgetTokens > 0 else { throw InputError.usage("--max-num-batched-tokens must be positive") }
-        let totalBlocks = mem.kvBlocks
-        guard totalBlocks > 0 else {
-            throw InputError.data(String(format: "%@: no memory left for the KV cache under %@ on %@ (weights %.1f GB + reserve %.1f GB of %.1f GB)",
-                                         d.model.name, d.plan.vllmFlags, d.gpu.name, mem.weightBytes / 1e9, mem.reserveBytes / 1e9, mem.budgetBytes / 1e9))
-        }
-        let reqs = workload.requests
-        let n = reqs.count
-        // The fewest steps the schedule can take: every prompt token within the token budget, every output token
-        // within the sequences one step can hold. Refuse a run that could not finish in minutes.
-        let inFlight = min(workload.maxConcurrency ?? n, n, maxSeqs * dp)
-        let minSteps = Double(workload.totalInputTokens) / Double(budgetTokens * dp) + Double(workload.totalOutputTokens) / Double(max(inFlight, 1))
-        guard minSteps <= Limits.maxEngineSteps else {
-            throw InputError.usage(String(format: "the schedule needs at least %.3g engine steps (prompt tokens / --max-num-batched-tokens + output tokens / sequences in flight); the limit is %.3g (minutes of simulation). Raise --max-num-batched-tokens, --max-num-seqs or --max-concurrency, or lower the work",
-                                          minSteps, Limits.maxEngineSteps))
-        }
-        var seqs = reqs.map { Seq(prompt: $0.inputTokens, output: $0.outputTokens) }
-        for (i, r) in reqs.enumerated() {
-            let need = (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
-            if need > totalBlocks {
-                throw InputError.data("request \(i + 1) needs \(r.inputTokens + r.outputTokens) tokens of KV cache; \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
-            }
-            if r.inputTokens + r.outputTokens > d.model.maxPositions {
-                throw InputError.data("request \(i + 1) has \(r.inputTokens + r.outputTokens) tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
-            }
-        }
-        let detailed = recordRequestITLs
-        var reqITL: [[Double]] = detailed ? Array(repeating: [], count: n) : []
-        var clock = StepClock(graphMax: Int(d.param("cuda_graph_max_tokens")), dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
-                              eagerHostUs: Double(d.model.layers) * d.param("eager_layer_host_us"),
-                              stepOverheadUs: d.param("step_overhead_us"), perSeqUs: d.param("per_seq_overhead_us"),
-                              dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
-        if recordTimeline { clock.log = [] }
+        var core = try Core(self, driven: false)
+        try core.runToEnd()
+        return core.result()
+    }
 
-        var waiting = Array(repeating: [Int](), count: dp)
-        var waitHead = Array(repeating: 0, count: dp)
-        var running = Array(repeating: [Int](), count: dp)
-        var freeBlocks = Array(repeating: totalBlocks, count: dp)
-        var pick = Xoshiro256(seed: seed, stream: 0x9A7)
-
+    /// The engine between steps. `run()` steps it to the end of the workload; a cluster of instances (`Cluster`)
+    /// drives several, one step at a time on one event queue, and hands each its requests (`driven`).
+    struct Core {
+        let sim: VLLMSimulator
+        let driven: Bool
+        let d: Deployment
+        let mem: MemoryPlan
+        let cost: StepCostModel
+        let dp: Int, blockSize: Int, maxSeqs: Int, budgetTokens: Int, totalBlocks: Int
+        let reqs: [Request]
+        let n: Int
+        var seqs: [Seq]
+        var clock: StepClock
+        var waiting: [[Int]], waitHead: [Int], running: [[Int]], freeBlocks: [Int]
+        var pick: Xoshiro256
+        let pc: Bool
+        var caches: [PrefixCache]
+        let spec: SpeculativeConfig?
+        let specK: Int
+        var acceptRNG: Xoshiro256, draftPick: Xoshiro256
+        let draftCost: StepCostModel?
+        var draftBatches: [BatchShape]
+        var schedAccept: [Int] = []
+        var specSteps = 0, specProposed = 0, specAccepted = 0
         // Client: send times wait for a free concurrency slot (FIFO of slot-free times).
-        let concurrency = min(workload.maxConcurrency ?? n, n)
-        var freeSlots = Array(repeating: 0.0, count: concurrency)
-        var slotHead = 0
-        var nextToSend = 0
-
-        var completed = 0
-        var preemptions = 0
+        let concurrency: Int
+        var freeSlots: [Double]
+        var slotHead = 0, nextToSend = 0
+        var completed = 0, preemptions = 0
         var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = []
         // ITLs repeat (a decode step gives every sequence the same one): kept as runs, memory per step, not per token.
         var itl = RunLengthSample()
-        ttft.reserveCapacity(n); e2el.reserveCapacity(n); tpot.reserveCapacity(n)
+        let detailed: Bool
+        var reqITL: [[Double]]
         var lastCompletion = 0.0
-        var batches = Array(repeating: BatchShape(), count: dp)
+        var batches: [BatchShape]
         // This step's scheduled sequences and their new tokens, all ranks in one flat list; rank r owns
         // schedSeq[rankStart[r]..<rankStart[r + 1]].
         var schedSeq: [Int] = [], schedWant: [Int] = []
-        schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
-        var rankStart = Array(repeating: 0, count: dp + 1)
+        var rankStart: [Int]
         var emitted = 0
-        let progressEvery = max(1, n / 100)
+        let progressEvery: Int
+        /// Driven: the requests the last step finished, and when their last token reached the client.
+        var finishedNow: [(Int, Double)] = []
 
-        func blocksFor(_ tokens: Int) -> Int { (tokens + blockSize - 1) / blockSize }
-
-        // No nested functions capture the mutable state below: captured variables would be boxed on the heap,
-        // and every access in the hot loop would pay for it.
-        // The per-sequence state is reached through one unsafe buffer for the whole loop: element access on the
-        // array itself pays a uniqueness check per read and write, which dominated the step cost.
-        try seqs.withUnsafeMutableBufferPointer { sq in
-            while completed < n {
-                // Client: send every request whose arrival has come and that has a free concurrency slot.
-                while nextToSend < n, slotHead < freeSlots.count {
-                    let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-                    if t > clock.now { break }
-                    slotHead += 1
-                    let i = nextToSend
-                    nextToSend += 1
-                    sq[i].send = t
-                    // Least-loaded DP rank, lowest index on ties.
-                    var best = 0, bestLoad = Int.max
-                    for r in 0..<dp {
-                        let load = running[r].count + waiting[r].count - waitHead[r]
-                        if load < bestLoad { bestLoad = load; best = r }
-                    }
-                    sq[i].rank = best
-                    waiting[best].append(i)
+        init(_ sim: VLLMSimulator, driven: Bool) throws {
+            self.sim = sim; self.driven = driven
+            self.d = sim.deployment
+            let d = self.d
+            self.mem = d.memoryPlan()
+            let mem = self.mem
+            try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
+            self.cost = try d.costModel(seed: sim.seed)
+            self.dp = d.plan.dataParallel
+            let dp = self.dp
+            self.blockSize = Int(d.param("block_size"))
+            let blockSize = self.blockSize
+            self.maxSeqs = Int(d.param("max_num_seqs"))
+            let maxSeqs = self.maxSeqs
+            self.budgetTokens = Int(d.param("max_num_batched_tokens"))
+            let budgetTokens = self.budgetTokens
+            guard maxSeqs > 0 else { throw InputError.usage("--max-num-seqs must be positive") }
+            guard budgetTokens > 0 else { throw InputError.usage("--max-num-batched-tokens must be positive") }
+            self.totalBlocks = mem.kvBlocks
+            let totalBlocks = self.totalBlocks
+            guard totalBlocks > 0 else {
+                throw InputError.data(String(format: "%@: no memory left for the KV cache under %@ on %@ (weights %.1f GB + reserve %.1f GB of %.1f GB)",
+                                             d.model.name, d.plan.vllmFlags, d.gpu.name, mem.weightBytes / 1e9, mem.reserveBytes / 1e9, mem.budgetBytes / 1e9))
+            }
+            self.reqs = sim.workload.requests
+            let reqs = self.reqs
+            self.n = reqs.count
+            let n = self.n
+            // The fewest steps the schedule can take: every prompt token within the token budget, every output token
+            // within the sequences one step can hold. Refuse a run that could not finish in minutes.
+            let inFlight = min(sim.workload.maxConcurrency ?? n, n, maxSeqs * dp)
+            let minSteps = Double(sim.workload.totalInputTokens) / Double(budgetTokens * dp) + Double(sim.workload.totalOutputTokens) / Double(max(inFlight, 1))
+            guard minSteps <= Limits.maxEngineSteps else {
+                throw InputError.usage(String(format: "the schedule needs at least %.3g engine steps (prompt tokens / --max-num-batched-tokens + output tokens / sequences in flight); the limit is %.3g (minutes of simulation). Raise --max-num-batched-tokens, --max-num-seqs or --max-concurrency, or lower the work",
+                                              minSteps, Limits.maxEngineSteps))
+            }
+            self.seqs = reqs.map { Seq(prompt: $0.inputTokens, output: $0.outputTokens) }
+            for (i, r) in reqs.enumerated() {
+                let need = (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
+                if need > totalBlocks {
+                    throw InputError.data("request \(i + 1) needs \(r.inputTokens + r.outputTokens) tokens of KV cache; \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
                 }
-                var anyWork = false
-                for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
-                if !anyWork {
-                    guard nextToSend < n, slotHead < freeSlots.count else {
-                        throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
-                    }
-                    clock.now = max(clock.now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-                    continue
-                }
-                // Fast path: while every running sequence is decoding, none needs a new KV block, none finishes and
-                // nothing is waiting or due to be sent, consecutive steps differ only in their KV context. Run them
-                // without per-sequence scheduling; the step costs, random draws and metrics are exactly the slow path's.
-                if fastDecode && dp == 1 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
-                    var k = Int.max
-                    var ctx = 0.0
-                    for s in running[0] {
-                        let c = sq[s].computed
-                        guard sq[s].generated > 0, c >= sq[s].prompt, c + 1 == sq[s].prompt + sq[s].generated else { k = 0; break }
-                        k = min(k, sq[s].output - sq[s].generated - 1)
-                        ctx += Double(c + 1)
-                    }
-                    // KV blocks the stretch takes, step by step (a sequence crossing a block boundary takes one); if
-                    // they all fit, no step of the stretch can preempt.
-                    var newBlocksAt: [Int] = []
-                    if k >= 2 {
-                        newBlocksAt = Array(repeating: 0, count: k + 1)
-                        var total = 0
-                        for s in running[0] {
-                            var j = sq[s].blocks * blockSize - sq[s].computed + 1
-                            while j <= k { newBlocksAt[j] += 1; total += 1; j += blockSize }
-                        }
-                        if total > freeBlocks[0] { k = 0 }
-                    }
-                    if k >= 2 {
-                        let seqsN = running[0].count
-                        var b = BatchShape()
-                        b.tokens = seqsN; b.sequences = seqsN; b.decodeSequences = seqsN; b.logitsRows = seqsN; b.decodeContext = ctx
-                        let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead]) : nil
-                        var usedBlocks = totalBlocks - freeBlocks[0]
-                        var done = 0, prevDeliver = 0.0
-                        while done < k {
-                            if let t = due, t <= clock.now { break }
-                            batches[0] = b
-                            usedBlocks += newBlocksAt[done + 1]
-                            let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN,
-                                                        kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN)
-                            if done == 0 {
-                                for s in running[0] {
-                                    let x = (deliver - sq[s].lastToken) / 1e3
-                                    itl.append(x)
-                                    if detailed { reqITL[s].append(x) }
-                                }
-                            } else {
-                                itl.append((deliver - prevDeliver) / 1e3, count: seqsN)
-                                if detailed { for s in running[0] { reqITL[s].append((deliver - prevDeliver) / 1e3) } }
-                            }
-                            prevDeliver = deliver
-                            b.decodeContext += Double(seqsN)
-                            done += 1
-                        }
-                        if done > 0 {
-                            for s in running[0] {
-                                sq[s].computed += done; sq[s].generated += done; sq[s].lastToken = prevDeliver
-                                let blocks = blocksFor(sq[s].computed)
-                                freeBlocks[0] -= blocks - sq[s].blocks
-                                sq[s].blocks = blocks
-                            }
-                            continue
-                        }
-                    }
-                }
-                // Schedule every DP rank.
-                var totalNew = 0
-                schedSeq.removeAll(keepingCapacity: true); schedWant.removeAll(keepingCapacity: true)
-                emitted = 0
-                for r in 0..<dp {
-                    rankStart[r] = schedSeq.count
-                    batches[r] = BatchShape()
-                    var budget = budgetTokens
-                    var preempted = false
-                    var idx = 0
-                    while idx < running[r].count && budget > 0 {
-                        let s = running[r][idx]
-                        let want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
-                        if want <= 0 { idx += 1; continue }
-                        let need = blocksFor(sq[s].computed + want) - sq[s].blocks
-                        var ok = true
-                        while need > freeBlocks[r] {
-                            // Preempt the newest running request (recompute later).
-                            let victim = running[r].removeLast()
-                            freeBlocks[r] += sq[victim].blocks
-                            sq[victim].blocks = 0; sq[victim].computed = 0
-                            preemptions += 1; preempted = true
-                            if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
-                            if victim == s { ok = false; break }
-                        }
-                        if !ok { break }
-                        freeBlocks[r] -= need; sq[s].blocks += need
-                        schedSeq.append(s); schedWant.append(want); budget -= want
-                        addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
-                        idx += 1
-                    }
-                    if !preempted {
-                        while waitHead[r] < waiting[r].count && running[r].count < maxSeqs && budget > 0 {
-                            let s = waiting[r][waitHead[r]]
-                            let want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
-                            let need = blocksFor(sq[s].computed + want) - sq[s].blocks
-                            if need > freeBlocks[r] { break }
-                            waitHead[r] += 1
-                            freeBlocks[r] -= need; sq[s].blocks += need
-                            running[r].append(s)
-                            schedSeq.append(s); schedWant.append(want); budget -= want
-                            addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted)
-                        }
-                        if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
-                            waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0
-                        }
-                    }
-                    totalNew += batches[r].tokens
-                }
-                rankStart[dp] = schedSeq.count
-                if totalNew == 0 {
-                    throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
-                }
-                // Step time, then the outputs: tokens sampled this step, streamed by the API server.
-                var maxTokens = 0, maxSequences = 0, used = 0.0
-                for r in 0..<dp {
-                    maxTokens = max(maxTokens, batches[r].tokens)
-                    maxSequences = max(maxSequences, batches[r].sequences)
-                    used += Double(totalBlocks - freeBlocks[r])
-                }
-                let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: maxTokens, maxSequences: maxSequences,
-                                            kvUsage: used / Double(totalBlocks * dp), emitted: emitted)
-                for r in 0..<dp {
-                    var finished = false
-                    for i in rankStart[r]..<rankStart[r + 1] {
-                        let s = schedSeq[i]
-                        sq[s].computed += schedWant[i]
-                        guard sq[s].computed == sq[s].prompt + sq[s].generated else { continue }
-                        sq[s].generated += 1
-                        if sq[s].firstToken < 0 {
-                            sq[s].firstToken = deliver
-                            ttft.append((deliver - sq[s].send) / 1e3)
-                        } else {
-                            itl.append((deliver - sq[s].lastToken) / 1e3)
-                            if detailed { reqITL[s].append((deliver - sq[s].lastToken) / 1e3) }
-                        }
-                        sq[s].lastToken = deliver
-                        if sq[s].generated >= sq[s].output {
-                            freeBlocks[r] += sq[s].blocks
-                            sq[s].blocks = 0
-                            sq[s].computed = -1 // marks finished for removal below
-                            finished = true
-                            completed += 1
-                            let e = (deliver - sq[s].send) / 1e3
-                            e2el.append(e)
-                            if sq[s].output > 1 { tpot.append((e - (sq[s].firstToken - sq[s].send) / 1e3) / Double(sq[s].output - 1)) }
-                            freeSlots.append(deliver)
-                            lastCompletion = max(lastCompletion, deliver)
-                            if let p = progress, completed % progressEvery == 0 { p(Double(completed) / Double(n)) }
-                        }
-                    }
-                    if finished { running[r].removeAll { sq[$0].computed < 0 } }
+                if r.inputTokens + r.outputTokens > d.model.maxPositions {
+                    throw InputError.data("request \(i + 1) has \(r.inputTokens + r.outputTokens) tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
                 }
             }
+            self.clock = StepClock(graphMax: Int(d.param("cuda_graph_max_tokens")), dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
+                                  eagerHostUs: Double(d.model.layers) * d.param("eager_layer_host_us"),
+                                  stepOverheadUs: d.param("step_overhead_us"), perSeqUs: d.param("per_seq_overhead_us"),
+                                  dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
+            if sim.recordTimeline { self.clock.log = [] }
+            self.detailed = sim.recordRequestITLs
+            self.reqITL = sim.recordRequestITLs ? Array(repeating: [], count: n) : []
+            self.waiting = Array(repeating: [Int](), count: dp)
+            self.waitHead = Array(repeating: 0, count: dp)
+            self.running = Array(repeating: [Int](), count: dp)
+            self.freeBlocks = Array(repeating: totalBlocks, count: dp)
+            self.pick = Xoshiro256(seed: sim.seed, stream: 0x9A7)
+            self.pc = sim.prefixCaching
+            let pc = self.pc
+            self.caches = Array(repeating: PrefixCache(), count: pc ? dp : 0)
+            self.spec = sim.speculative
+            let spec = self.spec
+            self.specK = spec?.numSpeculativeTokens ?? 0
+            self.acceptRNG = Xoshiro256(seed: sim.seed, stream: 0x5EC)
+            self.draftPick = Xoshiro256(seed: sim.seed, stream: 0xD4A)
+            self.draftCost = try sim.draftDeployment?.costModel(seed: sim.seed)
+            self.draftBatches = Array(repeating: BatchShape(), count: spec == nil ? 0 : dp)
+            // Client: send times wait for a free concurrency slot (FIFO of slot-free times).
+            self.concurrency = min(sim.workload.maxConcurrency ?? n, n)
+            let concurrency = self.concurrency
+            self.freeSlots = Array(repeating: 0.0, count: concurrency)
+            // ITLs repeat (a decode step gives every sequence the same one): kept as runs, memory per step, not per token.
+            ttft.reserveCapacity(n); e2el.reserveCapacity(n); tpot.reserveCapacity(n)
+            self.batches = Array(repeating: BatchShape(), count: dp)
+            // This step's scheduled sequences and their new tokens, all ranks in one flat list; rank r owns
+            // schedSeq[rankStart[r]..<rankStart[r + 1]].
+            schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
+            self.rankStart = Array(repeating: 0, count: dp + 1)
+            self.progressEvery = max(1, n / 100)
+            schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
         }
-        let duration = lastCompletion / 1e6
-        var result = RunResult(
-            durationS: duration, completed: n, totalInputTokens: workload.totalInputTokens, totalOutputTokens: workload.totalOutputTokens,
-            ttftMs: Summary(ttft), tpotMs: Summary(tpot), itlMs: Summary(itl), e2elMs: Summary(e2el),
-            gpus: d.plan.gpuCount, steps: clock.steps, breakdownUs: clock.breakdown.scaled(1 / Double(max(clock.steps, 1))),
-            preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: clock.peakKV,
-            meanKVUsage: clock.now > 0 ? clock.kvUsageTime / clock.now : 0, gpuBusyFraction: lastCompletion > 0 ? clock.busy / lastCompletion : 0, seed: seed)
-        result.samples = RunResult.Samples(ttftMs: ttft, tpotMs: tpot, itlMs: itl, e2elMs: e2el)
-        result.perRequest = RunResult.PerRequest(inputLens: reqs.map(\.inputTokens), outputLens: reqs.map(\.outputTokens),
-                                                 ttftMs: seqs.map { ($0.firstToken - $0.send) / 1e3 }, e2elMs: seqs.map { ($0.lastToken - $0.send) / 1e3 },
-                                                 sendMs: seqs.map { $0.send / 1e3 }, itlsMs: detailed ? reqITL : nil)
-        if let log = clock.log { result.timeline = RunResult.Timeline(steps: log, droppedSteps: clock.dropped) }
-        if !cost.derivedCollectives.isEmpty {
-            result.notes.append("no measured curve on \(d.interconnect?.name ?? "this interconnect"): \(cost.derivedCollectives.sorted().joined(separator: "; "))")
+
+        @inline(__always) func blocksFor(_ tokens: Int) -> Int { (tokens + blockSize - 1) / blockSize }
+
+        /// Whether any request is running or waiting.
+        var hasWork: Bool {
+            for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { return true }
+            return false
         }
-        for x in cost.assumptions.sorted() { result.notes.append("estimate: " + x) }
-        for x in cost.sourceSummary() { result.timeSources[x.component] = x.sources.map(\.rawValue).joined(separator: ", ") }
-        result.kernelTables = cost.kernels.tables?.provenance
-        result.notes.append("kernel times: " + cost.sourceSummary().map { "\($0.component) \($0.sources.map(\.rawValue).joined(separator: "/"))" }.joined(separator: "; ")
-                            + (cost.kernels.tables.map { " (measured vLLM kernel tables: \($0.provenance))" } ?? " (no measured vLLM kernel tables for this GPU and engine)"))
-        result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
-        return result
+
+        /// Runs the whole workload.
+        // The per-sequence state is reached through one unsafe buffer for the whole loop: element access on the
+        // array itself pays a uniqueness check per read and write, which dominated the step cost.
+        mutating func runToEnd() throws {
+            var local = seqs
+            seqs = []
+            defer { seqs = local }
+            try local.withUnsafeMutableBufferPointer { sq in
+                while completed < n { try step(sq) }
+            }
+        }
+
+        /// Driven: request `i` reaches this instance at `t` (microseconds).
+        mutating func submit(_ i: Int, at t: Double) {
+            if !hasWork { clock.now = max(clock.now, t) }
+            seqs[i].send = t
+            // Least-loaded DP rank, lowest index on ties.
+            var best = 0, bestLoad = Int.max
+            for r in 0..<dp {
+                let load = running[r].count + waiting[r].count - waitHead[r]
+                if load < bestLoad { bestLoad = load; best = r }
+            }
+            seqs[i].rank = best
+            waiting[best].append(i)
+        }
+
+        /// Driven: one engine step (the caller checks `hasWork` first).
+        mutating func stepOnce() throws {
+            finishedNow.removeAll(keepingCapacity: true)
+            var local = seqs
+            seqs = []
+            defer { seqs = local }
+            try local.withUnsafeMutableBufferPointer { sq in try step(sq) }
+        }
+
+        /// One pass of the scheduler: sends due requests, then runs one step (or a stretch of pure decode steps).
+        mutating func step(_ sq: UnsafeMutableBufferPointer<Seq>) throws {
+            // Constants of the run as locals: held in registers, not reloaded through `self` after every store.
+            let pc = self.pc, specK = self.specK, driven = self.driven, n = self.n, dp = self.dp
+            let blockSize = self.blockSize, budgetTokens = self.budgetTokens, maxSeqs = self.maxSeqs, totalBlocks = self.totalBlocks
+            // Client: send every request whose arrival has come and that has a free concurrency slot.
+            while !driven, nextToSend < n, slotHead < freeSlots.count {
+                let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                if t > clock.now { break }
+                slotHead += 1
+                let i = nextToSend
+                nextToSend += 1
+                sq[i].send = t
+                // Least-loaded DP rank, lowest index on ties.
+                var best = 0, bestLoad = Int.max
+                for r in 0..<dp {
+                    let load = running[r].count + waiting[r].count - waitHead[r]
+                    if load < bestLoad { bestLoad = load; best = r }
+                }
+                sq[i].rank = best
+                waiting[best].append(i)
+            }
+            var anyWork = false
+            for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
+            if !anyWork {
+                if driven { return }
+                guard nextToSend < n, slotHead < freeSlots.count else {
+                    throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
+                }
+                clock.now = max(clock.now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                return
+            }
+            // Fast path: while every running sequence is decoding, none needs a new KV block, none finishes and
+            // nothing is waiting or due to be sent, consecutive steps differ only in their KV context. Run them
+            // without per-sequence scheduling; the step costs, random draws and metrics are exactly the slow path's.
+            if sim.fastDecode && !driven && specK == 0 && dp == 1 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
+                var k = Int.max
+                var ctx = 0.0
+                for s in running[0] {
+                    let c = sq[s].computed
+                    guard sq[s].generated > 0, c >= sq[s].prompt, c + 1 == sq[s].prompt + sq[s].generated else { k = 0; break }
+                    k = min(k, sq[s].output - sq[s].generated - 1)
+                    ctx += Double(c + 1)
+                }
+                // KV blocks the stretch takes, step by step (a sequence crossing a block boundary takes one); if
+                // they all fit, no step of the stretch can preempt.
+                var newBlocksAt: [Int] = []
+                if k >= 2 {
+                    newBlocksAt = Array(repeating: 0, count: k + 1)
+                    var total = 0
+                    for s in running[0] {
+                        var j = sq[s].blocks * blockSize - sq[s].computed + 1
+                        while j <= k { newBlocksAt[j] += 1; total += 1; j += blockSize }
+                    }
+                    if total > freeBlocks[0] { k = 0 }
+                }
+                if k >= 2 {
+                    let seqsN = running[0].count
+                    var b = BatchShape()
+                    b.tokens = seqsN; b.sequences = seqsN; b.decodeSequences = seqsN; b.logitsRows = seqsN; b.decodeContext = ctx
+                    let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead]) : nil
+                    var usedBlocks = totalBlocks - freeBlocks[0]
+                    var done = 0, prevDeliver = 0.0
+                    while done < k {
+                        if let t = due, t <= clock.now { break }
+                        batches[0] = b
+                        usedBlocks += newBlocksAt[done + 1]
+                        let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN,
+                                                    kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN)
+                        if done == 0 {
+                            for s in running[0] {
+                                let x = (deliver - sq[s].lastToken) / 1e3
+                                itl.append(x)
+                                if detailed { reqITL[s].append(x) }
+                            }
+                        } else {
+                            itl.append((deliver - prevDeliver) / 1e3, count: seqsN)
+                            if detailed { for s in running[0] { reqITL[s].append((deliver - prevDeliver) / 1e3) } }
+                        }
+                        prevDeliver = deliver
+                        b.decodeContext += Double(seqsN)
+                        done += 1
+                    }
+                    if done > 0 {
+                        for s in running[0] {
+                            sq[s].computed += done; sq[s].generated += done; sq[s].lastToken = prevDeliver
+                            let blocks = blocksFor(sq[s].computed)
+                            freeBlocks[0] -= blocks - sq[s].blocks
+                            sq[s].blocks = blocks
+                        }
+                        return
+                    }
+                }
+            }
+            // Schedule every DP rank.
+            var totalNew = 0
+            schedSeq.removeAll(keepingCapacity: true); schedWant.removeAll(keepingCapacity: true)
+            if specK > 0 { schedAccept.removeAll(keepingCapacity: true) }
+            emitted = 0
+            for r in 0..<dp {
+                rankStart[r] = schedSeq.count
+                batches[r] = BatchShape()
+                if specK > 0 { draftBatches[r] = BatchShape() }
+                var budget = budgetTokens
+                var preempted = false
+                var idx = 0
+                while idx < running[r].count && budget > 0 {
+                    let s = running[r][idx]
+                    var want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
+                    if want <= 0 { idx += 1; continue }
+                    // Speculative decoding: a decoding sequence verifies up to k drafts (no more than it has
+                    // tokens left to generate) in one forward of 1 + drafts tokens.
+                    let isSpec = specK > 0 && want == 1 && sq[s].generated > 0 && sq[s].computed >= sq[s].prompt
+                    if isSpec { want = min(1 + min(specK, sq[s].output - sq[s].generated - 1), budget) }
+                    let need = blocksFor(sq[s].computed + want) - sq[s].blocks
+                    var ok = true
+                    while need > freeBlocks[r] {
+                        // Preempt the newest running request (recompute later).
+                        let victim = running[r].removeLast()
+                        if pc {
+                            freeBlocks[r] += caches[r].releaseAll(&sq[victim], request: reqs[victim], index: victim, blockSize: blockSize)
+                        } else {
+                            freeBlocks[r] += sq[victim].blocks
+                        }
+                        sq[victim].blocks = 0; sq[victim].computed = 0; sq[victim].kvLoaded = false
+                        preemptions += 1; preempted = true
+                        if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
+                        if victim == s { ok = false; break }
+                    }
+                    if !ok { break }
+                    freeBlocks[r] -= need; sq[s].blocks += need
+                    schedSeq.append(s); schedWant.append(want); budget -= want
+                    if isSpec {
+                        // Draw how many drafts the target accepts now: the step emits them plus its own token.
+                        let m = spec!.drawAccepted(want - 1, rng: &acceptRNG)
+                        schedAccept.append(m)
+                        emitted += m + 1
+                        specSteps += 1; specProposed += want - 1; specAccepted += m
+                        batches[r].addVerify(context: sq[s].computed, drafts: want - 1)
+                        draftBatches[r].addDecode(context: sq[s].computed)
+                    } else {
+                        if specK > 0 { schedAccept.append(-1) }
+                        VLLMSimulator.addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
+                    }
+                    idx += 1
+                }
+                if !preempted {
+                    while waitHead[r] < waiting[r].count && running[r].count < maxSeqs && budget > 0 {
+                        let s = waiting[r][waitHead[r]]
+                        // Prefix caching: the leading blocks already cached are not computed again (at least
+                        // the last known token is, to sample from it).
+                        var hits = 0, revived = 0
+                        if pc && sq[s].computed == 0 {
+                            caches[r].evict(toFit: freeBlocks[r])
+                            (hits, revived) = caches[r].peek(reqs[s], index: s, maxBlocks: (sq[s].prompt + sq[s].generated - 1) / blockSize, blockSize: blockSize)
+                        }
+                        let base = hits > 0 ? hits * blockSize : sq[s].computed
+                        let want = min(sq[s].prompt + sq[s].generated - base, budget)
+                        let need = blocksFor(base + want) - sq[s].blocks - hits
+                        if need + revived > freeBlocks[r] { break }
+                        waitHead[r] += 1
+                        if pc && sq[s].computed == 0 {
+                            caches[r].queriedTokens += sq[s].prompt + sq[s].generated
+                            caches[r].hitTokens += hits * blockSize
+                            if hits > 0 {
+                                caches[r].acquire(reqs[s], index: s, blocks: hits, blockSize: blockSize)
+                                freeBlocks[r] -= revived
+                                sq[s].blocks = hits; sq[s].refs = hits; sq[s].computed = base
+                            }
+                        }
+                        freeBlocks[r] -= need; sq[s].blocks += need
+                        running[r].append(s)
+                        schedSeq.append(s); schedWant.append(want); budget -= want
+                        if specK > 0 { schedAccept.append(-1) }
+                        VLLMSimulator.addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
+                    }
+                    if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
+                        waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0
+                    }
+                }
+                totalNew += batches[r].tokens
+            }
+            rankStart[dp] = schedSeq.count
+            if totalNew == 0 {
+                throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
+            }
+            // Step time, then the outputs: tokens sampled this step, streamed by the API server.
+            var maxTokens = 0, maxSequences = 0, used = 0.0
+            for r in 0..<dp {
+                maxTokens = max(maxTokens, batches[r].tokens)
+                maxSequences = max(maxSequences, batches[r].sequences)
+                used += Double(totalBlocks - freeBlocks[r])
+            }
+            var gpuStep = cost.stepCost(batches, pick: &pick)
+            if specK > 0 {
+                // The drafts: k forwards of the draft model, or of one target layer for EAGLE/MTP heads.
+                var any = false
+                for r in 0..<dp where !draftBatches[r].isEmpty { any = true }
+                if any {
+                    if let dc = draftCost {
+                        gpuStep += dc.stepCost(draftBatches, pick: &draftPick).scaled(Double(specK))
+                    } else if spec!.method != .ngram {
+                        gpuStep += cost.stepCost(draftBatches, pick: &draftPick).scaled(Double(specK) / Double(d.model.layers))
+                    }
+                }
+            }
+            let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences,
+                                        kvUsage: used / Double(totalBlocks * dp), emitted: emitted)
+            for r in 0..<dp {
+                var finished = false
+                for i in rankStart[r]..<rankStart[r + 1] {
+                    let s = schedSeq[i]
+                    if specK > 0 && schedAccept[i] >= 0 {
+                        // Verified: the accepted drafts and the target's token are kept; rejected drafts' KV is not.
+                        let m = schedAccept[i]
+                        sq[s].computed += m + 1
+                        sq[s].generated += m + 1
+                    } else {
+                        sq[s].computed += schedWant[i]
+                        guard sq[s].computed == sq[s].prompt + sq[s].generated else {
+                            if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
+                            continue
+                        }
+                        sq[s].generated += 1
+                    }
+                    if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
+                    if sq[s].firstToken < 0 {
+                        sq[s].firstToken = deliver
+                        ttft.append((deliver - sq[s].send) / 1e3)
+                    } else {
+                        itl.append((deliver - sq[s].lastToken) / 1e3)
+                        if detailed { reqITL[s].append((deliver - sq[s].lastToken) / 1e3) }
+                    }
+                    sq[s].lastToken = deliver
+                    if sq[s].generated >= sq[s].output {
+                        if pc {
+                            freeBlocks[r] += caches[r].releaseAll(&sq[s], request: reqs[s], index: s, blockSize: blockSize)
+                        } else {
+                            freeBlocks[r] += sq[s].blocks
+                        }
+                        sq[s].blocks = 0
+                        sq[s].computed = -1 // marks finished for removal below
+                        finished = true
+                        completed += 1
+                        let e = (deliver - sq[s].send) / 1e3
+                        e2el.append(e)
+                        if sq[s].output > 1 { tpot.append((e - (sq[s].firstToken - sq[s].send) / 1e3) / Double(sq[s].output - 1)) }
+                        if driven { finishedNow.append((s, deliver)) } else { freeSlots.append(deliver) }
+                        lastCompletion = max(lastCompletion, deliver)
+                        if let p = sim.progress, completed % progressEvery == 0 { p(Double(completed) / Double(n)) }
+                    }
+                }
+                if finished { running[r].removeAll { sq[$0].computed < 0 } }
+            }
+
+        }
+
+        func result() -> RunResult {
+            let duration = lastCompletion / 1e6
+            var result = RunResult(
+                durationS: duration, completed: n, totalInputTokens: sim.workload.totalInputTokens, totalOutputTokens: sim.workload.totalOutputTokens,
+                ttftMs: Summary(ttft), tpotMs: Summary(tpot), itlMs: Summary(itl), e2elMs: Summary(e2el),
+                gpus: d.plan.gpuCount, steps: clock.steps, breakdownUs: clock.breakdown.scaled(1 / Double(max(clock.steps, 1))),
+                preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: clock.peakKV,
+                meanKVUsage: clock.now > 0 ? clock.kvUsageTime / clock.now : 0, gpuBusyFraction: lastCompletion > 0 ? clock.busy / lastCompletion : 0, seed: sim.seed)
+            result.samples = RunResult.Samples(ttftMs: ttft, tpotMs: tpot, itlMs: itl, e2elMs: e2el)
+            result.perRequest = RunResult.PerRequest(inputLens: reqs.map(\.inputTokens), outputLens: reqs.map(\.outputTokens),
+                                                     ttftMs: seqs.map { ($0.firstToken - $0.send) / 1e3 }, e2elMs: seqs.map { ($0.lastToken - $0.send) / 1e3 },
+                                                     sendMs: seqs.map { $0.send / 1e3 }, itlsMs: detailed ? reqITL : nil)
+            if let log = clock.log { result.timeline = RunResult.Timeline(steps: log, droppedSteps: clock.dropped) }
+            if !cost.derivedCollectives.isEmpty {
+                result.notes.append("no measured curve on \(d.interconnect?.name ?? "this interconnect"): \(cost.derivedCollectives.sorted().joined(separator: "; "))")
+            }
+            for x in cost.assumptions.sorted() { result.notes.append("estimate: " + x) }
+            for x in cost.sourceSummary() { result.timeSources[x.component] = x.sources.map(\.rawValue).joined(separator: ", ") }
+            result.kernelTables = cost.kernels.tables?.provenance
+            result.notes.append("kernel times: " + cost.sourceSummary().map { "\($0.component) \($0.sources.map(\.rawValue).joined(separator: "/"))" }.joined(separator: "; ")
+                                + (cost.kernels.tables.map { " (measured vLLM kernel tables: \($0.provenance))" } ?? " (no measured vLLM kernel tables for this GPU and engine)"))
+            if pc {
+                var hit = 0, queried = 0, ev = 0
+                for c in caches { hit += c.hitTokens; queried += c.queriedTokens; ev += c.evictions }
+                result.prefixCache = PrefixCacheStats(queriedTokens: queried, hitTokens: hit, evictedBlocks: ev)
+            }
+            if let sp = spec {
+                result.speculative = SpeculativeStats(config: sp.description, verifySteps: specSteps, proposedDrafts: specProposed, acceptedDrafts: specAccepted,
+                                                      expectedTokensPerStep: sp.expectedTokensPerStep())
+            }
+            result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
+            return result
+        }
     }
 }

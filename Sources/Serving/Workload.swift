@@ -8,9 +8,19 @@ public struct Request: Sendable, Equatable {
     public var arrival: SimTime
     public var inputTokens: Int
     public var outputTokens: Int
+    /// Prefix caching: requests with the same nonzero `prefixKey` hold the same tokens in their first
+    /// `sharedTokens` positions (a shared system prompt, or a conversation whose later turns repeat the earlier
+    /// turns' prompts and answers). 0 = nothing shared.
+    public var prefixKey: UInt64 = 0
+    public var sharedTokens: Int = 0
 
     public init(arrival: SimTime, inputTokens: Int, outputTokens: Int) {
         self.arrival = arrival; self.inputTokens = inputTokens; self.outputTokens = outputTokens
+    }
+
+    public init(arrival: SimTime, inputTokens: Int, outputTokens: Int, prefixKey: UInt64, sharedTokens: Int) {
+        self.arrival = arrival; self.inputTokens = inputTokens; self.outputTokens = outputTokens
+        self.prefixKey = prefixKey; self.sharedTokens = sharedTokens
     }
 }
 
@@ -31,7 +41,8 @@ public struct Workload: Sendable {
     /// vLLM's random dataset: lengths uniform in [X(1-r), X(1+r)] (integers, at least 1), and arrival gaps gamma
     /// distributed with shape = burstiness and mean 1/rate (`rate` = nil or infinity sends all at time 0).
     public static func random(inputLen: Int, outputLen: Int, rangeRatio: Double, numPrompts: Int,
-                              requestRate: Double?, burstiness: Double, maxConcurrency: Int?, seed: UInt64) throws -> Workload {
+                              requestRate: Double?, burstiness: Double, maxConcurrency: Int?, seed: UInt64,
+                              prefixLen: Int = 0) throws -> Workload {
         guard inputLen > 0 else { throw InputError.usage("--random-input-len must be positive (got \(inputLen))") }
         guard outputLen > 0 else { throw InputError.usage("--random-output-len must be positive (got \(outputLen))") }
         guard numPrompts > 0 else { throw InputError.usage("--num-prompts must be positive (got \(numPrompts))") }
@@ -56,10 +67,12 @@ public struct Workload: Sendable {
                     throw InputError.usage("at --request-rate \(rate) the arrivals reach \(String(format: "%.3g", t)) s of simulated time by request \(i + 1) (limit \(Int(Limits.maxSimulatedSeconds)) s); raise --request-rate or lower --num-prompts")
                 }
             }
-            reqs.append(Request(arrival: .seconds(t), inputTokens: draw(inputLen), outputTokens: draw(outputLen)))
+            // vLLM's --random-prefix-len: one prefix of that many tokens before every prompt.
+            reqs.append(Request(arrival: .seconds(t), inputTokens: prefixLen + draw(inputLen), outputTokens: draw(outputLen),
+                                prefixKey: prefixLen > 0 ? 1 : 0, sharedTokens: prefixLen))
         }
         let rateText = requestRate.map { $0.isFinite ? "\($0) req/s" : "inf" } ?? "inf"
         return Workload(requests: reqs, maxConcurrency: maxConcurrency,
-                        description: "random \(inputLen)/\(outputLen) x\(numPrompts), rate \(rateText), max concurrency \(maxConcurrency.map(String.init) ?? "none")")
+                        description: "random \(prefixLen > 0 ? "\(prefixLen) shared + " : "")\(inputLen)/\(outputLen) x\(numPrompts), rate \(rateText), max concurrency \(maxConcurrency.map(String.init) ?? "none")")
     }
 }

@@ -13,20 +13,24 @@ public struct PlanSearch {
         public var ep: Bool
         public var backend: String?
         public var maxNumSeqs: Int
+        /// Disaggregated prefill/decode: instances of the plan above for each role (0 = aggregated).
+        public var prefillInstances = 0, decodeInstances = 0
         public init(gpu: String, tp: Int, dp: Int, ep: Bool, backend: String?, maxNumSeqs: Int) {
             self.gpu = gpu; self.tp = tp; self.dp = dp; self.ep = ep; self.backend = backend; self.maxNumSeqs = maxNumSeqs
         }
-        public var gpus: Int { tp * dp }
+        public var gpus: Int { tp * dp * max(1, prefillInstances + decodeInstances) }
         public var label: String {
             var s = "\(gpus)x \(gpu) TP\(tp)"
             if dp > 1 { s += " DP\(dp)" }
             if ep { s += " EP\(gpus)" + (backend.map { "/\($0)" } ?? "") }
+            if prefillInstances > 0 { s += " \(prefillInstances)P\(decodeInstances)D" }
             return s + " seqs\(maxNumSeqs)"
         }
         public var args: [String] {
             var a = ["--gpu", gpu, "--tensor-parallel-size", String(tp), "--data-parallel-size", String(dp), "--max-num-seqs", String(maxNumSeqs)]
             if ep { a.append("--enable-expert-parallel") }
             if let b = backend { a += ["--all2all-backend", b] }
+            if prefillInstances > 0 { a += ["--prefill-instances", String(prefillInstances), "--decode-instances", String(decodeInstances)] }
             return a
         }
     }
@@ -74,6 +78,8 @@ public struct PlanSearch {
     public var concurrency: Int? = nil
     /// Replicates per plan (`--seeds`): each plan is simulated with seeds base, base+1, ... and ranked by its mean.
     public var seeds = 1
+    /// Also search disaggregated prefill/decode (`plan --include-disaggregated`; see `disaggregatedCandidates`).
+    public var includeDisaggregated = false
 
     var effectiveSeqOptions: [Int] {
         guard let c = concurrency else { return [64, 128, 256] }
@@ -119,7 +125,7 @@ public struct PlanSearch {
                 n *= 2
             }
         }
-        return out
+        return includeDisaggregated ? out + disaggregatedCandidates(aggregated: out) : out
     }
 
     /// Lower bounds that no simulation can beat: memory, the shortest possible TTFT (the shortest prompt alone at
@@ -128,7 +134,7 @@ public struct PlanSearch {
     public func prune(_ c: Candidate, store: ProfileStore, minInput: Int) -> Verdict? {
         guard let gpu = try? store.gpu(c.gpu), let engine = try? store.engine("vllm") else { return .failed("profile missing") }
         let plan = ParallelPlan(tp: c.tp, dp: c.dp, ep: c.ep)
-        let placement = c.ep ? ExpertPlacement.contiguous(experts: model.moe!.experts, gpus: c.gpus, moeLayers: model.moeLayerCount) : nil
+        let placement = c.ep ? ExpertPlacement.contiguous(experts: model.moe!.experts, gpus: c.tp * c.dp, moeLayers: model.moeLayerCount) : nil
         let mem = MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: engine.value("gpu_memory_utilization"),
                              reserveGB: engine.value("activation_reserve_gb"), blockSize: Int(engine.value("block_size")))
         do { try mem.check(model: model, plan: plan, gpu: gpu) } catch {

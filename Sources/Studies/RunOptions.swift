@@ -30,12 +30,22 @@ public enum RunOptions {
         OptionSpec("--max-num-batched-tokens", "<n>", "vLLM: token budget per step (chunked prefill).", default: "from the engine profile"),
         OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "0.9"),
         OptionSpec("--experts-impl", "<impl>", "hf: Transformers experts implementation: eager, batched_mm or grouped_mm.", default: "from the engine profile"),
+        OptionSpec("--enable-prefix-caching", nil, "vLLM: share hashed KV blocks across requests with the same prefix (LRU eviction)."),
+        OptionSpec("--replicas", "<n>", "vLLM: N engine instances of this plan behind a router, on one event queue.", default: "1"),
+        OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
+        OptionSpec("--prefill-instances", "<x>", "Disaggregated prefill/decode (xPyD): x prefill instances (the decode instances use the plan above).", default: "none (aggregated)"),
+        OptionSpec("--decode-instances", "<y>", "Disaggregated: y decode instances.", default: "1"),
+        OptionSpec("--prefill-tensor-parallel-size", "<n>", "Disaggregated: the prefill instances' tensor parallel size.", default: "the decode instances'"),
+        OptionSpec("--kv-transfer-bandwidth-gbps", "<GB/s>", "Disaggregated: KV transfer bandwidth per GPU, prefill to decode.", default: "the GPU's interconnect profile link bandwidth"),
+        OptionSpec("--kv-transfer-latency-us", "<us>", "Disaggregated: fixed latency per KV transfer.", default: "0"),
+        OptionSpec("--speculative-config", "<json>", "vLLM: speculative decoding, e.g. '{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.7}' (method eagle, eagle3, mtp, deepseek_mtp, ngram or draft_model with \"model\"; acceptance_rate a number or one per position)."),
     ]
     public static let workload: [OptionSpec] = [
         OptionSpec("--dataset-name", "<name>", "random, or trace (with --trace).", default: "random"),
         OptionSpec("--random-input-len", "<n>", "Input tokens per request.", default: "1024"),
         OptionSpec("--random-output-len", "<n>", "Output tokens per request.", default: "128"),
         OptionSpec("--random-range-ratio", "<r>", "Lengths uniform in [X(1-r), X(1+r)].", default: "0.0"),
+        OptionSpec("--random-prefix-len", "<n>", "Tokens of one shared prefix before every random prompt (vLLM's flag).", default: "0"),
         OptionSpec("--num-prompts", "<n>", "Requests to send.", default: "1000"),
         OptionSpec("--max-concurrency", "<n>", "Requests in flight at most (closed loop).", default: "unbounded"),
         OptionSpec("--request-rate", "<r>", "Requests per second, or inf to send all at once.", default: "inf"),
@@ -189,7 +199,10 @@ public enum RunOptions {
     /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.
     public static let vllmOnlyFlags = ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
-                                       "--max-num-seqs", "--max-num-batched-tokens"]
+                                       "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config"] + instanceFlags
+    /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
+    public static let instanceFlags = ["--replicas", "--router", "--prefill-instances", "--decode-instances", "--prefill-tensor-parallel-size",
+                                       "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"]
     /// Flags only the HF engine reads.
     public static let hfOnlyFlags = ["--batch-size", "--input-len", "--output-len", "--diffusion-steps", "--gen-length", "--block-length",
                                      "--experts-impl", "--cfg", "--expert-reuse"]
@@ -252,7 +265,7 @@ public enum RunOptions {
         let conc = try a.positiveInt("--max-concurrency")
         if dataset == "trace" {
             guard let f = a.string("--trace") else { throw InputError.usage("'--dataset-name trace' needs '--trace <file>'") }
-            try refuseUnused(a, ["--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts", "--request-rate", "--burstiness"],
+            try refuseUnused(a, ["--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len", "--num-prompts", "--request-rate", "--burstiness"],
                              because: "with a trace (it gives the lengths and arrival times; --trace-limit and --trace-time-scale shape it)")
             let scale = try a.double("--trace-time-scale") ?? 1
             guard scale > 0, scale.isFinite else { throw a.invalid("--trace-time-scale", a.string("--trace-time-scale")!, "must be positive") }
@@ -269,10 +282,78 @@ public enum RunOptions {
         let n = try a.int("--num-prompts") ?? 1000
         let inLen = try a.int("--random-input-len") ?? 1024, outLen = try a.int("--random-output-len") ?? 128
         let ratio = try a.double("--random-range-ratio") ?? 0
+        let prefixLen = try a.int("--random-prefix-len") ?? 0
         try Limits.checkMemory(Double(n) * Limits.bytesPerRequest, what: "\(n) requests", flag: "--num-prompts")
-        try Limits.checkWork(tokens: Double(n) * Double(inLen + outLen) * (1 + ratio), flag: "--num-prompts or the lengths")
+        try Limits.checkWork(tokens: Double(n) * (Double(inLen + outLen) * (1 + ratio) + Double(prefixLen)), flag: "--num-prompts or the lengths")
         return try Workload.random(inputLen: try a.int("--random-input-len") ?? 1024, outputLen: try a.int("--random-output-len") ?? 128,
                                    rangeRatio: try a.double("--random-range-ratio") ?? 0, numPrompts: try a.int("--num-prompts") ?? 1000,
-                                   requestRate: rate, burstiness: try a.double("--burstiness") ?? 1, maxConcurrency: conc, seed: seed)
+                                   requestRate: rate, burstiness: try a.double("--burstiness") ?? 1, maxConcurrency: conc, seed: seed,
+                                   prefixLen: prefixLen)
+    }
+
+    /// The vLLM engine with the serving features the flags turn on (prefix caching, speculative decoding).
+    public static func vllmSimulator(_ a: ParsedArguments, deployment d: Deployment, workload w: Workload, seed: UInt64, store: ProfileStore) throws -> VLLMSimulator {
+        var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
+        sim.prefixCaching = a.has("--enable-prefix-caching")
+        if let text = a.string("--speculative-config") {
+            let sp = try SpeculativeConfig(json: text)
+            if sp.method == .draft_model, let name = sp.model {
+                let draft = try store.model(name)
+                // vLLM runs the draft with the target's tensor parallel size (draft_tensor_parallel_size defaults to it).
+                let plan = ParallelPlan(tp: d.plan.tensorParallel, dp: d.plan.dataParallel, ep: false, backend: nil)
+                sim.draftDeployment = try Deployment(model: draft, gpu: d.gpu, interconnect: d.interconnect, plan: plan, engine: d.engine, overrides: d.overrides)
+            }
+            sim.speculative = sp
+        }
+        return sim
+    }
+
+    /// Several engine instances (--replicas N, or --prefill-instances x --decode-instances y), or nil for one.
+    public static func instanceSimulator(_ a: ParsedArguments, deployment d: Deployment, workload w: Workload, seed: UInt64, store: ProfileStore) throws -> InstanceSimulator? {
+        let replicas = try a.positiveInt("--replicas")
+        let px = try a.positiveInt("--prefill-instances")
+        if px == nil {
+            try refuseUnused(a, ["--decode-instances", "--prefill-tensor-parallel-size", "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"],
+                             because: "without disaggregated prefill/decode (give --prefill-instances)")
+        } else if replicas != nil {
+            throw InputError.usage("'--replicas' and '--prefill-instances' describe different clusters; for disaggregated prefill/decode give --prefill-instances and --decode-instances")
+        }
+        if (replicas ?? 1) == 1 && px == nil {
+            try refuseUnused(a, ["--router"], because: "with one engine instance (give --replicas or --prefill-instances)")
+            return nil
+        }
+        // Every instance keeps per-request state for the whole workload.
+        let count = (replicas ?? 0) + (px ?? 0) + (px != nil ? (try a.positiveInt("--decode-instances") ?? 1) : 0)
+        try Limits.checkMemory(Double(w.requests.count) * Double(count) * Limits.bytesPerRequest, what: "\(count) instances x \(w.requests.count) requests",
+                               flag: "--replicas / the instance counts or --num-prompts")
+        let policy = RouterPolicy(rawValue: try a.choice("--router", RouterPolicy.allCases.map(\.rawValue)) ?? "least_outstanding")!
+        let base = try vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
+        var sim: InstanceSimulator
+        if let x = px {
+            let y = try a.positiveInt("--decode-instances") ?? 1
+            var pd = d
+            if let tp = try a.positiveInt("--prefill-tensor-parallel-size") {
+                pd.plan = ParallelPlan(tp: tp, dp: 1, ep: d.plan.expertParallel, backend: d.plan.expertParallel ? d.plan.all2allBackend : nil)
+                try pd.plan.validate(for: d.model)
+                var ic: InterconnectProfile? = nil
+                if tp > 1 {
+                    ic = try d.interconnect.flatMap { $0.maxGPUs >= tp ? $0 : nil } ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: tp)
+                    guard ic != nil else { throw InputError.usage("no shipped interconnect profile covers \(tp)x \(d.gpu.name) for the prefill instances; give '--interconnect <name|file>'") }
+                }
+                pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: ic, plan: pd.plan, engine: d.engine, routing: d.routing, overrides: d.overrides)
+            }
+            guard x + y <= Limits.instances.upperBound else { throw InputError.usage("--prefill-instances \(x) + --decode-instances \(y): allowed at most \(Limits.instances.upperBound) instances") }
+            sim = InstanceSimulator(instances: .init(deployment: d, count: y), prefill: .init(deployment: pd, count: x), policy: policy, workload: w, seed: seed)
+            if let bw = try a.double("--kv-transfer-bandwidth-gbps") { sim.kvLinkGBps = bw }
+            else if let ic = try d.interconnect ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: 2) { sim.kvLinkGBps = ic.linkBandwidthGBps }
+            else { throw InputError.usage("no interconnect profile gives \(d.gpu.name)'s link bandwidth; give '--kv-transfer-bandwidth-gbps'") }
+            sim.kvLatencyUs = try a.double("--kv-transfer-latency-us") ?? 0
+        } else {
+            sim = InstanceSimulator(instances: .init(deployment: d, count: replicas!), policy: policy, workload: w, seed: seed)
+        }
+        sim.prefixCaching = base.prefixCaching
+        sim.speculative = base.speculative
+        sim.draftDeployment = base.draftDeployment
+        return sim
     }
 }

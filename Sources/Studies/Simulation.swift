@@ -34,7 +34,10 @@ public enum Simulation {
                 throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
             }
             let w = try RunOptions.workload(a, seed: seed)
-            var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
+            if let many = try RunOptions.instanceSimulator(a, deployment: d, workload: w, seed: seed, store: store) {
+                return Outcome(result: try many.run(), deployment: d, workload: w.description)
+            }
+            var sim = try RunOptions.vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
             sim.progress = progress
             sim.recordRequestITLs = a.has("--save-detailed")
             sim.recordTimeline = a.has("--timeline")

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import SimKit
+import Cluster
+@testable import Serving
+
+/// Prefix caching (`--enable-prefix-caching`) on constructed workloads whose hit rates follow from the block size.
+@Suite struct PrefixCacheTests {
+    /// One request at a time, each with the same block-aligned 1024-token prefix and 200 tokens of its own: the
+    /// first misses, every later one hits exactly the prefix: hit rate (N - 1) P / (N (P + U)).
+    @Test func sharedPrefixHitRateIsClosedForm() throws {
+        let d = try deployment("olmoe-1b-7b")
+        let n = 20, p = 1024, u = 200
+        let w = try Workload.random(inputLen: u, outputLen: 16, rangeRatio: 0, numPrompts: n, requestRate: nil, burstiness: 1,
+                                    maxConcurrency: 1, seed: 1, prefixLen: p)
+        var sim = VLLMSimulator(deployment: d, workload: w, seed: 1)
+        sim.prefixCaching = true
+        let r = try sim.run()
+        checkInvariants(r, w)
+        let s = try #require(r.prefixCache)
+        #expect(s.queriedTokens == n * (p + u))
+        #expect(s.hitTokens == (n - 1) * p)
+        #expect(abs(s.hitRate - Double((n - 1) * p) / Double(n * (p + u))) < 1e-12)
+        #expect(s.evictedBlocks == 0)
+        // Hits skip prefill work: TTFT falls below the run without caching.
+        let off = try VLLMSimulator(deployment: d, workload: w, seed: 1).run()
+        #expect(off.prefixCache == nil)
+        #expect(r.ttftMs.mean < off.ttftMs.mean)
+        #expect(r.totalInputTokens == off.totalInputTokens)
+    }
+
+    /// A conversation: turn 2's prompt repeats turn 1's prompt and answer, so it hits every full block of them.
+    @Test func multiTurnHitsThePreviousTurn() throws {
+        let d = try deployment("olmoe-1b-7b")
+        let bs = Int(d.param("block_size"))
+        let p1 = 500, o1 = 100, u2 = 300
+        let reqs = [Request(arrival: .seconds(0), inputTokens: p1, outputTokens: o1, prefixKey: 7, sharedTokens: p1 + o1),
+                    Request(arrival: .seconds(10), inputTokens: p1 + o1 + u2, outputTokens: 50, prefixKey: 7, sharedTokens: p1 + o1 + u2 + 50)]
+        let w = Workload(requests: reqs, maxConcurrency: nil, description: "two turns")
+        var sim = VLLMSimulator(deployment: d, workload: w, seed: 0)
+        sim.prefixCaching = true
+        let s = try #require(try sim.run().prefixCache)
+        // Turn 1 computed p1 + o1 - 1 tokens of KV (the last answer token is never fed back).
+        #expect(s.hitTokens == (p1 + o1 - 1) / bs * bs)
+        #expect(s.queriedTokens == p1 + (p1 + o1 + u2))
+    }
+
+    /// Distinct prefixes in a KV cache too small to keep them all: old blocks are evicted, least recently used first.
+    @Test func evictionUnderMemoryPressure() throws {
+        let d = try deployment("olmoe-1b-7b", overrides: ["gpu_memory_utilization": 0.2])
+        let kvTokens = d.memoryPlan().kvTokens
+        let p = 256
+        let groups = kvTokens / p + 4 // more prefixes than the cache holds
+        // Round 1 sends every group's prefix once; round 2 repeats them: only the groups still cached hit.
+        var reqs: [Request] = []
+        for round in 0..<2 {
+            for g in 0..<groups {
+                reqs.append(Request(arrival: .seconds(Double(round * groups + g)), inputTokens: p + 16, outputTokens: 4, prefixKey: UInt64(g + 1), sharedTokens: p))
+            }
+        }
+        let w = Workload(requests: reqs, maxConcurrency: 1, description: "cyclic prefixes")
+        var sim = VLLMSimulator(deployment: d, workload: w, seed: 0)
+        sim.prefixCaching = true
+        let s = try #require(try sim.run().prefixCache)
+        #expect(s.evictedBlocks > 0)
+        // LRU with a cyclic access pattern larger than the cache: every repeat finds its prefix evicted.
+        #expect(s.hitTokens == 0)
+
+        // The same pattern with few groups fits: round 2 hits every prefix.
+        let few = Array(reqs.prefix(2)) + [Request(arrival: .seconds(100), inputTokens: p + 16, outputTokens: 4, prefixKey: 1, sharedTokens: p),
+                                           Request(arrival: .seconds(101), inputTokens: p + 16, outputTokens: 4, prefixKey: 2, sharedTokens: p)]
+        var sim2 = VLLMSimulator(deployment: d, workload: Workload(requests: few, maxConcurrency: 1, description: "two prefixes"), seed: 0)
+        sim2.prefixCaching = true
+        let s2 = try #require(try sim2.run().prefixCache)
+        #expect(s2.hitTokens == 2 * p)
+        #expect(s2.evictedBlocks == 0)
+    }
+
+    /// Nothing shared and nothing preempted: caching changes no metric.
+    @Test func noSharingNoChange() throws {
+        let d = try deployment("olmoe-1b-7b")
+        let w = try randomWorkload(input: 300, output: 40, ratio: 0.5, prompts: 60, rate: 20, seed: 2)
+        var on = VLLMSimulator(deployment: d, workload: w, seed: 2)
+        on.prefixCaching = true
+        let a = try on.run(), b = try VLLMSimulator(deployment: d, workload: w, seed: 2).run()
+        #expect(a.prefixCache?.hitTokens == 0)
+        #expect(a.ttftMs.mean == b.ttftMs.mean && a.e2elMs.mean == b.e2elMs.mean && a.steps == b.steps)
+    }
+
+    /// A preempted request finds its own blocks again when it is readmitted.
+    @Test func preemptedRequestsHitTheirOwnBlocks() throws {
+        let d = try deployment("olmoe-1b-7b", overrides: ["gpu_memory_utilization": 0.2])
+        let w = try randomWorkload(input: 300, output: 300, ratio: 0.2, prompts: 30, concurrency: 30, seed: 3)
+        var sim = VLLMSimulator(deployment: d, workload: w, seed: 3)
+        sim.prefixCaching = true
+        let r = try sim.run()
+        checkInvariants(r, w)
+        #expect(r.preemptions > 0)
+        #expect(try #require(r.prefixCache).hitTokens > 0)
+    }
+
+    /// A trace with a conversation column: turns of one conversation share tokens, other rows do not.
+    @Test func traceConversationsShareTokens() throws {
+        let dir = try makeTempDir()
+        let f = dir + "/chat.csv"
+        try "arrival_time,input_tokens,output_tokens,conversation_id\n0,400,100,a\n5,900,50,a\n6,400,100,b\n".write(toFile: f, atomically: true, encoding: .utf8)
+        let reqs = try TraceLoader.load(file: f)
+        #expect(reqs[0].prefixKey == reqs[1].prefixKey && reqs[0].prefixKey != reqs[2].prefixKey && reqs[0].prefixKey != 0)
+        #expect(reqs[1].sharedTokens == 950)
+        let d = try deployment("olmoe-1b-7b")
+        var sim = VLLMSimulator(deployment: d, workload: Workload(requests: reqs, maxConcurrency: nil, description: "chat"), seed: 0)
+        sim.prefixCaching = true
+        let s = try #require(try sim.run().prefixCache)
+        let bs = Int(d.param("block_size"))
+        #expect(s.hitTokens == (400 + 100 - 1) / bs * bs)
+    }
+}
