@@ -28,10 +28,19 @@ Per file, bf16 only:
   moe_a2a          H100/H200 only: DeepEP dispatch/combine at EP 8 (recorded for reference; moesim's vLLM EP path
                    uses the all-gather/all-reduce or all-to-all collectives above).
 
+H100/H200 (vLLM 0.24.0) files also carry `fp8_block`: the measured fp8 tables with 128x128 block scales (w8a8,
+as DeepSeek-V3/R1, Kimi-K2 and Qwen3-FP8 ship), in the same layout and with their own provenance:
+  moe / moe_routing   vLLM fused MoE, moe_dtype fp8_block (Triton experts under moe TP, FlashInfer CUTLASS experts
+                      under EP; kernel_source per table), every measured shape (the fp8 shape model is fitted to all).
+  gemm                vLLM fp8 block-scaled linear (DeepGEMM / CUTLASS / FlashInfer, as vLLM picks per shape), gemm_dtype
+                      fp8_block, over the same (m, n, k) grid as the bf16 GEMMs.
+
 Times are written in microseconds rounded to 4 significant digits.
 
 Run from the repository root (installs the package into a private virtual environment if needed):
   python3 profiles/tools/import_aiconfigurator.py
+  python3 profiles/tools/import_aiconfigurator.py --fp8-only   (re-writes only the `fp8_block` part of the
+                                                                H100/H200 files, keeping the rest byte for byte)
 """
 import hashlib
 import json
@@ -53,6 +62,7 @@ SYSTEMS = [
 ]
 NCCL = {"a100_sxm": "2.27.3", "h100_sxm": "2.27.3", "h200_sxm": "2.29.2"}
 ROUTING_DRAWS = 256
+FP8_SYSTEMS = {"h100_sxm", "h200_sxm"}
 
 
 def ensure_package():
@@ -74,6 +84,9 @@ def ensure_package():
 
 def sig4(x):
     return float(f"{x:.4g}")
+
+
+FP8_ONLY = "--fp8-only" in sys.argv[1:]
 
 
 def main():
@@ -170,45 +183,96 @@ def main():
         }
         prov = doc["provenance"]["tables"]
 
+        def moe_tables(dtype, label):
+            moe, p = table(system, "moe", "vllm", ver, "moe_perf")
+            moe = moe[moe.moe_dtype == dtype]
+            if dtype != "bfloat16":
+                p["filter"] = f"moe_dtype {dtype}"
+            p["kernel_source"] = sorted(moe.kernel_source.unique().tolist())
+            p["device"] = moe.device.iloc[0]
+            prov[label] = p
+            keys = ["hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size", "moe_ep_size", "distribution"]
+            curves = []
+            routing_keys = set()
+            for key, g in sorted(moe.groupby(keys), key=lambda kv: kv[0]):
+                g = g.groupby("num_tokens", as_index=False)["latency"].median().sort_values("num_tokens")
+                h, i, k, e, tp, ep, dist = key
+                curves.append({"hidden": int(h), "inter": int(i), "topk": int(k), "experts": int(e), "tp": int(tp),
+                               "ep": int(ep), "distribution": dist,
+                               "tokens": [int(x) for x in g.num_tokens], "us": [sig4(x * 1000) for x in g.latency]})
+                for n in g.num_tokens:
+                    routing_keys.add((int(e), int(k), int(ep), dist, int(n)))
+            stats = {}
+            for (e, k, ep, dist, n) in sorted(routing_keys):
+                stats.setdefault((e, k, ep, dist), []).append((n,) + routing_stats(n, e, k, ep, dist))
+            routing = [{"experts": e, "topk": k, "ep": ep, "distribution": d,
+                        "tokens": [r[0] for r in rows], "hits": [sig4(r[1]) for r in rows],
+                        "pairs": [sig4(r[2]) for r in rows]}
+                       for (e, k, ep, d), rows in sorted(stats.items())]
+            return curves, routing
+
+        def gemm_tables(dtype, label):
+            gemm, p = table(system, "gemm", "vllm", ver, "gemm_perf")
+            gemm = gemm[gemm.gemm_dtype == dtype]
+            if dtype != "bfloat16":
+                p["filter"] = f"gemm_dtype {dtype}"
+            p["kernel_source"] = sorted(gemm.kernel_source.unique().tolist())
+            prov[label] = p
+            ms = sorted(int(x) for x in gemm.m.unique())
+            gc = []
+            for (n, k), g in sorted(gemm.groupby(["n", "k"]), key=lambda kv: kv[0]):
+                g = g.groupby("m")["latency"].median()
+                if len(g) != len(ms):
+                    continue
+                gc.append({"n": int(n), "k": int(k), "us": [sig4(g[m] * 1000) for m in ms]})
+            return {"m": ms, "curves": gc}
+
+        def fp8_block():
+            nonlocal prov
+            outer = prov
+            sub = {
+                "name": name + "-fp8_block",
+                "gpu": gpu,
+                "framework": "vllm",
+                "framework_version": ver,
+                "sources": [{
+                    "kind": "measurement",
+                    "what": f"vLLM {ver} fp8 block-scaled (128x128, w8a8) fused-MoE and GEMM timings on {system} collected by NVIDIA for AIConfigurator",
+                    "source": f"{PACKAGE} {VERSION} (PyPI, Apache-2.0), imported by profiles/tools/import_aiconfigurator.py",
+                    "date": "see collection_meta per table",
+                    "host": system,
+                }],
+                "quantization": "fp8_block",
+                "provenance": {"package": PACKAGE, "package_version": VERSION, "tables": {}},
+            }
+            prov = sub["provenance"]["tables"]
+            sub["moe"], sub["moe_routing"] = moe_tables("fp8_block", "moe")
+            sub["gemm"] = gemm_tables("fp8_block", "gemm")
+            prov = outer
+            return sub
+
+        path = os.path.join(OUT, name + ".json")
+        if FP8_ONLY:
+            if system not in FP8_SYSTEMS:
+                continue
+            doc = json.load(open(path))
+            doc["fp8_block"] = fp8_block()
+            with open(path, "w") as f:
+                json.dump(doc, f, separators=(",", ":"), sort_keys=False)
+                f.write("\n")
+            sub = doc["fp8_block"]
+            print(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB; fp8_block: {len(sub['moe'])} MoE curves, {len(sub['gemm']['curves'])} GEMM shapes")
+            continue
+
         # MoE
-        moe, p = table(system, "moe", "vllm", ver, "moe_perf")
-        moe = moe[moe.moe_dtype == "bfloat16"]
-        p["kernel_source"] = sorted(moe.kernel_source.unique().tolist())
-        p["device"] = moe.device.iloc[0]
-        prov["moe"] = p
-        keys = ["hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size", "moe_ep_size", "distribution"]
-        curves = []
-        routing_keys = set()
-        for key, g in sorted(moe.groupby(keys), key=lambda kv: kv[0]):
-            g = g.groupby("num_tokens", as_index=False)["latency"].median().sort_values("num_tokens")
-            h, i, k, e, tp, ep, dist = key
-            curves.append({"hidden": int(h), "inter": int(i), "topk": int(k), "experts": int(e), "tp": int(tp),
-                           "ep": int(ep), "distribution": dist,
-                           "tokens": [int(x) for x in g.num_tokens], "us": [sig4(x * 1000) for x in g.latency]})
-            for n in g.num_tokens:
-                routing_keys.add((int(e), int(k), int(ep), dist, int(n)))
+        curves, doc["moe_routing"] = moe_tables("bfloat16", "moe")
         doc["moe"] = curves
-        stats = {}
-        for (e, k, ep, dist, n) in sorted(routing_keys):
-            stats.setdefault((e, k, ep, dist), []).append((n,) + routing_stats(n, e, k, ep, dist))
-        doc["moe_routing"] = [{"experts": e, "topk": k, "ep": ep, "distribution": d,
-                               "tokens": [r[0] for r in rows], "hits": [sig4(r[1]) for r in rows],
-                               "pairs": [sig4(r[2]) for r in rows]}
-                              for (e, k, ep, d), rows in sorted(stats.items())]
+        # keep the historical key order: moe before moe_routing
+        doc["moe_routing"] = doc.pop("moe_routing")
 
         # GEMM
-        gemm, p = table(system, "gemm", "vllm", ver, "gemm_perf")
-        gemm = gemm[gemm.gemm_dtype == "bfloat16"]
-        p["kernel_source"] = sorted(gemm.kernel_source.unique().tolist())
-        prov["gemm"] = p
-        ms = sorted(int(x) for x in gemm.m.unique())
-        gc = []
-        for (n, k), g in sorted(gemm.groupby(["n", "k"]), key=lambda kv: kv[0]):
-            g = g.groupby("m")["latency"].median()
-            if len(g) != len(ms):
-                continue
-            gc.append({"n": int(n), "k": int(k), "us": [sig4(g[m] * 1000) for m in ms]})
-        doc["gemm"] = {"m": ms, "curves": gc}
+        doc["gemm"] = gemm_tables("bfloat16", "gemm")
+        gc = doc["gemm"]["curves"]
 
         # Attention (head_dim 128, bf16 KV; Hopper: FlashAttention 3)
         for op, tname in [("generation_attention", "generation_attention_perf"), ("context_attention", "context_attention_perf")]:
@@ -259,7 +323,8 @@ def main():
                               for (b, ph, ep, h, k, e), g in sorted(a2a[a2a.sms == 20].groupby(
                                   ["comm_backend", "phase", "ep_size", "hidden_size", "topk", "num_experts"]), key=lambda kv: kv[0])
                               for g in [g.sort_values("num_tokens")]]
-        path = os.path.join(OUT, name + ".json")
+        if system in FP8_SYSTEMS:
+            doc["fp8_block"] = fp8_block()
         with open(path, "w") as f:
             json.dump(doc, f, separators=(",", ":"), sort_keys=False)
             f.write("\n")
