@@ -24,6 +24,9 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
     /// Whether activations are quantized too, so GEMMs run at the GPU's fp8 peak where it has one.
     public var fp8Compute: Bool
     public var detail: String
+    /// fp8 with block scales (`weight_block_size`, as DeepSeek-V3 ships): vLLM's block-scaled fp8 kernels, whose
+    /// measured tables (`fp8_block` in the H100/H200 kernel tables) apply.
+    public var fp8BlockScaled: Bool = false
 
     public static let none = Quantization(method: "none", expertBytes: 2, linearBytes: 2, fp8Compute: false, detail: "bf16 weights")
     public var isQuantized: Bool { method != "none" }
@@ -35,7 +38,8 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
     public static func fp8(block: (Int, Int)?) -> Quantization {
         let scale = block.map { 4.0 / Double($0.0 * $0.1) } ?? 0
         return Quantization(method: "fp8", expertBytes: 1 + scale, linearBytes: 1 + scale, fp8Compute: true,
-                            detail: block.map { "fp8 e4m3 weights and activations, \($0.0)x\($0.1) blocks with fp32 scales" } ?? "fp8 e4m3 weights and activations, per-tensor scales")
+                            detail: block.map { "fp8 e4m3 weights and activations, \($0.0)x\($0.1) blocks with fp32 scales" } ?? "fp8 e4m3 weights and activations, per-tensor scales",
+                            fp8BlockScaled: block != nil)
     }
 
     public static let mxfp4 = Quantization(method: "mxfp4", expertBytes: 0.5 + 1.0 / 32, linearBytes: 2, fp8Compute: false,

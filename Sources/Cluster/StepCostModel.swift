@@ -22,6 +22,9 @@ public final class StepCostModel {
     public private(set) var assumptions: Set<String> = []
     /// Quantized weights: bytes per weight of linear layers and experts, and fp8 compute (w8a8).
     let linearBytes: Double, expertBytes: Double, fp8Compute: Bool
+    /// The measured fp8 block-scaled fused-MoE table used for the experts instead of the bf16 time scaled by the
+    /// roofline ratio, when the weights are fp8 with block scales and the GPU's vLLM tables have it (H100, H200).
+    public let fp8Tables: VLLMKernelTables?
     /// Measured bf16-KV attention scaled to an fp8 KV cache by the roofline (1 with a bf16 cache).
     let kvAttentionRatio: Double
 
@@ -57,6 +60,12 @@ public final class StepCostModel {
         if componentSources[component]?.contains(s) != true { componentSources[component, default: []].insert(s) }
     }
 
+    /// The kernel tables used, for labels: the GPU's vLLM tables, and the fp8 block-scaled ones where they are used.
+    public var kernelTablesLabel: String? {
+        guard let t = kernels.tables else { return nil }
+        return fp8Tables.map { "\(t.provenance); fp8 experts: \($0.name)" } ?? t.provenance
+    }
+
     /// Components with the sources their times came from, best first, e.g. ("experts", [.interpolated, .shapeModel]).
     public func sourceSummary() -> [(component: String, sources: [KernelSource])] {
         componentSources.keys.sorted().map { ($0, componentSources[$0]!.sorted()) }
@@ -64,12 +73,14 @@ public final class StepCostModel {
 
     func gemm(_ component: String, m: Int, n: Int, k: Int, weightBytes: Double = 2) -> Double {
         let r = kernels.gemm(m: m, n: n, k: k)
-        note(component, r.source)
         if weightBytes != 2 || (fp8Compute && weightBytes < 2) {
+            // The bf16 time carried by the roofline ratio: an estimate (labelled so).
+            note(component, r.source == .roofline ? .roofline : .estimate)
             let M = Double(m), N = Double(n), K = Double(k)
             return r.us * kernels.quantizedRatio(flops: 2 * M * N * K, weightElements: N * K, activationBytes: 2 * (M * K + M * N),
                                                  weightBytes: weightBytes, fp8: fp8Compute)
         }
+        note(component, r.source)
         return r.us
     }
 
@@ -87,6 +98,7 @@ public final class StepCostModel {
         self.topology = topology ?? .singleNode(gpus: plan.gpuCount)
         let q = model.quantization
         linearBytes = q.linearBytes; expertBytes = q.expertBytes; fp8Compute = q.fp8Compute && kernels.gpu.peakFP8TFLOPs != nil
+        fp8Tables = q.fp8BlockScaled && fp8Compute ? kernels.tables?.fp8Block : nil
         tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.gpuCount
         if gpus > 1 && interconnect == nil {
             throw InputError.data("no interconnect profile applies to \(kernels.gpu.name) with \(gpus) GPUs; give one with --interconnect")
@@ -112,7 +124,9 @@ public final class StepCostModel {
         }
         if q.isQuantized {
             var a = "\(q.method) weights: bytes per weight \(String(format: "%.4g", q.expertBytes)) (experts), \(String(format: "%.4g", q.linearBytes)) (other linear layers)"
-            if kernels.tables != nil {
+            if let f = fp8Tables {
+                a += "; experts from the measured fp8 block-scaled fused-MoE table (\(f.provenance)); the other GEMMs are the measured bf16 tables scaled by the fp8 roofline ratio (no usable measured fp8 GEMM table: an estimate, labelled 'estimate' in the kernel times)"
+            } else if kernels.tables != nil {
                 a += "; kernel times are the measured bf16 tables scaled by the \(fp8Compute ? "fp8" : "weight-only") roofline ratio (no measured \(q.method) table is used: an estimate)"
             }
             if q.fp8Compute && !fp8Compute { a += "; \(kernels.gpu.name) has no fp8 tensor cores: bf16 compute assumed" }
@@ -406,7 +420,7 @@ public final class StepCostModel {
 
     /// The measured fused-MoE context for `t` tokens entering the kernel, when the vLLM tables apply.
     public func moeContext(tokens t: Int) -> VLLMKernelTables.MoEContext? {
-        guard let tables = kernels.tables, let moe = model.moe else { return nil }
+        guard let tables = fp8Tables ?? kernels.tables, let moe = model.moe else { return nil }
         let ep = plan.expertParallel
         let shape = MoEShape(hidden: model.hidden, inter: moe.expertIntermediate, topK: moe.topK, experts: moe.experts)
         return tables.moeContext(shape: shape, tp: ep ? 1 : tp, ep: ep ? gpus : 1, tokens: t)
@@ -423,7 +437,8 @@ public final class StepCostModel {
         let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
         let groups = ep ? gpus : 1
         let fused = moeContext(tokens: t)
-        if let f = fused { note("experts", f.source) } else { note("experts", .roofline) }
+        let ratioEstimate = expertBytes != 2 && fp8Tables == nil
+        if let f = fused { note("experts", ratioEstimate ? .estimate : f.source) } else { note("experts", .roofline) }
         var total = 0.0, imb = 0.0
         var perGPU = Array(repeating: 0.0, count: groups)
         var pairs = Array(repeating: 0, count: groups)
@@ -452,11 +467,14 @@ public final class StepCostModel {
                 let h = Double(model.hidden), il = f.interLocal
                 for g in 0..<groups {
                     // Never below the datasheet floor of the hit experts' weights and the pairs' FLOPs.
-                    let floor = kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
+                    let floor = fp8Tables == nil
+                        ? kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
+                        : kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, weightElements: Double(hits[g]) * 3 * h * il, weightBytes: expertBytes,
+                                          activationBytes: 0, fp8: true)
                     perGPU[g] = max(f.us(hits: hits[g], pairs: pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
                 }
             }
-            if expertBytes != 2 {
+            if ratioEstimate {
                 // Quantized experts: the bf16 time carried by the roofline ratio at this GPU's load (an estimate).
                 let h = Double(model.hidden), il = Double(inter)
                 for g in 0..<groups where pairs[g] > 0 {

@@ -9,6 +9,9 @@ public enum KernelSource: String, Sendable, CaseIterable, Comparable {
     case interpolated
     /// The shape-general fused-MoE model fitted to the measured tables (this shape was not measured).
     case shapeModel = "fitted shape model"
+    /// A measured bf16 time scaled by the datasheet roofline ratio of a quantized kernel to the bf16 one (no measured
+    /// table of that quantization applies): an estimate.
+    case estimate = "estimate"
     /// Datasheet/achieved-rate roofline (no table applies).
     case roofline
     /// A collective derived from link bandwidth or another collective's curve.
@@ -114,6 +117,9 @@ public final class VLLMKernelTables: Sendable {
     let routingPairs: [RoutingKey: TokenCurve]
     public let shapeModel: FusedMoEModel
     public let moeShapes: [MoEShape]
+    /// The measured fp8 block-scaled (128x128, w8a8) fused-MoE table of the same GPU and vLLM version (`fp8_block` in
+    /// the file; H100/H200 only), with its own shape model fitted to the fp8 rows. It has no GEMM table.
+    public let fp8Block: VLLMKernelTables?
 
     let gemmLogM: [Double]
     let gemmM: [Double]
@@ -180,11 +186,12 @@ public final class VLLMKernelTables: Sendable {
         fitRows = rows
         shapeModel = FusedMoEModel.fit(rows)
 
-        let g = try j.require("gemm")
-        gemmM = try g.require("m").array().map { Double(try $0.int()) }
+        // The fp8_block part carries no GEMM table (see the importer); the bf16 tables always do.
+        let g = j.optional("quantization") != nil ? j.optional("gemm") : try j.require("gemm")
+        gemmM = try g?.require("m").array().map { Double(try $0.int()) } ?? []
         gemmLogM = gemmM.map { log($0) }
         var gc: [GPUProfile.GEMMShape: [Double]] = [:]
-        for c in try g.require("curves").array() {
+        for c in try g?.require("curves").array() ?? [] {
             var us = try c.require("us").array().map { try $0.double() }
             guard us.count == gemmM.count else { throw c.fail("expected \(gemmM.count) times, one per m") }
             // Lower monotone envelope in M, as for the GPU profiles' tables.
@@ -235,6 +242,7 @@ public final class VLLMKernelTables: Sendable {
             }
         }
         collectives = coll.mapValues { $0.mapValues { (bytes: $0.0, us: $0.1) } }
+        fp8Block = try j.optional("fp8_block").map { try VLLMKernelTables(json: $0) }
     }
 
     /// The rows the shape model was fitted to (for the leave-one-shape-out check).

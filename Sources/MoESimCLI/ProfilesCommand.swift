@@ -73,6 +73,8 @@ enum ProfilesCommand {
             }
             s += String(format: "    all shapes, row-weighted mean |error| %.1f%% (model alone %.1f%%)\n", weighted(rows), weighted(plain))
         }
+        // The measured fp8 block-scaled fused-MoE table (H100/H200), with its own shape model (used for fp8 models).
+        if let f = t.fp8Block { s += "\n" + kernelsReport(f, loso: loso) }
         return s
     }
 

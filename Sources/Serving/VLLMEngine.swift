@@ -549,9 +549,9 @@ public struct VLLMSimulator {
             }
             for x in cost.assumptions.sorted() { result.notes.append("estimate: " + x) }
             for x in cost.sourceSummary() { result.timeSources[x.component] = x.sources.map(\.rawValue).joined(separator: ", ") }
-            result.kernelTables = cost.kernels.tables?.provenance
+            result.kernelTables = cost.kernelTablesLabel
             result.notes.append("kernel times: " + cost.sourceSummary().map { "\($0.component) \($0.sources.map(\.rawValue).joined(separator: "/"))" }.joined(separator: "; ")
-                                + (cost.kernels.tables.map { " (measured vLLM kernel tables: \($0.provenance))" } ?? " (no measured vLLM kernel tables for this GPU and engine)"))
+                                + (cost.kernelTablesLabel.map { " (measured vLLM kernel tables: \($0))" } ?? " (no measured vLLM kernel tables for this GPU and engine)"))
             if pc {
                 var hit = 0, queried = 0, ev = 0
                 for c in caches { hit += c.hitTokens; queried += c.queriedTokens; ev += c.evictions }

@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""How good is moesim's fp8 estimate? (issue 15)
+"""How good is moesim's fp8 estimate, and what replaced it? (issue 15)
 
-moesim prices fp8 (block-scaled, w8a8) experts as the measured bf16 fused-MoE time times the datasheet roofline ratio
+Part 1 (the estimate). Where no measured fp8 table applies (A100; per-tensor fp8; fp8 GEMMs other than the experts),
+moesim prices fp8 (block-scaled, w8a8) kernels as the measured bf16 fused-MoE time times the datasheet roofline ratio
 max(F / fp8 peak, (weights x 1 byte + activations) / HBM) / max(F / bf16 peak, (weights x 2 bytes + activations) / HBM)
 (`KernelCost.quantizedRatio`). AIConfigurator's H200 vLLM 0.24.0 table also holds measured `fp8_block` rows for several
 shapes; this script compares the measured fp8_block / bf16 latency ratio with that roofline ratio (balanced routing,
 same shape, TP and EP degree and token count). Nothing is fitted.
+
+Part 2 (since issue 15 item 1). On H100/H200 moesim now takes fp8 block-scaled experts from the measured table itself
+(`fp8_block` in profiles/kernels/h{1,2}00-sxm-vllm-0.24.0.json): exact at measured token counts, log-log interpolated
+between them. This part measures that interpolation error: every interior token count of every measured fp8_block
+curve of the imported H200 table, predicted from its two neighbours (a conservative bound: moesim interpolates
+between adjacent points, this skips one). The fitted shape model for unmeasured fp8 shapes is checked by
+`moesim profiles kernels h200-sxm-vllm-0.24.0 --loso` (its fp8_block part).
 
 Needs the package the importer installs:  python3 profiles/tools/import_aiconfigurator.py  (creates /tmp/aic), then
   /tmp/aic/bin/python experiments/quantization/fp8_ratio_check.py
@@ -52,3 +60,27 @@ for (h, inter, k, E), _ in d[d.moe_dtype == "fp8_block"].groupby(["hidden_size",
 print(f"\n{len(errs)} points: mean |error| of the ratio {statistics.mean(errs):.1f}%, max {max(errs):.1f}%")
 print(f"8-512 tokens ({len(decode_errs)} points): mean error {statistics.mean(decode_errs):+.1f}% "
       f"(negative: moesim's fp8 experts are faster than measured), range {min(decode_errs):+.0f}% to {max(decode_errs):+.0f}%")
+
+
+# ---- part 2: the measured fp8 table moesim now uses ------------------------------------------------------------
+import json
+import math
+import os
+
+kt = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "profiles", "kernels", "h200-sxm-vllm-0.24.0.json")
+fp8 = json.load(open(kt))["fp8_block"]["moe"]
+skip, dsv3 = [], []
+for c in fp8:
+    t, u = c["tokens"], c["us"]
+    for i in range(1, len(t) - 1):
+        a = (math.log(t[i]) - math.log(t[i - 1])) / (math.log(t[i + 1]) - math.log(t[i - 1]))
+        p = math.exp(math.log(u[i - 1]) + a * (math.log(u[i + 1]) - math.log(u[i - 1])))
+        e = abs(p / u[i] - 1) * 100
+        skip.append(e)
+        if (c["hidden"], c["inter"], c["topk"], c["experts"]) == (7168, 2048, 8, 256):
+            dsv3.append(e)
+print(f"\npart 2: {len(fp8)} measured fp8_block curves in the imported H200 table; moesim's experts for fp8 models on H200"
+      f" are these rows (error 0 at measured token counts, up to 4-significant-digit rounding).")
+print(f"interpolation between measured token counts, predicting each interior point from its neighbours one step out:"
+      f" {len(skip)} points, mean |error| {statistics.mean(skip):.1f}%, median {statistics.median(skip):.1f}%;"
+      f" DeepSeek-V3's shape (7168x2048, top-8 of 256): {len(dsv3)} points, mean {statistics.mean(dsv3):.1f}%")
