@@ -100,19 +100,7 @@ public struct Notebook {
 
     /// An HTML table with escaped cell text.
     public static func htmlTable(headers: [String], rows: [[String]]) -> String {
-        func esc(_ s: String) -> String {
-            var o = ""
-            for c in s {
-                switch c {
-                case "&": o += "&amp;"
-                case "<": o += "&lt;"
-                case ">": o += "&gt;"
-                case "\"": o += "&quot;"
-                default: o.append(c)
-                }
-            }
-            return o
-        }
+        let esc = HTMLReport.escape
         var s = "<table>\n<thead>\n<tr>" + headers.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n</thead>\n<tbody>\n"
         for r in rows { s += "<tr>" + r.map { "<td>\(esc($0))</td>" }.joined() + "</tr>\n" }
         return s + "</tbody>\n</table>\n"
