@@ -255,14 +255,19 @@ public struct VLLMSimulator {
         mutating func submit(_ i: Int, at t: Double) {
             if !hasWork { clock.now = max(clock.now, t) }
             seqs[i].send = t
-            // Least-loaded DP rank, lowest index on ties.
+            let best = leastLoadedRank()
+            seqs[i].rank = best
+            waiting[best].append(i)
+        }
+
+        /// The DP rank with the fewest running and waiting requests, lowest index on ties.
+        func leastLoadedRank() -> Int {
             var best = 0, bestLoad = Int.max
             for r in 0..<dp {
                 let load = running[r].count + waiting[r].count - waitHead[r]
                 if load < bestLoad { bestLoad = load; best = r }
             }
-            seqs[i].rank = best
-            waiting[best].append(i)
+            return best
         }
 
         /// Driven: one engine step (the caller checks `hasWork` first).
@@ -287,12 +292,7 @@ public struct VLLMSimulator {
                 let i = nextToSend
                 nextToSend += 1
                 sq[i].send = t
-                // Least-loaded DP rank, lowest index on ties.
-                var best = 0, bestLoad = Int.max
-                for r in 0..<dp {
-                    let load = running[r].count + waiting[r].count - waitHead[r]
-                    if load < bestLoad { bestLoad = load; best = r }
-                }
+                let best = leastLoadedRank()
                 sq[i].rank = best
                 waiting[best].append(i)
             }
