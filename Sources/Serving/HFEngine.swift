@@ -31,6 +31,8 @@ public struct HFSimulator {
     public let expertsImpl: ExpertsImpl
     public let expertReuse: Double
     public let seed: UInt64
+    /// What Transformers' plan shards and replicates on the deployment's GPUs.
+    public let layout: HFParallelLayout
 
     public init(deployment: Deployment, batchSize: Int, inputLen: Int, outputLen: Int, diffusion: DiffusionSchedule?, cfg: Bool,
                 expertsImpl: ExpertsImpl, expertReuse: Double, seed: UInt64) throws {
@@ -44,7 +46,7 @@ public struct HFSimulator {
         if diffusion == nil && deployment.model.isDiffusion {
             throw InputError.usage("\(deployment.model.name) is a diffusion model: add '--generation diffusion'")
         }
-        let layout = try HFParallelLayout(family: deployment.model.family, plan: deployment.plan)
+        layout = try HFParallelLayout(family: deployment.model.family, plan: deployment.plan)
         if layout.expertParallel && layout.gpus > 1 && expertsImpl == .eager {
             throw InputError.usage("--engine hf --enable-expert-parallel with --experts-impl eager: Transformers 5.17's eager experts loop fails under its expert-parallel plan (one_hot of the EP sentinel index: a device-side assert, seen on 2x H200); use grouped_mm or batched_mm, or tensor parallelism")
         }
@@ -64,18 +66,16 @@ public struct HFSimulator {
     struct Costs {
         let sharded: StepCostModel
         let single: StepCostModel
-        let layout: HFParallelLayout
     }
 
     func costs() throws -> Costs {
         let d = deployment
-        let layout = try HFParallelLayout(family: d.model.family, plan: d.plan)
         let sharded = try d.costModel(seed: seed)
-        if d.plan.gpuCount == 1 { return Costs(sharded: sharded, single: sharded, layout: layout) }
+        if d.plan.gpuCount == 1 { return Costs(sharded: sharded, single: sharded) }
         var one = d
         one.plan = ParallelPlan(tp: 1, dp: 1, ep: false, backend: nil)
         one.placement = nil
-        return Costs(sharded: sharded, single: try one.costModel(seed: seed), layout: layout)
+        return Costs(sharded: sharded, single: try one.costModel(seed: seed))
     }
 
     /// Time of one forward pass, by component, with the host/GPU overlap described above. On several GPUs every
@@ -85,7 +85,7 @@ public struct HFSimulator {
     /// `host_tp_hook_us` (see `HFParallelLayout`).
     func forward(_ b: BatchShape, costs c: Costs, cacheCopyContext: Double, rng: inout Xoshiro256, routing: RoutingModel?) throws -> StepBreakdown {
         let expertsImpl = impl(decode: b.decodeSequences > 0 && b.decodeSequences == b.sequences)
-        let d = deployment, m = d.model, layout = c.layout, P = layout.gpus
+        let d = deployment, m = d.model, P = layout.gpus
         let hostLayer = d.param("host_per_layer_us"), hostExpert = d.param("host_per_expert_us")
         let sync = d.param("sync_us"), hostGrouped = d.param("host_grouped_moe_us")
         let hostCollective = P > 1 ? d.param("host_per_collective_us") : 0
@@ -294,7 +294,7 @@ public struct HFSimulator {
                                             ttftMs: Array(repeating: firstUs / 1e3, count: batchSize), e2elMs: e2e, sendMs: Array(repeating: 0, count: batchSize),
                                             itlsMs: Array(repeating: perSeqITL, count: batchSize))
         r.notes.append("engine: hf static batch \(batchSize), experts_impl \(impl(decode: false).rawValue) (prefill) / \(impl(decode: true).rawValue) (decode)\(diffusion.map { ", diffusion \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" } ?? "")")
-        if cost.layout.gpus > 1 { r.notes.append("plan: Transformers \(cost.layout.summary)") }
+        if layout.gpus > 1 { r.notes.append("plan: Transformers \(layout.summary)") }
         if expertReuse > 0 { r.notes.append("what-if: \(Int(expertReuse * 100))% of expert work reused across denoising steps (assumed free)") }
         return r
     }
