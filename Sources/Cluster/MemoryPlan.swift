@@ -17,33 +17,64 @@ public struct MemoryPlan: Sendable, Equatable {
     public var kvBlocks: Int { kvBytesPerToken > 0 ? Int(kvBytes / (kvBytesPerToken * Double(blockSize))) : Int.max / 4 }
     public var kvTokens: Int { kvBlocks == Int.max / 4 ? Int.max / 4 : kvBlocks * blockSize }
 
-    /// The largest per-GPU memory plan of a deployment (the GPU holding the most experts).
+    /// With pipeline parallelism, the stage whose GPUs have the fewest KV blocks (vLLM gives every stage that
+    /// many); 0 without PP.
+    public var stage = 0
+
+    /// The binding per-GPU memory plan of a deployment: the GPU holding the most experts, and with PP the stage
+    /// with the fewest KV blocks (each stage holds its layers' weights and KV cache; the embedding sits on the
+    /// first stage, the LM head on the last).
     public init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
                 memoryUtilization: Double, reserveGB: Double, blockSize: Int) {
+        let ranges = p.stageLayerRanges(layers: m.layers)
+        self.init(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization, reserveGB: reserveGB,
+                  blockSize: blockSize, layers: ranges[0], first: true, last: ranges.count == 1)
+        for s in 1..<ranges.count {
+            var other = MemoryPlan(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization, reserveGB: reserveGB,
+                                   blockSize: blockSize, layers: ranges[s], first: false, last: s == ranges.count - 1)
+            other.stage = s
+            if other.kvBlocks < kvBlocks { self = other }
+        }
+    }
+
+    /// One stage's GPU: the layers in `layers`, the input embedding if `first`, the LM head if `last`.
+    public init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
+         memoryUtilization: Double, reserveGB: Double, blockSize: Int, layers: Range<Int>, first: Bool, last: Bool) {
         let tp = Double(p.tensorParallel), b = m.bytesPerParam, lb = m.linearBytesPerParam, eb = m.expertBytesPerParam
-        attentionWeightBytes = m.attentionParamsPerLayer * Double(m.layers) * lb / tp
+        let share = Double(layers.count) / Double(m.layers)
+        attentionWeightBytes = m.attentionParamsPerLayer * Double(layers.count) * lb / tp
         var dense = 0.0
-        for i in 0..<m.layers { dense += m.denseFFNParams(layer: i) }
+        for i in layers { dense += m.denseFFNParams(layer: i) }
         // Routers are replicated; dense MLPs and shared experts are TP-sharded.
         var routers = 0.0
-        for f in m.ffn where f.isMoE { routers += Double(m.hidden * f.experts) }
+        for i in layers where m.ffn[i].isMoE { routers += Double(m.hidden * m.ffn[i].experts) }
         denseWeightBytes = (dense - routers) / tp * lb + routers * b
-        // Vocabulary-parallel embedding and LM head.
-        embeddingWeightBytes = m.embeddingParams * b / tp
+        // Vocabulary-parallel embedding and LM head; with PP the embedding on the first stage, the head on the last.
+        let table = Double(m.vocab) * Double(m.hidden)
+        if first && last { embeddingWeightBytes = m.embeddingParams * b / tp }
+        else { embeddingWeightBytes = ((first ? table : 0) + (last ? table + Double(m.hidden) : 0)) * b / tp }
+        // The MoE layers of this stage, as indices into the placement (which lists MoE layers only).
+        var moeIndex = 0, moeLayers: [Int] = []
+        for i in 0..<m.layers where m.ffn[i].isMoE {
+            if layers.contains(i) { moeLayers.append(moeIndex) }
+            moeIndex += 1
+        }
         if p.expertParallel, let pl = placement {
             var worst = 0.0
-            for g in 0..<p.gpuCount {
+            for g in 0..<p.stageGPUs {
                 var bytes = 0.0
-                for l in 0..<pl.owners.count { bytes += Double(pl.expertsPerGPU(layer: l, gpus: p.gpuCount)[g]) * m.paramsPerExpert * eb }
+                for l in moeLayers where l < pl.owners.count { bytes += Double(pl.expertsPerGPU(layer: l, gpus: p.stageGPUs)[g]) * m.paramsPerExpert * eb }
                 worst = max(worst, bytes)
             }
             expertWeightBytes = worst
         } else {
-            expertWeightBytes = m.totalExpertParams * eb / tp
+            var experts = 0.0
+            for i in layers where m.ffn[i].isMoE { experts += Double(m.ffn[i].experts) * 3 * Double(m.hidden) * Double(m.ffn[i].expertIntermediate) }
+            expertWeightBytes = experts * eb / tp
         }
         reserveBytes = reserveGB * 1e9
         budgetBytes = gpu.memoryBytes * memoryUtilization
-        kvBytesPerToken = m.kvBytesPerToken(tensorParallel: p.tensorParallel)
+        kvBytesPerToken = m.kvBytesPerToken(tensorParallel: p.tensorParallel) * share
         self.blockSize = blockSize
     }
 

@@ -66,14 +66,28 @@ public struct NetworkProfile: Sendable {
 
 /// How the plan's GPUs sit in nodes: `nodes` x `gpusPerNode`, joined by `network` (nil on one node).
 public struct ClusterTopology: Sendable {
+    /// GPUs on each node (of a group's topology: the most of the group's GPUs on one node).
     public var gpusPerNode: Int
     public var nodes: Int
     public var network: NetworkProfile?
-    public init(gpusPerNode: Int, nodes: Int, network: NetworkProfile?) {
-        self.gpusPerNode = gpusPerNode; self.nodes = nodes; self.network = network
+    /// GPUs of each physical node, which share its NICs (= `gpusPerNode` unless this is a group's topology).
+    public var nodeGPUs: Int
+    public init(gpusPerNode: Int, nodes: Int, network: NetworkProfile?, nodeGPUs: Int? = nil) {
+        self.gpusPerNode = gpusPerNode; self.nodes = nodes; self.network = network; self.nodeGPUs = nodeGPUs ?? gpusPerNode
     }
     public static func singleNode(gpus: Int) -> ClusterTopology { ClusterTopology(gpusPerNode: gpus, nodes: 1, network: nil) }
     public var isMultiNode: Bool { nodes > 1 }
+
+    /// What the collectives of a group of GPUs (global ranks, `gpusPerNode` to a node) see: the nodes it spans
+    /// and the most of its GPUs on one node.
+    public func group(_ ranks: [Int]) -> ClusterTopology {
+        var perNode: [Int: Int] = [:]
+        for r in ranks { perNode[r / max(gpusPerNode, 1), default: 0] += 1 }
+        return ClusterTopology(gpusPerNode: perNode.values.max() ?? 1, nodes: max(perNode.count, 1), network: network, nodeGPUs: nodeGPUs)
+    }
+
+    /// Whether two GPUs (global ranks) sit on different nodes.
+    public func crossesNodes(_ a: Int, _ b: Int) -> Bool { a / max(gpusPerNode, 1) != b / max(gpusPerNode, 1) }
 
     /// Time of a collective over `p` GPUs (`p` a multiple of `gpusPerNode` when it spans nodes), given the
     /// intra-node time function. Hierarchical, as NCCL runs it across nodes:
@@ -88,7 +102,7 @@ public struct ClusterTopology: Sendable {
     public func collectiveUs(_ c: Collective, bytes: Double, gpus p: Int, intra: (Collective, Double, Int) -> Double) -> Double {
         guard let net = network, p > gpusPerNode, bytes > 0 else { return intra(c, bytes, p) }
         let L = gpusPerNode, N = Double((p + L - 1) / L)
-        let bw = net.perGPUBytesPerSecond(gpusPerNode: L)
+        let bw = net.perGPUBytesPerSecond(gpusPerNode: nodeGPUs)
         func wire(_ b: Double) -> Double { net.latencyUs + b / bw * 1e6 }
         switch c {
         case .allReduce:

@@ -1,13 +1,17 @@
 import Foundation
 
-/// A parallel plan in vLLM's terms: tensor parallel size, data parallel size, expert parallelism, placement.
+/// A parallel plan in vLLM's terms: tensor, data and pipeline parallel sizes, expert parallelism, placement.
 ///
 /// With `expertParallel`, the experts are spread whole over EP = TP x DP GPUs (`placement`); without it, every
 /// DP replica holds all experts, each TP-sharded over its TP group. Attention and dense layers are always TP
-/// within a DP replica. GPU g belongs to DP rank g / TP.
+/// within a DP replica. With PP > 1 the layers are split into PP stages (vLLM's `get_pp_indices`), each stage
+/// on its own TP x DP GPUs: the EP group is one stage's GPUs. Ranks are ordered as vLLM orders them (DP, PP, TP):
+/// GPU g is TP rank g % TP of stage (g / TP) % PP of DP rank g / (TP x PP).
 public struct ParallelPlan: Sendable, Equatable {
     public var tensorParallel: Int
     public var dataParallel: Int
+    /// `--pipeline-parallel-size`: stages, each holding a contiguous slice of the layers.
+    public var pipelineParallel = 1
     public var expertParallel: Bool
     /// How EP exchanges tokens: vLLM's all-reduce combine (`allreduce`) or dispatch/combine all-to-all.
     public var all2allBackend: All2AllBackend
@@ -73,21 +77,46 @@ public struct ParallelPlan: Sendable, Equatable {
         }
     }
 
-    public init(tp: Int, dp: Int = 1, ep: Bool = false, backend: All2AllBackend? = nil, strategy: Strategy? = nil) {
+    public init(tp: Int, dp: Int = 1, pp: Int = 1, ep: Bool = false, backend: All2AllBackend? = nil, strategy: Strategy? = nil) {
         tensorParallel = tp
         dataParallel = dp
+        pipelineParallel = pp
         expertParallel = ep
         // vLLM combines expert outputs with an all-reduce when DP = 1; with DP > 1 it dispatches across DP ranks.
         all2allBackend = backend ?? (dp > 1 ? .alltoall : .allreduce)
         self.strategy = strategy
     }
 
-    public var gpuCount: Int { tensorParallel * dataParallel }
-    public var expertParallelSize: Int { expertParallel ? gpuCount : 1 }
+    /// Every GPU of the plan: TP x DP x PP.
+    public var gpuCount: Int { tensorParallel * dataParallel * pipelineParallel }
+    /// The GPUs of one pipeline stage (TP x DP): the group that shares a layer's experts under EP.
+    public var stageGPUs: Int { tensorParallel * dataParallel }
+    public var expertParallelSize: Int { expertParallel ? stageGPUs : 1 }
+
+    /// The layers of each pipeline stage, as vLLM's `get_pp_indices` splits them: L / PP each, the remainder one
+    /// each to the stages before the last (the last also holds the LM head).
+    public static func stageLayerCounts(layers: Int, stages: Int) -> [Int] {
+        guard stages > 1 else { return [layers] }
+        var parts = Array(repeating: layers / stages, count: stages)
+        let rest = layers % stages
+        if rest > 0 { for i in 2..<(rest + 2) { parts[stages - i] += 1 } }
+        return parts
+    }
+
+    /// The first layer of each stage and its count.
+    public func stageLayerRanges(layers: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = [], start = 0
+        for c in Self.stageLayerCounts(layers: layers, stages: pipelineParallel) { out.append(start..<(start + c)); start += c }
+        return out
+    }
+
+    /// The global rank of TP rank `t` of stage `s` in DP rank `d` (vLLM's rank order DP, PP, TP).
+    public func rank(dp d: Int, stage s: Int, tp t: Int) -> Int { (d * pipelineParallel + s) * tensorParallel + t }
 
     /// The vLLM command-line flags of this plan.
     public var vllmFlags: String {
         var s = "--tensor-parallel-size \(tensorParallel)"
+        if pipelineParallel > 1 { s += " --pipeline-parallel-size \(pipelineParallel)" }
         if dataParallel > 1 { s += " --data-parallel-size \(dataParallel)" }
         if expertParallel { s += " --enable-expert-parallel" }
         if eplb { s += " --enable-eplb" + (redundantExperts > 0 ? " --num-redundant-experts \(redundantExperts)" : "") }
@@ -97,6 +126,7 @@ public struct ParallelPlan: Sendable, Equatable {
     public var label: String {
         if let s = strategy { return s.rawValue }
         var l = "tp\(tensorParallel)"
+        if pipelineParallel > 1 { l += "-pp\(pipelineParallel)" }
         if dataParallel > 1 { l += "-dp\(dataParallel)" }
         if expertParallel { l += "-ep" }
         return l
@@ -104,16 +134,19 @@ public struct ParallelPlan: Sendable, Equatable {
 
     /// Checks the plan against a model; errors say what does not divide.
     public func validate(for m: ModelArchitecture) throws {
-        guard tensorParallel >= 1, dataParallel >= 1 else {
-            throw InputError.usage("tensor and data parallel sizes must be at least 1 (got TP=\(tensorParallel), DP=\(dataParallel))")
+        guard tensorParallel >= 1, dataParallel >= 1, pipelineParallel >= 1 else {
+            throw InputError.usage("tensor, data and pipeline parallel sizes must be at least 1 (got TP=\(tensorParallel), DP=\(dataParallel), PP=\(pipelineParallel))")
+        }
+        guard pipelineParallel <= m.layers else {
+            throw InputError.usage("--pipeline-parallel-size \(pipelineParallel) exceeds the \(m.layers) layers of \(m.name) (every stage needs at least one layer)")
         }
         guard m.heads % tensorParallel == 0 else {
             throw InputError.usage("--tensor-parallel-size \(tensorParallel) does not divide the \(m.heads) attention heads of \(m.name)")
         }
         if let moe = m.moe {
             if expertParallel {
-                guard moe.experts >= gpuCount else {
-                    throw InputError.usage("expert parallelism over \(gpuCount) GPUs needs at least as many experts; \(m.name) has \(moe.experts)")
+                guard moe.experts >= stageGPUs else {
+                    throw InputError.usage("expert parallelism over \(stageGPUs) GPUs needs at least as many experts; \(m.name) has \(moe.experts)")
                 }
             } else {
                 guard moe.expertIntermediate % tensorParallel == 0 else {
@@ -127,8 +160,8 @@ public struct ParallelPlan: Sendable, Equatable {
             guard expertParallel, let moe = m.moe else {
                 throw InputError.usage("--enable-eplb balances expert parallelism; give --enable-expert-parallel with an MoE model")
             }
-            guard (moe.experts + redundantExperts) % gpuCount == 0 else {
-                throw InputError.usage("--num-redundant-experts \(redundantExperts): \(m.name)'s \(moe.experts) experts + \(redundantExperts) redundant = \(moe.experts + redundantExperts) physical experts do not divide over \(gpuCount) EP ranks (vLLM requires it)")
+            guard (moe.experts + redundantExperts) % stageGPUs == 0 else {
+                throw InputError.usage("--num-redundant-experts \(redundantExperts): \(m.name)'s \(moe.experts) experts + \(redundantExperts) redundant = \(moe.experts + redundantExperts) physical experts do not divide over \(stageGPUs) EP ranks (vLLM requires it)")
             }
         } else if redundantExperts > 0 {
             throw InputError.usage("--num-redundant-experts needs --enable-eplb")

@@ -15,8 +15,18 @@ public final class StepCostModel {
     public let interconnect: InterconnectProfile?
     public let routing: RoutingModel?
     public let placement: ExpertPlacement?
-    /// Nodes and the network between them (a single node without network unless the plan spans nodes).
+    /// What one pipeline stage's collectives see: the nodes its TP x DP GPUs span (the whole cluster's nodes
+    /// and network when PP = 1; a single node without network unless the plan spans nodes).
     public let topology: ClusterTopology
+    /// Every GPU of the plan on its nodes (pipeline sends between stages cross nodes by it).
+    public let cluster: ClusterTopology
+    /// Per pipeline stage: its share of the layers and of the MoE layers (one stage of 1, 1 without PP).
+    public let stageLayerShare: [Double], stageMoEShare: [Double]
+    /// Per stage boundary s -> s + 1: whether the send crosses nodes.
+    public let stageSendCrossesNodes: [Bool]
+    /// The last `stepCost`'s LM head (compute and its gather) and EP dispatch/combine time, for splitting it into
+    /// pipeline stages: the LM head runs on the last stage only, expert exchange on the stages' MoE layers.
+    public private(set) var lastLMHead = StepBreakdown(), lastEPComm = 0.0
     public static let samplesPerSize = 8
     /// Where a prediction rests on an assumption rather than a measurement (reported with the result).
     public private(set) var assumptions: Set<String> = []
@@ -95,12 +105,24 @@ public final class StepCostModel {
                 routing: RoutingModel?, placement: ExpertPlacement?, seed: UInt64, topology: ClusterTopology? = nil) throws {
         self.model = model; self.plan = plan; self.kernels = kernels; self.interconnect = interconnect
         self.routing = routing; self.placement = placement
-        self.topology = topology ?? .singleNode(gpus: plan.gpuCount)
+        let cluster = topology ?? .singleNode(gpus: plan.gpuCount)
+        self.cluster = cluster
+        // Stage 0's GPUs (vLLM's rank order DP, PP, TP); every stage spans nodes alike.
+        var stageRanks: [Int] = []
+        for d in 0..<plan.dataParallel { for t in 0..<plan.tensorParallel { stageRanks.append(plan.rank(dp: d, stage: 0, tp: t)) } }
+        self.topology = plan.pipelineParallel > 1 ? cluster.group(stageRanks) : cluster
+        let ranges = plan.stageLayerRanges(layers: model.layers)
+        let moeTotal = max(model.moeLayerCount, 1)
+        stageLayerShare = ranges.map { Double($0.count) / Double(model.layers) }
+        stageMoEShare = ranges.map { r in Double(r.filter { model.ffn[$0].isMoE }.count) / Double(moeTotal) }
+        stageSendCrossesNodes = (0..<max(plan.pipelineParallel - 1, 0)).map { s in
+            (0..<plan.tensorParallel).contains { t in cluster.crossesNodes(plan.rank(dp: 0, stage: s, tp: t), plan.rank(dp: 0, stage: s + 1, tp: t)) }
+        }
         let q = model.quantization
         linearBytes = q.linearBytes; expertBytes = q.expertBytes; fp8Compute = q.fp8Compute && kernels.gpu.peakFP8TFLOPs != nil
         fp8Tables = q.fp8BlockScaled && fp8Compute ? kernels.tables?.fp8Block : nil
-        tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.gpuCount
-        if gpus > 1 && interconnect == nil {
+        tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.stageGPUs
+        if plan.gpuCount > 1 && cluster.gpusPerNode > 1 && interconnect == nil {
             throw InputError.data("no interconnect profile applies to \(kernels.gpu.name) with \(gpus) GPUs; give one with --interconnect")
         }
         headsPerGPU = model.heads / tp
@@ -495,6 +517,48 @@ public final class StepCostModel {
         return MoESample(expertsUs: total, imbalance: moeLayers > 0 ? imb / Double(moeLayers) : 1)
     }
 
+    // MARK: pipeline stages
+
+    /// Splits the last `stepCost` result (`whole`, every layer's time on one GPU of each stage) into the pipeline
+    /// stages' GPU times: attention, dense GEMMs and TP all-reduces by each stage's share of the layers, experts
+    /// and EP dispatch/combine by its share of the MoE layers, the LM head on the last stage. Without PP: `[whole]`.
+    public func pipelineStages(_ whole: StepBreakdown) -> [StepBreakdown] {
+        let p = stageLayerShare.count
+        if p == 1 { return [whole] }
+        var layerPart = whole
+        layerPart.denseGEMM -= lastLMHead.denseGEMM
+        layerPart.communication -= lastLMHead.communication + lastEPComm
+        layerPart.experts = 0
+        var out: [StepBreakdown] = []
+        out.reserveCapacity(p)
+        for s in 0..<p {
+            var b = layerPart.scaled(stageLayerShare[s])
+            b.experts = whole.experts * stageMoEShare[s]
+            b.communication += lastEPComm * stageMoEShare[s]
+            if s == p - 1 { b.denseGEMM += lastLMHead.denseGEMM; b.communication += lastLMHead.communication }
+            out.append(b)
+        }
+        return out
+    }
+
+    /// Time to hand `tokens` tokens' activations from stage s to s + 1 (index s of the result): vLLM sends the
+    /// hidden states and the residual (2 x tokens x hidden, bf16), each TP rank 1/TP of them to its peer in the
+    /// next stage, which all-gathers them in its TP group (`send_tensor_dict` with `all_gather_group`). Over the
+    /// network when the stages sit on different nodes, else over the interconnect's send/recv curve.
+    public func stageSendUs(tokens t: Int) -> [Double] {
+        if t == 0 || stageSendCrossesNodes.isEmpty { return Array(repeating: 0, count: stageSendCrossesNodes.count) }
+        let bytes = 2 * Double(t * model.hidden) * 2
+        let perRank = bytes / Double(tp)
+        let gather = tp > 1 ? collectiveUs(.allGather, bytes: bytes, gpus: tp) : 0
+        return stageSendCrossesNodes.map { crosses in
+            if crosses, let net = cluster.network {
+                note("collectives", .derived)
+                return net.latencyUs + perRank / net.perGPUBytesPerSecond(gpusPerNode: cluster.nodeGPUs) * 1e6 + gather
+            }
+            return intraCollectiveUs(.sendRecv, bytes: perRank, gpus: 2) + gather
+        }
+    }
+
     // MARK: the step
 
     /// GPU time of one step, by component, for the batches of each DP rank (`batches.count == dp`).
@@ -503,13 +567,16 @@ public final class StepCostModel {
     /// the slowest rank's non-expert time plus the expert and expert-parallel communication time.
     public func stepCost(_ batches: [BatchShape], pick: inout Xoshiro256) -> StepBreakdown {
         var worst = StepBreakdown(), worstTotal = -1.0
+        var worstLM = (compute: 0.0, comm: 0.0)
         var totalTokens = 0
+        lastEPComm = 0
         for b in batches {
             totalTokens += b.tokens
             var s = StepBreakdown()
+            var lm = (compute: 0.0, comm: 0.0)
             if b.tokens > 0 {
                 s.attention = Double(model.layers) * attentionKernelUs(b) + attentionProjectionsUs(tokens: b.tokens)
-                let lm = lmHeadUs(rows: b.logitsRows)
+                lm = lmHeadUs(rows: b.logitsRows)
                 s.denseGEMM = denseUs(tokens: b.tokens) + lm.compute
                 s.communication = tensorParallelCommUs(tokens: b.tokens) + lm.comm
             } else if batches.count > 1 && model.isMoE {
@@ -518,14 +585,17 @@ public final class StepCostModel {
                 s.attention = attentionProjectionsUs(tokens: 1)
                 s.communication = tensorParallelCommUs(tokens: 1)
             }
-            if s.gpu > worstTotal { worstTotal = s.gpu; worst = s }
+            if s.gpu > worstTotal { worstTotal = s.gpu; worst = s; worstLM = lm }
         }
+        lastLMHead.denseGEMM = worstLM.compute
+        lastLMHead.communication = worstLM.comm
         guard model.isMoE, totalTokens > 0 else { return worst }
         if plan.expertParallel {
             let samples = moeSamples(tokens: totalTokens)
             let s = samples[pick.nextInt(below: samples.count)]
             worst.experts = s.expertsUs
-            worst.communication += expertParallelCommUs(totalTokens: totalTokens, imbalance: s.imbalance)
+            lastEPComm = expertParallelCommUs(totalTokens: totalTokens, imbalance: s.imbalance)
+            worst.communication += lastEPComm
         } else {
             var e = 0.0
             for b in batches where b.tokens > 0 {

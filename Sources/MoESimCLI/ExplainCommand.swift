@@ -120,6 +120,11 @@ enum ExplainCommand {
             ("straggler", e.straggler.map { s -> Any in [("gpu", s.gpu), ("extra_pairs", s.extraTokens), ("extra_pct", s.extraPct)] as [(String, Any)] } ?? NSNull()),
             ("step_us", [("attention", e.step.attention), ("dense_gemm", e.step.denseGEMM), ("experts", e.step.experts),
                          ("communication", e.step.communication), ("gpu_total", e.step.gpu)] as [(String, Any)]),
+            ("pipeline", e.stages.isEmpty ? NSNull() : [
+                ("stages", e.stages.map { st -> [(String, Any)] in
+                    [("first_layer", st.layers.lowerBound), ("layers", st.layers.count), ("moe_layers", st.moeLayers), ("gpu_us", st.us),
+                     ("send_to_next_us", st.sendUs), ("send_crosses_nodes", st.sendCrossesNodes), ("memory_per_gpu_gb", memoryFields(st.memory))] }),
+                ("batch_latency_us", e.pipelineLatencyUs), ("interval_us", e.pipelineIntervalUs)] as [(String, Any)]),
         ]
     }
 
@@ -173,6 +178,24 @@ enum ExplainCommand {
         let mx = parts.map(\.1).max() ?? 1
         for (n, v) in parts { s += "  " + n.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%9.3f ms  ", v / 1e3) + textBar(v, max: mx) + "\n" }
         s += String(format: "  %@%9.3f ms (engine overhead comes on top; see 'moesim run')\n", "total".padding(toLength: 16, withPad: " ", startingAt: 0), b.gpu / 1e3)
+        if !e.stages.isEmpty {
+            s += "\nPipeline: \(e.stages.count) stages of \(d.plan.stageGPUs) GPU(s) each (vLLM splits the layers; the last stage holds the LM head):\n"
+            let mx = e.stages.map(\.us).max() ?? 1
+            for (k, st) in e.stages.enumerated() {
+                s += String(format: "  stage %d: layers %3d-%-3d (%2d MoE) %9.3f ms ", k, st.layers.lowerBound, st.layers.upperBound - 1, st.moeLayers, st.us / 1e3)
+                    + textBar(st.us, max: mx, width: 24)
+                s += String(format: "  weights %.1f GB, KV %d tokens\n", st.memory.weightBytes / 1e9, st.memory.kvTokens)
+                if st.sendUs > 0 {
+                    s += String(format: "           -> send hidden states + residual (2 x %d tokens x %d x 2 B / TP %d per rank%@) %.3f ms%@\n",
+                                e.perRank.map(\.tokens).max() ?? 0, d.model.hidden, d.plan.tensorParallel, d.plan.tensorParallel > 1 ? ", then all-gather" : "",
+                                st.sendUs / 1e3, st.sendCrossesNodes ? " over the network (next stage on another node)" : "")
+                }
+            }
+            s += String(format: "  one batch passes every stage in %.3f ms; with %d batches in flight a batch leaves every %.3f ms at best (the slowest stage),\n",
+                        e.pipelineLatencyUs / 1e3, e.stages.count, e.pipelineIntervalUs / 1e3)
+            s += "  if the scheduler has that many independent batches: a sequence's next token waits for its last one, so decode-only work\n"
+            s += "  fills the pipeline only when the running sequences split into several batches (see 'moesim run')\n"
+        }
         s += "\nWhere the times came from (\(e.kernelTables.map { "measured vLLM kernel tables: \($0)" } ?? "no measured vLLM kernel tables for this GPU/engine")):\n"
         for x in e.sources { s += "  " + x.component.padding(toLength: 22, withPad: " ", startingAt: 0) + x.sources.joined(separator: ", ") + "\n" }
         return s

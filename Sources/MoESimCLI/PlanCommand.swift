@@ -175,7 +175,7 @@ enum PlanCommand {
         s += "\nPareto frontier (throughput per GPU vs P99 TPOT): " + frontier.map(\.candidate.label).joined(separator: "; ") + "\n"
         if let best = sim.first, let b = best.result {
             s += "\nRecommended: \(best.candidate.label)  (\(best.candidate.args.joined(separator: " ")))" + (best.usdPerMTok.map { String(format: ", $%.3f per million output tokens", $0) } ?? "") + "\n"
-            if let second = sim.dropFirst().first(where: { $0.candidate.gpu != best.candidate.gpu || $0.candidate.tp != best.candidate.tp || $0.candidate.ep != best.candidate.ep || $0.candidate.dp != best.candidate.dp }), let r2 = second.result {
+            if let second = sim.dropFirst().first(where: { $0.candidate.gpu != best.candidate.gpu || $0.candidate.tp != best.candidate.tp || $0.candidate.ep != best.candidate.ep || $0.candidate.dp != best.candidate.dp || $0.candidate.pp != best.candidate.pp }), let r2 = second.result {
                 s += String(format: "  vs runner-up %@: %.0f vs %.0f tok/s per GPU.\n", second.candidate.label, b.outputThroughput / Double(b.gpus), r2.outputThroughput / Double(r2.gpus))
                 let parts: [(String, Double, Double)] = [("attention", b.breakdownUs.attention, r2.breakdownUs.attention), ("dense GEMMs", b.breakdownUs.denseGEMM, r2.breakdownUs.denseGEMM),
                                                          ("experts", b.breakdownUs.experts, r2.breakdownUs.experts), ("communication", b.breakdownUs.communication, r2.breakdownUs.communication),

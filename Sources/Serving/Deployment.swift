@@ -27,10 +27,10 @@ public struct Deployment: Sendable {
             if plan.eplb && placement == nil {
                 // The counts per GPU (memory) are those of any balanced packing; the run rebalances on its routing.
                 let uniform = Array(repeating: Array(repeating: 1.0, count: moe.experts), count: model.moeLayerCount)
-                self.placement = .eplb(loads: uniform, experts: moe.experts, gpus: plan.gpuCount, redundant: plan.redundantExperts)
+                self.placement = .eplb(loads: uniform, experts: moe.experts, gpus: plan.stageGPUs, redundant: plan.redundantExperts)
                 return
             }
-            self.placement = placement ?? ExpertPlacement.contiguous(experts: moe.experts, gpus: plan.gpuCount, moeLayers: model.moeLayerCount)
+            self.placement = placement ?? ExpertPlacement.contiguous(experts: moe.experts, gpus: plan.stageGPUs, moeLayers: model.moeLayerCount)
         } else {
             self.placement = nil
         }
@@ -59,7 +59,7 @@ public struct Deployment: Sendable {
         var pl = placement
         if plan.eplb, let moe = model.moe, let r = routingModel {
             // EPLB rebalances from the observed routing: the expected load of each expert in each layer.
-            pl = .eplb(loads: r.inclusion, experts: moe.experts, gpus: plan.gpuCount, redundant: plan.redundantExperts)
+            pl = .eplb(loads: r.inclusion, experts: moe.experts, gpus: plan.stageGPUs, redundant: plan.redundantExperts)
         }
         return try StepCostModel(model: model, plan: plan, kernels: kernelCost, interconnect: interconnect,
                                  routing: routingModel, placement: pl, seed: seed, topology: topology)

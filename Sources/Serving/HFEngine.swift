@@ -40,6 +40,9 @@ public struct HFSimulator {
         guard inputLen > 0 else { throw InputError.usage("--input-len must be positive (got \(inputLen))") }
         guard outputLen > 0 else { throw InputError.usage("--output-len must be positive (got \(outputLen))") }
         guard expertReuse >= 0, expertReuse < 1 else { throw InputError.usage("--expert-reuse must be in [0, 1) (got \(expertReuse))") }
+        guard deployment.plan.pipelineParallel == 1 else {
+            throw InputError.usage("'--pipeline-parallel-size \(deployment.plan.pipelineParallel)' is not used by '--engine hf': Transformers' generate has no pipeline parallelism (use --tensor-parallel-size or --enable-expert-parallel, or --engine vllm)")
+        }
         if diffusion != nil && !deployment.model.isDiffusion {
             throw InputError.usage("'--generation diffusion' needs a diffusion model (e.g. llada-8b, llada-moe-7b); \(deployment.model.name) is autoregressive")
         }

@@ -70,6 +70,8 @@ public struct RunResult: Sendable, Codable {
         public var startUs: Double
         public var parts: StepBreakdown
         public var tokens: Int, sequences: Int
+        /// With pipeline parallelism: when each stage ran this batch (start, duration in µs); nil without PP.
+        public var stages: [(startUs: Double, us: Double)]? = nil
     }
     public struct Timeline: Sendable {
         public var steps: [StepRecord]

@@ -44,6 +44,10 @@ public struct VLLMSimulator {
         var regStop = false
         /// Disaggregated decode: the prompt's KV cache arrived from a prefill instance.
         var kvLoaded = false
+        /// Pipeline parallelism: a token of this sequence is in flight (it cannot be scheduled until it returns),
+        /// and which launch that was (a preempted and rescheduled sequence ignores its older batch's token).
+        var busy = false
+        var flight = 0
     }
 
     /// The engine's clock: turns a step's GPU time into wall time (engine-core overhead, eager launches, DP sync),
@@ -80,10 +84,71 @@ public struct VLLMSimulator {
             busy += c.gpu
             kvUsageTime += kvUsage * stepUs
             peakKV = max(peakKV, kvUsage)
-            let deliver = max(now, frontendFree) + Double(emitted) * frontendPerTokenUs
+            return stream(at: now, emitted: emitted)
+        }
+
+        /// The API server streams `emitted` tokens that left the GPUs at `t`; returns when they reach the client.
+        mutating func stream(at t: Double, emitted: Int) -> Double {
+            let deliver = max(t, frontendFree) + Double(emitted) * frontendPerTokenUs
             frontendFree = deliver
             return deliver
         }
+
+        // Pipeline parallelism: when each stage is free, and the KV usage since `kvMark`.
+        var stageFree: [Double] = []
+        var kvMark = 0.0, kvNow = 0.0
+
+        /// The KV usage from now on (time-weighted in `kvUsageTime`).
+        mutating func markKV(_ usage: Double) {
+            kvUsageTime += kvNow * (now - kvMark)
+            kvMark = now; kvNow = usage
+            peakKV = max(peakKV, usage)
+        }
+
+        /// Launches one batch into the pipeline (the engine core schedules, then hands it to the first stage and
+        /// is free to schedule the next): stage s starts when it is free and stage s - 1's activations have
+        /// arrived. `stages` are the stages' GPU times, `sends[s]` the hand-over from s to s + 1, `eagerHostUs[s]`
+        /// the host time to launch stage s's kernels when the step runs eager. Returns when the last stage ends.
+        mutating func launch(_ whole: StepBreakdown, stages: [StepBreakdown], sends: [Double], eagerHostUs: [Double],
+                             maxTokens: Int, maxSequences: Int, kvUsage: Double) -> Double {
+            let eager = maxTokens > graphMax || dpEager
+            let host = stepOverheadUs + perSeqUs * Double(maxSequences) + dpSyncUs
+            now += host
+            markKV(kvUsage)
+            if stageFree.count != stages.count { stageFree = Array(repeating: 0, count: stages.count) }
+            var t = now, gpuSum = 0.0
+            var spans: [(startUs: Double, us: Double)] = []
+            spans.reserveCapacity(stages.count)
+            for (k, st) in stages.enumerated() {
+                let us = eager ? max(st.gpu, eagerHostUs[k]) : st.gpu
+                let start = max(t, stageFree[k])
+                stageFree[k] = start + us
+                spans.append((start, us))
+                gpuSum += st.gpu
+                t = start + us + (k < sends.count ? sends[k] : 0)
+            }
+            var c = whole
+            for x in sends { c.communication += x }
+            c.overhead += host
+            if eager { for (k, st) in stages.enumerated() where eagerHostUs[k] > st.gpu { c.overhead += eagerHostUs[k] - st.gpu } }
+            if log != nil {
+                if log!.count < VLLMSimulator.timelineStepCap {
+                    log!.append(RunResult.StepRecord(startUs: spans[0].startUs, parts: c, tokens: maxTokens, sequences: maxSequences, stages: spans))
+                } else { dropped += 1 }
+            }
+            steps += 1
+            breakdown += c
+            busy += gpuSum / Double(stages.count)
+            return t
+        }
+    }
+
+    /// A batch in the pipeline: when its last stage ends, and the sequences whose token it samples (with the
+    /// launch each was part of).
+    struct Flight {
+        var done: Double
+        var seqs: [Int] = [], ranks: [Int] = [], launches: [Int] = []
+        var emitted = 0
     }
 
     /// Adds one scheduled sequence to its rank's batch: a decode token, or a prompt chunk (which samples a token
@@ -147,6 +212,10 @@ public struct VLLMSimulator {
         let progressEvery: Int
         /// Driven: the requests the last step finished, and when their last token reached the client.
         var finishedNow: [(Int, Double)] = []
+        /// Pipeline parallelism: stages, the batches in flight (oldest first), each stage's eager launch time.
+        let pp: Int
+        var flights: [Flight] = []
+        let stageEagerHostUs: [Double]
 
         init(_ sim: VLLMSimulator, driven: Bool) throws {
             self.sim = sim; self.driven = driven
@@ -156,6 +225,11 @@ public struct VLLMSimulator {
             let mem = self.mem
             try mem.check(model: d.model, plan: d.plan, gpu: d.gpu)
             self.cost = try d.costModel(seed: sim.seed)
+            self.pp = d.plan.pipelineParallel
+            if pp > 1 && sim.speculative != nil {
+                throw InputError.usage("moesim does not model speculative decoding together with --pipeline-parallel-size \(pp) (its drafts would need the pipeline's batch queue); use one or the other")
+            }
+            self.stageEagerHostUs = cost.stageLayerShare.map { $0 * Double(d.model.layers) * d.param("eager_layer_host_us") }
             self.dp = d.plan.dataParallel
             let dp = self.dp
             self.blockSize = Int(d.param("block_size"))
@@ -235,6 +309,7 @@ public struct VLLMSimulator {
 
         /// Whether any request is running or waiting.
         var hasWork: Bool {
+            if !flights.isEmpty { return true }
             for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { return true }
             return false
         }
@@ -283,29 +358,12 @@ public struct VLLMSimulator {
         mutating func step(_ sq: UnsafeMutableBufferPointer<Seq>) throws {
             // Constants of the run as locals: held in registers, not reloaded through `self` after every store.
             let pc = self.pc, specK = self.specK, driven = self.driven, n = self.n, dp = self.dp
-            let blockSize = self.blockSize, budgetTokens = self.budgetTokens, maxSeqs = self.maxSeqs, totalBlocks = self.totalBlocks
-            // Client: send every request whose arrival has come and that has a free concurrency slot.
-            while !driven, nextToSend < n, slotHead < freeSlots.count {
-                let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-                if t > clock.now { break }
-                slotHead += 1
-                let i = nextToSend
-                nextToSend += 1
-                sq[i].send = t
-                let best = leastLoadedRank()
-                sq[i].rank = best
-                waiting[best].append(i)
-            }
+            let blockSize = self.blockSize, totalBlocks = self.totalBlocks
+            sendDue(sq)
+            if pp > 1 { try pipelineStep(sq); return }
             var anyWork = false
             for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
-            if !anyWork {
-                if driven { return }
-                guard nextToSend < n, slotHead < freeSlots.count else {
-                    throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
-                }
-                clock.now = max(clock.now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-                return
-            }
+            if !anyWork { try idle(); return }
             // Fast path: while every running sequence is decoding, none needs a new KV block, none finishes and
             // nothing is waiting or due to be sent, consecutive steps differ only in their KV context. Run them
             // without per-sequence scheduling; the step costs, random draws and metrics are exactly the slow path's.
@@ -368,6 +426,89 @@ public struct VLLMSimulator {
                     }
                 }
             }
+            let totalNew = scheduleRanks(sq)
+            if totalNew == 0 {
+                throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
+            }
+            // Step time, then the outputs: tokens sampled this step, streamed by the API server.
+            var maxTokens = 0, maxSequences = 0, used = 0.0
+            for r in 0..<dp {
+                maxTokens = max(maxTokens, batches[r].tokens)
+                maxSequences = max(maxSequences, batches[r].sequences)
+                used += Double(totalBlocks - freeBlocks[r])
+            }
+            var gpuStep = cost.stepCost(batches, pick: &pick)
+            if specK > 0 {
+                // The drafts: k forwards of the draft model, or of one target layer for EAGLE/MTP heads.
+                var any = false
+                for r in 0..<dp where !draftBatches[r].isEmpty { any = true }
+                if any {
+                    if let dc = draftCost {
+                        gpuStep += dc.stepCost(draftBatches, pick: &draftPick).scaled(Double(specK))
+                    } else if spec!.method != .ngram {
+                        gpuStep += cost.stepCost(draftBatches, pick: &draftPick).scaled(Double(specK) / Double(d.model.layers))
+                    }
+                }
+            }
+            let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences,
+                                        kvUsage: used / Double(totalBlocks * dp), emitted: emitted)
+            for r in 0..<dp {
+                var finished = false
+                for i in rankStart[r]..<rankStart[r + 1] {
+                    let s = schedSeq[i]
+                    if specK > 0 && schedAccept[i] >= 0 {
+                        // Verified: the accepted drafts and the target's token are kept; rejected drafts' KV is not.
+                        let m = schedAccept[i]
+                        sq[s].computed += m + 1
+                        sq[s].generated += m + 1
+                    } else {
+                        sq[s].computed += schedWant[i]
+                        guard sq[s].computed == sq[s].prompt + sq[s].generated else {
+                            if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
+                            continue
+                        }
+                        sq[s].generated += 1
+                    }
+                    if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
+                    if emit(sq, s, rank: r, at: deliver) { finished = true }
+                }
+                if finished { running[r].removeAll { sq[$0].computed < 0 } }
+            }
+
+        }
+
+        /// Client: sends every request whose arrival has come and that has a free concurrency slot.
+        @inline(__always)
+        mutating func sendDue(_ sq: UnsafeMutableBufferPointer<Seq>) {
+            let n = self.n
+            while !driven, nextToSend < n, slotHead < freeSlots.count {
+                let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                if t > clock.now { break }
+                slotHead += 1
+                let i = nextToSend
+                nextToSend += 1
+                sq[i].send = t
+                let best = leastLoadedRank()
+                sq[i].rank = best
+                waiting[best].append(i)
+            }
+        }
+
+        /// Nothing to run: the clock moves to the next request the client can send.
+        mutating func idle() throws {
+            if driven { return }
+            guard nextToSend < n, slotHead < freeSlots.count else {
+                throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
+            }
+            clock.now = max(clock.now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+        }
+
+        /// Schedules every DP rank's next batch into `batches` and `schedSeq`/`schedWant` (vLLM's V1 scheduler);
+        /// returns the tokens scheduled.
+        @inline(__always)
+        mutating func scheduleRanks(_ sq: UnsafeMutableBufferPointer<Seq>) -> Int {
+            let pc = self.pc, specK = self.specK, dp = self.dp
+            let blockSize = self.blockSize, budgetTokens = self.budgetTokens, maxSeqs = self.maxSeqs
             // Schedule every DP rank.
             var totalNew = 0
             schedSeq.removeAll(keepingCapacity: true); schedWant.removeAll(keepingCapacity: true)
@@ -398,7 +539,7 @@ public struct VLLMSimulator {
                         } else {
                             freeBlocks[r] += sq[victim].blocks
                         }
-                        sq[victim].blocks = 0; sq[victim].computed = 0; sq[victim].kvLoaded = false
+                        sq[victim].blocks = 0; sq[victim].computed = 0; sq[victim].kvLoaded = false; sq[victim].busy = false
                         preemptions += 1; preempted = true
                         if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
                         if victim == s { ok = false; break }
@@ -457,78 +598,118 @@ public struct VLLMSimulator {
                 totalNew += batches[r].tokens
             }
             rankStart[dp] = schedSeq.count
-            if totalNew == 0 {
+            return totalNew
+        }
+
+        /// Sequence `s` of DP rank `r` got a token that reached the client at `deliver`: TTFT or ITL, and when it was
+        /// the last, its blocks freed and its latencies recorded. Returns whether it finished (marked computed = -1
+        /// for removal from `running`).
+        @inline(__always)
+        mutating func emit(_ sq: UnsafeMutableBufferPointer<Seq>, _ s: Int, rank r: Int, at deliver: Double) -> Bool {
+            let pc = self.pc, blockSize = self.blockSize
+            if sq[s].firstToken < 0 {
+                sq[s].firstToken = deliver
+                ttft.append((deliver - sq[s].send) / 1e3)
+            } else {
+                itl.append((deliver - sq[s].lastToken) / 1e3)
+                if detailed { reqITL[s].append((deliver - sq[s].lastToken) / 1e3) }
+            }
+            sq[s].lastToken = deliver
+            if sq[s].generated >= sq[s].output {
+                if pc {
+                    freeBlocks[r] += caches[r].releaseAll(&sq[s], request: reqs[s], index: s, blockSize: blockSize)
+                } else {
+                    freeBlocks[r] += sq[s].blocks
+                }
+                sq[s].blocks = 0
+                sq[s].computed = -1 // marks finished for removal below
+                completed += 1
+                let e = (deliver - sq[s].send) / 1e3
+                e2el.append(e)
+                if sq[s].output > 1 { tpot.append((e - (sq[s].firstToken - sq[s].send) / 1e3) / Double(sq[s].output - 1)) }
+                if driven { finishedNow.append((s, deliver)) } else { freeSlots.append(deliver) }
+                lastCompletion = max(lastCompletion, deliver)
+                if let p = sim.progress, completed % progressEvery == 0 { p(Double(completed) / Double(n)) }
+            }
+            return sq[s].computed < 0
+        }
+
+
+        // MARK: pipeline parallelism
+
+        /// One pass of the engine core with PP > 1 (vLLM's `step_with_batch_queue`): while fewer than PP batches are
+        /// in flight and something can be scheduled, schedule and launch a batch; otherwise wait for the oldest
+        /// batch and take its tokens. A sequence whose token is in flight is not scheduled again until it returns
+        /// (its computed tokens already count the batch); prompt chunks that sample nothing can follow each other.
+        mutating func pipelineStep(_ sq: UnsafeMutableBufferPointer<Seq>) throws {
+            var anyWork = !flights.isEmpty
+            for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
+            if !anyWork { try idle(); return }
+            if flights.count < pp {
+                if scheduleRanks(sq) > 0 { launch(sq); return }
+                // Nothing to schedule until a batch returns: a request the client sends before then comes first.
+                if !driven, let first = flights.first, nextToSend < n, slotHead < freeSlots.count {
+                    let due = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                    if due < first.done { clock.now = max(clock.now, due); return }
+                }
+            }
+            guard !flights.isEmpty else {
                 throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
             }
-            // Step time, then the outputs: tokens sampled this step, streamed by the API server.
-            var maxTokens = 0, maxSequences = 0, used = 0.0
+            complete(sq)
+        }
+
+        /// Hands the scheduled batch to the pipeline: its computed tokens advance now; the sequences it samples a
+        /// token for wait for it.
+        mutating func launch(_ sq: UnsafeMutableBufferPointer<Seq>) {
+            var maxTokens = 0, maxSequences = 0
             for r in 0..<dp {
                 maxTokens = max(maxTokens, batches[r].tokens)
                 maxSequences = max(maxSequences, batches[r].sequences)
-                used += Double(totalBlocks - freeBlocks[r])
             }
-            var gpuStep = cost.stepCost(batches, pick: &pick)
-            if specK > 0 {
-                // The drafts: k forwards of the draft model, or of one target layer for EAGLE/MTP heads.
-                var any = false
-                for r in 0..<dp where !draftBatches[r].isEmpty { any = true }
-                if any {
-                    if let dc = draftCost {
-                        gpuStep += dc.stepCost(draftBatches, pick: &draftPick).scaled(Double(specK))
-                    } else if spec!.method != .ngram {
-                        gpuStep += cost.stepCost(draftBatches, pick: &draftPick).scaled(Double(specK) / Double(d.model.layers))
-                    }
-                }
-            }
-            let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences,
-                                        kvUsage: used / Double(totalBlocks * dp), emitted: emitted)
+            let whole = cost.stepCost(batches, pick: &pick)
+            var f = Flight(done: 0)
+            f.emitted = emitted
             for r in 0..<dp {
-                var finished = false
                 for i in rankStart[r]..<rankStart[r + 1] {
                     let s = schedSeq[i]
-                    if specK > 0 && schedAccept[i] >= 0 {
-                        // Verified: the accepted drafts and the target's token are kept; rejected drafts' KV is not.
-                        let m = schedAccept[i]
-                        sq[s].computed += m + 1
-                        sq[s].generated += m + 1
-                    } else {
-                        sq[s].computed += schedWant[i]
-                        guard sq[s].computed == sq[s].prompt + sq[s].generated else {
-                            if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
-                            continue
-                        }
-                        sq[s].generated += 1
-                    }
+                    sq[s].computed += schedWant[i]
                     if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
-                    if sq[s].firstToken < 0 {
-                        sq[s].firstToken = deliver
-                        ttft.append((deliver - sq[s].send) / 1e3)
-                    } else {
-                        itl.append((deliver - sq[s].lastToken) / 1e3)
-                        if detailed { reqITL[s].append((deliver - sq[s].lastToken) / 1e3) }
-                    }
-                    sq[s].lastToken = deliver
-                    if sq[s].generated >= sq[s].output {
-                        if pc {
-                            freeBlocks[r] += caches[r].releaseAll(&sq[s], request: reqs[s], index: s, blockSize: blockSize)
-                        } else {
-                            freeBlocks[r] += sq[s].blocks
-                        }
-                        sq[s].blocks = 0
-                        sq[s].computed = -1 // marks finished for removal below
-                        finished = true
-                        completed += 1
-                        let e = (deliver - sq[s].send) / 1e3
-                        e2el.append(e)
-                        if sq[s].output > 1 { tpot.append((e - (sq[s].firstToken - sq[s].send) / 1e3) / Double(sq[s].output - 1)) }
-                        if driven { finishedNow.append((s, deliver)) } else { freeSlots.append(deliver) }
-                        lastCompletion = max(lastCompletion, deliver)
-                        if let p = sim.progress, completed % progressEvery == 0 { p(Double(completed) / Double(n)) }
+                    if sq[s].computed == sq[s].prompt + sq[s].generated {
+                        sq[s].busy = true
+                        sq[s].flight &+= 1
+                        f.seqs.append(s); f.ranks.append(r); f.launches.append(sq[s].flight)
                     }
                 }
-                if finished { running[r].removeAll { sq[$0].computed < 0 } }
             }
+            f.done = clock.launch(whole, stages: cost.pipelineStages(whole), sends: cost.stageSendUs(tokens: maxTokens), eagerHostUs: stageEagerHostUs,
+                                  maxTokens: maxTokens, maxSequences: maxSequences, kvUsage: kvUsage)
+            flights.append(f)
+        }
 
+        /// The oldest batch leaves the last stage: its tokens are streamed and recorded.
+        mutating func complete(_ sq: UnsafeMutableBufferPointer<Seq>) {
+            let f = flights.removeFirst()
+            clock.now = max(clock.now, f.done)
+            let deliver = clock.stream(at: f.done, emitted: f.emitted)
+            var finished = false
+            for k in f.seqs.indices {
+                let s = f.seqs[k]
+                // A sequence preempted while its token was in flight recomputes it later.
+                guard sq[s].busy && sq[s].flight == f.launches[k] else { continue }
+                sq[s].busy = false
+                sq[s].generated += 1
+                if emit(sq, s, rank: f.ranks[k], at: deliver) { finished = true }
+            }
+            if finished { for r in 0..<dp { running[r].removeAll { sq[$0].computed < 0 } } }
+            clock.markKV(kvUsage)
+        }
+
+        /// The share of every DP rank's KV blocks in use.
+        var kvUsage: Double {
+            var used = 0
+            for r in 0..<dp { used += totalBlocks - freeBlocks[r] }
+            return Double(used) / Double(totalBlocks * dp)
         }
 
         func result() -> RunResult {
@@ -560,6 +741,10 @@ public struct VLLMSimulator {
             if let sp = spec {
                 result.speculative = SpeculativeStats(config: sp.description, verifySteps: specSteps, proposedDrafts: specProposed, acceptedDrafts: specAccepted,
                                                       expectedTokensPerStep: sp.expectedTokensPerStep())
+            }
+            if pp > 1 {
+                let layers = d.plan.stageLayerRanges(layers: d.model.layers).map { String($0.count) }.joined(separator: "/")
+                result.notes.append("pipeline parallelism: \(pp) stages of \(layers) layers, up to \(pp) batches in flight (vLLM's batch queue); a sequence whose token is in flight waits for it; the engine's per-step overhead is paid once per batch on the engine core while the stages compute; stage hand-over = hidden states + residual over send/recv. Assumed from vLLM's design, not checked against a measured PP run")
             }
             result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
             return result

@@ -31,6 +31,23 @@ public struct StepExplanation {
     public var step: StepBreakdown
     public var layersOfKind: [(String, Int)]
 
+    /// One pipeline stage of the step (PP > 1): its layers, GPU time, and the hand-over to the next stage.
+    public struct Stage {
+        public var layers: Range<Int>
+        public var moeLayers: Int
+        public var us: Double
+        /// Time to send this stage's activations to the next (0 for the last), and whether that crosses nodes.
+        public var sendUs: Double
+        public var sendCrossesNodes: Bool
+        public var memory: MemoryPlan
+    }
+    /// The stages, empty without pipeline parallelism.
+    public var stages: [Stage] = []
+    /// One batch's latency through every stage, and the steady-state time between batches when PP batches are in
+    /// flight (the slowest stage): the pipeline's throughput bound.
+    public var pipelineLatencyUs: Double { stages.reduce(0) { $0 + $1.us + $1.sendUs } }
+    public var pipelineIntervalUs: Double { stages.map(\.us).max() ?? 0 }
+
     public var straggler: (gpu: Int, extraTokens: Int, extraPct: Double)? {
         guard expertsPerGPU.count > 1 else { return nil }
         let slow = expertsPerGPU.max { $0.us < $1.us }!
@@ -59,7 +76,7 @@ public struct StepExplanation {
         batch = all
         var pick = Xoshiro256(seed: seed, stream: 0xE1)
         step = cost.stepCost(ranks, pick: &pick)
-        let m = d.model, g = d.gpu, tp = d.plan.tensorParallel, P = d.plan.gpuCount
+        let m = d.model, g = d.gpu, tp = d.plan.tensorParallel, P = d.plan.stageGPUs
         let r0 = ranks.max { $0.tokens < $1.tokens }!
         let t = r0.tokens, h = Double(m.hidden), b = m.bytesPerParam
         let ridge = g.peakFLOPs / g.peakBytesPerSecond
@@ -138,6 +155,18 @@ public struct StepExplanation {
         kernelTables = cost.kernelTablesLabel
         expertsPerGPU = experts
         layersOfKind = [("MoE", m.moeLayerCount), ("dense", m.layers - m.moeLayerCount)].filter { $0.1 > 0 }
+        if d.plan.pipelineParallel > 1 {
+            let parts = cost.pipelineStages(step), sends = cost.stageSendUs(tokens: t)
+            let ranges = d.plan.stageLayerRanges(layers: m.layers)
+            let pl = d.placement
+            for (k, r) in ranges.enumerated() {
+                let stageMem = MemoryPlan(model: m, plan: d.plan, gpu: g, placement: pl, memoryUtilization: d.param("gpu_memory_utilization"),
+                                          reserveGB: d.param("activation_reserve_gb"), blockSize: Int(d.param("block_size")),
+                                          layers: r, first: k == 0, last: k == ranges.count - 1)
+                stages.append(Stage(layers: r, moeLayers: r.filter { m.ffn[$0].isMoE }.count, us: parts[k].gpu,
+                                    sendUs: k < sends.count ? sends[k] : 0, sendCrossesNodes: k < sends.count && cost.stageSendCrossesNodes[k], memory: stageMem))
+            }
+        }
     }
 }
 

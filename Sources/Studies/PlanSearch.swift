@@ -13,21 +13,25 @@ public struct PlanSearch {
         public var ep: Bool
         public var backend: String?
         public var maxNumSeqs: Int
+        /// Pipeline stages (`--pipeline-parallel-size`), each of TP x DP GPUs.
+        public var pp = 1
         /// Disaggregated prefill/decode: instances of the plan above for each role (0 = aggregated).
         public var prefillInstances = 0, decodeInstances = 0
         public init(gpu: String, tp: Int, dp: Int, ep: Bool, backend: String?, maxNumSeqs: Int) {
             self.gpu = gpu; self.tp = tp; self.dp = dp; self.ep = ep; self.backend = backend; self.maxNumSeqs = maxNumSeqs
         }
-        public var gpus: Int { tp * dp * max(1, prefillInstances + decodeInstances) }
+        public var gpus: Int { tp * dp * pp * max(1, prefillInstances + decodeInstances) }
         public var label: String {
             var s = "\(gpus)x \(gpu) TP\(tp)"
+            if pp > 1 { s += " PP\(pp)" }
             if dp > 1 { s += " DP\(dp)" }
-            if ep { s += " EP\(gpus)" + (backend.map { "/\($0)" } ?? "") }
+            if ep { s += " EP\(tp * dp)" + (backend.map { "/\($0)" } ?? "") }
             if prefillInstances > 0 { s += " \(prefillInstances)P\(decodeInstances)D" }
             return s + " seqs\(maxNumSeqs)"
         }
         public var args: [String] {
             var a = ["--gpu", gpu, "--tensor-parallel-size", String(tp), "--data-parallel-size", String(dp), "--max-num-seqs", String(maxNumSeqs)]
+            if pp > 1 { a += ["--pipeline-parallel-size", String(pp)] }
             if ep { a.append("--enable-expert-parallel") }
             if let b = backend { a += ["--all2all-backend", b] }
             if prefillInstances > 0 { a += ["--prefill-instances", String(prefillInstances), "--decode-instances", String(decodeInstances)] }
@@ -99,7 +103,8 @@ public struct PlanSearch {
 
     /// Every valid plan: GPU counts that are powers of two up to `maxGPUs`, TP dividing the heads (within a node
     /// when the plan spans nodes), the rest DP, experts TP-sharded or expert-parallel (naive and pplx when DP > 1;
-    /// across nodes also DeepEP's two kernels), three `max-num-seqs`.
+    /// across nodes also DeepEP's two kernels); pipelined plans TP x PP (DP 1; TP within a node, PP the rest,
+    /// experts TP-sharded or spread over each stage's TP GPUs); three `max-num-seqs`.
     public func candidates() -> [Candidate] {
         var out: [Candidate] = []
         var seen = Set<Candidate>()
@@ -122,6 +127,25 @@ public struct PlanSearch {
                         }
                     }
                 }
+                // Pipelined: PP stages of TP GPUs (TP within a node), DP 1.
+                var pp = 2
+                while pp <= n && pp <= model.layers {
+                    let tp = n / pp
+                    if tp <= gpusPerNode {
+                        var variants = [false]
+                        if let moe = model.moe, tp > 1, moe.experts >= tp { variants.append(true) }
+                        for ep in variants {
+                            let plan = ParallelPlan(tp: tp, dp: 1, pp: pp, ep: ep)
+                            guard (try? plan.validate(for: model)) != nil else { continue }
+                            for s in effectiveSeqOptions {
+                                var c = Candidate(gpu: g, tp: tp, dp: 1, ep: ep, backend: nil, maxNumSeqs: s)
+                                c.pp = pp
+                                if seen.insert(c).inserted { out.append(c) }
+                            }
+                        }
+                    }
+                    pp *= 2
+                }
                 n *= 2
             }
         }
@@ -133,7 +157,7 @@ public struct PlanSearch {
     /// datasheet bandwidth). Returns the reason a candidate is pruned, or nil.
     public func prune(_ c: Candidate, store: ProfileStore, minInput: Int) -> Verdict? {
         guard let gpu = try? store.gpu(c.gpu), let engine = try? store.engine("vllm") else { return .failed("profile missing") }
-        let plan = ParallelPlan(tp: c.tp, dp: c.dp, ep: c.ep)
+        let plan = ParallelPlan(tp: c.tp, dp: c.dp, pp: c.pp, ep: c.ep)
         let placement = c.ep ? ExpertPlacement.contiguous(experts: model.moe!.experts, gpus: c.tp * c.dp, moeLayers: model.moeLayerCount) : nil
         let mem = MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: engine.value("gpu_memory_utilization"),
                              reserveGB: engine.value("activation_reserve_gb"), blockSize: Int(engine.value("block_size")))
@@ -146,7 +170,7 @@ public struct PlanSearch {
         }
         if let slo = sloTPOTp99Ms {
             let bound = tpotLowerBoundMs(c, gpu: gpu)
-            if bound > slo { return .cannotMeetSLO(String(format: "TPOT >= %.1f ms: a decode step reads %.1f GB per GPU (SLO %.0f ms)", bound, nonExpertBytesPerGPU(c) / 1e9, slo)) }
+            if bound > slo { return .cannotMeetSLO(String(format: "TPOT >= %.1f ms: a decode step reads %.1f GB per GPU%@ (SLO %.0f ms)", bound, nonExpertBytesPerGPU(c) / 1e9, c.pp > 1 ? " of each stage, stage after stage" : "", slo)) }
         }
         return nil
     }
@@ -155,6 +179,7 @@ public struct PlanSearch {
         2 * model.activeParams * Double(inputLen) / (gpu.peakFLOPs * Double(c.gpus)) * 1e3
     }
 
+    /// Non-expert weight bytes a decode step reads per TP rank (with PP: summed over the stages it passes in turn).
     func nonExpertBytesPerGPU(_ c: Candidate) -> Double {
         var p = 0.0
         for l in 0..<model.layers { p += model.attentionParamsPerLayer + model.denseFFNParams(layer: l) }

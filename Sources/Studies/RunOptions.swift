@@ -12,7 +12,7 @@ public enum RunOptions {
         OptionSpec("--strategy", "<strategy>", "The paper's named plan: baseline, tp, ep or hybrid (expands to the flags below)."),
         OptionSpec("--tensor-parallel-size", "<n>", "Tensor parallel size (vLLM -tp).", default: "1"),
         OptionSpec("--data-parallel-size", "<n>", "Data parallel size (vLLM -dp).", default: "1"),
-        OptionSpec("--pipeline-parallel-size", "<n>", "Pipeline parallel size (vLLM -pp): only 1; moesim does not model pipeline parallelism.", default: "1"),
+        OptionSpec("--pipeline-parallel-size", "<n>", "Pipeline parallel size (vLLM -pp): the layers split into stages of TP x DP GPUs each, up to PP batches in flight (vllm engine only).", default: "1"),
         OptionSpec("--enable-expert-parallel", nil, "Spread experts over TP x DP GPUs instead of TP-sharding them."),
         OptionSpec("--all2all-backend", "<backend>", "EP token exchange, vLLM's names: naive, allgather_reducescatter, pplx, deepep_high_throughput, deepep_low_latency (allreduce = naive, alltoall = pplx).", default: "naive if DP = 1, else pplx"),
         OptionSpec("--enable-eplb", nil, "vLLM's expert-parallel load balancer: replicate and repack experts by their observed load."),
@@ -20,7 +20,7 @@ public enum RunOptions {
         OptionSpec("--quantization", "<method>", "Weight quantization, vLLM's names: fp8, mxfp4, awq, gptq, compressed-tensors.", default: "the config's quantization_config, else bf16"),
         OptionSpec("--kv-cache-dtype", "<dtype>", "KV cache element type: auto, bfloat16, fp8, fp8_e4m3, fp8_e5m2.", default: "auto"),
         OptionSpec("--gpus-per-node", "<n>", "GPUs per node; a plan over more GPUs spans nodes joined by --network.", default: "8"),
-        OptionSpec("--data-parallel-size-local", "<n>", "vLLM: DP ranks per node (sets GPUs per node = this x TP)."),
+        OptionSpec("--data-parallel-size-local", "<n>", "vLLM: DP ranks per node (sets GPUs per node = this x TP x PP)."),
         OptionSpec("--network", "<name|file>", "Network between nodes (profiles/networks).", default: "the shipped one for the GPU"),
         OptionSpec("--expert-placement", "<file>", "JSON expert-to-GPU placement (replicas allowed).", default: "contiguous blocks"),
         OptionSpec("--routing", "<spec>", "uniform, zipf:S, dirichlet:A, histogram:FILE or trace:FILE.", default: "uniform"),
@@ -108,15 +108,13 @@ public enum RunOptions {
             plan = ParallelPlan.Strategy(rawValue: s)!.plan
             if let b = backend { plan.all2allBackend = b }
         } else {
-            if let pp = try a.positiveInt("--pipeline-parallel-size"), pp != 1 {
-                throw a.invalid("--pipeline-parallel-size", a.string("--pipeline-parallel-size")!, "moesim does not model pipeline parallelism; use --tensor-parallel-size, --data-parallel-size and --enable-expert-parallel (1 is accepted)")
-            }
             let tp = try a.positiveInt("--tensor-parallel-size") ?? 1
             let dp = try a.positiveInt("--data-parallel-size") ?? 1
-            guard tp * dp <= Limits.gpus.upperBound else {
-                throw InputError.usage("--tensor-parallel-size \(tp) x --data-parallel-size \(dp) = \(tp * dp) GPUs; allowed at most \(Limits.gpus.upperBound)")
+            let pp = try a.positiveInt("--pipeline-parallel-size") ?? 1
+            guard tp * dp * pp <= Limits.gpus.upperBound else {
+                throw InputError.usage("--tensor-parallel-size \(tp) x --data-parallel-size \(dp) x --pipeline-parallel-size \(pp) = \(tp * dp * pp) GPUs; allowed at most \(Limits.gpus.upperBound)")
             }
-            plan = ParallelPlan(tp: tp, dp: dp, ep: a.has("--enable-expert-parallel"), backend: backend)
+            plan = ParallelPlan(tp: tp, dp: dp, pp: pp, ep: a.has("--enable-expert-parallel"), backend: backend)
         }
         plan.eplb = a.has("--enable-eplb")
         plan.redundantExperts = try a.int("--num-redundant-experts") ?? 0
@@ -138,12 +136,12 @@ public enum RunOptions {
             guard local <= plan.dataParallel, plan.dataParallel % local == 0 else {
                 throw InputError.usage("--data-parallel-size-local \(local) must divide --data-parallel-size \(plan.dataParallel)")
             }
-            perNode = local * plan.tensorParallel
+            perNode = local * plan.tensorParallel * plan.pipelineParallel
         }
         var topology = ClusterTopology.singleNode(gpus: plan.gpuCount)
         if plan.gpuCount > perNode {
             guard plan.gpuCount % perNode == 0 else {
-                throw InputError.usage("\(plan.gpuCount) GPUs do not fill whole nodes of \(perNode) (--gpus-per-node or --data-parallel-size-local x TP)")
+                throw InputError.usage("\(plan.gpuCount) GPUs do not fill whole nodes of \(perNode) (--gpus-per-node or --data-parallel-size-local x TP x PP)")
             }
             guard plan.tensorParallel <= perNode, perNode % plan.tensorParallel == 0 else {
                 throw InputError.usage("--tensor-parallel-size \(plan.tensorParallel) must fit in and divide a node of \(perNode) GPUs (tensor parallelism across nodes is not modelled)")
@@ -183,7 +181,7 @@ public enum RunOptions {
             guard plan.expertParallel, let moe = model.moe else {
                 throw InputError.usage("'--expert-placement' needs '--enable-expert-parallel' (or --strategy ep/hybrid) and an MoE model")
             }
-            placement = try ExpertPlacement.load(file: f, experts: moe.experts, gpus: plan.gpuCount, moeLayers: model.moeLayerCount)
+            placement = try ExpertPlacement.load(file: f, experts: moe.experts, gpus: plan.stageGPUs, moeLayers: model.moeLayerCount)
         }
         var overrides: [String: Double] = [:]
         if let v = try a.positiveInt("--max-num-seqs") { overrides["max_num_seqs"] = Double(v) }

@@ -25,9 +25,12 @@ public enum Timeline {
         let shown = min(gpus, maxGPUTracks)
         meta(1, nil, "process_name", "engine: \(d.summary)")
         ev.append("{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":1,\"args\":{\"sort_index\":1}}")
+        let tp = max(d.plan.tensorParallel, 1), pp = d.plan.pipelineParallel
+        // GPU g (vLLM's rank order DP, PP, TP) runs stage (g / TP) % PP of DP rank g / (TP x PP).
+        func stage(_ g: Int) -> Int { (g / tp) % pp }
         for g in 0..<shown {
-            let rank = g / max(d.plan.tensorParallel, 1)
-            meta(1, g, "thread_name", "GPU \(g)" + (d.plan.dataParallel > 1 ? " (DP rank \(rank))" : ""))
+            let rank = g / (tp * pp)
+            meta(1, g, "thread_name", "GPU \(g)" + (d.plan.dataParallel > 1 ? " (DP rank \(rank))" : "") + (pp > 1 ? " stage \(stage(g))" : ""))
         }
         let names = ["attention", "dense GEMMs", "experts", "communication", "engine overhead"]
         if let t = r.timeline {
@@ -35,6 +38,14 @@ public enum Timeline {
                 let p = s.parts
                 let parts = [p.attention, p.denseGEMM, p.experts, p.communication, p.overhead]
                 let total = p.total
+                if let st = s.stages {
+                    // Pipeline: each GPU shows the batch while its stage runs it.
+                    for g in 0..<shown where stage(g) < st.count {
+                        slice("batch", "step", 1, g, st[stage(g)].startUs, st[stage(g)].us, "\"tokens\":\(s.tokens),\"sequences\":\(s.sequences),\"stage\":\(stage(g))")
+                    }
+                    ev.append("{\"name\":\"tokens per step\",\"ph\":\"C\",\"pid\":1,\"ts\":\(num(s.startUs)),\"args\":{\"tokens\":\(s.tokens),\"sequences\":\(s.sequences)}}")
+                    continue
+                }
                 for g in 0..<shown {
                     slice("step", "step", 1, g, s.startUs, total, "\"tokens\":\(s.tokens),\"sequences\":\(s.sequences)")
                     var at = s.startUs
@@ -65,7 +76,8 @@ public enum Timeline {
         }
         var notes = ["moesim simulation (not a measurement); times are simulated microseconds",
                      "components of a step are its totals over all layers, laid end to end (per-layer interleaving not shown)",
-                     "all GPUs of the plan step in lockstep in moesim" + (gpus > shown ? "; \(shown) of \(gpus) GPUs drawn" : "")]
+                     (pp > 1 ? "pipeline parallelism: each GPU shows the batches its stage runs (whole-stage slices, no per-component split); up to \(pp) batches in flight"
+                             : "all GPUs of the plan step in lockstep in moesim") + (gpus > shown ? "; \(shown) of \(gpus) GPUs drawn" : "")]
         if let t = r.timeline, t.droppedSteps > 0 { notes.append("only the first \(t.steps.count) steps recorded; \(t.droppedSteps) later steps left out") }
         return "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"model\":\(JSONWriter.quote(d.model.name)),\"deployment\":\(JSONWriter.quote(d.summary)),\"workload\":\(JSONWriter.quote(o.workload)),\"notes\":[\(notes.map(JSONWriter.quote).joined(separator: ","))]},\n\"traceEvents\":[\n"
             + ev.joined(separator: ",\n") + "\n]}\n"
