@@ -55,5 +55,31 @@ import Serving
         let tp1 = Set(dis.filter { $0.tp == 1 && !$0.ep }.map { "\($0.prefillInstances)P\($0.decodeInstances)D" })
         #expect(tp1 == ["1P1D", "1P2D", "2P1D", "1P3D", "3P1D"])
         #expect(Set(dis.filter { $0.tp == 2 && !$0.ep }.map { "\($0.prefillInstances)P\($0.decodeInstances)D" }) == ["1P1D"])
+        #expect(dis.allSatisfy { $0.pp == 1 })
+    }
+
+    @Test func planAddsPipelinedCandidates() throws {
+        let s = PlanSearch(model: try StudiesRepo.store.model("olmoe-1b-7b"), modelArg: "olmoe-1b-7b", gpus: ["h100-sxm-80gb"], maxGPUs: 16,
+                           workloadArgs: [], sloTTFTp99Ms: nil, sloTPOTp99Ms: nil, prices: [:])
+        let pp = s.candidates().filter { $0.pp > 1 }
+        // TP x PP = 2 ... 16 with TP within a node of 8: (1,2) (2,2) (1,4) (4,2) (2,4) (1,8) (8,2) (4,4) (2,8) (1,16).
+        #expect(Set(pp.map { "\($0.tp)x\($0.pp)" }) == ["1x2", "2x2", "1x4", "4x2", "2x4", "1x8", "8x2", "4x4", "2x8", "1x16"])
+        #expect(pp.allSatisfy { $0.dp == 1 && $0.gpus == $0.tp * $0.pp && $0.args.contains("--pipeline-parallel-size") && $0.label.contains("PP\($0.pp)") })
+        // Each runs: a pipelined plan over two nodes is simulated with its stages on the two nodes.
+        let c = try #require(pp.first { $0.tp == 8 && $0.pp == 2 && !$0.ep })
+        let o = try Simulation.run(arguments: ["--model", "olmoe-1b-7b"] + c.args + ["--num-prompts", "20"], store: StudiesRepo.store)
+        #expect(o.result.gpus == 16 && o.deployment.topology.nodes == 2 && o.result.notes.contains { $0.hasPrefix("pipeline parallelism: 2 stages") })
+    }
+
+    @Test func pipelineFlagsFromTheCommandLine() throws {
+        let o = try Simulation.run(arguments: Self.base + ["-tp", "2", "-pp", "2", "--gpu", "h100-sxm-80gb"], store: StudiesRepo.store)
+        #expect(o.deployment.plan.pipelineParallel == 2 && o.result.gpus == 4 && o.result.completed == 20)
+        // --data-parallel-size-local counts whole DP replicas per node: TP x PP GPUs each.
+        let local = try Simulation.run(arguments: Self.base + ["-tp", "2", "-pp", "2", "-dp", "4", "--data-parallel-size-local", "2", "--enable-expert-parallel", "--gpu", "h100-sxm-80gb"],
+                                       store: StudiesRepo.store)
+        #expect(local.deployment.topology.gpusPerNode == 8 && local.deployment.topology.nodes == 2)
+        for bad in [["-pp", "0"], ["-pp", "17"], ["-pp", "2", "--engine", "hf"], ["--strategy", "tp", "-pp", "2"], ["-tp", "3", "-pp", "2"]] {
+            #expect(throws: InputError.self) { _ = try Simulation.run(arguments: Self.base + bad, store: StudiesRepo.store) }
+        }
     }
 }
