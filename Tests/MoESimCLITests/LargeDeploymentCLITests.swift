@@ -30,6 +30,18 @@ import Testing
         #expect(e.code == 0 && e.out.contains("\"nodes\": 2") && e.out.contains("ib-ndr-400"), "\(e.err)")
     }
 
+    @Test func roceNetworkIsPickedByName() throws {
+        let args = ["--model", "qwen3-30b-a3b", "--gpu", "h100-sxm-80gb", "--data-parallel-size", "16", "--enable-expert-parallel", "--all2all-backend", "pplx"]
+        let ib = try run(args), roce = try run(args + ["--network", "roce-400"])
+        let tIB = ib["output_throughput"] as? Double ?? 0, tRoCE = roce["output_throughput"] as? Double ?? 0
+        #expect(tRoCE > 0 && tRoCE < tIB, "RoCE \(tRoCE) vs IB \(tIB)")
+        // DeepEP over a network without DeepEP figures: the all-to-all of eq. 3, and explain says so.
+        let e = runCLI(["explain", "--model", "qwen3-30b-a3b", "--gpu", "h100-sxm-80gb", "--data-parallel-size", "16", "--enable-expert-parallel",
+                        "--all2all-backend", "deepep_low_latency", "--network", "roce-400", "--decode-seqs", "64"])
+        #expect(e.code == 0 && e.out.contains("RoCEv2") && e.out.contains("roce-400 has no DeepEP figures"), "\(e.err)")
+        #expect(!e.out.contains("at DeepSeek's published bandwidths"))
+    }
+
     @Test func gptOss120bOnOneH100() throws {
         let j = try run(["--model", "gpt-oss-120b", "--gpu", "h100-sxm-80gb"])
         #expect((j["output_throughput"] as? Double ?? 0) > 0)
