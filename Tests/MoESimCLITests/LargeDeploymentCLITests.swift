@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MoESimCLI
+import Studies
 
 /// Issue 15's done-criteria through the command line.
 @Suite struct LargeDeploymentCLITests {
@@ -40,6 +41,21 @@ import Testing
                         "--all2all-backend", "deepep_low_latency", "--network", "roce-400", "--decode-seqs", "64"])
         #expect(e.code == 0 && e.out.contains("RoCEv2") && e.out.contains("roce-400 has no DeepEP figures"), "\(e.err)")
         #expect(!e.out.contains("at DeepSeek's published bandwidths"))
+    }
+
+    @Test func publishedDeploymentFiguresAreHeldOutChecks() throws {
+        // experiments/published-deployments: published figures checked, never fitted; every run a valid `moesim run`.
+        let m = try Manifest(file: Repo.root + "/experiments/published-deployments/runs.json")
+        #expect(m.entries.count == 4 && m.entries.allSatisfy { !$0.fit && !$0.measured.isEmpty })
+        for e in m.entries {
+            for a in e.runs {
+                // The same flags with 8 prompts (the full runs are experiments/published-deployments/run.sh).
+                var args = a
+                if let i = args.firstIndex(of: "--num-prompts"), i + 1 < args.count { args[i + 1] = "8" }
+                let r = runCLI(["run"] + args + ["--json"])
+                #expect(r.code == 0, "\(e.id): \(r.err)")
+            }
+        }
     }
 
     @Test func gptOss120bOnOneH100() throws {
