@@ -133,8 +133,11 @@ public struct StepExplanation {
                     let el = expertParallelAllToAllElements(topK: f.topK, hidden: m.hidden, batchTokens: all.tokens, gpus: P)
                     let epUs = cost.expertParallelCommUs(totalTokens: all.tokens, imbalance: 1) / Double(m.moeLayerCount)
                     let be = d.plan.all2allBackend
+                    // A network profile without DeepEP rows (e.g. roce-400) prices DeepEP as the all-to-all of eq. 3.
+                    let deepepRows = be == .deepepLowLatency ? d.topology.network?.deepepLowLatency : d.topology.network?.deepepNormal
                     let formula = be == .deepepLowLatency || be == .deepepHighThroughput
-                        ? "\(be.rawValue): DeepEP dispatch + combine of \(all.tokens) tokens x top-\(f.topK) over \(P) ranks\(d.topology.isMultiNode ? " on \(d.topology.nodes) nodes" : "") at DeepSeek's published bandwidths"
+                        ? "\(be.rawValue): DeepEP dispatch + combine of \(all.tokens) tokens x top-\(f.topK) over \(P) ranks\(d.topology.isMultiNode ? " on \(d.topology.nodes) nodes" : "")"
+                            + (deepepRows?.isEmpty == false ? " at DeepSeek's published bandwidths" : ", priced as the all-to-all of eq. 3 (\(d.topology.network.map { "\($0.name) has no DeepEP figures" } ?? "no network profile"))")
                         : be == .allgatherReducescatter ? "allgather_reducescatter: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + reduce-scatter of the outputs over \(P) GPUs"
                         : d.plan.all2allBackend == .alltoall
                         ? "pplx (eq. 3), dispatch and combine each: k x hidden x tokens x (P-1)/P = \(f.topK) x \(m.hidden) x \(all.tokens) x \(P - 1)/\(P) = \(Int(el)) elements (\(mb(el * b)))"

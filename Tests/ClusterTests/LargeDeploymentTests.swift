@@ -75,6 +75,32 @@ import Testing
         #expect(NetworkProfile.bandwidth(net.deepepLowLatency, ep: 1000, dispatch: false) == 40)
     }
 
+    @Test func roce400PricesTwoNodeCollectivesFromItsOwnFigures() throws {
+        let roce = try Repo.store.network("roce-400"), ib = try Repo.store.network("ib-ndr-400")
+        // The published figures (NVIDIA/nccl issue 2409: 216.5 GB/s all-reduce bus bandwidth over 8 RoCE rails; the
+        // latency assumed from InfiniBand, as its sources say) and no DeepEP rows (none published over RoCE).
+        #expect(roce.nicBusGBps == 27 && roce.nicsPerNode == 8 && roce.latencyUs == 19.2)
+        #expect(roce.deepepLowLatency.isEmpty && roce.deepepNormal.isEmpty && roce.sources.count >= 2)
+        let intra: (Collective, Double, Int) -> Double = { _, b, _ in b / 100e9 * 1e6 }
+        let bytes = 64e6
+        let topo = ClusterTopology(gpusPerNode: 8, nodes: 2, network: roce)
+        #expect(relClose(roce.perGPUBytesPerSecond(gpusPerNode: 8), 27e9, 1e-12))
+        // All-reduce over 16 GPUs: the node-local parts plus 2(N-1)/N x bytes / 8 over each GPU's 27 GB/s, plus the latency.
+        let ar = topo.collectiveUs(.allReduce, bytes: bytes, gpus: 16, intra: intra)
+        let wire = roce.latencyUs + 2 * 0.5 * bytes / 8 / (roce.nicBusGBps * 1e9) * 1e6
+        #expect(relClose(ar, 2 * intra(.allReduce, bytes, 8) + wire, 1e-9))
+        // All-to-all: half of each rank's buffer leaves the node, over the NIC share, slower than the NVLink part here.
+        let a2a = topo.collectiveUs(.allToAll, bytes: bytes, gpus: 16, intra: intra)
+        #expect(relClose(a2a, roce.latencyUs + bytes / 2 / 27e9 * 1e6, 1e-9))
+        // Its network part is 46/27 of InfiniBand NDR's (same latency, same NIC count).
+        let ibAR = ClusterTopology(gpusPerNode: 8, nodes: 2, network: ib).collectiveUs(.allReduce, bytes: bytes, gpus: 16, intra: intra)
+        let local = 2 * intra(.allReduce, bytes, 8)
+        #expect(relClose((ar - local - roce.latencyUs) / (ibAR - local - ib.latencyUs), 46.0 / 27.0, 1e-9))
+        // Used only when named: the shipped default for H100/H200 nodes stays InfiniBand NDR.
+        #expect(try Repo.store.defaultNetwork(gpu: "h100-sxm-80gb")?.name == "ib-ndr-400")
+        #expect(try Repo.store.defaultNetwork(gpu: "h200-sxm-141gb")?.name == "ib-ndr-400")
+    }
+
     @Test func eplbBalancesSkewedLoads() {
         // 16 experts over 4 GPUs, the first four hot: contiguous blocks put them all on GPU 0.
         let load = (0..<16).map { $0 < 4 ? 4.0 : 0.5 }

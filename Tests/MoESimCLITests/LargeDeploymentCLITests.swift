@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MoESimCLI
+import Studies
 
 /// Issue 15's done-criteria through the command line.
 @Suite struct LargeDeploymentCLITests {
@@ -28,6 +29,33 @@ import Testing
         let e = runCLI(["explain", "--model", "deepseek-v3", "--gpu", "h200-sxm-141gb", "--data-parallel-size", "16", "--enable-expert-parallel",
                         "--all2all-backend", "deepep_low_latency", "--decode-seqs", "64", "--json"])
         #expect(e.code == 0 && e.out.contains("\"nodes\": 2") && e.out.contains("ib-ndr-400"), "\(e.err)")
+    }
+
+    @Test func roceNetworkIsPickedByName() throws {
+        let args = ["--model", "qwen3-30b-a3b", "--gpu", "h100-sxm-80gb", "--data-parallel-size", "16", "--enable-expert-parallel", "--all2all-backend", "pplx"]
+        let ib = try run(args), roce = try run(args + ["--network", "roce-400"])
+        let tIB = ib["output_throughput"] as? Double ?? 0, tRoCE = roce["output_throughput"] as? Double ?? 0
+        #expect(tRoCE > 0 && tRoCE < tIB, "RoCE \(tRoCE) vs IB \(tIB)")
+        // DeepEP over a network without DeepEP figures: the all-to-all of eq. 3, and explain says so.
+        let e = runCLI(["explain", "--model", "qwen3-30b-a3b", "--gpu", "h100-sxm-80gb", "--data-parallel-size", "16", "--enable-expert-parallel",
+                        "--all2all-backend", "deepep_low_latency", "--network", "roce-400", "--decode-seqs", "64"])
+        #expect(e.code == 0 && e.out.contains("RoCEv2") && e.out.contains("roce-400 has no DeepEP figures"), "\(e.err)")
+        #expect(!e.out.contains("at DeepSeek's published bandwidths"))
+    }
+
+    @Test func publishedDeploymentFiguresAreHeldOutChecks() throws {
+        // experiments/published-deployments: published figures checked, never fitted; every run a valid `moesim run`.
+        let m = try Manifest(file: Repo.root + "/experiments/published-deployments/runs.json")
+        #expect(m.entries.count == 4 && m.entries.allSatisfy { !$0.fit && !$0.measured.isEmpty })
+        for e in m.entries {
+            for a in e.runs {
+                // The same flags with 8 prompts (the full runs are experiments/published-deployments/run.sh).
+                var args = a
+                if let i = args.firstIndex(of: "--num-prompts"), i + 1 < args.count { args[i + 1] = "8" }
+                let r = runCLI(["run"] + args + ["--json"])
+                #expect(r.code == 0, "\(e.id): \(r.err)")
+            }
+        }
     }
 
     @Test func gptOss120bOnOneH100() throws {
