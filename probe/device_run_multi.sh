@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One device call on a host of 2+ GPUs: NCCL collectives (moesim-probe), one MoE layer under TP and EP
 # (harness/moe_layer_bench.py), random-weight checkpoints and Transformers' TP/EP generate() runs
-# (harness/hf_dist_bench.py), LLaDA-MoE's expert loop (harness/llada_moe_loop_bench.py). Everything into $OUT.
+# (harness/hf_dist_bench.py), LLaDA-MoE's expert loop (harness/llada_moe_loop_bench.py), a two-stage pipeline of
+# OLMoE layers (harness/pp_pipeline_bench.py, step pp). Everything into $OUT.
 #   OUT=/some/dir LIMIT=570 TAG=x2a STEPS="env,nccl,layer,hf" HF_QUEUE="model:mode:impl:b1,b2:in/out;..." \
 #     bash probe/device_run_multi.sh
 # HF_QUEUE entries: MODEL[@LAYERS]:MODE:IMPL:B1,B2,...:IN/OUT (MODE tp|ep). A checkpoint is built the first time a
@@ -52,6 +53,14 @@ if has layer; then
     --deadline-epoch $((START + ${LAYER_BUDGET_END:-240})) ${LAYER_ARGS:-} > "$R/moe_layer${LAYER_TAG:-}.log" 2>&1
   say "moe layer rc=$? $(grep -c ' -> ' "$R/moe_layer${LAYER_TAG:-}.log") points"
   grep ' -> ' "$R/moe_layer${LAYER_TAG:-}.log" | cut -c20-200 >> "$SUM"
+  pack
+fi
+
+if has pp; then
+  torchrun --nproc_per_node 2 probe/harness/pp_pipeline_bench.py --out "$R/pp_pipeline_2gpu.json" \
+    --deadline-epoch $((START + ${PP_BUDGET_END:-400})) ${PP_ARGS:-} > "$R/pp_pipeline.log" 2>&1
+  say "pp pipeline rc=$?"
+  grep ' us, send ' "$R/pp_pipeline.log" >> "$SUM"
   pack
 fi
 
