@@ -15,8 +15,9 @@ no KV cache: every position attends causally within its sequence), measures:
              computes), wall time from a barrier to rank 1's last result: the pipeline filled with independent
              batches (what prompt chunks do);
   dependent  G groups of micro-batches, R rounds each; a group's next round starts only when its last round came
-             back from rank 1 (a small tensor sent back, like a sampled token): vLLM's decode, where a sequence's
-             next token needs its last; G = 1 cannot overlap the stages, G = 2 can.
+             back from rank 1 (a small tensor sent back, like a sampled token) and rank 0's host has it (synchronised,
+             as vLLM's scheduler needs the token before it schedules the sequence again): vLLM's decode, where a
+             sequence's next token needs its last; G = 1 cannot overlap the stages, G = 2 can.
 
 Nothing here is vLLM: it checks the recurrence moesim uses for stages, hand-overs and batches in flight with
 measured stage and send times (experiments/h200-x2/pp_compare.py), and the send time against moesim's.
@@ -32,7 +33,7 @@ import time
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--shapes", default="64x1,256x1,8x512,16x512,32x512", help="SEQSxTOKENS micro-batches")
+    ap.add_argument("--shapes", default="1x1,64x1,256x1,8x512,16x512,32x512", help="SEQSxTOKENS micro-batches")
     ap.add_argument("--layers", type=int, default=16)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--stream", type=int, default=16, help="micro-batches streamed")
@@ -176,6 +177,7 @@ def main():
                     hand_over(forward(x, pos, pe).contiguous())
                 for r in range(rounds * groups - groups):
                     dist.recv(tok, 1, group=back)  # the oldest group's token
+                    sync()  # as vLLM's scheduler: the token is on the host before the next round is launched
                     hand_over(forward(x, pos, pe).contiguous())
                 for g in range(groups):
                     dist.recv(tok, 1, group=back)
