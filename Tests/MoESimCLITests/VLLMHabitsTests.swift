@@ -37,11 +37,13 @@ import Testing
     }
 
     @Test func vllmFlagsAreCheckedAgainstTheirRanges() {
-        for bad in [["--metric-percentiles", "101"], ["--percentile-metrics", "ttft,foo"], ["--goodput", "ttft:-1"], ["--goodput", "latency:5"], ["-pp", "2"]] {
+        for bad in [["--metric-percentiles", "101"], ["--percentile-metrics", "ttft,foo"], ["--goodput", "ttft:-1"], ["--goodput", "latency:5"], ["-pp", "0"], ["-pp", "33"]] {
             let r = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2"] + bad + Self.small)
             #expect(r.code == 64 && r.err.contains(bad[0] == "-pp" ? "--pipeline-parallel-size" : bad[0]), "\(bad): \(r.err)")
         }
         #expect(runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "-pp", "1"] + Self.small).code == 0)
+        let pp = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "-pp", "2", "--json"] + Self.small)
+        #expect(pp.code == 0 && pp.out.contains("--pipeline-parallel-size 2"), "\(pp.err)")
         let dp = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--json"] + Self.small)
         #expect(dp.code == 0 && dp.out.contains("--data-parallel-size 2"), "\(dp.err)")
     }
