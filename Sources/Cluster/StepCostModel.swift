@@ -258,11 +258,15 @@ public final class StepCostModel {
                                            flopsPerTokenLayer: decodeFlopsPerTokenLayer, sequences: b.decodeSequences)
         }
         if b.prefillPairs > 0, b.prefillSequences > 0, !model.isDiffusion, let (hq, hkv) = tableHeads {
-            // The table holds whole causal prompts; a chunk after a prefix is scaled by its query-key pairs.
-            let q = Double(b.tokens - b.decodeSequences - b.verifyTokens) / Double(b.prefillSequences)
-            if q >= 1, let t = kernels.tables?.prefillAttentionUs(heads: hq, kvHeads: hkv, sequences: b.prefillSequences, meanLength: q) {
+            // The table holds whole causal prompts, so a chunk after a prefix is priced as the whole prompt with the
+            // same query-key pairs per sequence: length L with L(L+1)/2 = pairs (L = q for a prompt without prefix).
+            // Scaling the table at the chunk's own length q by pairs / (q(q+1)/2) instead grossly overcharged short
+            // chunks after long prefixes: at tiny q the table time is mostly the kernel's fixed cost.
+            let x = b.prefillPairs / Double(b.prefillSequences)
+            let length = ((8 * x + 1).squareRoot() - 1) / 2
+            if length >= 1, let t = kernels.tables?.prefillAttentionUs(heads: hq, kvHeads: hkv, sequences: b.prefillSequences, meanLength: length) {
                 note("attention kernel", t.source)
-                return s + t.us * b.prefillPairs / (Double(b.prefillSequences) * q * (q + 1) / 2)
+                return s + t.us
             }
         }
         if b.prefillPairs > 0 {

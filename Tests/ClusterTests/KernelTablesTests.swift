@@ -170,6 +170,42 @@ func syntheticTables() throws -> VLLMKernelTables {
         #expect(old.componentSources["experts"] == [.roofline])
     }
 
+    @Test func prefillAttentionOfAChunkAfterAPrefixIsTheWholePromptWithItsPairs() throws {
+        let c = try cost("mixtral-8x7b", tp: 2)
+        let (hq, hkv) = try #require(c.attentionTableHeads)
+        let tables = try #require(c.kernels.tables)
+        func table(_ n: Int, _ length: Double) throws -> Double {
+            try #require(tables.prefillAttentionUs(heads: hq, kvHeads: hkv, sequences: n, meanLength: length)).us
+        }
+        func kernel(sequences n: Int = 1, chunk: Int, prefix: Int) -> Double {
+            var b = BatchShape()
+            for _ in 0..<n { b.addPrefill(chunk: chunk, prefix: prefix, samples: true) }
+            return c.attentionKernelUs(b)
+        }
+        // (a) Whole prompts without a prefix: exactly the table at their length, as before.
+        for (n, q) in [(1, 1), (1, 100), (1, 4001), (3, 512), (2, 1536)] {
+            #expect(kernel(sequences: n, chunk: q, prefix: 0) == (try table(n, Double(q))))
+        }
+        // (b) One token after 4,000 cached ones: no dearer than the whole 4,001-token prompt, and far below the old
+        // price (the table at q = 1, mostly fixed kernel cost, scaled by pairs / (q(q+1)/2) = 4,001).
+        let short = kernel(chunk: 1, prefix: 4000)
+        let whole = kernel(chunk: 4001, prefix: 0)
+        let old = try table(1, 1) * 4001
+        #expect(short > 0 && short <= whole)
+        #expect(short < old / 100)
+        // A 4-token chunk (speculative verification's size) likewise.
+        #expect(kernel(chunk: 4, prefix: 4000) <= kernel(chunk: 4004, prefix: 0))
+        #expect(kernel(chunk: 4, prefix: 4000) < (try table(1, 4)) * 4 * (4000 + 2.5) / 10 / 100)
+        // (c) The longer the prefix, the dearer the same chunk. (Not from prefix 0 for tiny chunks: the measured table
+        // itself dips between 1 and ~32 tokens, 12.6 to 11.6 us here, noise on the kernel's fixed cost.)
+        #expect(relClose(kernel(chunk: 1, prefix: 500), kernel(chunk: 1, prefix: 0), 0.1))
+        for chunk in [1, 4, 256] {
+            let prefixes = (chunk >= 256 ? [0] : []) + [500, 1000, 2000, 4000, 8000, 12000]
+            let times = prefixes.map { kernel(chunk: chunk, prefix: $0) }
+            #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "chunk \(chunk): \(times)")
+        }
+    }
+
     @Test func measuredMixtralDecodeIsTheTablesTime() throws {
         // 16 tokens at TP2 is a measured point; uniform routing of 16 tokens top-2 over 8 experts hits ~all 8,
         // as the table's routing does, so the layer time is close to the measured 784 us (power_law_1.01 row).
