@@ -299,7 +299,7 @@ public enum Fuzz {
     /// totals match the workload), KV usage within capacity, time monotone (no negative latency, E2E at least
     /// TTFT, the run at least as long as its longest request) and latencies above the physics floor (TTFT at
     /// least the shortest prompt at datasheet FLOPs on all the plan's GPUs, every ITL at least one read of each
-    /// GPU's non-expert weights at datasheet bandwidth). Every tenth configuration is run twice and must give
+    /// GPU's non-expert weights at datasheet bandwidth, with pipelines every stage's in turn). Every tenth configuration is run twice and must give
     /// identical results.
     public static func invariants(seed: UInt64, configs: Int, store: ProfileStore, log: ((String) -> Void)? = nil) -> Report {
         var rng = Xoshiro256(seed: seed, stream: 0x1A7)
@@ -308,8 +308,9 @@ public enum Fuzz {
         let gpus = ["a100-sxm4-80gb", "a100-sxm4-40gb", "h100-sxm-80gb", "h200-sxm-141gb"]
         for n in 0..<configs {
             var args = ["--model", pick(models, &rng), "--gpu", pick(gpus, &rng)]
-            let tp = pick([1, 1, 2, 4], &rng), dp = pick([1, 1, 2], &rng)
+            let tp = pick([1, 1, 2, 4], &rng), dp = pick([1, 1, 2], &rng), pp = pick([1, 1, 1, 2], &rng)
             args += ["--tensor-parallel-size", String(tp), "--data-parallel-size", String(dp)]
+            if pp > 1 { args += ["--pipeline-parallel-size", String(pp)] }
             if tp * dp > 1 && rng.nextInt(below: 2) == 0 { args.append("--enable-expert-parallel") }
             let prompts = 1 + rng.nextInt(below: 12), inLen = 1 + rng.nextInt(below: 64), outLen = 1 + rng.nextInt(below: 24)
             args += ["--num-prompts", String(prompts), "--random-input-len", String(inLen), "--random-output-len", String(outLen)]
@@ -374,7 +375,8 @@ public enum Fuzz {
         // Physics floors.
         let search = PlanSearch(model: d.model, modelArg: d.model.name, gpus: [d.gpu.name], maxGPUs: d.plan.gpuCount, workloadArgs: [],
                                 sloTTFTp99Ms: nil, sloTPOTp99Ms: nil, prices: [:])
-        let c = PlanSearch.Candidate(gpu: d.gpu.name, tp: d.plan.tensorParallel, dp: d.plan.dataParallel, ep: d.plan.expertParallel, backend: nil, maxNumSeqs: 1)
+        var c = PlanSearch.Candidate(gpu: d.gpu.name, tp: d.plan.tensorParallel, dp: d.plan.dataParallel, ep: d.plan.expertParallel, backend: nil, maxNumSeqs: 1)
+        c.pp = d.plan.pipelineParallel
         let minIn = w.requests.map(\.inputTokens).min() ?? 1
         let ttftFloor = search.ttftLowerBoundMs(c, gpu: d.gpu, inputLen: minIn)
         if r.ttftMs.min < ttftFloor * (1 - 1e-9) { return "TTFT \(r.ttftMs.min) ms below the physics floor \(ttftFloor) ms" }
