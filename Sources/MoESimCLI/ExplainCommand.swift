@@ -80,7 +80,8 @@ enum ExplainCommand {
             ctx.out(JSONWriter.write([("model", d.model.name), ("gpu", d.gpu.name), ("engine", d.engine.name), ("experts_impl", f.impl.rawValue),
                                       ("tokens", f.tokens), ("experts_hit_per_moe_layer", f.expertsHitPerLayer),
                                       ("forward_us", [("attention", s.attention), ("dense_gemm", s.denseGEMM), ("experts", s.experts),
-                                                      ("communication", s.communication), ("host_and_sync", s.overhead), ("total", s.total)] as [(String, Any)])]) + "\n")
+                                                      ("communication", s.communication), ("host_and_sync", s.overhead), ("total", s.total)] as [(String, Any)]),
+                                      ("memory_per_gpu_gb", memoryFields(sim.layout.memoryPlan(d)))]) + "\n")
             return
         }
         var t = "\(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name), Hugging Face engine '\(d.engine.name)', experts_impl \(f.impl.rawValue)\n"
@@ -99,6 +100,10 @@ enum ExplainCommand {
                             f.expertsHitPerLayer * Double(d.model.moeLayerCount) * (d.param("host_per_expert_us") + d.param("sync_us")) / 1e3)
             }
             t += "\n"
+        }
+        if d.plan.gpuCount > 1 {
+            t += "under Transformers' \(sim.layout.expertParallel ? "EP" : "TP") plan (attention \(sim.layout.attention.rawValue), experts \(sim.layout.experts.rawValue)), "
+                + memoryText(d, sim.layout.memoryPlan(d))
         }
         ctx.out(t)
     }
@@ -135,8 +140,8 @@ enum ExplainCommand {
     }
 
     /// Memory per GPU as a user would compute it by hand: parameters x bytes per weight / sharding.
-    static func memoryText(_ d: Deployment) -> String {
-        let m = d.memoryPlan(), q = d.model.quantization
+    static func memoryText(_ d: Deployment, _ plan: MemoryPlan? = nil) -> String {
+        let m = plan ?? d.memoryPlan(), q = d.model.quantization
         var s = String(format: "memory per GPU: weights %.1f GB (attention %.1f, dense/shared/router %.1f, experts %.1f, embeddings+LM head %.1f) + reserve %.1f of %.1f GB usable; KV cache %.1f GB = %d tokens at %.0f bytes/token\n",
                        m.weightBytes / 1e9, m.attentionWeightBytes / 1e9, m.denseWeightBytes / 1e9, m.expertWeightBytes / 1e9, m.embeddingWeightBytes / 1e9,
                        m.reserveBytes / 1e9, m.budgetBytes / 1e9, m.kvBytes / 1e9, m.kvTokens, m.kvBytesPerToken)

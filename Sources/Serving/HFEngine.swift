@@ -229,7 +229,7 @@ public struct HFSimulator {
 
     public func run() throws -> RunResult {
         let d = deployment, m = d.model
-        let mem = d.memoryPlan()
+        let mem = layout.memoryPlan(d)
         try mem.check(model: m, plan: d.plan, gpu: d.gpu)
         let cost = try costs()
         var rng = Xoshiro256(seed: seed, stream: 0x4F)
@@ -244,7 +244,7 @@ public struct HFSimulator {
             if impl(decode: false) == .batched_mm { extra = max(extra, prefillTokens * perPair) }
             if diffusion == nil && impl(decode: true) == .batched_mm { extra = max(extra, Double(rows) * perPair) }
         }
-        let kv = diffusion == nil ? Double(rows) * Double(inputLen + outputLen) * m.kvBytesPerToken(tensorParallel: d.plan.tensorParallel) * 2 : 0
+        let kv = diffusion == nil ? Double(rows) * Double(inputLen + outputLen) * mem.kvBytesPerToken * 2 : 0
         if mem.weightBytes + mem.reserveBytes + kv + extra > mem.budgetBytes {
             throw InputError.data(String(format: "out of GPU memory: %@ with experts_impl %@ at batch %d needs %.1f GB (weights %.1f, cache %.1f, expert-weight gather %.1f, reserve %.1f) of %.1f GB on %@",
                                          m.name, expertsImpl.rawValue, batchSize, (mem.weightBytes + mem.reserveBytes + kv + extra) / 1e9,

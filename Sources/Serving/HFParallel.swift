@@ -125,3 +125,41 @@ public struct HFParallelLayout: Sendable, Equatable {
         return "\(mode): \(attn); \(ex); LM head \(lmHeadSharded ? "vocabulary-sharded, logits all-gathered" : "replicated")"
     }
 }
+
+extension HFParallelLayout {
+    /// The bytes each GPU holds under Transformers' plan (not vLLM's sharding): what the plan shards is divided over
+    /// the GPUs, what it leaves out is whole on every one. Attention (and its KV cache) is sharded unless replicated;
+    /// experts are divided (width or whole experts) unless the family's TP plan names none; dense MLPs are sharded under
+    /// TP plans and replicated under EP; shared experts as the family's plan says; routers and the input embedding
+    /// are replicated; the LM head is sharded under TP (`colwise_gather_output`). Checked against the peak memory the
+    /// 2x H200 runs recorded (README, Multi-GPU ground truth).
+    public func memoryPlan(_ d: Deployment) -> MemoryPlan {
+        var mp = d.memoryPlan()
+        guard gpus > 1 else { return mp }
+        let m = d.model, P = Double(gpus)
+        let lb = m.linearBytesPerParam, b = m.bytesPerParam, eb = m.expertBytesPerParam
+        let attn = attention == .replicated ? 1.0 : P
+        mp.attentionWeightBytes = m.attentionParamsPerLayer * Double(m.layers) * lb / attn
+        var dense = 0.0
+        let h = Double(m.hidden)
+        for f in m.ffn {
+            dense += 3 * h * Double(f.denseIntermediate) * lb / (!expertParallel && gpus > 1 ? P : 1)
+            dense += 3 * h * Double(f.sharedIntermediate) * lb / (sharedExpertsSharded ? P : 1)
+            if f.isMoE { dense += h * Double(f.experts) * b }
+            if f.sharedIntermediate > 0 && m.family == "qwen2_moe" { dense += h * b }
+        }
+        mp.denseWeightBytes = dense
+        let expertShare: Double
+        switch experts {
+        case .whole, .replicated: expertShare = 1
+        case .shardedWidth, .shardedExperts: expertShare = 1 / P
+        }
+        mp.expertWeightBytes = m.totalExpertParams * eb * expertShare
+        let table = Double(m.vocab) * h
+        mp.embeddingWeightBytes = m.tieEmbeddings ? table * b / (lmHeadSharded ? P : 1) + h * b
+            : (table + table / (lmHeadSharded ? P : 1) + h) * b
+        mp.kvBytesPerToken = m.kvBytesPerToken(tensorParallel: attention == .replicated ? 1 : gpus)
+        return mp
+    }
+}
+

@@ -74,4 +74,26 @@ import Cluster
         #expect(d.param("remote_loop_expert_us") > 0)
         #expect(f.step.overhead >= floor * 0.999)
     }
+
+    /// Weights per GPU under Transformers' plans against the peak memory rank 0 recorded at batch 1 on 2x H200
+    /// (probe/results/2026-11-29-h200x2/hf): the weights are nearly all of it, so they must sit just below it.
+    @Test func weightsPerGPUFollowThePlanAsMeasured() throws {
+        let dir = Repo.root + "/probe/results/2026-11-29-h200x2/hf/"
+        for (frag, model, ep) in [("frag-1-olmoe-1b-7b-tp-grouped_mm-128x64.json", "olmoe-1b-7b", false),
+                                  ("frag-2-olmoe-1b-7b-ep-grouped_mm-128x64.json", "olmoe-1b-7b", true),
+                                  ("frag-1-qwen1.5-moe-a2.7b-tp-grouped_mm-128x64.json", "qwen1.5-moe-a2.7b", false),
+                                  ("frag-2-qwen1.5-moe-a2.7b-ep-grouped_mm-128x64.json", "qwen1.5-moe-a2.7b", true),
+                                  ("frag-3-mixtral-8x7b-tp-grouped_mm-128x64.json", "mixtral-8x7b", false),
+                                  ("frag-2-mixtral-8x7b-ep-grouped_mm-128x64.json", "mixtral-8x7b", true)] {
+            let j = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + frag))) as! [String: Any]
+            let runs = j["runs"] as! [[String: Any]]
+            let peak = (runs.min { ($0["batch_size"] as! Int) < ($1["batch_size"] as! Int) }!["peak_memory_gb_rank0"] as! Double) * 1e9
+            let s = try sim(model, tp: 2, ep: ep)
+            let w = s.layout.memoryPlan(s.deployment).weightBytes
+            #expect(w < peak && w > 0.97 * peak, "\(frag): weights \(w / 1e9) GB, measured peak \(peak / 1e9) GB")
+        }
+        // vLLM's sharding would halve Qwen's replicated experts: the HF plan must not.
+        let q = try sim("qwen1.5-moe-a2.7b", tp: 2)
+        #expect(q.layout.memoryPlan(q.deployment).expertWeightBytes == q.deployment.model.totalExpertParams * 2)
+    }
 }
