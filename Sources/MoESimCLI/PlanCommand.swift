@@ -116,8 +116,8 @@ enum PlanCommand {
         var f: [(String, Any)] = [("plan", e.candidate.label), ("gpu", e.candidate.gpu), ("gpus", e.candidate.gpus), ("flags", e.candidate.args.joined(separator: " "))]
         switch e.verdict {
         case .simulated(let r):
-            f += [("status", e.meetsSLO ? "meets SLO" : "misses SLO"), ("output_throughput", r.outputThroughput),
-                  ("output_throughput_per_gpu", r.outputThroughput / Double(r.gpus)), ("p99_ttft_ms", r.ttftMs.p99), ("p99_tpot_ms", r.tpotMs.p99),
+            f += [("status", e.meetsSLO ? "meets SLO" : "misses SLO"), ("output_throughput", e.meanOutputThroughput),
+                  ("output_throughput_per_gpu", e.meanOutputThroughput / Double(r.gpus)), ("p99_ttft_ms", e.meanP99TTFTms), ("p99_tpot_ms", e.meanP99TPOTms),
                   ("usd_per_million_output_tokens", e.usdPerMTok ?? NSNull()), ("same_as", e.sameAs)]
         case .doesNotFit(let why): f += [("status", "does not fit"), ("reason", why)]
         case .cannotMeetSLO(let why): f += [("status", "cannot meet SLO (pruned)"), ("reason", why)]
@@ -137,12 +137,12 @@ enum PlanCommand {
         var s = String(format: "%d candidate plans for %@: %d simulated, %d pruned, in %.1f s\n", r.count + r.reduce(0) { $0 + $1.sameAs.count }, search.model.name, sim.count + sim.reduce(0) { $0 + $1.sameAs.count }, r.count - sim.count, elapsed)
         let folded = sim.reduce(0) { $0 + $1.sameAs.count }
         if folded > 0 { s += "\(folded) simulated plan(s) came out identical to another on the same GPUs (a larger --max-num-seqs than any DP rank holds) and are folded into it (marked +N).\n" }
-        s += "Ranked by \(search.rankingKey).\n\n"
+        s += "Ranked by \(search.rankingKey)." + (search.seeds > 1 ? " Figures are means over \(search.seeds) seeds." : "") + "\n\n"
         if !sim.isEmpty {
             let rows: [[String]] = sim.prefix(top).enumerated().map { i, e in
                 let x = e.result!
-                return ["\(i + 1)", e.candidate.label + (e.sameAs.isEmpty ? "" : " (+\(e.sameAs.count))"), String(format: "%.0f", x.outputThroughput),
-                        String(format: "%.1f", x.outputThroughput / Double(x.gpus)), String(format: "%.1f", x.ttftMs.p99), String(format: "%.2f", x.tpotMs.p99),
+                return ["\(i + 1)", e.candidate.label + (e.sameAs.isEmpty ? "" : " (+\(e.sameAs.count))"), String(format: "%.0f", e.meanOutputThroughput),
+                        String(format: "%.1f", e.meanOutputThroughput / Double(x.gpus)), String(format: "%.1f", e.meanP99TTFTms), String(format: "%.2f", e.meanP99TPOTms),
                         e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-", search.sloTTFTp99Ms == nil && search.sloTPOTp99Ms == nil ? "-" : e.meetsSLO ? "met" : "missed"]
             }
             s += TextTable.render(["rank", "plan", "tok/s", "tok/s/GPU", "P99 TTFT ms", "P99 TPOT ms", "$/Mtok", "SLO"], rows, align: ["r", "l", "r", "r", "r", "r", "r", "l"])
@@ -176,7 +176,7 @@ enum PlanCommand {
         if let best = sim.first, let b = best.result {
             s += "\nRecommended: \(best.candidate.label)  (\(best.candidate.args.joined(separator: " ")))" + (best.usdPerMTok.map { String(format: ", $%.3f per million output tokens", $0) } ?? "") + "\n"
             if let second = sim.dropFirst().first(where: { $0.candidate.gpu != best.candidate.gpu || $0.candidate.tp != best.candidate.tp || $0.candidate.ep != best.candidate.ep || $0.candidate.dp != best.candidate.dp || $0.candidate.pp != best.candidate.pp }), let r2 = second.result {
-                s += String(format: "  vs runner-up %@: %.0f vs %.0f tok/s per GPU.\n", second.candidate.label, b.outputThroughput / Double(b.gpus), r2.outputThroughput / Double(r2.gpus))
+                s += String(format: "  vs runner-up %@: %.0f vs %.0f tok/s per GPU.\n", second.candidate.label, best.meanOutputThroughput / Double(b.gpus), second.meanOutputThroughput / Double(r2.gpus))
                 let parts: [(String, Double, Double)] = [("attention", b.breakdownUs.attention, r2.breakdownUs.attention), ("dense GEMMs", b.breakdownUs.denseGEMM, r2.breakdownUs.denseGEMM),
                                                          ("experts", b.breakdownUs.experts, r2.breakdownUs.experts), ("communication", b.breakdownUs.communication, r2.breakdownUs.communication),
                                                          ("engine overhead", b.breakdownUs.overhead, r2.breakdownUs.overhead)]

@@ -60,6 +60,14 @@ public struct PlanSearch {
             if replicates.isEmpty { return result.map { $0.outputThroughput / Double($0.gpus) } ?? 0 }
             return throughputPerGPU.mean
         }
+        /// Output throughput and P99 TTFT / TPOT, the means over seeds (the first seed's values with one seed): what
+        /// the tables print, so that they show what the ranking sorted by.
+        public var meanOutputThroughput: Double {
+            if replicates.isEmpty { return result?.outputThroughput ?? 0 }
+            return replicates.map(\.outputThroughput).reduce(0, +) / Double(replicates.count)
+        }
+        public var meanP99TTFTms: Double { replicates.isEmpty ? (result?.ttftMs.p99 ?? 0) : p99TTFTms.mean }
+        public var meanP99TPOTms: Double { replicates.isEmpty ? (result?.tpotMs.p99 ?? 0) : p99TPOTms.mean }
         /// Every seed's result (`--seeds`); the verdict holds the first.
         public var replicates: [RunResult] = []
         /// Mean and 95% interval over the replicates (one value, no interval, with one seed).

@@ -27,4 +27,20 @@ import SimKit
         let clear = PlanSearch.rank([plan(1, [50, 51, 49]), plan(2, [100, 101, 99])])
         #expect(PlanSearch.tiedAtTop(clear).map(\.candidate.tp) == [2])
     }
+
+    /// The tables show what the ranking sorted by: the means over seeds, not the first seed's run.
+    @Test func tablesShowTheMeansOverSeeds() {
+        func result(_ tput: Int, _ p99: Double) -> RunResult {
+            let z = Summary([p99])
+            return RunResult(durationS: 1, completed: 1, totalInputTokens: 1, totalOutputTokens: tput, ttftMs: z, tpotMs: z, itlMs: z, e2elMs: z,
+                             gpus: 2, steps: 1, breakdownUs: StepBreakdown(), preemptions: 0, kvCapacityTokens: 1, peakKVUsage: 0,
+                             meanKVUsage: 0, gpuBusyFraction: 0, seed: 0)
+        }
+        var e = PlanSearch.Evaluated(candidate: PlanSearch.Candidate(gpu: "g", tp: 2, dp: 1, ep: false, backend: nil, maxNumSeqs: 16),
+                                     verdict: .simulated(result(90, 10)))
+        #expect(e.meanOutputThroughput == 90 && e.meanP99TPOTms == 10)
+        e.replicates = [result(90, 10), result(110, 14)]
+        #expect(e.meanOutputThroughput == 100 && e.meanP99TPOTms == 12 && e.meanP99TTFTms == 12)
+        #expect(e.meanThroughputPerGPU == 50)
+    }
 }

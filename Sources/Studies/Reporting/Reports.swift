@@ -156,8 +156,8 @@ public enum Reports {
         h.heading("Ranked plans")
         h.table(["rank", "plan", "tok/s", "tok/s/GPU", "P99 TTFT ms", "P99 TPOT ms", "$/Mtok", "SLO"], sim.enumerated().map { i, e in
             let x = e.result!
-            return ["\(i + 1)", e.candidate.label, String(format: "%.0f", x.outputThroughput), String(format: "%.1f", x.outputThroughput / Double(x.gpus)),
-                    String(format: "%.1f", x.ttftMs.p99), String(format: "%.2f", x.tpotMs.p99), e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-",
+            return ["\(i + 1)", e.candidate.label, String(format: "%.0f", e.meanOutputThroughput), String(format: "%.1f", e.meanOutputThroughput / Double(x.gpus)),
+                    String(format: "%.1f", e.meanP99TTFTms), String(format: "%.2f", e.meanP99TPOTms), e.usdPerMTok.map { String(format: "%.3f", $0) } ?? "-",
                     search.sloTTFTp99Ms == nil && search.sloTPOTp99Ms == nil ? "no SLO" : e.meetsSLO ? "met" : "missed"]
         }, highlight: Set(sim.indices.filter { i in frontier.contains { $0.candidate == sim[i].candidate } }))
         h.note("Tinted rows are on the Pareto frontier.")
