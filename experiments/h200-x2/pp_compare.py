@@ -3,6 +3,7 @@
 
     swift build -c release
     python3 experiments/h200-x2/pp_compare.py [probe/results/2026-11-29-h200x2-pp/pp_pipeline_2gpu.json]
+    python3 experiments/h200-x2/pp_compare.py probe/results/2026-11-29-h200x2-pp/pp_pipeline_2gpu_graphs.json
 
 The measurement (probe/harness/pp_pipeline_bench.py) runs OLMoE-1B-7B's 16 decoder layers as two stages of 8 on two
 H200s (Transformers' eager layers, not vLLM) and times each stage alone, the hand-over of hidden states + residual,
@@ -19,7 +20,8 @@ Two checks, nothing fitted:
 Stage times themselves are not compared: moesim prices vLLM's kernels, the harness runs Transformers' eager layers
 (see layer_compare.py for that gap). Small shapes are host-bound in eager PyTorch (about 11 ms of kernel launches per
 8-layer stage): there one stage's launches overlap the other stage's GPU work, which the recurrence (one time per
-stage) does not represent; they are reported apart.
+stage) does not represent; they are reported apart. The second file (--graphs) replays each stage from a CUDA graph,
+as vLLM runs decode: the stage time is GPU time and every shape is comparable.
 """
 import json
 import os
@@ -56,9 +58,10 @@ def moesim_send_us(seqs, toks):
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "probe/results/2026-11-29-h200x2-pp/pp_pipeline_2gpu.json"
     m = json.load(open(path))
-    print(f"{m['what']}; {m['device']}, torch {m['torch']}, transformers {m['transformers']}, {m['date']}")
+    graphs = any(r.get("cuda_graphs") for r in m["shapes"])
+    print(f"{m['what']}{' (stages replayed from CUDA graphs)' if graphs else ''}; {m['device']}, torch {m['torch']}, transformers {m['transformers']}, {m['date']}")
     print(f"{'shape':>8} {'tokens':>6} {'stage0':>8} {'stage1':>8} {'send':>6} {'moesim':>7} | {'case':<14} {'measured':>9} {'recurrence':>10} {'error':>7} {'serial':>8}")
-    errs = {"gpu-bound": [], "host-bound": []}
+    errs = {"CUDA graphs": [], "eager, GPU-bound": [], "eager, host-bound": []}
     send_ratio = []
     for r in m["shapes"]:
         t0, t1 = r["stage_us"]
@@ -66,7 +69,7 @@ def main():
         ms = moesim_send_us(r["sequences"], r["tokens_per_sequence"])
         if ms:
             send_ratio.append(ms / send)
-        kind = "gpu-bound" if r["tokens"] >= 1024 else "host-bound"
+        kind = ("CUDA graphs" if r.get("cuda_graphs") else "eager, GPU-bound" if r["tokens"] >= 1024 else "eager, host-bound")
         cases = [("stream 16", r["stream"]["wall_us"], recurrence(t0, t1, send, r["stream"]["micro_batches"], 10**9),
                   r["stream"]["micro_batches"] * (t0 + t1 + send))]
         for d in r["dependent"]:
