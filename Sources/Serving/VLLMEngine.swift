@@ -744,7 +744,7 @@ public struct VLLMSimulator {
             }
             if pp > 1 {
                 let layers = d.plan.stageLayerRanges(layers: d.model.layers).map { String($0.count) }.joined(separator: "/")
-                result.notes.append("pipeline parallelism: \(pp) stages of \(layers) layers, up to \(pp) batches in flight (vLLM's batch queue); a sequence whose token is in flight waits for it; the engine's per-step overhead is paid once per batch on the engine core while the stages compute; stage hand-over = hidden states + residual over send/recv. Assumed from vLLM's design, not checked against a measured PP run")
+                result.notes.append("pipeline parallelism: \(pp) stages of \(layers) layers, up to \(pp) batches in flight (vLLM's batch queue); a sequence whose token is in flight waits for it; the engine's per-step overhead is paid once per batch on the engine core while the stages compute; stage hand-over = hidden states + residual over send/recv. The stage recurrence was checked against a measured two-stage pipeline (2x H200, README); vLLM's scheduling rule and per-batch overhead are read from its code, not measured on a vLLM PP run")
             }
             result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
             return result
