@@ -37,6 +37,9 @@ public final class StepCostModel {
     public let fp8Tables: VLLMKernelTables?
     /// Measured bf16-KV attention scaled to an fp8 KV cache by the roofline (1 with a bf16 cache).
     let kvAttentionRatio: Double
+    /// The measured vLLM MLA attention module rows that price this MLA model's whole attention block (projections and
+    /// kernel together, `mlaModuleUs`), when the GPU's tables have them for its MLA shape and dtypes; nil otherwise.
+    public let mlaModule: VLLMMLATables.Selection?
 
     let tp: Int, dp: Int, gpus: Int
     let headsPerGPU: Int
@@ -126,6 +129,15 @@ public final class StepCostModel {
             throw InputError.data("no interconnect profile applies to \(kernels.gpu.name) with \(gpus) GPUs; give one with --interconnect")
         }
         headsPerGPU = model.heads / tp
+        // MLA: the module rows of this head count per GPU, projection dtype (bf16, or fp8 with 128x128 block scales on
+        // fp8 tensor cores) and KV-cache dtype; other quantizations keep the granular model.
+        let mlaGemm: String? = !q.isQuantized ? "bfloat16" : (q.fp8BlockScaled && fp8Compute ? "fp8_block" : nil)
+        let mlaKV: String? = model.kvCacheBytes == 2 ? "bfloat16" : (model.kvCacheBytes == 1 ? "fp8" : nil)
+        if let g = mlaGemm, let kv = mlaKV, !model.isDiffusion, let t = kernels.tables?.mla {
+            mlaModule = t.select(hidden: model.hidden, attention: model.attention, headsPerGPU: headsPerGPU, gemm: g, kvCache: kv)
+        } else {
+            mlaModule = nil
+        }
         kvBytesPerTokenLayer = model.kvElementsPerTokenPerLayer(tensorParallel: tp) * model.kvCacheBytes
         switch model.attention {
         case .gqa:
@@ -148,13 +160,19 @@ public final class StepCostModel {
             var a = "\(q.method) weights: bytes per weight \(String(format: "%.4g", q.expertBytes)) (experts), \(String(format: "%.4g", q.linearBytes)) (other linear layers)"
             if let f = fp8Tables {
                 a += "; experts from the measured fp8 block-scaled fused-MoE table (\(f.provenance)); the other GEMMs are the measured bf16 tables scaled by the fp8 roofline ratio (no usable measured fp8 GEMM table: an estimate, labelled 'estimate' in the kernel times)"
+                if mlaModule != nil { a += " except the MLA attention projections, measured with the attention in the fp8_block MLA module table" }
             } else if kernels.tables != nil {
                 a += "; kernel times are the measured bf16 tables scaled by the \(fp8Compute ? "fp8" : "weight-only") roofline ratio (no measured \(q.method) table is used: an estimate)"
             }
             if q.fp8Compute && !fp8Compute { a += "; \(kernels.gpu.name) has no fp8 tensor cores: bf16 compute assumed" }
             assumptions.insert(a)
         }
-        if model.kvCacheBytes != 2 && !model.isDiffusion {
+        if let m = mlaModule {
+            assumptions.insert("MLA attention: each layer's whole attention block (q/kv down- and up-projections, the MLA kernel, o_proj) from AIConfigurator's measured vLLM 0.24.0 module table (\(m.description)), log-log in batch and length, labelled 'MLA attention module'; the granular projection GEMMs and kernel are not added. A step mixing decode and prefill, a prefill chunk after a prefix (priced at the prompt length with its query-key pairs) or speculative verify tokens add the decode and prefill rows and swap the projection GEMMs of the tokens the rows ran for those of the step's tokens (the granular GEMM model's difference); outside the measured grid the granular model (GEMM table + roofline kernel)")
+        } else if case .mla = model.attention, kernels.tables?.mla != nil {
+            assumptions.insert("MLA attention: the measured vLLM module table does not apply (it holds DeepSeek-V3's MLA shape, bf16 or fp8_block projections, bf16 or fp8 KV): projections from the GEMM table, kernel from the roofline")
+        }
+        if model.kvCacheBytes != 2 && !model.isDiffusion && mlaModule == nil {
             assumptions.insert(String(format: "fp8 KV cache: attention kernels are the measured bf16-KV times scaled by the roofline ratio %.2f (no measured fp8-KV table)", kvAttentionRatio))
         }
         tableCollectives = kernels.tables != nil && (interconnect?.isDefaultCandidate ?? false)
@@ -275,6 +293,41 @@ public final class StepCostModel {
             s += kernels.prefillAttentionUs(flops: b.prefillPairs * prefillFlopsPerPair, bytes: bytes)
         }
         return s
+    }
+
+    /// One layer's whole MLA attention block on one GPU for a batch from the measured vLLM module rows (`mlaModule`):
+    /// projections, kernel and o_proj together, so `attentionGEMMUs` and `attentionKernelUs` are not added to it. nil
+    /// when the rows do not apply or the batch lies outside their grid.
+    ///
+    /// Decode sequences take the generation rows at their mean attended length, prefill chunks the context rows at the
+    /// prompt length with the chunks' query-key pairs per sequence (L(L+1)/2 = pairs, as for the measured GQA tables;
+    /// the rows have no prefix). Each row ran the projections for its own tokens (decode: one per sequence; prefill:
+    /// sequences x L), while the step runs them once for its tokens: when these differ (mixed steps, chunks after a
+    /// prefix, speculative verify tokens) the granular projection model's difference swaps them, never going below the
+    /// step's projections alone.
+    public func mlaModuleUs(_ b: BatchShape) -> Double? {
+        guard let m = mlaModule, b.tokens > 0 else { return nil }
+        var us = 0.0, parts: [Int] = []
+        var sources: [KernelSource] = []
+        if b.decodeSequences > 0 {
+            guard let r = m.tables.decodeUs(m, sequences: b.decodeSequences, kvLen: b.decodeContext / Double(b.decodeSequences)) else { return nil }
+            us += r.us; parts.append(b.decodeSequences); sources.append(r.source)
+        }
+        if b.prefillSequences > 0, b.prefillPairs > 0 {
+            let x = b.prefillPairs / Double(b.prefillSequences)
+            let length = max(1, ((8 * x + 1).squareRoot() - 1) / 2)
+            guard let r = m.tables.prefillUs(m, sequences: b.prefillSequences, inputLen: length) else { return nil }
+            us += r.us; parts.append(max(1, Int((Double(b.prefillSequences) * length).rounded()))); sources.append(r.source)
+        }
+        if parts.isEmpty { return nil }
+        for s in sources { note("MLA attention module", s) }
+        if parts.count > 1 || parts[0] != b.tokens {
+            let per = 1 / Double(model.layers)
+            let step = attentionProjectionsUs(tokens: b.tokens) * per
+            us += step - parts.reduce(0) { $0 + attentionProjectionsUs(tokens: $1) * per }
+            us = max(us, step)
+        }
+        return us
     }
 
     /// Query and KV heads per GPU when the measured attention tables apply (GQA, head_dim 128), else nil.
@@ -579,7 +632,11 @@ public final class StepCostModel {
             var s = StepBreakdown()
             var lm = (compute: 0.0, comm: 0.0)
             if b.tokens > 0 {
-                s.attention = Double(model.layers) * attentionKernelUs(b) + attentionProjectionsUs(tokens: b.tokens)
+                if let mla = mlaModuleUs(b) {
+                    s.attention = Double(model.layers) * mla
+                } else {
+                    s.attention = Double(model.layers) * attentionKernelUs(b) + attentionProjectionsUs(tokens: b.tokens)
+                }
                 lm = lmHeadUs(rows: b.logitsRows)
                 s.denseGEMM = denseUs(tokens: b.tokens) + lm.compute
                 s.communication = tensorParallelCommUs(tokens: b.tokens) + lm.comm

@@ -131,6 +131,8 @@ public final class VLLMKernelTables: Sendable {
     struct AttnGrid: Sendable { var batches: [Double]; var curves: [TokenCurve] }
     let generation: [AttnKey: AttnGrid]
     let context: [AttnKey: AttnGrid]
+    /// The measured vLLM MLA attention module tables (`mla` in the file; H100/H200 vLLM 0.24.0), see `VLLMMLATables`.
+    public let mla: VLLMMLATables?
     let collectives: [Collective: [Int: (bytes: [Double], us: [Double])]]
 
     public convenience init(file: String) throws {
@@ -224,6 +226,7 @@ public final class VLLMKernelTables: Sendable {
         }
         generation = try attention("generation_attention")
         context = try attention("context_attention")
+        mla = try j.optional("mla").map { try VLLMMLATables(json: $0) }
 
         var coll: [Collective: [Int: ([Double], [Double])]] = [:]
         if let c = j.optional("collectives"), let obj = c.object {

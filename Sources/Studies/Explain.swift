@@ -88,14 +88,22 @@ public struct StepExplanation {
         func src(_ key: String) -> String { (cost.componentSources[key] ?? []).sorted().map(\.rawValue).joined(separator: ", ") }
         func tag(_ key: String) { comps[comps.count - 1].source = src(key) }
         let attnParams = m.attentionParamsPerLayer / Double(tp)
-        comps.append(comp("attention projections", cost.attentionGEMMUs(tokens: t), 2 * Double(t) * attnParams,
-                          attnParams * m.linearBytesPerParam + Double(t) * h * b * 2, "QKV and output GEMMs, M = \(t) tokens, weights / TP \(tp)"))
-        tag("attention projections")
         let kvRead = r0.decodeContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes
-        comps.append(comp("attention kernel", cost.attentionKernelUs(r0), 4 * Double(m.heads / tp * m.headDim) * (r0.decodeContext + r0.prefillPairs),
-                          kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes,
-                          "decode reads \(Int(r0.decodeContext)) cached tokens' K and V; prefill \(Int(r0.prefillPairs)) query-key pairs"))
-        tag("attention kernel")
+        if let mla = cost.mlaModuleUs(r0), let sel = cost.mlaModule {
+            // The measured module covers the projections and the kernel together (`StepCostModel.mlaModuleUs`).
+            comps.append(comp("MLA attention module", mla, 2 * Double(t) * attnParams + 4 * Double(m.heads / tp * m.headDim) * (r0.decodeContext + r0.prefillPairs),
+                              attnParams * m.linearBytesPerParam + kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes,
+                              "one layer's measured vLLM MLA block (down/up projections, kernel, o_proj): \(sel.description); \(r0.decodeSequences) decode sequences, \(r0.prefillSequences) prefill chunks"))
+            tag("MLA attention module")
+        } else {
+            comps.append(comp("attention projections", cost.attentionGEMMUs(tokens: t), 2 * Double(t) * attnParams,
+                              attnParams * m.linearBytesPerParam + Double(t) * h * b * 2, "QKV and output GEMMs, M = \(t) tokens, weights / TP \(tp)"))
+            tag("attention projections")
+            comps.append(comp("attention kernel", cost.attentionKernelUs(r0), 4 * Double(m.heads / tp * m.headDim) * (r0.decodeContext + r0.prefillPairs),
+                              kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes,
+                              "decode reads \(Int(r0.decodeContext)) cached tokens' K and V; prefill \(Int(r0.prefillPairs)) query-key pairs"))
+            tag("attention kernel")
+        }
         if tp > 1 {
             let el = tensorParallelAllReduceElements(hidden: m.hidden, batchTokens: t, gpus: tp)
             comps.append(comp("TP all-reduce (after attention)", cost.tpAllReduceUs(tokens: t), 0, el * b,

@@ -39,12 +39,34 @@ sit on a floor of ~80-100 us whatever the shape (n = k = 32 at m = 64: 177 us ag
 the bf16 time at m = 64), which is per-call host overhead of how they were timed, not the kernel a CUDA-graph
 decode step runs. moesim keeps the roofline-ratio estimate for fp8 GEMMs (and says so).
 
+H100/H200 (vLLM 0.24.0) files also carry `mla`: AIConfigurator's measured vLLM MLA attention MODULE tables
+(`mla/vllm/0.24.0/mla_{context,generation}_module_perf.parquet`; the package has none for A100), with their own
+provenance inside the key. What a row is, from the collector that wrote them (ai-dynamo/aiconfigurator
+collector/vllm/collect_mla_module.py, `__compat__ = "vllm==0.24.0"`) and the package code that reads them
+(aiconfigurator_core/sdk/models/deepseek.py, operations/mla.py `MLAModule`):
+  - one forward of vLLM's own `DeepseekV2MLAAttention` built from DeepSeek-V3's HF config with
+    num_hidden_layers = 1 and num_attention_heads overridden to `num_heads`, i.e. ONE layer's attention block on
+    ONE GPU: fused q_a/kv_a down-projection (hidden -> 1536 + 576), q_a/kv_a RMSNorms, q_b_proj, RoPE, the MLA
+    attention (decode: absorbed W_UK/W_UV BMMs + the decode kernel; prefill: kv_b_proj up-projection + the prefill
+    kernel) and o_proj; not the input norm, the residual add or the TP all-reduce. AIConfigurator uses one row in
+    place of its whole granular list (downscale GEMM, q_b_proj, kv_b_proj / BMMs, attention, o_proj).
+  - tp_size is always 1: `num_heads` is the heads on the GPU (the model's heads / TP; DeepSeek-V3 128 / TP).
+  - generation: `batch_size` sequences of one new token each, `step` = seq_len = tokens attended including the new
+    one (the cache holds step - 1); isl = 1. context: `batch_size` prompts of `isl` tokens, no prefix (step 0).
+  - `kernel_source` is the backend vLLM picked (decode: FLASH_ATTN_MLA with a bf16 KV cache, FLASHMLA with fp8;
+    prefill: FLASH_ATTN, FLASH_ATTN_MLA or FLASHMLA by length); rows are unique per (kv dtype, gemm type, heads,
+    batch, length) whatever the source, so they are merged (the sources kept per shape).
+  - gemm_type bfloat16 or fp8_block (vLLM Fp8Config, 128x128 weight blocks, dynamic activations); mla_dtype
+    (attention compute) is bfloat16 throughout; latency in ms, CUDA-graph replay (benchmark_with_power).
+  Written per (kv_cache_dtype, gemm_type, heads) as rows [batch_size, length, us] like the attention tables.
+
 Times are written in microseconds rounded to 4 significant digits.
 
 Run from the repository root (installs the package into a private virtual environment if needed):
   python3 profiles/tools/import_aiconfigurator.py
   python3 profiles/tools/import_aiconfigurator.py --fp8-only   (re-writes only the `fp8_block` part of the
                                                                 H100/H200 files, keeping the rest byte for byte)
+  python3 profiles/tools/import_aiconfigurator.py --mla-only   (adds / re-writes only the `mla` key, likewise)
 """
 import hashlib
 import json
@@ -91,6 +113,53 @@ def sig4(x):
 
 
 FP8_ONLY = "--fp8-only" in sys.argv[1:]
+MLA_ONLY = "--mla-only" in sys.argv[1:]
+# The model the MLA module tables were collected with (its HF config; the collector overrides only the head count).
+MLA_MODEL_DIMS = {"hidden": 7168, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
+                  "qk_rope_head_dim": 64, "v_head_dim": 128, "native_heads": 128}
+
+
+def mla_module_tables(data, table, system, ver):
+    """The vLLM MLA module tables of one system/version as the `mla` key, or None where the package has none."""
+    folder = os.path.join(data, system, "mla", "vllm", ver)
+    if not os.path.exists(os.path.join(folder, "mla_generation_module_perf.parquet")):
+        return None
+    out = {
+        "what": ("one layer's vLLM DeepseekV2MLAAttention forward on one GPU (fused q_a/kv_a down-projection, q/kv "
+                 "RMSNorms, q_b_proj, RoPE, MLA attention with kv_b (prefill) or the absorbed W_UK/W_UV BMMs (decode), "
+                 "o_proj); not the input norm, residual or TP all-reduce"),
+        "collector": "ai-dynamo/aiconfigurator collector/vllm/collect_mla_module.py (vllm==0.24.0), CUDA graph",
+        "heads": "heads on the GPU (model heads / TP); the collector ran tp_size 1",
+        "dims": dict(MLA_MODEL_DIMS),
+        "provenance": {},
+    }
+    for phase, col, lname, note in [
+            ("generation", "step", "kv_len", "batch_size sequences of one new token; kv_len = tokens attended incl. the new one"),
+            ("context", "isl", "input_len", "batch_size prompts of input_len tokens, no prefix")]:
+        df, p = table(system, "mla", "vllm", ver, f"mla_{phase}_module_perf")
+        models = sorted(df.model.unique().tolist())
+        assert models == ["deepseek-ai/DeepSeek-V3"], models
+        assert sorted(df.mla_dtype.unique().tolist()) == ["bfloat16"]
+        assert (df.tp_size == 1).all()
+        if phase == "context":
+            assert (df.step == 0).all()
+        else:
+            assert (df.isl == 1).all()
+        p["kernel_source"] = sorted(df.kernel_source.unique().tolist())
+        p["device"] = df.device.iloc[0]
+        p["model"] = models[0]
+        out["model"] = models[0]
+        out["provenance"][phase] = p
+        keys = ["kv_cache_dtype", "gemm_type", "num_heads"]
+        assert not df.duplicated(keys + ["batch_size", col]).any()
+        shapes = []
+        for (kv, gt, h), g in sorted(df.groupby(keys), key=lambda kv: kv[0]):
+            g = g.sort_values(["batch_size", col])
+            shapes.append({"kv_cache_dtype": kv, "gemm_type": gt, "heads": int(h),
+                           "kernel_source": sorted(g.kernel_source.unique().tolist()),
+                           "rows": [[int(b), int(s), sig4(t * 1000)] for b, s, t in zip(g.batch_size, g[col], g.latency)]})
+        out[phase] = {"columns": ["batch_size", lname, "us"], "note": note, "shapes": shapes}
+    return out
 
 
 def main():
@@ -255,6 +324,18 @@ def main():
             return sub
 
         path = os.path.join(OUT, name + ".json")
+        if MLA_ONLY:
+            mla = mla_module_tables(data, table, system, ver)
+            if mla is None:
+                continue
+            doc = json.load(open(path))
+            doc["mla"] = mla
+            with open(path, "w") as f:
+                json.dump(doc, f, separators=(",", ":"), sort_keys=False)
+                f.write("\n")
+            print(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB; mla: {len(mla['generation']['shapes'])} generation, "
+                  f"{len(mla['context']['shapes'])} context shapes")
+            continue
         if FP8_ONLY:
             if system not in FP8_SYSTEMS:
                 continue
@@ -328,6 +409,9 @@ def main():
                               for g in [g.sort_values("num_tokens")]]
         if system in FP8_SYSTEMS:
             doc["fp8_block"] = fp8_block()
+        mla = mla_module_tables(data, table, system, ver)
+        if mla is not None:
+            doc["mla"] = mla
         with open(path, "w") as f:
             json.dump(doc, f, separators=(",", ":"), sort_keys=False)
             f.write("\n")
