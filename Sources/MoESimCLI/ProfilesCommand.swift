@@ -73,8 +73,9 @@ enum ProfilesCommand {
             }
             s += String(format: "    all shapes, row-weighted mean |error| %.1f%% (model alone %.1f%%)\n", weighted(rows), weighted(plain))
         }
-        // The measured fp8 block-scaled fused-MoE table (H100/H200), with its own shape model (used for fp8 models).
-        if let f = t.fp8Block { s += "\n" + kernelsReport(f, loso: loso) }
+        // The measured quantized fused-MoE tables (H100/H200), each with its own shape model (the fp8 block-scaled
+        // one is used for unmeasured shapes; the others only at their measured shapes and degrees).
+        for key in VLLMKernelTables.quantizedMoEKeys { if let f = t.quantizedMoE[key] { s += "\n" + kernelsReport(f, loso: loso) } }
         return s
     }
 
