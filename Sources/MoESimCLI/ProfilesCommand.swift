@@ -59,7 +59,9 @@ enum ProfilesCommand {
             let d = t.measuredDegrees(sh)
             s += "    \(sh): " + d.map { $0.ep > 1 ? "EP\($0.ep)" : "TP\($0.tp)" }.joined(separator: " ") + " (" + (d.first?.distributions.joined(separator: ", ") ?? "") + ")\n"
         }
-        if loso {
+        if loso && t.moeShapes.count < 2 {
+            s += "  leave-one-shape-out: none (one measured shape; moesim uses this table only at its measured shape and degrees)\n"
+        } else if loso {
             s += "  leave-one-shape-out (model fitted without the shape, predicting its rows at the collector's routing;\n"
             s += "  as moesim prices an unmeasured shape: scaled by the nearest remaining measured shape at the same TP/EP and tokens):\n"
             s += "    shape                                 rows  mean |err|  median |err|  mean signed  | model alone: mean |err|\n"
