@@ -27,6 +27,13 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
     /// fp8 with block scales (`weight_block_size`, as DeepSeek-V3 ships): vLLM's block-scaled fp8 kernels, whose
     /// measured tables (`fp8_block` in the H100/H200 kernel tables) apply.
     public var fp8BlockScaled: Bool = false
+    /// The measured quantized fused-MoE table of vLLM's kernel for these experts, by the key the H100/H200 kernel
+    /// tables use (AIConfigurator's moe_dtype): "fp8_block", "w4a16_mxfp4" (gpt-oss's MXFP4), "int4_wo" (4-bit integer
+    /// weight-only: AWQ, GPTQ, compressed-tensors w4a16, all run by vLLM's Marlin MoE); nil where none applies (other
+    /// bit widths, compressed-tensors fp8/int8, and per-tensor fp8: the package's only per-tensor fp8 rows are ModelOpt
+    /// FP8 through FlashInfer CUTLASS, 2-4x the bf16 Triton time at the same shape and degree and 2-4x the same
+    /// backend's block-scaled rows, not the Triton fp8 kernel vLLM's Fp8MoEMethod runs for `fp8` without blocks).
+    public var moeTable: String? = nil
 
     public static let none = Quantization(method: "none", expertBytes: 2, linearBytes: 2, fp8Compute: false, detail: "bf16 weights")
     public var isQuantized: Bool { method != "none" }
@@ -39,17 +46,19 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
         let scale = block.map { 4.0 / Double($0.0 * $0.1) } ?? 0
         return Quantization(method: "fp8", expertBytes: 1 + scale, linearBytes: 1 + scale, fp8Compute: true,
                             detail: block.map { "fp8 e4m3 weights and activations, \($0.0)x\($0.1) blocks with fp32 scales" } ?? "fp8 e4m3 weights and activations, per-tensor scales",
-                            fp8BlockScaled: block != nil)
+                            fp8BlockScaled: block != nil, moeTable: block != nil ? "fp8_block" : nil)
     }
 
     public static let mxfp4 = Quantization(method: "mxfp4", expertBytes: 0.5 + 1.0 / 32, linearBytes: 2, fp8Compute: false,
-                                           detail: "experts MXFP4 (4-bit values, 8-bit scale per 32), the rest bf16; weight-only, bf16 compute")
+                                           detail: "experts MXFP4 (4-bit values, 8-bit scale per 32), the rest bf16; weight-only, bf16 compute",
+                                           moeTable: "w4a16_mxfp4")
 
     public static func intN(_ method: String, bits: Int, group: Int, hidden: Int) -> Quantization {
         let g = Double(group > 0 ? group : hidden)
         let b = Double(bits) / 8 + 2 / g + Double(bits) / 8 / g
         return Quantization(method: method, expertBytes: b, linearBytes: b, fp8Compute: false,
-                            detail: "int\(bits) weights, group \(group > 0 ? String(group) : "per channel"), fp16 scales; weight-only, bf16 compute")
+                            detail: "int\(bits) weights, group \(group > 0 ? String(group) : "per channel"), fp16 scales; weight-only, bf16 compute",
+                            moeTable: bits == 4 ? "int4_wo" : nil)
     }
 
     /// Reads `quantization_config` from a Hugging Face config (nil when absent).
@@ -86,7 +95,8 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
             }
             let b = Double(bits) / 8
             return Quantization(method: "compressed-tensors", expertBytes: b, linearBytes: b, fp8Compute: actFP8 && wFloat && bits == 8,
-                                detail: "\(wFloat ? "fp" : "int")\(bits) weights\(actFP8 ? ", fp8 activations" : ", weight-only"); per-channel scales not counted (<0.1%)")
+                                detail: "\(wFloat ? "fp" : "int")\(bits) weights\(actFP8 ? ", fp8 activations" : ", weight-only"); per-channel scales not counted (<0.1%)",
+                                moeTable: !wFloat && bits == 4 && g.optional("input_activations")?.object == nil ? "int4_wo" : nil)
         default:
             throw try q.require("quant_method").fail("is \"\(method)\"; supported: \(quotedChoices(["fp8", "mxfp4", "awq", "gptq", "compressed-tensors"]))")
         }

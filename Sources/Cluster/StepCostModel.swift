@@ -32,9 +32,13 @@ public final class StepCostModel {
     public private(set) var assumptions: Set<String> = []
     /// Quantized weights: bytes per weight of linear layers and experts, and fp8 compute (w8a8).
     let linearBytes: Double, expertBytes: Double, fp8Compute: Bool
-    /// The measured fp8 block-scaled fused-MoE table used for the experts instead of the bf16 time scaled by the
-    /// roofline ratio, when the weights are fp8 with block scales and the GPU's vLLM tables have it (H100, H200).
-    public let fp8Tables: VLLMKernelTables?
+    /// The measured quantized fused-MoE table used for the experts instead of the bf16 time scaled by the roofline
+    /// ratio (H100, H200): fp8 with block scales (`fp8_block`, a shape model fitted to its rows for unmeasured shapes),
+    /// or at a measured shape and TP/EP degree only, MXFP4 (`w4a16_mxfp4`) and int4 weight-only (`int4_wo`); see
+    /// `Quantization.moeTable`. nil: bf16 experts, or the roofline-ratio estimate.
+    public let expertTables: VLLMKernelTables?
+    /// `expertTables` when it is the fp8 block-scaled table.
+    public var fp8Tables: VLLMKernelTables? { expertTables?.quantization == "fp8_block" ? expertTables : nil }
     /// Measured bf16-KV attention scaled to an fp8 KV cache by the roofline (1 with a bf16 cache).
     let kvAttentionRatio: Double
     /// The measured vLLM MLA attention module rows that price this MLA model's whole attention block (projections and
@@ -76,7 +80,9 @@ public final class StepCostModel {
     /// The kernel tables used, for labels: the GPU's vLLM tables, and the fp8 block-scaled ones where they are used.
     public var kernelTablesLabel: String? {
         guard let t = kernels.tables else { return nil }
-        return fp8Tables.map { "\(t.provenance); fp8 experts: \($0.name)" } ?? t.provenance
+        guard let e = expertTables else { return t.provenance }
+        let what = e.quantization == "fp8_block" ? "fp8" : VLLMKernelTables.quantizedMoEDescription(e.quantization ?? "")
+        return "\(t.provenance); \(what) experts: \(e.name)"
     }
 
     /// Components with the sources their times came from, best first, e.g. ("experts", [.interpolated, .shapeModel]).
@@ -123,8 +129,18 @@ public final class StepCostModel {
         }
         let q = model.quantization
         linearBytes = q.linearBytes; expertBytes = q.expertBytes; fp8Compute = q.fp8Compute && kernels.gpu.peakFP8TFLOPs != nil
-        fp8Tables = q.fp8BlockScaled && fp8Compute ? kernels.tables?.fp8Block : nil
         tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.stageGPUs
+        if q.fp8BlockScaled && fp8Compute {
+            expertTables = kernels.tables?.fp8Block
+        } else if let key = q.moeTable, key != "fp8_block", let t = kernels.tables?.quantizedMoE[key], let moe = model.moe,
+                  t.hasMeasured(shape: MoEShape(hidden: model.hidden, inter: moe.expertIntermediate, topK: moe.topK, experts: moe.experts),
+                                tp: plan.expertParallel ? 1 : plan.tensorParallel, ep: plan.expertParallel ? plan.stageGPUs : 1) {
+            // These tables measured one or a few shapes each (MXFP4: gpt-oss's; int4: Kimi-K2's): used where this shape
+            // and TP/EP degree were measured, never through their shape model for an unmeasured one.
+            expertTables = t
+        } else {
+            expertTables = nil
+        }
         if plan.gpuCount > 1 && cluster.gpusPerNode > 1 && interconnect == nil {
             throw InputError.data("no interconnect profile applies to \(kernels.gpu.name) with \(gpus) GPUs; give one with --interconnect")
         }
@@ -158,9 +174,13 @@ public final class StepCostModel {
         }
         if q.isQuantized {
             var a = "\(q.method) weights: bytes per weight \(String(format: "%.4g", q.expertBytes)) (experts), \(String(format: "%.4g", q.linearBytes)) (other linear layers)"
-            if let f = fp8Tables {
+            if let f = expertTables, f.quantization == "fp8_block" {
                 a += "; experts from the measured fp8 block-scaled fused-MoE table (\(f.provenance)); the other GEMMs are the measured bf16 tables scaled by the fp8 roofline ratio (no usable measured fp8 GEMM table: an estimate, labelled 'estimate' in the kernel times)"
                 if mlaModule != nil { a += " except the MLA attention projections, measured with the attention in the fp8_block MLA module table" }
+            } else if let f = expertTables {
+                a += "; experts from the measured \(VLLMKernelTables.quantizedMoEDescription(f.quantization ?? "")) fused-MoE table (\(f.provenance)) at this shape and TP/EP degree"
+                a += q.linearBytes == 2 && !q.fp8Compute ? "; the other GEMMs are bf16 (measured bf16 tables)"
+                    : "; the other GEMMs are the measured bf16 tables scaled by the \(fp8Compute ? "fp8" : "weight-only") roofline ratio (no measured \(q.method) GEMM table: an estimate, labelled 'estimate' in the kernel times)"
             } else if kernels.tables != nil {
                 a += "; kernel times are the measured bf16 tables scaled by the \(fp8Compute ? "fp8" : "weight-only") roofline ratio (no measured \(q.method) table is used: an estimate)"
             }
@@ -499,7 +519,7 @@ public final class StepCostModel {
 
     /// The measured fused-MoE context for `t` tokens entering the kernel, when the vLLM tables apply.
     public func moeContext(tokens t: Int) -> VLLMKernelTables.MoEContext? {
-        guard let tables = fp8Tables ?? kernels.tables, let moe = model.moe else { return nil }
+        guard let tables = expertTables ?? kernels.tables, let moe = model.moe else { return nil }
         let ep = plan.expertParallel
         let shape = MoEShape(hidden: model.hidden, inter: moe.expertIntermediate, topK: moe.topK, experts: moe.experts)
         return tables.moeContext(shape: shape, tp: ep ? 1 : tp, ep: ep ? gpus : 1, tokens: t)
@@ -516,7 +536,7 @@ public final class StepCostModel {
         let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
         let groups = ep ? gpus : 1
         let fused = moeContext(tokens: t)
-        let ratioEstimate = expertBytes != 2 && fp8Tables == nil
+        let ratioEstimate = expertBytes != 2 && expertTables == nil
         if let f = fused { note("experts", ratioEstimate ? .estimate : f.source) } else { note("experts", .roofline) }
         var total = 0.0, imb = 0.0
         var perGPU = Array(repeating: 0.0, count: groups)
@@ -546,10 +566,10 @@ public final class StepCostModel {
                 let h = Double(model.hidden), il = f.interLocal
                 for g in 0..<groups {
                     // Never below the datasheet floor of the hit experts' weights and the pairs' FLOPs.
-                    let floor = fp8Tables == nil
+                    let floor = expertTables == nil
                         ? kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
                         : kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, weightElements: Double(hits[g]) * 3 * h * il, weightBytes: expertBytes,
-                                          activationBytes: 0, fp8: true)
+                                          activationBytes: 0, fp8: fp8Compute)
                     perGPU[g] = max(f.us(hits: hits[g], pairs: pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
                 }
             }

@@ -120,6 +120,27 @@ public final class VLLMKernelTables: Sendable {
     /// The measured fp8 block-scaled (128x128, w8a8) fused-MoE table of the same GPU and vLLM version (`fp8_block` in
     /// the file; H100/H200 only), with its own shape model fitted to the fp8 rows. It has no GEMM table.
     public let fp8Block: VLLMKernelTables?
+    /// The measured quantized fused-MoE tables of the same GPU and vLLM version by their key in the file (AIConfigurator's
+    /// moe_dtype: "fp8_block", "fp8" per-tensor, "w4a16_mxfp4", "int4_wo"; H100/H200 only), each with its own shape
+    /// model fitted to its rows (`fp8Block` is the "fp8_block" one). None has a GEMM table.
+    public let quantizedMoE: [String: VLLMKernelTables]
+    /// The sub-tables' keys, in the order the files carry them.
+    public static let quantizedMoEKeys = ["fp8_block", "w4a16_mxfp4", "int4_wo", "fp8"]
+    /// What a sub-table holds, for labels ("fp8 block-scaled", "MXFP4", ...).
+    public static func quantizedMoEDescription(_ key: String) -> String {
+        switch key {
+        case "fp8_block": return "fp8 block-scaled"
+        case "fp8": return "fp8 per-tensor"
+        case "w4a16_mxfp4": return "MXFP4"
+        case "int4_wo": return "int4 weight-only"
+        default: return key
+        }
+    }
+    /// This table's quantization (a sub-table's key), nil for the bf16 tables.
+    public let quantization: String?
+
+    /// Whether a curve was measured at exactly this shape and TP/EP degree (`moeContext` then anchors on it).
+    public func hasMeasured(shape: MoEShape, tp: Int, ep: Int) -> Bool { moe[MoEKey(shape: shape, tp: tp, ep: ep)] != nil }
 
     let gemmLogM: [Double]
     let gemmM: [Double]
@@ -245,7 +266,11 @@ public final class VLLMKernelTables: Sendable {
             }
         }
         collectives = coll.mapValues { $0.mapValues { (bytes: $0.0, us: $0.1) } }
-        fp8Block = try j.optional("fp8_block").map { try VLLMKernelTables(json: $0) }
+        quantization = try j.optional("quantization")?.string()
+        var q: [String: VLLMKernelTables] = [:]
+        for key in Self.quantizedMoEKeys { if let sub = j.optional(key) { q[key] = try VLLMKernelTables(json: sub) } }
+        quantizedMoE = q
+        fp8Block = q["fp8_block"]
     }
 
     /// The rows the shape model was fitted to (for the leave-one-shape-out check).

@@ -59,7 +59,9 @@ enum ProfilesCommand {
             let d = t.measuredDegrees(sh)
             s += "    \(sh): " + d.map { $0.ep > 1 ? "EP\($0.ep)" : "TP\($0.tp)" }.joined(separator: " ") + " (" + (d.first?.distributions.joined(separator: ", ") ?? "") + ")\n"
         }
-        if loso {
+        if loso && t.moeShapes.count < 2 {
+            s += "  leave-one-shape-out: none (one measured shape; moesim uses this table only at its measured shape and degrees)\n"
+        } else if loso {
             s += "  leave-one-shape-out (model fitted without the shape, predicting its rows at the collector's routing;\n"
             s += "  as moesim prices an unmeasured shape: scaled by the nearest remaining measured shape at the same TP/EP and tokens):\n"
             s += "    shape                                 rows  mean |err|  median |err|  mean signed  | model alone: mean |err|\n"
@@ -73,8 +75,9 @@ enum ProfilesCommand {
             }
             s += String(format: "    all shapes, row-weighted mean |error| %.1f%% (model alone %.1f%%)\n", weighted(rows), weighted(plain))
         }
-        // The measured fp8 block-scaled fused-MoE table (H100/H200), with its own shape model (used for fp8 models).
-        if let f = t.fp8Block { s += "\n" + kernelsReport(f, loso: loso) }
+        // The measured quantized fused-MoE tables (H100/H200), each with its own shape model (the fp8 block-scaled
+        // one is used for unmeasured shapes; the others only at their measured shapes and degrees).
+        for key in VLLMKernelTables.quantizedMoEKeys { if let f = t.quantizedMoE[key] { s += "\n" + kernelsReport(f, loso: loso) } }
         return s
     }
 

@@ -133,7 +133,7 @@ public struct StepExplanation {
                                   d.plan.expertParallel ? "each GPU runs its \(f.experts / P) local experts on the tokens routed to them; the layer waits for the slowest"
                                                         : "every GPU runs all hit experts, each 1/\(tp) of its width"))
                 tag("experts")
-                if cost.fp8Tables != nil { comps[comps.count - 1].source += " (fp8 block-scaled table)" }
+                if let e = cost.expertTables { comps[comps.count - 1].source += " (\(VLLMKernelTables.quantizedMoEDescription(e.quantization ?? "")) table)" }
                 if let ctx = cost.moeContext(tokens: routedTokens), ctx.anchors.isEmpty, let o = ctx.correctedBy {
                     comps[comps.count - 1].source += String(format: " (x %.2f: the nearest measured shape, %@, measured / modelled at this TP/EP degree and token count)", ctx.correction, o.description)
                 }

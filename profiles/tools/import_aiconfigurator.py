@@ -34,6 +34,20 @@ H100/H200 (vLLM 0.24.0) files also carry `fp8_block`: the measured fp8 fused-MoE
                       under EP; kernel_source in the provenance), every measured shape (moesim fits its fp8 shape
                       model to all of them; the shipped fp8 models' shapes 7168x2048 top-8 of 256 and of 384 and
                       4096x1536 top-8 of 128 are among them).
+They also carry the other measured quantized fused-MoE tables of the package, each a sub-table of the same layout
+keyed by its moe_dtype (`quantization` inside says which), with its own provenance and kernel_source:
+  w4a16_mxfp4  MXFP4 experts, bf16 activations (gpt-oss): only the rows of vLLM's gpt-oss MXFP4 path on Hopper, the
+               OpenAI triton_kernels MoE (kernel_source vllm_gptossmxfp4moe_triton_oaitritonmxfp4expertsmonolithic),
+               which vLLM picks for `quant_method: mxfp4` on SM90. The table's other MXFP4 rows
+               (vllm_compressedtensorsw4a4mxfp4moe_marlin_marlinexperts_situ_as_silu) are NOT imported: a different
+               checkpoint format (compressed-tensors w4a4 MXFP4 run as w4a16 through Marlin), timed with an activation
+               approximation ("situ as silu") and only at one shape (Kimi-K3's 3584x3072 top-16 of 896).
+               Measured shapes: 2880x2880 top-4 of 32 and of 128 (gpt-oss-20b and -120b).
+  int4_wo      int4 weight-only (w4a16) experts through vLLM's Marlin MoE (kernel_source
+               vllm_compressedtensorswna16marlinmoe_marlin_marlinexperts; AWQ/GPTQ checkpoints reach the same
+               fused_marlin_moe kernel through awq_marlin/gptq_marlin). One shape: 7168x2048 top-8 of 384 (Kimi-K2).
+  fp8          fp8 with per-tensor scales (w8a8): ModelOpt FP8 through FlashInfer CUTLASS (kernel_source
+               vllm_modeloptfp8moe_flashinfer_cutlass_flashinferexperts, the only per-tensor fp8 rows), 15 shapes.
 The package's fp8_block GEMM rows are NOT imported: most of them (DeepGemmFp8BlockScaledMMKernel, m 17 to ~4096)
 sit on a floor of ~80-100 us whatever the shape (n = k = 32 at m = 64: 177 us against 2.5 us in bf16; median 11x
 the bf16 time at m = 64), which is per-call host overhead of how they were timed, not the kernel a CUDA-graph
@@ -64,8 +78,10 @@ Times are written in microseconds rounded to 4 significant digits.
 
 Run from the repository root (installs the package into a private virtual environment if needed):
   python3 profiles/tools/import_aiconfigurator.py
-  python3 profiles/tools/import_aiconfigurator.py --fp8-only   (re-writes only the `fp8_block` part of the
-                                                                H100/H200 files, keeping the rest byte for byte)
+  python3 profiles/tools/import_aiconfigurator.py --fp8-only   (re-writes only the quantized fused-MoE parts,
+                                                                `fp8_block`, `w4a16_mxfp4`, `int4_wo` and `fp8`, of the
+                                                                H100/H200 files, keeping the rest byte for byte;
+                                                                --moe-quant-only is the same)
   python3 profiles/tools/import_aiconfigurator.py --mla-only   (adds / re-writes only the `mla` key, likewise)
 """
 import hashlib
@@ -89,6 +105,22 @@ SYSTEMS = [
 NCCL = {"a100_sxm": "2.27.3", "h100_sxm": "2.27.3", "h200_sxm": "2.29.2"}
 ROUTING_DRAWS = 256
 FP8_SYSTEMS = {"h100_sxm", "h200_sxm"}
+# The other measured quantized fused-MoE tables (H100/H200 vLLM 0.24.0): moe_dtype -> (kernel_source kept, what it is,
+# why that kernel_source). Each becomes a sub-table keyed by its moe_dtype, written after `fp8_block`.
+QUANT_MOE = [
+    ("w4a16_mxfp4", ["vllm_gptossmxfp4moe_triton_oaitritonmxfp4expertsmonolithic"],
+     "MXFP4 weight-only (w4a16, gpt-oss) fused-MoE timings, OpenAI triton_kernels MoE",
+     "kept: vLLM's gpt-oss MXFP4 path on Hopper (Mxfp4MoEMethod, triton_kernels backend on SM90); not kept: "
+     "vllm_compressedtensorsw4a4mxfp4moe_marlin_marlinexperts_situ_as_silu (compressed-tensors w4a4 MXFP4 through "
+     "Marlin with a situ-as-silu activation approximation, Kimi-K3's shape only)"),
+    ("int4_wo", ["vllm_compressedtensorswna16marlinmoe_marlin_marlinexperts"],
+     "int4 weight-only (w4a16) fused-MoE timings, Marlin MoE",
+     "the only int4_wo rows: compressed-tensors WNA16 through vLLM's fused Marlin MoE, the kernel AWQ/GPTQ "
+     "checkpoints reach through awq_marlin/gptq_marlin"),
+    ("fp8", ["vllm_modeloptfp8moe_flashinfer_cutlass_flashinferexperts"],
+     "fp8 per-tensor-scaled (w8a8) fused-MoE timings, ModelOpt FP8 through FlashInfer CUTLASS",
+     "the only per-tensor fp8 rows: ModelOpt FP8 through FlashInfer CUTLASS"),
+]
 
 
 def ensure_package():
@@ -112,7 +144,7 @@ def sig4(x):
     return float(f"{x:.4g}")
 
 
-FP8_ONLY = "--fp8-only" in sys.argv[1:]
+FP8_ONLY = "--fp8-only" in sys.argv[1:] or "--moe-quant-only" in sys.argv[1:]
 MLA_ONLY = "--mla-only" in sys.argv[1:]
 # The model the MLA module tables were collected with (its HF config; the collector overrides only the head count).
 MLA_MODEL_DIMS = {"hidden": 7168, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
@@ -256,11 +288,15 @@ def main():
         }
         prov = doc["provenance"]["tables"]
 
-        def moe_tables(dtype, label):
+        def moe_tables(dtype, label, kernel_sources=None, selection=None):
             moe, p = table(system, "moe", "vllm", ver, "moe_perf")
             moe = moe[moe.moe_dtype == dtype]
             if dtype != "bfloat16":
                 p["filter"] = f"moe_dtype {dtype}"
+            if kernel_sources is not None:
+                moe = moe[moe.kernel_source.isin(kernel_sources)]
+                p["filter"] += ", kernel_source " + " or ".join(kernel_sources)
+                p["kernel_source_selection"] = selection
             p["kernel_source"] = sorted(moe.kernel_source.unique().tolist())
             p["device"] = moe.device.iloc[0]
             prov[label] = p
@@ -323,6 +359,29 @@ def main():
             prov = outer
             return sub
 
+        def quant_moe(dtype, kernel_sources, what, selection):
+            nonlocal prov
+            outer = prov
+            sub = {
+                "name": f"{name}-{dtype}",
+                "gpu": gpu,
+                "framework": "vllm",
+                "framework_version": ver,
+                "sources": [{
+                    "kind": "measurement",
+                    "what": f"vLLM {ver} {what} on {system} collected by NVIDIA for AIConfigurator",
+                    "source": f"{PACKAGE} {VERSION} (PyPI, Apache-2.0), imported by profiles/tools/import_aiconfigurator.py",
+                    "date": "see collection_meta per table",
+                    "host": system,
+                }],
+                "quantization": dtype,
+                "provenance": {"package": PACKAGE, "package_version": VERSION, "tables": {}},
+            }
+            prov = sub["provenance"]["tables"]
+            sub["moe"], sub["moe_routing"] = moe_tables(dtype, "moe", kernel_sources, selection)
+            prov = outer
+            return sub
+
         path = os.path.join(OUT, name + ".json")
         if MLA_ONLY:
             mla = mla_module_tables(data, table, system, ver)
@@ -341,11 +400,13 @@ def main():
                 continue
             doc = json.load(open(path))
             doc["fp8_block"] = fp8_block()
+            for dtype, ks, what, why in QUANT_MOE:
+                doc[dtype] = quant_moe(dtype, ks, what, why)
             with open(path, "w") as f:
                 json.dump(doc, f, separators=(",", ":"), sort_keys=False)
                 f.write("\n")
-            sub = doc["fp8_block"]
-            print(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB; fp8_block: {len(sub['moe'])} MoE curves")
+            print(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB; " + ", ".join(
+                f"{k}: {len(doc[k]['moe'])} MoE curves" for k in ["fp8_block"] + [q[0] for q in QUANT_MOE]))
             continue
 
         # MoE
@@ -409,6 +470,8 @@ def main():
                               for g in [g.sort_values("num_tokens")]]
         if system in FP8_SYSTEMS:
             doc["fp8_block"] = fp8_block()
+            for dtype, ks, what, why in QUANT_MOE:
+                doc[dtype] = quant_moe(dtype, ks, what, why)
         mla = mla_module_tables(data, table, system, ver)
         if mla is not None:
             doc["mla"] = mla
