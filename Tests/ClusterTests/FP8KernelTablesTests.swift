@@ -6,17 +6,7 @@ import Testing
 /// GPU has them (H100, H200); bf16 models and GPUs without them are unaffected.
 @Suite struct FP8KernelTablesTests {
     func cost(_ model: String, gpu gpuName: String, tp: Int = 8, ep: Bool = false, quantization: Quantization? = nil) throws -> StepCostModel {
-        let store = Repo.store
-        var m = try store.model(model)
-        if let q = quantization { m.quantization = q }
-        let gpu = try store.gpu(gpuName)
-        let plan = ParallelPlan(tp: ep ? 1 : tp, dp: ep ? tp : 1, ep: ep)
-        let moe = try #require(m.moe)
-        let routing = try RoutingModel(spec: .uniform, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: 3)
-        let placement: ExpertPlacement? = ep ? .contiguous(experts: moe.experts, gpus: plan.gpuCount, moeLayers: m.moeLayerCount) : nil
-        return try StepCostModel(model: m, plan: plan, kernels: KernelCost(gpu: gpu, tables: gpu.vllmKernels),
-                                 interconnect: try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount),
-                                 routing: routing, placement: placement, seed: 3)
+        try measuredTablesCost(model, gpu: gpuName, tp: tp, ep: ep, quantization: quantization)
     }
 
     @Test func hopperTablesCarryTheFP8BlockTableWithProvenance() throws {

@@ -39,3 +39,19 @@ func inputErrorMessage(_ body: () throws -> Void, sourceLocation: SourceLocation
 func relClose(_ a: Double, _ b: Double, _ tol: Double) -> Bool {
     abs(a - b) <= tol * max(abs(a), abs(b), 1e-300)
 }
+
+/// A step cost model on a GPU's measured vLLM kernel tables: TP `tp`, or with `ep` DP `tp` x EP over as many GPUs;
+/// uniform routing, seed 3, contiguous placement, the shipped default interconnect.
+func measuredTablesCost(_ model: String, gpu gpuName: String, tp: Int = 8, ep: Bool = false, quantization: Quantization? = nil) throws -> StepCostModel {
+    let store = Repo.store
+    var m = try store.model(model)
+    if let q = quantization { m.quantization = q }
+    let gpu = try store.gpu(gpuName)
+    let plan = ParallelPlan(tp: ep ? 1 : tp, dp: ep ? tp : 1, ep: ep)
+    let moe = try #require(m.moe)
+    let routing = try RoutingModel(spec: .uniform, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: 3)
+    let placement: ExpertPlacement? = ep ? .contiguous(experts: moe.experts, gpus: plan.gpuCount, moeLayers: m.moeLayerCount) : nil
+    return try StepCostModel(model: m, plan: plan, kernels: KernelCost(gpu: gpu, tables: gpu.vllmKernels),
+                             interconnect: try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount),
+                             routing: routing, placement: placement, seed: 3)
+}
