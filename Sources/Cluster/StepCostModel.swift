@@ -20,8 +20,11 @@ public final class StepCostModel {
     public let topology: ClusterTopology
     /// Every GPU of the plan on its nodes (pipeline sends between stages cross nodes by it).
     public let cluster: ClusterTopology
-    /// Per pipeline stage: its share of the layers and of the MoE layers (one stage of 1, 1 without PP).
-    public let stageLayerShare: [Double], stageMoEShare: [Double]
+    /// Per pipeline stage: its share of the layers, of the MoE layers and of the dense FFN parameters (one stage of
+    /// 1, 1, 1 without PP).
+    public let stageLayerShare: [Double], stageMoEShare: [Double], stageDenseShare: [Double]
+    /// The token count of the last `stepCost`'s slowest rank (its dense FFN time is split by `stageDenseShare`).
+    var lastWorstTokens = 0
     /// Per stage boundary s -> s + 1: whether the send crosses nodes.
     public let stageSendCrossesNodes: [Bool]
     /// The last `stepCost`'s LM head (compute and its gather) and EP dispatch/combine time, for splitting it into
@@ -116,16 +119,31 @@ public final class StepCostModel {
         self.routing = routing; self.placement = placement
         let cluster = topology ?? .singleNode(gpus: plan.gpuCount)
         self.cluster = cluster
-        // Stage 0's GPUs (vLLM's rank order DP, PP, TP); every stage spans nodes alike.
-        var stageRanks: [Int] = []
-        for d in 0..<plan.dataParallel { for t in 0..<plan.tensorParallel { stageRanks.append(plan.rank(dp: d, stage: 0, tp: t)) } }
-        self.topology = plan.pipelineParallel > 1 ? cluster.group(stageRanks) : cluster
+        // Each stage's GPUs (vLLM's rank order DP, PP, TP); the collectives see the stage spread over the most nodes.
+        var widest = cluster
+        if plan.pipelineParallel > 1 {
+            for st in 0..<plan.pipelineParallel {
+                var ranks: [Int] = []
+                for d in 0..<plan.dataParallel { for t in 0..<plan.tensorParallel { ranks.append(plan.rank(dp: d, stage: st, tp: t)) } }
+                let g = cluster.group(ranks)
+                if st == 0 || (g.nodes, -g.gpusPerNode) > (widest.nodes, -widest.gpusPerNode) { widest = g }
+            }
+        }
+        self.topology = widest
         let ranges = plan.stageLayerRanges(layers: model.layers)
         let moeTotal = max(model.moeLayerCount, 1)
         stageLayerShare = ranges.map { Double($0.count) / Double(model.layers) }
         stageMoEShare = ranges.map { r in Double(r.filter { model.ffn[$0].isMoE }.count) / Double(moeTotal) }
+        // Dense FFN work (dense MLPs, shared experts, routers) by each stage's share of those parameters: DeepSeek's
+        // leading dense layers all sit in the first stage.
+        let denseParams = ranges.map { r in r.reduce(0.0) { $0 + model.denseFFNParams(layer: $1) } }
+        let denseTotal = denseParams.reduce(0, +)
+        stageDenseShare = denseTotal > 0 ? denseParams.map { $0 / denseTotal } : stageLayerShare
+        // A hand-over crosses nodes when it does for any DP rank's pipeline.
         stageSendCrossesNodes = (0..<max(plan.pipelineParallel - 1, 0)).map { s in
-            (0..<plan.tensorParallel).contains { t in cluster.crossesNodes(plan.rank(dp: 0, stage: s, tp: t), plan.rank(dp: 0, stage: s + 1, tp: t)) }
+            (0..<plan.dataParallel).contains { d in
+                (0..<plan.tensorParallel).contains { t in cluster.crossesNodes(plan.rank(dp: d, stage: s, tp: t), plan.rank(dp: d, stage: s + 1, tp: t)) }
+            }
         }
         let q = model.quantization
         linearBytes = q.linearBytes; expertBytes = q.expertBytes; fp8Compute = q.fp8Compute && kernels.gpu.peakFP8TFLOPs != nil
@@ -597,19 +615,23 @@ public final class StepCostModel {
     // MARK: pipeline stages
 
     /// Splits the last `stepCost` result (`whole`, every layer's time on one GPU of each stage) into the pipeline
-    /// stages' GPU times: attention, dense GEMMs and TP all-reduces by each stage's share of the layers, experts
-    /// and EP dispatch/combine by its share of the MoE layers, the LM head on the last stage. Without PP: `[whole]`.
+    /// stages' GPU times: attention, elementwise work and TP all-reduces by each stage's share of the layers, dense
+    /// FFNs (dense MLPs, shared experts, routers) by its share of their parameters, experts and EP dispatch/combine
+    /// by its share of the MoE layers, the LM head on the last stage. Without PP: `[whole]`.
     public func pipelineStages(_ whole: StepBreakdown) -> [StepBreakdown] {
         let p = stageLayerShare.count
         if p == 1 { return [whole] }
+        let t = lastWorstTokens
+        let ffn = t > 0 ? denseUs(tokens: t) - Double(model.layers) * elementwiseUs(tokens: t) : 0
         var layerPart = whole
-        layerPart.denseGEMM -= lastLMHead.denseGEMM
+        layerPart.denseGEMM -= lastLMHead.denseGEMM + ffn
         layerPart.communication -= lastLMHead.communication + lastEPComm
         layerPart.experts = 0
         var out: [StepBreakdown] = []
         out.reserveCapacity(p)
         for s in 0..<p {
             var b = layerPart.scaled(stageLayerShare[s])
+            b.denseGEMM += ffn * stageDenseShare[s]
             b.experts = whole.experts * stageMoEShare[s]
             b.communication += lastEPComm * stageMoEShare[s]
             if s == p - 1 { b.denseGEMM += lastLMHead.denseGEMM; b.communication += lastLMHead.communication }
@@ -666,7 +688,7 @@ public final class StepCostModel {
                 s.attention = attentionProjectionsUs(tokens: 1)
                 s.communication = tensorParallelCommUs(tokens: 1)
             }
-            if s.gpu > worstTotal { worstTotal = s.gpu; worst = s; worstLM = lm }
+            if s.gpu > worstTotal { worstTotal = s.gpu; worst = s; worstLM = lm; lastWorstTokens = b.tokens > 0 ? b.tokens : (s.gpu > 0 ? 1 : 0) }
         }
         lastLMHead.denseGEMM = worstLM.compute
         lastLMHead.communication = worstLM.comm

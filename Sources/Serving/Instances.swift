@@ -51,7 +51,8 @@ public struct InstanceSimulator {
         latencyUs + Double(tokens) * bytesPerTokenPerGPU / (linkGBps * 1e3)
     }
 
-    enum Event { case arrival(Int), step(Int), done(Int), prefillDone(Int, Int), kvArrived(Int) }
+    /// A step event carries its core's step generation: a step queued again (earlier) makes the older one stale.
+    enum Event { case arrival(Int), step(Int, Int), done(Int), prefillDone(Int, Int), kvArrived(Int) }
 
     public func run() throws -> RunResult {
         let n = workload.requests.count
@@ -73,13 +74,25 @@ public struct InstanceSimulator {
             s.speculative = speculative; s.draftDeployment = draftDeployment
             cores.append(try VLLMSimulator.Core(s, driven: true))
         }
-        let bytesPerToken = disagg ? prefill!.deployment.model.kvBytesPerToken(tensorParallel: prefill!.deployment.plan.tensorParallel) : 0
+        // KV bytes per prompt token on each prefill GPU: with pipeline stages a GPU holds (and sends) only its stage's
+        // layers, the stages in parallel, so the largest stage's share.
+        var bytesPerToken = 0.0
+        if let pf = prefill {
+            let m = pf.deployment.model, plan = pf.deployment.plan
+            let largest = ParallelPlan.stageLayerCounts(layers: m.layers, stages: plan.pipelineParallel).max() ?? m.layers
+            bytesPerToken = m.kvBytesPerToken(tensorParallel: plan.tensorParallel) * Double(largest) / Double(m.layers)
+        }
         var q = EventQueue<Event>(minimumCapacity: n + cores.count)
         func at(_ us: Double) -> SimTime { SimTime(ns: Int64((us * 1e3).rounded())) }
         for (i, r) in workload.requests.enumerated() { q.schedule(.arrival(i), at: r.arrival) }
         var outstanding = Array(repeating: 0, count: cores.count)
         var routed = Array(repeating: 0, count: cores.count)
         var stepQueued = Array(repeating: false, count: cores.count)
+        var stepGen = Array(repeating: 0, count: cores.count)
+        func queueStep(_ k: Int, _ t: Double) {
+            stepGen[k] += 1; stepQueued[k] = true
+            q.schedule(.step(k, stepGen[k]), at: at(t))
+        }
         var rr = [0, 0]
         var affinity: [UInt64: Int] = [:]
         let conc = workload.maxConcurrency ?? Int.max
@@ -113,7 +126,9 @@ public struct InstanceSimulator {
             outstanding[k] += 1; routed[k] += 1
             cores[k].submit(i, at: t)
             if kvReady { cores[k].seqs[i].computed = cores[k].seqs[i].prompt - 1; cores[k].seqs[i].kvLoaded = true }
-            if !stepQueued[k] { stepQueued[k] = true; q.schedule(.step(k), at: at(max(cores[k].clock.now, t))) }
+            if !stepQueued[k] { queueStep(k, max(cores[k].clock.now, t)) }
+            // A pipelined core waiting for its oldest batch with a free slot takes the request now.
+            else if let w = cores[k].wakeAt, t < w { queueStep(k, max(cores[k].clock.now, t)) }
         }
         func send(_ i: Int, _ t: Double) {
             inFlight += 1
@@ -126,13 +141,19 @@ public struct InstanceSimulator {
             switch ev {
             case .arrival(let i):
                 if inFlight < conc { send(i, t) } else { pending.append(i) }
-            case .step(let k):
+            case .step(let k, let g):
+                guard g == stepGen[k] else { continue }
                 guard cores[k].hasWork else { stepQueued[k] = false; continue }
+                if let w = cores[k].wakeAt {
+                    // Woken at its batch's return (the event time is w rounded to whole ns), or earlier by a request.
+                    cores[k].clock.now = max(cores[k].clock.now, time.ns >= at(w).ns ? w : t)
+                    cores[k].wakeAt = nil
+                }
                 try cores[k].stepOnce()
                 for (i, deliver) in cores[k].finishedNow {
                     q.schedule(k < p ? .prefillDone(k, i) : .done(k), at: at(deliver))
                 }
-                if cores[k].hasWork { q.schedule(.step(k), at: at(cores[k].clock.now)) } else { stepQueued[k] = false }
+                if cores[k].hasWork { queueStep(k, cores[k].wakeAt ?? cores[k].clock.now) } else { stepQueued[k] = false }
             case .prefillDone(let k, let i):
                 outstanding[k] -= 1
                 let us = InstanceSimulator.kvTransferUs(tokens: workload.requests[i].inputTokens, bytesPerTokenPerGPU: bytesPerToken,

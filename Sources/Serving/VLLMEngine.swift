@@ -215,6 +215,9 @@ public struct VLLMSimulator {
         /// Pipeline parallelism: stages, the batches in flight (oldest first), each stage's eager launch time.
         let pp: Int
         var flights: [Flight] = []
+        /// Driven and pipelined: nothing can be scheduled, a slot is free, and the oldest batch returns at this time;
+        /// the cluster steps the core then, or earlier when a request arrives.
+        var wakeAt: Double? = nil
         let stageEagerHostUs: [Double]
 
         init(_ sim: VLLMSimulator, driven: Bool) throws {
@@ -638,19 +641,27 @@ public struct VLLMSimulator {
         // MARK: pipeline parallelism
 
         /// One pass of the engine core with PP > 1 (vLLM's `step_with_batch_queue`): while fewer than PP batches are
-        /// in flight and something can be scheduled, schedule and launch a batch; otherwise wait for the oldest
-        /// batch and take its tokens. A sequence whose token is in flight is not scheduled again until it returns
+        /// in flight and something can be scheduled, schedule and launch a batch (and take the oldest batch's tokens
+        /// at once if it has already finished); otherwise wait for the oldest batch and take its tokens. A sequence whose token is in flight is not scheduled again until it returns
         /// (its computed tokens already count the batch); prompt chunks that sample nothing can follow each other.
         mutating func pipelineStep(_ sq: UnsafeMutableBufferPointer<Seq>) throws {
             var anyWork = !flights.isEmpty
             for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
             if !anyWork { try idle(); return }
             if flights.count < pp {
-                if scheduleRanks(sq) > 0 { launch(sq); return }
-                // Nothing to schedule until a batch returns: a request the client sends before then comes first.
-                if !driven, let first = flights.first, nextToSend < n, slotHead < freeSlots.count {
-                    let due = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-                    if due < first.done { clock.now = max(clock.now, due); return }
+                if scheduleRanks(sq) > 0 {
+                    launch(sq)
+                    // vLLM (0.11 on) takes a finished batch's output before scheduling again.
+                    if let first = flights.first, first.done <= clock.now { complete(sq) }
+                    return
+                }
+                // Nothing to schedule until a batch returns: a request that arrives before then comes first.
+                if let first = flights.first, first.done > clock.now {
+                    if driven { wakeAt = first.done; return }
+                    if nextToSend < n, slotHead < freeSlots.count {
+                        let due = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                        if due < first.done { clock.now = max(clock.now, due); return }
+                    }
                 }
             }
             guard !flights.isEmpty else {

@@ -35,7 +35,7 @@ public enum RunOptions {
         OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
         OptionSpec("--prefill-instances", "<x>", "Disaggregated prefill/decode (xPyD): x prefill instances (the decode instances use the plan above).", default: "none (aggregated)"),
         OptionSpec("--decode-instances", "<y>", "Disaggregated: y decode instances.", default: "1"),
-        OptionSpec("--prefill-tensor-parallel-size", "<n>", "Disaggregated: the prefill instances' tensor parallel size.", default: "the decode instances'"),
+        OptionSpec("--prefill-tensor-parallel-size", "<n>", "Disaggregated: the prefill instances' tensor parallel size (their PP and EP are the decode instances').", default: "the decode instances'"),
         OptionSpec("--kv-transfer-bandwidth-gbps", "<GB/s>", "Disaggregated: KV transfer bandwidth per GPU, prefill to decode.", default: "the GPU's interconnect profile link bandwidth"),
         OptionSpec("--kv-transfer-latency-us", "<us>", "Disaggregated: fixed latency per KV transfer.", default: "0"),
         OptionSpec("--speculative-config", "<json>", "vLLM: speculative decoding, e.g. '{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.7}' (method eagle, eagle3, mtp, deepseek_mtp, ngram or draft_model with \"model\"; acceptance_rate a number or one per position)."),
@@ -331,12 +331,14 @@ public enum RunOptions {
             let y = try a.positiveInt("--decode-instances") ?? 1
             var pd = d
             if let tp = try a.positiveInt("--prefill-tensor-parallel-size") {
-                pd.plan = ParallelPlan(tp: tp, dp: 1, ep: d.plan.expertParallel, backend: d.plan.expertParallel ? d.plan.all2allBackend : nil)
+                // The prefill instances keep the decode instances' pipeline stages and expert parallelism.
+                pd.plan = ParallelPlan(tp: tp, dp: 1, pp: d.plan.pipelineParallel, ep: d.plan.expertParallel, backend: d.plan.expertParallel ? d.plan.all2allBackend : nil)
                 try pd.plan.validate(for: d.model)
                 var ic: InterconnectProfile? = nil
-                if tp > 1 {
-                    ic = try d.interconnect.flatMap { $0.maxGPUs >= tp ? $0 : nil } ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: tp)
-                    guard ic != nil else { throw InputError.usage("no shipped interconnect profile covers \(tp)x \(d.gpu.name) for the prefill instances; give '--interconnect <name|file>'") }
+                let g = pd.plan.gpuCount
+                if g > 1 {
+                    ic = try d.interconnect.flatMap { $0.maxGPUs >= g ? $0 : nil } ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: g)
+                    guard ic != nil else { throw InputError.usage("no shipped interconnect profile covers \(g)x \(d.gpu.name) for the prefill instances; give '--interconnect <name|file>'") }
                 }
                 pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: ic, plan: pd.plan, engine: d.engine, routing: d.routing, overrides: d.overrides)
             }

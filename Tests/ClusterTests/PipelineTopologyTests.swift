@@ -34,6 +34,20 @@ import SimKit
         #expect(across.stageSendUs(tokens: 0) == [0])
     }
 
+    @Test func aHandOverCrossesNodesIfAnyDPRankCrosses() throws {
+        // TP 2 x PP 3 x DP 2 on nodes of 4: DP rank 0's stages are GPUs 0-1, 2-3, 4-5; DP rank 1's 6-7, 8-9, 10-11. Its
+        // stage 0 -> 1 hand-over goes from node 1 to node 2 while DP rank 0's stays in node 0.
+        let store = Repo.store
+        let gpu = try store.gpu("h100-sxm-80gb")
+        let m = try store.model("mixtral-8x7b")
+        let plan = ParallelPlan(tp: 2, dp: 2, pp: 3, ep: true)
+        let c = try StepCostModel(model: m, plan: plan, kernels: KernelCost(gpu: gpu), interconnect: try store.defaultInterconnect(gpu: gpu.name, gpus: 4),
+                                  routing: try RoutingModel(spec: .uniform, experts: 8, topK: 2, layers: m.moeLayerCount, seed: 0),
+                                  placement: .contiguous(experts: 8, gpus: 4, moeLayers: m.moeLayerCount), seed: 0,
+                                  topology: ClusterTopology(gpusPerNode: 4, nodes: 3, network: try store.network("ib-ndr-400")))
+        #expect(c.stageSendCrossesNodes == [true, true])
+    }
+
     @Test func anExpertGroupStridedOverNodesIsHierarchical() throws {
         // DP 2 x PP 2 x TP 4 on two nodes of 8: a stage's EP group is ranks {0-3, 8-11}: 4 GPUs on each of 2 nodes.
         let c = try cost(ParallelPlan(tp: 4, dp: 2, pp: 2, ep: true), nodes: 2)
@@ -56,8 +70,11 @@ import SimKit
         #expect(stages.count == 4)
         #expect(relClose(stages.reduce(0) { $0 + $1.gpu }, whole.gpu, 1e-9))
         #expect(relClose(stages.reduce(0) { $0 + $1.experts }, whole.experts, 1e-9))
-        // DeepSeek-V2-Lite's first layer is dense: stage 0 has one MoE layer fewer than its layers.
+        // DeepSeek-V2-Lite's first layer is dense: stage 0 has one MoE layer fewer than its layers, and more than its
+        // layer share of the dense FFN parameters.
         #expect(c.stageMoEShare[0] < c.stageLayerShare[0])
+        #expect(c.stageDenseShare[0] > c.stageLayerShare[0] && relClose(c.stageDenseShare.reduce(0, +), 1, 1e-12))
+        #expect(stages[0].denseGEMM > stages[1].denseGEMM)
         // The LM head makes the last stage the slowest of equal-sized ones.
         #expect(stages[3].denseGEMM > stages[2].denseGEMM)
     }

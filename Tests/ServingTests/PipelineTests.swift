@@ -123,4 +123,36 @@ import Cluster
         }?.description.contains("no pipeline parallelism") == true)
         #expect(inputError { try ParallelPlan(tp: 1, pp: 17).validate(for: try Repo.store.model("olmoe-1b-7b")) } != nil)
     }
+
+    /// Replicas step on the cluster's event queue: a pipelined replica waiting for its oldest batch with a free slot
+    /// takes a request that arrives meanwhile, exactly as the engine alone does.
+    @Test func aDrivenPipelineTakesRequestsWhileABatchIsInFlight() throws {
+        let d = try deployment("mixtral-8x7b", plan: ParallelPlan(tp: 2, pp: 2))
+        func req(_ t: Double, _ i: Int, _ o: Int) -> Request { Request(arrival: .seconds(t), inputTokens: i, outputTokens: o) }
+        // The short request arrives 5 ms in, while the long prompt's chunks are in the pipeline.
+        let w = Workload(requests: [req(0, 2048, 50), req(0.005, 16, 10)], maxConcurrency: nil, description: "two")
+        let alone = try VLLMSimulator(deployment: d, workload: w, seed: 0).run()
+        let driven = try InstanceSimulator(instances: .init(deployment: d, count: 1), policy: .round_robin, workload: w, seed: 0).run()
+        // Equal up to the event queue's whole nanoseconds.
+        #expect(abs(driven.ttftMs.max - alone.ttftMs.max) < 1e-3 && abs(driven.ttftMs.min - alone.ttftMs.min) < 1e-3,
+                "driven \(driven.ttftMs.min)/\(driven.ttftMs.max) ms, alone \(alone.ttftMs.min)/\(alone.ttftMs.max) ms")
+        #expect(driven.completed == 2 && abs(driven.e2elMs.mean - alone.e2elMs.mean) < 1e-3)
+    }
+
+    /// Disaggregated: each prefill GPU holds and sends only its stage's layers' KV, the stages in parallel.
+    @Test func prefillStagesSendTheirOwnLayersKV() throws {
+        let d = try deployment("olmoe-1b-7b")
+        var w = try randomWorkload(input: 1000, output: 8, prompts: 4)
+        w.maxConcurrency = 1
+        func ttft(_ prefill: Deployment, _ gbps: Double) throws -> Double {
+            var sim = InstanceSimulator(instances: .init(deployment: d, count: 1), prefill: .init(deployment: prefill, count: 1), policy: .round_robin, workload: w, seed: 0)
+            sim.kvLinkGBps = gbps
+            return try sim.run().ttftMs.mean
+        }
+        let p2 = try deployment("olmoe-1b-7b", plan: ParallelPlan(tp: 1, pp: 2))
+        let moved = try ttft(p2, 1) - ttft(p2, 1000)
+        let bytes = d.model.kvBytesPerToken(tensorParallel: 1) / 2 * 1000
+        let expected = (bytes / 1e9 - bytes / 1e12) * 1e3
+        #expect(abs(moved - expected) < 1e-5, "TTFT moved \(moved) ms, half the layers' KV takes \(expected) ms")
+    }
 }
