@@ -81,9 +81,10 @@ enum RunCommand {
         }
         header(" moesim ", "-")
         row("Output throughput per GPU (tok/s):", f2(r.outputThroughput / Double(r.gpus)))
-        row("Engine steps:", "\(r.steps)")
+        let pp = d.plan.pipelineParallel
+        row(pp > 1 ? "Engine batches (through \(pp) stages):" : "Engine steps:", "\(r.steps)")
         let b = r.breakdownUs
-        row("Mean step (ms):", String(format: "%.3f = attn %.3f + dense %.3f + experts %.3f + comm %.3f + overhead %.3f",
+        row(pp > 1 ? "Mean batch, all stages (ms):" : "Mean step (ms):", String(format: "%.3f = attn %.3f + dense %.3f + experts %.3f + comm %.3f + overhead %.3f",
                                        b.total / 1e3, b.attention / 1e3, b.denseGEMM / 1e3, b.experts / 1e3, b.communication / 1e3, b.overhead / 1e3))
         if r.kvCapacityTokens > 0 {
             row("KV cache (tokens per DP rank):", "\(r.kvCapacityTokens), peak use \(String(format: "%.1f%%", r.peakKVUsage * 100))")

@@ -56,11 +56,16 @@ public enum Reports {
             h.chart(ReportChart.xy(title: "End-to-end latency by finish time" + (stride > 1 ? " (every \(stride)th request)" : ""), xLabel: "finish time (s, simulated)", yLabel: "E2EL (ms)",
                                    series: [ReportChart.Series(name: "E2EL", points: ends, connect: false)], height: 340))
         }
-        h.heading("Where a mean engine step's time goes")
+        let pp = d.plan.pipelineParallel
+        h.heading(pp > 1 ? "Where a mean batch's time goes (through all \(pp) pipeline stages)" : "Where a mean engine step's time goes")
         let b = r.breakdownUs
         let vals = [b.attention, b.denseGEMM, b.experts, b.communication, b.overhead].map { $0 / 1e3 }
-        h.chart(ReportChart.stackedBars(title: String(format: "Mean engine step: %.3f ms", b.total / 1e3), unit: "ms per step",
-                                        categories: ["mean step"], components: zip(componentNames, vals).map { ($0, [$1]) }))
+        h.chart(ReportChart.stackedBars(title: String(format: pp > 1 ? "Mean batch, all stages: %.3f ms" : "Mean engine step: %.3f ms", b.total / 1e3),
+                                        unit: pp > 1 ? "ms per batch" : "ms per step",
+                                        categories: [pp > 1 ? "mean batch" : "mean step"], components: zip(componentNames, vals).map { ($0, [$1]) }))
+        if pp > 1 {
+            h.note("With \(pp) stages up to \(pp) batches are in flight: a batch's time through every stage is not the time between batches (see 'moesim explain' for the stages and the interval bound).")
+        }
         if !r.timeSources.isEmpty {
             h.table(["component", "kernel times from"], r.timeSources.keys.sorted().map { [$0, r.timeSources[$0]!] })
         }
