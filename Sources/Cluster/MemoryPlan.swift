@@ -26,19 +26,26 @@ public struct MemoryPlan: Sendable, Equatable {
     /// first stage, the LM head on the last).
     public init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
                 memoryUtilization: Double, reserveGB: Double, blockSize: Int) {
+        let all = MemoryPlan.stages(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization,
+                                    reserveGB: reserveGB, blockSize: blockSize)
+        self = all[0]
+        for other in all.dropFirst() where other.kvBlocks < kvBlocks { self = other }
+    }
+
+    /// Every pipeline stage's GPU plan, first stage first (one plan without PP).
+    public static func stages(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
+                              memoryUtilization: Double, reserveGB: Double, blockSize: Int) -> [MemoryPlan] {
         let ranges = p.stageLayerRanges(layers: m.layers)
-        self.init(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization, reserveGB: reserveGB,
-                  blockSize: blockSize, layers: ranges[0], first: true, last: ranges.count == 1)
-        for s in 1..<ranges.count {
-            var other = MemoryPlan(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization, reserveGB: reserveGB,
-                                   blockSize: blockSize, layers: ranges[s], first: false, last: s == ranges.count - 1)
-            other.stage = s
-            if other.kvBlocks < kvBlocks { self = other }
+        return ranges.enumerated().map { s, r in
+            var plan = MemoryPlan(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization, reserveGB: reserveGB,
+                                  blockSize: blockSize, layers: r, first: s == 0, last: s == ranges.count - 1)
+            plan.stage = s
+            return plan
         }
     }
 
     /// One stage's GPU: the layers in `layers`, the input embedding if `first`, the LM head if `last`.
-    public init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
+    init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
          memoryUtilization: Double, reserveGB: Double, blockSize: Int, layers: Range<Int>, first: Bool, last: Bool) {
         let tp = Double(p.tensorParallel), b = m.bytesPerParam, lb = m.linearBytesPerParam, eb = m.expertBytesPerParam
         let share = Double(layers.count) / Double(m.layers)

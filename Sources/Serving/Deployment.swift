@@ -50,6 +50,12 @@ public struct Deployment: Sendable {
                    reserveGB: param("activation_reserve_gb"), blockSize: Int(param("block_size")))
     }
 
+    /// Each pipeline stage's GPU plan (one without PP); `memoryPlan()` is the one with the fewest KV blocks.
+    public func stageMemoryPlans() -> [MemoryPlan] {
+        MemoryPlan.stages(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
+                          reserveGB: param("activation_reserve_gb"), blockSize: Int(param("block_size")))
+    }
+
     /// Builds the step cost model (seeded routing draws).
     public func costModel(seed: UInt64) throws -> StepCostModel {
         var routingModel: RoutingModel? = nil

@@ -118,12 +118,12 @@ public struct VLLMSimulator {
             if stageFree.count != stages.count { stageFree = Array(repeating: 0, count: stages.count) }
             var t = now, gpuSum = 0.0
             var spans: [(startUs: Double, us: Double)] = []
-            spans.reserveCapacity(stages.count)
+            if log != nil { spans.reserveCapacity(stages.count) }
             for (k, st) in stages.enumerated() {
                 let us = eager ? max(st.gpu, eagerHostUs[k]) : st.gpu
                 let start = max(t, stageFree[k])
                 stageFree[k] = start + us
-                spans.append((start, us))
+                if log != nil { spans.append((start, us)) }
                 gpuSum += st.gpu
                 t = start + us + (k < sends.count ? sends[k] : 0)
             }
@@ -434,12 +434,7 @@ public struct VLLMSimulator {
                 throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
             }
             // Step time, then the outputs: tokens sampled this step, streamed by the API server.
-            var maxTokens = 0, maxSequences = 0, used = 0.0
-            for r in 0..<dp {
-                maxTokens = max(maxTokens, batches[r].tokens)
-                maxSequences = max(maxSequences, batches[r].sequences)
-                used += Double(totalBlocks - freeBlocks[r])
-            }
+            let (maxTokens, maxSequences) = largestBatch
             var gpuStep = cost.stepCost(batches, pick: &pick)
             if specK > 0 {
                 // The drafts: k forwards of the draft model, or of one target layer for EAGLE/MTP heads.
@@ -454,7 +449,7 @@ public struct VLLMSimulator {
                 }
             }
             let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences,
-                                        kvUsage: used / Double(totalBlocks * dp), emitted: emitted)
+                                        kvUsage: kvUsage, emitted: emitted)
             for r in 0..<dp {
                 var finished = false
                 for i in rankStart[r]..<rankStart[r + 1] {
@@ -673,11 +668,7 @@ public struct VLLMSimulator {
         /// Hands the scheduled batch to the pipeline: its computed tokens advance now; the sequences it samples a
         /// token for wait for it.
         mutating func launch(_ sq: UnsafeMutableBufferPointer<Seq>) {
-            var maxTokens = 0, maxSequences = 0
-            for r in 0..<dp {
-                maxTokens = max(maxTokens, batches[r].tokens)
-                maxSequences = max(maxSequences, batches[r].sequences)
-            }
+            let (maxTokens, maxSequences) = largestBatch
             let whole = cost.stepCost(batches, pick: &pick)
             var f = Flight(done: 0)
             f.emitted = emitted
@@ -714,6 +705,13 @@ public struct VLLMSimulator {
             }
             if finished { for r in 0..<dp { running[r].removeAll { sq[$0].computed < 0 } } }
             clock.markKV(kvUsage)
+        }
+
+        /// The scheduled step's largest DP rank: its tokens and its sequences (the step waits for it).
+        var largestBatch: (tokens: Int, sequences: Int) {
+            var t = 0, q = 0
+            for r in 0..<dp { t = max(t, batches[r].tokens); q = max(q, batches[r].sequences) }
+            return (t, q)
         }
 
         /// The share of every DP rank's KV blocks in use.

@@ -169,11 +169,7 @@ public struct StepExplanation {
         if d.plan.pipelineParallel > 1 {
             let parts = cost.pipelineStages(step), sends = cost.stageSendUs(tokens: t)
             let ranges = d.plan.stageLayerRanges(layers: m.layers)
-            let pl = d.placement
-            for (k, r) in ranges.enumerated() {
-                let stageMem = MemoryPlan(model: m, plan: d.plan, gpu: g, placement: pl, memoryUtilization: d.param("gpu_memory_utilization"),
-                                          reserveGB: d.param("activation_reserve_gb"), blockSize: Int(d.param("block_size")),
-                                          layers: r, first: k == 0, last: k == ranges.count - 1)
+            for (k, (r, stageMem)) in zip(ranges, d.stageMemoryPlans()).enumerated() {
                 stages.append(Stage(layers: r, moeLayers: r.filter { m.ffn[$0].isMoE }.count, us: parts[k].gpu,
                                     sendUs: k < sends.count ? sends[k] : 0, sendCrossesNodes: k < sends.count && cost.stageSendCrossesNodes[k], memory: stageMem))
             }

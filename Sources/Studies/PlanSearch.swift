@@ -116,6 +116,16 @@ public struct PlanSearch {
     public func candidates() -> [Candidate] {
         var out: [Candidate] = []
         var seen = Set<Candidate>()
+        let seqOptions = effectiveSeqOptions
+        // A valid plan, once per `max-num-seqs` option.
+        func add(_ g: String, tp: Int, dp: Int, pp: Int, ep: Bool, backend: String?) {
+            guard (try? ParallelPlan(tp: tp, dp: dp, pp: pp, ep: ep).validate(for: model)) != nil else { return }
+            for s in seqOptions {
+                var c = Candidate(gpu: g, tp: tp, dp: dp, ep: ep, backend: backend, maxNumSeqs: s)
+                c.pp = pp
+                if seen.insert(c).inserted { out.append(c) }
+            }
+        }
         for g in gpus {
             var n = 1
             while n <= maxGPUs {
@@ -126,31 +136,15 @@ public struct PlanSearch {
                         if dp > 1 { variants += [(true, "alltoall"), (true, "allreduce")] } else { variants.append((true, nil)) }
                         if dp > 1 && n > gpusPerNode { variants += [(true, "deepep_low_latency"), (true, "deepep_high_throughput")] }
                     }
-                    for (ep, b) in variants {
-                        let plan = ParallelPlan(tp: tp, dp: dp, ep: ep)
-                        guard (try? plan.validate(for: model)) != nil else { continue }
-                        for s in effectiveSeqOptions {
-                            let c = Candidate(gpu: g, tp: tp, dp: dp, ep: ep, backend: b, maxNumSeqs: s)
-                            if seen.insert(c).inserted { out.append(c) }
-                        }
-                    }
+                    for (ep, b) in variants { add(g, tp: tp, dp: dp, pp: 1, ep: ep, backend: b) }
                 }
                 // Pipelined: PP stages of TP GPUs (TP within a node), DP 1.
                 var pp = 2
                 while pp <= n && pp <= model.layers {
                     let tp = n / pp
                     if tp <= gpusPerNode {
-                        var variants = [false]
-                        if let moe = model.moe, tp > 1, moe.experts >= tp { variants.append(true) }
-                        for ep in variants {
-                            let plan = ParallelPlan(tp: tp, dp: 1, pp: pp, ep: ep)
-                            guard (try? plan.validate(for: model)) != nil else { continue }
-                            for s in effectiveSeqOptions {
-                                var c = Candidate(gpu: g, tp: tp, dp: 1, ep: ep, backend: nil, maxNumSeqs: s)
-                                c.pp = pp
-                                if seen.insert(c).inserted { out.append(c) }
-                            }
-                        }
+                        add(g, tp: tp, dp: 1, pp: pp, ep: false, backend: nil)
+                        if let moe = model.moe, tp > 1, moe.experts >= tp { add(g, tp: tp, dp: 1, pp: pp, ep: true, backend: nil) }
                     }
                     pp *= 2
                 }
