@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Writes the job list of the one-H200 vLLM 0.24 campaign (issue 22): probe/vllm/jobs-h200.json.
+
+Order is priority: the suite runs jobs in this order while its time budget lasts. est_s are rough run times on one
+H200 (OLMoE x factor), used only to decide what still fits in a call.
+"""
+import json
+import os
+
+FACTOR = {"olmoe-1b-7b": 1, "qwen1.5-moe-a2.7b": 1.5, "deepseek-v2-lite": 1.5, "qwen3-30b-a3b": 2, "mixtral-8x7b": 5,
+          "llama-3.1-8b": 3}
+START = {"olmoe-1b-7b": 80, "qwen1.5-moe-a2.7b": 90, "deepseek-v2-lite": 100, "qwen3-30b-a3b": 100, "mixtral-8x7b": 120,
+         "llama-3.1-8b": 90}
+
+
+def off(n, i, o, est, prefix=0, rid=None):
+    r = {"id": rid or ("o-n%d-i%d-o%d" % (n, i, o) if not prefix else "o-n%d-p%d-i%d-o%d" % (n, prefix, i, o)),
+         "n": n, "in": i, "out": o, "est_s": est}
+    if prefix:
+        r["prefix"] = prefix
+    return r
+
+
+OFFLINE_FULL = [
+    off(1, 512, 256, 2), off(1, 2048, 16, 1), off(8, 2048, 16, 2), off(4, 512, 256, 2), off(16, 512, 256, 2),
+    off(64, 512, 256, 3), off(256, 512, 256, 5), off(1024, 512, 128, 8), off(64, 2048, 128, 3), off(256, 128, 512, 6),
+    off(256, 128, 64, 3, prefix=1024), off(64, 512, 256, 3, rid="o-n64-i512-o256-r2"),
+]
+OFFLINE_HELD = [off(1, 512, 256, 2), off(8, 2048, 16, 2), off(16, 512, 256, 2), off(64, 512, 256, 3), off(256, 512, 256, 5),
+                off(1024, 512, 128, 8), off(64, 2048, 128, 3)]
+# Mixtral is about five times slower: its grid leaves out the two longest runs (1,024 x 512/128 and 256 x 128/512).
+OFFLINE_MIXTRAL = [r for r in OFFLINE_FULL if r["id"] not in ("o-n1024-i512-o128", "o-n256-i128-o512")] + [off(512, 512, 128, 5)]
+OFFLINE_KNOB = [off(1, 512, 256, 2), off(64, 512, 256, 3), off(1024, 512, 128, 8), off(64, 2048, 128, 3)]
+SERVE = [
+    {"id": "s-inf-n512", "n": 512, "in": 512, "out": 128, "ratio": 0.5, "rate": "inf", "est_s": 6},
+    {"id": "s-p25", "rate_frac": 0.25, "target_s": 20, "n_min": 60, "n_max": 600, "in": 512, "out": 128, "ratio": 0.5, "seed": 1, "est_s": 22},
+    {"id": "s-p50", "rate_frac": 0.5, "target_s": 20, "n_min": 60, "n_max": 600, "in": 512, "out": 128, "ratio": 0.5, "seed": 2, "est_s": 22},
+    {"id": "s-p80", "rate_frac": 0.8, "target_s": 20, "n_min": 60, "n_max": 600, "in": 512, "out": 128, "ratio": 0.5, "seed": 3, "est_s": 22},
+    {"id": "s-c1-n8", "n": 8, "conc": 1, "in": 512, "out": 128, "ratio": 0.5, "seed": 4, "est_s": 3},
+    {"id": "s-c16-n64", "n": 64, "conc": 16, "in": 512, "out": 128, "ratio": 0.5, "seed": 5, "est_s": 3},
+    {"id": "s-c64-n256", "n": 256, "conc": 64, "in": 512, "out": 128, "ratio": 0.5, "seed": 6, "est_s": 5},
+]
+
+
+def scale(runs, model, lim=None):
+    out = []
+    for r in runs:
+        r = dict(r)
+        if lim and r.get("in", 0) + r.get("prefix", 0) + r.get("out", 0) > lim:
+            continue
+        if "est_s" in r and "target_s" not in r:
+            r["est_s"] = round(r["est_s"] * FACTOR[model], 1)
+        out.append(r)
+    return out
+
+
+def job(jid, model, mode, runs, engine=None, note=None, startup=None):
+    j = {"id": jid, "model": model, "mode": mode, "engine": engine or {}, "runs": scale(runs, model),
+         "startup_est_s": startup or START[model]}
+    if note:
+        j["note"] = note
+    return j
+
+
+KNOB_START = 60
+jobs = [
+    job("olmoe-offline", "olmoe-1b-7b", "offline", OFFLINE_FULL),
+    job("olmoe-serve", "olmoe-1b-7b", "serve", SERVE, startup=60),
+    job("mixtral-offline", "mixtral-8x7b", "offline", OFFLINE_MIXTRAL),
+    job("mixtral-serve", "mixtral-8x7b", "serve", [dict(r, target_s=15) if "target_s" in r else r for r in SERVE], startup=80),
+    job("qwen3-offline", "qwen3-30b-a3b", "offline", OFFLINE_FULL),
+    job("olmoe-sync", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"async_scheduling": False}, "async scheduling off", KNOB_START),
+    job("olmoe-eager", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"enforce_eager": True}, "no torch.compile, no CUDA graphs", 40),
+    job("dsv2lite-offline", "deepseek-v2-lite", "offline", OFFLINE_HELD),
+    job("olmoe-mnbt2048", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"max_num_batched_tokens": 2048, "max_num_seqs": 256},
+        "the A100's serving defaults", KNOB_START),
+    job("qwen15-offline", "qwen1.5-moe-a2.7b", "offline", OFFLINE_HELD),
+    job("olmoe-nopc", "olmoe-1b-7b", "offline", [off(256, 128, 64, 3, prefix=1024), off(64, 512, 256, 3)],
+        {"enable_prefix_caching": False}, "prefix caching off", KNOB_START),
+    job("olmoe-kvfp8", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"kv_cache_dtype": "fp8"}, "fp8 KV cache", KNOB_START),
+    job("olmoe-fp8", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"quantization": "fp8"}, "online fp8 weights", 80),
+    job("llama8b-offline", "llama-3.1-8b", "offline", OFFLINE_KNOB + [off(1, 2048, 16, 1), off(256, 512, 256, 5)], note="dense control"),
+    job("qwen3-serve", "qwen3-30b-a3b", "serve", SERVE, startup=70),
+    job("qwen15-serve", "qwen1.5-moe-a2.7b", "serve", SERVE, startup=70),
+    job("dsv2lite-serve", "deepseek-v2-lite", "serve", SERVE, startup=70),
+]
+# OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
+here = os.path.dirname(os.path.abspath(__file__))
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
+          open(os.path.join(here, "jobs-h200.json"), "w"), indent=1)
+print(len(jobs), "jobs;", sum(len(j["runs"]) for j in jobs), "runs")

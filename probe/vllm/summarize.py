@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Cuts the raw step logs of a job (steplog/*.jsonl, written by steplog/sitecustomize.py) into one step trace per run.
+
+  python3 probe/vllm/summarize.py JOB_DIR [JOB_DIR ...]
+
+For each run listed in JOB_DIR/runs.json it writes JOB_DIR/<run>.steps.json:
+
+  {"kind": "vllm-step-trace", "job": ..., "run": ..., "provenance": {...},
+   "columns": [...], "steps": [[...], ...], "front_end": {...}}
+
+one row per engine step the engine core scheduled during the run, in order. Times are milliseconds; `t` is when the
+step's scheduling began, from the run's start. Columns:
+  t          schedule() began (ms from the run's start)
+  interval   the next step's t minus this one's (the engine's step period)
+  sched      time in Scheduler.schedule
+  exec       host time in Worker.execute_model (input preparation, launch; eager steps launch every kernel here)
+  sample     host time in Worker.sample_tokens
+  update     time in Scheduler.update_from_output (for this step's output, which under async scheduling comes one
+             step later)
+  gpu        the step's GPU span: CUDA events on the current stream at the start of execute_model and at the end of
+             sample_tokens (includes any wait of the GPU for the host's launches)
+  gap        the GPU's idle time between the previous step's end and this step's start
+  cg, cgt    CUDA graph mode (FULL / PIECEWISE / NONE) and the token count it was padded to
+  tok        tokens scheduled; dn, dctx, dmax: decode sequences, their summed and largest context (tokens incl. the new
+             one); pn, pt: prefill chunks and their tokens; pre: [[chunk, prefix], ...] (first 64)
+  run, wait  requests running and waiting after scheduling; kv: KV-cache usage (0-1); preempt, fin: requests
+             preempted this step and finished since the last one
+"""
+import glob
+import json
+import os
+import sys
+
+COLS = ["t", "interval", "sched", "exec", "sample", "update", "gpu", "gap", "cg", "cgt", "tok", "dn", "dctx", "dmax",
+        "pn", "pt", "pre", "run", "wait", "kv", "preempt", "fin"]
+
+
+def r3(x):
+    return None if x is None else round(x, 3)
+
+
+def load_jsonl(paths):
+    out = []
+    for p in paths:
+        with open(p) as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass  # a line cut short by a killed process
+    return out
+
+
+def summarize(job_dir):
+    rj = os.path.join(job_dir, "runs.json")
+    if not os.path.exists(rj):
+        return []
+    meta = json.load(open(rj))
+    core = load_jsonl(sorted(glob.glob(os.path.join(job_dir, "steplog", "core-*.jsonl"))))
+    steps = sorted((r for r in core if "t0" in r), key=lambda r: r["t0"])
+    loops = [r["loop"] for r in core if "loop" in r]
+    front = load_jsonl(sorted(glob.glob(os.path.join(job_dir, "steplog", "front-*.jsonl"))))
+    lines = []
+    for run in meta["runs"]:
+        a, b = run["t0"], run["t1"]
+        sel = [r for r in steps if a <= r["t0"] <= b and r.get("tok", 0) > 0]
+        rows = []
+        for i, r in enumerate(sel):
+            nxt = sel[i + 1]["t0"] if i + 1 < len(sel) else None
+            ms = lambda x, y: None if (x is None or y is None) else (y - x) * 1e3
+            rows.append([
+                r3((r["t0"] - a) * 1e3), r3(ms(r["t0"], nxt)), r3(ms(r["t0"], r["t1"])),
+                r3(ms(r.get("x0"), r.get("x1"))), r3(ms(r.get("s0"), r.get("s1"))), r3(ms(r.get("u0"), r.get("u1"))),
+                r3(r.get("gpu_ms")), r3(r.get("gap_ms")), r.get("cg"), r.get("cgt"), r["tok"], r.get("dn"), r.get("dctx"),
+                r.get("dmax"), r.get("pn"), r.get("pt"), r.get("pre"), r.get("run"), r.get("wait"), r.get("kv"),
+                r.get("preempt"), r.get("fin")])
+        fr = [x for x in front if a <= x["t0"] <= b]
+        fe = {"calls": len(fr), "outputs": sum(x["n"] for x in fr),
+              "busy_ms": round(sum((x["t1"] - x["t0"]) * 1e3 for x in fr), 3)}
+        nl = [l for l in loops if a <= l[0] <= b]
+        out = {"kind": "vllm-step-trace", "job": meta["job"]["id"], "run": run["id"], "run_kind": run["kind"],
+               "provenance": meta.get("provenance"), "columns": COLS, "steps": rows, "front_end": fe,
+               "engine_loop_calls": len(nl), "window_ms": round((b - a) * 1e3, 3)}
+        with open(os.path.join(job_dir, run["id"] + ".steps.json"), "w") as f:
+            json.dump(out, f, separators=(",", ":"))
+        dec = [x for x in rows if x[11] and not x[14] and x[1] is not None]
+        med = lambda v: sorted(v)[len(v) // 2] if v else float("nan")
+        lines.append("%-28s %-22s steps %5d  decode-only %5d  median interval %7.3f ms  gpu %7.3f  sched %6.3f  exec %6.3f  update %6.3f" % (
+            meta["job"]["id"], run["id"], len(rows), len(dec), med([x[1] for x in dec]), med([x[6] for x in dec if x[6] is not None]),
+            med([x[2] for x in dec]), med([x[3] for x in dec if x[3] is not None]), med([x[5] for x in dec if x[5] is not None])))
+    return lines
+
+
+if __name__ == "__main__":
+    for d in sys.argv[1:]:
+        for line in summarize(d):
+            print(line)
