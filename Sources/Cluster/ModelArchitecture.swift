@@ -56,6 +56,20 @@ public struct ModelArchitecture: Sendable, Equatable {
     public var moeLayerCount: Int { ffn.reduce(0) { $0 + ($1.isMoE ? 1 : 0) } }
     /// The first MoE layer's spec (all MoE layers of the supported families are alike).
     public var moe: FFNSpec? { ffn.first(where: { $0.isMoE }) }
+
+    /// Activation bytes per batched token at the peak of vLLM's memory-profiling forward (one layer's largest live
+    /// tensors, bf16): the fused-MoE caches (top-k x (gate/up 2I + down input I + output H)) or the dense MLP's
+    /// (2I + I), plus four hidden-sized buffers (residual, normed input, attention output, layer output). The
+    /// intermediate widths are TP-sharded.
+    public func activationBytesPerToken(tensorParallel tp: Int) -> Double {
+        var worst = 0.0
+        for f in ffn {
+            let moe = f.isMoE ? Double(f.topK) * (3 * Double(f.expertIntermediate) / Double(tp) + Double(hidden)) : 0
+            let dense = 3 * Double(max(f.denseIntermediate, f.sharedIntermediate)) / Double(tp)
+            worst = max(worst, moe + dense)
+        }
+        return 2 * (worst + 4 * Double(hidden))
+    }
     public var isMoE: Bool { moe != nil }
 
     // MARK: parameter counts (elements, not bytes)

@@ -303,25 +303,26 @@ public final class StepCostModel {
     /// Attention kernels of one layer on one GPU for a batch.
     public func attentionKernelUs(_ b: BatchShape) -> Double {
         var s = 0.0
-        let tableHeads = attentionTableHeads
-        if b.decodeSequences > 0, let (hq, hkv) = tableHeads,
-           let t = kernels.tables?.decodeAttentionUs(heads: hq, kvHeads: hkv, sequences: b.decodeSequences, meanContext: b.decodeContext / Double(b.decodeSequences)) {
-            note("attention kernel", t.source)
+        let table = attentionTable
+        if b.decodeSequences > 0, let at = table,
+           let t = kernels.tables?.decodeAttentionUs(heads: at.heads, kvHeads: at.kvHeads, sequences: Double(b.decodeSequences) * at.batchScale,
+                                                     meanContext: b.decodeContext / Double(b.decodeSequences)) {
+            note("attention kernel", at.batchScale == 1 ? t.source : .interpolated)
             s += t.us * kvAttentionRatio
         } else if b.decodeSequences > 0 {
             note("attention kernel", .roofline)
             s += kernels.decodeAttentionUs(contextTokens: b.decodeContext, kvBytesPerTokenLayer: kvBytesPerTokenLayer,
                                            flopsPerTokenLayer: decodeFlopsPerTokenLayer, sequences: b.decodeSequences)
         }
-        if b.prefillPairs > 0, b.prefillSequences > 0, !model.isDiffusion, let (hq, hkv) = tableHeads {
+        if b.prefillPairs > 0, b.prefillSequences > 0, !model.isDiffusion, let at = table {
             // The table holds whole causal prompts, so a chunk after a prefix is priced as the whole prompt with the
             // same query-key pairs per sequence: length L with L(L+1)/2 = pairs (L = q for a prompt without prefix).
             // Scaling the table at the chunk's own length q by pairs / (q(q+1)/2) instead grossly overcharged short
             // chunks after long prefixes: at tiny q the table time is mostly the kernel's fixed cost.
             let x = b.prefillPairs / Double(b.prefillSequences)
             let length = ((8 * x + 1).squareRoot() - 1) / 2
-            if length >= 1, let t = kernels.tables?.prefillAttentionUs(heads: hq, kvHeads: hkv, sequences: b.prefillSequences, meanLength: length) {
-                note("attention kernel", t.source)
+            if length >= 1, let t = kernels.tables?.prefillAttentionUs(heads: at.heads, kvHeads: at.kvHeads, sequences: Double(b.prefillSequences) * at.batchScale, meanLength: length) {
+                note("attention kernel", at.batchScale == 1 ? t.source : .interpolated)
                 return s + t.us
             }
         }
@@ -369,10 +370,28 @@ public final class StepCostModel {
     }
 
     /// Query and KV heads per GPU when the measured attention tables apply (GQA, head_dim 128), else nil.
-    var attentionTableHeads: (Int, Int)? {
-        guard kernels.tables != nil, case .gqa = model.attention, model.headDim == 128 else { return nil }
-        return (headsPerGPU, max(1, model.kvHeads / tp))
-    }
+    var attentionTableHeads: (Int, Int)? { attentionTable.map { ($0.heads, $0.kvHeads) } }
+
+    /// The measured attention rows that price this model's attention on one GPU: its own (query, KV) head counts,
+    /// or, where the tables lack them, a measured pair with the same number of query heads per KV head, with the
+    /// batch scaled by the ratio of KV heads (FlashAttention splits the work into sequences x KV heads, each reading
+    /// its KV head's context for its group of query heads: 16 query and 16 KV heads at batch B run as 8 and 8 at
+    /// batch 2B). nil without tables, or when no pair of the same group size was measured.
+    lazy var attentionTable: (heads: Int, kvHeads: Int, batchScale: Double)? = {
+        guard let t = kernels.tables, case .gqa = model.attention, model.headDim == 128 else { return nil }
+        let hq = headsPerGPU, hkv = max(1, model.kvHeads / tp)
+        if t.hasAttention(heads: hq, kvHeads: hkv) { return (hq, hkv, 1) }
+        guard hq % hkv == 0 else { return nil }
+        let group = hq / hkv
+        // Fewer KV heads at a larger batch first (the tables reach batch 2048), then more at a smaller one.
+        var g = 2
+        while g <= hkv {
+            if hkv % g == 0, t.hasAttention(heads: group * (hkv / g), kvHeads: hkv / g) { return (group * (hkv / g), hkv / g, Double(g)) }
+            g *= 2
+        }
+        for m in [2, 4, 8, 16] where t.hasAttention(heads: group * hkv * m, kvHeads: hkv * m) { return (group * hkv * m, hkv * m, 1 / Double(m)) }
+        return nil
+    }()
 
     /// Tensor-parallel all-reduce of T tokens' hidden states (paper eq. 2 volume), one call.
     public func tpAllReduceUs(tokens t: Int) -> Double {

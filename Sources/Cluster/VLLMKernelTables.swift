@@ -460,17 +460,23 @@ public final class VLLMKernelTables: Sendable {
 
     /// Decode attention (FlashAttention, head_dim 128) of `sequences` sequences at a mean of `meanContext` cached
     /// tokens, `heads` query and `kvHeads` KV heads on this GPU. nil outside the measured grid.
-    public func decodeAttentionUs(heads: Int, kvHeads: Int, sequences: Int, meanContext: Double) -> (us: Double, source: KernelSource)? {
+    public func decodeAttentionUs(heads: Int, kvHeads: Int, sequences: Double, meanContext: Double) -> (us: Double, source: KernelSource)? {
         guard let g = generation[AttnKey(heads: heads, kvHeads: kvHeads)],
-              let r = Self.grid(g, batch: Double(sequences), length: max(1, meanContext)) else { return nil }
+              let r = Self.grid(g, batch: sequences, length: max(1, meanContext)) else { return nil }
         return (r.us, r.exact ? .measured : .interpolated)
     }
 
     /// Causal prefill attention of `sequences` prompts of `meanLength` tokens. nil outside the measured grid.
-    public func prefillAttentionUs(heads: Int, kvHeads: Int, sequences: Int, meanLength: Double) -> (us: Double, source: KernelSource)? {
+    public func prefillAttentionUs(heads: Int, kvHeads: Int, sequences: Double, meanLength: Double) -> (us: Double, source: KernelSource)? {
         guard let g = context[AttnKey(heads: heads, kvHeads: kvHeads)],
-              let r = Self.grid(g, batch: Double(sequences), length: max(1, meanLength)) else { return nil }
+              let r = Self.grid(g, batch: sequences, length: max(1, meanLength)) else { return nil }
         return (r.us, r.exact ? .measured : .interpolated)
+    }
+
+    /// Whether decode and prefill attention rows were measured for this (query, KV) head pair.
+    public func hasAttention(heads: Int, kvHeads: Int) -> Bool {
+        let k = AttnKey(heads: heads, kvHeads: kvHeads)
+        return generation[k] != nil && context[k] != nil
     }
 
     // MARK: collectives

@@ -1,4 +1,5 @@
 import Foundation
+import SimKit
 import Cluster
 import Serving
 import Studies
@@ -97,11 +98,18 @@ enum ValidateCommand {
                 }),
                 ("in_sample", summaryFields(Validation.summarize(rows.filter(\.fit)))),
                 ("held_out", summaryFields(Validation.summarize(rows.filter { !$0.fit }))),
+                ("step_traces", [("in_sample", stepFields(Validation.summarizeSteps(rows.filter(\.fit)))),
+                                 ("held_out", stepFields(Validation.summarizeSteps(rows.filter { !$0.fit })))] as [(String, Any)]),
             ]
             if let n = jsonNote { ctx.err(n) }
             do { try (JSONWriter.write(fs) + "\n").write(toFile: j, atomically: true, encoding: .utf8) }
             catch { throw InputError.data("\(j): cannot write: \(error.localizedDescription)") }
         }
+    }
+
+    static func stepFields(_ s: Validation.StepSummary) -> [(String, Any)] {
+        [("traces", s.traces), ("steps", s.steps), ("median_abs_error", s.steps > 0 ? s.medianAbs : NSNull() as Any),
+         ("p90_abs_error", s.steps > 0 ? s.p90Abs : NSNull() as Any)]
     }
 
     static func summaryFields(_ s: Validation.Summary) -> [(String, Any)] {
@@ -110,12 +118,25 @@ enum ValidateCommand {
 
     static func table(_ rows: [Validation.Row]) -> String {
         var s = TextTable.render(["id", "set", "metric", "measured", "predicted", "error"], rows.map { r in
-            [r.id, r.fit ? "fit" : "held-out", r.metric, String(format: "%.2f", r.measured), r.predicted.map { String(format: "%.2f", $0) } ?? "-",
-             r.relativeError.map { String(format: "%+.1f%%", $0 * 100) } ?? "(\(r.error ?? "no prediction"))"]
+            let err: String
+            if let abs = r.stepAbsErrors, let med = r.stepMedianError, !abs.isEmpty {
+                err = String(format: "%.1f%% (%+.1f%%)", Statistics.percentile(abs, 50) * 100, med * 100)
+            } else {
+                err = r.relativeError.map { String(format: "%+.1f%%", $0 * 100) } ?? "(\(r.error ?? "no prediction"))"
+            }
+            return [r.id, r.fit ? "fit" : "held-out", r.isStepTrace ? "step_time_ms (median)" : r.metric, String(format: "%.2f", r.measured),
+                    r.predicted.map { String(format: "%.2f", $0) } ?? "-", err]
         }, align: ["l", "l", "l", "r", "r", "r"])
         for (label, subset) in [("in-sample (fit)", rows.filter(\.fit)), ("held-out", rows.filter { !$0.fit })] {
             let sm = Validation.summarize(subset)
             if sm.count > 0 { s += String(format: "%@: %d metrics, MAPE %.1f%%, max |error| %.1f%%\n", label, sm.count, sm.mape * 100, sm.maxAbs * 100) }
+            let st = Validation.summarizeSteps(subset)
+            if st.traces > 0 {
+                s += String(format: "%@ step traces: %d traces, %d steps, median |error| %.1f%%, 90th percentile %.1f%%\n", label, st.traces, st.steps, st.medianAbs * 100, st.p90Abs * 100)
+            }
+        }
+        if rows.contains(where: \.isStepTrace) {
+            s += "(a step trace's error is the median over its steps of |predicted / measured - 1|, with the median signed error in brackets)\n"
         }
         return s
     }

@@ -15,6 +15,15 @@ public struct Deployment: Sendable {
     public var overrides: [String: Double]
     /// Nodes, GPUs per node and the network between them (one node unless the plan spans several).
     public var topology: ClusterTopology
+    /// How vLLM is run: its server (`vllm serve`, benchmarked by a client) or its offline `LLM` class (every request
+    /// submitted at once, as `vllm bench throughput` does). vLLM's defaults differ between the two.
+    public var usageContext: UsageContext = .serve
+
+    public enum UsageContext: String, Sendable, CaseIterable {
+        case serve, offline
+        /// vLLM's name (UsageContext in vllm/usage/usage_lib.py).
+        public var vllmName: String { self == .serve ? "OPENAI_API_SERVER" : "LLM_CLASS" }
+    }
 
     public init(model: ModelArchitecture, gpu: GPUProfile, interconnect: InterconnectProfile?, plan: ParallelPlan,
                 engine: EngineProfile, routing: RoutingSpec = .uniform, placement: ExpertPlacement? = nil, overrides: [String: Double] = [:],
@@ -36,8 +45,27 @@ public struct Deployment: Sendable {
         }
     }
 
-    /// An engine parameter, with command-line overrides applied.
-    public func param(_ key: String) -> Double { overrides[key] ?? engine.value(key) }
+    /// An engine parameter, with command-line overrides applied; 0 for `max_num_seqs` or `max_num_batched_tokens`
+    /// means vLLM's default for this GPU and usage context.
+    public func param(_ key: String) -> Double {
+        let v = overrides[key] ?? engine.value(key)
+        if v == 0 && (key == "max_num_seqs" || key == "max_num_batched_tokens") { return vllmBatchDefault(key) }
+        return v
+    }
+
+    /// vLLM 0.24's `EngineArgs.get_batch_defaults`: GPUs of at least 70 GiB other than the A100 ("Setting large
+    /// max_num_batched_tokens for A100 reduces throughput", vLLM PR 17885) get 1024 sequences and 8192 batched tokens
+    /// for the server, 16384 for the offline LLM; other GPUs 256 sequences and 2048 / 8192 tokens.
+    public func vllmBatchDefault(_ key: String) -> Double {
+        let large = gpu.memoryBytes >= 70 * 1_073_741_824 && !gpu.name.lowercased().contains("a100")
+        if key == "max_num_seqs" { return large ? 1024 : 256 }
+        switch (large, usageContext) {
+        case (true, .serve): return 8192
+        case (true, .offline): return 16384
+        case (false, .serve): return 2048
+        case (false, .offline): return 8192
+        }
+    }
 
     public var kernelCost: KernelCost {
         KernelCost(gpu: gpu, computeEfficiency: param("compute_efficiency"), attentionEfficiency: param("attention_efficiency"),
@@ -47,13 +75,21 @@ public struct Deployment: Sendable {
 
     public func memoryPlan() -> MemoryPlan {
         MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                   reserveGB: param("activation_reserve_gb"), blockSize: Int(param("block_size")))
+                   reserveGB: reserveGB, blockSize: Int(param("block_size")))
     }
 
     /// Each pipeline stage's GPU plan (one without PP); `memoryPlan()` is the one with the fewest KV blocks.
     public func stageMemoryPlans() -> [MemoryPlan] {
         MemoryPlan.stages(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                          reserveGB: param("activation_reserve_gb"), blockSize: Int(param("block_size")))
+                          reserveGB: reserveGB, blockSize: Int(param("block_size")))
+    }
+
+    /// Memory kept off the KV cache per GPU: the engine's fixed reserve, plus (vLLM's memory profiling) the
+    /// activations of a forward of max_num_batched_tokens tokens.
+    public var reserveGB: Double {
+        let base = param("activation_reserve_gb")
+        guard engine.kind == .vllm, param("activation_profile") >= 0.5 else { return base }
+        return base + param("max_num_batched_tokens") * model.activationBytesPerToken(tensorParallel: plan.tensorParallel) / 1e9
     }
 
     /// Builds the step cost model (seeded routing draws).

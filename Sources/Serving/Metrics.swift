@@ -83,6 +83,8 @@ public struct RunResult: Sendable, Codable {
     public var speculative: SpeculativeStats?
     /// Several engine instances (replicas, or disaggregated prefill and decode): each one's share.
     public var instances: [InstanceStats]?
+    /// vLLM's offline `LLM` (--usage-context offline): the result also carries `vllm bench throughput`'s keys.
+    public var offline = false
 
     public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
                 itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,
@@ -121,6 +123,12 @@ public struct RunResult: Sendable, Codable {
             ] as [(String, Any)]),
             ("seed", seed),
         ]
+        if offline {
+            // `vllm bench throughput --output-json`: elapsed_time, num_requests, total_num_tokens, requests_per_second,
+            // tokens_per_second (every request submitted at once to vLLM's LLM class).
+            f += [("elapsed_time", durationS), ("num_requests", completed), ("total_num_tokens", totalInputTokens + totalOutputTokens),
+                  ("requests_per_second", requestThroughput), ("tokens_per_second", totalTokenThroughput)]
+        }
         if let p = prefixCache {
             f += [("prefix_cache_queried_tokens", p.queriedTokens), ("prefix_cache_hit_tokens", p.hitTokens),
                   ("prefix_cache_hit_rate", p.hitRate), ("prefix_cache_evicted_blocks", p.evictedBlocks)]

@@ -33,6 +33,13 @@ public enum TraceLoader {
         guard let text = String(data: try readInputFile(file), encoding: .utf8) else {
             throw InputError.data("\(file): the trace is not UTF-8 text")
         }
+        // A recorded benchmark result (one JSON object with its requests' send times and lengths).
+        if text.hasPrefix("{"), !file.hasSuffix(".jsonl"), let node = try? JSONNode.parse(data: Data(text.utf8), file: file),
+           let recorded = try RecordedBenchmark.requests(node, file: file) {
+            return Array(recorded.prefix(limit ?? recorded.count)).map { r in
+                var q = r; q.arrival = .seconds(r.arrival.seconds * timeScale); return q
+            }
+        }
         var rows: [(Double, Int, Int)] = []
         var convs: [String?] = []
         if file.hasSuffix(".jsonl") || text.hasPrefix("{") {

@@ -55,6 +55,14 @@ public struct VLLMSimulator {
     struct StepClock {
         let graphMax: Int, dpEager: Bool
         let eagerHostUs: Double, stepOverheadUs: Double, perSeqUs: Double, dpSyncUs: Double, frontendPerTokenUs: Double
+        /// vLLM 0.24's engine loop (see `advance`): host time of a piecewise-graph step's layers, per token, async
+        /// scheduling, padding to the CUDA-graph capture sizes, and the latency from a step's end to the client.
+        var piecewiseHostUs = 0.0, perTokenUs = 0.0, outputLatencyUs = 0.0
+        var asyncScheduling = false, padding = false
+        /// The last step: when it began, its host time (launches and engine-core work), when it ended.
+        var lastStart = 0.0, lastHost = 0.0, lastEnd = -1.0
+        /// Engine-core host work waiting for the next step (requests that arrived: input processing, block hashing).
+        var pendingHostUs = 0.0
         var now = 0.0 // microseconds
         var steps = 0
         var breakdown = StepBreakdown()
@@ -66,12 +74,11 @@ public struct VLLMSimulator {
 
         /// Advances by one step; `maxTokens` and `maxSequences` are the largest DP rank's. Returns when the step's
         /// `emitted` tokens reach the client.
-        mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, kvUsage: Double, emitted: Int) -> Double {
-            var c = gpuStep
-            // Eager steps (too many tokens for the captured CUDA graphs, or DP, which disables them) take the
-            // longer of the GPU time and the host time to launch every layer's kernels.
-            if (maxTokens > graphMax || dpEager) && eagerHostUs > c.gpu { c.overhead += eagerHostUs - c.gpu }
-            c.overhead += (stepOverheadUs + perSeqUs * Double(maxSequences)) + dpSyncUs
+        mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, kvUsage: Double, emitted: Int) -> Double {
+            let (c, hostUs) = stepParts(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode, extraHostUs: pendingHostUs)
+            pendingHostUs = 0
+            lastStart = now
+            lastHost = hostUs
             let stepUs = c.total
             if log != nil {
                 if log!.count < VLLMSimulator.timelineStepCap {
@@ -79,12 +86,69 @@ public struct VLLMSimulator {
                 } else { dropped += 1 }
             }
             now += stepUs
+            lastEnd = now
             steps += 1
             breakdown += c
             busy += c.gpu
             kvUsageTime += kvUsage * stepUs
             peakKV = max(peakKV, kvUsage)
-            return stream(at: now, emitted: emitted)
+            return stream(at: now + outputLatencyUs, emitted: emitted)
+        }
+
+        /// A step's time: the GPU time `gpuStep` with the engine's host time in `overhead` (as it adds to or hides
+        /// behind the GPU time), and the host time itself (launches plus engine-core work).
+        func stepParts(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, extraHostUs: Double = 0) -> (StepBreakdown, Double) {
+            var c = gpuStep
+            // The host launches every layer's kernels when the step runs without CUDA graphs (too many tokens for
+            // the captured graphs, --enforce-eager, or DP where it disables them), and each layer's attention
+            // between the pieces of a piecewise graph (a mixed prefill/decode step); a decode-only step replays
+            // one full graph.
+            let mode = graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode)
+            let launch = mode == .none ? eagerHostUs : (mode == .piecewise ? piecewiseHostUs : 0)
+            var host = (stepOverheadUs + perSeqUs * Double(maxSequences)) + dpSyncUs
+            if perTokenUs != 0 { host += perTokenUs * Double(maxTokens) }
+            if extraHostUs != 0 { host += extraHostUs }
+            if asyncScheduling {
+                // The engine core schedules and prepares the next step while this one runs on the GPU (vLLM's
+                // async scheduling, a batch queue of two): the step takes the longer of the two.
+                let busy = max(c.gpu, launch + host)
+                if busy > c.gpu { c.overhead += busy - c.gpu }
+            } else {
+                // Launches overlap the GPU work they start; the engine core's own work does not.
+                if launch > c.gpu { c.overhead += launch - c.gpu }
+                c.overhead += host
+            }
+            return (c, launch + host)
+        }
+
+        enum GraphMode { case full, piecewise, none }
+
+        /// How vLLM runs a step (its CUDA-graph dispatcher): a decode-only batch of at most `graphMax` tokens
+        /// replays a full graph, a mixed one a piecewise graph, anything larger runs without graphs.
+        @inline(__always)
+        func graphMode(maxTokens: Int, uniformDecode: Bool) -> GraphMode {
+            if dpEager || maxTokens > graphMax { return .none }
+            return uniformDecode ? .full : .piecewise
+        }
+
+        /// The token count a graph replay computes: the smallest capture size at least `tokens` (vLLM's sizes
+        /// 1, 2, 4, then multiples of 8 to 256 and of 16 up to the largest captured size).
+        @inline(__always)
+        func paddedTokens(_ tokens: Int) -> Int {
+            guard padding, tokens > 0, tokens <= graphMax else { return tokens }
+            let t: Int
+            if tokens <= 2 { t = tokens } else if tokens <= 4 { t = 4 }
+            else if tokens <= 256 { t = (tokens + 7) / 8 * 8 } else { t = 256 + (tokens - 256 + 15) / 16 * 16 }
+            return min(t, graphMax)
+        }
+
+        /// The latest time a request may have become schedulable to join the next step: under async scheduling,
+        /// while steps follow each other, the next step was scheduled when the engine core came back from
+        /// preparing the current one (its start plus its host time), not at its end.
+        @inline(__always)
+        func admissionCutoff(busy: Bool) -> Double {
+            guard asyncScheduling, busy, now == lastEnd else { return now }
+            return min(now, lastStart + lastHost)
         }
 
         /// The API server streams `emitted` tokens that left the GPUs at `t`; returns when they reach the client.
@@ -112,7 +176,8 @@ public struct VLLMSimulator {
         mutating func launch(_ whole: StepBreakdown, stages: [StepBreakdown], sends: [Double], eagerHostUs: [Double],
                              maxTokens: Int, maxSequences: Int, kvUsage: Double) -> Double {
             let eager = maxTokens > graphMax || dpEager
-            let host = stepOverheadUs + perSeqUs * Double(maxSequences) + dpSyncUs
+            var host = stepOverheadUs + perSeqUs * Double(maxSequences) + dpSyncUs
+            if pendingHostUs != 0 { host += pendingHostUs; pendingHostUs = 0 }
             now += host
             markKV(kvUsage)
             if stageFree.count != stages.count { stageFree = Array(repeating: 0, count: stages.count) }
@@ -140,6 +205,49 @@ public struct VLLMSimulator {
             breakdown += c
             busy += gpuSum / Double(stages.count)
             return t
+        }
+    }
+
+    /// The engine's clock for a deployment: its CUDA-graph rule, host costs and scheduling mode.
+    static func makeClock(_ d: Deployment, maxSeqs: Int, budget: Int) -> StepClock {
+        let dp = d.plan.dataParallel
+        let padding = d.param("cuda_graph_padding") >= 0.5
+        // vLLM 0.24 captures graphs up to min(2 x max_num_seqs, 512, max_num_batched_tokens) tokens; --enforce-eager none.
+        var graphMax = Int(d.param("cuda_graph_max_tokens"))
+        if padding { graphMax = min(graphMax, 2 * maxSeqs, budget) }
+        if d.param("enforce_eager") >= 0.5 { graphMax = 0 }
+        var clock = StepClock(graphMax: graphMax, dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
+                              eagerHostUs: Double(d.model.layers) * d.param("eager_layer_host_us"),
+                              stepOverheadUs: d.param("step_overhead_us"), perSeqUs: d.param("per_seq_overhead_us"),
+                              dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
+        clock.piecewiseHostUs = Double(d.model.layers) * d.param("piecewise_layer_host_us")
+        clock.perTokenUs = d.param("per_token_overhead_us")
+        clock.outputLatencyUs = d.param("output_latency_us")
+        clock.asyncScheduling = d.param("async_scheduling") >= 0.5
+        clock.padding = padding
+        return clock
+    }
+
+    /// One recorded engine step priced by the model: its GPU time, the host time, the step's time, how vLLM runs it.
+    public struct ReplayedStep: Sendable {
+        public var gpuUs: Double, hostUs: Double, stepUs: Double
+        public var mode: String
+    }
+
+    /// Prices recorded engine steps (one DP rank's batch each, as a step trace records them) with this deployment's
+    /// cost model and engine clock: what `moesim validate` compares with a measured step trace.
+    public static func replaySteps(_ batches: [BatchShape], deployment d: Deployment, seed: UInt64) throws -> [ReplayedStep] {
+        let cost = try d.costModel(seed: seed)
+        let clock = makeClock(d, maxSeqs: Int(d.param("max_num_seqs")), budget: Int(d.param("max_num_batched_tokens")))
+        var pick = Xoshiro256(seed: seed, stream: 0x9A7)
+        return batches.map { b in
+            let uniform = b.prefillSequences == 0
+            let mode = clock.graphMode(maxTokens: b.tokens, uniformDecode: uniform)
+            var padded = b
+            if clock.padding && mode != .none { padded.tokens = clock.paddedTokens(b.tokens) }
+            let gpu = cost.stepCost([padded], pick: &pick)
+            let (c, host) = clock.stepParts(gpu, maxTokens: b.tokens, maxSequences: b.sequences, uniformDecode: uniform)
+            return ReplayedStep(gpuUs: gpu.gpu, hostUs: host, stepUs: c.total, mode: mode == .full ? "FULL" : (mode == .piecewise ? "PIECEWISE" : "NONE"))
         }
     }
 
@@ -219,6 +327,8 @@ public struct VLLMSimulator {
         /// the cluster steps the core then, or earlier when a request arrives.
         var wakeAt: Double? = nil
         let stageEagerHostUs: [Double]
+        /// From a request's send to its being schedulable; the engine core's host time per arriving request.
+        let inputLatencyUs: Double, requestHostUs: Double
 
         init(_ sim: VLLMSimulator, driven: Bool) throws {
             self.sim = sim; self.driven = driven
@@ -271,10 +381,9 @@ public struct VLLMSimulator {
                     throw InputError.data("request \(i + 1) has \(r.inputTokens + r.outputTokens) tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
                 }
             }
-            self.clock = StepClock(graphMax: Int(d.param("cuda_graph_max_tokens")), dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
-                                  eagerHostUs: Double(d.model.layers) * d.param("eager_layer_host_us"),
-                                  stepOverheadUs: d.param("step_overhead_us"), perSeqUs: d.param("per_seq_overhead_us"),
-                                  dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
+            self.clock = VLLMSimulator.makeClock(d, maxSeqs: maxSeqs, budget: budgetTokens)
+            self.inputLatencyUs = d.param("input_latency_us")
+            self.requestHostUs = d.param("request_host_us")
             if sim.recordTimeline { self.clock.log = [] }
             self.detailed = sim.recordRequestITLs
             self.reqITL = sim.recordRequestITLs ? Array(repeating: [], count: n) : []
@@ -310,6 +419,17 @@ public struct VLLMSimulator {
 
         @inline(__always) func blocksFor(_ tokens: Int) -> Int { (tokens + blockSize - 1) / blockSize }
 
+        /// When the client sends request `i` (its arrival and a free concurrency slot).
+        @inline(__always) func sendTime(_ i: Int) -> Double {
+            max(reqs[i].arrival.microseconds, freeSlots[slotHead])
+        }
+
+        /// Whether any sequence is running (the next step follows the last one without idling).
+        var anyRunning: Bool {
+            for r in 0..<dp where !running[r].isEmpty { return true }
+            return false
+        }
+
         /// Whether any request is running or waiting.
         var hasWork: Bool {
             if !flights.isEmpty { return true }
@@ -332,6 +452,7 @@ public struct VLLMSimulator {
         /// Driven: request `i` reaches this instance at `t` (microseconds).
         mutating func submit(_ i: Int, at t: Double) {
             if !hasWork { clock.now = max(clock.now, t) }
+            clock.pendingHostUs += requestHostUs
             seqs[i].send = t
             let best = leastLoadedRank()
             seqs[i].rank = best
@@ -395,14 +516,16 @@ public struct VLLMSimulator {
                     let seqsN = running[0].count
                     var b = BatchShape()
                     b.tokens = seqsN; b.sequences = seqsN; b.decodeSequences = seqsN; b.logitsRows = seqsN; b.decodeContext = ctx
-                    let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead]) : nil
+                    let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? sendTime(nextToSend) + inputLatencyUs : nil
                     var usedBlocks = totalBlocks - freeBlocks[0]
                     var done = 0, prevDeliver = 0.0
+                    let padded = clock.paddedTokens(seqsN)
                     while done < k {
-                        if let t = due, t <= clock.now { break }
+                        if let t = due, t <= clock.admissionCutoff(busy: true) { break }
                         batches[0] = b
+                        batches[0].tokens = padded
                         usedBlocks += newBlocksAt[done + 1]
-                        let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN,
+                        let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN, uniformDecode: true,
                                                     kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN)
                         if done == 0 {
                             for s in running[0] {
@@ -435,6 +558,9 @@ public struct VLLMSimulator {
             }
             // Step time, then the outputs: tokens sampled this step, streamed by the API server.
             let (maxTokens, maxSequences) = largestBatch
+            var uniformDecode = true
+            for r in 0..<dp where batches[r].prefillSequences > 0 { uniformDecode = false }
+            padForGraphs(maxTokens: maxTokens, uniformDecode: uniformDecode)
             var gpuStep = cost.stepCost(batches, pick: &pick)
             if specK > 0 {
                 // The drafts: k forwards of the draft model, or of one target layer for EAGLE/MTP heads.
@@ -448,7 +574,7 @@ public struct VLLMSimulator {
                     }
                 }
             }
-            let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences,
+            let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
                                         kvUsage: kvUsage, emitted: emitted)
             for r in 0..<dp {
                 var finished = false
@@ -479,12 +605,14 @@ public struct VLLMSimulator {
         @inline(__always)
         mutating func sendDue(_ sq: UnsafeMutableBufferPointer<Seq>) {
             let n = self.n
+            let cutoff = clock.admissionCutoff(busy: anyRunning)
             while !driven, nextToSend < n, slotHead < freeSlots.count {
-                let t = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
-                if t > clock.now { break }
+                let t = sendTime(nextToSend)
+                if t + inputLatencyUs > cutoff { break }
                 slotHead += 1
                 let i = nextToSend
                 nextToSend += 1
+                clock.pendingHostUs += requestHostUs
                 sq[i].send = t
                 let best = leastLoadedRank()
                 sq[i].rank = best
@@ -498,7 +626,7 @@ public struct VLLMSimulator {
             guard nextToSend < n, slotHead < freeSlots.count else {
                 throw InputError.data("the simulation stalled with \(n - completed) requests unfinished (no request can be sent)")
             }
-            clock.now = max(clock.now, reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+            clock.now = max(clock.now, sendTime(nextToSend) + inputLatencyUs)
         }
 
         /// Schedules every DP rank's next batch into `batches` and `schedSeq`/`schedWant` (vLLM's V1 scheduler);
@@ -654,7 +782,7 @@ public struct VLLMSimulator {
                 if let first = flights.first, first.done > clock.now {
                     if driven { wakeAt = first.done; return }
                     if nextToSend < n, slotHead < freeSlots.count {
-                        let due = max(reqs[nextToSend].arrival.microseconds, freeSlots[slotHead])
+                        let due = sendTime(nextToSend) + inputLatencyUs
                         if due < first.done { clock.now = max(clock.now, due); return }
                     }
                 }
@@ -707,6 +835,14 @@ public struct VLLMSimulator {
             clock.markKV(kvUsage)
         }
 
+        /// A step replayed from CUDA graphs computes every rank's batch padded to the capture size of the largest.
+        @inline(__always)
+        mutating func padForGraphs(maxTokens: Int, uniformDecode: Bool) {
+            guard clock.padding, clock.graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode) != .none else { return }
+            let target = clock.paddedTokens(maxTokens)
+            for r in 0..<dp where !batches[r].isEmpty { batches[r].tokens = target }
+        }
+
         /// The scheduled step's largest DP rank: its tokens and its sequences (the step waits for it).
         var largestBatch: (tokens: Int, sequences: Int) {
             var t = 0, q = 0
@@ -729,6 +865,7 @@ public struct VLLMSimulator {
                 gpus: d.plan.gpuCount, steps: clock.steps, breakdownUs: clock.breakdown.scaled(1 / Double(max(clock.steps, 1))),
                 preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: clock.peakKV,
                 meanKVUsage: clock.now > 0 ? clock.kvUsageTime / clock.now : 0, gpuBusyFraction: lastCompletion > 0 ? clock.busy / lastCompletion : 0, seed: sim.seed)
+            result.offline = d.usageContext == .offline
             result.samples = RunResult.Samples(ttftMs: ttft, tpotMs: tpot, itlMs: itl, e2elMs: e2el)
             result.perRequest = RunResult.PerRequest(inputLens: reqs.map(\.inputTokens), outputLens: reqs.map(\.outputTokens),
                                                      ttftMs: seqs.map { ($0.firstToken - $0.send) / 1e3 }, e2elMs: seqs.map { ($0.lastToken - $0.send) / 1e3 },

@@ -58,6 +58,7 @@ public enum Calibration {
             var loss = 0.0
             for r in rows {
                 guard let p = r.predicted, p > 0 else { firstError = firstError ?? r.error; return .infinity }
+                if let l = r.stepLoss { loss += l; continue }
                 let d = log(p / r.measured)
                 loss += d * d
             }

@@ -1,4 +1,5 @@
 import Foundation
+import SimKit
 import Cluster
 import Serving
 
@@ -14,6 +15,8 @@ public struct Manifest: Sendable {
         public var runs: [[String]]
         public var measured: [(String, Double)]
         public var note: String?
+        /// A step trace compared step by step (`"step_trace": FILE`; `runs` holds the deployment's flags).
+        public var stepTrace: StepTrace? = nil
     }
 
     public var description: String
@@ -24,7 +27,7 @@ public struct Manifest: Sendable {
 
     public static let metrics = ["output_throughput", "request_throughput", "total_token_throughput", "mean_ttft_ms", "median_ttft_ms",
                                  "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
-                                 "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu"]
+                                 "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu", "elapsed_time", "kv_cache_capacity_tokens"]
 
     /// A manifest file, or a vLLM benchmark result file standing alone (one held-out entry whose run settings come
     /// from the file, completed by `runArgs`: the deployment, which vLLM's file does not hold).
@@ -55,6 +58,17 @@ public struct Manifest: Sendable {
             let id = try e.string("id")
             guard seen.insert(id).inserted else { throw e.fail("duplicate id '\(id)'") }
             var runs: [[String]]
+            if let st = e.optional("step_trace") {
+                // A vLLM step trace: each busy step predicted from what it ran ('args' gives the deployment).
+                let path = try st.string()
+                let full = path.hasPrefix("/") ? path : base + "/" + path
+                let trace = try StepTrace.load(file: full)
+                guard let a = e.optional("args") else { throw e.fail("a 'step_trace' entry needs 'args': the deployment's flags (--model, --gpu, ...)") }
+                resultFiles.append(full)
+                return Entry(id: id, fit: try e.bool("fit", default: false), runs: [try a.array().map { try $0.string() }],
+                             measured: [("step_time_ms", Statistics.percentile(trace.steps.map(\.measuredUs), 50) / 1e3)],
+                             note: try e.optional("note")?.string(), stepTrace: trace)
+            }
             if let rf = e.optional("result_file"), e.optional("group") == nil {
                 // A vLLM result file holds the workload (model, prompts, lengths, rate, concurrency): 'args' adds the deployment.
                 let path = try rf.string()
@@ -65,6 +79,8 @@ public struct Manifest: Sendable {
             else if let g = e.optional("group") { runs = try g.array().map { try $0.array().map { try $0.string() } } }
             else { throw e.fail("needs 'args' (one run), 'group' (runs averaged) or 'result_file' (a vLLM result, with 'args' for the deployment)") }
             guard !runs.isEmpty else { throw e.fail("has no runs") }
+            // A trace named in a run's flags is found beside the manifest, as result files are.
+            runs = runs.map { Self.resolvingFiles($0, base: base) }
             var measured: [(String, Double)] = []
             if let m = e.optional("measured") {
                 guard let obj = m.object else { throw m.fail("expected an object of metric values") }
@@ -98,6 +114,21 @@ public struct Manifest: Sendable {
 }
 
 extension Manifest {
+    /// `--trace FILE` and `--routing histogram:FILE` / `trace:FILE` relative to the manifest's folder (made absolute
+    /// when the file is there).
+    static func resolvingFiles(_ args: [String], base: String) -> [String] {
+        var out = args
+        for i in out.indices.dropLast() where out[i] == "--trace" || out[i] == "--routing" {
+            var prefix = "", p = out[i + 1]
+            if out[i] == "--routing" {
+                guard let c = p.firstIndex(of: ":"), ["histogram", "trace"].contains(String(p[..<c])) else { continue }
+                prefix = String(p[...c]); p = String(p[p.index(after: c)...])
+            }
+            if !p.hasPrefix("/"), FileManager.default.fileExists(atPath: base + "/" + p) { out[i + 1] = prefix + base + "/" + p }
+        }
+        return out
+    }
+
     /// `moesim run` flags for the run a vLLM result file describes: `given` first, then each workload setting the file
     /// holds and `given` does not (model_id, num_prompts, mean input and output lengths, request_rate, burstiness,
     /// max_concurrency).
@@ -134,6 +165,16 @@ extension Manifest {
 
 /// Predicts manifest entries with a given engine profile and compares them with the measurements.
 public enum Validation {
+    /// Step traces: how many, how many steps, and the median over all their steps of |predicted / measured - 1|.
+    public struct StepSummary: Sendable { public var traces: Int; public var steps: Int; public var medianAbs: Double; public var p90Abs: Double }
+
+    public static func summarizeSteps(_ rows: [Row]) -> StepSummary {
+        let st = rows.filter(\.isStepTrace)
+        let all = st.flatMap { $0.stepAbsErrors ?? [] }
+        guard !all.isEmpty else { return StepSummary(traces: 0, steps: 0, medianAbs: .nan, p90Abs: .nan) }
+        return StepSummary(traces: st.count, steps: all.count, medianAbs: Statistics.percentile(all, 50), p90Abs: Statistics.percentile(all, 90))
+    }
+
     public struct Row: Sendable {
         public var id: String
         public var fit: Bool
@@ -141,25 +182,35 @@ public enum Validation {
         public var measured: Double
         public var predicted: Double?
         public var error: String?
-        /// Signed relative error (predicted - measured) / measured.
-        public var relativeError: Double? { predicted.map { ($0 - measured) / measured } }
+        /// A step trace's row: every compared step's |predicted / measured - 1|, the median signed error, and the
+        /// trace's calibration loss (mean squared log error, clipped).
+        public var stepAbsErrors: [Double]? = nil
+        public var stepMedianError: Double? = nil
+        public var stepLoss: Double? = nil
+        /// Signed relative error (predicted - measured) / measured; for a step trace, the median over its steps.
+        public var relativeError: Double? { stepMedianError ?? predicted.map { ($0 - measured) / measured } }
+        public var isStepTrace: Bool { stepAbsErrors != nil }
     }
 
     /// Predicts every entry (the runs of a group averaged), in parallel over `threads`; deterministic.
     /// `engine` replaces the engine profile of every run of its kind.
     public static func predict(_ m: Manifest, entries: [Manifest.Entry]? = nil, store: ProfileStore, engine: EngineProfile?,
                                threads: Int) -> [Row] {
-        let es = entries ?? m.entries
+        let all = entries ?? m.entries
+        let es = all.filter { $0.stepTrace == nil }
         let jobs = es.flatMap { $0.runs }.enumerated().map { SweepSpec.Configuration(index: $0.offset, grid: "manifest", labels: [], args: $0.element) }
         let results = SweepRunner.run(jobs, store: store, threads: threads, engineOverride: engine)
         var rows: [Row] = []
         var j = 0
+        var stepRows: [String: [Row]] = [:]
+        let traces = all.filter { $0.stepTrace != nil }
+        for e in traces { stepRows[e.id] = stepTraceRows(e, store: store, engine: engine) }
         for e in es {
             var sums: [String: Double] = [:]
             var err: String? = nil
             for _ in e.runs {
                 if let r = results[j].result {
-                    for (k, v) in r.fields() { if let x = v as? Double { sums[k, default: 0] += x } }
+                    for (k, v) in r.fields() { if let x = v as? Double { sums[k, default: 0] += x } else if let i = v as? Int { sums[k, default: 0] += Double(i) } }
                 } else { err = results[j].error }
                 j += 1
             }
@@ -169,13 +220,32 @@ public enum Validation {
                 rows.append(row)
             }
         }
-        return rows
+        // Rows in the manifest's order.
+        var byID: [String: [Row]] = stepRows
+        for r in rows { byID[r.id, default: []].append(r) }
+        return all.flatMap { byID[$0.id] ?? [] }
+    }
+
+    /// A step trace's row: the deployment from the entry's flags, every busy step replayed.
+    static func stepTraceRows(_ e: Manifest.Entry, store: ProfileStore, engine: EngineProfile?) -> [Row] {
+        guard let trace = e.stepTrace, let args = e.runs.first else { return [] }
+        var row = Row(id: e.id, fit: e.fit, metric: "step_time_ms", measured: e.measured.first?.1 ?? 0, predicted: nil, error: nil)
+        do {
+            let a = try ParsedArguments(args, options: RunOptions.deployment + RunOptions.workload + RunOptions.output)
+            let d = try RunOptions.deployment(a, store: store, engineOverride: engine)
+            let c = try trace.compare(deployment: d, seed: try RunOptions.seed(a))
+            row.predicted = c.medianPredictedMs
+            row.stepAbsErrors = zip(c.predictedUs, c.measuredUs).map { abs($0 / $1 - 1) }
+            row.stepMedianError = c.medianError
+            row.stepLoss = c.meanSquaredLogError
+        } catch { row.error = "\(error)" }
+        return [row]
     }
 
     public struct Summary: Sendable { public var count: Int; public var mape: Double; public var maxAbs: Double }
 
     public static func summarize(_ rows: [Row]) -> Summary {
-        let errs = rows.compactMap { $0.relativeError.map(abs) }
+        let errs = rows.filter { !$0.isStepTrace }.compactMap { $0.relativeError.map(abs) }
         guard !errs.isEmpty else { return Summary(count: 0, mape: .nan, maxAbs: .nan) }
         return Summary(count: errs.count, mape: errs.reduce(0, +) / Double(errs.count), maxAbs: errs.max()!)
     }

@@ -30,7 +30,12 @@ public enum RunOptions {
         OptionSpec("--max-num-batched-tokens", "<n>", "vLLM: token budget per step (chunked prefill).", default: "from the engine profile"),
         OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "0.9"),
         OptionSpec("--experts-impl", "<impl>", "hf: Transformers experts implementation: eager, batched_mm or grouped_mm.", default: "from the engine profile"),
-        OptionSpec("--enable-prefix-caching", nil, "vLLM: share hashed KV blocks across requests with the same prefix (LRU eviction)."),
+        OptionSpec("--enable-prefix-caching", nil, "vLLM: share hashed KV blocks across requests with the same prefix (LRU eviction); on by default in the vllm profile (vLLM >= 0.10)."),
+        OptionSpec("--no-enable-prefix-caching", nil, "vLLM: turn prefix caching off."),
+        OptionSpec("--usage-context", "<context>", "vLLM: serve (`vllm serve` driven by a benchmark client) or offline (the LLM class with every request submitted at once, as `vllm bench throughput`); vLLM's batch defaults differ between the two.", default: "serve"),
+        OptionSpec("--enforce-eager", nil, "vLLM: no torch.compile and no CUDA graphs."),
+        OptionSpec("--async-scheduling", nil, "vLLM: schedule the next step while the current one runs on the GPU (the vllm profile's default)."),
+        OptionSpec("--no-async-scheduling", nil, "vLLM: turn async scheduling off (host time adds to GPU time)."),
         OptionSpec("--replicas", "<n>", "vLLM: N engine instances of this plan behind a router, on one event queue.", default: "1"),
         OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
         OptionSpec("--prefill-instances", "<x>", "Disaggregated prefill/decode (xPyD): x prefill instances (the decode instances use the plan above).", default: "none (aggregated)"),
@@ -190,14 +195,26 @@ public enum RunOptions {
             guard v > 0, v <= 1 else { throw a.invalid("--gpu-memory-utilization", a.string("--gpu-memory-utilization")!, "must be in (0, 1]") }
             overrides["gpu_memory_utilization"] = v
         }
-        return try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
-                              placement: placement, overrides: overrides, topology: topology)
+        if a.has("--async-scheduling") && a.has("--no-async-scheduling") {
+            throw InputError.usage("'--async-scheduling' and '--no-async-scheduling' contradict each other; give one")
+        }
+        if a.has("--enable-prefix-caching") && a.has("--no-enable-prefix-caching") {
+            throw InputError.usage("'--enable-prefix-caching' and '--no-enable-prefix-caching' contradict each other; give one")
+        }
+        if a.has("--async-scheduling") { overrides["async_scheduling"] = 1 }
+        if a.has("--no-async-scheduling") { overrides["async_scheduling"] = 0 }
+        if a.has("--enforce-eager") { overrides["enforce_eager"] = 1 }
+        var d = try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
+                               placement: placement, overrides: overrides, topology: topology)
+        if let u = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue)) { d.usageContext = Deployment.UsageContext(rawValue: u)! }
+        return d
     }
 
     /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.
     public static let vllmOnlyFlags = ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
-                                       "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config"] + instanceFlags
+                                       "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
+                                       "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--async-scheduling", "--no-async-scheduling"] + instanceFlags
     /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
     public static let instanceFlags = ["--replicas", "--router", "--prefill-instances", "--decode-instances", "--prefill-tensor-parallel-size",
                                        "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"]
@@ -259,6 +276,10 @@ public enum RunOptions {
 
     /// Builds the request stream (random dataset or trace) for the vLLM engine.
     public static func workload(_ a: ParsedArguments, seed: UInt64) throws -> Workload {
+        if a.string("--usage-context") == "offline" {
+            try refuseUnused(a, ["--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale"],
+                             because: "with '--usage-context offline' (vLLM's LLM class gets every request at once, as `vllm bench throughput`); use --usage-context serve for arrivals and concurrency")
+        }
         let dataset = try a.choice("--dataset-name", ["random", "trace"]) ?? (a.has("--trace") ? "trace" : "random")
         let conc = try a.positiveInt("--max-concurrency")
         if dataset == "trace" {
@@ -292,7 +313,7 @@ public enum RunOptions {
     /// The vLLM engine with the serving features the flags turn on (prefix caching, speculative decoding).
     public static func vllmSimulator(_ a: ParsedArguments, deployment d: Deployment, workload w: Workload, seed: UInt64, store: ProfileStore) throws -> VLLMSimulator {
         var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
-        sim.prefixCaching = a.has("--enable-prefix-caching")
+        sim.prefixCaching = a.has("--enable-prefix-caching") || (d.param("default_prefix_caching") >= 0.5 && !a.has("--no-enable-prefix-caching"))
         if let text = a.string("--speculative-config") {
             let sp = try SpeculativeConfig(json: text)
             if sp.method == .draft_model, let name = sp.model {

@@ -1,0 +1,114 @@
+import Foundation
+import SimKit
+import Cluster
+import Serving
+
+/// A vLLM step trace: every engine step of a real run with what it ran and how long it took, as recorded inside
+/// vLLM's engine core by `probe/vllm/steplog` and cut per run by `probe/vllm/summarize.py` (`"kind":
+/// "vllm-step-trace"`).
+///
+/// The steps compared are those of a busy engine: each one's `interval` (the time from its scheduling to the next
+/// step's) is its duration only when the next step follows without the engine waiting for a request. Offline runs
+/// (every request submitted at once) qualify at every step but the last; in serving runs a step qualifies when
+/// the next one continues a request that was already running (a decode, or a prompt chunk after an earlier one).
+public struct StepTrace: Sendable {
+    public struct Step: Sendable {
+        public var batch: BatchShape
+        /// The measured step time (µs): schedule to the next step's schedule.
+        public var measuredUs: Double
+        /// What vLLM's CUDA-graph dispatcher chose (FULL, PIECEWISE, NONE) and the GPU span it measured (µs).
+        public var recordedMode: String
+        public var recordedGPUUs: Double?
+    }
+
+    public var file: String
+    public var steps: [Step]
+    /// Steps in the file, and the run's kind (offline or serve).
+    public var recorded: Int
+    public var runKind: String
+
+    public static func load(file: String) throws -> StepTrace {
+        let j = try JSONNode.load(file: file)
+        guard (try? j.string("kind")) == "vllm-step-trace" else {
+            throw InputError.data("\(file): not a vLLM step trace (expected \"kind\": \"vllm-step-trace\", written by probe/vllm/summarize.py)")
+        }
+        let cols = try j.require("columns").array().map { try $0.string() }
+        var at: [String: Int] = [:]
+        for (i, c) in cols.enumerated() { at[c] = i }
+        for need in ["interval", "tok", "dn", "dctx", "pn", "pt", "pre", "cg"] where at[need] == nil {
+            throw try j.require("columns").fail("has no column '\(need)'")
+        }
+        let runKind = try j.optional("run_kind")?.string() ?? "serve"
+        let rows = try j.require("steps").array()
+        try Limits.checkMemory(Double(rows.count) * 256, what: "\(rows.count) steps", flag: "the step trace \(file)")
+        struct Raw { var batch: BatchShape; var interval: Double?; var mode: String; var gpu: Double?; var dn: Int; var continuesPrefill: Bool }
+        var raw: [Raw] = []
+        raw.reserveCapacity(rows.count)
+        for (k, row) in rows.enumerated() {
+            let r = try row.array()
+            guard r.count == cols.count else { throw row.fail("step \(k + 1) has \(r.count) fields; the columns name \(cols.count)") }
+            func int(_ c: String) throws -> Int { try r[at[c]!].int() }
+            func num(_ c: String) -> Double? { try? r[at[c]!].double() }
+            var b = BatchShape()
+            let dn = try int("dn"), pn = try int("pn"), pt = try int("pt"), tok = try int("tok")
+            guard dn >= 0, pn >= 0, pt >= 0, tok == dn + pt else {
+                throw row.fail("step \(k + 1): \(tok) tokens are not its \(dn) decodes plus \(pt) prompt tokens")
+            }
+            if dn > 0 {
+                let ctx = try r[at["dctx"]!].double()
+                b.tokens += dn; b.sequences += dn; b.decodeSequences += dn; b.decodeContext += ctx; b.logitsRows += dn
+            }
+            var listed = 0, continues = false
+            for c in try r[at["pre"]!].array() {
+                let pair = try c.array()
+                guard pair.count == 2 else { throw c.fail("step \(k + 1): a prompt chunk is [tokens, prefix]") }
+                let chunk = try pair[0].int(), prefix = try pair[1].int()
+                guard chunk > 0, prefix >= 0 else { throw c.fail("step \(k + 1): prompt chunk [\(chunk), \(prefix)] is not positive") }
+                b.addPrefill(chunk: chunk, prefix: prefix, samples: true)
+                listed += chunk
+                if prefix > 0 { continues = true }
+            }
+            // The trace lists at most 64 chunks; the rest of the prompt tokens count as one more chunk.
+            if pt > listed { b.addPrefill(chunk: pt - listed, prefix: 0, samples: true) }
+            raw.append(Raw(batch: b, interval: num("interval"), mode: (try? r[at["cg"]!].string()) ?? "?",
+                           gpu: at["gpu"].flatMap { num(cols[$0]) }, dn: dn, continuesPrefill: continues))
+        }
+        var steps: [Step] = []
+        for k in 0..<raw.count {
+            guard let iv = raw[k].interval, iv > 0, k + 1 < raw.count else { continue }
+            let next = raw[k + 1]
+            guard runKind == "offline" || next.dn > 0 || next.continuesPrefill else { continue }
+            steps.append(Step(batch: raw[k].batch, measuredUs: iv * 1000, recordedMode: raw[k].mode, recordedGPUUs: raw[k].gpu.map { $0 * 1000 }))
+        }
+        guard !steps.isEmpty else { throw InputError.data("\(file): no step of a busy engine to compare (\(raw.count) steps recorded)") }
+        return StepTrace(file: file, steps: steps, recorded: raw.count, runKind: runKind)
+    }
+
+    /// Per step: predicted and measured time (µs), the model's and vLLM's CUDA-graph mode.
+    public struct Comparison: Sendable {
+        public var predictedUs: [Double], measuredUs: [Double]
+        public var modeAgreement: Double
+        /// Median over steps of predicted / measured - 1, of its absolute value, and the medians of the two times.
+        public var medianError: Double, medianAbsError: Double, medianMeasuredMs: Double, medianPredictedMs: Double
+        /// Mean over steps of log(predicted / measured)^2, each term at most 1 (a step off by e times counts as one):
+        /// the calibration loss of this trace.
+        public var meanSquaredLogError: Double
+    }
+
+    public func compare(deployment d: Deployment, seed: UInt64) throws -> Comparison {
+        let replayed = try VLLMSimulator.replaySteps(steps.map(\.batch), deployment: d, seed: seed)
+        var errs: [Double] = [], absErrs: [Double] = [], sq = 0.0, agree = 0
+        for (s, p) in zip(steps, replayed) {
+            let e = p.stepUs / s.measuredUs - 1
+            errs.append(e); absErrs.append(abs(e))
+            let l = log(max(p.stepUs, 1e-3) / s.measuredUs)
+            sq += min(l * l, 1)
+            if p.mode == s.recordedMode { agree += 1 }
+        }
+        let pred = replayed.map(\.stepUs), meas = steps.map(\.measuredUs)
+        return Comparison(predictedUs: pred, measuredUs: meas, modeAgreement: Double(agree) / Double(steps.count),
+                          medianError: Statistics.percentile(errs, 50), medianAbsError: Statistics.percentile(absErrs, 50),
+                          medianMeasuredMs: Statistics.percentile(meas, 50) / 1e3, medianPredictedMs: Statistics.percentile(pred, 50) / 1e3,
+                          meanSquaredLogError: sq / Double(steps.count))
+    }
+}

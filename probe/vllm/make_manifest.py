@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Builds the moesim manifest of the vLLM 0.24 runs on one H200 (issue 22) from the harness's result files.
+
+  python3 probe/vllm/make_manifest.py probe/results/2026-12-03-h200-vllm experiments/vllm-h200/manifest.json
+
+Three kinds of entry, each with the moesim flags that describe the run:
+  offline runs (LLM.generate, every request at once)  -> measured elapsed_time (vllm bench throughput's key);
+  serving runs (AsyncLLM, Poisson or capped)            -> measured TTFT, TPOT, ITL, E2EL, request throughput, replayed
+                                                           from the result file's own requests (send times, lengths);
+  step traces (every busy engine step of a run)         -> each step's time against the model's.
+The fit split is declared here (FIT below) and written into the manifest: everything else is held out.
+"""
+import json
+import os
+import re
+import sys
+
+MODELS = {"olmoe": "olmoe-1b-7b", "mixtral": "mixtral-8x7b", "qwen3": "qwen3-30b-a3b", "qwen15": "qwen1.5-moe-a2.7b",
+          "dsv2lite": "deepseek-v2-lite", "llama8b": "llama-3.1-8b"}
+
+# The fit split: OLMoE and Mixtral in vLLM's default configuration, a spread of batch sizes and one serving rate and
+# one concurrency each. Everything else is held out: the other runs of those two models, every run of Qwen3-30B-A3B,
+# Qwen1.5-MoE-A2.7B and DeepSeek-V2-Lite, and every run with a knob changed (async scheduling off, enforce-eager,
+# 2,048 batched tokens and 256 sequences, prefix caching off, fp8 KV cache).
+FIT = {
+    ("olmoe-offline", "o-n1-i512-o256"), ("olmoe-offline", "o-n16-i512-o256"), ("olmoe-offline", "o-n256-i512-o256"),
+    ("olmoe-offline", "o-n1024-i512-o128"), ("olmoe-offline", "o-n64-i2048-o128"),
+    ("olmoe-serve", "s-p50"), ("olmoe-serve", "s-c16-n64"),
+    ("mixtral-offline", "o-n1-i512-o256"), ("mixtral-offline", "o-n64-i512-o256"), ("mixtral-offline", "o-n512-i512-o128"),
+    ("mixtral-serve", "s-p50"),
+}
+
+SERVE_METRICS = ["median_ttft_ms", "mean_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "mean_itl_ms", "mean_e2el_ms",
+                 "request_throughput"]
+
+
+def knob_flags(engine):
+    f = []
+    if engine.get("async_scheduling") is False:
+        f.append("--no-async-scheduling")
+    if engine.get("enforce_eager"):
+        f.append("--enforce-eager")
+    if "max_num_batched_tokens" in engine:
+        f += ["--max-num-batched-tokens", str(engine["max_num_batched_tokens"])]
+    if "max_num_seqs" in engine:
+        f += ["--max-num-seqs", str(engine["max_num_seqs"])]
+    if engine.get("enable_prefix_caching") is False:
+        f.append("--no-enable-prefix-caching")
+    if engine.get("kv_cache_dtype"):
+        f += ["--kv-cache-dtype", engine["kv_cache_dtype"]]
+    if engine.get("quantization"):
+        f += ["--quantization", engine["quantization"]]
+    return f
+
+
+def main():
+    res, out = sys.argv[1], sys.argv[2]
+    base = os.path.dirname(os.path.abspath(out))
+    rel = lambda p: os.path.relpath(os.path.abspath(p), base)
+    runs = []
+    for job in sorted(os.listdir(res)):
+        jd = os.path.join(res, job)
+        if not os.path.isdir(jd) or not os.path.exists(os.path.join(jd, "runs.json")):
+            continue
+        meta = json.load(open(os.path.join(jd, "runs.json")))
+        j = meta["job"]
+        model = MODELS[job.split("-")[0]]
+        dep = ["--model", model, "--gpu", "h200-sxm-141gb"] + knob_flags(j.get("engine", {}))
+        if model == "deepseek-v2-lite":
+            # vLLM's dummy weights route every DeepSeek-V2 token to experts 0-5 (see the histogram file's note).
+            dep += ["--routing", "histogram:deepseek-v2-lite-dummy-routing.json"]
+        # The KV cache vLLM allocated (its log), measured once per engine: on the job's first run.
+        kv = re.findall(r"GPU KV cache size: ([0-9,]+) tokens", open(os.path.join(jd, "log.txt")).read())
+        kv_tokens = int(kv[0].replace(",", "")) if kv else None
+        first = True
+        for r in meta["runs"]:
+            rid = r["id"]
+            f = os.path.join(jd, rid + ".json")
+            d = json.load(open(f))
+            fit = (job, rid) in FIT
+            note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f))
+            if r["kind"] == "offline":
+                spec = d["run"]
+                args = dep + ["--usage-context", "offline", "--num-prompts", str(spec["n"]), "--random-input-len", str(spec["in"]),
+                              "--random-output-len", str(spec["out"])]
+                if spec.get("prefix"):
+                    args += ["--random-prefix-len", str(spec["prefix"])]
+                measured = {"elapsed_time": round(d["elapsed_time"], 6)}
+                if first and kv_tokens:
+                    measured["kv_cache_capacity_tokens"] = kv_tokens
+                runs.append({"id": "%s/%s" % (job, rid), "fit": fit, "args": args, "measured": measured, "note": note})
+                usage = ["--usage-context", "offline"]
+            else:
+                args = dep + ["--trace", rel(f)]
+                if d.get("max_concurrency"):
+                    args += ["--max-concurrency", str(d["max_concurrency"])]
+                measured = {k: round(d[k], 6) for k in SERVE_METRICS if d.get(k)}
+                if first and kv_tokens:
+                    measured["kv_cache_capacity_tokens"] = kv_tokens
+                runs.append({"id": "%s/%s" % (job, rid), "fit": fit, "args": args, "measured": measured, "note": note})
+                usage = []
+            first = False
+            st = os.path.join(jd, rid + ".steps.json")
+            if os.path.exists(st):
+                runs.append({"id": "%s/%s/steps" % (job, rid), "fit": fit, "step_trace": rel(st), "args": dep + usage,
+                             "note": "every busy engine step of the run above"})
+    m = {"version": 1,
+         "description": "vLLM 0.24.0 on one H200 (2026-12-03, random weights): offline LLM.generate runs, AsyncLLM serving runs and "
+                        "their step traces, measured by probe/vllm (see probe/results/2026-12-03-h200-vllm). Fit split: OLMoE-1B-7B "
+                        "and Mixtral-8x7B in vLLM's default configuration at a spread of batch sizes, one serving rate and one "
+                        "concurrency; everything else is held out (Qwen3-30B-A3B, Qwen1.5-MoE-A2.7B, DeepSeek-V2-Lite, the knob "
+                        "runs, the other OLMoE/Mixtral runs). Written by probe/vllm/make_manifest.py.",
+         "runs": runs}
+    os.makedirs(base, exist_ok=True)
+    with open(out, "w") as fh:
+        json.dump(m, fh, indent=1)
+    print("%d entries (%d fit) -> %s" % (len(runs), sum(1 for r in runs if r["fit"]), out))
+
+
+if __name__ == "__main__":
+    main()
