@@ -17,17 +17,17 @@ public enum SVGChart {
         }
     }
 
-    /// Okabe–Ito colour-blind-safe palette (yellow last: weakest contrast on white).
-    public static let palette: [String] = [
-        "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442",
-    ]
+    /// The series colours (`ChartLayout.palette`): series i takes `ChartLayout.style(i)`.
+    public static var palette: [String] { ChartLayout.palette }
 
-    static let font = "DejaVu Sans, Helvetica, Arial, sans-serif"
+    static let font = ChartLayout.font
 
     // MARK: - Grouped bars
 
     /// Grouped bar chart: one group per category, one bar per series (`nil` = missing, marked "n/a").
-    /// The y axis starts at 0 (or below, if a value is negative) with 1/2/5×10^k ticks.
+    /// The y axis starts at 0 (or below, if a value is negative) with 1/2/5×10^k ticks. Every text is measured: the
+    /// title wraps, category labels turn (and thin out) when they do not fit, value labels are drawn only where they
+    /// overlap nothing, and the legend is packed into columns.
     public static func groupedBars(title: String, categories: [String], series: [(name: String, values: [Double?])],
                                    yLabel: String, width: Int = 720, height: Int = 420,
                                    valueLabels: Bool = false) -> String {
@@ -42,8 +42,9 @@ public enum SVGChart {
         // Layout: legend rows and category label rotation decide the bottom margin.
         var left = 18 + 14 + (tickLabels.map { textWidth($0, 11) }.max() ?? 10) + 8
         let right = 16.0
-        let top = title.isEmpty ? 16.0 : 40.0
-        let legend = legendLayout(series.map(\.name), width: W - 20)
+        let head = titleBlock(title, width: W)
+        let top = head.bottom
+        let legend = ChartLayout.legend(series.map(\.name), maxWidth: W - 20)
         let groupW0 = (W - left - right) / Double(max(categories.count, 1))
         let maxCat0 = categories.map { textWidth($0, 11) }.max() ?? 0
         let rotate = maxCat0 > groupW0 - 4
@@ -54,12 +55,13 @@ public enum SVGChart {
             let need = 0.866 * textWidth(first, 11) + 10 - groupW0 / 2
             if need > left { left = min(need, W * 0.3) }
         }
-        let catH = rotate ? maxCat * 0.5 + 14 : 16
+        // A label turned by 30° reaches down 0.5 of its width plus its own height.
+        let catH = rotate ? maxCat * 0.5 + ChartLayout.lineHeight(11) + 4 : 16
         let bottom = 8 + catH + 8 + legend.height + 6
         let plot = Rect(x: left, y: top, w: W - left - right, h: max(H - top - bottom, 40))
         let yOf = { (v: Double) in plot.y + plot.h * (1 - (v - yLo) / (yHi - yLo)) }
 
-        var s = header(width: width, height: height, title: title)
+        var s = header(width: width, height: height, title: head)
         s += yGrid(ticks: ticks, labels: tickLabels, plot: plot, yOf: yOf)
         s += yAxisTitle(yLabel, plot: plot, tickLabels: tickLabels)
 
@@ -67,17 +69,23 @@ public enum SVGChart {
         let groupW = plot.w / Double(nC)
         let barW = groupW * 0.8 / Double(nS)
         let zeroY = yOf(0)
+        // Turned labels sit groupW/2 apart across their direction: every k-th one when a line does not fit.
+        let every = rotate ? max(1, Int((ChartLayout.lineHeight(11) + 1) / max(groupW * 0.5, 1e-9)) + 1) : 1
+        var bars: [ChartLayout.Box] = []
+        var labels: [(box: ChartLayout.Box, svg: String)] = []
         for (ci, (cat, catLabel)) in zip(categories, catLabels).enumerated() {
             let gx = plot.x + groupW * Double(ci) + groupW * 0.1
             for (si, ser) in series.enumerated() {
                 let bx = gx + barW * Double(si)
-                let color = palette[si % palette.count]
+                let color = ChartLayout.style(si).colour
                 let v: Double? = ci < ser.values.count ? ser.values[ci] : nil
                 guard let v, v.isFinite else {
-                    // Missing bar: a small grey "n/a" at the baseline.
+                    // Missing bar: a small grey "n/a" at the baseline, when it fits the bar's slot.
                     let cx = bx + barW / 2
                     if barW < 14 {
-                        s += "<text x=\"\(n(cx + 3))\" y=\"\(n(zeroY - 3))\" font-size=\"8\" fill=\"#777777\" transform=\"rotate(-90 \(n(cx + 3)) \(n(zeroY - 3)))\">n/a</text>\n"
+                        if barW >= ChartLayout.lineHeight(8) {
+                            s += "<text x=\"\(n(cx + 3))\" y=\"\(n(zeroY - 3))\" font-size=\"8\" fill=\"#777777\" transform=\"rotate(-90 \(n(cx + 3)) \(n(zeroY - 3)))\">n/a</text>\n"
+                        }
                     } else {
                         s += "<text x=\"\(n(cx))\" y=\"\(n(zeroY - 3))\" font-size=\"8\" fill=\"#777777\" text-anchor=\"middle\">n/a</text>\n"
                     }
@@ -85,17 +93,24 @@ public enum SVGChart {
                 }
                 let y0 = min(yOf(v), zeroY), h = abs(yOf(v) - zeroY)
                 s += "<rect class=\"bar\" x=\"\(n(bx))\" y=\"\(n(y0))\" width=\"\(n(max(barW - 1, 0.5)))\" height=\"\(n(h))\" fill=\"\(color)\"><title>\(xml(ser.name)) / \(xml(cat)): \(xml(valueLabel(v)))</title></rect>\n"
+                bars.append(ChartLayout.Box(x: bx, y: y0, w: max(barW - 1, 0.5), h: h))
                 if valueLabels {
                     let label = valueLabel(v), cx = bx + barW / 2
-                    let ly = v >= 0 ? y0 - 3 : y0 + h + 10
-                    if textWidth(label, 9) <= barW + 2 {
-                        s += "<text x=\"\(n(cx))\" y=\"\(n(ly))\" font-size=\"9\" fill=\"#333333\" text-anchor=\"middle\">\(xml(label))</text>\n"
+                    let w = textWidth(label, 9)
+                    if w <= barW + 2 {
+                        let ly = v >= 0 ? y0 - 3 : y0 + h + 10
+                        labels.append((ChartLayout.textBox(label, x: cx, y: ly, size: 9, anchor: .middle),
+                                       "<text x=\"\(n(cx))\" y=\"\(n(ly))\" font-size=\"9\" fill=\"#333333\" text-anchor=\"middle\">\(xml(label))</text>\n"))
                     } else {
-                        s += "<text x=\"\(n(cx + 3))\" y=\"\(n(ly))\" font-size=\"9\" fill=\"#333333\" transform=\"rotate(-90 \(n(cx + 3)) \(n(ly)))\">\(xml(label))</text>\n"
+                        // Turned upright: the text runs up from just above the bar (or down from below it).
+                        let tx = cx + 3, ly = v >= 0 ? y0 - 3 : y0 + h + 3 + w
+                        let box = ChartLayout.Box(x0: tx - ChartLayout.ascent * 9, y0: ly - w, x1: tx + ChartLayout.descent * 9, y1: ly)
+                        labels.append((box, "<text x=\"\(n(tx))\" y=\"\(n(ly))\" font-size=\"9\" fill=\"#333333\" transform=\"rotate(-90 \(n(tx)) \(n(ly)))\">\(xml(label))</text>\n"))
                     }
                 }
             }
             // Category label.
+            guard ci % every == 0 else { continue }
             let cx = plot.x + groupW * (Double(ci) + 0.5), cy = plot.y + plot.h + 16
             if rotate {
                 s += "<text x=\"\(n(cx))\" y=\"\(n(cy))\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-30 \(n(cx)) \(n(cy)))\">\(xml(catLabel))</text>\n"
@@ -103,16 +118,23 @@ public enum SVGChart {
                 s += "<text x=\"\(n(cx))\" y=\"\(n(cy))\" font-size=\"11\" text-anchor=\"middle\">\(xml(catLabel))</text>\n"
             }
         }
+        // Value labels: only those inside the plot's headroom that overlap no bar and no label kept before them.
+        let area = ChartLayout.Box(x0: plot.x, y0: plot.y - 4, x1: plot.x + plot.w, y1: plot.y + plot.h + 14)
+        var kept: [ChartLayout.Box] = []
+        for l in labels where l.box.inside(area) && !bars.contains(where: { $0.overlaps(l.box, tolerance: 0.5) }) && !kept.contains(where: { $0.overlaps(l.box.inset(-1)) }) {
+            kept.append(l.box)
+            s += l.svg
+        }
         s += axes(plot: plot, zeroY: zeroY)
-        s += drawLegend(legend, names: series.map(\.name), y: H - legend.height - 4, width: W,
-                        style: { i in (palette[i % palette.count], false, nil) }, bars: true)
+        s += drawLegend(legend, y: H - legend.height - 4, width: W, style: { ChartLayout.style($0) }, dashed: { _ in false }, markers: false, bars: true)
         return s + "</svg>\n"
     }
 
     // MARK: - Lines
 
     /// Line chart. With `logX`, the x axis is log2 and ticks are the distinct data x values
-    /// (thinned if crowded), e.g. 1, 4, 8, …, 128; non-positive x are dropped.
+    /// (thinned if crowded), e.g. 1, 4, 8, …, 128; non-positive x are dropped. Series i takes `ChartLayout.style(i)`
+    /// (colour, dash and marker together); `dashed` series are drawn dashed whatever their style.
     public static func lines(title: String, series: [Series], xLabel: String, yLabel: String, logX: Bool = false,
                              width: Int = 720, height: Int = 420, markers: Bool = true) -> String {
         let W = Double(width), H = Double(height)
@@ -129,12 +151,12 @@ public enum SVGChart {
 
         let left = 18 + 14 + (yLabels.map { textWidth($0, 11) }.max() ?? 10) + 8
         let right = 20.0
-        let top = title.isEmpty ? 16.0 : 40.0
-        let legend = legendLayout(series.map(\.name), width: W - 20)
+        let head = titleBlock(title, width: W)
+        let top = head.bottom
+        let legend = ChartLayout.legend(series.map(\.name), maxWidth: W - 20)
         let bottom = 8 + 14 + 6 + 14 + 8 + legend.height + 6
         let plot = Rect(x: left, y: top, w: W - left - right, h: max(H - top - bottom, 40))
         let yOf = { (v: Double) in plot.y + plot.h * (1 - (v - yLo) / (yHi - yLo)) }
-
         // X scale and ticks.
         var xOf: (Double) -> Double
         var xTicks: [(Double, String)] = []
@@ -174,7 +196,7 @@ public enum SVGChart {
             xTicks = t.map { ($0, tickLabel($0, step: step)) }
         }
 
-        var s = header(width: width, height: height, title: title)
+        var s = header(width: width, height: height, title: head)
         s += yGrid(ticks: yt, labels: yLabels, plot: plot, yOf: yOf)
         for (v, label) in xTicks {
             let x = xOf(v)
@@ -184,24 +206,24 @@ public enum SVGChart {
         }
         s += yAxisTitle(yLabel, plot: plot, tickLabels: yLabels)
         if !xLabel.isEmpty {
-            s += "<text x=\"\(n(plot.x + plot.w / 2))\" y=\"\(n(plot.y + plot.h + 34))\" font-size=\"12\" text-anchor=\"middle\">\(xml(xLabel))</text>\n"
+            let label = ChartLayout.fit(xLabel, size: 12, width: plot.w)
+            s += "<text x=\"\(n(plot.x + plot.w / 2))\" y=\"\(n(plot.y + plot.h + 34))\" font-size=\"12\" text-anchor=\"middle\">\(xml(label))</text>\n"
         }
         s += axes(plot: plot, zeroY: yLo <= 0 && yHi >= 0 ? yOf(0) : plot.y + plot.h)
 
+        let dashed = { (i: Int) in i < series.count && series[i].dashed }
         for (si, ser) in series.enumerated() {
-            let color = palette[si % palette.count]
+            let st = ChartLayout.style(si)
             let p = pts[si]
             if p.isEmpty { continue }
             let d = p.enumerated().map { (i, q) in (i == 0 ? "M" : "L") + n(xOf(q.x)) + " " + n(yOf(q.y)) }.joined(separator: " ")
-            let dash = ser.dashed ? " stroke-dasharray=\"6 4\"" : ""
-            s += "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" stroke-linejoin=\"round\"\(dash)><title>\(xml(ser.name))</title></path>\n"
+            let dash = (ser.dashed ? "6 4" : st.dash).map { " stroke-dasharray=\"\($0)\"" } ?? ""
+            s += "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"\(st.colour)\" stroke-width=\"2\" stroke-linejoin=\"round\"\(dash)><title>\(xml(ser.name))</title></path>\n"
             if markers {
-                for q in p { s += marker(si, x: xOf(q.x), y: yOf(q.y), color: color) }
+                for q in p { s += ChartLayout.marker(st.marker, x: xOf(q.x), y: yOf(q.y), r: 3.6, colour: st.colour, attributes: " class=\"mk\"") }
             }
         }
-        s += drawLegend(legend, names: series.map(\.name), y: H - legend.height - 4, width: W,
-                        style: { i in (palette[i % palette.count], i < series.count && series[i].dashed, markers ? i : nil) },
-                        bars: false)
+        s += drawLegend(legend, y: H - legend.height - 4, width: W, style: { ChartLayout.style($0) }, dashed: dashed, markers: markers, bars: false)
         return s + "</svg>\n"
     }
 
@@ -232,7 +254,9 @@ public enum SVGChart {
         if let close = inner.range(of: "</svg>", options: .backwards) { inner = inner[..<close.lowerBound] }
         let viewBox = attribute("viewBox", in: tag)
             ?? "0 0 \(attribute("width", in: tag) ?? String(w)) \(attribute("height", in: tag) ?? String(h))"
-        return "<svg x=\"\(x)\" y=\"\(y)\" width=\"\(w)\" height=\"\(h)\" viewBox=\"\(xml(viewBox))\" preserveAspectRatio=\"xMidYMid meet\">"
+        // The chart's font goes with it (attributes of the root element are not inherited by what is nested).
+        let fontFamily = attribute("font-family", in: tag).map { " font-family=\"\($0)\"" } ?? ""
+        return "<svg x=\"\(x)\" y=\"\(y)\" width=\"\(w)\" height=\"\(h)\" viewBox=\"\(xml(viewBox))\" preserveAspectRatio=\"xMidYMid meet\"\(fontFamily)>"
             + inner + "</svg>\n"
     }
 
@@ -344,65 +368,45 @@ public enum SVGChart {
 
     struct Rect { var x, y, w, h: Double }
 
-    struct Legend {
-        var rows: [[(index: Int, x: Double)]]
-        var height: Double
-    }
+    /// Text width for the chart font (see `ChartLayout.textWidth`).
+    static func textWidth(_ s: String, _ size: Double) -> Double { ChartLayout.textWidth(s, size: size) }
 
-    /// Approximate text width for the sans font.
-    static func textWidth(_ s: String, _ size: Double) -> Double { Double(s.count) * size * 0.6 }
-
-    static func legendLayout(_ names: [String], width: Double) -> Legend {
-        var rows: [[(index: Int, x: Double)]] = [[]]
-        var x = 0.0
-        for (i, name) in names.enumerated() {
-            let w = 26 + textWidth(name, 11) + 16
-            if x > 0 && x + w > width { rows.append([]); x = 0 }
-            rows[rows.count - 1].append((i, x))
-            x += w
-        }
-        if names.isEmpty { return Legend(rows: [], height: 0) }
-        return Legend(rows: rows, height: Double(rows.count) * 16)
-    }
-
-    static func drawLegend(_ legend: Legend, names: [String], y: Double, width: Double,
-                           style: (Int) -> (color: String, dashed: Bool, marker: Int?), bars: Bool) -> String {
+    /// A legend laid out by `ChartLayout.legend`, drawn with its top at `y`, centred in `width`.
+    static func drawLegend(_ legend: ChartLayout.Legend, y: Double, width: Double, style: (Int) -> ChartLayout.Style,
+                           dashed: (Int) -> Bool, markers: Bool, bars: Bool) -> String {
         var s = ""
-        for (r, row) in legend.rows.enumerated() {
-            guard let lastItem = row.last else { continue }
-            let rowW = lastItem.x + 26 + textWidth(names[lastItem.index], 11)
-            let x0 = ((width - rowW) / 2).rounded()
-            let cy = y + Double(r) * 16 + 8
-            for item in row {
-                let (color, dashed, mk) = style(item.index)
-                let x = x0 + item.x
-                if bars {
-                    s += "<rect x=\"\(n(x + 4))\" y=\"\(n(cy - 5))\" width=\"14\" height=\"10\" fill=\"\(color)\"/>\n"
-                } else {
-                    let dash = dashed ? " stroke-dasharray=\"6 4\"" : ""
-                    s += "<line x1=\"\(n(x))\" y1=\"\(n(cy))\" x2=\"\(n(x + 22))\" y2=\"\(n(cy))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>\n"
-                    if let mk { s += marker(mk, x: x + 11, y: cy, color: color) }
-                }
-                s += "<text x=\"\(n(x + 26))\" y=\"\(n(cy + 4))\" font-size=\"11\">\(xml(names[item.index]))</text>\n"
+        let dx = 10.0   // the legend was packed into width - 20
+        for (i, pos) in legend.positions.enumerated() {
+            let st = style(i)
+            let x = dx + pos.x, cy = y + pos.y
+            if bars {
+                s += "<rect class=\"key\" x=\"\(n(x + 4))\" y=\"\(n(cy - 5))\" width=\"14\" height=\"10\" fill=\"\(st.colour)\"/>\n"
+            } else {
+                let dash = (dashed(i) ? "6 4" : st.dash).map { " stroke-dasharray=\"\($0)\"" } ?? ""
+                s += "<line x1=\"\(n(x))\" y1=\"\(n(cy))\" x2=\"\(n(x + 22))\" y2=\"\(n(cy))\" stroke=\"\(st.colour)\" stroke-width=\"2\"\(dash)/>\n"
+                if markers { s += ChartLayout.marker(st.marker, x: x + 11, y: cy, r: 3.6, colour: st.colour, attributes: " class=\"key\"") }
             }
+            s += "<text x=\"\(n(x + 26))\" y=\"\(n(ChartLayout.baseline(centredOn: cy, size: 11)))\" font-size=\"11\">\(xml(legend.labels[i]))</text>\n"
         }
         return s
     }
 
-    static func marker(_ i: Int, x: Double, y: Double, color: String) -> String {
-        switch i % 4 {
-        case 0: return "<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"3.2\" fill=\"\(color)\"/>\n"
-        case 1: return "<rect x=\"\(n(x - 3))\" y=\"\(n(y - 3))\" width=\"6\" height=\"6\" fill=\"\(color)\"/>\n"
-        case 2: return "<path d=\"M\(n(x)) \(n(y - 4)) L\(n(x + 4)) \(n(y)) L\(n(x)) \(n(y + 4)) L\(n(x - 4)) \(n(y)) Z\" fill=\"\(color)\"/>\n"
-        default: return "<path d=\"M\(n(x)) \(n(y - 4)) L\(n(x + 4)) \(n(y + 3)) L\(n(x - 4)) \(n(y + 3)) Z\" fill=\"\(color)\"/>\n"
-        }
+    /// A title's lines and size (wrapped or shrunk to fit the width) and where the plot may start below it.
+    struct TitleBlock { var lines: [String]; var size: Double; var bottom: Double }
+
+    static func titleBlock(_ title: String, width: Double) -> TitleBlock {
+        guard !title.isEmpty else { return TitleBlock(lines: [], size: 15, bottom: 16) }
+        let t = ChartLayout.title(title, width: width - 16, size: 15)
+        let lh = (t.size * 1.25).rounded()
+        return TitleBlock(lines: t.lines, size: t.size, bottom: 40 + lh * Double(t.lines.count - 1))
     }
 
-    static func header(width: Int, height: Int, title: String) -> String {
+    static func header(width: Int, height: Int, title: TitleBlock) -> String {
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"\(font)\">\n"
         s += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>\n"
-        if !title.isEmpty {
-            s += "<text x=\"\(n(Double(width) / 2))\" y=\"24\" font-size=\"15\" font-weight=\"bold\" text-anchor=\"middle\">\(xml(title))</text>\n"
+        let lh = (title.size * 1.25).rounded()
+        for (i, line) in title.lines.enumerated() {
+            s += "<text x=\"\(n(Double(width) / 2))\" y=\"\(n(24 + lh * Double(i)))\" font-size=\"\(n(title.size))\" font-weight=\"bold\" text-anchor=\"middle\">\(xml(line))</text>\n"
         }
         return s
     }
@@ -421,7 +425,8 @@ public enum SVGChart {
         guard !label.isEmpty else { return "" }
         let cy = plot.y + plot.h / 2
         let x = n(max(16, plot.x - (tickLabels.map { textWidth($0, 11) }.max() ?? 10) - 22))
-        return "<text x=\"\(x)\" y=\"\(n(cy))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 \(x) \(n(cy)))\">\(xml(label))</text>\n"
+        let text = ChartLayout.fit(label, size: 12, width: plot.h)
+        return "<text x=\"\(x)\" y=\"\(n(cy))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 \(x) \(n(cy)))\">\(xml(text))</text>\n"
     }
 
     static func axes(plot: Rect, zeroY: Double) -> String {

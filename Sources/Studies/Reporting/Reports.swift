@@ -112,38 +112,87 @@ public enum Reports {
             let load = axes.first { a in
                 a.lowercased().split(whereSeparator: { !$0.isLetter }).contains { ["concurrency", "rate", "batch", "qps", "prompts", "load", "users"].contains(String($0)) }
             } ?? axes.last
-            var order: [String] = []
+            // The other axes name the curves. Many curves become small multiples: one panel per value of the first
+            // axes (as few as leave at most `perPanel` curves in each), every panel on the same scales.
+            let others = axes.filter { $0 != load }
+            func values(_ r: Row, _ names: ArraySlice<String>) -> [(String, String)] { names.compactMap { a in r.labels.first { $0.0 == a } } }
+            let perPanel = 6
+            var split = others.count
+            for p in 0...others.count {
+                var curves: [String: Set<String>] = [:]
+                for r in gr {
+                    let panel = values(r, others[..<p]).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+                    curves[panel, default: []].insert(values(r, others[p...]).map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+                }
+                if (curves.values.map(\.count).max() ?? 0) <= perPanel { split = p; break }
+            }
+            var panelOrder: [String] = []
+            var order: [String: [String]] = [:]
             var byKey: [String: [Row]] = [:]
             for r in gr {
-                let k = r.labels.filter { $0.0 != load }.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-                if byKey[k] == nil { order.append(k) }
-                byKey[k, default: []].append(r)
+                let panel = values(r, others[..<split]).map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
+                let k = values(r, others[split...]).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+                if order[panel] == nil { panelOrder.append(panel); order[panel] = [] }
+                if byKey[panel + "\u{1}" + k] == nil { order[panel]!.append(k) }
+                byKey[panel + "\u{1}" + k, default: []].append(r)
             }
             h.heading("Grid \(g): throughput against latency" + (load.map { " (points: \($0))" } ?? ""))
-            for (metric, label) in [("p99_tpot_ms", "P99 TPOT (ms)"), ("p99_ttft_ms", "P99 TTFT (ms)")] {
-                let series = order.map { k in
-                    ReportChart.Series(name: k.isEmpty ? g : k, points: byKey[k]!.map { r in
-                        let loadLabel = load.flatMap { l in r.labels.first { $0.0 == l }?.1 } ?? ""
-                        return ReportChart.Point(x: num(r.res!, "output_throughput"), y: num(r.res!, metric), label: loadLabel,
-                                                 tip: "\(k) \(load ?? "")=\(loadLabel)\noutput \(ReportChart.fmt(num(r.res!, "output_throughput"))) tok/s, \(label) \(ReportChart.fmt(num(r.res!, metric)))")
-                    }, connect: true, labelPoints: true)
-                }
-                h.chart(ReportChart.xy(title: "\(g): \(label) against output throughput", xLabel: "output throughput (tok/s)", yLabel: label, series: series))
+            if panelOrder.count > 1 {
+                h.note("\(panelOrder.count) panels, one per \(others[..<split].joined(separator: " and ")), on the same scales; each point is labelled with its \(load ?? "configuration") where the label fits (hover any point for its numbers).")
             }
+            for (metric, label) in [("p99_tpot_ms", "P99 TPOT (ms)"), ("p99_ttft_ms", "P99 TTFT (ms)")] {
+                let panels = panelOrder.map { panel in
+                    ReportChart.Panel(title: panel, series: order[panel]!.map { k in
+                        let name = k.isEmpty ? (panel.isEmpty ? g : panel) : k
+                        return ReportChart.Series(name: name, points: byKey[panel + "\u{1}" + k]!.map { r in
+                            let loadLabel = load.flatMap { l in r.labels.first { $0.0 == l }?.1 } ?? ""
+                            let full = [panel, k].filter { !$0.isEmpty }.joined(separator: " ")
+                            return ReportChart.Point(x: num(r.res!, "output_throughput"), y: num(r.res!, metric), label: loadLabel,
+                                                     tip: "\(full) \(load ?? "")=\(loadLabel)\noutput \(ReportChart.fmt(num(r.res!, "output_throughput"))) tok/s, \(label) \(ReportChart.fmt(num(r.res!, metric)))")
+                        }, connect: true, labelPoints: true)
+                    })
+                }
+                let chartTitle = "\(g): \(label) against output throughput"
+                h.chart(panels.count > 1
+                        ? ReportChart.smallMultiples(title: chartTitle, xLabel: "output throughput (tok/s)", yLabel: label, panels: panels)
+                        : ReportChart.xy(title: chartTitle, xLabel: "output throughput (tok/s)", yLabel: label, series: panels.first?.series ?? []))
+            }
+            // The step breakdown: one panel per group as above, one bar per configuration.
+            var groups: [(title: String, rows: [Int])] = []
+            for (i, r) in gr.enumerated() {
+                let panel = values(r, others[..<split]).map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
+                if let j = groups.firstIndex(where: { $0.title == panel }) { groups[j].rows.append(i) } else { groups.append((panel, [i])) }
+            }
+            let prefix = Set(others[..<split])
             h.chart(ReportChart.stackedBars(title: "\(g): mean engine step breakdown", unit: "ms per step",
-                                            categories: gr.map { $0.labels.map(\.1).joined(separator: " ") },
+                                            categories: gr.map { $0.labels.filter { !prefix.contains($0.0) }.map(\.1).joined(separator: " ") },
                                             components: zip(components, componentNames).map { c, nm in
                                                 (nm, gr.map { (($0.res!["step_time_breakdown_ms"] as? [String: Any])?[c] as? NSNumber)?.doubleValue ?? 0 })
-                                            }))
+                                            }, groups: groups.count > 1 ? groups : nil, width: groups.count > 1 ? 1040 : 900))
         }
         h.heading("All configurations")
-        let axes = rows.reduce(into: [String]()) { acc, r in for (a, _) in r.labels where !acc.contains(a) { acc.append(a) } }
-        h.table(["grid"] + axes + ["status", "output tok/s", "tok/s per GPU", "P99 TTFT ms", "P99 TPOT ms", "mean E2EL ms"], rows.map { r in
-            let labels = axes.map { a in r.labels.first { $0.0 == a }?.1 ?? "" }
-            guard let x = r.res else { return [r.grid] + labels + ["error: " + (r.error ?? ""), "", "", "", "", ""] }
-            return [r.grid] + labels + ["ok", f2(num(x, "output_throughput")), f2(num(x, "output_throughput_per_gpu")), f2(num(x, "p99_ttft_ms")),
-                                        f2(num(x, "p99_tpot_ms")), f2(num(x, "mean_e2el_ms"))]
-        })
+        // One table per grid, with that grid's axes; a configuration that could not run names its reason by number,
+        // each reason written out once below the table.
+        for g in grids {
+            let gr = rows.filter { $0.grid == g }
+            let axes = gr.reduce(into: [String]()) { acc, r in for (a, _) in r.labels where !acc.contains(a) { acc.append(a) } }
+            if grids.count > 1 { h.paragraph("Grid \(g): \(gr.count) configurations, \(gr.filter { $0.res != nil }.count) ran.") }
+            var reasons: [String] = []
+            h.table(axes + ["status", "output tok/s", "tok/s per GPU", "P99 TTFT ms", "P99 TPOT ms", "mean E2EL ms"], gr.map { r in
+                let labels = axes.map { a in r.labels.first { $0.0 == a }?.1 ?? "" }
+                guard let x = r.res else {
+                    let why = r.error ?? "no result"
+                    if !reasons.contains(why) { reasons.append(why) }
+                    return labels + ["could not run (\(reasons.firstIndex(of: why)! + 1))", "", "", "", "", ""]
+                }
+                return labels + ["ok", f2(num(x, "output_throughput")), f2(num(x, "output_throughput_per_gpu")), f2(num(x, "p99_ttft_ms")),
+                                 f2(num(x, "p99_tpot_ms")), f2(num(x, "mean_e2el_ms"))]
+            })
+            for (i, why) in reasons.enumerated() {
+                let count = gr.filter { $0.res == nil && ($0.error ?? "no result") == why }.count
+                h.note("(\(i + 1)) \(count) configuration\(count == 1 ? "" : "s") could not run: \(why)")
+            }
+        }
         return h.render()
     }
 
@@ -209,17 +258,21 @@ public enum Reports {
         for (title, cs) in [("Table IV", r.tableIV()), ("Table V", r.tableV()), ("Table VI", r.tableVI()), ("Table VII", r.tableVII()), ("Named points", r.namedPoints())] {
             guard !cs.isEmpty else { continue }
             h.heading("\(title): the paper beside moesim")
-            h.table(["row", "column", "paper", "moesim", "error", "fit"], cs.map { c in
-                [c.row, c.column, Reproduction.f(c.paper), Reproduction.f(c.moesim), Reproduction.pct(c.error), c.inSample ? "in fit" : "held out"]
+            h.table(["#", "row", "column", "paper", "moesim", "error", "fit"], cs.enumerated().map { i, c in
+                ["\(i + 1)", c.row, c.column, Reproduction.f(c.paper), Reproduction.f(c.moesim), Reproduction.pct(c.error), c.inSample ? "in fit" : "held out"]
             })
-            let pts = cs.filter { $0.paper != nil && $0.moesim != nil && $0.paper! > 0 && $0.moesim! > 0 }
+            let pts = cs.enumerated().filter { $0.element.paper != nil && $0.element.moesim != nil && $0.element.paper! > 0 && $0.element.moesim! > 0 }
             if !pts.isEmpty {
-                // moesim / paper per number, on one axis: 1 is exact.
-                let series = [ReportChart.Series(name: "held out", points: pts.enumerated().filter { !$0.element.inSample }.map { i, c in
-                                  ReportChart.Point(x: Double(i + 1), y: c.moesim! / c.paper!, tip: "\(c.row) / \(c.column)\npaper \(Reproduction.f(c.paper)), moesim \(Reproduction.f(c.moesim)) (\(Reproduction.pct(c.error)))") }, connect: false),
-                              ReportChart.Series(name: "in the fit", points: pts.enumerated().filter { $0.element.inSample }.map { i, c in
-                                  ReportChart.Point(x: Double(i + 1), y: c.moesim! / c.paper!, tip: "\(c.row) / \(c.column)\npaper \(Reproduction.f(c.paper)), moesim \(Reproduction.f(c.moesim)) (\(Reproduction.pct(c.error))), in the fit") }, connect: false)]
-                h.chart(ReportChart.xy(title: "\(title): moesim / paper for each number (1 = exact)", xLabel: "number (table order)", yLabel: "moesim / paper", series: series, height: 320))
+                // moesim / paper per number, on one axis: 1 is exact. Each point is labelled with its row and column
+                // where that fits, else with its number in the table above.
+                func point(_ i: Int, _ c: Reproduction.Comparison) -> ReportChart.Point {
+                    ReportChart.Point(x: Double(i + 1), y: c.moesim! / c.paper!, label: "\(c.row) \(c.column)", shortLabel: "#\(i + 1)",
+                                      tip: "#\(i + 1) \(c.row) / \(c.column)\npaper \(Reproduction.f(c.paper)), moesim \(Reproduction.f(c.moesim)) (\(Reproduction.pct(c.error)))" + (c.inSample ? ", in the fit" : ""))
+                }
+                let series = [ReportChart.Series(name: "held out", points: pts.filter { !$0.element.inSample }.map { point($0.offset, $0.element) }, connect: false, labelPoints: true),
+                              ReportChart.Series(name: "in the fit", points: pts.filter { $0.element.inSample }.map { point($0.offset, $0.element) }, connect: false, labelPoints: true)]
+                h.chart(ReportChart.xy(title: "\(title): moesim / paper for each number (1 = exact)", xLabel: "number (# in the table above)", yLabel: "moesim / paper",
+                                       series: series, height: 340, reference: ReportChart.Reference(y: 1, name: "moesim = paper")))
             }
         }
         h.heading("The full text report")
