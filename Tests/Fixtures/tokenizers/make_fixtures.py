@@ -11,10 +11,14 @@ Writes, beside this script:
                        new layout), and mistral-7b-v0.1.tokenizer.json, converted from Mistral AI's SentencePiece model
                        tokenizer.model.v1 (Mistral-7B-v0.1 and Mixtral-8x7B's tokenizer, Apache-2.0, shipped in the PyPI
                        package mistral-common) when its path is given
+  ../datasets/sharegpt-sample.json     a synthetic ShareGPT file (generated sentences, no real conversations)
+  ../datasets/sharegpt-expected.json   (prompt_len, output_len) of the requests vLLM 0.24's ShareGPTDataset.sample
+                       picks from it with --disable-shuffle, counted by the tokenizers package
   expected.json        for each tokenizer and text: the token count and an FNV-1a hash of the ids that
                        Tokenizer.encode(text) gives (add_special_tokens=True, as vLLM's benchmark counts), and the count
                        without special tokens
-Everything is seeded: the same package version gives the same files.
+The texts, the corpus and the ShareGPT sample are seeded. BPE training may break ties between equally frequent pairs
+differently from run to run, so a rerun can change the trained tokenizers; expected.json is always written with them.
 """
 import json, os, random, sys, unicodedata
 from tokenizers import Tokenizer, Regex, AddedToken, models, pre_tokenizers, normalizers, decoders, processors, trainers
@@ -222,10 +226,69 @@ def main():
         expected["mistral-7b-v0.1"] = encode_all(tok, ts)
         same = sum(1 for t in ts if tok.encode(t).ids == [1] + sp.encode(t))
         print(f"mistral-7b-v0.1: tokenizers agrees with sentencepiece (+<s>) on {same}/{len(ts)} texts")
+    ds = os.path.join(os.path.dirname(HERE), "datasets")
+    os.makedirs(ds, exist_ok=True)
+    entries = sharegpt_sample()
+    with open(os.path.join(ds, "sharegpt-sample.json"), "w", encoding="utf-8") as f:
+        json.dump(entries, f, ensure_ascii=False, separators=(",", ":"))
+    exp = {}
+    for name in ["llama3-style", "mistral-7b-v0.1"]:
+        path = os.path.join(HERE, f"{name}.tokenizer.json")
+        if os.path.exists(path):
+            tok = Tokenizer.from_file(path)
+            exp[name] = {"num_prompts_50": sharegpt_expected(tok, entries, 50), "num_prompts_500": sharegpt_expected(tok, entries, 500),
+                         "sharegpt_output_len_7": sharegpt_expected(tok, entries, 50, output_len=7)}
+    with open(os.path.join(ds, "sharegpt-expected.json"), "w", encoding="utf-8") as f:
+        json.dump(exp, f)
     with open(os.path.join(HERE, "expected.json"), "w", encoding="utf-8") as f:
         json.dump({"tokenizers_version": __import__("tokenizers").__version__, "expected": expected}, f, indent=1)
     for k, v in expected.items():
         print(k, sum(e[0] for e in v), "tokens over", len(v), "texts")
+
+
+def sharegpt_sample():
+    """A synthetic ShareGPT file (no real conversations): entries vLLM keeps and ones its filters drop."""
+    rng = random.Random(2024)
+    entries = []
+    for i in range(100):
+        kind = rng.random()
+        def para(a, b):
+            return "\n\n".join(sentence(rng, rng.randint(a, b)) for _ in range(rng.randint(1, 4)))
+        human, gpt = para(4, 40), para(6, 60)
+        if i % 9 == 0:
+            human = rng.choice(["hi", "ok", "?", "yes!"])          # prompt under 4 tokens: dropped
+        if i % 13 == 0:
+            human = " ".join(sentence(rng, 40) for _ in range(26))   # prompt over 1024 tokens: dropped
+        if i % 17 == 0:
+            gpt = " ".join(sentence(rng, 40) for _ in range(48))     # prompt + output over 2048: dropped
+        if i % 7 == 0:
+            human += "\n" + rng.choice(CODE) + rng.choice(CJK) + rng.choice(EMOJI)
+        conv = [{"from": "human", "value": human}, {"from": "gpt", "value": gpt}]
+        if kind < 0.2:
+            conv += [{"from": "human", "value": sentence(rng, 8)}, {"from": "gpt", "value": sentence(rng, 20)}]
+        e = {"id": f"synthetic-{i}", "conversations": conv}
+        if i % 23 == 5:
+            e["conversations"] = conv[:1]                             # one turn: dropped
+        if i % 29 == 7:
+            e = {"id": f"synthetic-{i}"}                              # no conversations: dropped
+        entries.append(e)
+    return entries
+
+
+def sharegpt_expected(tok, entries, num_prompts, output_len=None):
+    """vLLM 0.24's ShareGPTDataset.sample with --disable-shuffle: (prompt_len, output_len) of each request."""
+    out = []
+    for e in entries:
+        if "conversations" not in e or len(e["conversations"]) < 2:
+            continue
+        if len(out) >= num_prompts:
+            break
+        p = len(tok.encode(e["conversations"][0]["value"]).ids)
+        o = len(tok.encode(e["conversations"][1]["value"]).ids) if output_len is None else output_len
+        if p < 4 or (output_len is None and o < 4) or p > 1024 or p + o > 2048:
+            continue
+        out.append([p, o])
+    return out
 
 
 def encode_all(tok, ts):
