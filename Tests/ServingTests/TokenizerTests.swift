@@ -49,4 +49,22 @@ import Cluster
         #expect(m.encode("Hello world") == [1, 22557, 1526])
         #expect(m.vocabSize == 32000)
     }
+
+    /// The estimate without a tokenizer (UTF-8 bytes / 4) against Mistral-7B-v0.1's real counts: the totals
+    /// docs/datasets.md gives (0.83 on the fixture texts).
+    @Test func estimateIsWhatTheDocsSay() throws {
+        let tok = try HFTokenizer(path: Self.dir + "/mistral-7b-v0.1.tokenizer.json")
+        let texts = try Self.texts()
+        let est = texts.map(TokenCounter.estimate).reduce(0, +), real = texts.map { tok.count($0) }.reduce(0, +)
+        #expect(abs(Double(est) / Double(real) - 0.833) < 0.005, "\(est) / \(real)")
+        #expect(TokenCounter.estimate("") == 1 && TokenCounter.estimate("abcd") == 1 && TokenCounter.estimate("abcde") == 2)
+        #expect(TokenCounter(tokenizer: nil).specialTokens == 0 && TokenCounter(tokenizer: tok).specialTokens == 1)
+    }
+
+    @Test func canonicallyEquivalentTokensStayApart() throws {
+        // "é" and "e" + U+0301 are one String to Swift; as tokens they differ.
+        let json = #"{"model": {"type": "BPE", "vocab": {"é": 0, "é": 1, "e": 2, "́": 3}, "merges": [["e", "́"]]}}"#
+        let tok = try HFTokenizer(data: Data(json.utf8), file: "t.json")
+        #expect(tok.encode("\u{e9}") == [0] && tok.encode("e\u{301}") == [1])
+    }
 }

@@ -32,10 +32,14 @@ final class BPEModel {
     let scalarIds: [UInt32: Int32]
     let byteIds: [Int32]?
     var cache: [Bytes: [Int32]] = [:]
+    /// No token holds another character followed by "▁" (SentencePiece-made vocabularies: "▁" starts pieces or fills
+    /// runs of them): no merge crosses the boundary before a "▁" that follows another character, so a long word
+    /// (Mistral's whole prompt, with no pre-tokenizer) is cut there and its pieces cached, with the same result.
+    let cutBeforeSpaceMark: Bool
 
     static func key(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
 
-    init(_ m: JSONNode, vocabPairs: [JSONReader.Member]? = nil) throws {
+    init(_ m: JSONNode, vocabPairs: [JSONReader.Member]? = nil, merges mergeValues: [JSONReader.Value]? = nil) throws {
         let type = try m.optional("type")?.string() ?? (m.has("merges") ? "BPE" : "unknown")
         guard type == "BPE" else {
             throw InputError.data("\(m.file): key 'model.type' is \"\(type)\"; moesim reads BPE tokenizers (byte-level as Llama 3, Qwen and gpt-oss, Metaspace as Mistral and Mixtral)")
@@ -52,21 +56,34 @@ final class BPEModel {
             vocab[Bytes(k)] = Int(d)
         }
         self.vocab = vocab
+        var cut = false
+        if vocab[Bytes("▁")] != nil {
+            cut = true
+            outer: for k in vocab.keys {
+                var prev: Unicode.Scalar? = nil
+                for u in k.s.unicodeScalars {
+                    if u == "▁", let p = prev, p != "▁" { cut = false; break outer }
+                    prev = u
+                }
+            }
+        }
+        cutBeforeSpaceMark = cut
         var scalars: [UInt32: Int32] = [:]
         for (k, v) in vocab where k.s.unicodeScalars.count == 1 { scalars[k.s.unicodeScalars.first!.value] = Int32(v) }
         scalarIds = scalars
         prefix = try m.optional("continuing_subword_prefix")?.string()
         suffix = try m.optional("end_of_word_suffix")?.string()
-        let mergeNode = try m.optional("merges")?.array() ?? []
+        if m.has("merges"), mergeValues == nil { throw InputError.data("\(m.file): key 'model.merges' is not an array of merges") }
+        let mergeList = mergeValues ?? []
         var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
-        merges.reserveCapacity(mergeNode.count)
-        for (rank, e) in mergeNode.enumerated() {
+        merges.reserveCapacity(mergeList.count)
+        for (rank, e) in mergeList.enumerated() {
             var a: String, b: String
-            if let s = e.value as? String {
+            if case .string(let s) = e {
                 let parts = s.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw InputError.data("\(m.file): key 'model.merges[\(rank)]' is \"\(s)\"; expected two tokens separated by one space") }
                 a = String(parts[0]); b = String(parts[1])
-            } else if let p = e.value as? [Any], p.count == 2, let x = p[0] as? String, let y = p[1] as? String {
+            } else if case .array(let p) = e, p.count == 2, case .string(let x) = p[0], case .string(let y) = p[1] {
                 a = x; b = y
             } else { throw InputError.data("\(m.file): key 'model.merges[\(rank)]' is not a pair of tokens (\"a b\" or [\"a\", \"b\"])") }
             let merged = a + (prefix.map { b.hasPrefix($0) ? String(b.dropFirst($0.count)) : b } ?? b)
@@ -91,7 +108,24 @@ final class BPEModel {
     }
 
     func tokenize(_ w: PreTokenizer.Piece, _ emit: (Int) -> Void) {
-        let word = w.text
+        if cutBeforeSpaceMark && w.text.utf8.count > 64 {
+            var start = w.text.startIndex, prev: Character? = nil
+            var i = w.text.startIndex
+            while i < w.text.endIndex {
+                let c = w.text[i]
+                if c == "▁", let p = prev, p != "▁", i > start {
+                    tokenizeWord(String(w.text[start..<i]), emit); start = i
+                }
+                prev = c
+                i = w.text.index(after: i)
+            }
+            tokenizeWord(String(w.text[start...]), emit)
+            return
+        }
+        tokenizeWord(w.text, emit)
+    }
+
+    func tokenizeWord(_ word: String, _ emit: (Int) -> Void) {
         let cacheable = word.utf8.count <= 256
         if cacheable, let ids = cache[Bytes(word)] { for i in ids { emit(Int(i)) }; return }
         let ids = bpe(word)

@@ -33,14 +33,15 @@ enum JSONReader {
             }
         }
 
-        /// Foundation's form of a whole tokenizer.json, leaving out `model.vocab` (read from the members instead).
+        /// Foundation's form of a whole tokenizer.json, leaving out `model.vocab` and `model.merges` (read from the
+        /// values instead: hundreds of thousands of entries, slow to bridge).
         func foundation(skippingVocab: Bool) -> Any {
             guard skippingVocab, case .object(let top) = self else { return foundation }
             var d: [String: Any] = [:]
             for e in top {
                 if e.key == "model", case .object(let mm) = e.value {
                     var md: [String: Any] = [:]
-                    for x in mm { md[x.key] = x.key == "vocab" ? ([:] as [String: Any]) : x.value.foundation }
+                    for x in mm { md[x.key] = x.key == "vocab" ? ([:] as [String: Any]) : x.key == "merges" ? ([] as [Any]) : x.value.foundation }
                     d[e.key] = md
                 } else { d[e.key] = e.value.foundation }
             }

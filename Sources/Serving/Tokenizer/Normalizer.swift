@@ -41,6 +41,26 @@ indirect enum Normalizer {
         }
     }
 
+    /// Replaces every `a` by `b`, comparing UTF-8 bytes (no canonical equivalence, and fast on long prompts).
+    static func replace(_ s: String, _ a: String, _ b: String) -> String {
+        let pat = Array(a.utf8), rep = Array(b.utf8)
+        guard let p0 = pat.first else { return s }
+        var str = s
+        str.makeContiguousUTF8()
+        var out: [UInt8] = []
+        var found = false
+        str.withUTF8 { src in
+            out.reserveCapacity(src.count + src.count / 4)
+            var i = 0
+            while i < src.count {
+                if src[i] == p0, i + pat.count <= src.count, pat.count == 1 || src[i..<(i + pat.count)].elementsEqual(pat) {
+                    out.append(contentsOf: rep); i += pat.count; found = true
+                } else { out.append(src[i]); i += 1 }
+            }
+        }
+        return found ? String(decoding: out, as: UTF8.self) : s
+    }
+
     func apply(_ s: String) -> String {
         switch self {
         case .sequence(let ns): return ns.reduce(s) { $1.apply($0) }
@@ -50,7 +70,7 @@ indirect enum Normalizer {
         case .nfkd: return s.decomposedStringWithCompatibilityMapping
         case .lowercase: return s.lowercased()
         case .prepend(let p): return s.isEmpty ? s : p + s
-        case .replaceString(let a, let b): return a.isEmpty ? s : s.replacingOccurrences(of: a, with: b)
+        case .replaceString(let a, let b): return Self.replace(s, a, b)
         case .replaceRegex(let r, let b):
             let ns = s as NSString
             var out = "", last = 0

@@ -30,18 +30,20 @@ enum Pattern {
     static func isWhiteSpace(_ u: Unicode.Scalar) -> Bool { u.properties.isWhitespace }
 
     /// `(range, isMatch)` pieces covering `s` (UTF-16 offsets), as `tokenizers`' `find_matches`.
-    static func pieces(_ r: NSRegularExpression, _ s: NSString) -> [(NSRange, Bool)] {
+    static func pieces(_ r: NSRegularExpression, _ s: String) -> [(NSRange, Bool)] {
         var out: [(NSRange, Bool)] = [], last = 0
-        for m in r.matches(in: s as String, range: NSRange(location: 0, length: s.length)) where m.range.length > 0 {
+        let length = s.utf16.count
+        for m in r.matches(in: s, range: NSRange(location: 0, length: length)) where m.range.length > 0 {
             if m.range.location > last { out.append((NSRange(location: last, length: m.range.location - last), false)) }
             out.append((m.range, true))
             last = m.range.location + m.range.length
         }
-        if last < s.length { out.append((NSRange(location: last, length: s.length - last), false)) }
+        if last < length { out.append((NSRange(location: last, length: length - last), false)) }
         return out
     }
 
-    static func pieces(literal: String, _ s: NSString) -> [(NSRange, Bool)] {
+    static func pieces(literal: String, _ str: String) -> [(NSRange, Bool)] {
+        let s = str as NSString
         guard !literal.isEmpty else { return [(NSRange(location: 0, length: s.length), false)] }
         var out: [(NSRange, Bool)] = [], last = 0
         var search = NSRange(location: 0, length: s.length)
@@ -154,9 +156,15 @@ indirect enum PreTokenizer {
         return out
     }
 
-    private func splitting(_ p: Piece, _ ranges: [NSRange], _ ns: NSString, into out: inout [Piece]) {
+    /// The pieces of `s` at `ranges` (UTF-16 offsets, ascending, as the regex reports them), walked once.
+    private func splitting(_ p: Piece, _ ranges: [NSRange], _ s: String, into out: inout [Piece]) {
+        let u = s.utf16
+        var idx = u.startIndex, pos = 0
         for r in ranges where r.length > 0 {
-            out.append(Piece(text: ns.substring(with: r), atStart: p.atStart && r.location == 0))
+            let a = u.index(idx, offsetBy: r.location - pos)
+            let b = u.index(a, offsetBy: r.length)
+            out.append(Piece(text: String(s[a..<b]), atStart: p.atStart && r.location == 0))
+            idx = b; pos = r.location + r.length
         }
     }
 
@@ -168,31 +176,25 @@ indirect enum PreTokenizer {
             if prefix && !text.hasPrefix(" ") { text = " " + text }
             var words: [Piece] = []
             if useRegex {
-                let ns = text as NSString
-                splitting(p, SplitBehavior.isolated.apply(Pattern.pieces(Self.gpt2, ns)), ns, into: &words)
+                splitting(p, SplitBehavior.isolated.apply(Pattern.pieces(Self.gpt2, text)), text, into: &words)
             } else { words = [Piece(text: text, atStart: p.atStart)] }
             for w in words { out.append(Piece(text: ByteLevel.map(w.text), atStart: w.atStart)) }
         case .split(let re, let literal, let behavior, let invert):
-            let ns = p.text as NSString
-            var ps = re.map { Pattern.pieces($0, ns) } ?? Pattern.pieces(literal: literal, ns)
+            var ps = re.map { Pattern.pieces($0, p.text) } ?? Pattern.pieces(literal: literal, p.text)
             if invert { ps = ps.map { ($0.0, !$0.1) } }
-            splitting(p, behavior.apply(ps), ns, into: &out)
+            splitting(p, behavior.apply(ps), p.text, into: &out)
         case .metaspace(let rep, let scheme, let split):
-            var text = p.text.replacingOccurrences(of: " ", with: rep)
+            var text = Normalizer.replace(p.text, " ", rep)
             if !text.hasPrefix(rep) && (scheme == "always" || (scheme == "first" && p.atStart)) { text = rep + text }
             if split {
-                let ns = text as NSString
-                splitting(Piece(text: text, atStart: p.atStart), SplitBehavior.mergedWithNext.apply(Pattern.pieces(literal: rep, ns)), ns, into: &out)
+                splitting(Piece(text: text, atStart: p.atStart), SplitBehavior.mergedWithNext.apply(Pattern.pieces(literal: rep, text)), text, into: &out)
             } else { out.append(Piece(text: text, atStart: p.atStart)) }
         case .whitespace:
-            let ns = p.text as NSString
-            splitting(p, SplitBehavior.removed.apply(Pattern.pieces(Self.wordRE, ns).map { ($0.0, !$0.1) }), ns, into: &out)
+            splitting(p, SplitBehavior.removed.apply(Pattern.pieces(Self.wordRE, p.text).map { ($0.0, !$0.1) }), p.text, into: &out)
         case .whitespaceSplit:
-            let ns = p.text as NSString
-            splitting(p, SplitBehavior.removed.apply(Pattern.pieces(Self.nonSpaceRE, ns).map { ($0.0, !$0.1) }), ns, into: &out)
+            splitting(p, SplitBehavior.removed.apply(Pattern.pieces(Self.nonSpaceRE, p.text).map { ($0.0, !$0.1) }), p.text, into: &out)
         case .digits(let individual):
-            let ns = p.text as NSString
-            splitting(p, SplitBehavior.isolated.apply(Pattern.pieces(individual ? Self.digitRE : Self.digitsRE, ns)), ns, into: &out)
+            splitting(p, SplitBehavior.isolated.apply(Pattern.pieces(individual ? Self.digitRE : Self.digitsRE, p.text)), p.text, into: &out)
         }
     }
 }

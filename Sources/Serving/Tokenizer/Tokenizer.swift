@@ -43,9 +43,11 @@ public final class HFTokenizer: @unchecked Sendable {
         let parsed = try JSONReader.parse(data, file: file)
         // The vocabulary is read from the members as written; everything else through JSONNode, which names keys in errors.
         var vocabPairs: [JSONReader.Member]? = nil
+        var mergeValues: [JSONReader.Value]? = nil
         var rootValue: Any = parsed.foundation(skippingVocab: true)
         if case .object(let top) = parsed, let m = parsed.member("model"), case .object = m {
             if case .object(let v)? = m.member("vocab") { vocabPairs = v }
+            if case .array(let v)? = m.member("merges") { mergeValues = v }
             _ = top
         } else { rootValue = parsed.foundation(skippingVocab: false) }
         let root = JSONNode(value: rootValue, file: file)
@@ -53,7 +55,7 @@ public final class HFTokenizer: @unchecked Sendable {
         guard let m = root.optional("model") else {
             throw InputError.data("\(file): no key 'model'; this is not a Hugging Face tokenizer.json (tokenizer_config.json and vocab.json are not enough: give the tokenizer.json)")
         }
-        model = try BPEModel(m, vocabPairs: vocabPairs)
+        model = try BPEModel(m, vocabPairs: vocabPairs, merges: mergeValues)
         addedTokens = try AddedTokens(root.optional("added_tokens"), model: model)
         normalizer = try root.optional("normalizer").map(Normalizer.init)
         preTokenizer = try root.optional("pre_tokenizer").map(PreTokenizer.init)
