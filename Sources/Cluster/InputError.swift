@@ -159,7 +159,10 @@ func describe(_ v: Any) -> String {
     switch v {
     case is NSNull: return "null"
     case let n as NSNumber where isJSONBool(n): return n.boolValue ? "true" : "false"
-    case let s as String: return "\"\(s)\""
+    case let s as String:
+        // One line, bounded: a value from a file can be a whole prompt.
+        let t = s.count > 60 ? String(s.prefix(60)) + "…" : s
+        return "\"" + t.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r") + "\""
     case let n as NSNumber: return n.stringValue
     case is [Any]: return "an array"
     case is [String: Any]: return "an object"

@@ -33,6 +33,7 @@ enum RunCommand {
         let progress = ctx.progress("simulating")
         let o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
         progress.finish()
+        for n in o.notes { ctx.err(n + "\n") }
         let (r, d, desc) = (o.result, o.deployment, o.workload)
         let json = JSONWriter.write(try VLLMResult.fields(o, a, vopt))
         if let f = resultFile {

@@ -21,6 +21,12 @@ public enum TraceLoader {
     static let outKeys = ["num_decode_tokens", "GeneratedTokens", "Response tokens", "output_tokens", "output_len", "completion_tokens"]
     static let conversationKeys = ["conversation_id", "session_id"]
 
+    /// A cell for an error message: one line, at most 40 characters.
+    static func short(_ s: String) -> String {
+        let t = s.count > 40 ? String(s.prefix(40)) + "…" : s
+        return t.replacingOccurrences(of: "\r", with: "\\r")
+    }
+
     /// A conversation's prefix key (FNV-1a of its id; never 0).
     static func conversationKey(_ id: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -42,7 +48,11 @@ public enum TraceLoader {
         }
         var rows: [(Double, Int, Int)] = []
         var convs: [String?] = []
-        if file.hasSuffix(".jsonl") || text.hasPrefix("{") {
+        let start = text.drop(while: { $0.isWhitespace || $0 == "\u{FEFF}" })
+        if start.hasPrefix("[") {
+            throw InputError.data("\(file): a JSON array is not a trace (CSV or JSONL of arrival times and token counts); a ShareGPT dataset goes to '--dataset-name sharegpt --dataset-path \(file)'")
+        }
+        if file.hasSuffix(".jsonl") || start.hasPrefix("{") {
             var lineNo = 0
             for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
                 lineNo += 1
@@ -68,7 +78,7 @@ public enum TraceLoader {
                   let ti = cols.firstIndex(of: tk.0),
                   let ii = cols.firstIndex(where: { inKeys.contains($0) }),
                   let oi = cols.firstIndex(where: { outKeys.contains($0) }) else {
-                throw InputError.data("\(file): unrecognised CSV header '\(header)'; expected an arrival column (\(quotedChoices(timeKeys.map(\.0)))), an input-token column (\(quotedChoices(inKeys))) and an output-token column (\(quotedChoices(outKeys)))")
+                throw InputError.data("\(file): unrecognised CSV header '\(header.count > 100 ? String(header.prefix(100)) + "…" : header)'; expected an arrival column (\(quotedChoices(timeKeys.map(\.0)))), an input-token column (\(quotedChoices(inKeys))) and an output-token column (\(quotedChoices(outKeys)))")
             }
             let ci = cols.firstIndex(where: { conversationKeys.contains($0) })
             var firstDate: Date? = nil
@@ -82,15 +92,15 @@ public enum TraceLoader {
                 guard f.count > max(ti, ii, oi) else { throw InputError.data("\(file): line \(n + 2): expected \(cols.count) columns, found \(f.count)") }
                 var t: Double
                 if let v = Double(f[ti]) {
-                    guard v.isFinite else { throw InputError.data("\(file): line \(n + 2): column '\(cols[ti])' has time value '\(f[ti])'; it must be a finite number") }
+                    guard v.isFinite else { throw InputError.data("\(file): line \(n + 2): column '\(cols[ti])' has time value '\(Self.short(f[ti]))'; it must be a finite number") }
                     t = v * tk.1
                 }
                 else if let d = fmt.date(from: String(f[ti].prefix(26))) {
                     if firstDate == nil { firstDate = d }
                     t = d.timeIntervalSince(firstDate!)
-                } else { throw InputError.data("\(file): line \(n + 2): column '\(cols[ti])' has bad time value '\(f[ti])'") }
+                } else { throw InputError.data("\(file): line \(n + 2): column '\(cols[ti])' has bad time value '\(Self.short(f[ti]))'") }
                 guard let i = Int(f[ii]), let o = Int(f[oi]) else {
-                    throw InputError.data("\(file): line \(n + 2): token counts '\(f[ii])', '\(f[oi])' are not whole numbers")
+                    throw InputError.data("\(file): line \(n + 2): token counts '\(Self.short(f[ii]))', '\(Self.short(f[oi]))' are not whole numbers")
                 }
                 guard Limits.tokens.contains(i), Limits.tokens.contains(o) else {
                     throw InputError.data("\(file): line \(n + 2): token counts \(i), \(o) are out of range; allowed \(Limits.tokens.lowerBound)...\(Limits.tokens.upperBound)")

@@ -46,10 +46,21 @@ public enum RunOptions {
         OptionSpec("--speculative-config", "<json>", "vLLM: speculative decoding, e.g. '{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.7}' (method eagle, eagle3, mtp, deepseek_mtp, ngram or draft_model with \"model\"; acceptance_rate a number or one per position)."),
     ]
     public static let workload: [OptionSpec] = [
-        OptionSpec("--dataset-name", "<name>", "random, or trace (with --trace).", default: "random"),
-        OptionSpec("--random-input-len", "<n>", "Input tokens per request.", default: "1024"),
+        OptionSpec("--dataset-name", "<name>", "vLLM's datasets random, sharegpt, custom, burstgpt, prefix_repetition; or trace (with --trace). See docs/datasets.md.", default: "random"),
+        OptionSpec("--dataset-path", "<file>", "sharegpt: the ShareGPT JSON; custom: a JSONL of {\"prompt\": ...}; burstgpt: the BurstGPT CSV."),
+        OptionSpec("--tokenizer", "<file|dir|repo>", "A Hugging Face tokenizer.json, its folder, or a repo id in the local Hugging Face cache: prompts are counted with it (moesim's own BPE reader).", default: "tokenizer.json beside a --model config.json, else estimated counts"),
+        OptionSpec("--sharegpt-output-len", "<n>", "sharegpt: output tokens per request instead of the reply's length."),
+        OptionSpec("--custom-output-len", "<n>", "custom: output tokens per request; -1 reads each line's output_tokens.", default: "256"),
+        OptionSpec("--skip-chat-template", nil, "custom: count the bare prompts (moesim never applies the chat template; without this flag it warns)."),
+        OptionSpec("--prefix-repetition-prefix-len", "<n>", "prefix_repetition: tokens of each shared prefix.", default: "256"),
+        OptionSpec("--prefix-repetition-suffix-len", "<n>", "prefix_repetition: tokens after the prefix.", default: "256"),
+        OptionSpec("--prefix-repetition-num-prefixes", "<n>", "prefix_repetition: distinct prefixes; each gets num-prompts / this requests.", default: "10"),
+        OptionSpec("--prefix-repetition-output-len", "<n>", "prefix_repetition: output tokens per request.", default: "128"),
+        OptionSpec("--disable-shuffle", nil, "sharegpt, custom, prefix_repetition: keep the file's (or generation) order."),
+        OptionSpec("--no-oversample", nil, "sharegpt, custom: send only the usable entries when there are fewer than --num-prompts."),
+        OptionSpec("--random-input-len", "<n>", "Input tokens per request (less the tokenizer's special tokens, as vLLM).", default: "1024"),
         OptionSpec("--random-output-len", "<n>", "Output tokens per request.", default: "128"),
-        OptionSpec("--random-range-ratio", "<r>", "Lengths uniform in [X(1-r), X(1+r)].", default: "0.0"),
+        OptionSpec("--random-range-ratio", "<r>", "Lengths uniform in [floor(X(1-r)), ceil(X(1+r))]; or JSON {\"input\": r, \"output\": r}.", default: "0.0"),
         OptionSpec("--random-prefix-len", "<n>", "Tokens of one shared prefix before every random prompt (vLLM's flag).", default: "0"),
         OptionSpec("--num-prompts", "<n>", "Requests to send.", default: "1000"),
         OptionSpec("--max-concurrency", "<n>", "Requests in flight at most (closed loop).", default: "unbounded"),
@@ -211,7 +222,9 @@ public enum RunOptions {
     }
 
     /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.
-    public static let vllmOnlyFlags = ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
+    public static let vllmOnlyFlags = ["--dataset-name", "--dataset-path", "--tokenizer", "--sharegpt-output-len", "--custom-output-len", "--skip-chat-template",
+                                       "--prefix-repetition-prefix-len", "--prefix-repetition-suffix-len", "--prefix-repetition-num-prefixes",
+                                       "--prefix-repetition-output-len", "--disable-shuffle", "--no-oversample", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
                                        "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
                                        "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--async-scheduling", "--no-async-scheduling"] + instanceFlags
@@ -274,17 +287,67 @@ public enum RunOptions {
         return v
     }
 
-    /// Builds the request stream (random dataset or trace) for the vLLM engine.
+    /// Flags of each dataset (vLLM's groups); a flag of another dataset is refused.
+    static let datasetFlags: [String: [String]] = [
+        "random": ["--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len"],
+        "sharegpt": ["--sharegpt-output-len"],
+        "custom": ["--custom-output-len", "--skip-chat-template"],
+        "prefix_repetition": ["--prefix-repetition-prefix-len", "--prefix-repetition-suffix-len", "--prefix-repetition-num-prefixes", "--prefix-repetition-output-len"],
+        "burstgpt": [],
+    ]
+    public static let datasetNames = ["random", "sharegpt", "custom", "burstgpt", "prefix_repetition", "trace"]
+
+    /// The tokenizer file for --tokenizer (a file, a folder, or a repo id in the local Hugging Face cache), or without
+    /// it the tokenizer.json beside a --model config.json. nil: none to be had.
+    public static func tokenizerFile(_ a: ParsedArguments) throws -> String? {
+        let fm = FileManager.default
+        if let t = a.string("--tokenizer") {
+            if fm.fileExists(atPath: t) { return t }
+            if let f = huggingFaceCache(repo: t) { return f }
+            throw InputError.usage("--tokenizer '\(t)': no such file or folder, and no tokenizer.json for a repo id '\(t)' in the Hugging Face cache (\(cacheRoots().first ?? "~/.cache/huggingface/hub")); give the path of a tokenizer.json or of the folder holding it")
+        }
+        if let m = a.string("--model"), m.hasSuffix(".json"), fm.fileExists(atPath: m) {
+            let beside = ((m as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tokenizer.json")
+            if fm.fileExists(atPath: beside) { return beside }
+        }
+        return nil
+    }
+
+    static func cacheRoots() -> [String] {
+        let env = ProcessInfo.processInfo.environment
+        var roots: [String] = []
+        if let c = env["HF_HUB_CACHE"] { roots.append(c) }
+        if let h = env["HF_HOME"] { roots.append(h + "/hub") }
+        roots.append(NSHomeDirectory() + "/.cache/huggingface/hub")
+        return roots
+    }
+
+    /// `org/name` in the Hugging Face hub cache: models--org--name/snapshots/<rev>/tokenizer.json (the newest).
+    static func huggingFaceCache(repo: String) -> String? {
+        let parts = repo.split(separator: "/")
+        guard parts.count == 2, !repo.contains("..") else { return nil }
+        let fm = FileManager.default
+        for root in cacheRoots() {
+            let snaps = "\(root)/models--\(parts[0])--\(parts[1])/snapshots"
+            guard let revs = try? fm.contentsOfDirectory(atPath: snaps) else { continue }
+            let files = revs.sorted().map { "\(snaps)/\($0)/tokenizer.json" }.filter { fm.fileExists(atPath: $0) }
+            if let f = files.max(by: { ((try? fm.attributesOfItem(atPath: $0)[.modificationDate]) as? Date ?? .distantPast) < ((try? fm.attributesOfItem(atPath: $1)[.modificationDate]) as? Date ?? .distantPast) }) { return f }
+        }
+        return nil
+    }
+
+    /// Builds the request stream (one of vLLM's datasets, or a trace) for the vLLM engine.
     public static func workload(_ a: ParsedArguments, seed: UInt64) throws -> Workload {
         if a.string("--usage-context") == "offline" {
             try refuseUnused(a, ["--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale"],
                              because: "with '--usage-context offline' (vLLM's LLM class gets every request at once, as `vllm bench throughput`); use --usage-context serve for arrivals and concurrency")
         }
-        let dataset = try a.choice("--dataset-name", ["random", "trace"]) ?? (a.has("--trace") ? "trace" : "random")
+        let dataset = try a.choice("--dataset-name", datasetNames) ?? (a.has("--trace") ? "trace" : "random")
         let conc = try a.positiveInt("--max-concurrency")
         if dataset == "trace" {
             guard let f = a.string("--trace") else { throw InputError.usage("'--dataset-name trace' needs '--trace <file>'") }
-            try refuseUnused(a, ["--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len", "--num-prompts", "--request-rate", "--burstiness"],
+            try refuseUnused(a, ["--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len", "--num-prompts", "--request-rate", "--burstiness",
+                                 "--dataset-path", "--disable-shuffle", "--no-oversample"] + datasetFlags.values.flatMap { $0 },
                              because: "with a trace (it gives the lengths and arrival times; --trace-limit and --trace-time-scale shape it)")
             let scale = try a.double("--trace-time-scale") ?? 1
             guard scale > 0, scale.isFinite else { throw a.invalid("--trace-time-scale", a.string("--trace-time-scale")!, "must be positive") }
@@ -292,22 +355,85 @@ public enum RunOptions {
             try Limits.checkWork(tokens: reqs.reduce(0.0) { $0 + Double($1.inputTokens + $1.outputTokens) }, flag: "--trace-limit")
             return Workload(requests: reqs, maxConcurrency: conc, description: "trace \(f) (\(reqs.count) requests)")
         }
-        if a.has("--trace") { throw InputError.usage("'--trace' needs '--dataset-name trace' (or leave --dataset-name out)") }
+        if a.has("--trace") { throw InputError.usage("'--trace' needs '--dataset-name trace' (or leave --dataset-name out); '--dataset-name \(dataset)' reads '--dataset-path <file>'") }
         try refuseUnused(a, ["--trace-limit", "--trace-time-scale"], because: "without '--trace'")
+        for (name, flags) in datasetFlags where name != dataset {
+            try refuseUnused(a, flags, because: "by '--dataset-name \(dataset)' (it is a \(name) flag)")
+        }
+        let needsFile = ["sharegpt", "custom", "burstgpt"].contains(dataset)
+        if needsFile && !a.has("--dataset-path") { throw InputError.usage("'--dataset-name \(dataset)' needs '--dataset-path <file>'") }
+        if !needsFile { try refuseUnused(a, ["--dataset-path"], because: "by '--dataset-name \(dataset)' (it makes its prompts)") }
+        if !["sharegpt", "custom"].contains(dataset) { try refuseUnused(a, ["--no-oversample"], because: "by '--dataset-name \(dataset)'") }
+        if !["sharegpt", "custom", "prefix_repetition"].contains(dataset) { try refuseUnused(a, ["--disable-shuffle"], because: "by '--dataset-name \(dataset)'") }
         let rate = try a.double("--request-rate")
         if a.has("--burstiness") && (rate ?? .infinity) == .infinity {
             throw InputError.usage("'--burstiness' shapes the gaps between arrivals and is not used with --request-rate inf (all requests at once); give a finite --request-rate")
         }
         let n = try a.int("--num-prompts") ?? 1000
-        let inLen = try a.int("--random-input-len") ?? 1024, outLen = try a.int("--random-output-len") ?? 128
-        let ratio = try a.double("--random-range-ratio") ?? 0
-        let prefixLen = try a.int("--random-prefix-len") ?? 0
         try Limits.checkMemory(Double(n) * Limits.bytesPerRequest, what: "\(n) requests", flag: "--num-prompts")
-        try Limits.checkWork(tokens: Double(n) * (Double(inLen + outLen) * (1 + ratio) + Double(prefixLen)), flag: "--num-prompts or the lengths")
-        return try Workload.random(inputLen: try a.int("--random-input-len") ?? 1024, outputLen: try a.int("--random-output-len") ?? 128,
-                                   rangeRatio: try a.double("--random-range-ratio") ?? 0, numPrompts: try a.int("--num-prompts") ?? 1000,
-                                   requestRate: rate, burstiness: try a.double("--burstiness") ?? 1, maxConcurrency: conc, seed: seed,
-                                   prefixLen: prefixLen)
+        let burstiness = try a.double("--burstiness") ?? 1
+        let shuffle = !a.has("--disable-shuffle"), oversample = !a.has("--no-oversample")
+        // Token counts: with the tokenizer where the dataset has text (and for random's special tokens).
+        var notes: [String] = []
+        var counter = TokenCounter(tokenizer: nil)
+        if ["sharegpt", "custom", "random"].contains(dataset) {
+            if let f = try tokenizerFile(a) {
+                counter = TokenCounter(tokenizer: try HFTokenizer(path: f))
+            } else if dataset != "random" {
+                notes.append(TokenCounter.estimateWarning)
+            }
+        }
+        let rateText = rate.map { $0.isFinite ? "\($0) req/s" : "inf" } ?? "inf"
+        let tail = "rate \(rateText), max concurrency \(conc.map(String.init) ?? "none")"
+        var result: Datasets.Result
+        var what: String
+        switch dataset {
+        case "sharegpt":
+            let f = a.string("--dataset-path")!
+            let out = try a.int("--sharegpt-output-len")
+            if let o = out, o < 1 { throw a.invalid("--sharegpt-output-len", "\(o)", "must be positive") }
+            result = try Datasets.sharegpt(file: f, counter: counter, numPrompts: n, outputLen: out, seed: seed, shuffle: shuffle, oversample: oversample)
+            what = "sharegpt \(f)"
+        case "custom":
+            let f = a.string("--dataset-path")!
+            let out = try a.int("--custom-output-len") ?? 256
+            guard out == -1 || out >= 1 else { throw a.invalid("--custom-output-len", "\(out)", "must be positive, or -1 for each line's output_tokens") }
+            if !a.has("--skip-chat-template") {
+                notes.append("warning: vLLM applies the model's chat template to custom prompts unless --skip-chat-template; moesim counts the bare prompts (a chat template adds a few tokens each)")
+            }
+            result = try Datasets.custom(file: f, counter: counter, numPrompts: n, outputLen: out, seed: seed, shuffle: shuffle, oversample: oversample)
+            what = "custom \(f)"
+        case "burstgpt":
+            let f = a.string("--dataset-path")!
+            result = try Datasets.burstgpt(file: f, numPrompts: n, seed: seed)
+            what = "burstgpt \(f)"
+        case "prefix_repetition":
+            let p = try a.int("--prefix-repetition-prefix-len") ?? 256, sfx = try a.int("--prefix-repetition-suffix-len") ?? 256
+            let k = try a.int("--prefix-repetition-num-prefixes") ?? 10, o = try a.int("--prefix-repetition-output-len") ?? 128
+            try Limits.checkWork(tokens: Double(n) * Double(p + sfx + o), flag: "--num-prompts or the prefix repetition lengths")
+            result = try Datasets.prefixRepetition(prefixLen: p, suffixLen: sfx, numPrefixes: k, outputLen: o, numPrompts: n, seed: seed, shuffle: shuffle)
+            what = "prefix_repetition \(k) x \(p) shared + \(sfx)/\(o) x\(result.samples.count)"
+        default: // random
+            let inLen = try a.int("--random-input-len") ?? 1024, outLen = try a.int("--random-output-len") ?? 128
+            let ratios: (input: Double, output: Double) = try a.string("--random-range-ratio").map(Datasets.rangeRatios) ?? (input: 0, output: 0)
+            let prefixLen = try a.int("--random-prefix-len") ?? 0
+            try Limits.checkWork(tokens: Double(n) * (Double(inLen) * (1 + ratios.input) + Double(outLen) * (1 + ratios.output) + Double(prefixLen)), flag: "--num-prompts or the lengths")
+            var w = try Workload.random(inputLen: inLen, outputLen: outLen, rangeRatio: ratios.input, numPrompts: n,
+                                        requestRate: rate, burstiness: burstiness, maxConcurrency: conc, seed: seed,
+                                        prefixLen: prefixLen, outputRangeRatio: ratios.output, specialTokens: counter.specialTokens)
+            w.notes = notes
+            return w
+        }
+        for s in result.samples {
+            guard Limits.tokens.contains(s.input), Limits.tokens.contains(s.output) else {
+                throw InputError.data("\(a.string("--dataset-path") ?? dataset): a request of \(s.input) input and \(s.output) output tokens is out of range; allowed \(Limits.tokens.lowerBound)...\(Limits.tokens.upperBound) each")
+            }
+        }
+        try Limits.checkWork(tokens: result.samples.reduce(0.0) { $0 + Double($1.input + $1.output) }, flag: "--num-prompts")
+        var w = try Workload.fromSamples(result.samples, requestRate: rate, burstiness: burstiness, maxConcurrency: conc, seed: seed,
+                                         description: "\(what) (\(result.samples.count) requests\(counter.tokenizer == nil && dataset != "burstgpt" && dataset != "prefix_repetition" ? ", estimated tokens" : "")), \(tail)")
+        w.notes = notes + result.notes
+        return w
     }
 
     /// The vLLM engine with the serving features the flags turn on (prefix caching, speculative decoding).

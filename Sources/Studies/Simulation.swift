@@ -10,6 +10,8 @@ public enum Simulation {
         public var result: RunResult
         public var deployment: Deployment
         public var workload: String
+        /// The workload's warnings and notes, for stderr.
+        public var notes: [String] = []
     }
 
     public static func run(arguments args: [String], store: ProfileStore, engineOverride: EngineProfile? = nil,
@@ -35,13 +37,13 @@ public enum Simulation {
             }
             let w = try RunOptions.workload(a, seed: seed)
             if let many = try RunOptions.instanceSimulator(a, deployment: d, workload: w, seed: seed, store: store) {
-                return Outcome(result: try many.run(), deployment: d, workload: w.description)
+                return Outcome(result: try many.run(), deployment: d, workload: w.description, notes: w.notes)
             }
             var sim = try RunOptions.vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
             sim.progress = progress
             sim.recordRequestITLs = a.has("--save-detailed")
             sim.recordTimeline = a.has("--timeline")
-            return Outcome(result: try sim.run(), deployment: d, workload: w.description)
+            return Outcome(result: try sim.run(), deployment: d, workload: w.description, notes: w.notes)
         case .hf:
             if a.has("--timeline") { throw InputError.usage("'--timeline' records the vLLM engine's steps; the HF engine's static batch has none to show (its forwards are in 'moesim explain --engine hf')") }
             let sim = try RunOptions.hfSimulator(a, deployment: d, seed: seed)

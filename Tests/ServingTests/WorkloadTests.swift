@@ -9,8 +9,9 @@ import Cluster
         let w = try randomWorkload(input: 200, output: 50, ratio: ratio, prompts: 500, seed: 1)
         #expect(w.requests.count == 500)
         let ins = w.requests.map(\.inputTokens), outs = w.requests.map(\.outputTokens)
-        #expect(ins.allSatisfy { Double($0) >= (200 * (1 - ratio)).rounded(.down) && Double($0) <= 200 * (1 + ratio) && $0 >= 1 })
-        #expect(outs.allSatisfy { Double($0) >= (50 * (1 - ratio)).rounded(.down) && Double($0) <= 50 * (1 + ratio) && $0 >= 1 })
+        // vLLM 0.24's get_sampling_params: [floor(X(1-r)), ceil(X(1+r))].
+        #expect(ins.allSatisfy { Double($0) >= (200 * (1 - ratio)).rounded(.down) && Double($0) <= (200 * (1 + ratio)).rounded(.up) && $0 >= 1 })
+        #expect(outs.allSatisfy { Double($0) >= (50 * (1 - ratio)).rounded(.down) && Double($0) <= (50 * (1 + ratio)).rounded(.up) && $0 >= 1 })
         if ratio == 0 {
             #expect(Set(ins) == [200] && Set(outs) == [50])
         } else {
@@ -192,5 +193,46 @@ import Cluster
         let e = inputError { _ = try DiffusionSchedule(steps: c.steps, genLength: c.gen, blockLength: c.block) }
         #expect(e?.kind == .usage)
         #expect(e?.message.contains(c.fragment) == true, "\(e?.message ?? "")")
+    }
+}
+
+/// vLLM's random dataset bounds and the datasets' sampling (vLLM 0.24 `get_sampling_params`, `PrefixRepetitionRandomDataset`).
+@Suite struct DatasetSamplingTests {
+    @Test func randomBoundsAreVLLMs() throws {
+        // Llama-style tokenizer (one BOS): the input is sampled around 1023.
+        let (i, o) = try Datasets.randomLengths(inputLen: 1024, outputLen: 128, ratios: (0.5, 0.5), prefixLen: 0, specialTokens: 1)
+        #expect(i == 511...1535 && o == 64...192)
+        let (i2, o2) = try Datasets.randomLengths(inputLen: 10, outputLen: 1, ratios: (0.25, 0.9), prefixLen: 0, specialTokens: 0)
+        #expect(i2 == 7...13 && o2 == 1...2)
+        // Too short: vLLM refuses a possible prompt of 0 tokens.
+        #expect(throws: InputError.self) { try Datasets.randomLengths(inputLen: 1, outputLen: 8, ratios: (0.5, 0), prefixLen: 0, specialTokens: 0) }
+        #expect((try? Datasets.randomLengths(inputLen: 1, outputLen: 8, ratios: (0.5, 0), prefixLen: 3, specialTokens: 0))?.input == 0...2)
+        #expect(try Datasets.rangeRatios("{\"input\": 0.3, \"output\": 0.5}") == (0.3, 0.5))
+        #expect(try Datasets.rangeRatios("0.2") == (0.2, 0.2))
+        for bad in ["1.0", "-0.1", "{\"input\": 0.3}", "abc", "{\"input\": 2, \"output\": 0}"] {
+            #expect(throws: InputError.self, "\(bad)") { try Datasets.rangeRatios(bad) }
+        }
+    }
+
+    @Test func prefixRepetitionSharesEachPrefix() throws {
+        let r = try Datasets.prefixRepetition(prefixLen: 100, suffixLen: 20, numPrefixes: 4, outputLen: 9, numPrompts: 25, seed: 1)
+        #expect(r.samples.count == 24 && !r.notes.isEmpty)
+        #expect(r.samples.allSatisfy { $0.input == 120 && $0.output == 9 && $0.sharedTokens == 100 })
+        #expect(Dictionary(grouping: r.samples, by: \.prefixKey).values.map(\.count).sorted() == [6, 6, 6, 6])
+        let again = try Datasets.prefixRepetition(prefixLen: 100, suffixLen: 20, numPrefixes: 4, outputLen: 9, numPrompts: 25, seed: 1)
+        #expect(again.samples == r.samples)
+        let ordered = try Datasets.prefixRepetition(prefixLen: 100, suffixLen: 20, numPrefixes: 4, outputLen: 9, numPrompts: 25, seed: 1, shuffle: false)
+        #expect(ordered.samples.map(\.prefixKey) == ordered.samples.map(\.prefixKey).sorted())
+        #expect(throws: InputError.self) { try Datasets.prefixRepetition(prefixLen: 1, suffixLen: 1, numPrefixes: 10, outputLen: 1, numPrompts: 5, seed: 0) }
+    }
+
+    @Test func shareGPTFilterIsVLLMs() {
+        #expect(Datasets.isValidSequence(prompt: 4, output: 4, skipOutputCheck: false))
+        #expect(!Datasets.isValidSequence(prompt: 3, output: 100, skipOutputCheck: false))
+        #expect(!Datasets.isValidSequence(prompt: 10, output: 3, skipOutputCheck: false))
+        #expect(Datasets.isValidSequence(prompt: 10, output: 3, skipOutputCheck: true))
+        #expect(!Datasets.isValidSequence(prompt: 1025, output: 4, skipOutputCheck: false))
+        #expect(Datasets.isValidSequence(prompt: 1024, output: 1024, skipOutputCheck: false))
+        #expect(!Datasets.isValidSequence(prompt: 1024, output: 1025, skipOutputCheck: false))
     }
 }

@@ -98,7 +98,7 @@ public enum VLLMResult {
         let rate = try a.double("--request-rate")
         var f: [(String, Any)] = [
             // moesim's output is the same for the same inputs: no wall-clock date (vLLM writes the run's time here).
-            ("date", NSNull()), ("backend", hf ? "hf" : "vllm"), ("model_id", model), ("tokenizer_id", model),
+            ("date", NSNull()), ("backend", hf ? "hf" : "vllm"), ("model_id", model), ("tokenizer_id", a.string("--tokenizer") ?? model),
             ("num_prompts", r.completed),
             ("request_rate", hf ? "inf" as Any : (rate.map { $0.isFinite ? $0 as Any : "inf" } ?? "inf")),
             ("burstiness", hf ? 1.0 : (try a.double("--burstiness") ?? 1.0)),
