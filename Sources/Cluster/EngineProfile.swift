@@ -37,6 +37,7 @@ public struct EngineProfile: Sendable {
         "input_latency_us": (0, "from a request's send to the engine core being able to schedule it (front-end input processing, IPC)"),
         "output_latency_us": (0, "from the end of a step to its tokens reaching the client (output processing in the engine core and the front end, IPC)"),
         "request_host_us": (0, "engine-core host time per arriving request (input processing, prefix-cache block hashing), spent before the next step is scheduled"),
+        "enforce_eager_layer_host_us": (0, "with --enforce-eager: host time per decoder layer of every step (eager PyTorch dispatch and launches; 0 = eager_layer_host_us)"),
         "enforce_eager": (0, "1: --enforce-eager: no torch.compile and no CUDA graphs; every step launches its kernels from the host"),
         "default_prefix_caching": (0, "1: prefix caching is on unless --no-enable-prefix-caching (vLLM >= 0.10's default); 0: only with --enable-prefix-caching"),
         "dp_forces_eager": (1, "1 if data parallelism disables CUDA graphs (vLLM <= 0.9: 'DP is currently not supported with CUDA Graphs')"),

@@ -135,6 +135,16 @@ enum ValidateCommand {
                 s += String(format: "%@ step traces: %d traces, %d steps, median |error| %.1f%%, 90th percentile %.1f%%\n", label, st.traces, st.steps, st.medianAbs * 100, st.p90Abs * 100)
             }
         }
+        // Held-out rows with and without each tag the manifest gives.
+        let heldOut = rows.filter { !$0.fit }
+        for tag in Set(rows.flatMap(\.tags)).sorted() {
+            for (label, subset) in [("held-out, tagged \(tag)", heldOut.filter { $0.tags.contains(tag) }), ("held-out, not tagged \(tag)", heldOut.filter { !$0.tags.contains(tag) })] {
+                let sm = Validation.summarize(subset), st = Validation.summarizeSteps(subset)
+                if sm.count > 0 { s += String(format: "%@: %d metrics, MAPE %.1f%%, max |error| %.1f%%", label, sm.count, sm.mape * 100, sm.maxAbs * 100) }
+                if st.traces > 0 { s += String(format: "%@%d step traces, median |error| %.1f%%", sm.count > 0 ? "; " : "\(label): ", st.traces, st.medianAbs * 100) }
+                if sm.count > 0 || st.traces > 0 { s += "\n" }
+            }
+        }
         if rows.contains(where: \.isStepTrace) {
             s += "(a step trace's error is the median over its steps of |predicted / measured - 1|, with the median signed error in brackets)\n"
         }

@@ -216,8 +216,11 @@ public struct VLLMSimulator {
         var graphMax = Int(d.param("cuda_graph_max_tokens"))
         if padding { graphMax = min(graphMax, 2 * maxSeqs, budget) }
         if d.param("enforce_eager") >= 0.5 { graphMax = 0 }
+        // --enforce-eager runs eager PyTorch (no torch.compile), whose per-layer host time differs from a compiled
+        // graph run without CUDA graphs.
+        let eagerLayerUs = d.param("enforce_eager") >= 0.5 && d.param("enforce_eager_layer_host_us") > 0 ? d.param("enforce_eager_layer_host_us") : d.param("eager_layer_host_us")
         var clock = StepClock(graphMax: graphMax, dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
-                              eagerHostUs: Double(d.model.layers) * d.param("eager_layer_host_us"),
+                              eagerHostUs: Double(d.model.layers) * eagerLayerUs,
                               stepOverheadUs: d.param("step_overhead_us"), perSeqUs: d.param("per_seq_overhead_us"),
                               dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
         clock.piecewiseHostUs = Double(d.model.layers) * d.param("piecewise_layer_host_us")

@@ -17,6 +17,9 @@ public struct Manifest: Sendable {
         public var note: String?
         /// A step trace compared step by step (`"step_trace": FILE`; `runs` holds the deployment's flags).
         public var stepTrace: StepTrace? = nil
+        /// Labels for grouping the errors (`"tags": [...]`): `validate` also summarizes the held-out rows with and
+        /// without each tag.
+        public var tags: [String] = []
     }
 
     public var description: String
@@ -65,9 +68,9 @@ public struct Manifest: Sendable {
                 let trace = try StepTrace.load(file: full)
                 guard let a = e.optional("args") else { throw e.fail("a 'step_trace' entry needs 'args': the deployment's flags (--model, --gpu, ...)") }
                 resultFiles.append(full)
-                return Entry(id: id, fit: try e.bool("fit", default: false), runs: [try a.array().map { try $0.string() }],
+                return Entry(id: id, fit: try e.bool("fit", default: false), runs: [Self.resolvingFiles(try a.array().map { try $0.string() }, base: base)],
                              measured: [("step_time_ms", Statistics.percentile(trace.steps.map(\.measuredUs), 50) / 1e3)],
-                             note: try e.optional("note")?.string(), stepTrace: trace)
+                             note: try e.optional("note")?.string(), stepTrace: trace, tags: try Self.tags(e))
             }
             if let rf = e.optional("result_file"), e.optional("group") == nil {
                 // A vLLM result file holds the workload (model, prompts, lengths, rate, concurrency): 'args' adds the deployment.
@@ -106,7 +109,7 @@ public struct Manifest: Sendable {
                 throw e.fail("has no measured metrics; expected some of \(quotedChoices(Array(Self.metrics.prefix(4)))) ...")
             }
             return Entry(id: id, fit: try e.bool("fit", default: false), runs: runs, measured: measured,
-                         note: try e.optional("note")?.string())
+                         note: try e.optional("note")?.string(), tags: try Self.tags(e))
         }
         guard !entries.isEmpty else { throw j.fail("'runs' is empty") }
         inputFiles = [file] + OutputFiles.files(inArgumentLists: entries.flatMap(\.runs)) + resultFiles
@@ -114,6 +117,11 @@ public struct Manifest: Sendable {
 }
 
 extension Manifest {
+    static func tags(_ e: JSONNode) throws -> [String] {
+        guard let t = e.optional("tags") else { return [] }
+        return try t.array().map { try $0.string() }
+    }
+
     /// `--trace FILE` and `--routing histogram:FILE` / `trace:FILE` relative to the manifest's folder (made absolute
     /// when the file is there).
     static func resolvingFiles(_ args: [String], base: String) -> [String] {
@@ -184,6 +192,7 @@ public enum Validation {
         public var error: String?
         /// A step trace's row: every compared step's |predicted / measured - 1|, the median signed error, and the
         /// trace's calibration loss (mean squared log error, clipped).
+        public var tags: [String] = []
         public var stepAbsErrors: [Double]? = nil
         public var stepMedianError: Double? = nil
         public var stepLoss: Double? = nil
@@ -216,6 +225,7 @@ public enum Validation {
             }
             for (k, v) in e.measured {
                 var row = Row(id: e.id, fit: e.fit, metric: k, measured: v, predicted: nil, error: err)
+                row.tags = e.tags
                 if err == nil { if let s = sums[k] { row.predicted = s / Double(e.runs.count) } else { row.error = "metric \(k) not predicted" } }
                 rows.append(row)
             }
@@ -230,6 +240,7 @@ public enum Validation {
     static func stepTraceRows(_ e: Manifest.Entry, store: ProfileStore, engine: EngineProfile?) -> [Row] {
         guard let trace = e.stepTrace, let args = e.runs.first else { return [] }
         var row = Row(id: e.id, fit: e.fit, metric: "step_time_ms", measured: e.measured.first?.1 ?? 0, predicted: nil, error: nil)
+        row.tags = e.tags
         do {
             let a = try ParsedArguments(args, options: RunOptions.deployment + RunOptions.workload + RunOptions.output)
             let d = try RunOptions.deployment(a, store: store, engineOverride: engine)

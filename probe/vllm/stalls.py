@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""One-off stalls in a job's step traces: a step that took over 300 ms, more than three times the median of the
+job's steps of similar size (tokens within a factor 1.5), with the engine core's host stuck in execute_model for
+most of it (> 80%). These are first uses of a kernel configuration (a Triton JIT compile of the fused-MoE kernel for
+a token count the start-up warm-up did not cover, also seen with --enforce-eager); moesim does not model them.
+
+  python3 probe/vllm/stalls.py probe/results/2026-12-03-h200-vllm
+"""
+import sys
+import json, glob, os, statistics as st
+def stalls(jd):
+    files=sorted(glob.glob(os.path.join(jd,'*.steps.json')))
+    data={}; allrows=[]; C=None
+    for f in files:
+        d=json.load(open(f)); C={c:i for i,c in enumerate(d['columns'])}
+        rows=[r for r in d['steps'] if r[C['interval']]]
+        data[f]=rows; allrows+=rows
+    out={}
+    for f,rows in data.items():
+        s=[]
+        for r in rows:
+            tok=r[C['tok']]; iv=r[C['interval']]; ex=r[C['exec']] or 0
+            if iv<300 or ex<0.8*iv: continue
+            sim=[x[C['interval']] for x in allrows if tok/1.5<=x[C['tok']]<=tok*1.5 and x is not r]
+            m=st.median(sim) if sim else 0
+            if iv>3*m: s.append((round(iv),tok,round(m,1)))
+        if s: out[os.path.basename(f).replace('.steps.json','')]=s
+    return out
+if __name__=='__main__':
+    for jd in sorted(glob.glob(os.path.join(sys.argv[1], '*/'))):
+        o=stalls(jd)
+        for k,v in o.items(): print(jd,k,v)
