@@ -177,6 +177,7 @@ public struct VLLMSimulator {
                              maxTokens: Int, maxSequences: Int, kvUsage: Double) -> Double {
             let eager = maxTokens > graphMax || dpEager
             var host = stepOverheadUs + perSeqUs * Double(maxSequences) + dpSyncUs
+            if perTokenUs != 0 { host += perTokenUs * Double(maxTokens) }
             if pendingHostUs != 0 { host += pendingHostUs; pendingHostUs = 0 }
             now += host
             markKV(kvUsage)
@@ -330,6 +331,8 @@ public struct VLLMSimulator {
         /// the cluster steps the core then, or earlier when a request arrives.
         var wakeAt: Double? = nil
         let stageEagerHostUs: [Double]
+        /// Driven: requests submitted but not yet received by the engine core (index, when it can schedule them).
+        var arrivals: [(i: Int, ready: Double)] = []
         /// From a request's send to its being schedulable; the engine core's host time per arriving request.
         let inputLatencyUs: Double, requestHostUs: Double
 
@@ -435,7 +438,7 @@ public struct VLLMSimulator {
 
         /// Whether any request is running or waiting.
         var hasWork: Bool {
-            if !flights.isEmpty { return true }
+            if !flights.isEmpty || !arrivals.isEmpty { return true }
             for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { return true }
             return false
         }
@@ -454,12 +457,29 @@ public struct VLLMSimulator {
 
         /// Driven: request `i` reaches this instance at `t` (microseconds).
         mutating func submit(_ i: Int, at t: Double) {
-            if !hasWork { clock.now = max(clock.now, t) }
-            clock.pendingHostUs += requestHostUs
             seqs[i].send = t
-            let best = leastLoadedRank()
-            seqs[i].rank = best
-            waiting[best].append(i)
+            arrivals.append((i, t + inputLatencyUs))
+        }
+
+        /// Driven: the submitted requests the engine core has received by the time it schedules (their send plus the
+        /// input latency, by the admission cutoff of async scheduling), in the order they came; an idle core waits
+        /// for the first.
+        mutating func admitArrivals(_ sq: UnsafeMutableBufferPointer<Seq>) {
+            guard !arrivals.isEmpty else { return }
+            let busy = anyRunning || !flights.isEmpty
+            var idle = !busy
+            for r in 0..<dp where waitHead[r] < waiting[r].count { idle = false }
+            if idle { clock.now = max(clock.now, arrivals.map(\.ready).min()!) }
+            let cutoff = clock.admissionCutoff(busy: anyRunning)
+            var keep: [(i: Int, ready: Double)] = []
+            for a in arrivals {
+                guard a.ready <= cutoff else { keep.append(a); continue }
+                clock.pendingHostUs += requestHostUs
+                let best = leastLoadedRank()
+                sq[a.i].rank = best
+                waiting[best].append(a.i)
+            }
+            arrivals = keep
         }
 
         /// The DP rank with the fewest running and waiting requests, lowest index on ties.
@@ -486,7 +506,7 @@ public struct VLLMSimulator {
             // Constants of the run as locals: held in registers, not reloaded through `self` after every store.
             let pc = self.pc, specK = self.specK, driven = self.driven, n = self.n, dp = self.dp
             let blockSize = self.blockSize, totalBlocks = self.totalBlocks
-            sendDue(sq)
+            if driven { admitArrivals(sq) } else { sendDue(sq) }
             if pp > 1 { try pipelineStep(sq); return }
             var anyWork = false
             for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { anyWork = true }
@@ -783,7 +803,7 @@ public struct VLLMSimulator {
                 }
                 // Nothing to schedule until a batch returns: a request that arrives before then comes first.
                 if let first = flights.first, first.done > clock.now {
-                    if driven { wakeAt = first.done; return }
+                    if driven { wakeAt = min(first.done, arrivals.map(\.ready).min() ?? .infinity); return }
                     if nextToSend < n, slotHead < freeSlots.count {
                         let due = sendTime(nextToSend) + inputLatencyUs
                         if due < first.done { clock.now = max(clock.now, due); return }

@@ -175,7 +175,7 @@ func syntheticTables() throws -> VLLMKernelTables {
         let (hq, hkv) = try #require(c.attentionTableHeads)
         let tables = try #require(c.kernels.tables)
         func table(_ n: Int, _ length: Double) throws -> Double {
-            try #require(tables.prefillAttentionUs(heads: hq, kvHeads: hkv, sequences: n, meanLength: length)).us
+            try #require(tables.prefillAttentionUs(heads: hq, kvHeads: hkv, sequences: Double(n), meanLength: length)).us
         }
         func kernel(sequences n: Int = 1, chunk: Int, prefix: Int) -> Double {
             var b = BatchShape()
