@@ -10,7 +10,7 @@ import Foundation
 /// evicted lazily, just before a lookup could find them, whenever the free blocks fall below the cached ones.
 struct PrefixCache {
     struct Entry { var refs: Int; var stamp: Int }
-    var table: [UInt64: Entry] = [:]
+    var table = BlockTable()
     /// Released blocks in release order (hash, stamp); an entry is stale if the block was taken again or evicted.
     var lru: [(UInt64, Int)] = []
     var lruHead = 0
@@ -35,8 +35,8 @@ struct PrefixCache {
         while evictable > free && lruHead < lru.count {
             let (h, st) = lru[lruHead]
             lruHead += 1
-            if let e = table[h], e.refs == 0, e.stamp == st {
-                table[h] = nil
+            if let slot = table.find(h), table.entries[slot].refs == 0, table.entries[slot].stamp == st {
+                table.remove(at: slot)
                 evictable -= 1; evictions += 1
             }
         }
@@ -47,8 +47,8 @@ struct PrefixCache {
     /// request holds (taking those uses free blocks). Changes nothing.
     func peek(_ r: Request, index: Int, maxBlocks: Int, blockSize: Int) -> (hits: Int, revived: Int) {
         var hits = 0, revived = 0
-        while hits < maxBlocks, let e = table[PrefixCache.hash(r, index: index, block: hits, blockSize: blockSize)] {
-            if e.refs == 0 { revived += 1 }
+        while hits < maxBlocks, let slot = table.find(PrefixCache.hash(r, index: index, block: hits, blockSize: blockSize)) {
+            if table.entries[slot].refs == 0 { revived += 1 }
             hits += 1
         }
         return (hits, revived)
@@ -57,29 +57,108 @@ struct PrefixCache {
     /// Takes a reference on the first `blocks` blocks (found by `peek`).
     mutating func acquire(_ r: Request, index: Int, blocks: Int, blockSize: Int) {
         for j in 0..<blocks {
-            let h = PrefixCache.hash(r, index: index, block: j, blockSize: blockSize)
-            if table[h]!.refs == 0 { evictable -= 1 }
-            table[h]!.refs += 1
+            let slot = table.find(PrefixCache.hash(r, index: index, block: j, blockSize: blockSize))!
+            if table.entries[slot].refs == 0 { evictable -= 1 }
+            table.entries[slot].refs += 1
         }
     }
 
     /// Names a block a request has just filled; false if another request filled the same block first (this one
     /// then stays private to the request).
     mutating func insert(_ h: UInt64) -> Bool {
-        if table[h] != nil { return false }
-        table[h] = Entry(refs: 1, stamp: 0)
-        return true
+        table.insert(h, Entry(refs: 1, stamp: 0))
     }
 
     /// Drops one reference; true when the block is now unreferenced (cached, free to evict).
     mutating func release(_ h: UInt64) -> Bool {
-        table[h]!.refs -= 1
-        guard table[h]!.refs == 0 else { return false }
+        let slot = table.find(h)!
+        table.entries[slot].refs -= 1
+        guard table.entries[slot].refs == 0 else { return false }
         stamp += 1
-        table[h]!.stamp = stamp
+        table.entries[slot].stamp = stamp
         lru.append((h, stamp))
         evictable += 1
         return true
+    }
+}
+
+/// The prefix cache's block table: block hash to entry, open addressing with linear probing over buffers of its
+/// own. The keys are already well-mixed hashes, so their low bits index the table directly (a Swift Dictionary
+/// would hash them again, and its copy-on-write checks on every update dominated the engine's time with prefix
+/// caching on). A class: each DP rank's cache must get its own (`PrefixCache()` per rank).
+final class BlockTable {
+    private var keys: UnsafeMutablePointer<UInt64>
+    /// 0 empty, 1 in use, 2 removed (a tombstone: probing goes on past it).
+    private var state: UnsafeMutablePointer<UInt8>
+    private(set) var entries: UnsafeMutablePointer<PrefixCache.Entry>
+    private var capacity: Int, used = 0, removed = 0
+
+    init(capacity: Int = 1024) {
+        self.capacity = capacity
+        keys = .allocate(capacity: capacity); keys.initialize(repeating: 0, count: capacity)
+        state = .allocate(capacity: capacity); state.initialize(repeating: 0, count: capacity)
+        entries = .allocate(capacity: capacity); entries.initialize(repeating: PrefixCache.Entry(refs: 0, stamp: 0), count: capacity)
+    }
+
+    deinit { keys.deallocate(); state.deallocate(); entries.deallocate() }
+
+    var count: Int { used }
+
+    /// The slot holding `h`, or nil.
+    @inline(__always)
+    func find(_ h: UInt64) -> Int? {
+        let mask = capacity - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let st = state[i]
+            if st == 0 { return nil }
+            if st == 1 && keys[i] == h { return i }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Adds `h` with entry `e`; false (and no change) if it is already there.
+    @inline(__always)
+    func insert(_ h: UInt64, _ e: PrefixCache.Entry) -> Bool {
+        if (used + removed + 1) * 10 > capacity * 7 { grow() }
+        let mask = capacity - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        var free = -1
+        while true {
+            let st = state[i]
+            if st == 0 { if free < 0 { free = i }; break }
+            if st == 1 { if keys[i] == h { return false } } else if free < 0 { free = i }
+            i = (i + 1) & mask
+        }
+        if state[free] == 2 { removed -= 1 }
+        state[free] = 1; keys[free] = h; entries[free] = e
+        used += 1
+        return true
+    }
+
+    @inline(__always)
+    func remove(at slot: Int) {
+        state[slot] = 2
+        used -= 1; removed += 1
+    }
+
+    /// Rehashes into a table with room for twice the live entries (tombstones dropped).
+    private func grow() {
+        let oldKeys = keys, oldState = state, oldEntries = entries, oldCapacity = capacity
+        var cap = capacity
+        while (used + 1) * 10 > cap * 5 { cap *= 2 }
+        capacity = cap
+        keys = .allocate(capacity: cap); keys.initialize(repeating: 0, count: cap)
+        state = .allocate(capacity: cap); state.initialize(repeating: 0, count: cap)
+        entries = .allocate(capacity: cap); entries.initialize(repeating: PrefixCache.Entry(refs: 0, stamp: 0), count: cap)
+        removed = 0
+        let mask = cap - 1
+        for j in 0..<oldCapacity where oldState[j] == 1 {
+            var i = Int(truncatingIfNeeded: oldKeys[j]) & mask
+            while state[i] == 1 { i = (i + 1) & mask }
+            state[i] = 1; keys[i] = oldKeys[j]; entries[i] = oldEntries[j]
+        }
+        oldKeys.deallocate(); oldState.deallocate(); oldEntries.deallocate()
     }
 }
 
