@@ -37,6 +37,33 @@ public struct Manifest: Sendable {
     public init(file: String, runArgs: [String] = [], fitStandalone: Bool = false) throws {
         self.file = file
         let j = try JSONNode.load(file: file)
+        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        // A step trace or an offline result of moesim's vLLM harness (probe/vllm), standing alone.
+        if (try? j.string("kind")) == "vllm-step-trace" {
+            let trace = try StepTrace.load(file: file)
+            let prov = j.optional("provenance")
+            var args = try Self.harnessDeployment(prov, given: runArgs, file: file)
+            if trace.runKind == "offline" && !args.contains("--usage-context") { args += ["--usage-context", "offline"] }
+            description = "vLLM step trace \(file)"
+            entries = [Entry(id: name, fit: fitStandalone, runs: [args], measured: [("step_time_ms", Statistics.percentile(trace.steps.map(\.measuredUs), 50) / 1e3)],
+                             note: "settings from the step trace: \(args.joined(separator: " "))", stepTrace: trace)]
+            inputFiles = [file] + OutputFiles.files(inArgumentLists: [args])
+            return
+        }
+        if !j.has("runs") && j.has("elapsed_time") && j.has("num_requests") {
+            var args = try Self.harnessDeployment(j.optional("provenance"), given: runArgs, file: file)
+            guard let run = j.optional("run") else { throw j.fail("an offline result needs its 'run' (n, in, out), as probe/vllm/vllm_bench.py writes it") }
+            if !args.contains("--usage-context") { args += ["--usage-context", "offline"] }
+            args += ["--num-prompts", String(try run.int("n")), "--random-input-len", String(try run.int("in")), "--random-output-len", String(try run.int("out"))]
+            if let p = run.optional("prefix"), try p.int() > 0 { args += ["--random-prefix-len", String(try p.int())] }
+            let e = try j.double("elapsed_time")
+            guard e > 0 else { throw try j.require("elapsed_time").fail("must be positive, found \(e)") }
+            description = "vLLM offline result \(file)"
+            entries = [Entry(id: name, fit: fitStandalone, runs: [args], measured: [("elapsed_time", e)],
+                             note: "settings from the result file: \(args.joined(separator: " "))")]
+            inputFiles = [file] + OutputFiles.files(inArgumentLists: [args])
+            return
+        }
         if !j.has("runs") && j.has("completed") && j.has("duration") {
             let args = try Self.argsFromResult(j, given: runArgs, file: file)
             var measured: [(String, Double)] = []
@@ -117,6 +144,42 @@ public struct Manifest: Sendable {
 }
 
 extension Manifest {
+    /// The deployment of a run of moesim's vLLM harness, from its provenance (model, GPU, the engine arguments the
+    /// job set), with `given` taking precedence: the flags `moesim run` needs to predict it.
+    static func harnessDeployment(_ prov: JSONNode?, given: [String], file: String) throws -> [String] {
+        var args = given
+        func has(_ f: String) -> Bool { given.contains(f) || given.contains { $0.hasPrefix(f + "=") } }
+        if !has("--model") {
+            guard let m = try prov?.optional("model")?.string() else { throw InputError.data("\(file): no provenance.model; give --model in --run-args") }
+            args += ["--model", m]
+        }
+        if !has("--gpu") {
+            // nvidia-smi's name, as the harness records it ("NVIDIA H200, 143771 MiB, 580.159.04").
+            let names = (try? prov?.optional("gpu")?.array().map { try $0.string() }) ?? nil
+            let gpu = (names ?? []).first?.lowercased() ?? ""
+            let known: [(String, String)] = [("h200", "h200-sxm-141gb"), ("h100", "h100-sxm-80gb"), ("a100-sxm4-80gb", "a100-sxm4-80gb"), ("a100-sxm4-40gb", "a100-sxm4-40gb")]
+            guard let g = known.first(where: { gpu.contains($0.0) })?.1 else {
+                throw InputError.data("\(file): the GPU '\(names?.first ?? "not recorded")' has no shipped profile name; give --gpu in --run-args")
+            }
+            args += ["--gpu", g]
+        }
+        // The engine arguments the job set (vllm_bench.py's "engine_args"), as moesim flags.
+        if let e = prov?.optional("engine_args"), let o = e.object {
+            func flag(_ key: String, _ f: String) throws { if o[key] != nil, !has(f) { args += [f, String(try e.int(key))] } }
+            try flag("max_num_batched_tokens", "--max-num-batched-tokens")
+            try flag("max_num_seqs", "--max-num-seqs")
+            try flag("tensor_parallel_size", "--tensor-parallel-size")
+            try flag("data_parallel_size", "--data-parallel-size")
+            if (o["async_scheduling"] as? Bool) == false, !has("--no-async-scheduling") { args.append("--no-async-scheduling") }
+            if (o["enforce_eager"] as? Bool) == true, !has("--enforce-eager") { args.append("--enforce-eager") }
+            if (o["enable_prefix_caching"] as? Bool) == false, !has("--no-enable-prefix-caching") { args.append("--no-enable-prefix-caching") }
+            if (o["enable_expert_parallel"] as? Bool) == true, !has("--enable-expert-parallel") { args.append("--enable-expert-parallel") }
+            if let kv = o["kv_cache_dtype"] as? String, !has("--kv-cache-dtype") { args += ["--kv-cache-dtype", kv] }
+            if let q = o["quantization"] as? String, !has("--quantization") { args += ["--quantization", q] }
+        }
+        return args
+    }
+
     static func tags(_ e: JSONNode) throws -> [String] {
         guard let t = e.optional("tags") else { return [] }
         return try t.array().map { try $0.string() }
@@ -141,6 +204,14 @@ extension Manifest {
     /// holds and `given` does not (model_id, num_prompts, mean input and output lengths, request_rate, burstiness,
     /// max_concurrency).
     public static func argsFromResult(_ r: JSONNode, given: [String], file: String) throws -> [String] {
+        // moesim's harness records each request (send time, lengths): replay exactly those requests.
+        if r.has("send_times") && r.has("input_lens") && r.has("output_lens") {
+            var args = try harnessDeployment(r.optional("provenance"), given: given, file: file)
+            if !args.contains("--model"), let m = try r.optional("model_id")?.string() { args += ["--model", m] }
+            args += ["--trace", file]
+            if let c = r.optional("max_concurrency"), !given.contains("--max-concurrency") { args += ["--max-concurrency", String(try c.int())] }
+            return args
+        }
         var args = given
         func has(_ f: String) -> Bool { given.contains(f) || given.contains { $0.hasPrefix(f + "=") } || (f == "--tensor-parallel-size" && given.contains("-tp")) }
         if !has("--model") {
