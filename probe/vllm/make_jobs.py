@@ -89,3 +89,24 @@ here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
           open(os.path.join(here, "jobs-h200.json"), "w"), indent=1)
 print(len(jobs), "jobs;", sum(len(j["runs"]) for j in jobs), "runs")
+
+# Issue 23: the study's plans with vLLM on N GPUs: -tp N, -tp N --enable-expert-parallel, and -dp N
+# --enable-expert-parallel (the allgather_reducescatter all2all backend, which needs no extra packages). vLLM's
+# offline LLM class does not run data parallelism in one process, so DP+EP runs serving only. Priority: the paper's
+# three models first, then Qwen3-30B-A3B and DeepSeek-V2-Lite.
+MULTI_MODELS = [("olmoe", "olmoe-1b-7b"), ("qwen15", "qwen1.5-moe-a2.7b"), ("mixtral", "mixtral-8x7b"),
+                ("qwen3", "qwen3-30b-a3b"), ("dsv2lite", "deepseek-v2-lite")]
+for n in (2, 4):
+    mjobs = []
+    for short, model in MULTI_MODELS:
+        for plan, engine in (("tp", {"tensor_parallel_size": n}),
+                             ("ep", {"tensor_parallel_size": n, "enable_expert_parallel": True}),
+                             ("dpep", {"data_parallel_size": n, "enable_expert_parallel": True})):
+            if plan != "dpep":
+                mjobs.append(job("%s-%s%d-offline" % (short, plan, n), model, "offline", OFFLINE_HELD, engine,
+                                 "%s on %d GPUs" % (plan, n), START[model] + 30))
+            mjobs.append(job("%s-%s%d-serve" % (short, plan, n), model, "serve", SERVE, engine,
+                             "%s on %d GPUs" % (plan, n), START[model] + 30))
+    json.dump({"description": "vLLM 0.24.0 on %d H200s, issue 23 campaign (not yet run: no %d-GPU host was lent), written by make_jobs.py" % (n, n),
+               "jobs": mjobs}, open(os.path.join(here, "jobs-h200x%d.json" % n), "w"), indent=1)
+    print("%d GPUs: %d jobs" % (n, len(mjobs)))

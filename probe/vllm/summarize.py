@@ -59,9 +59,33 @@ def summarize(job_dir):
     if not os.path.exists(rj):
         return []
     meta = json.load(open(rj))
-    core = load_jsonl(sorted(glob.glob(os.path.join(job_dir, "steplog", "core-*.jsonl"))))
-    steps = sorted((r for r in core if "t0" in r), key=lambda r: r["t0"])
-    loops = [r["loop"] for r in core if "loop" in r]
+    # One engine core per DP rank (core-<pid>.jsonl); with TP > 1 the GPU timings are in the workers' files
+    # (work-<pid>.jsonl, one per TP rank): the first worker of each engine core is joined to its steps in order.
+    core_files = sorted(glob.glob(os.path.join(job_dir, "steplog", "core-*.jsonl")), key=lambda f: int(f.split("-")[-1].split(".")[0]))
+    work_files = sorted(glob.glob(os.path.join(job_dir, "steplog", "work-*.jsonl")), key=lambda f: int(f.split("-")[-1].split(".")[0]))
+    ranks = []
+    for k, cf in enumerate(core_files):
+        recs = load_jsonl([cf])
+        st = [r for r in recs if "t0" in r]
+        if st and "gpu_ms" not in st[0] and work_files:
+            # TP > 1: the workers of engine core k are the k-th group of TP files (started after their core).
+            tp = max(1, len(work_files) // max(1, len(core_files)))
+            work = load_jsonl([work_files[k * tp]])
+            for r, w in zip(st, work):
+                for key in ("x0", "x1", "s0", "s1", "gpu_ms", "gap_ms", "cg", "cgt"):
+                    if key in w:
+                        r[key] = w[key]
+        ranks.append((st, [r["loop"] for r in recs if "loop" in r]))
+    if not ranks:
+        return []
+    lines = []
+    for dp_rank, (st, lp) in enumerate(ranks):
+        lines += summarize_rank(job_dir, meta, sorted(st, key=lambda r: r["t0"]), lp, dp_rank, len(ranks))
+    return lines
+
+
+def summarize_rank(job_dir, meta, steps, loops, dp_rank, dp):
+    suffix = "" if dp == 1 else ".dp%d" % dp_rank
     front = load_jsonl(sorted(glob.glob(os.path.join(job_dir, "steplog", "front-*.jsonl"))))
     lines = []
     for run in meta["runs"]:
@@ -81,10 +105,10 @@ def summarize(job_dir):
         fe = {"calls": len(fr), "outputs": sum(x["n"] for x in fr),
               "busy_ms": round(sum((x["t1"] - x["t0"]) * 1e3 for x in fr), 3)}
         nl = [l for l in loops if a <= l[0] <= b]
-        out = {"kind": "vllm-step-trace", "job": meta["job"]["id"], "run": run["id"], "run_kind": run["kind"],
+        out = {"kind": "vllm-step-trace", "job": meta["job"]["id"], "run": run["id"], "run_kind": run["kind"], "dp_rank": dp_rank,
                "provenance": meta.get("provenance"), "columns": COLS, "steps": rows, "front_end": fe,
                "engine_loop_calls": len(nl), "window_ms": round((b - a) * 1e3, 3)}
-        with open(os.path.join(job_dir, run["id"] + ".steps.json"), "w") as f:
+        with open(os.path.join(job_dir, run["id"] + ".steps" + suffix + ".json"), "w") as f:
             json.dump(out, f, separators=(",", ":"))
         dec = [x for x in rows if x[11] and not x[14] and x[1] is not None]
         med = lambda v: sorted(v)[len(v) // 2] if v else float("nan")
