@@ -93,8 +93,16 @@ enum ValidateCommand {
             let fs: [(String, Any)] = [
                 ("manifest", file),
                 ("rows", rows.map { r -> [(String, Any)] in
-                    [("id", r.id), ("fit", r.fit), ("metric", r.metric), ("measured", r.measured),
+                    var f: [(String, Any)] = [("id", r.id), ("fit", r.fit), ("metric", r.metric), ("measured", r.measured),
                      ("predicted", r.predicted ?? NSNull()), ("relative_error", r.relativeError ?? NSNull()), ("error", r.error ?? NSNull())]
+                    if r.isStepTrace {
+                        f.append(("steps_by_cuda_graph_mode", r.stepModes.map { m in
+                            [("mode", m.mode), ("steps", m.steps), ("measured_ms", m.measuredMs), ("predicted_ms", m.predictedMs), ("median_error", m.medianError)] as [(String, Any)]
+                        }))
+                        f.append(("cuda_graph_mode_agreement", r.modeAgreement ?? NSNull()))
+                    }
+                    if !r.tags.isEmpty { f.append(("tags", r.tags)) }
+                    return f
                 }),
                 ("in_sample", summaryFields(Validation.summarize(rows.filter(\.fit)))),
                 ("held_out", summaryFields(Validation.summarize(rows.filter { !$0.fit }))),
@@ -144,6 +152,13 @@ enum ValidateCommand {
                 if st.traces > 0 { s += String(format: "%@%d step traces, median |error| %.1f%%", sm.count > 0 ? "; " : "\(label): ", st.traces, st.medianAbs * 100) }
                 if sm.count > 0 || st.traces > 0 { s += "\n" }
             }
+        }
+        // A trace checked alone: where its steps' time goes wrong, by the CUDA-graph mode vLLM ran them in.
+        if rows.count == 1, let r = rows.first, r.isStepTrace, !r.stepModes.isEmpty {
+            s += TextTable.render(["CUDA graph", "steps", "measured ms (median)", "predicted ms (median)", "median error"], r.stepModes.map { m in
+                [m.mode, String(m.steps), String(format: "%.3f", m.measuredMs), String(format: "%.3f", m.predictedMs), String(format: "%+.1f%%", m.medianError * 100)]
+            }, align: ["l", "r", "r", "r", "r"])
+            if let a = r.modeAgreement { s += String(format: "the model ran %.0f%% of the steps in the CUDA-graph mode vLLM recorded\n", a * 100) }
         }
         if rows.contains(where: \.isStepTrace) {
             s += "(a step trace's error is the median over its steps of |predicted / measured - 1|, with the median signed error in brackets)\n"

@@ -72,9 +72,11 @@ public struct VLLMSimulator {
         var log: [RunResult.StepRecord]? = nil
         var dropped = 0
 
-        /// Advances by one step; `maxTokens` and `maxSequences` are the largest DP rank's. Returns when the step's
-        /// `emitted` tokens reach the client.
-        mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, kvUsage: Double, emitted: Int) -> Double {
+        /// Advances by one step (`maxTokens` and `maxSequences` are the largest DP rank's); returns when its `emitted` tokens reach the client, or (`deferred`, async
+        /// scheduling) just the step's end: then its tokens reach the client after the engine core has launched the
+        /// next step (`Core.flushPending`).
+        @discardableResult
+        mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, kvUsage: Double, emitted: Int, deferred: Bool = false) -> Double {
             let (c, hostUs) = stepParts(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode, extraHostUs: pendingHostUs)
             pendingHostUs = 0
             lastStart = now
@@ -92,6 +94,7 @@ public struct VLLMSimulator {
             busy += c.gpu
             kvUsageTime += kvUsage * stepUs
             peakKV = max(peakKV, kvUsage)
+            if deferred { return now }
             return stream(at: now + outputLatencyUs, emitted: emitted)
         }
 
@@ -333,6 +336,12 @@ public struct VLLMSimulator {
         let stageEagerHostUs: [Double]
         /// Driven: requests submitted but not yet received by the engine core (index, when it can schedule them).
         var arrivals: [(i: Int, ready: Double)] = []
+        /// Async scheduling: the last step's tokens, not yet out of the engine core (it processes a step's output
+        /// after scheduling and launching the next step): the sequences and ranks, the step's end, the token count.
+        var pendSeqs: [Int] = [], pendRanks: [Int] = []
+        var pendEnd = 0.0, pendEmitted = 0
+        var hasPending = false
+        let deferOutputs: Bool
         /// From a request's send to its being schedulable; the engine core's host time per arriving request.
         let inputLatencyUs: Double, requestHostUs: Double
 
@@ -390,6 +399,7 @@ public struct VLLMSimulator {
             self.clock = VLLMSimulator.makeClock(d, maxSeqs: maxSeqs, budget: budgetTokens)
             self.inputLatencyUs = d.param("input_latency_us")
             self.requestHostUs = d.param("request_host_us")
+            self.deferOutputs = clock.asyncScheduling && pp == 1
             if sim.recordTimeline { self.clock.log = [] }
             self.detailed = sim.recordRequestITLs
             self.reqITL = sim.recordRequestITLs ? Array(repeating: [], count: n) : []
@@ -438,7 +448,7 @@ public struct VLLMSimulator {
 
         /// Whether any request is running or waiting.
         var hasWork: Bool {
-            if !flights.isEmpty || !arrivals.isEmpty { return true }
+            if !flights.isEmpty || !arrivals.isEmpty || hasPending { return true }
             for r in 0..<dp where !running[r].isEmpty || waitHead[r] < waiting[r].count { return true }
             return false
         }
@@ -541,16 +551,25 @@ public struct VLLMSimulator {
                     b.tokens = seqsN; b.sequences = seqsN; b.decodeSequences = seqsN; b.logitsRows = seqsN; b.decodeContext = ctx
                     let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? sendTime(nextToSend) + inputLatencyUs : nil
                     var usedBlocks = totalBlocks - freeBlocks[0]
-                    var done = 0, prevDeliver = 0.0
+                    var done = 0, prevDeliver = 0.0, prevEnd = 0.0, delivered = 0
                     let padded = clock.paddedTokens(seqsN)
                     while done < k {
                         if let t = due, t <= clock.admissionCutoff(busy: true) { break }
                         batches[0] = b
                         batches[0].tokens = padded
                         usedBlocks += newBlocksAt[done + 1]
-                        let deliver = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN, uniformDecode: true,
-                                                    kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN)
-                        if done == 0 {
+                        let start = clock.now
+                        let end = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN, uniformDecode: true,
+                                                kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN, deferred: deferOutputs)
+                        // The tokens of the step before (async scheduling: out once this step is launched), or this
+                        // step's own.
+                        var deliver = end
+                        if deferOutputs {
+                            if done == 0 { flushPending(sq, at: start + clock.lastHost); prevEnd = end; done += 1; b.decodeContext += Double(seqsN); continue }
+                            deliver = clock.stream(at: max(prevEnd, start + clock.lastHost) + clock.outputLatencyUs, emitted: seqsN)
+                            prevEnd = end
+                        }
+                        if delivered == 0 {
                             for s in running[0] {
                                 let x = (deliver - sq[s].lastToken) / 1e3
                                 itl.append(x)
@@ -561,21 +580,33 @@ public struct VLLMSimulator {
                             if detailed { for s in running[0] { reqITL[s].append((deliver - prevDeliver) / 1e3) } }
                         }
                         prevDeliver = deliver
+                        delivered += 1
                         b.decodeContext += Double(seqsN)
                         done += 1
                     }
                     if done > 0 {
                         for s in running[0] {
-                            sq[s].computed += done; sq[s].generated += done; sq[s].lastToken = prevDeliver
+                            sq[s].computed += done; sq[s].generated += done
+                            if delivered > 0 { sq[s].lastToken = prevDeliver }
                             let blocks = blocksFor(sq[s].computed)
                             freeBlocks[0] -= blocks - sq[s].blocks
                             sq[s].blocks = blocks
+                        }
+                        if deferOutputs {
+                            // The stretch's last tokens wait for the next step's launch.
+                            hasPending = true; pendEnd = prevEnd; pendEmitted = seqsN
+                            pendSeqs.append(contentsOf: running[0]); pendRanks.append(contentsOf: repeatElement(0, count: seqsN))
                         }
                         return
                     }
                 }
             }
             let totalNew = scheduleRanks(sq)
+            if totalNew == 0 && hasPending {
+                // Nothing to launch: the engine core takes the last step's output as soon as it is done.
+                flushPending(sq, at: pendEnd)
+                return
+            }
             if totalNew == 0 {
                 throw InputError.data("the scheduler could not place any request: the KV cache (\(mem.kvTokens) tokens per DP rank) is too small for the waiting prompts")
             }
@@ -597,8 +628,14 @@ public struct VLLMSimulator {
                     }
                 }
             }
+            let start = clock.now
             let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
-                                        kvUsage: kvUsage, emitted: emitted)
+                                        kvUsage: kvUsage, emitted: emitted, deferred: deferOutputs)
+            if deferOutputs {
+                // The last step's tokens go out now that this one is launched; this step's wait for the next.
+                flushPending(sq, at: start + clock.lastHost)
+                hasPending = true; pendEnd = deliver; pendEmitted = emitted
+            }
             for r in 0..<dp {
                 var finished = false
                 for i in rankStart[r]..<rankStart[r + 1] {
@@ -617,7 +654,8 @@ public struct VLLMSimulator {
                         sq[s].generated += 1
                     }
                     if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize) }
-                    if emit(sq, s, rank: r, at: deliver) { finished = true }
+                    if deferOutputs { pendSeqs.append(s); pendRanks.append(r) }
+                    else if emit(sq, s, rank: r, at: deliver) { finished = true }
                 }
                 if finished { running[r].removeAll { sq[$0].computed < 0 } }
             }
@@ -672,6 +710,8 @@ public struct VLLMSimulator {
                 var idx = 0
                 while idx < running[r].count && budget > 0 {
                     let s = running[r][idx]
+                    // A sequence whose last token is still in the engine core's output is done (async scheduling).
+                    if sq[s].generated >= sq[s].output { idx += 1; continue }
                     var want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
                     if want <= 0 { idx += 1; continue }
                     // Speculative decoding: a decoding sequence verifies up to k drafts (no more than it has
@@ -682,7 +722,10 @@ public struct VLLMSimulator {
                     var ok = true
                     while need > freeBlocks[r] {
                         // Preempt the newest running request (recompute later).
-                        let victim = running[r].removeLast()
+                        // The newest sequence that is not done (a done one leaves with its pending output).
+                        var vi = running[r].count - 1
+                        while vi > 0 && sq[running[r][vi]].generated >= sq[running[r][vi]].output { vi -= 1 }
+                        let victim = running[r].remove(at: vi)
                         if pc {
                             freeBlocks[r] += caches[r].releaseAll(&sq[victim], request: reqs[victim], index: victim, blockSize: blockSize)
                         } else {
@@ -783,6 +826,18 @@ public struct VLLMSimulator {
             return sq[s].computed < 0
         }
 
+
+        /// The previous step's tokens leave the engine core at `t` (the step's end, or once the next step is
+        /// launched, whichever is later), then pass the output latency and the front end's per-token queue.
+        mutating func flushPending(_ sq: UnsafeMutableBufferPointer<Seq>, at t: Double) {
+            guard hasPending else { return }
+            hasPending = false
+            let deliver = clock.stream(at: max(t, pendEnd) + clock.outputLatencyUs, emitted: pendEmitted)
+            var finished = false
+            for (s, r) in zip(pendSeqs, pendRanks) where emit(sq, s, rank: r, at: deliver) { finished = true }
+            if finished { for r in 0..<dp { running[r].removeAll { sq[$0].computed < 0 } } }
+            pendSeqs.removeAll(keepingCapacity: true); pendRanks.removeAll(keepingCapacity: true)
+        }
 
         // MARK: pipeline parallelism
 

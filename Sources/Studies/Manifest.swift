@@ -267,6 +267,9 @@ public enum Validation {
         public var stepAbsErrors: [Double]? = nil
         public var stepMedianError: Double? = nil
         public var stepLoss: Double? = nil
+        /// A step trace's steps by the CUDA-graph mode vLLM ran them in, and how often the model chose the same mode.
+        public var stepModes: [(mode: String, steps: Int, measuredMs: Double, predictedMs: Double, medianError: Double)] = []
+        public var modeAgreement: Double? = nil
         /// Signed relative error (predicted - measured) / measured; for a step trace, the median over its steps.
         public var relativeError: Double? { stepMedianError ?? predicted.map { ($0 - measured) / measured } }
         public var isStepTrace: Bool { stepAbsErrors != nil }
@@ -320,6 +323,8 @@ public enum Validation {
             row.stepAbsErrors = zip(c.predictedUs, c.measuredUs).map { abs($0 / $1 - 1) }
             row.stepMedianError = c.medianError
             row.stepLoss = c.meanSquaredLogError
+            row.stepModes = c.byMode
+            row.modeAgreement = c.modeAgreement
         } catch { row.error = "\(error)" }
         return [row]
     }

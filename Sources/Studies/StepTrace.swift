@@ -93,6 +93,9 @@ public struct StepTrace: Sendable {
         /// Mean over steps of log(predicted / measured)^2, each term at most 1 (a step off by e times counts as one):
         /// the calibration loss of this trace.
         public var meanSquaredLogError: Double
+        /// Per CUDA-graph mode vLLM recorded (FULL, PIECEWISE, NONE): steps, median measured and predicted (ms),
+        /// median signed error.
+        public var byMode: [(mode: String, steps: Int, measuredMs: Double, predictedMs: Double, medianError: Double)]
     }
 
     public func compare(deployment d: Deployment, seed: UInt64) throws -> Comparison {
@@ -106,9 +109,16 @@ public struct StepTrace: Sendable {
             if p.mode == s.recordedMode { agree += 1 }
         }
         let pred = replayed.map(\.stepUs), meas = steps.map(\.measuredUs)
+        var byMode: [(mode: String, steps: Int, measuredMs: Double, predictedMs: Double, medianError: Double)] = []
+        for mode in ["FULL", "PIECEWISE", "NONE"] {
+            let idx = steps.indices.filter { steps[$0].recordedMode == mode }
+            guard !idx.isEmpty else { continue }
+            byMode.append((mode, idx.count, Statistics.percentile(idx.map { meas[$0] }, 50) / 1e3, Statistics.percentile(idx.map { pred[$0] }, 50) / 1e3,
+                           Statistics.percentile(idx.map { errs[$0] }, 50)))
+        }
         return Comparison(predictedUs: pred, measuredUs: meas, modeAgreement: Double(agree) / Double(steps.count),
                           medianError: Statistics.percentile(errs, 50), medianAbsError: Statistics.percentile(absErrs, 50),
                           medianMeasuredMs: Statistics.percentile(meas, 50) / 1e3, medianPredictedMs: Statistics.percentile(pred, 50) / 1e3,
-                          meanSquaredLogError: sq / Double(steps.count))
+                          meanSquaredLogError: sq / Double(steps.count), byMode: byMode)
     }
 }

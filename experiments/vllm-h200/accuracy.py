@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The accuracy table of the vLLM 0.24 H200 runs (docs/accuracy.md), from `moesim validate`'s JSON.
+
+  .build/release/moesim validate experiments/vllm-h200/manifest.json --json /tmp/v.json
+  python3 experiments/vllm-h200/accuracy.py /tmp/v.json
+
+One row per harness (offline wall time, serving median TTFT and mean TPOT, step times), held-out runs only, with
+and without the runs that had a one-off stall (tag 'stall', probe/vllm/stalls.py), then per model.
+"""
+import json
+import os
+import statistics
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+v = json.load(open(sys.argv[1]))
+m = json.load(open(os.path.join(here, "manifest.json")))
+tags = {e["id"]: e.get("tags", []) for e in m["runs"]}
+
+
+def pct(x):
+    return "%.1f%%" % (100 * x)
+
+
+def summary(rows):
+    errs = [abs(r["relative_error"]) for r in rows if r["relative_error"] is not None]
+    if not errs:
+        return "-", "-", 0
+    return pct(statistics.mean(errs)), pct(max(errs)), len(errs)
+
+
+def table(rows, title):
+    out = ["| %s | runs | mean abs error | max abs error |" % title, "|---|---|---|---|"]
+    for label, metric in (("offline wall time (`elapsed_time`)", "elapsed_time"), ("serving median TTFT", "median_ttft_ms"),
+                          ("serving mean TPOT", "mean_tpot_ms"), ("serving request throughput", "request_throughput"),
+                          ("KV cache capacity (tokens)", "kv_cache_capacity_tokens")):
+        mean, mx, n = summary([r for r in rows if r["metric"] == metric])
+        out.append("| %s | %d | %s | %s |" % (label, n, mean, mx))
+    steps = [r for r in rows if r["metric"] == "step_time_ms" and r["predicted"] is not None]
+    if steps:
+        meds = [abs(r["relative_error"]) for r in steps]
+        out.append("| step time, median over each trace's steps | %d traces | %s (median of traces) | %s |" % (
+            len(steps), pct(statistics.median(meds)), pct(max(meds))))
+    return "\n".join(out)
+
+
+held = [r for r in v["rows"] if not r["fit"]]
+clean = [r for r in held if "stall" not in tags.get(r["id"], [])]
+print(table(clean, "held out, no one-off stall"))
+print()
+print(table(held, "held out, all"))
+print()
+print("| held out (no stall) by model | offline wall time | serving median TTFT | serving mean TPOT | step time (median of traces) |")
+print("|---|---|---|---|---|")
+for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite"):
+    rs = [r for r in clean if r["id"].startswith(model + "-")]
+    cells = []
+    for metric in ("elapsed_time", "median_ttft_ms", "mean_tpot_ms"):
+        mean, mx, n = summary([r for r in rs if r["metric"] == metric])
+        cells.append("%s (%d)" % (mean, n) if n else "-")
+    st = [abs(r["relative_error"]) for r in rs if r["metric"] == "step_time_ms" and r["relative_error"] is not None]
+    cells.append("%s (%d)" % (pct(statistics.median(st)), len(st)) if st else "-")
+    print("| %s | %s |" % (model, " | ".join(cells)))
+print()
+s = v.get("step_traces", {})
+print("every held-out step pooled: %s steps of %s traces, median |error| %s, 90th percentile %s" % (
+    s.get("held_out", {}).get("steps"), s.get("held_out", {}).get("traces"),
+    pct(s.get("held_out", {}).get("median_abs_error", float("nan"))), pct(s.get("held_out", {}).get("p90_abs_error", float("nan")))))
