@@ -30,6 +30,7 @@ public struct EngineProfile: Sendable {
         "per_seq_overhead_us": (30, "engine-core CPU time per scheduled sequence per step"),
         "frontend_per_token_us": (20, "API-server time per streamed output token (detokenise, SSE); one server process"),
         "eager_layer_host_us": (60, "host (Python + launch) time per decoder layer when a step runs without CUDA graphs (more tokens than the largest capture size, --enforce-eager, or DP where it disables graphs)"),
+        "eager_token_host_us": (0, "host time per scheduled token of a step run without CUDA graphs, beyond per_token_overhead_us (the compiled graph's input preparation and launches over a dynamic token count)"),
         "piecewise_layer_host_us": (0, "host time per decoder layer of a mixed prefill/decode step replayed from piecewise CUDA graphs (attention runs between the graph pieces)"),
         "per_token_overhead_us": (0, "engine-core host time per scheduled token per step (input preparation)"),
         "async_scheduling": (0, "1: vLLM's async scheduling (on by default since 0.11 where nothing prevents it): the engine core schedules and prepares step k + 1 while step k runs on the GPU, so a step takes the longer of its GPU time and its host time, and a request that arrives during a step can join only the step after next; 0: the host time adds to the GPU time"),

@@ -57,7 +57,7 @@ public struct VLLMSimulator {
         let eagerHostUs: Double, stepOverheadUs: Double, perSeqUs: Double, dpSyncUs: Double, frontendPerTokenUs: Double
         /// vLLM 0.24's engine loop (see `advance`): host time of a piecewise-graph step's layers, per token, async
         /// scheduling, padding to the CUDA-graph capture sizes, and the latency from a step's end to the client.
-        var piecewiseHostUs = 0.0, perTokenUs = 0.0, outputLatencyUs = 0.0
+        var piecewiseHostUs = 0.0, perTokenUs = 0.0, outputLatencyUs = 0.0, eagerTokenUs = 0.0
         var asyncScheduling = false, padding = false
         /// The last step: when it began, its host time (launches and engine-core work), when it ended.
         var lastStart = 0.0, lastHost = 0.0, lastEnd = -1.0
@@ -107,7 +107,8 @@ public struct VLLMSimulator {
             // between the pieces of a piecewise graph (a mixed prefill/decode step); a decode-only step replays
             // one full graph.
             let mode = graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode)
-            let launch = mode == .none ? eagerHostUs : (mode == .piecewise ? piecewiseHostUs : 0)
+            var launch = mode == .none ? eagerHostUs : (mode == .piecewise ? piecewiseHostUs : 0)
+            if mode == .none && eagerTokenUs != 0 { launch += eagerTokenUs * Double(maxTokens) }
             var host = (stepOverheadUs + perSeqUs * Double(maxSequences)) + dpSyncUs
             if perTokenUs != 0 { host += perTokenUs * Double(maxTokens) }
             if extraHostUs != 0 { host += extraHostUs }
@@ -229,6 +230,7 @@ public struct VLLMSimulator {
                               dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
         clock.piecewiseHostUs = Double(d.model.layers) * d.param("piecewise_layer_host_us")
         clock.perTokenUs = d.param("per_token_overhead_us")
+        clock.eagerTokenUs = d.param("eager_token_host_us")
         clock.outputLatencyUs = d.param("output_latency_us")
         clock.asyncScheduling = d.param("async_scheduling") >= 0.5
         clock.padding = padding
