@@ -67,8 +67,8 @@ public struct Manifest: Sendable {
             guard !runs.isEmpty else { throw e.fail("has no runs") }
             var measured: [(String, Double)] = []
             if let m = e.optional("measured") {
-                guard let obj = m.object else { throw m.fail("expected an object of metric values") }
-                for k in obj.keys.sorted() where Self.metrics.contains(k) {
+                guard let keys = m.keys else { throw m.fail("expected an object of metric values, found \(m.described)") }
+                for k in keys.sorted() where Self.metrics.contains(k) {
                     let node = try m.require(k)
                     let x = try node.double()
                     guard x > 0 else { throw node.fail("must be positive, found \(x)") }
