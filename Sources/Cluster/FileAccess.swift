@@ -89,8 +89,8 @@ public final class FileRegistry: @unchecked Sendable {
 
 /// Reads an input file: a regular file (not a directory, device or pipe, which could block or never end) within
 /// its kind's size limit and the memory budget, both checked before reading; records it in the command's
-/// `FileRegistry`; errors name the file.
-public func readInputFile(_ file: String, kind: InputKind = .text) throws -> Data {
+/// `FileRegistry` (unless `record` is false: a command reading back its own earlier output); errors name the file.
+public func readInputFile(_ file: String, kind: InputKind = .text, record: Bool = true) throws -> Data {
     let fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
     if fd < 0 {
         let e = errno
@@ -127,13 +127,13 @@ public func readInputFile(_ file: String, kind: InputKind = .text) throws -> Dat
     }
     guard ok else { throw InputError.data("\(file): cannot read the file (\(String(cString: strerror(errno))))") }
     if got < size { data.count = got } // the file shrank while it was read
-    FileRegistry.current?.noteRead(FileRegistry.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)), as: file)
+    if record { FileRegistry.current?.noteRead(FileRegistry.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)), as: file) }
     return data
 }
 
 /// An input file's text (UTF-8), read as `readInputFile` reads it.
-public func readInputText(_ file: String, kind: InputKind = .text) throws -> String {
-    let data = try readInputFile(file, kind: kind)
+public func readInputText(_ file: String, kind: InputKind = .text, record: Bool = true) throws -> String {
+    let data = try readInputFile(file, kind: kind, record: record)
     guard let s = String(data: data, encoding: .utf8) else { throw InputError.data("\(file): is not UTF-8 text") }
     return s
 }

@@ -157,7 +157,7 @@ public final class VLLMKernelTables: Sendable {
     let collectives: [Collective: [Int: (bytes: [Double], us: [Double])]]
 
     public convenience init(file: String) throws {
-        try self.init(json: JSONNode.load(file: file))
+        try self.init(json: JSONNode.load(file: file, kind: .profile))
     }
 
     public init(json j: JSONNode) throws {

@@ -79,6 +79,44 @@ public enum RunOptions {
         OptionSpec("--timeline", "<file>", "Write the simulation as a Chrome trace / Perfetto JSON: engine steps per GPU with their components, request lifetimes."),
     ]
 
+    /// Flags of a run whose values name files the run reads (or profiles, by name or path).
+    public static let fileFlags = ["--model", "--gpu", "--interconnect", "--network", "--engine-profile", "--routing", "--trace",
+                                   "--expert-placement", "--speculative-config"]
+
+    /// Loads (or notes) every file that runs with these argument lists read, however named, so that the command's
+    /// `FileRegistry` holds them before its outputs are checked: model files and folders, profiles by name or path
+    /// with what they name (a GPU profile's kernel tables), routing files, traces, placements and a draft model named
+    /// in `--speculative-config`. Errors are left to the runs themselves; each distinct value is loaded once.
+    public static func preflight(_ lists: [[String]], store: ProfileStore) {
+        guard let registry = FileRegistry.current else { return }
+        var seen = Set<String>()
+        for l in lists {
+            // Every value of a file flag (`--flag value` or `--flag=value`), whatever else the list holds.
+            var pairs: [(String, String)] = []
+            for (i, x) in l.enumerated() {
+                if fileFlags.contains(x), i + 1 < l.count { pairs.append((x, l[i + 1])) }
+                else if let eq = x.firstIndex(of: "="), fileFlags.contains(String(x[..<eq])) { pairs.append((String(x[..<eq]), String(x[x.index(after: eq)...]))) }
+            }
+            for (f, v) in pairs {
+                guard seen.insert(f + "\u{0}" + v).inserted else { continue }
+                switch f {
+                case "--model": _ = try? store.model(v)
+                case "--gpu": for g in v.split(separator: ",") { _ = try? store.gpu(String(g)) }
+                case "--interconnect": _ = try? store.interconnect(v)
+                case "--network": _ = try? store.network(v)
+                case "--engine-profile": _ = try? store.engine(v)
+                case "--routing":
+                    switch try? RoutingSpec(parsing: v) {
+                    case .histogram(let file)?, .trace(let file)?: registry.noteRead(file)
+                    default: break
+                    }
+                case "--speculative-config": if let m = (try? SpeculativeConfig(json: v))?.model { _ = try? store.model(m) }
+                default: registry.noteRead(v)
+                }
+            }
+        }
+    }
+
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.
     public static func deployment(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil) throws -> Deployment {
         guard let modelName = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }

@@ -20,6 +20,16 @@ public enum Simulation {
         return try run(a, store: store, engineOverride: engineOverride, progress: progress)
     }
 
+    /// The engine a run's argument list uses ('vllm' unless --engine says otherwise).
+    public static func engineKind(_ args: [String]) -> String {
+        var kind = "vllm"
+        for (i, x) in args.enumerated() {
+            if x == "--engine", i + 1 < args.count { kind = args[i + 1] }
+            else if x.hasPrefix("--engine=") { kind = String(x.dropFirst("--engine=".count)) }
+        }
+        return kind
+    }
+
     public static func run(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil,
                            progress: (@Sendable (Double) -> Void)? = nil) throws -> Outcome {
         let d = try RunOptions.deployment(a, store: store, engineOverride: engineOverride)
