@@ -26,6 +26,7 @@ public struct Deployment: Sendable {
         if plan.expertParallel, let moe = model.moe {
             if plan.eplb && placement == nil {
                 // The counts per GPU (memory) are those of any balanced packing; the run rebalances on its routing.
+                try ExpertPlacement.checkEPLB(distinctLayers: 1, layers: model.moeLayerCount, experts: moe.experts, redundant: plan.redundantExperts)
                 let uniform = Array(repeating: Array(repeating: 1.0, count: moe.experts), count: model.moeLayerCount)
                 self.placement = .eplb(loads: uniform, experts: moe.experts, gpus: plan.stageGPUs, redundant: plan.redundantExperts)
                 return
@@ -65,6 +66,8 @@ public struct Deployment: Sendable {
         var pl = placement
         if plan.eplb, let moe = model.moe, let r = routingModel {
             // EPLB rebalances from the observed routing: the expected load of each expert in each layer.
+            let distinct = 1 + (1..<max(r.inclusion.count, 1)).filter { r.inclusion[$0] != r.inclusion[$0 - 1] }.count
+            try ExpertPlacement.checkEPLB(distinctLayers: distinct, layers: model.moeLayerCount, experts: moe.experts, redundant: plan.redundantExperts)
             pl = .eplb(loads: r.inclusion, experts: moe.experts, gpus: plan.stageGPUs, redundant: plan.redundantExperts)
         }
         return try StepCostModel(model: model, plan: plan, kernels: kernelCost, interconnect: interconnect,
