@@ -35,8 +35,8 @@ public enum RunOptions {
         OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
         OptionSpec("--prefill-instances", "<x>", "Disaggregated prefill/decode (xPyD): x prefill instances (the decode instances use the plan above).", default: "none (aggregated)"),
         OptionSpec("--decode-instances", "<y>", "Disaggregated: y decode instances.", default: "1"),
-        OptionSpec("--prefill-tensor-parallel-size", "<n>", "Disaggregated: the prefill instances' tensor parallel size (their PP and EP are the decode instances').", default: "the decode instances'"),
-        OptionSpec("--kv-transfer-bandwidth-gbps", "<GB/s>", "Disaggregated: KV transfer bandwidth per GPU, prefill to decode.", default: "the GPU's interconnect profile link bandwidth"),
+        OptionSpec("--prefill-tensor-parallel-size", "<n>", "Disaggregated: the prefill instances' tensor parallel size (their DP, PP, EP and nodes are the decode instances').", default: "the decode instances'"),
+        OptionSpec("--kv-transfer-bandwidth-gbps", "<GB/s>", "Disaggregated: KV transfer bandwidth per GPU, prefill to decode (each GPU moves the larger of its prefill shard and its decode shard).", default: "the interconnect's link bandwidth when a prefill and a decode instance fit one node, else each GPU's share of the network's NICs"),
         OptionSpec("--kv-transfer-latency-us", "<us>", "Disaggregated: fixed latency per KV transfer.", default: "0"),
         OptionSpec("--speculative-config", "<json>", "vLLM: speculative decoding, e.g. '{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.7}' (method eagle, eagle3, mtp, deepseek_mtp, ngram or draft_model with \"model\"; acceptance_rate a number or one per position)."),
     ]
@@ -117,6 +117,57 @@ public enum RunOptions {
         }
     }
 
+    /// GPUs per node: --data-parallel-size-local L puts L DP ranks (L x TP x PP GPUs of `plan`) on each node, else
+    /// --gpus-per-node (8).
+    public static func gpusPerNode(_ a: ParsedArguments, plan: ParallelPlan) throws -> Int {
+        var perNode = try a.positiveInt("--gpus-per-node") ?? 8
+        if let local = try a.positiveInt("--data-parallel-size-local") {
+            if a.has("--gpus-per-node") { throw InputError.usage("'--data-parallel-size-local' sets the GPUs per node (x TP); do not combine it with '--gpus-per-node'") }
+            guard local <= plan.dataParallel, plan.dataParallel % local == 0 else {
+                throw InputError.usage("--data-parallel-size-local \(local) must divide --data-parallel-size \(plan.dataParallel)")
+            }
+            perNode = local * plan.tensorParallel * plan.pipelineParallel
+        }
+        return perNode
+    }
+
+    /// The nodes of `perNode` GPUs that `plan` takes, the network between them, and the interconnect within a node.
+    /// `checkFlags`: refuse '--network' where the plan fits one node (the main plan; the prefill instances' plan
+    /// shares the flags and is built the same way).
+    public static func nodes(_ a: ParsedArguments, plan: ParallelPlan, gpu: GPUProfile, perNode: Int, store: ProfileStore,
+                             checkFlags: Bool = true) throws -> (ClusterTopology, InterconnectProfile?) {
+        var ic: InterconnectProfile? = nil
+        var topology = ClusterTopology.singleNode(gpus: plan.gpuCount)
+        if plan.gpuCount > perNode {
+            guard plan.gpuCount % perNode == 0 else {
+                throw InputError.usage("\(plan.gpuCount) GPUs do not fill whole nodes of \(perNode) (--gpus-per-node or --data-parallel-size-local x TP x PP)")
+            }
+            guard plan.tensorParallel <= perNode, perNode % plan.tensorParallel == 0 else {
+                throw InputError.usage("--tensor-parallel-size \(plan.tensorParallel) must fit in and divide a node of \(perNode) GPUs (tensor parallelism across nodes is not modelled)")
+            }
+            let net = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
+            guard let n = net else {
+                throw InputError.usage("\(plan.gpuCount) GPUs span \(plan.gpuCount / perNode) nodes of \(perNode); no shipped network profile lists \(gpu.name): give one with '--network <name|file>' (shipped: \(quotedChoices(store.names("networks"))))")
+            }
+            topology = ClusterTopology(gpusPerNode: perNode, nodes: plan.gpuCount / perNode, network: n)
+        } else {
+            // One node; the network profile still holds DeepEP's figures for the deepep backends.
+            if checkFlags && a.has("--network") && !(plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput) {
+                throw InputError.usage("'--network' joins nodes; \(plan.gpuCount) GPU(s) fit one node of \(perNode) (raise the GPU count or lower --gpus-per-node)")
+            }
+            if plan.expertParallel, plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput {
+                topology.network = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
+            }
+        }
+        let nodeGPUs = min(plan.gpuCount, topology.gpusPerNode)
+        if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
+        else if nodeGPUs > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: nodeGPUs) }
+        if nodeGPUs > 1 && ic == nil {
+            throw InputError.usage("no shipped interconnect profile covers \(nodeGPUs)x \(gpu.name); give one with '--interconnect <name|file>' (shipped: \(quotedChoices(store.names("interconnects"))))")
+        }
+        return (topology, ic)
+    }
+
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.
     public static func deployment(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil) throws -> Deployment {
         guard let modelName = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
@@ -161,49 +212,15 @@ public enum RunOptions {
             throw InputError.usage("'--all2all-backend' chooses how expert parallelism exchanges tokens; it is not used without '--enable-expert-parallel' (or --strategy ep/hybrid)")
         }
         var ic: InterconnectProfile? = nil
+        var topology: ClusterTopology
         if a.has("--interconnect") && plan.gpuCount == 1 {
             throw InputError.usage("'--interconnect' is not used on one GPU (give --tensor-parallel-size or --data-parallel-size above 1)")
         }
         if !model.isMoE {
             try refuseUnused(a, ["--routing", "--experts-impl"], because: "by the dense model \(model.name) (it has no experts)")
         }
-        // Nodes: --data-parallel-size-local L puts L DP ranks (L x TP GPUs) on each node, else --gpus-per-node.
-        var perNode = try a.positiveInt("--gpus-per-node") ?? 8
-        if let local = try a.positiveInt("--data-parallel-size-local") {
-            if a.has("--gpus-per-node") { throw InputError.usage("'--data-parallel-size-local' sets the GPUs per node (x TP); do not combine it with '--gpus-per-node'") }
-            guard local <= plan.dataParallel, plan.dataParallel % local == 0 else {
-                throw InputError.usage("--data-parallel-size-local \(local) must divide --data-parallel-size \(plan.dataParallel)")
-            }
-            perNode = local * plan.tensorParallel * plan.pipelineParallel
-        }
-        var topology = ClusterTopology.singleNode(gpus: plan.gpuCount)
-        if plan.gpuCount > perNode {
-            guard plan.gpuCount % perNode == 0 else {
-                throw InputError.usage("\(plan.gpuCount) GPUs do not fill whole nodes of \(perNode) (--gpus-per-node or --data-parallel-size-local x TP x PP)")
-            }
-            guard plan.tensorParallel <= perNode, perNode % plan.tensorParallel == 0 else {
-                throw InputError.usage("--tensor-parallel-size \(plan.tensorParallel) must fit in and divide a node of \(perNode) GPUs (tensor parallelism across nodes is not modelled)")
-            }
-            let net = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
-            guard let n = net else {
-                throw InputError.usage("\(plan.gpuCount) GPUs span \(plan.gpuCount / perNode) nodes of \(perNode); no shipped network profile lists \(gpu.name): give one with '--network <name|file>' (shipped: \(quotedChoices(store.names("networks"))))")
-            }
-            topology = ClusterTopology(gpusPerNode: perNode, nodes: plan.gpuCount / perNode, network: n)
-        } else {
-            // One node; the network profile still holds DeepEP's figures for the deepep backends.
-            if a.has("--network") && !(plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput) {
-                throw InputError.usage("'--network' joins nodes; \(plan.gpuCount) GPU(s) fit one node of \(perNode) (raise the GPU count or lower --gpus-per-node)")
-            }
-            if plan.expertParallel, plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput {
-                topology.network = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
-            }
-        }
-        let nodeGPUs = min(plan.gpuCount, topology.gpusPerNode)
-        if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
-        else if nodeGPUs > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: nodeGPUs) }
-        if nodeGPUs > 1 && ic == nil {
-            throw InputError.usage("no shipped interconnect profile covers \(nodeGPUs)x \(gpu.name); give one with '--interconnect <name|file>' (shipped: \(quotedChoices(store.names("interconnects"))))")
-        }
+        let perNode = try gpusPerNode(a, plan: plan)
+        (topology, ic) = try nodes(a, plan: plan, gpu: gpu, perNode: perNode, store: store)
         let engineName = try a.choice("--engine", EngineProfile.Kind.allCases.map(\.rawValue)) ?? "vllm"
         // A calibration candidate replaces the named profile of its kind (which may not even load yet).
         let engine = try engineOverride.flatMap { $0.kind.rawValue == engineName ? $0 : nil } ?? store.engine(a.string("--engine-profile") ?? engineName)
@@ -367,22 +384,30 @@ public enum RunOptions {
         var sim: InstanceSimulator
         if let x = px {
             let y = try a.positiveInt("--decode-instances") ?? 1
+            // The prefill instances are the decode instances' deployment with their own tensor parallel size (data and
+            // pipeline parallelism, expert parallelism and EPLB kept), on the same nodes: restating the decode TP is
+            // the decode deployment itself.
             var pd = d
-            if let tp = try a.positiveInt("--prefill-tensor-parallel-size") {
-                // The prefill instances keep the decode instances' pipeline stages and expert parallelism.
-                pd.plan = ParallelPlan(tp: tp, dp: 1, pp: d.plan.pipelineParallel, ep: d.plan.expertParallel, backend: d.plan.expertParallel ? d.plan.all2allBackend : nil)
-                try pd.plan.validate(for: d.model)
-                var ic: InterconnectProfile? = nil
-                let g = pd.plan.gpuCount
-                if g > 1 {
-                    ic = try d.interconnect.flatMap { $0.maxGPUs >= g ? $0 : nil } ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: g)
-                    guard ic != nil else { throw InputError.usage("no shipped interconnect profile covers \(g)x \(d.gpu.name) for the prefill instances; give '--interconnect <name|file>'") }
+            let perNode = try gpusPerNode(a, plan: d.plan)
+            if let tp = try a.positiveInt("--prefill-tensor-parallel-size"), tp != d.plan.tensorParallel {
+                var plan = d.plan
+                plan.tensorParallel = tp
+                try plan.validate(for: d.model)
+                guard plan.gpuCount <= Limits.gpus.upperBound else {
+                    throw InputError.usage("--prefill-tensor-parallel-size \(tp): \(plan.gpuCount) GPUs per prefill instance; allowed at most \(Limits.gpus.upperBound)")
                 }
-                pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: ic, plan: pd.plan, engine: d.engine, routing: d.routing, overrides: d.overrides)
+                let (topology, ic) = try nodes(a, plan: plan, gpu: d.gpu, perNode: perNode, store: store, checkFlags: false)
+                pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: ic, plan: plan, engine: d.engine, routing: d.routing, overrides: d.overrides, topology: topology)
             }
             guard x + y <= Limits.instances.upperBound else { throw InputError.usage("--prefill-instances \(x) + --decode-instances \(y): allowed at most \(Limits.instances.upperBound) instances") }
             sim = InstanceSimulator(instances: .init(deployment: d, count: y), prefill: .init(deployment: pd, count: x), policy: policy, workload: w, seed: seed)
+            // The KV moves between one prefill and one decode instance: over NVLink when both fit one node, else over
+            // each GPU's share of the nodes' NICs.
             if let bw = try a.double("--kv-transfer-bandwidth-gbps") { sim.kvLinkGBps = bw }
+            else if pd.plan.gpuCount + d.plan.gpuCount > perNode, let net = try d.topology.network ?? store.defaultNetwork(gpu: d.gpu.name) {
+                sim.kvLinkGBps = net.perGPUBytesPerSecond(gpusPerNode: perNode) / 1e9
+                sim.kvPath = "across nodes of \(perNode) GPUs over \(net.name)"
+            }
             else if let ic = try d.interconnect ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: 2) { sim.kvLinkGBps = ic.linkBandwidthGBps }
             else { throw InputError.usage("no interconnect profile gives \(d.gpu.name)'s link bandwidth; give '--kv-transfer-bandwidth-gbps'") }
             sim.kvLatencyUs = try a.double("--kv-transfer-latency-us") ?? 0
