@@ -15,6 +15,14 @@ public struct Deployment: Sendable {
     public var overrides: [String: Double]
     /// Nodes, GPUs per node and the network between them (one node unless the plan spans several).
     public var topology: ClusterTopology
+    /// A speculative decoding draft model on the same GPUs: its weights and KV cache per GPU share the memory.
+    public var draftMemory: DraftMemory? = nil
+    public struct DraftMemory: Sendable {
+        public var weightBytesPerGPU: Double, kvBytesPerTokenPerGPU: Double
+        public init(weightBytesPerGPU: Double, kvBytesPerTokenPerGPU: Double) {
+            self.weightBytesPerGPU = weightBytesPerGPU; self.kvBytesPerTokenPerGPU = kvBytesPerTokenPerGPU
+        }
+    }
 
     public init(model: ModelArchitecture, gpu: GPUProfile, interconnect: InterconnectProfile?, plan: ParallelPlan,
                 engine: EngineProfile, routing: RoutingSpec = .uniform, placement: ExpertPlacement? = nil, overrides: [String: Double] = [:],
@@ -47,14 +55,22 @@ public struct Deployment: Sendable {
     }
 
     public func memoryPlan() -> MemoryPlan {
-        MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                   reserveGB: param("activation_reserve_gb"), blockSize: Int(param("block_size")))
+        withDraft(MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
+                             reserveGB: param("activation_reserve_gb"), blockSize: Int(param("block_size"))))
+    }
+
+    func withDraft(_ m: MemoryPlan) -> MemoryPlan {
+        guard let dr = draftMemory else { return m }
+        var m = m
+        m.draftWeightBytes = dr.weightBytesPerGPU
+        m.kvBytesPerToken += dr.kvBytesPerTokenPerGPU
+        return m
     }
 
     /// Each pipeline stage's GPU plan (one without PP); `memoryPlan()` is the one with the fewest KV blocks.
     public func stageMemoryPlans() -> [MemoryPlan] {
         MemoryPlan.stages(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                          reserveGB: param("activation_reserve_gb"), blockSize: Int(param("block_size")))
+                          reserveGB: param("activation_reserve_gb"), blockSize: Int(param("block_size"))).map(withDraft)
     }
 
     /// Builds the step cost model (seeded routing draws).

@@ -35,7 +35,9 @@ public struct Manifest: Sendable {
             let args = try Self.argsFromResult(j, given: runArgs, file: file)
             var measured: [(String, Double)] = []
             for k in Self.metrics where j.has(k) {
-                if let x = try? j.double(k), x > 0 { measured.append((k, x)) }
+                // A metric of the file must be a number (a malformed one is an error, not left out); 0 is no measurement.
+                let x = try j.double(k)
+                if x > 0 { measured.append((k, x)) }
             }
             guard !measured.isEmpty else { throw j.fail("has none of the benchmark's metrics (\(Self.metrics.prefix(4).joined(separator: ", ")) ...)") }
             description = "vLLM result \(file)"

@@ -211,6 +211,10 @@ public enum RunOptions {
         if backend != nil && !plan.expertParallel {
             throw InputError.usage("'--all2all-backend' chooses how expert parallelism exchanges tokens; it is not used without '--enable-expert-parallel' (or --strategy ep/hybrid)")
         }
+        if plan.expertParallel && plan.stageGPUs == 1 {
+            try refuseUnused(a, ["--enable-expert-parallel", "--all2all-backend", "--enable-eplb", "--num-redundant-experts"],
+                             because: "with one GPU per stage: expert parallelism spreads the experts over TP x DP GPUs (give --tensor-parallel-size or --data-parallel-size above 1)")
+        }
         var ic: InterconnectProfile? = nil
         var topology: ClusterTopology
         if a.has("--interconnect") && plan.gpuCount == 1 {
@@ -269,6 +273,8 @@ public enum RunOptions {
     /// The Hugging Face static-batch engine the parsed options describe (autoregressive or diffusion).
     public static func hfSimulator(_ a: ParsedArguments, deployment d: Deployment, seed: UInt64) throws -> HFSimulator {
         try refuseUnused(a, vllmOnlyFlags, because: "by '--engine hf' (a static batch: give --batch-size, --input-len and --output-len)")
+        try refuseUnused(a, ["--all2all-backend", "--enable-eplb", "--num-redundant-experts"],
+                         because: "by '--engine hf' (Transformers' expert parallelism has no all-to-all backend choice and no load balancer)")
         let gen = try a.choice("--generation", ["autoregressive", "diffusion"]) ?? (d.model.isDiffusion ? "diffusion" : "autoregressive")
         if gen == "diffusion" {
             try refuseUnused(a, ["--output-len"], because: "by diffusion generation (give --gen-length)")
@@ -346,19 +352,33 @@ public enum RunOptions {
 
     /// The vLLM engine with the serving features the flags turn on (prefix caching, speculative decoding).
     public static func vllmSimulator(_ a: ParsedArguments, deployment d: Deployment, workload w: Workload, seed: UInt64, store: ProfileStore) throws -> VLLMSimulator {
-        var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
+        let (sp, draft, target) = try speculative(a, deployment: d, store: store)
+        var sim = VLLMSimulator(deployment: target, workload: w, seed: seed)
         sim.prefixCaching = a.has("--enable-prefix-caching")
-        if let text = a.string("--speculative-config") {
-            let sp = try SpeculativeConfig(json: text)
-            if sp.method == .draft_model, let name = sp.model {
-                let draft = try store.model(name)
-                // vLLM runs the draft with the target's tensor parallel size (draft_tensor_parallel_size defaults to it).
-                let plan = ParallelPlan(tp: d.plan.tensorParallel, dp: d.plan.dataParallel, ep: false, backend: nil)
-                sim.draftDeployment = try Deployment(model: draft, gpu: d.gpu, interconnect: d.interconnect, plan: plan, engine: d.engine, overrides: d.overrides)
-            }
-            sim.speculative = sp
-        }
+        sim.speculative = sp
+        sim.draftDeployment = draft
         return sim
+    }
+
+    /// `--speculative-config`: the config, the draft model's deployment (method draft_model) and the target deployment
+    /// with the draft's weights and KV cache counted in its memory (they share the GPUs). A draft must be an
+    /// autoregressive model.
+    public static func speculative(_ a: ParsedArguments, deployment d: Deployment, store: ProfileStore) throws -> (SpeculativeConfig?, Deployment?, Deployment) {
+        guard let text = a.string("--speculative-config") else { return (nil, nil, d) }
+        let sp = try SpeculativeConfig(json: text)
+        guard sp.method == .draft_model, let name = sp.model else { return (sp, nil, d) }
+        let draft = try store.model(name)
+        if draft.isDiffusion {
+            throw InputError.usage("--speculative-config: the draft model \(draft.name) is a diffusion model; a draft proposes tokens one at a time (give an autoregressive model)")
+        }
+        // vLLM runs the draft with the target's tensor parallel size (draft_tensor_parallel_size defaults to it).
+        let plan = ParallelPlan(tp: d.plan.tensorParallel, dp: d.plan.dataParallel, ep: false, backend: nil)
+        let dd = try Deployment(model: draft, gpu: d.gpu, interconnect: d.interconnect, plan: plan, engine: d.engine, overrides: d.overrides)
+        let dm = dd.memoryPlan()
+        var target = d
+        target.draftMemory = .init(weightBytesPerGPU: dm.weightBytes, kvBytesPerTokenPerGPU: dm.kvBytesPerToken)
+        try target.memoryPlan().check(model: d.model, plan: d.plan, gpu: d.gpu)
+        return (sp, dd, target)
     }
 
     /// Several engine instances (--replicas N, or --prefill-instances x --decode-instances y), or nil for one.
@@ -381,6 +401,8 @@ public enum RunOptions {
                                flag: "--replicas / the instance counts or --num-prompts")
         let policy = RouterPolicy(rawValue: try a.choice("--router", RouterPolicy.allCases.map(\.rawValue)) ?? "least_outstanding")!
         let base = try vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
+        // The instances that decode hold the draft model too (its memory counted); prefill instances do not.
+        let decoding = base.deployment
         var sim: InstanceSimulator
         if let x = px {
             let y = try a.positiveInt("--decode-instances") ?? 1
@@ -400,7 +422,7 @@ public enum RunOptions {
                 pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: ic, plan: plan, engine: d.engine, routing: d.routing, overrides: d.overrides, topology: topology)
             }
             guard x + y <= Limits.instances.upperBound else { throw InputError.usage("--prefill-instances \(x) + --decode-instances \(y): allowed at most \(Limits.instances.upperBound) instances") }
-            sim = InstanceSimulator(instances: .init(deployment: d, count: y), prefill: .init(deployment: pd, count: x), policy: policy, workload: w, seed: seed)
+            sim = InstanceSimulator(instances: .init(deployment: decoding, count: y), prefill: .init(deployment: pd, count: x), policy: policy, workload: w, seed: seed)
             // The KV moves between one prefill and one decode instance: over NVLink when both fit one node, else over
             // each GPU's share of the nodes' NICs.
             if let bw = try a.double("--kv-transfer-bandwidth-gbps") { sim.kvLinkGBps = bw }
@@ -412,7 +434,7 @@ public enum RunOptions {
             else { throw InputError.usage("no interconnect profile gives \(d.gpu.name)'s link bandwidth; give '--kv-transfer-bandwidth-gbps'") }
             sim.kvLatencyUs = try a.double("--kv-transfer-latency-us") ?? 0
         } else {
-            sim = InstanceSimulator(instances: .init(deployment: d, count: replicas!), policy: policy, workload: w, seed: seed)
+            sim = InstanceSimulator(instances: .init(deployment: decoding, count: replicas!), policy: policy, workload: w, seed: seed)
         }
         sim.prefixCaching = base.prefixCaching
         sim.speculative = base.speculative
