@@ -81,6 +81,7 @@ enum PlanCommand {
             return
         }
         if a.has("--out") { throw InputError.usage("'--out' applies with '--shard' (plan prints its results)") }
+        if a.has("--top") && a.has("--json") { throw InputError.usage("'--top' shortens the printed table; '--json' lists every plan (leave out one of them)") }
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let progress = ctx.progress("planning", afterSeconds: 0.5)

@@ -30,6 +30,9 @@ enum RunCommand {
         let resultFile = try VLLMResult.resultPath(a)
         let note = try resultFile.flatMap { try OutputFiles.check($0, flag: "--save-result", inputs: inputs, store: store) }
         let vopt = try VLLMResult.options(a)
+        if vopt.detailed && resultFile == nil && !a.has("--json") {
+            throw InputError.usage("'--save-detailed' adds per-request arrays to the result JSON; give --json or --save-result too")
+        }
         let timelineNote = try a.string("--timeline").flatMap { try OutputFiles.check($0, flag: "--timeline", inputs: inputs, store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: inputs, store: store) }
         let progress = ctx.progress("simulating")
