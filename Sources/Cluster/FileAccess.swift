@@ -112,7 +112,11 @@ public func readInputFile(_ file: String, kind: InputKind = .text, record: Bool 
     guard size <= limit else {
         throw InputError.data("\(file): is \(size / 1_000_000) MB; \(kind.name) are limited to \(limit / 1_000_000) MB")
     }
-    try Limits.checkMemory(Double(size) * kind.memoryPerByte, what: "reading \(file) (\(size / 1_000_000) MB)", flag: "the file's size")
+    let need = Double(size) * kind.memoryPerByte, budget = Limits.memoryBudgetBytes
+    guard need <= budget else {
+        throw InputError.data(String(format: "%@: is %d MB; reading it would need about %.0f MB of memory, more than the limit of %.0f MB (half of this machine's memory)",
+                                     file, size / 1_000_000, need / 1e6, budget / 1e6))
+    }
     var data = Data(count: size)
     var got = 0
     let ok: Bool = data.withUnsafeMutableBytes { raw in

@@ -250,9 +250,9 @@ extension ExpertPlacement {
         try Limits.checkMemory(Double(distinctLayers) * physical * 64 + Double(layers) * 64, what: "an EPLB placement of \(distinctLayers) MoE layers x \(experts + redundant) physical experts",
                                flag: "--num-redundant-experts or use uniform routing")
         let work = Double(distinctLayers) * physical * max(1, log2(physical)) * 8
-        guard work <= Limits.maxForwardWork else {
+        guard work <= Limits.maxSetupWork else {
             throw InputError.usage(String(format: "EPLB would pack %d MoE layers x %d physical experts (about %.3g steps); the limit is %.3g (about five minutes). Lower --num-redundant-experts or use uniform routing",
-                                          distinctLayers, experts + redundant, work, Limits.maxForwardWork))
+                                          distinctLayers, experts + redundant, work, Limits.maxSetupWork))
         }
     }
 

@@ -24,7 +24,12 @@ public struct ProfileStore: Sendable {
 
     public init(root: String) { self.root = root }
 
+    /// A profiles directory that `locate` returns before looking anywhere (the fuzz harness runs commands against a
+    /// copy, so that a broken output check could not touch the checkout's profiles); task-local.
+    @TaskLocal public static var overrideRoot: String? = nil
+
     public static func locate(executablePath: String = CommandLine.arguments.first ?? "") throws -> ProfileStore {
+        if let o = overrideRoot { return ProfileStore(root: o) }
         let fm = FileManager.default
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["MOESIM_PROFILES"], !env.isEmpty { candidates.append(env) }

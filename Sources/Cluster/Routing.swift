@@ -73,9 +73,9 @@ public struct RoutingModel: Sendable {
         let sampled: Bool
         switch spec { case .uniform, .zipf: sampled = false; default: sampled = true }
         let work = Double(layers) * (Double(experts) * 8 + (sampled ? 20_000 * Double(topK) * Double(max(topK, 8)) : 0))
-        guard work <= Limits.maxForwardWork else {
+        guard work <= Limits.maxSetupWork else {
             throw InputError.usage(String(format: "routing %@ over %d MoE layers x %d experts (top-%d) would take about %.3g steps to set up; the limit is %.3g (about five minutes). Use uniform or zipf routing, or a smaller model",
-                                          "\(spec)", layers, experts, topK, work, Limits.maxForwardWork))
+                                          "\(spec)", layers, experts, topK, work, Limits.maxSetupWork))
         }
     }
 

@@ -19,7 +19,8 @@ import Testing
         var checked = 0
         for kind in ["models", "gpus", "engines", "interconnects", "networks", "kernels"] {
             let dir = Self.root + "/profiles/" + kind
-            for f in try fm.contentsOfDirectory(atPath: dir) where f.hasSuffix(".json") {
+            // (One kernel table: the large ones take seconds through JSONSerialization in a debug build.)
+            for f in try fm.contentsOfDirectory(atPath: dir) where f.hasSuffix(".json") && (kind != "kernels" || f.hasPrefix("a100")) {
                 let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f))
                 let ours = try JSONDocument(bytes: data)
                 let theirs = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
