@@ -90,6 +90,7 @@ public enum RunOptions {
     public static func preflight(_ lists: [[String]], store: ProfileStore) {
         guard let registry = FileRegistry.current else { return }
         var seen = Set<String>()
+        let fileFlags = Set(self.fileFlags)
         for l in lists {
             // Every value of a file flag (`--flag value` or `--flag=value`), whatever else the list holds.
             var pairs: [(String, String)] = []
