@@ -154,7 +154,7 @@ struct SurfaceFuzz {
         if dt > report.slowest.seconds { report.slowest = (dt, what) }
         if dt > 2 { report.slow.append((dt, what)) }
         if ![0, 64, 65].contains(code) { report.failures.append("\(what): exit \(code)") }
-        else if code != 0 && !(err.hasPrefix("Error: ") && err.count > 12) { report.failures.append("\(what): exit \(code) without a message: \(err.prefix(200))") }
+        else if code != 0 && !err.split(separator: "\n").contains(where: { $0.hasPrefix("Error: ") && $0.count > 12 }) { report.failures.append("\(what): exit \(code) without a message: \(err.prefix(200))") }
         return (code, out, err, dt, what)
     }
 
@@ -184,7 +184,9 @@ struct SurfaceFuzz {
         let (reads, base, outs) = Self.pick(readers, &rng)
         var args = base
         var targets: [(flag: String, path: String, kind: Target)] = []
-        let flags = outs.filter { _ in rng.nextInt(below: 3) > 0 }
+        // (A sweep's or plan shard's --out is always given: their default is a folder in the working directory.)
+        var flags = outs.filter { _ in rng.nextInt(below: 3) > 0 }
+        if outs.contains("--out") && (base[0] == "sweep" || base[0] == "plan") && !flags.contains("--out") { flags.insert("--out", at: 0) }
         for flag in flags.isEmpty ? [outs[0]] : flags {
             let isDir = flag == "--out" && (base[0] == "sweep" || base[0] == "plan")
             var path: String, kind: Target

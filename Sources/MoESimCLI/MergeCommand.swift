@@ -71,7 +71,7 @@ enum MergeCommand {
             throw InputError.data("\(specPath) now has \(configs.count) configurations; the shards ran \(m0.configurations): the spec changed")
         }
         let assignment = Sharding.assign(costs: configs.map { Sharding.estimatedCost($0.args) }, shards: n)
-        let out = a.string("--out") ?? "sweep-\(s.name)"
+        let out = try OutputFiles.directory(a) ?? "sweep-\(s.name)"
         let csvPath = out + "/results.csv", jsonlPath = out + "/results.jsonl"
         let inputs = OutputFiles.inputs(a, except: "--out", extra: [specPath] + a.positionals.flatMap { [$0 + "/results.jsonl", $0 + "/results.csv", $0 + "/shard.json"] })
         let store = try ctx.store()

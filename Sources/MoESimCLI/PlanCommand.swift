@@ -77,7 +77,7 @@ enum PlanCommand {
         if let sh = try a.string("--shard").map({ try Shard.parse($0) }) {
             guard preloaded == nil else { throw InputError.usage("'--shard' is not for a merge") }
             for f in ["--svg", "--json", "--top", "--html"] where a.has(f) { throw InputError.usage("'\(f)' applies to the whole plan: give it to 'moesim merge' runs' plan flags, not with '--shard'") }
-            try PlanShards.runShard(&search, shard: sh, out: a.string("--out") ?? "plan-shard-\(sh.index)-of-\(sh.count)", args: args, store: store, threads: threads, ctx: ctx)
+            try PlanShards.runShard(&search, shard: sh, out: try OutputFiles.directory(a) ?? "plan-shard-\(sh.index)-of-\(sh.count)", args: args, store: store, threads: threads, ctx: ctx)
             return
         }
         if a.has("--out") { throw InputError.usage("'--out' applies with '--shard' (plan prints its results)") }

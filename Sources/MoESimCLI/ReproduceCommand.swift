@@ -32,6 +32,7 @@ enum ReproduceCommand {
         let store = try ctx.store()
         let root = URL(fileURLWithPath: store.root).deletingLastPathComponent().path
         let dir = "\(root)/experiments/\(study)"
+        guard OutputFiles.isPlainName(study) else { throw InputError.usage("The value '\(study)' is invalid for '<study>': a study's name, such as hegde2025 (it names the folders read and written)") }
         guard FileManager.default.fileExists(atPath: dir + "/spec.json") else {
             let have = (try? FileManager.default.contentsOfDirectory(atPath: root + "/experiments")) ?? []
             throw InputError.usage("The value '\(study)' is invalid for '<study>'. Please provide one of \(quotedChoices(have.filter { FileManager.default.fileExists(atPath: "\(root)/experiments/\($0)/spec.json") }.sorted()))")
@@ -46,7 +47,7 @@ enum ReproduceCommand {
         let configs = spec.configurations()
         // Every file the study reads is known before its exports are claimed.
         RunOptions.preflight(configs.map(\.args), store: store)
-        let out = a.string("--out") ?? "\(root)/notebooks-export/\(study)"
+        let out = try OutputFiles.directory(a) ?? "\(root)/notebooks-export/\(study)"
         let html = a.string("--html") ?? "\(out)/report.html"
         let inputs = OutputFiles.inputs(a, except: nil, extra: OutputFiles.files(inArgumentLists: configs.map(\.args)))
         for n in ReproductionExport.fileNames(spec: spec.name) { try OutputFiles.check("\(out)/\(n)", flag: "--out", inputs: inputs, store: store) }

@@ -60,7 +60,7 @@ enum SweepCommand {
             configs = configs.indices.filter { assignment[$0] == sh.index }.map { configs[$0] }
         }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
-        let out = a.string("--out") ?? (shard.map { "sweep-\(s.name)/shard-\($0.index)-of-\($0.count)" } ?? "sweep-\(s.name)")
+        let out = try OutputFiles.directory(a) ?? (shard.map { "sweep-\(s.name)/shard-\($0.index)-of-\($0.count)" } ?? "sweep-\(s.name)")
         let csvPath = out + "/results.csv", jsonlPath = out + "/results.jsonl"
         // Every file the configurations read (however named) is known before the outputs are claimed.
         RunOptions.preflight(configs.map(\.args), store: store)

@@ -189,6 +189,20 @@ public enum OutputFiles {
         }
     }
 
+    /// The folder `flag` names, or nil when it is not given; an empty value (which would put the outputs at the
+    /// filesystem's root) is refused.
+    public static func directory(_ a: ParsedArguments, _ flag: String = "--out") throws -> String? {
+        guard let v = a.string(flag) else { return nil }
+        guard !v.isEmpty else { throw InputError.usage("'\(flag)' needs a directory name") }
+        return v
+    }
+
+    /// Whether `name` (from an input file, such as a spec's name) can stand in a default output path: one plain
+    /// path component, so that a file cannot steer where outputs go.
+    public static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.unicodeScalars.contains { $0.value < 0x20 }
+    }
+
     /// Files named by `--flag value` pairs in argument lists (a spec's or manifest's runs).
     public static func files(inArgumentLists lists: [[String]]) -> [String] {
         var out = Set<String>()

@@ -33,6 +33,8 @@ public struct SweepSpec: Sendable {
         let v = try j.int("version")
         guard v == 1 else { throw try j.require("version").fail("is \(v); this moesim reads version 1") }
         name = try j.string("name")
+        // The name makes the default output folder (sweep-<name>): one plain path component.
+        guard OutputFiles.isPlainName(name) else { throw try j.require("name").fail("\"\(name)\" is not a plain name (no '/', not '.' or '..', no control characters): it names the output folder") }
         title = try j.optional("title")?.string() ?? name
         notes = try j.optional("notes")?.array().map { try $0.string() } ?? []
         grids = try j.require("grids").array().map { g in

@@ -186,6 +186,18 @@ import Studies
             .write(to: URL(fileURLWithPath: spec))
         let s = runCLI(["sweep", spec, "--out", dir + "/out"])
         #expect(s.code == 65 && s.err.contains("names two axes"), "\(s.err)")
+        // Where outputs go is never steered by a file, nor put at the filesystem's root by an empty --out.
+        try JSONSerialization.data(withJSONObject: ["version": 1, "name": "../../x", "grids": [["name": "g", "base": ["--model", "olmoe-1b-7b"], "axes": [
+            ["name": "x", "values": [["label": "1", "args": ["--max-concurrency", "1"]]]]]]]]).write(to: URL(fileURLWithPath: spec))
+        let steered = runCLI(["sweep", spec])
+        #expect(steered.code == 65 && steered.err.contains("not a plain name"), "\(steered.err)")
+        let ok = dir + "/ok.json"
+        try JSONSerialization.data(withJSONObject: ["version": 1, "name": "ok", "grids": [["name": "g", "base": ["--model", "olmoe-1b-7b"] + Self.small, "axes": [
+            ["name": "x", "values": [["label": "1", "args": ["--max-concurrency", "1"]]]]]]]]).write(to: URL(fileURLWithPath: ok))
+        for args in [["sweep", ok, "--out", ""], ["plan", "--model", "olmoe-1b-7b", "--shard", "0/1", "--out", ""] + Self.small, ["reproduce", "../hegde2025"]] {
+            let r = runCLI(args)
+            #expect(r.code == 64, "\(args): \(r.err)")
+        }
     }
 
     @Test func malformedOptionalSectionsAreErrors() throws {
