@@ -83,8 +83,8 @@ public struct EngineProfile: Sendable {
         self.kind = kind
         var ps: [String: Double] = [:]
         if let p = j.optional("parameters") {
-            guard let obj = p.object else { throw p.fail("expected an object of parameter values") }
-            for key in obj.keys.sorted() {
+            guard let keys = p.keys else { throw p.fail("expected an object of parameter values, found \(p.described)") }
+            for key in keys.sorted() {
                 guard Self.known[key] != nil else {
                     throw p.fail("unknown parameter '\(key)'; known: \(quotedChoices(Self.known.keys.sorted()))")
                 }

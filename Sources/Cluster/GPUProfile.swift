@@ -74,7 +74,7 @@ public enum ProfileSources {
         let list = try j.require("sources").array()
         guard !list.isEmpty else { throw j.fail("'sources' is empty: every profile says where its numbers came from") }
         return try list.map { s in
-            if let str = s.value as? String { return str }
+            if s.isString { return try s.string() }
             let kind = try s.string("kind")
             guard kinds.contains(kind) else {
                 throw try s.require("kind").fail("is \"\(kind)\"; use one of \(quotedChoices(kinds))")

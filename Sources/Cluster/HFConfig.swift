@@ -15,9 +15,9 @@ extension ModelArchitecture {
     ///   - diffusion: overrides the generation kind; by default LLaDA families are diffusion models.
     /// - Throws: `InputError.data` naming the file, the key and the bad value.
     public init(hfConfig outer: JSONNode, name: String, diffusion: Bool? = nil) throws {
-        guard outer.object != nil else { throw outer.fail("expected a config object, found \(describe(outer.value))") }
+        guard outer.isObject else { throw outer.fail("expected a config object, found \(outer.described)") }
         // Multimodal wrappers (Llama 4) keep the language model's sizes in `text_config`.
-        let c = outer.optional("text_config").flatMap { $0.object != nil ? $0 : nil } ?? outer
+        let c = try outer.optionalObject("text_config") ?? outer
         let type = try c.optional("model_type")?.string() ?? ""
         let fam = type.lowercased()
         guard Self.supportedFamilies.contains(fam) || c.has("num_experts") || c.has("hidden_size") else {
@@ -100,7 +100,7 @@ extension ModelArchitecture {
             let firstDense = try firstInt(["first_k_dense_replace"], "layers") ?? 0
             // `moe_layer_freq` is a period (DeepSeek) or a per-layer list of 0/1 flags (LLaDA-MoE).
             var perLayerFlags: [Int]? = nil
-            if let f = c.optional("moe_layer_freq"), f.value is [Any] {
+            if let f = c.optional("moe_layer_freq"), f.isArray {
                 let flags = try f.array().map { try $0.int(in: 0...1) }
                 guard flags.count == layers else { throw f.fail("lists \(flags.count) layers; num_hidden_layers is \(layers)") }
                 perLayerFlags = flags

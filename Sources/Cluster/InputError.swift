@@ -19,27 +19,6 @@ public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String { message }
 }
 
-/// Input files larger than this are refused before reading (2 GB).
-public let maxInputFileBytes = 2_000_000_000
-
-/// Reads an input file: a regular file (not a directory, device or pipe, which could block or never end) of at
-/// most `maxInputFileBytes`; errors name the file.
-public func readInputFile(_ file: String) throws -> Data {
-    let fm = FileManager.default
-    var isDir: ObjCBool = false
-    guard fm.fileExists(atPath: file, isDirectory: &isDir) else { throw InputError.data("\(file): cannot read the file (does it exist?)") }
-    guard !isDir.boolValue else { throw InputError.data("\(file): is a directory, not a file") }
-    let real = URL(fileURLWithPath: file).resolvingSymlinksInPath().path
-    let attrs = try? fm.attributesOfItem(atPath: real)
-    guard (attrs?[.type] as? FileAttributeType) == .typeRegular else { throw InputError.data("\(file): is not a regular file (a device or a pipe cannot be read as input)") }
-    let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
-    guard size <= maxInputFileBytes else {
-        throw InputError.data("\(file): is \(size / 1_000_000) MB; input files are limited to \(maxInputFileBytes / 1_000_000) MB")
-    }
-    guard let data = fm.contents(atPath: file) else { throw InputError.data("\(file): cannot read the file (permissions?)") }
-    return data
-}
-
 /// Lists choices the way the error messages do: 'a', 'b' or 'c'.
 public func quotedChoices(_ choices: [String]) -> String {
     let q = choices.map { "'\($0)'" }
@@ -47,31 +26,38 @@ public func quotedChoices(_ choices: [String]) -> String {
     return q.dropLast().joined(separator: ", ") + " or " + q.last!
 }
 
-/// A read-only view of parsed JSON that remembers its file and key path, so every error names both.
+/// A read-only view of parsed JSON (a `JSONDocument`) that remembers its file and key path, so every error names both.
 public struct JSONNode: @unchecked Sendable {
-    public let value: Any
+    let doc: JSONDocument
+    let index: Int
     public let file: String
     public let path: String
 
-    public init(value: Any, file: String, path: String = "") {
-        self.value = value
-        self.file = file
-        self.path = path
+    init(doc: JSONDocument, index: Int, file: String, path: String) {
+        self.doc = doc; self.index = index; self.file = file; self.path = path
     }
 
-    /// Parses a JSON file; errors name the file and, where Foundation says, the position.
-    public static func load(file: String) throws -> JSONNode {
-        try parse(data: try readInputFile(file), file: file)
+    /// A node over Foundation objects (as `JSONSerialization` makes them), for callers that build JSON in code.
+    public init(value: Any, file: String, path: String = "") {
+        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])) ?? Data("null".utf8)
+        self.init(doc: (try? JSONDocument(bytes: data)) ?? (try! JSONDocument(bytes: Data("null".utf8))), index: 0, file: file, path: path)
+    }
+
+    /// The value as Foundation objects (`[String: Any]`, `[Any]`, `String`, `NSNumber`, `NSNull`), built on each call:
+    /// for small parts of a document only.
+    public var value: Any { doc.foundation(index) }
+
+    /// Parses a JSON file of `kind` (its size limit and the memory to parse it are checked before reading);
+    /// errors name the file and the line and column.
+    public static func load(file: String, kind: InputKind = .json) throws -> JSONNode {
+        try parse(data: try readInputFile(file, kind: kind), file: file)
     }
 
     public static func parse(data: Data, file: String) throws -> JSONNode {
         do {
-            let v = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return JSONNode(value: v, file: file)
-        } catch {
-            let ns = error as NSError
-            let detail = (ns.userInfo["NSDebugDescription"] as? String) ?? ns.localizedDescription
-            throw InputError.data("\(file): malformed JSON: \(detail)")
+            return JSONNode(doc: try JSONDocument(bytes: data), index: 0, file: file, path: "")
+        } catch let e as JSONDocument.ParseError {
+            throw InputError.data("\(file): malformed JSON: \(e.message)")
         }
     }
 
@@ -81,52 +67,95 @@ public struct JSONNode: @unchecked Sendable {
 
     public func fail(_ what: String) -> InputError { InputError.data("\(where_): \(what)") }
 
-    public var object: [String: Any]? { value as? [String: Any] }
+    public var isObject: Bool { doc.kind(index) == .object }
+    public var isArray: Bool { doc.kind(index) == .array }
+    public var isString: Bool { doc.kind(index) == .string }
+    public var isNull: Bool { doc.kind(index) == .null }
 
-    public func has(_ key: String) -> Bool {
-        guard let o = object, let v = o[key] else { return false }
-        return !(v is NSNull)
+    /// The object's members as Foundation objects (see `value`), or nil when this is not an object.
+    public var object: [String: Any]? { isObject ? value as? [String: Any] : nil }
+
+    /// The object's keys in document order, each once; nil when this is not an object.
+    public var keys: [String]? {
+        guard isObject else { return nil }
+        let cs = doc.children(index)
+        var seen = Set<String>(), out: [String] = []
+        for j in stride(from: 0, to: cs.count, by: 2) {
+            let k = doc.string(cs[j])
+            if seen.insert(k).inserted { out.append(k) }
+        }
+        return out
     }
 
-    /// The member `key`, or nil when absent or null.
+    /// How error messages name this value: "null", "true", "5", "\"text\"", "an array", "an object".
+    public var described: String { doc.describe(index) }
+
+    public func has(_ key: String) -> Bool { optional(key) != nil }
+
+    /// The member `key`, or nil when absent or null (or when this is not an object).
     public func optional(_ key: String) -> JSONNode? {
-        guard let o = object, let v = o[key], !(v is NSNull) else { return nil }
-        return JSONNode(value: v, file: file, path: child(key))
+        guard isObject, let v = doc.member(index, key), doc.kind(v) != .null else { return nil }
+        return JSONNode(doc: doc, index: v, file: file, path: child(key))
+    }
+
+    /// The member `key` when present and not null, which must then be an object: a malformed optional section is
+    /// an error, not silently left out.
+    public func optionalObject(_ key: String) throws -> JSONNode? {
+        guard let n = optional(key) else { return nil }
+        guard n.isObject else { throw n.fail("expected an object, found \(n.described)") }
+        return n
+    }
+
+    /// The member `key` when present and not null, which must then be an array.
+    public func optionalArray(_ key: String) throws -> [JSONNode]? {
+        try optional(key)?.array()
     }
 
     public func require(_ key: String) throws -> JSONNode {
-        guard object != nil else { throw fail("expected an object, found \(describe(value))") }
+        guard isObject else { throw fail("expected an object, found \(described)") }
         guard let n = optional(key) else { throw InputError.data("\(file): missing key '\(child(key))'") }
         return n
     }
 
     public func array() throws -> [JSONNode] {
-        guard let a = value as? [Any] else { throw fail("expected an array, found \(describe(value))") }
-        return a.enumerated().map { JSONNode(value: $0.element, file: file, path: "\(path)[\($0.offset)]") }
+        guard isArray else { throw fail("expected an array, found \(described)") }
+        return doc.children(index).enumerated().map { JSONNode(doc: doc, index: $0.element, file: file, path: "\(path)[\($0.offset)]") }
+    }
+
+    /// The number of elements of an array (or members of an object) without visiting them; 0 for other values.
+    public var count: Int {
+        switch doc.kind(index) {
+        case .array: return Int(doc.tape[index].count)
+        case .object: return Int(doc.tape[index].count) / 2
+        default: return 0
+        }
     }
 
     public func double() throws -> Double {
-        if !(value is String), let n = value as? NSNumber, !isJSONBool(n) {
-            let d = n.doubleValue
+        if doc.kind(index) == .number {
+            let d = doc.number(index)
             if d.isFinite { return d }
         }
-        throw fail("expected a number, found \(describe(value))")
+        throw fail("expected a number, found \(described)")
     }
 
     public func int() throws -> Int {
         let d = try double()
-        guard d == d.rounded(), abs(d) < 1e15 else { throw fail("expected a whole number, found \(describe(value))") }
+        guard d == d.rounded(), abs(d) < 1e15 else { throw fail("expected a whole number, found \(described)") }
         return Int(d)
     }
 
     public func string() throws -> String {
-        guard let s = value as? String else { throw fail("expected a string, found \(describe(value))") }
-        return s
+        guard isString else { throw fail("expected a string, found \(described)") }
+        return doc.string(index)
     }
 
     public func bool() throws -> Bool {
-        if let n = value as? NSNumber, isJSONBool(n) { return n.boolValue }
-        throw fail("expected true or false, found \(describe(value))")
+        switch doc.kind(index) {
+        case .trueValue: return true
+        case .falseValue: return false
+        default: throw fail("expected true or false, found \(described)")
+        }
     }
 
     public func double(_ key: String) throws -> Double { try require(key).double() }

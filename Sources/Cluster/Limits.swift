@@ -52,12 +52,16 @@ public enum Limits {
         public var maxTotalTokens = 20_000_000_000.0
         public var maxForwardWork = 5_000_000_000.0
         public var maxEngineSteps = 200_000_000.0
+        /// Steps of setting a run up (routing tables, EPLB packing) before it simulates anything.
+        public var maxSetupWork = 5_000_000_000.0
         public var memoryBudgetBytes: Double? = nil
         public init() {}
     }
     @TaskLocal public static var work = Work()
     /// Layer x expert evaluations one HF run may take (forwards x layers x experts).
     public static var maxForwardWork: Double { work.maxForwardWork }
+    /// Steps of setting one run up (routing tables, EPLB packing): minutes at worst.
+    public static var maxSetupWork: Double { work.maxSetupWork }
     /// Engine steps one vLLM run may take (a token budget of 1 makes a step per prompt token): minutes at worst.
     public static var maxEngineSteps: Double { work.maxEngineSteps }
     /// Engine instances of one simulation (replicas, or prefill plus decode instances).

@@ -10,8 +10,10 @@ public struct MemoryPlan: Sendable, Equatable {
     public var budgetBytes: Double
     public var kvBytesPerToken: Double
     public var blockSize: Int
+    /// A speculative decoding draft model's weights on this GPU (its KV is in `kvBytesPerToken`).
+    public var draftWeightBytes = 0.0
 
-    public var weightBytes: Double { attentionWeightBytes + denseWeightBytes + expertWeightBytes + embeddingWeightBytes }
+    public var weightBytes: Double { attentionWeightBytes + denseWeightBytes + expertWeightBytes + embeddingWeightBytes + draftWeightBytes }
     public var kvBytes: Double { max(0, budgetBytes - weightBytes - reserveBytes) }
     /// KV blocks per GPU (each `blockSize` tokens); every GPU of a DP replica holds the same number.
     public var kvBlocks: Int { kvBytesPerToken > 0 ? Int(kvBytes / (kvBytesPerToken * Double(blockSize))) : Int.max / 4 }
@@ -89,8 +91,10 @@ public struct MemoryPlan: Sendable, Equatable {
     public func check(model: ModelArchitecture, plan: ParallelPlan, gpu: GPUProfile) throws {
         let need = weightBytes + reserveBytes
         if need > budgetBytes {
-            throw InputError.data(String(format: "%@ needs %.1f GB per GPU under %@ (%.1f GB of weights + %.1f GB reserve) on %@: %.1f GB available at this memory utilization (%.0f GB card)",
-                                         model.name, need / 1e9, plan.vllmFlags, weightBytes / 1e9, reserveBytes / 1e9, gpu.name, budgetBytes / 1e9, gpu.memoryGB))
+            throw InputError.data(String(format: "%@ needs %.1f GB per GPU under %@ (%.1f GB of weights%@ + %.1f GB reserve) on %@: %.1f GB available at this memory utilization (%.0f GB card)",
+                                         model.name, need / 1e9, plan.vllmFlags, weightBytes / 1e9,
+                                         draftWeightBytes > 0 ? String(format: ", %.1f GB of them the speculative draft model's", draftWeightBytes / 1e9) : "",
+                                         reserveBytes / 1e9, gpu.name, budgetBytes / 1e9, gpu.memoryGB))
         }
     }
 }

@@ -230,35 +230,104 @@ extension ExpertPlacement {
     /// does not hold that expert yet (vLLM's `rebalance_experts`: replicate, then balanced packing). `loads[l][e]`
     /// is the expected share of tokens routed to expert e in layer l (the routing's inclusion probabilities, what
     /// EPLB observes over its window).
+    ///
+    /// Layers with the same loads share one placement (computed once); replicas are chosen from a max-heap of load
+    /// per copy and GPUs from a min-heap of load, so a layer costs O((E + R) log(E + R)), not O(R x E + (E + R) x P).
     public static func eplb(loads: [[Double]], experts: Int, gpus: Int, redundant: Int) -> ExpertPlacement {
-        let physical = experts + redundant
-        let slots = physical / gpus
         var owners: [[[Int]]] = []
-        for load in loads {
-            var copies = Array(repeating: 1, count: experts)
-            for _ in 0..<redundant {
-                var best = 0
-                for e in 1..<experts where load[e] / Double(copies[e]) > load[best] / Double(copies[best]) { best = e }
-                copies[best] += 1
-            }
-            var items: [(e: Int, w: Double)] = []
-            for e in 0..<experts { for _ in 0..<copies[e] { items.append((e, load[e] / Double(copies[e]))) } }
-            items.sort { $0.w > $1.w || ($0.w == $1.w && $0.e < $1.e) }
-            var gpuLoad = Array(repeating: 0.0, count: gpus), used = Array(repeating: 0, count: gpus)
-            var held = Array(repeating: Set<Int>(), count: gpus)
-            var layer = Array(repeating: [Int](), count: experts)
-            for it in items {
-                var pick = -1
-                for g in 0..<gpus where used[g] < slots && !held[g].contains(it.e) {
-                    if pick < 0 || gpuLoad[g] < gpuLoad[pick] { pick = g }
-                }
-                if pick < 0 { for g in 0..<gpus where used[g] < slots { if pick < 0 || gpuLoad[g] < gpuLoad[pick] { pick = g } } }
-                if held[pick].contains(it.e) { continue } // more copies than GPUs: the extra copy adds nothing
-                gpuLoad[pick] += it.w; used[pick] += 1; held[pick].insert(it.e)
-                layer[it.e].append(pick)
-            }
-            owners.append(layer.map { $0.sorted() })
+        owners.reserveCapacity(loads.count)
+        for (l, load) in loads.enumerated() {
+            if l > 0, load == loads[l - 1] { owners.append(owners[l - 1]); continue }
+            owners.append(eplbLayer(load, experts: experts, gpus: gpus, redundant: redundant))
         }
         return ExpertPlacement(owners: owners)
+    }
+
+    /// Refuses an EPLB placement whose packing would take more than minutes or more memory than the budget, before
+    /// any of it is built: `distinctLayers` layers of E + R physical experts each.
+    public static func checkEPLB(distinctLayers: Int, layers: Int, experts: Int, redundant: Int) throws {
+        let physical = Double(experts + redundant)
+        try Limits.checkMemory(Double(distinctLayers) * physical * 64 + Double(layers) * 64, what: "an EPLB placement of \(distinctLayers) MoE layers x \(experts + redundant) physical experts",
+                               flag: "--num-redundant-experts or use uniform routing")
+        let work = Double(distinctLayers) * physical * max(1, log2(physical)) * 8
+        guard work <= Limits.maxSetupWork else {
+            throw InputError.usage(String(format: "EPLB would pack %d MoE layers x %d physical experts (about %.3g steps); the limit is %.3g (about five minutes). Lower --num-redundant-experts or use uniform routing",
+                                          distinctLayers, experts + redundant, work, Limits.maxSetupWork))
+        }
+    }
+
+    static func eplbLayer(_ load: [Double], experts: Int, gpus: Int, redundant: Int) -> [[Int]] {
+        let physical = experts + redundant
+        let slots = physical / gpus
+        var copies = Array(repeating: 1, count: experts)
+        // Each redundant replica goes to the expert with the highest load per copy (the lowest index on ties).
+        var byShare = BinaryHeap<(w: Double, e: Int)>(by: { $0.w > $1.w || ($0.w == $1.w && $0.e < $1.e) })
+        for e in 0..<experts { byShare.push((load[e], e)) }
+        for _ in 0..<redundant {
+            guard let top = byShare.pop() else { break }
+            copies[top.e] += 1
+            byShare.push((load[top.e] / Double(copies[top.e]), top.e))
+        }
+        var items: [(e: Int, w: Double)] = []
+        items.reserveCapacity(physical)
+        for e in 0..<experts { for _ in 0..<copies[e] { items.append((e, load[e] / Double(copies[e]))) } }
+        items.sort { $0.w > $1.w || ($0.w == $1.w && $0.e < $1.e) }
+        // Heaviest first onto the least-loaded GPU (the lowest index on ties) with a free slot that does not hold
+        // the expert yet; a copy with no such GPU adds nothing and is dropped.
+        var gpuLoad = Array(repeating: 0.0, count: gpus), used = Array(repeating: 0, count: gpus)
+        var held = Array(repeating: Set<Int>(), count: gpus)
+        var open = BinaryHeap<(w: Double, g: Int)>(by: { $0.w < $1.w || ($0.w == $1.w && $0.g < $1.g) })
+        if slots > 0 { for g in 0..<gpus { open.push((0, g)) } }
+        var layer = Array(repeating: [Int](), count: experts)
+        var skipped: [(w: Double, g: Int)] = []
+        for it in items {
+            skipped.removeAll(keepingCapacity: true)
+            var pick = -1
+            while let c = open.pop() {
+                if held[c.g].contains(it.e) { skipped.append(c) } else { pick = c.g; break }
+            }
+            for c in skipped { open.push(c) }
+            guard pick >= 0 else { continue }
+            gpuLoad[pick] += it.w; used[pick] += 1; held[pick].insert(it.e)
+            layer[it.e].append(pick)
+            if used[pick] < slots { open.push((gpuLoad[pick], pick)) }
+        }
+        return layer.map { $0.sorted() }
+    }
+}
+
+/// A binary heap; `by(a, b)` is true when a comes out before b.
+struct BinaryHeap<T> {
+    var items: [T] = []
+    let by: (T, T) -> Bool
+    init(by: @escaping (T, T) -> Bool) { self.by = by }
+
+    mutating func push(_ x: T) {
+        items.append(x)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard by(items[i], items[parent]) else { break }
+            items.swapAt(i, parent); i = parent
+        }
+    }
+
+    mutating func pop() -> T? {
+        guard !items.isEmpty else { return nil }
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count, by(items[l], items[m]) { m = l }
+                if r < items.count, by(items[r], items[m]) { m = r }
+                if m == i { break }
+                items.swapAt(i, m); i = m
+            }
+        }
+        return top
     }
 }

@@ -24,7 +24,12 @@ public struct ProfileStore: Sendable {
 
     public init(root: String) { self.root = root }
 
+    /// A profiles directory that `locate` returns before looking anywhere (the fuzz harness runs commands against a
+    /// copy, so that a broken output check could not touch the checkout's profiles); task-local.
+    @TaskLocal public static var overrideRoot: String? = nil
+
     public static func locate(executablePath: String = CommandLine.arguments.first ?? "") throws -> ProfileStore {
+        if let o = overrideRoot { return ProfileStore(root: o) }
         let fm = FileManager.default
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["MOESIM_PROFILES"], !env.isEmpty { candidates.append(env) }
@@ -91,8 +96,8 @@ public struct ProfileStore: Sendable {
     /// Shipped model profiles and the Hugging Face repo each was read from (`hf_repo`), by name.
     public func shippedRepos() -> [(name: String, repo: String)] {
         names("models").compactMap { n in
-            guard let d = FileManager.default.contents(atPath: "\(root)/models/\(n).json"),
-                  let o = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any], let r = o["hf_repo"] as? String else { return nil }
+            guard let j = try? JSONNode.load(file: "\(root)/models/\(n).json", kind: .modelConfig),
+                  let r = try? j.optional("hf_repo")?.string() else { return nil }
             return (n, r)
         }
     }
@@ -109,7 +114,7 @@ public struct ProfileStore: Sendable {
     }
 
     func loadModel(path: String) throws -> ModelArchitecture {
-        let j = try JSONNode.load(file: path)
+        let j = try JSONNode.load(file: path, kind: .modelConfig)
         if j.has("config") && j.has("version") {
             let name = try j.string("name")
             let gen = try j.optional("generation")?.string()
@@ -127,7 +132,7 @@ public struct ProfileStore: Sendable {
     public func gpu(_ nameOrPath: String) throws -> GPUProfile {
         let path = try resolve("gpus", nameOrPath, flag: "--gpu")
         return try cache.get("gpu:" + path) {
-            var g = try GPUProfile(json: JSONNode.load(file: path))
+            var g = try GPUProfile(json: JSONNode.load(file: path, kind: .profile))
             if let t = g.vllmKernelTablesName { g.vllmKernels = try kernelTables(t) }
             return g
         }
@@ -144,17 +149,17 @@ public struct ProfileStore: Sendable {
 
     public func engine(_ nameOrPath: String) throws -> EngineProfile {
         let path = try resolve("engines", nameOrPath, flag: "--engine-profile")
-        return try cache.get("engine:" + path) { try EngineProfile(json: JSONNode.load(file: path)) }
+        return try cache.get("engine:" + path) { try EngineProfile(json: JSONNode.load(file: path, kind: .profile)) }
     }
 
     public func interconnect(_ nameOrPath: String) throws -> InterconnectProfile {
         let path = try resolve("interconnects", nameOrPath, flag: "--interconnect")
-        return try cache.get("ic:" + path) { try InterconnectProfile(json: JSONNode.load(file: path)) }
+        return try cache.get("ic:" + path) { try InterconnectProfile(json: JSONNode.load(file: path, kind: .profile)) }
     }
 
     public func network(_ nameOrPath: String) throws -> NetworkProfile {
         let path = try resolve("networks", nameOrPath, flag: "--network")
-        return try cache.get("net:" + path) { try NetworkProfile(json: JSONNode.load(file: path)) }
+        return try cache.get("net:" + path) { try NetworkProfile(json: JSONNode.load(file: path, kind: .profile)) }
     }
 
     /// The shipped network profile that lists `gpu` (alphabetically first), or nil.
@@ -180,7 +185,7 @@ public struct ProfileStore: Sendable {
         var best: (ic: InterconnectProfile, score: Int, name: String)? = nil
         for n in names("interconnects") {
             let path = "\(root)/interconnects/\(n).json"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\"\(gpu)\"") else { continue }
+            guard let text = try? readInputText(path, kind: .profile), text.contains("\"\(gpu)\"") else { continue }
             guard let ic = try? interconnect(n), ic.gpus.contains(gpu), ic.maxGPUs >= gpus, ic.isDefaultCandidate else { continue }
             var score = min(ic.maxGPUs, 99) + 100 * max(0, min(ic.defaultPriority, 9))
             if ic.gpuCounts(.allReduce).contains(gpus) { score += 2000 }

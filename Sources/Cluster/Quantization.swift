@@ -63,8 +63,7 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
 
     /// Reads `quantization_config` from a Hugging Face config (nil when absent).
     public static func read(config c: JSONNode, hidden: Int) throws -> Quantization? {
-        guard let q = c.optional("quantization_config") else { return nil }
-        guard q.object != nil else { throw q.fail("expected an object") }
+        guard let q = try c.optionalObject("quantization_config") else { return nil }
         let method = try q.string("quant_method").lowercased()
         switch method {
         case "fp8":
@@ -82,21 +81,22 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
             guard group == -1 || group >= 1 else { throw try q.require("group_size").fail("is 0; use -1 (per channel) or a positive group") }
             return .intN(method.hasPrefix("awq") ? "awq" : "gptq", bits: bits, group: group, hidden: hidden)
         case "compressed-tensors":
-            guard let groups = q.optional("config_groups")?.object, let first = groups.keys.sorted().first,
-                  let g = q.optional("config_groups")?.optional(first) else {
+            guard let groups = try q.optionalObject("config_groups"), let first = groups.keys?.sorted().first,
+                  let g = try groups.optionalObject(first) else {
                 throw q.fail("compressed-tensors needs config_groups with a weights scheme")
             }
             let w = try g.require("weights")
             let bits = try w.int("num_bits", in: Limits.quantization["bits"]!)
             let wFloat = (try w.optional("type")?.string() ?? "int") == "float"
             var actFP8 = false
-            if let a = g.optional("input_activations"), a.object != nil {
+            let activations = try g.optionalObject("input_activations")
+            if let a = activations {
                 actFP8 = try a.int("num_bits", in: Limits.quantization["bits"]!) == 8 && (try a.optional("type")?.string() ?? "int") == "float"
             }
             let b = Double(bits) / 8
             return Quantization(method: "compressed-tensors", expertBytes: b, linearBytes: b, fp8Compute: actFP8 && wFloat && bits == 8,
                                 detail: "\(wFloat ? "fp" : "int")\(bits) weights\(actFP8 ? ", fp8 activations" : ", weight-only"); per-channel scales not counted (<0.1%)",
-                                moeTable: !wFloat && bits == 4 && g.optional("input_activations")?.object == nil ? "int4_wo" : nil)
+                                moeTable: !wFloat && bits == 4 && activations == nil ? "int4_wo" : nil)
         default:
             throw try q.require("quant_method").fail("is \"\(method)\"; supported: \(quotedChoices(["fp8", "mxfp4", "awq", "gptq", "compressed-tensors"]))")
         }

@@ -65,7 +65,22 @@ public struct RoutingModel: Sendable {
     let recorded: [[[Int]]]
     public static let exactLimit = 64
 
+    /// Refuses a routing model that would take more memory than the budget or minutes to build, before building it:
+    /// per layer, the popularity, inclusion and alias tables (about 40 bytes per expert), and for sampled inclusion
+    /// (Dirichlet, histograms, traces) 20,000 tokens of top-k distinct draws.
+    public static func checkCost(spec: RoutingSpec, experts: Int, topK: Int, layers: Int) throws {
+        try Limits.checkMemory(Double(layers) * Double(experts) * 40, what: "routing over \(layers) MoE layers x \(experts) experts", flag: "the model's experts or layers")
+        let sampled: Bool
+        switch spec { case .uniform, .zipf: sampled = false; default: sampled = true }
+        let work = Double(layers) * (Double(experts) * 8 + (sampled ? 20_000 * Double(topK) * Double(max(topK, 8)) : 0))
+        guard work <= Limits.maxSetupWork else {
+            throw InputError.usage(String(format: "routing %@ over %d MoE layers x %d experts (top-%d) would take about %.3g steps to set up; the limit is %.3g (about five minutes). Use uniform or zipf routing, or a smaller model",
+                                          "\(spec)", layers, experts, topK, work, Limits.maxSetupWork))
+        }
+    }
+
     public init(spec: RoutingSpec, experts: Int, topK: Int, layers: Int, seed: UInt64) throws {
+        try Self.checkCost(spec: spec, experts: experts, topK: topK, layers: layers)
         self.spec = spec; self.experts = experts; self.topK = topK; self.layers = layers
         var rng = Xoshiro256(seed: seed, stream: 0x5EED_0001)
         var pop: [[Double]] = []

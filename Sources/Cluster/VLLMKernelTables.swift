@@ -157,7 +157,7 @@ public final class VLLMKernelTables: Sendable {
     let collectives: [Collective: [Int: (bytes: [Double], us: [Double])]]
 
     public convenience init(file: String) throws {
-        try self.init(json: JSONNode.load(file: file))
+        try self.init(json: JSONNode.load(file: file, kind: .profile))
     }
 
     public init(json j: JSONNode) throws {
@@ -250,11 +250,12 @@ public final class VLLMKernelTables: Sendable {
         mla = try j.optional("mla").map { try VLLMMLATables(json: $0) }
 
         var coll: [Collective: [Int: ([Double], [Double])]] = [:]
-        if let c = j.optional("collectives"), let obj = c.object {
-            for name in obj.keys.sorted() {
+        if let c = try j.optionalObject("collectives") {
+            for name in (c.keys ?? []).sorted() {
                 guard let col = Collective(rawValue: name) else { continue }
                 let byGPU = try c.require(name)
-                for gk in (byGPU.object ?? [:]).keys.sorted() {
+                guard let gpuCounts = byGPU.keys else { throw byGPU.fail("expected an object of curves by GPU count, found \(byGPU.described)") }
+                for gk in gpuCounts.sorted() {
                     guard let p = Int(gk) else { throw byGPU.fail("GPU count '\(gk)' is not a number") }
                     var pts = try byGPU.require(gk).array().map { r -> (Double, Double) in
                         let v = try r.array(); return (try v[0].double(), try v[1].double())

@@ -48,17 +48,20 @@ public enum CLI {
             }
             if rest.contains("--help") || rest.contains("-h") { out(c.help); return 0 }
             let ctx = Context(out: out, err: err)
-            switch c.name {
-            case "run": try RunCommand.execute(rest, ctx)
-            case "explain": try ExplainCommand.execute(rest, ctx)
-            case "sweep": try SweepCommand.execute(rest, ctx)
-            case "merge": try MergeCommand.execute(rest, ctx)
-            case "reproduce": try ReproduceCommand.execute(rest, ctx)
-            case "calibrate": try CalibrateCommand.execute(rest, ctx)
-            case "validate": try ValidateCommand.execute(rest, ctx)
-            case "plan": try PlanCommand.execute(rest, ctx)
-            case "profiles": try ProfilesCommand.execute(rest, ctx)
-            default: preconditionFailure("unhandled command \(c.name)")
+            // Every file the command reads is recorded here; its outputs are checked against them (OutputFiles).
+            try FileRegistry.$current.withValue(FileRegistry()) {
+                switch c.name {
+                case "run": try RunCommand.execute(rest, ctx)
+                case "explain": try ExplainCommand.execute(rest, ctx)
+                case "sweep": try SweepCommand.execute(rest, ctx)
+                case "merge": try MergeCommand.execute(rest, ctx)
+                case "reproduce": try ReproduceCommand.execute(rest, ctx)
+                case "calibrate": try CalibrateCommand.execute(rest, ctx)
+                case "validate": try ValidateCommand.execute(rest, ctx)
+                case "plan": try PlanCommand.execute(rest, ctx)
+                case "profiles": try ProfilesCommand.execute(rest, ctx)
+                default: preconditionFailure("unhandled command \(c.name)")
+                }
             }
             return 0
         } catch let e as InputError {

@@ -35,9 +35,11 @@ enum CalibrateCommand {
         let manifest = try Manifest(file: file, runArgs: (a.string("--run-args") ?? "").split(separator: " ").map(String.init), fitStandalone: true)
         // A fitted profile may be written into the profiles directory (that is where engine profiles live), but
         // never over the starting profile or anything else this command reads.
-        let enginePathIn = try store.resolve("engines", engineName, flag: "--engine-profile")
-        let outNote = try OutputFiles.check(out, flag: "--out", inputs: OutputFiles.inputs(a, except: "--out", extra: [enginePathIn] + manifest.inputFiles))
         let engine = try store.engine(engineName)
+        // Every file the manifest's runs read (however named) is known before the output is claimed; a fitted profile
+        // may be a new file in the profiles' engines folder, never one this command reads.
+        RunOptions.preflight(manifest.entries.flatMap(\.runs), store: store)
+        let outNote = try OutputFiles.check(out, flag: "--out", inputs: OutputFiles.inputs(a, except: nil, extra: manifest.inputFiles), store: store, profileKind: "engines")
         let params = a.string("--fit").map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? engine.fitParameters
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         let maxEval = try a.positiveInt("--max-evaluations") ?? 150
@@ -48,11 +50,10 @@ enum CalibrateCommand {
         progress.finish()
         let enginePath = try store.resolve("engines", engineName, flag: "--engine-profile")
         let command = "moesim calibrate \(file) --engine-profile \(engineName) --out \(out)" + (a.string("--fit").map { " --fit \($0)" } ?? "")
-        let json = try Calibration.profileJSON(fit, base: try JSONNode.load(file: enginePath), name: name, command: command, manifest: file,
+        let json = try Calibration.profileJSON(fit, base: try JSONNode.load(file: enginePath, kind: .profile), name: name, command: command, manifest: file,
                                                fitIDs: manifest.entries.filter(\.fit).map(\.id))
         if let n = outNote { ctx.err(n) }
-        do { try json.write(toFile: out, atomically: true, encoding: .utf8) }
-        catch { throw InputError.data("\(out): cannot write the profile: \(error.localizedDescription)") }
+        try OutputFiles.write(json, to: out, flag: "--out", what: "the profile")
         for (id, why) in fit.skipped { ctx.out("left out of the fit (cannot be simulated with the starting profile): \(id): \(why)\n") }
         ctx.out("Fitted \(params.count) parameter(s) of \(engine.name) in \(fit.evaluations) evaluations (loss \(String(format: "%.5f", fit.loss))):\n")
         ctx.out(TextTable.render(["parameter", "fitted", "start"], zip(fit.parameters, fit.start).map { pv, st in
@@ -86,7 +87,8 @@ enum ValidateCommand {
         let manifest = try Manifest(file: file, runArgs: (a.string("--run-args") ?? "").split(separator: " ").map(String.init))
         let engine = try a.string("--engine-profile").map { try store.engine($0) }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
-        let jsonNote = try a.string("--json").flatMap { try OutputFiles.check($0, flag: "--json", inputs: OutputFiles.inputs(a, except: "--json", extra: manifest.inputFiles), store: store) }
+        RunOptions.preflight(manifest.entries.flatMap(\.runs), store: store)
+        let jsonNote = try a.string("--json").flatMap { try OutputFiles.check($0, flag: "--json", inputs: OutputFiles.inputs(a, except: nil, extra: manifest.inputFiles), store: store) }
         let rows = Validation.predict(manifest, store: store, engine: engine, threads: threads)
         ctx.out(table(rows))
         if let j = a.string("--json") {
@@ -110,8 +112,7 @@ enum ValidateCommand {
                                  ("held_out", stepFields(Validation.summarizeSteps(rows.filter { !$0.fit })))] as [(String, Any)]),
             ]
             if let n = jsonNote { ctx.err(n) }
-            do { try (JSONWriter.write(fs) + "\n").write(toFile: j, atomically: true, encoding: .utf8) }
-            catch { throw InputError.data("\(j): cannot write: \(error.localizedDescription)") }
+            try OutputFiles.write(JSONWriter.write(fs) + "\n", to: j, flag: "--json", what: "the rows")
         }
     }
 

@@ -44,6 +44,24 @@ enum ExplainCommand {
         }
         let decodeSeqs = try a.int("--decode-seqs") ?? (a.has("--prefill-seqs") ? 0 : 64), kvLen = try a.int("--kv-len") ?? 512
         let prefillSeqs = try a.int("--prefill-seqs") ?? 0, prefillLen = try a.int("--prefill-len") ?? 512
+        // The step must be one the scheduler can form under --max-num-seqs and --max-num-batched-tokens, when given:
+        // decodes go to DP rank i % DP, prompts after them in turn (as the step below is built).
+        do {
+            let dp = d.plan.dataParallel
+            var seqs = Array(repeating: 0, count: dp), tokens = Array(repeating: 0, count: dp)
+            for r in 0..<dp {
+                let dec = decodeSeqs / dp + (r < decodeSeqs % dp ? 1 : 0)
+                let pre = prefillSeqs / dp + ((r - decodeSeqs % dp + dp) % dp < prefillSeqs % dp ? 1 : 0)
+                seqs[r] = dec + pre; tokens[r] = dec + pre * prefillLen
+            }
+            let rank = dp > 1 ? " on its largest DP rank" : ""
+            if let m = try a.positiveInt("--max-num-seqs"), let most = seqs.max(), most > m {
+                throw InputError.usage("the step holds \(most) sequences\(rank) (--decode-seqs + --prefill-seqs); '--max-num-seqs \(m)' lets the scheduler run at most \(m): lower them or raise --max-num-seqs")
+            }
+            if let m = try a.positiveInt("--max-num-batched-tokens"), let most = tokens.max(), most > m {
+                throw InputError.usage("the step computes \(most) tokens\(rank) (--decode-seqs + --prefill-seqs x --prefill-len); '--max-num-batched-tokens \(m)' lets the scheduler take at most \(m) (it would chunk the prompts): lower them or raise --max-num-batched-tokens")
+            }
+        }
         // What 'run' refuses, explain refuses: a context past the model's maximum or larger than the KV cache.
         for (flag, len, used) in [("--kv-len", kvLen + 1, decodeSeqs > 0), ("--prefill-len", prefillLen, prefillSeqs > 0)] where used {
             guard len <= d.model.maxPositions else {

@@ -51,6 +51,12 @@ enum MergeCommand {
         }
         if m0.kind == "plan" {
             for f in ["--out", "--spec"] where a.has(f) { throw InputError.usage("'\(f)' is for sweep shards; a merged plan prints like 'moesim plan'") }
+            // The flags a plan shard records are the search's own: a shard file holding output or sharding flags was
+            // not written by 'plan --shard' (which refuses them), and the merge would act on them.
+            let stored = try ParsedArguments(m0.args, options: PlanCommand.spec.options)
+            for f in PlanShards.unrecorded where stored.has(f) {
+                throw InputError.data("\(a.positionals[0])/shard.json: its plan flags hold '\(f)', which 'plan --shard' never records; not merging a shard file that would make the merge \(f == "--svg" || f == "--html" || f == "--out" ? "write files" : "run differently")")
+            }
             let results = try PlanShards.load(a.positionals, manifests)
             try PlanCommand.execute(m0.args, ctx, preloaded: (results, manifests.map(\.seconds).reduce(0, +), m0.configurations))
             return
@@ -65,20 +71,18 @@ enum MergeCommand {
             throw InputError.data("\(specPath) now has \(configs.count) configurations; the shards ran \(m0.configurations): the spec changed")
         }
         let assignment = Sharding.assign(costs: configs.map { Sharding.estimatedCost($0.args) }, shards: n)
-        let out = a.string("--out") ?? "sweep-\(s.name)"
+        let out = try OutputFiles.directory(a) ?? "sweep-\(s.name)"
         let csvPath = out + "/results.csv", jsonlPath = out + "/results.jsonl"
         let inputs = OutputFiles.inputs(a, except: "--out", extra: [specPath] + a.positionals.flatMap { [$0 + "/results.jsonl", $0 + "/results.csv", $0 + "/shard.json"] })
         let store = try ctx.store()
-        for p in [csvPath, jsonlPath] { try OutputFiles.check(p, flag: "--out", inputs: inputs, store: store) }
+        for p in [csvPath, jsonlPath] + (m0.seeds > 1 ? [out + "/summary.csv"] : []) { try OutputFiles.check(p, flag: "--out", inputs: inputs, store: store) }
         var lines: [Int: String] = [:]
         for (d, m) in zip(a.positionals, manifests) {
             let mine = configs.indices.filter { assignment[$0] == m.shard.index }.map { configs[$0] }
             guard mine.map(\.index) == m.indexes else {
                 throw InputError.data("\(d)/shard.json: shard \(m.shard.index) of \(n) lists other configurations than this moesim assigns it (another version?)")
             }
-            let text: String
-            do { text = try String(contentsOfFile: d + "/results.jsonl", encoding: .utf8) }
-            catch { throw InputError.data("\(d)/results.jsonl: cannot read: \(error.localizedDescription)") }
+            let text = try readInputText(d + "/results.jsonl")
             let found = SweepRunner.finishedLines(text, configs: mine)
             guard found.count == mine.count else {
                 throw InputError.data("\(d): shard \(m.shard.index) finished \(found.count) of its \(mine.count) configurations; rerun it with --resume")
@@ -86,15 +90,14 @@ enum MergeCommand {
             lines.merge(found) { a, _ in a }
         }
         let axes = SweepRunner.axes(configs)
-        do {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try configs.map { lines[$0.index]! }.joined().write(toFile: jsonlPath, atomically: true, encoding: .utf8)
-            try (SweepRunner.csvHeader(axes: axes) + configs.map { SweepRunner.csvLine(jsonLine: lines[$0.index]!, configuration: $0, axes: axes) }.joined())
-                .write(toFile: csvPath, atomically: true, encoding: .utf8)
-            if m0.seeds > 1 {
-                try Sharding.summaryCSV(configs, lines: lines, seeds: m0.seeds).write(toFile: out + "/summary.csv", atomically: true, encoding: .utf8)
-            }
-        } catch { throw InputError.data("\(out): cannot write results: \(error.localizedDescription)") }
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
+        catch { throw InputError.data("\(out): cannot write results: \(error.localizedDescription)") }
+        try OutputFiles.write(configs.map { lines[$0.index]! }.joined(), to: jsonlPath, flag: "--out", what: "results")
+        try OutputFiles.write(SweepRunner.csvHeader(axes: axes) + configs.map { SweepRunner.csvLine(jsonLine: lines[$0.index]!, configuration: $0, axes: axes) }.joined(),
+                              to: csvPath, flag: "--out", what: "results")
+        if m0.seeds > 1 {
+            try OutputFiles.write(Sharding.summaryCSV(configs, lines: lines, seeds: m0.seeds), to: out + "/summary.csv", flag: "--out", what: "the summary")
+        }
         let failed = lines.values.filter { !$0.contains("\"result\":{") }.count
         ctx.out("merged \(n) shard(s): \(configs.count) configurations, \(configs.count - failed) ran, \(failed) could not run. Wrote \(csvPath) and \(jsonlPath)\(m0.seeds > 1 ? " and \(out)/summary.csv" : "")\n")
     }

@@ -73,15 +73,17 @@ enum PlanCommand {
         search.includeDisaggregated = a.has("--include-disaggregated")
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         search.seeds = try a.positiveInt("--seeds") ?? 1
+        RunOptions.preflight([args], store: store)
         if let sh = try a.string("--shard").map({ try Shard.parse($0) }) {
             guard preloaded == nil else { throw InputError.usage("'--shard' is not for a merge") }
             for f in ["--svg", "--json", "--top", "--html"] where a.has(f) { throw InputError.usage("'\(f)' applies to the whole plan: give it to 'moesim merge' runs' plan flags, not with '--shard'") }
-            try PlanShards.runShard(&search, shard: sh, out: a.string("--out") ?? "plan-shard-\(sh.index)-of-\(sh.count)", args: args, store: store, threads: threads, ctx: ctx)
+            try PlanShards.runShard(&search, shard: sh, out: try OutputFiles.directory(a) ?? "plan-shard-\(sh.index)-of-\(sh.count)", args: args, store: store, threads: threads, ctx: ctx)
             return
         }
         if a.has("--out") { throw InputError.usage("'--out' applies with '--shard' (plan prints its results)") }
-        let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: "--svg"), store: store) }
-        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html") + (a.string("--svg").map { [$0] } ?? []), store: store) }
+        if a.has("--top") && a.has("--json") { throw InputError.usage("'--top' shortens the printed table; '--json' lists every plan (leave out one of them)") }
+        let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
+        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
         let ranked: [PlanSearch.Evaluated]
@@ -99,8 +101,7 @@ enum PlanCommand {
         let frontier = PlanSearch.pareto(ranked)
         if let f = a.string("--svg") {
             if let n = svgNote { ctx.err(n) }
-            do { try paretoSVG(ranked, frontier: frontier, model: model.name).write(toFile: f, atomically: true, encoding: .utf8) }
-            catch { throw InputError.data("\(f): cannot write: \(error.localizedDescription)") }
+            try OutputFiles.write(paretoSVG(ranked, frontier: frontier, model: model.name), to: f, flag: "--svg", what: "the chart")
         }
         let top = try a.positiveInt("--top") ?? 15
         let body = text(ranked, frontier: frontier, elapsed: elapsed, top: top, search: search) + PlanShards.intervalsText(ranked, seeds: search.seeds, top: top)

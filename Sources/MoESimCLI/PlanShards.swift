@@ -20,6 +20,9 @@ enum PlanShards {
         return d
     }()
 
+    /// Flags a plan shard never records (it refuses the whole-plan outputs, and leaves out its own sharding flags).
+    static let unrecorded = ["--shard", "--out", "--threads", "--svg", "--html", "--json", "--top"]
+
     /// The plan's flags as the shard records them for the merge: without --shard, --out and --threads.
     static func planArgs(_ args: [String]) -> [String] {
         var out: [String] = []
@@ -38,7 +41,8 @@ enum PlanShards {
         let assignment = Sharding.assign(costs: p.configurations.map { Sharding.estimatedCost($0.args) }, shards: shard.count)
         let mine = p.configurations.indices.filter { assignment[$0] == shard.index }.map { p.configurations[$0] }
         let path = out + "/results.jsonl"
-        try OutputFiles.check(path, flag: "--out", inputs: [], store: store).map(ctx.err)
+        let manifestPath = out + "/" + Sharding.Manifest.file
+        for f in [path, manifestPath] { try OutputFiles.check(f, flag: "--out", inputs: OutputFiles.inputs(try ParsedArguments(args, options: PlanCommand.spec.options), except: nil), store: store).map(ctx.err) }
         let start = Date()
         let results = SweepRunner.run(mine, store: store, threads: threads)
         var text = ""
@@ -46,13 +50,12 @@ enum PlanShards {
             let data = try encoder.encode(Line(index: r.configuration.index, result: r.result, error: r.result == nil ? (r.error ?? "unknown") : nil))
             text += String(decoding: data, as: UTF8.self) + "\n"
         }
-        do {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            try Sharding.Manifest(kind: "plan", args: planArgs(args), shard: shard, seeds: search.seeds, configurations: p.configurations.count,
-                                  indexes: mine.map(\.index), seconds: Date().timeIntervalSince(start))
-                .json.write(toFile: out + "/" + Sharding.Manifest.file, atomically: true, encoding: .utf8)
-        } catch { throw InputError.data("\(out): cannot write results: \(error.localizedDescription)") }
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
+        catch { throw InputError.data("\(out): cannot write results: \(error.localizedDescription)") }
+        try OutputFiles.write(text, to: path, flag: "--out", what: "results")
+        try OutputFiles.write(Sharding.Manifest(kind: "plan", args: planArgs(args), shard: shard, seeds: search.seeds, configurations: p.configurations.count,
+                                                indexes: mine.map(\.index), seconds: Date().timeIntervalSince(start)).json,
+                              to: manifestPath, flag: "--out", what: "the shard manifest")
         ctx.out(String(format: "plan shard %d of %d (from 0): %d of %d simulations (%d candidate plans after pruning, %d seed(s)) in %.2f s. Wrote %@\n",
                        shard.index, shard.count, mine.count, p.configurations.count, p.slots.count, search.seeds,
                        Date().timeIntervalSince(start), path))
@@ -63,10 +66,10 @@ enum PlanShards {
         var out: [Int: Result<RunResult, PlanSearch.PlanRunError>] = [:]
         for (d, m) in zip(dirs, manifests) {
             let path = d + "/results.jsonl"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw InputError.data("\(path): cannot read") }
+            let text = try readInputText(path)
             var seen = Set<Int>()
             for line in text.split(separator: "\n") {
-                guard let l = try? decoder.decode(Line.self, from: Data(line.utf8)) else { continue }
+                guard line.utf8.count <= SweepRunner.maxLineBytes, let l = try? decoder.decode(Line.self, from: Data(line.utf8)) else { continue }
                 seen.insert(l.index)
                 out[l.index] = l.result.map { .success($0) } ?? .failure(PlanSearch.PlanRunError(message: l.error ?? "unknown"))
             }

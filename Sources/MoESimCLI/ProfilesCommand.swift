@@ -18,8 +18,10 @@ enum ProfilesCommand {
         let a = try ParsedArguments(args, options: spec.options, maxPositionals: 64)
         let store = try ctx.store()
         guard let action = a.positionals.first else { throw InputError.usage("Missing expected argument '<action>' (list, show or check)") }
+        if a.has("--loso") && action != "kernels" { throw InputError.usage("'--loso' is used only by 'profiles kernels'") }
         switch action {
         case "list":
+            if a.positionals.count > 1 { throw InputError.usage("Unexpected argument '\(a.positionals[1])': 'profiles list' lists every shipped profile") }
             for k in kinds {
                 ctx.out("\(k):\n")
                 for n in store.names(k) { ctx.out("  \(n)\(try describe(kind: k, path: "\(store.root)/\(k)/\(n).json", store: store).map { "  — \($0)" } ?? "")\n") }
@@ -29,7 +31,7 @@ enum ProfilesCommand {
             let kind = a.positionals[1]
             guard kinds.contains(kind) else { throw InputError.usage("The value '\(kind)' is invalid for '<kind>'. Please provide one of \(quotedChoices(kinds))") }
             let path = try store.resolve(kind, a.positionals[2], flag: "<name>")
-            ctx.out(try String(contentsOfFile: path, encoding: .utf8))
+            ctx.out(try readInputText(path, kind: kind == "models" ? .modelConfig : .profile))
         case "check":
             let files = Array(a.positionals.dropFirst())
             guard !files.isEmpty else { throw InputError.usage("Missing expected argument '<file>'") }

@@ -32,6 +32,7 @@ enum ReproduceCommand {
         let store = try ctx.store()
         let root = URL(fileURLWithPath: store.root).deletingLastPathComponent().path
         let dir = "\(root)/experiments/\(study)"
+        guard OutputFiles.isPlainName(study) else { throw InputError.usage("The value '\(study)' is invalid for '<study>': a study's name, such as hegde2025 (it names the folders read and written)") }
         guard FileManager.default.fileExists(atPath: dir + "/spec.json") else {
             let have = (try? FileManager.default.contentsOfDirectory(atPath: root + "/experiments")) ?? []
             throw InputError.usage("The value '\(study)' is invalid for '<study>'. Please provide one of \(quotedChoices(have.filter { FileManager.default.fileExists(atPath: "\(root)/experiments/\($0)/spec.json") }.sorted()))")
@@ -44,6 +45,13 @@ enum ReproduceCommand {
         }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         let configs = spec.configurations()
+        // Every file the study reads is known before its exports are claimed.
+        RunOptions.preflight(configs.map(\.args), store: store)
+        let out = try OutputFiles.directory(a) ?? "\(root)/notebooks-export/\(study)"
+        let html = a.string("--html") ?? "\(out)/report.html"
+        let inputs = OutputFiles.inputs(a, except: nil, extra: OutputFiles.files(inArgumentLists: configs.map(\.args)))
+        for n in ReproductionExport.fileNames(spec: spec.name) { try OutputFiles.check("\(out)/\(n)", flag: "--out", inputs: inputs, store: store) }
+        let htmlNote = try OutputFiles.check(html, flag: a.has("--html") ? "--html" : "--out", inputs: inputs, store: store)
         let seeds = try a.positiveInt("--seeds") ?? 1
         let progress = ctx.progress("reproducing \(study)", afterSeconds: 0.3)
         let start = Date()
@@ -58,11 +66,9 @@ enum ReproduceCommand {
         let r = Reproduction(spec: spec, published: published, results: results, fitIDs: fitIDs)
         let findings = a.has("--no-physics") ? [] : r.physicsFindings(store: store, threads: threads)
         var text = r.report(extraFindings: findings)
-        let out = a.string("--out") ?? "\(root)/notebooks-export/\(study)"
         var files = try ReproductionExport.write(r, report: text, to: out)
-        let html = a.string("--html") ?? "\(out)/report.html"
-        if a.has("--html"), let n = try OutputFiles.check(html, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html"), store: store) { ctx.err(n) }
-        try Reports.write(Reports.reproduce(r, text: text), to: html)
+        if a.has("--html"), let n = htmlNote { ctx.err(n) }
+        try Reports.write(Reports.reproduce(r, text: text), to: html, flag: a.has("--html") ? "--html" : "--out")
         files.append(a.has("--html") ? html : "report.html")
         // After the export: the shipped report.txt is seed 0's, the same with or without --seeds.
         text += intervals(perSeed.map { Reproduction(spec: spec, published: published, results: $0, fitIDs: fitIDs) }, seeds: seeds)

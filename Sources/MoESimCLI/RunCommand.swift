@@ -24,12 +24,17 @@ enum RunCommand {
     static func execute(_ args: [String], _ ctx: Context) throws {
         let a = try ParsedArguments(args, options: spec.options)
         let store = try ctx.store()
-        var note: String? = nil
+        // Every file the run will read (however named) is known before any output is claimed.
+        RunOptions.preflight([args], store: store)
+        let inputs = OutputFiles.inputs(a, except: nil)
         let resultFile = try VLLMResult.resultPath(a)
-        if let f = resultFile { note = try OutputFiles.check(f, flag: "--save-result", inputs: OutputFiles.inputs(a, except: "--save-result"), store: store) }
+        let note = try resultFile.flatMap { try OutputFiles.check($0, flag: "--save-result", inputs: inputs, store: store) }
         let vopt = try VLLMResult.options(a)
-        let timelineNote = try a.string("--timeline").flatMap { try OutputFiles.check($0, flag: "--timeline", inputs: OutputFiles.inputs(a, except: "--timeline"), store: store) }
-        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: "--html"), store: store) }
+        if vopt.detailed && resultFile == nil && !a.has("--json") {
+            throw InputError.usage("'--save-detailed' adds per-request arrays to the result JSON; give --json or --save-result too")
+        }
+        let timelineNote = try a.string("--timeline").flatMap { try OutputFiles.check($0, flag: "--timeline", inputs: inputs, store: store) }
+        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: inputs, store: store) }
         let progress = ctx.progress("simulating")
         let o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
         progress.finish()
@@ -38,12 +43,11 @@ enum RunCommand {
         let json = JSONWriter.write(try VLLMResult.fields(o, a, vopt))
         if let f = resultFile {
             if let n = note { ctx.err(n) }
-            do { try (json + "\n").write(toFile: f, atomically: true, encoding: .utf8) }
-            catch { throw InputError.data("\(f): cannot write the result: \(error.localizedDescription)") }
+            try OutputFiles.write(json + "\n", to: f, flag: "--save-result", what: "the result")
         }
         if let f = a.string("--timeline") {
             if let n = timelineNote { ctx.err(n) }
-            try Reports.write(Timeline.chromeTrace(o), to: f)
+            try OutputFiles.write(Timeline.chromeTrace(o), to: f, flag: "--timeline", what: "the timeline")
         }
         if let f = a.string("--html") {
             if let n = htmlNote { ctx.err(n) }

@@ -60,15 +60,18 @@ enum SweepCommand {
             configs = configs.indices.filter { assignment[$0] == sh.index }.map { configs[$0] }
         }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
-        let out = a.string("--out") ?? (shard.map { "sweep-\(s.name)/shard-\($0.index)-of-\($0.count)" } ?? "sweep-\(s.name)")
+        let out = try OutputFiles.directory(a) ?? (shard.map { "sweep-\(s.name)/shard-\($0.index)-of-\($0.count)" } ?? "sweep-\(s.name)")
         let csvPath = out + "/results.csv", jsonlPath = out + "/results.jsonl"
-        let inputs = OutputFiles.inputs(a, except: "--out", extra: [file] + OutputFiles.files(inArgumentLists: configs.map(\.args)))
-        for p in [csvPath, jsonlPath] { try OutputFiles.check(p, flag: "--out", inputs: inputs, store: store) }
-        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: inputs + [csvPath, jsonlPath], store: store) }
+        // Every file the configurations read (however named) is known before the outputs are claimed.
+        RunOptions.preflight(configs.map(\.args), store: store)
+        let inputs = OutputFiles.inputs(a, except: nil, extra: [file] + OutputFiles.files(inArgumentLists: configs.map(\.args)))
+        let summaryPath = shard != nil ? out + "/" + Sharding.Manifest.file : seeds > 1 ? out + "/summary.csv" : nil
+        for p in [csvPath, jsonlPath] + (summaryPath.map { [$0] } ?? []) { try OutputFiles.check(p, flag: "--out", inputs: inputs, store: store) }
+        let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: inputs, store: store) }
         // Finished configurations of an earlier (perhaps killed) run of the same spec, kept with --resume.
         var kept: [Int: String] = [:]
         let existing = FileManager.default.fileExists(atPath: jsonlPath) || FileManager.default.fileExists(atPath: csvPath)
-        if a.has("--resume"), let text = try? String(contentsOfFile: jsonlPath, encoding: .utf8) {
+        if a.has("--resume"), let text = try? readInputText(jsonlPath, record: false) {
             kept = SweepRunner.finishedLines(text, configs: configs)
             ctx.err("resuming: \(kept.count) of \(configs.count) configurations already in \(jsonlPath); running the other \(configs.count - kept.count)\n")
         } else if existing {
@@ -95,17 +98,15 @@ enum SweepCommand {
             lines[r.configuration.index] = SweepRunner.jsonLine(r)
             csvRows[r.configuration.index] = SweepRunner.csvLine(r, axes: axes)
         }
-        do {
-            try configs.map { lines[$0.index]! }.joined().write(toFile: jsonlPath, atomically: true, encoding: .utf8)
-            try (SweepRunner.csvHeader(axes: axes) + configs.map { csvRows[$0.index]! }.joined()).write(toFile: csvPath, atomically: true, encoding: .utf8)
-            if let sh = shard {
-                try Sharding.Manifest(spec: file, name: s.name, grid: a.string("--grid"), seeds: seeds, shard: sh,
-                                      configurations: allConfigs.count, indexes: configs.map(\.index))
-                    .json.write(toFile: out + "/" + Sharding.Manifest.file, atomically: true, encoding: .utf8)
-            } else if seeds > 1 {
-                try Sharding.summaryCSV(configs, lines: lines, seeds: seeds).write(toFile: out + "/summary.csv", atomically: true, encoding: .utf8)
-            }
-        } catch { throw InputError.data("\(out): cannot write results: \(error.localizedDescription)") }
+        try OutputFiles.write(configs.map { lines[$0.index]! }.joined(), to: jsonlPath, flag: "--out", what: "results")
+        try OutputFiles.write(SweepRunner.csvHeader(axes: axes) + configs.map { csvRows[$0.index]! }.joined(), to: csvPath, flag: "--out", what: "results")
+        if let sh = shard {
+            try OutputFiles.write(Sharding.Manifest(spec: file, name: s.name, grid: a.string("--grid"), seeds: seeds, shard: sh,
+                                                    configurations: allConfigs.count, indexes: configs.map(\.index)).json,
+                                  to: out + "/" + Sharding.Manifest.file, flag: "--out", what: "the shard manifest")
+        } else if seeds > 1 {
+            try OutputFiles.write(Sharding.summaryCSV(configs, lines: lines, seeds: seeds), to: out + "/summary.csv", flag: "--out", what: "the summary")
+        }
         if let f = a.string("--html") {
             if let n = htmlNote { ctx.err(n) }
             try Reports.write(Reports.sweep(name: s.name, title: s.title, lines: configs.map { lines[$0.index]! }), to: f)
@@ -123,25 +124,23 @@ enum SweepCommand {
 }
 
 /// Appends lines to a file as results come in (one writer at a time), flushed line by line.
+/// (A character device or pipe gets nothing until the end, when the command writes the whole file once.)
 final class ResultSink: @unchecked Sendable {
-    let handle: FileHandle
+    let handle: FileHandle?
     let path: String
     let lock = NSLock()
 
     init(path: String, lines: [String]) throws {
         self.path = path
-        do {
-            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
-            try lines.joined().write(toFile: path, atomically: true, encoding: .utf8)
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            handle.seekToEndOfFile()
-        } catch { throw InputError.data("\(path): cannot write results: \(error.localizedDescription)") }
+        do { try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true) }
+        catch { throw InputError.data("\(path): cannot write results: \(error.localizedDescription)") }
+        handle = try OutputFiles.openForAppending(path, flag: "--out", lines: lines.joined())
     }
 
     func append(_ line: String) {
         lock.lock(); defer { lock.unlock() }
-        handle.write(Data(line.utf8))
+        handle?.write(Data(line.utf8))
     }
 
-    func close() { lock.lock(); try? handle.close(); lock.unlock() }
+    func close() { lock.lock(); try? handle?.close(); lock.unlock() }
 }

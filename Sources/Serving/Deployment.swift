@@ -25,6 +25,15 @@ public struct Deployment: Sendable {
         public var vllmName: String { self == .serve ? "OPENAI_API_SERVER" : "LLM_CLASS" }
     }
 
+    /// A speculative decoding draft model on the same GPUs: its weights and KV cache per GPU share the memory.
+    public var draftMemory: DraftMemory? = nil
+    public struct DraftMemory: Sendable {
+        public var weightBytesPerGPU: Double, kvBytesPerTokenPerGPU: Double
+        public init(weightBytesPerGPU: Double, kvBytesPerTokenPerGPU: Double) {
+            self.weightBytesPerGPU = weightBytesPerGPU; self.kvBytesPerTokenPerGPU = kvBytesPerTokenPerGPU
+        }
+    }
+
     public init(model: ModelArchitecture, gpu: GPUProfile, interconnect: InterconnectProfile?, plan: ParallelPlan,
                 engine: EngineProfile, routing: RoutingSpec = .uniform, placement: ExpertPlacement? = nil, overrides: [String: Double] = [:],
                 topology: ClusterTopology? = nil) throws {
@@ -35,6 +44,7 @@ public struct Deployment: Sendable {
         if plan.expertParallel, let moe = model.moe {
             if plan.eplb && placement == nil {
                 // The counts per GPU (memory) are those of any balanced packing; the run rebalances on its routing.
+                try ExpertPlacement.checkEPLB(distinctLayers: 1, layers: model.moeLayerCount, experts: moe.experts, redundant: plan.redundantExperts)
                 let uniform = Array(repeating: Array(repeating: 1.0, count: moe.experts), count: model.moeLayerCount)
                 self.placement = .eplb(loads: uniform, experts: moe.experts, gpus: plan.stageGPUs, redundant: plan.redundantExperts)
                 return
@@ -74,14 +84,22 @@ public struct Deployment: Sendable {
     }
 
     public func memoryPlan() -> MemoryPlan {
-        MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                   reserveGB: reserveGB, blockSize: Int(param("block_size")))
+        withDraft(MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
+                             reserveGB: reserveGB, blockSize: Int(param("block_size"))))
+    }
+
+    func withDraft(_ m: MemoryPlan) -> MemoryPlan {
+        guard let dr = draftMemory else { return m }
+        var m = m
+        m.draftWeightBytes = dr.weightBytesPerGPU
+        m.kvBytesPerToken += dr.kvBytesPerTokenPerGPU
+        return m
     }
 
     /// Each pipeline stage's GPU plan (one without PP); `memoryPlan()` is the one with the fewest KV blocks.
     public func stageMemoryPlans() -> [MemoryPlan] {
         MemoryPlan.stages(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                          reserveGB: reserveGB, blockSize: Int(param("block_size")))
+                          reserveGB: reserveGB, blockSize: Int(param("block_size"))).map(withDraft)
     }
 
     /// Memory kept off the KV cache per GPU: the engine's fixed reserve, plus (vLLM's memory profiling) the
@@ -101,6 +119,8 @@ public struct Deployment: Sendable {
         var pl = placement
         if plan.eplb, let moe = model.moe, let r = routingModel {
             // EPLB rebalances from the observed routing: the expected load of each expert in each layer.
+            let distinct = 1 + (1..<max(r.inclusion.count, 1)).filter { r.inclusion[$0] != r.inclusion[$0 - 1] }.count
+            try ExpertPlacement.checkEPLB(distinctLayers: distinct, layers: model.moeLayerCount, experts: moe.experts, redundant: plan.redundantExperts)
             pl = .eplb(loads: r.inclusion, experts: moe.experts, gpus: plan.stageGPUs, redundant: plan.redundantExperts)
         }
         return try StepCostModel(model: model, plan: plan, kernels: kernelCost, interconnect: interconnect,

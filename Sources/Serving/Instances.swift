@@ -38,15 +38,32 @@ public struct InstanceSimulator {
     public var speculative: SpeculativeConfig?
     public var draftDeployment: Deployment?
     /// KV transfer link from a prefill GPU to a decode GPU, GB/s per GPU (the TP shards move in parallel), and
-    /// a fixed latency per transfer.
+    /// a fixed latency per transfer; `kvPath` says which link it is, for the note (nil: the GPUs' interconnect).
     public var kvLinkGBps: Double = 0
     public var kvLatencyUs: Double = 0
+    public var kvPath: String? = nil
+    /// What the single-instance engine keeps on request: each request's ITLs (`--save-detailed`) and every
+    /// instance's steps (`--timeline`, the step cap shared among the instances).
+    public var recordRequestITLs = false
+    public var recordTimeline = false
 
     public init(instances: Role, prefill: Role? = nil, policy: RouterPolicy, workload: Workload, seed: UInt64) {
         self.instances = instances; self.prefill = prefill; self.policy = policy; self.workload = workload; self.seed = seed
     }
 
-    /// Bytes of KV cache one prompt token leaves on each prefill GPU, and the time to send `tokens` of them.
+    /// Bytes of KV cache per prompt token that the busiest GPU of a transfer moves: each prefill GPU sends its shard
+    /// of its stage's layers, each decode GPU receives its own (TP8 prefill to TP2 decode: every decode GPU receives
+    /// a quarter of the KV, four prefill shards), so the larger of the two crosses each GPU's link.
+    public static func kvBytesPerTokenPerGPU(prefill: Deployment, decode: Deployment) -> Double {
+        func shard(_ d: Deployment) -> Double {
+            let m = d.model, plan = d.plan
+            let largest = ParallelPlan.stageLayerCounts(layers: m.layers, stages: plan.pipelineParallel).max() ?? m.layers
+            return m.kvBytesPerToken(tensorParallel: plan.tensorParallel) * Double(largest) / Double(m.layers)
+        }
+        return max(shard(prefill), shard(decode))
+    }
+
+    /// The time to send `tokens` tokens of `bytesPerTokenPerGPU` over a link of `linkGBps` per GPU, plus the latency.
     public static func kvTransferUs(tokens: Int, bytesPerTokenPerGPU: Double, linkGBps: Double, latencyUs: Double) -> Double {
         latencyUs + Double(tokens) * bytesPerTokenPerGPU / (linkGBps * 1e3)
     }
@@ -59,29 +76,31 @@ public struct InstanceSimulator {
         let disagg = prefill != nil
         var prefillWorkload = workload
         if disagg { for i in 0..<n { prefillWorkload.requests[i].outputTokens = 1 } }
-        func makeSim(_ d: Deployment, _ w: Workload, _ k: Int) -> VLLMSimulator {
+        func makeSim(_ d: Deployment, _ w: Workload, _ k: Int, streams: Bool) -> VLLMSimulator {
             var s = VLLMSimulator(deployment: d, workload: w, seed: seed &+ UInt64(k))
             s.fastDecode = false
             s.prefixCaching = prefixCaching
+            s.recordTimeline = recordTimeline
+            s.recordRequestITLs = recordRequestITLs && streams
             return s
         }
         // Instances 0..<P are prefill instances, P..<P+D decode instances (or replicas).
         var cores: [VLLMSimulator.Core] = []
         let p = prefill?.count ?? 0
-        for k in 0..<p { cores.append(try VLLMSimulator.Core(makeSim(prefill!.deployment, prefillWorkload, k), driven: true)) }
+        for k in 0..<p { cores.append(try VLLMSimulator.Core(makeSim(prefill!.deployment, prefillWorkload, k, streams: false), driven: true)) }
         for k in 0..<instances.count {
-            var s = makeSim(instances.deployment, workload, p + k)
+            var s = makeSim(instances.deployment, workload, p + k, streams: true)
             s.speculative = speculative; s.draftDeployment = draftDeployment
             cores.append(try VLLMSimulator.Core(s, driven: true))
         }
-        // KV bytes per prompt token on each prefill GPU: with pipeline stages a GPU holds (and sends) only its stage's
-        // layers, the stages in parallel, so the largest stage's share.
+        // The timeline's step cap is shared by the instances (memory as for one engine).
+        if recordTimeline { for k in cores.indices { cores[k].clock.logCap = max(1, VLLMSimulator.timelineStepCap / cores.count) } }
+        // KV bytes per prompt token over the busiest GPU's link: with pipeline stages a GPU holds (and sends) only its
+        // stage's layers, the stages in parallel, so the largest stage's share.
         var bytesPerToken = 0.0
-        if let pf = prefill {
-            let m = pf.deployment.model, plan = pf.deployment.plan
-            let largest = ParallelPlan.stageLayerCounts(layers: m.layers, stages: plan.pipelineParallel).max() ?? m.layers
-            bytesPerToken = m.kvBytesPerToken(tensorParallel: plan.tensorParallel) * Double(largest) / Double(m.layers)
-        }
+        if let pf = prefill { bytesPerToken = Self.kvBytesPerTokenPerGPU(prefill: pf.deployment, decode: instances.deployment) }
+        // The instance whose tokens reach the client for each request (a decode instance, or a replica).
+        var home = Array(repeating: -1, count: n)
         var q = EventQueue<Event>(minimumCapacity: n + cores.count)
         func at(_ us: Double) -> SimTime { SimTime(ns: Int64((us * 1e3).rounded())) }
         for (i, r) in workload.requests.enumerated() { q.schedule(.arrival(i), at: r.arrival) }
@@ -134,7 +153,7 @@ public struct InstanceSimulator {
             inFlight += 1
             sendTime[i] = t
             if disagg { submit(pick(0..<p, i, 0), i, t, kvReady: false) }
-            else { submit(pick(0..<cores.count, i, 1), i, t, kvReady: false) }
+            else { let k = pick(0..<cores.count, i, 1); home[i] = k; submit(k, i, t, kvReady: false) }
         }
         while let (time, ev) = q.pop() {
             let t = Double(time.ns) / 1e3
@@ -161,6 +180,7 @@ public struct InstanceSimulator {
                 q.schedule(.kvArrived(i), at: at(t + us))
             case .kvArrived(let i):
                 let k = pick(p..<cores.count, i, 1)
+                home[i] = k
                 submit(k, i, t, kvReady: true)
                 // The client's clock starts when it sent the request, not when the decode instance got it.
                 cores[k].seqs[i].send = sendTime[i]
@@ -172,12 +192,12 @@ public struct InstanceSimulator {
             }
         }
         guard finished == n else { throw InputError.data("the instances stalled with \(n - finished) requests unfinished") }
-        return merge(cores, routed: routed, prefillCount: p)
+        return merge(cores, routed: routed, prefillCount: p, home: home)
     }
 
     /// One result from every instance: latencies from the instances that stream tokens (decode instances or
     /// replicas), work and GPUs from all.
-    func merge(_ cores: [VLLMSimulator.Core], routed: [Int], prefillCount p: Int) -> RunResult {
+    func merge(_ cores: [VLLMSimulator.Core], routed: [Int], prefillCount p: Int, home: [Int]) -> RunResult {
         var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = []
         var itl = RunLengthSample()
         var steps = 0, preempt = 0, gpus = 0
@@ -213,9 +233,32 @@ public struct InstanceSimulator {
                                              expectedTokensPerStep: sp.expectedTokensPerStep())
         }
         r.instances = stats
-        r.notes.append(p > 0 ? "disaggregated: \(p) prefill x \(prefill!.deployment.plan.vllmFlags), \(cores.count - p) decode x \(instances.deployment.plan.vllmFlags), router \(policy.rawValue), KV over \(String(format: "%g", kvLinkGBps)) GB/s per GPU"
+        r.notes.append(p > 0 ? "disaggregated: \(p) prefill x \(prefill!.deployment.plan.vllmFlags), \(cores.count - p) decode x \(instances.deployment.plan.vllmFlags), router \(policy.rawValue), KV over \(String(format: "%g", kvLinkGBps)) GB/s per GPU\(kvPath.map { " (\($0))" } ?? "")"
                                   : "\(cores.count) replicas x \(instances.deployment.plan.vllmFlags), router \(policy.rawValue)")
-        r.notes += last.result().notes
+        let lastResult = last.result()
+        r.notes += lastResult.notes
+        r.timeSources = lastResult.timeSources
+        r.kernelTables = lastResult.kernelTables
+        // What the single-instance engine gives: every latency sample (any percentile, goodput), each request as the
+        // client saw it from the instance that streamed its tokens (--save-detailed), and every instance's steps.
+        r.samples = RunResult.Samples(ttftMs: ttft, tpotMs: tpot, itlMs: itl, e2elMs: e2el)
+        let reqs = workload.requests
+        func seq(_ i: Int) -> VLLMSimulator.Seq { cores[home[i]].seqs[i] }
+        r.perRequest = RunResult.PerRequest(inputLens: reqs.map(\.inputTokens), outputLens: reqs.map(\.outputTokens),
+                                            ttftMs: reqs.indices.map { (seq($0).firstToken - seq($0).send) / 1e3 },
+                                            e2elMs: reqs.indices.map { (seq($0).lastToken - seq($0).send) / 1e3 },
+                                            sendMs: reqs.indices.map { seq($0).send / 1e3 },
+                                            itlsMs: recordRequestITLs ? reqs.indices.map { cores[home[$0]].reqITL[$0] } : nil)
+        if recordTimeline {
+            var per: [RunResult.InstanceTimeline] = []
+            var dropped = 0
+            for (k, c) in cores.enumerated() {
+                dropped += c.clock.dropped
+                per.append(RunResult.InstanceTimeline(role: k < p ? "prefill" : (p > 0 ? "decode" : "replica"), index: k < p ? k : k - p,
+                                                      plan: c.d.plan, steps: c.clock.log ?? [], droppedSteps: c.clock.dropped))
+            }
+            r.timeline = RunResult.Timeline(steps: [], droppedSteps: dropped, instances: per)
+        }
         return r
     }
 }

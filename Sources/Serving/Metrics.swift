@@ -77,6 +77,16 @@ public struct RunResult: Sendable, Codable {
         public var steps: [StepRecord]
         /// Steps left out past the recording cap.
         public var droppedSteps: Int
+        /// Several engine instances: each one's steps (and `steps` is empty).
+        public var instances: [InstanceTimeline]? = nil
+    }
+    /// One engine instance's steps in a multi-instance run.
+    public struct InstanceTimeline: Sendable {
+        /// "prefill", "decode" or "replica", and the instance's number within its role.
+        public var role: String, index: Int
+        public var plan: ParallelPlan
+        public var steps: [StepRecord]
+        public var droppedSteps: Int
     }
     /// Prefix caching and speculative decoding, when on.
     public var prefixCache: PrefixCacheStats?

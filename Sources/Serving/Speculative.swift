@@ -28,9 +28,9 @@ public struct SpeculativeConfig: Sendable, Equatable {
 
     public init(json text: String) throws {
         let node = try JSONNode.parse(data: Data(text.utf8), file: "--speculative-config")
-        guard let obj = node.object else { throw node.fail("expected a JSON object such as {\"method\": \"eagle\", \"num_speculative_tokens\": 3, \"acceptance_rate\": 0.7}") }
+        guard let objKeys = node.keys else { throw node.fail("expected a JSON object such as {\"method\": \"eagle\", \"num_speculative_tokens\": 3, \"acceptance_rate\": 0.7}") }
         let known: Set<String> = ["method", "model", "num_speculative_tokens", "acceptance_rate"]
-        for k in obj.keys.sorted() where !known.contains(k) {
+        for k in objKeys.sorted() where !known.contains(k) {
             throw InputError.usage("--speculative-config: key '\(k)' is not read by moesim (it reads \(quotedChoices(known.sorted())))")
         }
         let model = try node.optional("model")?.string()
@@ -44,7 +44,7 @@ public struct SpeculativeConfig: Sendable, Equatable {
             throw InputError.usage("--speculative-config: give \"acceptance_rate\" (a number in 0...1, or a list of \(k) per-position rates); vLLM measures it, moesim cannot")
         }
         var rates: [Double]
-        if a.value is [Any] {
+        if a.isArray {
             rates = try a.array().map { try $0.double(in: 0...1) }
             guard rates.count == k else { throw a.fail("expected \(k) per-position rates (num_speculative_tokens), found \(rates.count)") }
         } else {

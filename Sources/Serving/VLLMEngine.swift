@@ -70,6 +70,7 @@ public struct VLLMSimulator {
         var kvUsageTime = 0.0, peakKV = 0.0
         var frontendFree = 0.0
         var log: [RunResult.StepRecord]? = nil
+        var logCap = VLLMSimulator.timelineStepCap
         var dropped = 0
 
         /// Advances by one step (`maxTokens` and `maxSequences` are the largest DP rank's); returns when its `emitted` tokens reach the client, or (`deferred`, async
@@ -83,7 +84,7 @@ public struct VLLMSimulator {
             lastHost = hostUs
             let stepUs = c.total
             if log != nil {
-                if log!.count < VLLMSimulator.timelineStepCap {
+                if log!.count < logCap {
                     log!.append(RunResult.StepRecord(startUs: now, parts: c, tokens: maxTokens, sequences: maxSequences))
                 } else { dropped += 1 }
             }
@@ -202,7 +203,7 @@ public struct VLLMSimulator {
             c.overhead += host
             if eager { for (k, st) in stages.enumerated() where eagerHostUs[k] > st.gpu { c.overhead += eagerHostUs[k] - st.gpu } }
             if log != nil {
-                if log!.count < VLLMSimulator.timelineStepCap {
+                if log!.count < logCap {
                     log!.append(RunResult.StepRecord(startUs: spans[0].startUs, parts: c, tokens: maxTokens, sequences: maxSequences, stages: spans))
                 } else { dropped += 1 }
             }

@@ -24,6 +24,11 @@ public enum Calibration {
         for p in parameters where EngineProfile.known[p] == nil {
             throw InputError.usage("The value '\(p)' is invalid for '--fit'. Known parameters: \(quotedChoices(EngineProfile.known.keys.sorted()))")
         }
+        // Only runs of the profile's engine kind are simulated with the candidates: without one, no parameter moves the fit.
+        let kinds = fitEntries.flatMap(\.runs).map(Simulation.engineKind)
+        guard kinds.contains(engine.kind.rawValue) else {
+            throw InputError.usage("no fit run of \(manifest.file) uses the \(engine.kind.rawValue) engine of '\(engine.name)' (they run \(quotedChoices(Array(Set(kinds)).sorted()))): its parameters would not change any prediction; calibrate against runs of that engine")
+        }
         let start = parameters.map { max(engine.value($0), 1e-3) }
         var evals = 0
         var skipped: [(String, String)] = []

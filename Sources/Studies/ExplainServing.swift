@@ -32,9 +32,8 @@ public struct ServingExplanation {
             switch sp.method {
             case .ngram: draft = 0
             case .draft_model:
-                let dm = try store.model(sp.model!)
-                let dd = try Deployment(model: dm, gpu: d.gpu, interconnect: d.interconnect,
-                                        plan: ParallelPlan(tp: d.plan.tensorParallel, dp: dp, ep: false, backend: nil), engine: d.engine, overrides: d.overrides)
+                // The draft deployment 'run' would use (a diffusion draft refused, its memory counted with the target's).
+                guard let dd = try RunOptions.speculative(a, deployment: d, store: store).1 else { break }
                 var ranks = Array(repeating: BatchShape(), count: dp)
                 for i in 0..<decodeSeqs { ranks[i % dp].addDecode(context: kvLen) }
                 draft = try dd.costModel(seed: seed).stepCost(ranks, pick: &pick).gpu * Double(k)
@@ -70,12 +69,12 @@ public struct ServingExplanation {
         if let sim = try RunOptions.instanceSimulator(a, deployment: d, workload: Workload(requests: [], maxConcurrency: nil, description: ""), seed: seed, store: store),
            let pre = sim.prefill {
             let tokens = prefillSeqs > 0 ? prefillLen : kvLen
-            let bytes = pre.deployment.model.kvBytesPerToken(tensorParallel: pre.deployment.plan.tensorParallel)
+            let bytes = InstanceSimulator.kvBytesPerTokenPerGPU(prefill: pre.deployment, decode: sim.instances.deployment)
             let us = InstanceSimulator.kvTransferUs(tokens: tokens, bytesPerTokenPerGPU: bytes, linkGBps: sim.kvLinkGBps, latencyUs: sim.kvLatencyUs)
             text += "\nDisaggregated prefill/decode (\(pre.count) prefill x \(pre.deployment.plan.vllmFlags), \(sim.instances.count) decode x \(d.plan.vllmFlags)):\n"
-            text += String(format: "  one prompt of %d tokens leaves %.2f MB of KV cache on each prefill GPU (%.0f bytes per token: layers x 2 (K, V) x KV heads per GPU x head dim x bytes)\n",
+            text += String(format: "  one prompt of %d tokens moves %.2f MB of KV cache through the busiest GPU's link (%.0f bytes per token: the larger of a prefill GPU's and a decode GPU's shard, layers of the largest stage x 2 (K, V) x KV heads per GPU x head dim x bytes)\n",
                            tokens, Double(tokens) * bytes / 1e6, bytes)
-            text += String(format: "  at %g GB/s per GPU%@ it moves in %.3f ms, which every request's TTFT includes\n", sim.kvLinkGBps,
+            text += String(format: "  at %g GB/s per GPU%@%@ it moves in %.3f ms, which every request's TTFT includes\n", sim.kvLinkGBps, sim.kvPath.map { " (\($0))" } ?? "",
                            sim.kvLatencyUs > 0 ? String(format: " plus %g us", sim.kvLatencyUs) : "", us / 1e3)
             json.append(("kv_transfer", [("tokens", tokens), ("bytes_per_token_per_gpu", bytes), ("link_gbps", sim.kvLinkGBps), ("time_us", us)] as [(String, Any)]))
         }

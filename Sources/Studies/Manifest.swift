@@ -68,7 +68,9 @@ public struct Manifest: Sendable {
             let args = try Self.argsFromResult(j, given: runArgs, file: file)
             var measured: [(String, Double)] = []
             for k in Self.metrics where j.has(k) {
-                if let x = try? j.double(k), x > 0 { measured.append((k, x)) }
+                // A metric of the file must be a number (a malformed one is an error, not left out); 0 is no measurement.
+                let x = try j.double(k)
+                if x > 0 { measured.append((k, x)) }
             }
             guard !measured.isEmpty else { throw j.fail("has none of the benchmark's metrics (\(Self.metrics.prefix(4).joined(separator: ", ")) ...)") }
             description = "vLLM result \(file)"
@@ -113,8 +115,8 @@ public struct Manifest: Sendable {
             runs = runs.map { Self.resolvingFiles($0, base: base) }
             var measured: [(String, Double)] = []
             if let m = e.optional("measured") {
-                guard let obj = m.object else { throw m.fail("expected an object of metric values") }
-                for k in obj.keys.sorted() where Self.metrics.contains(k) {
+                guard let keys = m.keys else { throw m.fail("expected an object of metric values, found \(m.described)") }
+                for k in keys.sorted() where Self.metrics.contains(k) {
                     let node = try m.require(k)
                     let x = try node.double()
                     guard x > 0 else { throw node.fail("must be positive, found \(x)") }

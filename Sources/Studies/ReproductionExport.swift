@@ -78,17 +78,22 @@ public enum ReproductionExport {
         return s + "Name: output_throughput, dtype: float64"
     }
 
-    /// Writes everything; returns the file names.
+    /// The files `write` writes for a study spec named `name`.
+    public static func fileNames(spec name: String) -> [String] {
+        ["runs.csv", "runs.jsonl", "comparison.csv", "report.txt", "fig2-throughput-c128-decode.svg", "fig3-throughput-vs-concurrency.svg",
+         "fig4-latency-c32.svg", "\(name).ipynb"]
+    }
+
+    /// Writes everything (each file claimed with `OutputFiles.check` by the caller); returns the file names.
     public static func write(_ r: Reproduction, report: String, to dir: String) throws -> [String] {
         let figures = [("fig2-throughput-c128-decode.svg", figure2(r)), ("fig3-throughput-vs-concurrency.svg", figure3(r)), ("fig4-latency-c32.svg", figure4(r))]
         var files: [(String, String)] = [("runs.csv", SweepRunner.csv(r.results)), ("runs.jsonl", SweepRunner.jsonLines(r.results)),
                                          ("comparison.csv", comparisonsCSV(r.allComparisons())), ("report.txt", report)]
         files += figures
         files.append(("\(r.spec.name).ipynb", notebook(r, report: report, figures: figures)))
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for (n, text) in files { try text.write(toFile: "\(dir)/\(n)", atomically: true, encoding: .utf8) }
-        } catch { throw InputError.data("\(dir): cannot write the exports: \(error.localizedDescription)") }
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        catch { throw InputError.data("\(dir): cannot write the exports: \(error.localizedDescription)") }
+        for (n, text) in files { try OutputFiles.write(text, to: "\(dir)/\(n)", flag: "--out", what: "the export") }
         return files.map(\.0)
     }
 }

@@ -40,8 +40,8 @@ public enum RunOptions {
         OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
         OptionSpec("--prefill-instances", "<x>", "Disaggregated prefill/decode (xPyD): x prefill instances (the decode instances use the plan above).", default: "none (aggregated)"),
         OptionSpec("--decode-instances", "<y>", "Disaggregated: y decode instances.", default: "1"),
-        OptionSpec("--prefill-tensor-parallel-size", "<n>", "Disaggregated: the prefill instances' tensor parallel size (their PP and EP are the decode instances').", default: "the decode instances'"),
-        OptionSpec("--kv-transfer-bandwidth-gbps", "<GB/s>", "Disaggregated: KV transfer bandwidth per GPU, prefill to decode.", default: "the GPU's interconnect profile link bandwidth"),
+        OptionSpec("--prefill-tensor-parallel-size", "<n>", "Disaggregated: the prefill instances' tensor parallel size (their DP, PP, EP and nodes are the decode instances').", default: "the decode instances'"),
+        OptionSpec("--kv-transfer-bandwidth-gbps", "<GB/s>", "Disaggregated: KV transfer bandwidth per GPU, prefill to decode (each GPU moves the larger of its prefill shard and its decode shard).", default: "the interconnect's link bandwidth when a prefill and a decode instance fit one node, else each GPU's share of the network's NICs"),
         OptionSpec("--kv-transfer-latency-us", "<us>", "Disaggregated: fixed latency per KV transfer.", default: "0"),
         OptionSpec("--speculative-config", "<json>", "vLLM: speculative decoding, e.g. '{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.7}' (method eagle, eagle3, mtp, deepseek_mtp, ngram or draft_model with \"model\"; acceptance_rate a number or one per position)."),
     ]
@@ -95,6 +95,96 @@ public enum RunOptions {
         OptionSpec("--timeline", "<file>", "Write the simulation as a Chrome trace / Perfetto JSON: engine steps per GPU with their components, request lifetimes."),
     ]
 
+    /// Flags of a run whose values name files the run reads (or profiles, by name or path).
+    public static let fileFlags = ["--model", "--gpu", "--interconnect", "--network", "--engine-profile", "--routing", "--trace",
+                                   "--expert-placement", "--speculative-config"]
+
+    /// Loads (or notes) every file that runs with these argument lists read, however named, so that the command's
+    /// `FileRegistry` holds them before its outputs are checked: model files and folders, profiles by name or path
+    /// with what they name (a GPU profile's kernel tables), routing files, traces, placements and a draft model named
+    /// in `--speculative-config`. Errors are left to the runs themselves; each distinct value is loaded once.
+    public static func preflight(_ lists: [[String]], store: ProfileStore) {
+        guard let registry = FileRegistry.current else { return }
+        var seen = Set<String>()
+        let fileFlags = Set(self.fileFlags)
+        for l in lists {
+            // Every value of a file flag (`--flag value` or `--flag=value`), whatever else the list holds.
+            var pairs: [(String, String)] = []
+            for (i, x) in l.enumerated() {
+                if fileFlags.contains(x), i + 1 < l.count { pairs.append((x, l[i + 1])) }
+                else if let eq = x.firstIndex(of: "="), fileFlags.contains(String(x[..<eq])) { pairs.append((String(x[..<eq]), String(x[x.index(after: eq)...]))) }
+            }
+            for (f, v) in pairs {
+                guard seen.insert(f + "\u{0}" + v).inserted else { continue }
+                switch f {
+                case "--model": _ = try? store.model(v)
+                case "--gpu": for g in v.split(separator: ",") { _ = try? store.gpu(String(g)) }
+                case "--interconnect": _ = try? store.interconnect(v)
+                case "--network": _ = try? store.network(v)
+                case "--engine-profile": _ = try? store.engine(v)
+                case "--routing":
+                    switch try? RoutingSpec(parsing: v) {
+                    case .histogram(let file)?, .trace(let file)?: registry.noteRead(file)
+                    default: break
+                    }
+                case "--speculative-config": if let m = (try? SpeculativeConfig(json: v))?.model { _ = try? store.model(m) }
+                default: registry.noteRead(v)
+                }
+            }
+        }
+    }
+
+    /// GPUs per node: --data-parallel-size-local L puts L DP ranks (L x TP x PP GPUs of `plan`) on each node, else
+    /// --gpus-per-node (8).
+    public static func gpusPerNode(_ a: ParsedArguments, plan: ParallelPlan) throws -> Int {
+        var perNode = try a.positiveInt("--gpus-per-node") ?? 8
+        if let local = try a.positiveInt("--data-parallel-size-local") {
+            if a.has("--gpus-per-node") { throw InputError.usage("'--data-parallel-size-local' sets the GPUs per node (x TP); do not combine it with '--gpus-per-node'") }
+            guard local <= plan.dataParallel, plan.dataParallel % local == 0 else {
+                throw InputError.usage("--data-parallel-size-local \(local) must divide --data-parallel-size \(plan.dataParallel)")
+            }
+            perNode = local * plan.tensorParallel * plan.pipelineParallel
+        }
+        return perNode
+    }
+
+    /// The nodes of `perNode` GPUs that `plan` takes, the network between them, and the interconnect within a node.
+    /// `checkFlags`: refuse '--network' where the plan fits one node (the main plan; the prefill instances' plan
+    /// shares the flags and is built the same way).
+    public static func nodes(_ a: ParsedArguments, plan: ParallelPlan, gpu: GPUProfile, perNode: Int, store: ProfileStore,
+                             checkFlags: Bool = true) throws -> (ClusterTopology, InterconnectProfile?) {
+        var ic: InterconnectProfile? = nil
+        var topology = ClusterTopology.singleNode(gpus: plan.gpuCount)
+        if plan.gpuCount > perNode {
+            guard plan.gpuCount % perNode == 0 else {
+                throw InputError.usage("\(plan.gpuCount) GPUs do not fill whole nodes of \(perNode) (--gpus-per-node or --data-parallel-size-local x TP x PP)")
+            }
+            guard plan.tensorParallel <= perNode, perNode % plan.tensorParallel == 0 else {
+                throw InputError.usage("--tensor-parallel-size \(plan.tensorParallel) must fit in and divide a node of \(perNode) GPUs (tensor parallelism across nodes is not modelled)")
+            }
+            let net = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
+            guard let n = net else {
+                throw InputError.usage("\(plan.gpuCount) GPUs span \(plan.gpuCount / perNode) nodes of \(perNode); no shipped network profile lists \(gpu.name): give one with '--network <name|file>' (shipped: \(quotedChoices(store.names("networks"))))")
+            }
+            topology = ClusterTopology(gpusPerNode: perNode, nodes: plan.gpuCount / perNode, network: n)
+        } else {
+            // One node; the network profile still holds DeepEP's figures for the deepep backends.
+            if checkFlags && a.has("--network") && !(plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput) {
+                throw InputError.usage("'--network' joins nodes; \(plan.gpuCount) GPU(s) fit one node of \(perNode) (raise the GPU count or lower --gpus-per-node)")
+            }
+            if plan.expertParallel, plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput {
+                topology.network = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
+            }
+        }
+        let nodeGPUs = min(plan.gpuCount, topology.gpusPerNode)
+        if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
+        else if nodeGPUs > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: nodeGPUs) }
+        if nodeGPUs > 1 && ic == nil {
+            throw InputError.usage("no shipped interconnect profile covers \(nodeGPUs)x \(gpu.name); give one with '--interconnect <name|file>' (shipped: \(quotedChoices(store.names("interconnects"))))")
+        }
+        return (topology, ic)
+    }
+
     /// Builds the deployment (model, GPU, plan, engine) from parsed options.
     public static func deployment(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil) throws -> Deployment {
         guard let modelName = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
@@ -138,50 +228,20 @@ public enum RunOptions {
         if backend != nil && !plan.expertParallel {
             throw InputError.usage("'--all2all-backend' chooses how expert parallelism exchanges tokens; it is not used without '--enable-expert-parallel' (or --strategy ep/hybrid)")
         }
+        if plan.expertParallel && plan.stageGPUs == 1 {
+            try refuseUnused(a, ["--enable-expert-parallel", "--all2all-backend", "--enable-eplb", "--num-redundant-experts"],
+                             because: "with one GPU per stage: expert parallelism spreads the experts over TP x DP GPUs (give --tensor-parallel-size or --data-parallel-size above 1)")
+        }
         var ic: InterconnectProfile? = nil
+        var topology: ClusterTopology
         if a.has("--interconnect") && plan.gpuCount == 1 {
             throw InputError.usage("'--interconnect' is not used on one GPU (give --tensor-parallel-size or --data-parallel-size above 1)")
         }
         if !model.isMoE {
             try refuseUnused(a, ["--routing", "--experts-impl"], because: "by the dense model \(model.name) (it has no experts)")
         }
-        // Nodes: --data-parallel-size-local L puts L DP ranks (L x TP GPUs) on each node, else --gpus-per-node.
-        var perNode = try a.positiveInt("--gpus-per-node") ?? 8
-        if let local = try a.positiveInt("--data-parallel-size-local") {
-            if a.has("--gpus-per-node") { throw InputError.usage("'--data-parallel-size-local' sets the GPUs per node (x TP); do not combine it with '--gpus-per-node'") }
-            guard local <= plan.dataParallel, plan.dataParallel % local == 0 else {
-                throw InputError.usage("--data-parallel-size-local \(local) must divide --data-parallel-size \(plan.dataParallel)")
-            }
-            perNode = local * plan.tensorParallel * plan.pipelineParallel
-        }
-        var topology = ClusterTopology.singleNode(gpus: plan.gpuCount)
-        if plan.gpuCount > perNode {
-            guard plan.gpuCount % perNode == 0 else {
-                throw InputError.usage("\(plan.gpuCount) GPUs do not fill whole nodes of \(perNode) (--gpus-per-node or --data-parallel-size-local x TP x PP)")
-            }
-            guard plan.tensorParallel <= perNode, perNode % plan.tensorParallel == 0 else {
-                throw InputError.usage("--tensor-parallel-size \(plan.tensorParallel) must fit in and divide a node of \(perNode) GPUs (tensor parallelism across nodes is not modelled)")
-            }
-            let net = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
-            guard let n = net else {
-                throw InputError.usage("\(plan.gpuCount) GPUs span \(plan.gpuCount / perNode) nodes of \(perNode); no shipped network profile lists \(gpu.name): give one with '--network <name|file>' (shipped: \(quotedChoices(store.names("networks"))))")
-            }
-            topology = ClusterTopology(gpusPerNode: perNode, nodes: plan.gpuCount / perNode, network: n)
-        } else {
-            // One node; the network profile still holds DeepEP's figures for the deepep backends.
-            if a.has("--network") && !(plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput) {
-                throw InputError.usage("'--network' joins nodes; \(plan.gpuCount) GPU(s) fit one node of \(perNode) (raise the GPU count or lower --gpus-per-node)")
-            }
-            if plan.expertParallel, plan.all2allBackend == .deepepLowLatency || plan.all2allBackend == .deepepHighThroughput {
-                topology.network = try a.string("--network").map { try store.network($0) } ?? store.defaultNetwork(gpu: gpu.name)
-            }
-        }
-        let nodeGPUs = min(plan.gpuCount, topology.gpusPerNode)
-        if let name = a.string("--interconnect") { ic = try store.interconnect(name) }
-        else if nodeGPUs > 1 { ic = try store.defaultInterconnect(gpu: gpu.name, gpus: nodeGPUs) }
-        if nodeGPUs > 1 && ic == nil {
-            throw InputError.usage("no shipped interconnect profile covers \(nodeGPUs)x \(gpu.name); give one with '--interconnect <name|file>' (shipped: \(quotedChoices(store.names("interconnects"))))")
-        }
+        let perNode = try gpusPerNode(a, plan: plan)
+        (topology, ic) = try nodes(a, plan: plan, gpu: gpu, perNode: perNode, store: store)
         let engineName = try a.choice("--engine", EngineProfile.Kind.allCases.map(\.rawValue)) ?? "vllm"
         // A calibration candidate replaces the named profile of its kind (which may not even load yet).
         let engine = try engineOverride.flatMap { $0.kind.rawValue == engineName ? $0 : nil } ?? store.engine(a.string("--engine-profile") ?? engineName)
@@ -244,6 +304,8 @@ public enum RunOptions {
     /// The Hugging Face static-batch engine the parsed options describe (autoregressive or diffusion).
     public static func hfSimulator(_ a: ParsedArguments, deployment d: Deployment, seed: UInt64) throws -> HFSimulator {
         try refuseUnused(a, vllmOnlyFlags, because: "by '--engine hf' (a static batch: give --batch-size, --input-len and --output-len)")
+        try refuseUnused(a, ["--all2all-backend", "--enable-eplb", "--num-redundant-experts"],
+                         because: "by '--engine hf' (Transformers' expert parallelism has no all-to-all backend choice and no load balancer)")
         let gen = try a.choice("--generation", ["autoregressive", "diffusion"]) ?? (d.model.isDiffusion ? "diffusion" : "autoregressive")
         if gen == "diffusion" {
             try refuseUnused(a, ["--output-len"], because: "by diffusion generation (give --gen-length)")
@@ -438,19 +500,33 @@ public enum RunOptions {
 
     /// The vLLM engine with the serving features the flags turn on (prefix caching, speculative decoding).
     public static func vllmSimulator(_ a: ParsedArguments, deployment d: Deployment, workload w: Workload, seed: UInt64, store: ProfileStore) throws -> VLLMSimulator {
-        var sim = VLLMSimulator(deployment: d, workload: w, seed: seed)
+        let (sp, draft, target) = try speculative(a, deployment: d, store: store)
+        var sim = VLLMSimulator(deployment: target, workload: w, seed: seed)
         sim.prefixCaching = a.has("--enable-prefix-caching") || (d.param("default_prefix_caching") >= 0.5 && !a.has("--no-enable-prefix-caching"))
-        if let text = a.string("--speculative-config") {
-            let sp = try SpeculativeConfig(json: text)
-            if sp.method == .draft_model, let name = sp.model {
-                let draft = try store.model(name)
-                // vLLM runs the draft with the target's tensor parallel size (draft_tensor_parallel_size defaults to it).
-                let plan = ParallelPlan(tp: d.plan.tensorParallel, dp: d.plan.dataParallel, ep: false, backend: nil)
-                sim.draftDeployment = try Deployment(model: draft, gpu: d.gpu, interconnect: d.interconnect, plan: plan, engine: d.engine, overrides: d.overrides)
-            }
-            sim.speculative = sp
-        }
+        sim.speculative = sp
+        sim.draftDeployment = draft
         return sim
+    }
+
+    /// `--speculative-config`: the config, the draft model's deployment (method draft_model) and the target deployment
+    /// with the draft's weights and KV cache counted in its memory (they share the GPUs). A draft must be an
+    /// autoregressive model.
+    public static func speculative(_ a: ParsedArguments, deployment d: Deployment, store: ProfileStore) throws -> (SpeculativeConfig?, Deployment?, Deployment) {
+        guard let text = a.string("--speculative-config") else { return (nil, nil, d) }
+        let sp = try SpeculativeConfig(json: text)
+        guard sp.method == .draft_model, let name = sp.model else { return (sp, nil, d) }
+        let draft = try store.model(name)
+        if draft.isDiffusion {
+            throw InputError.usage("--speculative-config: the draft model \(draft.name) is a diffusion model; a draft proposes tokens one at a time (give an autoregressive model)")
+        }
+        // vLLM runs the draft with the target's tensor parallel size (draft_tensor_parallel_size defaults to it).
+        let plan = ParallelPlan(tp: d.plan.tensorParallel, dp: d.plan.dataParallel, ep: false, backend: nil)
+        let dd = try Deployment(model: draft, gpu: d.gpu, interconnect: d.interconnect, plan: plan, engine: d.engine, overrides: d.overrides)
+        let dm = dd.memoryPlan()
+        var target = d
+        target.draftMemory = .init(weightBytesPerGPU: dm.weightBytes, kvBytesPerTokenPerGPU: dm.kvBytesPerToken)
+        try target.memoryPlan().check(model: d.model, plan: d.plan, gpu: d.gpu)
+        return (sp, dd, target)
     }
 
     /// Several engine instances (--replicas N, or --prefill-instances x --decode-instances y), or nil for one.
@@ -473,30 +549,40 @@ public enum RunOptions {
                                flag: "--replicas / the instance counts or --num-prompts")
         let policy = RouterPolicy(rawValue: try a.choice("--router", RouterPolicy.allCases.map(\.rawValue)) ?? "least_outstanding")!
         let base = try vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
+        // The instances that decode hold the draft model too (its memory counted); prefill instances do not.
+        let decoding = base.deployment
         var sim: InstanceSimulator
         if let x = px {
             let y = try a.positiveInt("--decode-instances") ?? 1
+            // The prefill instances are the decode instances' deployment with their own tensor parallel size (data and
+            // pipeline parallelism, expert parallelism and EPLB kept), on the same nodes: restating the decode TP is
+            // the decode deployment itself.
             var pd = d
-            if let tp = try a.positiveInt("--prefill-tensor-parallel-size") {
-                // The prefill instances keep the decode instances' pipeline stages and expert parallelism.
-                pd.plan = ParallelPlan(tp: tp, dp: 1, pp: d.plan.pipelineParallel, ep: d.plan.expertParallel, backend: d.plan.expertParallel ? d.plan.all2allBackend : nil)
-                try pd.plan.validate(for: d.model)
-                var ic: InterconnectProfile? = nil
-                let g = pd.plan.gpuCount
-                if g > 1 {
-                    ic = try d.interconnect.flatMap { $0.maxGPUs >= g ? $0 : nil } ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: g)
-                    guard ic != nil else { throw InputError.usage("no shipped interconnect profile covers \(g)x \(d.gpu.name) for the prefill instances; give '--interconnect <name|file>'") }
+            let perNode = try gpusPerNode(a, plan: d.plan)
+            if let tp = try a.positiveInt("--prefill-tensor-parallel-size"), tp != d.plan.tensorParallel {
+                var plan = d.plan
+                plan.tensorParallel = tp
+                try plan.validate(for: d.model)
+                guard plan.gpuCount <= Limits.gpus.upperBound else {
+                    throw InputError.usage("--prefill-tensor-parallel-size \(tp): \(plan.gpuCount) GPUs per prefill instance; allowed at most \(Limits.gpus.upperBound)")
                 }
-                pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: ic, plan: pd.plan, engine: d.engine, routing: d.routing, overrides: d.overrides)
+                let (topology, ic) = try nodes(a, plan: plan, gpu: d.gpu, perNode: perNode, store: store, checkFlags: false)
+                pd = try Deployment(model: d.model, gpu: d.gpu, interconnect: ic, plan: plan, engine: d.engine, routing: d.routing, overrides: d.overrides, topology: topology)
             }
             guard x + y <= Limits.instances.upperBound else { throw InputError.usage("--prefill-instances \(x) + --decode-instances \(y): allowed at most \(Limits.instances.upperBound) instances") }
-            sim = InstanceSimulator(instances: .init(deployment: d, count: y), prefill: .init(deployment: pd, count: x), policy: policy, workload: w, seed: seed)
+            sim = InstanceSimulator(instances: .init(deployment: decoding, count: y), prefill: .init(deployment: pd, count: x), policy: policy, workload: w, seed: seed)
+            // The KV moves between one prefill and one decode instance: over NVLink when both fit one node, else over
+            // each GPU's share of the nodes' NICs.
             if let bw = try a.double("--kv-transfer-bandwidth-gbps") { sim.kvLinkGBps = bw }
+            else if pd.plan.gpuCount + d.plan.gpuCount > perNode, let net = try d.topology.network ?? store.defaultNetwork(gpu: d.gpu.name) {
+                sim.kvLinkGBps = net.perGPUBytesPerSecond(gpusPerNode: perNode) / 1e9
+                sim.kvPath = "across nodes of \(perNode) GPUs over \(net.name)"
+            }
             else if let ic = try d.interconnect ?? store.defaultInterconnect(gpu: d.gpu.name, gpus: 2) { sim.kvLinkGBps = ic.linkBandwidthGBps }
             else { throw InputError.usage("no interconnect profile gives \(d.gpu.name)'s link bandwidth; give '--kv-transfer-bandwidth-gbps'") }
             sim.kvLatencyUs = try a.double("--kv-transfer-latency-us") ?? 0
         } else {
-            sim = InstanceSimulator(instances: .init(deployment: d, count: replicas!), policy: policy, workload: w, seed: seed)
+            sim = InstanceSimulator(instances: .init(deployment: decoding, count: replicas!), policy: policy, workload: w, seed: seed)
         }
         sim.prefixCaching = base.prefixCaching
         sim.speculative = base.speculative

@@ -30,7 +30,9 @@ public struct Shard: Sendable, Equatable {
             k = x
             if let m = env["SLURM_ARRAY_TASK_MIN"] {
                 guard let y = Int(m) else { throw bad("SLURM_ARRAY_TASK_MIN is '\(m)', not a whole number") }
-                k -= y
+                let (d, overflow) = k.subtractingReportingOverflow(y)
+                guard !overflow else { throw bad("SLURM_ARRAY_TASK_ID \(k) - SLURM_ARRAY_TASK_MIN \(y) is out of range; allowed a whole number in 0...\(n - 1)") }
+                k = d
             }
         } else if let s = env["JOB_COMPLETION_INDEX"] {
             guard let x = Int(s) else { throw bad("JOB_COMPLETION_INDEX is '\(s)', not a whole number") }
@@ -205,22 +207,23 @@ public enum Sharding {
 
         public init(directory: String) throws {
             let path = directory + "/" + Self.file
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard FileManager.default.fileExists(atPath: path) else {
                 throw InputError.data("\(path): cannot read (is '\(directory)' the --out of a 'moesim sweep --shard' run?)")
             }
-            guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], o["moesim_shard"] as? Int == 1,
-                  let spec = o["spec"] as? String, let name = o["name"] as? String, let seeds = o["seeds"] as? Int,
-                  let k = o["shard"] as? Int, let n = o["shards"] as? Int, let total = o["configurations"] as? Int,
-                  let idx = o["indexes"] as? [Int], Limits.shards.contains(n), (0..<n).contains(k), Limits.seeds.contains(seeds),
+            let o = try JSONNode.load(file: path)
+            guard (try? o.int("moesim_shard")) == 1,
+                  let spec = try? o.string("spec"), let name = try? o.string("name"), let seeds = try? o.int("seeds"),
+                  let k = try? o.int("shard"), let n = try? o.int("shards"), let total = try? o.int("configurations"),
+                  let idx = try? o.require("indexes").array().map({ try $0.int() }), Limits.shards.contains(n), (0..<n).contains(k), Limits.seeds.contains(seeds),
                   (0...Limits.maxConfigurations * Limits.seeds.upperBound).contains(total) else {
                 throw InputError.data("\(path): not a moesim shard manifest (version 1) or a value out of range")
             }
-            self.init(spec: spec, name: name, grid: o["grid"] as? String, seeds: seeds, shard: Shard(index: k, count: n),
+            self.init(spec: spec, name: name, grid: try o.optional("grid")?.string(), seeds: seeds, shard: Shard(index: k, count: n),
                       configurations: total, indexes: idx)
-            kind = o["kind"] as? String ?? "sweep"
+            kind = try o.optional("kind")?.string() ?? "sweep"
             guard kind == "sweep" || kind == "plan" else { throw InputError.data("\(path): kind '\(kind)'; this moesim merges 'sweep' and 'plan' shards") }
-            args = o["args"] as? [String] ?? []
-            seconds = (o["seconds"] as? NSNumber)?.doubleValue ?? 0
+            args = try o.optional("args")?.array().map { try $0.string() } ?? []
+            seconds = try o.optional("seconds")?.double() ?? 0
         }
     }
 }

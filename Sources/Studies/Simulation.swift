@@ -22,6 +22,16 @@ public enum Simulation {
         return try run(a, store: store, engineOverride: engineOverride, progress: progress)
     }
 
+    /// The engine a run's argument list uses ('vllm' unless --engine says otherwise).
+    public static func engineKind(_ args: [String]) -> String {
+        var kind = "vllm"
+        for (i, x) in args.enumerated() {
+            if x == "--engine", i + 1 < args.count { kind = args[i + 1] }
+            else if x.hasPrefix("--engine=") { kind = String(x.dropFirst("--engine=".count)) }
+        }
+        return kind
+    }
+
     public static func run(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil,
                            progress: (@Sendable (Double) -> Void)? = nil) throws -> Outcome {
         let d = try RunOptions.deployment(a, store: store, engineOverride: engineOverride)
@@ -36,7 +46,15 @@ public enum Simulation {
                 throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
             }
             let w = try RunOptions.workload(a, seed: seed)
-            if let many = try RunOptions.instanceSimulator(a, deployment: d, workload: w, seed: seed, store: store) {
+            if a.has("--save-detailed") {
+                // Each request's inter-token latencies are kept: 8 bytes per output token, and an array per request.
+                try Limits.checkMemory(Double(w.totalOutputTokens) * 8 + Double(w.requests.count) * 64, what: "--save-detailed's per-request ITLs of \(w.totalOutputTokens) output tokens",
+                                       flag: "--num-prompts or --random-output-len")
+            }
+            if var many = try RunOptions.instanceSimulator(a, deployment: d, workload: w, seed: seed, store: store) {
+                // The multi-instance path keeps what the single-instance one keeps on request.
+                many.recordRequestITLs = a.has("--save-detailed")
+                many.recordTimeline = a.has("--timeline")
                 return Outcome(result: try many.run(), deployment: d, workload: w.description, notes: w.notes)
             }
             var sim = try RunOptions.vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)

@@ -33,6 +33,8 @@ public struct SweepSpec: Sendable {
         let v = try j.int("version")
         guard v == 1 else { throw try j.require("version").fail("is \(v); this moesim reads version 1") }
         name = try j.string("name")
+        // The name makes the default output folder (sweep-<name>): one plain path component.
+        guard OutputFiles.isPlainName(name) else { throw try j.require("name").fail("\"\(name)\" is not a plain name (no '/', not '.' or '..', no control characters): it names the output folder") }
         title = try j.optional("title")?.string() ?? name
         notes = try j.optional("notes")?.array().map { try $0.string() } ?? []
         grids = try j.require("grids").array().map { g in
@@ -42,6 +44,11 @@ public struct SweepSpec: Sendable {
                 }
                 guard !values.isEmpty else { throw ax.fail("an axis needs at least one value") }
                 return Axis(name: try ax.string("name"), values: values)
+            }
+            // Axes are columns of the results, by name: two of one grid with the same name would share a column.
+            var names = Set<String>()
+            for (i, ax) in axes.enumerated() where !names.insert(ax.name).inserted {
+                throw try g.require("axes").array()[i].require("name").fail("\"\(ax.name)\" names two axes of one grid (each axis is a column of the results); give each its own name")
             }
             return Grid(name: try g.string("name"), base: try g.require("base").array().map { try $0.string() }, axes: axes)
         }
@@ -104,7 +111,10 @@ public enum SweepRunner {
         let box = Box(configs.count)
         let next = Box(0)
         let workers = max(1, min(threads, configs.count))
+        // The command's file registry and work limits, on every worker thread.
+        let registry = FileRegistry.current, work = Limits.work
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
+          FileRegistry.carrying(registry, work) {
             while true {
                 next.lock.lock()
                 let i = next.done
@@ -124,6 +134,7 @@ public enum SweepRunner {
                 box.lock.unlock()
                 progress?(d, configs.count)
             }
+          }
         }
         return box.results.map { $0! }
     }
@@ -165,8 +176,8 @@ public enum SweepRunner {
     /// The CSV line of a result read back from its JSON line (for `sweep --resume`): the same text as `csvLine(_:axes:)`.
     public static func csvLine(jsonLine line: String, configuration c: SweepSpec.Configuration, axes: [String]) -> String {
         guard let r = line.range(of: "\"result\":{") else {
-            let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-            return csvLine(c, axes: axes, metrics: nil, error: obj?["error"] as? String)
+            let obj = try? JSONNode.parse(data: Data(line.utf8), file: "results.jsonl")
+            return csvLine(c, axes: axes, metrics: nil, error: try? obj?.optional("error")?.string())
         }
         let body = line[r.upperBound...]
         return csvLine(c, axes: axes, metrics: csvMetrics.map { m in
@@ -204,16 +215,19 @@ public enum SweepRunner {
         return JSONWriter.write(f, indent: 0) + "\n"
     }
 
+    /// The longest results line read back (one configuration's result is a few kilobytes; longer lines are not ours).
+    public static let maxLineBytes = 16_000_000
+
     /// Lines of an earlier `results.jsonl` that belong to `configs` (same index, grid and arguments), by index;
     /// anything else (a changed spec, a torn last line of a killed run) is ignored and run again.
     public static func finishedLines(_ text: String, configs: [SweepSpec.Configuration]) -> [Int: String] {
         var out: [Int: String] = [:]
         let byIndex = Dictionary(configs.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-                  let i = (obj["index"] as? NSNumber)?.intValue, let c = byIndex[i],
-                  obj["grid"] as? String == c.grid, obj["args"] as? [String] == c.args,
-                  obj["result"] != nil || obj["error"] != nil else { continue }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) where line.utf8.count <= maxLineBytes {
+            guard let obj = try? JSONNode.parse(data: Data(line.utf8), file: "results.jsonl"),
+                  let i = try? obj.int("index"), let c = byIndex[i],
+                  (try? obj.string("grid")) == c.grid, (try? obj.require("args").array().map { try $0.string() }) == c.args,
+                  obj.has("result") || obj.has("error") else { continue }
             out[i] = String(line) + "\n"
         }
         return out

@@ -2,6 +2,7 @@
 //   swift run -c release moesim-bench [engine|study|plan|search]
 // and the release fuzzing (not run by CI; the test suite runs a bounded share of it):
 //   swift run -c release moesim-bench fuzz [hostile cases, default 20000] [invariant configurations, default 10000] [seed]
+//                                          [surface cases (outputs, oversized inputs, multi-instance flags), default 2000]
 import Foundation
 import Cluster
 import Serving
@@ -39,7 +40,12 @@ do {
         let (i, iw) = time { Fuzz.invariants(seed: seed, configs: configs, store: store, log: logCase) }
         print(String(format: "fuzz    invariants, seed %llu, %.1f s: ", seed, iw) + i.summary)
         for f in i.failures.prefix(20) { print("  FAIL " + f) }
-        exit(h.failures.isEmpty && i.failures.isEmpty ? 0 : 1)
+        let surfaces = rest.count > 3 ? Int(rest[3]) ?? 2_000 : 2_000
+        let (s, sw) = try time { try Fuzz.surfaces(seed: seed, cases: surfaces, root: root, workDir: work + "/surfaces", log: logCase) }
+        print(String(format: "fuzz    outputs, oversized inputs, multi-instance flags, seed %llu, %.1f s: ", seed, sw) + s.summary)
+        for f in s.failures.prefix(20) { print("  FAIL " + f) }
+        for c in s.slow.prefix(20) { print(String(format: "  slow %.1f s: ", c.seconds) + c.what) }
+        exit(h.failures.isEmpty && i.failures.isEmpty && s.failures.isEmpty ? 0 : 1)
     }
     print("moesim-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores")
 

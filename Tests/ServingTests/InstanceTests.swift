@@ -84,3 +84,16 @@ import Cluster
         #expect(rr.prefixCache!.hitTokens < aware.prefixCache!.hitTokens)
     }
 }
+
+/// Issue 25: the KV transfer of a disaggregated run is priced by the busiest GPU's bytes.
+@Suite struct KVTransferBytesTests {
+    @Test func tp8PrefillToTP2DecodeMovesEachDecodeGPUsShard() throws {
+        let tp2 = try deployment("mixtral-8x7b", plan: ParallelPlan(tp: 2))
+        let tp8 = try deployment("mixtral-8x7b", gpu: "h100-sxm-80gb", plan: ParallelPlan(tp: 8))
+        let m = tp2.model
+        // Eight prefill shards of one KV head each arrive at two decode GPUs of four heads each.
+        #expect(InstanceSimulator.kvBytesPerTokenPerGPU(prefill: tp8, decode: tp2) == m.kvBytesPerToken(tensorParallel: 2))
+        #expect(InstanceSimulator.kvBytesPerTokenPerGPU(prefill: tp2, decode: tp8) == m.kvBytesPerToken(tensorParallel: 2))
+        #expect(m.kvBytesPerToken(tensorParallel: 8) * 4 == m.kvBytesPerToken(tensorParallel: 2))
+    }
+}

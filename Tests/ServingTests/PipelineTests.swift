@@ -140,9 +140,10 @@ import Cluster
         #expect(driven.completed == 2 && abs(driven.e2elMs.mean - alone.e2elMs.mean) < 1e-3)
     }
 
-    /// Disaggregated: each prefill GPU holds and sends only its stage's layers' KV, the stages in parallel.
+    /// Disaggregated: each prefill GPU holds and sends only its stage's layers' KV, the stages in parallel (to decode
+    /// instances of the same stages; a decode GPU holding every layer receives them all).
     @Test func prefillStagesSendTheirOwnLayersKV() throws {
-        let d = try deployment("olmoe-1b-7b")
+        var d = try deployment("olmoe-1b-7b", plan: ParallelPlan(tp: 1, pp: 2))
         var w = try randomWorkload(input: 1000, output: 8, prompts: 4)
         w.maxConcurrency = 1
         func ttft(_ prefill: Deployment, _ gbps: Double) throws -> Double {
@@ -155,5 +156,9 @@ import Cluster
         let bytes = d.model.kvBytesPerToken(tensorParallel: 1) / 2 * 1000
         let expected = (bytes / 1e9 - bytes / 1e12) * 1e3
         #expect(abs(moved - expected) < 1e-5, "TTFT moved \(moved) ms, half the layers' KV takes \(expected) ms")
+        d = try deployment("olmoe-1b-7b")
+        let all = d.model.kvBytesPerToken(tensorParallel: 1) * 1000
+        let movedToOne = try ttft(p2, 1) - ttft(p2, 1000)
+        #expect(abs(movedToOne - (all / 1e9 - all / 1e12) * 1e3) < 1e-5, "to one decode GPU holding every layer: \(movedToOne) ms")
     }
 }

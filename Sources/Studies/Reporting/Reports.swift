@@ -283,8 +283,7 @@ public enum Reports {
 
 extension Reports {
     /// Writes a report; a failure is a data error naming the file.
-    public static func write(_ html: String, to path: String) throws {
-        do { try html.write(toFile: path, atomically: true, encoding: .utf8) }
-        catch { throw InputError.data("\(path): cannot write the HTML report: \(error.localizedDescription)") }
+    public static func write(_ html: String, to path: String, flag: String = "--html") throws {
+        try OutputFiles.write(html, to: path, flag: flag, what: "the HTML report")
     }
 }
