@@ -96,7 +96,7 @@ import Cluster
     @Test func preemptionPrefixCachingAndDPWithPipelinesKeepTheInvariants() throws {
         let w = try randomWorkload(input: 900, output: 200, ratio: 0.5, prompts: 120, rate: 40, seed: 3)
         // A KV cache small enough to preempt.
-        let small = try deployment("olmoe-1b-7b", gpu: "h100-sxm-80gb", plan: ParallelPlan(tp: 1, pp: 2), overrides: ["gpu_memory_utilization": 0.12])
+        let small = try deployment("olmoe-1b-7b", gpu: "h100-sxm-80gb", plan: ParallelPlan(tp: 1, pp: 2), overrides: ["gpu_memory_utilization": 0.12, "activation_profile": 0, "activation_reserve_gb": 2])
         let r = try VLLMSimulator(deployment: small, workload: w, seed: 3).run()
         checkInvariants(r, w)
         #expect(r.preemptions > 0)

@@ -47,7 +47,7 @@ import Cluster
 
     /// Distinct prefixes in a KV cache too small to keep them all: old blocks are evicted, least recently used first.
     @Test func evictionUnderMemoryPressure() throws {
-        let d = try deployment("olmoe-1b-7b", overrides: ["gpu_memory_utilization": 0.2])
+        let d = try deployment("olmoe-1b-7b", overrides: ["gpu_memory_utilization": 0.2, "activation_profile": 0, "activation_reserve_gb": 2])
         let kvTokens = d.memoryPlan().kvTokens
         let p = 256
         let groups = kvTokens / p + 4 // more prefixes than the cache holds
@@ -89,7 +89,7 @@ import Cluster
 
     /// A preempted request finds its own blocks again when it is readmitted.
     @Test func preemptedRequestsHitTheirOwnBlocks() throws {
-        let d = try deployment("olmoe-1b-7b", overrides: ["gpu_memory_utilization": 0.2])
+        let d = try deployment("olmoe-1b-7b", overrides: ["gpu_memory_utilization": 0.2, "activation_profile": 0, "activation_reserve_gb": 2])
         let w = try randomWorkload(input: 300, output: 300, ratio: 0.2, prompts: 30, concurrency: 30, seed: 3)
         var sim = VLLMSimulator(deployment: d, workload: w, seed: 3)
         sim.prefixCaching = true
