@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import MoESimCLI
+
+/// The README's accuracy figures come from the commands it names: each test runs the command and checks that the
+/// README quotes what it prints today. The vLLM manifest takes about 30 s in a debug build, so it runs with the slow
+/// end-to-end tests (MOESIM_FULL_TESTS=1, which .ci/run sets); the published-deployment check always runs.
+struct ReadmeFiguresTests {
+    static let readme: String = (try? String(contentsOfFile: Repo.root + "/README.md", encoding: .utf8)) ?? ""
+
+    /// The README line of the accuracy table whose first cell starts with `row`.
+    static func line(_ row: String) -> String? {
+        readme.split(separator: "\n").map(String.init).first { $0.hasPrefix("| " + row) }
+    }
+
+    static func validate(_ manifest: String) throws -> [String: Any] {
+        let out = NSTemporaryDirectory() + "moesim-readme-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = runCLI(["validate", Repo.root + "/" + manifest, "--json", out])
+        #expect(r.code == 0, "\(r.err)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: out))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    static func pct(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
+
+    @Test func publishedDeploymentsMAPE() throws {
+        let v = try Self.validate("experiments/published-deployments/runs.json")
+        let held = try #require(v["held_out"] as? [String: Any])
+        let mape = try #require(held["mape"] as? Double)
+        let l = try #require(Self.line("four published vLLM serving figures"))
+        #expect(l.contains("MAPE \(Self.pct(mape))"), "README says: \(l); validate prints \(Self.pct(mape))")
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["MOESIM_FULL_TESTS"] == "1", "slow: set MOESIM_FULL_TESTS=1 (.ci/run does)"))
+    func vllmH200HeldOutErrors() throws {
+        let v = try Self.validate("experiments/vllm-h200/manifest.json")
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Repo.root + "/experiments/vllm-h200/manifest.json"))) as? [String: Any])
+        var stall = Set<String>()
+        for e in (manifest["runs"] as? [[String: Any]]) ?? [] where ((e["tags"] as? [String]) ?? []).contains("stall") { stall.insert(e["id"] as! String) }
+        let rows = ((v["rows"] as? [[String: Any]]) ?? []).filter { ($0["fit"] as? Bool) == false && !stall.contains($0["id"] as! String) }
+        func errs(_ metric: String) -> [Double] { rows.filter { ($0["metric"] as? String) == metric }.compactMap { ($0["relative_error"] as? Double).map(abs) } }
+        func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(max(x.count, 1)) }
+        func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }
+        let offline = errs("elapsed_time"), ttft = errs("median_ttft_ms"), tpot = errs("mean_tpot_ms"), steps = errs("step_time_ms")
+        let l1 = try #require(Self.line("vLLM 0.24.0 itself on one H200"))
+        #expect(l1.contains("\(Self.pct(mean(offline))) mean over \(offline.count) runs"), "README: \(l1); now \(Self.pct(mean(offline))) over \(offline.count)")
+        let l2 = try #require(Self.line("same: serving median TTFT"))
+        #expect(l2.contains("\(Self.pct(mean(ttft))) / \(Self.pct(mean(tpot)))"), "README: \(l2); now \(Self.pct(mean(ttft))) / \(Self.pct(mean(tpot)))")
+        let l3 = try #require(Self.line("same: each engine step"))
+        #expect(l3.contains("\(Self.pct(median(steps))) (median over each trace's steps, median of \(steps.count) traces)"), "README: \(l3); now \(Self.pct(median(steps))) of \(steps.count)")
+    }
+}
