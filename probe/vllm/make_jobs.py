@@ -84,6 +84,26 @@ jobs = [
     job("qwen15-serve", "qwen1.5-moe-a2.7b", "serve", SERVE, startup=70),
     job("dsv2lite-serve", "deepseek-v2-lite", "serve", SERVE, startup=70),
 ]
+# The second session (2026-12-03, afternoon): what the first left unmeasured (the dense control, online fp8, serving
+# for the other models) and repeats of the OLMoE and Mixtral offline grids on a host whose memory was touched first
+# (hostspeed.py --prefault), to see whether the host's speed still drifts.
+here = os.path.dirname(os.path.abspath(__file__))
+jobs_b = [
+    job("olmoe-offline", "olmoe-1b-7b", "offline", OFFLINE_FULL),
+    job("llama8b-offline", "llama-3.1-8b", "offline", OFFLINE_KNOB + [off(1, 2048, 16, 1), off(256, 512, 256, 5), off(16, 512, 256, 2)],
+        note="dense control"),
+    job("olmoe-fp8", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"quantization": "fp8"}, "online fp8 weights", 80),
+    job("qwen3-serve", "qwen3-30b-a3b", "serve", SERVE, startup=70),
+    job("mixtral-offline", "mixtral-8x7b", "offline", OFFLINE_MIXTRAL),
+    job("qwen15-serve", "qwen1.5-moe-a2.7b", "serve", SERVE, startup=70),
+    job("dsv2lite-serve", "deepseek-v2-lite", "serve", SERVE, startup=70),
+    job("qwen3-offline", "qwen3-30b-a3b", "offline", OFFLINE_HELD),
+    job("olmoe-serve", "olmoe-1b-7b", "serve", SERVE, startup=60),
+]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, second session, written by make_jobs.py", "jobs": jobs_b},
+          open(os.path.join(here, "jobs-h200-b.json"), "w"), indent=1)
+print("second session:", len(jobs_b), "jobs;", sum(len(j["runs"]) for j in jobs_b), "runs")
+
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},

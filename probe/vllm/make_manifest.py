@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Builds the moesim manifest of the vLLM 0.24 runs on one H200 (issue 22) from the harness's result files.
 
-  python3 probe/vllm/make_manifest.py probe/results/2026-12-03-h200-vllm experiments/vllm-h200/manifest.json
+  python3 probe/vllm/make_manifest.py probe/results/2026-12-03-h200-vllm [probe/results/2026-12-03-h200-vllm-b ...] \
+      experiments/vllm-h200/manifest.json
+
+Several results folders (device sessions) make one manifest: the first keeps its job ids, a later one's ids get the
+folder's session tag as a prefix (SESSIONS below).
 
 Three kinds of entry, each with the moesim flags that describe the run:
   offline runs (LLM.generate, every request at once)  -> measured elapsed_time (vllm bench throughput's key);
@@ -66,10 +70,23 @@ def knob_flags(engine):
     return f
 
 
+# A later device session's folder: its id prefix, the fit split among its runs and how its jobs map to device calls
+# (a function of the job: the session's call logs name the jobs each call ran).
+SESSIONS = {}
+
+
 def main():
-    res, out = sys.argv[1], sys.argv[2]
+    *results, out = sys.argv[1:]
     base = os.path.dirname(os.path.abspath(out))
     rel = lambda p: os.path.relpath(os.path.abspath(p), base)
+    runs = []
+    for res in results:
+        runs += entries(res, rel)
+    write(runs, out, base)
+
+
+def entries(res, rel):
+    sess = SESSIONS.get(os.path.basename(os.path.normpath(res)), {"prefix": "", "fit": FIT, "call": CALL})
     runs = []
     for job in sorted(os.listdir(res)):
         jd = os.path.join(res, job)
@@ -87,13 +104,17 @@ def main():
         kv_tokens = int(kv[0].replace(",", "")) if kv else None
         first = True
         job_stalls = stalls.stalls(jd)
+        hs = os.path.join(jd, "hostspeed.jsonl")
+        host_speed = json.loads(open(hs).readline())["workload_min_s"] if os.path.exists(hs) else None
         for r in meta["runs"]:
             rid = r["id"]
             f = os.path.join(jd, rid + ".json")
             d = json.load(open(f))
-            fit = (job, rid) in FIT
-            tags = [CALL.get(job, "call?")]
+            fit = (job, rid) in sess["fit"]
+            tags = [sess["call"].get(job, "call?")]
             note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f))
+            if host_speed:
+                note += "; host speed at the job's start %.3f s (probe/vllm/hostspeed.py)" % host_speed
             if rid in job_stalls:
                 tags.append("stall")
                 note += "; one-off stall (first use of a kernel configuration): %s" % ", ".join(
@@ -108,7 +129,7 @@ def main():
                 measured = {"elapsed_time": round(d["elapsed_time"], 6)}
                 if first and kv_tokens:
                     measured["kv_cache_capacity_tokens"] = kv_tokens
-                runs.append({"id": "%s/%s" % (job, rid), "fit": fit, "args": args, "measured": measured, "note": note, "tags": tags})
+                runs.append({"id": "%s%s/%s" % (sess["prefix"], job, rid), "fit": fit, "args": args, "measured": measured, "note": note, "tags": tags})
                 usage = ["--usage-context", "offline"]
             else:
                 args = dep + ["--trace", rel(f)]
@@ -117,13 +138,18 @@ def main():
                 measured = {k: round(d[k], 6) for k in SERVE_METRICS if d.get(k)}
                 if first and kv_tokens:
                     measured["kv_cache_capacity_tokens"] = kv_tokens
-                runs.append({"id": "%s/%s" % (job, rid), "fit": fit, "args": args, "measured": measured, "note": note, "tags": tags})
+                runs.append({"id": "%s%s/%s" % (sess["prefix"], job, rid), "fit": fit, "args": args, "measured": measured, "note": note, "tags": tags})
                 usage = []
             first = False
+
             st = os.path.join(jd, rid + ".steps.json")
             if os.path.exists(st):
-                runs.append({"id": "%s/%s/steps" % (job, rid), "fit": fit, "step_trace": rel(st), "args": dep + usage,
+                runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], job, rid), "fit": fit, "step_trace": rel(st), "args": dep + usage,
                              "note": "every busy engine step of the run above", "tags": tags})
+    return runs
+
+
+def write(runs, out, base):
     m = {"version": 1,
          "description": "vLLM 0.24.0 on one H200 (2026-12-03, random weights): offline LLM.generate runs, AsyncLLM serving runs and "
                         "their step traces, measured by probe/vllm (see probe/results/2026-12-03-h200-vllm). Fit split (FIT in "

@@ -83,6 +83,9 @@ def main():
                     "VLLM_USE_FLASHINFER_SAMPLER": "0", "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"})
         env.update(job.get("env", {}))
         print("[suite] %s: start (%.0f s left)" % (job["id"], left), flush=True)
+        # The host's speed at the job's start, on record beside its runs (hostspeed.py).
+        subprocess.run([sys.executable, os.path.join(HERE, "hostspeed.py"), "--json", os.path.join(d, "hostspeed.jsonl"),
+                        "--label", job["id"]], timeout=60)
         t0 = time.time()
         with open(os.path.join(d, "log.txt"), "a") as lf:
             try:
