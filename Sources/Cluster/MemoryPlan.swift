@@ -69,12 +69,14 @@ public struct MemoryPlan: Sendable, Equatable {
             moeIndex += 1
         }
         if p.expertParallel, let pl = placement {
-            var worst = 0.0
-            for g in 0..<p.stageGPUs {
-                var bytes = 0.0
-                for l in moeLayers where l < pl.owners.count { bytes += Double(pl.expertsPerGPU(layer: l, gpus: p.stageGPUs)[g]) * m.paramsPerExpert * eb }
-                worst = max(worst, bytes)
+            // Each GPU's bytes summed over the layers in order (each layer's counts computed once, not once per GPU).
+            var bytes = Array(repeating: 0.0, count: p.stageGPUs)
+            for l in moeLayers where l < pl.owners.count {
+                let c = pl.expertsPerGPU(layer: l, gpus: p.stageGPUs)
+                for g in 0..<p.stageGPUs { bytes[g] += Double(c[g]) * m.paramsPerExpert * eb }
             }
+            var worst = 0.0
+            for g in 0..<p.stageGPUs { worst = max(worst, bytes[g]) }
             expertWeightBytes = worst
         } else {
             var experts = 0.0

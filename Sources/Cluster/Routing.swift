@@ -64,6 +64,11 @@ public struct RoutingModel: Sendable {
     /// Recorded tokens' expert sets per layer, for `trace:` routing.
     let recorded: [[[Int]]]
     public static let exactLimit = 64
+    /// The distinct per-expert binomial probabilities `min(1, inclusion[l][e])` (in order of first appearance), and
+    /// for each layer and expert (flattened, `l * experts + e`) its index among them: uniform routing has one, Zipf
+    /// one per rank shared by every layer. Samplers for a token count are built once per distinct probability.
+    public private(set) var distinctInclusion: [Double] = []
+    var inclusionIndex: [Int32] = []
 
     /// Refuses a routing model that would take more memory than the budget or minutes to build, before building it:
     /// per layer, the popularity, inclusion and alias tables (about 40 bytes per expert), and for sampled inclusion
@@ -79,9 +84,14 @@ public struct RoutingModel: Sendable {
         }
     }
 
+    /// The seed the popularity and inclusion were built with.
+    public let seed: UInt64
+    /// What determines this model's draws (spec, shape and seed): the key of `RoutingDrawCache` entries.
+    public var identity: String { "\(spec)|\(experts)|\(topK)|\(layers)|\(seed)" }
+
     public init(spec: RoutingSpec, experts: Int, topK: Int, layers: Int, seed: UInt64) throws {
         try Self.checkCost(spec: spec, experts: experts, topK: topK, layers: layers)
-        self.spec = spec; self.experts = experts; self.topK = topK; self.layers = layers
+        self.spec = spec; self.experts = experts; self.topK = topK; self.layers = layers; self.seed = seed
         var rng = Xoshiro256(seed: seed, stream: 0x5EED_0001)
         var pop: [[Double]] = []
         var rec: [[[Int]]] = []
@@ -148,6 +158,24 @@ public struct RoutingModel: Sendable {
             inc.append(c.map { $0 / Double(n) })
         }
         inclusion = inc
+        var index: [UInt64: Int32] = [:]
+        var distinct: [Double] = []
+        var flat: [Int32] = []
+        flat.reserveCapacity(layers * experts)
+        for l in 0..<layers {
+            for e in 0..<experts {
+                let p = min(1, inc[l][e])
+                if let i = index[p.bitPattern] { flat.append(i) }
+                else { index[p.bitPattern] = Int32(distinct.count); flat.append(Int32(distinct.count)); distinct.append(p) }
+            }
+        }
+        distinctInclusion = distinct
+        inclusionIndex = flat
+    }
+
+    /// Binomial samplers for `tokens` tokens, one per `distinctInclusion` entry (for `sampleCounts(...samplers:)`).
+    public func binomialSamplers(tokens: Int) -> [BinomialSampler] {
+        distinctInclusion.map { BinomialSampler(n: tokens, p: $0) }
     }
 
     /// Draws one token's `topK` distinct experts into `out`.
@@ -189,6 +217,21 @@ public struct RoutingModel: Sendable {
         } else {
             let inc = inclusion[layer]
             for e in 0..<experts { counts[e] = rng.binomial(n: tokens, p: min(1, inc[e])) }
+        }
+    }
+
+    /// `sampleCounts` with the binomial samplers of this token count built beforehand (`binomialSamplers(tokens:)`):
+    /// the same counts, drawn without recomputing each sampler's constants.
+    public func sampleCounts(layer: Int, tokens: Int, rng: inout Xoshiro256, into counts: inout [Int], samplers: [BinomialSampler]) {
+        if tokens <= 0 || tokens * topK <= Self.exactLimit { sampleCounts(layer: layer, tokens: tokens, rng: &rng, into: &counts); return }
+        precondition(samplers.count == distinctInclusion.count && samplers.first?.n ?? tokens == tokens, "samplers built for another token count")
+        let base = layer * experts
+        inclusionIndex.withUnsafeBufferPointer { idx in
+            samplers.withUnsafeBufferPointer { sp in
+                counts.withUnsafeMutableBufferPointer { out in
+                    for e in 0..<experts { out[e] = sp[Int(idx[base + e])].sample(using: &rng) }
+                }
+            }
         }
     }
 
@@ -239,4 +282,54 @@ public func tensorParallelAllReduceElements(hidden: Int, batchTokens: Int, gpus 
 public func expertParallelAllToAllElements(topK: Int, hidden: Int, batchTokens: Int, gpus p: Int) -> Double {
     guard p > 1 else { return 0 }
     return Double(topK) * Double(hidden) * Double(batchTokens) * Double(p - 1) / Double(p)
+}
+
+/// Routing draws shared between simulations in one process (a plan's candidates, which simulate the same model,
+/// routing and seed): the per-layer expert counts of `StepCostModel.moeSamples` for one token count, keyed by what
+/// determines them (the routing model, the draw stream's state before them, the token count and the number of
+/// samples), with the stream's state after them. A simulation that reaches the same state and token count replays
+/// them instead of drawing: the same counts, so byte-identical results. Off unless given a capacity
+/// (`setCapacity`); when full, new entries are not kept (the first draws of a run are the ones other runs share).
+public final class RoutingDrawCache: @unchecked Sendable {
+    public static let shared = RoutingDrawCache()
+
+    public struct Key: Hashable, Sendable {
+        public var routing: String
+        public var state: Xoshiro256
+        public var tokens: Int
+        public var samples: Int
+    }
+    public struct Entry: Sendable {
+        public var counts: [UInt16]
+        public var after: Xoshiro256
+    }
+
+    let lock = NSLock()
+    var entries: [Key: Entry] = [:]
+    var bytes = 0, capacity = 0
+    public private(set) var hits = 0, misses = 0
+
+    /// Keep up to `bytes` of draws (0: off, and the entries dropped).
+    public func setCapacity(_ bytes: Int) {
+        lock.lock(); defer { lock.unlock() }
+        capacity = max(0, bytes)
+        if capacity == 0 { entries = [:]; self.bytes = 0 }
+    }
+
+    public var isEnabled: Bool { lock.lock(); defer { lock.unlock() }; return capacity > 0 }
+
+    func lookup(_ k: Key) -> Entry? {
+        lock.lock(); defer { lock.unlock() }
+        if let e = entries[k] { hits += 1; return e }
+        misses += 1
+        return nil
+    }
+
+    func insert(_ k: Key, counts: [UInt16], after: Xoshiro256) {
+        lock.lock(); defer { lock.unlock() }
+        let size = counts.count * 2 + 128
+        guard bytes + size <= capacity, entries[k] == nil else { return }
+        entries[k] = Entry(counts: counts, after: after)
+        bytes += size
+    }
 }

@@ -65,6 +65,11 @@ public final class StepCostModel {
     var expertUsCache: [Double] = []
     var sampleRNG: Xoshiro256
     var countsScratch: [Int]
+    /// The routing's binomial samplers for `samplersTokens` tokens (built once per token count drawn).
+    var samplers: [BinomialSampler] = [], samplersTokens = -1
+    /// The placement's owners flattened: expert e of MoE layer l is held by `ownerFlat[ownerStart[l * E + e] ..<
+    /// ownerStart[l * E + e + 1]]` (read in the routing loop without touching nested arrays).
+    var ownerStart: [Int32] = [], ownerFlat: [Int32] = []
     /// Collectives that had no measured curve, and what they were derived from (reported in the result).
     public private(set) var derivedCollectives: Set<String> = []
     var checkedCollectives: Set<Collective> = []
@@ -216,6 +221,10 @@ public final class StepCostModel {
         tableCollectives = kernels.tables != nil && (interconnect?.isDefaultCandidate ?? false)
         sampleRNG = Xoshiro256(seed: seed, stream: 0xC057)
         countsScratch = Array(repeating: 0, count: model.moe?.experts ?? 0)
+        if plan.expertParallel, let pl = placement {
+            ownerStart = [0]
+            for layer in pl.owners { for o in layer { ownerFlat += o.map { Int32($0) }; ownerStart.append(Int32(ownerFlat.count)) } }
+        }
     }
 
     // MARK: collectives
@@ -540,7 +549,23 @@ public final class StepCostModel {
         let count = t * k <= RoutingModel.exactLimit ? Self.samplesPerSize : Self.samplesPerSize / 2
         var out: [MoESample] = []
         out.reserveCapacity(count)
-        for _ in 0..<count { out.append(sampleMoE(tokens: t, detail: nil)) }
+        let cache = RoutingDrawCache.shared
+        if let routing = routing, let moe = model.moe, cache.isEnabled, t <= Int(UInt16.max) {
+            // The draws depend only on the routing model, the draw stream's state and the token count: another
+            // simulation of the same model and seed (a plan's other candidates) may have drawn them already.
+            let key = RoutingDrawCache.Key(routing: routing.identity, state: sampleRNG, tokens: t, samples: count)
+            if let hit = cache.lookup(key) {
+                let per = moeLayers * moe.experts
+                for i in 0..<count { out.append(sampleMoE(tokens: t, detail: nil, draws: .replay(hit.counts, offset: i * per))) }
+                sampleRNG = hit.after
+            } else {
+                drawRecord.removeAll(keepingCapacity: true)
+                for _ in 0..<count { out.append(sampleMoE(tokens: t, detail: nil, draws: .record)) }
+                cache.insert(key, counts: drawRecord, after: sampleRNG)
+            }
+        } else {
+            for _ in 0..<count { out.append(sampleMoE(tokens: t, detail: nil)) }
+        }
         moeCache[t] = out
         return out
     }
@@ -568,6 +593,15 @@ public final class StepCostModel {
     /// received (`VLLMKernelTables.MoEContext`), plus the engine's `moe_expert_fixed_us` per hit expert; without
     /// them, the sum of per-expert GEMM pairs.
     public func sampleMoE(tokens t: Int, detail: ((MoELayerDetail) -> Void)?) -> MoESample {
+        sampleMoE(tokens: t, detail: detail, draws: .draw)
+    }
+
+    /// Where a sample's per-layer expert counts come from: drawn now, drawn now and appended to `drawRecord`, or
+    /// replayed from a `RoutingDrawCache` entry (the sample starting at `offset`).
+    enum DrawSource { case draw, record, replay([UInt16], offset: Int) }
+    var drawRecord: [UInt16] = []
+
+    func sampleMoE(tokens t: Int, detail: ((MoELayerDetail) -> Void)?, draws: DrawSource) -> MoESample {
         guard let moe = model.moe, let routing = routing, t > 0 else { return MoESample(expertsUs: 0, imbalance: 1) }
         let ep = plan.expertParallel
         let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
@@ -579,9 +613,51 @@ public final class StepCostModel {
         var perGPU = Array(repeating: 0.0, count: groups)
         var pairs = Array(repeating: 0, count: groups)
         var hits = Array(repeating: 0, count: groups)
+        if case .replay = draws {} else if t * moe.topK > RoutingModel.exactLimit && samplersTokens != t {
+            samplers = routing.binomialSamplers(tokens: t)
+            samplersTokens = t
+        }
+        let flatOwners = ep && placement != nil && ownerStart.count == moeLayers * moe.experts + 1
         for l in 0..<moeLayers {
-            routing.sampleCounts(layer: l, tokens: t, rng: &sampleRNG, into: &countsScratch)
+            switch draws {
+            case .draw:
+                routing.sampleCounts(layer: l, tokens: t, rng: &sampleRNG, into: &countsScratch, samplers: samplers)
+            case .record:
+                routing.sampleCounts(layer: l, tokens: t, rng: &sampleRNG, into: &countsScratch, samplers: samplers)
+                for e in 0..<moe.experts { drawRecord.append(UInt16(countsScratch[e])) }
+            case .replay(let saved, let offset):
+                saved.withUnsafeBufferPointer { b in
+                    let base = offset + l * moe.experts
+                    for e in 0..<moe.experts { countsScratch[e] = Int(b[base + e]) }
+                }
+            }
             for g in 0..<groups { perGPU[g] = 0; pairs[g] = 0; hits[g] = 0 }
+            if flatOwners && fused != nil {
+                // The common path (EP with measured kernels): counts to each GPU's pairs and hits, nothing else.
+                countsScratch.withUnsafeBufferPointer { counts in
+                    ownerStart.withUnsafeBufferPointer { start in
+                        ownerFlat.withUnsafeBufferPointer { flat in
+                            pairs.withUnsafeMutableBufferPointer { pairs in
+                                hits.withUnsafeMutableBufferPointer { hits in
+                                    let base = l * moe.experts
+                                    for e in 0..<moe.experts {
+                                        let c = counts[e]
+                                        if c == 0 { continue }
+                                        let lo = Int(start[base + e]), owners = Int(start[base + e + 1]) - lo
+                                        let share = c / owners, extra = c % owners
+                                        for i in 0..<owners {
+                                            let n = share + (i < extra ? 1 : 0)
+                                            if n == 0 { continue }
+                                            let g = Int(flat[lo + i])
+                                            pairs[g] += n; hits[g] += 1
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            } else {
             for e in 0..<moe.experts {
                 let c = countsScratch[e]
                 if c == 0 { continue }
@@ -598,6 +674,7 @@ public final class StepCostModel {
                     if fused == nil { perGPU[0] += expertTime(tokens: c, inter: inter) }
                     pairs[0] += c; hits[0] += 1
                 }
+            }
             }
             if let f = fused {
                 let h = Double(model.hidden), il = f.interLocal

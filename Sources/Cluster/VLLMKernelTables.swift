@@ -319,12 +319,13 @@ public final class VLLMKernelTables: Sendable {
             let h = Double(hits), p = Double(pairs)
             let m = model.us(hidden: Double(shape.hidden), interLocal: interLocal, hits: h, pairs: p)
             guard !anchors.isEmpty else { return m * correction }
-            var best = anchors[0], bestD = Double.infinity
-            for a in anchors {
-                let d = abs(log((h + 0.5) / (a.hits + 0.5))) + abs(log((p + 0.5) / (a.pairs + 0.5)))
-                if d < bestD { bestD = d; best = a }
+            // By index: copying an anchor (it holds a String) would retain and release it per GPU and layer.
+            var best = 0, bestD = Double.infinity
+            for i in anchors.indices {
+                let d = abs(log((h + 0.5) / (anchors[i].hits + 0.5))) + abs(log((p + 0.5) / (anchors[i].pairs + 0.5)))
+                if d < bestD { bestD = d; best = i }
             }
-            return m * best.ratio
+            return m * anchors[best].ratio
         }
     }
 

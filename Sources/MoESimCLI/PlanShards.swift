@@ -44,6 +44,8 @@ enum PlanShards {
         let manifestPath = out + "/" + Sharding.Manifest.file
         for f in [path, manifestPath] { try OutputFiles.check(f, flag: "--out", inputs: OutputFiles.inputs(try ParsedArguments(args, options: PlanCommand.spec.options), except: nil), store: store).map(ctx.err) }
         let start = Date()
+        RoutingDrawCache.shared.setCapacity(PlanSearch.drawCacheBytes)
+        defer { RoutingDrawCache.shared.setCapacity(0) }
         let results = SweepRunner.run(mine, store: store, threads: threads)
         var text = ""
         for r in results {

@@ -129,62 +129,7 @@ extension Xoshiro256 {
     public mutating func binomial(n: Int, p: Double) -> Int {
         precondition(n >= 0, "binomial n must be non-negative, got \(n)")
         precondition(p >= 0 && p <= 1, "binomial p must be in [0, 1], got \(p)")
-        if n == 0 || p == 0 { return 0 }
-        if p == 1 { return n }
-        let flipped = p > 0.5
-        let q = flipped ? 1 - p : p
-        let k = Double(n) * q < 10 ? binomialInversion(n: n, p: q) : binomialBTRS(n: n, p: q)
-        return flipped ? n - k : k
-    }
-
-    /// Sequential-search inversion for small n·p (p ≤ 0.5).
-    @usableFromInline
-    mutating func binomialInversion(n: Int, p: Double) -> Int {
-        let q = 1 - p
-        let s = p / q
-        let a = Double(n + 1) * s
-        let r0 = pow(q, Double(n))
-        while true {
-            var u = nextDouble()
-            var r = r0
-            var x = 0
-            while u > r {
-                u -= r
-                x += 1
-                if x > n { break }
-                r *= a / Double(x) - s
-            }
-            if x <= n { return x }
-        }
-    }
-
-    /// Hörmann's BTRS for n·p ≥ 10, p ≤ 0.5.
-    @usableFromInline
-    mutating func binomialBTRS(n: Int, p: Double) -> Int {
-        let nd = Double(n)
-        let spq = (nd * p * (1 - p)).squareRoot()
-        let b = 1.15 + 2.53 * spq
-        let a = -0.0873 + 0.0248 * b + 0.01 * p
-        let c = nd * p + 0.5
-        let vr = 0.92 - 4.2 / b
-        let r = p / (1 - p)
-        let alpha = (2.83 + 5.1 / b) * spq
-        let m = ((nd + 1) * p).rounded(.down)
-        let fm = Self.stirlingTail(m) + Self.stirlingTail(nd - m)
-        let logBase = (m + 0.5) * log((m + 1) / (r * (nd - m + 1)))
-        while true {
-            let u = nextDouble() - 0.5
-            var v = nextDouble()
-            let us = 0.5 - abs(u)
-            let k = ((2 * a / us + b) * u + c).rounded(.down)
-            if us >= 0.07 && v <= vr { return Int(k) }
-            if k < 0 || k > nd { continue }
-            v = log(v * alpha / (a / (us * us) + b))
-            let bound = logBase + (nd + 1) * log((nd - m + 1) / (nd - k + 1))
-                + (k + 0.5) * log(r * (nd - k + 1) / (k + 1))
-                + fm - Self.stirlingTail(k) - Self.stirlingTail(nd - k)
-            if v <= bound { return Int(k) }
-        }
+        return BinomialSampler(n: n, p: p).sample(using: &self)
     }
 
     /// log(k!) minus its Stirling approximation, for integer-valued `k >= 0`.
@@ -203,4 +148,109 @@ extension Xoshiro256 {
         0.011896709945893313, 0.010411265261973668, 0.00925546218270945,
         0.008330563433359472,
     ]
+}
+
+/// Binomial(n, p) draws with the constants of the method computed once: `Xoshiro256.binomial(n:p:)` is
+/// `BinomialSampler(n:p:).sample(using:)`, so a sampler kept for many draws of the same (n, p) (the routing model's
+/// per-expert counts: one inclusion probability for many experts, layers and samples) gives the same variates as
+/// calling `binomial` each time, without recomputing `pow` (inversion) or the logarithms (BTRS) per draw.
+///
+/// Uses p' = min(p, 1−p) and reflects. When n·p' < 10: sequential-search inversion; otherwise Hörmann's BTRS.
+public struct BinomialSampler: Sendable {
+    public let n: Int
+    /// 0: always 0; 1: always n; 2: inversion; 3: BTRS.
+    @usableFromInline let method: UInt8
+    @usableFromInline let flipped: Bool
+    // Inversion: s = p/q, a = (n+1)s, r0 = q^n.
+    @usableFromInline let s: Double, a: Double, r0: Double
+    // BTRS.
+    @usableFromInline let nd: Double, b: Double, ba: Double, c: Double, vr: Double, r: Double, alpha: Double, m: Double, fm: Double, logBase: Double
+
+    /// - Precondition: `n >= 0`, `0 <= p <= 1`.
+    public init(n: Int, p: Double) {
+        precondition(n >= 0, "binomial n must be non-negative, got \(n)")
+        precondition(p >= 0 && p <= 1, "binomial p must be in [0, 1], got \(p)")
+        self.n = n
+        var method: UInt8 = 0, flipped = false
+        var s = 0.0, a = 0.0, r0 = 0.0
+        var nd = 0.0, b = 0.0, ba = 0.0, c = 0.0, vr = 0.0, r = 0.0, alpha = 0.0, m = 0.0, fm = 0.0, logBase = 0.0
+        if n == 0 || p == 0 { method = 0 }
+        else if p == 1 { method = 1 }
+        else {
+            flipped = p > 0.5
+            let p = flipped ? 1 - p : p
+            if Double(n) * p < 10 {
+                method = 2
+                let q = 1 - p
+                s = p / q
+                a = Double(n + 1) * s
+                r0 = pow(q, Double(n))
+            } else {
+                method = 3
+                nd = Double(n)
+                let spq = (nd * p * (1 - p)).squareRoot()
+                b = 1.15 + 2.53 * spq
+                ba = -0.0873 + 0.0248 * b + 0.01 * p
+                c = nd * p + 0.5
+                vr = 0.92 - 4.2 / b
+                r = p / (1 - p)
+                alpha = (2.83 + 5.1 / b) * spq
+                m = ((nd + 1) * p).rounded(.down)
+                fm = Xoshiro256.stirlingTail(m) + Xoshiro256.stirlingTail(nd - m)
+                logBase = (m + 0.5) * log((m + 1) / (r * (nd - m + 1)))
+            }
+        }
+        self.method = method; self.flipped = flipped
+        self.s = s; self.a = a; self.r0 = r0
+        self.nd = nd; self.b = b; self.ba = ba; self.c = c; self.vr = vr; self.r = r; self.alpha = alpha; self.m = m; self.fm = fm; self.logBase = logBase
+    }
+
+    /// One variate.
+    @inlinable
+    public func sample(using rng: inout Xoshiro256) -> Int {
+        switch method {
+        case 0: return 0
+        case 1: return n
+        case 2:
+            let k = inversion(&rng)
+            return flipped ? n - k : k
+        default:
+            let k = btrs(&rng)
+            return flipped ? n - k : k
+        }
+    }
+
+    @inlinable
+    func inversion(_ rng: inout Xoshiro256) -> Int {
+        while true {
+            var u = rng.nextDouble()
+            var rr = r0
+            var x = 0
+            while u > rr {
+                u -= rr
+                x += 1
+                if x > n { break }
+                rr *= a / Double(x) - s
+            }
+            if x <= n { return x }
+        }
+    }
+
+    @inlinable
+    func btrs(_ rng: inout Xoshiro256) -> Int {
+        let a = ba
+        while true {
+            let u = rng.nextDouble() - 0.5
+            var v = rng.nextDouble()
+            let us = 0.5 - abs(u)
+            let k = ((2 * a / us + b) * u + c).rounded(.down)
+            if us >= 0.07 && v <= vr { return Int(k) }
+            if k < 0 || k > nd { continue }
+            v = log(v * alpha / (a / (us * us) + b))
+            let bound = logBase + (nd + 1) * log((nd - m + 1) / (nd - k + 1))
+                + (k + 0.5) * log(r * (nd - k + 1) / (k + 1))
+                + fm - Xoshiro256.stirlingTail(k) - Xoshiro256.stirlingTail(nd - k)
+            if v <= bound { return Int(k) }
+        }
+    }
 }

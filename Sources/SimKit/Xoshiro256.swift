@@ -71,3 +71,6 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
         return Int(m.high)
     }
 }
+
+/// Generators compare by state (two equal generators give the same stream): `RoutingDrawCache` keys on it.
+extension Xoshiro256: Hashable {}

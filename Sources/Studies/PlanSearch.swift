@@ -227,11 +227,18 @@ public struct PlanSearch {
     /// (the mean over seeds).
     public mutating func run(store: ProfileStore, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [Evaluated] {
         let p = try prepare(store: store)
+        // The candidates simulate the same model, routing and seeds: their routing draws repeat (same stream state,
+        // same token count) and are drawn once.
+        RoutingDrawCache.shared.setCapacity(Self.drawCacheBytes)
+        defer { RoutingDrawCache.shared.setCapacity(0) }
         let results = SweepRunner.run(p.configurations, store: store, threads: threads, progress: progress)
         var byIndex: [Int: Result<RunResult, PlanRunError>] = [:]
         for r in results { byIndex[r.configuration.index] = r.result.map { .success($0) } ?? .failure(PlanRunError(message: r.error ?? "unknown")) }
         return finish(p, results: byIndex)
     }
+
+    /// Memory for routing draws shared between candidates (`RoutingDrawCache`).
+    public static let drawCacheBytes = 512 << 20
 
     public struct PlanRunError: Error, Sendable { public var message: String; public init(message: String) { self.message = message } }
 
