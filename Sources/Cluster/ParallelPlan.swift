@@ -67,6 +67,38 @@ public struct ParallelPlan: Sendable, Equatable {
             case .hybrid: return ParallelPlan(tp: 2, dp: 2, ep: true, strategy: self)
             }
         }
+        /// The GPU count the strategy means without `--num-gpus` (the paper's: 1 for baseline, 2 for tp and ep, 4 for hybrid).
+        public var defaultGPUs: Int { plan.gpuCount }
+
+        /// The strategy on `n` GPUs (`--num-gpus`): tp = TP n; ep = TP1 x DP n with EP; hybrid = TP2 x DP n/2 with EP
+        /// (attention TP over pairs, experts over all n); baseline = 1 GPU only.
+        public func plan(gpus n: Int) throws -> ParallelPlan {
+            switch self {
+            case .baseline:
+                guard n == 1 else { throw InputError.usage("--strategy baseline is one GPU; '--num-gpus \(n)' needs --strategy tp, ep or hybrid") }
+                return plan
+            case .tp:
+                guard n >= 2 else { throw InputError.usage("--strategy tp shards over several GPUs; '--num-gpus \(n)' must be at least 2 (or use --strategy baseline)") }
+                return ParallelPlan(tp: n, dp: 1, ep: false, strategy: self)
+            case .ep:
+                guard n >= 2 else { throw InputError.usage("--strategy ep spreads the experts over several GPUs; '--num-gpus \(n)' must be at least 2 (or use --strategy baseline)") }
+                return ParallelPlan(tp: 1, dp: n, ep: true, strategy: self)
+            case .hybrid:
+                guard n >= 4, n % 2 == 0 else { throw InputError.usage("--strategy hybrid is TP2 x DP(n/2) with EP; '--num-gpus \(n)' must be an even number of at least 4") }
+                return ParallelPlan(tp: 2, dp: n / 2, ep: true, strategy: self)
+            }
+        }
+
+        /// What the strategy means on the GPUs of `p`, in words.
+        public func summary(_ p: ParallelPlan) -> String {
+            switch self {
+            case .baseline: return "1 GPU"
+            case .tp: return "every layer TP-sharded over \(p.tensorParallel) GPUs, all-reduce after attention and MoE"
+            case .ep: return "experts spread over \(p.dataParallel) GPUs, attention unsharded on each (TP1 x DP\(p.dataParallel) with EP)"
+            case .hybrid: return "attention TP over \(p.tensorParallel) GPUs, experts spread over all \(p.gpuCount) (TP\(p.tensorParallel) x DP\(p.dataParallel) with EP)"
+            }
+        }
+
         public var summary: String {
             switch self {
             case .baseline: return "1 GPU"

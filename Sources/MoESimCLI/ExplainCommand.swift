@@ -172,7 +172,7 @@ enum ExplainCommand {
     static func text(_ e: StepExplanation) -> String {
         let d = e.deployment
         var s = "\(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name)\n"
-        if let st = d.plan.strategy { s += "strategy \(st.rawValue) = \(d.plan.vllmFlags)  (\(st.summary))\n" } else { s += "plan: \(d.plan.vllmFlags)\n" }
+        if let st = d.plan.strategy { s += "strategy \(st.rawValue) = \(d.plan.vllmFlags)  (\(st.summary(d.plan)))\n" } else { s += "plan: \(d.plan.vllmFlags)\n" }
         if d.topology.isMultiNode { s += "nodes: \(d.topology.nodes) x \(d.topology.gpusPerNode) GPUs, network \(d.topology.network?.displayName ?? "none")\n" }
         if d.plan.expertParallel { s += "expert all-to-all backend: \(d.plan.all2allBackend.vllmName); routing: \(d.routing)\(d.plan.eplb ? "; EPLB with \(d.plan.redundantExperts) redundant experts per layer" : "")\n" }
         s += memoryText(d)

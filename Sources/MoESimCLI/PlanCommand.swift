@@ -34,15 +34,135 @@ enum PlanCommand {
             OptionSpec("--shard", "<K/N>", "Simulate only shard K (0..N-1) of N of the search into --out; 'moesim merge' prints the whole plan. N alone: K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
             OptionSpec("--out", "<dir>", "With --shard: where the shard's results go.", default: "plan-shard-K-of-N"),
             OptionSpec("--include-disaggregated", nil, "Also search disaggregated prefill/decode (xPyD instances of each single-instance plan)."),
-        ] + RunOptions.workload.filter { ["--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
-                                          "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale", "--seed"].contains($0.name) })
+        ] + whatIfOptions)
+
+    /// Every deployment and workload flag of `run` plan does not define itself: a searched dimension given here is held
+    /// at that value, any other is applied to every candidate (`held_fixed` in the output). `run`'s output flags are
+    /// accepted only to be refused with what plan writes instead.
+    static let whatIfOptions: [OptionSpec] = {
+        let own: Set<String> = ["--model", "--gpu", "--engine-profile"]
+        return (RunOptions.deployment + RunOptions.workload + RunOptions.output).filter { !own.contains($0.name) && !["--json", "--html"].contains($0.name) }
+            .map { o in
+                var o = o
+                if searchedFlags.contains(o.name) { o.help = "Searched; given, the search holds it at this value. " + o.help }
+                else if !runOutputFlags.contains(o.name) { o.help = "Held fixed for every candidate (as 'run'). " + o.help }
+                return o
+            }
+    }()
+    /// The `run` flags whose dimension plan searches (given, they hold it fixed).
+    static let searchedFlags: Set<String> = ["--tensor-parallel-size", "--data-parallel-size", "--pipeline-parallel-size", "--enable-expert-parallel",
+                                             "--all2all-backend", "--max-num-seqs", "--strategy", "--num-gpus", "--prefill-instances", "--decode-instances",
+                                             "--prefill-tensor-parallel-size", "--replicas"]
+    static let runOutputFlags: Set<String> = Set(RunOptions.output.map(\.name)).subtracting(["--json", "--html"])
+    /// Flags of `run` that only apply to expert-parallel plans: given to plan, only EP candidates are searched.
+    static let expertParallelOnly = ["--enable-eplb", "--num-redundant-experts", "--expert-placement"]
+
+    /// The what-ifs of `a` for `search`: filters on the searched dimensions and the flags every candidate gets.
+    static func whatIf(_ a: ParsedArguments, args: [String], search: inout PlanSearch, store: ProfileStore) throws -> PlanSearch.WhatIf {
+        var w = PlanSearch.WhatIf()
+        for f in runOutputFlags where a.has(f) {
+            throw InputError.usage("'\(f)' is an output flag of 'run'; plan prints its search (--json for every plan's figures, --html for a report, --svg for the chart); run the recommended plan with 'moesim run' for its result file")
+        }
+        if let e = a.string("--engine"), e != "vllm" {
+            throw InputError.usage("'--engine \(e)': plan searches vLLM deployments (--engine vllm); for the Hugging Face engine use 'moesim run --engine hf'")
+        }
+        if a.has("--include-disaggregated") {
+            for f in ["--prefill-instances", "--decode-instances", "--replicas"] where a.has(f) {
+                throw InputError.usage("'--include-disaggregated' searches the prefill/decode split itself; do not combine it with '\(f)' (give --prefill-instances and --decode-instances alone to hold one split fixed)")
+            }
+        }
+        if a.has("--replicas") && a.has("--prefill-instances") {
+            throw InputError.usage("'--replicas' and '--prefill-instances' describe different clusters; for disaggregated prefill/decode give --prefill-instances and --decode-instances")
+        }
+        let disagg = a.has("--prefill-instances") || a.has("--include-disaggregated")
+        if !disagg {
+            for f in ["--decode-instances", "--prefill-tensor-parallel-size", "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"] where a.has(f) {
+                throw InputError.usage("'\(f)' is not used without disaggregated prefill/decode (give --prefill-instances, or --include-disaggregated to search the split)")
+            }
+        }
+        if try a.has("--router") && !disagg && (a.positiveInt("--replicas") ?? 1) == 1 {
+            throw InputError.usage("'--router' is not used with one engine instance (give --replicas, --prefill-instances or --include-disaggregated)")
+        }
+        w.tp = try a.positiveInt("--tensor-parallel-size")
+        w.dp = try a.positiveInt("--data-parallel-size")
+        w.pp = try a.positiveInt("--pipeline-parallel-size")
+        w.maxNumSeqs = try a.positiveInt("--max-num-seqs")
+        if let s = try a.choice("--strategy", ParallelPlan.Strategy.allCases.map(\.rawValue)) {
+            for f in ["--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel", "--pipeline-parallel-size"] where a.has(f) {
+                throw InputError.usage("'--strategy' sets the plan's shape; do not combine it with '\(f)'")
+            }
+            let st = ParallelPlan.Strategy(rawValue: s)!
+            w.strategy = st
+            if let n = try a.positiveInt("--num-gpus") { _ = try st.plan(gpus: n) }
+        }
+        w.gpuCount = try a.positiveInt("--num-gpus")
+        if let n = w.gpuCount, n > search.maxGPUs {
+            throw InputError.usage("'--num-gpus \(n)' is above --max-gpus \(search.maxGPUs)")
+        }
+        if a.has("--enable-expert-parallel") || expertParallelOnly.contains(where: a.has) || a.has("--all2all-backend") { w.ep = true }
+        if w.ep == true, search.model.moe == nil { throw InputError.usage("\(search.model.name) is dense: expert parallelism and its flags do not apply") }
+        if let b = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted) { w.backend = b }
+        w.dpLocal = try a.positiveInt("--data-parallel-size-local")
+        if a.has("--data-parallel-size-local") && a.has("--gpus-per-node") {
+            throw InputError.usage("'--data-parallel-size-local' sets the GPUs per node (x TP); do not combine it with '--gpus-per-node'")
+        }
+        if let n = try a.positiveInt("--gpus-per-node") { search.gpusPerNode = n }
+        w.noPipeline = a.has("--speculative-config")
+        w.replicas = try a.positiveInt("--replicas") ?? 1
+        if let x = try a.positiveInt("--prefill-instances") { w.disaggregated = (x, try a.positiveInt("--decode-instances") ?? 1) }
+        w.prefillTP = try a.positiveInt("--prefill-tensor-parallel-size")
+        w.memoryUtilization = try a.double("--gpu-memory-utilization")
+        if let u = w.memoryUtilization, !(u > 0 && u <= 1) { throw a.invalid("--gpu-memory-utilization", a.string("--gpu-memory-utilization")!, "must be in (0, 1]") }
+        w.engineProfile = a.string("--engine-profile") ?? "vllm"
+        w.eplb = a.has("--enable-eplb")
+        w.redundantExperts = try a.int("--num-redundant-experts") ?? 0
+        // Values every candidate would refuse alike are refused here, once, naming the flag.
+        if let v = a.string("--interconnect") { _ = try store.interconnect(v) }
+        if let v = a.string("--network") { _ = try store.network(v) }
+        if let v = a.string("--routing") { _ = try RoutingSpec(parsing: v) }
+        if let v = a.string("--speculative-config") { _ = try SpeculativeConfig(json: v) }
+        _ = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue))
+        _ = try a.choice("--router", RouterPolicy.allCases.map(\.rawValue))
+        _ = try store.engine(w.engineProfile)
+        for f in ["--max-num-batched-tokens", "--replicas", "--decode-instances"] { _ = try a.positiveInt(f) }
+        for f in ["--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"] { _ = try a.double(f) }
+        if a.has("--async-scheduling") && a.has("--no-async-scheduling") {
+            throw InputError.usage("'--async-scheduling' and '--no-async-scheduling' contradict each other; give one")
+        }
+        if a.has("--enable-prefix-caching") && a.has("--no-enable-prefix-caching") {
+            throw InputError.usage("'--enable-prefix-caching' and '--no-enable-prefix-caching' contradict each other; give one")
+        }
+        // Pass-through flags, in the order given; the searched ones are the candidates' own.
+        let passOptions = RunOptions.deployment.filter { !searchedFlags.contains($0.name) && !["--model", "--gpu", "--engine-profile", "--engine"].contains($0.name) }
+        var seen = Set<String>()
+        for x in args {
+            let name = x.split(separator: "=", maxSplits: 1).first.map(String.init) ?? x
+            let flag = ParsedArguments.shortFlags[name] ?? name
+            guard a.has(flag), seen.insert(flag).inserted else { continue }
+            if searchedFlags.contains(flag) || passOptions.contains(where: { $0.name == flag }) || flag == "--engine" {
+                let value = a.string(flag) ?? ""
+                w.heldFixed.append((flag, value))
+                guard let o = passOptions.first(where: { $0.name == flag }) else { continue }
+                let pair = o.value == nil ? [flag] : [flag, value]
+                switch flag {
+                case "--interconnect": w.multiGPUOnly += pair
+                case "--network": w.multiNodeOnly += pair
+                case "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us": w.disaggregatedOnly += pair
+                case "--router" where w.disaggregated == nil && w.replicas == 1: w.disaggregatedOnly += pair
+                default: w.args += pair
+                }
+            }
+        }
+        return w
+    }
 
     /// `preloaded`: every simulation's result from the shards (`moesim merge`), instead of simulating here.
     static func execute(_ args: [String], _ ctx: Context, preloaded: (results: [Int: Result<RunResult, PlanSearch.PlanRunError>], seconds: Double, configurations: Int)? = nil) throws {
         let a = try ParsedArguments(args, options: spec.options)
         guard let modelArg = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
         let store = try ctx.store()
-        let model = try store.model(modelArg)
+        var model = try store.model(modelArg)
+        var heldWorkload: [(flag: String, value: String)] = []
         let gpus = (a.string("--gpu") ?? "a100-sxm4-80gb").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         guard !gpus.isEmpty, !gpus.contains(""), Set(gpus).count == gpus.count else {
             throw InputError.usage("The value '\(a.string("--gpu") ?? "")' is invalid for '--gpu <name,...>': expected GPU names separated by commas, each once")
@@ -62,8 +182,10 @@ enum PlanCommand {
         var workloadArgs: [String] = []
         for o in RunOptions.workload where a.has(o.name) {
             if o.value == nil { workloadArgs.append(o.name) } else { workloadArgs += [o.name, a.string(o.name)!] }
+            heldWorkload.append((o.name, a.string(o.name) ?? ""))
         }
         if let e = a.string("--engine-profile") { workloadArgs += ["--engine-profile", e] }
+        try RunOptions.applyModelWhatIfs(a, to: &model)
         let ttft = try a.double("--slo-ttft-p99-ms"), tpot = try a.double("--slo-tpot-p99-ms")
         for (n, v) in [("--slo-ttft-p99-ms", ttft), ("--slo-tpot-p99-ms", tpot)] where v != nil && !(v! > 0) {
             throw a.invalid(n, a.string(n)!, "must be positive")
@@ -71,6 +193,9 @@ enum PlanCommand {
         var search = PlanSearch(model: model, modelArg: modelArg, gpus: gpus, maxGPUs: maxGPUs, workloadArgs: workloadArgs,
                                 sloTTFTp99Ms: ttft, sloTPOTp99Ms: tpot, prices: prices)
         search.includeDisaggregated = a.has("--include-disaggregated")
+        search.what = try whatIf(a, args: args, search: &search, store: store)
+        if !model.isMoE { try RunOptions.refuseUnused(a, ["--routing"], because: "by the dense model \(model.name) (it has no experts)") }
+        let held = search.what.heldFixed + heldWorkload
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         search.seeds = try a.positiveInt("--seeds") ?? 1
         RunOptions.preflight([args], store: store)
@@ -104,12 +229,13 @@ enum PlanCommand {
             try OutputFiles.write(paretoSVG(ranked, frontier: frontier, model: model.name), to: f, flag: "--svg", what: "the chart")
         }
         let top = try a.positiveInt("--top") ?? 15
-        let body = text(ranked, frontier: frontier, elapsed: elapsed, top: top, search: search) + PlanShards.intervalsText(ranked, seeds: search.seeds, top: top)
+        let searched = search.searchedDimensions(search.candidates())
+        let body = text(ranked, frontier: frontier, elapsed: elapsed, top: top, search: search, searched: searched, held: held) + PlanShards.intervalsText(ranked, seeds: search.seeds, top: top)
         if let f = a.string("--html") {
             if let n = htmlNote { ctx.err(n) }
             try Reports.write(Reports.plan(ranked, frontier: frontier, search: search, rankingKey: search.rankingKey, text: body), to: f)
         }
-        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey) + PlanShards.intervalsJSON(ranked, seeds: search.seeds)) + "\n"); return }
+        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey, searched: searched, held: held) + PlanShards.intervalsJSON(ranked, seeds: search.seeds)) + "\n"); return }
         ctx.out(body)
     }
 
@@ -127,17 +253,30 @@ enum PlanCommand {
         return f
     }
 
-    static func json(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double, rankingKey: String) -> [(String, Any)] {
+    static func json(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double, rankingKey: String,
+                     searched: [(dimension: String, flag: String, values: [String])] = [], held: [(flag: String, value: String)] = []) -> [(String, Any)] {
         [("candidates", r.count), ("simulated", r.filter { $0.result != nil }.count), ("seconds", elapsed), ("ranked_by", rankingKey),
+         ("searched", searched.map { d -> [(String, Any)] in [("dimension", d.dimension), ("flag", d.flag), ("values", d.values.map { Int($0).map { $0 as Any } ?? $0 })] }),
+         ("held_fixed", held.map { h -> [(String, Any)] in [("flag", h.flag), ("value", h.value.isEmpty ? true as Any : h.value)] }),
          ("recommended", r.first.map { $0.result != nil ? row($0) as Any : NSNull() } ?? NSNull()),
          ("pareto", frontier.map(\.candidate.label)), ("plans", r.map(row))]
     }
 
-    static func text(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double, top: Int, search: PlanSearch) -> String {
+    /// "Searched: ..." and "Held fixed: ..." lines.
+    static func dimensionsText(_ searched: [(dimension: String, flag: String, values: [String])], _ held: [(flag: String, value: String)]) -> String {
+        var s = "Searched: " + (searched.isEmpty ? "nothing (one candidate)" : searched.map { "\($0.dimension) \($0.values.joined(separator: ", "))" }.joined(separator: "; ")) + "\n"
+        s += "Held fixed: " + (held.isEmpty ? "nothing given" : held.map { $0.value.isEmpty ? $0.flag : "\($0.flag) \($0.value)" }.joined(separator: ", "))
+            + "; every other 'run' flag at its default\n"
+        return s
+    }
+
+    static func text(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double, top: Int, search: PlanSearch,
+                     searched: [(dimension: String, flag: String, values: [String])] = [], held: [(flag: String, value: String)] = []) -> String {
         let sim = r.filter { $0.result != nil }
         var s = String(format: "%d candidate plans for %@: %d simulated, %d pruned, in %.1f s\n", r.count + r.reduce(0) { $0 + $1.sameAs.count }, search.model.name, sim.count + sim.reduce(0) { $0 + $1.sameAs.count }, r.count - sim.count, elapsed)
         let folded = sim.reduce(0) { $0 + $1.sameAs.count }
         if folded > 0 { s += "\(folded) simulated plan(s) came out identical to another on the same GPUs (a larger --max-num-seqs than any DP rank holds) and are folded into it (marked +N).\n" }
+        s += dimensionsText(searched, held)
         s += "Ranked by \(search.rankingKey)." + (search.seeds > 1 ? " Figures are means over \(search.seeds) seeds." : "") + "\n\n"
         if !sim.isEmpty {
             let rows: [[String]] = sim.prefix(top).enumerated().map { i, e in

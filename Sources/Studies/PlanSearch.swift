@@ -17,16 +17,26 @@ public struct PlanSearch {
         public var pp = 1
         /// Disaggregated prefill/decode: instances of the plan above for each role (0 = aggregated).
         public var prefillInstances = 0, decodeInstances = 0
+        /// Disaggregated: the prefill instances' tensor parallel size when it differs (`--prefill-tensor-parallel-size`).
+        public var prefillTP: Int? = nil
+        /// Engine instances of this plan behind a router (`--replicas`, held fixed by `plan --replicas N`).
+        public var replicas = 1
+        /// The what-if flags held fixed that apply to this candidate (after its own in `args`).
+        public var fixed: [String] = []
         public init(gpu: String, tp: Int, dp: Int, ep: Bool, backend: String?, maxNumSeqs: Int) {
             self.gpu = gpu; self.tp = tp; self.dp = dp; self.ep = ep; self.backend = backend; self.maxNumSeqs = maxNumSeqs
         }
-        public var gpus: Int { tp * dp * pp * max(1, prefillInstances + decodeInstances) }
+        public var gpus: Int {
+            if prefillInstances > 0 { return dp * pp * (tp * decodeInstances + (prefillTP ?? tp) * prefillInstances) }
+            return tp * dp * pp * replicas
+        }
         public var label: String {
             var s = "\(gpus)x \(gpu) TP\(tp)"
             if pp > 1 { s += " PP\(pp)" }
             if dp > 1 { s += " DP\(dp)" }
             if ep { s += " EP\(tp * dp)" + (backend.map { "/\($0)" } ?? "") }
-            if prefillInstances > 0 { s += " \(prefillInstances)P\(decodeInstances)D" }
+            if prefillInstances > 0 { s += " \(prefillInstances)P\(decodeInstances)D" + (prefillTP.map { " prefill-TP\($0)" } ?? "") }
+            if replicas > 1 { s += " x\(replicas) replicas" }
             return s + " seqs\(maxNumSeqs)"
         }
         public var args: [String] {
@@ -35,7 +45,9 @@ public struct PlanSearch {
             if ep { a.append("--enable-expert-parallel") }
             if let b = backend { a += ["--all2all-backend", b] }
             if prefillInstances > 0 { a += ["--prefill-instances", String(prefillInstances), "--decode-instances", String(decodeInstances)] }
-            return a
+            if let p = prefillTP, prefillInstances > 0 { a += ["--prefill-tensor-parallel-size", String(p)] }
+            if replicas > 1 { a += ["--replicas", String(replicas)] }
+            return a + fixed
         }
     }
 
@@ -92,8 +104,74 @@ public struct PlanSearch {
     public var seeds = 1
     /// Also search disaggregated prefill/decode (`plan --include-disaggregated`; see `disaggregatedCandidates`).
     public var includeDisaggregated = false
+    /// What-if flags of `run` held fixed for every candidate (`plan --kv-cache-dtype fp8 ...`): the search keeps only
+    /// the candidates `keep` accepts, and each simulation gets `fixedArgs(candidate)` after its own flags.
+    public var what = WhatIf()
+
+    /// The `run` flags a plan holds fixed: filters on the searched dimensions and flags passed to every candidate.
+    public struct WhatIf: Sendable {
+        /// Every searched dimension the user fixed, e.g. ("--tensor-parallel-size", "8"), and the pass-through flags
+        /// with their values ("" for a flag without one), in the order given: what `held_fixed` lists.
+        public var heldFixed: [(flag: String, value: String)] = []
+        public var tp: Int?, dp: Int?, pp: Int?, gpuCount: Int?
+        /// Expert parallelism required (`--enable-expert-parallel`, an EP-only flag or an EP strategy), or refused.
+        public var ep: Bool?
+        /// `--strategy`: the plan shape kept (baseline = 1 GPU; tp = TP only; ep = TP1 x DP with EP; hybrid = TP x DP with EP).
+        public var strategy: ParallelPlan.Strategy?
+        public var backend: String?
+        public var maxNumSeqs: Int?
+        /// `--data-parallel-size-local`: DP must be a multiple of it.
+        public var dpLocal: Int?
+        /// Speculative decoding: no pipelined plans (vLLM refuses them together).
+        public var noPipeline = false
+        public var replicas = 1
+        /// `--prefill-instances x --decode-instances y`: every candidate disaggregated so.
+        public var disaggregated: (x: Int, y: Int)?
+        public var prefillTP: Int?
+        /// Flags passed to every simulation; `multiGPUOnly` ones only where the plan has several GPUs (`--interconnect`),
+        /// `multiNodeOnly` ones where it spans nodes or uses a DeepEP backend (`--network`), `disaggregatedOnly` ones to
+        /// disaggregated candidates.
+        public var args: [String] = []
+        public var multiGPUOnly: [String] = [], multiNodeOnly: [String] = [], disaggregatedOnly: [String] = []
+        /// Memory what-ifs for the pruning bound: `--gpu-memory-utilization`, the engine profile, EPLB's redundant experts.
+        public var memoryUtilization: Double?
+        public var engineProfile = "vllm"
+        public var eplb = false, redundantExperts = 0
+        public init() {}
+
+        public func keep(_ c: Candidate, gpusPerNode: Int) -> Bool {
+            if let v = tp, c.tp != v { return false }
+            if let v = dp, c.dp != v { return false }
+            if let v = pp, c.pp != v { return false }
+            if let v = gpuCount, c.tp * c.dp * c.pp != v { return false }
+            if let v = ep, c.ep != v { return false }
+            if let l = dpLocal, c.dp % l != 0 { return false }
+            if noPipeline && c.pp > 1 { return false }
+            if let s = strategy {
+                switch s {
+                case .baseline: if c.tp * c.dp * c.pp != 1 { return false }
+                case .tp: if !(c.tp > 1 && c.dp == 1 && c.pp == 1 && !c.ep) { return false }
+                case .ep: if !(c.tp == 1 && c.dp > 1 && c.pp == 1 && c.ep) { return false }
+                case .hybrid: if !(c.tp > 1 && c.dp > 1 && c.pp == 1 && c.ep) { return false }
+                }
+            }
+            return true
+        }
+
+        /// The flags after the candidate's own.
+        public func fixedArgs(_ c: Candidate, gpusPerNode: Int) -> [String] {
+            var a = args
+            let stage = c.tp * c.dp * c.pp
+            if stage > 1 || c.prefillInstances > 0 || c.replicas > 1 { a += multiGPUOnly }
+            let nodes = (c.dp * c.pp * c.tp) > (dpLocal.map { $0 * c.tp * c.pp } ?? gpusPerNode)
+            if nodes || (c.backend ?? "").hasPrefix("deepep") { a += multiNodeOnly }
+            if c.prefillInstances > 0 { a += disaggregatedOnly }
+            return a
+        }
+    }
 
     var effectiveSeqOptions: [Int] {
+        if let v = what.maxNumSeqs { return [v] }
         guard let c = concurrency else { return [64, 128, 256] }
         let below = seqOptions.filter { $0 < c }
         return below + (seqOptions.first { $0 >= c }.map { [$0] } ?? [])
@@ -151,17 +229,59 @@ public struct PlanSearch {
                 n *= 2
             }
         }
-        return includeDisaggregated ? out + disaggregatedCandidates(aggregated: out) : out
+        var all = includeDisaggregated ? out + disaggregatedCandidates(aggregated: out) : out
+        // The what-ifs held fixed: keep the candidates they allow, with their backend, replicas and instances.
+        all = all.filter { what.keep($0, gpusPerNode: gpusPerNode) }
+        if what.backend != nil || what.replicas > 1 || what.disaggregated != nil {
+            var seen = Set<Candidate>()
+            all = all.compactMap { c in
+                var c = c
+                if let b = what.backend { c.backend = b }
+                c.replicas = what.replicas
+                if let (x, y) = what.disaggregated { c.prefillInstances = x; c.decodeInstances = y; c.prefillTP = what.prefillTP }
+                return c.gpus <= maxGPUs && seen.insert(c).inserted ? c : nil
+            }
+        } else if what.prefillTP != nil {
+            all = all.map { c in var c = c; if c.prefillInstances > 0 { c.prefillTP = what.prefillTP }; return c }.filter { $0.gpus <= maxGPUs }
+        }
+        return all.map { c in var c = c; c.fixed = what.fixedArgs(c, gpusPerNode: gpusPerNode); return c }
+    }
+
+    /// The dimensions the candidates vary in, each with its values in order: what the output lists as `searched`.
+    public func searchedDimensions(_ cands: [Candidate]) -> [(dimension: String, flag: String, values: [String])] {
+        func distinct<T: Hashable>(_ f: (Candidate) -> T, _ show: (T) -> String) -> [String] {
+            var seen = Set<T>(), out: [String] = []
+            for c in cands where seen.insert(f(c)).inserted { out.append(show(f(c))) }
+            return out
+        }
+        let dims: [(String, String, [String])] = [
+            ("gpu", "--gpu", distinct({ $0.gpu }, { $0 })),
+            ("gpus", "--num-gpus", distinct({ $0.gpus }, String.init).sorted { Int($0)! < Int($1)! }),
+            ("tensor_parallel_size", "--tensor-parallel-size", distinct({ $0.tp }, String.init).sorted { Int($0)! < Int($1)! }),
+            ("data_parallel_size", "--data-parallel-size", distinct({ $0.dp }, String.init).sorted { Int($0)! < Int($1)! }),
+            ("pipeline_parallel_size", "--pipeline-parallel-size", distinct({ $0.pp }, String.init).sorted { Int($0)! < Int($1)! }),
+            ("expert_parallel", "--enable-expert-parallel", distinct({ $0.ep }, { $0 ? "on" : "off" })),
+            ("all2all_backend", "--all2all-backend", distinct({ $0.ep ? ($0.backend ?? "default") : nil }, { $0 ?? "-" }).filter { $0 != "-" }),
+            ("max_num_seqs", "--max-num-seqs", distinct({ $0.maxNumSeqs }, String.init).sorted { Int($0)! < Int($1)! }),
+            ("disaggregated", "--prefill-instances", distinct({ $0.prefillInstances > 0 ? "\($0.prefillInstances)P\($0.decodeInstances)D" : "aggregated" }, { $0 })),
+        ]
+        return dims.filter { $0.2.count > 1 }.map { (dimension: $0.0, flag: $0.1, values: $0.2) }
     }
 
     /// Lower bounds that no simulation can beat: memory, the shortest possible TTFT (the shortest prompt alone at
     /// datasheet peak on all the plan's GPUs) and TPOT (one decode step reading each GPU's non-expert weights at
     /// datasheet bandwidth). Returns the reason a candidate is pruned, or nil.
     public func prune(_ c: Candidate, store: ProfileStore, minInput: Int) -> Verdict? {
-        guard let gpu = try? store.gpu(c.gpu), let engine = try? store.engine("vllm") else { return .failed("profile missing") }
-        let plan = ParallelPlan(tp: c.tp, dp: c.dp, pp: c.pp, ep: c.ep)
-        let placement = c.ep ? ExpertPlacement.contiguous(experts: model.moe!.experts, gpus: c.tp * c.dp, moeLayers: model.moeLayerCount) : nil
-        let mem = MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: engine.value("gpu_memory_utilization"),
+        guard let gpu = try? store.gpu(c.gpu), let engine = try? store.engine(what.engineProfile) else { return .failed("profile missing") }
+        var plan = ParallelPlan(tp: c.tp, dp: c.dp, pp: c.pp, ep: c.ep)
+        var placement = c.ep ? ExpertPlacement.contiguous(experts: model.moe!.experts, gpus: c.tp * c.dp, moeLayers: model.moeLayerCount) : nil
+        if c.ep && what.eplb, let moe = model.moe {
+            // EPLB's redundant experts take memory on every GPU (the counts of any balanced packing, as `Deployment`).
+            plan.eplb = true; plan.redundantExperts = what.redundantExperts
+            let uniform = Array(repeating: Array(repeating: 1.0, count: moe.experts), count: model.moeLayerCount)
+            placement = .eplb(loads: uniform, experts: moe.experts, gpus: plan.stageGPUs, redundant: what.redundantExperts)
+        }
+        let mem = MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: what.memoryUtilization ?? engine.value("gpu_memory_utilization"),
                              reserveGB: engine.value("activation_reserve_gb"), blockSize: Int(engine.value("block_size")))
         do { try mem.check(model: model, plan: plan, gpu: gpu) } catch {
             return .doesNotFit(String(format: "needs %.1f GB per GPU, %.1f GB available", (mem.weightBytes + mem.reserveBytes) / 1e9, mem.budgetBytes / 1e9))
@@ -203,7 +323,7 @@ public struct PlanSearch {
     }
 
     public mutating func prepare(store: ProfileStore) throws -> Prepared {
-        let probe = try ParsedArguments(workloadArgs, options: RunOptions.workload + [OptionSpec("--engine-profile", "<p>", "")])
+        let probe = try ParsedArguments(workloadArgs + what.args, options: RunOptions.deployment + RunOptions.workload)
         let w = try RunOptions.workload(probe, seed: try RunOptions.seed(probe))
         concurrency = w.maxConcurrency.map { min($0, w.requests.count) }
         let cands = candidates()

@@ -9,7 +9,8 @@ public enum RunOptions {
         OptionSpec("--model", "<name|config.json>", "A shipped model profile or a Hugging Face config.json."),
         OptionSpec("--gpu", "<name|file>", "GPU profile.", default: "a100-sxm4-80gb"),
         OptionSpec("--interconnect", "<name|file>", "Interconnect profile (default: the shipped one for the GPU and GPU count)."),
-        OptionSpec("--strategy", "<strategy>", "The paper's named plan: baseline, tp, ep or hybrid (expands to the flags below)."),
+        OptionSpec("--strategy", "<strategy>", "The paper's named plan: baseline, tp, ep or hybrid (expands to the flags below; 1, 2, 2 and 4 GPUs unless --num-gpus)."),
+        OptionSpec("--num-gpus", "<n>", "With --strategy: its GPU count (tp: TP n; ep: TP1 x DP n with EP; hybrid: TP2 x DP n/2 with EP).", default: "the strategy's: 1, 2, 2, 4"),
         OptionSpec("--tensor-parallel-size", "<n>", "Tensor parallel size (vLLM -tp).", default: "1"),
         OptionSpec("--data-parallel-size", "<n>", "Data parallel size (vLLM -dp).", default: "1"),
         OptionSpec("--pipeline-parallel-size", "<n>", "Pipeline parallel size (vLLM -pp): the layers split into stages of TP x DP GPUs each, up to PP batches in flight (vllm engine only).", default: "1"),
@@ -189,6 +190,41 @@ public enum RunOptions {
     public static func deployment(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil) throws -> Deployment {
         guard let modelName = a.string("--model") else { throw InputError.usage("Missing expected argument '--model <name|config.json>'") }
         var model = try store.model(modelName)
+        try applyModelWhatIfs(a, to: &model)
+        let gpu = try store.gpu(a.string("--gpu") ?? "a100-sxm4-80gb")
+        var plan: ParallelPlan
+        let backend = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted).flatMap { ParallelPlan.All2AllBackend(name: $0) }
+        if let s = try a.choice("--strategy", ParallelPlan.Strategy.allCases.map(\.rawValue)) {
+            for f in ["--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel", "--pipeline-parallel-size"] where a.has(f) {
+                throw InputError.usage("'--strategy' sets the plan; do not combine it with '\(f)'")
+            }
+            let strategy = ParallelPlan.Strategy(rawValue: s)!
+            plan = try a.positiveInt("--num-gpus").map { try strategy.plan(gpus: $0) } ?? strategy.plan
+            if let b = backend { plan.all2allBackend = b }
+        } else {
+            if a.has("--num-gpus") {
+                throw InputError.usage("'--num-gpus' sizes a --strategy (give --strategy tp, ep or hybrid with it, or --tensor-parallel-size / --data-parallel-size)")
+            }
+            let tp = try a.positiveInt("--tensor-parallel-size") ?? 1
+            let dp = try a.positiveInt("--data-parallel-size") ?? 1
+            let pp = try a.positiveInt("--pipeline-parallel-size") ?? 1
+            guard tp * dp * pp <= Limits.gpus.upperBound else {
+                throw InputError.usage("--tensor-parallel-size \(tp) x --data-parallel-size \(dp) x --pipeline-parallel-size \(pp) = \(tp * dp * pp) GPUs; allowed at most \(Limits.gpus.upperBound)")
+            }
+            plan = ParallelPlan(tp: tp, dp: dp, pp: pp, ep: a.has("--enable-expert-parallel"), backend: backend)
+        }
+        return try deployment(a, store: store, engineOverride: engineOverride, model: model, gpu: gpu, plan: plan, backend: backend)
+    }
+
+    /// A note for stderr when `--strategy` is given without `--num-gpus`: how many GPUs, and which plan, it means.
+    public static func strategyNote(_ a: ParsedArguments) -> String? {
+        guard let s = a.string("--strategy"), !a.has("--num-gpus"), let st = ParallelPlan.Strategy(rawValue: s) else { return nil }
+        let p = st.plan
+        return "note: --strategy \(s) means \(p.gpuCount) GPU\(p.gpuCount == 1 ? "" : "s") (\(p.vllmFlags)); give --num-gpus N for another count"
+    }
+
+    /// `--quantization` and `--kv-cache-dtype` applied to the model (what `run` and `plan` price).
+    public static func applyModelWhatIfs(_ a: ParsedArguments, to model: inout ModelArchitecture) throws {
         if let q = try a.choice("--quantization", Quantization.methods) {
             let want = q.replacingOccurrences(of: "_marlin", with: "")
             if model.quantization.isQuantized {
@@ -204,24 +240,11 @@ public enum RunOptions {
         if let kv = try a.choice("--kv-cache-dtype", KVCacheDType.allCases.map(\.rawValue)) {
             model.kvCacheBytes = KVCacheDType(rawValue: kv)!.bytes
         }
-        let gpu = try store.gpu(a.string("--gpu") ?? "a100-sxm4-80gb")
-        var plan: ParallelPlan
-        let backend = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted).flatMap { ParallelPlan.All2AllBackend(name: $0) }
-        if let s = try a.choice("--strategy", ParallelPlan.Strategy.allCases.map(\.rawValue)) {
-            for f in ["--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel", "--pipeline-parallel-size"] where a.has(f) {
-                throw InputError.usage("'--strategy' sets the plan; do not combine it with '\(f)'")
-            }
-            plan = ParallelPlan.Strategy(rawValue: s)!.plan
-            if let b = backend { plan.all2allBackend = b }
-        } else {
-            let tp = try a.positiveInt("--tensor-parallel-size") ?? 1
-            let dp = try a.positiveInt("--data-parallel-size") ?? 1
-            let pp = try a.positiveInt("--pipeline-parallel-size") ?? 1
-            guard tp * dp * pp <= Limits.gpus.upperBound else {
-                throw InputError.usage("--tensor-parallel-size \(tp) x --data-parallel-size \(dp) x --pipeline-parallel-size \(pp) = \(tp * dp * pp) GPUs; allowed at most \(Limits.gpus.upperBound)")
-            }
-            plan = ParallelPlan(tp: tp, dp: dp, pp: pp, ep: a.has("--enable-expert-parallel"), backend: backend)
-        }
+    }
+
+    static func deployment(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile?, model: ModelArchitecture, gpu: GPUProfile,
+                           plan: ParallelPlan, backend: ParallelPlan.All2AllBackend?) throws -> Deployment {
+        var plan = plan
         plan.eplb = a.has("--enable-eplb")
         plan.redundantExperts = try a.int("--num-redundant-experts") ?? 0
         try plan.validate(for: model)

@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+@testable import MoESimCLI
+
+/// `moesim plan` takes every what-if flag `moesim run` takes (issue 24, item 2): a searched dimension given is held at
+/// that value, any other flag is applied to every candidate, and the output says which dimensions were searched and
+/// which were held fixed. One test per flag family: plan accepts the flags, lists them, and they change the result
+/// where they should (and only there).
+@Suite struct PlanWhatIfTests {
+    static let small = ["--model", "olmoe-1b-7b", "--max-gpus", "4", "--random-input-len", "128", "--random-output-len", "32",
+                        "--num-prompts", "40", "--max-concurrency", "16", "--threads", "2"]
+
+    /// The plan's JSON for `small` (or `base`) plus `extra`.
+    static func plan(_ extra: [String], base: [String] = small) throws -> [String: Any] {
+        let r = runCLI(["plan"] + base + extra + ["--json"])
+        #expect(r.code == 0, "\(extra): \(r.err)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        return o
+    }
+
+    static func plans(_ o: [String: Any]) -> [[String: Any]] { (o["plans"] as? [[String: Any]]) ?? [] }
+    static func simulated(_ o: [String: Any]) -> [[String: Any]] { plans(o).filter { $0["output_throughput"] != nil } }
+    /// Output throughput by plan label (simulated plans only).
+    static func throughput(_ o: [String: Any]) -> [String: Double] {
+        var d: [String: Double] = [:]
+        for p in simulated(o) { d[p["plan"] as! String] = p["output_throughput"] as? Double }
+        return d
+    }
+    static func held(_ o: [String: Any]) -> [String: String] {
+        var d: [String: String] = [:]
+        for h in (o["held_fixed"] as? [[String: Any]]) ?? [] { d[h["flag"] as! String] = h["value"].map { "\($0)" } }
+        return d
+    }
+    static func searched(_ o: [String: Any]) -> [String: [String]] {
+        var d: [String: [String]] = [:]
+        for s in (o["searched"] as? [[String: Any]]) ?? [] { d[s["dimension"] as! String] = ((s["values"] as? [Any]) ?? []).map { "\($0)" } }
+        return d
+    }
+
+    /// Every option of `run` is an option of `plan` (by name): none is "Unknown option".
+    @Test func planAcceptsEveryRunFlag() {
+        let planFlags = Set(PlanCommand.spec.options.map(\.name))
+        let missing = RunCommand.spec.options.map(\.name).filter { !planFlags.contains($0) }
+        #expect(missing.isEmpty, "plan does not take \(missing)")
+    }
+
+    @Test func outputSaysWhatIsSearchedAndWhatIsHeldFixed() throws {
+        let o = try Self.plan([])
+        let s = Self.searched(o)
+        #expect(s["tensor_parallel_size"] != nil && s["expert_parallel"] == ["off", "on"] && s["gpus"] == ["1", "2", "4"], "\(s)")
+        #expect(Self.held(o)["--num-prompts"] == "40")
+        let text = runCLI(["plan"] + Self.small + ["--kv-cache-dtype", "fp8"])
+        #expect(text.code == 0 && text.out.contains("Searched: gpus 1, 2, 4") && text.out.contains("Held fixed: --kv-cache-dtype fp8"), "\(text.out)")
+    }
+
+    /// --quantization, --kv-cache-dtype and --gpu-memory-utilization: what fits changes, and the prices change.
+    @Test func precisionAndMemoryFlags() throws {
+        let base = ["--model", "mixtral-8x7b", "--gpu", "a100-sxm4-40gb", "--max-gpus", "4", "--random-input-len", "128", "--random-output-len", "16",
+                    "--num-prompts", "16", "--max-concurrency", "8", "--threads", "2"]
+        let bf16 = try Self.plan([], base: base)
+        let fp8 = try Self.plan(["--quantization", "fp8"], base: base)
+        // Online fp8 halves the weights: 2-GPU plans that did not fit now do.
+        let fits = { (o: [String: Any]) in Self.simulated(o).map { $0["plan"] as! String } }
+        #expect(fits(fp8).count > fits(bf16).count, "fp8 \(fits(fp8)) vs bf16 \(fits(bf16))")
+        #expect(fits(fp8).contains { $0.hasPrefix("2x") } && !fits(bf16).contains { $0.hasPrefix("2x") })
+        #expect(Self.held(fp8)["--quantization"] == "fp8")
+        for p in Self.simulated(fp8) { #expect((p["flags"] as! String).contains("--quantization fp8")) }
+        // Less memory for the engine: fewer plans fit (the pruning bound uses the flag, not the profile's 0.9).
+        let tight = try Self.plan(["--gpu-memory-utilization", "0.6"], base: base)
+        #expect(fits(tight).count < fits(bf16).count, "\(fits(tight)) vs \(fits(bf16))")
+        // An fp8 KV cache changes the attention prices of every simulated plan.
+        let kv = try Self.plan(["--kv-cache-dtype", "fp8"])
+        let a = Self.throughput(try Self.plan([])), b = Self.throughput(kv)
+        #expect(!a.isEmpty && a.keys.sorted() == b.keys.sorted())
+        #expect(a.contains { b[$0.key] != $0.value }, "--kv-cache-dtype fp8 changed nothing")
+    }
+
+    /// --routing: skewed routing changes every plan's expert time (fewer experts hit per step, and under EP a
+    /// straggler GPU), so every simulated plan's throughput moves.
+    @Test func routingFlag() throws {
+        let uniform = Self.throughput(try Self.plan([]))
+        let zipf = try Self.plan(["--routing", "zipf:1.5"])
+        let z = Self.throughput(zipf)
+        #expect(!uniform.isEmpty && z.keys.sorted() == uniform.keys.sorted())
+        for (k, v) in uniform { #expect(z[k]! != v, "\(k): zipf:1.5 gave the uniform throughput \(v)") }
+        #expect(Self.held(zipf)["--routing"] == "zipf:1.5")
+        let bad = runCLI(["plan"] + Self.small + ["--routing", "zipf"])
+        #expect(bad.code == 64 && bad.err.contains("--routing"), "\(bad.err)")
+    }
+
+    /// Scheduler flags: --max-num-seqs holds the searched dimension; --max-num-batched-tokens, --enforce-eager,
+    /// --no-async-scheduling, prefix caching and --usage-context reach every simulation.
+    @Test func schedulerFlags() throws {
+        let seqs = try Self.plan(["--max-num-seqs", "8"])
+        #expect(Self.searched(seqs)["max_num_seqs"] == nil && Self.held(seqs)["--max-num-seqs"] == "8")
+        for p in Self.plans(seqs) { #expect((p["plan"] as! String).hasSuffix("seqs8")) }
+        let base = Self.throughput(try Self.plan([]))
+        for extra in [["--max-num-batched-tokens", "64"], ["--enforce-eager"], ["--no-async-scheduling"]] {
+            let o = try Self.plan(extra)
+            let t = Self.throughput(o)
+            #expect(base.contains { t[$0.key] != nil && t[$0.key] != $0.value }, "\(extra) changed nothing")
+            #expect(Self.held(o)[extra[0]] != nil)
+        }
+        // Prefix caching (on by default) matters only with shared prefixes.
+        let prefix = ["--random-prefix-len", "256"]
+        let on = Self.throughput(try Self.plan(prefix)), off = Self.throughput(try Self.plan(prefix + ["--no-enable-prefix-caching"]))
+        #expect(on.contains { off[$0.key] != nil && off[$0.key]! < $0.value }, "prefix caching off should be slower with a shared prefix")
+        let offline = try Self.plan(["--usage-context", "offline"], base: Self.small.filter { $0 != "--max-concurrency" && $0 != "16" })
+        #expect(!Self.simulated(offline).isEmpty && Self.held(offline)["--usage-context"] == "offline")
+    }
+
+    /// Plan-shape flags hold their dimension: TP, DP, PP, expert parallelism and its backend, --strategy with --num-gpus.
+    @Test func planShapeFlags() throws {
+        let checks: [([String], (String) -> Bool)] = [
+            (["--tensor-parallel-size", "2"], { $0.contains(" TP2") }),
+            (["--data-parallel-size", "2"], { $0.contains(" DP2") }),
+            (["-pp", "2"], { $0.contains(" PP2") }),
+            (["--enable-expert-parallel"], { $0.contains(" EP") }),
+            (["--all2all-backend", "pplx"], { $0.contains("/pplx") }),
+            (["--strategy", "ep", "--num-gpus", "4"], { $0.hasPrefix("4x") && $0.contains("TP1 DP4 EP4") }),
+            (["--strategy", "tp"], { $0.contains(" TP") && !$0.contains(" EP") && !$0.contains(" DP") && !$0.contains("TP1 ") }),
+            (["--enable-eplb", "--num-redundant-experts", "4"], { $0.contains(" EP") }),
+        ]
+        for (extra, ok) in checks {
+            let o = try Self.plan(extra)
+            let labels = Self.plans(o).map { $0["plan"] as! String }
+            #expect(!labels.isEmpty && labels.allSatisfy(ok), "\(extra): \(labels)")
+            #expect(Self.held(o)[extra[0] == "-pp" ? "--pipeline-parallel-size" : extra[0]] != nil, "\(extra) not listed as held fixed")
+        }
+        let bad = runCLI(["plan"] + Self.small + ["--strategy", "hybrid", "--num-gpus", "3"])
+        #expect(bad.code == 64 && bad.err.contains("--num-gpus 3"), "\(bad.err)")
+    }
+
+    /// Cluster flags: --interconnect prices only plans with several GPUs; --gpus-per-node makes 4-GPU plans span nodes.
+    @Test func clusterFlags() throws {
+        let base = Self.throughput(try Self.plan([]))
+        let pcie = Self.throughput(try Self.plan(["--interconnect", "pcie-gen4"]))
+        #expect(pcie["1x a100-sxm4-80gb TP1 seqs16"] == base["1x a100-sxm4-80gb TP1 seqs16"])
+        #expect(pcie.contains { $0.key.hasPrefix("2x") && base[$0.key] != nil && $0.value != base[$0.key] }, "pcie changed no multi-GPU plan")
+        let nodes = Self.throughput(try Self.plan(["--gpus-per-node", "2"]))
+        #expect(nodes["2x a100-sxm4-80gb TP2 seqs16"] == base["2x a100-sxm4-80gb TP2 seqs16"])
+        #expect(nodes.contains { $0.key.hasPrefix("4x") && base[$0.key] != nil && $0.value != base[$0.key] }, "two nodes changed no 4-GPU plan")
+    }
+
+    /// Instance flags: --replicas and a fixed prefill/decode split apply to every candidate; their flags are refused
+    /// where they would do nothing.
+    @Test func instanceFlags() throws {
+        let rep = try Self.plan(["--replicas", "2", "--router", "round_robin"])
+        let labels = Self.plans(rep).map { $0["plan"] as! String }
+        #expect(!labels.isEmpty && labels.allSatisfy { $0.contains("x2 replicas") }, "\(labels)")
+        for p in Self.plans(rep) { #expect((p["gpus"] as! Int) % 2 == 0 && (p["gpus"] as! Int) <= 4) }
+        let pd = try Self.plan(["--prefill-instances", "1", "--decode-instances", "1", "--kv-transfer-latency-us", "100"])
+        #expect(Self.plans(pd).allSatisfy { ($0["plan"] as! String).contains("1P1D") })
+        let slower = try Self.plan(["--prefill-instances", "1", "--decode-instances", "1", "--kv-transfer-latency-us", "100000"])
+        let a = Self.simulated(pd).compactMap { $0["p99_ttft_ms"] as? Double }, b = Self.simulated(slower).compactMap { $0["p99_ttft_ms"] as? Double }
+        #expect(a.count == b.count && zip(a.sorted(), b.sorted()).allSatisfy { $0 < $1 }, "a 100 ms KV transfer should raise every TTFT")
+        let lone = runCLI(["plan"] + Self.small + ["--kv-transfer-latency-us", "5"])
+        #expect(lone.code == 64 && lone.err.contains("--kv-transfer-latency-us"), "\(lone.err)")
+    }
+
+    /// Speculative decoding reaches every candidate and leaves pipelined plans out (vLLM runs them apart).
+    @Test func speculativeFlag() throws {
+        let o = try Self.plan(["--speculative-config", #"{"method":"ngram","num_speculative_tokens":3,"acceptance_rate":0.5}"#])
+        #expect(!Self.plans(o).contains { ($0["plan"] as! String).contains(" PP") })
+        let base = Self.throughput(try Self.plan([])), t = Self.throughput(o)
+        #expect(t.contains { base[$0.key] != nil && base[$0.key] != $0.value })
+    }
+
+    /// run's output flags and the HF engine are refused with what plan does instead.
+    @Test func outputFlagsAndOtherEnginesRefused() {
+        for extra in [["--save-result", "r.json"], ["--timeline", "t.json"], ["--goodput", "ttft:500"], ["--engine", "hf"]] {
+            let r = runCLI(["plan"] + Self.small + extra)
+            #expect(r.code == 64 && r.err.contains(extra[0]) && !r.err.contains("Unknown option"), "\(extra): \(r.err)")
+        }
+    }
+}
