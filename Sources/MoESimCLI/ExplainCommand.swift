@@ -33,6 +33,7 @@ enum ExplainCommand {
         let a = try ParsedArguments(args, options: spec.options)
         let store = try ctx.store()
         let d = try RunOptions.deployment(a, store: store)
+        if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
         if d.engine.kind == .hf {
             try RunOptions.refuseUnused(a, ["--decode-seqs", "--kv-len", "--prefill-seqs", "--prefill-len"] + RunOptions.vllmOnlyFlags.filter { a.has($0) },
                                         because: "by '--engine hf' (it explains one forward of --batch-size sequences at --input-len)")

@@ -28,6 +28,11 @@ enum RunCommand {
         RunOptions.preflight([args], store: store)
         let inputs = OutputFiles.inputs(a, except: nil)
         let resultFile = try VLLMResult.resultPath(a)
+        // --result-dir is created when missing (vLLM: os.makedirs(result_dir, exist_ok=True)); a file in its way is refused now.
+        let resultDir = resultFile != nil && a.string("--save-result") == "" ? a.string("--result-dir") : nil
+        if let dir = resultDir, case let k = OutputFiles.kind(dir), k != .missing, k != .directory {
+            throw InputError.usage("'--result-dir \(dir)' is not a folder; give a folder (it is created when missing)")
+        }
         let note = try resultFile.flatMap { try OutputFiles.check($0, flag: "--save-result", inputs: inputs, store: store) }
         let vopt = try VLLMResult.options(a)
         if vopt.detailed && resultFile == nil && !a.has("--json") {
@@ -38,10 +43,15 @@ enum RunCommand {
         let progress = ctx.progress("simulating")
         let o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
         progress.finish()
+        if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
         for n in o.notes { ctx.err(n + "\n") }
         let (r, d, desc) = (o.result, o.deployment, o.workload)
         let json = JSONWriter.write(try VLLMResult.fields(o, a, vopt))
         if let f = resultFile {
+            if let dir = resultDir, OutputFiles.kind(dir) == .missing {
+                do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+                catch { throw InputError.data("--result-dir \(dir): cannot create the folder: \((error as NSError).localizedFailureReason ?? error.localizedDescription)") }
+            }
             if let n = note { ctx.err(n) }
             try OutputFiles.write(json + "\n", to: f, flag: "--save-result", what: "the result")
         }

@@ -44,9 +44,9 @@ public enum OutputFiles {
         return out
     }
 
-    enum Kind { case missing, regular, characterDevice, pipe, directory, other(String) }
+    public enum Kind: Equatable, Sendable { case missing, regular, characterDevice, pipe, directory, other(String) }
 
-    static func kind(_ path: String) -> Kind {
+    public static func kind(_ path: String) -> Kind {
         var st = stat()
         guard stat(path, &st) == 0 else {
             var lst = stat()
@@ -214,4 +214,3 @@ public enum OutputFiles {
     }
 }
 
-extension OutputFiles.Kind: Equatable {}

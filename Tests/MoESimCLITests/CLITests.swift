@@ -34,7 +34,12 @@ final class Captured: @unchecked Sendable {
     func appendErr(_ s: String) { lock.withLock { errText += s } }
 }
 
+/// The result's `date` is the wall clock unless SOURCE_DATE_EPOCH is set: set it once for the test process (unless the
+/// caller did) so that two runs compare byte for byte.
+let fixedResultDate: Void = { setenv("SOURCE_DATE_EPOCH", "1764806400", 0) }()
+
 func runCLI(_ args: [String]) -> (code: Int32, out: String, err: String) {
+    _ = fixedResultDate
     let c = Captured()
     let code = CLI.main(args, out: { c.appendOut($0) }, err: { c.appendErr($0) })
     return (code, c.out, c.err)

@@ -90,6 +90,24 @@ public enum VLLMResult {
         return Double(good) / r.durationS
     }
 
+    /// The result's `date` as vLLM's benchmark writes it (`datetime.now().strftime("%Y%m%d-%H%M%S")`, local time), or
+    /// SOURCE_DATE_EPOCH's instant in UTC when that is set (reproducible builds' convention), so that two runs can be
+    /// byte-identical. `environment` and `now` are parameters for tests.
+    public static func date(environment: [String: String] = ProcessInfo.processInfo.environment, now: Date = Date()) throws -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        if let e = environment["SOURCE_DATE_EPOCH"] {
+            guard let secs = Int64(e.trimmingCharacters(in: .whitespaces)), secs >= 0, secs <= 253_402_300_799 else {
+                throw InputError.usage("SOURCE_DATE_EPOCH='\(e)' is not a time: expected whole seconds since 1970-01-01 UTC (0...253402300799), as reproducible builds set it")
+            }
+            f.timeZone = TimeZone(identifier: "UTC")
+            return f.string(from: Date(timeIntervalSince1970: TimeInterval(secs)))
+        }
+        f.timeZone = TimeZone.current
+        return f.string(from: now)
+    }
+
     /// The whole result file.
     public static func fields(_ o: Simulation.Outcome, _ a: ParsedArguments, _ opt: Options) throws -> [(String, Any)] {
         let r = o.result
@@ -97,8 +115,7 @@ public enum VLLMResult {
         let model = a.string("--model") ?? o.deployment.model.name
         let rate = try a.double("--request-rate")
         var f: [(String, Any)] = [
-            // moesim's output is the same for the same inputs: no wall-clock date (vLLM writes the run's time here).
-            ("date", NSNull()), ("backend", hf ? "hf" : "vllm"), ("model_id", model), ("tokenizer_id", a.string("--tokenizer") ?? model),
+            ("date", try date()), ("backend", hf ? "hf" : "vllm"), ("model_id", model), ("tokenizer_id", a.string("--tokenizer") ?? model),
             ("num_prompts", r.completed),
             ("request_rate", hf ? "inf" as Any : (rate.map { $0.isFinite ? $0 as Any : "inf" } ?? "inf")),
             ("burstiness", hf ? 1.0 : (try a.double("--burstiness") ?? 1.0)),
