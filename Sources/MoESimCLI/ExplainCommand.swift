@@ -27,11 +27,24 @@ enum ExplainCommand {
             OptionSpec("--prefill-len", "<n>", "Tokens of each prompt.", default: "512"),
             OptionSpec("--seed", "<n>", "Routing seed.", default: "0"),
             OptionSpec("--json", nil, "Print the explanation as JSON."),
+            OptionSpec("--compare", "<plan flags>", "Put this step beside the same step under another plan, e.g. --compare \"--strategy ep\" or --compare \"-tp 2 --enable-expert-parallel\" (its plan flags replace this plan's; other flags, such as --gpu, replace theirs): times per component side by side and the reasons for the difference."),
         ])
 
     static func execute(_ args: [String], _ ctx: Context) throws {
         let a = try ParsedArguments(args, options: spec.options)
         let store = try ctx.store()
+        if let other = a.string("--compare") {
+            let bArgs = try compareArgs(args, other)
+            let b = try ParsedArguments(bArgs, options: spec.options)
+            let ea = try step(a, store: store, ctx: ctx, label: "plan A"), eb = try step(b, store: store, ctx: ctx, label: "plan B")
+            let aFlags = planFlags(args), bFlags = planFlags(bArgs)
+            if a.has("--json") {
+                ctx.out(JSONWriter.write(compareJSON(ea.e, eb.e, aFlags, bFlags)) + "\n")
+            } else {
+                ctx.out(compareText(ea.e, eb.e, aFlags, bFlags))
+            }
+            return
+        }
         let d = try RunOptions.deployment(a, store: store)
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
         if d.engine.kind == .hf {
@@ -39,6 +52,14 @@ enum ExplainCommand {
                                         because: "by '--engine hf' (it explains one forward of --batch-size sequences at --input-len)")
             try explainHF(a, d, ctx); return
         }
+        let x = try step(a, store: store, ctx: ctx, deployment: d)
+        if a.has("--json") { ctx.out(JSONWriter.write(json(x.e) + x.serving.json) + "\n") } else { ctx.out(text(x.e) + x.serving.text) }
+    }
+
+    /// One vLLM step explained (its warnings on stderr), for the options in `a`.
+    static func step(_ a: ParsedArguments, store: ProfileStore, ctx: Context, deployment: Deployment? = nil, label: String = "") throws -> (e: StepExplanation, serving: ServingExplanation) {
+        let d = try deployment ?? RunOptions.deployment(a, store: store)
+        if deployment == nil, d.engine.kind == .hf { throw InputError.usage("'--compare' puts two vLLM steps side by side; it does not apply to '--engine hf'") }
         try RunOptions.refuseUnused(a, RunOptions.hfOnlyFlags, because: "by the vLLM engine's explanation (use --decode-seqs, --kv-len, --prefill-seqs, --prefill-len)")
         if a.string("--generation") == "diffusion" || d.model.isDiffusion {
             throw InputError.usage("vLLM cannot serve diffusion generation; explain it with '--engine hf --generation diffusion'")
@@ -84,9 +105,128 @@ enum ExplainCommand {
         }
         let e = try StepExplanation(deployment: d, decodeSeqs: decodeSeqs, kvLen: kvLen, prefillSeqs: prefillSeqs,
                                     prefillLen: prefillLen, seed: try RunOptions.seed(a))
+        let stepName = "this step (" + [decodeSeqs > 0 ? "\(decodeSeqs) decode sequences at \(kvLen) cached tokens" : nil,
+                                        prefillSeqs > 0 ? "\(prefillSeqs) prompts of \(prefillLen) tokens" : nil].compactMap { $0 }.joined(separator: " and ")
+            + (label.isEmpty ? ")" : ", \(label))")
         let serving = try ServingExplanation(a, deployment: d, decodeSeqs: decodeSeqs, kvLen: kvLen, prefillSeqs: prefillSeqs, prefillLen: prefillLen,
                                              seed: try RunOptions.seed(a), store: store)
-        if a.has("--json") { ctx.out(JSONWriter.write(json(e) + serving.json) + "\n") } else { ctx.out(text(e) + serving.text) }
+        // Said once the step stands (an error after them would hide behind them).
+        for w in PricingWarnings.warnings(e, step: stepName) { ctx.err(w + "\n") }
+        return (e, serving)
+    }
+
+    /// Flags that make up the parallel plan: `--compare`'s plan replaces all of them when it gives any.
+    static let planShapeFlags: Set<String> = ["--strategy", "--num-gpus", "--tensor-parallel-size", "--data-parallel-size", "--pipeline-parallel-size",
+                                              "--enable-expert-parallel", "--all2all-backend", "--enable-eplb", "--num-redundant-experts",
+                                              "--expert-placement", "--data-parallel-size-local"]
+
+    /// The arguments as (normalized flag, the tokens it took), in order.
+    static func flagGroups(_ args: [String]) -> [(flag: String, tokens: [String])] {
+        var out: [(String, [String])] = []
+        var i = 0
+        while i < args.count {
+            let x = args[i]
+            let head = x.split(separator: "=", maxSplits: 1).first.map(String.init) ?? x
+            let name = ParsedArguments.shortFlags[head] ?? head
+            let takesValue = spec.options.first { $0.name == name }?.value != nil
+            if takesValue && !x.contains("=") && i + 1 < args.count { out.append((name, [x, args[i + 1]])); i += 2 }
+            else { out.append((name, [x])); i += 1 }
+        }
+        return out
+    }
+
+    /// The second step's arguments: the first's with `--compare` gone and every flag the compared plan gives replaced
+    /// by its value (all plan-shape flags when it gives one of them).
+    static func compareArgs(_ args: [String], _ other: String) throws -> [String] {
+        let extra = other.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard !extra.isEmpty else { throw InputError.usage("'--compare' needs the other plan's flags, e.g. --compare \"--strategy ep\" or --compare \"-tp 2 --enable-expert-parallel\"") }
+        let given = flagGroups(extra)
+        for g in given where g.flag == "--compare" || !g.flag.hasPrefix("-") || !spec.options.contains(where: { $0.name == g.flag }) {
+            throw InputError.usage("The value '\(other)' is invalid for '--compare <plan flags>': '\(g.tokens[0])' is not a flag of explain")
+        }
+        let names = Set(given.map(\.flag))
+        let shape = !names.isDisjoint(with: planShapeFlags)
+        var kept: [String] = []
+        for g in flagGroups(args) where g.flag != "--compare" && !names.contains(g.flag) && !(shape && planShapeFlags.contains(g.flag)) { kept += g.tokens }
+        return kept + extra
+    }
+
+    /// The deployment flags of a step's arguments (what the comparison labels A and B), without the step's shape.
+    static func planFlags(_ args: [String]) -> String {
+        let step: Set<String> = ["--model", "--decode-seqs", "--kv-len", "--prefill-seqs", "--prefill-len", "--seed", "--json", "--compare"]
+        return flagGroups(args).filter { !step.contains($0.flag) }.flatMap(\.tokens).joined(separator: " ")
+    }
+
+    static func stepParts(_ e: StepExplanation) -> [(String, Double)] {
+        [("attention", e.step.attention), ("dense GEMMs", e.step.denseGEMM), ("experts", e.step.experts), ("communication", e.step.communication), ("total (GPU)", e.step.gpu)]
+    }
+
+    /// Components of the two layers by name (A's order, then B's own), with each side's entry.
+    static func pairedComponents(_ a: StepExplanation, _ b: StepExplanation) -> [(name: String, a: StepExplanation.Component?, b: StepExplanation.Component?)] {
+        var names: [String] = []
+        for c in a.layer + b.layer where !names.contains(c.name) { names.append(c.name) }
+        return names.map { n in (n, a.layer.first { $0.name == n }, b.layer.first { $0.name == n }) }
+    }
+
+    static func compareJSON(_ a: StepExplanation, _ b: StepExplanation, _ af: String, _ bf: String) -> [(String, Any)] {
+        [("a", [("flags", af)] + json(a)), ("b", [("flags", bf)] + json(b)),
+         ("difference_us", stepParts(a).indices.map { i -> (String, Any) in
+             let k = ["attention", "dense_gemm", "experts", "communication", "gpu_total"][i]
+             return (k, stepParts(b)[i].1 - stepParts(a)[i].1) }),
+         ("layer_differences", pairedComponents(a, b).map { p -> [(String, Any)] in
+             [("component", p.name), ("a_us", p.a?.us ?? 0), ("b_us", p.b?.us ?? 0), ("difference_us", (p.b?.us ?? 0) - (p.a?.us ?? 0)),
+              ("a_formula", p.a?.formula ?? NSNull()), ("b_formula", p.b?.formula ?? NSNull())] }),
+         ("reasons", reasons(a, b))]
+    }
+
+    /// Why the steps differ, largest layer difference first: each component's time on both sides with what it does
+    /// there (its formula, FLOPs, bytes and bound), then memory and the straggler.
+    static func reasons(_ a: StepExplanation, _ b: StepExplanation) -> [String] {
+        var out: [String] = []
+        let pairs = pairedComponents(a, b).sorted { abs(($0.b?.us ?? 0) - ($0.a?.us ?? 0)) > abs(($1.b?.us ?? 0) - ($1.a?.us ?? 0)) }
+        for p in pairs {
+            let da = p.a?.us ?? 0, db = p.b?.us ?? 0
+            guard abs(db - da) >= 0.05 * max(da, db, 1e-9) else { continue }
+            func side(_ c: StepExplanation.Component?) -> String {
+                guard let c else { return "none (this plan has no such component)" }
+                return String(format: "%.1f us, %.3f GFLOP, %.2f MB, %@-bound: %@", c.us, c.flops / 1e9, c.bytes / 1e6, c.bound, c.formula)
+            }
+            out.append(String(format: "%@: %+.1f us per layer (%@). A: %@. B: %@", p.name, db - da,
+                              da > 0 ? String(format: "%+.0f%%", (db / da - 1) * 100) : "only in B", side(p.a), side(p.b)))
+        }
+        let ma = a.deployment.memoryPlan(), mb = b.deployment.memoryPlan()
+        out.append(String(format: "memory per GPU: weights %.1f GB in A, %.1f GB in B; KV cache %d tokens per DP rank in A, %d in B",
+                          ma.weightBytes / 1e9, mb.weightBytes / 1e9, ma.kvTokens, mb.kvTokens))
+        for (n, e) in [("A", a), ("B", b)] {
+            if let s = e.straggler { out.append(String(format: "%@'s expert layer waits for GPU %d with %+d token-expert pairs (%+.1f%%) over the mean", n, s.gpu, s.extraTokens, s.extraPct)) }
+        }
+        return out
+    }
+
+    /// A component's source without its parenthesised detail (the reasons below give it in full).
+    static func shortSource(_ s: String?) -> String {
+        guard let s, !s.isEmpty else { return "-" }
+        return s.components(separatedBy: " (").first ?? s
+    }
+
+    static func compareText(_ a: StepExplanation, _ b: StepExplanation, _ af: String, _ bf: String) -> String {
+        var s = "\(a.deployment.model.name): one step, two plans\n  A: \(a.deployment.plan.gpuCount)x \(a.deployment.gpu.name) [\(a.deployment.plan.vllmFlags)]  (\(af))\n"
+        s += "  B: \(b.deployment.plan.gpuCount)x \(b.deployment.gpu.name) [\(b.deployment.plan.vllmFlags)]  (\(bf))\n"
+        s += "step: \(a.batch.decodeSequences) decode sequences, \(a.batch.tokens - a.batch.decodeSequences) prefill tokens = \(a.batch.tokens) tokens\n\n"
+        s += "Whole step (GPU time, all layers):\n"
+        let pa = stepParts(a), pb = stepParts(b)
+        s += TextTable.render(["", "A ms", "B ms", "B - A ms", "B / A"], pa.indices.map { i in
+            [pa[i].0, String(format: "%.3f", pa[i].1 / 1e3), String(format: "%.3f", pb[i].1 / 1e3), String(format: "%+.3f", (pb[i].1 - pa[i].1) / 1e3),
+             pa[i].1 > 0 ? String(format: "%.2f", pb[i].1 / pa[i].1) : "-"]
+        }, align: ["l", "r", "r", "r", "r"], indent: "  ")
+        s += "\nOne MoE layer on the busiest GPU:\n"
+        s += TextTable.render(["component", "A us", "B us", "B - A us", "A source", "B source"], pairedComponents(a, b).map { p in
+            [p.name, p.a.map { String(format: "%.1f", $0.us) } ?? "-", p.b.map { String(format: "%.1f", $0.us) } ?? "-",
+             String(format: "%+.1f", (p.b?.us ?? 0) - (p.a?.us ?? 0)), shortSource(p.a?.source), shortSource(p.b?.source)]
+        }, align: ["l", "r", "r", "r", "l", "l"], indent: "  ")
+        s += "\nWhy they differ (largest first):\n"
+        for r in reasons(a, b) { s += "  - " + r + "\n" }
+        return s
     }
 
     /// One forward of the Hugging Face engine: where the time goes between the GPU and the Python host.

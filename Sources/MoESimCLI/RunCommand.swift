@@ -45,6 +45,7 @@ enum RunCommand {
         progress.finish()
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
         for n in o.notes { ctx.err(n + "\n") }
+        let warnings = PricingWarnings.warnings(run: o)
         let (r, d, desc) = (o.result, o.deployment, o.workload)
         let json = JSONWriter.write(try VLLMResult.fields(o, a, vopt))
         if let f = resultFile {
@@ -64,6 +65,8 @@ enum RunCommand {
             try Reports.write(Reports.run(o, command: "moesim run " + args.joined(separator: " ")), to: f)
         }
         if a.has("--json") { ctx.out(json + "\n") } else { ctx.out(summary(r, d, desc, goodput: VLLMResult.goodput(r, vopt.goodput), options: vopt)) }
+        // Last, once every output is written (an error before them would otherwise follow a warning).
+        for w in warnings { ctx.err(w + "\n") }
     }
 
     /// The human summary, laid out like vLLM's benchmark_serving.py.

@@ -28,6 +28,9 @@ public struct ParsedArguments: Sendable {
     public static let shortFlags = ["-tp": "--tensor-parallel-size", "-dp": "--data-parallel-size", "-pp": "--pipeline-parallel-size"]
     /// Options that take several values in a row, as vLLM's argparse `nargs="+"` does (`--goodput ttft:500 tpot:50`).
     public static let multiValued: Set<String> = ["--goodput"]
+    /// Options whose value is itself a list of flags (`explain --compare "--strategy ep"`): the next argument is taken
+    /// whatever it starts with.
+    public static let flagsValued: Set<String> = ["--compare"]
     /// Options whose value may be left out, as vLLM's `--save-result` (a flag there): alone they read as "".
     public static let optionalValue: Set<String> = ["--save-result"]
 
@@ -60,7 +63,7 @@ public struct ParsedArguments: Sendable {
                     else {
                         if Self.optionalValue.contains(name), i + 1 >= args.count || args[i + 1].hasPrefix("-") { v = "" }
                         else {
-                            guard i + 1 < args.count, !(args[i + 1].hasPrefix("--")) else { throw InputError.usage("Missing value for '\(spec.usage)'") }
+                            guard i + 1 < args.count, !(args[i + 1].hasPrefix("--")) || Self.flagsValued.contains(name) else { throw InputError.usage("Missing value for '\(spec.usage)'") }
                             v = args[i + 1]; i += 1
                         }
                     }

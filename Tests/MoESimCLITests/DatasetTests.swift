@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Serving
 @testable import MoESimCLI
+import Studies
 
 /// `vllm bench serve`'s datasets (issue 24): ShareGPT with a real tokenizer, custom JSONL, BurstGPT, prefix
 /// repetition, random with a tokenizer; every bad file is one line naming the file and the first bad entry.
@@ -40,7 +41,8 @@ import Serving
         let r = runCLI(Self.base + ["--dataset-name", "sharegpt", "--dataset-path", Self.sharegpt, "--tokenizer", Self.tokenizer(tokenizer),
                                     "--num-prompts", "50", "--disable-shuffle"])
         #expect(r.code == 0, "\(r.err)")
-        #expect(!r.err.contains("warning"), "\(r.err)")
+        // (OLMoE's expert shape is priced by the fitted shape model, which run warns about: not a dataset warning.)
+        #expect(!PricingWarnings.withoutPricingWarnings(r.err).contains("warning"), "\(r.err)")
         let o = try object(r.out)
         let want = try expected(tokenizer, "num_prompts_50")
         #expect(try lens(o) == want)
@@ -70,7 +72,8 @@ import Serving
         #expect(try lens(object(no.out)) == valid)
         // Without a tokenizer: estimated counts, said on stderr in one line.
         let est = runCLI(Self.base + ["--dataset-name", "sharegpt", "--dataset-path", Self.sharegpt, "--num-prompts", "20"])
-        #expect(est.code == 0 && est.err.split(separator: "\n").count == 1 && est.err.contains("estimated"), "\(est.err)")
+        let estErr = PricingWarnings.withoutPricingWarnings(est.err)
+        #expect(est.code == 0 && estErr.split(separator: "\n").count == 1 && estErr.contains("estimated"), "\(est.err)")
         // A folder holding tokenizer.json is a tokenizer too.
         let dir = try makeTempDir()
         try FileManager.default.copyItem(atPath: Self.tokenizer("mistral-7b-v0.1"), toPath: dir + "/tokenizer.json")
@@ -90,7 +93,7 @@ import Serving
         let tok = try HFTokenizer(path: Self.tokenizer("mistral-7b-v0.1"))
         let r = runCLI(Self.base + ["--dataset-name", "custom", "--dataset-path", dir + "/c.jsonl", "--tokenizer", Self.tokenizer("mistral-7b-v0.1"),
                                     "--num-prompts", "4", "--disable-shuffle", "--custom-output-len", "-1", "--skip-chat-template"])
-        #expect(r.code == 0 && r.err.isEmpty, "\(r.err)")
+        #expect(r.code == 0 && PricingWarnings.withoutPricingWarnings(r.err).isEmpty, "\(r.err)")
         #expect(try lens(object(r.out)) == prompts.enumerated().map { [tok.count($0.element), 10 + $0.offset] })
         // The default output length is vLLM's 256; without --skip-chat-template a warning says the template is not applied.
         let d = runCLI(Self.base + ["--dataset-name", "custom", "--dataset-path", dir + "/c.jsonl", "--tokenizer", Self.tokenizer("mistral-7b-v0.1"), "--num-prompts", "4"])

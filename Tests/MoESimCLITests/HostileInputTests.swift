@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MoESimCLI
+import Studies
 
 /// Issue 14's root causes, one regression case each: a clean error naming the flag or file, key, value and the
 /// allowed range (exit 64/65), or a sound result.
@@ -126,7 +127,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/result.json"
         let first = runCLI(["run", "--model", "olmoe-1b-7b", "--save-result", out] + Self.small)
-        #expect(first.code == 0 && first.err.isEmpty, "\(first.err)")
+        // Nothing but the pricing warning for OLMoE's unmeasured expert shape (right, and not about the file).
+        #expect(first.code == 0 && PricingWarnings.withoutPricingWarnings(first.err).isEmpty, "\(first.err)")
         let second = runCLI(["run", "--model", "olmoe-1b-7b", "--save-result", out] + Self.small)
         #expect(second.code == 0 && second.err.contains("replacing the existing file \(out)"), "\(second.err)")
     }
