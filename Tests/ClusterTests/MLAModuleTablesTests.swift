@@ -113,7 +113,7 @@ import SimKit
         #expect(c.mlaModuleUs(decode(2048, kvLen: 1024)) == nil)
     }
 
-    @Test func dtypesAndHeadsSelectTheirRows() throws {
+    @Test(.fullTests) func dtypesAndHeadsSelectTheirRows() throws {
         // bf16 weights: the bfloat16 rows; an fp8 KV cache: the fp8-KV rows (measured, so no roofline KV ratio).
         let bf16 = try cost("deepseek-v3", quantization: Quantization.none)
         #expect(bf16.mlaModule?.key == .init(kvCache: "bfloat16", gemm: "bfloat16", heads: 16))
@@ -130,7 +130,7 @@ import SimKit
         #expect(try cost("deepseek-v3", gpu: "a100-sxm4-80gb", quantization: Quantization.none).mlaModule == nil)
     }
 
-    @Test func gqaModelsAreUnchanged() throws {
+    @Test(.fullTests) func gqaModelsAreUnchanged() throws {
         // The same tables without the `mla` key: GQA step costs identical to the last bit, MLA ones not.
         let file = Repo.root + "/profiles/kernels/h200-sxm-vllm-0.24.0.json"
         var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])

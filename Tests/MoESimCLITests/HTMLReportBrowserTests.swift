@@ -66,7 +66,7 @@ enum Browser {
     """
 }
 
-@Suite(.serialized, .enabled(if: Browser.chromium != nil, "chromium is not installed (CI installs it: apt-get install chromium); the HTML reports were not loaded in a browser"))
+@Suite(.serialized, .fullTests, .enabled(if: Browser.chromium != nil, "chromium is not installed (CI installs it: apt-get install chromium); the HTML reports were not loaded in a browser"))
 struct HTMLReportBrowserTests {
     func check(_ html: String, minPoints: Int, name: String) throws {
         let page = try String(contentsOfFile: html, encoding: .utf8)

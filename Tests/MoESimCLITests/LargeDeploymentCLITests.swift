@@ -20,7 +20,7 @@ import Studies
         #expect(e.code == 0 && e.out.contains("memory per GPU: weights 84.") && e.out.contains("fp8"))
     }
 
-    @Test func deepSeekV3DP16EP16OverTwoNodes() throws {
+    @Test(.fullTests) func deepSeekV3DP16EP16OverTwoNodes() throws {
         for backend in ["naive", "allgather_reducescatter", "pplx", "deepep_high_throughput", "deepep_low_latency"] {
             let j = try run(["--model", "deepseek-v3", "--gpu", "h200-sxm-141gb", "--data-parallel-size", "16", "--data-parallel-size-local", "8",
                              "--enable-expert-parallel", "--all2all-backend", backend])

@@ -32,7 +32,7 @@ struct ReadmeFiguresTests {
         #expect(l.contains("MAPE \(Self.pct(mape))"), "README says: \(l); validate prints \(Self.pct(mape))")
     }
 
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["MOESIM_FULL_TESTS"] == "1", "slow: set MOESIM_FULL_TESTS=1 (.ci/run does)"))
+    @Test(.fullTests)
     func vllmH200HeldOutErrors() throws {
         let v = try Self.validate("experiments/vllm-h200/manifest.json")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Repo.root + "/experiments/vllm-h200/manifest.json"))) as? [String: Any])

@@ -132,7 +132,7 @@ enum LayoutCheck {
     }
 }
 
-@Suite(.serialized, .enabled(if: Browser.chromium != nil, "chromium is not installed (CI installs it: apt-get install chromium); the reports' layout was not checked in a browser"))
+@Suite(.serialized, .fullTests, .enabled(if: Browser.chromium != nil, "chromium is not installed (CI installs it: apt-get install chromium); the reports' layout was not checked in a browser"))
 struct ReportLayoutBrowserTests {
     /// The largest shipped sweep: the hegde2025 study's 264 configurations (its results are the shipped runs.jsonl, the
     /// same lines `moesim sweep experiments/hegde2025/spec.json` writes), at the page's width and in a narrow window.

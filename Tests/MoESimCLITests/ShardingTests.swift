@@ -10,7 +10,7 @@ import SimKit
 
     func read(_ p: String) -> String { (try? String(contentsOfFile: p, encoding: .utf8)) ?? "<missing \(p)>" }
 
-    @Test func mergedShardsEqualTheUnshardedSweepWhateverN() throws {
+    @Test(.fullTests) func mergedShardsEqualTheUnshardedSweepWhateverN() throws {
         let dir = NSTemporaryDirectory() + "moesim-shards-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let full = runCLI(["sweep", Self.spec, "--out", dir + "/full", "--threads", "2", "--seeds", "2"])
@@ -110,7 +110,7 @@ import SimKit
     static let plan = ["plan", "--model", "olmoe-1b-7b", "--gpu", "a100-sxm4-80gb", "--max-gpus", "2", "--random-input-len", "128",
                        "--random-output-len", "16", "--num-prompts", "24", "--max-concurrency", "16", "--seeds", "2"]
 
-    @Test func mergedPlanShardsPrintTheUnshardedPlan() throws {
+    @Test(.fullTests) func mergedPlanShardsPrintTheUnshardedPlan() throws {
         let dir = NSTemporaryDirectory() + "moesim-plan-shards-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // The first line's elapsed time is the only difference: the merge reports the shards' summed time.

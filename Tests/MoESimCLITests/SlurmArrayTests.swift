@@ -44,13 +44,13 @@ import Testing
 
     /// The Kubernetes manifests: schema (kubernetes-validate --strict), structure, and the pods' command lines run
     /// here per completion index, merged and compared with the unsharded sweep (deploy/kubernetes/check.sh).
-    @Test(.timeLimit(.minutes(10))) func kubernetesManifestsCheckAndTheirShardsMerge() throws {
+    @Test(.fullTests, .timeLimit(.minutes(10))) func kubernetesManifestsCheckAndTheirShardsMerge() throws {
         let (status, out) = try Self.script("deploy/kubernetes/check.sh", [], what: "Kubernetes manifest check")
         #expect(status == 0, "deploy/kubernetes/check.sh failed:\n\(out)")
         for f in ["results.csv", "results.jsonl"] { #expect(out.contains("identical: \(f)")) }
     }
 
-    @Test(.timeLimit(.minutes(20))) func shardedSweepThroughSlurmEqualsUnsharded() throws {
+    @Test(.fullTests, .timeLimit(.minutes(20))) func shardedSweepThroughSlurmEqualsUnsharded() throws {
         let (status, out) = try Self.script("deploy/slurm/ci-test.sh", ["3", "2"], what: "Slurm array test")
         #expect(status == 0, "deploy/slurm/ci-test.sh failed:\n\(out)")
         for f in ["results.csv", "results.jsonl", "summary.csv"] { #expect(out.contains("identical: \(f)")) }

@@ -77,7 +77,7 @@ import Cluster
 
     /// Weights per GPU under Transformers' plans against the peak memory rank 0 recorded at batch 1 on 2x H200
     /// (probe/results/2026-11-29-h200x2/hf): the weights are nearly all of it, so they must sit just below it.
-    @Test func weightsPerGPUFollowThePlanAsMeasured() throws {
+    @Test(.fullTests) func weightsPerGPUFollowThePlanAsMeasured() throws {
         let dir = Repo.root + "/probe/results/2026-11-29-h200x2/hf/"
         for (frag, model, ep) in [("frag-1-olmoe-1b-7b-tp-grouped_mm-128x64.json", "olmoe-1b-7b", false),
                                   ("frag-2-olmoe-1b-7b-ep-grouped_mm-128x64.json", "olmoe-1b-7b", true),
