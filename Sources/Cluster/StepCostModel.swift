@@ -742,6 +742,16 @@ public final class StepCostModel {
     /// network when the stages sit on different nodes, else over the interconnect's send/recv curve.
     public func stageSendUs(tokens t: Int) -> [Double] {
         if t == 0 || stageSendCrossesNodes.isEmpty { return Array(repeating: 0, count: stageSendCrossesNodes.count) }
+        // A function of the token count alone (its notes are recorded the first time): computed once per count.
+        if t < stageSendCache.count, let c = stageSendCache[t] { return c }
+        if t >= stageSendCache.count, t < 1 << 20 { stageSendCache.append(contentsOf: repeatElement(nil, count: t - stageSendCache.count + 1 + t / 2)) }
+        let v = computeStageSendUs(tokens: t)
+        if t < stageSendCache.count { stageSendCache[t] = v }
+        return v
+    }
+    var stageSendCache: [[Double]?] = []
+
+    func computeStageSendUs(tokens t: Int) -> [Double] {
         let bytes = 2 * Double(t * model.hidden) * 2
         let perRank = bytes / Double(tp)
         let gather = tp > 1 ? collectiveUs(.allGather, bytes: bytes, gpus: tp) : 0
