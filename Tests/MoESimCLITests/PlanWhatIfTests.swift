@@ -173,4 +173,20 @@ import Testing
             #expect(r.code == 64 && r.err.contains(extra[0]) && !r.err.contains("Unknown option"), "\(extra): \(r.err)")
         }
     }
+
+    /// A plan's candidates share routing draws (`RoutingDrawCache`); each must still come out exactly as `run` alone
+    /// (which does not share) gives it: the same throughput and latencies, bit for bit.
+    @Test func planResultsEqualEachCandidateRunAlone() throws {
+        let workload = Array(Self.small.dropFirst(4).dropLast(2))   // the workload flags, without --model, --max-gpus and --threads
+        let o = try Self.plan(["--routing", "zipf:1.2"])
+        let sim = Self.simulated(o)
+        #expect(sim.count >= 6)
+        for p in sim {
+            let flags = (p["flags"] as! String).split(separator: " ").map(String.init)
+            let r = runCLI(["run", "--model", "olmoe-1b-7b"] + flags + workload + ["--json"])
+            let j = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.err)")
+            #expect(j["output_throughput"] as? Double == p["output_throughput"] as? Double, "\(p["plan"]!)")
+            #expect(j["p99_ttft_ms"] as? Double == p["p99_ttft_ms"] as? Double && j["p99_tpot_ms"] as? Double == p["p99_tpot_ms"] as? Double, "\(p["plan"]!)")
+        }
+    }
 }
