@@ -15,6 +15,12 @@ enum PlanCommand {
         tokens when --gpu-hour-usd prices are given, else output throughput per GPU (the key is printed). Prints the table, the Pareto
         frontier of throughput per GPU against P99 TPOT (also as an SVG with --svg, or an HTML report with --html),
         and why the winner wins. When nothing can be simulated it says why, with the reasons counted.
+
+        Every deployment and workload flag of 'run' is taken: a searched dimension given (-tp, -dp, -pp,
+        --enable-expert-parallel, --all2all-backend, --max-num-seqs, --strategy, --num-gpus, --replicas, a fixed
+        --prefill-instances/--decode-instances split) is held at that value; any other (--kv-cache-dtype,
+        --quantization, --routing, --max-num-batched-tokens, --gpu-memory-utilization, prefix caching, ...) applies to
+        every candidate. The output says what was searched and what was held fixed.
         """,
         arguments: [],
         options: [
@@ -44,8 +50,18 @@ enum PlanCommand {
         return (RunOptions.deployment + RunOptions.workload + RunOptions.output).filter { !own.contains($0.name) && !["--json", "--html"].contains($0.name) }
             .map { o in
                 var o = o
-                if searchedFlags.contains(o.name) { o.help = "Searched; given, the search holds it at this value. " + o.help }
-                else if !runOutputFlags.contains(o.name) { o.help = "Held fixed for every candidate (as 'run'). " + o.help }
+                if o.name == "--num-gpus" {
+                    o.help = "Searched; given, each plan's GPU count (one instance) is held at n; with --strategy, the strategy on n GPUs."
+                    o.defaultText = "searched"
+                } else if searchedFlags.contains(o.name) {
+                    o.help = "Searched; given, the search holds it at this value. " + o.help
+                    o.defaultText = "searched"
+                } else if runOutputFlags.contains(o.name) {
+                    o.help = "run's output flag, refused by plan (plan writes --json, --html and --svg; run the recommended plan for its result file)."
+                    o.defaultText = nil
+                } else {
+                    o.help = "Held fixed for every candidate (as 'run'). " + o.help
+                }
                 return o
             }
     }()
