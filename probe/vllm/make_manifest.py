@@ -72,7 +72,14 @@ def knob_flags(engine):
 
 # A later device session's folder: its id prefix, the fit split among its runs and how its jobs map to device calls
 # (a function of the job: the session's call logs name the jobs each call ran).
-SESSIONS = {}
+SESSIONS = {
+    # The second device session (same day, a fresh host): every run held out of the fit. The host's speed was measured
+    # before each job (hostspeed.py): 0.037 s at the start, 0.063-0.075 s from the third job on.
+    "2026-12-03-h200-vllm-b": {"prefix": "b/", "fit": set(),
+                               "call": {"olmoe-offline": "b1", "llama8b-offline": "b1", "olmoe-fp8": "b1",
+                                        "qwen3-serve": "b1", "mixtral-offline": "b2", "qwen15-serve": "b2",
+                                        "dsv2lite-serve": "b2"}},
+}
 
 
 def main():
@@ -158,7 +165,10 @@ def write(runs, out, base):
                         "--enforce-eager run; everything else is held out, every run of Qwen3-30B-A3B and DeepSeek-V2-Lite and "
                         "every run with async scheduling off, prefix caching off or an fp8 KV cache among them. Tags: the device "
                         "call (call3-call5; the host got faster from call to call) and 'stall' (a one-off first-use stall, "
-                        "probe/vllm/stalls.py). Written by probe/vllm/make_manifest.py.",
+                        "probe/vllm/stalls.py). Entries whose id starts with 'b/' come from a second device session on a fresh host "
+                        "(probe/results/2026-12-03-h200-vllm-b, tags b1-b2): all held out, among them a dense control "
+                        "(Llama-3.1-8B), online fp8 weights and serving for Qwen3-30B-A3B and Qwen1.5-MoE-A2.7B. "
+                        "Written by probe/vllm/make_manifest.py.",
          "runs": runs}
     os.makedirs(base, exist_ok=True)
     with open(out, "w") as fh:
