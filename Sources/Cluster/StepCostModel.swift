@@ -617,7 +617,9 @@ public final class StepCostModel {
             samplers = routing.binomialSamplers(tokens: t)
             samplersTokens = t
         }
-        let flatOwners = ep && placement != nil && ownerStart.count == moeLayers * moe.experts + 1
+        // Under EP with a placement, every expert's owners (the flattened placement, built with the model).
+        let flatOwners = ep && placement != nil
+        precondition(!flatOwners || ownerStart.count >= moeLayers * moe.experts + 1, "placement covers fewer MoE layers than the model")
         for l in 0..<moeLayers {
             switch draws {
             case .draw:
@@ -632,41 +634,18 @@ public final class StepCostModel {
                 }
             }
             for g in 0..<groups { perGPU[g] = 0; pairs[g] = 0; hits[g] = 0 }
-            if flatOwners && fused != nil {
-                // The common path (EP with measured kernels): counts to each GPU's pairs and hits, nothing else.
-                countsScratch.withUnsafeBufferPointer { counts in
-                    ownerStart.withUnsafeBufferPointer { start in
-                        ownerFlat.withUnsafeBufferPointer { flat in
-                            pairs.withUnsafeMutableBufferPointer { pairs in
-                                hits.withUnsafeMutableBufferPointer { hits in
-                                    let base = l * moe.experts
-                                    for e in 0..<moe.experts {
-                                        let c = counts[e]
-                                        if c == 0 { continue }
-                                        let lo = Int(start[base + e]), owners = Int(start[base + e + 1]) - lo
-                                        let share = c / owners, extra = c % owners
-                                        for i in 0..<owners {
-                                            let n = share + (i < extra ? 1 : 0)
-                                            if n == 0 { continue }
-                                            let g = Int(flat[lo + i])
-                                            pairs[g] += n; hits[g] += 1
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            } else {
+            let base = l * moe.experts
             for e in 0..<moe.experts {
                 let c = countsScratch[e]
                 if c == 0 { continue }
-                if ep, let pl = placement {
-                    let owners = pl.owners[l][e]
-                    let share = c / owners.count, extra = c % owners.count
-                    for (i, g) in owners.enumerated() {
+                if flatOwners {
+                    // Expert e's owners from the flattened placement (no nested array touched in this loop).
+                    let lo = Int(ownerStart[base + e]), owners = Int(ownerStart[base + e + 1]) - lo
+                    let share = c / owners, extra = c % owners
+                    for i in 0..<owners {
                         let n = share + (i < extra ? 1 : 0)
                         if n == 0 { continue }
+                        let g = Int(ownerFlat[lo + i])
                         if fused == nil { perGPU[g] += expertTime(tokens: n, inter: inter) }
                         pairs[g] += n; hits[g] += 1
                     }
@@ -674,7 +653,6 @@ public final class StepCostModel {
                     if fused == nil { perGPU[0] += expertTime(tokens: c, inter: inter) }
                     pairs[0] += c; hits[0] += 1
                 }
-            }
             }
             if let f = fused {
                 let h = Double(model.hidden), il = f.interLocal
