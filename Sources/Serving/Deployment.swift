@@ -41,18 +41,18 @@ public struct Deployment: Sendable {
         self.model = model; self.gpu = gpu; self.interconnect = interconnect; self.plan = plan
         self.engine = engine; self.routing = routing; self.overrides = overrides
         self.topology = topology ?? .singleNode(gpus: plan.gpuCount)
-        if plan.expertParallel, let moe = model.moe {
-            if plan.eplb && placement == nil {
-                // The counts per GPU (memory) are those of any balanced packing; the run rebalances on its routing.
-                try ExpertPlacement.checkEPLB(distinctLayers: 1, layers: model.moeLayerCount, experts: moe.experts, redundant: plan.redundantExperts)
-                let uniform = Array(repeating: Array(repeating: 1.0, count: moe.experts), count: model.moeLayerCount)
-                self.placement = .eplb(loads: uniform, experts: moe.experts, gpus: plan.stageGPUs, redundant: plan.redundantExperts)
-                return
-            }
-            self.placement = placement ?? ExpertPlacement.contiguous(experts: moe.experts, gpus: plan.stageGPUs, moeLayers: model.moeLayerCount)
-        } else {
-            self.placement = nil
-        }
+        self.placement = plan.expertParallel && model.moe != nil ? try (placement ?? Self.defaultPlacement(model: model, plan: plan)) : nil
+    }
+
+    /// The expert placement a deployment starts from when none is given: contiguous blocks of experts, or under EPLB
+    /// the counts per GPU of any balanced packing (what memory sees; the run rebalances on its routing). Nil without
+    /// expert parallelism. `plan` searches price their memory with the same placement.
+    public static func defaultPlacement(model: ModelArchitecture, plan: ParallelPlan) throws -> ExpertPlacement? {
+        guard plan.expertParallel, let moe = model.moe else { return nil }
+        guard plan.eplb else { return .contiguous(experts: moe.experts, gpus: plan.stageGPUs, moeLayers: model.moeLayerCount) }
+        try ExpertPlacement.checkEPLB(distinctLayers: 1, layers: model.moeLayerCount, experts: moe.experts, redundant: plan.redundantExperts)
+        let uniform = Array(repeating: Array(repeating: 1.0, count: moe.experts), count: model.moeLayerCount)
+        return .eplb(loads: uniform, experts: moe.experts, gpus: plan.stageGPUs, redundant: plan.redundantExperts)
     }
 
     /// An engine parameter, with command-line overrides applied; 0 for `max_num_seqs` or `max_num_batched_tokens`

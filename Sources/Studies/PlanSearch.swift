@@ -274,13 +274,10 @@ public struct PlanSearch {
     public func prune(_ c: Candidate, store: ProfileStore, minInput: Int) -> Verdict? {
         guard let gpu = try? store.gpu(c.gpu), let engine = try? store.engine(what.engineProfile) else { return .failed("profile missing") }
         var plan = ParallelPlan(tp: c.tp, dp: c.dp, pp: c.pp, ep: c.ep)
-        var placement = c.ep ? ExpertPlacement.contiguous(experts: model.moe!.experts, gpus: c.tp * c.dp, moeLayers: model.moeLayerCount) : nil
-        if c.ep && what.eplb, let moe = model.moe {
-            // EPLB's redundant experts take memory on every GPU (the counts of any balanced packing, as `Deployment`).
-            plan.eplb = true; plan.redundantExperts = what.redundantExperts
-            let uniform = Array(repeating: Array(repeating: 1.0, count: moe.experts), count: model.moeLayerCount)
-            placement = .eplb(loads: uniform, experts: moe.experts, gpus: plan.stageGPUs, redundant: what.redundantExperts)
-        }
+        if c.ep && what.eplb { plan.eplb = true; plan.redundantExperts = what.redundantExperts }
+        // The placement a run of this candidate starts from (EPLB's redundant experts take memory on every GPU).
+        let placement: ExpertPlacement?
+        do { placement = try Deployment.defaultPlacement(model: model, plan: plan) } catch { return .failed("\(error)") }
         let mem = MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: what.memoryUtilization ?? engine.value("gpu_memory_utilization"),
                              reserveGB: engine.value("activation_reserve_gb"), blockSize: Int(engine.value("block_size")))
         do { try mem.check(model: model, plan: plan, gpu: gpu) } catch {
