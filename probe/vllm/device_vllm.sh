@@ -4,7 +4,7 @@
 #   probe/vllm/device_vllm.sh BUDGET_S [SKIP_JOBS] [JOBS_FILE]
 #
 # 1. Moves any bundle parts carried in .bundle/ (git-ignored) to /root/vstash, which outlives the call while the host
-#    stays warm; with all four parts there and vLLM not yet unpacked, checks the SHA-256 (.bundle/SHA256) and unpacks
+#    stays warm; with all parts there (.bundle/PARTS, default 4) and vLLM not yet unpacked, checks the SHA-256 (.bundle/SHA256) and unpacks
 #    vLLM 0.24.0 into /root/vsite (see shared/vllm-on-gpu-host/README.md for how the bundle is made).
 # 2. Runs the job list (probe/vllm/suite.py) until BUDGET_S seconds from the call's start are nearly spent; jobs done
 #    in an earlier call on this host (/root/vres/<job>/done) or named in SKIP_JOBS are not run again.
@@ -21,9 +21,13 @@ OUT=${OUT:-/tmp/out}
 mkdir -p /root/vstash /root/vres "$OUT"
 for p in .bundle/*.part*; do [ -e "$p" ] && mv "$p" /root/vstash/; done
 [ -e .bundle/SHA256 ] && cp .bundle/SHA256 /root/vstash/SHA256
+# How many parts the bundle was split into (.bundle/PARTS; 4 if not given): the checkout and one part must fit in one
+# call's 64 MiB, so a larger checkout needs smaller, more parts.
+[ -e .bundle/PARTS ] && cp .bundle/PARTS /root/vstash/PARTS
+want_n=$(cat /root/vstash/PARTS 2>/dev/null || echo 4)
 n=$(ls /root/vstash/*.part* 2>/dev/null | wc -l)
 if [ ! -e /root/vsite/vllm/__init__.py ]; then
-  if [ "$n" -lt 4 ]; then echo "bundle: $n of 4 parts on this host; vLLM not unpacked yet"; nvidia-smi -L; exit 0; fi
+  if [ "$n" -lt "$want_n" ]; then echo "bundle: $n of $want_n parts on this host; vLLM not unpacked yet"; nvidia-smi -L; exit 0; fi
   want=$(cat /root/vstash/SHA256); got=$(cat /root/vstash/*.part* | sha256sum | cut -d' ' -f1)
   if [ "$want" != "$got" ]; then echo "bundle: SHA-256 mismatch ($got, want $want)"; exit 3; fi
   mkdir -p /root/vsite && cat /root/vstash/*.part* | xz -d -T8 | tar -x -C /root/vsite || { echo "bundle: unpack failed"; exit 3; }

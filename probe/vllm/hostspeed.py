@@ -45,6 +45,44 @@ def speed(reps=5):
     return min(ts), sorted(ts)[len(ts) // 2]
 
 
+def cpu_ticks():
+    """The host's cumulative CPU ticks (user+nice+system, idle+iowait, steal) from /proc/stat; None where unreadable."""
+    try:
+        f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return {"busy": f[0] + f[1] + f[2], "idle": f[3] + f[4], "steal": f[7] if len(f) > 7 else 0}
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def busiest(n=4):
+    """The n processes using most CPU now (ps), as 'pcpu comm' strings; [] where ps is missing."""
+    try:
+        import subprocess
+        out = subprocess.run(["ps", "-eo", "pcpu,comm", "--sort=-pcpu"], capture_output=True, text=True, timeout=10).stdout
+        return [" ".join(l.split()) for l in out.splitlines()[1:n + 1]]
+    except Exception:
+        return []
+
+
+def state(reps=3):
+    """What a run records beside itself: the workload's min and median time over reps, the CPU time stolen by the
+    hypervisor and the idle share while it ran, the load average and the busiest processes."""
+    a = cpu_ticks()
+    mn, med = speed(reps)
+    b = cpu_ticks()
+    rec = {"workload_min_s": mn, "workload_median_s": med, "reps": reps}
+    if a and b:
+        tot = sum(b[k] - a[k] for k in a) or 1
+        rec["steal_share"] = round((b["steal"] - a["steal"]) / tot, 4)
+        rec["idle_share"] = round((b["idle"] - a["idle"]) / tot, 4)
+    try:
+        rec["loadavg"] = open("/proc/loadavg").read().strip()
+    except OSError:
+        pass
+    rec["busiest"] = busiest()
+    return rec
+
+
 def prefault(gb, max_s):
     n = int(gb * (1 << 30))
     chunk = b"\1" * (1 << 24)
@@ -73,7 +111,7 @@ def main():
     ap.add_argument("--label", default="")
     a = ap.parse_args()
     rec = {"label": a.label, "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "host": os.uname().nodename}
-    rec["workload_min_s"], rec["workload_median_s"] = speed()
+    rec.update(state(5))
     if a.prefault:
         rec["prefault_gb"] = a.prefault
         t, done = prefault(a.prefault, a.max_s)
@@ -81,7 +119,6 @@ def main():
         rec["after_prefault_min_s"], rec["after_prefault_median_s"] = speed()
     try:
         rec["meminfo"] = {l.split(":")[0]: l.split(":")[1].strip() for l in open("/proc/meminfo") if l.split(":")[0] in ("MemTotal", "MemFree", "MemAvailable")}
-        rec["loadavg"] = open("/proc/loadavg").read().strip()
     except OSError:
         pass
     print("[hostspeed] " + json.dumps(rec), flush=True)

@@ -104,6 +104,25 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, second se
           open(os.path.join(here, "jobs-h200-b.json"), "w"), indent=1)
 print("second session:", len(jobs_b), "jobs;", sum(len(j["runs"]) for j in jobs_b), "runs")
 
+# The third session (2026-12-04): every run records the host's speed just before it (vllm_bench.py, "host_speed"), to
+# check the host-speed input of the engine model on runs held out of every fit. Serving for the models the first two
+# sessions left without it on a measured host (OLMoE, Mixtral, DeepSeek-V2-Lite, with a longer start-up allowance),
+# the Qwen1.5-MoE serving grid again (slowed host last time), Qwen3 and DeepSeek-V2-Lite offline, and OLMoE offline
+# twice: on the host as it is and with 24 busy processes beside vLLM (a host known to be slower).
+jobs_c = [
+    job("olmoe-serve", "olmoe-1b-7b", "serve", SERVE, startup=60),
+    job("qwen15-serve", "qwen1.5-moe-a2.7b", "serve", SERVE, startup=90),
+    job("olmoe-offline", "olmoe-1b-7b", "offline", OFFLINE_HELD),
+    job("dsv2lite-offline", "deepseek-v2-lite", "offline", OFFLINE_HELD, startup=110),
+    job("qwen3-offline", "qwen3-30b-a3b", "offline", OFFLINE_HELD, startup=110),
+    job("mixtral-serve", "mixtral-8x7b", "serve", [dict(r, target_s=15) if "target_s" in r else r for r in SERVE], startup=110),
+    job("olmoe-offline-busy", "olmoe-1b-7b", "offline", OFFLINE_HELD, note="24 busy processes beside vLLM", startup=90),
+    job("dsv2lite-serve", "deepseek-v2-lite", "serve", SERVE, startup=160),
+]
+jobs_c[6]["cpu_hogs"] = 24
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, third session, written by make_jobs.py", "jobs": jobs_c},
+          open(os.path.join(here, "jobs-h200-c.json"), "w"), indent=1)
+print("third session:", len(jobs_c), "jobs;", sum(len(j["runs"]) for j in jobs_c), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},

@@ -83,6 +83,9 @@ def main():
                     "VLLM_USE_FLASHINFER_SAMPLER": "0", "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"})
         env.update(job.get("env", {}))
         print("[suite] %s: start (%.0f s left)" % (job["id"], left), flush=True)
+        # A job may ask for a loaded host: cpu_hogs busy processes beside vLLM for the whole job, so that the host's
+        # speed (hostspeed.py) is known to differ from the other jobs' and the host-cost model can be checked on it.
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(int(job.get("cpu_hogs", 0)))]
         # The host's speed at the job's start, on record beside its runs (hostspeed.py).
         subprocess.run([sys.executable, os.path.join(HERE, "hostspeed.py"), "--json", os.path.join(d, "hostspeed.jsonl"),
                         "--label", job["id"]], timeout=60)
@@ -95,6 +98,8 @@ def main():
                 rc = p.returncode
             except subprocess.TimeoutExpired:
                 rc = "timeout"
+        for h in hogs:
+            h.kill()
         clear_gpu()
         el = time.time() - t0
         with open(os.path.join(d, "done"), "w") as f:

@@ -42,6 +42,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostspeed  # noqa: E402  (each run records the host's speed just before it: "host_speed" in its result file)
+
 
 def log(msg):
     print("[vllm_bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
@@ -195,6 +198,7 @@ def run_offline(job, args, model_dir):
         except Exception:
             pass
         flush_steplog(llm.collective_rpc)
+        host = hostspeed.state()
         time.sleep(0.2)
         m0 = time.monotonic()
         t0 = time.perf_counter()
@@ -210,7 +214,7 @@ def run_offline(job, args, model_dir):
             "requests_per_second": len(ps) / el, "tokens_per_second": (total_in + total_out) / el,
             "output_tokens_per_second": total_out / el,
             "run": run, "input_lens": ins, "output_lens": got, "mismatched_output_lengths": bad,
-            "usage_context": "LLM_CLASS", "t_start_monotonic": m0, "t_end_monotonic": m1,
+            "usage_context": "LLM_CLASS", "t_start_monotonic": m0, "t_end_monotonic": m1, "host_speed": host,
         }
         out.update(provenance=prov)
         write(os.path.join(args.out, run["id"] + ".json"), out)
@@ -295,6 +299,7 @@ async def serve_runs(job, args, model_dir):
         seed = int(run.get("seed", 0))
         ps, ins, outs = prompts_for(run, vocab, seed)
         n = len(ps)
+        host = hostspeed.state()
         burst = float(run.get("burstiness", 1.0))
         rng = np.random.default_rng(seed + 1)
         if rate == "inf":
@@ -362,7 +367,7 @@ async def serve_runs(job, args, model_dir):
         res.update(input_lens=ins, output_lens=[rec["got"][i] for i in range(n)], ttfts=ttfts, itls=itl_lists,
                    send_times=[rec["send"][i] - start for i in range(n)], errors=[""] * n,
                    run=run, usage_context="OPENAI_API_SERVER", t_start_monotonic=m0, t_end_monotonic=m1,
-                   requested_output_lens=outs, provenance=prov)
+                   requested_output_lens=outs, provenance=prov, host_speed=host)
         if rate == "inf" and capacity is None:
             capacity = res["request_throughput"]
         write(os.path.join(args.out, run["id"] + ".json"), res)
