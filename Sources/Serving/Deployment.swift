@@ -63,6 +63,18 @@ public struct Deployment: Sendable {
         return v
     }
 
+    /// How the engine's host costs scale on this run's host: (host_speed_s / host_speed_reference_s)^host_speed_exponent,
+    /// the host's speed being the time of `probe/vllm/hostspeed.py`'s pure-Python workload (`--host-speed`); 1 on the
+    /// reference host, when no speed is given or when the profile states no reference.
+    public var hostScale: Double {
+        let s = param("host_speed_s"), ref = param("host_speed_reference_s")
+        guard s > 0, ref > 0 else { return 1 }
+        return pow(s / ref, param("host_speed_exponent"))
+    }
+
+    /// A host-cost parameter (microseconds of CPU work) on this run's host: `param(key)` times `hostScale`.
+    public func hostParam(_ key: String) -> Double { param(key) * hostScale }
+
     /// vLLM 0.24's `EngineArgs.get_batch_defaults`: GPUs of at least 70 GiB other than the A100 ("Setting large
     /// max_num_batched_tokens for A100 reduces throughput", vLLM PR 17885) get 1024 sequences and 8192 batched tokens
     /// for the server, 16384 for the offline LLM; other GPUs 256 sequences and 2048 / 8192 tokens.

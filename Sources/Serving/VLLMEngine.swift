@@ -224,15 +224,15 @@ public struct VLLMSimulator {
         if d.param("enforce_eager") >= 0.5 { graphMax = 0 }
         // --enforce-eager runs eager PyTorch (no torch.compile), whose per-layer host time differs from a compiled
         // graph run without CUDA graphs.
-        let eagerLayerUs = d.param("enforce_eager") >= 0.5 && d.param("enforce_eager_layer_host_us") > 0 ? d.param("enforce_eager_layer_host_us") : d.param("eager_layer_host_us")
+        let eagerLayerUs = d.param("enforce_eager") >= 0.5 && d.param("enforce_eager_layer_host_us") > 0 ? d.hostParam("enforce_eager_layer_host_us") : d.hostParam("eager_layer_host_us")
         var clock = StepClock(graphMax: graphMax, dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
                               eagerHostUs: Double(d.model.layers) * eagerLayerUs,
-                              stepOverheadUs: d.param("step_overhead_us"), perSeqUs: d.param("per_seq_overhead_us"),
-                              dpSyncUs: dp > 1 ? d.param("dp_sync_us") : 0, frontendPerTokenUs: d.param("frontend_per_token_us"))
-        clock.piecewiseHostUs = Double(d.model.layers) * d.param("piecewise_layer_host_us")
-        clock.perTokenUs = d.param("per_token_overhead_us")
-        clock.eagerTokenUs = d.param("eager_token_host_us")
-        clock.outputLatencyUs = d.param("output_latency_us")
+                              stepOverheadUs: d.hostParam("step_overhead_us"), perSeqUs: d.hostParam("per_seq_overhead_us"),
+                              dpSyncUs: dp > 1 ? d.hostParam("dp_sync_us") : 0, frontendPerTokenUs: d.hostParam("frontend_per_token_us"))
+        clock.piecewiseHostUs = Double(d.model.layers) * d.hostParam("piecewise_layer_host_us")
+        clock.perTokenUs = d.hostParam("per_token_overhead_us")
+        clock.eagerTokenUs = d.hostParam("eager_token_host_us")
+        clock.outputLatencyUs = d.hostParam("output_latency_us")
         clock.asyncScheduling = d.param("async_scheduling") >= 0.5
         clock.padding = padding
         return clock
@@ -360,7 +360,7 @@ public struct VLLMSimulator {
             if pp > 1 && sim.speculative != nil {
                 throw InputError.usage("moesim does not model speculative decoding together with --pipeline-parallel-size \(pp) (its drafts would need the pipeline's batch queue); use one or the other")
             }
-            self.stageEagerHostUs = cost.stageLayerShare.map { $0 * Double(d.model.layers) * d.param("eager_layer_host_us") }
+            self.stageEagerHostUs = cost.stageLayerShare.map { $0 * Double(d.model.layers) * d.hostParam("eager_layer_host_us") }
             self.dp = d.plan.dataParallel
             let dp = self.dp
             self.blockSize = Int(d.param("block_size"))
@@ -400,8 +400,8 @@ public struct VLLMSimulator {
                 }
             }
             self.clock = VLLMSimulator.makeClock(d, maxSeqs: maxSeqs, budget: budgetTokens)
-            self.inputLatencyUs = d.param("input_latency_us")
-            self.requestHostUs = d.param("request_host_us")
+            self.inputLatencyUs = d.hostParam("input_latency_us")
+            self.requestHostUs = d.hostParam("request_host_us")
             self.deferOutputs = clock.asyncScheduling && pp == 1
             if sim.recordTimeline { self.clock.log = [] }
             self.detailed = sim.recordRequestITLs

@@ -37,6 +37,7 @@ public enum RunOptions {
         OptionSpec("--enforce-eager", nil, "vLLM: no torch.compile and no CUDA graphs."),
         OptionSpec("--async-scheduling", nil, "vLLM: schedule the next step while the current one runs on the GPU (the vllm profile's default)."),
         OptionSpec("--no-async-scheduling", nil, "vLLM: turn async scheduling off (host time adds to GPU time)."),
+        OptionSpec("--host-speed", "<s>", "vLLM: how fast this host runs the engine's Python: the workload_median_s that `python3 probe/vllm/hostspeed.py` prints on it (a few seconds, no GPU needed); every host cost scales by (s / the engine profile's host_speed_reference_s)^host_speed_exponent.", default: "the profile's reference host"),
         OptionSpec("--replicas", "<n>", "vLLM: N engine instances of this plan behind a router, on one event queue.", default: "1"),
         OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
         OptionSpec("--prefill-instances", "<x>", "Disaggregated prefill/decode (xPyD): x prefill instances (the decode instances use the plan above).", default: "none (aggregated)"),
@@ -298,6 +299,13 @@ public enum RunOptions {
         if a.has("--async-scheduling") { overrides["async_scheduling"] = 1 }
         if a.has("--no-async-scheduling") { overrides["async_scheduling"] = 0 }
         if a.has("--enforce-eager") { overrides["enforce_eager"] = 1 }
+        if let v = try a.double("--host-speed") {
+            guard v > 0, v < 100 else { throw a.invalid("--host-speed", a.string("--host-speed")!, "must be the seconds hostspeed.py's workload took, above 0 (about 0.04-0.08 s on the hosts measured)") }
+            guard engine.value("host_speed_reference_s") > 0 else {
+                throw InputError.usage("'--host-speed' scales host costs stated at a reference host's speed; engine profile '\(engine.name)' states none (host_speed_reference_s is 0)")
+            }
+            overrides["host_speed_s"] = v
+        }
         var d = try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
                                placement: placement, overrides: overrides, topology: topology)
         if let u = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue)) { d.usageContext = Deployment.UsageContext(rawValue: u)! }
@@ -310,7 +318,7 @@ public enum RunOptions {
                                        "--prefix-repetition-output-len", "--disable-shuffle", "--no-oversample", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
                                        "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
-                                       "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--async-scheduling", "--no-async-scheduling"] + instanceFlags
+                                       "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--async-scheduling", "--no-async-scheduling", "--host-speed"] + instanceFlags
     /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
     public static let instanceFlags = ["--replicas", "--router", "--prefill-instances", "--decode-instances", "--prefill-tensor-parallel-size",
                                        "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"]

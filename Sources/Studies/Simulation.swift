@@ -45,7 +45,11 @@ public enum Simulation {
             for f in ["--batch-size", "--input-len", "--output-len", "--diffusion-steps", "--gen-length", "--block-length", "--experts-impl", "--cfg", "--expert-reuse"] where a.has(f) {
                 throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
             }
-            let w = try RunOptions.workload(a, seed: seed)
+            var w = try RunOptions.workload(a, seed: seed)
+            if d.overrides["host_speed_s"] != nil {
+                w.notes.append(String(format: "host costs x%.3f: --host-speed %.4g s against ", d.hostScale, d.param("host_speed_s"))
+                               + "engine profile \(d.engine.name)'s reference host at " + String(format: "%.4g s (exponent %.3g)", d.param("host_speed_reference_s"), d.param("host_speed_exponent")))
+            }
             if a.has("--save-detailed") {
                 // Each request's inter-token latencies are kept: 8 bytes per output token, and an array per request.
                 try Limits.checkMemory(Double(w.totalOutputTokens) * 8 + Double(w.requests.count) * 64, what: "--save-detailed's per-request ITLs of \(w.totalOutputTokens) output tokens",

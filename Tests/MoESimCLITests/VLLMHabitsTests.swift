@@ -149,3 +149,26 @@ import Testing
         #expect(h.code == 0 && h.out.contains("USAGE: moesim help"))
     }
 }
+
+/// `--host-speed` on the command line: checked, said, and only where a reference exists.
+@Suite struct HostSpeedFlagTests {
+    static let small = ["--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "4"]
+
+    @Test func hostSpeedIsCheckedAndReported() throws {
+        for bad in ["0", "-1", "fast", "1000"] {
+            let r = runCLI(["run"] + Self.small + ["--host-speed", bad])
+            #expect(r.code == 64 && r.err.contains("--host-speed"), "\(bad): \(r.err)")
+        }
+        let hf = runCLI(["run", "--engine", "hf", "--model", "olmoe-1b-7b", "--host-speed", "0.05"])
+        #expect(hf.code == 64 && hf.err.contains("--host-speed"), "\(hf.err)")
+        // A host far slower than the reference (whatever the fitted exponent): each request's first token comes later.
+        let slow = runCLI(["run"] + Self.small + ["--host-speed", "50", "--max-concurrency", "1", "--json"])
+        let ref = runCLI(["run"] + Self.small + ["--max-concurrency", "1", "--json"])
+        #expect(slow.code == 0 && slow.err.contains("host costs x") && slow.err.contains("reference host"), "\(slow.err)")
+        #expect(!ref.err.contains("host costs x"))
+        let t = { (s: String) throws -> Double in
+            try #require((try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])?["mean_ttft_ms"] as? Double)
+        }
+        #expect(try t(slow.out) > t(ref.out))
+    }
+}

@@ -53,7 +53,7 @@ print()
 print("| held out (no stall) by model | offline wall time | serving median TTFT | serving mean TPOT | step time (median of traces) |")
 print("|---|---|---|---|---|")
 for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b"):
-    rs = [r for r in clean if r["id"].replace("b/", "", 1).startswith(model + "-")]
+    rs = [r for r in clean if r["id"].split("/", 1)[-1].startswith(model + "-") or r["id"].startswith(model + "-")]
     cells = []
     for metric in ("elapsed_time", "median_ttft_ms", "mean_tpot_ms"):
         mean, mx, n = summary([r for r in rs if r["metric"] == metric])
@@ -62,8 +62,10 @@ for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b"):
     cells.append("%s (%d)" % (pct(statistics.median(st)), len(st)) if st else "-")
     print("| %s | %s |" % (model, " | ".join(cells)))
 print()
-for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith("b/")),
-                    ("second session, a fresh host (all held out, tags b1-b2)", lambda r: r["id"].startswith("b/"))):
+for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/")),
+                    ("second session, a fresh host (fit and held out, tags b1-b2)", lambda r: r["id"].startswith("b/")),
+                    ("third session, a fresh host, host speed measured before each run (all held out, tags c1-c2)",
+                     lambda r: r["id"].startswith("c/"))):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))
     print()
 s = v.get("step_traces", {})

@@ -73,12 +73,20 @@ def knob_flags(engine):
 # A later device session's folder: its id prefix, the fit split among its runs and how its jobs map to device calls
 # (a function of the job: the session's call logs name the jobs each call ran).
 SESSIONS = {
-    # The second device session (same day, a fresh host): every run held out of the fit. The host's speed was measured
-    # before each job (hostspeed.py): 0.037 s at the start, 0.063-0.075 s from the third job on.
-    "2026-12-03-h200-vllm-b": {"prefix": "b/", "fit": set(),
+    # The second device session (same day, a fresh host). The host's speed was measured before each job (hostspeed.py):
+    # 0.037 s at the start, 0.063-0.075 s from the third job on.
+    # The fit takes the runs of this session that repeat the first session's fit runs (the same job and run ids: OLMoE
+    # offline on the fast host, 0.039 s; Mixtral offline on the slowed one, 0.072 s), so that the host-speed reference
+    # and exponent of the vllm profile are fitted across both speeds; every other run of the session is held out.
+    "2026-12-03-h200-vllm-b": {"prefix": "b/", "fit": FIT, "fit_skips_stalls": True,
                                "call": {"olmoe-offline": "b1", "llama8b-offline": "b1", "olmoe-fp8": "b1",
                                         "qwen3-serve": "b1", "mixtral-offline": "b2", "qwen15-serve": "b2",
                                         "dsv2lite-serve": "b2"}},
+    # The third device session (2026-12-04, a fresh host): every run held out; each run's host speed measured just
+    # before it (vllm_bench.py's "host_speed").
+    "2026-12-04-h200-vllm-c": {"prefix": "c/", "fit": set(),
+                               "call": {"olmoe-serve": "c1", "qwen15-serve": "c1", "olmoe-offline": "c1",
+                                        "dsv2lite-offline": "c2", "qwen3-offline": "c2", "mixtral-serve": "c2"}},
 }
 
 
@@ -112,16 +120,29 @@ def entries(res, rel):
         first = True
         job_stalls = stalls.stalls(jd)
         hs = os.path.join(jd, "hostspeed.jsonl")
-        host_speed = json.loads(open(hs).readline())["workload_min_s"] if os.path.exists(hs) else None
+        # The host's speed (hostspeed.py's workload, median of its repetitions): in the engine-core process just before
+        # the run where the harness measured it there (after the third session), else in the front-end process just
+        # before the run (third session), else at the job's start (second session); the first session has none.
+        job_speed = json.loads(open(hs).readline())["workload_median_s"] if os.path.exists(hs) else None
         for r in meta["runs"]:
             rid = r["id"]
             f = os.path.join(jd, rid + ".json")
             d = json.load(open(f))
-            fit = (job, rid) in sess["fit"]
+            # A run with a one-off stall is never fitted (the first session's FIT names none; a later session that reuses
+            # FIT leaves its stalled repeats out).
+            fit = (job, rid) in sess["fit"] and not (sess.get("fit_skips_stalls") and rid in job_stalls)
             tags = [sess["call"].get(job, "call?")]
             note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f))
+            hsd = d.get("host_speed") or {}
+            if "workload_median_s" in hsd.get("engine_core", {}):
+                host_speed, where = hsd["engine_core"]["workload_median_s"], "in the engine-core process just before the run"
+            elif hsd:
+                host_speed, where = hsd["workload_median_s"], "in the front-end process just before the run"
+            else:
+                host_speed, where = job_speed, "at the job's start"
+            speed = ["--host-speed", "%.4f" % host_speed] if host_speed else []
             if host_speed:
-                note += "; host speed at the job's start %.3f s (probe/vllm/hostspeed.py)" % host_speed
+                note += "; host speed %s %.4f s (probe/vllm/hostspeed.py)" % (where, host_speed)
             if rid in job_stalls:
                 tags.append("stall")
                 note += "; one-off stall (first use of a kernel configuration): %s" % ", ".join(
@@ -129,7 +150,7 @@ def entries(res, rel):
                 assert not fit, (job, rid)
             if r["kind"] == "offline":
                 spec = d["run"]
-                args = dep + ["--usage-context", "offline", "--num-prompts", str(spec["n"]), "--random-input-len", str(spec["in"]),
+                args = dep + speed + ["--usage-context", "offline", "--num-prompts", str(spec["n"]), "--random-input-len", str(spec["in"]),
                               "--random-output-len", str(spec["out"])]
                 if spec.get("prefix"):
                     args += ["--random-prefix-len", str(spec["prefix"])]
@@ -139,7 +160,7 @@ def entries(res, rel):
                 runs.append({"id": "%s%s/%s" % (sess["prefix"], job, rid), "fit": fit, "args": args, "measured": measured, "note": note, "tags": tags})
                 usage = ["--usage-context", "offline"]
             else:
-                args = dep + ["--trace", rel(f)]
+                args = dep + speed + ["--trace", rel(f)]
                 if d.get("max_concurrency"):
                     args += ["--max-concurrency", str(d["max_concurrency"])]
                 measured = {k: round(d[k], 6) for k in SERVE_METRICS if d.get(k)}
@@ -151,7 +172,7 @@ def entries(res, rel):
 
             st = os.path.join(jd, rid + ".steps.json")
             if os.path.exists(st):
-                runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], job, rid), "fit": fit, "step_trace": rel(st), "args": dep + usage,
+                runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], job, rid), "fit": fit, "step_trace": rel(st), "args": dep + speed + usage,
                              "note": "every busy engine step of the run above", "tags": tags})
     return runs
 
@@ -166,8 +187,12 @@ def write(runs, out, base):
                         "every run with async scheduling off, prefix caching off or an fp8 KV cache among them. Tags: the device "
                         "call (call3-call5; the host got faster from call to call) and 'stall' (a one-off first-use stall, "
                         "probe/vllm/stalls.py). Entries whose id starts with 'b/' come from a second device session on a fresh host "
-                        "(probe/results/2026-12-03-h200-vllm-b, tags b1-b2): all held out, among them a dense control "
-                        "(Llama-3.1-8B), online fp8 weights and serving for Qwen3-30B-A3B and Qwen1.5-MoE-A2.7B. "
+                        "(probe/results/2026-12-03-h200-vllm-b, tags b1-b2): its repeats of the first session's fit runs are fitted too (the "
+                        "host-speed reference and exponent need runs at a measured speed), the rest held out, among them a dense control "
+                        "(Llama-3.1-8B), online fp8 weights and serving for Qwen3-30B-A3B and Qwen1.5-MoE-A2.7B. Entries whose id starts "
+                        "with 'c/' come from a third session (2026-12-04, probe/results/2026-12-04-h200-vllm-c, tags c1-c2), all held out. "
+                        "Runs of the second and third sessions carry --host-speed (probe/vllm/hostspeed.py, at the job's start or just "
+                        "before the run); the first session's runs have none and are taken at the reference host. "
                         "Written by probe/vllm/make_manifest.py.",
          "runs": runs}
     os.makedirs(base, exist_ok=True)

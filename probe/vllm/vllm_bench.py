@@ -199,6 +199,10 @@ def run_offline(job, args, model_dir):
             pass
         flush_steplog(llm.collective_rpc)
         host = hostspeed.state()
+        try:
+            host["engine_core"] = llm.collective_rpc("moesim_hostspeed")[0]
+        except Exception as e:
+            host["engine_core_error"] = repr(e)[:200]
         time.sleep(0.2)
         m0 = time.monotonic()
         t0 = time.perf_counter()
@@ -300,6 +304,10 @@ async def serve_runs(job, args, model_dir):
         ps, ins, outs = prompts_for(run, vocab, seed)
         n = len(ps)
         host = hostspeed.state()
+        try:
+            host["engine_core"] = (await engine.collective_rpc("moesim_hostspeed"))[0]
+        except Exception as e:
+            host["engine_core_error"] = repr(e)[:200]
         burst = float(run.get("burstiness", 1.0))
         rng = np.random.default_rng(seed + 1)
         if rate == "inf":

@@ -272,7 +272,21 @@ if _DIR:
 
         W.execute_model = execute_model
         W.sample_tokens = sample_tokens
+        def moesim_hostspeed(self):
+            # The host's speed as this process sees it (probe/vllm/hostspeed.py's workload), for the harness to record
+            # beside each run: with one GPU the worker runs inside the engine-core process, whose host work the engine
+            # model's host costs describe (the front-end process can sit on a CPU of another speed).
+            import sys as _sys
+            _here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            if _here not in _sys.path:
+                _sys.path.insert(0, _here)
+            import hostspeed
+            r = hostspeed.state()
+            r["pid"] = os.getpid()
+            return r
+
         W.moesim_flush = moesim_flush
+        W.moesim_hostspeed = moesim_hostspeed
         if not hasattr(W, "_moesim_flush_hooked"):
             import atexit
             atexit.register(lambda: _L.flush(sync=True))
