@@ -37,6 +37,8 @@ fi
 export PYTHONPATH=/root/vsite HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1 VLLM_USE_FLASHINFER_SAMPLER=0
 touch /root/vres/.call-start
 left=$(( budget - ($(date +%s) - T0) - 25 ))
+# JOBS_FILE "none": only bring vLLM over (for a command of one's own after this script, e.g. probe/vllm/moe_bench.py).
+[ "$jobs" = none ] && { echo "bundle: vLLM in /root/vsite; no jobs ($(( $(date +%s) - T0 )) s)"; exit 0; }
 python3 probe/vllm/suite.py --jobs "$jobs" --results /root/vres --budget "$left" --skip "$skip"
 cd /root/vres
 new=$(find . -maxdepth 2 -name done -newer .call-start | xargs -r -n1 dirname | sort)
