@@ -174,6 +174,7 @@ public final class StepCostModel {
         let mlaKV: String? = model.kvCacheBytes == 2 ? "bfloat16" : (model.kvCacheBytes == 1 ? "fp8" : nil)
         if let g = mlaGemm, let kv = mlaKV, !model.isDiffusion, let t = kernels.tables?.mla {
             mlaModule = t.select(hidden: model.hidden, attention: model.attention, headsPerGPU: headsPerGPU, gemm: g, kvCache: kv)
+                ?? t.selectReprojected(hidden: model.hidden, attention: model.attention, headsPerGPU: headsPerGPU, gemm: g, kvCache: kv)
         } else {
             mlaModule = nil
         }
@@ -210,10 +211,12 @@ public final class StepCostModel {
             if q.fp8Compute && !fp8Compute { a += "; \(kernels.gpu.name) has no fp8 tensor cores: bf16 compute assumed" }
             assumptions.insert(a)
         }
-        if let m = mlaModule {
+        if let m = mlaModule, m.reprojected {
+            assumptions.insert("MLA attention: each layer's attention block from AIConfigurator's measured vLLM 0.24.0 module table (\(m.description)): those rows ran vLLM's MLA kernel, absorbed W_UK/W_UV BMMs, RoPE and q/kv norms at this model's attention shape (kv_lora \(m.tables.dims.kvLoraRank), nope/rope/v head dims \(m.tables.dims.qkNopeHeadDim)/\(m.tables.dims.qkRopeHeadDim)/\(m.tables.dims.vHeadDim), \(m.key.heads) heads on the GPU) but its projections at \(m.tables.model)'s (hidden \(m.tables.dims.hidden), q_lora \(m.tables.dims.qLoraRank)): assumed the rest of the block does not depend on the hidden size, the projection GEMMs vLLM runs there (fused q_a/kv_a, q_b, kv_b, o_proj, and the q_a RMSNorm pass) are taken out by the granular model (GEMM table) and this model's (\(model.hidden) hidden, \(Self.mlaQLoraText(model.attention))) put in, labelled 'MLA module projections re-priced'; never below this model's projections alone; outside the measured grid the granular model (GEMM table + roofline kernel)")
+        } else if let m = mlaModule {
             assumptions.insert("MLA attention: each layer's whole attention block (q/kv down- and up-projections, the MLA kernel, o_proj) from AIConfigurator's measured vLLM 0.24.0 module table (\(m.description)), log-log in batch and length, labelled 'MLA attention module'; the granular projection GEMMs and kernel are not added. A step mixing decode and prefill, a prefill chunk after a prefix (priced at the prompt length with its query-key pairs) or speculative verify tokens add the decode and prefill rows and swap the projection GEMMs of the tokens the rows ran for those of the step's tokens (the granular GEMM model's difference); outside the measured grid the granular model (GEMM table + roofline kernel)")
         } else if case .mla = model.attention, kernels.tables?.mla != nil {
-            assumptions.insert("MLA attention: the measured vLLM module table does not apply (it holds DeepSeek-V3's MLA shape, bf16 or fp8_block projections, bf16 or fp8 KV): projections from the GEMM table, kernel from the roofline")
+            assumptions.insert("MLA attention: the measured vLLM module table does not apply (it holds DeepSeek-V3's MLA shape, bf16 or fp8_block projections, bf16 or fp8 KV; a model with the same kv_lora/head dims uses its rows at the same heads per GPU with re-priced bf16 projections): projections from the GEMM table, kernel from the roofline")
         }
         if model.kvCacheBytes != 2 && !model.isDiffusion && mlaModule == nil {
             assumptions.insert(String(format: "fp8 KV cache: attention kernels are the measured bf16-KV times scaled by the roofline ratio %.2f (no measured fp8-KV table)", kvAttentionRatio))
@@ -352,23 +355,37 @@ public final class StepCostModel {
     /// the rows have no prefix). Each row ran the projections for its own tokens (decode: one per sequence; prefill:
     /// sequences x L), while the step runs them once for its tokens: when these differ (mixed steps, chunks after a
     /// prefix, speculative verify tokens) the granular projection model's difference swaps them, never going below the
-    /// step's projections alone.
+    /// step's projections alone. With a `reprojected` selection (another model's rows with this model's attention shape)
+    /// every row's projections at the measured model's shapes come out (`mlaModuleGEMMUs`, each row's remainder kept
+    /// non-negative) and this model's projections for the step's tokens go in.
     public func mlaModuleUs(_ b: BatchShape) -> Double? {
         guard let m = mlaModule, b.tokens > 0 else { return nil }
-        var us = 0.0, parts: [Int] = []
+        var rows: [Double] = [], parts: [Int] = []
         var sources: [KernelSource] = []
         if b.decodeSequences > 0 {
             guard let r = m.tables.decodeUs(m, sequences: b.decodeSequences, kvLen: b.decodeContext / Double(b.decodeSequences)) else { return nil }
-            us += r.us; parts.append(b.decodeSequences); sources.append(r.source)
+            rows.append(r.us); parts.append(b.decodeSequences); sources.append(r.source)
         }
         if b.prefillSequences > 0, b.prefillPairs > 0 {
             let x = b.prefillPairs / Double(b.prefillSequences)
             let length = max(1, ((8 * x + 1).squareRoot() - 1) / 2)
             guard let r = m.tables.prefillUs(m, sequences: b.prefillSequences, inputLen: length) else { return nil }
-            us += r.us; parts.append(max(1, Int((Double(b.prefillSequences) * length).rounded()))); sources.append(r.source)
+            rows.append(r.us); parts.append(max(1, Int((Double(b.prefillSequences) * length).rounded()))); sources.append(r.source)
         }
         if parts.isEmpty { return nil }
         for s in sources { note("MLA attention module", s) }
+        if m.reprojected {
+            // Each row less the projections it ran at the measured model's shapes (its tokens), kept non-negative: the
+            // MLA kernel, BMMs, RoPE and norms at this model's attention shape; plus this model's projections for the step.
+            let d = m.tables.dims
+            var rest = 0.0
+            for (r, n) in zip(rows, parts) {
+                rest += max(0, r - cached(&mlaRowsGEMMCache, n) { mlaModuleGEMMUs(tokens: n, hidden: d.hidden, qLora: d.qLoraRank) })
+            }
+            let own = cached(&mlaOwnGEMMCache, b.tokens) { mlaModuleGEMMUs(tokens: b.tokens, hidden: model.hidden, qLora: mlaQLora) }
+            return rest + own
+        }
+        var us = rows.reduce(0, +)
         if parts.count > 1 || parts[0] != b.tokens {
             let per = 1 / Double(model.layers)
             let step = attentionProjectionsUs(tokens: b.tokens) * per
@@ -376,6 +393,35 @@ public final class StepCostModel {
             us = max(us, step)
         }
         return us
+    }
+
+    /// This model's q_lora rank (nil: none, the query projected from the hidden state directly).
+    var mlaQLora: Int? { if case let .mla(q, _, _, _, _) = model.attention { return q } else { return nil } }
+    static func mlaQLoraText(_ a: AttentionKind) -> String {
+        if case let .mla(q, _, _, _, _) = a, let q { return "q_lora \(q)" }
+        return "no q_lora"
+    }
+    var mlaRowsGEMMCache: [Double] = [], mlaOwnGEMMCache: [Double] = []
+
+    /// The projection work vLLM's `DeepseekV2MLAAttention` runs for `tokens` tokens on one GPU with this model's MLA
+    /// head dims and heads per GPU, at hidden size `hidden` and q_lora rank `qLora`: with a q_lora rank the fused q_a/kv_a
+    /// down-projection (hidden -> q_lora + kv_lora + rope), the q_a RMSNorm (a memory pass) and q_b_proj; without one
+    /// q_proj (hidden -> heads x (nope + rope)) and kv_a_proj_with_mqa (hidden -> kv_lora + rope); then kv_b (its decode
+    /// form, the absorbed W_UK/W_UV BMMs, reads the same weights) and o_proj. GEMMs from the measured GEMM table
+    /// (labelled 'MLA module projections re-priced'). Used to swap the projections of measured MLA module rows
+    /// (`mlaModuleUs` with a `reprojected` selection).
+    public func mlaModuleGEMMUs(tokens t: Int, hidden h: Int, qLora: Int?) -> Double {
+        guard case let .mla(_, kvLora, nope, rope, v) = model.attention, t > 0 else { return 0 }
+        func g(m: Int, n: Int, k: Int) -> Double { gemm("MLA module projections re-priced", m: m, n: n, k: k, weightBytes: linearBytes) }
+        var s = 0.0
+        if let ql = qLora {
+            s += g(m: t, n: ql + kvLora + rope, k: h) + g(m: t, n: headsPerGPU * (nope + rope), k: ql)
+            s += kernels.memoryUs(bytes: Double(t) * Double(ql) * 2 * 2)
+        } else {
+            s += g(m: t, n: headsPerGPU * (nope + rope), k: h) + g(m: t, n: kvLora + rope, k: h)
+        }
+        s += g(m: t, n: headsPerGPU * (nope + v), k: kvLora)
+        return s + g(m: t, n: h, k: headsPerGPU * v)
     }
 
     /// Query and KV heads per GPU when the measured attention tables apply (GQA, head_dim 128), else nil.

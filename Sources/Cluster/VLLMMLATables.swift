@@ -86,9 +86,29 @@ public struct VLLMMLATables: Sendable {
         public var key: Key
         /// Heads on the GPU the model has (the key's heads are the nearest measured count when they differ).
         public var modelHeads: Int
+        /// The model's MLA differs from the rows' model only in its projections (hidden size, q_lora rank), not in the
+        /// attention itself (kv_lora rank, nope/rope/v head dims, heads per GPU): the rows are used with their projection
+        /// GEMMs swapped for the model's (`StepCostModel.mlaModuleUs`). See `selectReprojected`.
+        public var reprojected: Bool = false
         public var description: String {
             "\(key.heads) heads per GPU\(modelHeads == key.heads ? "" : " (nearest measured to the model's \(modelHeads))"), \(key.gemm) projections, \(key.kvCache) KV cache"
+                + (reprojected ? "; \(tables.model)'s rows (hidden \(tables.dims.hidden), q_lora \(tables.dims.qLoraRank)) with the projection GEMMs re-priced at this model's shape" : "")
         }
+    }
+
+    /// The rows for an MLA model whose attention proper matches the measured one (kv_lora rank, nope/rope/v head dims)
+    /// at exactly `headsPerGPU` measured heads, while its projections differ (hidden size, or no/another q_lora rank),
+    /// e.g. DeepSeek-V2-Lite (hidden 2048, no q_lora, 16 heads) against DeepSeek-V3 at 16 heads per GPU (TP 8). The
+    /// module's MLA kernel, its absorbed W_UK/W_UV BMMs, RoPE and norms then ran at this model's shape; only the
+    /// projection GEMMs did not, and the caller swaps them (`reprojected`). bf16 projections only (the fp8_block rows'
+    /// GEMMs have no measured counterpart to subtract); nil when `select` applies, or no exact head count was measured.
+    public func selectReprojected(hidden: Int, attention: AttentionKind, headsPerGPU: Int, gemm: String, kvCache: String) -> Selection? {
+        guard gemm == "bfloat16", case let .mla(qLora, kvLora, nope, rope, v) = attention, headsPerGPU >= 1,
+              kvLora == dims.kvLoraRank, nope == dims.qkNopeHeadDim, rope == dims.qkRopeHeadDim, v == dims.vHeadDim,
+              hidden != dims.hidden || (qLora ?? -1) != dims.qLoraRank else { return nil }
+        let key = Key(kvCache: kvCache, gemm: gemm, heads: headsPerGPU)
+        guard generation[key] != nil, context[key] != nil else { return nil }
+        return Selection(tables: self, key: key, modelHeads: headsPerGPU, reprojected: true)
     }
 
     /// The rows for an MLA model with these dimensions, `headsPerGPU` heads on a GPU, projections of `gemm` type

@@ -125,8 +125,10 @@ import SimKit
         #expect(try cost("deepseek-v3", gpu: "h100-sxm-80gb", tp: 4).mlaModule?.key.heads == 32)
         // Per-tensor fp8 (not the measured block-scaled kernels), a different MLA shape, or A100 (no rows): granular.
         #expect(try cost("deepseek-v3", quantization: .fp8(block: nil)).mlaModule == nil)
-        #expect(try cost("deepseek-v2-lite", tp: 1).mlaModule == nil)
-        #expect(try cost("deepseek-v2-lite", tp: 1).assumptions.contains { $0.contains("module table does not apply") })
+        // DeepSeek-V2-Lite (V3's attention shape, other projections): V3's rows with re-priced projections
+        // (MLAReprojectedModuleTests); under per-tensor fp8 the granular model.
+        #expect(try cost("deepseek-v2-lite", tp: 1).mlaModule?.reprojected == true)
+        #expect(try cost("deepseek-v2-lite", tp: 1, quantization: .fp8(block: nil)).mlaModule == nil)
         #expect(try cost("deepseek-v3", gpu: "a100-sxm4-80gb", quantization: Quantization.none).mlaModule == nil)
     }
 
