@@ -52,6 +52,9 @@ enum ExplainCommand {
                                         because: "by '--engine hf' (it explains one forward of --batch-size sequences at --input-len)")
             try explainHF(a, d, ctx); return
         }
+        if a.has("--host-speed") {
+            ctx.err("note: '--host-speed' scales the engine's host time, which this breakdown of GPU time leaves out ('moesim run' adds it)\n")
+        }
         let x = try step(a, store: store, ctx: ctx, deployment: d)
         if a.has("--json") { ctx.out(JSONWriter.write(json(x.e) + x.serving.json) + "\n") } else { ctx.out(text(x.e) + x.serving.text) }
     }

@@ -170,5 +170,8 @@ import Testing
             try #require((try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])?["mean_ttft_ms"] as? Double)
         }
         #expect(try t(slow.out) > t(ref.out))
+        // explain breaks down GPU time: it says the flag does not change what it shows.
+        let x = runCLI(["explain", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--host-speed", "0.2"])
+        #expect(x.code == 0 && x.err.contains("--host-speed") && x.err.contains("moesim run"), "\(x.err)")
     }
 }
