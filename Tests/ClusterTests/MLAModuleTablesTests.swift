@@ -5,27 +5,38 @@ import SimKit
 
 /// MLA models (DeepSeek-V3/R1, Kimi-K2) take each layer's whole attention block from AIConfigurator's measured vLLM MLA
 /// module rows where the GPU's tables have them (H100, H200); GQA models are unaffected.
+/// The step cost model of an MLA model on one GPU kind at TP `tp` (uniform routing, seed 3), with the model's heads,
+/// KV-cache element size or quantization changed where given; `tables` replaces the GPU's measured tables. Shared by
+/// the MLA suites.
+func mlaStepCost(_ model: String, gpu gpuName: String = "h200-sxm-141gb", tp: Int, heads: Int? = nil, kvCacheBytes: Double? = nil,
+                 quantization: Quantization? = nil, tables: VLLMKernelTables? = nil) throws -> StepCostModel {
+    let store = Repo.store
+    var m = try store.model(model)
+    if let q = quantization { m.quantization = q }
+    if let kv = kvCacheBytes { m.kvCacheBytes = kv }
+    if let h = heads { m.heads = h }
+    let gpu = try store.gpu(gpuName)
+    let plan = ParallelPlan(tp: tp, dp: 1, ep: false)
+    let moe = try #require(m.moe)
+    let routing = try RoutingModel(spec: .uniform, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: 3)
+    return try StepCostModel(model: m, plan: plan, kernels: KernelCost(gpu: gpu, tables: tables ?? gpu.vllmKernels),
+                             interconnect: try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount),
+                             routing: routing, placement: nil, seed: 3)
+}
+
+func mlaDecode(_ n: Int, kvLen: Int) -> BatchShape {
+    var b = BatchShape()
+    for _ in 0..<n { b.addDecode(context: kvLen - 1) }
+    return b
+}
+
 @Suite struct MLAModuleTablesTests {
-    func cost(_ model: String, gpu gpuName: String = "h200-sxm-141gb", tp: Int = 8, kvCacheBytes: Double? = nil,
-              quantization: Quantization? = nil, tables: VLLMKernelTables? = nil) throws -> StepCostModel {
-        let store = Repo.store
-        var m = try store.model(model)
-        if let q = quantization { m.quantization = q }
-        if let kv = kvCacheBytes { m.kvCacheBytes = kv }
-        let gpu = try store.gpu(gpuName)
-        let plan = ParallelPlan(tp: tp, dp: 1, ep: false)
-        let moe = try #require(m.moe)
-        let routing = try RoutingModel(spec: .uniform, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: 3)
-        return try StepCostModel(model: m, plan: plan, kernels: KernelCost(gpu: gpu, tables: tables ?? gpu.vllmKernels),
-                                 interconnect: try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount),
-                                 routing: routing, placement: nil, seed: 3)
+    func cost(_ model: String, gpu: String = "h200-sxm-141gb", tp: Int = 8, kvCacheBytes: Double? = nil, quantization: Quantization? = nil,
+              tables: VLLMKernelTables? = nil) throws -> StepCostModel {
+        try mlaStepCost(model, gpu: gpu, tp: tp, kvCacheBytes: kvCacheBytes, quantization: quantization, tables: tables)
     }
 
-    func decode(_ n: Int, kvLen: Int) -> BatchShape {
-        var b = BatchShape()
-        for _ in 0..<n { b.addDecode(context: kvLen - 1) }  // attends kvLen tokens, the module's `step`
-        return b
-    }
+    func decode(_ n: Int, kvLen: Int) -> BatchShape { mlaDecode(n, kvLen: kvLen) }
 
     func row(_ rows: [(batch: Int, length: Int, us: Double)]?, _ batch: Int, _ length: Int) throws -> Double {
         try #require(rows?.first { $0.batch == batch && $0.length == length }).us

@@ -8,26 +8,12 @@ import SimKit
 /// is V3's measured module row at 16 heads per GPU, with the projection GEMMs re-priced (V3's out, Lite's in); where the
 /// rows do not apply, the granular model (GEMM table + roofline kernel).
 @Suite struct MLAReprojectedModuleTests {
-    func cost(_ model: String = "deepseek-v2-lite", gpu gpuName: String = "h200-sxm-141gb", tp: Int = 1, heads: Int? = nil,
+    func cost(_ model: String = "deepseek-v2-lite", gpu: String = "h200-sxm-141gb", tp: Int = 1, heads: Int? = nil,
               quantization: Quantization? = nil, tables: VLLMKernelTables? = nil) throws -> StepCostModel {
-        let store = Repo.store
-        var m = try store.model(model)
-        if let q = quantization { m.quantization = q }
-        if let h = heads { m.heads = h }
-        let gpu = try store.gpu(gpuName)
-        let plan = ParallelPlan(tp: tp, dp: 1, ep: false)
-        let moe = try #require(m.moe)
-        let routing = try RoutingModel(spec: .uniform, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: 3)
-        return try StepCostModel(model: m, plan: plan, kernels: KernelCost(gpu: gpu, tables: tables ?? gpu.vllmKernels),
-                                 interconnect: try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount),
-                                 routing: routing, placement: nil, seed: 3)
+        try mlaStepCost(model, gpu: gpu, tp: tp, heads: heads, quantization: quantization, tables: tables)
     }
 
-    func decode(_ n: Int, kvLen: Int) -> BatchShape {
-        var b = BatchShape()
-        for _ in 0..<n { b.addDecode(context: kvLen - 1) }
-        return b
-    }
+    func decode(_ n: Int, kvLen: Int) -> BatchShape { mlaDecode(n, kvLen: kvLen) }
 
     func row(_ rows: [(batch: Int, length: Int, us: Double)]?, _ batch: Int, _ length: Int) throws -> Double {
         try #require(rows?.first { $0.batch == batch && $0.length == length }).us
