@@ -64,7 +64,7 @@ for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b"):
 print()
 for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/")),
                     ("second session, a fresh host (fit and held out, tags b1-b2)", lambda r: r["id"].startswith("b/")),
-                    ("third session, a fresh host, host speed measured before each run (all held out, tags c1-c2)",
+                    ("third session, a fresh host, host speed measured before each run (fit and held out, tags c1-c2)",
                      lambda r: r["id"].startswith("c/"))):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))
     print()

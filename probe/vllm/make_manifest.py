@@ -82,9 +82,11 @@ SESSIONS = {
                                "call": {"olmoe-offline": "b1", "llama8b-offline": "b1", "olmoe-fp8": "b1",
                                         "qwen3-serve": "b1", "mixtral-offline": "b2", "qwen15-serve": "b2",
                                         "dsv2lite-serve": "b2"}},
-    # The third device session (2026-12-04, a fresh host): every run held out; each run's host speed measured just
-    # before it (vllm_bench.py's "host_speed").
-    "2026-12-04-h200-vllm-c": {"prefix": "c/", "fit": set(),
+    # The third device session (2026-12-04, a fresh host), each run's host speed measured just before it
+    # (vllm_bench.py's "host_speed"). As for the second session, its repeats of the first session's fit runs join the
+    # fit split (OLMoE offline and serving, Mixtral serving: the fit had no serving run at a measured host speed, and
+    # the host-speed reference and exponent cannot be placed without); every other run of the session is held out.
+    "2026-12-04-h200-vllm-c": {"prefix": "c/", "fit": FIT, "fit_skips_stalls": True,
                                "call": {"olmoe-serve": "c1", "qwen15-serve": "c1", "olmoe-offline": "c1",
                                         "dsv2lite-offline": "c2", "qwen3-offline": "c2", "mixtral-serve": "c2"}},
 }
@@ -190,7 +192,8 @@ def write(runs, out, base):
                         "(probe/results/2026-12-03-h200-vllm-b, tags b1-b2): its repeats of the first session's fit runs are fitted too (the "
                         "host-speed reference and exponent need runs at a measured speed), the rest held out, among them a dense control "
                         "(Llama-3.1-8B), online fp8 weights and serving for Qwen3-30B-A3B and Qwen1.5-MoE-A2.7B. Entries whose id starts "
-                        "with 'c/' come from a third session (2026-12-04, probe/results/2026-12-04-h200-vllm-c, tags c1-c2), all held out. "
+                        "with 'c/' come from a third session (2026-12-04, probe/results/2026-12-04-h200-vllm-c, tags c1-c2): its repeats of the "
+                        "first session's fit runs are fitted too, the rest held out. "
                         "Runs of the second and third sessions carry --host-speed (probe/vllm/hostspeed.py, at the job's start or just "
                         "before the run); the first session's runs have none and are taken at the reference host. "
                         "Written by probe/vllm/make_manifest.py.",
