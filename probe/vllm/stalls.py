@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """One-off stalls in a job's step traces: a step that took over 300 ms, more than three times the median of the
-job's steps of similar size (tokens within a factor 1.5), with the engine core's host stuck in execute_model for
+job's steps of similar size (tokens within a factor 1.5, each scaled to this step's token count), with the engine core's host stuck in execute_model for
 most of it (> 80%). These are first uses of a kernel configuration (a Triton JIT compile of the fused-MoE kernel for
 a token count the start-up warm-up did not cover, also seen with --enforce-eager); moesim does not model them.
 
@@ -21,7 +21,9 @@ def stalls(jd):
         for r in rows:
             tok=r[C['tok']]; iv=r[C['interval']]; ex=r[C['exec']] or 0
             if iv<300 or ex<0.8*iv: continue
-            sim=[x[C['interval']] for x in allrows if tok/1.5<=x[C['tok']]<=tok*1.5 and x is not r]
+            # Similar steps' time scaled to this step's token count (per token): within a factor 1.5 of tokens a
+            # step's time still grows with them, and a job may hold only a few steps that large.
+            sim=[x[C['interval']]*tok/max(x[C['tok']],1) for x in allrows if tok/1.5<=x[C['tok']]<=tok*1.5 and x is not r]
             m=st.median(sim) if sim else 0
             if iv>3*m: s.append((round(iv),tok,round(m,1)))
         if s: out[os.path.basename(f).replace('.steps.json','')]=s
