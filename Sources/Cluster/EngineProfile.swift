@@ -41,7 +41,6 @@ public struct EngineProfile: Sendable {
         "enforce_eager_layer_host_us": (0, "with --enforce-eager: host time per decoder layer of every step (eager PyTorch dispatch and launches; 0 = eager_layer_host_us)"),
         "host_speed_reference_s": (0, "the host the host costs above are stated for, by its speed: the time of probe/vllm/hostspeed.py's workload there (median of its repetitions); a run given --host-speed S multiplies every host cost (step, sequence, token, layer launch, request, input and output latency, front end, DP sync) by (S / this)^host_speed_exponent; 0: host costs are never scaled"),
         "host_speed_exponent": (1, "how host costs follow the host's speed: (S / host_speed_reference_s)^this (1: in proportion; below 1: part of the host time does not slow with the CPU)"),
-        "host_speed_s": (0, "this run's host speed (--host-speed): the time of probe/vllm/hostspeed.py's workload on the host; 0: the reference host (host costs as stated)"),
         "enforce_eager": (0, "1: --enforce-eager: no torch.compile and no CUDA graphs; every step launches its kernels from the host"),
         "default_prefix_caching": (0, "1: prefix caching is on unless --no-enable-prefix-caching (vLLM >= 0.10's default); 0: only with --enable-prefix-caching"),
         "dp_forces_eager": (1, "1 if data parallelism disables CUDA graphs (vLLM <= 0.9: 'DP is currently not supported with CUDA Graphs')"),

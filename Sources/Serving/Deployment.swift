@@ -63,12 +63,16 @@ public struct Deployment: Sendable {
         return v
     }
 
-    /// How the engine's host costs scale on this run's host: (host_speed_s / host_speed_reference_s)^host_speed_exponent,
-    /// the host's speed being the time of `probe/vllm/hostspeed.py`'s pure-Python workload (`--host-speed`); 1 on the
-    /// reference host, when no speed is given or when the profile states no reference.
+    /// This run's host speed (`--host-speed`, the override `host_speed_s`): the time of `probe/vllm/hostspeed.py`'s
+    /// pure-Python workload on the host. A run setting, not a profile's: nil on the profile's reference host.
+    public var hostSpeedS: Double? { overrides["host_speed_s"] }
+
+    /// How the engine's host costs scale on this run's host: (hostSpeedS / host_speed_reference_s)^host_speed_exponent;
+    /// 1 on the reference host, when no speed is given or when the profile states no reference.
     public var hostScale: Double {
-        let s = param("host_speed_s"), ref = param("host_speed_reference_s")
-        guard s > 0, ref > 0 else { return 1 }
+        guard let s = hostSpeedS, s > 0 else { return 1 }
+        let ref = param("host_speed_reference_s")
+        guard ref > 0 else { return 1 }
         return pow(s / ref, param("host_speed_exponent"))
     }
 

@@ -46,8 +46,8 @@ public enum Simulation {
                 throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
             }
             var w = try RunOptions.workload(a, seed: seed)
-            if d.overrides["host_speed_s"] != nil {
-                w.notes.append(String(format: "host costs x%.3f: --host-speed %.4g s against ", d.hostScale, d.param("host_speed_s"))
+            if let s = d.hostSpeedS {
+                w.notes.append(String(format: "host costs x%.3f: --host-speed %.4g s against ", d.hostScale, s)
                                + "engine profile \(d.engine.name)'s reference host at " + String(format: "%.4g s (exponent %.3g)", d.param("host_speed_reference_s"), d.param("host_speed_exponent")))
             }
             if a.has("--save-detailed") {
