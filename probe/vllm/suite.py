@@ -86,20 +86,23 @@ def main():
         # A job may ask for a loaded host: cpu_hogs busy processes beside vLLM for the whole job, so that the host's
         # speed (hostspeed.py) is known to differ from the other jobs' and the host-cost model can be checked on it.
         hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(int(job.get("cpu_hogs", 0)))]
-        # The host's speed at the job's start, on record beside its runs (hostspeed.py).
-        subprocess.run([sys.executable, os.path.join(HERE, "hostspeed.py"), "--json", os.path.join(d, "hostspeed.jsonl"),
-                        "--label", job["id"]], timeout=60)
-        t0 = time.time()
-        with open(os.path.join(d, "log.txt"), "a") as lf:
-            try:
-                p = subprocess.run([sys.executable, os.path.join(HERE, "vllm_bench.py"), "--job", jf, "--out", d,
-                                    "--models", args.models, "--deadline", str(deadline - 15)],
-                                   stdout=lf, stderr=subprocess.STDOUT, env=env, timeout=max(30, deadline - time.time()))
-                rc = p.returncode
-            except subprocess.TimeoutExpired:
-                rc = "timeout"
-        for h in hogs:
-            h.kill()
+        try:
+            # The host's speed at the job's start, on record beside its runs (hostspeed.py).
+            subprocess.run([sys.executable, os.path.join(HERE, "hostspeed.py"), "--json", os.path.join(d, "hostspeed.jsonl"),
+                            "--label", job["id"]], timeout=60)
+            t0 = time.time()
+            with open(os.path.join(d, "log.txt"), "a") as lf:
+                try:
+                    p = subprocess.run([sys.executable, os.path.join(HERE, "vllm_bench.py"), "--job", jf, "--out", d,
+                                        "--models", args.models, "--deadline", str(deadline - 15)],
+                                       stdout=lf, stderr=subprocess.STDOUT, env=env, timeout=max(30, deadline - time.time()))
+                    rc = p.returncode
+                except subprocess.TimeoutExpired:
+                    rc = "timeout"
+        finally:
+            # The busy processes end with the job, whatever ends it.
+            for h in hogs:
+                h.kill()
         clear_gpu()
         el = time.time() - t0
         with open(os.path.join(d, "done"), "w") as f:
