@@ -104,7 +104,8 @@ public final class VLLMKernelTables: Sendable {
     public let gpuName: String
     public let frameworkVersion: String
     public let sources: [String]
-    /// "aiconfigurator-core 0.12.0, a100-sxm-vllm-0.14.0" and the like, for labels.
+    /// "aiconfigurator-core 0.12.0, a100-sxm-vllm-0.14.0" and the like, for labels; with the files of any fused-MoE
+    /// rows merged in from moesim's own probe (a row's "source").
     public let provenance: String
 
     public struct MoEKey: Hashable, Sendable { public var shape: MoEShape; public var tp: Int; public var ep: Int }
@@ -166,7 +167,7 @@ public final class VLLMKernelTables: Sendable {
         frameworkVersion = try j.string("framework_version")
         sources = try ProfileSources.read(j)
         let prov = try j.require("provenance")
-        provenance = "\(try prov.string("package")) \(try prov.string("package_version")), \(name)"
+        let imported = "\(try prov.string("package")) \(try prov.string("package_version")), \(name)"
 
         func curve(_ xs: [Double], _ ys: [Double], node: JSONNode) throws -> TokenCurve {
             guard xs.count == ys.count, !xs.isEmpty else { throw node.fail("token and value lists differ in length or are empty") }
@@ -175,6 +176,7 @@ public final class VLLMKernelTables: Sendable {
         }
         var moe: [MoEKey: [(String, TokenCurve)]] = [:]
         var shapes = Set<MoEShape>()
+        var probeRows = Set<String>()
         for c in try j.require("moe").array() {
             let shape = MoEShape(hidden: try c.positiveInt("hidden"), inter: try c.positiveInt("inter"), topK: try c.positiveInt("topk"), experts: try c.positiveInt("experts"))
             let key = MoEKey(shape: shape, tp: try c.positiveInt("tp"), ep: try c.positiveInt("ep"))
@@ -183,7 +185,9 @@ public final class VLLMKernelTables: Sendable {
             guard ys.allSatisfy({ $0 > 0 }) else { throw c.fail("times must be positive") }
             moe[key, default: []].append((try c.string("distribution"), try curve(xs, ys, node: c)))
             shapes.insert(shape)
+            if let src = c.optional("source") { probeRows.insert(try src.string()) }
         }
+        provenance = imported + (probeRows.isEmpty ? "" : " + fused-MoE rows measured by moesim's probe (\(probeRows.sorted().joined(separator: ", ")))")
         self.moe = moe.mapValues { $0.sorted { $0.0 < $1.0 }.map { (distribution: $0.0, curve: $0.1) } }
         moeShapes = shapes.sorted()
         var rh: [RoutingKey: TokenCurve] = [:], rp: [RoutingKey: TokenCurve] = [:]
