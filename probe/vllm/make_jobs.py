@@ -123,6 +123,26 @@ jobs_c[6]["cpu_hogs"] = 24
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, third session, written by make_jobs.py", "jobs": jobs_c},
           open(os.path.join(here, "jobs-h200-c.json"), "w"), indent=1)
 print("third session:", len(jobs_c), "jobs;", sum(len(j["runs"]) for j in jobs_c), "runs")
+# The fourth session (2026-12-04, afternoon): the engine core's own host speed is now recorded before and after each
+# run (sitecustomize.py's Worker.moesim_hostspeed), to settle how host costs follow the host's speed. First the slowed
+# host the third session had no time for (24 busy processes), then serving where TTFT missed most (Qwen1.5-MoE,
+# Mixtral) and DeepSeek-V2-Lite's serving never measured, then Qwen1.5-MoE without CUDA graphs (every kernel launched
+# by the host: a layer's launch count differs by architecture) and the OLMoE runs furthest off (2,048 batched tokens,
+# a lone 2,048-token prompt).
+jobs_d = [
+    job("olmoe-offline-busy", "olmoe-1b-7b", "offline", OFFLINE_HELD, note="24 busy processes beside vLLM", startup=90),
+    job("qwen15-serve", "qwen1.5-moe-a2.7b", "serve", SERVE, startup=90),
+    job("mixtral-serve", "mixtral-8x7b", "serve", [dict(r, target_s=15) if "target_s" in r else r for r in SERVE], startup=110),
+    job("dsv2lite-serve", "deepseek-v2-lite", "serve", SERVE, startup=160),
+    job("qwen15-eager", "qwen1.5-moe-a2.7b", "offline", OFFLINE_KNOB, {"enforce_eager": True}, "no torch.compile, no CUDA graphs", 60),
+    job("olmoe-mnbt2048", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"max_num_batched_tokens": 2048, "max_num_seqs": 256},
+        "the A100's serving defaults", KNOB_START),
+    job("olmoe-offline", "olmoe-1b-7b", "offline", OFFLINE_FULL),
+]
+jobs_d[0]["cpu_hogs"] = 24
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fourth session, written by make_jobs.py", "jobs": jobs_d},
+          open(os.path.join(here, "jobs-h200-d.json"), "w"), indent=1)
+print("fourth session:", len(jobs_d), "jobs;", sum(len(j["runs"]) for j in jobs_d), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},

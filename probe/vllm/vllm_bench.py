@@ -209,6 +209,10 @@ def run_offline(job, args, model_dir):
         res = llm.generate(ps, sps, use_tqdm=False)
         el = time.perf_counter() - t0
         m1 = time.monotonic()
+        try:  # the engine core's speed again right after the run: did the host change speed while it ran?
+            host["engine_core_after"] = llm.collective_rpc("moesim_hostspeed")[0]
+        except Exception as e:
+            host["engine_core_after_error"] = repr(e)[:200]
         got = [len(r.outputs[0].token_ids) for r in res]
         bad = sum(1 for g, o in zip(got, outs) if g != o)
         total_in, total_out = sum(ins), sum(got)
@@ -337,6 +341,10 @@ async def serve_runs(job, args, model_dir):
         await asyncio.gather(*[launch(i) for i in range(n)])
         end = max(t[-1] for t in rec["times"] if t)
         m1 = time.monotonic()
+        try:  # the engine core's speed again right after the run: did the host change speed while it ran?
+            host["engine_core_after"] = (await engine.collective_rpc("moesim_hostspeed"))[0]
+        except Exception as e:
+            host["engine_core_after_error"] = repr(e)[:200]
         duration = end - start
         ttfts, tpots, itls, e2els, itl_lists = [], [], [], [], []
         total_out = 0
