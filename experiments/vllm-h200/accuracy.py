@@ -62,10 +62,12 @@ for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b"):
     cells.append("%s (%d)" % (pct(statistics.median(st)), len(st)) if st else "-")
     print("| %s | %s |" % (model, " | ".join(cells)))
 print()
-for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/")),
+for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/", "d/")),
                     ("second session, a fresh host (fit and held out, tags b1-b2)", lambda r: r["id"].startswith("b/")),
                     ("third session, a fresh host, host speed measured before each run (fit and held out, tags c1-c2)",
-                     lambda r: r["id"].startswith("c/"))):
+                     lambda r: r["id"].startswith("c/")),
+                    ("fourth session, a fresh host, host speed measured in the engine core before and after each run (fit and held out, tags d1-d3)",
+                     lambda r: r["id"].startswith("d/"))):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))
     print()
 s = v.get("step_traces", {})

@@ -89,6 +89,14 @@ SESSIONS = {
     "2026-12-04-h200-vllm-c": {"prefix": "c/", "fit": FIT, "fit_skips_stalls": True,
                                "call": {"olmoe-serve": "c1", "qwen15-serve": "c1", "olmoe-offline": "c1",
                                         "dsv2lite-offline": "c2", "qwen3-offline": "c2", "mixtral-serve": "c2"}},
+    # The fourth device session (2026-12-04 afternoon, a fresh host): the engine core's speed measured before and after
+    # each run. Same rule: its repeats of the first session's fit runs join the fit split (OLMoE offline, OLMoE at
+    # 2,048 batched tokens, Mixtral serving); the rest is held out, the slowed host (olmoe-offline-busy), Qwen1.5-MoE
+    # without CUDA graphs and DeepSeek-V2-Lite serving among them.
+    "2026-12-04-h200-vllm-d": {"prefix": "d/", "fit": FIT, "fit_skips_stalls": True,
+                               "call": {"olmoe-offline-busy": "d1", "qwen15-serve": "d1", "mixtral-serve": "d2",
+                                        "dsv2lite-serve": "d2", "qwen15-eager": "d2", "olmoe-mnbt2048": "d3",
+                                        "olmoe-offline": "d3"}},
 }
 
 
@@ -122,8 +130,8 @@ def entries(res, rel):
         first = True
         job_stalls = stalls.stalls(jd)
         hs = os.path.join(jd, "hostspeed.jsonl")
-        # The host's speed (hostspeed.py's workload, median of its repetitions): in the engine-core process just before
-        # the run where the harness measured it there (after the third session), else in the front-end process just
+        # The host's speed (hostspeed.py's workload, median of its repetitions): in the engine-core process before and
+        # after the run (fourth session on), else in the engine-core process just before it, else in the front-end process just
         # before the run (third session), else at the job's start (second session); the first session has none.
         job_speed = json.loads(open(hs).readline())["workload_median_s"] if os.path.exists(hs) else None
         for r in meta["runs"]:
@@ -136,7 +144,12 @@ def entries(res, rel):
             tags = [sess["call"].get(job, "call?")]
             note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f))
             hsd = d.get("host_speed") or {}
-            if "workload_median_s" in hsd.get("engine_core", {}):
+            if "workload_median_s" in hsd.get("engine_core_after", {}) and "workload_median_s" in hsd.get("engine_core", {}):
+                # The speed moves by up to 2x within seconds (the fourth session measured both ends of each run): the
+                # mean of the two ends estimates the speed over the run better than either.
+                host_speed = (hsd["engine_core"]["workload_median_s"] + hsd["engine_core_after"]["workload_median_s"]) / 2
+                where = "in the engine-core process, mean of just before and just after the run"
+            elif "workload_median_s" in hsd.get("engine_core", {}):
                 host_speed, where = hsd["engine_core"]["workload_median_s"], "in the engine-core process just before the run"
             elif hsd:
                 host_speed, where = hsd["workload_median_s"], "in the front-end process just before the run"
@@ -193,7 +206,9 @@ def write(runs, out, base):
                         "host-speed reference and exponent need runs at a measured speed), the rest held out, among them a dense control "
                         "(Llama-3.1-8B), online fp8 weights and serving for Qwen3-30B-A3B and Qwen1.5-MoE-A2.7B. Entries whose id starts "
                         "with 'c/' come from a third session (2026-12-04, probe/results/2026-12-04-h200-vllm-c, tags c1-c2): its repeats of the "
-                        "first session's fit runs are fitted too, the rest held out. "
+                        "first session's fit runs are fitted too, the rest held out. Entries whose id starts with 'd/' come from a fourth session "
+                        "(2026-12-04 afternoon, probe/results/2026-12-04-h200-vllm-d, tags d1-d3), split by the same rule; it measured the host's "
+                        "speed in the engine core before and after each run and includes a deliberately slowed host (24 busy processes). "
                         "Runs of the second and third sessions carry --host-speed (probe/vllm/hostspeed.py, at the job's start or just "
                         "before the run); the first session's runs have none and are taken at the reference host. "
                         "Written by probe/vllm/make_manifest.py.",
