@@ -38,6 +38,8 @@ public struct EngineProfile: Sendable {
         "input_latency_us": (0, "from a request's send to the engine core being able to schedule it (front-end input processing, IPC)"),
         "output_latency_us": (0, "from the end of a step to its tokens reaching the client (output processing in the engine core and the front end, IPC)"),
         "request_host_us": (0, "engine-core host time per arriving request (input processing, prefix-cache block hashing), spent before the next step is scheduled"),
+        "eager_op_host_us": (0, "host (Python + launch) time per operation a step without CUDA graphs runs, each layer's operations counted from the architecture (ModelArchitecture.hostOps: Mixtral 15, OLMoE 17, Qwen1.5-MoE 23, DeepSeek-V2-Lite 28); 0 = eager_layer_host_us per layer instead"),
+        "enforce_eager_op_host_us": (0, "with --enforce-eager: host time per operation of every step (eager PyTorch); 0 = enforce_eager_layer_host_us per layer, or eager_op_host_us"),
         "enforce_eager_layer_host_us": (0, "with --enforce-eager: host time per decoder layer of every step (eager PyTorch dispatch and launches; 0 = eager_layer_host_us)"),
         "host_speed_reference_s": (0, "the host the host costs above are stated for, by its speed: the time of probe/vllm/hostspeed.py's workload there (median of its repetitions); a run given --host-speed S multiplies every host cost (step, sequence, token, layer launch, request, input and output latency, front end, DP sync) by (S / this)^host_speed_exponent; 0: host costs are never scaled"),
         "host_speed_exponent": (1, "how host costs follow the host's speed: (S / host_speed_reference_s)^this (1: in proportion; below 1: part of the host time does not slow with the CPU)"),

@@ -62,6 +62,10 @@ extension ModelArchitecture {
         qkvBias = fam == "qwen2_moe" || fam == "qwen2" || attnBias || qkvBiasKey || includeBias
         quantization = try Quantization.read(config: c, hidden: hidden) ?? Quantization.read(config: outer, hidden: hidden) ?? .none
         isDiffusion = diffusion ?? fam.hasPrefix("llada")
+        // vLLM's model code for these families norms queries and keys (OLMoE over the full width, Qwen3 per head); Qwen2-MoE
+        // gates its shared expert with a sigmoid (ModelArchitecture.hostLaunches).
+        qkNorm = ["olmoe", "qwen3", "qwen3_moe"].contains(fam)
+        sharedExpertGate = fam == "qwen2_moe"
 
         if fam.hasPrefix("deepseek") || fam == "kimi_k2" {
             let rank = Limits.model["lora_rank"]!, dim = Limits.model["head_dim"]!

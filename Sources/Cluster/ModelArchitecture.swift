@@ -39,6 +39,10 @@ public struct ModelArchitecture: Sendable, Equatable {
     public var tieEmbeddings: Bool
     public var attention: AttentionKind
     public var qkvBias: Bool
+    /// RMS norms on the queries and keys before the rotary embedding (OLMoE over the full width, Qwen3 per head).
+    public var qkNorm: Bool = false
+    /// A sigmoid gate scales the shared expert's output (Qwen1.5/Qwen2-MoE's `shared_expert_gate`).
+    public var sharedExpertGate: Bool = false
     /// The FFN of each layer, `layers` entries.
     public var ffn: [FFNSpec]
     /// Diffusion language models attend bidirectionally and keep no KV cache.
@@ -71,6 +75,41 @@ public struct ModelArchitecture: Sendable, Equatable {
         return 2 * (worst + 4 * Double(hidden))
     }
     public var isMoE: Bool { moe != nil }
+
+    /// Operations layer `l` runs from the host per forward when nothing is captured in a CUDA graph (vLLM 0.24's model
+    /// code, tensor parallelism 1), each a module or custom-op call and the kernel(s) it launches: what the host time of
+    /// a step run without CUDA graphs follows, one operation at a time. Counted from vLLM 0.24.0's model files and
+    /// layers, the uncertain pieces checked with PyTorch's profiler on an H200 (2026-12-04; docs/internals.md):
+    /// - attention: input norm, QKV GEMM (bias fused), rotary embedding, KV-cache write, attention, output GEMM,
+    ///   post-attention norm (7); q/k norms 2 more; MLA: the query projection (or the query's down-projection, its
+    ///   norm and up-projection), the KV down-projection and its norm, the rotary embedding, the cache write, the
+    ///   absorbed attention (a batched GEMM either side), output GEMM and norm (11);
+    /// - dense MLP: gate/up GEMM, activation, down GEMM (3);
+    /// - fused MoE: router GEMM, top-k (2 kernels when the expert count is not a power of two; DeepSeek's compiled
+    ///   grouped top-k 6), block alignment (2 beyond 64 experts), the two expert GEMMs, activation, the top-k sum and
+    ///   the output copy (8 for Mixtral); shared experts: their MLP and the add (4), with Qwen's sigmoid gate 3 more.
+    /// Mixtral 15, OLMoE 17, Qwen3-MoE 18, Qwen1.5-MoE 23, DeepSeek-V2-Lite 28 (its dense first layer 14), Llama 10.
+    public func hostOps(layer l: Int) -> Int {
+        var n: Int
+        switch attention {
+        case .gqa:
+            n = 7 + (qkNorm ? 2 : 0)
+        case .mla(let qLora, _, _, _, _):
+            n = 11 + (qLora != nil ? 2 : 0)
+        }
+        let f = ffn[min(max(l, 0), ffn.count - 1)]
+        if f.isMoE {
+            let deepseekRouting = family.hasPrefix("deepseek") || family == "kimi_k2"
+            let topk = deepseekRouting ? 6 : (f.experts & (f.experts - 1) == 0 ? 1 : 2)
+            n += 1 + topk + (f.experts > 64 ? 2 : 1) + 5
+            if f.sharedIntermediate > 0 { n += 4 + (sharedExpertGate ? 3 : 0) }
+        }
+        if f.denseIntermediate > 0 { n += 3 }
+        return n
+    }
+
+    /// Operations a whole forward's decoder layers run from the host without CUDA graphs (`hostOps(layer:)`).
+    public var hostOps: Int { (0..<layers).reduce(0) { $0 + hostOps(layer: $1) } }
 
     // MARK: parameter counts (elements, not bytes)
 

@@ -224,9 +224,8 @@ public struct VLLMSimulator {
         if d.param("enforce_eager") >= 0.5 { graphMax = 0 }
         // --enforce-eager runs eager PyTorch (no torch.compile), whose per-layer host time differs from a compiled
         // graph run without CUDA graphs.
-        let eagerLayerUs = d.param("enforce_eager") >= 0.5 && d.param("enforce_eager_layer_host_us") > 0 ? d.hostParam("enforce_eager_layer_host_us") : d.hostParam("eager_layer_host_us")
         var clock = StepClock(graphMax: graphMax, dpEager: dp > 1 && d.param("dp_forces_eager") >= 0.5,
-                              eagerHostUs: Double(d.model.layers) * eagerLayerUs,
+                              eagerHostUs: eagerHostUs(d),
                               stepOverheadUs: d.hostParam("step_overhead_us"), perSeqUs: d.hostParam("per_seq_overhead_us"),
                               dpSyncUs: dp > 1 ? d.hostParam("dp_sync_us") : 0, frontendPerTokenUs: d.hostParam("frontend_per_token_us"))
         clock.piecewiseHostUs = Double(d.model.layers) * d.hostParam("piecewise_layer_host_us")
@@ -236,6 +235,20 @@ public struct VLLMSimulator {
         clock.asyncScheduling = d.param("async_scheduling") >= 0.5
         clock.padding = padding
         return clock
+    }
+
+    /// Host time of one forward run without CUDA graphs (µs, at the deployment's host speed): per operation, each
+    /// layer's operations counted from the architecture (`ModelArchitecture.hostOps`), where the profile prices them
+    /// (`eager_op_host_us`); else per decoder layer (`eager_layer_host_us`). --enforce-eager runs eager PyTorch (no
+    /// torch.compile), whose host time per operation differs from a compiled graph run without CUDA graphs.
+    static func eagerHostUs(_ d: Deployment) -> Double {
+        let enforce = d.param("enforce_eager") >= 0.5
+        if d.param("eager_op_host_us") > 0 {
+            let perOp = enforce && d.param("enforce_eager_op_host_us") > 0 ? d.hostParam("enforce_eager_op_host_us") : d.hostParam("eager_op_host_us")
+            return Double(d.model.hostOps) * perOp
+        }
+        let perLayer = enforce && d.param("enforce_eager_layer_host_us") > 0 ? d.hostParam("enforce_eager_layer_host_us") : d.hostParam("eager_layer_host_us")
+        return Double(d.model.layers) * perLayer
     }
 
     /// One recorded engine step priced by the model: its GPU time, the host time, the step's time, how vLLM runs it.
@@ -360,7 +373,7 @@ public struct VLLMSimulator {
             if pp > 1 && sim.speculative != nil {
                 throw InputError.usage("moesim does not model speculative decoding together with --pipeline-parallel-size \(pp) (its drafts would need the pipeline's batch queue); use one or the other")
             }
-            self.stageEagerHostUs = cost.stageLayerShare.map { $0 * Double(d.model.layers) * d.hostParam("eager_layer_host_us") }
+            self.stageEagerHostUs = cost.stageLayerShare.map { $0 * VLLMSimulator.eagerHostUs(d) }
             self.dp = d.plan.dataParallel
             let dp = self.dp
             self.blockSize = Int(d.param("block_size"))

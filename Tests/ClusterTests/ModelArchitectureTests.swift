@@ -148,3 +148,31 @@ struct ModelShapeCase: Sendable, CustomTestStringConvertible {
         #expect(e?.message.contains("'hidden_size'") == true)
     }
 }
+
+/// The operations a layer runs from the host without CUDA graphs, as counted from vLLM 0.24.0's model code
+/// (ModelArchitecture.hostOps; docs/internals.md): what a step without graphs costs the host follows them.
+@Suite struct HostOpsTests {
+    @Test(arguments: [("mixtral-8x7b", 15, 15), ("olmoe-1b-7b", 17, 17), ("qwen3-30b-a3b", 18, 18),
+                      ("qwen1.5-moe-a2.7b", 23, 23), ("deepseek-v2-lite", 14, 28), ("llama-3.1-8b", 10, 10)])
+    func perLayer(_ c: (String, Int, Int)) throws {
+        let m = try Repo.store.model(c.0)
+        #expect(m.hostOps(layer: 0) == c.1, "\(c.0) first layer")
+        #expect(m.hostOps(layer: m.layers - 1) == c.2, "\(c.0) last layer")
+        #expect(m.hostOps == c.1 + (m.layers - 1) * c.2, "\(c.0) whole forward")
+    }
+
+    @Test func featuresAddTheirOperations() throws {
+        let olmoe = try Repo.store.model("olmoe-1b-7b")
+        var noNorm = olmoe
+        noNorm.qkNorm = false
+        #expect(olmoe.hostOps(layer: 3) - noNorm.hostOps(layer: 3) == 2)
+        let qwen = try Repo.store.model("qwen1.5-moe-a2.7b")
+        var ungated = qwen
+        ungated.sharedExpertGate = false
+        #expect(qwen.hostOps(layer: 3) - ungated.hostOps(layer: 3) == 3)
+        // DeepSeek-V3's query goes through a low-rank projection and its norm: two more operations than Lite's.
+        let v3 = try Repo.store.model("deepseek-v3")
+        let lite = try Repo.store.model("deepseek-v2-lite")
+        #expect(v3.hostOps(layer: 10) - lite.hostOps(layer: 10) == 2 + 1)  // and 256 experts align in two kernels
+    }
+}

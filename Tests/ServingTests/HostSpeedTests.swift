@@ -40,3 +40,34 @@ import Cluster
         #expect(rb.tpotMs.mean > ra.tpotMs.mean * 1.2 && rb.ttftMs.mean > ra.ttftMs.mean)
     }
 }
+
+/// A profile that prices operations (`eager_op_host_us`) charges a step without CUDA graphs per operation its layers
+/// run (ModelArchitecture.hostOps), so at one host speed an architecture with more operations per layer pays more per
+/// layer: Qwen1.5-MoE (23, a gated shared expert) more than OLMoE (17), which pays more than Mixtral (15). (The
+/// shipped vllm profile still prices layers: docs/internals.md says why.)
+@Suite struct EagerHostOpsTests {
+    @Test func eagerHostTimeFollowsTheArchitecturesOperations() throws {
+        var perOp: [Double] = []
+        var perLayer: [String: Double] = [:]
+        for name in ["mixtral-8x7b", "olmoe-1b-7b", "qwen1.5-moe-a2.7b", "deepseek-v2-lite"] {
+            var d = try deployment(name, gpu: "h200-sxm-141gb")
+            d.engine.params["eager_op_host_us"] = 96.4
+            let clock = VLLMSimulator.makeClock(d, maxSeqs: 1024, budget: 8192)
+            perOp.append(clock.eagerHostUs / Double(d.model.hostOps))
+            perLayer[name] = clock.eagerHostUs / Double(d.model.layers)
+        }
+        #expect(perOp.allSatisfy { abs($0 - perOp[0]) < 1e-9 * perOp[0] && $0 > 0 })
+        #expect(perLayer["qwen1.5-moe-a2.7b"]! > perLayer["olmoe-1b-7b"]! && perLayer["olmoe-1b-7b"]! > perLayer["mixtral-8x7b"]!)
+        // --enforce-eager prices its operations with its own cost; a profile without a per-operation cost falls back
+        // to its per-layer one.
+        var eager = try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb")
+        eager.engine.params["eager_op_host_us"] = 96.4
+        eager.engine.params["enforce_eager_op_host_us"] = 69.8
+        eager.engine.params["enforce_eager"] = 1
+        #expect(abs(VLLMSimulator.eagerHostUs(eager) - Double(eager.model.hostOps) * eager.param("enforce_eager_op_host_us")) < 1e-6)
+        var perLayerProfile = try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb")
+        perLayerProfile.engine.params["eager_op_host_us"] = 0
+        perLayerProfile.engine.params["eager_layer_host_us"] = 100
+        #expect(abs(VLLMSimulator.eagerHostUs(perLayerProfile) - 16 * 100) < 1e-9)
+    }
+}
