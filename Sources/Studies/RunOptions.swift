@@ -37,7 +37,7 @@ public enum RunOptions {
         OptionSpec("--enforce-eager", nil, "vLLM: no torch.compile and no CUDA graphs."),
         OptionSpec("--async-scheduling", nil, "vLLM: schedule the next step while the current one runs on the GPU (the vllm profile's default)."),
         OptionSpec("--no-async-scheduling", nil, "vLLM: turn async scheduling off (host time adds to GPU time)."),
-        OptionSpec("--host-speed", "<s>", "vLLM: how fast this host runs the engine's Python: the workload_median_s that `python3 probe/vllm/hostspeed.py` prints on it (a few seconds, no GPU needed); every host cost scales by (s / the engine profile's host_speed_reference_s)^host_speed_exponent.", default: "the profile's reference host"),
+        OptionSpec("--host-speed", "<s>", "vLLM: how fast this host runs the engine's Python: the workload_geomean_s that `python3 probe/vllm/hostspeed.py --seconds 30` prints on it (half a minute, no GPU needed; the speed of a shared or virtual host moves within seconds); every host cost scales by (s / the engine profile's host_speed_reference_s)^host_speed_exponent.", default: "the profile's reference host"),
         OptionSpec("--replicas", "<n>", "vLLM: N engine instances of this plan behind a router, on one event queue.", default: "1"),
         OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
         OptionSpec("--prefill-instances", "<x>", "Disaggregated prefill/decode (xPyD): x prefill instances (the decode instances use the plan above).", default: "none (aggregated)"),

@@ -15,6 +15,7 @@ Three kinds of entry, each with the moesim flags that describe the run:
 The fit split is declared here (FIT below) and written into the manifest: everything else is held out.
 """
 import json
+import math
 import os
 import re
 import sys
@@ -130,10 +131,17 @@ def entries(res, rel):
         first = True
         job_stalls = stalls.stalls(jd)
         hs = os.path.join(jd, "hostspeed.jsonl")
-        # The host's speed (hostspeed.py's workload, median of its repetitions): in the engine-core process before and
-        # after the run (fourth session on), else in the engine-core process just before it, else in the front-end process just
-        # before the run (third session), else at the job's start (second session); the first session has none.
-        job_speed = json.loads(open(hs).readline())["workload_median_s"] if os.path.exists(hs) else None
+        # The host's speed (hostspeed.py's workload, median of its repetitions), one figure per job: the geometric mean
+        # of every measurement taken during the job (at its start; from the third session on before each run in the
+        # front end; from the fourth on in the engine core before and after each run). A single measurement says
+        # little about the speed over a run: the fourth session's before- and after-run figures correlate at 0.12 over
+        # 40 runs (the speed moves within seconds), while jobs differ steadily (0.042 s for the third session's
+        # Mixtral serving, 0.16 s beside 24 busy processes), so the job's mean is what a run is given.
+        meas = [json.loads(open(hs).readline())["workload_median_s"]] if os.path.exists(hs) else []
+        for r in meta["runs"]:
+            hsd = json.load(open(os.path.join(jd, r["id"] + ".json"))).get("host_speed") or {}
+            meas += [x["workload_median_s"] for x in (hsd, hsd.get("engine_core", {}), hsd.get("engine_core_after", {})) if "workload_median_s" in x]
+        job_speed = math.exp(sum(math.log(x) for x in meas) / len(meas)) if meas else None
         for r in meta["runs"]:
             rid = r["id"]
             f = os.path.join(jd, rid + ".json")
@@ -143,21 +151,11 @@ def entries(res, rel):
             fit = (job, rid) in sess["fit"] and not (sess.get("fit_skips_stalls") and rid in job_stalls)
             tags = [sess["call"].get(job, "call?")]
             note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f))
-            hsd = d.get("host_speed") or {}
-            if "workload_median_s" in hsd.get("engine_core_after", {}) and "workload_median_s" in hsd.get("engine_core", {}):
-                # The speed moves by up to 2x within seconds (the fourth session measured both ends of each run): the
-                # mean of the two ends estimates the speed over the run better than either.
-                host_speed = (hsd["engine_core"]["workload_median_s"] + hsd["engine_core_after"]["workload_median_s"]) / 2
-                where = "in the engine-core process, mean of just before and just after the run"
-            elif "workload_median_s" in hsd.get("engine_core", {}):
-                host_speed, where = hsd["engine_core"]["workload_median_s"], "in the engine-core process just before the run"
-            elif hsd:
-                host_speed, where = hsd["workload_median_s"], "in the front-end process just before the run"
-            else:
-                host_speed, where = job_speed, "at the job's start"
+            host_speed = job_speed
+            where = "the geometric mean of %d measurements during the job" % len(meas)
             speed = ["--host-speed", "%.4f" % host_speed] if host_speed else []
             if host_speed:
-                note += "; host speed %s %.4f s (probe/vllm/hostspeed.py)" % (where, host_speed)
+                note += "; host speed %.4f s, %s (probe/vllm/hostspeed.py)" % (host_speed, where)
             if rid in job_stalls:
                 tags.append("stall")
                 note += "; one-off stall (first use of a kernel configuration): %s" % ", ".join(
@@ -209,8 +207,8 @@ def write(runs, out, base):
                         "first session's fit runs are fitted too, the rest held out. Entries whose id starts with 'd/' come from a fourth session "
                         "(2026-12-04 afternoon, probe/results/2026-12-04-h200-vllm-d, tags d1-d3), split by the same rule; it measured the host's "
                         "speed in the engine core before and after each run and includes a deliberately slowed host (24 busy processes). "
-                        "Runs of the second and third sessions carry --host-speed (probe/vllm/hostspeed.py, at the job's start or just "
-                        "before the run); the first session's runs have none and are taken at the reference host. "
+                        "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
+                        "taken during the job; the first session's runs have none and are taken at the reference host. "
                         "Written by probe/vllm/make_manifest.py.",
          "runs": runs}
     os.makedirs(base, exist_ok=True)
