@@ -413,7 +413,7 @@ public struct VLLMSimulator {
             self.pick = Xoshiro256(seed: sim.seed, stream: 0x9A7)
             self.pc = sim.prefixCaching
             let pc = self.pc
-            self.caches = (0..<(pc ? dp : 0)).map { _ in PrefixCache() }
+            self.caches = (0..<(pc ? dp : 0)).map { _ in PrefixCache(blocks: totalBlocks) }
             self.spec = sim.speculative
             let spec = self.spec
             self.specK = spec?.numSpeculativeTokens ?? 0
