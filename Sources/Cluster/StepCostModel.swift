@@ -82,8 +82,12 @@ public final class StepCostModel {
 
     @inline(__always)
     func note(_ component: String, _ s: KernelSource) {
+        // Most steps note what the last note did (the attention kernel's source): skip hashing the component then.
+        if let last = lastNote, last.source == s, last.component == component { return }
         if componentSources[component]?.contains(s) != true { componentSources[component, default: []].insert(s) }
+        lastNote = (component, s)
     }
+    var lastNote: (component: String, source: KernelSource)?
 
     /// The kernel tables used, for labels: the GPU's vLLM tables, and the fp8 block-scaled ones where they are used.
     public var kernelTablesLabel: String? {
@@ -168,6 +172,10 @@ public final class StepCostModel {
             throw InputError.data("no interconnect profile applies to \(kernels.gpu.name) with \(gpus) GPUs; give one with --interconnect")
         }
         headsPerGPU = model.heads / tp
+        let attn = Self.attentionTable(kernels: kernels, model: model, tp: tp, headsPerGPU: headsPerGPU)
+        attentionTable = attn
+        decodeAttentionGrid = attn.flatMap { kernels.tables?.generationGrid(heads: $0.heads, kvHeads: $0.kvHeads) }
+        prefillAttentionGrid = attn.flatMap { kernels.tables?.contextGrid(heads: $0.heads, kvHeads: $0.kvHeads) }
         // MLA: the module rows of this head count per GPU, projection dtype (bf16, or fp8 with 128x128 block scales on
         // fp8 tensor cores) and KV-cache dtype; other quantizations keep the granular model.
         let mlaGemm: String? = !q.isQuantized ? "bfloat16" : (q.fp8BlockScaled && fp8Compute ? "fp8_block" : nil)
@@ -316,9 +324,9 @@ public final class StepCostModel {
     public func attentionKernelUs(_ b: BatchShape) -> Double {
         var s = 0.0
         let table = attentionTable
-        if b.decodeSequences > 0, let at = table,
-           let t = kernels.tables?.decodeAttentionUs(heads: at.heads, kvHeads: at.kvHeads, sequences: Double(b.decodeSequences) * at.batchScale,
-                                                     meanContext: b.decodeContext / Double(b.decodeSequences)) {
+        if b.decodeSequences > 0, let at = table, let g = decodeAttentionGrid,
+           let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.decodeSequences) * at.batchScale,
+                                                length: b.decodeContext / Double(b.decodeSequences)) {
             note("attention kernel", at.batchScale == 1 ? t.source : .interpolated)
             s += t.us * kvAttentionRatio
         } else if b.decodeSequences > 0 {
@@ -333,7 +341,8 @@ public final class StepCostModel {
             // chunks after long prefixes: at tiny q the table time is mostly the kernel's fixed cost.
             let x = b.prefillPairs / Double(b.prefillSequences)
             let length = ((8 * x + 1).squareRoot() - 1) / 2
-            if length >= 1, let t = kernels.tables?.prefillAttentionUs(heads: at.heads, kvHeads: at.kvHeads, sequences: Double(b.prefillSequences) * at.batchScale, meanLength: length) {
+            if length >= 1, let g = prefillAttentionGrid,
+               let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.prefillSequences) * at.batchScale, length: length) {
                 note("attention kernel", at.batchScale == 1 ? t.source : .interpolated)
                 return s + t.us
             }
@@ -380,9 +389,18 @@ public final class StepCostModel {
             let d = m.tables.dims
             var rest = 0.0
             for (r, n) in zip(rows, parts) {
-                rest += max(0, r - cached(&mlaRowsGEMMCache, n) { mlaModuleGEMMUs(tokens: n, hidden: d.hidden, qLora: d.qLoraRank) })
+                var rowGEMM: Double
+                if let v = Self.lookup(mlaRowsGEMMCache, n) { rowGEMM = v } else {
+                    rowGEMM = mlaModuleGEMMUs(tokens: n, hidden: d.hidden, qLora: d.qLoraRank)
+                    Self.store(rowGEMM, n, in: &mlaRowsGEMMCache)
+                }
+                rest += max(0, r - rowGEMM)
             }
-            let own = cached(&mlaOwnGEMMCache, b.tokens) { mlaModuleGEMMUs(tokens: b.tokens, hidden: model.hidden, qLora: mlaQLora) }
+            var own: Double
+            if let v = Self.lookup(mlaOwnGEMMCache, b.tokens) { own = v } else {
+                own = mlaModuleGEMMUs(tokens: b.tokens, hidden: model.hidden, qLora: mlaQLora)
+                Self.store(own, b.tokens, in: &mlaOwnGEMMCache)
+            }
             return rest + own
         }
         var us = rows.reduce(0, +)
@@ -432,7 +450,11 @@ public final class StepCostModel {
     /// batch scaled by the ratio of KV heads (FlashAttention splits the work into sequences x KV heads, each reading
     /// its KV head's context for its group of query heads: 16 query and 16 KV heads at batch B run as 8 and 8 at
     /// batch 2B). nil without tables, or when no pair of the same group size was measured.
-    lazy var attentionTable: (heads: Int, kvHeads: Int, batchScale: Double)? = {
+    let attentionTable: (heads: Int, kvHeads: Int, batchScale: Double)?
+    /// The measured decode and prefill attention grids of `attentionTable`'s head pair (looked up once).
+    let decodeAttentionGrid: VLLMKernelTables.AttnGrid?, prefillAttentionGrid: VLLMKernelTables.AttnGrid?
+
+    static func attentionTable(kernels: KernelCost, model: ModelArchitecture, tp: Int, headsPerGPU: Int) -> (heads: Int, kvHeads: Int, batchScale: Double)? {
         guard let t = kernels.tables, case .gqa = model.attention, model.headDim == 128 else { return nil }
         let hq = headsPerGPU, hkv = max(1, model.kvHeads / tp)
         if t.hasAttention(heads: hq, kvHeads: hkv) { return (hq, hkv, 1) }
@@ -446,7 +468,7 @@ public final class StepCostModel {
         }
         for m in [2, 4, 8, 16] where t.hasAttention(heads: group * hkv * m, kvHeads: hkv * m) { return (group * hkv * m, hkv * m, 1 / Double(m)) }
         return nil
-    }()
+    }
 
     /// Tensor-parallel all-reduce of T tokens' hidden states (paper eq. 2 volume), one call.
     public func tpAllReduceUs(tokens t: Int) -> Double {
@@ -455,39 +477,58 @@ public final class StepCostModel {
 
     // MARK: cached whole-model sums
 
+    /// A cached value by token count (NaN: not yet computed).
     @inline(__always)
-    func cached(_ cache: inout [Double], _ i: Int, _ f: () -> Double) -> Double {
+    static func lookup(_ cache: [Double], _ i: Int) -> Double? {
         if i < cache.count { let v = cache[i]; if !v.isNaN { return v } }
-        else { cache.append(contentsOf: repeatElement(Double.nan, count: i - cache.count + 1 + i / 2)) }
-        let v = f()
+        return nil
+    }
+
+    /// Stores a computed value by token count. Kept apart from the computation (no access to the cache is held
+    /// while it runs), so the optimizer can drop the caches' run-time exclusivity checks.
+    @inline(__always)
+    static func store(_ v: Double, _ i: Int, in cache: inout [Double]) {
+        if i >= cache.count { cache.append(contentsOf: repeatElement(Double.nan, count: i - cache.count + 1 + i / 2)) }
         cache[i] = v
-        return v
     }
 
     /// Attention projections plus dense FFNs plus elementwise work of all layers, one GPU, T tokens.
     public func denseUs(tokens t: Int) -> Double {
         if t == 0 { return 0 }
-        return cached(&denseCache, t) {
-            var s = 0.0
-            var lastSpec: FFNSpec? = nil, lastCost = 0.0
-            for l in 0..<model.layers {
-                if model.ffn[l] != lastSpec { lastSpec = model.ffn[l]; lastCost = denseFFNUs(layer: l, tokens: t) }
-                s += lastCost
-            }
-            return s + Double(model.layers) * elementwiseUs(tokens: t)
+        if let v = Self.lookup(denseCache, t) { return v }
+        var s = 0.0
+        var lastSpec: FFNSpec? = nil, lastCost = 0.0
+        for l in 0..<model.layers {
+            if model.ffn[l] != lastSpec { lastSpec = model.ffn[l]; lastCost = denseFFNUs(layer: l, tokens: t) }
+            s += lastCost
         }
+        let v = s + Double(model.layers) * elementwiseUs(tokens: t)
+        Self.store(v, t, in: &denseCache)
+        return v
     }
 
     public func attentionProjectionsUs(tokens t: Int) -> Double {
         if t == 0 { return 0 }
-        return cached(&attnGEMMCache, t) { Double(model.layers) * attentionGEMMUs(tokens: t) }
+        if let v = Self.lookup(attnGEMMCache, t) { return v }
+        let v = Double(model.layers) * attentionGEMMUs(tokens: t)
+        Self.store(v, t, in: &attnGEMMCache)
+        return v
     }
 
     /// LM head for `rows` sampled sequences (vocabulary-parallel under TP) plus the logits gather.
     public func lmHeadUs(rows r: Int) -> (compute: Double, comm: Double) {
         if r == 0 { return (0, 0) }
-        let compute = cached(&lmCache, r) { gemm("dense GEMMs", m: r, n: model.vocab / tp, k: model.hidden) }
-        let comm = tp > 1 ? cached(&lmCommCache, r) { collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp) } : 0
+        var compute: Double, comm = 0.0
+        if let v = Self.lookup(lmCache, r) { compute = v } else {
+            compute = gemm("dense GEMMs", m: r, n: model.vocab / tp, k: model.hidden)
+            Self.store(compute, r, in: &lmCache)
+        }
+        if tp > 1 {
+            if let v = Self.lookup(lmCommCache, r) { comm = v } else {
+                comm = collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp)
+                Self.store(comm, r, in: &lmCommCache)
+            }
+        }
         return (compute, comm)
     }
 
@@ -495,7 +536,10 @@ public final class StepCostModel {
     /// after the FFN (under EP with DP > 1 the expert outputs are still reduced within the TP group).
     public func tensorParallelCommUs(tokens t: Int) -> Double {
         if t == 0 || tp == 1 { return 0 }
-        return cached(&tpCommCache, t) { 2 * Double(model.layers) * tpAllReduceUs(tokens: t) }
+        if let v = Self.lookup(tpCommCache, t) { return v }
+        let v = 2 * Double(model.layers) * tpAllReduceUs(tokens: t)
+        Self.store(v, t, in: &tpCommCache)
+        return v
     }
 
     /// Expert-parallel dispatch and combine over all MoE layers for a step with `total` tokens across DP ranks.
@@ -581,7 +625,10 @@ public final class StepCostModel {
     func expertTime(tokens n: Int, inter: Int) -> Double {
         if n <= 0 { return 0 }
         if n < 1 << 16 {
-            return cached(&expertUsCache, n) { kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter) }
+            if let v = Self.lookup(expertUsCache, n) { return v }
+            let v = kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter)
+            Self.store(v, n, in: &expertUsCache)
+            return v
         }
         return kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter)
     }
@@ -625,9 +672,12 @@ public final class StepCostModel {
         public var remotePairs: Int
     }
 
+    /// The tables that price the fused-MoE kernel (`moeContext`), nil when none applies.
+    var fusedMoETables: VLLMKernelTables? { model.moe == nil ? nil : expertTables ?? kernels.tables }
+
     /// The measured fused-MoE context for `t` tokens entering the kernel, when the vLLM tables apply.
     public func moeContext(tokens t: Int) -> VLLMKernelTables.MoEContext? {
-        guard let tables = expertTables ?? kernels.tables, let moe = model.moe else { return nil }
+        guard let tables = fusedMoETables, let moe = model.moe else { return nil }
         let ep = plan.expertParallel
         let shape = MoEShape(hidden: model.hidden, inter: moe.expertIntermediate, topK: moe.topK, experts: moe.experts)
         return tables.moeContext(shape: shape, tp: ep ? 1 : tp, ep: ep ? gpus : 1, tokens: t)
@@ -653,6 +703,8 @@ public final class StepCostModel {
         let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
         let groups = ep ? gpus : 1
         let fused = moeContext(tokens: t)
+        // Whether `fused` is there, from the tables (a test of `fused` itself in the experts' loop copied the context).
+        let hasFused = fusedMoETables != nil
         let ratioEstimate = expertBytes != 2 && expertTables == nil
         if let f = fused { note("experts", ratioEstimate ? .estimate : f.source) } else { note("experts", .roofline) }
         var total = 0.0, imb = 0.0
@@ -666,12 +718,19 @@ public final class StepCostModel {
         // Under EP with a placement, every expert's owners (the flattened placement, built with the model).
         let flatOwners = ep && placement != nil
         precondition(!flatOwners || ownerStart.count >= moeLayers * moe.experts + 1, "placement covers fewer MoE layers than the model")
+        // The draw stream and the counts as locals for the layers' loop (written back below): no access to the
+        // model's own is held across the routing's calls.
+        var rng = sampleRNG
+        var countsScratch = self.countsScratch
+        self.countsScratch = []
+        let samplers = self.samplers
+        defer { sampleRNG = rng; self.countsScratch = countsScratch }
         for l in 0..<moeLayers {
             switch draws {
             case .draw:
-                routing.sampleCounts(layer: l, tokens: t, rng: &sampleRNG, into: &countsScratch, samplers: samplers)
+                routing.sampleCounts(layer: l, tokens: t, rng: &rng, into: &countsScratch, samplers: samplers)
             case .record:
-                routing.sampleCounts(layer: l, tokens: t, rng: &sampleRNG, into: &countsScratch, samplers: samplers)
+                routing.sampleCounts(layer: l, tokens: t, rng: &rng, into: &countsScratch, samplers: samplers)
                 for e in 0..<moe.experts { drawRecord.append(UInt16(countsScratch[e])) }
             case .replay(let saved, let offset):
                 saved.withUnsafeBufferPointer { b in
@@ -692,11 +751,11 @@ public final class StepCostModel {
                         let n = share + (i < extra ? 1 : 0)
                         if n == 0 { continue }
                         let g = Int(ownerFlat[lo + i])
-                        if fused == nil { perGPU[g] += expertTime(tokens: n, inter: inter) }
+                        if !hasFused { perGPU[g] += expertTime(tokens: n, inter: inter) }
                         pairs[g] += n; hits[g] += 1
                     }
                 } else {
-                    if fused == nil { perGPU[0] += expertTime(tokens: c, inter: inter) }
+                    if !hasFused { perGPU[0] += expertTime(tokens: c, inter: inter) }
                     pairs[0] += c; hits[0] += 1
                 }
             }
