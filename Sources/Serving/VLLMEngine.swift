@@ -445,8 +445,10 @@ public struct VLLMSimulator {
 
         /// Whether any sequence is running (the next step follows the last one without idling).
         var anyRunning: Bool {
-            for r in 0..<dp where !running[r].isEmpty { return true }
-            return false
+            @inline(__always) get {
+                for r in 0..<dp where !running[r].isEmpty { return true }
+                return false
+            }
         }
 
         /// Whether any request is running or waiting.
@@ -495,7 +497,11 @@ public struct VLLMSimulator {
             arrivals = keep
         }
 
+        // Read-only helpers of the step are inlined: called from a mutating method, a call would copy the whole
+        // engine state (several kilobytes) to pass it.
+
         /// The DP rank with the fewest running and waiting requests, lowest index on ties.
+        @inline(__always)
         func leastLoadedRank() -> Int {
             var best = 0, bestLoad = Int.max
             for r in 0..<dp {
@@ -926,16 +932,20 @@ public struct VLLMSimulator {
 
         /// The scheduled step's largest DP rank: its tokens and its sequences (the step waits for it).
         var largestBatch: (tokens: Int, sequences: Int) {
-            var t = 0, q = 0
-            for r in 0..<dp { t = max(t, batches[r].tokens); q = max(q, batches[r].sequences) }
-            return (t, q)
+            @inline(__always) get {
+                var t = 0, q = 0
+                for r in 0..<dp { t = max(t, batches[r].tokens); q = max(q, batches[r].sequences) }
+                return (t, q)
+            }
         }
 
         /// The share of every DP rank's KV blocks in use.
         var kvUsage: Double {
-            var used = 0
-            for r in 0..<dp { used += totalBlocks - freeBlocks[r] }
-            return Double(used) / Double(totalBlocks * dp)
+            @inline(__always) get {
+                var used = 0
+                for r in 0..<dp { used += totalBlocks - freeBlocks[r] }
+                return Double(used) / Double(totalBlocks * dp)
+            }
         }
 
         func result() -> RunResult {
