@@ -97,20 +97,27 @@ final class BlockTable {
     /// Entries no request references.
     private(set) var unreferenced = 0
 
-    /// A table with room for `capacity` entries before it grows (the engine passes the KV cache's blocks: the
-    /// entries rarely outnumber them).
+    /// A table sized for `capacity` entries (the engine passes the KV cache's blocks). The entries can outnumber
+    /// the blocks (cached blocks are evicted lazily), so the pool starts at twice that: memory it never touches
+    /// costs nothing, and growing it would copy it.
     init(capacity: Int = 1024) {
         var b = 16
         while b < 2 * capacity { b *= 2 }
         buckets = b
         (bucketKey, bucketSlot) = BlockTable.zeroedIndex(b)
-        poolCapacity = max(capacity, 8)
-        pool = .allocate(capacity: poolCapacity)
+        poolCapacity = max(2 * capacity, 8)
+        pool = BlockTable.resized(nil, to: poolCapacity)
     }
 
     deinit {
         free(bucketKey); free(bucketSlot)
-        pool.deinitialize(count: poolUsed); pool.deallocate()
+        free(pool)
+    }
+
+    /// The pool at a new size, by realloc (entries are plain values: a large pool is remapped rather than copied).
+    private static func resized(_ p: UnsafeMutablePointer<Entry>?, to n: Int) -> UnsafeMutablePointer<Entry> {
+        guard let q = realloc(p, n * MemoryLayout<Entry>.stride) else { fatalError("prefix cache: out of memory for \(n) blocks") }
+        return q.bindMemory(to: Entry.self, capacity: n)
     }
 
     /// An empty index of `n` buckets. Zeroed by calloc: a large one comes as fresh zero pages, so an index sized for
@@ -201,12 +208,10 @@ final class BlockTable {
             return s
         }
         if poolUsed == poolCapacity {
-            let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: 2 * poolCapacity)
-            bigger.moveInitialize(from: pool, count: poolUsed)
-            pool.deallocate()
-            pool = bigger; poolCapacity *= 2
+            poolCapacity *= 2
+            pool = BlockTable.resized(pool, to: poolCapacity)
         }
-        pool.advanced(by: poolUsed).initialize(to: Entry(key: 0, refs: 0, prev: -1, next: -1))
+        pool[poolUsed] = Entry(key: 0, refs: 0, prev: -1, next: -1)
         poolUsed += 1
         return poolUsed - 1
     }
