@@ -29,7 +29,7 @@ public final class StepCostModel {
     public let stageSendCrossesNodes: [Bool]
     /// The last `stepCost`'s LM head (compute and its gather) and EP dispatch/combine time, for splitting it into
     /// pipeline stages: the LM head runs on the last stage only, expert exchange on the stages' MoE layers.
-    public private(set) var lastLMHead = StepBreakdown(), lastEPComm = 0.0
+    private(set) var lastLMHead = StepBreakdown(), lastEPComm = 0.0
     public static let samplesPerSize = 8
     /// Where a prediction rests on an assumption rather than a measurement (reported with the result).
     public private(set) var assumptions: Set<String> = []
@@ -55,14 +55,14 @@ public final class StepCostModel {
     let prefillFlopsPerPair: Double
     let moeLayers: Int
 
-    // Caches indexed by token count (NaN = not yet computed).
-    var denseCache: [Double] = []
-    var attnGEMMCache: [Double] = []
-    var tpCommCache: [Double] = []
-    var lmCache: [Double] = []
+    // Caches indexed by token count.
+    let denseCache = CountCache()
+    let attnGEMMCache = CountCache()
+    let tpCommCache = CountCache()
+    let lmCache = CountCache()
     var epCommCache: [Double] = []
     var moeCache: [[MoESample]?] = []
-    var expertUsCache: [Double] = []
+    let expertUsCache = CountCache()
     var sampleRNG: Xoshiro256
     var countsScratch: [Int]
     /// The routing's binomial samplers for `samplersTokens` tokens (built once per token count drawn).
@@ -73,7 +73,7 @@ public final class StepCostModel {
     /// Collectives that had no measured curve, and what they were derived from (reported in the result).
     public private(set) var derivedCollectives: Set<String> = []
     var checkedCollectives: Set<Collective> = []
-    var lmCommCache: [Double] = []
+    let lmCommCache = CountCache()
     /// Per component of the step, where its times came from (filled as the caches fill; see `sourceSummary`).
     public private(set) var componentSources: [String: Set<KernelSource>] = [:]
     /// Whether collectives come from the measured vLLM tables (they were measured on NVLink/NVSwitch hosts, so only
@@ -390,16 +390,16 @@ public final class StepCostModel {
             var rest = 0.0
             for (r, n) in zip(rows, parts) {
                 var rowGEMM: Double
-                if let v = Self.lookup(mlaRowsGEMMCache, n) { rowGEMM = v } else {
+                if let v = mlaRowsGEMMCache[n] { rowGEMM = v } else {
                     rowGEMM = mlaModuleGEMMUs(tokens: n, hidden: d.hidden, qLora: d.qLoraRank)
-                    Self.store(rowGEMM, n, in: &mlaRowsGEMMCache)
+                    mlaRowsGEMMCache.store(rowGEMM, at: n)
                 }
                 rest += max(0, r - rowGEMM)
             }
             var own: Double
-            if let v = Self.lookup(mlaOwnGEMMCache, b.tokens) { own = v } else {
+            if let v = mlaOwnGEMMCache[b.tokens] { own = v } else {
                 own = mlaModuleGEMMUs(tokens: b.tokens, hidden: model.hidden, qLora: mlaQLora)
-                Self.store(own, b.tokens, in: &mlaOwnGEMMCache)
+                mlaOwnGEMMCache.store(own, at: b.tokens)
             }
             return rest + own
         }
@@ -419,7 +419,7 @@ public final class StepCostModel {
         if case let .mla(q, _, _, _, _) = a, let q { return "q_lora \(q)" }
         return "no q_lora"
     }
-    var mlaRowsGEMMCache: [Double] = [], mlaOwnGEMMCache: [Double] = []
+    let mlaRowsGEMMCache = CountCache(), mlaOwnGEMMCache = CountCache()
 
     /// The projection work vLLM's `DeepseekV2MLAAttention` runs for `tokens` tokens on one GPU with this model's MLA
     /// head dims and heads per GPU, at hidden size `hidden` and q_lora rank `qLora`: with a q_lora rank the fused q_a/kv_a
@@ -477,25 +477,11 @@ public final class StepCostModel {
 
     // MARK: cached whole-model sums
 
-    /// A cached value by token count (NaN: not yet computed).
-    @inline(__always)
-    static func lookup(_ cache: [Double], _ i: Int) -> Double? {
-        if i < cache.count { let v = cache[i]; if !v.isNaN { return v } }
-        return nil
-    }
-
-    /// Stores a computed value by token count. Kept apart from the computation (no access to the cache is held
-    /// while it runs), so the optimizer can drop the caches' run-time exclusivity checks.
-    @inline(__always)
-    static func store(_ v: Double, _ i: Int, in cache: inout [Double]) {
-        if i >= cache.count { cache.append(contentsOf: repeatElement(Double.nan, count: i - cache.count + 1 + i / 2)) }
-        cache[i] = v
-    }
 
     /// Attention projections plus dense FFNs plus elementwise work of all layers, one GPU, T tokens.
     public func denseUs(tokens t: Int) -> Double {
         if t == 0 { return 0 }
-        if let v = Self.lookup(denseCache, t) { return v }
+        if let v = denseCache[t] { return v }
         var s = 0.0
         var lastSpec: FFNSpec? = nil, lastCost = 0.0
         for l in 0..<model.layers {
@@ -503,15 +489,15 @@ public final class StepCostModel {
             s += lastCost
         }
         let v = s + Double(model.layers) * elementwiseUs(tokens: t)
-        Self.store(v, t, in: &denseCache)
+        denseCache.store(v, at: t)
         return v
     }
 
     public func attentionProjectionsUs(tokens t: Int) -> Double {
         if t == 0 { return 0 }
-        if let v = Self.lookup(attnGEMMCache, t) { return v }
+        if let v = attnGEMMCache[t] { return v }
         let v = Double(model.layers) * attentionGEMMUs(tokens: t)
-        Self.store(v, t, in: &attnGEMMCache)
+        attnGEMMCache.store(v, at: t)
         return v
     }
 
@@ -519,14 +505,14 @@ public final class StepCostModel {
     public func lmHeadUs(rows r: Int) -> (compute: Double, comm: Double) {
         if r == 0 { return (0, 0) }
         var compute: Double, comm = 0.0
-        if let v = Self.lookup(lmCache, r) { compute = v } else {
+        if let v = lmCache[r] { compute = v } else {
             compute = gemm("dense GEMMs", m: r, n: model.vocab / tp, k: model.hidden)
-            Self.store(compute, r, in: &lmCache)
+            lmCache.store(compute, at: r)
         }
         if tp > 1 {
-            if let v = Self.lookup(lmCommCache, r) { comm = v } else {
+            if let v = lmCommCache[r] { comm = v } else {
                 comm = collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp)
-                Self.store(comm, r, in: &lmCommCache)
+                lmCommCache.store(comm, at: r)
             }
         }
         return (compute, comm)
@@ -536,9 +522,9 @@ public final class StepCostModel {
     /// after the FFN (under EP with DP > 1 the expert outputs are still reduced within the TP group).
     public func tensorParallelCommUs(tokens t: Int) -> Double {
         if t == 0 || tp == 1 { return 0 }
-        if let v = Self.lookup(tpCommCache, t) { return v }
+        if let v = tpCommCache[t] { return v }
         let v = 2 * Double(model.layers) * tpAllReduceUs(tokens: t)
-        Self.store(v, t, in: &tpCommCache)
+        tpCommCache.store(v, at: t)
         return v
     }
 
@@ -625,9 +611,9 @@ public final class StepCostModel {
     func expertTime(tokens n: Int, inter: Int) -> Double {
         if n <= 0 { return 0 }
         if n < 1 << 16 {
-            if let v = Self.lookup(expertUsCache, n) { return v }
+            if let v = expertUsCache[n] { return v }
             let v = kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter)
-            Self.store(v, n, in: &expertUsCache)
+            expertUsCache.store(v, at: n)
             return v
         }
         return kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter)
@@ -897,5 +883,42 @@ public final class StepCostModel {
             worst.experts = e
         }
         return worst
+    }
+}
+
+/// Values by token count, each computed once (NaN: not yet). A class the model holds in `let`s, over a buffer of its
+/// own: reading or filling it touches no stored property of the model, so the step's many cache reads pay no run-time
+/// exclusivity check (an array property of the class paid one per read).
+final class CountCache {
+    private var values: UnsafeMutablePointer<Double>
+    private var capacity: Int
+
+    init() {
+        capacity = 16
+        values = .allocate(capacity: capacity)
+        values.initialize(repeating: .nan, count: capacity)
+    }
+
+    deinit { values.deallocate() }
+
+    /// The value stored for `i`, or nil.
+    @inline(__always)
+    subscript(i: Int) -> Double? {
+        guard i < capacity else { return nil }
+        let v = values[i]
+        return v.isNaN ? nil : v
+    }
+
+    /// Stores the value for `i`.
+    func store(_ v: Double, at i: Int) {
+        if i >= capacity {
+            let n = i + 1 + i / 2
+            let bigger = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            bigger.moveInitialize(from: values, count: capacity)
+            (bigger + capacity).initialize(repeating: .nan, count: n - capacity)
+            values.deallocate()
+            values = bigger; capacity = n
+        }
+        values[i] = v
     }
 }
