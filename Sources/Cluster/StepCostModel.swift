@@ -689,14 +689,19 @@ public final class StepCostModel {
         let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
         let groups = ep ? gpus : 1
         let fused = moeContext(tokens: t)
-        // Whether `fused` is there, from the tables (a test of `fused` itself in the experts' loop copied the context).
+        // Whether `fused` is there, from the tables, and its kernel time as a closure: testing or binding `fused` in
+        // the loops copied the context each time.
         let hasFused = fusedMoETables != nil
+        let fusedUs: ((Int, Int) -> Double)? = fused.map { f in { f.us(hits: $0, pairs: $1) } }
+        let interLocal = fused?.interLocal ?? 0
         let ratioEstimate = expertBytes != 2 && expertTables == nil
         if let f = fused { note("experts", ratioEstimate ? .estimate : f.source) } else { note("experts", .roofline) }
         var total = 0.0, imb = 0.0
-        var perGPU = Array(repeating: 0.0, count: groups)
-        var pairs = Array(repeating: 0, count: groups)
-        var hits = Array(repeating: 0, count: groups)
+        // Per GPU of a layer: expert time, token-expert pairs, experts hit (buffers: no uniqueness check per write).
+        let perGPU = UnsafeMutableBufferPointer<Double>.allocate(capacity: groups)
+        let pairs = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
+        let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
+        defer { perGPU.deallocate(); pairs.deallocate(); hits.deallocate() }
         if case .replay = draws {} else if t * moe.topK > RoutingModel.exactLimit && samplersTokens != t {
             samplers = routing.binomialSamplers(tokens: t)
             samplersTokens = t
@@ -745,15 +750,15 @@ public final class StepCostModel {
                     pairs[0] += c; hits[0] += 1
                 }
             }
-            if let f = fused {
-                let h = Double(model.hidden), il = f.interLocal
+            if let fusedUs {
+                let h = Double(model.hidden), il = interLocal
                 for g in 0..<groups {
                     // Never below the datasheet floor of the hit experts' weights and the pairs' FLOPs.
                     let floor = expertTables == nil
                         ? kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
                         : kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, weightElements: Double(hits[g]) * 3 * h * il, weightBytes: expertBytes,
                                           activationBytes: 0, fp8: fp8Compute)
-                    perGPU[g] = max(f.us(hits: hits[g], pairs: pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
+                    perGPU[g] = max(fusedUs(hits[g], pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
                 }
             }
             if ratioEstimate {
@@ -771,7 +776,7 @@ public final class StepCostModel {
             if let d = detail {
                 // Remote pairs: tokens are spread evenly over the EP ranks, so (P-1)/P of each GPU's pairs arrive from elsewhere.
                 let remote = ep ? Int((Double(sumPairs) * Double(groups - 1) / Double(groups)).rounded()) : 0
-                d(MoELayerDetail(layer: l, tokensPerGPU: pairs, expertsHitPerGPU: hits, usPerGPU: perGPU, remotePairs: remote))
+                d(MoELayerDetail(layer: l, tokensPerGPU: Array(pairs), expertsHitPerGPU: Array(hits), usPerGPU: Array(perGPU), remotePairs: remote))
             }
         }
         return MoESample(expertsUs: total, imbalance: moeLayers > 0 ? imb / Double(moeLayers) : 1)
