@@ -8,8 +8,11 @@ import Foundation
 /// until its memory is needed and is then evicted, least recently released first (vLLM's free-block queue, which
 /// releases a request's tail blocks first). The engine counts cached unreferenced blocks as free: they are
 /// evicted lazily, just before a lookup could find them, whenever the free blocks fall below the cached ones.
-struct PrefixCache {
-    var table: BlockTable
+///
+/// A class, one per DP rank: the engine updates it through its array of ranks' caches without a copy-on-write check
+/// of that array per block.
+final class PrefixCache {
+    let table: BlockTable
     var hitTokens = 0, queriedTokens = 0, evictions = 0
 
     /// A cache for a KV cache of `blocks` blocks.
@@ -30,7 +33,7 @@ struct PrefixCache {
     }
 
     /// Evicts least recently released blocks until the cached unreferenced blocks fit in `free`.
-    mutating func evict(toFit free: Int) {
+    func evict(toFit free: Int) {
         while table.unreferenced > 0 && table.unreferenced > free {
             table.evictOldest()
             evictions += 1
@@ -49,7 +52,7 @@ struct PrefixCache {
     }
 
     /// Takes a reference on the first `blocks` blocks (found by `peek`).
-    mutating func acquire(_ r: Request, index: Int, blocks: Int, blockSize: Int) {
+    func acquire(_ r: Request, index: Int, blocks: Int, blockSize: Int) {
         for j in 0..<blocks {
             table.retain(table.find(PrefixCache.hash(r, index: index, block: j, blockSize: blockSize))!)
         }
@@ -58,13 +61,13 @@ struct PrefixCache {
     /// Names a block a request has just filled; false if another request filled the same block first (this one
     /// then stays private to the request).
     @inline(__always)
-    mutating func insert(_ h: UInt64) -> Bool {
+    func insert(_ h: UInt64) -> Bool {
         table.insert(h)
     }
 
     /// Drops one reference; true when the block is now unreferenced (cached, free to evict).
     @inline(__always)
-    mutating func release(_ h: UInt64) -> Bool {
+    func release(_ h: UInt64) -> Bool {
         table.release(table.find(h)!)
     }
 }
@@ -254,7 +257,7 @@ final class BlockTable {
 extension PrefixCache {
     /// Names the blocks a request has filled since the last call (a prompt chunk or decode tokens computed).
     @inline(__always)
-    mutating func register(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) {
+    func register(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) {
         guard !q.regStop else { return }
         let full = min(q.computed / blockSize, q.blocks)
         while q.refs < full {
@@ -265,7 +268,7 @@ extension PrefixCache {
     /// Releases every block of a finished or preempted request; returns the blocks that become free (its private
     /// blocks, and its cached blocks no other request holds, which stay cached until evicted). Tail blocks are
     /// released first, so they are evicted first.
-    mutating func releaseAll(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) -> Int {
+    func releaseAll(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) -> Int {
         if q.computed > 0 { register(&q, request: r, index: index, blockSize: blockSize) }
         var freed = q.blocks - q.refs
         var j = q.refs - 1
