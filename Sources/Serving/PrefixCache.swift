@@ -15,7 +15,7 @@ final class PrefixCache {
     let table: BlockTable
     var hitTokens = 0, queriedTokens = 0, evictions = 0
 
-    /// A cache for a KV cache of `blocks` blocks.
+    /// A cache for up to about `blocks` cached blocks (the table grows past them if need be).
     init(blocks: Int = 1024) { table = BlockTable(capacity: blocks) }
 
     /// Cached blocks that no request references (they count as free blocks).
@@ -100,15 +100,14 @@ final class BlockTable {
     /// Entries no request references.
     private(set) var unreferenced = 0
 
-    /// A table sized for `capacity` entries (the engine passes the KV cache's blocks). The entries can outnumber
-    /// the blocks (cached blocks are evicted lazily), so the pool starts at twice that: memory it never touches
-    /// costs nothing, and growing it would copy it.
+    /// A table sized for `capacity` entries (the engine's estimate of the most it will hold; it grows past them if
+    /// need be): the pool holds them without growing (growing copies it), the index at most half full.
     init(capacity: Int = 1024) {
         var b = 16
         while b < 2 * capacity { b *= 2 }
         buckets = b
         (bucketKey, bucketSlot) = BlockTable.zeroedIndex(b)
-        poolCapacity = max(2 * capacity, 8)
+        poolCapacity = max(capacity, 8)
         pool = BlockTable.resized(nil, to: poolCapacity)
     }
 

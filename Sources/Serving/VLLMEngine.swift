@@ -390,8 +390,10 @@ public struct VLLMSimulator {
                                               minSteps, Limits.maxEngineSteps))
             }
             self.seqs = reqs.map { Seq(prompt: $0.inputTokens, output: $0.outputTokens) }
+            var workloadBlocks = 0  // every request's blocks: the most distinct blocks a prefix cache can name
             for (i, r) in reqs.enumerated() {
                 let need = (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
+                workloadBlocks += need
                 if need > totalBlocks {
                     throw InputError.data("request \(i + 1) needs \(r.inputTokens + r.outputTokens) tokens of KV cache; \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
                 }
@@ -413,7 +415,10 @@ public struct VLLMSimulator {
             self.pick = Xoshiro256(seed: sim.seed, stream: 0x9A7)
             self.pc = sim.prefixCaching
             let pc = self.pc
-            self.caches = (0..<(pc ? dp : 0)).map { _ in PrefixCache(blocks: totalBlocks) }
+            // Each rank's cache sized for the blocks it can hold (cached blocks outnumber the KV cache's while they
+            // wait to be evicted), never more than the workload can name: a short run gets a small table.
+            let cacheBlocks = min(2 * totalBlocks, workloadBlocks)
+            self.caches = (0..<(pc ? dp : 0)).map { _ in PrefixCache(blocks: cacheBlocks) }
             self.spec = sim.speculative
             let spec = self.spec
             self.specK = spec?.numSpeculativeTokens ?? 0
