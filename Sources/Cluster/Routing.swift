@@ -210,9 +210,10 @@ public struct RoutingModel: Sendable {
         if tokens * topK <= Self.exactLimit {
             var pick = Array(repeating: 0, count: topK)
             let rec = recorded.isEmpty ? nil : recorded[layer]
+            let table = alias[layer]  // taken once: per token, it was copied (its arrays retained and released)
             for _ in 0..<tokens {
-                Self.drawToken(alias[layer], recorded: rec, topK: topK, rng: &rng, into: &pick)
-                for e in pick { counts[e] += 1 }
+                Self.drawToken(table, recorded: rec, topK: topK, rng: &rng, into: &pick)
+                for i in 0..<topK { counts[pick[i]] += 1 }
             }
         } else {
             let inc = inclusion[layer]

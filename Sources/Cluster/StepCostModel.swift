@@ -29,7 +29,7 @@ public final class StepCostModel {
     public let stageSendCrossesNodes: [Bool]
     /// The last `stepCost`'s LM head (compute and its gather) and EP dispatch/combine time, for splitting it into
     /// pipeline stages: the LM head runs on the last stage only, expert exchange on the stages' MoE layers.
-    public private(set) var lastLMHead = StepBreakdown(), lastEPComm = 0.0
+    private(set) var lastLMHead = StepBreakdown(), lastEPComm = 0.0
     public static let samplesPerSize = 8
     /// Where a prediction rests on an assumption rather than a measurement (reported with the result).
     public private(set) var assumptions: Set<String> = []
@@ -55,14 +55,14 @@ public final class StepCostModel {
     let prefillFlopsPerPair: Double
     let moeLayers: Int
 
-    // Caches indexed by token count (NaN = not yet computed).
-    var denseCache: [Double] = []
-    var attnGEMMCache: [Double] = []
-    var tpCommCache: [Double] = []
-    var lmCache: [Double] = []
+    // Caches indexed by token count.
+    let denseCache = CountCache()
+    let attnGEMMCache = CountCache()
+    let tpCommCache = CountCache()
+    let lmCache = CountCache()
     var epCommCache: [Double] = []
     var moeCache: [[MoESample]?] = []
-    var expertUsCache: [Double] = []
+    let expertUsCache = CountCache()
     var sampleRNG: Xoshiro256
     var countsScratch: [Int]
     /// The routing's binomial samplers for `samplersTokens` tokens (built once per token count drawn).
@@ -73,7 +73,7 @@ public final class StepCostModel {
     /// Collectives that had no measured curve, and what they were derived from (reported in the result).
     public private(set) var derivedCollectives: Set<String> = []
     var checkedCollectives: Set<Collective> = []
-    var lmCommCache: [Double] = []
+    let lmCommCache = CountCache()
     /// Per component of the step, where its times came from (filled as the caches fill; see `sourceSummary`).
     public private(set) var componentSources: [String: Set<KernelSource>] = [:]
     /// Whether collectives come from the measured vLLM tables (they were measured on NVLink/NVSwitch hosts, so only
@@ -82,8 +82,12 @@ public final class StepCostModel {
 
     @inline(__always)
     func note(_ component: String, _ s: KernelSource) {
+        // Most steps note what the last note did (the attention kernel's source): skip hashing the component then.
+        if let last = lastNote, last.source == s, last.component == component { return }
         if componentSources[component]?.contains(s) != true { componentSources[component, default: []].insert(s) }
+        lastNote = (component, s)
     }
+    var lastNote: (component: String, source: KernelSource)?
 
     /// The kernel tables used, for labels: the GPU's vLLM tables, and the fp8 block-scaled ones where they are used.
     public var kernelTablesLabel: String? {
@@ -168,6 +172,10 @@ public final class StepCostModel {
             throw InputError.data("no interconnect profile applies to \(kernels.gpu.name) with \(gpus) GPUs; give one with --interconnect")
         }
         headsPerGPU = model.heads / tp
+        let attn = Self.attentionTable(kernels: kernels, model: model, tp: tp, headsPerGPU: headsPerGPU)
+        attentionTable = attn
+        decodeAttentionGrid = attn.flatMap { kernels.tables?.generationGrid(heads: $0.heads, kvHeads: $0.kvHeads) }
+        prefillAttentionGrid = attn.flatMap { kernels.tables?.contextGrid(heads: $0.heads, kvHeads: $0.kvHeads) }
         // MLA: the module rows of this head count per GPU, projection dtype (bf16, or fp8 with 128x128 block scales on
         // fp8 tensor cores) and KV-cache dtype; other quantizations keep the granular model.
         let mlaGemm: String? = !q.isQuantized ? "bfloat16" : (q.fp8BlockScaled && fp8Compute ? "fp8_block" : nil)
@@ -316,9 +324,9 @@ public final class StepCostModel {
     public func attentionKernelUs(_ b: BatchShape) -> Double {
         var s = 0.0
         let table = attentionTable
-        if b.decodeSequences > 0, let at = table,
-           let t = kernels.tables?.decodeAttentionUs(heads: at.heads, kvHeads: at.kvHeads, sequences: Double(b.decodeSequences) * at.batchScale,
-                                                     meanContext: b.decodeContext / Double(b.decodeSequences)) {
+        if b.decodeSequences > 0, let at = table, let g = decodeAttentionGrid,
+           let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.decodeSequences) * at.batchScale,
+                                                length: b.decodeContext / Double(b.decodeSequences)) {
             note("attention kernel", at.batchScale == 1 ? t.source : .interpolated)
             s += t.us * kvAttentionRatio
         } else if b.decodeSequences > 0 {
@@ -333,7 +341,8 @@ public final class StepCostModel {
             // chunks after long prefixes: at tiny q the table time is mostly the kernel's fixed cost.
             let x = b.prefillPairs / Double(b.prefillSequences)
             let length = ((8 * x + 1).squareRoot() - 1) / 2
-            if length >= 1, let t = kernels.tables?.prefillAttentionUs(heads: at.heads, kvHeads: at.kvHeads, sequences: Double(b.prefillSequences) * at.batchScale, meanLength: length) {
+            if length >= 1, let g = prefillAttentionGrid,
+               let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.prefillSequences) * at.batchScale, length: length) {
                 note("attention kernel", at.batchScale == 1 ? t.source : .interpolated)
                 return s + t.us
             }
@@ -380,9 +389,18 @@ public final class StepCostModel {
             let d = m.tables.dims
             var rest = 0.0
             for (r, n) in zip(rows, parts) {
-                rest += max(0, r - cached(&mlaRowsGEMMCache, n) { mlaModuleGEMMUs(tokens: n, hidden: d.hidden, qLora: d.qLoraRank) })
+                var rowGEMM: Double
+                if let v = mlaRowsGEMMCache[n] { rowGEMM = v } else {
+                    rowGEMM = mlaModuleGEMMUs(tokens: n, hidden: d.hidden, qLora: d.qLoraRank)
+                    mlaRowsGEMMCache.store(rowGEMM, at: n)
+                }
+                rest += max(0, r - rowGEMM)
             }
-            let own = cached(&mlaOwnGEMMCache, b.tokens) { mlaModuleGEMMUs(tokens: b.tokens, hidden: model.hidden, qLora: mlaQLora) }
+            var own: Double
+            if let v = mlaOwnGEMMCache[b.tokens] { own = v } else {
+                own = mlaModuleGEMMUs(tokens: b.tokens, hidden: model.hidden, qLora: mlaQLora)
+                mlaOwnGEMMCache.store(own, at: b.tokens)
+            }
             return rest + own
         }
         var us = rows.reduce(0, +)
@@ -401,7 +419,7 @@ public final class StepCostModel {
         if case let .mla(q, _, _, _, _) = a, let q { return "q_lora \(q)" }
         return "no q_lora"
     }
-    var mlaRowsGEMMCache: [Double] = [], mlaOwnGEMMCache: [Double] = []
+    let mlaRowsGEMMCache = CountCache(), mlaOwnGEMMCache = CountCache()
 
     /// The projection work vLLM's `DeepseekV2MLAAttention` runs for `tokens` tokens on one GPU with this model's MLA
     /// head dims and heads per GPU, at hidden size `hidden` and q_lora rank `qLora`: with a q_lora rank the fused q_a/kv_a
@@ -432,7 +450,11 @@ public final class StepCostModel {
     /// batch scaled by the ratio of KV heads (FlashAttention splits the work into sequences x KV heads, each reading
     /// its KV head's context for its group of query heads: 16 query and 16 KV heads at batch B run as 8 and 8 at
     /// batch 2B). nil without tables, or when no pair of the same group size was measured.
-    lazy var attentionTable: (heads: Int, kvHeads: Int, batchScale: Double)? = {
+    let attentionTable: (heads: Int, kvHeads: Int, batchScale: Double)?
+    /// The measured decode and prefill attention grids of `attentionTable`'s head pair (looked up once).
+    let decodeAttentionGrid: VLLMKernelTables.AttnGrid?, prefillAttentionGrid: VLLMKernelTables.AttnGrid?
+
+    static func attentionTable(kernels: KernelCost, model: ModelArchitecture, tp: Int, headsPerGPU: Int) -> (heads: Int, kvHeads: Int, batchScale: Double)? {
         guard let t = kernels.tables, case .gqa = model.attention, model.headDim == 128 else { return nil }
         let hq = headsPerGPU, hkv = max(1, model.kvHeads / tp)
         if t.hasAttention(heads: hq, kvHeads: hkv) { return (hq, hkv, 1) }
@@ -446,7 +468,7 @@ public final class StepCostModel {
         }
         for m in [2, 4, 8, 16] where t.hasAttention(heads: group * hkv * m, kvHeads: hkv * m) { return (group * hkv * m, hkv * m, 1 / Double(m)) }
         return nil
-    }()
+    }
 
     /// Tensor-parallel all-reduce of T tokens' hidden states (paper eq. 2 volume), one call.
     public func tpAllReduceUs(tokens t: Int) -> Double {
@@ -455,39 +477,44 @@ public final class StepCostModel {
 
     // MARK: cached whole-model sums
 
-    @inline(__always)
-    func cached(_ cache: inout [Double], _ i: Int, _ f: () -> Double) -> Double {
-        if i < cache.count { let v = cache[i]; if !v.isNaN { return v } }
-        else { cache.append(contentsOf: repeatElement(Double.nan, count: i - cache.count + 1 + i / 2)) }
-        let v = f()
-        cache[i] = v
-        return v
-    }
 
     /// Attention projections plus dense FFNs plus elementwise work of all layers, one GPU, T tokens.
     public func denseUs(tokens t: Int) -> Double {
         if t == 0 { return 0 }
-        return cached(&denseCache, t) {
-            var s = 0.0
-            var lastSpec: FFNSpec? = nil, lastCost = 0.0
-            for l in 0..<model.layers {
-                if model.ffn[l] != lastSpec { lastSpec = model.ffn[l]; lastCost = denseFFNUs(layer: l, tokens: t) }
-                s += lastCost
-            }
-            return s + Double(model.layers) * elementwiseUs(tokens: t)
+        if let v = denseCache[t] { return v }
+        var s = 0.0
+        var lastSpec: FFNSpec? = nil, lastCost = 0.0
+        for l in 0..<model.layers {
+            if model.ffn[l] != lastSpec { lastSpec = model.ffn[l]; lastCost = denseFFNUs(layer: l, tokens: t) }
+            s += lastCost
         }
+        let v = s + Double(model.layers) * elementwiseUs(tokens: t)
+        denseCache.store(v, at: t)
+        return v
     }
 
     public func attentionProjectionsUs(tokens t: Int) -> Double {
         if t == 0 { return 0 }
-        return cached(&attnGEMMCache, t) { Double(model.layers) * attentionGEMMUs(tokens: t) }
+        if let v = attnGEMMCache[t] { return v }
+        let v = Double(model.layers) * attentionGEMMUs(tokens: t)
+        attnGEMMCache.store(v, at: t)
+        return v
     }
 
     /// LM head for `rows` sampled sequences (vocabulary-parallel under TP) plus the logits gather.
     public func lmHeadUs(rows r: Int) -> (compute: Double, comm: Double) {
         if r == 0 { return (0, 0) }
-        let compute = cached(&lmCache, r) { gemm("dense GEMMs", m: r, n: model.vocab / tp, k: model.hidden) }
-        let comm = tp > 1 ? cached(&lmCommCache, r) { collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp) } : 0
+        var compute: Double, comm = 0.0
+        if let v = lmCache[r] { compute = v } else {
+            compute = gemm("dense GEMMs", m: r, n: model.vocab / tp, k: model.hidden)
+            lmCache.store(compute, at: r)
+        }
+        if tp > 1 {
+            if let v = lmCommCache[r] { comm = v } else {
+                comm = collectiveUs(.allGather, bytes: Double(r * model.vocab) * 2, gpus: tp)
+                lmCommCache.store(comm, at: r)
+            }
+        }
         return (compute, comm)
     }
 
@@ -495,7 +522,10 @@ public final class StepCostModel {
     /// after the FFN (under EP with DP > 1 the expert outputs are still reduced within the TP group).
     public func tensorParallelCommUs(tokens t: Int) -> Double {
         if t == 0 || tp == 1 { return 0 }
-        return cached(&tpCommCache, t) { 2 * Double(model.layers) * tpAllReduceUs(tokens: t) }
+        if let v = tpCommCache[t] { return v }
+        let v = 2 * Double(model.layers) * tpAllReduceUs(tokens: t)
+        tpCommCache.store(v, at: t)
+        return v
     }
 
     /// Expert-parallel dispatch and combine over all MoE layers for a step with `total` tokens across DP ranks.
@@ -581,7 +611,10 @@ public final class StepCostModel {
     func expertTime(tokens n: Int, inter: Int) -> Double {
         if n <= 0 { return 0 }
         if n < 1 << 16 {
-            return cached(&expertUsCache, n) { kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter) }
+            if let v = expertUsCache[n] { return v }
+            let v = kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter)
+            expertUsCache.store(v, at: n)
+            return v
         }
         return kernels.expertUs(tokens: n, hidden: model.hidden, inter: inter)
     }
@@ -625,9 +658,12 @@ public final class StepCostModel {
         public var remotePairs: Int
     }
 
+    /// The tables that price the fused-MoE kernel (`moeContext`), nil when none applies.
+    var fusedMoETables: VLLMKernelTables? { model.moe == nil ? nil : expertTables ?? kernels.tables }
+
     /// The measured fused-MoE context for `t` tokens entering the kernel, when the vLLM tables apply.
     public func moeContext(tokens t: Int) -> VLLMKernelTables.MoEContext? {
-        guard let tables = expertTables ?? kernels.tables, let moe = model.moe else { return nil }
+        guard let tables = fusedMoETables, let moe = model.moe else { return nil }
         let ep = plan.expertParallel
         let shape = MoEShape(hidden: model.hidden, inter: moe.expertIntermediate, topK: moe.topK, experts: moe.experts)
         return tables.moeContext(shape: shape, tp: ep ? 1 : tp, ep: ep ? gpus : 1, tokens: t)
@@ -653,12 +689,19 @@ public final class StepCostModel {
         let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
         let groups = ep ? gpus : 1
         let fused = moeContext(tokens: t)
+        // Whether `fused` is there, from the tables, and its kernel time as a closure: testing or binding `fused` in
+        // the loops copied the context each time.
+        let hasFused = fusedMoETables != nil
+        let fusedUs: ((Int, Int) -> Double)? = fused.map { f in { f.us(hits: $0, pairs: $1) } }
+        let interLocal = fused?.interLocal ?? 0
         let ratioEstimate = expertBytes != 2 && expertTables == nil
         if let f = fused { note("experts", ratioEstimate ? .estimate : f.source) } else { note("experts", .roofline) }
         var total = 0.0, imb = 0.0
-        var perGPU = Array(repeating: 0.0, count: groups)
-        var pairs = Array(repeating: 0, count: groups)
-        var hits = Array(repeating: 0, count: groups)
+        // Per GPU of a layer: expert time, token-expert pairs, experts hit (buffers: no uniqueness check per write).
+        let perGPU = UnsafeMutableBufferPointer<Double>.allocate(capacity: groups)
+        let pairs = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
+        let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
+        defer { perGPU.deallocate(); pairs.deallocate(); hits.deallocate() }
         if case .replay = draws {} else if t * moe.topK > RoutingModel.exactLimit && samplersTokens != t {
             samplers = routing.binomialSamplers(tokens: t)
             samplersTokens = t
@@ -666,12 +709,19 @@ public final class StepCostModel {
         // Under EP with a placement, every expert's owners (the flattened placement, built with the model).
         let flatOwners = ep && placement != nil
         precondition(!flatOwners || ownerStart.count >= moeLayers * moe.experts + 1, "placement covers fewer MoE layers than the model")
+        // The draw stream and the counts as locals for the layers' loop (written back below): no access to the
+        // model's own is held across the routing's calls.
+        var rng = sampleRNG
+        var countsScratch = self.countsScratch
+        self.countsScratch = []
+        let samplers = self.samplers
+        defer { sampleRNG = rng; self.countsScratch = countsScratch }
         for l in 0..<moeLayers {
             switch draws {
             case .draw:
-                routing.sampleCounts(layer: l, tokens: t, rng: &sampleRNG, into: &countsScratch, samplers: samplers)
+                routing.sampleCounts(layer: l, tokens: t, rng: &rng, into: &countsScratch, samplers: samplers)
             case .record:
-                routing.sampleCounts(layer: l, tokens: t, rng: &sampleRNG, into: &countsScratch, samplers: samplers)
+                routing.sampleCounts(layer: l, tokens: t, rng: &rng, into: &countsScratch, samplers: samplers)
                 for e in 0..<moe.experts { drawRecord.append(UInt16(countsScratch[e])) }
             case .replay(let saved, let offset):
                 saved.withUnsafeBufferPointer { b in
@@ -692,23 +742,23 @@ public final class StepCostModel {
                         let n = share + (i < extra ? 1 : 0)
                         if n == 0 { continue }
                         let g = Int(ownerFlat[lo + i])
-                        if fused == nil { perGPU[g] += expertTime(tokens: n, inter: inter) }
+                        if !hasFused { perGPU[g] += expertTime(tokens: n, inter: inter) }
                         pairs[g] += n; hits[g] += 1
                     }
                 } else {
-                    if fused == nil { perGPU[0] += expertTime(tokens: c, inter: inter) }
+                    if !hasFused { perGPU[0] += expertTime(tokens: c, inter: inter) }
                     pairs[0] += c; hits[0] += 1
                 }
             }
-            if let f = fused {
-                let h = Double(model.hidden), il = f.interLocal
+            if let fusedUs {
+                let h = Double(model.hidden), il = interLocal
                 for g in 0..<groups {
                     // Never below the datasheet floor of the hit experts' weights and the pairs' FLOPs.
                     let floor = expertTables == nil
                         ? kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
                         : kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, weightElements: Double(hits[g]) * 3 * h * il, weightBytes: expertBytes,
                                           activationBytes: 0, fp8: fp8Compute)
-                    perGPU[g] = max(f.us(hits: hits[g], pairs: pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
+                    perGPU[g] = max(fusedUs(hits[g], pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
                 }
             }
             if ratioEstimate {
@@ -726,7 +776,7 @@ public final class StepCostModel {
             if let d = detail {
                 // Remote pairs: tokens are spread evenly over the EP ranks, so (P-1)/P of each GPU's pairs arrive from elsewhere.
                 let remote = ep ? Int((Double(sumPairs) * Double(groups - 1) / Double(groups)).rounded()) : 0
-                d(MoELayerDetail(layer: l, tokensPerGPU: pairs, expertsHitPerGPU: hits, usPerGPU: perGPU, remotePairs: remote))
+                d(MoELayerDetail(layer: l, tokensPerGPU: Array(pairs), expertsHitPerGPU: Array(hits), usPerGPU: Array(perGPU), remotePairs: remote))
             }
         }
         return MoESample(expertsUs: total, imbalance: moeLayers > 0 ? imb / Double(moeLayers) : 1)
@@ -838,5 +888,42 @@ public final class StepCostModel {
             worst.experts = e
         }
         return worst
+    }
+}
+
+/// Values by token count, each computed once (NaN: not yet). A class the model holds in `let`s, over a buffer of its
+/// own: reading or filling it touches no stored property of the model, so the step's many cache reads pay no run-time
+/// exclusivity check (an array property of the class paid one per read).
+final class CountCache {
+    private var values: UnsafeMutablePointer<Double>
+    private var capacity: Int
+
+    init() {
+        capacity = 16
+        values = .allocate(capacity: capacity)
+        values.initialize(repeating: .nan, count: capacity)
+    }
+
+    deinit { values.deallocate() }
+
+    /// The value stored for `i`, or nil.
+    @inline(__always)
+    subscript(i: Int) -> Double? {
+        guard i < capacity else { return nil }
+        let v = values[i]
+        return v.isNaN ? nil : v
+    }
+
+    /// Stores the value for `i`.
+    func store(_ v: Double, at i: Int) {
+        if i >= capacity {
+            let n = i + 1 + i / 2
+            let bigger = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            bigger.moveInitialize(from: values, count: capacity)
+            (bigger + capacity).initialize(repeating: .nan, count: n - capacity)
+            values.deallocate()
+            values = bigger; capacity = n
+        }
+        values[i] = v
     }
 }

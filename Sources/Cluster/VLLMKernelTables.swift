@@ -109,7 +109,11 @@ public final class VLLMKernelTables: Sendable {
     public let provenance: String
 
     public struct MoEKey: Hashable, Sendable { public var shape: MoEShape; public var tp: Int; public var ep: Int }
-    struct TokenCurve: Sendable { var tokens: [Double]; var logTokens: [Double]; var values: [Double] }
+    struct TokenCurve: Sendable {
+        var tokens: [Double]; var logTokens: [Double]; var values: [Double]
+        /// The logs of `values` for a curve built once and read often (the attention grids); empty: taken when needed.
+        var logValues: [Double] = []
+    }
     struct RoutingKey: Hashable, Sendable { var experts: Int, topK: Int, ep: Int, distribution: String }
     /// Measured fused-MoE curves: per (shape, TP, EP), per routing distribution, time (us) by token count.
     let moe: [MoEKey: [(distribution: String, curve: TokenCurve)]]
@@ -150,7 +154,16 @@ public final class VLLMKernelTables: Sendable {
 
     struct AttnKey: Hashable, Sendable { var heads: Int, kvHeads: Int }
     /// Per batch size (sorted), a curve over length (kv length for decode, input length for prefill).
-    struct AttnGrid: Sendable { var batches: [Double]; var curves: [TokenCurve] }
+    struct AttnGrid: Sendable {
+        var batches: [Double]; var curves: [TokenCurve]
+        var logBatches: [Double]
+        /// `batches` sorted and distinct, a curve each (its values' logs taken here).
+        init(batches: [Double], curves: [TokenCurve]) {
+            self.batches = batches
+            self.curves = curves.map { var c = $0; c.logValues = c.values.map { log($0) }; return c }
+            logBatches = batches.map { log($0) }
+        }
+    }
     let generation: [AttnKey: AttnGrid]
     let context: [AttnKey: AttnGrid]
     /// The measured vLLM MLA attention module tables (`mla` in the file; H100/H200 vLLM 0.24.0), see `VLLMMLATables`.
@@ -290,14 +303,22 @@ public final class VLLMKernelTables: Sendable {
 
     /// Log-log interpolation inside the curve's range; nil outside it. `exact` tells whether x is a measured point.
     static func logLog(_ c: TokenCurve, _ x: Double) -> (value: Double, exact: Bool)? {
-        let lx = log(x), xs = c.logTokens
+        logLog(c, x, log: log(x))
+    }
+
+    /// `logLog` with log(x) already taken (`lx`).
+    @inline(__always)
+    static func logLog(_ c: TokenCurve, _ x: Double, log lx: Double) -> (value: Double, exact: Bool)? {
+        let xs = c.logTokens
         guard lx >= xs[0] - 1e-12, lx <= xs[xs.count - 1] + 1e-12 else { return nil }
         var lo = 0, hi = xs.count - 1
         while hi - lo > 1 { let mid = (lo + hi) / 2; if xs[mid] <= lx { lo = mid } else { hi = mid } }
         if abs(c.tokens[lo] - x) < 1e-9 { return (c.values[lo], true) }
         if abs(c.tokens[hi] - x) < 1e-9 { return (c.values[hi], true) }
         let t = (lx - xs[lo]) / (xs[hi] - xs[lo])
-        return (exp(log(c.values[lo]) + t * (log(c.values[hi]) - log(c.values[lo]))), false)
+        let vlo = c.logValues.isEmpty ? log(c.values[lo]) : c.logValues[lo]
+        let vhi = c.logValues.isEmpty ? log(c.values[hi]) : c.logValues[hi]
+        return (exp(vlo + t * (vhi - vlo)), false)
     }
 
     // MARK: fused MoE
@@ -455,27 +476,46 @@ public final class VLLMKernelTables: Sendable {
 
     // MARK: attention
 
+    /// Log-log in length on the curves of the batch sizes around `batch`, then log-log between them in batch; nil
+    /// outside the grid.
     static func grid(_ g: AttnGrid, batch: Double, length: Double) -> (us: Double, exact: Bool)? {
-        guard let bl = g.batches.last(where: { $0 <= batch }), let bh = g.batches.first(where: { $0 >= batch }),
-              let il = g.batches.firstIndex(of: bl), let ih = g.batches.firstIndex(of: bh),
-              let a = logLog(g.curves[il], length), let b = logLog(g.curves[ih], length) else { return nil }
+        // The batch sizes are sorted and distinct: ih is the first at least `batch`, il the last at most it.
+        let bs = g.batches
+        var lo = 0, hi = bs.count
+        while lo < hi { let mid = (lo + hi) / 2; if bs[mid] < batch { lo = mid + 1 } else { hi = mid } }
+        let ih = lo
+        guard ih < bs.count else { return nil }
+        let il = bs[ih] == batch ? ih : ih - 1
+        let ll = log(length)
+        guard il >= 0, let a = logLog(g.curves[il], length, log: ll) else { return nil }
         if il == ih { return (a.value, a.exact) }
-        let t = (log(batch) - log(bl)) / (log(bh) - log(bl))
+        guard let b = logLog(g.curves[ih], length, log: ll) else { return nil }
+        let t = (log(batch) - g.logBatches[il]) / (g.logBatches[ih] - g.logBatches[il])
         return (exp(log(a.value) + t * (log(b.value) - log(a.value))), false)
     }
 
     /// Decode attention (FlashAttention, head_dim 128) of `sequences` sequences at a mean of `meanContext` cached
     /// tokens, `heads` query and `kvHeads` KV heads on this GPU. nil outside the measured grid.
     public func decodeAttentionUs(heads: Int, kvHeads: Int, sequences: Double, meanContext: Double) -> (us: Double, source: KernelSource)? {
-        guard let g = generation[AttnKey(heads: heads, kvHeads: kvHeads)],
-              let r = Self.grid(g, batch: sequences, length: max(1, meanContext)) else { return nil }
-        return (r.us, r.exact ? .measured : .interpolated)
+        guard let g = generationGrid(heads: heads, kvHeads: kvHeads) else { return nil }
+        return Self.attentionUs(g, sequences: sequences, length: meanContext)
     }
 
     /// Causal prefill attention of `sequences` prompts of `meanLength` tokens. nil outside the measured grid.
     public func prefillAttentionUs(heads: Int, kvHeads: Int, sequences: Double, meanLength: Double) -> (us: Double, source: KernelSource)? {
-        guard let g = context[AttnKey(heads: heads, kvHeads: kvHeads)],
-              let r = Self.grid(g, batch: sequences, length: max(1, meanLength)) else { return nil }
+        guard let g = contextGrid(heads: heads, kvHeads: kvHeads) else { return nil }
+        return Self.attentionUs(g, sequences: sequences, length: meanLength)
+    }
+
+    /// The decode (generation) and prefill (context) attention grids of a (query, KV) head pair, for a caller that
+    /// prices many steps with one of them (`attentionUs`).
+    func generationGrid(heads: Int, kvHeads: Int) -> AttnGrid? { generation[AttnKey(heads: heads, kvHeads: kvHeads)] }
+    func contextGrid(heads: Int, kvHeads: Int) -> AttnGrid? { context[AttnKey(heads: heads, kvHeads: kvHeads)] }
+
+    /// Attention of `sequences` sequences at a mean `length` (at least 1) from one grid. nil outside it.
+    @inline(__always)
+    static func attentionUs(_ g: AttnGrid, sequences: Double, length: Double) -> (us: Double, source: KernelSource)? {
+        guard let r = grid(g, batch: sequences, length: max(1, length)) else { return nil }
         return (r.us, r.exact ? .measured : .interpolated)
     }
 

@@ -8,16 +8,18 @@ import Foundation
 /// until its memory is needed and is then evicted, least recently released first (vLLM's free-block queue, which
 /// releases a request's tail blocks first). The engine counts cached unreferenced blocks as free: they are
 /// evicted lazily, just before a lookup could find them, whenever the free blocks fall below the cached ones.
-struct PrefixCache {
-    struct Entry { var refs: Int; var stamp: Int }
-    var table = BlockTable()
-    /// Released blocks in release order (hash, stamp); an entry is stale if the block was taken again or evicted.
-    var lru: [(UInt64, Int)] = []
-    var lruHead = 0
-    /// Cached blocks that no request references (they count as free blocks).
-    var evictable = 0
-    var stamp = 0
+///
+/// A class, one per DP rank: the engine updates it through its array of ranks' caches without a copy-on-write check
+/// of that array per block.
+final class PrefixCache {
+    let table: BlockTable
     var hitTokens = 0, queriedTokens = 0, evictions = 0
+
+    /// A cache for up to about `blocks` cached blocks (the table grows past them if need be).
+    init(blocks: Int = 1024) { table = BlockTable(capacity: blocks) }
+
+    /// Cached blocks that no request references (they count as free blocks).
+    var evictable: Int { table.unreferenced }
 
     /// The hash of block `j` of request `index`: shared among requests with one prefix key while the whole block
     /// lies within the shared tokens.
@@ -31,16 +33,11 @@ struct PrefixCache {
     }
 
     /// Evicts least recently released blocks until the cached unreferenced blocks fit in `free`.
-    mutating func evict(toFit free: Int) {
-        while evictable > free && lruHead < lru.count {
-            let (h, st) = lru[lruHead]
-            lruHead += 1
-            if let slot = table.find(h), table.entries[slot].refs == 0, table.entries[slot].stamp == st {
-                table.remove(at: slot)
-                evictable -= 1; evictions += 1
-            }
+    func evict(toFit free: Int) {
+        while table.unreferenced > 0 && table.unreferenced > free {
+            table.evictOldest()
+            evictions += 1
         }
-        if lruHead > 4096 && lruHead * 2 > lru.count { lru.removeFirst(lruHead); lruHead = 0 }
     }
 
     /// The leading blocks of a request found in the cache (at most `maxBlocks`), and how many of them no running
@@ -48,124 +45,218 @@ struct PrefixCache {
     func peek(_ r: Request, index: Int, maxBlocks: Int, blockSize: Int) -> (hits: Int, revived: Int) {
         var hits = 0, revived = 0
         while hits < maxBlocks, let slot = table.find(PrefixCache.hash(r, index: index, block: hits, blockSize: blockSize)) {
-            if table.entries[slot].refs == 0 { revived += 1 }
+            if table.refs(slot) == 0 { revived += 1 }
             hits += 1
         }
         return (hits, revived)
     }
 
     /// Takes a reference on the first `blocks` blocks (found by `peek`).
-    mutating func acquire(_ r: Request, index: Int, blocks: Int, blockSize: Int) {
+    func acquire(_ r: Request, index: Int, blocks: Int, blockSize: Int) {
         for j in 0..<blocks {
-            let slot = table.find(PrefixCache.hash(r, index: index, block: j, blockSize: blockSize))!
-            if table.entries[slot].refs == 0 { evictable -= 1 }
-            table.entries[slot].refs += 1
+            table.retain(table.find(PrefixCache.hash(r, index: index, block: j, blockSize: blockSize))!)
         }
     }
 
     /// Names a block a request has just filled; false if another request filled the same block first (this one
     /// then stays private to the request).
-    mutating func insert(_ h: UInt64) -> Bool {
-        table.insert(h, Entry(refs: 1, stamp: 0))
+    @inline(__always)
+    func insert(_ h: UInt64) -> Bool {
+        table.insert(h)
     }
 
     /// Drops one reference; true when the block is now unreferenced (cached, free to evict).
-    mutating func release(_ h: UInt64) -> Bool {
-        let slot = table.find(h)!
-        table.entries[slot].refs -= 1
-        guard table.entries[slot].refs == 0 else { return false }
-        stamp += 1
-        table.entries[slot].stamp = stamp
-        lru.append((h, stamp))
-        evictable += 1
-        return true
+    @inline(__always)
+    func release(_ h: UInt64) -> Bool {
+        table.release(table.find(h)!)
     }
 }
 
-/// The prefix cache's block table: block hash to entry, open addressing with linear probing over buffers of its
-/// own. The keys are already well-mixed hashes, so their low bits index the table directly (a Swift Dictionary
-/// would hash them again, and its copy-on-write checks on every update dominated the engine's time with prefix
-/// caching on). A class: each DP rank's cache must get its own (`PrefixCache()` per rank).
+/// The prefix cache's block table: block hash to entry (its reference count), and the unreferenced entries in the
+/// order they were released (least recently released first, the eviction order).
+///
+/// The entries live in a pool of slots that never move; an open-addressing index (linear probing over buffers of its
+/// own, deletion by backward shift, so no tombstones pile up and the index grows only with the live entries) maps a
+/// hash to its slot. The keys are already well-mixed hashes, so their low bits index the buckets directly (a Swift
+/// Dictionary would hash them again and pay copy-on-write checks on every update). The unreferenced entries form a
+/// doubly linked list through their slots: releasing appends, retaining or evicting unlinks, each O(1). A class: each
+/// DP rank's cache must get its own (`PrefixCache(blocks:)` per rank).
 final class BlockTable {
-    private var keys: UnsafeMutablePointer<UInt64>
-    /// 0 empty, 1 in use, 2 removed (a tombstone: probing goes on past it).
-    private var state: UnsafeMutablePointer<UInt8>
-    private(set) var entries: UnsafeMutablePointer<PrefixCache.Entry>
-    private var capacity: Int, used = 0, removed = 0
+    struct Entry {
+        var key: UInt64
+        var refs: Int
+        /// Neighbours in the unreferenced list (-1: none); `next` also chains free slots.
+        var prev: Int, next: Int
+    }
+    /// The index: per bucket the key and its slot + 1 (0: empty).
+    private var bucketKey: UnsafeMutablePointer<UInt64>
+    private var bucketSlot: UnsafeMutablePointer<Int>
+    private var buckets: Int
+    private var pool: UnsafeMutablePointer<Entry>
+    private var poolCapacity: Int, poolUsed = 0, freeSlot = -1
+    /// The unreferenced list: oldest release first.
+    private var oldest = -1, newest = -1
+    private(set) var count = 0
+    /// Entries no request references.
+    private(set) var unreferenced = 0
 
+    /// A table sized for `capacity` entries (the engine's estimate of the most it will hold; it grows past them if
+    /// need be): the pool holds them without growing (growing copies it), the index at most half full.
     init(capacity: Int = 1024) {
-        self.capacity = capacity
-        keys = .allocate(capacity: capacity); keys.initialize(repeating: 0, count: capacity)
-        state = .allocate(capacity: capacity); state.initialize(repeating: 0, count: capacity)
-        entries = .allocate(capacity: capacity); entries.initialize(repeating: PrefixCache.Entry(refs: 0, stamp: 0), count: capacity)
+        var b = 16
+        while b < 2 * capacity { b *= 2 }
+        buckets = b
+        (bucketKey, bucketSlot) = BlockTable.zeroedIndex(b)
+        poolCapacity = max(capacity, 8)
+        pool = BlockTable.resized(nil, to: poolCapacity)
     }
 
-    deinit { keys.deallocate(); state.deallocate(); entries.deallocate() }
+    deinit {
+        free(bucketKey); free(bucketSlot)
+        free(pool)
+    }
 
-    var count: Int { used }
+    /// The pool at a new size, by realloc (entries are plain values: a large pool is remapped rather than copied).
+    private static func resized(_ p: UnsafeMutablePointer<Entry>?, to n: Int) -> UnsafeMutablePointer<Entry> {
+        guard let q = realloc(p, n * MemoryLayout<Entry>.stride) else { fatalError("prefix cache: out of memory for \(n) blocks") }
+        return q.bindMemory(to: Entry.self, capacity: n)
+    }
+
+    /// An empty index of `n` buckets. Zeroed by calloc: a large one comes as fresh zero pages, so an index sized for
+    /// a big KV cache costs only the pages the run touches.
+    private static func zeroedIndex(_ n: Int) -> (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<Int>) {
+        guard let k = calloc(n, MemoryLayout<UInt64>.stride), let s = calloc(n, MemoryLayout<Int>.stride) else {
+            fatalError("prefix cache: out of memory for \(n) buckets")
+        }
+        return (k.bindMemory(to: UInt64.self, capacity: n), s.bindMemory(to: Int.self, capacity: n))
+    }
 
     /// The slot holding `h`, or nil.
     @inline(__always)
     func find(_ h: UInt64) -> Int? {
-        let mask = capacity - 1
+        let mask = buckets - 1
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
-            let st = state[i]
-            if st == 0 { return nil }
-            if st == 1 && keys[i] == h { return i }
+            let s = bucketSlot[i]
+            if s == 0 { return nil }
+            if bucketKey[i] == h { return s - 1 }
             i = (i + 1) & mask
         }
     }
 
-    /// Adds `h` with entry `e`; false (and no change) if it is already there.
+    /// The references to the entry in `slot`.
     @inline(__always)
-    func insert(_ h: UInt64, _ e: PrefixCache.Entry) -> Bool {
-        if (used + removed + 1) * 10 > capacity * 7 { grow() }
-        let mask = capacity - 1
+    func refs(_ slot: Int) -> Int { pool[slot].refs }
+
+    /// Adds `h` with one reference; false (and no change) if it is already there.
+    @inline(__always)
+    func insert(_ h: UInt64) -> Bool {
+        if (count + 1) * 2 > buckets { grow() }
+        let mask = buckets - 1
         var i = Int(truncatingIfNeeded: h) & mask
-        var free = -1
-        while true {
-            let st = state[i]
-            if st == 0 { if free < 0 { free = i }; break }
-            if st == 1 { if keys[i] == h { return false } } else if free < 0 { free = i }
+        while bucketSlot[i] != 0 {
+            if bucketKey[i] == h { return false }
             i = (i + 1) & mask
         }
-        if state[free] == 2 { removed -= 1 }
-        state[free] = 1; keys[free] = h; entries[free] = e
-        used += 1
+        let slot = takeSlot()
+        pool[slot] = Entry(key: h, refs: 1, prev: -1, next: -1)
+        bucketKey[i] = h; bucketSlot[i] = slot + 1
+        count += 1
         return true
     }
 
+    /// Takes a reference on the entry in `slot` (an unreferenced one leaves the unreferenced list).
     @inline(__always)
-    func remove(at slot: Int) {
-        state[slot] = 2
-        used -= 1; removed += 1
+    func retain(_ slot: Int) {
+        if pool[slot].refs == 0 { unlink(slot); unreferenced -= 1 }
+        pool[slot].refs += 1
     }
 
-    /// Rehashes into a table with room for twice the live entries (tombstones dropped).
-    private func grow() {
-        let oldKeys = keys, oldState = state, oldEntries = entries, oldCapacity = capacity
-        var cap = capacity
-        while (used + 1) * 10 > cap * 5 { cap *= 2 }
-        capacity = cap
-        keys = .allocate(capacity: cap); keys.initialize(repeating: 0, count: cap)
-        state = .allocate(capacity: cap); state.initialize(repeating: 0, count: cap)
-        entries = .allocate(capacity: cap); entries.initialize(repeating: PrefixCache.Entry(refs: 0, stamp: 0), count: cap)
-        removed = 0
-        let mask = cap - 1
-        for j in 0..<oldCapacity where oldState[j] == 1 {
-            var i = Int(truncatingIfNeeded: oldKeys[j]) & mask
-            while state[i] == 1 { i = (i + 1) & mask }
-            state[i] = 1; keys[i] = oldKeys[j]; entries[i] = oldEntries[j]
+    /// Drops a reference on the entry in `slot`; true when it is now unreferenced (it joins the list as the newest).
+    @inline(__always)
+    func release(_ slot: Int) -> Bool {
+        pool[slot].refs -= 1
+        guard pool[slot].refs == 0 else { return false }
+        pool[slot].prev = newest; pool[slot].next = -1
+        if newest >= 0 { pool[newest].next = slot } else { oldest = slot }
+        newest = slot
+        unreferenced += 1
+        return true
+    }
+
+    /// Removes the least recently released unreferenced entry (there must be one).
+    func evictOldest() {
+        let slot = oldest
+        precondition(slot >= 0, "no unreferenced block to evict")
+        unlink(slot)
+        unreferenced -= 1
+        removeFromIndex(pool[slot].key, slot: slot)
+        pool[slot].next = freeSlot; freeSlot = slot
+        count -= 1
+    }
+
+    @inline(__always)
+    private func unlink(_ slot: Int) {
+        let p = pool[slot].prev, n = pool[slot].next
+        if p >= 0 { pool[p].next = n } else { oldest = n }
+        if n >= 0 { pool[n].prev = p } else { newest = p }
+    }
+
+    @inline(__always)
+    private func takeSlot() -> Int {
+        if freeSlot >= 0 {
+            let s = freeSlot
+            freeSlot = pool[s].next
+            return s
         }
-        oldKeys.deallocate(); oldState.deallocate(); oldEntries.deallocate()
+        if poolUsed == poolCapacity {
+            poolCapacity *= 2
+            pool = BlockTable.resized(pool, to: poolCapacity)
+        }
+        pool[poolUsed] = Entry(key: 0, refs: 0, prev: -1, next: -1)
+        poolUsed += 1
+        return poolUsed - 1
+    }
+
+    /// Deletes `key` (held in `slot`) from the index, shifting back the entries after it in its probe run.
+    private func removeFromIndex(_ key: UInt64, slot: Int) {
+        let mask = buckets - 1
+        var i = Int(truncatingIfNeeded: key) & mask
+        while bucketSlot[i] != slot + 1 { i = (i + 1) & mask }
+        var j = i
+        while true {
+            j = (j + 1) & mask
+            if bucketSlot[j] == 0 { break }
+            // The entry at j may fill the hole at i unless its home bucket lies cyclically in (i, j].
+            let home = Int(truncatingIfNeeded: bucketKey[j]) & mask
+            let stays = i <= j ? (home > i && home <= j) : (home > i || home <= j)
+            if !stays {
+                bucketKey[i] = bucketKey[j]; bucketSlot[i] = bucketSlot[j]
+                i = j
+            }
+        }
+        bucketSlot[i] = 0
+    }
+
+    /// Doubles the index (the slots stay where they are).
+    private func grow() {
+        let oldKey = bucketKey, oldSlot = bucketSlot, old = buckets
+        buckets *= 2
+        (bucketKey, bucketSlot) = BlockTable.zeroedIndex(buckets)
+        let mask = buckets - 1
+        for j in 0..<old where oldSlot[j] != 0 {
+            var i = Int(truncatingIfNeeded: oldKey[j]) & mask
+            while bucketSlot[i] != 0 { i = (i + 1) & mask }
+            bucketKey[i] = oldKey[j]; bucketSlot[i] = oldSlot[j]
+        }
+        free(oldKey); free(oldSlot)
     }
 }
 
 extension PrefixCache {
     /// Names the blocks a request has filled since the last call (a prompt chunk or decode tokens computed).
     @inline(__always)
-    mutating func register(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) {
+    func register(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) {
         guard !q.regStop else { return }
         let full = min(q.computed / blockSize, q.blocks)
         while q.refs < full {
@@ -176,7 +267,7 @@ extension PrefixCache {
     /// Releases every block of a finished or preempted request; returns the blocks that become free (its private
     /// blocks, and its cached blocks no other request holds, which stay cached until evicted). Tail blocks are
     /// released first, so they are evicted first.
-    mutating func releaseAll(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) -> Int {
+    func releaseAll(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) -> Int {
         if q.computed > 0 { register(&q, request: r, index: index, blockSize: blockSize) }
         var freed = q.blocks - q.refs
         var j = q.refs - 1

@@ -403,8 +403,10 @@ public struct VLLMSimulator {
                                               minSteps, Limits.maxEngineSteps))
             }
             self.seqs = reqs.map { Seq(prompt: $0.inputTokens, output: $0.outputTokens) }
+            var workloadBlocks = 0  // every request's blocks: the most distinct blocks a prefix cache can name
             for (i, r) in reqs.enumerated() {
                 let need = (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
+                workloadBlocks += need
                 if need > totalBlocks {
                     throw InputError.data("request \(i + 1) needs \(r.inputTokens + r.outputTokens) tokens of KV cache; \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
                 }
@@ -426,7 +428,10 @@ public struct VLLMSimulator {
             self.pick = Xoshiro256(seed: sim.seed, stream: 0x9A7)
             self.pc = sim.prefixCaching
             let pc = self.pc
-            self.caches = (0..<(pc ? dp : 0)).map { _ in PrefixCache() }
+            // Each rank's cache sized for the blocks it can hold (cached blocks outnumber the KV cache's while they
+            // wait to be evicted), never more than the workload can name: a short run gets a small table.
+            let cacheBlocks = min(2 * totalBlocks, workloadBlocks)
+            self.caches = (0..<(pc ? dp : 0)).map { _ in PrefixCache(blocks: cacheBlocks) }
             self.spec = sim.speculative
             let spec = self.spec
             self.specK = spec?.numSpeculativeTokens ?? 0
@@ -458,8 +463,10 @@ public struct VLLMSimulator {
 
         /// Whether any sequence is running (the next step follows the last one without idling).
         var anyRunning: Bool {
-            for r in 0..<dp where !running[r].isEmpty { return true }
-            return false
+            @inline(__always) get {
+                for r in 0..<dp where !running[r].isEmpty { return true }
+                return false
+            }
         }
 
         /// Whether any request is running or waiting.
@@ -508,7 +515,11 @@ public struct VLLMSimulator {
             arrivals = keep
         }
 
+        // Read-only helpers of the step are inlined: called from a mutating method, a call would copy the whole
+        // engine state (several kilobytes) to pass it.
+
         /// The DP rank with the fewest running and waiting requests, lowest index on ties.
+        @inline(__always)
         func leastLoadedRank() -> Int {
             var best = 0, bestLoad = Int.max
             for r in 0..<dp {
@@ -719,13 +730,23 @@ public struct VLLMSimulator {
             emitted = 0
             for r in 0..<dp {
                 rankStart[r] = schedSeq.count
-                batches[r] = BatchShape()
                 if specK > 0 { draftBatches[r] = BatchShape() }
+                // The rank's queues, free blocks and batch as locals for the loops (written back below): through the
+                // engine's nested arrays every write paid a uniqueness check.
+                var run = running[r], wait = waiting[r]
+                running[r] = []; waiting[r] = []
+                var head = waitHead[r], free = freeBlocks[r]
+                var batch = BatchShape()
+                defer {
+                    running[r] = run; waiting[r] = wait
+                    waitHead[r] = head; freeBlocks[r] = free
+                    batches[r] = batch
+                }
                 var budget = budgetTokens
                 var preempted = false
                 var idx = 0
-                while idx < running[r].count && budget > 0 {
-                    let s = running[r][idx]
+                while idx < run.count && budget > 0 {
+                    let s = run[idx]
                     // A sequence whose last token is still in the engine core's output is done (async scheduling).
                     if sq[s].generated >= sq[s].output { idx += 1; continue }
                     var want = min(sq[s].prompt + sq[s].generated - sq[s].computed, budget)
@@ -736,24 +757,24 @@ public struct VLLMSimulator {
                     if isSpec { want = min(1 + min(specK, sq[s].output - sq[s].generated - 1), budget) }
                     let need = blocksFor(sq[s].computed + want) - sq[s].blocks
                     var ok = true
-                    while need > freeBlocks[r] {
+                    while need > free {
                         // Preempt the newest running request (recompute later).
                         // The newest sequence that is not done (a done one leaves with its pending output).
-                        var vi = running[r].count - 1
-                        while vi > 0 && sq[running[r][vi]].generated >= sq[running[r][vi]].output { vi -= 1 }
-                        let victim = running[r].remove(at: vi)
+                        var vi = run.count - 1
+                        while vi > 0 && sq[run[vi]].generated >= sq[run[vi]].output { vi -= 1 }
+                        let victim = run.remove(at: vi)
                         if pc {
-                            freeBlocks[r] += caches[r].releaseAll(&sq[victim], request: reqs[victim], index: victim, blockSize: blockSize)
+                            free += caches[r].releaseAll(&sq[victim], request: reqs[victim], index: victim, blockSize: blockSize)
                         } else {
-                            freeBlocks[r] += sq[victim].blocks
+                            free += sq[victim].blocks
                         }
                         sq[victim].blocks = 0; sq[victim].computed = 0; sq[victim].kvLoaded = false; sq[victim].busy = false
                         preemptions += 1; preempted = true
-                        if waitHead[r] > 0 { waitHead[r] -= 1; waiting[r][waitHead[r]] = victim } else { waiting[r].insert(victim, at: 0) }
+                        if head > 0 { head -= 1; wait[head] = victim } else { wait.insert(victim, at: 0) }
                         if victim == s { ok = false; break }
                     }
                     if !ok { break }
-                    freeBlocks[r] -= need; sq[s].blocks += need
+                    free -= need; sq[s].blocks += need
                     schedSeq.append(s); schedWant.append(want); budget -= want
                     if isSpec {
                         // Draw how many drafts the target accepts now: the step emits them plus its own token.
@@ -761,49 +782,49 @@ public struct VLLMSimulator {
                         schedAccept.append(m)
                         emitted += m + 1
                         specSteps += 1; specProposed += want - 1; specAccepted += m
-                        batches[r].addVerify(context: sq[s].computed, drafts: want - 1)
+                        batch.addVerify(context: sq[s].computed, drafts: want - 1)
                         draftBatches[r].addDecode(context: sq[s].computed)
                     } else {
                         if specK > 0 { schedAccept.append(-1) }
-                        VLLMSimulator.addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
+                        VLLMSimulator.addToBatch(&batch, computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
                     }
                     idx += 1
                 }
                 if !preempted {
-                    while waitHead[r] < waiting[r].count && running[r].count < maxSeqs && budget > 0 {
-                        let s = waiting[r][waitHead[r]]
+                    while head < wait.count && run.count < maxSeqs && budget > 0 {
+                        let s = wait[head]
                         // Prefix caching: the leading blocks already cached are not computed again (at least
                         // the last known token is, to sample from it).
                         var hits = 0, revived = 0
                         if pc && sq[s].computed == 0 {
-                            caches[r].evict(toFit: freeBlocks[r])
+                            caches[r].evict(toFit: free)
                             (hits, revived) = caches[r].peek(reqs[s], index: s, maxBlocks: (sq[s].prompt + sq[s].generated - 1) / blockSize, blockSize: blockSize)
                         }
                         let base = hits > 0 ? hits * blockSize : sq[s].computed
                         let want = min(sq[s].prompt + sq[s].generated - base, budget)
                         let need = blocksFor(base + want) - sq[s].blocks - hits
-                        if need + revived > freeBlocks[r] { break }
-                        waitHead[r] += 1
+                        if need + revived > free { break }
+                        head += 1
                         if pc && sq[s].computed == 0 {
                             caches[r].queriedTokens += sq[s].prompt + sq[s].generated
                             caches[r].hitTokens += hits * blockSize
                             if hits > 0 {
                                 caches[r].acquire(reqs[s], index: s, blocks: hits, blockSize: blockSize)
-                                freeBlocks[r] -= revived
+                                free -= revived
                                 sq[s].blocks = hits; sq[s].refs = hits; sq[s].computed = base
                             }
                         }
-                        freeBlocks[r] -= need; sq[s].blocks += need
-                        running[r].append(s)
+                        free -= need; sq[s].blocks += need
+                        run.append(s)
                         schedSeq.append(s); schedWant.append(want); budget -= want
                         if specK > 0 { schedAccept.append(-1) }
-                        VLLMSimulator.addToBatch(&batches[r], computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
+                        VLLMSimulator.addToBatch(&batch, computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
                     }
-                    if waitHead[r] > 1024 && waitHead[r] * 2 > waiting[r].count {
-                        waiting[r].removeFirst(waitHead[r]); waitHead[r] = 0
+                    if head > 1024 && head * 2 > wait.count {
+                        wait.removeFirst(head); head = 0
                     }
                 }
-                totalNew += batches[r].tokens
+                totalNew += batch.tokens
             }
             rankStart[dp] = schedSeq.count
             return totalNew
@@ -939,16 +960,20 @@ public struct VLLMSimulator {
 
         /// The scheduled step's largest DP rank: its tokens and its sequences (the step waits for it).
         var largestBatch: (tokens: Int, sequences: Int) {
-            var t = 0, q = 0
-            for r in 0..<dp { t = max(t, batches[r].tokens); q = max(q, batches[r].sequences) }
-            return (t, q)
+            @inline(__always) get {
+                var t = 0, q = 0
+                for r in 0..<dp { t = max(t, batches[r].tokens); q = max(q, batches[r].sequences) }
+                return (t, q)
+            }
         }
 
         /// The share of every DP rank's KV blocks in use.
         var kvUsage: Double {
-            var used = 0
-            for r in 0..<dp { used += totalBlocks - freeBlocks[r] }
-            return Double(used) / Double(totalBlocks * dp)
+            @inline(__always) get {
+                var used = 0
+                for r in 0..<dp { used += totalBlocks - freeBlocks[r] }
+                return Double(used) / Double(totalBlocks * dp)
+            }
         }
 
         func result() -> RunResult {

@@ -36,9 +36,11 @@ public struct RunLengthSample: Sendable {
     }
 
     /// The population standard deviation, as `Statistics.std` computes it over the flat array.
-    public var std: Double {
+    public var std: Double { std(mean: mean) }
+
+    /// The population standard deviation about `m`, the sample's `mean` (taken once by a caller that needs both).
+    public func std(mean m: Double) -> Double {
         guard count > 0 else { return .nan }
-        let m = mean
         var total = 0.0
         for (v, c) in zip(values, counts) {
             let d = v - m, dd = d * d
@@ -85,6 +87,7 @@ extension Summary {
             return
         }
         let q = s.percentiles([50, 90, 99, 0, 100])
-        self.init(mean: s.mean, median: q[0], std: s.std, p90: q[1], p99: q[2], min: q[3], max: q[4], count: s.count)
+        let mean = s.mean
+        self.init(mean: mean, median: q[0], std: s.std(mean: mean), p90: q[1], p99: q[2], min: q[3], max: q[4], count: s.count)
     }
 }

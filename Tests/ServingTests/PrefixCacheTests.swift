@@ -114,4 +114,62 @@ import Cluster
         let bs = Int(d.param("block_size"))
         #expect(s.hitTokens == (400 + 100 - 1) / bs * bs)
     }
+
+    /// The block table against a plain model (a dictionary of reference counts and an array of unreferenced blocks in
+    /// release order) under random operations: lookups, inserts, retains, releases and evictions agree, including
+    /// when keys share their low bits (long probe runs that deletion must shift back) and when the table grows past
+    /// its starting size.
+    @Test func blockTableMatchesAPlainModel() {
+        for (seed, lowBits) in [(UInt64(1), 0), (2, 4), (3, 12)] {
+            var rng = Xoshiro256(seed: seed)
+            let table = BlockTable(capacity: 8)
+            var refs: [UInt64: Int] = [:]
+            var live: [UInt64] = []      // the keys in the table, in insertion order
+            var released: [UInt64] = []  // unreferenced, oldest release first
+            // Keys from a small pool (so inserts hit existing blocks); with `lowBits` > 0 many share their low bits.
+            func key() -> UInt64 {
+                let k = rng.next() % 600
+                return lowBits == 0 ? k &* 0x9E37_79B9_7F4A_7C15 : (k << 20) | (k % UInt64(lowBits))
+            }
+            for _ in 0..<20_000 {
+                let op = rng.next() % 10
+                let pick = live.isEmpty ? nil : live[Int(rng.next() % UInt64(live.count))]
+                if op < 4 {
+                    let k = key()
+                    let fresh = refs[k] == nil
+                    #expect(table.insert(k) == fresh)
+                    if fresh { refs[k] = 1; live.append(k) }
+                } else if op < 6, let k = pick {
+                    let slot = table.find(k)!
+                    #expect(table.refs(slot) == refs[k]!)
+                    if refs[k]! == 0 { released.removeAll { $0 == k } }
+                    table.retain(slot)
+                    refs[k]! += 1
+                } else if op < 9, let k = pick, refs[k]! > 0 {
+                    let nowFree = refs[k]! == 1
+                    #expect(table.release(table.find(k)!) == nowFree)
+                    refs[k]! -= 1
+                    if nowFree { released.append(k) }
+                } else if op == 9, !released.isEmpty {
+                    table.evictOldest()
+                    let k = released.removeFirst()
+                    refs[k] = nil
+                    live.removeAll { $0 == k }
+                }
+                #expect(table.count == refs.count)
+                #expect(table.unreferenced == released.count)
+            }
+            for (k, r) in refs { #expect(table.find(k).map { table.refs($0) } == r) }
+            for _ in 0..<200 { let k = key(); if refs[k] == nil { #expect(table.find(k) == nil) } }
+            // Evicting everything unreferenced goes in release order, and leaves the referenced blocks.
+            while !released.isEmpty {
+                let next = released.removeFirst()
+                #expect(table.find(next) != nil)
+                table.evictOldest()
+                #expect(table.find(next) == nil)
+                refs[next] = nil
+            }
+            #expect(table.unreferenced == 0 && table.count == refs.count)
+        }
+    }
 }
