@@ -41,6 +41,9 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--graph", action="store_true", help="time the calls replayed from a CUDA graph (GPU time only)")
     ap.add_argument("--budget", type=float, default=400, help="seconds; shapes not started by then are left out")
+    ap.add_argument("--distribution", choices=["balanced", "concentrated"], default="balanced",
+                    help="routing: balanced (the tables' way) or concentrated (every token to experts 0..top-k-1: the "
+                         "fewest experts a batch can hit, as random-weight DeepSeek-V2 checkpoints route)")
     a = ap.parse_args()
     t_start = time.time()
     import torch
@@ -49,7 +52,7 @@ def main():
     shapes = [tuple(int(x) for x in s.split(":")) for s in a.shapes.split(",") if s] or SHAPES
     dev = "cuda:0"
     torch.cuda.set_device(dev)
-    out = {"what": "vLLM fused_experts (bf16) timed by probe/vllm/moe_bench.py: balanced routing, mean of %d calls after %d warm-up calls, %s" % (a.runs, a.warmup, "replayed from one CUDA graph" if a.graph else "no CUDA graph"),
+    out = {"what": "vLLM fused_experts (bf16) timed by probe/vllm/moe_bench.py: %s routing, mean of %d calls after %d warm-up calls, %s" % (a.distribution, a.runs, a.warmup, "replayed from one CUDA graph" if a.graph else "no CUDA graph"),
            "vllm": vllm.__version__, "torch": torch.__version__, "gpu": torch.cuda.get_device_name(dev),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "moe": [], "moe_routing": []}
     for (hidden, inter, topk, experts) in shapes:
@@ -62,7 +65,8 @@ def main():
         for n in TOKENS:
             try:
                 x = torch.randn(n, hidden, dtype=torch.bfloat16, device=dev)
-                ids = balanced_ids(torch, n, experts, topk).to(dev)
+                ids = (balanced_ids(torch, n, experts, topk) if a.distribution == "balanced"
+                       else torch.arange(topk).unsqueeze(0).repeat(n, 1)).to(dev)
                 w = torch.full((n, topk), 1.0 / topk, dtype=torch.float32, device=dev)
                 for _ in range(a.warmup):
                     fused_experts(x, w1, w2, w, ids)
@@ -96,8 +100,8 @@ def main():
               ", ".join("%d:%.1f" % (n, u) for n, u in zip(toks, us))), flush=True)
         if toks:
             out["moe"].append({"hidden": hidden, "inter": inter, "topk": topk, "experts": experts, "tp": 1, "ep": 1,
-                               "distribution": "balanced", "tokens": toks, "us": us})
-            out["moe_routing"].append({"experts": experts, "topk": topk, "ep": 1, "distribution": "balanced",
+                               "distribution": a.distribution, "tokens": toks, "us": us})
+            out["moe_routing"].append({"experts": experts, "topk": topk, "ep": 1, "distribution": a.distribution,
                                        "tokens": toks, "hits": hits, "pairs": pairs})
         del w1, w2
         torch.cuda.empty_cache()

@@ -6,6 +6,12 @@ stay the reference, and the measured one is only a check of the harness against 
 
   python3 profiles/tools/merge_measured_moe.py probe/results/2026-12-04-h200-moe/moe-h200-graph.json \
       profiles/kernels/h200-sxm-vllm-0.24.0.json
+  python3 profiles/tools/merge_measured_moe.py \
+      probe/results/2026-12-04-h200-moe-concentrated/moe-h200-graph-concentrated.json \
+      profiles/kernels/h200-sxm-vllm-0.24.0.json
+
+A routing distribution is part of a row's key, so rows of another distribution (concentrated: every token on the
+same top-k experts) add anchors to a shape the table holds.
 """
 import json
 import math
@@ -39,8 +45,8 @@ for r in m["moe_routing"]:
 if added:
     t["sources"] = [s for s in t["sources"] if s.get("source") != rel] + [{
         "kind": "measurement",
-        "what": "fused-MoE rows for the expert shapes %s (hidden x intermediate, top-k of experts; TP 1, EP 1, balanced routing)" % (
-            ", ".join("%dx%d top-%d of %d" % k[:4] for k in added)),
+        "what": "fused-MoE rows for the expert shapes %s (hidden x intermediate, top-k of experts; TP 1, EP 1, %s routing)" % (
+            ", ".join("%dx%d top-%d of %d" % k[:4] for k in added), " and ".join(sorted({k[6] for k in added}))),
         "source": "%s: %s (probe/vllm/moe_bench.py%s), vLLM %s, torch %s; merged by profiles/tools/merge_measured_moe.py" % (
             rel, m["what"], " --graph" if "graph" in m["what"] else "", m["vllm"], m["torch"]),
         "date": m["date"], "host": "lent %s (device session 2026-12-04)" % m["gpu"]}]
