@@ -49,7 +49,9 @@ import Studies
         let wrapped = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Repo.root + "/profiles/models/olmoe-1b-7b.json"))) as! [String: Any]
         try FileManager.default.createDirectory(atPath: dir + "/m", withIntermediateDirectories: true)
         let config = dir + "/m/config.json", draft = dir + "/draft.json"
-        for f in [config, draft] { try JSONSerialization.data(withJSONObject: wrapped["config"]!).write(to: URL(fileURLWithPath: f)) }
+        // One serialization written to both files: serializing the dictionary twice may order its keys differently.
+        let configData = try JSONSerialization.data(withJSONObject: wrapped["config"]!)
+        for f in [config, draft] { try configData.write(to: URL(fileURLWithPath: f)) }
         let before = try Data(contentsOf: URL(fileURLWithPath: config))
         let spec = #"{"method":"draft_model","model":"\#(draft)","num_speculative_tokens":2,"acceptance_rate":0.7}"#
         let cases: [([String], String)] = [
