@@ -11,7 +11,9 @@ enum ExplainCommand {
         discussion: """
         Shows where one step's time goes: attention, GEMMs, experts on every GPU (and the straggler), and each
         collective with the formula that gave its volume (the paper's eq. 2 for TP all-reduce, eq. 3 for EP
-        all-to-all). Sequences are split evenly over DP ranks.
+        all-to-all). Sequences are split evenly over DP ranks. Then the vLLM engine core's side: how vLLM runs the
+        step (full or piecewise CUDA graphs, or none), its host time against the GPU time, and for a step without
+        graphs the operations its layers run from the host (a lone 700-token Qwen1.5-MoE prompt waits for the host).
 
         Example (why TP and EP differ for OLMoE):
           moesim explain --model olmoe-1b-7b --strategy tp --decode-seqs 64 --kv-len 256
@@ -313,6 +315,28 @@ enum ExplainCommand {
         return s
     }
 
+    /// The vLLM engine core's side of the step (the engine profile's host costs at its reference host): how vLLM runs
+    /// the busiest DP rank's batch (CUDA-graph mode), the host time the clock charges, and, for a step without graphs,
+    /// the operations its layers launch one at a time (ModelArchitecture.hostOps).
+    static func hostText(_ e: StepExplanation) -> String {
+        let d = e.deployment
+        guard d.engine.kind == .vllm, d.plan.pipelineParallel == 1 else { return "" }
+        let rank = e.perRank.max { $0.tokens < $1.tokens } ?? e.batch
+        guard rank.tokens > 0, let r = try? VLLMSimulator.replaySteps([rank], deployment: d, seed: 0).first else { return "" }
+        let mode = ["FULL": "replayed from one full CUDA graph", "PIECEWISE": "piecewise CUDA graphs, attention launched between the pieces",
+                    "NONE": "no CUDA graph (more tokens than the largest capture size, --enforce-eager, or DP without graphs)"][r.mode] ?? r.mode
+        var s = String(format: "\nEngine core (vLLM host work at the profile's reference host; '--host-speed' scales it in 'moesim run'):\n  %@: host %.3f ms against GPU %.3f ms, so the step takes %.3f ms%@\n",
+                       mode, r.hostUs / 1e3, r.gpuUs / 1e3, r.stepUs / 1e3, d.param("async_scheduling") >= 0.5 ? " (async scheduling: the longer of the two)" : " (host and GPU one after the other)")
+        if r.mode == "NONE" {
+            let m = d.model
+            let perLayer = Set((0..<m.layers).map { m.hostOps(layer: $0) }).sorted().map(String.init).joined(separator: " or ")
+            s += d.param("eager_op_host_us") > 0
+                ? "  without graphs the host runs \(m.hostOps) operations one at a time (\(perLayer) per layer, counted from vLLM's model code)\n"
+                : "  without graphs the host launches \(m.layers) layers' kernels one at a time (the profile prices a layer)\n"
+        }
+        return s
+    }
+
     static func text(_ e: StepExplanation) -> String {
         let d = e.deployment
         var s = "\(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name)\n"
@@ -345,6 +369,7 @@ enum ExplainCommand {
         let mx = parts.map(\.1).max() ?? 1
         for (n, v) in parts { s += "  " + n.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%9.3f ms  ", v / 1e3) + textBar(v, max: mx) + "\n" }
         s += String(format: "  %@%9.3f ms (engine overhead comes on top; see 'moesim run')\n", "total".padding(toLength: 16, withPad: " ", startingAt: 0), b.gpu / 1e3)
+        s += hostText(e)
         if !e.stages.isEmpty {
             s += "\nPipeline: \(e.stages.count) stages of \(d.plan.stageGPUs) GPU(s) each (vLLM splits the layers; the last stage holds the LM head):\n"
             let mx = e.stages.map(\.us).max() ?? 1

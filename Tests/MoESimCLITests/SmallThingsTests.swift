@@ -112,3 +112,25 @@ import Cluster
         #expect(bad.code == 64 && bad.err.contains("--compare") && bad.err.contains("--nonsense"), "\(bad.err)")
     }
 }
+
+/// `explain` shows the vLLM engine core's side of the step: how vLLM runs it (CUDA-graph mode), the host time against
+/// the GPU time, and for a step without graphs the operations its layers run from the host.
+@Suite struct ExplainEngineCoreTests {
+    @Test func graphlessPrefillIsHostBoundAndNamesItsOperations() {
+        let ex = runCLI(["explain", "--model", "qwen1.5-moe-a2.7b", "--gpu", "h200-sxm-141gb", "--prefill-seqs", "1", "--prefill-len", "700"])
+        #expect(ex.code == 0, "\(ex.err)")
+        #expect(ex.out.contains("Engine core") && ex.out.contains("no CUDA graph"), "\(ex.out)")
+        #expect(ex.out.contains("552 operations one at a time (23 per layer"), "\(ex.out)")
+        // A lone 700-token prompt on an H200 waits for the host, not the GPU.
+        let host = ex.out.components(separatedBy: "graphs): host ").last?.split(separator: " ").first.flatMap { Double($0) } ?? 0
+        let gpu = ex.out.components(separatedBy: "against GPU ").last?.split(separator: " ").first.flatMap { Double($0) } ?? 0
+        #expect(host > 2 * gpu && gpu > 0, "host \(host) ms, GPU \(gpu) ms")
+    }
+
+    @Test func decodeReplaysAFullGraphAndTheHFEngineHasNoEngineCore() {
+        let ex = runCLI(["explain", "--model", "mixtral-8x7b", "--gpu", "h200-sxm-141gb", "--decode-seqs", "64", "--kv-len", "600"])
+        #expect(ex.code == 0 && ex.out.contains("replayed from one full CUDA graph") && !ex.out.contains("operations one at a time"), "\(ex.out)")
+        let hf = runCLI(["explain", "--model", "olmoe-1b-7b", "--engine", "hf", "--batch-size", "4", "--input-len", "64"])
+        #expect(hf.code == 0 && !hf.out.contains("Engine core"), "\(hf.err)")
+    }
+}
