@@ -63,7 +63,7 @@ extension ModelArchitecture {
         quantization = try Quantization.read(config: c, hidden: hidden) ?? Quantization.read(config: outer, hidden: hidden) ?? .none
         isDiffusion = diffusion ?? fam.hasPrefix("llada")
         // vLLM's model code for these families norms queries and keys (OLMoE over the full width, Qwen3 per head); Qwen2-MoE
-        // gates its shared expert with a sigmoid (ModelArchitecture.hostLaunches).
+        // gates its shared expert with a sigmoid (ModelArchitecture.hostOps).
         qkNorm = ["olmoe", "qwen3", "qwen3_moe"].contains(fam)
         sharedExpertGate = fam == "qwen2_moe"
 
