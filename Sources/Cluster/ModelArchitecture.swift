@@ -97,6 +97,7 @@ public struct ModelArchitecture: Sendable, Equatable {
         case .mla(let qLora, _, _, _, _):
             n = 11 + (qLora != nil ? 2 : 0)
         }
+        guard !ffn.isEmpty else { return n }
         let f = ffn[min(max(l, 0), ffn.count - 1)]
         if f.isMoE {
             let deepseekRouting = family.hasPrefix("deepseek") || family == "kimi_k2"
