@@ -373,7 +373,6 @@ public struct VLLMSimulator {
             if pp > 1 && sim.speculative != nil {
                 throw InputError.usage("moesim does not model speculative decoding together with --pipeline-parallel-size \(pp) (its drafts would need the pipeline's batch queue); use one or the other")
             }
-            self.stageEagerHostUs = cost.stageLayerShare.map { $0 * VLLMSimulator.eagerHostUs(d) }
             self.dp = d.plan.dataParallel
             let dp = self.dp
             self.blockSize = Int(d.param("block_size"))
@@ -415,6 +414,9 @@ public struct VLLMSimulator {
                 }
             }
             self.clock = VLLMSimulator.makeClock(d, maxSeqs: maxSeqs, budget: budgetTokens)
+            // A pipeline stage launches its share of the layers' host work when a step runs without graphs.
+            let eagerHost = clock.eagerHostUs
+            self.stageEagerHostUs = cost.stageLayerShare.map { $0 * eagerHost }
             self.inputLatencyUs = d.hostParam("input_latency_us")
             self.requestHostUs = d.hostParam("request_host_us")
             self.deferOutputs = clock.asyncScheduling && pp == 1
