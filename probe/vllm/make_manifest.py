@@ -137,25 +137,24 @@ def entries(res, rel):
         # little about the speed over a run: the fourth session's before- and after-run figures correlate at 0.12 over
         # 40 runs (the speed moves within seconds), while jobs differ steadily (0.042 s for the third session's
         # Mixtral serving, 0.16 s beside 24 busy processes), so the job's mean is what a run is given.
+        results = {r["id"]: json.load(open(os.path.join(jd, r["id"] + ".json"))) for r in meta["runs"]}
         meas = [json.loads(open(hs).readline())["workload_median_s"]] if os.path.exists(hs) else []
-        for r in meta["runs"]:
-            hsd = json.load(open(os.path.join(jd, r["id"] + ".json"))).get("host_speed") or {}
+        for d in results.values():
+            hsd = d.get("host_speed") or {}
             meas += [x["workload_median_s"] for x in (hsd, hsd.get("engine_core", {}), hsd.get("engine_core_after", {})) if "workload_median_s" in x]
-        job_speed = math.exp(sum(math.log(x) for x in meas) / len(meas)) if meas else None
+        host_speed = math.exp(sum(math.log(x) for x in meas) / len(meas)) if meas else None
+        speed = ["--host-speed", "%.4f" % host_speed] if host_speed else []
+        speed_note = ("; host speed %.4f s, the geometric mean of %d measurements during the job (probe/vllm/hostspeed.py)"
+                      % (host_speed, len(meas))) if host_speed else ""
         for r in meta["runs"]:
             rid = r["id"]
             f = os.path.join(jd, rid + ".json")
-            d = json.load(open(f))
+            d = results[rid]
             # A run with a one-off stall is never fitted (the first session's FIT names none; a later session that reuses
             # FIT leaves its stalled repeats out).
             fit = (job, rid) in sess["fit"] and not (sess.get("fit_skips_stalls") and rid in job_stalls)
             tags = [sess["call"].get(job, "call?")]
-            note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f))
-            host_speed = job_speed
-            where = "the geometric mean of %d measurements during the job" % len(meas)
-            speed = ["--host-speed", "%.4f" % host_speed] if host_speed else []
-            if host_speed:
-                note += "; host speed %.4f s, %s (probe/vllm/hostspeed.py)" % (host_speed, where)
+            note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f)) + speed_note
             if rid in job_stalls:
                 tags.append("stall")
                 note += "; one-off stall (first use of a kernel configuration): %s" % ", ".join(
