@@ -143,6 +143,47 @@ jobs_d[0]["cpu_hogs"] = 24
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fourth session, written by make_jobs.py", "jobs": jobs_d},
           open(os.path.join(here, "jobs-h200-d.json"), "w"), indent=1)
 print("fourth session:", len(jobs_d), "jobs;", sum(len(j["runs"]) for j in jobs_d), "runs")
+# The fifth session (2026-12-04, third of the day): what a step without CUDA graphs costs the host, per architecture.
+# Each job starts one engine and runs lone prompts of 600-3,072 tokens with one output token: each run is one
+# graphless prefill step (the step trace times it), one run under PyTorch's profiler counts what that step calls from
+# Python and launches, OLMoE again with 4 and 32 layers (random weights: only the layer count changes) to separate a
+# step's fixed host cost from its per-layer cost, and OLMoE with 8-32 busy processes beside vLLM, each run at its own
+# measured host speed. The CUDA-graph capture list is cut to 1-8 tokens to shorten start-up: every step measured here
+# has 600 or more tokens and runs without graphs under either list.
+# Declared before the runs were made: g-i1024-s1, g-i2048-s1 and g-i1024-h32-s1 are fit runs, every other run is held
+# out, and the profiled run is neither (the profiler slows the host).
+GRAPHLESS = [off(2, 2048, 1, 3, rid="w-i2048"), off(1, 1024, 1, 6, rid="prof-i1024")] + [
+    dict(off(1, i, 1, 1.5, rid="g-i%d-s%d" % (i, k)), seed=100 * k + i % 97)
+    for i, reps in ((1024, 3), (2048, 2), (600, 2), (3072, 1)) for k in range(1, reps + 1)]
+GRAPHLESS[1]["profile"] = True
+HOGS = [dict(off(1, 1024, 1, 3, rid="g-i1024-h%d-s%d" % (h, k)), seed=1000 + 10 * h + k, hogs=h)
+        for h, k in ((32, 1), (8, 1), (16, 1), (24, 1), (32, 2))]
+SMALL_GRAPHS = {"compilation_config": {"cudagraph_capture_sizes": [1, 2, 4, 8]}}
+
+
+def graphless_job(jid, model, startup, layers=None, hogs=False):
+    runs = [dict(r) for r in GRAPHLESS] + ([dict(r) for r in HOGS] if hogs else [])
+    j = {"id": jid, "model": model, "mode": "offline", "engine": dict(SMALL_GRAPHS), "runs": runs, "startup_est_s": startup,
+         "note": "graphless prefill steps, one per run" + ("; %d layers" % layers if layers else "")}
+    if layers:
+        j["config_override"] = {"num_hidden_layers": layers}
+    return j
+
+
+jobs_e = [
+    graphless_job("olmoe-graphless", "olmoe-1b-7b", 60, hogs=True),
+    graphless_job("olmoe-l4-graphless", "olmoe-1b-7b", 45, layers=4),
+    graphless_job("qwen15-graphless", "qwen1.5-moe-a2.7b", 70),
+    graphless_job("llama8b-graphless", "llama-3.1-8b", 70),
+    graphless_job("dsv2lite-graphless", "deepseek-v2-lite", 110),
+    graphless_job("qwen3-graphless", "qwen3-30b-a3b", 90),
+    graphless_job("mixtral-graphless", "mixtral-8x7b", 100),
+    graphless_job("olmoe-l32-graphless", "olmoe-1b-7b", 70, layers=32),
+]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fifth session: graphless steps' host cost, written by make_jobs.py. "
+           "Fit runs (declared before measuring): g-i1024-s1, g-i2048-s1, g-i1024-h32-s1; prof-i1024 and w-i2048 are neither; the rest held out.",
+           "jobs": jobs_e}, open(os.path.join(here, "jobs-h200-e.json"), "w"), indent=1)
+print("fifth session:", len(jobs_e), "jobs;", sum(len(j["runs"]) for j in jobs_e), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},

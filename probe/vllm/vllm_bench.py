@@ -25,6 +25,10 @@ When probe/vllm/steplog is first on PYTHONPATH and MOESIM_STEP_LOG_DIR is set, e
 recorded (see steplog/sitecustomize.py); DIR/runs.json gives each run's start and end on the same clock so
 summarize.py can cut the step log into one step trace per run.
 
+Offline runs may also ask for "profile": true (PyTorch's profiler in the engine core around the run; its counts go
+to "host_profile": kernels, launch calls, operator calls from Python) and "hogs": N (N busy processes beside vLLM for
+that run). A job's "config_override" changes keys of the model's config.json (e.g. num_hidden_layers).
+
 Run fields: id, n (requests), in, out (token lengths), ratio (vLLM's --random-range-ratio: lengths uniform in
 [len*(1-ratio), len*(1+ratio)]), prefix (a shared prefix of this many tokens before each prompt, vLLM's
 --random-prefix-len), rate ("inf" or requests/s), rate_frac (a fraction of the request throughput measured by this
@@ -167,6 +171,37 @@ def percentiles(xs, ps=(50, 99)):
     return {p: float(np.percentile(xs, p)) for p in ps}
 
 
+def start_hogs(n):
+    """A run may ask for a loaded host: n busy processes beside vLLM for that run only (its "hogs"), so that one engine
+    measures how its host costs follow the host's speed."""
+    import subprocess
+    hs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    if hs:
+        time.sleep(1.0)
+    return hs
+
+
+def stop_hogs(hs):
+    for h in hs:
+        h.kill()
+    for h in hs:
+        h.wait()
+
+
+def model_folder(job, model_dir, models_root):
+    """The model's folder, or for a job with "config_override" (e.g. {"num_hidden_layers": 4}: the same architecture
+    with fewer layers, to separate a step's per-layer host cost from its fixed part) a copy with those keys changed."""
+    over = job.get("config_override")
+    if not over:
+        return model_dir
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    cfg.update(over)
+    d = os.path.join(models_root, "%s--%s" % (job["model"], job["id"]))
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "config.json"), cfg)
+    return d
+
+
 # ---------------------------------------------------------------- offline
 
 def run_offline(job, args, model_dir):
@@ -198,21 +233,37 @@ def run_offline(job, args, model_dir):
         except Exception:
             pass
         flush_steplog(llm.collective_rpc)
-        host = hostspeed.state()
+        hogs = start_hogs(int(run.get("hogs", 0)))
         try:
-            host["engine_core"] = llm.collective_rpc("moesim_hostspeed")[0]
-        except Exception as e:
-            host["engine_core_error"] = repr(e)[:200]
-        time.sleep(0.2)
-        m0 = time.monotonic()
-        t0 = time.perf_counter()
-        res = llm.generate(ps, sps, use_tqdm=False)
-        el = time.perf_counter() - t0
-        m1 = time.monotonic()
-        try:  # the engine core's speed again right after the run: did the host change speed while it ran?
-            host["engine_core_after"] = llm.collective_rpc("moesim_hostspeed")[0]
-        except Exception as e:
-            host["engine_core_after_error"] = repr(e)[:200]
+            host = hostspeed.state()
+            try:
+                host["engine_core"] = llm.collective_rpc("moesim_hostspeed")[0]
+            except Exception as e:
+                host["engine_core_error"] = repr(e)[:200]
+            prof = None
+            if run.get("profile"):
+                try:
+                    llm.collective_rpc("moesim_profile", args=("start",))
+                except Exception as e:
+                    prof = {"error": repr(e)[:300]}
+            time.sleep(0.2)
+            m0 = time.monotonic()
+            t0 = time.perf_counter()
+            res = llm.generate(ps, sps, use_tqdm=False)
+            el = time.perf_counter() - t0
+            m1 = time.monotonic()
+            if run.get("profile") and prof is None:
+                try:
+                    prof = llm.collective_rpc("moesim_profile", args=("stop",))[0]
+                except Exception as e:
+                    prof = {"error": repr(e)[:300]}
+            try:  # the engine core's speed again right after the run: did the host change speed while it ran?
+                host["engine_core_after"] = llm.collective_rpc("moesim_hostspeed")[0]
+            except Exception as e:
+                host["engine_core_after_error"] = repr(e)[:200]
+        finally:
+            stop_hogs(hogs)
+        host["busy_processes"] = len(hogs)
         got = [len(r.outputs[0].token_ids) for r in res]
         bad = sum(1 for g, o in zip(got, outs) if g != o)
         total_in, total_out = sum(ins), sum(got)
@@ -224,6 +275,8 @@ def run_offline(job, args, model_dir):
             "run": run, "input_lens": ins, "output_lens": got, "mismatched_output_lengths": bad,
             "usage_context": "LLM_CLASS", "t_start_monotonic": m0, "t_end_monotonic": m1, "host_speed": host,
         }
+        if prof is not None:
+            out["host_profile"] = prof
         out.update(provenance=prov)
         write(os.path.join(args.out, run["id"] + ".json"), out)
         runs_log.append({"id": run["id"], "t0": m0, "t1": m1, "kind": "offline"})
@@ -405,7 +458,7 @@ def main():
     args = ap.parse_args()
     job = json.load(open(args.job))
     os.makedirs(args.out, exist_ok=True)
-    model_dir = os.path.join(args.models, job["model"])
+    model_dir = model_folder(job, os.path.join(args.models, job["model"]), args.models)
     if job["mode"] == "offline":
         run_offline(job, args, model_dir)
     elif job["mode"] == "serve":

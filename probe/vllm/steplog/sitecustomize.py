@@ -219,6 +219,41 @@ if _DIR:
         E.step = wrap(E.step)
         E.step_with_batch_queue = wrap(E.step_with_batch_queue)
 
+    def _profile_counts(p):
+        """What one profiled stretch of engine steps ran, counted: GPU kernels (by name), the CUDA launch calls made on
+        the host, the operator calls made from Python (a namespaced op whose callers are no other op: aten::, vllm::,
+        _C:: ...), launches made from Python directly (Triton kernels), and the host time of the busiest names."""
+        from collections import Counter
+        kernels, top_ops, launches, direct, self_us, steps = Counter(), Counter(), Counter(), Counter(), Counter(), 0
+        for e in p.events():
+            name = e.name
+            if str(e.device_type).endswith("CUDA"):
+                kernels[name[:90]] += 1
+                continue
+            par, under_op = e.cpu_parent, False
+            while par is not None:
+                if "::" in par.name:
+                    under_op = True
+                    break
+                par = par.cpu_parent
+            if name.startswith("cu") and ("Launch" in name or "Memcpy" in name or "Memset" in name):
+                launches[name] += 1
+                if not under_op:
+                    direct[name] += 1
+                continue
+            if "execute_model" in name or "execute_new" in name:
+                steps += 1
+            if "::" in name and not under_op:
+                top_ops[name[:90]] += 1
+            try:
+                self_us[name[:90]] += e.self_cpu_time_total
+            except Exception:
+                pass
+        return {"gpu_kernels": sum(kernels.values()), "launch_calls": dict(launches),
+                "direct_launches": dict(direct), "top_level_ops": sum(top_ops.values()),
+                "annotated_steps": steps, "kernels": kernels.most_common(80), "ops": top_ops.most_common(120),
+                "self_cpu_us": [(k, round(v, 1)) for k, v in self_us.most_common(60)]}
+
     def _patch_worker(mod):
         W = mod.Worker
         orig_exec = W.execute_model
@@ -285,8 +320,28 @@ if _DIR:
             r["pid"] = os.getpid()
             return r
 
+        def moesim_profile(self, action="start"):
+            # PyTorch's profiler around the steps between "start" and "stop" (vllm_bench.py, a run with "profile": true):
+            # what the host calls per step, counted, not timed (the profiler slows the host). "stop" returns
+            # _profile_counts' summary.
+            import torch
+            if action == "start":
+                from torch.profiler import ProfilerActivity, profile
+                p = profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
+                p.__enter__()
+                self._moesim_prof = p
+                return os.getpid()
+            p = getattr(self, "_moesim_prof", None)
+            if p is None:
+                return {"error": "the profiler was not started"}
+            self._moesim_prof = None
+            torch.cuda.synchronize()
+            p.__exit__(None, None, None)
+            return _profile_counts(p)
+
         W.moesim_flush = moesim_flush
         W.moesim_hostspeed = moesim_hostspeed
+        W.moesim_profile = moesim_profile
         if not hasattr(W, "_moesim_flush_hooked"):
             import atexit
             atexit.register(lambda: _L.flush(sync=True))
