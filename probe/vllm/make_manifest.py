@@ -98,7 +98,23 @@ SESSIONS = {
                                "call": {"olmoe-offline-busy": "d1", "qwen15-serve": "d1", "mixtral-serve": "d2",
                                         "dsv2lite-serve": "d2", "qwen15-eager": "d2", "olmoe-mnbt2048": "d3",
                                         "olmoe-offline": "d3"}},
+    # The fifth device session (2026-12-04, third of the day): graphless steps' host cost per architecture, one lone
+    # prompt (one step) per run, OLMoE also at 4 and 32 layers and with 8-32 busy processes beside vLLM per run. The
+    # split was declared in its jobs file before the runs were made: g-i1024-s1, g-i2048-s1 and g-i1024-h32-s1 of every
+    # job are fitted; the warm-up (w-i2048) and the profiled run (prof-i1024, slowed by the profiler) are neither; the rest
+    # is held out. The busy processes differ from run to run here, so each run's host speed is the mean of the
+    # measurements taken at its own load.
+    "2026-12-04-h200-vllm-e": {"prefix": "e/", "fit_runs": {"g-i1024-s1", "g-i2048-s1", "g-i1024-h32-s1"},
+                               "skip_runs": {"w-i2048", "prof-i1024"}, "fit_skips_stalls": True,
+                               "call": {}},
 }
+# Jobs that ran a model with its config changed (vllm_bench.py's config_override): the same change, for moesim.
+MODEL_FILES = {"olmoe-l4-graphless": "models/olmoe-1b-7b-4-layers.json", "olmoe-l32-graphless": "models/olmoe-1b-7b-32-layers.json"}
+
+
+def load_of(d):
+    """The busy processes beside vLLM during a run (vllm_bench.py's per-run "hogs"; 0 when not recorded)."""
+    return int((d.get("host_speed") or {}).get("busy_processes", 0))
 
 
 def main():
@@ -121,7 +137,7 @@ def entries(res, rel):
         meta = json.load(open(os.path.join(jd, "runs.json")))
         j = meta["job"]
         model = MODELS[job.split("-")[0]]
-        dep = ["--model", model, "--gpu", "h200-sxm-141gb"] + knob_flags(j.get("engine", {}))
+        dep = ["--model", MODEL_FILES.get(job, model), "--gpu", "h200-sxm-141gb"] + knob_flags(j.get("engine", {}))
         if model == "deepseek-v2-lite":
             # vLLM's dummy weights route every DeepSeek-V2 token to experts 0-5 (see the histogram file's note).
             dep += ["--routing", "histogram:deepseek-v2-lite-dummy-routing.json"]
@@ -138,22 +154,28 @@ def entries(res, rel):
         # 40 runs (the speed moves within seconds), while jobs differ steadily (0.042 s for the third session's
         # Mixtral serving, 0.16 s beside 24 busy processes), so the job's mean is what a run is given.
         results = {r["id"]: json.load(open(os.path.join(jd, r["id"] + ".json"))) for r in meta["runs"]}
-        meas = [json.loads(open(hs).readline())["workload_median_s"]] if os.path.exists(hs) else []
+        # Runs with busy processes beside vLLM (a per-run load, fifth session) are a job of their own here: the mean is
+        # taken over the measurements at the run's load.
+        meas = {0: [json.loads(open(hs).readline())["workload_median_s"]]} if os.path.exists(hs) else {}
         for d in results.values():
             hsd = d.get("host_speed") or {}
-            meas += [x["workload_median_s"] for x in (hsd, hsd.get("engine_core", {}), hsd.get("engine_core_after", {})) if "workload_median_s" in x]
-        host_speed = math.exp(sum(math.log(x) for x in meas) / len(meas)) if meas else None
-        speed = ["--host-speed", "%.4f" % host_speed] if host_speed else []
-        speed_note = ("; host speed %.4f s, the geometric mean of %d measurements during the job (probe/vllm/hostspeed.py)"
-                      % (host_speed, len(meas))) if host_speed else ""
+            meas.setdefault(load_of(d), []).extend(
+                x["workload_median_s"] for x in (hsd, hsd.get("engine_core", {}), hsd.get("engine_core_after", {})) if "workload_median_s" in x)
         for r in meta["runs"]:
             rid = r["id"]
+            if rid in sess.get("skip_runs", ()):
+                continue
+            ms_ = meas.get(load_of(results[rid]), [])
+            host_speed = math.exp(sum(math.log(x) for x in ms_) / len(ms_)) if ms_ else None
+            speed = ["--host-speed", "%.4f" % host_speed] if host_speed else []
+            speed_note = ("; host speed %.4f s, the geometric mean of %d measurements during the job%s (probe/vllm/hostspeed.py)"
+                          % (host_speed, len(ms_), " at this run's load (%d busy processes)" % load_of(results[rid]) if load_of(results[rid]) else "")) if host_speed else ""
             f = os.path.join(jd, rid + ".json")
             d = results[rid]
             # A run with a one-off stall is never fitted (the first session's FIT names none; a later session that reuses
             # FIT leaves its stalled repeats out).
-            fit = (job, rid) in sess["fit"] and not (sess.get("fit_skips_stalls") and rid in job_stalls)
-            tags = [sess["call"].get(job, "call?")]
+            fit = ((job, rid) in sess.get("fit", ()) or rid in sess.get("fit_runs", ())) and not (sess.get("fit_skips_stalls") and rid in job_stalls)
+            tags = [sess["call"].get(job, sess.get("call_default", "call?"))]
             note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f)) + speed_note
             if rid in job_stalls:
                 tags.append("stall")
