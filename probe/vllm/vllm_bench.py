@@ -171,6 +171,24 @@ def percentiles(xs, ps=(50, 99)):
     return {p: float(np.percentile(xs, p)) for p in ps}
 
 
+def core_speed(host, key, rpc):
+    """The engine core's own host speed (sitecustomize.py's Worker.moesim_hostspeed) into host[key], or why not into
+    host[key + "_error"]. Taken before each run ("engine_core") and right after it ("engine_core_after"): the speed
+    moves within seconds."""
+    try:
+        host[key] = rpc("moesim_hostspeed")[0]
+    except Exception as e:
+        host[key + "_error"] = repr(e)[:200]
+
+
+async def acore_speed(host, key, rpc):
+    """core_speed for the server engine, whose RPC is awaited."""
+    try:
+        host[key] = (await rpc("moesim_hostspeed"))[0]
+    except Exception as e:
+        host[key + "_error"] = repr(e)[:200]
+
+
 def start_hogs(n):
     """A run may ask for a loaded host: n busy processes beside vLLM for that run only (its "hogs"), so that one engine
     measures how its host costs follow the host's speed."""
@@ -236,10 +254,7 @@ def run_offline(job, args, model_dir):
         hogs = start_hogs(int(run.get("hogs", 0)))
         try:
             host = hostspeed.state()
-            try:
-                host["engine_core"] = llm.collective_rpc("moesim_hostspeed")[0]
-            except Exception as e:
-                host["engine_core_error"] = repr(e)[:200]
+            core_speed(host, "engine_core", llm.collective_rpc)
             prof = None
             if run.get("profile"):
                 try:
@@ -257,10 +272,7 @@ def run_offline(job, args, model_dir):
                     prof = llm.collective_rpc("moesim_profile", args=("stop",))[0]
                 except Exception as e:
                     prof = {"error": repr(e)[:300]}
-            try:  # the engine core's speed again right after the run: did the host change speed while it ran?
-                host["engine_core_after"] = llm.collective_rpc("moesim_hostspeed")[0]
-            except Exception as e:
-                host["engine_core_after_error"] = repr(e)[:200]
+            core_speed(host, "engine_core_after", llm.collective_rpc)
         finally:
             stop_hogs(hogs)
         host["busy_processes"] = len(hogs)
@@ -361,10 +373,7 @@ async def serve_runs(job, args, model_dir):
         ps, ins, outs = prompts_for(run, vocab, seed)
         n = len(ps)
         host = hostspeed.state()
-        try:
-            host["engine_core"] = (await engine.collective_rpc("moesim_hostspeed"))[0]
-        except Exception as e:
-            host["engine_core_error"] = repr(e)[:200]
+        await acore_speed(host, "engine_core", engine.collective_rpc)
         burst = float(run.get("burstiness", 1.0))
         rng = np.random.default_rng(seed + 1)
         if rate == "inf":
@@ -394,10 +403,7 @@ async def serve_runs(job, args, model_dir):
         await asyncio.gather(*[launch(i) for i in range(n)])
         end = max(t[-1] for t in rec["times"] if t)
         m1 = time.monotonic()
-        try:  # the engine core's speed again right after the run: did the host change speed while it ran?
-            host["engine_core_after"] = (await engine.collective_rpc("moesim_hostspeed"))[0]
-        except Exception as e:
-            host["engine_core_after_error"] = repr(e)[:200]
+        await acore_speed(host, "engine_core_after", engine.collective_rpc)
         duration = end - start
         ttfts, tpots, itls, e2els, itl_lists = [], [], [], [], []
         total_out = 0
