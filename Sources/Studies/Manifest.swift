@@ -187,11 +187,11 @@ extension Manifest {
         return try t.array().map { try $0.string() }
     }
 
-    /// `--trace FILE` and `--routing histogram:FILE` / `trace:FILE` relative to the manifest's folder (made absolute
-    /// when the file is there).
+    /// `--trace FILE`, `--model FILE` (a config.json; a shipped model's name is no file there) and
+    /// `--routing histogram:FILE` / `trace:FILE` relative to the manifest's folder (made absolute when the file is there).
     static func resolvingFiles(_ args: [String], base: String) -> [String] {
         var out = args
-        for i in out.indices.dropLast() where out[i] == "--trace" || out[i] == "--routing" {
+        for i in out.indices.dropLast() where out[i] == "--trace" || out[i] == "--routing" || out[i] == "--model" {
             var prefix = "", p = out[i + 1]
             if out[i] == "--routing" {
                 guard let c = p.firstIndex(of: ":"), ["histogram", "trace"].contains(String(p[..<c])) else { continue }

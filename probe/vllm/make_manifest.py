@@ -106,7 +106,13 @@ SESSIONS = {
     # measurements taken at its own load.
     "2026-12-04-h200-vllm-e": {"prefix": "e/", "fit_runs": {"g-i1024-s1", "g-i2048-s1", "g-i1024-h32-s1"},
                                "skip_runs": {"w-i2048", "prof-i1024"}, "fit_skips_stalls": True,
-                               "call": {}},
+                               # A run of one step has no step interval to compare (the step trace's time is the gap
+                               # to the next step): its wall time is the comparison.
+                               "step_traces": False,
+                               # Two hosts: the first was given back idle after call e1, e2 ran on a fresh one.
+                               "call": {"olmoe-graphless": "e1", "olmoe-l4-graphless": "e1", "qwen15-graphless": "e1",
+                                        "llama8b-graphless": "e1", "dsv2lite-graphless": "e1", "qwen3-graphless": "e2",
+                                        "mixtral-graphless": "e2", "olmoe-l32-graphless": "e2"}},
 }
 # Jobs that ran a model with its config changed (vllm_bench.py's config_override): the same change, for moesim.
 MODEL_FILES = {"olmoe-l4-graphless": "models/olmoe-1b-7b-4-layers.json", "olmoe-l32-graphless": "models/olmoe-1b-7b-32-layers.json"}
@@ -205,7 +211,7 @@ def entries(res, rel):
             first = False
 
             st = os.path.join(jd, rid + ".steps.json")
-            if os.path.exists(st):
+            if os.path.exists(st) and sess.get("step_traces", True):
                 runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], job, rid), "fit": fit, "step_trace": rel(st), "args": dep + speed + usage,
                              "note": "every busy engine step of the run above", "tags": tags})
     return runs

@@ -13,7 +13,9 @@ def stalls(jd):
     data={}; allrows=[]; C=None
     for f in files:
         d=json.load(open(f)); C={c:i for i,c in enumerate(d['columns'])}
-        rows=[r for r in d['steps'] if r[C['interval']]]
+        # A step's time is its interval to the next step; a run's last step has none, and its host time in
+        # execute_model stands in (a run of one lone prompt is one such step).
+        rows=[r[:C['interval']]+[r[C['interval']] or r[C['exec']]]+r[C['interval']+1:] for r in d['steps'] if r[C['interval']] or r[C['exec']]]
         data[f]=rows; allrows+=rows
     out={}
     for f,rows in data.items():
