@@ -99,18 +99,33 @@ public struct ModelArchitecture: Sendable, Equatable {
         }
         guard !ffn.isEmpty else { return n }
         let f = ffn[min(max(l, 0), ffn.count - 1)]
-        if f.isMoE {
-            let deepseekRouting = family.hasPrefix("deepseek") || family == "kimi_k2"
-            let topk = deepseekRouting ? 6 : (f.experts & (f.experts - 1) == 0 ? 1 : 2)
-            n += 1 + topk + (f.experts > 64 ? 2 : 1) + 5
-            if f.sharedIntermediate > 0 { n += 4 + (sharedExpertGate ? 3 : 0) }
-        }
+        n += fusedMoEOps(layer: l)
+        if f.isMoE && f.sharedIntermediate > 0 { n += 4 + (sharedExpertGate ? 3 : 0) }
         if f.denseIntermediate > 0 { n += 3 }
         return n
     }
 
+    /// The operations of layer `l`'s fused MoE (router GEMM, top-k, block alignment, the two expert GEMMs,
+    /// activation, top-k sum, output copy; 0 for a layer without routed experts): in vLLM one custom op,
+    /// `vllm::moe_forward`, whose own Python is the dearest host item of a step without CUDA graphs (PyTorch's profiler,
+    /// 2026-12-04), so a profile may price the layer's fused MoE as one (`eager_moe_host_us`) instead of per operation.
+    public func fusedMoEOps(layer l: Int) -> Int {
+        guard !ffn.isEmpty else { return 0 }
+        let f = ffn[min(max(l, 0), ffn.count - 1)]
+        guard f.isMoE else { return 0 }
+        let deepseekRouting = family.hasPrefix("deepseek") || family == "kimi_k2"
+        let topk = deepseekRouting ? 6 : (f.experts & (f.experts - 1) == 0 ? 1 : 2)
+        return 1 + topk + (f.experts > 64 ? 2 : 1) + 5
+    }
+
+    /// Decoder layers with routed experts (one fused-MoE call each per forward).
+    public var moeLayers: Int { (0..<layers).reduce(0) { $0 + (fusedMoEOps(layer: $1) > 0 ? 1 : 0) } }
+
     /// Operations a whole forward's decoder layers run from the host without CUDA graphs (`hostOps(layer:)`).
     public var hostOps: Int { (0..<layers).reduce(0) { $0 + hostOps(layer: $1) } }
+
+    /// `hostOps` less the fused MoE's operations: what is left per operation where the fused MoE is priced per layer.
+    public var hostOpsOutsideMoE: Int { (0..<layers).reduce(0) { $0 + hostOps(layer: $1) - fusedMoEOps(layer: $1) } }
 
     // MARK: parameter counts (elements, not bytes)
 

@@ -330,9 +330,14 @@ enum ExplainCommand {
         if r.mode == "NONE" {
             let m = d.model
             let perLayer = Set((0..<m.layers).map { m.hostOps(layer: $0) }).sorted().map(String.init).joined(separator: " or ")
-            s += d.param("eager_op_host_us") > 0
-                ? "  without graphs the host runs \(m.hostOps) operations one at a time (\(perLayer) per layer, counted from vLLM's model code)\n"
-                : "  without graphs the host launches \(m.layers) layers' kernels one at a time (the profile prices a layer)\n"
+            if d.param("eager_op_host_us") > 0 && d.param("eager_moe_host_us") > 0 && d.param("enforce_eager") < 0.5 {
+                s += String(format: "  without graphs the host runs %d operations one at a time outside the fused MoE (%@ per layer with the fused MoE's, counted from vLLM's model code), %d fused-MoE layers priced whole (%.0f us each at the reference host) and %.1f ms outside the layers\n",
+                            m.hostOpsOutsideMoE, perLayer, m.moeLayers, d.param("eager_moe_host_us"), d.param("eager_step_host_us") / 1e3)
+            } else {
+                s += d.param("eager_op_host_us") > 0
+                    ? "  without graphs the host runs \(m.hostOps) operations one at a time (\(perLayer) per layer, counted from vLLM's model code)\n"
+                    : "  without graphs the host launches \(m.layers) layers' kernels one at a time (the profile prices a layer)\n"
+            }
         }
         return s
     }

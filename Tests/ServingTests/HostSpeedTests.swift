@@ -52,6 +52,7 @@ import Cluster
         for name in ["mixtral-8x7b", "olmoe-1b-7b", "qwen1.5-moe-a2.7b", "deepseek-v2-lite"] {
             var d = try deployment(name, gpu: "h200-sxm-141gb")
             d.engine.params["eager_op_host_us"] = 96.4
+            d.engine.params["eager_moe_host_us"] = 0  // every operation at one cost (the fused MoE's too)
             let clock = VLLMSimulator.makeClock(d, maxSeqs: 1024, budget: 8192)
             perOp.append(clock.eagerHostUs / Double(d.model.hostOps))
             perLayer[name] = clock.eagerHostUs / Double(d.model.layers)
@@ -69,5 +70,32 @@ import Cluster
         perLayerProfile.engine.params["eager_op_host_us"] = 0
         perLayerProfile.engine.params["eager_layer_host_us"] = 100
         #expect(abs(VLLMSimulator.eagerHostUs(perLayerProfile) - 16 * 100) < 1e-9)
+    }
+
+    /// Where the profile prices a fused-MoE layer whole (eager_moe_host_us), a step without CUDA graphs costs a fixed
+    /// part, each operation outside the fused MoE, and each MoE layer: a dense model pays no MoE layer, OLMoE 16, and
+    /// --enforce-eager keeps its per-operation count.
+    @Test func fusedMoELayersArePricedWhole() throws {
+        func host(_ name: String, enforce: Bool = false) throws -> (Double, ModelArchitecture) {
+            var d = try deployment(name, gpu: "h200-sxm-141gb")
+            d.engine.params["eager_op_host_us"] = 40
+            d.engine.params["eager_moe_host_us"] = 1000
+            d.engine.params["eager_step_host_us"] = 5000
+            d.engine.params["enforce_eager_op_host_us"] = 70
+            d.engine.params["enforce_eager"] = enforce ? 1 : 0
+            d.engine.params["host_speed_reference_s"] = 0
+            return (VLLMSimulator.eagerHostUs(d), d.model)
+        }
+        let (olmoe, om) = try host("olmoe-1b-7b")
+        #expect(om.moeLayers == 16 && om.hostOpsOutsideMoE == 16 * 9)
+        #expect(abs(olmoe - (5000 + 16 * 9 * 40 + 16 * 1000)) < 1e-9)
+        let (llama, lm) = try host("llama-3.1-8b")
+        #expect(lm.moeLayers == 0 && lm.hostOpsOutsideMoE == lm.hostOps)
+        #expect(abs(llama - (5000 + Double(lm.hostOps) * 40)) < 1e-9)
+        // DeepSeek-V2-Lite's dense first layer has no fused MoE.
+        let (_, ds) = try host("deepseek-v2-lite")
+        #expect(ds.moeLayers == ds.layers - 1 && ds.fusedMoEOps(layer: 0) == 0 && ds.fusedMoEOps(layer: 1) == 13)
+        let (eager, em) = try host("olmoe-1b-7b", enforce: true)
+        #expect(abs(eager - Double(em.hostOps) * 70) < 1e-9)
     }
 }
