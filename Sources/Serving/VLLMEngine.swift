@@ -1022,6 +1022,11 @@ public struct VLLMSimulator {
                 result.notes.append("pipeline parallelism: \(pp) stages of \(layers) layers, up to \(pp) batches in flight (vLLM's batch queue); a sequence whose token is in flight waits for it; the engine's per-step overhead is paid once per batch on the engine core while the stages compute; stage hand-over = hidden states + residual over send/recv. The stage recurrence was checked against a measured two-stage pipeline (2x H200, README); vLLM's scheduling rule and per-batch overhead are read from its code, not measured on a vLLM PP run")
             }
             result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (random weights route near-uniformly; trained models are skewed)" : "")")
+            if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
+                // The host costs assume the profile's reference host: say so, and how to give one's own.
+                result.notes.append(String(format: "host: engine profile %@'s reference host (probe/vllm/hostspeed.py's workload in %.3g s); steps without CUDA graphs wait for the host, so give yours with --host-speed (python3 probe/vllm/hostspeed.py --seconds 30: workload_geomean_s; the measured H200 hosts took 0.04-0.20 s)",
+                                           d.engine.name, d.param("host_speed_reference_s")))
+            }
             return result
         }
     }

@@ -136,3 +136,15 @@ import Cluster
         #expect(hf.code == 0 && !hf.out.contains("Engine core"), "\(hf.err)")
     }
 }
+
+/// A vLLM prediction without `--host-speed` says that its host costs are the profile's reference host's, and how to
+/// give one's own; with the flag the note goes (the run states the scale it applied instead).
+@Suite struct HostAssumptionNoteTests {
+    @Test func runSaysWhichHostItAssumes() {
+        let base = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--num-prompts", "20", "--random-input-len", "64", "--random-output-len", "8"]
+        let plain = runCLI(base)
+        #expect(plain.code == 0 && plain.out.contains("note: host: engine profile vllm's reference host") && plain.out.contains("--host-speed"), "\(plain.out)")
+        let given = runCLI(base + ["--host-speed", "0.07"])
+        #expect(given.code == 0 && !given.out.contains("note: host:"), "\(given.out)")
+    }
+}
