@@ -315,7 +315,8 @@ enum ExplainCommand {
         return s
     }
 
-    /// The vLLM engine core's side of the step (the engine profile's host costs at its reference host): how vLLM runs
+    /// The vLLM engine core's side of the step (the engine profile's host costs at its reference host, or at the
+    /// host `--host-speed` gives): how vLLM runs
     /// the busiest DP rank's batch (CUDA-graph mode), the host time the clock charges, and, for a step without graphs,
     /// the operations its layers launch one at a time (ModelArchitecture.hostOps).
     static func hostText(_ e: StepExplanation) -> String {
@@ -325,18 +326,22 @@ enum ExplainCommand {
         guard rank.tokens > 0, let r = try? VLLMSimulator.replaySteps([rank], deployment: d, seed: 0).first else { return "" }
         let mode = ["FULL": "replayed from one full CUDA graph", "PIECEWISE": "piecewise CUDA graphs, attention launched between the pieces",
                     "NONE": "no CUDA graph (more tokens than the largest capture size, --enforce-eager, or DP without graphs)"][r.mode] ?? r.mode
-        var s = String(format: "\nEngine core (vLLM host work at the profile's reference host; '--host-speed' scales it in 'moesim run'):\n  %@: host %.3f ms against GPU %.3f ms, so the step takes %.3f ms%@\n",
-                       mode, r.hostUs / 1e3, r.gpuUs / 1e3, r.stepUs / 1e3, d.param("async_scheduling") >= 0.5 ? " (async scheduling: the longer of the two)" : " (host and GPU one after the other)")
+        let host = d.hostSpeedS.map { String(format: "at this host, --host-speed %.4g s: host costs x%.3f", $0, d.hostScale) }
+            ?? "at the profile's reference host; '--host-speed' scales it"
+        var s = String(format: "\nEngine core (vLLM host work %@):\n  %@: host %.3f ms against GPU %.3f ms, so the step takes %.3f ms%@\n",
+                       host, mode, r.hostUs / 1e3, r.gpuUs / 1e3, r.stepUs / 1e3, d.param("async_scheduling") >= 0.5 ? " (async scheduling: the longer of the two)" : " (host and GPU one after the other)")
         if r.mode == "NONE" {
             let m = d.model
             let perLayer = Set((0..<m.layers).map { m.hostOps(layer: $0) }).sorted().map(String.init).joined(separator: " or ")
-            if d.param("eager_op_host_us") > 0 && d.param("eager_moe_host_us") > 0 && d.param("enforce_eager") < 0.5 {
-                s += String(format: "  without graphs the host runs %d operations one at a time outside the fused MoE (%@ per layer with the fused MoE's, counted from vLLM's model code), %d fused-MoE layers priced whole (%.0f us each at the reference host) and %.1f ms outside the layers\n",
-                            m.hostOpsOutsideMoE, perLayer, m.moeLayers, d.param("eager_moe_host_us"), d.param("eager_step_host_us") / 1e3)
-            } else {
-                s += d.param("eager_op_host_us") > 0
-                    ? "  without graphs the host runs \(m.hostOps) operations one at a time (\(perLayer) per layer, counted from vLLM's model code)\n"
-                    : "  without graphs the host launches \(m.layers) layers' kernels one at a time (the profile prices a layer)\n"
+            let h = VLLMSimulator.eagerHost(d)
+            switch h.pricing {
+            case .moeLayersWhole:
+                s += String(format: "  without graphs the host runs %d operations one at a time outside the fused MoE (%@ per layer with the fused MoE's, counted from vLLM's model code), %d fused-MoE layers priced whole (%.0f us each) and %.1f ms outside the layers\n",
+                            h.operations, perLayer, h.moeLayers, h.moeLayerUs, h.fixedUs / 1e3)
+            case .perOperation:
+                s += "  without graphs the host runs \(h.operations) operations one at a time (\(perLayer) per layer, counted from vLLM's model code)\n"
+            case .perLayer:
+                s += "  without graphs the host launches \(h.layers) layers' kernels one at a time (the profile prices a layer)\n"
             }
         }
         return s

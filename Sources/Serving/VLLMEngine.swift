@@ -237,27 +237,41 @@ public struct VLLMSimulator {
         return clock
     }
 
-    /// Host time of one forward run without CUDA graphs (µs, at the deployment's host speed): per operation, each
-    /// layer's operations counted from the architecture (`ModelArchitecture.hostOps`), where the profile prices them
-    /// (`eager_op_host_us`); else per decoder layer (`eager_layer_host_us`). --enforce-eager runs eager PyTorch (no
-    /// torch.compile), whose host time per operation differs from a compiled graph run without CUDA graphs.
-    /// Where the profile prices a fused-MoE layer (`eager_moe_host_us`), a compiled graph run without CUDA graphs costs
-    /// that per MoE layer in place of the fused MoE's operations, plus a fixed part per forward (`eager_step_host_us`):
-    /// PyTorch's profiler on vLLM 0.24.0 (2026-12-04) shows the fused-MoE custom op's own Python as the dearest host
-    /// item of such a step, and OLMoE at 4, 16 and 32 layers the same work outside the layers.
-    static func eagerHostUs(_ d: Deployment) -> Double {
-        let enforce = d.param("enforce_eager") >= 0.5
-        if d.param("eager_op_host_us") > 0 {
-            let perOp = enforce && d.param("enforce_eager_op_host_us") > 0 ? d.hostParam("enforce_eager_op_host_us") : d.hostParam("eager_op_host_us")
-            if !enforce && d.param("eager_moe_host_us") > 0 {
-                let m = d.model
-                return d.hostParam("eager_step_host_us") + Double(m.hostOpsOutsideMoE) * perOp + Double(m.moeLayers) * d.hostParam("eager_moe_host_us")
-            }
-            return Double(d.model.hostOps) * perOp
-        }
-        let perLayer = enforce && d.param("enforce_eager_layer_host_us") > 0 ? d.hostParam("enforce_eager_layer_host_us") : d.hostParam("eager_layer_host_us")
-        return Double(d.model.layers) * perLayer
+    /// How a forward run without CUDA graphs is priced on the host, with its parts (µs at the deployment's host speed):
+    /// per decoder layer (`eager_layer_host_us`, as the paper's profile does); per operation, each layer's operations
+    /// counted from the architecture (`ModelArchitecture.hostOps`, `eager_op_host_us`; --enforce-eager runs eager
+    /// PyTorch without torch.compile at `enforce_eager_op_host_us`); or, where the profile prices a fused-MoE layer
+    /// (`eager_moe_host_us`) and torch.compile runs, a fixed part per forward (`eager_step_host_us`), each operation
+    /// outside the fused MoE and each MoE layer whole: PyTorch's profiler on vLLM 0.24.0 (2026-12-04) shows the
+    /// fused-MoE custom op's own Python as the dearest host item of such a step, and OLMoE at 4, 16 and 32 layers the
+    /// same work outside the layers. The clock and `moesim explain` both read it.
+    public struct EagerHost: Sendable {
+        public enum Pricing: Sendable { case perLayer, perOperation, moeLayersWhole }
+        public var pricing: Pricing
+        /// The operations priced one at a time (outside the fused MoE under `moeLayersWhole`), and each one's cost.
+        public var operations = 0, operationUs = 0.0
+        /// `moeLayersWhole`: the MoE layers, each one's cost, and the fixed part per forward.
+        public var moeLayers = 0, moeLayerUs = 0.0, fixedUs = 0.0
+        /// `perLayer`: the decoder layers and each one's cost.
+        public var layers = 0, layerUs = 0.0
+
+        public var totalUs: Double { fixedUs + Double(operations) * operationUs + Double(moeLayers) * moeLayerUs + Double(layers) * layerUs }
     }
+
+    public static func eagerHost(_ d: Deployment) -> EagerHost {
+        let enforce = d.param("enforce_eager") >= 0.5, m = d.model
+        guard d.param("eager_op_host_us") > 0 else {
+            let perLayer = enforce && d.param("enforce_eager_layer_host_us") > 0 ? d.hostParam("enforce_eager_layer_host_us") : d.hostParam("eager_layer_host_us")
+            return EagerHost(pricing: .perLayer, layers: m.layers, layerUs: perLayer)
+        }
+        let perOp = enforce && d.param("enforce_eager_op_host_us") > 0 ? d.hostParam("enforce_eager_op_host_us") : d.hostParam("eager_op_host_us")
+        guard !enforce && d.param("eager_moe_host_us") > 0 else { return EagerHost(pricing: .perOperation, operations: m.hostOps, operationUs: perOp) }
+        return EagerHost(pricing: .moeLayersWhole, operations: m.hostOpsOutsideMoE, operationUs: perOp,
+                         moeLayers: m.moeLayers, moeLayerUs: d.hostParam("eager_moe_host_us"), fixedUs: d.hostParam("eager_step_host_us"))
+    }
+
+    /// Host time of one forward run without CUDA graphs (µs, at the deployment's host speed): `eagerHost`'s total.
+    static func eagerHostUs(_ d: Deployment) -> Double { eagerHost(d).totalUs }
 
     /// One recorded engine step priced by the model: its GPU time, the host time, the step's time, how vLLM runs it.
     public struct ReplayedStep: Sendable {

@@ -127,6 +127,11 @@ import Cluster
         let host = ex.out.components(separatedBy: "graphs): host ").last?.split(separator: " ").first.flatMap { Double($0) } ?? 0
         let gpu = ex.out.components(separatedBy: "against GPU ").last?.split(separator: " ").first.flatMap { Double($0) } ?? 0
         #expect(host > 2 * gpu && gpu > 0, "host \(host) ms, GPU \(gpu) ms")
+        // Given a slower host, the section says so and its host time grows with it.
+        let slow = runCLI(["explain", "--model", "qwen1.5-moe-a2.7b", "--gpu", "h200-sxm-141gb", "--prefill-seqs", "1", "--prefill-len", "700", "--host-speed", "0.1"])
+        #expect(slow.code == 0 && slow.out.contains("at this host, --host-speed 0.1 s: host costs x"), "\(slow.out)")
+        let slowHost = slow.out.components(separatedBy: "graphs): host ").last?.split(separator: " ").first.flatMap { Double($0) } ?? 0
+        #expect(slowHost > host, "host \(slowHost) ms at 0.1 s against \(host) ms at the reference host")
     }
 
     @Test func decodeReplaysAFullGraphAndTheHFEngineHasNoEngineCore() {
