@@ -97,8 +97,7 @@ public struct ModelArchitecture: Sendable, Equatable {
         case .mla(let qLora, _, _, _, _):
             n = 11 + (qLora != nil ? 2 : 0)
         }
-        guard !ffn.isEmpty else { return n }
-        let f = ffn[min(max(l, 0), ffn.count - 1)]
+        guard let f = hostFFN(l) else { return n }
         n += fusedMoEOps(layer: l)
         if f.isMoE && f.sharedIntermediate > 0 { n += 4 + (sharedExpertGate ? 3 : 0) }
         if f.denseIntermediate > 0 { n += 3 }
@@ -110,13 +109,15 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// `vllm::moe_forward`, whose own Python is the dearest host item of a step without CUDA graphs (PyTorch's profiler,
     /// 2026-12-04), so a profile may price the layer's fused MoE as one (`eager_moe_host_us`) instead of per operation.
     public func fusedMoEOps(layer l: Int) -> Int {
-        guard !ffn.isEmpty else { return 0 }
-        let f = ffn[min(max(l, 0), ffn.count - 1)]
-        guard f.isMoE else { return 0 }
+        guard let f = hostFFN(l), f.isMoE else { return 0 }
         let deepseekRouting = family.hasPrefix("deepseek") || family == "kimi_k2"
         let topk = deepseekRouting ? 6 : (f.experts & (f.experts - 1) == 0 ? 1 : 2)
         return 1 + topk + (f.experts > 64 ? 2 : 1) + 5
     }
+
+    /// Layer `l`'s FFN for the host-operation counts (the nearest layer's for an index out of range; nil for a model
+    /// without FFN entries).
+    private func hostFFN(_ l: Int) -> FFNSpec? { ffn.isEmpty ? nil : ffn[min(max(l, 0), ffn.count - 1)] }
 
     /// Decoder layers with routed experts (one fused-MoE call each per forward).
     public var moeLayers: Int { (0..<layers).reduce(0) { $0 + (fusedMoEOps(layer: $1) > 0 ? 1 : 0) } }
