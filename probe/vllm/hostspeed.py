@@ -86,6 +86,25 @@ def state(reps=3):
     return rec
 
 
+def start_busy(n, settle_s=0.0):
+    """n busy processes (a pure-Python spin each), for a host known to be loaded: suite.py keeps a job's "cpu_hogs" for
+    the whole job, vllm_bench.py a run's "hogs" for that run. settle_s: wait that long for them to spin up."""
+    import subprocess
+    import sys
+    hs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    if hs and settle_s > 0:
+        time.sleep(settle_s)
+    return hs
+
+
+def stop_busy(hs):
+    """Ends start_busy's processes and waits for them."""
+    for h in hs:
+        h.kill()
+    for h in hs:
+        h.wait()
+
+
 def prefault(gb, max_s):
     n = int(gb * (1 << 30))
     chunk = b"\1" * (1 << 24)

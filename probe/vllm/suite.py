@@ -18,6 +18,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import hostspeed  # noqa: E402
 import summarize  # noqa: E402
 
 
@@ -85,7 +86,7 @@ def main():
         print("[suite] %s: start (%.0f s left)" % (job["id"], left), flush=True)
         # A job may ask for a loaded host: cpu_hogs busy processes beside vLLM for the whole job, so that the host's
         # speed (hostspeed.py) is known to differ from the other jobs' and the host-cost model can be checked on it.
-        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(int(job.get("cpu_hogs", 0)))]
+        hogs = hostspeed.start_busy(int(job.get("cpu_hogs", 0)))
         try:
             # The host's speed at the job's start, on record beside its runs (hostspeed.py).
             subprocess.run([sys.executable, os.path.join(HERE, "hostspeed.py"), "--json", os.path.join(d, "hostspeed.jsonl"),
@@ -101,8 +102,7 @@ def main():
                     rc = "timeout"
         finally:
             # The busy processes end with the job, whatever ends it.
-            for h in hogs:
-                h.kill()
+            hostspeed.stop_busy(hogs)
         clear_gpu()
         el = time.time() - t0
         with open(os.path.join(d, "done"), "w") as f:

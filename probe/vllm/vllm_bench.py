@@ -189,23 +189,6 @@ async def acore_speed(host, key, rpc):
         host[key + "_error"] = repr(e)[:200]
 
 
-def start_hogs(n):
-    """A run may ask for a loaded host: n busy processes beside vLLM for that run only (its "hogs"), so that one engine
-    measures how its host costs follow the host's speed."""
-    import subprocess
-    hs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-    if hs:
-        time.sleep(1.0)
-    return hs
-
-
-def stop_hogs(hs):
-    for h in hs:
-        h.kill()
-    for h in hs:
-        h.wait()
-
-
 def model_folder(job, model_dir, models_root):
     """The model's folder, or for a job with "config_override" (e.g. {"num_hidden_layers": 4}: the same architecture
     with fewer layers, to separate a step's per-layer host cost from its fixed part) a copy with those keys changed."""
@@ -251,7 +234,9 @@ def run_offline(job, args, model_dir):
         except Exception:
             pass
         flush_steplog(llm.collective_rpc)
-        hogs = start_hogs(int(run.get("hogs", 0)))
+        # A run may ask for a loaded host: its "hogs" busy processes beside vLLM for that run only, so that one engine
+        # measures how its host costs follow the host's speed.
+        hogs = hostspeed.start_busy(int(run.get("hogs", 0)), settle_s=1.0)
         try:
             host = hostspeed.state()
             core_speed(host, "engine_core", llm.collective_rpc)
@@ -274,7 +259,7 @@ def run_offline(job, args, model_dir):
                     prof = {"error": repr(e)[:300]}
             core_speed(host, "engine_core_after", llm.collective_rpc)
         finally:
-            stop_hogs(hogs)
+            hostspeed.stop_busy(hogs)
         host["busy_processes"] = len(hogs)
         got = [len(r.outputs[0].token_ids) for r in res]
         bad = sum(1 for g, o in zip(got, outs) if g != o)
