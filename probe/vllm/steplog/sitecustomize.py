@@ -224,7 +224,7 @@ if _DIR:
         the host, the operator calls made from Python (a namespaced op whose callers are no other op: aten::, vllm::,
         _C:: ...), launches made from Python directly (Triton kernels), and the host time of the busiest names."""
         from collections import Counter
-        kernels, top_ops, launches, direct, self_us, steps = Counter(), Counter(), Counter(), Counter(), Counter(), 0
+        kernels, top_ops, launches, direct, self_us = Counter(), Counter(), Counter(), Counter(), Counter()
         for e in p.events():
             name = e.name
             if str(e.device_type).endswith("CUDA"):
@@ -241,8 +241,6 @@ if _DIR:
                 if not under_op:
                     direct[name] += 1
                 continue
-            if "execute_model" in name or "execute_new" in name:
-                steps += 1
             if "::" in name and not under_op:
                 top_ops[name[:90]] += 1
             try:
@@ -251,7 +249,7 @@ if _DIR:
                 pass
         return {"gpu_kernels": sum(kernels.values()), "launch_calls": dict(launches),
                 "direct_launches": dict(direct), "top_level_ops": sum(top_ops.values()),
-                "annotated_steps": steps, "kernels": kernels.most_common(80), "ops": top_ops.most_common(120),
+                "kernels": kernels.most_common(80), "ops": top_ops.most_common(120),
                 "self_cpu_us": [(k, round(v, 1)) for k, v in self_us.most_common(60)]}
 
     def _patch_worker(mod):
