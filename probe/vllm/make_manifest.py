@@ -167,21 +167,26 @@ def entries(res, rel):
             hsd = d.get("host_speed") or {}
             meas.setdefault(load_of(d), []).extend(
                 x["workload_median_s"] for x in (hsd, hsd.get("engine_core", {}), hsd.get("engine_core_after", {})) if "workload_median_s" in x)
+        # Per load: the --host-speed flag and the note's words, made once.
+        speeds = {}
+        for load, ms_ in meas.items():
+            if not ms_:
+                continue
+            gm = math.exp(sum(math.log(x) for x in ms_) / len(ms_))
+            speeds[load] = (["--host-speed", "%.4f" % gm],
+                            "; host speed %.4f s, the geometric mean of %d measurements during the job%s (probe/vllm/hostspeed.py)"
+                            % (gm, len(ms_), " at this run's load (%d busy processes)" % load if load else ""))
         for r in meta["runs"]:
             rid = r["id"]
             if rid in sess.get("skip_runs", ()):
                 continue
-            ms_ = meas.get(load_of(results[rid]), [])
-            host_speed = math.exp(sum(math.log(x) for x in ms_) / len(ms_)) if ms_ else None
-            speed = ["--host-speed", "%.4f" % host_speed] if host_speed else []
-            speed_note = ("; host speed %.4f s, the geometric mean of %d measurements during the job%s (probe/vllm/hostspeed.py)"
-                          % (host_speed, len(ms_), " at this run's load (%d busy processes)" % load_of(results[rid]) if load_of(results[rid]) else "")) if host_speed else ""
+            speed, speed_note = speeds.get(load_of(results[rid]), ([], ""))
             f = os.path.join(jd, rid + ".json")
             d = results[rid]
             # A run with a one-off stall is never fitted (the first session's FIT names none; a later session that reuses
             # FIT leaves its stalled repeats out).
             fit = ((job, rid) in sess.get("fit", ()) or rid in sess.get("fit_runs", ())) and not (sess.get("fit_skips_stalls") and rid in job_stalls)
-            tags = [sess["call"].get(job, sess.get("call_default", "call?"))]
+            tags = [sess["call"].get(job, "call?")]
             note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f)) + speed_note
             if rid in job_stalls:
                 tags.append("stall")
@@ -234,8 +239,12 @@ def write(runs, out, base):
                         "first session's fit runs are fitted too, the rest held out. Entries whose id starts with 'd/' come from a fourth session "
                         "(2026-12-04 afternoon, probe/results/2026-12-04-h200-vllm-d, tags d1-d3), split by the same rule; it measured the host's "
                         "speed in the engine core before and after each run and includes a deliberately slowed host (24 busy processes). "
+                        "Entries whose id starts with 'e/' come from a fifth session (2026-12-04, probe/results/2026-12-04-h200-vllm-e, tags e1-e2): "
+                        "lone prompts of one graphless step each on eight engines (OLMoE also at 4 and 32 layers and beside 8-32 busy processes), "
+                        "its fit runs (g-i1024-s1, g-i2048-s1, g-i1024-h32-s1) declared in probe/vllm/jobs-h200-e.json before it ran. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
-                        "taken during the job; the first session's runs have none and are taken at the reference host. "
+                        "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
+                        "and are taken at the reference host. "
                         "Written by probe/vllm/make_manifest.py.",
          "runs": runs}
     os.makedirs(base, exist_ok=True)
