@@ -8,9 +8,9 @@ import json
 import os
 
 FACTOR = {"olmoe-1b-7b": 1, "qwen1.5-moe-a2.7b": 1.5, "deepseek-v2-lite": 1.5, "qwen3-30b-a3b": 2, "mixtral-8x7b": 5,
-          "llama-3.1-8b": 3}
+          "llama-3.1-8b": 3, "gpt-oss-20b": 1.5}
 START = {"olmoe-1b-7b": 80, "qwen1.5-moe-a2.7b": 90, "deepseek-v2-lite": 100, "qwen3-30b-a3b": 100, "mixtral-8x7b": 120,
-         "llama-3.1-8b": 90}
+         "llama-3.1-8b": 90, "gpt-oss-20b": 150}
 
 
 def off(n, i, o, est, prefix=0, rid=None):
@@ -184,6 +184,26 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fifth ses
            "Fit runs (declared before measuring): g-i1024-s1, g-i2048-s1, g-i1024-h32-s1; prof-i1024 and w-i2048 are neither; the rest held out.",
            "jobs": jobs_e}, open(os.path.join(here, "jobs-h200-e.json"), "w"), indent=1)
 print("fifth session:", len(jobs_e), "jobs;", sum(len(j["runs"]) for j in jobs_e), "runs")
+# The sixth session (2026-12-04, fourth of the day): gpt-oss-20b, the issue's last model, on vLLM's MXFP4 path
+# (whichever MoE backend vLLM 0.24 picks on an H200 without extra packages; the log names it), offline, serving and
+# three graphless probes; then the first session's knob runs that no later session repeated with the host's speed
+# measured (2,048 batched tokens, fp8 KV cache, prefix caching off). Every run is held out: nothing of this session
+# enters a fit.
+jobs_f = [
+    job("gptoss20b-offline", "gpt-oss-20b", "offline", OFFLINE_HELD + [off(256, 128, 512, 6)]),
+    job("gptoss20b-serve", "gpt-oss-20b", "serve", SERVE, startup=150),
+    graphless_job("gptoss20b-graphless", "gpt-oss-20b", 120),
+    job("olmoe-mnbt2048", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"max_num_batched_tokens": 2048, "max_num_seqs": 256},
+        "the A100's serving defaults", KNOB_START),
+    job("olmoe-kvfp8", "olmoe-1b-7b", "offline", OFFLINE_KNOB, {"kv_cache_dtype": "fp8"}, "fp8 KV cache", KNOB_START),
+    job("olmoe-nopc", "olmoe-1b-7b", "offline", [off(256, 128, 64, 3, prefix=1024), off(64, 512, 256, 3)],
+        {"enable_prefix_caching": False}, "prefix caching off", KNOB_START),
+]
+jobs_f[2]["runs"] = [r for r in jobs_f[2]["runs"] if r["id"] in ("g-i1024-s1", "g-i1024-s2", "g-i2048-s1", "g-i600-s1", "prof-i1024")]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, sixth session: gpt-oss-20b and the first session's knobs "
+           "at a measured host speed, written by make_jobs.py. Every run is held out.",
+           "jobs": jobs_f}, open(os.path.join(here, "jobs-h200-f.json"), "w"), indent=1)
+print("sixth session:", len(jobs_f), "jobs;", sum(len(j["runs"]) for j in jobs_f), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
