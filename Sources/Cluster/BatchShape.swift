@@ -49,6 +49,20 @@ public struct BatchShape: Sendable, Equatable {
     }
 
     public var isEmpty: Bool { tokens == 0 }
+
+    /// The batch as a sliding-window layer of `window` tokens attends: a decode sequence reads at most the window
+    /// (the mean context clipped, the batch keeping only sums), each prompt token at most `window` keys.
+    public func windowed(_ window: Int) -> BatchShape {
+        var b = self
+        let w = Double(window)
+        if decodeSequences > 0 { b.decodeContext = min(decodeContext, Double(decodeSequences) * w) }
+        let promptTokens = Double(tokens - decodeSequences - verifyTokens)
+        if prefillSequences > 0 {
+            b.prefillPairs = min(prefillPairs, promptTokens * w)
+            b.prefillContext = min(prefillContext, promptTokens + Double(prefillSequences) * w)
+        }
+        return b
+    }
 }
 
 /// Time of one engine step by component, in microseconds.

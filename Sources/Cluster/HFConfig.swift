@@ -62,6 +62,18 @@ extension ModelArchitecture {
         qkvBias = fam == "qwen2_moe" || fam == "qwen2" || attnBias || qkvBiasKey || includeBias
         quantization = try Quantization.read(config: c, hidden: hidden) ?? Quantization.read(config: outer, hidden: hidden) ?? .none
         isDiffusion = diffusion ?? fam.hasPrefix("llada")
+        // Sliding-window layers named in `layer_types` (gpt-oss alternates them with full attention).
+        if let types = c.optional("layer_types"), types.isArray {
+            let kinds = try types.array().map { try $0.string() }
+            guard kinds.count == layers else { throw types.fail("lists \(kinds.count) layers; num_hidden_layers is \(layers)") }
+            let sliding = kinds.filter { $0 == "sliding_attention" }.count
+            if sliding > 0 {
+                guard let w = try firstInt(["sliding_window"], "positions") else {
+                    throw InputError.data("\(c.file): 'layer_types' names sliding_attention layers but key 'sliding_window' is missing")
+                }
+                slidingWindow = w; slidingLayers = sliding
+            }
+        }
         // vLLM's model code for these families norms queries and keys (OLMoE over the full width, Qwen3 per head); Qwen2-MoE
         // gates its shared expert with a sigmoid (ModelArchitecture.hostOps).
         qkNorm = ["olmoe", "qwen3", "qwen3_moe"].contains(fam)

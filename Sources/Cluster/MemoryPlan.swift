@@ -85,7 +85,7 @@ public struct MemoryPlan: Sendable, Equatable {
         }
         reserveBytes = reserveGB * 1e9
         budgetBytes = gpu.memoryBytes * memoryUtilization
-        kvBytesPerToken = m.kvBytesPerToken(tensorParallel: p.tensorParallel) * share
+        kvBytesPerToken = m.kvPoolBytesPerToken(tensorParallel: p.tensorParallel) * share
         self.blockSize = blockSize
     }
 

@@ -53,6 +53,10 @@ public struct ModelArchitecture: Sendable, Equatable {
     public var quantization: Quantization = .none
     /// Bytes per KV-cache element (`--kv-cache-dtype`: 2 for auto/bf16, 1 for fp8).
     public var kvCacheBytes: Double = 2
+    /// Sliding-window attention: the window in tokens and how many layers attend through it (`layer_types` entries
+    /// "sliding_attention" with `sliding_window`, as gpt-oss alternates them with full attention); 0 and 0 when every
+    /// layer attends to the whole context.
+    public var slidingWindow = 0, slidingLayers = 0
     /// Bytes per routed-expert weight and per other linear-layer weight; embeddings, norms and routers stay bf16.
     public var expertBytesPerParam: Double { quantization.expertBytes }
     public var linearBytesPerParam: Double { quantization.linearBytes }
@@ -205,5 +209,30 @@ public struct ModelArchitecture: Sendable, Equatable {
     public func kvBytesPerToken(tensorParallel tp: Int) -> Double {
         if isDiffusion { return 0 }
         return kvElementsPerTokenPerLayer(tensorParallel: tp) * Double(layers) * kvCacheBytes
+    }
+
+    /// vLLM 0.24's KV cache groups for a model mixing full and sliding-window attention (its hybrid KV cache manager,
+    /// `_get_kv_cache_groups_uniform_page_size`): layers of one kind split into groups of `size` layers (the smaller
+    /// kind's count, or the larger's when it is under 1.5 times the smaller, padding the last group), every group
+    /// holding one block table; a block of the shared pool is `size` layers' pages. nil when every layer attends alike.
+    public var kvCacheGroups: (size: Int, full: Int, sliding: Int)? {
+        let sw = slidingLayers, full = layers - slidingLayers
+        guard slidingWindow > 0, sw > 0, full > 0, !isDiffusion else { return nil }
+        let small = min(full, sw), large = max(full, sw)
+        let size = Double(large) < 1.5 * Double(small) ? large : small
+        return (size, (full + size - 1) / size, (sw + size - 1) / size)
+    }
+
+    /// The largest CUDA-graph capture size vLLM 0.24 sets for this architecture in place of its default
+    /// (min(2 x max_num_seqs, 512)): gpt-oss's 1024 (`GptOssForCausalLMConfig.verify_and_update_config`, "for
+    /// performance"); nil for the others.
+    public var vllmCaptureMaxTokens: Int? { family == "gpt_oss" ? 1024 : nil }
+
+    /// Bytes per token of context that the KV cache pool gives up on one GPU: every layer's, or with sliding-window
+    /// layers (`kvCacheGroups`) the full-attention groups' (a sliding-window group holds only the last window of a
+    /// sequence, which the engine counts per sequence).
+    public func kvPoolBytesPerToken(tensorParallel tp: Int) -> Double {
+        guard let g = kvCacheGroups else { return kvBytesPerToken(tensorParallel: tp) }
+        return kvElementsPerTokenPerLayer(tensorParallel: tp) * Double(g.full * g.size) * kvCacheBytes
     }
 }

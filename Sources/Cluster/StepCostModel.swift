@@ -320,6 +320,13 @@ public final class StepCostModel {
         return kernels.memoryUs(bytes: Double(t) * Double(model.hidden) * 2 * 8)
     }
 
+    /// Attention kernels of every layer on one GPU for a batch: sliding-window layers attend through their window.
+    public func attentionKernelsUs(_ b: BatchShape) -> Double {
+        let sliding = model.slidingWindow > 0 ? model.slidingLayers : 0
+        let full = Double(model.layers - sliding) * attentionKernelUs(b)
+        return sliding > 0 ? full + Double(sliding) * attentionKernelUs(b.windowed(model.slidingWindow)) : full
+    }
+
     /// Attention kernels of one layer on one GPU for a batch.
     public func attentionKernelUs(_ b: BatchShape) -> Double {
         var s = 0.0
@@ -857,7 +864,7 @@ public final class StepCostModel {
                 if let mla = mlaModuleUs(b) {
                     s.attention = Double(model.layers) * mla
                 } else {
-                    s.attention = Double(model.layers) * attentionKernelUs(b) + attentionProjectionsUs(tokens: b.tokens)
+                    s.attention = attentionKernelsUs(b) + attentionProjectionsUs(tokens: b.tokens)
                 }
                 lm = lmHeadUs(rows: b.logitsRows)
                 s.denseGEMM = denseUs(tokens: b.tokens) + lm.compute

@@ -220,7 +220,14 @@ public struct VLLMSimulator {
         let padding = d.param("cuda_graph_padding") >= 0.5
         // vLLM 0.24 captures graphs up to min(2 x max_num_seqs, 512, max_num_batched_tokens) tokens; --enforce-eager none.
         var graphMax = Int(d.param("cuda_graph_max_tokens"))
-        if padding { graphMax = min(graphMax, 2 * maxSeqs, budget) }
+        if padding {
+            // vLLM 0.24 (VllmConfig._set_cudagraph_sizes): a largest capture size the run sets, or the one the model's
+            // config sets (gpt-oss's 1024, GptOssForCausalLMConfig), is kept within the token budget; otherwise
+            // min(2 x max_num_seqs, 512).
+            if let v = d.overrides["cuda_graph_max_tokens"] { graphMax = min(Int(v), budget) }
+            else if let m = d.model.vllmCaptureMaxTokens { graphMax = min(m, budget) }
+            else { graphMax = min(graphMax, 2 * maxSeqs, budget) }
+        }
         if d.param("enforce_eager") >= 0.5 { graphMax = 0 }
         // --enforce-eager runs eager PyTorch (no torch.compile), whose per-layer host time differs from a compiled
         // graph run without CUDA graphs.
@@ -268,6 +275,20 @@ public struct VLLMSimulator {
         guard !enforce && d.param("eager_moe_host_us") > 0 else { return EagerHost(pricing: .perOperation, operations: m.hostOps, operationUs: perOp) }
         return EagerHost(pricing: .moeLayersWhole, operations: m.hostOpsOutsideMoE, operationUs: perOp,
                          moeLayers: m.moeLayers, moeLayerUs: d.hostParam("eager_moe_host_us"), fixedUs: d.hostParam("eager_step_host_us"))
+    }
+
+    /// The KV cache size vLLM 0.24 logs ("GPU KV cache size: N tokens"): the tokens of max_model_len-long requests the
+    /// pool holds at once (`get_kv_cache_capacity`). With every layer alike that is the pool's blocks times the block
+    /// size; with sliding-window layers each such request also holds its sliding groups' blocks of the window plus
+    /// one batch of tokens (`SlidingWindowSpec.max_admission_blocks_per_request`), so the figure is less than the
+    /// full-attention tokens the pool can hold. max_model_len is the model's max_position_embeddings.
+    public static func reportedKVCacheTokens(_ d: Deployment, mem: MemoryPlan) -> Int {
+        guard let g = d.model.kvCacheGroups, mem.kvBytesPerToken > 0 else { return mem.kvTokens }
+        let bs = mem.blockSize, maxLen = d.model.maxPositions
+        let poolBlocks = Int(mem.kvBytes / (mem.kvBytesPerToken / Double(g.full) * Double(bs)))
+        let window = min(d.model.slidingWindow - 1 + Int(d.param("max_num_batched_tokens")), maxLen)
+        let perRequest = g.full * ((maxLen + bs - 1) / bs) + g.sliding * ((window + bs - 1) / bs + 1)
+        return Int(Double(poolBlocks) / Double(perRequest) * Double(maxLen))
     }
 
     /// Host time of one forward run without CUDA graphs (µs, at the deployment's host speed): `eagerHost`'s total.
@@ -330,6 +351,10 @@ public struct VLLMSimulator {
         let mem: MemoryPlan
         let cost: StepCostModel
         let dp: Int, blockSize: Int, maxSeqs: Int, budgetTokens: Int, totalBlocks: Int
+        /// Sliding-window layers (`ModelArchitecture.kvCacheGroups`): a sequence's sliding groups hold the blocks of its
+        /// last `swTokens` tokens (the window and the block it starts in), `swGroups` pool blocks per block of tokens
+        /// against the full groups' `fullGroups`; 0 when every layer attends to the whole context.
+        let swTokens: Int, swGroups: Int, fullGroups: Int
         let reqs: [Request]
         let n: Int
         var seqs: [Seq]
@@ -399,6 +424,12 @@ public struct VLLMSimulator {
             let dp = self.dp
             self.blockSize = Int(d.param("block_size"))
             let blockSize = self.blockSize
+            if let g = d.model.kvCacheGroups {
+                self.swTokens = d.model.slidingWindow + blockSize - 1; self.swGroups = g.sliding; self.fullGroups = g.full
+            } else {
+                self.swTokens = 0; self.swGroups = 0; self.fullGroups = 1
+            }
+            let swTokens = self.swTokens, swGroups = self.swGroups, fullGroups = self.fullGroups
             self.maxSeqs = Int(d.param("max_num_seqs"))
             let maxSeqs = self.maxSeqs
             self.budgetTokens = Int(d.param("max_num_batched_tokens"))
@@ -426,8 +457,9 @@ public struct VLLMSimulator {
             self.seqs = reqs.map { Seq(prompt: $0.inputTokens, output: $0.outputTokens) }
             var workloadBlocks = 0  // every request's blocks: the most distinct blocks a prefix cache can name
             for (i, r) in reqs.enumerated() {
-                let need = (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
-                workloadBlocks += need
+                workloadBlocks += (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
+                let len = r.inputTokens + r.outputTokens, window = (min(len, swTokens) + blockSize - 1) / blockSize
+                let need = (len + blockSize - 1) / blockSize + (swTokens > 0 ? (swGroups * window + fullGroups - 1) / fullGroups : 0)
                 if need > totalBlocks {
                     throw InputError.data("request \(i + 1) needs \(r.inputTokens + r.outputTokens) tokens of KV cache; \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
                 }
@@ -478,7 +510,15 @@ public struct VLLMSimulator {
             schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
         }
 
-        @inline(__always) func blocksFor(_ tokens: Int) -> Int { (tokens + blockSize - 1) / blockSize }
+        /// The KV blocks a sequence of `tokens` tokens holds: its full-attention blocks, and with sliding-window layers
+        /// the sliding groups' blocks of its last window (vLLM frees those the window has left), in blocks of the full
+        /// groups' size.
+        @inline(__always) func blocksFor(_ tokens: Int) -> Int {
+            let full = (tokens + blockSize - 1) / blockSize
+            guard swTokens > 0 else { return full }
+            let window = (min(tokens, swTokens) + blockSize - 1) / blockSize
+            return full + (swGroups * window + fullGroups - 1) / fullGroups
+        }
 
         /// When the client sends request `i` (its arrival and a free concurrency slot).
         @inline(__always) func sendTime(_ i: Int) -> Double {
@@ -1006,7 +1046,7 @@ public struct VLLMSimulator {
                 durationS: duration, completed: n, totalInputTokens: sim.workload.totalInputTokens, totalOutputTokens: sim.workload.totalOutputTokens,
                 ttftMs: Summary(ttft), tpotMs: Summary(tpot), itlMs: Summary(itl), e2elMs: Summary(e2el),
                 gpus: d.plan.gpuCount, steps: clock.steps, breakdownUs: clock.breakdown.scaled(1 / Double(max(clock.steps, 1))),
-                preemptions: preemptions, kvCapacityTokens: mem.kvTokens, peakKVUsage: clock.peakKV,
+                preemptions: preemptions, kvCapacityTokens: VLLMSimulator.reportedKVCacheTokens(d, mem: mem), peakKVUsage: clock.peakKV,
                 meanKVUsage: clock.now > 0 ? clock.kvUsageTime / clock.now : 0, gpuBusyFraction: lastCompletion > 0 ? clock.busy / lastCompletion : 0, seed: sim.seed)
             result.offline = d.usageContext == .offline
             result.samples = RunResult.Samples(ttftMs: ttft, tpotMs: tpot, itlMs: itl, e2elMs: e2el)

@@ -35,6 +35,7 @@ public enum RunOptions {
         OptionSpec("--no-enable-prefix-caching", nil, "vLLM: turn prefix caching off."),
         OptionSpec("--usage-context", "<context>", "vLLM: serve (`vllm serve` driven by a benchmark client) or offline (the LLM class with every request submitted at once, as `vllm bench throughput`); vLLM's batch defaults differ between the two.", default: "serve"),
         OptionSpec("--enforce-eager", nil, "vLLM: no torch.compile and no CUDA graphs."),
+        OptionSpec("--max-cudagraph-capture-size", "<n>", "vLLM: the largest batch (tokens) captured in a CUDA graph (vLLM's compilation_config max_cudagraph_capture_size, or the largest of its cudagraph_capture_sizes); larger steps run without graphs.", default: "vLLM 0.24's: min(2 x max_num_seqs, 512), 1024 for gpt-oss, within the token budget"),
         OptionSpec("--async-scheduling", nil, "vLLM: schedule the next step while the current one runs on the GPU (the vllm profile's default)."),
         OptionSpec("--no-async-scheduling", nil, "vLLM: turn async scheduling off (host time adds to GPU time)."),
         OptionSpec("--host-speed", "<s>", "vLLM: how fast this host runs the engine's Python: the workload_geomean_s that `python3 probe/vllm/hostspeed.py --seconds 30` prints on it (half a minute, no GPU needed; the speed of a shared or virtual host moves within seconds); every host cost scales by (s / the engine profile's host_speed_reference_s)^host_speed_exponent.", default: "the profile's reference host"),
@@ -286,6 +287,7 @@ public enum RunOptions {
         var overrides: [String: Double] = [:]
         if let v = try a.positiveInt("--max-num-seqs") { overrides["max_num_seqs"] = Double(v) }
         if let v = try a.positiveInt("--max-num-batched-tokens") { overrides["max_num_batched_tokens"] = Double(v) }
+        if let v = try a.positiveInt("--max-cudagraph-capture-size") { overrides["cuda_graph_max_tokens"] = Double(v) }
         if let v = try a.double("--gpu-memory-utilization") {
             guard v > 0, v <= 1 else { throw a.invalid("--gpu-memory-utilization", a.string("--gpu-memory-utilization")!, "must be in (0, 1]") }
             overrides["gpu_memory_utilization"] = v
@@ -318,7 +320,7 @@ public enum RunOptions {
                                        "--prefix-repetition-output-len", "--disable-shuffle", "--no-oversample", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
                                        "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
-                                       "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--async-scheduling", "--no-async-scheduling", "--host-speed"] + instanceFlags
+                                       "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--max-cudagraph-capture-size", "--async-scheduling", "--no-async-scheduling", "--host-speed"] + instanceFlags
     /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
     public static let instanceFlags = ["--replicas", "--router", "--prefill-instances", "--decode-instances", "--prefill-tensor-parallel-size",
                                        "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"]

@@ -31,6 +31,7 @@ struct ModelShapeCase: Sendable, CustomTestStringConvertible {
         ModelShapeCase(name: "qwen3-235b-a22b", layers: 94, hidden: 4096, experts: 128, topK: 8, expertInter: 1536, shared: 0, moeLayers: 94, diffusion: false),
         ModelShapeCase(name: "qwen3-235b-a22b-fp8", layers: 94, hidden: 4096, experts: 128, topK: 8, expertInter: 1536, shared: 0, moeLayers: 94, diffusion: false),
         ModelShapeCase(name: "gpt-oss-120b", layers: 36, hidden: 2880, experts: 128, topK: 4, expertInter: 2880, shared: 0, moeLayers: 36, diffusion: false),
+        ModelShapeCase(name: "gpt-oss-20b", layers: 24, hidden: 2880, experts: 32, topK: 4, expertInter: 2880, shared: 0, moeLayers: 24, diffusion: false),
         ModelShapeCase(name: "llama-4-scout", layers: 48, hidden: 5120, experts: 16, topK: 1, expertInter: 8192, shared: 8192, moeLayers: 48, diffusion: false),
         ModelShapeCase(name: "llama-4-maverick", layers: 48, hidden: 5120, experts: 128, topK: 1, expertInter: 8192, shared: 8192, moeLayers: 24, diffusion: false),
         ModelShapeCase(name: "llama-3.1-8b", layers: 32, hidden: 4096, experts: 0, topK: 0, expertInter: 0, shared: 0, moeLayers: 0, diffusion: false),

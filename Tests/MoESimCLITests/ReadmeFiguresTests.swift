@@ -39,10 +39,10 @@ struct ReadmeFiguresTests {
         var stall = Set<String>()
         for e in (manifest["runs"] as? [[String: Any]]) ?? [] where ((e["tags"] as? [String]) ?? []).contains("stall") { stall.insert(e["id"] as! String) }
         let rows = ((v["rows"] as? [[String: Any]]) ?? []).filter { ($0["fit"] as? Bool) == false && !stall.contains($0["id"] as! String) }
-        // The fifth session's lone-prompt runs (ids e/...) are graphless step probes with a row of their own, as in
-        // experiments/vllm-h200/accuracy.py.
+        // The graphless jobs' lone-prompt runs (job ids ending in -graphless) are step probes with a row of their own, as
+        // in experiments/vllm-h200/accuracy.py.
         func errs(_ metric: String, probes: Bool = false) -> [Double] {
-            rows.filter { ($0["metric"] as? String) == metric && (($0["id"] as! String).hasPrefix("e/") == probes) }.compactMap { ($0["relative_error"] as? Double).map(abs) }
+            rows.filter { ($0["metric"] as? String) == metric && (($0["id"] as! String).contains("-graphless/") == probes) }.compactMap { ($0["relative_error"] as? Double).map(abs) }
         }
         func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(max(x.count, 1)) }
         func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }

@@ -5,10 +5,11 @@
   python3 experiments/vllm-h200/accuracy.py /tmp/v.json
 
 One row per harness (offline wall time, serving median TTFT and mean TPOT, step times), held-out runs only, with
-and without the runs that had a one-off stall (tag 'stall', probe/vllm/stalls.py), then per model. The fifth
-session's runs (ids e/...) are lone prompts of one step each, probes of a step without CUDA graphs: they have a row
-of their own rather than joining the offline grid's wall times (a single 25-100 ms step varies by 15-30% between
-repeats of the same prompt on the same engine).
+and without the runs that had a one-off stall (tag 'stall', probe/vllm/stalls.py), then per model. The graphless
+jobs' runs (the fifth session's, ids e/..., and gpt-oss-20b's in the sixth; job ids ending in -graphless) are lone
+prompts of one step each, probes of a step without CUDA graphs: they have a row of their own rather than joining the
+offline grid's wall times (a single 25-100 ms step varies by 15-30% between repeats of the same prompt on the same
+engine).
 """
 import json
 import os
@@ -37,7 +38,7 @@ def beyond(rows, limit=0.25):
 
 
 def probe(r):
-    return r["id"].startswith("e/")
+    return "-graphless/" in r["id"]
 
 
 def table(rows, title):
@@ -67,7 +68,7 @@ print(table(held, "held out, all"))
 print()
 print("| held out (no stall) by model | offline wall time | serving median TTFT | serving mean TPOT | step time (median of traces) | graphless step probes |")
 print("|---|---|---|---|---|---|")
-for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b"):
+for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b", "gptoss20b"):
     rs = [r for r in clean if r["id"].split("/", 1)[-1].startswith(model + "-") or r["id"].startswith(model + "-")]
     cells = []
     for metric in ("elapsed_time", "median_ttft_ms", "mean_tpot_ms"):
@@ -79,14 +80,16 @@ for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b"):
     cells.append("%s (%d)" % (mean, n) if n else "-")
     print("| %s | %s |" % (model, " | ".join(cells)))
 print()
-for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/", "d/", "e/")),
+for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/", "d/", "e/", "f/")),
                     ("second session, a fresh host (fit and held out, tags b1-b2)", lambda r: r["id"].startswith("b/")),
                     ("third session, a fresh host, host speed measured before each run (fit and held out, tags c1-c2)",
                      lambda r: r["id"].startswith("c/")),
                     ("fourth session, a fresh host, host speed measured in the engine core before and after each run (fit and held out, tags d1-d3)",
                      lambda r: r["id"].startswith("d/")),
                     ("fifth session, graphless step probes on two fresh hosts (fit and held out, tags e1-e2)",
-                     lambda r: r["id"].startswith("e/"))):
+                     lambda r: r["id"].startswith("e/")),
+                    ("sixth session, gpt-oss-20b and the first session's knobs at a measured host speed (all held out, tags f1-f2)",
+                     lambda r: r["id"].startswith("f/"))):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))
     print()
 s = v.get("step_traces", {})

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stalls  # noqa: E402
 
 MODELS = {"olmoe": "olmoe-1b-7b", "mixtral": "mixtral-8x7b", "qwen3": "qwen3-30b-a3b", "qwen15": "qwen1.5-moe-a2.7b",
-          "dsv2lite": "deepseek-v2-lite", "llama8b": "llama-3.1-8b"}
+          "dsv2lite": "deepseek-v2-lite", "llama8b": "llama-3.1-8b", "gptoss20b": "gpt-oss-20b"}
 
 # The fit split. Host costs are the engine's, not the model's, so the fit takes a few runs from jobs measured at
 # different times of the session (the host's speed drifted: the same OLMoE decode step's host time fell from 1.33 ms
@@ -68,6 +68,9 @@ def knob_flags(engine):
         f += ["--kv-cache-dtype", engine["kv_cache_dtype"]]
     if engine.get("quantization"):
         f += ["--quantization", engine["quantization"]]
+    sizes = (engine.get("compilation_config") or {}).get("cudagraph_capture_sizes")
+    if sizes:
+        f += ["--max-cudagraph-capture-size", str(max(sizes))]
     return f
 
 
@@ -113,6 +116,12 @@ SESSIONS = {
                                "call": {"olmoe-graphless": "e1", "olmoe-l4-graphless": "e1", "qwen15-graphless": "e1",
                                         "llama8b-graphless": "e1", "dsv2lite-graphless": "e1", "qwen3-graphless": "e2",
                                         "mixtral-graphless": "e2", "olmoe-l32-graphless": "e2"}},
+    # The sixth device session (2026-12-04, fourth of the day, one host): gpt-oss-20b on vLLM's MXFP4 path (offline,
+    # serving, graphless probes) and the first session's knob runs (2,048 batched tokens, fp8 KV cache, prefix caching
+    # off) repeated at a measured host speed. Nothing of it is fitted (declared in probe/vllm/make_jobs.py before it ran).
+    "2026-12-04-h200-vllm-f": {"prefix": "f/", "fit_runs": set(), "skip_runs": {"prof-i1024"},
+                               "call": {"gptoss20b-offline": "f1", "gptoss20b-serve": "f1", "gptoss20b-graphless": "f2",
+                                        "olmoe-mnbt2048": "f2", "olmoe-kvfp8": "f2", "olmoe-nopc": "f2"}},
 }
 # Jobs that ran a model with its config changed (vllm_bench.py's config_override): the same change, for moesim.
 MODEL_FILES = {"olmoe-l4-graphless": "models/olmoe-1b-7b-4-layers.json", "olmoe-l32-graphless": "models/olmoe-1b-7b-32-layers.json"}
@@ -216,7 +225,7 @@ def entries(res, rel):
             first = False
 
             st = os.path.join(jd, rid + ".steps.json")
-            if os.path.exists(st) and sess.get("step_traces", True):
+            if os.path.exists(st) and sess.get("step_traces", True) and not job.endswith("-graphless"):
                 runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], job, rid), "fit": fit, "step_trace": rel(st), "args": dep + speed + usage,
                              "note": "every busy engine step of the run above", "tags": tags})
     return runs
@@ -242,6 +251,9 @@ def write(runs, out, base):
                         "Entries whose id starts with 'e/' come from a fifth session (2026-12-04, probe/results/2026-12-04-h200-vllm-e, tags e1-e2): "
                         "lone prompts of one graphless step each on eight engines (OLMoE also at 4 and 32 layers and beside 8-32 busy processes), "
                         "its fit runs (g-i1024-s1, g-i2048-s1, g-i1024-h32-s1) declared in probe/vllm/jobs-h200-e.json before it ran. "
+                        "Entries whose id starts with 'f/' come from a sixth session (2026-12-04, probe/results/2026-12-04-h200-vllm-f, tags f1-f2): "
+                        "gpt-oss-20b (MXFP4 experts) offline, serving and graphless, and the first session's knob runs at a measured host speed; "
+                        "all held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
