@@ -21,7 +21,10 @@ Routing (--distribution):
             stride = ceil(E / top-k), spread when there are fewer tokens than the stride), as router logits that make
             exactly those top-k choices (8.0 at the chosen experts, 0.0 elsewhere; weights 1/k after the softmax);
             that is the AIConfigurator tables' "balanced" routing.
-  random    torch.randn bf16 router logits, what a random-weight router gives (the dummy-weight vLLM runs).
+  random    torch.randn bf16 router logits, what a random-weight router gives.
+  concentrated  every token to experts 0..k-1 (the fewest experts a batch can hit), as vLLM's dummy weights route
+            gpt-oss: the +-1e-3 router weights and norm weights leave the router bias to choose, the same top-k for
+            every token.
 
 Timing as moe_bench.py: a few warm-up calls, then the mean of --runs calls between CUDA events, either launched one by
 one (host work included) or, with --graph, captured in one CUDA graph and replayed (the GPU's time alone, as vLLM's
@@ -57,12 +60,16 @@ BALANCED_HI, BALANCED_LO = 8.0, 0.0
 ROUTING = {
     "balanced": "balanced_logits",
     "random": "randn_logits",
+    "concentrated": "concentrated_logits",
 }
 ROUTING_WHAT = {
     "balanced": "router logits %.1f at moe_bench.py's balanced_ids experts (token t's i-th expert (t + i * ceil(E/k)) "
                 "mod E, spread when tokens < ceil(E/k)) and %.1f elsewhere, so top-k picks exactly those and the "
                 "weights are 1/k" % (BALANCED_HI, BALANCED_LO),
     "random": "torch.randn bf16 router logits (a random-weight router)",
+    "concentrated": "router logits %.1f at experts 0..k-1 for every token and %.1f elsewhere: the fewest experts a batch "
+                    "can hit, as vLLM's dummy weights route gpt-oss (router weights and norms of +-1e-3 leave the router "
+                    "bias to choose, the same experts for every token)" % (BALANCED_HI, BALANCED_LO),
 }
 TAG = "[mxfp4_bench]"
 
@@ -161,7 +168,7 @@ def build_parser():
     ap.add_argument("--graph", action="store_true", help="time the calls replayed from a CUDA graph (GPU time only)")
     ap.add_argument("--budget", type=float, default=400,
                     help="seconds; shapes and token counts not started by then are left out")
-    ap.add_argument("--distribution", choices=["balanced", "random"], default="balanced",
+    ap.add_argument("--distribution", choices=["balanced", "random", "concentrated"], default="balanced",
                     help="routing: balanced (moe_bench.py's / the tables' scheme, as router logits) or random "
                          "(torch.randn router logits)")
     ap.add_argument("--scale-min", type=int, default=120, help="smallest random E8M0 weight scale (127 = 2^0)")
@@ -197,7 +204,7 @@ def selftest():
         import io
         sys.stderr = io.StringIO()
         try:
-            ap.parse_args(["--out", "x", "--distribution", "concentrated"])
+            ap.parse_args(["--out", "x", "--distribution", "spread"])
         except SystemExit:
             pass
         else:
@@ -388,6 +395,11 @@ def router_logits(torch, dist, n, experts, topk, dev):
         got = torch.topk(logits.float(), topk, dim=-1).indices
         if not torch.equal(got.sort(dim=-1).values, ids.sort(dim=-1).values):
             raise RuntimeError("balanced logits do not give balanced_ids' top-k")
+        return logits, ids
+    if dist == "concentrated":
+        ids = torch.arange(topk, dtype=torch.int64, device=dev).unsqueeze(0).expand(n, topk).contiguous()
+        logits = torch.full((n, experts), BALANCED_LO, dtype=torch.bfloat16, device=dev)
+        logits.scatter_(1, ids, BALANCED_HI)
         return logits, ids
     logits = torch.randn(n, experts, dtype=torch.bfloat16, device=dev)
     return logits, torch.topk(logits.float(), topk, dim=-1).indices
