@@ -9,7 +9,7 @@ and without the runs that had a one-off stall (tag 'stall', probe/vllm/stalls.py
 jobs' runs (the fifth session's, ids e/..., and gpt-oss-20b's in the sixth; job ids ending in -graphless) are lone
 prompts of one step each, probes of a step without CUDA graphs: they have a row of their own rather than joining the
 offline grid's wall times (a single 25-100 ms step varies by 15-30% between repeats of the same prompt on the same
-engine).
+engine). The runs on two GPUs (ids x2/...) have a table of their own.
 """
 import json
 import os
@@ -60,7 +60,9 @@ def table(rows, title):
     return "\n".join(out)
 
 
-held = [r for r in v["rows"] if not r["fit"]]
+# The runs on two GPUs (ids x2/...) are the multi-GPU campaign's (issue 23): a table of their own at the end.
+multi = [r for r in v["rows"] if r["id"].startswith("x2/")]
+held = [r for r in v["rows"] if not r["fit"] and not r["id"].startswith("x2/")]
 clean = [r for r in held if "stall" not in tags.get(r["id"], [])]
 print(table(clean, "held out, no one-off stall"))
 print()
@@ -91,6 +93,13 @@ for label, pick in (("first session (fit and held out, tags call3-call5)", lambd
                     ("sixth session, gpt-oss-20b and the first session's knobs at a measured host speed (all held out, tags f1-f2)",
                      lambda r: r["id"].startswith("f/"))):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))
+    print()
+if multi:
+    print("| vLLM on two H200s (ids x2/, all held out; no step traces, so no stall tags) | measured | predicted | error |")
+    print("|---|---|---|---|")
+    for r in multi:
+        if r["relative_error"] is not None:
+            print("| %s %s | %.3f | %.3f | %+.1f%% |" % (r["id"], r["metric"], r["measured"], r["predicted"], 100 * r["relative_error"]))
     print()
 s = v.get("step_traces", {})
 print("every held-out step pooled: %s steps of %s traces, median |error| %s, 90th percentile %s" % (

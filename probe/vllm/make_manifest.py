@@ -68,6 +68,12 @@ def knob_flags(engine):
         f += ["--kv-cache-dtype", engine["kv_cache_dtype"]]
     if engine.get("quantization"):
         f += ["--quantization", engine["quantization"]]
+    if engine.get("tensor_parallel_size", 1) > 1:
+        f += ["--tensor-parallel-size", str(engine["tensor_parallel_size"])]
+    if engine.get("data_parallel_size", 1) > 1:
+        f += ["--data-parallel-size", str(engine["data_parallel_size"])]
+    if engine.get("enable_expert_parallel"):
+        f.append("--enable-expert-parallel")
     sizes = (engine.get("compilation_config") or {}).get("cudagraph_capture_sizes")
     if sizes:
         f += ["--max-cudagraph-capture-size", str(max(sizes))]
@@ -122,6 +128,9 @@ SESSIONS = {
     "2026-12-04-h200-vllm-f": {"prefix": "f/", "fit_runs": set(), "skip_runs": {"prof-i1024"},
                                "call": {"gptoss20b-offline": "f1", "gptoss20b-serve": "f1", "gptoss20b-graphless": "f2",
                                         "olmoe-mnbt2048": "f2", "olmoe-kvfp8": "f2", "olmoe-nopc": "f2"}},
+    # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
+    # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
+    "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
 }
 # Jobs that ran a model with its config changed (vllm_bench.py's config_override): the same change, for moesim.
 MODEL_FILES = {"olmoe-l4-graphless": "models/olmoe-1b-7b-4-layers.json", "olmoe-l32-graphless": "models/olmoe-1b-7b-32-layers.json"}
@@ -156,6 +165,9 @@ def entries(res, rel):
         if model == "deepseek-v2-lite":
             # vLLM's dummy weights route every DeepSeek-V2 token to experts 0-5 (see the histogram file's note).
             dep += ["--routing", "histogram:deepseek-v2-lite-dummy-routing.json"]
+        if model == "gpt-oss-20b":
+            # Likewise every gpt-oss token goes to the four experts of largest router bias (the histogram file's note).
+            dep += ["--routing", "histogram:gpt-oss-20b-dummy-routing.json"]
         # The KV cache vLLM allocated (its log), measured once per engine: on the job's first run.
         kv = re.findall(r"GPU KV cache size: ([0-9,]+) tokens", open(os.path.join(jd, "log.txt")).read())
         kv_tokens = int(kv[0].replace(",", "")) if kv else None

@@ -11,7 +11,11 @@ stay the reference, and the measured one is only a check of the harness against 
       profiles/kernels/h200-sxm-vllm-0.24.0.json
 
 A routing distribution is part of a row's key, so rows of another distribution (concentrated: every token on the
-same top-k experts) add anchors to a shape the table holds.
+same top-k experts) add anchors to a shape the table holds. Rows of a quantized kernel (probe/vllm/mxfp4_bench.py's
+"dtype": "w4a16_mxfp4") go into the table's sub-table of that dtype:
+
+  python3 profiles/tools/merge_measured_moe.py probe/results/2026-12-04-h200-mxfp4/mxfp4-concentrated.json \
+      profiles/kernels/h200-sxm-vllm-0.24.0.json
 """
 import json
 import math
@@ -20,7 +24,9 @@ import sys
 
 src, table = sys.argv[1], sys.argv[2]
 m = json.load(open(src))
-t = json.load(open(table))
+whole = json.load(open(table))
+dtype = m.get("dtype")
+t = whole[dtype] if dtype else whole
 rel = os.path.relpath(src, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(table)))))
 key = lambda r: (r["hidden"], r["inter"], r["topk"], r["experts"], r["tp"], r["ep"], r["distribution"])
 have = {key(r): r for r in t["moe"]}
@@ -47,10 +53,10 @@ if added:
         "kind": "measurement",
         "what": "fused-MoE rows for the expert shapes %s (hidden x intermediate, top-k of experts; TP 1, EP 1, %s routing)" % (
             ", ".join("%dx%d top-%d of %d" % k[:4] for k in added), " and ".join(sorted({k[6] for k in added}))),
-        "source": "%s: %s (probe/vllm/moe_bench.py%s), vLLM %s, torch %s; merged by profiles/tools/merge_measured_moe.py" % (
-            rel, m["what"], " --graph" if "graph" in m["what"] else "", m["vllm"], m["torch"]),
+        "source": "%s: %s (probe/vllm/%s%s), vLLM %s, torch %s; merged by profiles/tools/merge_measured_moe.py" % (
+            rel, m["what"], "mxfp4_bench.py" if dtype else "moe_bench.py", (" --graph" if "graph" in m["what"] or m.get("graph") else ""), m["vllm"], m["torch"]),
         "date": m["date"], "host": "lent %s (device session 2026-12-04)" % m["gpu"]}]
     with open(table, "w") as f:
-        json.dump(t, f, separators=(",", ":"))
+        json.dump(whole, f, separators=(",", ":"))
         f.write("\n")
 print("added %d shape(s): %s" % (len(added), added))
