@@ -101,7 +101,10 @@ public struct StepExplanation {
             tag("attention projections")
             comps.append(comp("attention kernel", cost.attentionKernelUs(r0), 4 * Double(m.heads / tp * m.headDim) * (r0.decodeContext + r0.prefillPairs),
                               kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes,
-                              "decode reads \(Int(r0.decodeContext)) cached tokens' K and V; prefill \(Int(r0.prefillPairs)) query-key pairs"))
+                              "decode reads \(Int(r0.decodeContext)) cached tokens' K and V; prefill \(Int(r0.prefillPairs)) query-key pairs"
+                                + (m.slidingLayers > 0 && m.slidingWindow > 0
+                                   ? String(format: "; a full-attention layer: the %d sliding-window layers of %d attend through %d tokens, %.1f us each", m.slidingLayers, m.layers, m.slidingWindow, cost.attentionKernelUs(r0.windowed(m.slidingWindow)))
+                                   : "")))
             tag("attention kernel")
         }
         if tp > 1 {
