@@ -27,6 +27,11 @@ def stalls(jd):
             # step's time still grows with them, and a job may hold only a few steps that large.
             sim=[x[C['interval']]*tok/max(x[C['tok']],1) for x in allrows if tok/1.5<=x[C['tok']]<=tok*1.5 and x is not r]
             m=st.median(sim) if sim else 0
+            # Where the similar steps are themselves first uses (a kernel library that compiles per token-count bucket,
+            # such as gpt-oss's Triton MXFP4 kernels, stalls on every new size), the job's steps of 512 tokens or more,
+            # per token, stand in: such a step's time grows about linearly with its tokens.
+            big=[x[C['interval']]/x[C['tok']] for x in allrows if x[C['tok']]>=512 and x is not r]
+            if big: m=min(m,st.median(big)*tok) if m else st.median(big)*tok
             if iv>3*m: s.append((round(iv),tok,round(m,1)))
         if s: out[os.path.basename(f).replace('.steps.json','')]=s
     return out
