@@ -699,6 +699,9 @@ public final class StepCostModel {
         // Whether `fused` is there, from the tables, and its kernel time as a closure: testing or binding `fused` in
         // the loops copied the context each time.
         let hasFused = fusedMoETables != nil
+        // The MXFP4 kernel's tiles of `tileRows` rows per expert (0: not tiled this way), counted per GPU below.
+        let tileRows = hasFused && expertTables?.quantization == "w4a16_mxfp4"
+            ? VLLMKernelTables.matmulOGSBlockM(tokens: t, topK: moe.topK, experts: moe.experts) : 0
         let fusedUs: ((Int, Int) -> Double)? = fused.map { f in { f.us(hits: $0, pairs: $1) } }
         let interLocal = fused?.interLocal ?? 0
         let ratioEstimate = expertBytes != 2 && expertTables == nil
@@ -708,7 +711,8 @@ public final class StepCostModel {
         let perGPU = UnsafeMutableBufferPointer<Double>.allocate(capacity: groups)
         let pairs = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
         let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
-        defer { perGPU.deallocate(); pairs.deallocate(); hits.deallocate() }
+        let tiles = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
+        defer { perGPU.deallocate(); pairs.deallocate(); hits.deallocate(); tiles.deallocate() }
         if case .replay = draws {} else if t * moe.topK > RoutingModel.exactLimit && samplersTokens != t {
             samplers = routing.binomialSamplers(tokens: t)
             samplersTokens = t
@@ -736,7 +740,7 @@ public final class StepCostModel {
                     for e in 0..<moe.experts { countsScratch[e] = Int(b[base + e]) }
                 }
             }
-            for g in 0..<groups { perGPU[g] = 0; pairs[g] = 0; hits[g] = 0 }
+            for g in 0..<groups { perGPU[g] = 0; pairs[g] = 0; hits[g] = 0; tiles[g] = 0 }
             let base = l * moe.experts
             for e in 0..<moe.experts {
                 let c = countsScratch[e]
@@ -751,11 +755,24 @@ public final class StepCostModel {
                         let g = Int(ownerFlat[lo + i])
                         if !hasFused { perGPU[g] += expertTime(tokens: n, inter: inter) }
                         pairs[g] += n; hits[g] += 1
+                        if tileRows > 0 { tiles[g] += (n + tileRows - 1) / tileRows }
                     }
                 } else {
                     if !hasFused { perGPU[0] += expertTime(tokens: c, inter: inter) }
                     pairs[0] += c; hits[0] += 1
+                    if tileRows > 0 { tiles[0] += (c + tileRows - 1) / tileRows }
                 }
+            }
+            // The MXFP4 kernel computes each expert's rows in whole tiles: a draw's tiles over those of its pairs spread
+            // evenly over the same experts (how the measured rows routed them; the hits and pairs themselves are the
+            // table's). The layer has t x top-k pairs in vLLM; a draw for many tokens may hold a few more or fewer
+            // (binomial counts), so each GPU's pairs are scaled to that total before they are spread.
+            var drawPairs = 0
+            if tileRows > 0 { for g in 0..<groups { drawPairs += pairs[g] } }
+            func tileFactor(_ g: Int) -> Double {
+                guard tileRows > 0, hits[g] > 0, tiles[g] > 0, drawPairs > 0 else { return 1 }
+                let even = max(hits[g], Int((Double(pairs[g]) * Double(t * moe.topK) / Double(drawPairs)).rounded()))
+                return Double(tiles[g]) / Double(VLLMKernelTables.balancedTiles(hits: hits[g], pairs: even, rows: tileRows))
             }
             if let fusedUs {
                 let h = Double(model.hidden), il = interLocal
@@ -765,7 +782,7 @@ public final class StepCostModel {
                         ? kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, bytes: Double(hits[g]) * 3 * h * il * model.bytesPerParam)
                         : kernels.floorUs(flops: 6 * Double(pairs[g]) * h * il, weightElements: Double(hits[g]) * 3 * h * il, weightBytes: expertBytes,
                                           activationBytes: 0, fp8: fp8Compute)
-                    perGPU[g] = max(fusedUs(hits[g], pairs[g]), floor) + kernels.expertFixedUs * Double(hits[g])
+                    perGPU[g] = max(fusedUs(hits[g], pairs[g]) * tileFactor(g), floor) + kernels.expertFixedUs * Double(hits[g])
                 }
             }
             if ratioEstimate {

@@ -137,4 +137,39 @@ import Testing
             #expect(!c.sourceSummary().contains { $0.sources.contains(.estimate) })
         }
     }
+
+    /// OpenAI's `matmul_ogs` (the MXFP4 fused MoE vLLM runs for gpt-oss on Hopper) computes each expert's rows in whole
+    /// tiles of min(max(next power of two of pairs / experts, 16), 128) rows.
+    @Test func matmulOGSTilesAsTritonKernelsSizesThem() {
+        #expect(VLLMKernelTables.matmulOGSBlockM(tokens: 1, topK: 4, experts: 32) == 16)
+        #expect(VLLMKernelTables.matmulOGSBlockM(tokens: 256, topK: 4, experts: 32) == 32)
+        #expect(VLLMKernelTables.matmulOGSBlockM(tokens: 1024, topK: 4, experts: 128) == 32)
+        #expect(VLLMKernelTables.matmulOGSBlockM(tokens: 16384, topK: 4, experts: 32) == 128)
+        #expect(VLLMKernelTables.balancedTiles(hits: 128, pairs: 4096, rows: 32) == 128)
+        #expect(VLLMKernelTables.balancedTiles(hits: 128, pairs: 4097, rows: 32) == 129)
+        #expect(VLLMKernelTables.balancedTiles(hits: 4, pairs: 400, rows: 16) == 28)
+    }
+
+    /// Under uniform routing moesim's MXFP4 expert time follows what the kernel took under random router logits on an
+    /// H200 (probe/results/2026-12-04-h200-mxfp4/mxfp4-random.json), 1.4-1.5x the tables' balanced rows where a
+    /// balanced load exactly fills one tile per expert, and no more than the balanced rows where tiles are not the
+    /// limit; nothing is fitted to those rows.
+    @Test func mxfp4ExpertsFollowTheRandomRoutingRows() throws {
+        let url = URL(fileURLWithPath: Repo.root + "/probe/results/2026-12-04-h200-mxfp4/mxfp4-random.json")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let rows = try #require(j["moe"] as? [[String: Any]])
+        for (model, experts) in [("gpt-oss-20b", 32), ("gpt-oss-120b", 128)] {
+            let row = try #require(rows.first { ($0["experts"] as? Int) == experts })
+            let tokens = try #require(row["tokens"] as? [Int]), us = try #require(row["us"] as? [Double])
+            let c = try cost(model, gpu: "h200-sxm-141gb", tp: 1)
+            let layers = Double(try Repo.store.model(model).moeLayerCount)
+            for n in [128, 256, 512, 1024, 2048, 4096] {
+                var sum = 0.0
+                for _ in 0..<4 { sum += c.sampleMoE(tokens: n, detail: nil).expertsUs / layers }
+                let predicted = sum / 4 - c.kernels.expertFixedUs * Double(min(experts, n * 4))
+                let measured = us[try #require(tokens.firstIndex(of: n))]
+                #expect(abs(predicted / measured - 1) < 0.15, "\(model) at \(n) tokens: \(predicted) us against \(measured) measured")
+            }
+        }
+    }
 }
