@@ -701,7 +701,7 @@ public final class StepCostModel {
         let hasFused = fusedMoETables != nil
         // The MXFP4 kernel's tiles of `tileRows` rows per expert (0: not tiled this way), counted per GPU below.
         let tileRows = hasFused && expertTables?.quantization == "w4a16_mxfp4"
-            ? VLLMKernelTables.matmulOGSBlockM(tokens: t, topK: moe.topK, experts: moe.experts) : 0
+            ? VLLMKernelTables.matmulOGSBlockM(tokens: t, topK: moe.topK, experts: moe.experts / groups) : 0
         let fusedUs: ((Int, Int) -> Double)? = fused.map { f in { f.us(hits: $0, pairs: $1) } }
         let interLocal = fused?.interLocal ?? 0
         let ratioEstimate = expertBytes != 2 && expertTables == nil
@@ -770,7 +770,9 @@ public final class StepCostModel {
             var drawPairs = 0
             if tileRows > 0 { for g in 0..<groups { drawPairs += pairs[g] } }
             func tileFactor(_ g: Int) -> Double {
-                guard tileRows > 0, hits[g] > 0, tiles[g] > 0, drawPairs > 0 else { return 1 }
+                guard tileRows > 0, hits[g] > 0, tiles[g] > 0, drawPairs > 0, let f = fused,
+                      let a = f.anchorIndex(hits: hits[g], pairs: pairs[g]), f.anchors[a].distribution == "balanced" else { return 1 }
+                // Only over a balanced anchor: a skewed routing's measured row has its spilled tiles in it already.
                 let even = max(hits[g], Int((Double(pairs[g]) * Double(t * moe.topK) / Double(drawPairs)).rounded()))
                 return Double(tiles[g]) / Double(VLLMKernelTables.balancedTiles(hits: hits[g], pairs: even, rows: tileRows))
             }

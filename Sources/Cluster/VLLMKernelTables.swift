@@ -341,16 +341,22 @@ public final class VLLMKernelTables: Sendable {
         /// Time of the fused kernel on a GPU whose local experts received `pairs` token-expert pairs over `hits` experts.
         /// Uses the measured routing whose load is closest to this one (least carried by the model).
         public func us(hits: Int, pairs: Int) -> Double {
+            let m = model.us(hidden: Double(shape.hidden), interLocal: interLocal, hits: Double(hits), pairs: Double(pairs))
+            guard let best = anchorIndex(hits: hits, pairs: pairs) else { return m * correction }
+            return m * anchors[best].ratio
+        }
+
+        /// The anchor `us` uses for this load: the measured routing whose expected hits and pairs are nearest; nil
+        /// without anchors. By index: copying an anchor (it holds a String) would retain and release it per GPU and layer.
+        public func anchorIndex(hits: Int, pairs: Int) -> Int? {
+            guard !anchors.isEmpty else { return nil }
             let h = Double(hits), p = Double(pairs)
-            let m = model.us(hidden: Double(shape.hidden), interLocal: interLocal, hits: h, pairs: p)
-            guard !anchors.isEmpty else { return m * correction }
-            // By index: copying an anchor (it holds a String) would retain and release it per GPU and layer.
             var best = 0, bestD = Double.infinity
             for i in anchors.indices {
                 let d = abs(log((h + 0.5) / (anchors[i].hits + 0.5))) + abs(log((p + 0.5) / (anchors[i].pairs + 0.5)))
                 if d < bestD { bestD = d; best = i }
             }
-            return m * anchors[best].ratio
+            return best
         }
     }
 
@@ -359,7 +365,9 @@ public final class VLLMKernelTables: Sendable {
     /// two, within 16...128. Each expert's rows are computed in whole tiles, so the kernel's work follows
     /// sum(ceil(load / rows)) over the hit experts: under random routing (randn router logits) 1.4-1.5x the time of the
     /// balanced routing the tables were measured with, at 128-1,024 tokens for top-4 of 32 and 512-4,096 for top-4 of
-    /// 128, as measured on an H200 (probe/results/2026-12-04-h200-mxfp4), and predicted by this count within 6%.
+    /// 128, as measured on an H200 (probe/results/2026-12-04-h200-mxfp4); counting tiles of random draws predicts that
+    /// ratio within 7%, and moesim's expert time follows the random-routing rows within 15% (QuantizedMoETablesTests).
+    /// `experts` are those of the kernel's GPU (under EP vLLM routes to its local experts, `make_routing_data`).
     public static func matmulOGSBlockM(tokens t: Int, topK: Int, experts: Int) -> Int {
         let perExpert = max(1, t * topK / max(experts, 1))
         var rows = 1

@@ -225,7 +225,7 @@ public struct InstanceSimulator {
         var r = RunResult(durationS: end / 1e6, completed: workload.requests.count, totalInputTokens: workload.totalInputTokens,
                           totalOutputTokens: workload.totalOutputTokens, ttftMs: Summary(ttft), tpotMs: Summary(tpot), itlMs: Summary(itl),
                           e2elMs: Summary(e2el), gpus: gpus, steps: steps, breakdownUs: breakdown.scaled(1 / Double(max(steps, 1))),
-                          preemptions: preempt, kvCapacityTokens: last.mem.kvTokens, peakKVUsage: peakKV,
+                          preemptions: preempt, kvCapacityTokens: VLLMSimulator.reportedKVCacheTokens(last.d, mem: last.mem), peakKVUsage: peakKV,
                           meanKVUsage: wall > 0 ? kvTime / wall : 0, gpuBusyFraction: end > 0 ? busy / (end * Double(gpus)) : 0, seed: seed)
         if prefixCaching { r.prefixCache = PrefixCacheStats(queriedTokens: queried, hitTokens: hit, evictedBlocks: evicted) }
         if let sp = speculative {

@@ -227,6 +227,9 @@ public struct VLLMSimulator {
             if let v = d.overrides["cuda_graph_max_tokens"] { graphMax = min(Int(v), budget) }
             else if let m = d.model.vllmCaptureMaxTokens { graphMax = min(m, budget) }
             else { graphMax = min(graphMax, 2 * maxSeqs, budget) }
+            // vLLM then captures the sizes of its list up to that bound, and the largest of them is the bound.
+            if graphMax >= 8 { graphMax = graphMax <= 256 ? graphMax - graphMax % 8 : 256 + (graphMax - 256) / 16 * 16 }
+            else if graphMax > 0 { graphMax = graphMax >= 4 ? 4 : (graphMax >= 2 ? 2 : 1) }
         }
         if d.param("enforce_eager") >= 0.5 { graphMax = 0 }
         // --enforce-eager runs eager PyTorch (no torch.compile), whose per-layer host time differs from a compiled
@@ -510,13 +513,15 @@ public struct VLLMSimulator {
             schedSeq.reserveCapacity(min(maxSeqs * dp, n)); schedWant.reserveCapacity(min(maxSeqs * dp, n))
         }
 
-        /// The KV blocks a sequence of `tokens` tokens holds: its full-attention blocks, and with sliding-window layers
-        /// the sliding groups' blocks of its last window (vLLM frees those the window has left), in blocks of the full
-        /// groups' size.
-        @inline(__always) func blocksFor(_ tokens: Int) -> Int {
+        /// The KV blocks a sequence of `tokens` tokens holds while a step computes its last `new` of them: its
+        /// full-attention blocks, and with sliding-window layers the sliding groups' blocks of the window before those
+        /// tokens and the tokens themselves (vLLM frees the blocks the window has left when it next allocates; a block
+        /// more for a window that starts inside a block), in blocks of the full groups' size. A sequence that computed a
+        /// prompt chunk last gives the chunk's extra blocks back when it is next scheduled.
+        @inline(__always) func blocksFor(_ tokens: Int, new: Int = 1) -> Int {
             let full = (tokens + blockSize - 1) / blockSize
             guard swTokens > 0 else { return full }
-            let window = (min(tokens, swTokens) + blockSize - 1) / blockSize
+            let window = min(full, (swTokens - blockSize + max(new, 1) - 1 + blockSize - 1) / blockSize + 1)
             return full + (swGroups * window + fullGroups - 1) / fullGroups
         }
 
@@ -615,7 +620,9 @@ public struct VLLMSimulator {
             // Fast path: while every running sequence is decoding, none needs a new KV block, none finishes and
             // nothing is waiting or due to be sent, consecutive steps differ only in their KV context. Run them
             // without per-sequence scheduling; the step costs, random draws and metrics are exactly the slow path's.
-            if sim.fastDecode && !driven && specK == 0 && dp == 1 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
+            // (Not with sliding-window layers: a sequence's blocks are not all full-attention ones there, which the
+            // stretch's block count below assumes.)
+            if sim.fastDecode && !driven && specK == 0 && dp == 1 && swTokens == 0 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
                 var k = Int.max
                 var ctx = 0.0
                 for s in running[0] {
@@ -819,7 +826,7 @@ public struct VLLMSimulator {
                     // tokens left to generate) in one forward of 1 + drafts tokens.
                     let isSpec = specK > 0 && want == 1 && sq[s].generated > 0 && sq[s].computed >= sq[s].prompt
                     if isSpec { want = min(1 + min(specK, sq[s].output - sq[s].generated - 1), budget) }
-                    let need = blocksFor(sq[s].computed + want) - sq[s].blocks
+                    let need = blocksFor(sq[s].computed + want, new: want) - sq[s].blocks
                     var ok = true
                     while need > free {
                         // Preempt the newest running request (recompute later).
@@ -866,7 +873,7 @@ public struct VLLMSimulator {
                         }
                         let base = hits > 0 ? hits * blockSize : sq[s].computed
                         let want = min(sq[s].prompt + sq[s].generated - base, budget)
-                        let need = blocksFor(base + want) - sq[s].blocks - hits
+                        let need = blocksFor(base + want, new: want) - sq[s].blocks - hits
                         if need + revived > free { break }
                         head += 1
                         if pc && sq[s].computed == 0 {

@@ -90,6 +90,11 @@ import Cluster
         #expect(VLLMSimulator.makeClock(o, maxSeqs: 1024, budget: 8192).graphMax == 512)
         let capped = try deployment("gpt-oss-20b", gpu: "h200-sxm-141gb", overrides: ["cuda_graph_max_tokens": 8])
         #expect(VLLMSimulator.makeClock(capped, maxSeqs: 1024, budget: 8192).graphMax == 8)
+        // The bound is the largest capture size within it (1, 2, 4, then multiples of 8 to 256 and of 16 beyond).
+        let odd = try deployment("gpt-oss-20b", gpu: "h200-sxm-141gb", overrides: ["cuda_graph_max_tokens": 100])
+        #expect(VLLMSimulator.makeClock(odd, maxSeqs: 1024, budget: 8192).graphMax == 96)
+        #expect(VLLMSimulator.makeClock(o, maxSeqs: 150, budget: 8192).graphMax == 288)
+        #expect(VLLMSimulator.makeClock(o, maxSeqs: 3, budget: 8192).graphMax == 4)
     }
 
     /// A sequence holds its window's blocks in the sliding group beside its full-attention blocks (vLLM frees those
@@ -99,6 +104,10 @@ import Cluster
         let sw = try VLLMSimulator.Core(VLLMSimulator(deployment: try deployment("gpt-oss-20b", gpu: "h200-sxm-141gb"), workload: w, seed: 0), driven: false)
         #expect(sw.blocksFor(1) == 2 && sw.blocksFor(16) == 2 && sw.blocksFor(100) == 7 + 7)
         #expect(sw.blocksFor(1056) == 66 + 9 && sw.blocksFor(100_000) == 6250 + 9)
+        // While a prompt chunk is computed the sliding group holds the window before it and the whole chunk
+        // (vLLM's SlidingWindowSpec: window - 1 + new tokens, a block more), and gives the chunk's blocks back after.
+        #expect(sw.blocksFor(2048, new: 2048) == 128 + 128)
+        #expect(sw.blocksFor(4096, new: 2048) == 256 + 137 && sw.blocksFor(4097) == 257 + 9)
         let plain = try VLLMSimulator.Core(VLLMSimulator(deployment: try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb"), workload: w, seed: 0), driven: false)
         #expect(plain.blocksFor(1056) == 66)
         // A run through the hybrid accounting completes every request.

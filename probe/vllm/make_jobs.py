@@ -186,7 +186,8 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fifth ses
 print("fifth session:", len(jobs_e), "jobs;", sum(len(j["runs"]) for j in jobs_e), "runs")
 # The sixth session (2026-12-04, fourth of the day): gpt-oss-20b, the issue's last model, on vLLM's MXFP4 path
 # (whichever MoE backend vLLM 0.24 picks on an H200 without extra packages; the log names it), offline, serving and
-# three graphless probes; then the first session's knob runs that no later session repeated with the host's speed
+# four graphless probes and a profiled one (without the warm-up: two of the four probes met a first-use compile, so
+# a later session should keep a warm-up per size); then the first session's knob runs that no later session repeated with the host's speed
 # measured (2,048 batched tokens, fp8 KV cache, prefix caching off). Every run is held out: nothing of this session
 # enters a fit.
 jobs_f = [

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One-off stalls in a job's step traces: a step that took over 300 ms, more than three times the median of the
 job's steps of similar size (tokens within a factor 1.5, each scaled to this step's token count), with the engine core's host stuck in execute_model for
-most of it (> 80%). These are first uses of a kernel configuration (a Triton JIT compile of the fused-MoE kernel for
+most of it (> 80%); the similar steps' median is replaced by the job's steps of 512 tokens or more, per token, where
+that is lower (for a kernel library that compiles per token-count bucket, such as gpt-oss's Triton MXFP4 kernels, every
+similar-sized step of a job may be a first use). These are first uses of a kernel configuration (a Triton JIT compile of the fused-MoE kernel for
 a token count the start-up warm-up did not cover, also seen with --enforce-eager); moesim does not model them.
 
   python3 probe/vllm/stalls.py probe/results/2026-12-03-h200-vllm
