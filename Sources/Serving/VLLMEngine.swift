@@ -521,7 +521,7 @@ public struct VLLMSimulator {
         @inline(__always) func blocksFor(_ tokens: Int, new: Int = 1) -> Int {
             let full = (tokens + blockSize - 1) / blockSize
             guard swTokens > 0 else { return full }
-            let window = min(full, (swTokens - blockSize + max(new, 1) - 1 + blockSize - 1) / blockSize + 1)
+            let window = min(full, (swTokens - blockSize + max(new, 1) + blockSize - 1) / blockSize + 1)
             return full + (swGroups * window + fullGroups - 1) / fullGroups
         }
 

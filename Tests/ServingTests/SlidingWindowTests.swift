@@ -108,6 +108,8 @@ import Cluster
         // (vLLM's SlidingWindowSpec: window - 1 + new tokens, a block more), and gives the chunk's blocks back after.
         #expect(sw.blocksFor(2048, new: 2048) == 128 + 128)
         #expect(sw.blocksFor(4096, new: 2048) == 256 + 137 && sw.blocksFor(4097) == 257 + 9)
+        // 127 tokens before a 2-token chunk span 129 tokens: 9 blocks, and one more where the window starts in a block.
+        #expect(sw.blocksFor(1000, new: 2) == 63 + 10 && sw.blocksFor(1000, new: 1) == 63 + 9)
         let plain = try VLLMSimulator.Core(VLLMSimulator(deployment: try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb"), workload: w, seed: 0), driven: false)
         #expect(plain.blocksFor(1056) == 66)
         // A run through the hybrid accounting completes every request.
