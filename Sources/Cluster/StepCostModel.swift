@@ -711,7 +711,7 @@ public final class StepCostModel {
         let perGPU = UnsafeMutableBufferPointer<Double>.allocate(capacity: groups)
         let pairs = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
         let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
-        let tiles = UnsafeMutableBufferPointer<Int>.allocate(capacity: groups)
+        let tiles = UnsafeMutableBufferPointer<Int>.allocate(capacity: tileRows > 0 ? groups : 0)
         defer { perGPU.deallocate(); pairs.deallocate(); hits.deallocate(); tiles.deallocate() }
         if case .replay = draws {} else if t * moe.topK > RoutingModel.exactLimit && samplersTokens != t {
             samplers = routing.binomialSamplers(tokens: t)
@@ -740,7 +740,8 @@ public final class StepCostModel {
                     for e in 0..<moe.experts { countsScratch[e] = Int(b[base + e]) }
                 }
             }
-            for g in 0..<groups { perGPU[g] = 0; pairs[g] = 0; hits[g] = 0; tiles[g] = 0 }
+            for g in 0..<groups { perGPU[g] = 0; pairs[g] = 0; hits[g] = 0 }
+            if tileRows > 0 { for g in 0..<groups { tiles[g] = 0 } }
             let base = l * moe.experts
             for e in 0..<moe.experts {
                 let c = countsScratch[e]
@@ -767,13 +768,13 @@ public final class StepCostModel {
             // evenly over the same experts (how the measured rows routed them; the hits and pairs themselves are the
             // table's). The layer has t x top-k pairs in vLLM; a draw for many tokens may hold a few more or fewer
             // (binomial counts), so each GPU's pairs are scaled to that total before they are spread.
-            var drawPairs = 0
-            if tileRows > 0 { for g in 0..<groups { drawPairs += pairs[g] } }
+            var sumPairs = 0
+            for g in 0..<groups { sumPairs += pairs[g] }
             func tileFactor(_ g: Int) -> Double {
-                guard tileRows > 0, hits[g] > 0, tiles[g] > 0, drawPairs > 0, let f = fused,
+                guard tileRows > 0, hits[g] > 0, tiles[g] > 0, sumPairs > 0, let f = fused,
                       let a = f.anchorIndex(hits: hits[g], pairs: pairs[g]), f.anchors[a].distribution == "balanced" else { return 1 }
                 // Only over a balanced anchor: a skewed routing's measured row has its spilled tiles in it already.
-                let even = max(hits[g], Int((Double(pairs[g]) * Double(t * moe.topK) / Double(drawPairs)).rounded()))
+                let even = max(hits[g], Int((Double(pairs[g]) * Double(t * moe.topK) / Double(sumPairs)).rounded()))
                 return Double(tiles[g]) / Double(VLLMKernelTables.balancedTiles(hits: hits[g], pairs: even, rows: tileRows))
             }
             if let fusedUs {
@@ -795,8 +796,8 @@ public final class StepCostModel {
                                                         activationBytes: 4 * Double(pairs[g]) * (h + il), weightBytes: expertBytes, fp8: fp8Compute)
                 }
             }
-            var worst = 0.0, worstPairs = 0, sumPairs = 0
-            for g in 0..<groups { worst = max(worst, perGPU[g]); worstPairs = max(worstPairs, pairs[g]); sumPairs += pairs[g] }
+            var worst = 0.0, worstPairs = 0
+            for g in 0..<groups { worst = max(worst, perGPU[g]); worstPairs = max(worstPairs, pairs[g]) }
             total += worst
             imb += sumPairs > 0 ? Double(worstPairs) * Double(groups) / Double(sumPairs) : 1
             if let d = detail {

@@ -354,10 +354,9 @@ public struct VLLMSimulator {
         let mem: MemoryPlan
         let cost: StepCostModel
         let dp: Int, blockSize: Int, maxSeqs: Int, budgetTokens: Int, totalBlocks: Int
-        /// Sliding-window layers (`ModelArchitecture.kvCacheGroups`): a sequence's sliding groups hold the blocks of its
-        /// last `swTokens` tokens (the window and the block it starts in), `swGroups` pool blocks per block of tokens
-        /// against the full groups' `fullGroups`; 0 when every layer attends to the whole context.
-        let swTokens: Int, swGroups: Int, fullGroups: Int
+        /// Sliding-window layers (`ModelArchitecture.kvCacheGroups`): the window `swWindow` in tokens (0 when every layer
+        /// attends to the whole context), `swGroups` sliding groups against `fullGroups` full-attention ones.
+        let swWindow: Int, swGroups: Int, fullGroups: Int
         let reqs: [Request]
         let n: Int
         var seqs: [Seq]
@@ -428,11 +427,11 @@ public struct VLLMSimulator {
             self.blockSize = Int(d.param("block_size"))
             let blockSize = self.blockSize
             if let g = d.model.kvCacheGroups {
-                self.swTokens = d.model.slidingWindow + blockSize - 1; self.swGroups = g.sliding; self.fullGroups = g.full
+                self.swWindow = d.model.slidingWindow; self.swGroups = g.sliding; self.fullGroups = g.full
             } else {
-                self.swTokens = 0; self.swGroups = 0; self.fullGroups = 1
+                self.swWindow = 0; self.swGroups = 0; self.fullGroups = 1
             }
-            let swTokens = self.swTokens, swGroups = self.swGroups, fullGroups = self.fullGroups
+            let swWindow = self.swWindow, swGroups = self.swGroups, fullGroups = self.fullGroups
             self.maxSeqs = Int(d.param("max_num_seqs"))
             let maxSeqs = self.maxSeqs
             self.budgetTokens = Int(d.param("max_num_batched_tokens"))
@@ -461,8 +460,7 @@ public struct VLLMSimulator {
             var workloadBlocks = 0  // every request's blocks: the most distinct blocks a prefix cache can name
             for (i, r) in reqs.enumerated() {
                 workloadBlocks += (r.inputTokens + r.outputTokens + blockSize - 1) / blockSize
-                let len = r.inputTokens + r.outputTokens, window = (min(len, swTokens) + blockSize - 1) / blockSize
-                let need = (len + blockSize - 1) / blockSize + (swTokens > 0 ? (swGroups * window + fullGroups - 1) / fullGroups : 0)
+                let need = Self.kvBlocks(r.inputTokens + r.outputTokens, new: 1, blockSize: blockSize, window: swWindow, swGroups: swGroups, fullGroups: fullGroups)
                 if need > totalBlocks {
                     throw InputError.data("request \(i + 1) needs \(r.inputTokens + r.outputTokens) tokens of KV cache; \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
                 }
@@ -519,10 +517,16 @@ public struct VLLMSimulator {
         /// more for a window that starts inside a block), in blocks of the full groups' size. A sequence that computed a
         /// prompt chunk last gives the chunk's extra blocks back when it is next scheduled.
         @inline(__always) func blocksFor(_ tokens: Int, new: Int = 1) -> Int {
+            Self.kvBlocks(tokens, new: new, blockSize: blockSize, window: swWindow, swGroups: swGroups, fullGroups: fullGroups)
+        }
+
+        /// `blocksFor` for given block size and sliding-window groups (also used before the core is set up).
+        @inline(__always)
+        static func kvBlocks(_ tokens: Int, new: Int, blockSize: Int, window: Int, swGroups: Int, fullGroups: Int) -> Int {
             let full = (tokens + blockSize - 1) / blockSize
-            guard swTokens > 0 else { return full }
-            let window = min(full, (swTokens - blockSize + max(new, 1) + blockSize - 1) / blockSize + 1)
-            return full + (swGroups * window + fullGroups - 1) / fullGroups
+            guard window > 0 else { return full }
+            let held = min(full, (window - 1 + max(new, 1) + blockSize - 1) / blockSize + 1)
+            return full + (swGroups * held + fullGroups - 1) / fullGroups
         }
 
         /// When the client sends request `i` (its arrival and a free concurrency slot).
@@ -622,7 +626,7 @@ public struct VLLMSimulator {
             // without per-sequence scheduling; the step costs, random draws and metrics are exactly the slow path's.
             // (Not with sliding-window layers: a sequence's blocks are not all full-attention ones there, which the
             // stretch's block count below assumes.)
-            if sim.fastDecode && !driven && specK == 0 && dp == 1 && swTokens == 0 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
+            if sim.fastDecode && !driven && specK == 0 && dp == 1 && swWindow == 0 && waitHead[0] == waiting[0].count && !running[0].isEmpty {
                 var k = Int.max
                 var ctx = 0.0
                 for s in running[0] {
