@@ -205,6 +205,35 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, sixth ses
            "at a measured host speed, written by make_jobs.py. Every run is held out.",
            "jobs": jobs_f}, open(os.path.join(here, "jobs-h200-f.json"), "w"), indent=1)
 print("sixth session:", len(jobs_f), "jobs;", sum(len(j["runs"]) for j in jobs_f), "runs")
+# The seventh session (2026-12-04, fifth of the day): where a step's GPU time goes, kernel by kernel. Offline runs
+# with a window of busy steps profiled (vllm_bench.py's "profile_steps": PyTorch's profiler, GPU kernels only): decode
+# steps at 1-1,024 sequences and the big prefill steps of gpt-oss-20b (whose decode steps moesim prices 19-30% fast),
+# Qwen3-30B-A3B (whose 12,288-token prefill step took 192 ms against 146 predicted), OLMoE at 2,048 batched tokens
+# and Mixtral. Each job first runs a warm-up over the token-count buckets ("warmup"). The profiled runs are neither fit
+# nor held out (the profiler slows the host); gpt-oss-20b's offline grid is repeated after the warm-up, held out.
+WARM = [off(1, 512, 32, 1), off(64, 512, 32, 1), off(256, 512, 32, 2), off(1024, 128, 32, 3), off(8, 2048, 2, 1)]
+
+
+def prof(n, i, o, first, count, est):
+    return dict(off(n, i, o, est, rid="k-n%d-i%d-o%d" % (n, i, o)), profile_steps=[first, count])
+
+
+PROF_DECODE = [prof(1, 512, 96, 40, 32, 2), prof(64, 512, 96, 40, 32, 2), prof(256, 512, 96, 40, 32, 3),
+               prof(1024, 128, 96, 40, 32, 4)]
+PROF_PREFILL = [prof(8, 2048, 2, 0, 8, 2)]
+jobs_g = [
+    dict(job("gptoss20b-kernels", "gpt-oss-20b", "offline", PROF_DECODE + PROF_PREFILL + OFFLINE_HELD + [off(256, 128, 512, 6)]),
+         warmup=WARM),
+    dict(job("qwen3-kernels", "qwen3-30b-a3b", "offline", PROF_PREFILL + [PROF_DECODE[0], PROF_DECODE[1], PROF_DECODE[3]]), warmup=WARM),
+    dict(job("olmoe-mnbt2048-kernels", "olmoe-1b-7b", "offline",
+             [prof(64, 2048, 128, 4, 16, 3), prof(1024, 512, 128, 12, 16, 8), off(1024, 512, 128, 8)],
+             {"max_num_batched_tokens": 2048, "max_num_seqs": 256}, "the A100's serving defaults", KNOB_START), warmup=WARM[:2]),
+    dict(job("mixtral-kernels", "mixtral-8x7b", "offline", PROF_PREFILL + [PROF_DECODE[1], PROF_DECODE[0]]), warmup=WARM[:2] + WARM[-1:]),
+]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, seventh session: GPU kernel profiles of step windows "
+           "(runs k-*, neither fit nor held out) and gpt-oss-20b's offline grid after a warm-up (held out), written by make_jobs.py.",
+           "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_g]}, open(os.path.join(here, "jobs-h200-g.json"), "w"), indent=1)
+print("seventh session:", len(jobs_g), "jobs;", sum(len(j["runs"]) for j in jobs_g), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},

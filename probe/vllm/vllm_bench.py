@@ -25,7 +25,8 @@ When probe/vllm/steplog is first on PYTHONPATH and MOESIM_STEP_LOG_DIR is set, e
 recorded (see steplog/sitecustomize.py); DIR/runs.json gives each run's start and end on the same clock so
 summarize.py can cut the step log into one step trace per run.
 
-Offline runs may also ask for "profile": true (PyTorch's profiler in the engine core around the run; its counts go
+Offline runs may ask for "profile_steps": [FIRST, COUNT] (PyTorch's profiler, GPU kernels only, over COUNT busy engine
+steps from the run's step FIRST; per kernel name its launches and device time go to "gpu_profile"). Offline runs may also ask for "profile": true (PyTorch's profiler in the engine core around the run; its counts go
 to "host_profile": kernels, launch calls, operator calls from Python) and "hogs": N (N busy processes beside vLLM for
 that run). A job's "config_override" changes keys of the model's config.json (e.g. num_hidden_layers).
 
@@ -221,6 +222,13 @@ def run_offline(job, args, model_dir):
     # Warm-up: the first generate pays one-off costs (allocations, lazy init) that a benchmark's warm-up absorbs.
     wp, _, _ = prompts_for({"n": 8, "in": 64, "out": 8}, vocab, 12345)
     llm.generate(wp, sampling(8), use_tqdm=False)
+    # A job's "warmup": runs made first and not recorded, so that kernels compiled on first use at each token-count
+    # bucket (gpt-oss-20b's Triton MXFP4 kernels) are compiled before any measured run.
+    for w in job.get("warmup", []):
+        t_w = time.time()
+        wp, _, wouts = prompts_for(w, vocab, 54321)
+        llm.generate(wp, [sampling(o) for o in wouts], use_tqdm=False)
+        log("%s: warm-up %d x (%d in, %d out) in %.1f s" % (job["id"], int(w["n"]), int(w["in"]), int(w["out"]), time.time() - t_w))
     runs_log = []
     for run in job["runs"]:
         if args.deadline and time.time() + float(run.get("est_s", 30)) > args.deadline:
@@ -241,6 +249,12 @@ def run_offline(job, args, model_dir):
             host = hostspeed.state()
             core_speed(host, "engine_core", llm.collective_rpc)
             prof = None
+            window = run.get("profile_steps")
+            if window:
+                try:
+                    llm.collective_rpc("moesim_profile", args=("arm", int(window[0]), int(window[1])))
+                except Exception as e:
+                    prof = {"error": repr(e)[:300]}
             if run.get("profile"):
                 try:
                     llm.collective_rpc("moesim_profile", args=("start",))
@@ -252,6 +266,11 @@ def run_offline(job, args, model_dir):
             res = llm.generate(ps, sps, use_tqdm=False)
             el = time.perf_counter() - t0
             m1 = time.monotonic()
+            if window and prof is None:
+                try:
+                    prof = llm.collective_rpc("moesim_profile", args=("result",))[0]
+                except Exception as e:
+                    prof = {"error": repr(e)[:300]}
             if run.get("profile") and prof is None:
                 try:
                     prof = llm.collective_rpc("moesim_profile", args=("stop",))[0]
@@ -273,7 +292,7 @@ def run_offline(job, args, model_dir):
             "usage_context": "LLM_CLASS", "t_start_monotonic": m0, "t_end_monotonic": m1, "host_speed": host,
         }
         if prof is not None:
-            out["host_profile"] = prof
+            out["gpu_profile" if window else "host_profile"] = prof
         out.update(provenance=prov)
         write(os.path.join(args.out, run["id"] + ".json"), out)
         runs_log.append({"id": run["id"], "t0": m0, "t1": m1, "kind": "offline"})

@@ -252,6 +252,26 @@ if _DIR:
                 "kernels": kernels.most_common(80), "ops": top_ops.most_common(120),
                 "self_cpu_us": [(k, round(v, 1)) for k, v in self_us.most_common(60)]}
 
+    def _kernel_times(p, steps):
+        """The GPU kernels of a profiled window of `steps` engine steps, timed: per kernel name its launches and total
+        device time (µs), the window's busy time (the kernels' summed durations) and span (first kernel start to last
+        kernel end). Kernels replayed inside CUDA graphs are listed by CUPTI like any other."""
+        from collections import defaultdict
+        n, us = defaultdict(int), defaultdict(float)
+        t_lo, t_hi = None, None
+        for e in p.events():
+            if not str(e.device_type).endswith("CUDA"):
+                continue
+            tr = e.time_range
+            d = tr.end - tr.start
+            n[e.name[:120]] += 1
+            us[e.name[:120]] += d
+            t_lo = tr.start if t_lo is None else min(t_lo, tr.start)
+            t_hi = tr.end if t_hi is None else max(t_hi, tr.end)
+        rows = sorted(((k, n[k], round(us[k], 2)) for k in us), key=lambda r: -r[2])
+        return {"steps": steps, "busy_us": round(sum(us.values()), 1), "span_us": round((t_hi - t_lo) if t_lo is not None else 0.0, 1),
+                "kernels": len(rows), "launches": sum(n.values()), "kernel_us": rows[:200]}
+
     def _patch_worker(mod):
         W = mod.Worker
         orig_exec = W.execute_model
@@ -267,6 +287,24 @@ if _DIR:
                 except Exception:
                     ev = None
             _L.cg = None
+            arm = getattr(self, "_moesim_arm", None)
+            if arm is not None and tok > 0:
+                # A step window armed by moesim_profile("arm", first, count): the profiler starts at the busy step
+                # `first` after arming and stops, with the GPU drained, when step first + count begins, so the window
+                # holds exactly `count` steps' kernels (the steps before it were launched before the profiler started).
+                if arm["seen"] == arm["first"]:
+                    import torch
+                    from torch.profiler import ProfilerActivity, profile
+                    torch.cuda.synchronize()
+                    pr = profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
+                    pr.__enter__()
+                    arm["prof"] = pr
+                elif arm["seen"] == arm["first"] + arm["count"] and arm.get("prof") is not None:
+                    import torch
+                    torch.cuda.synchronize()
+                    arm["prof"].__exit__(None, None, None)
+                    arm["result"] = _kernel_times(arm.pop("prof"), arm["count"])
+                arm["seen"] += 1
             out = orig_exec(self, scheduler_output, *a, **k)
             t1 = _mono()
             cg = _L.cg or ("?", -1)
@@ -318,11 +356,28 @@ if _DIR:
             r["pid"] = os.getpid()
             return r
 
-        def moesim_profile(self, action="start"):
+        def moesim_profile(self, action="start", first=0, count=0):
             # PyTorch's profiler around the steps between "start" and "stop" (vllm_bench.py, a run with "profile": true):
             # what the host calls per step, counted, not timed (the profiler slows the host). "stop" returns
             # _profile_counts' summary.
+            # "arm" (a run with "profile_steps": [first, count]) times the GPU kernels of a window of busy steps
+            # instead (execute_model starts and stops it); "result" returns _kernel_times' summary, or why there is none.
             import torch
+            if action == "arm":
+                self._moesim_arm = {"first": int(first), "count": int(count), "seen": 0}
+                return os.getpid()
+            if action == "result":
+                arm = getattr(self, "_moesim_arm", None)
+                self._moesim_arm = None
+                if arm is None:
+                    return {"error": "no step window was armed"}
+                if arm.get("prof") is not None:
+                    # The run ended inside the window: stop at its last step.
+                    torch.cuda.synchronize()
+                    arm["prof"].__exit__(None, None, None)
+                    arm["result"] = _kernel_times(arm.pop("prof"), arm["seen"] - arm["first"])
+                    arm["result"]["note"] = "the run ended inside the window"
+                return arm.get("result") or {"error": "the run had %d busy steps; the window starts at step %d" % (arm["seen"], arm["first"])}
             if action == "start":
                 from torch.profiler import ProfilerActivity, profile
                 p = profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
