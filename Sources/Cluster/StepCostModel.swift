@@ -226,6 +226,9 @@ public final class StepCostModel {
         } else if case .mla = model.attention, kernels.tables?.mla != nil {
             assumptions.insert("MLA attention: the measured vLLM module table does not apply (it holds DeepSeek-V3's MLA shape, bf16 or fp8_block projections, bf16 or fp8 KV; a model with the same kv_lora/head dims uses its rows at the same heads per GPU with re-priced bf16 projections): projections from the GEMM table, kernel from the roofline")
         }
+        if attentionTable != nil, model.headDim != 128 {
+            assumptions.insert("head dim \(model.headDim): attention kernels from the measured head-dim-128 rows at the same head counts (vLLM's gpt-oss-20b, head dim 64, ran its decode attention at 0.9-1.3x those rows and a 2,048-token prompt's at about 0.75x)")
+        }
         if model.kvCacheBytes != 2 && !model.isDiffusion && mlaModule == nil {
             assumptions.insert(String(format: "fp8 KV cache: attention kernels are the measured bf16-KV times scaled by the roofline ratio %.2f (no measured fp8-KV table)", kvAttentionRatio))
         }
@@ -334,7 +337,7 @@ public final class StepCostModel {
         if b.decodeSequences > 0, let at = table, let g = decodeAttentionGrid,
            let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.decodeSequences) * at.batchScale,
                                                 length: b.decodeContext / Double(b.decodeSequences)) {
-            note("attention kernel", at.batchScale == 1 ? t.source : .interpolated)
+            note("attention kernel", at.batchScale == 1 && model.headDim == 128 ? t.source : max(t.source, .interpolated))
             s += t.us * kvAttentionRatio
         } else if b.decodeSequences > 0 {
             note("attention kernel", .roofline)
@@ -350,7 +353,7 @@ public final class StepCostModel {
             let length = ((8 * x + 1).squareRoot() - 1) / 2
             if length >= 1, let g = prefillAttentionGrid,
                let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.prefillSequences) * at.batchScale, length: length) {
-                note("attention kernel", at.batchScale == 1 ? t.source : .interpolated)
+                note("attention kernel", at.batchScale == 1 && model.headDim == 128 ? t.source : max(t.source, .interpolated))
                 return s + t.us
             }
         }
@@ -457,12 +460,21 @@ public final class StepCostModel {
     /// batch scaled by the ratio of KV heads (FlashAttention splits the work into sequences x KV heads, each reading
     /// its KV head's context for its group of query heads: 16 query and 16 KV heads at batch B run as 8 and 8 at
     /// batch 2B). nil without tables, or when no pair of the same group size was measured.
+    ///
+    /// The tables hold head dim 128 only; a smaller head dim takes the same rows unscaled. A decode step's attention
+    /// is bound by the kernel's fixed and per-score work (tile setup, softmax, the split-KV combine), not by the head
+    /// dim. Measured in vLLM 0.24's own steps (probe/results/2026-12-04-h200-vllm-g, PyTorch profiler): gpt-oss-20b
+    /// (head dim 64, 64 query and 8 KV heads, half its layers sliding through 128 tokens) spent 16, 39, 116 and 290
+    /// us per layer in its attention kernels at 1, 64, 256 and 1,024 decode sequences, against 12.5, 43, 128 and 310
+    /// from the rows (the roofline it replaces gave 2-84). Its 8 x 2,048-token prompt step ran FlashAttention at about
+    /// 0.75x the rows (0.5x would be the FLOP ratio): kept unscaled rather than add a factor fitted to one step.
+    /// A head dim above 128 keeps the roofline.
     let attentionTable: (heads: Int, kvHeads: Int, batchScale: Double)?
     /// The measured decode and prefill attention grids of `attentionTable`'s head pair (looked up once).
     let decodeAttentionGrid: VLLMKernelTables.AttnGrid?, prefillAttentionGrid: VLLMKernelTables.AttnGrid?
 
     static func attentionTable(kernels: KernelCost, model: ModelArchitecture, tp: Int, headsPerGPU: Int) -> (heads: Int, kvHeads: Int, batchScale: Double)? {
-        guard let t = kernels.tables, case .gqa = model.attention, model.headDim == 128 else { return nil }
+        guard let t = kernels.tables, case .gqa = model.attention, model.headDim <= 128 else { return nil }
         let hq = headsPerGPU, hkv = max(1, model.kvHeads / tp)
         if t.hasAttention(heads: hq, kvHeads: hkv) { return (hq, hkv, 1) }
         guard hq % hkv == 0 else { return nil }

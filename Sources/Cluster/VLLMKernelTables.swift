@@ -7,6 +7,8 @@ public enum KernelSource: String, Sendable, CaseIterable, Comparable {
     case measured
     /// A measured table at this shape, interpolated between measured sizes (or routings, via the shape model).
     case interpolated
+    /// A measured table at this shape, carried past its largest measured size along its own trend.
+    case extrapolated
     /// The shape-general fused-MoE model fitted to the measured tables (this shape was not measured).
     case shapeModel = "fitted shape model"
     /// A measured bf16 time scaled by the datasheet roofline ratio of a quantized kernel to the bf16 one (no measured
@@ -503,22 +505,40 @@ public final class VLLMKernelTables: Sendable {
 
     // MARK: attention
 
-    /// Log-log in length on the curves of the batch sizes around `batch`, then log-log between them in batch; nil
-    /// outside the grid.
-    static func grid(_ g: AttnGrid, batch: Double, length: Double) -> (us: Double, exact: Bool)? {
+    /// Log-log in length on the curves of the batch sizes around `batch`, then log-log between them in batch.
+    ///
+    /// The measured grids stop at about 131k cached tokens per batch (AIConfigurator's sweep: batch 256 reaches 511
+    /// or 1,023 tokens, batch 1,024 only 127 or 255), so a large batch at a moderate context falls outside. There the
+    /// two largest batches whose curves reach `length` carry the time on, log-log in batch with their own slope (at
+    /// most linear: FlashAttention splits the work into sequences x KV heads, so past a full GPU the time grows at
+    /// most in proportion; the tables' doubling ratios run 1.4-2.0). Checked against vLLM's own decode steps
+    /// (probe/results/2026-12-04-h200-vllm-g, kernel profiles): gpt-oss-20b at 1,024 sequences of ~185 tokens took
+    /// 281 us per layer in FlashAttention; the extrapolated rows give 268, the roofline it replaces 84. nil when
+    /// fewer than two batches reach `length`, or `batch` lies below the smallest.
+    static func grid(_ g: AttnGrid, batch: Double, length: Double) -> (us: Double, source: KernelSource)? {
         // The batch sizes are sorted and distinct: ih is the first at least `batch`, il the last at most it.
         let bs = g.batches
         var lo = 0, hi = bs.count
         while lo < hi { let mid = (lo + hi) / 2; if bs[mid] < batch { lo = mid + 1 } else { hi = mid } }
         let ih = lo
-        guard ih < bs.count else { return nil }
-        let il = bs[ih] == batch ? ih : ih - 1
+        let il = ih < bs.count && bs[ih] == batch ? ih : ih - 1
+        guard il >= 0 else { return nil }
         let ll = log(length)
-        guard il >= 0, let a = logLog(g.curves[il], length, log: ll) else { return nil }
-        if il == ih { return (a.value, a.exact) }
-        guard let b = logLog(g.curves[ih], length, log: ll) else { return nil }
-        let t = (log(batch) - g.logBatches[il]) / (g.logBatches[ih] - g.logBatches[il])
-        return (exp(log(a.value) + t * (log(b.value) - log(a.value))), false)
+        if ih < bs.count, let a = logLog(g.curves[il], length, log: ll) {
+            if il == ih { return (a.value, a.exact ? .measured : .interpolated) }
+            if let b = logLog(g.curves[ih], length, log: ll) {
+                let t = (log(batch) - g.logBatches[il]) / (g.logBatches[ih] - g.logBatches[il])
+                return (exp(log(a.value) + t * (log(b.value) - log(a.value))), .interpolated)
+            }
+        }
+        // Outside the grid: the two largest batches at most `batch` whose curves reach `length`.
+        var j = il
+        while j >= 0, logLog(g.curves[j], length, log: ll) == nil { j -= 1 }
+        var k = j - 1
+        while k >= 0, logLog(g.curves[k], length, log: ll) == nil { k -= 1 }
+        guard k >= 0, let vj = logLog(g.curves[j], length, log: ll), let vk = logLog(g.curves[k], length, log: ll) else { return nil }
+        let slope = min(1, max(0, (log(vj.value) - log(vk.value)) / (g.logBatches[j] - g.logBatches[k])))
+        return (vj.value * exp(slope * (log(batch) - g.logBatches[j])), .extrapolated)
     }
 
     /// Decode attention (FlashAttention, head_dim 128) of `sequences` sequences at a mean of `meanContext` cached
@@ -542,8 +562,7 @@ public final class VLLMKernelTables: Sendable {
     /// Attention of `sequences` sequences at a mean `length` (at least 1) from one grid. nil outside it.
     @inline(__always)
     static func attentionUs(_ g: AttnGrid, sequences: Double, length: Double) -> (us: Double, source: KernelSource)? {
-        guard let r = grid(g, batch: sequences, length: max(1, length)) else { return nil }
-        return (r.us, r.exact ? .measured : .interpolated)
+        grid(g, batch: sequences, length: max(1, length))
     }
 
     /// Whether decode and prefill attention rows were measured for this (query, KV) head pair.

@@ -4,7 +4,7 @@ import SimKit
 @testable import Cluster
 
 /// A small synthetic kernel table: two MoE shapes, a 2x2 GEMM grid, one all-reduce curve, one attention shape.
-func syntheticTables() throws -> VLLMKernelTables {
+func syntheticTables(attention: [[Double]] = [[1, 1, 2.0], [1, 1024, 8.0], [4, 1, 3.0], [4, 1024, 20.0]]) throws -> VLLMKernelTables {
     let doc: [String: Any] = [
         "version": 1, "name": "test-tables", "gpu": "test-gpu", "framework": "vllm", "framework_version": "0.0",
         "sources": ["measurement: synthetic — test"],
@@ -25,7 +25,7 @@ func syntheticTables() throws -> VLLMKernelTables {
             ["n": 64, "k": 128, "us": [5.0, 6.0]], ["n": 128, "k": 128, "us": [7.0, 8.0]],
         ]],
         "generation_attention": ["columns": ["batch_size", "kv_len", "us"], "shapes": [
-            ["heads": 4, "kv_heads": 1, "rows": [[1, 1, 2.0], [1, 1024, 8.0], [4, 1, 3.0], [4, 1024, 20.0]]],
+            ["heads": 4, "kv_heads": 1, "rows": attention],
         ]],
         "collectives": ["all_reduce": ["2": [[1024, 5.0], [1048576, 25.0]]]],
     ]
@@ -122,7 +122,31 @@ func syntheticTables() throws -> VLLMKernelTables {
         let i = try #require(t.decodeAttentionUs(heads: 4, kvHeads: 1, sequences: 2, meanContext: 32))
         #expect(i.source == .interpolated && i.us > 2 && i.us < 20)
         #expect(t.decodeAttentionUs(heads: 8, kvHeads: 1, sequences: 2, meanContext: 32) == nil)
-        #expect(t.decodeAttentionUs(heads: 4, kvHeads: 1, sequences: 8, meanContext: 32) == nil)
+        // Past the largest batch: carried on log-log in batch from the two largest batches that reach the length.
+        // At 32 tokens batch 1 gives 2 x 32^(log 4 / log 1024) = 4 us and batch 4 gives 3 x 32^(log(20/3) / log 1024)
+        // = 7.74 us, a slope of log(7.74 / 4) / log 4 = 0.476, so batch 8 costs 7.74 x 2^0.476.
+        let x = try #require(t.decodeAttentionUs(heads: 4, kvHeads: 1, sequences: 8, meanContext: 32))
+        let b1 = 2 * pow(32, log(4.0) / log(1024.0)), b4 = 3 * pow(32, log(20.0 / 3) / log(1024.0))
+        #expect(x.source == .extrapolated)
+        #expect(relClose(x.us, b4 * pow(2, log(b4 / b1) / log(4)), 1e-9))
+        // Never past the measured lengths, and never below the smallest batch.
+        #expect(t.decodeAttentionUs(heads: 4, kvHeads: 1, sequences: 8, meanContext: 4096) == nil)
+        #expect(t.decodeAttentionUs(heads: 4, kvHeads: 1, sequences: 0.5, meanContext: 32) == nil)
+    }
+
+    @Test func attentionPastTheGridGrowsAtMostLinearlyInBatch() throws {
+        // Batch 2 reaches only 16 tokens, batches 1 and 4 reach 1,024 (as the shipped grids thin out at large batches):
+        // batch 2 at 512 tokens lies between two batches, but only the smaller one reaches it, so it is extrapolated;
+        // a doubling that more than doubled the time in the table is capped at linear growth.
+        let t = try syntheticTables(attention: [[1, 1, 2.0], [1, 1024, 10.0], [2, 1, 5.0], [2, 16, 6.0], [4, 1, 6.0], [4, 1024, 50.0]])
+        // Batch 2 at 512 tokens: batch 2's curve stops at 16, so the two largest batches reaching 512 below it are only
+        // batch 1: fewer than two, nil.
+        #expect(t.decodeAttentionUs(heads: 4, kvHeads: 1, sequences: 2, meanContext: 512) == nil)
+        // Batch 8 at 1,024: batches 2 (short) is skipped; 1 and 4 give 10 and 50 us, a slope of log 5 / log 4 > 1,
+        // capped at 1: 50 x 8 / 4.
+        let x = try #require(t.decodeAttentionUs(heads: 4, kvHeads: 1, sequences: 8, meanContext: 1024))
+        #expect(x.source == .extrapolated)
+        #expect(relClose(x.us, 100, 1e-9))
     }
 }
 
