@@ -128,6 +128,13 @@ SESSIONS = {
     "2026-12-04-h200-vllm-f": {"prefix": "f/", "fit_runs": set(), "skip_runs": {"prof-i1024"},
                                "call": {"gptoss20b-offline": "f1", "gptoss20b-serve": "f1", "gptoss20b-graphless": "f2",
                                         "olmoe-mnbt2048": "f2", "olmoe-kvfp8": "f2", "olmoe-nopc": "f2"}},
+    # The seventh device session (2026-12-04, fifth of the day, one host): GPU kernel profiles of step windows (runs
+    # k-*, slowed by the profiler: neither fit nor held out, read by probe/vllm/kernels.py) and gpt-oss-20b's offline
+    # grid and OLMoE's 1,024-request run at 2,048 batched tokens after a warm-up over token-count buckets, all held out.
+    "2026-12-04-h200-vllm-g": {"prefix": "g/", "fit_runs": set(),
+                               "skip_runs": {"k-n1-i512-o96", "k-n64-i512-o96", "k-n256-i512-o96", "k-n1024-i128-o96",
+                                             "k-n8-i2048-o2", "k-n64-i2048-o128", "k-n1024-i512-o128"},
+                               "call": {"gptoss20b-kernels": "g1", "qwen3-kernels": "g1", "olmoe-mnbt2048-kernels": "g1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
