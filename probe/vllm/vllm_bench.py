@@ -26,7 +26,8 @@ recorded (see steplog/sitecustomize.py); DIR/runs.json gives each run's start an
 summarize.py can cut the step log into one step trace per run.
 
 Offline runs may ask for "profile_steps": [FIRST, COUNT] (PyTorch's profiler, GPU kernels only, over COUNT busy engine
-steps from the run's step FIRST; per kernel name its launches and device time go to "gpu_profile"). Offline runs may also ask for "profile": true (PyTorch's profiler in the engine core around the run; its counts go
+steps from the run's step FIRST; per kernel name its launches and device time go to "gpu_profile") and "routing": true
+(the experts every MoE layer's router picked, counted per layer, into "routing"; needs enforce_eager). Offline runs may also ask for "profile": true (PyTorch's profiler in the engine core around the run; its counts go
 to "host_profile": kernels, launch calls, operator calls from Python) and "hogs": N (N busy processes beside vLLM for
 that run). A job's "config_override" changes keys of the model's config.json (e.g. num_hidden_layers).
 
@@ -249,6 +250,11 @@ def run_offline(job, args, model_dir):
             host = hostspeed.state()
             core_speed(host, "engine_core", llm.collective_rpc)
             prof = None
+            if run.get("routing"):
+                try:
+                    llm.collective_rpc("moesim_routing", args=("arm",))
+                except Exception as e:
+                    log("routing not armed: %r" % e)
             window = run.get("profile_steps")
             if window:
                 try:
@@ -293,6 +299,11 @@ def run_offline(job, args, model_dir):
         }
         if prof is not None:
             out["gpu_profile" if window else "host_profile"] = prof
+        if run.get("routing"):
+            try:
+                out["routing"] = llm.collective_rpc("moesim_routing", args=("result",))[0]
+            except Exception as e:
+                out["routing"] = {"error": repr(e)[:300]}
         out.update(provenance=prov)
         write(os.path.join(args.out, run["id"] + ".json"), out)
         runs_log.append({"id": run["id"], "t0": m0, "t1": m1, "kind": "offline"})

@@ -36,6 +36,7 @@ if _DIR:
         "vllm.v1.cudagraph_dispatcher",
         "vllm.v1.worker.gpu.model_runner",
         "vllm.v1.engine.output_processor",
+        "vllm.model_executor.layers.fused_moe.router.fused_moe_router",
     }
 
     class _Log:
@@ -53,6 +54,9 @@ if _DIR:
             self.prev_end = None
             self.files = {}
             self.cap = 20000
+            self.routing = None  # armed by Worker.moesim_routing("arm"): per router (MoE layer) expert counts
+            self.routing_order = []
+            self.routing_calls = []
 
         def file(self, role):
             key = (role, os.getpid())  # a forked child keeps its parent's handles: never write into them
@@ -392,6 +396,32 @@ if _DIR:
             p.__exit__(None, None, None)
             return _profile_counts(p)
 
+        def moesim_routing(self, action="arm"):
+            # "arm": count the experts every MoE layer's router picks from now on; "result": per layer the counts, and per
+            # call size (tokens) the mean experts hit and the mean load of the most loaded expert, against what the same
+            # tokens spread uniformly at random would give.
+            if action == "arm":
+                _L.routing, _L.routing_order, _L.routing_calls = {}, [], []
+                return os.getpid()
+            acc = _L.routing
+            _L.routing = None
+            if acc is None:
+                return {"error": "routing was not armed"}
+            if not acc:
+                return {"error": getattr(_L, "routing_error", "no MoE router was called (CUDA graphs replay without Python: use enforce_eager)")}
+            import torch
+            torch.cuda.synchronize()
+            layers = [acc[k].tolist() for k in _L.routing_order]
+            buckets = {}
+            for layer, tok, hits, mx in _L.routing_calls:
+                b = 1 if tok == 1 else 8 if tok <= 8 else 64 if tok <= 64 else 512 if tok <= 512 else 4096 if tok <= 4096 else 16384
+                x = buckets.setdefault(b, [0, 0, 0.0, 0.0])
+                x[0] += 1; x[1] += tok; x[2] += int(hits); x[3] += int(mx)
+            calls = {str(b): {"calls": x[0], "mean_tokens": x[1] / x[0], "mean_hits": x[2] / x[0], "mean_max_load": x[3] / x[0]}
+                     for b, x in sorted(buckets.items())}
+            return {"layers": layers, "experts": len(layers[0]), "calls_by_tokens": calls}
+
+        W.moesim_routing = moesim_routing
         W.moesim_flush = moesim_flush
         W.moesim_hostspeed = moesim_hostspeed
         W.moesim_profile = moesim_profile
@@ -450,7 +480,38 @@ if _DIR:
         import atexit
         atexit.register(lambda: _L.flush(sync=False))
 
+    def _patch_router(mod):
+        # The experts vLLM's router picks (FusedMoERouter.select_experts, every MoE layer but gpt-oss's, whose Triton
+        # MXFP4 path routes inside its kernel), counted per layer while a run is armed (vllm_bench.py's "routing": true).
+        # Python runs here only outside CUDA graphs: the routing jobs use enforce_eager.
+        R = mod.FusedMoERouter
+        orig = R.select_experts
+
+        def select_experts(self, hidden_states, router_logits, *a, **k):
+            out = orig(self, hidden_states, router_logits, *a, **k)
+            acc = _L.routing
+            if acc is not None:
+                try:
+                    import torch
+                    ids = out[1].flatten().long()
+                    e = int(router_logits.shape[-1])
+                    c = torch.bincount(ids, minlength=e)[:e]
+                    key = id(self)
+                    if key not in acc:
+                        acc[key] = torch.zeros(e, dtype=torch.int64, device=ids.device)
+                        _L.routing_order.append(key)
+                    acc[key] += c
+                    # Per call: its tokens, the experts it hit and the most loaded expert's pairs (no host sync here).
+                    _L.routing_calls.append((len(_L.routing_order) - 1 if key == _L.routing_order[-1] else _L.routing_order.index(key),
+                                             int(out[1].shape[0]), (c > 0).sum(), c.max()))
+                except Exception as ex:  # never break the model
+                    _L.routing_error = repr(ex)[:200]
+            return out
+
+        R.select_experts = select_experts
+
     _PATCHES = {
+        "vllm.model_executor.layers.fused_moe.router.fused_moe_router": _patch_router,
         "vllm.v1.core.sched.scheduler": _patch_scheduler,
         "vllm.v1.engine.core": _patch_core,
         "vllm.v1.worker.gpu_worker": _patch_worker,
