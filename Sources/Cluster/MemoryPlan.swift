@@ -50,7 +50,6 @@ public struct MemoryPlan: Sendable, Equatable {
     init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
          memoryUtilization: Double, reserveGB: Double, blockSize: Int, layers: Range<Int>, first: Bool, last: Bool) {
         let tp = Double(p.tensorParallel), b = m.bytesPerParam, lb = m.linearBytesPerParam, eb = m.expertBytesPerParam
-        let share = Double(layers.count) / Double(m.layers)
         attentionWeightBytes = m.attentionParamsPerLayer * Double(layers.count) * lb / tp
         var dense = 0.0
         for i in layers { dense += m.denseFFNParams(layer: i) }
@@ -85,7 +84,8 @@ public struct MemoryPlan: Sendable, Equatable {
         }
         reserveBytes = reserveGB * 1e9
         budgetBytes = gpu.memoryBytes * memoryUtilization
-        kvBytesPerToken = m.kvPoolBytesPerToken(tensorParallel: p.tensorParallel) * share
+        // The stage's own share of vLLM's KV cache groups (`ModelArchitecture.kvPoolBytesPerToken(tensorParallel:stage:)`).
+        kvBytesPerToken = m.kvPoolBytesPerToken(tensorParallel: p.tensorParallel, stage: layers)
         self.blockSize = blockSize
     }
 

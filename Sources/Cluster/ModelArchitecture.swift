@@ -53,10 +53,17 @@ public struct ModelArchitecture: Sendable, Equatable {
     public var quantization: Quantization = .none
     /// Bytes per KV-cache element (`--kv-cache-dtype`: 2 for auto/bf16, 1 for fp8).
     public var kvCacheBytes: Double = 2
-    /// Sliding-window attention: the window in tokens and how many layers attend through it (`layer_types` entries
-    /// "sliding_attention" with `sliding_window`, as gpt-oss alternates them with full attention); 0 and 0 when every
-    /// layer attends to the whole context.
+    /// Sliding-window attention: the window in tokens and how many layers attend through it, as vLLM 0.24 decides
+    /// from the config (`slidingWindowLayers` in HFConfig.swift: gpt-oss alternates them with full attention,
+    /// Mistral-7B-v0.1 slides every layer); 0 and 0 when every layer attends to the whole context.
     public var slidingWindow = 0, slidingLayers = 0
+    /// Which layers attend through the window (`layers` flags, `slidingLayers` of them true; empty when none does):
+    /// what places each pipeline stage's layers in vLLM's KV cache groups (`kvCacheGroupLayers`).
+    public var slidingLayerFlags: [Bool] = []
+    /// What moesim's KV cache accounting leaves out of vLLM 0.24's for this model, for a run's notes (nil when nothing):
+    /// Llama 4's chunked local attention, counted as full attention; a model whose every layer slides, whose
+    /// requests the engine charges the whole context's blocks.
+    public var kvCacheCaveat: String? = nil
     /// Bytes per routed-expert weight and per other linear-layer weight; embeddings, norms and routers stay bf16.
     public var expertBytesPerParam: Double { quantization.expertBytes }
     public var linearBytesPerParam: Double { quantization.linearBytes }
@@ -234,5 +241,35 @@ public struct ModelArchitecture: Sendable, Equatable {
     public func kvPoolBytesPerToken(tensorParallel tp: Int) -> Double {
         guard let g = kvCacheGroups else { return kvBytesPerToken(tensorParallel: tp) }
         return kvElementsPerTokenPerLayer(tensorParallel: tp) * Double(g.full * g.size) * kvCacheBytes
+    }
+
+    /// The layers of each of vLLM 0.24's KV cache groups (`kvCacheGroups`), full-attention groups first: each kind's
+    /// layers in order, dealt to that kind's groups in turn, group i holding layers[i::groups], so that a pipeline
+    /// stage's layers spread over the groups (`_get_kv_cache_groups_uniform_page_size`). nil without groups, or when
+    /// `slidingLayerFlags` does not name `slidingLayers` of `layers` layers (an architecture changed in code).
+    public var kvCacheGroupLayers: [[Int]]? {
+        guard let g = kvCacheGroups, slidingLayerFlags.count == layers,
+              slidingLayerFlags.reduce(0, { $0 + ($1 ? 1 : 0) }) == slidingLayers else { return nil }
+        var groups: [[Int]] = []
+        for (slides, count) in [(false, g.full), (true, g.sliding)] {
+            let kind = (0..<layers).filter { slidingLayerFlags[$0] == slides }
+            for i in 0..<count { groups.append(stride(from: i, to: kind.count, by: count).map { kind[$0] }) }
+        }
+        return groups
+    }
+
+    /// `kvPoolBytesPerToken` for the pipeline stage holding layers `stage`. vLLM 0.24 groups the whole model's layers
+    /// (`get_kv_cache_configs` merges every stage's specs before `get_kv_cache_groups`) and projects the groups onto
+    /// each stage (`_project_kv_cache_groups_to_worker`); a stage's block is one page of as many layers as its largest
+    /// projected group (`get_kv_cache_config_from_groups`), and every stage gets the fewest blocks any stage holds. So
+    /// with sliding-window layers a stage gives up the full-attention groups' count times that largest share a token,
+    /// not its share of the whole model's pool: gpt-oss-120b at PP 4 (9 layers a stage, 5 of one kind and 4 of the
+    /// other) pays 5 layers where the share is 4.5. Without groups (or without per-layer flags), the stage's share.
+    public func kvPoolBytesPerToken(tensorParallel tp: Int, stage: Range<Int>) -> Double {
+        guard let g = kvCacheGroups, let groups = kvCacheGroupLayers else {
+            return kvPoolBytesPerToken(tensorParallel: tp) * (Double(stage.count) / Double(layers))
+        }
+        let largest = groups.map { $0.filter(stage.contains).count }.max() ?? 0
+        return kvElementsPerTokenPerLayer(tensorParallel: tp) * Double(g.full * largest) * kvCacheBytes
     }
 }

@@ -1086,10 +1086,11 @@ public struct VLLMSimulator {
                 let layers = d.plan.stageLayerRanges(layers: d.model.layers).map { String($0.count) }.joined(separator: "/")
                 result.notes.append("pipeline parallelism: \(pp) stages of \(layers) layers, up to \(pp) batches in flight (vLLM's batch queue); a sequence whose token is in flight waits for it; the engine's per-step overhead is paid once per batch on the engine core while the stages compute; stage hand-over = hidden states + residual over send/recv. The stage recurrence was checked against a measured two-stage pipeline (2x H200, README); vLLM's scheduling rule and per-batch overhead are read from its code, not measured on a vLLM PP run")
             }
-            result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (each token's experts drawn uniformly at random; trained models route with skew, and vLLM's dummy weights send every token of DeepSeek-V2 or gpt-oss to the same few experts)" : "")")
+            result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (each token's experts drawn uniformly at random; trained models route with skew. vLLM's dummy weights, recorded on an H200, route Mixtral, OLMoE and Qwen3-30B-A3B close to uniformly, Qwen1.5-MoE with skew, and every token of DeepSeek-V2 or gpt-oss to the same few experts: experiments/vllm-h200/*-dummy-routing.json)" : "")")
             if let g = d.model.kvCacheGroups {
                 result.notes.append("KV cache: \(d.model.slidingLayers) of \(d.model.layers) layers attend through a \(d.model.slidingWindow)-token sliding window and keep only its blocks (vLLM's hybrid KV cache manager, \(g.full + g.sliding) groups of \(g.size) layers); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.model.maxPositions)) requests at peak, each also holding its window plus one batch")
             }
+            if let c = d.model.kvCacheCaveat { result.notes.append("KV cache: \(c)") }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
                 // The host costs assume the profile's reference host: say so, and how to give one's own.
                 result.notes.append(String(format: "host: engine profile %@'s reference host (probe/vllm/hostspeed.py's workload in %.3g s); steps without CUDA graphs wait for the host, so give yours with --host-speed (python3 probe/vllm/hostspeed.py --seconds 30: workload_geomean_s; the measured H200 hosts took 0.04-0.20 s)",
