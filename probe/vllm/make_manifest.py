@@ -135,10 +135,15 @@ SESSIONS = {
                                "skip_runs": {"k-n1-i512-o96", "k-n64-i512-o96", "k-n256-i512-o96", "k-n1024-i128-o96",
                                              "k-n8-i2048-o2", "k-n64-i2048-o128", "k-n1024-i512-o128"},
                                "call": {"gptoss20b-kernels": "g1", "qwen3-kernels": "g1", "olmoe-mnbt2048-kernels": "g1"}},
+    # The eighth device session (2026-12-04, sixth of the day): the routing of vLLM's dummy weights, counted per layer
+    # with enforce_eager (runs r-*): measurements of routing, not timings, so no manifest entry.
+    "2026-12-04-h200-vllm-h": {"prefix": "h/", "fit_runs": set(), "skip_runs": {"r-n512-i512-o32", "r-n64-i512-o64"}, "call": {}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
 }
+# Models whose routing under vLLM's dummy weights was recorded (experiments/vllm-h200/<model>-dummy-routing.json).
+RECORDED_ROUTING = {"mixtral-8x7b", "olmoe-1b-7b", "qwen1.5-moe-a2.7b", "qwen3-30b-a3b"}
 # Jobs that ran a model with its config changed (vllm_bench.py's config_override): the same change, for moesim.
 MODEL_FILES = {"olmoe-l4-graphless": "models/olmoe-1b-7b-4-layers.json", "olmoe-l32-graphless": "models/olmoe-1b-7b-32-layers.json"}
 
@@ -175,6 +180,11 @@ def entries(res, rel):
         if model == "gpt-oss-20b":
             # Likewise every gpt-oss token goes to the four experts of largest router bias (the histogram file's note).
             dep += ["--routing", "histogram:gpt-oss-20b-dummy-routing.json"]
+        if model in RECORDED_ROUTING and job not in MODEL_FILES:
+            # The other MoE models' routing under the dummy weights, recorded per layer in the eighth session
+            # (probe/results/2026-12-04-h200-vllm-h): near uniform for Mixtral, OLMoE and Qwen3-30B-A3B (the most picked
+            # expert 1.05-1.42x the uniform share), skewed for Qwen1.5-MoE (up to 4x in its last layers).
+            dep += ["--routing", "histogram:%s-dummy-routing.json" % model]
         # The KV cache vLLM allocated (its log), measured once per engine: on the job's first run.
         kv = re.findall(r"GPU KV cache size: ([0-9,]+) tokens", open(os.path.join(jd, "log.txt")).read())
         kv_tokens = int(kv[0].replace(",", "")) if kv else None
