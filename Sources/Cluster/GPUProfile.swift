@@ -20,6 +20,9 @@ public struct GPUProfile: Sendable {
     public var vllmKernelTablesName: String?
     /// Those tables, attached by `ProfileStore.gpu`.
     public var vllmKernels: VLLMKernelTables?
+    /// vLLM's Triton fused-MoE row tiles for bf16 experts, attached by `ProfileStore.gpu` where this GPU's tables were
+    /// measured on the vLLM version the tiles were read from (0.24.0).
+    public var fusedMoEBlockM: FusedMoEBlockM?
 
     public struct GEMMShape: Hashable, Sendable { public var n: Int; public var k: Int }
 

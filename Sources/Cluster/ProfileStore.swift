@@ -134,6 +134,12 @@ public struct ProfileStore: Sendable {
         return try cache.get("gpu:" + path) {
             var g = try GPUProfile(json: JSONNode.load(file: path, kind: .profile))
             if let t = g.vllmKernelTablesName { g.vllmKernels = try kernelTables(t) }
+            if let t = g.vllmKernels, t.frameworkVersion == "0.24.0" {
+                let tiles = "\(root)/kernels/vllm-0.24.0-fused-moe-block-m.json"
+                if FileManager.default.fileExists(atPath: tiles) {
+                    g.fusedMoEBlockM = try cache.get("blockm:" + tiles) { try FusedMoEBlockM(json: JSONNode.load(file: tiles, kind: .profile)) }
+                }
+            }
             return g
         }
     }

@@ -711,9 +711,16 @@ public final class StepCostModel {
         // Whether `fused` is there, from the tables, and its kernel time as a closure: testing or binding `fused` in
         // the loops copied the context each time.
         let hasFused = fusedMoETables != nil
-        // The MXFP4 kernel's tiles of `tileRows` rows per expert (0: not tiled this way), counted per GPU below.
-        let tileRows = hasFused && expertTables?.quantization == "w4a16_mxfp4"
-            ? VLLMKernelTables.matmulOGSBlockM(tokens: t, topK: moe.topK, experts: moe.experts / groups) : 0
+        // The fused kernel's tiles of `tileRows` rows per expert (0: not tiled this way), counted per GPU below: the
+        // MXFP4 kernel's (matmul_ogs), or vLLM's Triton fused MoE's for bf16 experts (its tuned BLOCK_SIZE_M).
+        let tileRows: Int
+        if hasFused && expertTables?.quantization == "w4a16_mxfp4" {
+            tileRows = VLLMKernelTables.matmulOGSBlockM(tokens: t, topK: moe.topK, experts: moe.experts / groups)
+        } else if hasFused && expertTables == nil && expertBytes == 2, let bm = kernels.gpu.fusedMoEBlockM {
+            tileRows = bm.blockM(gpu: kernels.gpu.name, experts: moe.experts / groups, width: inter, tokens: t)
+        } else {
+            tileRows = 0
+        }
         let fusedUs: ((Int, Int) -> Double)? = fused.map { f in { f.us(hits: $0, pairs: $1) } }
         let interLocal = fused?.interLocal ?? 0
         let ratioEstimate = expertBytes != 2 && expertTables == nil
@@ -776,7 +783,7 @@ public final class StepCostModel {
                     if tileRows > 0 { tiles[0] += (c + tileRows - 1) / tileRows }
                 }
             }
-            // The MXFP4 kernel computes each expert's rows in whole tiles: a draw's tiles over those of its pairs spread
+            // The fused kernel computes each expert's rows in whole tiles: a draw's tiles over those of its pairs spread
             // evenly over the same experts (how the measured rows routed them; the hits and pairs themselves are the
             // table's). The layer has t x top-k pairs in vLLM; a draw for many tokens may hold a few more or fewer
             // (binomial counts), so each GPU's pairs are scaled to that total before they are spread.

@@ -126,14 +126,20 @@ public struct VLLMMLATables: Sendable {
 
     /// One layer's MLA module for `sequences` decode sequences attending `kvLen` tokens each (mean). nil outside the grid.
     public func decodeUs(_ s: Selection, sequences: Int, kvLen: Double) -> (us: Double, source: KernelSource)? {
-        guard let g = generation[s.key] else { return nil }
-        return VLLMKernelTables.grid(g, batch: Double(sequences), length: max(1, kvLen))
+        // Not carried past the grid (`VLLMKernelTables.grid`'s extrapolation): a module row holds the projections too,
+        // and outside the grid the granular model prices them.
+        guard let g = generation[s.key], let r = VLLMKernelTables.grid(g, batch: Double(sequences), length: max(1, kvLen)),
+              r.source != .extrapolated else { return nil }
+        return r
     }
 
     /// One layer's MLA module for `sequences` prompts of `inputLen` tokens (mean), no prefix. nil outside the grid.
     public func prefillUs(_ s: Selection, sequences: Int, inputLen: Double) -> (us: Double, source: KernelSource)? {
-        guard let g = context[s.key] else { return nil }
-        return VLLMKernelTables.grid(g, batch: Double(sequences), length: max(1, inputLen))
+        // Not carried past the grid (`VLLMKernelTables.grid`'s extrapolation): a module row holds the projections too,
+        // and outside the grid the granular model prices them.
+        guard let g = context[s.key], let r = VLLMKernelTables.grid(g, batch: Double(sequences), length: max(1, inputLen)),
+              r.source != .extrapolated else { return nil }
+        return r
     }
 
     /// Predicting each measured row strictly inside its batch curve from its two neighbours on that curve (log-log),
