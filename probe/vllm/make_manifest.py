@@ -132,9 +132,9 @@ SESSIONS = {
     # k-*, slowed by the profiler: neither fit nor held out, read by probe/vllm/kernels.py) and gpt-oss-20b's offline
     # grid and OLMoE's 1,024-request run at 2,048 batched tokens after a warm-up over token-count buckets, all held out.
     "2026-12-04-h200-vllm-g": {"prefix": "g/", "fit_runs": set(),
-                               "skip_runs": {"k-n1-i512-o96", "k-n64-i512-o96", "k-n256-i512-o96", "k-n1024-i128-o96",
-                                             "k-n8-i2048-o2", "k-n64-i2048-o128", "k-n1024-i512-o128"},
-                               "call": {"gptoss20b-kernels": "g1", "qwen3-kernels": "g1", "olmoe-mnbt2048-kernels": "g1"}},
+                               "skip_prefix": "k-",
+                               "call": {"gptoss20b-kernels": "g1", "qwen3-kernels": "g1", "olmoe-mnbt2048-kernels": "g1",
+                                        "mixtral-kernels": "g2"}},
     # The eighth device session (2026-12-04, sixth of the day): the routing of vLLM's dummy weights, counted per layer
     # with enforce_eager (runs r-*): measurements of routing, not timings, so no manifest entry.
     "2026-12-04-h200-vllm-h": {"prefix": "h/", "fit_runs": set(), "skip_runs": {"r-n512-i512-o32", "r-n64-i512-o64"}, "call": {}},
@@ -216,7 +216,7 @@ def entries(res, rel):
                             % (gm, len(ms_), " at this run's load (%d busy processes)" % load if load else ""))
         for r in meta["runs"]:
             rid = r["id"]
-            if rid in sess.get("skip_runs", ()):
+            if rid in sess.get("skip_runs", ()) or ("skip_prefix" in sess and rid.startswith(sess["skip_prefix"])):
                 continue
             speed, speed_note = speeds.get(load_of(results[rid]), ([], ""))
             f = os.path.join(jd, rid + ".json")
@@ -282,7 +282,11 @@ def write(runs, out, base):
                         "its fit runs (g-i1024-s1, g-i2048-s1, g-i1024-h32-s1) declared in probe/vllm/jobs-h200-e.json before it ran. "
                         "Entries whose id starts with 'f/' come from a sixth session (2026-12-04, probe/results/2026-12-04-h200-vllm-f, tags f1-f2): "
                         "gpt-oss-20b (MXFP4 experts) offline, serving and graphless, and the first session's knob runs at a measured host speed; "
-                        "all held out. Entries whose id starts with 'x2/' are the first vLLM runs on two H200s (OLMoE under -tp 2, offline, "
+                        "all held out. Entries whose id starts with 'g/' come from a seventh session (2026-12-04, probe/results/2026-12-04-h200-vllm-g, "
+                        "tag g1): gpt-oss-20b's offline grid after a warm-up and OLMoE's 1,024-request run at 2,048 batched tokens, all held out "
+                        "(the session's kernel-profiled runs are left out). The MoE models' --routing histograms are vLLM's dummy weights' "
+                        "routing: recorded per layer for Mixtral, OLMoE, Qwen1.5-MoE and Qwen3-30B-A3B (probe/results/2026-12-04-h200-vllm-h), "
+                        "derived from vLLM's code for DeepSeek-V2-Lite and gpt-oss-20b. Entries whose id starts with 'x2/' are the first vLLM runs on two H200s (OLMoE under -tp 2, offline, "
                         "probe/results/2026-12-04-h200x2-vllm, tag x2a), all held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
