@@ -14,6 +14,8 @@ public struct KernelCost: Sendable {
     public let moeBlockM: Int
     /// Fixed GPU time per hit expert inside a grouped MoE kernel (an engine parameter).
     public let expertFixedUs: Double
+    /// GPU work of the sampler per logit, in bytes at peak bandwidth (an engine parameter; 0: not priced).
+    public let samplerBytesPerLogit: Double
     /// Measured vLLM kernel tables of this GPU (fused MoE, GEMM, attention, collectives), used by the vLLM engine;
     /// nil: the GPU profile's own GEMM table and the roofline.
     public let tables: VLLMKernelTables?
@@ -22,8 +24,10 @@ public struct KernelCost: Sendable {
     /// the smallest GEMM times in the vidur A100 tables are about 5 us).
     public static let minKernelUs = 2.0
 
-    public init(gpu: GPUProfile, computeEfficiency: Double = 1, attentionEfficiency: Double = 0.6, moeBlockM: Int = 16, expertFixedUs: Double = 0, tables: VLLMKernelTables? = nil) {
+    public init(gpu: GPUProfile, computeEfficiency: Double = 1, attentionEfficiency: Double = 0.6, moeBlockM: Int = 16, expertFixedUs: Double = 0,
+                samplerBytesPerLogit: Double = 0, tables: VLLMKernelTables? = nil) {
         self.expertFixedUs = max(0, expertFixedUs)
+        self.samplerBytesPerLogit = max(0, samplerBytesPerLogit)
         self.tables = tables
         self.gpu = gpu
         self.computeEfficiency = computeEfficiency

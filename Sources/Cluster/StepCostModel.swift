@@ -526,6 +526,8 @@ public final class StepCostModel {
         var compute: Double, comm = 0.0
         if let v = lmCache[r] { compute = v } else {
             compute = gemm("dense GEMMs", m: r, n: model.vocab / tp, k: model.hidden)
+            // The sampler's passes over the gathered logits (every rank samples all rows over the whole vocabulary).
+            if kernels.samplerBytesPerLogit > 0 { compute += Double(r * model.vocab) * kernels.samplerBytesPerLogit / kernels.gpu.peakBytesPerSecond * 1e6 }
             lmCache.store(compute, at: r)
         }
         if tp > 1 {

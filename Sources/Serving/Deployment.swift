@@ -95,7 +95,7 @@ public struct Deployment: Sendable {
 
     public var kernelCost: KernelCost {
         KernelCost(gpu: gpu, computeEfficiency: param("compute_efficiency"), attentionEfficiency: param("attention_efficiency"),
-                   moeBlockM: Int(param("moe_block_m")), expertFixedUs: param("moe_expert_fixed_us"),
+                   moeBlockM: Int(param("moe_block_m")), expertFixedUs: param("moe_expert_fixed_us"), samplerBytesPerLogit: param("sampler_bytes_per_logit"),
                    tables: engine.kind == .vllm && param("measured_kernels") > 0 ? gpu.vllmKernels : nil)
     }
 
