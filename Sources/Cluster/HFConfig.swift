@@ -259,9 +259,6 @@ extension ModelArchitecture {
             return (own ?? modelWindow) != nil
         }
         let count = sliding.reduce(0) { $0 + ($1 ? 1 : 0) }
-        if count == layers, let w = window {
-            caveat = "every layer attends through a \(w)-token sliding window: vLLM 0.24 keeps only each request's window of KV blocks (one KV cache group of sliding-window layers) and logs the KV cache size that allows; moesim's engine keeps the blocks of the whole context and reports the pool's tokens (attention does read only the window)"
-        }
         // Llama 4's chunk (`Llama4TextConfig`'s default 8,192; null or 0: no chunked attention, as llama4.py reads it).
         let chunked = chunkedLayers.filter { $0 }.count
         var chunk = 8192

@@ -286,8 +286,14 @@ public struct VLLMSimulator {
     /// one batch of tokens (`SlidingWindowSpec.max_admission_blocks_per_request`), so the figure is less than the
     /// full-attention tokens the pool can hold. max_model_len is the model's max_position_embeddings.
     public static func reportedKVCacheTokens(_ d: Deployment, mem: MemoryPlan) -> Int {
-        guard let g = d.model.kvCacheGroups, mem.kvBytesPerToken > 0 else { return mem.kvTokens }
         let bs = mem.blockSize, maxLen = d.model.maxPositions
+        if d.model.kvCacheGroups == nil, d.model.slidingWindow > 0, d.model.slidingLayers == d.model.layers, mem.kvBytesPerToken > 0 {
+            // Every layer sliding: one group, each request holding its window plus one batch (SlidingWindowSpec).
+            let poolBlocks = Int(mem.kvBytes / (mem.kvBytesPerToken * Double(bs)))
+            let window = min(d.model.slidingWindow - 1 + Int(d.param("max_num_batched_tokens")), maxLen)
+            return Int(Double(poolBlocks) / Double((window + bs - 1) / bs + 1) * Double(maxLen))
+        }
+        guard let g = d.model.kvCacheGroups, mem.kvBytesPerToken > 0 else { return mem.kvTokens }
         let poolBlocks = Int(mem.kvBytes / (mem.kvBytesPerToken / Double(g.full) * Double(bs)))
         let window = min(d.model.slidingWindow - 1 + Int(d.param("max_num_batched_tokens")), maxLen)
         let perRequest = g.full * ((maxLen + bs - 1) / bs) + g.sliding * ((window + bs - 1) / bs + 1)
@@ -355,7 +361,8 @@ public struct VLLMSimulator {
         let cost: StepCostModel
         let dp: Int, blockSize: Int, maxSeqs: Int, budgetTokens: Int, totalBlocks: Int
         /// Sliding-window layers (`ModelArchitecture.kvCacheGroups`): the window `swWindow` in tokens (0 when every layer
-        /// attends to the whole context), `swGroups` sliding groups against `fullGroups` full-attention ones.
+        /// attends to the whole context), `swGroups` sliding groups against `fullGroups` full-attention ones (none when
+        /// every layer slides: one group of sliding-window layers).
         let swWindow: Int, swGroups: Int, fullGroups: Int
         let reqs: [Request]
         let n: Int
@@ -428,6 +435,9 @@ public struct VLLMSimulator {
             let blockSize = self.blockSize
             if let g = d.model.kvCacheGroups {
                 self.swWindow = d.model.slidingWindow; self.swGroups = g.sliding; self.fullGroups = g.full
+            } else if d.model.slidingWindow > 0 && d.model.slidingLayers == d.model.layers {
+                // Every layer slides (Mistral-7B-v0.1): one KV cache group of sliding-window layers, no full-attention one.
+                self.swWindow = d.model.slidingWindow; self.swGroups = 1; self.fullGroups = 0
             } else {
                 self.swWindow = 0; self.swGroups = 0; self.fullGroups = 1
             }
@@ -526,6 +536,8 @@ public struct VLLMSimulator {
             let full = (tokens + blockSize - 1) / blockSize
             guard window > 0 else { return full }
             let held = min(full, (window - 1 + max(new, 1) + blockSize - 1) / blockSize + 1)
+            // Every layer sliding: the one group's window is all a sequence holds (its blocks are the pool's pages).
+            guard fullGroups > 0 else { return held }
             return full + (swGroups * held + fullGroups - 1) / fullGroups
         }
 
@@ -1087,6 +1099,9 @@ public struct VLLMSimulator {
                 result.notes.append("pipeline parallelism: \(pp) stages of \(layers) layers, up to \(pp) batches in flight (vLLM's batch queue); a sequence whose token is in flight waits for it; the engine's per-step overhead is paid once per batch on the engine core while the stages compute; stage hand-over = hidden states + residual over send/recv. The stage recurrence was checked against a measured two-stage pipeline (2x H200, README); vLLM's scheduling rule and per-batch overhead are read from its code, not measured on a vLLM PP run")
             }
             result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (each token's experts drawn uniformly at random; trained models route with skew. vLLM's dummy weights, recorded on an H200, route Mixtral, OLMoE and Qwen3-30B-A3B close to uniformly, Qwen1.5-MoE with skew, and every token of DeepSeek-V2 or gpt-oss to the same few experts: experiments/vllm-h200/*-dummy-routing.json)" : "")")
+            if d.model.kvCacheGroups == nil && d.model.slidingWindow > 0 && d.model.slidingLayers == d.model.layers {
+                result.notes.append("KV cache: every layer attends through a \(d.model.slidingWindow)-token sliding window and a sequence keeps only its window's blocks (one KV cache group of sliding-window layers, as vLLM 0.24 keeps it); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.model.maxPositions)) requests at peak, each holding its window plus one batch")
+            }
             if let g = d.model.kvCacheGroups {
                 result.notes.append("KV cache: \(d.model.slidingLayers) of \(d.model.layers) layers attend through a \(d.model.slidingWindow)-token sliding window and keep only its blocks (vLLM's hybrid KV cache manager, \(g.full + g.sliding) groups of \(g.size) layers); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.model.maxPositions)) requests at peak, each also holding its window plus one batch")
             }
