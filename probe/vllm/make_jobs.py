@@ -249,6 +249,17 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, eighth se
            "counted per MoE layer (runs r-*, neither fit nor held out), written by make_jobs.py.",
            "jobs": jobs_h}, open(os.path.join(here, "jobs-h200-h.json"), "w"), indent=1)
 print("eighth session:", len(jobs_h), "jobs;", sum(len(j["runs"]) for j in jobs_h), "runs")
+# The ninth session (2026-12-04, the day's last device minutes): the sampler's GPU work under other sampling than
+# temperature 1 (greedy; top-k 20 with top-p 0.95, Qwen3's generation config), Qwen3-30B-A3B's 1,024-sequence decode
+# windows profiled as in the seventh session. Neither fit nor held out.
+SAMPLERS = [dict(prof(1024, 128, 64, 30, 16, 4), id="k-n1024-t1"),
+            dict(prof(1024, 128, 64, 30, 16, 4), id="k-n1024-greedy", temperature=0.0),
+            dict(prof(1024, 128, 64, 30, 16, 4), id="k-n1024-topk20", temperature=0.6, top_k=20, top_p=0.95)]
+jobs_i = [dict(job("qwen3-sampler", "qwen3-30b-a3b", "offline", SAMPLERS), warmup=[WARM[3]])]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, ninth session: the sampler's kernels under greedy and "
+           "top-k/top-p sampling (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
+           "jobs": jobs_i}, open(os.path.join(here, "jobs-h200-i.json"), "w"), indent=1)
+print("ninth session:", len(jobs_i), "jobs;", sum(len(j["runs"]) for j in jobs_i), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},

@@ -79,10 +79,15 @@ def prompts_for(run, vocab, seed):
     return ps, [len(prefix) + x for x in ins], outs
 
 
-def sampling(out_len, delta=False):
+def sampling(out_len, delta=False, run=None):
+    """A request's sampling: exactly out_len tokens, temperature 1 (what vllm bench throughput sends) unless the run
+    gives "temperature", "top_k" or "top_p"."""
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
     kw = dict(max_tokens=out_len, min_tokens=out_len, ignore_eos=True, detokenize=False, temperature=1.0, top_p=1.0)
+    for k in ("temperature", "top_k", "top_p"):
+        if run and k in run:
+            kw[k] = run[k]
     if delta:
         kw["output_kind"] = RequestOutputKind.DELTA
     return SamplingParams(**kw)
@@ -237,7 +242,7 @@ def run_offline(job, args, model_dir):
             continue
         seed = int(run.get("seed", 0))
         ps, ins, outs = prompts_for(run, vocab, seed)
-        sps = [sampling(o) for o in outs]
+        sps = [sampling(o, run=run) for o in outs]
         try:
             llm.reset_prefix_cache()
         except Exception:
