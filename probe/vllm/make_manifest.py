@@ -138,6 +138,9 @@ SESSIONS = {
     # The eighth device session (2026-12-04, sixth of the day): the routing of vLLM's dummy weights, counted per layer
     # with enforce_eager (runs r-*): measurements of routing, not timings, so no manifest entry.
     "2026-12-04-h200-vllm-h": {"prefix": "h/", "fit_runs": set(), "skip_runs": {"r-n512-i512-o32", "r-n64-i512-o64"}, "call": {}},
+    # The ninth device session (2026-12-04): the sampler's kernels under greedy and top-k/top-p sampling, profiled
+    # (runs k-*): no manifest entry.
+    "2026-12-04-h200-vllm-i": {"prefix": "i/", "fit_runs": set(), "skip_prefix": "k-", "call": {"qwen3-sampler": "i1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
