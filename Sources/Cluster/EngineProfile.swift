@@ -53,6 +53,8 @@ public struct EngineProfile: Sendable {
         "moe_expert_fixed_us": (0.5, "GPU time per hit expert in a fused/grouped MoE kernel beyond its GEMM roofline (tile set-up, weight-pipeline ramp); with measured vLLM kernel tables, time per hit expert added to the measured fused kernel (0 = the kernel as measured)"),
         "measured_kernels": (1, "1: the vLLM engine takes fused-MoE, GEMM, attention and collective times from the GPU's measured vLLM kernel tables (profiles/kernels/) where they apply; 0: the GPU profile's GEMM table, per-expert GEMM pairs and the roofline"),
         "sampler_bytes_per_logit": (0, "GPU work of vLLM's sampler per logit (rows that sample x vocabulary), as bytes at the GPU's peak bandwidth: its passes over the logits (fp32 cast, temperature, softmax, the exponential draw, argmax) outside the CUDA graph; 0 = not priced"),
+        "sampler_greedy_bytes_per_logit": (0, "sampler_bytes_per_logit for greedy requests (--temperature 0: only the fp32 cast and argmax); 0 = as sampler_bytes_per_logit"),
+        "sampler_topk_bytes_per_logit": (0, "sampler_bytes_per_logit for requests with top-k or top-p (--top-k, --top-p: a sorting kernel more); 0 = as sampler_bytes_per_logit"),
         "moe_block_m": (16, "token padding of each expert's block in the fused MoE kernel"),
         "compute_efficiency": (1.0, "multiplier on achieved GEMM rate (1 = the profile's measured rate)"),
         // Hugging Face eager engine

@@ -36,6 +36,9 @@ public enum RunOptions {
         OptionSpec("--usage-context", "<context>", "vLLM: serve (`vllm serve` driven by a benchmark client) or offline (the LLM class with every request submitted at once, as `vllm bench throughput`); vLLM's batch defaults differ between the two.", default: "serve"),
         OptionSpec("--enforce-eager", nil, "vLLM: no torch.compile and no CUDA graphs."),
         OptionSpec("--max-cudagraph-capture-size", "<n>", "vLLM: the largest batch (tokens) captured in a CUDA graph (vLLM's compilation_config max_cudagraph_capture_size, or the largest of its cudagraph_capture_sizes); larger steps run without graphs.", default: "vLLM 0.24's: min(2 x max_num_seqs, 512), 1024 for gpt-oss, within the token budget"),
+        OptionSpec("--temperature", "<t>", "vLLM: the requests' sampling temperature, as `vllm bench serve --temperature`; 0 is greedy. Prices the sampler's GPU work over the logits (measured on an H200: greedy 20, temperature 75, with top-k/top-p 153 bytes a logit).", default: "1, as `vllm bench throughput` sends"),
+        OptionSpec("--top-k", "<k>", "vLLM: the requests' top-k (-1 or 0: off); with --temperature above 0, top-k sampling's sorting kernel is priced.", default: "off"),
+        OptionSpec("--top-p", "<p>", "vLLM: the requests' top-p in (0, 1] (1: off); with --temperature above 0, below 1 prices top-p sampling's sorting kernel.", default: "1"),
         OptionSpec("--async-scheduling", nil, "vLLM: schedule the next step while the current one runs on the GPU (the vllm profile's default)."),
         OptionSpec("--no-async-scheduling", nil, "vLLM: turn async scheduling off (host time adds to GPU time)."),
         OptionSpec("--host-speed", "<s>", "vLLM: how fast this host runs the engine's Python: the workload_geomean_s that `python3 probe/vllm/hostspeed.py --seconds 30` prints on it (half a minute, no GPU needed; the speed of a shared or virtual host moves within seconds); every host cost scales by (s / the engine profile's host_speed_reference_s)^host_speed_exponent.", default: "the profile's reference host"),
@@ -301,6 +304,16 @@ public enum RunOptions {
         if a.has("--async-scheduling") { overrides["async_scheduling"] = 1 }
         if a.has("--no-async-scheduling") { overrides["async_scheduling"] = 0 }
         if a.has("--enforce-eager") { overrides["enforce_eager"] = 1 }
+        // The sampling the requests ask for: which of the engine profile's measured sampler costs a logit pays.
+        let temperature = try a.double("--temperature"), topK = try a.int("--top-k"), topP = try a.double("--top-p")
+        if let t = temperature, !(t >= 0 && t.isFinite) { throw a.invalid("--temperature", a.string("--temperature")!, "must be 0 (greedy) or above") }
+        if let k = topK, k < -1 { throw a.invalid("--top-k", a.string("--top-k")!, "must be -1 or 0 (off) or a positive count of tokens") }
+        if let p = topP, !(p > 0 && p <= 1) { throw a.invalid("--top-p", a.string("--top-p")!, "must be in (0, 1]") }
+        if temperature != nil || topK != nil || topP != nil {
+            let key = temperature == 0 ? "sampler_greedy_bytes_per_logit"
+                : ((topK ?? 0) > 0 || (topP ?? 1) < 1) ? "sampler_topk_bytes_per_logit" : "sampler_bytes_per_logit"
+            if engine.value(key) > 0 { overrides["sampler_bytes_per_logit"] = engine.value(key) }
+        }
         if let v = try a.double("--host-speed") {
             guard v > 0, v < 100 else { throw a.invalid("--host-speed", a.string("--host-speed")!, "must be the seconds hostspeed.py's workload took, above 0 (about 0.04-0.08 s on the hosts measured)") }
             guard engine.value("host_speed_reference_s") > 0 else {
@@ -320,7 +333,8 @@ public enum RunOptions {
                                        "--prefix-repetition-output-len", "--disable-shuffle", "--no-oversample", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
                                        "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
-                                       "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--max-cudagraph-capture-size", "--async-scheduling", "--no-async-scheduling", "--host-speed"] + instanceFlags
+                                       "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--max-cudagraph-capture-size", "--async-scheduling", "--no-async-scheduling", "--host-speed",
+                                       "--temperature", "--top-k", "--top-p"] + instanceFlags
     /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
     public static let instanceFlags = ["--replicas", "--router", "--prefill-instances", "--decode-instances", "--prefill-tensor-parallel-size",
                                        "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"]
