@@ -230,6 +230,14 @@ public struct ModelArchitecture: Sendable, Equatable {
         return (size, (full + size - 1) / size, (sw + size - 1) / size)
     }
 
+    /// vLLM 0.24's KV cache groups by kind, as the engine holds blocks in them: `kvCacheGroups`' full-attention and
+    /// sliding-window group counts, or one sliding-window group and no full-attention one when every layer slides
+    /// (Mistral-7B-v0.1: vLLM makes one group of its uniform specs); nil when no layer slides.
+    public var kvGroupKinds: (full: Int, sliding: Int)? {
+        if let g = kvCacheGroups { return (g.full, g.sliding) }
+        return slidingWindow > 0 && slidingLayers == layers ? (0, 1) : nil
+    }
+
     /// The largest CUDA-graph capture size vLLM 0.24 sets for this architecture in place of its default
     /// (min(2 x max_num_seqs, 512)): gpt-oss's 1024 (`GptOssForCausalLMConfig.verify_and_update_config`, "for
     /// performance"); nil for the others.

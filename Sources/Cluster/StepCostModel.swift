@@ -54,6 +54,9 @@ public final class StepCostModel {
     let decodeFlopsPerTokenLayer: Double
     let prefillFlopsPerPair: Double
     let moeLayers: Int
+    /// vLLM's Triton fused-MoE tiles for this model's bf16 experts on one GPU (`FusedMoEBlockM`), where the GPU has
+    /// them and no quantized table prices the experts; resolved once, read per routing sample.
+    let bf16FusedMoETiles: FusedMoEBlockM.Tiles?
 
     // Caches indexed by token count.
     let denseCache = CountCache()
@@ -196,6 +199,14 @@ public final class StepCostModel {
             prefillFlopsPerPair = 2 * Double(headsPerGPU) * Double(nope + rope + v)
         }
         moeLayers = model.moeLayerCount
+        if let moe = model.moe, expertTables == nil, expertBytes == 2, let bm = kernels.gpu.fusedMoEBlockM {
+            // The experts and width of one GPU's share, as `sampleMoE` prices them.
+            let groups = plan.expertParallel ? gpus : 1
+            bf16FusedMoETiles = bm.tiles(gpu: kernels.gpu.name, experts: moe.experts / groups,
+                                         width: plan.expertParallel ? moe.expertIntermediate : moe.expertIntermediate / tp)
+        } else {
+            bf16FusedMoETiles = nil
+        }
         if model.kvCacheBytes != 2 {
             // Per cached token: bytes read against FLOPs; the ratio does not depend on the context length.
             let e = model.kvElementsPerTokenPerLayer(tensorParallel: tp)
@@ -330,6 +341,12 @@ public final class StepCostModel {
         return sliding > 0 ? full + Double(sliding) * attentionKernelUs(b.windowed(model.slidingWindow)) : full
     }
 
+    /// Where a row of `attentionTable` came from for this model: the row's own source at its own head pair and head
+    /// dim 128, else at best interpolated (another pair's rows at a scaled batch, or the head-dim-128 rows).
+    @inline(__always) func attentionRowSource(_ s: KernelSource, _ at: (heads: Int, kvHeads: Int, batchScale: Double)) -> KernelSource {
+        at.batchScale == 1 && model.headDim == 128 ? s : max(s, .interpolated)
+    }
+
     /// Attention kernels of one layer on one GPU for a batch.
     public func attentionKernelUs(_ b: BatchShape) -> Double {
         var s = 0.0
@@ -337,7 +354,7 @@ public final class StepCostModel {
         if b.decodeSequences > 0, let at = table, let g = decodeAttentionGrid,
            let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.decodeSequences) * at.batchScale,
                                                 length: b.decodeContext / Double(b.decodeSequences)) {
-            note("attention kernel", at.batchScale == 1 && model.headDim == 128 ? t.source : max(t.source, .interpolated))
+            note("attention kernel", attentionRowSource(t.source, at))
             s += t.us * kvAttentionRatio
         } else if b.decodeSequences > 0 {
             note("attention kernel", .roofline)
@@ -353,7 +370,7 @@ public final class StepCostModel {
             let length = ((8 * x + 1).squareRoot() - 1) / 2
             if length >= 1, let g = prefillAttentionGrid,
                let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.prefillSequences) * at.batchScale, length: length) {
-                note("attention kernel", at.batchScale == 1 && model.headDim == 128 ? t.source : max(t.source, .interpolated))
+                note("attention kernel", attentionRowSource(t.source, at))
                 return s + t.us
             }
         }
@@ -718,8 +735,8 @@ public final class StepCostModel {
         let tileRows: Int
         if hasFused && expertTables?.quantization == "w4a16_mxfp4" {
             tileRows = VLLMKernelTables.matmulOGSBlockM(tokens: t, topK: moe.topK, experts: moe.experts / groups)
-        } else if hasFused && expertTables == nil && expertBytes == 2, let bm = kernels.gpu.fusedMoEBlockM {
-            tileRows = bm.blockM(gpu: kernels.gpu.name, experts: moe.experts / groups, width: inter, tokens: t)
+        } else if hasFused, let bf16 = bf16FusedMoETiles {
+            tileRows = bf16.blockM(tokens: t)
         } else {
             tileRows = 0
         }

@@ -532,13 +532,23 @@ public final class VLLMKernelTables: Sendable {
             }
         }
         // Outside the grid: the two largest batches at most `batch` whose curves reach `length`.
+        var hiB: (index: Int, us: Double)? = nil
         var j = il
-        while j >= 0, logLog(g.curves[j], length, log: ll) == nil { j -= 1 }
-        var k = j - 1
-        while k >= 0, logLog(g.curves[k], length, log: ll) == nil { k -= 1 }
-        guard k >= 0, let vj = logLog(g.curves[j], length, log: ll), let vk = logLog(g.curves[k], length, log: ll) else { return nil }
-        let slope = min(1, max(0, (log(vj.value) - log(vk.value)) / (g.logBatches[j] - g.logBatches[k])))
-        return (vj.value * exp(slope * (log(batch) - g.logBatches[j])), .extrapolated)
+        while j >= 0 {
+            if let v = logLog(g.curves[j], length, log: ll) {
+                guard let h = hiB else { hiB = (j, v.value); j -= 1; continue }
+                let slope = min(1, max(0, (log(h.us) - log(v.value)) / (g.logBatches[h.index] - g.logBatches[j])))
+                return (h.us * exp(slope * (log(batch) - g.logBatches[h.index])), .extrapolated)
+            }
+            j -= 1
+        }
+        return nil
+    }
+
+    /// `grid` without its extrapolation: nil past the measured batches.
+    static func gridWithin(_ g: AttnGrid, batch: Double, length: Double) -> (us: Double, source: KernelSource)? {
+        guard let r = grid(g, batch: batch, length: length), r.source != .extrapolated else { return nil }
+        return r
     }
 
     /// Decode attention (FlashAttention, head_dim 128) of `sequences` sequences at a mean of `meanContext` cached

@@ -124,22 +124,18 @@ public struct VLLMMLATables: Sendable {
         return Selection(tables: self, key: Key(kvCache: kvCache, gemm: gemm, heads: h), modelHeads: headsPerGPU)
     }
 
-    /// One layer's MLA module for `sequences` decode sequences attending `kvLen` tokens each (mean). nil outside the grid.
+    /// One layer's MLA module for `sequences` decode sequences attending `kvLen` tokens each (mean). nil outside the grid:
+    /// module rows are not carried past it (`VLLMKernelTables.gridWithin`), as a row holds the projections too, which
+    /// the granular model prices there.
     public func decodeUs(_ s: Selection, sequences: Int, kvLen: Double) -> (us: Double, source: KernelSource)? {
-        // Not carried past the grid (`VLLMKernelTables.grid`'s extrapolation): a module row holds the projections too,
-        // and outside the grid the granular model prices them.
-        guard let g = generation[s.key], let r = VLLMKernelTables.grid(g, batch: Double(sequences), length: max(1, kvLen)),
-              r.source != .extrapolated else { return nil }
-        return r
+        guard let g = generation[s.key] else { return nil }
+        return VLLMKernelTables.gridWithin(g, batch: Double(sequences), length: max(1, kvLen))
     }
 
     /// One layer's MLA module for `sequences` prompts of `inputLen` tokens (mean), no prefix. nil outside the grid.
     public func prefillUs(_ s: Selection, sequences: Int, inputLen: Double) -> (us: Double, source: KernelSource)? {
-        // Not carried past the grid (`VLLMKernelTables.grid`'s extrapolation): a module row holds the projections too,
-        // and outside the grid the granular model prices them.
-        guard let g = context[s.key], let r = VLLMKernelTables.grid(g, batch: Double(sequences), length: max(1, inputLen)),
-              r.source != .extrapolated else { return nil }
-        return r
+        guard let g = context[s.key] else { return nil }
+        return VLLMKernelTables.gridWithin(g, batch: Double(sequences), length: max(1, inputLen))
     }
 
     /// Predicting each measured row strictly inside its batch curve from its two neighbours on that curve (log-log),

@@ -286,15 +286,11 @@ public struct VLLMSimulator {
     /// one batch of tokens (`SlidingWindowSpec.max_admission_blocks_per_request`), so the figure is less than the
     /// full-attention tokens the pool can hold. max_model_len is the model's max_position_embeddings.
     public static func reportedKVCacheTokens(_ d: Deployment, mem: MemoryPlan) -> Int {
+        guard let g = d.model.kvGroupKinds, mem.kvBytesPerToken > 0 else { return mem.kvTokens }
         let bs = mem.blockSize, maxLen = d.model.maxPositions
-        if d.model.kvCacheGroups == nil, d.model.slidingWindow > 0, d.model.slidingLayers == d.model.layers, mem.kvBytesPerToken > 0 {
-            // Every layer sliding: one group, each request holding its window plus one batch (SlidingWindowSpec).
-            let poolBlocks = Int(mem.kvBytes / (mem.kvBytesPerToken * Double(bs)))
-            let window = min(d.model.slidingWindow - 1 + Int(d.param("max_num_batched_tokens")), maxLen)
-            return Int(Double(poolBlocks) / Double((window + bs - 1) / bs + 1) * Double(maxLen))
-        }
-        guard let g = d.model.kvCacheGroups, mem.kvBytesPerToken > 0 else { return mem.kvTokens }
-        let poolBlocks = Int(mem.kvBytes / (mem.kvBytesPerToken / Double(g.full) * Double(bs)))
+        // A pool block is one group's page: the full-attention groups' bytes a token shared among them, or with every
+        // layer sliding the one group's (each request then holds only its window plus one batch, SlidingWindowSpec).
+        let poolBlocks = Int(mem.kvBytes / (mem.kvBytesPerToken / Double(max(g.full, 1)) * Double(bs)))
         let window = min(d.model.slidingWindow - 1 + Int(d.param("max_num_batched_tokens")), maxLen)
         let perRequest = g.full * ((maxLen + bs - 1) / bs) + g.sliding * ((window + bs - 1) / bs + 1)
         return Int(Double(poolBlocks) / Double(perRequest) * Double(maxLen))
@@ -433,11 +429,8 @@ public struct VLLMSimulator {
             let dp = self.dp
             self.blockSize = Int(d.param("block_size"))
             let blockSize = self.blockSize
-            if let g = d.model.kvCacheGroups {
+            if let g = d.model.kvGroupKinds {
                 self.swWindow = d.model.slidingWindow; self.swGroups = g.sliding; self.fullGroups = g.full
-            } else if d.model.slidingWindow > 0 && d.model.slidingLayers == d.model.layers {
-                // Every layer slides (Mistral-7B-v0.1): one KV cache group of sliding-window layers, no full-attention one.
-                self.swWindow = d.model.slidingWindow; self.swGroups = 1; self.fullGroups = 0
             } else {
                 self.swWindow = 0; self.swGroups = 0; self.fullGroups = 1
             }
@@ -1099,7 +1092,7 @@ public struct VLLMSimulator {
                 result.notes.append("pipeline parallelism: \(pp) stages of \(layers) layers, up to \(pp) batches in flight (vLLM's batch queue); a sequence whose token is in flight waits for it; the engine's per-step overhead is paid once per batch on the engine core while the stages compute; stage hand-over = hidden states + residual over send/recv. The stage recurrence was checked against a measured two-stage pipeline (2x H200, README); vLLM's scheduling rule and per-batch overhead are read from its code, not measured on a vLLM PP run")
             }
             result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (each token's experts drawn uniformly at random; trained models route with skew. vLLM's dummy weights, recorded on an H200, route Mixtral, OLMoE and Qwen3-30B-A3B close to uniformly, Qwen1.5-MoE with skew, and every token of DeepSeek-V2 or gpt-oss to the same few experts: experiments/vllm-h200/*-dummy-routing.json)" : "")")
-            if d.model.kvCacheGroups == nil && d.model.slidingWindow > 0 && d.model.slidingLayers == d.model.layers {
+            if d.model.kvGroupKinds?.full == 0 {
                 result.notes.append("KV cache: every layer attends through a \(d.model.slidingWindow)-token sliding window and a sequence keeps only its window's blocks (one KV cache group of sliding-window layers, as vLLM 0.24 keeps it); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.model.maxPositions)) requests at peak, each holding its window plus one batch")
             }
             if let g = d.model.kvCacheGroups {
