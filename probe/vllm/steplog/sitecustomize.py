@@ -54,8 +54,7 @@ if _DIR:
             self.prev_end = None
             self.files = {}
             self.cap = 20000
-            self.routing = None  # armed by Worker.moesim_routing("arm"): per router (MoE layer) expert counts
-            self.routing_order = []
+            self.routing = None  # armed by Worker.moesim_routing("arm"): per router (MoE layer, in call order) expert counts
             self.routing_calls = []
 
         def file(self, role):
@@ -401,7 +400,7 @@ if _DIR:
             # call size (tokens) the mean experts hit and the mean load of the most loaded expert, against what the same
             # tokens spread uniformly at random would give.
             if action == "arm":
-                _L.routing, _L.routing_order, _L.routing_calls = {}, [], []
+                _L.routing, _L.routing_calls = {}, []
                 return os.getpid()
             acc = _L.routing
             _L.routing = None
@@ -411,9 +410,9 @@ if _DIR:
                 return {"error": getattr(_L, "routing_error", "no MoE router was called (CUDA graphs replay without Python: use enforce_eager)")}
             import torch
             torch.cuda.synchronize()
-            layers = [acc[k].tolist() for k in _L.routing_order]
+            layers = [c.tolist() for c in acc.values()]  # dicts keep the layers' first-call order
             buckets = {}
-            for layer, tok, hits, mx in _L.routing_calls:
+            for tok, hits, mx in _L.routing_calls:
                 b = 1 if tok == 1 else 8 if tok <= 8 else 64 if tok <= 64 else 512 if tok <= 512 else 4096 if tok <= 4096 else 16384
                 x = buckets.setdefault(b, [0, 0, 0.0, 0.0])
                 x[0] += 1; x[1] += tok; x[2] += int(hits); x[3] += int(mx)
@@ -499,11 +498,9 @@ if _DIR:
                     key = id(self)
                     if key not in acc:
                         acc[key] = torch.zeros(e, dtype=torch.int64, device=ids.device)
-                        _L.routing_order.append(key)
                     acc[key] += c
                     # Per call: its tokens, the experts it hit and the most loaded expert's pairs (no host sync here).
-                    _L.routing_calls.append((len(_L.routing_order) - 1 if key == _L.routing_order[-1] else _L.routing_order.index(key),
-                                             int(out[1].shape[0]), (c > 0).sum(), c.max()))
+                    _L.routing_calls.append((int(out[1].shape[0]), (c > 0).sum(), c.max()))
                 except Exception as ex:  # never break the model
                     _L.routing_error = repr(ex)[:200]
             return out
