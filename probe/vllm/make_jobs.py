@@ -260,6 +260,22 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, ninth ses
            "top-k/top-p sampling (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
            "jobs": jobs_i}, open(os.path.join(here, "jobs-h200-i.json"), "w"), indent=1)
 print("ninth session:", len(jobs_i), "jobs;", sum(len(j["runs"]) for j in jobs_i), "runs")
+# The tenth session (2026-12-04, evening): DeepSeek-V2-Lite, whose decode steps moesim prices 13-19% slow at 1-64
+# sequences in every session and whose mixed (piecewise-graph) steps 19-55% fast: its steps profiled kernel by kernel
+# as in the seventh session (decode windows at 1-1,024 sequences, the 8 x 2,048-token prompt step), then the offline
+# grid again after the warm-up (held out); then the engine at 512 batched tokens, where a 512-token prompt chunk rides
+# with the decodes in one piecewise graph (window over those steps, and the same run unprofiled, held out).
+MIXED = [prof(64, 512, 96, 8, 16, 3), off(64, 512, 256, 4)]
+jobs_j = [
+    dict(job("dsv2lite-kernels", "deepseek-v2-lite", "offline",
+             PROF_DECODE[:1] + [prof(16, 512, 96, 40, 32, 2)] + PROF_DECODE[1:] + PROF_PREFILL + OFFLINE_HELD), warmup=WARM),
+    dict(job("dsv2lite-mnbt512-kernels", "deepseek-v2-lite", "offline", MIXED,
+             {"max_num_batched_tokens": 512, "max_num_seqs": 256}, "512 batched tokens: mixed steps in piecewise graphs"), warmup=WARM[:2]),
+]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, tenth session: DeepSeek-V2-Lite's steps kernel by kernel "
+           "(runs k-*, profiled: neither fit nor held out) and its offline grid after a warm-up (held out), written by make_jobs.py.",
+           "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_j]}, open(os.path.join(here, "jobs-h200-j.json"), "w"), indent=1)
+print("tenth session:", len(jobs_j), "jobs;", sum(len(j["runs"]) for j in jobs_j), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
