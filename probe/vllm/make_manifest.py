@@ -141,6 +141,10 @@ SESSIONS = {
     # The ninth device session (2026-12-04): the sampler's kernels under greedy and top-k/top-p sampling, profiled
     # (runs k-*): no manifest entry.
     "2026-12-04-h200-vllm-i": {"prefix": "i/", "fit_runs": set(), "skip_prefix": "k-", "call": {"qwen3-sampler": "i1"}},
+    # The tenth device session (2026-12-04, evening, one host): DeepSeek-V2-Lite's steps profiled kernel by kernel
+    # (runs k-*: no manifest entry), its offline grid after a warm-up and one run at 512 batched tokens, all held out.
+    "2026-12-04-h200-vllm-j": {"prefix": "j/", "fit_runs": set(), "skip_prefix": "k-",
+                               "call": {"dsv2lite-kernels": "j1", "dsv2lite-mnbt512-kernels": "j1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
