@@ -276,6 +276,24 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, tenth ses
            "(runs k-*, profiled: neither fit nor held out) and its offline grid after a warm-up (held out), written by make_jobs.py.",
            "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_j]}, open(os.path.join(here, "jobs-h200-j.json"), "w"), indent=1)
 print("tenth session:", len(jobs_j), "jobs;", sum(len(j["runs"]) for j in jobs_j), "runs")
+# The eleventh session (2026-12-04, evening, the tenth's remaining device minutes): vLLM's MLA decode kernels
+# (FLASH_ATTN_MLA, its combine, the MLA cache write) inside DeepSeek-V2-Lite's own CUDA graphs over a grid of
+# sequences x context, each a window of 8 decode-only steps profiled after the prompts' prefill (16,384 batched
+# tokens a step; the outputs outlast it, so all n sequences decode in the window), and three prompt steps for the MLA
+# prefill path. Measurements of kernels: neither fit nor held out.
+def mla_window(n, i):
+    prefill = -(-n * i // (16384 - n)) + 1  # the running decodes take part of each step's budget
+    return dict(off(n, i, prefill + 20, round(1.5 + n * i / 16384 * 0.15, 1), rid="k-n%d-i%d" % (n, i)), profile_steps=[prefill + 6, 8])
+
+
+MLA_GRID = [mla_window(n, i) for n, lens in ((1, (128, 2048, 8192, 32768)), (8, (512, 4096, 16384)), (32, (512, 2048, 8192)),
+                                           (128, (256, 2048, 8192)), (512, (128, 1024, 4096))) for i in lens]
+MLA_PROMPTS = [dict(off(n, i, 2, 2, rid="k-p%d-i%d" % (n, i)), profile_steps=[0, 1]) for n, i in ((1, 1024), (1, 4096), (4, 4096))]
+jobs_k = [dict(job("dsv2lite-mla-grid", "deepseek-v2-lite", "offline", MLA_GRID + MLA_PROMPTS), warmup=WARM[:2] + WARM[-1:])]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, eleventh session: DeepSeek-V2-Lite's MLA kernels over a grid "
+           "of decode sequences x context and three prompt steps (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
+           "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_k]}, open(os.path.join(here, "jobs-h200-k.json"), "w"), indent=1)
+print("eleventh session:", len(jobs_k), "jobs;", sum(len(j["runs"]) for j in jobs_k), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
