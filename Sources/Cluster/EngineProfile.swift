@@ -45,6 +45,8 @@ public struct EngineProfile: Sendable {
         "enforce_eager_layer_host_us": (0, "with --enforce-eager: host time per decoder layer of every step (eager PyTorch dispatch and launches; 0 = eager_layer_host_us)"),
         "host_speed_reference_s": (0, "the host the host costs above are stated for, by its speed: the time of probe/vllm/hostspeed.py's workload there (over a run: the geometric mean of its measurements); a run given --host-speed S multiplies every host cost (step, sequence, token, operation or layer launch, request, input and output latency, front end, DP sync) by (S / this)^host_speed_exponent; 0: host costs are never scaled"),
         "host_speed_exponent": (1, "how host costs follow the host's speed: (S / host_speed_reference_s)^this (1: in proportion; below 1: part of the host time does not slow with the CPU)"),
+        "host_spread_low": (0, "how much faster than predicted a host can run the engine's host work: the low end of measured / predicted time of steps without CUDA graphs over real runs on many hosts; `moesim run` reruns a host-bound prediction with host costs times this and host_spread_high and prints both; 0: no spread printed"),
+        "host_spread_high": (0, "the high end of that spread (see host_spread_low)"),
         "enforce_eager": (0, "1: --enforce-eager: no torch.compile and no CUDA graphs; every step launches its kernels from the host"),
         "default_prefix_caching": (0, "1: prefix caching is on unless --no-enable-prefix-caching (vLLM >= 0.10's default); 0: only with --enable-prefix-caching"),
         "dp_forces_eager": (1, "1 if data parallelism disables CUDA graphs (vLLM <= 0.9: 'DP is currently not supported with CUDA Graphs')"),

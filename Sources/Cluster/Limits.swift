@@ -132,6 +132,7 @@ public enum Limits {
         "grouped_mm_efficiency": (1e-3...10, false), "moe_block_m": (1...65_536, true),
         "ep_sentinel_cost": (0...1, false),
         "host_speed_reference_s": (0...100, false), "host_speed_exponent": (0...4, false),
+        "host_spread_low": (0...10, false), "host_spread_high": (0...10, false),
     ]
     /// Every other engine parameter is a time in microseconds: 0 to 1000 s.
     public static let engineTimeUs: ClosedRange<Double> = 0...1e9

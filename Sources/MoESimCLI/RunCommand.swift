@@ -41,8 +41,9 @@ enum RunCommand {
         let timelineNote = try a.string("--timeline").flatMap { try OutputFiles.check($0, flag: "--timeline", inputs: inputs, store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: inputs, store: store) }
         let progress = ctx.progress("simulating")
-        let o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
+        var o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
         progress.finish()
+        if let n = try hostSpread(o, args: args, store: store, ctx: ctx) { o.result.notes.append(n) }
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
         for n in o.notes { ctx.err(n + "\n") }
         let warnings = PricingWarnings.warnings(run: o)
@@ -67,6 +68,30 @@ enum RunCommand {
         if a.has("--json") { ctx.out(json + "\n") } else { ctx.out(summary(r, d, desc, goodput: VLLMResult.goodput(r, vopt.goodput), options: vopt)) }
         // Last, once every output is written (an error before them would otherwise follow a warning).
         for w in warnings { ctx.err(w + "\n") }
+    }
+
+    /// Where a vLLM prediction waits on the host for at least 5% of its step time and the engine profile states the
+    /// spread of host speed measured across real hosts (`host_spread_low` / `host_spread_high`), the same run at host
+    /// costs times each end of it (`--host-cost-scale`, same seed), as a note: what a faster or slower host of the same
+    /// kind would likely show. nil otherwise, or when the run already sets `--host-cost-scale`.
+    static func hostSpread(_ o: Simulation.Outcome, args: [String], store: ProfileStore, ctx: Context) throws -> String? {
+        let d = o.deployment, r = o.result, b = r.breakdownUs
+        let lo = d.param("host_spread_low"), hi = d.param("host_spread_high")
+        guard d.engine.kind == .vllm, lo > 0, hi > lo, b.total > 0, !args.contains(where: { $0.hasPrefix("--host-cost-scale") }) else { return nil }
+        let share = b.overhead / b.total
+        guard share >= 0.05 else { return nil }
+        let progress = ctx.progress("host spread")
+        var ends: [RunResult] = []
+        for (k, x) in [lo, hi].enumerated() {
+            let a = try ParsedArguments(args + ["--host-cost-scale", String(x)], options: spec.options)
+            ends.append(try Simulation.run(a, store: store, progress: { f in progress.update((Double(k) + f) / 2) }).result)
+        }
+        progress.finish()
+        func f(_ x: Double) -> String { String(format: x >= 100 ? "%.0f" : "%.3g", x) }
+        return String(format: "host spread: %.0f%% of the engine's step time waits on the host (steps without CUDA graphs, the engine core's work); ", share * 100)
+            + "vLLM's steps without graphs ran \(f(lo))-\(f(hi))x moesim's on the H200 hosts measured (engine profile \(d.engine.name)'s host_spread_low/high): "
+            + "at host costs x\(f(lo)) / x\(f(hi)) this run takes \(f(ends[0].durationS)) / \(f(ends[1].durationS)) s, median TTFT \(f(ends[0].ttftMs.median)) / \(f(ends[1].ttftMs.median)) ms, "
+            + "mean TPOT \(f(ends[0].tpotMs.mean)) / \(f(ends[1].tpotMs.mean)) ms (--host-cost-scale X runs at any other)"
     }
 
     /// The human summary, laid out like vLLM's benchmark_serving.py.

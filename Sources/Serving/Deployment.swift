@@ -68,12 +68,14 @@ public struct Deployment: Sendable {
     public var hostSpeedS: Double? { overrides["host_speed_s"] }
 
     /// How the engine's host costs scale on this run's host: (hostSpeedS / host_speed_reference_s)^host_speed_exponent;
-    /// 1 on the reference host, when no speed is given or when the profile states no reference.
+    /// 1 on the reference host, when no speed is given or when the profile states no reference; times the what-if
+    /// factor of `--host-cost-scale` (the override `host_cost_scale`) when one is given.
     public var hostScale: Double {
-        guard let s = hostSpeedS, s > 0 else { return 1 }
+        let whatIf = overrides["host_cost_scale"] ?? 1
+        guard let s = hostSpeedS, s > 0 else { return whatIf }
         let ref = param("host_speed_reference_s")
-        guard ref > 0 else { return 1 }
-        return pow(s / ref, param("host_speed_exponent"))
+        guard ref > 0 else { return whatIf }
+        return pow(s / ref, param("host_speed_exponent")) * whatIf
     }
 
     /// A host-cost parameter (microseconds of CPU work) on this run's host: `param(key)` times `hostScale`.

@@ -46,9 +46,13 @@ public enum Simulation {
                 throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
             }
             var w = try RunOptions.workload(a, seed: seed)
+            let whatIf = d.overrides["host_cost_scale"]
             if let s = d.hostSpeedS {
                 w.notes.append(String(format: "host costs x%.3f: --host-speed %.4g s against ", d.hostScale, s)
-                               + "engine profile \(d.engine.name)'s reference host at " + String(format: "%.4g s (exponent %.3g)", d.param("host_speed_reference_s"), d.param("host_speed_exponent")))
+                               + "engine profile \(d.engine.name)'s reference host at " + String(format: "%.4g s (exponent %.3g)", d.param("host_speed_reference_s"), d.param("host_speed_exponent"))
+                               + (whatIf.map { String(format: ", times --host-cost-scale %.4g", $0) } ?? ""))
+            } else if let x = whatIf {
+                w.notes.append(String(format: "host costs x%.4g (--host-cost-scale, a what-if) against engine profile ", x) + "\(d.engine.name)'s reference host")
             }
             if a.has("--save-detailed") {
                 // Each request's inter-token latencies are kept: 8 bytes per output token, and an array per request.

@@ -153,3 +153,45 @@ import Cluster
         #expect(given.code == 0 && !given.out.contains("note: host:"), "\(given.out)")
     }
 }
+
+/// A host-bound vLLM prediction is printed again at the ends of the host spread measured across real H200 hosts
+/// (the engine profile's host_spread_low/high, `--host-cost-scale`); a GPU-bound one, or one that sets the scale
+/// itself, is not.
+@Suite struct HostSpreadTests {
+    static let hostBound = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--usage-context", "offline", "--num-prompts", "8",
+                            "--random-input-len", "2048", "--random-output-len", "8", "--max-num-batched-tokens", "2048", "--max-num-seqs", "256"]
+
+    /// The number right after `marker` (spaces skipped).
+    static func number(after marker: String, in s: String) -> Double? {
+        guard let rest = s.components(separatedBy: marker).dropFirst().first else { return nil }
+        return Double(String(rest.drop { $0 == " " }.prefix { $0.isNumber || $0 == "." }))
+    }
+
+    @Test func hostBoundRunPrintsTheSpreadAndItBracketsTheRun() {
+        let r = runCLI(Self.hostBound)
+        #expect(r.code == 0, "\(r.err)")
+        let note = r.out.split(separator: "\n").first { $0.hasPrefix("note: host spread:") }.map(String.init) ?? ""
+        #expect(note.contains("0.73-1.22x") && note.contains("--host-cost-scale"), "\(r.out)")
+        let duration = Self.number(after: "Benchmark duration (s):", in: r.out) ?? 0
+        let fast = Self.number(after: "this run takes ", in: note) ?? 0
+        let slow = Self.number(after: "this run takes \(String(format: "%.3g", fast)) / ", in: note) ?? 0
+        #expect(fast > 0 && fast < duration && duration < slow, "x0.73 \(fast) s, as predicted \(duration) s, x1.22 \(slow) s: \(note)")
+        // The ends are the runs --host-cost-scale gives, and the output is the same every time.
+        let low = runCLI(Self.hostBound + ["--host-cost-scale", "0.73"])
+        #expect(low.code == 0 && low.out.contains(String(format: "Benchmark duration (s):                  %.2f", fast)), "\(low.out)")
+        #expect(!low.out.contains("note: host spread:"), "a run that sets the scale gets no spread: \(low.out)")
+        #expect(runCLI(Self.hostBound).out == r.out)
+    }
+
+    @Test func gpuBoundRunHasNoSpreadAndBadScalesAreRefused() {
+        let gpuBound = runCLI(["run", "--model", "mixtral-8x7b", "--gpu", "h200-sxm-141gb", "--num-prompts", "64", "--random-input-len", "128",
+                               "--random-output-len", "64", "--max-concurrency", "64"])
+        #expect(gpuBound.code == 0 && !gpuBound.out.contains("note: host spread:"), "\(gpuBound.out)")
+        for bad in ["0", "-1", "25", "nan", "x"] {
+            let r = runCLI(["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--num-prompts", "4", "--host-cost-scale", bad])
+            #expect(r.code != 0 && r.err.contains("--host-cost-scale") && r.err.contains(bad), "\(bad): \(r.err)")
+        }
+        let hf = runCLI(["run", "--model", "olmoe-1b-7b", "--engine", "hf", "--batch-size", "2", "--input-len", "16", "--output-len", "4", "--host-cost-scale", "2"])
+        #expect(hf.code != 0 && hf.err.contains("--host-cost-scale"), "\(hf.err)")
+    }
+}
