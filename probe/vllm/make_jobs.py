@@ -294,6 +294,17 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, eleventh 
            "of decode sequences x context and three prompt steps (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
            "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_k]}, open(os.path.join(here, "jobs-h200-k.json"), "w"), indent=1)
 print("eleventh session:", len(jobs_k), "jobs;", sum(len(j["runs"]) for j in jobs_k), "runs")
+# The twelfth session (2026-12-04, evening): the same kernel-by-kernel decode windows for the models the seventh
+# session did not profile at decode (OLMoE, Qwen1.5-MoE, the dense Llama-3.1-8B control), so that every component
+# moesim prices (attention kernel, projections, fused MoE, router, elementwise, sampler) can be checked against vLLM's
+# own kernels on six models before any component is re-priced (the eleventh session found DeepSeek-V2-Lite's
+# elementwise and router kernels unpriced and compensated elsewhere; docs/mla-lite.md). Neither fit nor held out.
+jobs_l = [dict(job("%s-kernels" % short, model, "offline", PROF_DECODE[:3] + PROF_PREFILL), warmup=WARM[:3] + WARM[-1:])
+          for short, model in (("olmoe", "olmoe-1b-7b"), ("qwen15", "qwen1.5-moe-a2.7b"), ("llama8b", "llama-3.1-8b"))]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, twelfth session: decode windows and the prompt step of OLMoE, "
+           "Qwen1.5-MoE and Llama-3.1-8B kernel by kernel (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
+           "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_l]}, open(os.path.join(here, "jobs-h200-l.json"), "w"), indent=1)
+print("twelfth session:", len(jobs_l), "jobs;", sum(len(j["runs"]) for j in jobs_l), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
