@@ -54,8 +54,8 @@ enum ExplainCommand {
                                         because: "by '--engine hf' (it explains one forward of --batch-size sequences at --input-len)")
             try explainHF(a, d, ctx); return
         }
-        if a.has("--host-speed") {
-            ctx.err("note: '--host-speed' scales the engine's host time, which this breakdown of GPU time leaves out ('moesim run' adds it)\n")
+        for flag in ["--host-speed", "--host-cost-scale"] where a.has(flag) {
+            ctx.err("note: '\(flag)' scales the engine's host time, which this breakdown of GPU time leaves out (the engine core's section and 'moesim run' add it)\n")
         }
         let x = try step(a, store: store, ctx: ctx, deployment: d)
         if a.has("--json") { ctx.out(JSONWriter.write(json(x.e) + x.serving.json) + "\n") } else { ctx.out(text(x.e) + x.serving.text) }
@@ -327,7 +327,8 @@ enum ExplainCommand {
         let mode = ["FULL": "replayed from one full CUDA graph", "PIECEWISE": "piecewise CUDA graphs, attention launched between the pieces",
                     "NONE": "no CUDA graph (more tokens than the largest capture size, --enforce-eager, or DP without graphs)"][r.mode] ?? r.mode
         let host = d.hostSpeedS.map { String(format: "at this host, --host-speed %.4g s: host costs x%.3f", $0, d.hostScale) }
-            ?? "at the profile's reference host; '--host-speed' scales it"
+            ?? (d.overrides["host_cost_scale"].map { String(format: "at the profile's reference host with host costs x%.4g (--host-cost-scale)", $0) }
+                ?? "at the profile's reference host; '--host-speed' scales it")
         var s = String(format: "\nEngine core (vLLM host work %@):\n  %@: host %.3f ms against GPU %.3f ms, so the step takes %.3f ms%@\n",
                        host, mode, r.hostUs / 1e3, r.gpuUs / 1e3, r.stepUs / 1e3, d.param("async_scheduling") >= 0.5 ? " (async scheduling: the longer of the two)" : " (host and GPU one after the other)")
         if r.mode == "NONE" {

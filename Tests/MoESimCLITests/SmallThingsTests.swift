@@ -194,4 +194,12 @@ import Cluster
         let hf = runCLI(["run", "--model", "olmoe-1b-7b", "--engine", "hf", "--batch-size", "2", "--input-len", "16", "--output-len", "4", "--host-cost-scale", "2"])
         #expect(hf.code != 0 && hf.err.contains("--host-cost-scale"), "\(hf.err)")
     }
+
+    @Test func explainScalesTheEngineCoreAndSaysSo() {
+        let base = ["explain", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--prefill-seqs", "1", "--prefill-len", "2048"]
+        let plain = runCLI(base), twice = runCLI(base + ["--host-cost-scale", "2"])
+        let host = Self.number(after: "graphs): host ", in: plain.out) ?? 0, host2 = Self.number(after: "graphs): host ", in: twice.out) ?? 0
+        #expect(host > 0 && abs(host2 - 2 * host) < 0.01, "host \(host) ms, x2: \(host2) ms")
+        #expect(twice.out.contains("with host costs x2 (--host-cost-scale)") && twice.err.contains("'--host-cost-scale' scales"), "\(twice.out)\n\(twice.err)")
+    }
 }
