@@ -305,6 +305,13 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, twelfth s
            "Qwen1.5-MoE and Llama-3.1-8B kernel by kernel (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
            "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_l]}, open(os.path.join(here, "jobs-h200-l.json"), "w"), indent=1)
 print("twelfth session:", len(jobs_l), "jobs;", sum(len(j["runs"]) for j in jobs_l), "runs")
+# The thirteenth session (2026-12-04, evening, the day's last device minutes): DeepSeek-V2-Lite's serving grid again on
+# a fresh host. Its only serving runs so far (the fourth session's) came from the slowest host measured, where its
+# TPOT under Poisson load missed by 36-40%. Every run held out.
+jobs_m = [job("dsv2lite-serve", "deepseek-v2-lite", "serve", SERVE, startup=160)]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, thirteenth session: DeepSeek-V2-Lite serving on a fresh host, "
+           "every run held out, written by make_jobs.py.", "jobs": jobs_m}, open(os.path.join(here, "jobs-h200-m.json"), "w"), indent=1)
+print("thirteenth session:", len(jobs_m), "jobs;", sum(len(j["runs"]) for j in jobs_m), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
