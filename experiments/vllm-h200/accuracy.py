@@ -82,7 +82,7 @@ for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b", "gpt
     cells.append("%s (%d)" % (mean, n) if n else "-")
     print("| %s | %s |" % (model, " | ".join(cells)))
 print()
-for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/", "d/", "e/", "f/", "g/", "j/")),
+for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/", "d/", "e/", "f/", "g/", "j/", "m/")),
                     ("second session, a fresh host (fit and held out, tags b1-b2)", lambda r: r["id"].startswith("b/")),
                     ("third session, a fresh host, host speed measured before each run (fit and held out, tags c1-c2)",
                      lambda r: r["id"].startswith("c/")),
@@ -95,7 +95,9 @@ for label, pick in (("first session (fit and held out, tags call3-call5)", lambd
                     ("seventh session, gpt-oss-20b's offline grid after a warm-up and OLMoE at 2,048 batched tokens (all held out, tag g1)",
                      lambda r: r["id"].startswith("g/")),
                     ("tenth session, DeepSeek-V2-Lite's offline grid after a warm-up and at 512 batched tokens (all held out, tag j1)",
-                     lambda r: r["id"].startswith("j/"))):
+                     lambda r: r["id"].startswith("j/")),
+                    ("thirteenth session, DeepSeek-V2-Lite serving on a fresh host (all held out, tag m1)",
+                     lambda r: r["id"].startswith("m/"))):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))
     print()
 if multi:

@@ -145,6 +145,9 @@ SESSIONS = {
     # (runs k-*: no manifest entry), its offline grid after a warm-up and one run at 512 batched tokens, all held out.
     "2026-12-04-h200-vllm-j": {"prefix": "j/", "fit_runs": set(), "skip_prefix": "k-",
                                "call": {"dsv2lite-kernels": "j1", "dsv2lite-mnbt512-kernels": "j1"}},
+    # The eleventh and twelfth device sessions profiled kernels only (runs k-*: no manifest entry); the thirteenth
+    # (2026-12-04, evening, one host): DeepSeek-V2-Lite's serving grid on a fresh host, every run held out.
+    "2026-12-04-h200-vllm-m": {"prefix": "m/", "fit_runs": set(), "call": {"dsv2lite-serve": "m1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
