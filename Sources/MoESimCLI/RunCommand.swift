@@ -70,6 +70,9 @@ enum RunCommand {
         for w in warnings { ctx.err(w + "\n") }
     }
 
+    /// The largest workload (completed requests) `hostSpread` reruns twice; above it the note names the flags instead.
+    static let maxSpreadRequests = 100_000
+
     /// Where a vLLM prediction waits on the host for at least 5% of its step time and the engine profile states the
     /// spread of host speed measured across real hosts (`host_spread_low` / `host_spread_high`), the same run at host
     /// costs times each end of it (`--host-cost-scale`, same seed), as a note: what a faster or slower host of the same
@@ -80,6 +83,11 @@ enum RunCommand {
         guard d.engine.kind == .vllm, lo > 0, hi > lo, b.total > 0, !args.contains(where: { $0.hasPrefix("--host-cost-scale") }) else { return nil }
         let share = b.overhead / b.total
         guard share >= 0.05 else { return nil }
+        // Two more runs of the whole workload: not for the largest ones, where they would triple a long run's time.
+        if r.completed > maxSpreadRequests {
+            return String(format: "host spread: %.0f%% of the engine's step time waits on the host; not rerun for a workload of more than %d requests (two more runs): --host-cost-scale %g and %g give the ends of the host spread measured across real H200 hosts",
+                          share * 100, maxSpreadRequests, lo, hi)
+        }
         let progress = ctx.progress("host spread")
         var ends: [RunResult] = []
         for (k, x) in [lo, hi].enumerated() {
@@ -88,7 +96,7 @@ enum RunCommand {
         }
         progress.finish()
         func f(_ x: Double) -> String { String(format: x >= 100 ? "%.0f" : "%.3g", x) }
-        return String(format: "host spread: %.0f%% of the engine's step time waits on the host (steps without CUDA graphs, the engine core's work); ", share * 100)
+        return String(format: "host spread: %.0f%% of the engine's step time waits on the host (the engine core's work, the launches of steps without CUDA graphs); ", share * 100)
             + "vLLM's steps without graphs ran \(f(lo))-\(f(hi))x moesim's on the H200 hosts measured (engine profile \(d.engine.name)'s host_spread_low/high): "
             + "at host costs x\(f(lo)) / x\(f(hi)) this run takes \(f(ends[0].durationS)) / \(f(ends[1].durationS)) s, median TTFT \(f(ends[0].ttftMs.median)) / \(f(ends[1].ttftMs.median)) ms, "
             + "mean TPOT \(f(ends[0].tpotMs.mean)) / \(f(ends[1].tpotMs.mean)) ms (--host-cost-scale X runs at any other)"
