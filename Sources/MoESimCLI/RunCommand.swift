@@ -80,7 +80,7 @@ enum RunCommand {
     static func hostSpread(_ o: Simulation.Outcome, args: [String], store: ProfileStore, ctx: Context) throws -> String? {
         let d = o.deployment, r = o.result, b = r.breakdownUs
         let lo = d.param("host_spread_low"), hi = d.param("host_spread_high")
-        guard d.engine.kind == .vllm, lo > 0, hi > lo, b.total > 0, !args.contains(where: { $0.hasPrefix("--host-cost-scale") }) else { return nil }
+        guard d.engine.kind == .vllm, lo > 0, hi > lo, b.total > 0, d.overrides["host_cost_scale"] == nil else { return nil }
         let share = b.overhead / b.total
         guard share >= 0.05 else { return nil }
         // Two more runs of the whole workload: not for the largest ones, where they would triple a long run's time.

@@ -82,22 +82,17 @@ for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b", "gpt
     cells.append("%s (%d)" % (mean, n) if n else "-")
     print("| %s | %s |" % (model, " | ".join(cells)))
 print()
-for label, pick in (("first session (fit and held out, tags call3-call5)", lambda r: not r["id"][:2] in ("b/", "c/", "d/", "e/", "f/", "g/", "j/", "m/")),
-                    ("second session, a fresh host (fit and held out, tags b1-b2)", lambda r: r["id"].startswith("b/")),
-                    ("third session, a fresh host, host speed measured before each run (fit and held out, tags c1-c2)",
-                     lambda r: r["id"].startswith("c/")),
-                    ("fourth session, a fresh host, host speed measured in the engine core before and after each run (fit and held out, tags d1-d3)",
-                     lambda r: r["id"].startswith("d/")),
-                    ("fifth session, graphless step probes on two fresh hosts (fit and held out, tags e1-e2)",
-                     lambda r: r["id"].startswith("e/")),
-                    ("sixth session, gpt-oss-20b and the first session's knobs at a measured host speed (all held out, tags f1-f2)",
-                     lambda r: r["id"].startswith("f/")),
-                    ("seventh session, gpt-oss-20b's offline grid after a warm-up and OLMoE at 2,048 batched tokens (all held out, tag g1)",
-                     lambda r: r["id"].startswith("g/")),
-                    ("tenth session, DeepSeek-V2-Lite's offline grid after a warm-up and at 512 batched tokens (all held out, tag j1)",
-                     lambda r: r["id"].startswith("j/")),
-                    ("thirteenth session, DeepSeek-V2-Lite serving on a fresh host (all held out, tag m1)",
-                     lambda r: r["id"].startswith("m/"))):
+# The later sessions by their manifest id prefix; the first session's ids have none.
+SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"),
+            ("c/", "third session, a fresh host, host speed measured before each run (fit and held out, tags c1-c2)"),
+            ("d/", "fourth session, a fresh host, host speed measured in the engine core before and after each run (fit and held out, tags d1-d3)"),
+            ("e/", "fifth session, graphless step probes on two fresh hosts (fit and held out, tags e1-e2)"),
+            ("f/", "sixth session, gpt-oss-20b and the first session's knobs at a measured host speed (all held out, tags f1-f2)"),
+            ("g/", "seventh session, gpt-oss-20b's offline grid after a warm-up and OLMoE at 2,048 batched tokens (all held out, tag g1)"),
+            ("j/", "tenth session, DeepSeek-V2-Lite's offline grid after a warm-up and at 512 batched tokens (all held out, tag j1)"),
+            ("m/", "thirteenth session, DeepSeek-V2-Lite serving on a fresh host (all held out, tag m1)"))
+first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
+for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))
     print()
 if multi:

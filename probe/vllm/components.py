@@ -17,13 +17,11 @@ full-graph step) is given.
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 
 import kernels
-
-ROUTER = re.compile(r"gatherTopK|sbtopk|mbtopk|radixFindKthValues|radixSelect|computeBlockwise|softmax_exp_max|_softmax__to_copy_arange")
+from mla_grid import ROUTER, window
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -37,13 +35,12 @@ def measured(path):
         if c == "sampling" and ROUTER.search(name):
             c = "fused MoE"
         by[c] = by.get(c, 0.0) + us / g["steps"]
+    w = window(path)
     trace = json.load(open(path[:-5] + ".steps.json"))
     col = {k: i for i, k in enumerate(trace["columns"])}
-    first, count = run["profile_steps"]
-    window = [s for s in trace["steps"] if s[col["tok"]] > 0][first:first + count]
     full = [s[col["interval"]] for s in trace["steps"] if s[col["cg"]] == "FULL" and s[col["interval"]] is not None]
-    return (d["provenance"]["model"], run["n"], statistics.mean(s[col["dctx"]] / max(1, s[col["dn"]]) for s in window),
-            by, g["busy_us"] / g["steps"], 1e3 * statistics.median(full) if full else float("nan"))
+    return (d["provenance"]["model"], run["n"], w["mean_context"], by, w["busy_us_per_step"],
+            1e3 * statistics.median(full) if full else float("nan"))
 
 
 def predicted(moesim, model, n, ctx):
