@@ -312,6 +312,22 @@ jobs_m = [job("dsv2lite-serve", "deepseek-v2-lite", "serve", SERVE, startup=160)
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, thirteenth session: DeepSeek-V2-Lite serving on a fresh host, "
            "every run held out, written by make_jobs.py.", "jobs": jobs_m}, open(os.path.join(here, "jobs-h200-m.json"), "w"), indent=1)
 print("thirteenth session:", len(jobs_m), "jobs;", sum(len(j["runs"]) for j in jobs_m), "runs")
+# The fourteenth session (2026-12-04, night): the steps without CUDA graphs at 16,384 batched tokens, where moesim's
+# error depends on the prompts' length (over the manifest, the 32 x 512-token steps of o-n256-i512-o256 ran 7-32%
+# slower than predicted, the 8 x 2,048-token steps of o-n64-i2048-o128 15-35% faster for OLMoE, Qwen3 and
+# DeepSeek-V2-Lite, 10-22% slower for Mixtral and Llama): both steps profiled kernel by kernel after a warm-up, for
+# OLMoE, Qwen1.5-MoE and Mixtral, with the two offline runs unprofiled beside them (held out); then Llama-3.1-8B's
+# offline grid on a fresh host (held out; the elementwise kernels priced from the twelfth session changed its decode
+# steps most). Profiled runs are neither fit nor held out.
+PREFILL_PAIR = [prof(256, 512, 4, 1, 3, 3), prof(64, 2048, 4, 1, 3, 2), off(256, 512, 256, 5), off(64, 2048, 128, 3)]
+jobs_n = [dict(job("%s-prefill-kernels" % short, model, "offline", PREFILL_PAIR), warmup=WARM[-1:])
+          for short, model in (("olmoe", "olmoe-1b-7b"), ("qwen15", "qwen1.5-moe-a2.7b"), ("mixtral", "mixtral-8x7b"))]
+jobs_n.append(job("llama8b-offline", "llama-3.1-8b", "offline", OFFLINE_HELD))
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fourteenth session: 16,384-token steps without CUDA graphs "
+           "kernel by kernel for two prompt lengths (runs k-*, profiled: neither fit nor held out) beside the same offline runs "
+           "unprofiled (held out), and Llama-3.1-8B's offline grid (held out), written by make_jobs.py.",
+           "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_n]}, open(os.path.join(here, "jobs-h200-n.json"), "w"), indent=1)
+print("fourteenth session:", len(jobs_n), "jobs;", sum(len(j["runs"]) for j in jobs_n), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
