@@ -126,6 +126,48 @@ public struct ModelArchitecture: Sendable, Equatable {
         return 1 + topk + (f.experts > 64 ? 2 : 1) + 5
     }
 
+    /// The elementwise kernels (norms, rotary embedding, activations, gates: everything that is not a GEMM, attention
+    /// or the fused MoE) layer `l` runs in vLLM 0.24's compiled graph, and the activation bytes they move per token on
+    /// a GPU at tensor parallelism `tp`. Counted from vLLM 0.24.0's own decode steps profiled kernel by kernel on an
+    /// H200 (2026-12-04, probe/results/2026-12-04-h200-vllm-{g,j,l}; `probe/vllm/elementwise.py` prints the counts):
+    /// - two fused residual-add + RMS norm kernels (before attention and before the FFN), each reading and writing the
+    ///   hidden state and the residual;
+    /// - the attention side's rotary and reshape kernels: two for GQA (Llama, Mixtral, gpt-oss, Qwen3 with its
+    ///   per-head q/k norm), one for OLMoE (its full-width q/k norm takes the rotary in), none for Qwen2-MoE (fused
+    ///   into its norm's kernel there, as profiled; gpt-oss's QKV bias does not do that); four for MLA (the latent KV
+    ///   norm, two casts, the rotary), which the measured MLA module rows already hold (`includingMLA` false);
+    /// - the SiLU-and-multiply of a dense MLP or shared experts (one), and Qwen's sigmoid gate on the shared experts
+    ///   (two). The fused MoE's own activation is in its kernel.
+    /// Measured per layer: Llama-3.1-8B 4.9, Mixtral 4.0, gpt-oss-20b 4.0, Qwen3-30B-A3B 4.0, OLMoE 2.9,
+    /// Qwen1.5-MoE 5.0, DeepSeek-V2-Lite 6.7 (its dense first layer has no shared experts).
+    public func elementwiseKernels(layer l: Int, tensorParallel tp: Int = 1, includingMLA: Bool = true) -> (kernels: Int, bytesPerToken: Double) {
+        let h = Double(hidden), tpD = Double(max(tp, 1)), b = bytesPerParam
+        var k = 2, bytes = 2 * 4 * h * b
+        switch attention {
+        case .gqa:
+            let side = family.hasPrefix("qwen2") ? 0 : (family == "olmoe" ? 1 : 2)
+            k += side
+            if side > 0 { bytes += 2 * b * Double(max(1, heads / max(tp, 1)) + max(1, kvHeads / max(tp, 1))) * Double(headDim) }
+        case let .mla(_, kvLora, nope, rope, _):
+            if includingMLA {
+                k += 4
+                bytes += 2 * b * (Double(max(1, heads / max(tp, 1)) * (nope + rope)) + Double(kvLora + rope))
+            }
+        }
+        if let f = hostFFN(l) {
+            let mlp = f.denseIntermediate > 0 ? f.denseIntermediate : (f.isMoE ? f.sharedIntermediate : 0)
+            if mlp > 0 { k += 1; bytes += 3 * b * Double(mlp) / tpD }
+            if f.isMoE && f.sharedIntermediate > 0 && sharedExpertGate { k += 2; bytes += 2 * b * h }
+        }
+        return (k, bytes)
+    }
+
+    /// vLLM 0.24 routes this model's experts with its grouped top-k as PyTorch operations (two torch.topk calls and a
+    /// fused softmax per MoE layer): DeepSeek-V2's routing (DeepSeek-V2 and V2-Lite: grouped top-k without the
+    /// score-correction bias that vLLM's fused grouped top-k kernel needs; DeepSeek-V3/R1 and Kimi-K2 have the bias).
+    /// Seen in vLLM 0.24.0's profiled DeepSeek-V2-Lite steps (probe/results/2026-12-04-h200-vllm-k).
+    public var torchGroupedTopK: Bool { family == "deepseek_v2" && isMoE }
+
     /// Layer `l`'s FFN for the host-operation counts (the nearest layer's for an index out of range; nil for a model
     /// without FFN entries).
     private func hostFFN(_ l: Int) -> FFNSpec? { ffn.isEmpty ? nil : ffn[min(max(l, 0), ffn.count - 1)] }

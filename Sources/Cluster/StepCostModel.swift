@@ -47,6 +47,13 @@ public final class StepCostModel {
     /// The measured vLLM MLA attention module rows that price this MLA model's whole attention block (projections and
     /// kernel together, `mlaModuleUs`), when the GPU's tables have them for its MLA shape and dtypes; nil otherwise.
     public let mlaModule: VLLMMLATables.Selection?
+    /// vLLM's own MLA decode kernel measured for this model's attention shape and heads per GPU (the H200 table's, from
+    /// DeepSeek-V2-Lite's compiled steps): with `reprojected` module rows it prices the decode kernel in place of the
+    /// rows' remainder (`mlaModuleUs`); nil otherwise.
+    public let mlaDecodeKernel: VLLMKernelTables.MLADecodeKernel?
+    /// The model routes with vLLM's PyTorch grouped top-k (`ModelArchitecture.torchGroupedTopK`) and the GPU's table
+    /// has that router measured (`VLLMKernelTables.groupedTopKUs`).
+    let torchGroupedTopK: Bool
 
     let tp: Int, dp: Int, gpus: Int
     let headsPerGPU: Int
@@ -189,6 +196,13 @@ public final class StepCostModel {
         } else {
             mlaModule = nil
         }
+        if let m = mlaModule, m.reprojected, case let .mla(_, kvLora, _, rope, _) = model.attention, let k = kernels.tables?.mlaDecodeKernel,
+           k.heads == headsPerGPU, k.kvLoraRank == kvLora, k.ropeDim == rope, k.kvCache == m.key.kvCache {
+            mlaDecodeKernel = k
+        } else {
+            mlaDecodeKernel = nil
+        }
+        torchGroupedTopK = model.torchGroupedTopK && kernels.tables?.groupedTopKUs(tokens: 1) != nil
         kvBytesPerTokenLayer = model.kvElementsPerTokenPerLayer(tensorParallel: tp) * model.kvCacheBytes
         switch model.attention {
         case .gqa:
@@ -325,13 +339,33 @@ public final class StepCostModel {
         if f.denseIntermediate > 0 { s += g(m: t, n: 2 * f.denseIntermediate / tp, k: h) + g(m: t, n: h, k: f.denseIntermediate / tp) }
         if f.sharedIntermediate > 0 { s += g(m: t, n: 2 * f.sharedIntermediate / tp, k: h) + g(m: t, n: h, k: f.sharedIntermediate / tp) }
         if f.isMoE { s += gemm("dense GEMMs", m: t, n: f.experts, k: h) + kernels.memoryUs(bytes: Double(t * f.experts * 4)) }
+        if f.isMoE && torchGroupedTopK, let r = kernels.tables?.groupedTopKUs(tokens: t) {
+            note("grouped top-k router", .interpolated)
+            s += r
+        }
         return s
     }
 
-    /// Norms, rotary embedding, residual adds and activations of one layer (memory-bound elementwise passes).
+    /// Norms, rotary embedding, residual adds and activations of one layer as eager PyTorch runs them (the
+    /// Transformers engine): memory-bound passes over the hidden state.
     public func elementwiseUs(tokens t: Int) -> Double {
         note("elementwise", .roofline)
         return kernels.memoryUs(bytes: Double(t) * Double(model.hidden) * 2 * 8)
+    }
+
+    /// Layer `l`'s elementwise kernels in vLLM's compiled graph for T tokens on one GPU: each of the kernels
+    /// `ModelArchitecture.elementwiseKernels` counts costs the GPU's smallest kernel time (`KernelCost.minKernelUs`,
+    /// the launch-and-drain floor inside a CUDA graph) plus its share of their traffic at the achieved bandwidth.
+    /// Against vLLM 0.24.0's profiled decode steps on the H200 (seven models, 1-1,024 sequences; 2026-12-04) a least-
+    /// squares fit of the floor and the bandwidth gives 1.90 us and 4.4 TB/s, near the 2.0 us and 4.66 TB/s used
+    /// (`probe/vllm/elementwise.py`; per layer within about 30%: pointwise kernels run faster than the norms'
+    /// reductions). MLA's own elementwise kernels are left out where its measured module rows price the attention
+    /// block.
+    public func compiledElementwiseUs(layer l: Int, tokens t: Int) -> Double {
+        if t <= 0 { return 0 }
+        note("elementwise", .roofline)
+        let e = model.elementwiseKernels(layer: l, tensorParallel: tp, includingMLA: mlaModule == nil || mlaDecodeKernel != nil)
+        return Double(e.kernels) * KernelCost.minKernelUs + Double(t) * e.bytesPerToken / kernels.gpu.achievedBytesPerSecond * 1e6
     }
 
     /// Attention kernels of every layer on one GPU for a batch: sliding-window layers attend through their window.
@@ -409,13 +443,22 @@ public final class StepCostModel {
             rows.append(r.us); parts.append(max(1, Int((Double(b.prefillSequences) * length).rounded()))); sources.append(r.source)
         }
         if parts.isEmpty { return nil }
-        for s in sources { note("MLA attention module", s) }
         if m.reprojected {
             // Each row less the projections it ran at the measured model's shapes (its tokens), kept non-negative: the
             // MLA kernel, BMMs, RoPE and norms at this model's attention shape; plus this model's projections for the step.
+            // With vLLM's own decode kernel measured for this shape (`mlaDecodeKernel`), the decode row's remainder is
+            // that kernel and the cache write instead (the BMMs are in the projections, the RoPE and latent norm in
+            // `compiledElementwiseUs`).
             let d = m.tables.dims
-            var rest = 0.0
-            for (r, n) in zip(rows, parts) {
+            var rest = 0.0, first = 0
+            if b.decodeSequences > 0, let k = mlaDecodeKernel,
+               let r = k.us(sequences: Double(b.decodeSequences), context: b.decodeContext / Double(b.decodeSequences)) {
+                note("MLA decode kernel", r.source)
+                rest += r.us + kernels.memoryUs(bytes: Double(b.decodeSequences) * Double(d.kvLoraRank + d.qkRopeHeadDim) * model.kvCacheBytes)
+                first = 1
+            }
+            for s in sources.dropFirst(first) { note("MLA attention module", s) }
+            for (r, n) in zip(rows, parts).dropFirst(first) {
                 var rowGEMM: Double
                 if let v = mlaRowsGEMMCache[n] { rowGEMM = v } else {
                     rowGEMM = mlaModuleGEMMUs(tokens: n, hidden: d.hidden, qLora: d.qLoraRank)
@@ -430,6 +473,7 @@ public final class StepCostModel {
             }
             return rest + own
         }
+        for s in sources { note("MLA attention module", s) }
         var us = rows.reduce(0, +)
         if parts.count > 1 || parts[0] != b.tokens {
             let per = 1 / Double(model.layers)
@@ -521,10 +565,10 @@ public final class StepCostModel {
         var s = 0.0
         var lastSpec: FFNSpec? = nil, lastCost = 0.0
         for l in 0..<model.layers {
-            if model.ffn[l] != lastSpec { lastSpec = model.ffn[l]; lastCost = denseFFNUs(layer: l, tokens: t) }
+            if model.ffn[l] != lastSpec { lastSpec = model.ffn[l]; lastCost = denseFFNUs(layer: l, tokens: t) + compiledElementwiseUs(layer: l, tokens: t) }
             s += lastCost
         }
-        let v = s + Double(model.layers) * elementwiseUs(tokens: t)
+        let v = s
         denseCache.store(v, at: t)
         return v
     }
@@ -857,7 +901,7 @@ public final class StepCostModel {
         let p = stageLayerShare.count
         if p == 1 { return [whole] }
         let t = lastWorstTokens
-        let ffn = t > 0 ? denseUs(tokens: t) - Double(model.layers) * elementwiseUs(tokens: t) : 0
+        let ffn = t > 0 ? denseUs(tokens: t) - (0..<model.layers).reduce(0.0) { $0 + compiledElementwiseUs(layer: $1, tokens: t) } : 0
         var layerPart = whole
         layerPart.denseGEMM -= lastLMHead.denseGEMM + ffn
         layerPart.communication -= lastLMHead.communication + lastEPComm

@@ -170,6 +170,36 @@ public final class VLLMKernelTables: Sendable {
     let context: [AttnKey: AttnGrid]
     /// The measured vLLM MLA attention module tables (`mla` in the file; H100/H200 vLLM 0.24.0), see `VLLMMLATables`.
     public let mla: VLLMMLATables?
+    /// vLLM's own MLA decode kernel (FLASH_ATTN_MLA, kernel and split-KV combine, no projections or BMMs) at one head
+    /// count per GPU and latent shape, measured inside a model's compiled CUDA graphs (`mla_decode_kernel`; H200:
+    /// DeepSeek-V2-Lite's, probe/results/2026-12-04-h200-vllm-k): per decode batch a curve over the mean context.
+    public struct MLADecodeKernel: Sendable {
+        public var heads: Int, kvLoraRank: Int, ropeDim: Int, kvCache: String
+        let grid: AttnGrid
+        /// The kernel for `sequences` decode sequences at a mean `context`: log-log in context on the two measured
+        /// batch sizes around `sequences`, then log-log between them; nil past the measured batch sizes or contexts.
+        /// Below a batch's shortest measured context the kernel is taken at that context (it is at its floor there:
+        /// 14.7 us at 140 tokens and 14.8 at 568 for one sequence), an upper bound.
+        public func us(sequences: Double, context: Double) -> (us: Double, source: KernelSource)? {
+            let bs = grid.batches
+            guard let il = bs.lastIndex(where: { $0 <= sequences }), let ih = bs.firstIndex(where: { $0 >= sequences }) else { return nil }
+            func at(_ i: Int) -> (value: Double, exact: Bool)? {
+                let c = grid.curves[i]
+                let x = max(context, c.tokens[0])
+                guard let v = VLLMKernelTables.logLog(c, x) else { return nil }
+                return (v.value, v.exact && x == context)
+            }
+            guard let a = at(il) else { return nil }
+            if il == ih { return (a.value, a.exact ? .measured : .interpolated) }
+            guard let b = at(ih) else { return nil }
+            let t = (log(sequences) - grid.logBatches[il]) / (grid.logBatches[ih] - grid.logBatches[il])
+            return (exp(log(a.value) + t * (log(b.value) - log(a.value))), .interpolated)
+        }
+    }
+    public let mlaDecodeKernel: MLADecodeKernel?
+    /// vLLM's grouped top-k router run as PyTorch operations (a model with grouped top-k and no score-correction bias,
+    /// `torch_grouped_topk`), per MoE layer by the step's tokens; see `groupedTopKUs`.
+    let torchGroupedTopK: TokenCurve?
     let collectives: [Collective: [Int: (bytes: [Double], us: [Double])]]
 
     public convenience init(file: String) throws {
@@ -267,6 +297,35 @@ public final class VLLMKernelTables: Sendable {
         generation = try attention("generation_attention")
         context = try attention("context_attention")
         mla = try j.optional("mla").map { try VLLMMLATables(json: $0) }
+        if let k = j.optional("mla_decode_kernel") {
+            var byB: [Int: [(Double, Double)]] = [:]
+            for r in try k.require("rows").array() {
+                let v = try r.array()
+                guard v.count == 3 else { throw r.fail("expected [decode_sequences, mean_context, us]") }
+                let (b, c, us) = (try v[0].int(), try v[1].double(), try v[2].double())
+                guard b > 0, c > 0, us > 0 else { throw r.fail("sequences, context and time must be positive") }
+                byB[b, default: []].append((c, us))
+            }
+            var bs: [Double] = [], cs: [TokenCurve] = []
+            for b in byB.keys.sorted() {
+                let pts = byB[b]!.sorted { $0.0 < $1.0 }
+                bs.append(Double(b)); cs.append(try curve(pts.map(\.0), pts.map(\.1), node: k))
+            }
+            guard !bs.isEmpty else { throw k.fail("no rows") }
+            mlaDecodeKernel = MLADecodeKernel(heads: try k.positiveInt("heads"), kvLoraRank: try k.positiveInt("kv_lora_rank"),
+                                              ropeDim: try k.positiveInt("qk_rope_head_dim"), kvCache: try k.string("kv_cache_dtype"),
+                                              grid: AttnGrid(batches: bs, curves: cs))
+        } else { mlaDecodeKernel = nil }
+        if let k = j.optional("torch_grouped_topk") {
+            let pts = try k.require("rows").array().map { r -> (Double, Double) in
+                let v = try r.array()
+                guard v.count == 2 else { throw r.fail("expected [tokens, us]") }
+                let (t, us) = (try v[0].double(), try v[1].double())
+                guard t > 0, us > 0 else { throw r.fail("tokens and time must be positive") }
+                return (t, us)
+            }.sorted { $0.0 < $1.0 }
+            torchGroupedTopK = try curve(pts.map(\.0), pts.map(\.1), node: k)
+        } else { torchGroupedTopK = nil }
 
         var coll: [Collective: [Int: ([Double], [Double])]] = [:]
         if let c = try j.optionalObject("collectives") {
@@ -573,6 +632,17 @@ public final class VLLMKernelTables: Sendable {
     @inline(__always)
     static func attentionUs(_ g: AttnGrid, sequences: Double, length: Double) -> (us: Double, source: KernelSource)? {
         grid(g, batch: sequences, length: max(1, length))
+    }
+
+    /// The PyTorch grouped top-k router of one MoE layer for `tokens` tokens (`torch_grouped_topk`): linear in log
+    /// tokens between the measured counts (torch.topk changes algorithm with the row count, so the curve is not
+    /// monotone), the end values outside them; nil without the table.
+    public func groupedTopKUs(tokens: Int) -> Double? {
+        guard let c = torchGroupedTopK, tokens > 0 else { return nil }
+        let x = log(Double(tokens)), xs = c.logTokens, ys = c.values
+        if x <= xs[0] { return ys[0] }
+        if x >= xs[xs.count - 1] { return ys[ys.count - 1] }
+        return Interpolation.linear(x: xs, y: ys, at: x)
     }
 
     /// Whether decode and prefill attention rows were measured for this (query, KV) head pair.

@@ -7,14 +7,24 @@ import Serving
 /// vLLM's engine core by `probe/vllm/steplog` and cut per run by `probe/vllm/summarize.py` (`"kind":
 /// "vllm-step-trace"`).
 ///
-/// The steps compared are those of a busy engine: each one's `interval` (the time from its scheduling to the next
-/// step's) is its duration only when the next step follows without the engine waiting for a request. Offline runs
-/// (every request submitted at once) qualify at every step but the last; in serving runs a step qualifies when
-/// the next one continues a request that was already running (a decode, or a prompt chunk after an earlier one).
+/// A step's measured time is its period on the GPU's timeline: its GPU span (CUDA events at the start of
+/// `execute_model` and the end of `sample_tokens`, including any wait of the GPU for the host's launches) plus the
+/// GPU's idle gap before the next step, i.e. from this step's start on the GPU to the next one's. Where a trace lacks
+/// those columns, the `interval` (the time from its scheduling to the next step's). The two agree for steps replayed
+/// from CUDA graphs (median ratio 1.000 over 189 offline traces of the vLLM manifest), but under async scheduling the
+/// host's intervals around steps without graphs alternate short and long while the GPU runs them back to back
+/// (OLMoE's 16,384-token steps: intervals of 44-181 ms around GPU periods of 88-94 ms), so their median interval
+/// misstated such steps by up to 40% (the GPU periods' median was 1.5-1.6 times it in three traces).
+///
+/// The steps compared are those of a busy engine: a step's period is its duration only when the next step follows
+/// without the engine waiting for a request. Offline runs (every request submitted at once) qualify at every step but
+/// the last; in serving runs a step qualifies when the next one continues a request that was already running (a
+/// decode, or a prompt chunk after an earlier one).
 public struct StepTrace: Sendable {
     public struct Step: Sendable {
         public var batch: BatchShape
-        /// The measured step time (µs): schedule to the next step's schedule.
+        /// The measured step time (µs): its start on the GPU to the next step's (span plus the next idle gap), or
+        /// schedule to the next step's schedule where the trace has no GPU columns.
         public var measuredUs: Double
         /// What vLLM's CUDA-graph dispatcher chose (FULL, PIECEWISE, NONE) and the GPU span it measured (µs).
         public var recordedMode: String
@@ -41,7 +51,7 @@ public struct StepTrace: Sendable {
         let runKind = try j.optional("run_kind")?.string() ?? "serve"
         let rows = try j.require("steps").array()
         try Limits.checkMemory(Double(rows.count) * 256, what: "\(rows.count) steps", flag: "the step trace \(file)")
-        struct Raw { var batch: BatchShape; var interval: Double?; var mode: String; var gpu: Double?; var dn: Int; var continuesPrefill: Bool }
+        struct Raw { var batch: BatchShape; var interval: Double?; var mode: String; var gpu: Double?, gap: Double?; var dn: Int; var continuesPrefill: Bool }
         var raw: [Raw] = []
         raw.reserveCapacity(rows.count)
         for (k, row) in rows.enumerated() {
@@ -71,14 +81,16 @@ public struct StepTrace: Sendable {
             // The trace lists at most 64 chunks; the rest of the prompt tokens count as one more chunk.
             if pt > listed { b.addPrefill(chunk: pt - listed, prefix: 0, samples: true) }
             raw.append(Raw(batch: b, interval: num("interval"), mode: (try? r[at["cg"]!].string()) ?? "?",
-                           gpu: at["gpu"].flatMap { num(cols[$0]) }, dn: dn, continuesPrefill: continues))
+                           gpu: at["gpu"].flatMap { num(cols[$0]) }, gap: at["gap"].flatMap { num(cols[$0]) }, dn: dn, continuesPrefill: continues))
         }
         var steps: [Step] = []
         for k in 0..<raw.count {
             guard let iv = raw[k].interval, iv > 0, k + 1 < raw.count else { continue }
             let next = raw[k + 1]
             guard runKind == "offline" || next.dn > 0 || next.continuesPrefill else { continue }
-            steps.append(Step(batch: raw[k].batch, measuredUs: iv * 1000, recordedMode: raw[k].mode, recordedGPUUs: raw[k].gpu.map { $0 * 1000 }))
+            var period = iv
+            if let g = raw[k].gpu, let gap = next.gap, g > 0, gap >= 0 { period = g + gap }
+            steps.append(Step(batch: raw[k].batch, measuredUs: period * 1000, recordedMode: raw[k].mode, recordedGPUUs: raw[k].gpu.map { $0 * 1000 }))
         }
         guard !steps.isEmpty else { throw InputError.data("\(file): no step of a busy engine to compare (\(raw.count) steps recorded)") }
         return StepTrace(file: file, steps: steps, recorded: raw.count, runKind: runKind)

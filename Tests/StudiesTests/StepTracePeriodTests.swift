@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import Studies
+
+/// A step's measured time is its period on the GPU's timeline (its span plus the idle gap before the next step), not
+/// the host's interval between schedules: under async scheduling those alternate short and long around steps run
+/// without CUDA graphs while the GPU runs them back to back (OLMoE's 16,384-token steps, 2026-12-04 traces).
+@Suite struct StepTracePeriodTests {
+    func write(_ columns: [String], _ steps: [[Any]], kind: String = "offline") throws -> String {
+        let file = NSTemporaryDirectory() + "moesim-trace-\(UUID().uuidString).json"
+        let doc: [String: Any] = ["kind": "vllm-step-trace", "run_kind": kind, "columns": columns, "steps": steps]
+        try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
+    let cols = ["t", "interval", "gpu", "gap", "cg", "tok", "dn", "dctx", "pn", "pt", "pre"]
+
+    func row(_ interval: Double, gpu: Double, gap: Double) -> [Any] {
+        [0.0, interval, gpu, gap, "NONE", 2048, 0, 0, 1, 2048, [[2048, 0]]]
+    }
+
+    @Test func periodsFollowTheGPUTimelineNotTheHostsIntervals() throws {
+        // Intervals 49, 130, 50, 131 ms around GPU spans of 88 ms with 1-2 ms idle between them.
+        let file = try write(cols, [row(49, gpu: 88, gap: 300), row(130, gpu: 88, gap: 2), row(50, gpu: 88, gap: 1),
+                                    row(131, gpu: 88, gap: 2), row(90, gpu: 88, gap: 1)])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let t = try StepTrace.load(file: file)
+        // The last step has no next one; each period is the span plus the next step's gap (the first gap, the idle
+        // time before the run, belongs to no step).
+        #expect(t.steps.map(\.measuredUs) == [90_000, 89_000, 90_000, 89_000])
+        #expect(t.steps.map(\.recordedGPUUs) == [88_000, 88_000, 88_000, 88_000])
+    }
+
+    @Test func tracesWithoutTheGPUColumnsKeepTheIntervals() throws {
+        let plain = ["t", "interval", "cg", "tok", "dn", "dctx", "pn", "pt", "pre"]
+        let r: [Any] = [0.0, 12.5, "FULL", 4, 4, 400, 0, 0, [[Int]]()]
+        let file = try write(plain, [r, r, r])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(try StepTrace.load(file: file).steps.map(\.measuredUs) == [12_500, 12_500])
+        // A step whose span was not recorded (null) keeps its interval too.
+        let mixed = try write(cols, [[0.0, 20.0, NSNull(), 0.5, "FULL", 4, 4, 400, 0, 0, [[Int]]()],
+                                     [0.0, 20.0, 18.0, 0.5, "FULL", 4, 4, 400, 0, 0, [[Int]]()],
+                                     [0.0, 20.0, 18.0, 0.5, "FULL", 4, 4, 400, 0, 0, [[Int]]()]])
+        defer { try? FileManager.default.removeItem(atPath: mixed) }
+        #expect(try StepTrace.load(file: mixed).steps.map(\.measuredUs) == [20_000, 18_500])
+    }
+}
