@@ -148,6 +148,12 @@ SESSIONS = {
     # The eleventh and twelfth device sessions profiled kernels only (runs k-*: no manifest entry); the thirteenth
     # (2026-12-04, evening, one host): DeepSeek-V2-Lite's serving grid on a fresh host, every run held out.
     "2026-12-04-h200-vllm-m": {"prefix": "m/", "fit_runs": set(), "call": {"dsv2lite-serve": "m1"}},
+    # The fourteenth (2026-12-04, night, one host): 16,384-token steps without CUDA graphs profiled for two prompt
+    # lengths (runs k-*: no manifest entry) beside the same offline runs unprofiled, and Llama-3.1-8B's offline grid,
+    # every run held out.
+    "2026-12-04-h200-vllm-n": {"prefix": "n/", "fit_runs": set(), "skip_prefix": "k-",
+                               "call": {"olmoe-prefill-kernels": "n1", "qwen15-prefill-kernels": "n1",
+                                        "mixtral-prefill-kernels": "n1", "llama8b-offline": "n2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
