@@ -328,6 +328,17 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fourteent
            "unprofiled (held out), and Llama-3.1-8B's offline grid (held out), written by make_jobs.py.",
            "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_n]}, open(os.path.join(here, "jobs-h200-n.json"), "w"), indent=1)
 print("fourteenth session:", len(jobs_n), "jobs;", sum(len(j["runs"]) for j in jobs_n), "runs")
+# The fifteenth session (2026-12-04, night, the day's last device minutes): held-out runs on a fresh host for the
+# models the night's re-pricing changed most (DeepSeek-V2-Lite's MLA decode kernel and router, gpt-oss-20b's and every
+# model's elementwise kernels), and Qwen3-30B-A3B's serving grid, of which the manifest holds two held-out runs. Every
+# run held out.
+jobs_o = [job("dsv2lite-offline", "deepseek-v2-lite", "offline", OFFLINE_HELD),
+          job("qwen3-serve", "qwen3-30b-a3b", "serve", [dict(r, target_s=12) if "target_s" in r else r for r in SERVE]),
+          dict(job("gptoss20b-offline", "gpt-oss-20b", "offline", OFFLINE_HELD), warmup=WARM)]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fifteenth session: DeepSeek-V2-Lite and gpt-oss-20b offline, "
+           "Qwen3-30B-A3B serving, on a fresh host, every run held out, written by make_jobs.py.",
+           "jobs": jobs_o}, open(os.path.join(here, "jobs-h200-o.json"), "w"), indent=1)
+print("fifteenth session:", len(jobs_o), "jobs;", sum(len(j["runs"]) for j in jobs_o), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
