@@ -154,6 +154,10 @@ SESSIONS = {
     "2026-12-04-h200-vllm-n": {"prefix": "n/", "fit_runs": set(), "skip_prefix": "k-",
                                "call": {"olmoe-prefill-kernels": "n1", "qwen15-prefill-kernels": "n1",
                                         "mixtral-prefill-kernels": "n1", "llama8b-offline": "n2"}},
+    # The fifteenth (2026-12-04, night, one host): DeepSeek-V2-Lite and gpt-oss-20b offline, Qwen3-30B-A3B serving,
+    # every run held out.
+    "2026-12-04-h200-vllm-o": {"prefix": "o/", "fit_runs": set(),
+                               "call": {"dsv2lite-offline": "o1", "qwen3-serve": "o1", "gptoss20b-offline": "o2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
