@@ -10,6 +10,9 @@
 #    in an earlier call on this host (/root/vres/<job>/done) or named in SKIP_JOBS are not run again.
 # 3. Packs the jobs finished in this call (result files, step traces, logs; not the raw step logs) into
 #    $OUT/vres-<time>.tar.xz.
+# The checkout travels with every call (64 MiB in all): since the fourteenth session the tracked tree (about 56 MB,
+# most of it probe/results) leaves no room for a 12 MiB part, so move probe/results aside for the calls (the device
+# needs only probe/vllm), which then carry four parts each, and put it back before committing.
 # On a user's own host with vLLM installed: python3 probe/vllm/suite.py --jobs probe/vllm/jobs-h200.json --results DIR
 # --vsite "" does the same.
 set -u
