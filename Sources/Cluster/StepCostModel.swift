@@ -66,7 +66,7 @@ public final class StepCostModel {
     let bf16FusedMoETiles: FusedMoEBlockM.Tiles?
 
     // Caches indexed by token count.
-    let denseCache = CountCache()
+    let denseCache = CountCache(), elementwiseCache = CountCache()
     let attnGEMMCache = CountCache()
     let tpCommCache = CountCache()
     let lmCache = CountCache()
@@ -202,7 +202,7 @@ public final class StepCostModel {
         } else {
             mlaDecodeKernel = nil
         }
-        torchGroupedTopK = model.torchGroupedTopK && kernels.tables?.groupedTopKUs(tokens: 1) != nil
+        torchGroupedTopK = model.torchGroupedTopK && kernels.tables?.torchGroupedTopK != nil
         kvBytesPerTokenLayer = model.kvElementsPerTokenPerLayer(tensorParallel: tp) * model.kvCacheBytes
         switch model.attention {
         case .gqa:
@@ -339,11 +339,16 @@ public final class StepCostModel {
         if f.denseIntermediate > 0 { s += g(m: t, n: 2 * f.denseIntermediate / tp, k: h) + g(m: t, n: h, k: f.denseIntermediate / tp) }
         if f.sharedIntermediate > 0 { s += g(m: t, n: 2 * f.sharedIntermediate / tp, k: h) + g(m: t, n: h, k: f.sharedIntermediate / tp) }
         if f.isMoE { s += gemm("dense GEMMs", m: t, n: f.experts, k: h) + kernels.memoryUs(bytes: Double(t * f.experts * 4)) }
-        if f.isMoE && torchGroupedTopK, let r = kernels.tables?.groupedTopKUs(tokens: t) {
-            note("grouped top-k router", .interpolated)
-            s += r
-        }
         return s
+    }
+
+    /// Layer `l`'s grouped top-k router as vLLM runs it in PyTorch operations for T tokens (`torchGroupedTopK`, the
+    /// measured curve `VLLMKernelTables.groupedTopKUs`); 0 for a layer without routed experts or a model routed otherwise.
+    /// vLLM's steps only (`denseUs`): the Transformers engine prices its own layers.
+    public func vllmRouterUs(layer l: Int, tokens t: Int) -> Double {
+        guard torchGroupedTopK, model.ffn[l].isMoE, let r = kernels.tables?.groupedTopKUs(tokens: t) else { return 0 }
+        note("grouped top-k router", .interpolated)
+        return r
     }
 
     /// Norms, rotary embedding, residual adds and activations of one layer as eager PyTorch runs them (the
@@ -366,6 +371,14 @@ public final class StepCostModel {
         note("elementwise", .roofline)
         let e = model.elementwiseKernels(layer: l, tensorParallel: tp, includingMLA: mlaModule == nil || mlaDecodeKernel != nil)
         return Double(e.kernels) * KernelCost.minKernelUs + Double(t) * e.bytesPerToken / kernels.gpu.achievedBytesPerSecond * 1e6
+    }
+
+    /// `compiledElementwiseUs` summed over every layer (cached per token count: the pipeline split takes it every step).
+    func compiledElementwiseAllLayersUs(tokens t: Int) -> Double {
+        if let v = elementwiseCache[t] { return v }
+        let v = (0..<model.layers).reduce(0.0) { $0 + compiledElementwiseUs(layer: $1, tokens: t) }
+        elementwiseCache.store(v, at: t)
+        return v
     }
 
     /// Attention kernels of every layer on one GPU for a batch: sliding-window layers attend through their window.
@@ -565,7 +578,10 @@ public final class StepCostModel {
         var s = 0.0
         var lastSpec: FFNSpec? = nil, lastCost = 0.0
         for l in 0..<model.layers {
-            if model.ffn[l] != lastSpec { lastSpec = model.ffn[l]; lastCost = denseFFNUs(layer: l, tokens: t) + compiledElementwiseUs(layer: l, tokens: t) }
+            if model.ffn[l] != lastSpec {
+                lastSpec = model.ffn[l]
+                lastCost = denseFFNUs(layer: l, tokens: t) + vllmRouterUs(layer: l, tokens: t) + compiledElementwiseUs(layer: l, tokens: t)
+            }
             s += lastCost
         }
         let v = s
@@ -901,7 +917,7 @@ public final class StepCostModel {
         let p = stageLayerShare.count
         if p == 1 { return [whole] }
         let t = lastWorstTokens
-        let ffn = t > 0 ? denseUs(tokens: t) - (0..<model.layers).reduce(0.0) { $0 + compiledElementwiseUs(layer: $1, tokens: t) } : 0
+        let ffn = t > 0 ? denseUs(tokens: t) - compiledElementwiseAllLayersUs(tokens: t) : 0
         var layerPart = whole
         layerPart.denseGEMM -= lastLMHead.denseGEMM + ffn
         layerPart.communication -= lastLMHead.communication + lastEPComm

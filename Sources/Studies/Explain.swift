@@ -119,7 +119,7 @@ public struct StepExplanation {
         let f = m.ffn[li]
         let denseParams = m.denseFFNParams(layer: li)
         if denseParams > 0 {
-            comps.append(comp(f.isMoE ? "router + shared experts" : "dense MLP", cost.denseFFNUs(layer: li, tokens: t), 2 * Double(t) * denseParams / Double(tp),
+            comps.append(comp(f.isMoE ? "router + shared experts" : "dense MLP", cost.denseFFNUs(layer: li, tokens: t) + cost.vllmRouterUs(layer: li, tokens: t), 2 * Double(t) * denseParams / Double(tp),
                               denseParams * m.linearBytesPerParam / Double(tp), f.isMoE ? "router (E = \(f.experts)) and shared expert width \(f.sharedIntermediate)" : "gated MLP width \(f.denseIntermediate) / TP"))
             tag("dense GEMMs")
         }

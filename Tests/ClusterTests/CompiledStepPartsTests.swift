@@ -114,8 +114,12 @@ import SimKit
         let lite = try cost("deepseek-v2-lite")
         let b = mlaDecode(64, kvLen: 566)
         #expect(try #require(lite.mlaModuleUs(b)) < (try #require(c.mlaModuleUs(b))))
-        // Without the router curve the Lite's MoE layers carry no router beyond the router GEMM.
-        #expect(lite.denseFFNUs(layer: 1, tokens: 64) > c.denseFFNUs(layer: 1, tokens: 64))
+        // Without the router curve the Lite's MoE layers carry no router beyond the router GEMM; with it, vLLM's steps
+        // (`denseUs`) carry it and the FFN the Transformers engine also prices does not.
+        #expect(c.vllmRouterUs(layer: 1, tokens: 64) == 0 && lite.vllmRouterUs(layer: 1, tokens: 64) > 0)
+        #expect(lite.denseFFNUs(layer: 1, tokens: 64) == c.denseFFNUs(layer: 1, tokens: 64))
+        #expect(lite.denseUs(tokens: 64) > c.denseUs(tokens: 64) + 26 * lite.vllmRouterUs(layer: 1, tokens: 64) * 0.999)
+        #expect(lite.vllmRouterUs(layer: 0, tokens: 64) == 0)
     }
 
     /// DeepSeek-V2's routing (grouped top-k, no score-correction bias) runs as PyTorch operations in vLLM 0.24:
