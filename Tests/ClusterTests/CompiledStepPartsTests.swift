@@ -98,6 +98,9 @@ import SimKit
         #expect(src["MLA decode kernel"] == [.interpolated])
         #expect(src["MLA attention module"] == nil)
         #expect(src["grouped top-k router"] != nil)
+        // The run's note says where the decode part comes from; where the grid does not apply it does not say so.
+        #expect(f.assumptions.contains { $0.contains("'MLA decode kernel'") })
+        #expect(!(try cost("deepseek-v2-lite", gpu: "h100-sxm-80gb")).assumptions.contains { $0.contains("'MLA decode kernel'") })
     }
 
     @Test func theKernelGridAppliesOnlyWhereItWasMeasured() throws {
