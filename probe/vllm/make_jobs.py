@@ -339,6 +339,14 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, fifteenth
            "Qwen3-30B-A3B serving, on a fresh host, every run held out, written by make_jobs.py.",
            "jobs": jobs_o}, open(os.path.join(here, "jobs-h200-o.json"), "w"), indent=1)
 print("fifteenth session:", len(jobs_o), "jobs;", sum(len(j["runs"]) for j in jobs_o), "runs")
+# The sixteenth session (2026-12-04, late night): after hostcorr.py's rounds on the same host (how fast this host runs
+# OLMoE's host-bound steps), Qwen3-30B-A3B's serving grid again, to see its serving latencies beside that gauge on a
+# second host. Every run held out (ids p/...).
+jobs_p = [job("qwen3-serve", "qwen3-30b-a3b", "serve", [dict(r, target_s=12) if "target_s" in r else r for r in SERVE])]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, sixteenth session: Qwen3-30B-A3B serving after "
+           "hostcorr.py on the same host, every run held out, written by make_jobs.py.",
+           "jobs": jobs_p}, open(os.path.join(here, "jobs-h200-p.json"), "w"), indent=1)
+print("sixteenth session:", len(jobs_p), "jobs;", sum(len(j["runs"]) for j in jobs_p), "runs")
 # OLMoE's max_position_embeddings is 4096: every run above fits (2048 + 128).
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, written by make_jobs.py", "jobs": jobs},
