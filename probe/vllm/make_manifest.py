@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -158,6 +159,12 @@ SESSIONS = {
     # every run held out.
     "2026-12-04-h200-vllm-o": {"prefix": "o/", "fit_runs": set(),
                                "call": {"dsv2lite-offline": "o1", "qwen3-serve": "o1", "gptoss20b-offline": "o2"}},
+    # The sixteenth (2026-12-04, late night, three hosts): hostcorr.py's rounds (no manifest entries) and, on the second
+    # host, Qwen3-30B-A3B's serving grid again, every run held out.
+    # hostcorr.py's rounds on its three hosts (OLMoE's lone 2,048-token graphless step and a lone 128-token decode, each
+    # host's median over its rounds) are fit entries: the fit split's graphless probes came from the fifth session's
+    # hosts alone, and these three are more of the hosts the engine's host costs are stated for.
+    "2026-12-04-h200-vllm-p": {"prefix": "p/", "fit_runs": set(), "call": {"qwen3-serve": "p1"}, "hostcorr_fit": True},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -183,9 +190,41 @@ def main():
     write(runs, out, base)
 
 
+def hostcorr_entries(res, rel, sess):
+    """probe/vllm/hostcorr.py's rounds (a folder hostcorr-<name>/hostcorr.jsonl per host) as two offline entries per
+    host: the lone 2,048-token prompt with one output token (CUDA graphs captured for 1-8 tokens only, so the step runs
+    without) and the lone 64-token prompt decoding 128 tokens, each measured as the median over the host's rounds, at
+    the geometric mean of every hostspeed.py workload timed during them (this process's and the engine core's)."""
+    runs = []
+    for name in sorted(os.listdir(res)):
+        f = os.path.join(res, name, "hostcorr.jsonl")
+        if not name.startswith("hostcorr-") or not os.path.exists(f):
+            continue
+        rounds = [r for r in map(json.loads, open(f)) if r.get("kind") == "round"]
+        if not rounds:
+            continue
+        speeds = [r["battery"]["py_small_s"] for r in rounds] + [
+            r["engine_core"]["engine_core"]["workload_median_s"] for r in rounds if "engine_core" in r.get("engine_core", {})]
+        gm = math.exp(sum(math.log(x) for x in speeds) / len(speeds))
+        dep = ["--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--max-cudagraph-capture-size", "8",
+               "--routing", "histogram:olmoe-1b-7b-dummy-routing.json", "--host-speed", "%.4f" % gm, "--usage-context", "offline"]
+        g = statistics.median(x for r in rounds for x in r["g2048_s"])
+        d = statistics.median(r["decode128_s"] for r in rounds)
+        note = ("%s; the median over %d rounds of probe/vllm/hostcorr.py (%s); host speed %.4f s, the geometric mean of %d "
+                "measurements during the rounds (probe/vllm/hostspeed.py)")
+        for rid, wl, val, what in (("g-i2048", ["--num-prompts", "1", "--random-input-len", "2048", "--random-output-len", "1"], g,
+                                    "a lone 2,048-token prompt, one output token: one graphless prefill step"),
+                                   ("d-i64-o128", ["--num-prompts", "1", "--random-input-len", "64", "--random-output-len", "128"], d,
+                                    "a lone 64-token prompt decoding 128 tokens")):
+            runs.append({"id": "%s%s/%s" % (sess["prefix"], name, rid), "fit": bool(sess.get("hostcorr_fit")), "args": dep + wl,
+                         "measured": {"elapsed_time": round(val, 6)}, "note": note % (what, len(rounds), rel(f), gm, len(speeds)),
+                         "tags": [sess["call"].get(name, "hostcorr")]})
+    return runs
+
+
 def entries(res, rel):
     sess = SESSIONS.get(os.path.basename(os.path.normpath(res)), {"prefix": "", "fit": FIT, "call": CALL})
-    runs = []
+    runs = hostcorr_entries(res, rel, sess)
     for job in sorted(os.listdir(res)):
         jd = os.path.join(res, job)
         if not os.path.isdir(jd) or not os.path.exists(os.path.join(jd, "runs.json")):
@@ -308,6 +347,9 @@ def write(runs, out, base):
                         "routing: recorded per layer for Mixtral, OLMoE, Qwen1.5-MoE and Qwen3-30B-A3B (probe/results/2026-12-04-h200-vllm-h), "
                         "derived from vLLM's code for DeepSeek-V2-Lite and gpt-oss-20b. Entries whose id starts with 'x2/' are the first vLLM runs on two H200s (OLMoE under -tp 2, offline, "
                         "probe/results/2026-12-04-h200x2-vllm, tag x2a), all held out. "
+                        "Entries whose id starts with 'p/' come from a sixteenth session (2026-12-04, probe/results/2026-12-04-h200-vllm-p): "
+                        "Qwen3-30B-A3B's serving grid (tag p1, held out) and, from probe/vllm/hostcorr.py's rounds on three hosts, OLMoE's lone "
+                        "2,048-token graphless step and lone 128-token decode per host (fitted, declared in make_manifest.py before the fit). "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
