@@ -20,6 +20,8 @@ import statistics
 import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "probe", "vllm"))
+from hostcorr_report import spearman  # noqa: E402
 v = json.load(open(sys.argv[1]))
 m = json.load(open(os.path.join(here, "manifest.json")))
 stall = {e["id"] for e in m["runs"] if "stall" in e.get("tags", [])}
@@ -52,19 +54,6 @@ print("%d step traces from %d job calls: measured / predicted time of steps with
 print("  " + "  ".join("p%d %.2f" % (100 * p, pct(p)) for p in (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)))
 print("host_spread_low %.2f, host_spread_high %.2f (10th and 90th percentiles)" % (pct(0.1), pct(0.9)))
 
-
-def ranks(xs):
-    order = sorted(range(len(xs)), key=lambda i: xs[i])
-    r = [0] * len(xs)
-    for k, i in enumerate(order):
-        r[i] = k
-    return r
-
-
-def spearman(a, b):
-    ra, rb = ranks(a), ranks(b)
-    ma, mb = statistics.mean(ra), statistics.mean(rb)
-    return sum((x - ma) * (y - mb) for x, y in zip(ra, rb)) / (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
 
 
 if len(per_run) > 2:
