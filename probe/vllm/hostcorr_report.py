@@ -4,7 +4,12 @@ whether any gauge of hostprobe.py's battery (timed in the front-end process betw
 workload timed inside the engine core follows it (Spearman rank correlation over the rounds), and what the step
 logger saw inside the graphless steps (scheduler, execute_model on the host, the GPU's span).
 
-  python3 probe/vllm/hostcorr_report.py probe/results/2026-12-04-h200-vllm-p/hostcorr-host*
+  python3 probe/vllm/hostcorr_report.py [--svg FILE [--reference RESULT.json,...]] probe/results/2026-12-04-h200-vllm-p/hostcorr-host*
+
+--svg FILE also draws each host's rounds: the lone graphless step's time (median of the round's five) against the
+round's time since the first, one colour a host, with each host's median as a line; --reference adds the
+elapsed_time of vllm_bench.py result files of the same step made elsewhere (e.g. the fifth session's
+olmoe-graphless/g-i2048-s*.json) as grey lines.
 """
 import json
 import os
@@ -80,8 +85,57 @@ def report(folder):
     print()
 
 
+def svg(folders, path, references=(), width=820, height=400):
+    """The rounds of every host as dots (x: seconds since the host's first round, y: the round's median graphless
+    step in ms), each host's median as a dashed line; plain SVG, no plotting library."""
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+    series = []
+    for f in folders:
+        rounds = [r for r in map(json.loads, open(os.path.join(f, "hostcorr.jsonl"))) if r.get("kind") == "round"]
+        t0 = rounds[0]["battery"]["time"]
+        series.append((os.path.basename(os.path.normpath(f)), [(r["battery"]["time"] - t0, 1e3 * r["g2048_median_s"]) for r in rounds]))
+    xmax = max(x for _, pts in series for x, _ in pts) or 1
+    refs = [(os.path.relpath(f), 1e3 * json.load(open(f))["elapsed_time"]) for f in references]
+    ymax = max([50.0] + [y * 1.1 for _, y in refs] + [y * 1.05 for _, pts in series for _, y in pts])
+    left, right, top, bottom = 60, 20, 50 + 16 * (len(series) + (1 if refs else 0)), 50
+    X = lambda x: left + (width - left - right) * x / xmax
+    Y = lambda y: height - bottom - (height - top - bottom) * y / ymax
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="20" font-size="14">vLLM 0.24, OLMoE-1B-7B, one H200: a lone 2,048-token prompt (one step without CUDA graphs)</text>' % left,
+           '<text x="%d" y="38">probe/vllm/hostcorr.py, round by round on each host</text>' % left]
+    for y in range(0, int(ymax) + 1, 10):
+        out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%d</text>' % (left, width - right, Y(y), Y(y), left - 6, Y(y) + 4, y))
+    for x in range(0, int(xmax) + 1, 60):
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>' % (X(x), height - bottom + 16, x))
+    out.append('<text x="%d" y="%d" text-anchor="middle">seconds since the host\'s first round</text>' % ((left + width - right) // 2, height - 12))
+    out.append('<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">step, ms (median of five prompts)</text>' % ((top + height - bottom) // 2, (top + height - bottom) // 2))
+    for i, (name, pts) in enumerate(series):
+        c = colours[i % len(colours)]
+        out += ['<circle cx="%.1f" cy="%.1f" r="2.2" fill="%s" fill-opacity="0.7"/>' % (X(x), Y(y), c) for x, y in pts]
+        m = statistics.median(y for _, y in pts)
+        out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="6 4"/>' % (left, width - right, Y(m), Y(m), c))
+        out.append('<text x="%d" y="%d" fill="%s">%s: median %.1f ms over %d rounds</text>' % (left, 58 + 16 * i, c, name, m, len(pts)))
+    for name, y in refs:
+        out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#777" stroke-dasharray="2 3"/>' % (left, width - right, Y(y), Y(y)))
+    if refs:
+        out.append('<text x="%d" y="%d" fill="#555">grey: the same step on another host, %s ms (%s)</text>' % (
+            left, 58 + 16 * len(series), " and ".join("%.1f" % y for _, y in refs), os.path.dirname(refs[0][0])))
+    out.append("</svg>")
+    with open(path, "w") as fh:
+        fh.write("\n".join(out) + "\n")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    svg_path, refs = None, []
+    if args[:1] == ["--svg"] and len(args) > 1:
+        svg_path, args = args[1], args[2:]
+    if args[:1] == ["--reference"] and len(args) > 1:
+        refs, args = args[1].split(","), args[2:]
+    if not args:
         sys.exit(__doc__)
-    for f in sys.argv[1:]:
+    for f in args:
         report(f)
+    if svg_path:
+        svg(args, svg_path, refs)
