@@ -54,8 +54,6 @@ print("%d step traces from %d job calls: measured / predicted time of steps with
 print("  " + "  ".join("p%d %.2f" % (100 * p, pct(p)) for p in (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)))
 print("host_spread_low %.2f, host_spread_high %.2f (10th and 90th percentiles)" % (pct(0.1), pct(0.9)))
 
-
-
 if len(per_run) > 2:
     exponent = json.load(open(os.path.join(here, "..", "..", "profiles", "engines", "vllm.json")))["parameters"]["host_speed_exponent"]
     logs = [math.log(x[0]) for x in per_run]

@@ -39,6 +39,12 @@ def pct(xs, p):
     return s[min(len(s) - 1, int(p * len(s)))]
 
 
+def rounds_of(folder):
+    """hostcorr.py's records in `folder`/hostcorr.jsonl: its meta record (host, engine settings) and its rounds."""
+    recs = [json.loads(line) for line in open(os.path.join(folder, "hostcorr.jsonl"))]
+    return next((r for r in recs if r.get("kind") == "meta"), {}), [r for r in recs if r.get("kind") == "round"]
+
+
 def steps_of(folder):
     """The engine core's step records from the host's steplog.tar.xz (the step logger's raw JSON lines)."""
     f = os.path.join(folder, "steplog.tar.xz")
@@ -56,7 +62,7 @@ def steps_of(folder):
 
 
 def report(folder):
-    rounds = [r for r in map(json.loads, open(os.path.join(folder, "hostcorr.jsonl"))) if r.get("kind") == "round"]
+    rounds = rounds_of(folder)[1]
     g = [1e3 * r["g2048_median_s"] for r in rounds]
     d = [1e3 * r["decode128_s"] / r.get("decode128_tokens", 128) for r in rounds]
     singles = [1e3 * x for r in rounds for x in r["g2048_s"]]
@@ -91,7 +97,7 @@ def svg(folders, path, references=(), width=820, height=400):
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
     series = []
     for f in folders:
-        rounds = [r for r in map(json.loads, open(os.path.join(f, "hostcorr.jsonl"))) if r.get("kind") == "round"]
+        rounds = rounds_of(f)[1]
         t0 = rounds[0]["battery"]["time"]
         series.append((os.path.basename(os.path.normpath(f)), [(r["battery"]["time"] - t0, 1e3 * r["g2048_median_s"]) for r in rounds]))
     xmax = max(x for _, pts in series for x, _ in pts) or 1

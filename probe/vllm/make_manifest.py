@@ -23,6 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stalls  # noqa: E402
+from hostcorr_report import rounds_of  # noqa: E402
 
 MODELS = {"olmoe": "olmoe-1b-7b", "mixtral": "mixtral-8x7b", "qwen3": "qwen3-30b-a3b", "qwen15": "qwen1.5-moe-a2.7b",
           "dsv2lite": "deepseek-v2-lite", "llama8b": "llama-3.1-8b", "gptoss20b": "gpt-oss-20b"}
@@ -159,9 +160,8 @@ SESSIONS = {
     # every run held out.
     "2026-12-04-h200-vllm-o": {"prefix": "o/", "fit_runs": set(),
                                "call": {"dsv2lite-offline": "o1", "qwen3-serve": "o1", "gptoss20b-offline": "o2"}},
-    # The sixteenth (2026-12-04, late night, three hosts): hostcorr.py's rounds (no manifest entries) and, on the second
-    # host, Qwen3-30B-A3B's serving grid again, every run held out.
-    # hostcorr.py's rounds on its three hosts (OLMoE's lone 2,048-token graphless step and a lone 128-token decode, each
+    # The sixteenth (2026-12-04, late night, three hosts): on the second host, Qwen3-30B-A3B's serving grid again, held
+    # out; hostcorr.py's rounds on all three (OLMoE's lone 2,048-token graphless step and a lone 128-token decode, each
     # host's median over its rounds) are fit entries: the fit split's graphless probes came from the fifth session's
     # hosts alone, and these three are more of the hosts the engine's host costs are stated for.
     "2026-12-04-h200-vllm-p": {"prefix": "p/", "fit_runs": set(), "call": {"qwen3-serve": "p1"}, "hostcorr_fit": True},
@@ -190,6 +190,28 @@ def main():
     write(runs, out, base)
 
 
+def geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def deployment(job, model, engine):
+    """moesim's deployment flags for a job of `model` run with vLLM engine arguments `engine`: the model (or the job's
+    changed copy), the GPU, the knobs, and the routing vLLM's dummy weights give that model."""
+    dep = ["--model", MODEL_FILES.get(job, model), "--gpu", "h200-sxm-141gb"] + knob_flags(engine)
+    if model == "deepseek-v2-lite":
+        # vLLM's dummy weights route every DeepSeek-V2 token to experts 0-5 (see the histogram file's note).
+        dep += ["--routing", "histogram:deepseek-v2-lite-dummy-routing.json"]
+    if model == "gpt-oss-20b":
+        # Likewise every gpt-oss token goes to the four experts of largest router bias (the histogram file's note).
+        dep += ["--routing", "histogram:gpt-oss-20b-dummy-routing.json"]
+    if model in RECORDED_ROUTING and job not in MODEL_FILES:
+        # The other MoE models' routing under the dummy weights, recorded per layer in the eighth session
+        # (probe/results/2026-12-04-h200-vllm-h): near uniform for Mixtral, OLMoE and Qwen3-30B-A3B (the most picked
+        # expert 1.05-1.42x the uniform share), skewed for Qwen1.5-MoE (up to 4x in its last layers).
+        dep += ["--routing", "histogram:%s-dummy-routing.json" % model]
+    return dep
+
+
 def hostcorr_entries(res, rel, sess):
     """probe/vllm/hostcorr.py's rounds (a folder hostcorr-<name>/hostcorr.jsonl per host) as two offline entries per
     host: the lone 2,048-token prompt with one output token (CUDA graphs captured for 1-8 tokens only, so the step runs
@@ -200,14 +222,15 @@ def hostcorr_entries(res, rel, sess):
         f = os.path.join(res, name, "hostcorr.jsonl")
         if not name.startswith("hostcorr-") or not os.path.exists(f):
             continue
-        rounds = [r for r in map(json.loads, open(f)) if r.get("kind") == "round"]
+        meta, rounds = rounds_of(os.path.join(res, name))
         if not rounds:
             continue
         speeds = [r["battery"]["py_small_s"] for r in rounds] + [
             r["engine_core"]["engine_core"]["workload_median_s"] for r in rounds if "engine_core" in r.get("engine_core", {})]
-        gm = math.exp(sum(math.log(x) for x in speeds) / len(speeds))
-        dep = ["--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--max-cudagraph-capture-size", "8",
-               "--routing", "histogram:olmoe-1b-7b-dummy-routing.json", "--host-speed", "%.4f" % gm, "--usage-context", "offline"]
+        gm = geomean(speeds)
+        # The engine as hostcorr.py started it: vLLM's defaults but the CUDA-graph capture sizes (its settings record).
+        engine = {"compilation_config": {"cudagraph_capture_sizes": meta["settings"]["cudagraph_capture_sizes"]}}
+        dep = deployment(name, meta["model"], engine) + ["--host-speed", "%.4f" % gm, "--usage-context", "offline"]
         g = statistics.median(x for r in rounds for x in r["g2048_s"])
         d = statistics.median(r["decode128_s"] for r in rounds)
         note = ("%s; the median over %d rounds of probe/vllm/hostcorr.py (%s); host speed %.4f s, the geometric mean of %d "
@@ -232,18 +255,7 @@ def entries(res, rel):
         meta = json.load(open(os.path.join(jd, "runs.json")))
         j = meta["job"]
         model = MODELS[job.split("-")[0]]
-        dep = ["--model", MODEL_FILES.get(job, model), "--gpu", "h200-sxm-141gb"] + knob_flags(j.get("engine", {}))
-        if model == "deepseek-v2-lite":
-            # vLLM's dummy weights route every DeepSeek-V2 token to experts 0-5 (see the histogram file's note).
-            dep += ["--routing", "histogram:deepseek-v2-lite-dummy-routing.json"]
-        if model == "gpt-oss-20b":
-            # Likewise every gpt-oss token goes to the four experts of largest router bias (the histogram file's note).
-            dep += ["--routing", "histogram:gpt-oss-20b-dummy-routing.json"]
-        if model in RECORDED_ROUTING and job not in MODEL_FILES:
-            # The other MoE models' routing under the dummy weights, recorded per layer in the eighth session
-            # (probe/results/2026-12-04-h200-vllm-h): near uniform for Mixtral, OLMoE and Qwen3-30B-A3B (the most picked
-            # expert 1.05-1.42x the uniform share), skewed for Qwen1.5-MoE (up to 4x in its last layers).
-            dep += ["--routing", "histogram:%s-dummy-routing.json" % model]
+        dep = deployment(job, model, j.get("engine", {}))
         # The KV cache vLLM allocated (its log), measured once per engine: on the job's first run.
         kv = re.findall(r"GPU KV cache size: ([0-9,]+) tokens", open(os.path.join(jd, "log.txt")).read())
         kv_tokens = int(kv[0].replace(",", "")) if kv else None
@@ -269,7 +281,7 @@ def entries(res, rel):
         for load, ms_ in meas.items():
             if not ms_:
                 continue
-            gm = math.exp(sum(math.log(x) for x in ms_) / len(ms_))
+            gm = geomean(ms_)
             speeds[load] = (["--host-speed", "%.4f" % gm],
                             "; host speed %.4f s, the geometric mean of %d measurements during the job%s (probe/vllm/hostspeed.py)"
                             % (gm, len(ms_), " at this run's load (%d busy processes)" % load if load else ""))
