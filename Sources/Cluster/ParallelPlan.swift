@@ -214,7 +214,9 @@ public struct ExpertPlacement: Sendable, Equatable {
         return ExpertPlacement(owners: Array(repeating: layer, count: moeLayers))
     }
 
-    /// Reads `{"layers": [ {"expert": [gpu, ...]} ... ]}` or `{"default": [[gpus] per expert]}` and checks it.
+    /// Reads `{"default": [[gpu, ...] per expert]}` (one placement for every MoE layer) or
+    /// `{"layers": [[[gpu, ...] per expert] per MoE layer]}`: each expert lists the GPUs (0-based, within the EP group)
+    /// that hold a replica of it. Every GPU must hold at least one expert in every layer.
     public static func load(file: String, experts: Int, gpus: Int, moeLayers: Int) throws -> ExpertPlacement {
         let j = try JSONNode.load(file: file)
         func readLayer(_ n: JSONNode) throws -> [[Int]] {
@@ -234,7 +236,9 @@ public struct ExpertPlacement: Sendable, Equatable {
             guard ls.count == moeLayers else { throw layers.fail("has \(ls.count) layers; the model has \(moeLayers) MoE layers") }
             owners = try ls.map(readLayer)
         } else {
-            let d = try j.require("default")
+            guard let d = j.optional("default") else {
+                throw InputError.data("\(file): expected the key 'default' ([[GPU, ...] for each of the \(experts) experts]) or 'layers' ([that list for each of the \(moeLayers) MoE layers])")
+            }
             owners = Array(repeating: try readLayer(d), count: moeLayers)
         }
         for (li, layer) in owners.enumerated() {
