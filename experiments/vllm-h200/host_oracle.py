@@ -7,7 +7,8 @@ without CUDA graphs (at least 5) wait on the host, so measured / predicted media
 faster or slower its host ran than moesim's host model (as host_spread.py reads it). The run is predicted again with
 `--host-cost-scale` at that factor, refined once (the steps are replayed at the new factor and the factor corrected by
 what is left), through `moesim validate` on a manifest of the same entries written to a scratch file. Runs whose steps
-all had CUDA graphs keep factor 1. If the errors at the run's own host factor are small, what is left of the
+all had CUDA graphs keep factor 1, and so do runs whose steps without graphs the GPU bounds (16,384-token prompt
+steps: scaling the host does not move them, so they say nothing of it). If the errors at the run's own host factor are small, what is left of the
 error is the host and not the engine model (the scheduler, the queue, the GPU's steps); if they stay large, the
 engine model misses something.
 
@@ -107,7 +108,13 @@ def main():
     for rid in serving:
         r = again.get((rid + "/steps", "step_time_ms"))
         left = none_ratio(r) if r else None
-        if left:
+        if not left or factor[rid] == 1.0:
+            continue
+        # Steps that wait on the host follow the scale (left near 1); steps the GPU bounds do not (left near the
+        # first ratio), and say nothing of the host: such a run keeps factor 1.
+        if abs(math.log(left)) > 0.5 * abs(math.log(factor[rid])):
+            factor[rid] = 1.0
+        else:
             factor[rid] *= left
     oracle = validate(a.moesim, [scaled(entries[rid], factor[rid]) for rid in serving])
 
