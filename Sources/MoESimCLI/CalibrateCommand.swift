@@ -14,6 +14,8 @@ enum CalibrateCommand {
         predicted as measured (least squares on the log of predicted / measured). Every run of the manifest that
         uses this engine kind is simulated with the candidate profile. Writes the fitted profile with the fit's
         provenance in its sources, then reports the error on the fit runs and on the held-out runs separately.
+        Refuses to fit more parameters than the fit runs hold measured metrics (name fewer with --fit), and warns when
+        a fitted parameter ends at a bound of its range or more than 10x from its starting value.
         """,
         arguments: [("<manifest.json>", "Measured runs (see profiles/README.md), or one vLLM benchmark result file (--save-result) with --run-args=\"<deployment flags>\".")],
         options: [
@@ -54,6 +56,7 @@ enum CalibrateCommand {
                                                fitIDs: manifest.entries.filter(\.fit).map(\.id))
         if let n = outNote { ctx.err(n) }
         try OutputFiles.write(json, to: out, flag: "--out", what: "the profile")
+        for w in fit.warnings { ctx.err(w + "\n") }
         for (id, why) in fit.skipped { ctx.out("left out of the fit (cannot be simulated with the starting profile): \(id): \(why)\n") }
         ctx.out("Fitted \(params.count) parameter(s) of \(engine.name) in \(fit.evaluations) evaluations (loss \(String(format: "%.5f", fit.loss))):\n")
         ctx.out(TextTable.render(["parameter", "fitted", "start"], zip(fit.parameters, fit.start).map { pv, st in
