@@ -263,6 +263,9 @@ public enum Validation {
         public var measured: Double
         public var predicted: Double?
         public var error: String?
+        /// The run (or a run of the group, or the step trace's replay) failed: `error` is its error, the same on every
+        /// row of the entry (unlike a metric the run does not predict).
+        public var runFailed = false
         /// A step trace's row: every compared step's |predicted / measured - 1|, the median signed error, and the
         /// trace's calibration loss (mean squared log error, clipped).
         public var tags: [String] = []
@@ -301,6 +304,7 @@ public enum Validation {
             }
             for (k, v) in e.measured {
                 var row = Row(id: e.id, fit: e.fit, metric: k, measured: v, predicted: nil, error: err)
+                row.runFailed = err != nil
                 row.tags = e.tags
                 if err == nil { if let s = sums[k] { row.predicted = s / Double(e.runs.count) } else { row.error = "metric \(k) not predicted" } }
                 rows.append(row)
@@ -327,8 +331,18 @@ public enum Validation {
             row.stepLoss = c.meanSquaredLogError
             row.stepModes = c.byMode
             row.modeAgreement = c.modeAgreement
-        } catch { row.error = "\(error)" }
+        } catch { row.error = "\(error)"; row.runFailed = true }
         return [row]
+    }
+
+    /// The entries whose run failed, each once with its error, in the rows' order; and how many entries the rows cover.
+    public static func failedRuns(_ rows: [Row]) -> (failed: [(id: String, error: String)], entries: Int) {
+        var ids: [String] = [], seen = Set<String>(), error: [String: String] = [:]
+        for r in rows {
+            if seen.insert(r.id).inserted { ids.append(r.id) }
+            if r.runFailed, error[r.id] == nil { error[r.id] = r.error ?? "no prediction" }
+        }
+        return (ids.compactMap { id in error[id].map { (id, $0) } }, ids.count)
     }
 
     public struct Summary: Sendable { public var count: Int; public var mape: Double; public var maxAbs: Double }

@@ -80,6 +80,43 @@ import Testing
         #expect(m.code == 0 && m.out.contains("MAPE 0.0%"), "\(m.out) \(m.err)")
     }
 
+    /// A vLLM result file (as `vllm bench serve --save-result` writes it: the workload's keys and the metrics), from a
+    /// moesim run of olmoe-1b-7b on the default GPU with `extra` workload flags; with `edit` applied to its keys.
+    func vllmResult(_ dir: String, _ name: String, extra: [String] = [], edit: (inout [String: Any]) -> Void = { _ in }) throws -> String {
+        let path = dir + "/" + name
+        let r = runCLI(["run", "--model", "olmoe-1b-7b", "--save-result", path] + Self.small + extra)
+        #expect(r.code == 0, "\(r.err)")
+        var o = try object(try String(contentsOfFile: path, encoding: .utf8))
+        edit(&o)
+        try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A run that cannot be predicted is said once, counted, and fails the command; the JSON rows keep their errors.
+    @Test func validateFailsWhenARunCannotBePredicted() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let res = try vllmResult(dir, "r.json")
+        let r = runCLI(["validate", res, "--run-args=--gpu h100", "--json", dir + "/v.json"])
+        let message = "The value 'h100' is invalid for '--gpu'"
+        #expect(r.code == 65 && r.err.contains("1 of 1 run of \(res) could not be predicted"), "\(r.err)")
+        #expect(r.out.components(separatedBy: message).count == 2, "the error once: \(r.out)")
+        #expect(r.out.contains("r: not predicted: " + message))
+        let rows = try #require(try object(try String(contentsOfFile: dir + "/v.json", encoding: .utf8))["rows"] as? [[String: Any]])
+        #expect(rows.count > 1 && rows.allSatisfy { ($0["error"] as? String)?.hasPrefix(message) == true && $0["predicted"] is NSNull })
+        #expect(r.out.components(separatedBy: "(not predicted)").count == rows.count + 1)
+        // One run of two fails: the other is compared, the failing one counted.
+        let small = ["--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6"]
+        let manifest: [String: Any] = ["version": 1, "runs": [
+            ["id": "ok", "args": ["--model", "olmoe-1b-7b"] + small, "measured": ["output_throughput": 100.0, "mean_ttft_ms": 20.0]],
+            ["id": "tp3", "args": ["--model", "mixtral-8x7b", "-tp", "3"] + small, "measured": ["output_throughput": 100.0, "mean_ttft_ms": 20.0]]]]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: dir + "/m.json"))
+        let m = runCLI(["validate", dir + "/m.json"])
+        #expect(m.code == 65 && m.err.contains("1 of 2 runs of \(dir)/m.json could not be predicted"), "\(m.err)")
+        #expect(m.out.contains("tp3: not predicted: --tensor-parallel-size 3 does not divide") && m.out.contains("held-out: 2 metrics"), "\(m.out)")
+        #expect(m.out.components(separatedBy: "does not divide").count == 2)
+    }
+
     @Test func timelineIsAChromeTrace() throws {
         let dir = try makeTempDir()
         let r = runCLI(["run", "--model", "olmoe-1b-7b", "--strategy", "ep", "--timeline", dir + "/t.json"] + Self.small)
