@@ -32,6 +32,10 @@ public struct Manifest: Sendable {
                                  "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
                                  "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu", "elapsed_time", "kv_cache_capacity_tokens"]
 
+    /// Keys a run's `measured` may hold beside the metrics, kept as a record and not compared: the harness's
+    /// individual repeats behind a median (probe/harness/make_manifest.py).
+    public static let measuredRecords = ["repeats_ms"]
+
     /// A manifest file, or a vLLM benchmark result file standing alone (one held-out entry whose run settings come
     /// from the file, completed by `runArgs`: the deployment, which vLLM's file does not hold).
     public init(file: String, runArgs: [String] = [], fitStandalone: Bool = false) throws {
@@ -124,6 +128,11 @@ public struct Manifest: Sendable {
             var measured: [(String, Double)] = []
             if let m = e.optional("measured") {
                 guard let keys = m.keys else { throw m.fail("expected an object of metric values, found \(m.described)") }
+                // A misspelt metric is named, not left out (with the others, or leaving none).
+                let unknown = keys.filter { !Self.metrics.contains($0) && !Self.measuredRecords.contains($0) }
+                guard unknown.isEmpty else {
+                    throw m.fail("unknown key\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known: \(quotedChoices(Self.metrics + Self.measuredRecords))")
+                }
                 for k in keys.sorted() where Self.metrics.contains(k) {
                     let node = try m.require(k)
                     let x = try node.double()

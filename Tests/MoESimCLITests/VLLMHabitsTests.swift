@@ -172,6 +172,24 @@ import Studies
         #expect(m.out.components(separatedBy: "does not divide").count == 2)
     }
 
+    /// Every key of a manifest run's `measured` is a metric (or the harness's repeats): a misspelt one is named.
+    @Test func unknownMeasuredKeysAreNamed() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["--model", "olmoe-1b-7b"] + Self.small
+        for (measured, unknown) in [(["output_throughputt": 100.0], "unknown key 'output_throughputt'"),
+                                    (["output_throughputt": 100.0, "mean_ttft_ms": 20.0, "p99_tpot": 3.0], "unknown keys 'output_throughputt', 'p99_tpot'")] {
+            try JSONSerialization.data(withJSONObject: ["version": 1, "runs": [["id": "a", "args": args, "measured": measured]]], options: [.sortedKeys])
+                .write(to: URL(fileURLWithPath: dir + "/m.json"))
+            let r = runCLI(["validate", dir + "/m.json"])
+            #expect(r.code == 65 && r.err.contains("key 'runs[0].measured': \(unknown); known: 'output_throughput'"), "\(r.err)")
+        }
+        try JSONSerialization.data(withJSONObject: ["version": 1, "runs": [["id": "a", "args": args, "measured": ["output_throughput": 100.0, "repeats_ms": [1.0, 2.0]]]]])
+            .write(to: URL(fileURLWithPath: dir + "/m.json"))
+        let ok = runCLI(["validate", dir + "/m.json"])
+        #expect(ok.code == 0 && ok.out.contains("held-out: 1 metrics"), "\(ok.err)")
+    }
+
     @Test func timelineIsAChromeTrace() throws {
         let dir = try makeTempDir()
         let r = runCLI(["run", "--model", "olmoe-1b-7b", "--strategy", "ep", "--timeline", dir + "/t.json"] + Self.small)
