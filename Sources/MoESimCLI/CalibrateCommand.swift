@@ -14,6 +14,8 @@ enum CalibrateCommand {
         predicted as measured (least squares on the log of predicted / measured). Every run of the manifest that
         uses this engine kind is simulated with the candidate profile. Writes the fitted profile with the fit's
         provenance in its sources, then reports the error on the fit runs and on the held-out runs separately.
+        Refuses to fit more parameters than the fit runs hold measured metrics (name fewer with --fit), and warns when
+        a fitted parameter ends at a bound of its range or more than 10x from its starting value.
         """,
         arguments: [("<manifest.json>", "Measured runs (see profiles/README.md), or one vLLM benchmark result file (--save-result) with --run-args=\"<deployment flags>\".")],
         options: [
@@ -54,6 +56,7 @@ enum CalibrateCommand {
                                                fitIDs: manifest.entries.filter(\.fit).map(\.id))
         if let n = outNote { ctx.err(n) }
         try OutputFiles.write(json, to: out, flag: "--out", what: "the profile")
+        for w in fit.warnings { ctx.err(w + "\n") }
         for (id, why) in fit.skipped { ctx.out("left out of the fit (cannot be simulated with the starting profile): \(id): \(why)\n") }
         ctx.out("Fitted \(params.count) parameter(s) of \(engine.name) in \(fit.evaluations) evaluations (loss \(String(format: "%.5f", fit.loss))):\n")
         ctx.out(TextTable.render(["parameter", "fitted", "start"], zip(fit.parameters, fit.start).map { pv, st in
@@ -63,6 +66,8 @@ enum CalibrateCommand {
         fitted.name = name
         let rows = Validation.predict(manifest, store: store, engine: fitted, threads: threads)
         ctx.out(ValidateCommand.table(rows))
+        let (failed, entries) = Validation.failedRuns(rows)
+        if !failed.isEmpty { ctx.out(ValidateCommand.notPredicted(failed.count, of: entries, file) + " with the fitted profile\n") }
     }
 }
 
@@ -71,7 +76,7 @@ enum ValidateCommand {
     static let spec = CommandSpec(
         name: "validate", abstract: "Compare predictions with measured runs, metric by metric.",
         usage: "moesim validate <manifest.json> [--engine-profile <name|file>] [--json <file>]",
-        discussion: "Prints metric, measured, predicted and error per run, then MAPE and the largest error, for the fit runs (in-sample) and the held-out runs separately.",
+        discussion: "Prints metric, measured, predicted and error per run, then MAPE and the largest error, for the fit runs (in-sample) and the held-out runs separately. A run that could not be predicted has its error printed once below the rows and makes the command exit 65.",
         arguments: [("<manifest.json>", "Measured runs (see profiles/README.md), or one vLLM benchmark result file (--save-result) with --run-args=\"<deployment flags>\".")],
         options: [
             OptionSpec("--engine-profile", "<name|file>", "Use this engine profile for every run of its engine kind.", default: "each run's own"),
@@ -114,6 +119,16 @@ enum ValidateCommand {
             if let n = jsonNote { ctx.err(n) }
             try OutputFiles.write(JSONWriter.write(fs) + "\n", to: j, flag: "--json", what: "the rows")
         }
+        // A run that could not be predicted is a failed check (its error is printed above), not a silent gap.
+        let (failed, entries) = Validation.failedRuns(rows)
+        if !failed.isEmpty {
+            throw InputError.data(notPredicted(failed.count, of: entries, file) + " (each one's error is printed below the rows)")
+        }
+    }
+
+    /// The summary line of runs that failed: "N of M runs of FILE could not be predicted".
+    static func notPredicted(_ n: Int, of m: Int, _ file: String) -> String {
+        "\(n) of \(m) run\(m == 1 ? "" : "s") of \(file) could not be predicted"
     }
 
     static func stepFields(_ s: Validation.StepSummary) -> [(String, Any)] {
@@ -130,12 +145,16 @@ enum ValidateCommand {
             let err: String
             if let abs = r.stepAbsErrors, let med = r.stepMedianError, !abs.isEmpty {
                 err = String(format: "%.1f%% (%+.1f%%)", Statistics.percentile(abs, 50) * 100, med * 100)
+            } else if r.runFailed {
+                err = "(not predicted)" // the run's error is printed once below the rows
             } else {
                 err = r.relativeError.map { String(format: "%+.1f%%", $0 * 100) } ?? "(\(r.error ?? "no prediction"))"
             }
             return [r.id, r.fit ? "fit" : "held-out", r.isStepTrace ? "step_time_ms (median)" : r.metric, String(format: "%.2f", r.measured),
                     r.predicted.map { String(format: "%.2f", $0) } ?? "-", err]
         }, align: ["l", "l", "l", "r", "r", "r"])
+        // Each run that failed, once (not on each of its metrics' rows).
+        for f in Validation.failedRuns(rows).failed { s += "\(f.id): not predicted: \(f.error)\n" }
         for (label, subset) in [("in-sample (fit)", rows.filter(\.fit)), ("held-out", rows.filter { !$0.fit })] {
             let sm = Validation.summarize(subset)
             if sm.count > 0 { s += String(format: "%@: %d metrics, MAPE %.1f%%, max |error| %.1f%%\n", label, sm.count, sm.mape * 100, sm.maxAbs * 100) }

@@ -230,7 +230,7 @@ public enum Fuzz {
                 case "plan": args = ["plan", "--model", "olmoe-1b-7b", "--max-gpus", "2", "--num-prompts", "3", "--random-input-len", "8", "--random-output-len", "4", "--threads", "1"]
                 case "sweep": args = ["sweep", seeds.first { $0.0 == "spec" }!.1, "--out", caseDir + "/out", "--threads", "1"]
                 case "validate": args = ["validate", seeds.first { $0.0 == "manifest" }!.1, "--threads", "1"]
-                case "calibrate": args = ["calibrate", seeds.first { $0.0 == "manifest" }!.1, "--engine-profile", "vllm", "--out", caseDir + "/fit.json", "--max-evaluations", "3", "--threads", "1"]
+                case "calibrate": args = ["calibrate", seeds.first { $0.0 == "manifest" }!.1, "--engine-profile", "vllm", "--fit", "step_overhead_us,input_latency_us", "--out", caseDir + "/fit.json", "--max-evaluations", "3", "--threads", "1"]
                 default: args = ["profiles", "check", pick(seeds, &rng).1]
                 }
                 for _ in 0..<(c.options.isEmpty ? 0 : 1 + rng.nextInt(below: 3)) {

@@ -124,7 +124,7 @@ struct SurfaceFuzz {
             ([folderConfig], ["plan", "--model", folder, "--max-gpus", "1", "--threads", "1"] + small, ["--svg", "--html"]),
             ([folderConfig], ["plan", "--model", folder, "--max-gpus", "1", "--threads", "1", "--shard", "0/1"] + small, ["--out"]),
             ([manifest, result], ["validate", manifest, "--threads", "1"], ["--json"]),
-            ([manifest, result, engine], ["calibrate", manifest, "--engine-profile", engine, "--max-evaluations", "2", "--threads", "1"], ["--out"]),
+            ([manifest, result, engine], ["calibrate", manifest, "--engine-profile", engine, "--fit", "step_overhead_us,input_latency_us", "--max-evaluations", "2", "--threads", "1"], ["--out"]),
         ]
     }
 

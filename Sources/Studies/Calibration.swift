@@ -14,6 +14,53 @@ public enum Calibration {
         public var evaluations: Int
         /// Fit runs left out because they could not be simulated with the starting profile: (id, reason).
         public var skipped: [(String, String)] = []
+        /// Fitted parameters that ended at a bound of their search range or more than `Calibration.suspectMove` times
+        /// away from their starting value (either way): one line each, for stderr.
+        public var warnings: [String] = []
+    }
+
+    /// A fitted parameter this many times larger or smaller than where it started is warned about.
+    public static let suspectMove = 10.0
+
+    /// The measured values the fit entries hold for a profile of engine `kind` (entries whose runs all use another
+    /// engine constrain none of its parameters): whole-run metrics, and the compared steps of step traces.
+    public static func measuredValues(_ entries: [Manifest.Entry], kind: String) -> (metrics: Int, traceSteps: Int, runs: Int) {
+        var metrics = 0, steps = 0, runs = 0
+        for e in entries where e.runs.contains(where: { Simulation.engineKind($0) == kind }) {
+            runs += 1
+            if let t = e.stepTrace { steps += t.steps.count } else { metrics += e.measured.count }
+        }
+        return (metrics, steps, runs)
+    }
+
+    /// Refuses a fit with fewer measured values than parameters: Nelder-Mead would move the parameters the data do
+    /// not pin down anywhere within their ranges, and the profile written would look fitted.
+    static func checkDetermined(_ entries: [Manifest.Entry], kind: String, parameters: [String], file: String, skipped: [(String, String)]) throws {
+        let (metrics, steps, runs) = measuredValues(entries, kind: kind)
+        let n = metrics + steps
+        guard n < parameters.count else { return }
+        let held = "\(metrics) measured metric\(metrics == 1 ? "" : "s")" + (steps > 0 ? " and \(steps) step\(steps == 1 ? "" : "s") of step traces" : "")
+        let left = skipped.isEmpty ? "" : " (after leaving out \(skipped.count) fit run\(skipped.count == 1 ? "" : "s") that could not be simulated: \(skipped.map { "\($0.0): \($0.1)" }.joined(separator: "; ")))"
+        let hint = n > 0 ? "name at most \(n) of them with --fit (for example --fit \(parameters.prefix(n).prefix(2).joined(separator: ",")))" : "add measured metrics to the fit runs"
+        throw InputError.usage("\(file): the fit split holds \(held) in \(runs) run\(runs == 1 ? "" : "s") marked \"fit\"\(left), fewer than the \(parameters.count) parameters to fit (\(parameters.joined(separator: ", "))): the fit would be underdetermined and move parameters the measurements do not pin down; \(hint), or mark more runs \"fit\": true")
+    }
+
+    /// The lines warning about fitted parameters at a bound of their search range or far from their start.
+    public static func warnings(parameters: [(String, Double)], start: [(String, Double)]) -> [String] {
+        let advice = "check the profile against the runs before using it: the measurements may not pin this parameter down (add fit runs that measure it\(parameters.count > 1 ? ", or fit fewer parameters with --fit" : ""))"
+        return zip(parameters, start).compactMap { pv, st in
+            let (p, v) = pv, s = st.1
+            let (r, _) = Limits.engineParameters[p] ?? (Limits.engineTimeUs, false)
+            let f = { (x: Double) in String(format: "%.6g", x) }
+            if v <= r.lowerBound || v >= r.upperBound {
+                return "warning: \(p) ended at the \(v <= r.lowerBound ? "lower" : "upper") bound of its search range (\(f(v)); range \(f(r.lowerBound))...\(f(r.upperBound)), started at \(f(s))); \(advice)"
+            }
+            let ratio = v / s
+            if ratio > suspectMove || ratio < 1 / suspectMove {
+                return "warning: \(p) moved \(String(format: "%.3g", ratio >= 1 ? ratio : 1 / ratio))x from its starting value (\(f(s)) -> \(f(v))), more than \(Int(suspectMove))x; \(advice)"
+            }
+            return nil
+        }
     }
 
     public static func fit(manifest: Manifest, engine: EngineProfile, parameters: [String], store: ProfileStore,
@@ -29,6 +76,7 @@ public enum Calibration {
         guard kinds.contains(engine.kind.rawValue) else {
             throw InputError.usage("no fit run of \(manifest.file) uses the \(engine.kind.rawValue) engine of '\(engine.name)' (they run \(quotedChoices(Array(Set(kinds)).sorted()))): its parameters would not change any prediction; calibrate against runs of that engine")
         }
+        try checkDetermined(fitEntries, kind: engine.kind.rawValue, parameters: parameters, file: manifest.file, skipped: [])
         let start = parameters.map { max(engine.value($0), 1e-3) }
         var evals = 0
         var skipped: [(String, String)] = []
@@ -56,6 +104,7 @@ public enum Calibration {
             guard !fitEntries.isEmpty else {
                 throw InputError.data("calibration could not simulate any fit run with the starting profile: \(skipped.map { "\($0.0): \($0.1)" }.joined(separator: "; "))")
             }
+            try checkDetermined(fitEntries, kind: engine.kind.rawValue, parameters: parameters, file: manifest.file, skipped: skipped)
         }
         let objective: ([Double]) -> Double = { logs in
             evals += 1
@@ -75,8 +124,9 @@ public enum Calibration {
                                       maxEvaluations: maxEvaluations, tolerance: 1e-6)
         guard res.value.isFinite else { throw InputError.data("calibration could not simulate the fit runs: \(firstError ?? "unknown error")") }
         let best = profile(res.x)
-        return Fit(profile: best, parameters: parameters.map { ($0, best.params[$0]!) },
-                   start: zip(parameters, start).map { ($0, $1) }, loss: res.value, evaluations: evals, skipped: skipped)
+        let fitted = parameters.map { ($0, best.params[$0]!) }, started = zip(parameters, start).map { ($0, $1) }
+        return Fit(profile: best, parameters: fitted, start: started, loss: res.value, evaluations: evals, skipped: skipped,
+                   warnings: warnings(parameters: fitted, start: started))
     }
 
     /// The fitted profile as JSON, with the fit's provenance added to `sources`.

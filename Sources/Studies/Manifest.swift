@@ -32,6 +32,10 @@ public struct Manifest: Sendable {
                                  "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
                                  "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu", "elapsed_time", "kv_cache_capacity_tokens"]
 
+    /// Keys a run's `measured` may hold beside the metrics, kept as a record and not compared: the harness's
+    /// individual repeats behind a median (probe/harness/make_manifest.py).
+    public static let measuredRecords = ["repeats_ms"]
+
     /// A manifest file, or a vLLM benchmark result file standing alone (one held-out entry whose run settings come
     /// from the file, completed by `runArgs`: the deployment, which vLLM's file does not hold).
     public init(file: String, runArgs: [String] = [], fitStandalone: Bool = false) throws {
@@ -53,6 +57,11 @@ public struct Manifest: Sendable {
         if !j.has("runs") && j.has("elapsed_time") && j.has("num_requests") {
             var args = try Self.harnessDeployment(j.optional("provenance"), given: runArgs, file: file)
             guard let run = j.optional("run") else { throw j.fail("an offline result needs its 'run' (n, in, out), as probe/vllm/vllm_bench.py writes it") }
+            // The file holds the workload: flags for it in --run-args are refused, not taken over the file's.
+            var held: [(flag: String, holds: String)] = [("--num-prompts", "run.n \(try run.int("n"))"), ("--random-input-len", "run.in \(try run.int("in"))"),
+                                                         ("--random-output-len", "run.out \(try run.int("out"))")]
+            if let p = run.optional("prefix") { held.append(("--random-prefix-len", "run.prefix \(p.described)")) }
+            try GivenArgs(runArgs).refuseOverrides(held + Self.datasetFlags.map { ($0, "the lengths of its prompts (run: n, in, out)") }, file: file)
             if !args.contains("--usage-context") { args += ["--usage-context", "offline"] }
             args += ["--num-prompts", String(try run.int("n")), "--random-input-len", String(try run.int("in")), "--random-output-len", String(try run.int("out"))]
             if let p = run.optional("prefix"), try p.int() > 0 { args += ["--random-prefix-len", String(try p.int())] }
@@ -65,11 +74,13 @@ public struct Manifest: Sendable {
             return
         }
         if !j.has("runs") && j.has("completed") && j.has("duration") {
-            let args = try Self.argsFromResult(j, given: runArgs, file: file)
+            let args = try Self.argsFromResult(j, given: GivenArgs(runArgs), file: file)
             var measured: [(String, Double)] = []
             for k in Self.metrics where j.has(k) {
                 // A metric of the file must be a number (a malformed one is an error, not left out); 0 is no measurement.
-                let x = try j.double(k)
+                let node = try j.require(k)
+                let x = try node.double()
+                guard x >= 0 else { throw node.fail("must be positive (0 reads as not measured), found \(x)") }
                 if x > 0 { measured.append((k, x)) }
             }
             guard !measured.isEmpty else { throw j.fail("has none of the benchmark's metrics (\(Self.metrics.prefix(4).joined(separator: ", ")) ...)") }
@@ -105,7 +116,8 @@ public struct Manifest: Sendable {
                 // A vLLM result file holds the workload (model, prompts, lengths, rate, concurrency): 'args' adds the deployment.
                 let path = try rf.string()
                 let given = try e.optional("args")?.array().map { try $0.string() } ?? []
-                runs = [try Self.argsFromResult(try JSONNode.load(file: path.hasPrefix("/") ? path : base + "/" + path), given: given, file: path)]
+                runs = [try Self.argsFromResult(try JSONNode.load(file: path.hasPrefix("/") ? path : base + "/" + path),
+                                                given: GivenArgs(given, from: "\(e.path).args of \(file)", kind: .data), file: path)]
             }
             else if let a = e.optional("args") { runs = [try a.array().map { try $0.string() }] }
             else if let g = e.optional("group") { runs = try g.array().map { try $0.array().map { try $0.string() } } }
@@ -116,6 +128,11 @@ public struct Manifest: Sendable {
             var measured: [(String, Double)] = []
             if let m = e.optional("measured") {
                 guard let keys = m.keys else { throw m.fail("expected an object of metric values, found \(m.described)") }
+                // A misspelt metric is named, not left out (with the others, or leaving none).
+                let unknown = keys.filter { !Self.metrics.contains($0) && !Self.measuredRecords.contains($0) }
+                guard unknown.isEmpty else {
+                    throw m.fail("unknown key\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known: \(quotedChoices(Self.metrics + Self.measuredRecords))")
+                }
                 for k in keys.sorted() where Self.metrics.contains(k) {
                     let node = try m.require(k)
                     let x = try node.double()
@@ -202,44 +219,140 @@ extension Manifest {
         return out
     }
 
-    /// `moesim run` flags for the run a vLLM result file describes: `given` first, then each workload setting the file
-    /// holds and `given` does not (model_id, num_prompts, mean input and output lengths, request_rate, burstiness,
-    /// max_concurrency).
-    public static func argsFromResult(_ r: JSONNode, given: [String], file: String) throws -> [String] {
+    /// Where the flags that complete a result file come from (`--run-args`, or a manifest entry's `args`): named in
+    /// errors, with how to add a flag there.
+    public struct GivenArgs: Sendable {
+        public var args: [String]
+        /// "--run-args", or "runs[3].args of manifest.json".
+        public var from: String
+        /// A flag there that a file overrides is a usage error on the command line, a data error in a manifest.
+        public var kind: InputError.Kind
+
+        public init(_ args: [String], from: String = "--run-args", kind: InputError.Kind = .usage) {
+            self.args = args; self.from = from; self.kind = kind
+        }
+
+        /// How to give `flag value` there.
+        func howToAdd(_ flag: String, _ value: String) -> String {
+            from == "--run-args" ? "--run-args=\"... \(flag) \(value)\"" : "\"\(flag)\", \"\(value)\" in \(from)"
+        }
+
+        /// The long names of the flags given (`--x=v` as `--x`, vLLM's `-tp` spelled out).
+        var names: Set<String> {
+            Set(args.filter { $0.hasPrefix("-") && Double($0) == nil }.map { a in
+                let k = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+                return ParsedArguments.shortFlags[k] ?? k
+            })
+        }
+
+        /// The value given to `flag` (the last one), if any.
+        func value(_ flag: String) -> String? {
+            var v: String? = nil
+            for (i, a) in args.enumerated() {
+                if a == flag, i + 1 < args.count { v = args[i + 1] } else if a.hasPrefix(flag + "=") { v = String(a.dropFirst(flag.count + 1)) }
+            }
+            return v
+        }
+
+        /// Refuses a flag given here that the file already determines: `determined` pairs each such flag with what
+        /// the file holds for it.
+        func refuseOverrides(_ determined: [(flag: String, holds: String)], file: String) throws {
+            let names = self.names
+            for (flag, holds) in determined where names.contains(flag) {
+                throw InputError(kind, "'\(flag)' in \(from) would override \(file), which holds \(holds); leave it out (\(from) adds only what the file does not hold: the GPU, the plan, engine settings)")
+            }
+        }
+    }
+
+    /// The flags that choose another dataset than the random prompts a result file's mean lengths describe.
+    static let datasetFlags = ["--dataset-name", "--dataset-path", "--trace", "--trace-limit", "--trace-time-scale", "--disable-shuffle", "--no-oversample"]
+        + RunOptions.datasetFlags.filter { $0.key != "random" }.sorted { $0.key < $1.key }.flatMap(\.value)
+
+    /// A number of a result file that becomes the run flag `flag`: within the flag's range, else an error naming the
+    /// file, the key and the value (not the flag, which the user never typed).
+    static func resultValue(_ node: JSONNode, flag: String, file: String, whole: Bool = false) throws -> Double {
+        let bad = { (why: String) in InputError.data("\(file): key '\(node.path)' is \(node.described): \(why)") }
+        guard let v = try? node.double(), !whole || v == v.rounded() else { throw bad("expected \(Limits.flags[flag]?.description ?? (whole ? "a whole number" : "a number"))") }
+        if let r = Limits.flags[flag], !r.contains(v) { throw bad("out of range; allowed \(r.description)") }
+        return v
+    }
+
+    /// `moesim run` flags for the run a vLLM result file describes: `given` (the deployment) first, then each workload
+    /// setting the file holds (model_id, num_prompts, mean input and output lengths, request_rate, burstiness,
+    /// max_concurrency). A flag in `given` that the file determines is refused, not taken over the file's value; one
+    /// the file lacks may be given (the input or output length must be, when the file has no token totals).
+    public static func argsFromResult(_ r: JSONNode, given g: GivenArgs, file: String) throws -> [String] {
+        let given = g.args
+        let keys = Set(r.keys ?? [])
         // moesim's harness records each request (send time, lengths): replay exactly those requests.
         if r.has("send_times") && r.has("input_lens") && r.has("output_lens") {
+            var held: [(flag: String, holds: String)] = ["--num-prompts", "--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len", "--request-rate", "--burstiness"]
+                .map { ($0, "every request it sent (send_times, input_lens, output_lens)") }
+            held += datasetFlags.filter { $0 != "--trace-limit" && $0 != "--trace-time-scale" }.map { ($0, "every request it sent (send_times, input_lens, output_lens)") }
+            if keys.contains("max_concurrency") { held.append(("--max-concurrency", "max_concurrency \(r.optional("max_concurrency")?.described ?? "null (no limit)")")) }
+            try g.refuseOverrides(held, file: file)
             var args = try harnessDeployment(r.optional("provenance"), given: given, file: file)
             if !args.contains("--model"), let m = try r.optional("model_id")?.string() { args += ["--model", m] }
             args += ["--trace", file]
-            if let c = r.optional("max_concurrency"), !given.contains("--max-concurrency") { args += ["--max-concurrency", String(try c.int())] }
+            if let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(Int(try resultValue(c, flag: "--max-concurrency", file: file, whole: true)))] }
             return args
         }
         var args = given
-        func has(_ f: String) -> Bool { given.contains(f) || given.contains { $0.hasPrefix(f + "=") } || (f == "--tensor-parallel-size" && given.contains("-tp")) }
-        if !has("--model") {
+        let names = g.names
+        if !names.contains("--model") {
             guard let m = try r.optional("model_id")?.string() else {
-                throw InputError.data("\(file): the vLLM result has no model_id; give --model in the run's arguments")
+                throw InputError.data("\(file): the vLLM result has no model_id; give the model as \(g.howToAdd("--model", "NAME"))")
             }
             args += ["--model", m]
         }
-        let completed = try r.int("completed")
+        let completedNode = try r.require("completed")
+        let completed = try completedNode.int()
         guard completed > 0 else { throw InputError.data("\(file): 'completed' is 0: no request finished, nothing to compare") }
-        if !has("--num-prompts") { args += ["--num-prompts", String(try r.optional("num_prompts")?.int() ?? completed)] }
-        if !has("--random-input-len"), let t = try r.optional("total_input_tokens")?.double() {
-            args += ["--random-input-len", String(max(1, Int((t / Double(completed)).rounded())))]
+        let prompts = try r.optional("num_prompts").map { Int(try resultValue($0, flag: "--num-prompts", file: file, whole: true)) }
+        var held: [(flag: String, holds: String)] = [("--num-prompts", prompts.map { "num_prompts \($0)" } ?? "completed \(completed) (the requests that finished)")]
+        // Mean lengths from the token totals; a shared prefix given in the flags (vLLM's --random-prefix-len, which the
+        // file does not record) is part of each prompt, so the random part is the rest.
+        let prefix = g.value("--random-prefix-len").flatMap { Int($0) } ?? 0
+        var lengths: [(flag: String, value: Int)] = []
+        for (key, flag, what) in [("total_input_tokens", "--random-input-len", "input"), ("total_output_tokens", "--random-output-len", "output")] {
+            guard let n = r.optional(key) else { continue }
+            let t = try n.double()
+            guard t > 0 else { throw InputError.data("\(file): key '\(key)' is \(n.described): must be positive (with 'completed', the mean \(what) tokens a request)") }
+            let mean = max(1, Int((t / Double(completed)).rounded()))
+            let len = flag == "--random-input-len" ? mean - prefix : mean
+            guard Limits.tokens.contains(len) else {
+                let tail = flag == "--random-input-len" && prefix > 0 ? ", less the \(prefix) tokens of --random-prefix-len" : ""
+                throw InputError.data("\(file): key '\(key)' is \(n.described): over completed \(completed)\(tail) gives \(len) \(what) tokens a request; allowed \(Limits.tokens.lowerBound)...\(Limits.tokens.upperBound)")
+            }
+            held.append((flag, "the mean \(what) length (\(key) \(n.described) / completed \(completed) = \(mean) tokens a request)"))
+            lengths.append((flag, len))
         }
-        if !has("--random-output-len"), let t = try r.optional("total_output_tokens")?.double() {
-            args += ["--random-output-len", String(max(1, Int((t / Double(completed)).rounded())))]
-        }
-        if !has("--request-rate"), let rate = r.optional("request_rate") {
-            let v: String
-            if let str = try? rate.string() { v = str } else { v = JSONWriter.number(try rate.double()) }
-            if v != "inf" {
-                args += ["--request-rate", v]
-                if !has("--burstiness"), let b = try r.optional("burstiness")?.double(), b != 1 { args += ["--burstiness", JSONWriter.number(b)] }
+        if !lengths.isEmpty { held += datasetFlags.map { ($0, "the lengths of its prompts (random prompts of the recorded mean lengths)") } }
+        if keys.contains("request_rate") { held.append(("--request-rate", "request_rate \(r.optional("request_rate")?.described ?? "null")")) }
+        if keys.contains("burstiness") { held.append(("--burstiness", "burstiness \(r.optional("burstiness")?.described ?? "null")")) }
+        if keys.contains("max_concurrency") { held.append(("--max-concurrency", "max_concurrency \(r.optional("max_concurrency")?.described ?? "null (no limit)")")) }
+        try g.refuseOverrides(held, file: file)
+        args += ["--num-prompts", String(prompts ?? completed)]
+        // Without the totals, the lengths come from the flags (or another dataset's); never from moesim's defaults.
+        let otherDataset = names.contains("--trace") || names.contains("--dataset-path") || (g.value("--dataset-name").map { $0 != "random" } ?? false)
+        for (key, flag, what) in [("total_input_tokens", "--random-input-len", "input"), ("total_output_tokens", "--random-output-len", "output")] {
+            if let l = lengths.first(where: { $0.flag == flag }) { args += [flag, String(l.value)] }
+            else if !otherDataset && !names.contains(flag) {
+                throw InputError.data("\(file): missing key '\(key)': with 'completed' it gives the mean \(what) length a request, which moesim would otherwise guess; give the length as \(g.howToAdd(flag, "N"))")
             }
         }
-        if !has("--max-concurrency"), let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(try c.int())] }
+        if let rate = r.optional("request_rate") {
+            if rate.isString {
+                guard try rate.string() == "inf" else { throw InputError.data("\(file): key 'request_rate' is \(rate.described): expected \(Limits.flags["--request-rate"]!.description) (as vLLM writes it: a number or \"inf\")") }
+            } else {
+                args += ["--request-rate", JSONWriter.number(try resultValue(rate, flag: "--request-rate", file: file))]
+                if let b = r.optional("burstiness") {
+                    let v = try resultValue(b, flag: "--burstiness", file: file)
+                    if v != 1 { args += ["--burstiness", JSONWriter.number(v)] }
+                }
+            }
+        }
+        if let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(Int(try resultValue(c, flag: "--max-concurrency", file: file, whole: true)))] }
         return args
     }
 }
@@ -263,6 +376,9 @@ public enum Validation {
         public var measured: Double
         public var predicted: Double?
         public var error: String?
+        /// The run (or a run of the group, or the step trace's replay) failed: `error` is its error, the same on every
+        /// row of the entry (unlike a metric the run does not predict).
+        public var runFailed = false
         /// A step trace's row: every compared step's |predicted / measured - 1|, the median signed error, and the
         /// trace's calibration loss (mean squared log error, clipped).
         public var tags: [String] = []
@@ -301,6 +417,7 @@ public enum Validation {
             }
             for (k, v) in e.measured {
                 var row = Row(id: e.id, fit: e.fit, metric: k, measured: v, predicted: nil, error: err)
+                row.runFailed = err != nil
                 row.tags = e.tags
                 if err == nil { if let s = sums[k] { row.predicted = s / Double(e.runs.count) } else { row.error = "metric \(k) not predicted" } }
                 rows.append(row)
@@ -327,8 +444,18 @@ public enum Validation {
             row.stepLoss = c.meanSquaredLogError
             row.stepModes = c.byMode
             row.modeAgreement = c.modeAgreement
-        } catch { row.error = "\(error)" }
+        } catch { row.error = "\(error)"; row.runFailed = true }
         return [row]
+    }
+
+    /// The entries whose run failed, each once with its error, in the rows' order; and how many entries the rows cover.
+    public static func failedRuns(_ rows: [Row]) -> (failed: [(id: String, error: String)], entries: Int) {
+        var ids: [String] = [], seen = Set<String>(), error: [String: String] = [:]
+        for r in rows {
+            if seen.insert(r.id).inserted { ids.append(r.id) }
+            if r.runFailed, error[r.id] == nil { error[r.id] = r.error ?? "no prediction" }
+        }
+        return (ids.compactMap { id in error[id].map { (id, $0) } }, ids.count)
     }
 
     public struct Summary: Sendable { public var count: Int; public var mape: Double; public var maxAbs: Double }

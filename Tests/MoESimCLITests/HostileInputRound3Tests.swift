@@ -85,7 +85,7 @@ import Studies
                 let r = runCLI(["calibrate", manifest2, "--engine-profile", "vllm", "--out", out, "--max-evaluations", "2", "--threads", "1"])
                 #expect(r.code == 64 && r.err.contains("profiles"), "\(out): \(r.err)")
             }
-            let ok = runCLI(["calibrate", manifest2, "--engine-profile", "vllm", "--out", profiles + "/engines/fitted.json", "--max-evaluations", "2", "--threads", "1"])
+            let ok = runCLI(["calibrate", manifest2, "--engine-profile", "vllm", "--fit", "step_overhead_us", "--out", profiles + "/engines/fitted.json", "--max-evaluations", "2", "--threads", "1"])
             #expect(ok.code == 0, "\(ok.err)")
         }
     }
@@ -169,6 +169,45 @@ import Studies
                                                                             "measured": ["output_throughput": 100.0]]]]).write(to: URL(fileURLWithPath: manifest))
         let r = runCLI(["calibrate", manifest, "--engine-profile", "hf", "--out", dir + "/fit.json", "--threads", "1"])
         #expect(r.code == 64 && r.err.contains("uses the hf engine") && !FileManager.default.fileExists(atPath: dir + "/fit.json"), "\(r.err)")
+    }
+
+    /// Fewer measured metrics in the fit split than parameters to fit is refused (the fit would be underdetermined);
+    /// a fitted parameter at a bound of its range or 10x from its start is warned about.
+    @Test func calibrateRefusesUnderdeterminedFitsAndWarnsOnRunawayParameters() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["--model", "olmoe-1b-7b"] + Self.small
+        let run = runCLI(["run"] + args + ["--json"])
+        let ttft = try #require((try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])?["mean_ttft_ms"] as? Double)
+        func manifest(_ measured: [String: Double]) throws -> String {
+            let m = dir + "/m.json"
+            try JSONSerialization.data(withJSONObject: ["version": 1, "runs": [["id": "a", "fit": true, "args": args, "measured": measured],
+                                                                                ["id": "b", "fit": false, "args": args, "measured": measured]]])
+                .write(to: URL(fileURLWithPath: m))
+            return m
+        }
+        let one = try manifest(["mean_ttft_ms": ttft])
+        let defaults = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Repo.root + "/profiles/engines/vllm.json"))) as? [String: Any])?["fit_parameters"] as? [String])
+        for (fit, n) in [(nil, defaults.count), ("step_overhead_us,input_latency_us", 2)] as [(String?, Int)] {
+            let r = runCLI(["calibrate", one, "--engine-profile", "vllm", "--out", dir + "/fit.json", "--threads", "1"] + (fit.map { ["--fit", $0] } ?? []))
+            #expect(r.code == 64 && r.err.contains("holds 1 measured metric in 1 run marked \"fit\", fewer than the \(n) parameters to fit")
+                    && r.err.contains("name at most 1 of them with --fit"), "\(r.err)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/fit.json"))
+        }
+        // One parameter to one metric: fitted. Measured near the prediction, no warning; 100x the prediction, the
+        // parameter runs away and is warned about (the profile is still written).
+        let near = runCLI(["calibrate", try manifest(["mean_ttft_ms": ttft * 1.2]), "--engine-profile", "vllm", "--fit", "input_latency_us", "--out", dir + "/fit.json", "--threads", "1"])
+        #expect(near.code == 0 && !near.err.contains("warning"), "\(near.err)")
+        let far = runCLI(["calibrate", try manifest(["mean_ttft_ms": ttft * 100]), "--engine-profile", "vllm", "--fit", "input_latency_us", "--out", dir + "/fit.json", "--threads", "1"])
+        #expect(far.code == 0 && far.err.contains("warning: input_latency_us moved") && far.err.contains("more than 10x"), "\(far.err)")
+        #expect(!far.err.contains("fit fewer parameters"), "one parameter: no advice to fit fewer")
+        #expect(FileManager.default.fileExists(atPath: dir + "/fit.json"))
+        // The bounds are each parameter's allowed range.
+        let w = Calibration.warnings(parameters: [("host_speed_exponent", 4), ("step_overhead_us", 20513), ("per_seq_overhead_us", 1.5), ("output_latency_us", 1200)],
+                                     start: [("host_speed_exponent", 0.618), ("step_overhead_us", 1805), ("per_seq_overhead_us", 18.1), ("output_latency_us", 1152)])
+        #expect(w.count == 3, "\(w)")
+        #expect(w.first?.contains("host_speed_exponent ended at the upper bound of its search range (4; range 0...4") == true, "\(w)")
+        #expect(w.dropFirst().first?.contains("step_overhead_us moved 11.4x") == true && w.last?.contains("per_seq_overhead_us moved 12.1x") == true, "\(w)")
     }
 
     @Test func mergeRefusesPlantedPlanFlagsAndSweepsRefuseTwinAxes() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Studies
 @testable import MoESimCLI
 
 /// vLLM users' flags and files work unchanged; results people look at (issue 17).
@@ -78,6 +79,115 @@ import Testing
         try manifest.write(toFile: dir + "/m.json", atomically: true, encoding: .utf8)
         let m = runCLI(["validate", dir + "/m.json"])
         #expect(m.code == 0 && m.out.contains("MAPE 0.0%"), "\(m.out) \(m.err)")
+    }
+
+    /// A vLLM result file (as `vllm bench serve --save-result` writes it: the workload's keys and the metrics), from a
+    /// moesim run of olmoe-1b-7b on the default GPU with `extra` workload flags; with `edit` applied to its keys.
+    func vllmResult(_ dir: String, _ name: String, extra: [String] = [], edit: (inout [String: Any]) -> Void = { _ in }) throws -> String {
+        let path = dir + "/" + name
+        let r = runCLI(["run", "--model", "olmoe-1b-7b", "--save-result", path] + Self.small + extra)
+        #expect(r.code == 0, "\(r.err)")
+        var o = try object(try String(contentsOfFile: path, encoding: .utf8))
+        edit(&o)
+        try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// What a result file holds is read from it, what it lacks is an error naming the key (never a default), a bad value
+    /// names the file and key (not a flag the user never typed), and --run-args cannot override what the file holds.
+    @Test func validateReadsWhatAResultFileHoldsAndNothingElse() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = try vllmResult(dir, "good.json")
+        #expect(runCLI(["validate", good]).out.contains("MAPE 0.0%"))
+        // No input (or output) token total: the length is unknown, not 1024 (or 128).
+        for (key, flag) in [("total_input_tokens", "--random-input-len"), ("total_output_tokens", "--random-output-len")] {
+            let f = try vllmResult(dir, "no-\(key).json") { $0[key] = nil }
+            let r = runCLI(["validate", f])
+            #expect(r.code == 65 && r.err.contains("no-\(key).json") && r.err.contains("missing key '\(key)'") && r.err.contains("--run-args=\"... \(flag) N\""), "\(r.err)")
+            // Given in --run-args (the file lacks it), it is used: the same run, the same numbers.
+            let value = flag == "--random-input-len" ? "64" : "8"
+            let ok = runCLI(["validate", f, "--run-args=\(flag) \(value)"])
+            #expect(ok.code == 0 && ok.out.contains("MAPE 0.0%"), "\(ok.out) \(ok.err)")
+        }
+        // Bad values name the file, the key and the value.
+        let bad: [(String, Any, String)] = [("mean_ttft_ms", -5, "key 'mean_ttft_ms': must be positive (0 reads as not measured), found -5.0"),
+                                            ("request_rate", 0, "key 'request_rate' is 0: out of range"), ("request_rate", "fast", "key 'request_rate' is \"fast\""),
+                                            ("max_concurrency", 0, "key 'max_concurrency' is 0: out of range"), ("burstiness", -1, "key 'burstiness' is -1"),
+                                            ("num_prompts", 2.5, "key 'num_prompts' is 2.5"), ("total_input_tokens", 0, "key 'total_input_tokens' is 0")]
+        for (key, value, fragment) in bad {
+            let f = try vllmResult(dir, "bad.json", extra: key == "burstiness" ? ["--request-rate", "10"] : []) { $0[key] = value }
+            let r = runCLI(["validate", f])
+            #expect(r.code == 65 && r.err.contains("bad.json: " + fragment) && !r.err.contains("invalid for '--"), "\(key) \(value): \(r.err)")
+        }
+        // Flags for what the file holds are refused, naming the flag and the file's value; the deployment is not.
+        let capped = try vllmResult(dir, "capped.json", extra: ["--max-concurrency", "3", "--request-rate", "20"])
+        let overrides: [(String, String)] = [("--random-input-len 100", "total_input_tokens 384 / completed 6 = 64 tokens"), ("--random-output-len=5", "= 8 tokens"),
+                                             ("--num-prompts 2", "num_prompts 6"), ("--request-rate 3", "request_rate 20"), ("--max-concurrency 1", "max_concurrency 3"),
+                                             ("--burstiness 2", "burstiness 1"), ("--dataset-name sharegpt", "the lengths of its prompts"), ("--trace t.csv", "the lengths of its prompts")]
+        for (flags, holds) in overrides {
+            let r = runCLI(["validate", capped, "--run-args=-tp 1 \(flags)"])
+            let flag = String(flags.split(whereSeparator: { $0 == " " || $0 == "=" })[0])
+            #expect(r.code == 64 && r.err.contains("'\(flag)' in --run-args would override \(capped)") && r.err.contains(holds), "\(flags): \(r.err)")
+        }
+        #expect(runCLI(["validate", capped, "--run-args=-tp 1 --gpu a100-sxm4-80gb --random-range-ratio 0"]).out.contains("MAPE 0.0%"))
+        // The same in a manifest entry's args (a data error there).
+        try #"{"version": 1, "runs": [{"id": "a", "result_file": "capped.json", "args": ["--num-prompts", "2"]}]}"#.write(toFile: dir + "/m.json", atomically: true, encoding: .utf8)
+        let m = runCLI(["validate", dir + "/m.json"])
+        #expect(m.code == 65 && m.err.contains("'--num-prompts' in runs[0].args of \(dir)/m.json would override capped.json"), "\(m.err)")
+        // A shared prefix (vLLM's --random-prefix-len, which the file does not record) is part of each prompt's length.
+        let prefixed = try vllmResult(dir, "prefixed.json", extra: ["--random-prefix-len", "16"])
+        #expect(runCLI(["validate", prefixed, "--run-args=--random-prefix-len 16"]).out.contains("MAPE 0.0%"))
+        func inputLen(_ runArgs: [String]) throws -> String? {
+            let a = try Manifest(file: prefixed, runArgs: runArgs).entries[0].runs[0]
+            return a.firstIndex(of: "--random-input-len").map { a[$0 + 1] }
+        }
+        #expect(try inputLen(["--random-prefix-len", "16"]) == "64" && inputLen([]) == "80")
+        let long = runCLI(["validate", prefixed, "--run-args=--random-prefix-len 80"])
+        #expect(long.code == 65 && long.err.contains("less the 80 tokens of --random-prefix-len gives 0 input tokens"), "\(long.err)")
+    }
+
+    /// A run that cannot be predicted is said once, counted, and fails the command; the JSON rows keep their errors.
+    @Test func validateFailsWhenARunCannotBePredicted() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let res = try vllmResult(dir, "r.json")
+        let r = runCLI(["validate", res, "--run-args=--gpu h100", "--json", dir + "/v.json"])
+        let message = "The value 'h100' is invalid for '--gpu'"
+        #expect(r.code == 65 && r.err.contains("1 of 1 run of \(res) could not be predicted"), "\(r.err)")
+        #expect(r.out.components(separatedBy: message).count == 2, "the error once: \(r.out)")
+        #expect(r.out.contains("r: not predicted: " + message))
+        let rows = try #require(try object(try String(contentsOfFile: dir + "/v.json", encoding: .utf8))["rows"] as? [[String: Any]])
+        #expect(rows.count > 1 && rows.allSatisfy { ($0["error"] as? String)?.hasPrefix(message) == true && $0["predicted"] is NSNull })
+        #expect(r.out.components(separatedBy: "(not predicted)").count == rows.count + 1)
+        // One run of two fails: the other is compared, the failing one counted.
+        let small = ["--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6"]
+        let manifest: [String: Any] = ["version": 1, "runs": [
+            ["id": "ok", "args": ["--model", "olmoe-1b-7b"] + small, "measured": ["output_throughput": 100.0, "mean_ttft_ms": 20.0]],
+            ["id": "tp3", "args": ["--model", "mixtral-8x7b", "-tp", "3"] + small, "measured": ["output_throughput": 100.0, "mean_ttft_ms": 20.0]]]]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: dir + "/m.json"))
+        let m = runCLI(["validate", dir + "/m.json"])
+        #expect(m.code == 65 && m.err.contains("1 of 2 runs of \(dir)/m.json could not be predicted"), "\(m.err)")
+        #expect(m.out.contains("tp3: not predicted: --tensor-parallel-size 3 does not divide") && m.out.contains("held-out: 2 metrics"), "\(m.out)")
+        #expect(m.out.components(separatedBy: "does not divide").count == 2)
+    }
+
+    /// Every key of a manifest run's `measured` is a metric (or the harness's repeats): a misspelt one is named.
+    @Test func unknownMeasuredKeysAreNamed() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["--model", "olmoe-1b-7b"] + Self.small
+        for (measured, unknown) in [(["output_throughputt": 100.0], "unknown key 'output_throughputt'"),
+                                    (["output_throughputt": 100.0, "mean_ttft_ms": 20.0, "p99_tpot": 3.0], "unknown keys 'output_throughputt', 'p99_tpot'")] {
+            try JSONSerialization.data(withJSONObject: ["version": 1, "runs": [["id": "a", "args": args, "measured": measured]]], options: [.sortedKeys])
+                .write(to: URL(fileURLWithPath: dir + "/m.json"))
+            let r = runCLI(["validate", dir + "/m.json"])
+            #expect(r.code == 65 && r.err.contains("key 'runs[0].measured': \(unknown); known: 'output_throughput'"), "\(r.err)")
+        }
+        try JSONSerialization.data(withJSONObject: ["version": 1, "runs": [["id": "a", "args": args, "measured": ["output_throughput": 100.0, "repeats_ms": [1.0, 2.0]]]]])
+            .write(to: URL(fileURLWithPath: dir + "/m.json"))
+        let ok = runCLI(["validate", dir + "/m.json"])
+        #expect(ok.code == 0 && ok.out.contains("held-out: 1 metrics"), "\(ok.err)")
     }
 
     @Test func timelineIsAChromeTrace() throws {
