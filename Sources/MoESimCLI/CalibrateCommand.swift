@@ -14,8 +14,9 @@ enum CalibrateCommand {
         predicted as measured (least squares on the log of predicted / measured). Every run of the manifest that
         uses this engine kind is simulated with the candidate profile. Writes the fitted profile with the fit's
         provenance in its sources, then reports the error on the fit runs and on the held-out runs separately.
-        Refuses to fit more parameters than the fit runs hold measured metrics (name fewer with --fit), and warns when
-        a fitted parameter ends at a bound of its range or more than 10x from its starting value.
+        Refuses to fit more parameters than the fit runs hold measured metrics (name fewer with --fit, or say
+        --allow-underdetermined to fit them anyway with a warning), and warns when a fitted parameter ends at a bound of
+        its range or more than 10x from its starting value.
         """,
         arguments: [("<manifest.json>", "Measured runs (see profiles/README.md), or one vLLM benchmark result file (--save-result) with --run-args=\"<deployment flags>\".")],
         options: [
@@ -25,6 +26,7 @@ enum CalibrateCommand {
             OptionSpec("--name", "<name>", "Name of the fitted profile.", default: "the output file's name"),
             OptionSpec("--fit", "<params>", "Comma-separated parameters to fit.", default: "the profile's fit_parameters"),
             OptionSpec("--max-evaluations", "<n>", "Objective evaluations at most.", default: "150"),
+            OptionSpec("--allow-underdetermined", nil, "Fit even when the fit split holds fewer measured values than parameters (a small published table), warning that the fit is underdetermined; the flag is recorded in the profile's provenance."),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
         ])
 
@@ -48,10 +50,11 @@ enum CalibrateCommand {
         let name = a.string("--name") ?? URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent
         let progress = ctx.progress("calibrating", afterSeconds: 0.5)
         let fit = try Calibration.fit(manifest: manifest, engine: engine, parameters: params, store: store, threads: threads,
-                                      maxEvaluations: maxEval) { n, loss in progress.update(Double(n) / Double(maxEval), detail: String(format: "evaluation %d of at most %d, loss %.4f", n, maxEval, loss), etaIsBound: true) }
+                                      maxEvaluations: maxEval, allowUnderdetermined: a.has("--allow-underdetermined")) { n, loss in progress.update(Double(n) / Double(maxEval), detail: String(format: "evaluation %d of at most %d, loss %.4f", n, maxEval, loss), etaIsBound: true) }
         progress.finish()
         let enginePath = try store.resolve("engines", engineName, flag: "--engine-profile")
         let command = "moesim calibrate \(file) --engine-profile \(engineName) --out \(out)" + (a.string("--fit").map { " --fit \($0)" } ?? "")
+            + (a.has("--allow-underdetermined") ? " --allow-underdetermined" : "")
         let json = try Calibration.profileJSON(fit, base: try JSONNode.load(file: enginePath, kind: .profile), name: name, command: command, manifest: file,
                                                fitIDs: manifest.entries.filter(\.fit).map(\.id))
         if let n = outNote { ctx.err(n) }

@@ -35,10 +35,16 @@ public enum Calibration {
 
     /// Refuses a fit with fewer measured values than parameters: Nelder-Mead would move the parameters the data do
     /// not pin down anywhere within their ranges, and the profile written would look fitted.
-    static func checkDetermined(_ entries: [Manifest.Entry], kind: String, parameters: [String], file: String, skipped: [(String, String)]) throws {
+    /// With `allow`, the same finding comes back as a warning instead (`--allow-underdetermined`: a deliberate fit of a
+    /// small published table, said so in the output).
+    static func checkDetermined(_ entries: [Manifest.Entry], kind: String, parameters: [String], file: String, skipped: [(String, String)],
+                                allow: Bool = false) throws -> String? {
         let (metrics, steps, runs) = measuredValues(entries, kind: kind)
         let n = metrics + steps
-        guard n < parameters.count else { return }
+        guard n < parameters.count else { return nil }
+        if allow {
+            return "warning: \(file): \(parameters.count) parameters fitted to \(n) measured value\(n == 1 ? "" : "s") of the fit split (--allow-underdetermined): the fit is underdetermined, so some combination of the parameters is not pinned down by the measurements; read the fitted values as one of many that fit equally"
+        }
         let held = "\(metrics) measured metric\(metrics == 1 ? "" : "s")" + (steps > 0 ? " and \(steps) step\(steps == 1 ? "" : "s") of step traces" : "")
         let left = skipped.isEmpty ? "" : " (after leaving out \(skipped.count) fit run\(skipped.count == 1 ? "" : "s") that could not be simulated: \(skipped.map { "\($0.0): \($0.1)" }.joined(separator: "; ")))"
         let hint = n > 0 ? "name at most \(n) of them with --fit (for example --fit \(parameters.prefix(n).prefix(2).joined(separator: ",")))" : "add measured metrics to the fit runs"
@@ -64,7 +70,8 @@ public enum Calibration {
     }
 
     public static func fit(manifest: Manifest, engine: EngineProfile, parameters: [String], store: ProfileStore,
-                           threads: Int, maxEvaluations: Int, progress: ((Int, Double) -> Void)? = nil) throws -> Fit {
+                           threads: Int, maxEvaluations: Int, allowUnderdetermined: Bool = false,
+                           progress: ((Int, Double) -> Void)? = nil) throws -> Fit {
         var fitEntries = manifest.entries.filter(\.fit)
         guard !fitEntries.isEmpty else { throw InputError.data("\(manifest.file): no run is marked \"fit\": true") }
         guard !parameters.isEmpty else { throw InputError.usage("no parameters to fit: name them with --fit or in the engine profile's fit_parameters") }
@@ -76,7 +83,8 @@ public enum Calibration {
         guard kinds.contains(engine.kind.rawValue) else {
             throw InputError.usage("no fit run of \(manifest.file) uses the \(engine.kind.rawValue) engine of '\(engine.name)' (they run \(quotedChoices(Array(Set(kinds)).sorted()))): its parameters would not change any prediction; calibrate against runs of that engine")
         }
-        try checkDetermined(fitEntries, kind: engine.kind.rawValue, parameters: parameters, file: manifest.file, skipped: [])
+        var underdetermined = try checkDetermined(fitEntries, kind: engine.kind.rawValue, parameters: parameters, file: manifest.file,
+                                                  skipped: [], allow: allowUnderdetermined)
         let start = parameters.map { max(engine.value($0), 1e-3) }
         var evals = 0
         var skipped: [(String, String)] = []
@@ -104,7 +112,8 @@ public enum Calibration {
             guard !fitEntries.isEmpty else {
                 throw InputError.data("calibration could not simulate any fit run with the starting profile: \(skipped.map { "\($0.0): \($0.1)" }.joined(separator: "; "))")
             }
-            try checkDetermined(fitEntries, kind: engine.kind.rawValue, parameters: parameters, file: manifest.file, skipped: skipped)
+            underdetermined = try checkDetermined(fitEntries, kind: engine.kind.rawValue, parameters: parameters, file: manifest.file,
+                                                  skipped: skipped, allow: allowUnderdetermined)
         }
         let objective: ([Double]) -> Double = { logs in
             evals += 1
@@ -126,7 +135,7 @@ public enum Calibration {
         let best = profile(res.x)
         let fitted = parameters.map { ($0, best.params[$0]!) }, started = zip(parameters, start).map { ($0, $1) }
         return Fit(profile: best, parameters: fitted, start: started, loss: res.value, evaluations: evals, skipped: skipped,
-                   warnings: warnings(parameters: fitted, start: started))
+                   warnings: (underdetermined.map { [$0] } ?? []) + warnings(parameters: fitted, start: started))
     }
 
     /// The fitted profile as JSON, with the fit's provenance added to `sources`.
