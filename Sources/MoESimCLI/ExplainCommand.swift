@@ -29,7 +29,7 @@ enum ExplainCommand {
             OptionSpec("--prefill-len", "<n>", "Tokens of each prompt.", default: "512"),
             OptionSpec("--seed", "<n>", "Routing seed.", default: "0"),
             OptionSpec("--json", nil, "Print the explanation as JSON."),
-            OptionSpec("--compare", "<plan flags>", "Put this step beside the same step under another plan, e.g. --compare \"--strategy ep\" or --compare \"-tp 2 --enable-expert-parallel\" (its plan flags replace this plan's; other flags, such as --gpu, replace theirs): times per component side by side and the reasons for the difference."),
+            OptionSpec("--compare", "<plan flags>", "Put this step beside the same step under another plan, e.g. --compare \"--strategy ep\" or --compare \"-tp 2 --enable-expert-parallel\" (its plan flags replace this plan's; other deployment flags, such as --gpu, --interconnect or --engine-profile, replace theirs; the model and the step stay): times per component side by side and the reasons for the difference."),
         ])
 
     static func execute(_ args: [String], _ ctx: Context) throws {
@@ -120,6 +120,11 @@ enum ExplainCommand {
         return (e, serving)
     }
 
+    /// What `--compare` may change: the deployment flags of `run` other than the model.
+    static let compareFlags: Set<String> = Set(RunOptions.deployment.map(\.name)).subtracting(["--model"])
+    /// The flags `--compare` keeps from the command line (the model and the step), for its error.
+    static let compareKept = spec.options.map(\.name).filter { !compareFlags.contains($0) && !["--json", "--compare"].contains($0) && !RunOptions.hfOnlyFlags.contains($0) && $0 != "--generation" }
+
     /// Flags that make up the parallel plan: `--compare`'s plan replaces all of them when it gives any.
     static let planShapeFlags: Set<String> = ["--strategy", "--num-gpus", "--tensor-parallel-size", "--data-parallel-size", "--pipeline-parallel-size",
                                               "--enable-expert-parallel", "--all2all-backend", "--enable-eplb", "--num-redundant-experts",
@@ -148,6 +153,12 @@ enum ExplainCommand {
         let given = flagGroups(extra)
         for g in given where g.flag == "--compare" || !g.flag.hasPrefix("-") || !spec.options.contains(where: { $0.name == g.flag }) {
             throw InputError.usage("The value '\(other)' is invalid for '--compare <plan flags>': '\(g.tokens[0])' is not a flag of explain")
+        }
+        // Both sides explain the same model's same step: only what deploys it (plan, GPU, interconnect, engine and
+        // their what-ifs) may differ.
+        for g in given where !compareFlags.contains(g.flag) {
+            throw InputError.usage("The value '\(other)' is invalid for '--compare <plan flags>': '\(g.tokens[0])' is not a plan, GPU or engine flag. --compare explains the same model's same step under another deployment, so the model and the step (\(compareKept.joined(separator: ", "))) are kept from the command line"
+                                   + (g.flag == "--model" ? "; to compare two models, run explain once for each" : ""))
         }
         let names = Set(given.map(\.flag))
         let shape = !names.isDisjoint(with: planShapeFlags)

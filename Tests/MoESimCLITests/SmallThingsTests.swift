@@ -110,6 +110,18 @@ import Cluster
         #expect(gpu.code == 0 && gpu.out.contains("B: 2x h100-sxm-80gb [--tensor-parallel-size 2]"), "\(gpu.out) \(gpu.err)")
         let bad = runCLI(base + ["--compare", "--nonsense 3"])
         #expect(bad.code == 64 && bad.err.contains("--compare") && bad.err.contains("--nonsense"), "\(bad.err)")
+        // Both sides are the same model's same step: another model, another step shape or seed is refused, not
+        // silently explained under A's name.
+        for other in ["--model mixtral-8x7b", "--decode-seqs 8", "--kv-len 64", "--prefill-seqs 1", "--seed 3", "--json"] {
+            let r = runCLI(base + ["-tp", "2", "--compare", other])
+            let flag = String(other.split(separator: " ")[0])
+            #expect(r.code == 64 && r.out.isEmpty && r.err.contains("'\(flag)' is not a plan, GPU or engine flag") && r.err.contains("--compare"), "\(other): \(r.err)")
+        }
+        let model = runCLI(base + ["-tp", "2", "--compare", "--model mixtral-8x7b"])
+        #expect(model.err.contains("run explain once for each"), "\(model.err)")
+        // What deploys the step may still differ: the interconnect, an engine profile.
+        let ic = runCLI(base + ["-tp", "2", "--compare", "--interconnect pcie-gen4"])
+        #expect(ic.code == 0 && ic.out.contains("B: 2x a100-sxm4-80gb [--tensor-parallel-size 2]"), "\(ic.err)")
     }
 }
 
