@@ -251,8 +251,29 @@ enum PlanCommand {
             if let n = htmlNote { ctx.err(n) }
             try Reports.write(Reports.plan(ranked, frontier: frontier, search: search, rankingKey: search.rankingKey, text: body), to: f)
         }
-        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey, searched: searched, held: held) + PlanShards.intervalsJSON(ranked, seeds: search.seeds)) + "\n"); return }
-        ctx.out(body)
+        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey, searched: searched, held: held, search: search) + PlanShards.intervalsJSON(ranked, seeds: search.seeds)) + "\n") }
+        else { ctx.out(body) }
+        // A search that simulated nothing has no answer: its reasons are printed above, and the exit status says so.
+        if !ranked.contains(where: { $0.result != nil }) {
+            throw InputError.data("no plan could be simulated for \(model.name): all \(ranked.count) candidates were pruned or failed (the reasons are listed\(a.has("--json") ? " in the JSON's plans" : " above"))")
+        }
+    }
+
+    /// When SLOs are given and no simulated plan meets them: the plan closest to them, the one whose worst ratio of
+    /// P99 to its objective (TTFT, TPOT) is smallest, with that ratio. nil when a plan meets them or none are given.
+    static func closestToSLO(_ r: [PlanSearch.Evaluated], search: PlanSearch) -> (plan: PlanSearch.Evaluated, ratio: Double, what: String)? {
+        let sim = r.filter { $0.result != nil }
+        guard search.sloTTFTp99Ms != nil || search.sloTPOTp99Ms != nil, !sim.isEmpty, !sim.contains(where: \.meetsSLO) else { return nil }
+        func miss(_ e: PlanSearch.Evaluated) -> (Double, String) {
+            var worst = (0.0, "")
+            if let t = search.sloTTFTp99Ms, e.meanP99TTFTms / t > worst.0 { worst = (e.meanP99TTFTms / t, String(format: "P99 TTFT %.1f ms against %g ms", e.meanP99TTFTms, t)) }
+            if let t = search.sloTPOTp99Ms, e.meanP99TPOTms / t > worst.0 { worst = (e.meanP99TPOTms / t, String(format: "P99 TPOT %.2f ms against %g ms", e.meanP99TPOTms, t)) }
+            return worst
+        }
+        // Ties (the same ratio) go to the higher-ranked plan.
+        var best = sim[0], (ratio, what) = miss(sim[0])
+        for e in sim.dropFirst() { let m = miss(e); if m.0 < ratio { best = e; ratio = m.0; what = m.1 } }
+        return (best, ratio, what)
     }
 
     static func row(_ e: PlanSearch.Evaluated) -> [(String, Any)] {
@@ -269,12 +290,18 @@ enum PlanCommand {
         return f
     }
 
+    /// The search as JSON. `recommended` is the top plan only when it meets the SLOs (or none are given); when no plan
+    /// meets them it is null and `closest_to_slo` holds the plan nearest to them (with `slo_miss_factor`, its worst
+    /// P99 over its objective), else that key is null.
     static func json(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double, rankingKey: String,
-                     searched: [(dimension: String, flag: String, values: [String])] = [], held: [(flag: String, value: String)] = []) -> [(String, Any)] {
-        [("candidates", r.count), ("simulated", r.filter { $0.result != nil }.count), ("seconds", elapsed), ("ranked_by", rankingKey),
+                     searched: [(dimension: String, flag: String, values: [String])] = [], held: [(flag: String, value: String)] = [],
+                     search: PlanSearch? = nil) -> [(String, Any)] {
+        let closest = search.flatMap { closestToSLO(r, search: $0) }
+        return [("candidates", r.count), ("simulated", r.filter { $0.result != nil }.count), ("seconds", elapsed), ("ranked_by", rankingKey),
          ("searched", searched.map { d -> [(String, Any)] in [("dimension", d.dimension), ("flag", d.flag), ("values", d.values.map { Int($0).map { $0 as Any } ?? $0 })] }),
          ("held_fixed", held.map { h -> [(String, Any)] in [("flag", h.flag), ("value", h.value.isEmpty ? true as Any : h.value)] }),
-         ("recommended", r.first.map { $0.result != nil ? row($0) as Any : NSNull() } ?? NSNull()),
+         ("recommended", closest == nil ? (r.first.map { $0.result != nil ? row($0) as Any : NSNull() } ?? NSNull()) : NSNull()),
+         ("closest_to_slo", closest.map { c -> Any in row(c.plan) + [("slo_miss_factor", c.ratio)] } ?? NSNull()),
          ("pareto", frontier.map(\.candidate.label)), ("plans", r.map(row))]
     }
 
@@ -306,8 +333,9 @@ enum PlanCommand {
         } else {
             s += "No plan could be simulated: every candidate was pruned or failed (reasons below). Try a larger --max-gpus, another --gpu, looser SLOs or a shorter workload.\n"
         }
-        if !sim.isEmpty && !sim.contains(where: \.meetsSLO) {
-            s += "\nNo simulated plan meets the SLO; the table is ranked by how they would rank if it were met. Loosen the SLO or allow more GPUs (--max-gpus).\n"
+        let closest = closestToSLO(r, search: search)
+        if closest != nil {
+            s += "\nNo simulated plan meets the SLO, so none is recommended; the table is ranked by how they would rank if it were met. Loosen the SLO or allow more GPUs (--max-gpus).\n"
         }
         let pruned = r.filter { $0.result == nil }
         if !pruned.isEmpty {
@@ -329,7 +357,9 @@ enum PlanCommand {
             if order.count > 12 { s += "  ... and \(order.count - 12) other reasons (--json lists every plan)\n" }
         }
         s += "\nPareto frontier (throughput per GPU vs P99 TPOT): " + frontier.map(\.candidate.label).joined(separator: "; ") + "\n"
-        if let best = sim.first, let b = best.result {
+        if let c = closest {
+            s += String(format: "\nClosest to the SLO: %@  (%@): %@, %.3gx the objective\n", c.plan.candidate.label, c.plan.candidate.args.joined(separator: " "), c.what, c.ratio)
+        } else if let best = sim.first, let b = best.result {
             s += "\nRecommended: \(best.candidate.label)  (\(best.candidate.args.joined(separator: " ")))" + (best.usdPerMTok.map { String(format: ", $%.3f per million output tokens", $0) } ?? "") + "\n"
             if let second = sim.dropFirst().first(where: { $0.candidate.gpu != best.candidate.gpu || $0.candidate.tp != best.candidate.tp || $0.candidate.ep != best.candidate.ep || $0.candidate.dp != best.candidate.dp || $0.candidate.pp != best.candidate.pp }), let r2 = second.result {
                 s += String(format: "  vs runner-up %@: %.0f vs %.0f tok/s per GPU.\n", second.candidate.label, best.meanOutputThroughput / Double(b.gpus), second.meanOutputThroughput / Double(r2.gpus))
