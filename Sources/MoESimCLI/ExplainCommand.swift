@@ -49,6 +49,7 @@ enum ExplainCommand {
         }
         let d = try RunOptions.deployment(a, store: store)
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
+        for n in d.notes { ctx.err(n + "\n") }
         if d.engine.kind == .hf {
             try RunOptions.refuseUnused(a, ["--decode-seqs", "--kv-len", "--prefill-seqs", "--prefill-len"] + RunOptions.vllmOnlyFlags.filter { a.has($0) },
                                         because: "by '--engine hf' (it explains one forward of --batch-size sequences at --input-len)")
@@ -65,6 +66,7 @@ enum ExplainCommand {
     static func step(_ a: ParsedArguments, store: ProfileStore, ctx: Context, deployment: Deployment? = nil, label: String = "") throws -> (e: StepExplanation, serving: ServingExplanation) {
         let d = try deployment ?? RunOptions.deployment(a, store: store)
         if deployment == nil, d.engine.kind == .hf { throw InputError.usage("'--compare' puts two vLLM steps side by side; it does not apply to '--engine hf'") }
+        if deployment == nil { for n in d.notes { ctx.err("\(label): \(n)\n") } }
         try RunOptions.refuseUnused(a, RunOptions.hfOnlyFlags, because: "by the vLLM engine's explanation (use --decode-seqs, --kv-len, --prefill-seqs, --prefill-len)")
         if a.string("--generation") == "diffusion" || d.model.isDiffusion {
             throw InputError.usage("vLLM cannot serve diffusion generation; explain it with '--engine hf --generation diffusion'")
@@ -289,6 +291,7 @@ enum ExplainCommand {
             ("model", d.model.name), ("gpu", d.gpu.name), ("plan", d.plan.vllmFlags), ("strategy", d.plan.strategy?.rawValue ?? NSNull()),
             ("all2all_backend", d.plan.all2allBackend.vllmName), ("routing", "\(d.routing)"),
             ("quantization", d.model.quantization.method), ("kv_cache_bytes_per_element", d.model.kvCacheBytes),
+            ("interconnect", d.interconnect?.name ?? NSNull()),
             ("nodes", d.topology.nodes), ("gpus_per_node", d.topology.gpusPerNode), ("network", d.topology.network?.name ?? NSNull()),
             ("memory_per_gpu_gb", memoryFields(d.memoryPlan())),
             ("tokens", e.batch.tokens), ("tokens_per_dp_rank", e.perRank.map(\.tokens)),
@@ -363,6 +366,7 @@ enum ExplainCommand {
         let d = e.deployment
         var s = "\(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name)\n"
         if let st = d.plan.strategy { s += "strategy \(st.rawValue) = \(d.plan.vllmFlags)  (\(st.summary(d.plan)))\n" } else { s += "plan: \(d.plan.vllmFlags)\n" }
+        if let ic = d.interconnect { s += "interconnect: \(ic.name) (\(ic.displayName))\n" }
         if d.topology.isMultiNode { s += "nodes: \(d.topology.nodes) x \(d.topology.gpusPerNode) GPUs, network \(d.topology.network?.displayName ?? "none")\n" }
         if d.plan.expertParallel { s += "expert all-to-all backend: \(d.plan.all2allBackend.vllmName); routing: \(d.routing)\(d.plan.eplb ? "; EPLB with \(d.plan.redundantExperts) redundant experts per layer" : "")\n" }
         s += memoryText(d)

@@ -329,7 +329,39 @@ public enum RunOptions {
         var d = try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
                                placement: placement, overrides: overrides, topology: topology)
         if let u = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue)) { d.usageContext = Deployment.UsageContext(rawValue: u)! }
+        d.notes += interconnectNotes(a, d)
         return d
+    }
+
+    /// With `--interconnect` named: where each collective within a node that the plan runs is priced from (the measured
+    /// vLLM tables take precedence over a default-candidate profile's curves where they have the GPU count), and a
+    /// warning when the profile was measured for other GPUs than the run's.
+    static func interconnectNotes(_ a: ParsedArguments, _ d: Deployment) -> [String] {
+        guard a.has("--interconnect"), let ic = d.interconnect else { return [] }
+        var notes: [String] = []
+        if !ic.gpus.contains(d.gpu.name) {
+            notes.append("warning: --interconnect \(a.string("--interconnect")!): profile \(ic.name) describes \(ic.gpus.joined(separator: ", ")) hosts, not \(d.gpu.name); its curves and link bandwidth are another GPU system's")
+        }
+        let p = d.plan, P = p.stageGPUs
+        // The collectives of the plan's steps, by GPU count: TP all-reduces, EP's exchange between DP ranks, PP's
+        // hand-over between stages.
+        var used: [(Collective, Int)] = []
+        func add(_ c: Collective, _ n: Int) { if !used.contains(where: { $0.0 == c && $0.1 == n }) { used.append((c, n)) } }
+        if p.tensorParallel > 1 { add(.allReduce, p.tensorParallel) }
+        if p.expertParallel && p.dataParallel > 1 {
+            switch p.all2allBackend {
+            case .allreduce: add(.allGather, P); add(.allReduce, P)
+            case .allgatherReducescatter: add(.allGather, P); add(.reduceScatter, P)
+            case .alltoall: add(.allToAll, P)
+            case .deepepLowLatency, .deepepHighThroughput:
+                let rows = p.all2allBackend == .deepepLowLatency ? d.topology.network?.deepepLowLatency : d.topology.network?.deepepNormal
+                if rows?.isEmpty != false { add(.allToAll, P) }
+            }
+        }
+        if p.pipelineParallel > 1 && !d.topology.isMultiNode { add(.sendRecv, 2) }
+        notes.append("note: --interconnect \(ic.name): " + (used.isEmpty ? "no collective of this plan runs within a node over it"
+            : d.collectiveOriginText(used)))
+        return notes
     }
 
     /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.
