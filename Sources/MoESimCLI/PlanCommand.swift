@@ -117,7 +117,12 @@ enum PlanCommand {
         }
         if a.has("--enable-expert-parallel") || expertParallelOnly.contains(where: a.has) || a.has("--all2all-backend") { w.ep = true }
         if w.ep == true, search.model.moe == nil { throw InputError.usage("\(search.model.name) is dense: expert parallelism and its flags do not apply") }
-        if let b = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted) { w.backend = b }
+        if let b = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted) {
+            w.backend = b
+            if w.dp == 1 {
+                throw InputError.usage("'--all2all-backend' is not used with --data-parallel-size 1: vLLM exchanges tokens through an all-to-all backend only between DP ranks (give --data-parallel-size above 1, or leave one of them out)")
+            }
+        }
         w.dpLocal = try a.positiveInt("--data-parallel-size-local")
         if a.has("--data-parallel-size-local") && a.has("--gpus-per-node") {
             throw InputError.usage("'--data-parallel-size-local' sets the GPUs per node (x TP); do not combine it with '--gpus-per-node'")

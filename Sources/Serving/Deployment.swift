@@ -175,10 +175,11 @@ public struct Deployment: Sendable {
 
     public func collectiveOriginText(_ cs: [Collective], gpus p: Int) -> String { collectiveOriginText(cs.map { ($0, p) }) }
 
-    /// The run's deployment in one line: model, GPUs (and nodes), vLLM's plan flags, the interconnect within a node,
-    /// engine and routing.
+    /// The run's deployment in one line: model, GPUs (and nodes), vLLM's plan flags with the all-to-all backend where
+    /// vLLM uses one (expert parallelism with DP > 1), the interconnect within a node, engine and routing.
     public var summary: String {
+        let backend = plan.expertParallel && plan.dataParallel > 1 ? " --all2all-backend \(plan.all2allBackend.vllmName)" : ""
         let ic = interconnect.map { ", interconnect \($0.name)" } ?? ""
-        return "\(model.name)\(model.quantization.isQuantized ? " (\(model.quantization.method))" : "") on \(plan.gpuCount)x \(gpu.name)\(topology.isMultiNode ? " (\(topology.nodes) nodes x \(topology.gpusPerNode), \(topology.network?.name ?? "no network"))" : "") [\(plan.vllmFlags)\(plan.strategy.map { ", strategy \($0.rawValue)" } ?? "")]\(ic), engine \(engine.name), routing \(routing)"
+        return "\(model.name)\(model.quantization.isQuantized ? " (\(model.quantization.method))" : "") on \(plan.gpuCount)x \(gpu.name)\(topology.isMultiNode ? " (\(topology.nodes) nodes x \(topology.gpusPerNode), \(topology.network?.name ?? "no network"))" : "") [\(plan.vllmFlags)\(backend)\(plan.strategy.map { ", strategy \($0.rawValue)" } ?? "")]\(ic), engine \(engine.name), routing \(routing)"
     }
 }

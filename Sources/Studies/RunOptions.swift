@@ -277,6 +277,14 @@ public enum RunOptions {
         guard engine.kind.rawValue == engineName else {
             throw InputError.usage("engine profile '\(engine.name)' is for the \(engine.kind.rawValue) engine, not '\(engineName)'")
         }
+        // vLLM uses its all-to-all backend only between DP ranks (FusedMoEParallelConfig.use_all2all_kernels: DP > 1 and
+        // EP); with DP 1 every TP rank holds all tokens, runs its own experts and the TP all-reduce combines their
+        // outputs, whichever backend is named (StepCostModel.expertParallelCommUs prices nothing then). The HF engine
+        // refuses the flag itself (hfSimulator).
+        if engine.kind == .vllm && backend != nil && plan.expertParallel && plan.dataParallel == 1 {
+            try refuseUnused(a, ["--all2all-backend"],
+                             because: "with --data-parallel-size 1: vLLM exchanges tokens through an all-to-all backend only between DP ranks; with DP 1 the experts are spread over the TP group and the TP all-reduce combines their outputs, whichever backend is named (give --data-parallel-size above 1, or leave it out)")
+        }
         let routing = try RoutingSpec(parsing: a.string("--routing") ?? "uniform")
         var placement: ExpertPlacement? = nil
         if a.has("--expert-placement") && plan.eplb {

@@ -44,6 +44,13 @@ import Studies
         .init(label: "extreme routing skew", args: ["run", "--model", "mixtral-8x7b", "--tensor-parallel-size", "2", "--routing", "zipf:50"] + small, code: 65,
               fragments: ["routing zipf:50.0", "distinct experts"]),
         .init(label: "trace from a device", args: ["run", "--model", "olmoe-1b-7b", "--trace", "/dev/zero"], code: 65, fragments: ["/dev/zero", "not a regular file"]),
+        // vLLM uses its all-to-all backend only between DP ranks: with DP 1 the flag would change nothing.
+        .init(label: "all2all backend with DP 1", args: ["run", "--model", "olmoe-1b-7b", "-tp", "2", "--enable-expert-parallel", "--all2all-backend", "pplx"] + small, code: 64,
+              fragments: ["'--all2all-backend' is not used with --data-parallel-size 1", "between DP ranks"]),
+        .init(label: "explain all2all backend with DP 1", args: ["explain", "--model", "olmoe-1b-7b", "-tp", "2", "--enable-expert-parallel", "--all2all-backend", "deepep_low_latency"], code: 64,
+              fragments: ["'--all2all-backend' is not used with --data-parallel-size 1"]),
+        .init(label: "plan all2all backend with DP 1", args: ["plan", "--model", "olmoe-1b-7b", "-dp", "1", "--all2all-backend", "pplx"], code: 64,
+              fragments: ["'--all2all-backend' is not used with --data-parallel-size 1"]),
     ]
 
     @Test(arguments: badInputs)

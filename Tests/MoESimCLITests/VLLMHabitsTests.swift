@@ -150,6 +150,22 @@ import Testing
     }
 }
 
+/// A `vllm bench serve` command line works: its client flags are accepted and ignored (said once), vLLM's batch-limit
+/// rules hold as vLLM applies them, and the run header names what the plan uses.
+@Suite struct VLLMBenchCommandLineTests {
+    static let small = ["--model", "mixtral-8x7b", "-tp", "2", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"]
+
+    /// The header shows the all-to-all backend where vLLM uses one (EP with DP > 1), and not with DP 1.
+    @Test func headerShowsTheBackendWhereItMatters() {
+        let dp = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--all2all-backend", "naive"] + CLITests.small)
+        #expect(dp.code == 0 && dp.out.contains("--data-parallel-size 2 --enable-expert-parallel --all2all-backend naive]"), "\(dp.out)")
+        let deflt = runCLI(["run", "--model", "olmoe-1b-7b", "--strategy", "ep"] + CLITests.small)
+        #expect(deflt.code == 0 && deflt.out.contains("--enable-expert-parallel --all2all-backend pplx, strategy ep]"), "\(deflt.out)")
+        let tp = runCLI(["run", "--model", "olmoe-1b-7b", "-tp", "2", "--enable-expert-parallel"] + CLITests.small)
+        #expect(tp.code == 0 && !tp.out.contains("all2all"), "\(tp.out)")
+    }
+}
+
 /// `--host-speed` on the command line: checked, said, and only where a reference exists.
 @Suite struct HostSpeedFlagTests {
     static let small = ["--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "4"]
