@@ -337,8 +337,41 @@ public enum RunOptions {
         var d = try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
                                placement: placement, overrides: overrides, topology: topology)
         if let u = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue)) { d.usageContext = Deployment.UsageContext(rawValue: u)! }
+        if engine.kind == .vllm { try applyBatchLimits(a, to: &d) }
         d.notes += interconnectNotes(a, d)
         return d
+    }
+
+    /// vLLM 0.24's rules for the two batch limits (EngineArgs._set_default_max_num_seqs_and_batched_tokens_args, then
+    /// SchedulerConfig.verify_max_model_len): a default max_num_batched_tokens is at most max_num_seqs x max_model_len;
+    /// a default max_num_seqs is lowered to max_num_batched_tokens; a max_num_seqs that was set (by --max-num-seqs or
+    /// the engine profile) above max_num_batched_tokens is refused, as vLLM refuses it. (Its max_model_len rule applies
+    /// only without chunked prefill, which vLLM 0.24 and moesim always run.) Each change is said in a note.
+    static func applyBatchLimits(_ a: ParsedArguments, to d: inout Deployment) throws {
+        let e = d.engine
+        let defaultText = "vLLM 0.24's default for \(d.gpu.name) in the \(d.usageContext.rawValue) usage context"
+        func source(_ key: String, _ flag: String) -> String {
+            if a.has(flag) { return "\(flag) \(a.string(flag)!)" }
+            return e.value(key) > 0 ? "engine profile \(e.name)'s \(key)" : defaultText
+        }
+        let seqsDefault = !a.has("--max-num-seqs") && e.value("max_num_seqs") <= 0
+        let tokensDefault = !a.has("--max-num-batched-tokens") && e.value("max_num_batched_tokens") <= 0
+        let maxLen = Double(d.model.maxPositions)
+        if tokensDefault, maxLen > 0 {
+            let seqs = d.param("max_num_seqs"), tokens = d.param("max_num_batched_tokens")
+            if seqs * maxLen < tokens {
+                d.overrides["max_num_batched_tokens"] = seqs * maxLen
+                d.notes.append("note: max_num_batched_tokens is \(Int(seqs * maxLen)), lowered from \(defaultText), \(Int(tokens)), to max_num_seqs \(Int(seqs)) (\(source("max_num_seqs", "--max-num-seqs"))) x max_model_len \(Int(maxLen)) (\(d.model.name)'s max_position_embeddings), as vLLM lowers a default token budget (give --max-num-batched-tokens to set it)")
+            }
+        }
+        let seqs = d.param("max_num_seqs"), tokens = d.param("max_num_batched_tokens")
+        guard tokens < seqs else { return }
+        if seqsDefault {
+            d.overrides["max_num_seqs"] = tokens
+            d.notes.append("note: max_num_seqs is \(Int(tokens)), lowered from \(defaultText), \(Int(seqs)), to max_num_batched_tokens (\(source("max_num_batched_tokens", "--max-num-batched-tokens"))), as vLLM lowers a default max_num_seqs (give --max-num-seqs to set it)")
+            return
+        }
+        throw InputError.usage("max_num_batched_tokens (\(Int(tokens)), from \(source("max_num_batched_tokens", "--max-num-batched-tokens"))) must be greater than or equal to max_num_seqs (\(Int(seqs)), from \(source("max_num_seqs", "--max-num-seqs"))), as vLLM 0.24's SchedulerConfig requires: raise --max-num-batched-tokens or lower --max-num-seqs")
     }
 
     /// With `--interconnect` named: where each collective within a node that the plan runs is priced from (the measured

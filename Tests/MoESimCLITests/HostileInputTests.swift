@@ -51,6 +51,16 @@ import Studies
               fragments: ["'--all2all-backend' is not used with --data-parallel-size 1"]),
         .init(label: "plan all2all backend with DP 1", args: ["plan", "--model", "olmoe-1b-7b", "-dp", "1", "--all2all-backend", "pplx"], code: 64,
               fragments: ["'--all2all-backend' is not used with --data-parallel-size 1"]),
+        // vLLM's SchedulerConfig: max_num_batched_tokens >= max_num_seqs when max_num_seqs is set; both values and
+        // where they came from are named.
+        .init(label: "token budget below max-num-seqs", args: ["run", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "64", "--max-num-seqs", "128"] + small, code: 64,
+              fragments: ["max_num_batched_tokens (64, from --max-num-batched-tokens 64)", "max_num_seqs (128, from --max-num-seqs 128)", "greater than or equal to"]),
+        .init(label: "token budget below the engine profile's max_num_seqs", args: ["run", "--model", "olmoe-1b-7b", "--engine-profile", "vllm-a100-hegde2025", "--max-num-batched-tokens", "100"] + small,
+              code: 64, fragments: ["max_num_batched_tokens (100, from --max-num-batched-tokens 100)", "max_num_seqs (256, from engine profile vllm-a100-hegde2025's max_num_seqs)"]),
+        .init(label: "max-num-seqs above the default token budget", args: ["run", "--model", "olmoe-1b-7b", "--max-num-seqs", "4096"] + small, code: 64,
+              fragments: ["max_num_batched_tokens (2048, from vLLM 0.24's default for a100-sxm4-80gb in the serve usage context)", "max_num_seqs (4096, from --max-num-seqs 4096)"]),
+        .init(label: "explain token budget below max-num-seqs", args: ["explain", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "8", "--max-num-seqs", "16", "--decode-seqs", "8"], code: 64,
+              fragments: ["max_num_batched_tokens (8", "max_num_seqs (16"]),
     ]
 
     @Test(arguments: badInputs)

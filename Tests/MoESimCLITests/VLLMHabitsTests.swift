@@ -155,6 +155,21 @@ import Testing
 @Suite struct VLLMBenchCommandLineTests {
     static let small = ["--model", "mixtral-8x7b", "-tp", "2", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"]
 
+    /// vLLM lowers a default max_num_seqs to the token budget and a default budget to max_num_seqs x max_model_len
+    /// (EngineArgs); each is said in a note and runs as if given explicitly.
+    @Test func batchLimitsFollowVLLMsDefaults() {
+        let lowered = runCLI(["run", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "32", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"])
+        let explicit = runCLI(["run", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "32", "--max-num-seqs", "32", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"])
+        #expect(lowered.code == 0 && lowered.out == explicit.out, "\(lowered.err)")
+        #expect(lowered.err.contains("note: max_num_seqs is 32, lowered from vLLM 0.24's default for a100-sxm4-80gb in the serve usage context, 256"), "\(lowered.err)")
+        #expect(!explicit.err.contains("note: max_num"), "\(explicit.err)")
+        // OLMoE's max_position_embeddings is 4096: one sequence at a time gets a 4096-token budget, not the H200's 8192.
+        let args = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--max-num-seqs", "1", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "3", "--json"]
+        let one = runCLI(args), given = runCLI(args + ["--max-num-batched-tokens", "4096"])
+        #expect(one.code == 0 && one.out == given.out, "\(one.err)")
+        #expect(one.err.contains("note: max_num_batched_tokens is 4096, lowered from vLLM 0.24's default for h200-sxm-141gb in the serve usage context, 8192"), "\(one.err)")
+    }
+
     /// The header shows the all-to-all backend where vLLM uses one (EP with DP > 1), and not with DP 1.
     @Test func headerShowsTheBackendWhereItMatters() {
         let dp = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--all2all-backend", "naive"] + CLITests.small)
