@@ -40,7 +40,7 @@ enum PlanCommand {
             OptionSpec("--shard", "<K/N>", "Simulate only shard K (0..N-1) of N of the search into --out; 'moesim merge' prints the whole plan. N alone: K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
             OptionSpec("--out", "<dir>", "With --shard: where the shard's results go.", default: "plan-shard-K-of-N"),
             OptionSpec("--include-disaggregated", nil, "Also search disaggregated prefill/decode (xPyD instances of each single-instance plan)."),
-        ] + whatIfOptions)
+        ] + whatIfOptions + RunOptions.clientNoOps)
 
     /// Every deployment and workload flag of `run` plan does not define itself: a searched dimension given here is held
     /// at that value, any other is applied to every candidate (`held_fixed` in the output). `run`'s output flags are
@@ -230,6 +230,7 @@ enum PlanCommand {
         if a.has("--top") && a.has("--json") { throw InputError.usage("'--top' shortens the printed table; '--json' lists every plan (leave out one of them)") }
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
+        if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
         let ranked: [PlanSearch.Evaluated]

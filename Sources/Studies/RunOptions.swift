@@ -102,6 +102,31 @@ public enum RunOptions {
         OptionSpec("--timeline", "<file>", "Write the simulation as a Chrome trace / Perfetto JSON: engine steps per GPU with their components, request lifetimes."),
     ]
 
+    /// `vllm bench serve` flags that cannot change a simulation: `run` (and `plan`) accept them, and say once on
+    /// stderr that they were ignored (`clientNote`). `--ignore-eos` is how moesim always runs (every request generates
+    /// all its requested tokens), so it is accepted without a note.
+    public static let clientNoOps: [OptionSpec] = [
+        OptionSpec("--backend", "<name>", "vllm bench serve: the HTTP client's API backend; accepted and ignored."),
+        OptionSpec("--endpoint", "<path>", "vllm bench serve: the API path; accepted and ignored."),
+        OptionSpec("--host", "<host>", "vllm bench serve: the server's host; accepted and ignored."),
+        OptionSpec("--port", "<port>", "vllm bench serve: the server's port; accepted and ignored."),
+        OptionSpec("--base-url", "<url>", "vllm bench serve: the server's URL; accepted and ignored."),
+        OptionSpec("--served-model-name", "<name>", "vllm bench serve: the model name the server answers to; accepted and ignored."),
+        OptionSpec("--disable-tqdm", nil, "vllm bench serve: no progress bar; accepted and ignored."),
+        OptionSpec("--label", "<label>", "vllm bench serve: a label for the result; accepted and ignored."),
+        OptionSpec("--ready-check-timeout-sec", "<s>", "vllm bench serve: how long to wait for the server; accepted and ignored."),
+        OptionSpec("--trust-remote-code", nil, "vllm bench serve: trust the tokenizer's remote code; accepted and ignored."),
+        OptionSpec("--ignore-eos", nil, "vllm bench serve: generate every requested token; moesim always does, so it changes nothing."),
+    ]
+
+    /// The note for `clientNoOps` given (other than `--ignore-eos`), or nil.
+    public static func clientNote(_ a: ParsedArguments) -> String? {
+        let given = clientNoOps.map(\.name).filter { $0 != "--ignore-eos" && a.has($0) }
+        guard !given.isEmpty else { return nil }
+        return "note: \(given.joined(separator: ", ")) accepted and ignored: \(given.count == 1 ? "it" : "they") only concern\(given.count == 1 ? "s" : "") vllm bench serve's HTTP client and server"
+            + (given.contains("--trust-remote-code") ? " (--trust-remote-code: loading the tokenizer's code)" : "") + ", not what is simulated"
+    }
+
     /// Flags of a run whose values name files the run reads (or profiles, by name or path).
     public static let fileFlags = ["--model", "--gpu", "--interconnect", "--network", "--engine-profile", "--routing", "--trace",
                                    "--expert-placement", "--speculative-config"]
@@ -553,8 +578,10 @@ public enum RunOptions {
         if !["sharegpt", "custom"].contains(dataset) { try refuseUnused(a, ["--no-oversample"], because: "by '--dataset-name \(dataset)'") }
         if !["sharegpt", "custom", "prefix_repetition"].contains(dataset) { try refuseUnused(a, ["--disable-shuffle"], because: "by '--dataset-name \(dataset)'") }
         let rate = try a.double("--request-rate")
-        if a.has("--burstiness") && (rate ?? .infinity) == .infinity {
-            throw InputError.usage("'--burstiness' shapes the gaps between arrivals and is not used with --request-rate inf (all requests at once); give a finite --request-rate")
+        // vLLM accepts --burstiness with every request at once (it has no gaps to shape); its default 1.0 changes nothing
+        // there, any other value would be ignored, so it is refused.
+        if a.has("--burstiness"), (rate ?? .infinity) == .infinity, try a.double("--burstiness") != 1 {
+            throw InputError.usage("'--burstiness \(a.string("--burstiness")!)' shapes the gaps between arrivals and is not used with --request-rate inf (all requests at once); give a finite --request-rate (or the default 1.0)")
         }
         let n = try a.int("--num-prompts") ?? 1000
         try Limits.checkMemory(Double(n) * Limits.bytesPerRequest, what: "\(n) requests", flag: "--num-prompts")

@@ -61,6 +61,13 @@ import Studies
               fragments: ["max_num_batched_tokens (2048, from vLLM 0.24's default for a100-sxm4-80gb in the serve usage context)", "max_num_seqs (4096, from --max-num-seqs 4096)"]),
         .init(label: "explain token budget below max-num-seqs", args: ["explain", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "8", "--max-num-seqs", "16", "--decode-seqs", "8"], code: 64,
               fragments: ["max_num_batched_tokens (8", "max_num_seqs (16"]),
+        // vLLM flags that would change a real run and are not modelled: refused by name, not as unknown.
+        .init(label: "unmodelled --dtype", args: ["run", "--model", "olmoe-1b-7b", "--dtype", "float16"] + small, code: 64,
+              fragments: ["'--dtype' is a vLLM flag", "does not model it"]),
+        .init(label: "unmodelled --max-model-len", args: ["run", "--model", "olmoe-1b-7b", "--max-model-len=2048"] + small, code: 64,
+              fragments: ["'--max-model-len' is a vLLM flag", "max_position_embeddings"]),
+        .init(label: "burstiness other than 1 with every request at once", args: ["run", "--model", "olmoe-1b-7b", "--request-rate", "inf", "--burstiness", "0.5"] + small, code: 64,
+              fragments: ["'--burstiness 0.5'", "--request-rate inf"]),
     ]
 
     @Test(arguments: badInputs)

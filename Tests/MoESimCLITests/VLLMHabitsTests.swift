@@ -155,6 +155,37 @@ import Testing
 @Suite struct VLLMBenchCommandLineTests {
     static let small = ["--model", "mixtral-8x7b", "-tp", "2", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"]
 
+    /// The result JSON without its keys that may differ (none: SOURCE_DATE_EPOCH is fixed for the tests).
+    static func result(_ extra: [String]) -> (code: Int32, out: String, err: String) { runCLI(["run"] + small + extra) }
+
+    @Test func clientFlagsAreAcceptedAndIgnored() {
+        let plain = Self.result([])
+        let client = ["--backend", "vllm", "--endpoint", "/v1/completions", "--host", "127.0.0.1", "--port", "8000", "--base-url", "http://127.0.0.1:8000",
+                      "--served-model-name", "mixtral", "--disable-tqdm", "--label", "nightly", "--ready-check-timeout-sec", "600", "--trust-remote-code"]
+        let r = Self.result(client)
+        #expect(plain.code == 0 && r.code == 0, "\(r.err)")
+        #expect(r.out == plain.out, "client flags changed the result")
+        let notes = r.err.split(separator: "\n").filter { $0.contains("accepted and ignored") }
+        #expect(notes.count == 1, "one note: \(r.err)")
+        for f in client where f.hasPrefix("--") { #expect(notes.first?.contains(f) == true, "the note lacks \(f)") }
+        #expect(notes.first?.contains("HTTP client and server") == true)
+        // --ignore-eos is what moesim always does: same result, no note.
+        let eos = Self.result(["--ignore-eos"])
+        #expect(eos.code == 0 && eos.out == plain.out && !eos.err.contains("ignore"), "\(eos.err)")
+        // Documented in run's help.
+        let help = runCLI(["help", "run"]).out
+        #expect(help.contains("--ignore-eos") && help.contains("accepted and ignored") && help.contains("--ready-check-timeout-sec"))
+    }
+
+    /// vLLM accepts its default --burstiness 1.0 with every request sent at once (nothing to shape); moesim too.
+    @Test func defaultBurstinessWithEveryRequestAtOnce() {
+        let plain = Self.result([])
+        for b in ["1.0", "1"] {
+            let r = Self.result(["--request-rate", "inf", "--burstiness", b])
+            #expect(r.code == 0 && r.out.replacingOccurrences(of: "\"burstiness\": 1.0", with: "") == plain.out.replacingOccurrences(of: "\"burstiness\": 1.0", with: ""), "\(b): \(r.err)")
+        }
+    }
+
     /// vLLM lowers a default max_num_seqs to the token budget and a default budget to max_num_seqs x max_model_len
     /// (EngineArgs); each is said in a note and runs as if given explicitly.
     @Test func batchLimitsFollowVLLMsDefaults() {
