@@ -2,8 +2,9 @@ import Foundation
 
 /// Finds and loads the shipped profiles (`profiles/` in the repository) and user files.
 ///
-/// The directory is, in order: the `MOESIM_PROFILES` environment variable, `./profiles`, or the `profiles`
-/// folder of the checkout that holds the running executable (`.build/<config>/moesim` lies three levels down).
+/// The directory is the `MOESIM_PROFILES` environment variable when it is set (an error when it names no profiles
+/// folder), else `./profiles`, else the `profiles` folder of the checkout that holds the running executable, found
+/// from its real path (`.build/<config>/moesim` lies three levels down, `.build/<triple>/<config>/moesim` four).
 public struct ProfileStore: Sendable {
     public let root: String
     let cache = Cache()
@@ -28,22 +29,70 @@ public struct ProfileStore: Sendable {
     /// copy, so that a broken output check could not touch the checkout's profiles); task-local.
     @TaskLocal public static var overrideRoot: String? = nil
 
-    public static func locate(executablePath: String = CommandLine.arguments.first ?? "") throws -> ProfileStore {
+    public static func locate(executablePath: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+                              currentDirectory: String = FileManager.default.currentDirectoryPath) throws -> ProfileStore {
         if let o = overrideRoot { return ProfileStore(root: o) }
         let fm = FileManager.default
-        var candidates: [String] = []
-        if let env = ProcessInfo.processInfo.environment["MOESIM_PROFILES"], !env.isEmpty { candidates.append(env) }
-        candidates.append(fm.currentDirectoryPath + "/profiles")
-        var dir = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            candidates.append(dir.appendingPathComponent("profiles").path)
-            dir = dir.deletingLastPathComponent()
-        }
-        for c in candidates {
+        func isProfiles(_ c: String) -> Bool {
             var isDir: ObjCBool = false
-            if fm.fileExists(atPath: c + "/gpus", isDirectory: &isDir), isDir.boolValue { return ProfileStore(root: c) }
+            return fm.fileExists(atPath: c + "/gpus", isDirectory: &isDir) && isDir.boolValue
         }
-        throw InputError.data("cannot find the profiles directory (looked in \(candidates.prefix(3).joined(separator: ", ")), ...); set MOESIM_PROFILES")
+        // A MOESIM_PROFILES that is set is the only place looked: a wrong one is an error, never a silent fallback.
+        if let env = environment["MOESIM_PROFILES"], !env.isEmpty {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: env, isDirectory: &isDir) else {
+                throw InputError.data("MOESIM_PROFILES=\(env): no such folder; set it to moesim's profiles/ folder (the one holding gpus/, models/, ...) or unset it")
+            }
+            guard isDir.boolValue, isProfiles(env) else {
+                throw InputError.data("MOESIM_PROFILES=\(env): not a moesim profiles folder (it has no gpus/ folder); set it to moesim's profiles/ folder or unset it")
+            }
+            return ProfileStore(root: env)
+        }
+        let exes = executableLocations(argv0: executablePath ?? CommandLine.arguments.first ?? "", environment: environment, currentDirectory: currentDirectory)
+        let candidates = searchPlaces(executables: exes, currentDirectory: currentDirectory)
+        if let c = candidates.first(where: isProfiles) { return ProfileStore(root: c) }
+        throw InputError.data("cannot find the profiles directory (looked in \(candidates.joined(separator: ", "))); set MOESIM_PROFILES to moesim's profiles/ folder")
+    }
+
+    /// The folders `locate` looks in without MOESIM_PROFILES, in order, each once: ./profiles, then for each executable
+    /// location (symbolic links resolved: the checkout's binary behind a link on PATH) the profiles/ folder beside it
+    /// and in the folders above it, six levels up (`.build/<config>/moesim` and `.build/<triple>/<config>/moesim` lie
+    /// three and four levels below the checkout).
+    static func searchPlaces(executables: [String], currentDirectory: String) -> [String] {
+        var places: [String] = []
+        func add(_ c: String) {
+            let p = URL(fileURLWithPath: c).standardizedFileURL.path
+            if !places.contains(p) { places.append(p) }
+        }
+        add(currentDirectory + "/profiles")
+        for exe in executables {
+            var dir = URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<6 {
+                add(dir.appendingPathComponent("profiles").path)
+                if dir.path == "/" { break }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        return places
+    }
+
+    /// Where the running executable lies: `argv0` as given (relative to the working directory when it holds a slash,
+    /// else found on PATH as the shell found it), then the operating system's record of it (/proc/self/exe on Linux,
+    /// the main bundle's executable elsewhere).
+    static func executableLocations(argv0: String, environment: [String: String], currentDirectory: String) -> [String] {
+        let fm = FileManager.default
+        var out: [String] = []
+        if argv0.contains("/") {
+            out.append(argv0.hasPrefix("/") ? argv0 : currentDirectory + "/" + argv0)
+        } else if !argv0.isEmpty {
+            for dir in (environment["PATH"] ?? "").split(separator: ":").map(String.init) where !dir.isEmpty {
+                let p = (dir.hasPrefix("/") ? dir : currentDirectory + "/" + dir) + "/" + argv0
+                if fm.isExecutableFile(atPath: p) { out.append(p); break }
+            }
+        }
+        if let p = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") { out.append(p) }
+        if let p = Bundle.main.executablePath { out.append(p) }
+        return out
     }
 
     /// Names of the shipped profiles of one kind (`models`, `gpus`, `interconnects`, `engines`).

@@ -282,6 +282,56 @@ public final class StepCostModel {
         return intraCollectiveUs(c, bytes: bytes, gpus: p)
     }
 
+    /// Where a collective within a node is priced from, in the order `intraCollectiveUs` tries them.
+    public enum CollectiveOrigin: Equatable, Sendable {
+        /// The NCCL curves of the GPU's measured vLLM kernel tables (their name), at exactly this GPU count.
+        case kernelTables(String)
+        /// The interconnect profile's curves (its name), measured or derived from its other curves.
+        case interconnect(String)
+        /// Neither has a curve: a ring over the interconnect's link bandwidth (25 GB/s without one).
+        case linkBandwidth
+    }
+
+    /// Where `c` over `p` GPUs of one node is priced from (`intraCollectiveUs`): the measured tables' curve when the
+    /// tables have one at that count and the interconnect is a default candidate (the tables were measured on NVLink
+    /// hosts; a named PCIe or derived profile keeps its own curves), else the interconnect's curves, else its link
+    /// bandwidth.
+    public static func collectiveOrigin(_ c: Collective, gpus p: Int, tables: VLLMKernelTables?, interconnect: InterconnectProfile?) -> CollectiveOrigin {
+        if let t = tables, interconnect?.isDefaultCandidate ?? false, t.hasCollective(c, gpus: p) { return .kernelTables(t.name) }
+        if let ic = interconnect, ic.timeUs(c, bytes: 1, gpus: p) != nil { return .interconnect(ic.name) }
+        return .linkBandwidth
+    }
+
+    /// `collectiveOrigin` in words, for `explain` and `run`: what priced each collective within a node of `uses`
+    /// (collective, GPUs), those of the same origin named together, and, where the measured tables did, that the
+    /// interconnect profile's own curves were not used for them.
+    public static func collectiveOriginText(_ uses: [(Collective, Int)], tables: VLLMKernelTables?, interconnect: InterconnectProfile?) -> String {
+        var groups: [(origin: CollectiveOrigin, uses: [(Collective, Int)])] = []
+        for (c, p) in uses {
+            let o = collectiveOrigin(c, gpus: p, tables: tables, interconnect: interconnect)
+            if let i = groups.firstIndex(where: { $0.origin == o }) { groups[i].uses.append((c, p)) } else { groups.append((o, [(c, p)])) }
+        }
+        // "all_reduce at 2 GPUs, all_gather and all_reduce at 4 GPUs"
+        func names(_ u: [(Collective, Int)]) -> String {
+            var counts: [Int] = []
+            for (_, p) in u where !counts.contains(p) { counts.append(p) }
+            return counts.map { p in u.filter { $0.1 == p }.map(\.0.rawValue).joined(separator: " and ") + " at \(p) GPUs" }.joined(separator: ", ")
+        }
+        return groups.map { g in
+            let what = names(g.uses) + " from "
+            switch g.origin {
+            case .kernelTables(let name):
+                return what + "the measured vLLM kernel tables \(name) (NCCL on \(tables?.gpuName ?? "this GPU")'s NVLink host)"
+                    + (interconnect.map { ", which take precedence over interconnect \($0.name)'s curves" } ?? "")
+            case .interconnect(let name):
+                let derived = g.uses.filter { !(interconnect?.gpuCounts($0.0).contains($0.1) ?? false) }
+                return what + "interconnect \(name)'s curves" + (derived.isEmpty ? "" : " (derived for \(names(derived)): no curve of their own there)")
+            case .linkBandwidth:
+                return what + (interconnect.map { "interconnect \($0.name)'s link bandwidth (\(Limits.fmt($0.linkBandwidthGBps)) GB/s; no curve applies)" } ?? "an assumed 25 GB/s link (no interconnect profile)")
+            }
+        }.joined(separator: "; ")
+    }
+
     func intraCollectiveUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double {
         if p <= 1 || bytes <= 0 { return 0 }
         if tableCollectives, let t = kernels.tables?.collectiveUs(c, bytes: bytes, gpus: p) {

@@ -29,7 +29,7 @@ enum ExplainCommand {
             OptionSpec("--prefill-len", "<n>", "Tokens of each prompt.", default: "512"),
             OptionSpec("--seed", "<n>", "Routing seed.", default: "0"),
             OptionSpec("--json", nil, "Print the explanation as JSON."),
-            OptionSpec("--compare", "<plan flags>", "Put this step beside the same step under another plan, e.g. --compare \"--strategy ep\" or --compare \"-tp 2 --enable-expert-parallel\" (its plan flags replace this plan's; other flags, such as --gpu, replace theirs): times per component side by side and the reasons for the difference."),
+            OptionSpec("--compare", "<plan flags>", "Put this step beside the same step under another plan, e.g. --compare \"--strategy ep\" or --compare \"-tp 2 --enable-expert-parallel\" (its plan flags replace this plan's; other deployment flags, such as --gpu, --interconnect or --engine-profile, replace theirs; the model and the step stay): times per component side by side and the reasons for the difference."),
         ])
 
     static func execute(_ args: [String], _ ctx: Context) throws {
@@ -49,6 +49,7 @@ enum ExplainCommand {
         }
         let d = try RunOptions.deployment(a, store: store)
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
+        for n in d.notes { ctx.err(n + "\n") }
         if d.engine.kind == .hf {
             try RunOptions.refuseUnused(a, ["--decode-seqs", "--kv-len", "--prefill-seqs", "--prefill-len"] + RunOptions.vllmOnlyFlags.filter { a.has($0) },
                                         because: "by '--engine hf' (it explains one forward of --batch-size sequences at --input-len)")
@@ -65,6 +66,7 @@ enum ExplainCommand {
     static func step(_ a: ParsedArguments, store: ProfileStore, ctx: Context, deployment: Deployment? = nil, label: String = "") throws -> (e: StepExplanation, serving: ServingExplanation) {
         let d = try deployment ?? RunOptions.deployment(a, store: store)
         if deployment == nil, d.engine.kind == .hf { throw InputError.usage("'--compare' puts two vLLM steps side by side; it does not apply to '--engine hf'") }
+        if deployment == nil { for n in d.notes { ctx.err("\(label): \(n)\n") } }
         try RunOptions.refuseUnused(a, RunOptions.hfOnlyFlags, because: "by the vLLM engine's explanation (use --decode-seqs, --kv-len, --prefill-seqs, --prefill-len)")
         if a.string("--generation") == "diffusion" || d.model.isDiffusion {
             throw InputError.usage("vLLM cannot serve diffusion generation; explain it with '--engine hf --generation diffusion'")
@@ -120,6 +122,11 @@ enum ExplainCommand {
         return (e, serving)
     }
 
+    /// What `--compare` may change: the deployment flags of `run` other than the model.
+    static let compareFlags: Set<String> = Set(RunOptions.deployment.map(\.name)).subtracting(["--model"])
+    /// The flags `--compare` keeps from the command line (the model and the step), for its error.
+    static let compareKept = spec.options.map(\.name).filter { !compareFlags.contains($0) && !["--json", "--compare"].contains($0) && !RunOptions.hfOnlyFlags.contains($0) && $0 != "--generation" }
+
     /// Flags that make up the parallel plan: `--compare`'s plan replaces all of them when it gives any.
     static let planShapeFlags: Set<String> = ["--strategy", "--num-gpus", "--tensor-parallel-size", "--data-parallel-size", "--pipeline-parallel-size",
                                               "--enable-expert-parallel", "--all2all-backend", "--enable-eplb", "--num-redundant-experts",
@@ -148,6 +155,12 @@ enum ExplainCommand {
         let given = flagGroups(extra)
         for g in given where g.flag == "--compare" || !g.flag.hasPrefix("-") || !spec.options.contains(where: { $0.name == g.flag }) {
             throw InputError.usage("The value '\(other)' is invalid for '--compare <plan flags>': '\(g.tokens[0])' is not a flag of explain")
+        }
+        // Both sides explain the same model's same step: only what deploys it (plan, GPU, interconnect, engine and
+        // their what-ifs) may differ.
+        for g in given where !compareFlags.contains(g.flag) {
+            throw InputError.usage("The value '\(other)' is invalid for '--compare <plan flags>': '\(g.tokens[0])' is not a plan, GPU or engine flag. --compare explains the same model's same step under another deployment, so the model and the step (\(compareKept.joined(separator: ", "))) are kept from the command line"
+                                   + (g.flag == "--model" ? "; to compare two models, run explain once for each" : ""))
         }
         let names = Set(given.map(\.flag))
         let shape = !names.isDisjoint(with: planShapeFlags)
@@ -278,6 +291,7 @@ enum ExplainCommand {
             ("model", d.model.name), ("gpu", d.gpu.name), ("plan", d.plan.vllmFlags), ("strategy", d.plan.strategy?.rawValue ?? NSNull()),
             ("all2all_backend", d.plan.all2allBackend.vllmName), ("routing", "\(d.routing)"),
             ("quantization", d.model.quantization.method), ("kv_cache_bytes_per_element", d.model.kvCacheBytes),
+            ("interconnect", d.interconnect?.name ?? NSNull()),
             ("nodes", d.topology.nodes), ("gpus_per_node", d.topology.gpusPerNode), ("network", d.topology.network?.name ?? NSNull()),
             ("memory_per_gpu_gb", memoryFields(d.memoryPlan())),
             ("tokens", e.batch.tokens), ("tokens_per_dp_rank", e.perRank.map(\.tokens)),
@@ -352,6 +366,7 @@ enum ExplainCommand {
         let d = e.deployment
         var s = "\(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name)\n"
         if let st = d.plan.strategy { s += "strategy \(st.rawValue) = \(d.plan.vllmFlags)  (\(st.summary(d.plan)))\n" } else { s += "plan: \(d.plan.vllmFlags)\n" }
+        if let ic = d.interconnect { s += "interconnect: \(ic.name) (\(ic.displayName))\n" }
         if d.topology.isMultiNode { s += "nodes: \(d.topology.nodes) x \(d.topology.gpusPerNode) GPUs, network \(d.topology.network?.displayName ?? "none")\n" }
         if d.plan.expertParallel { s += "expert all-to-all backend: \(d.plan.all2allBackend.vllmName); routing: \(d.routing)\(d.plan.eplb ? "; EPLB with \(d.plan.redundantExperts) redundant experts per layer" : "")\n" }
         s += memoryText(d)

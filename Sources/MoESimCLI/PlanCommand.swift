@@ -40,7 +40,7 @@ enum PlanCommand {
             OptionSpec("--shard", "<K/N>", "Simulate only shard K (0..N-1) of N of the search into --out; 'moesim merge' prints the whole plan. N alone: K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
             OptionSpec("--out", "<dir>", "With --shard: where the shard's results go.", default: "plan-shard-K-of-N"),
             OptionSpec("--include-disaggregated", nil, "Also search disaggregated prefill/decode (xPyD instances of each single-instance plan)."),
-        ] + whatIfOptions)
+        ] + whatIfOptions + RunOptions.clientNoOps)
 
     /// Every deployment and workload flag of `run` plan does not define itself: a searched dimension given here is held
     /// at that value, any other is applied to every candidate (`held_fixed` in the output). `run`'s output flags are
@@ -117,7 +117,12 @@ enum PlanCommand {
         }
         if a.has("--enable-expert-parallel") || expertParallelOnly.contains(where: a.has) || a.has("--all2all-backend") { w.ep = true }
         if w.ep == true, search.model.moe == nil { throw InputError.usage("\(search.model.name) is dense: expert parallelism and its flags do not apply") }
-        if let b = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted) { w.backend = b }
+        if let b = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted) {
+            w.backend = b
+            if w.dp == 1 {
+                throw InputError.usage("'--all2all-backend' is not used with --data-parallel-size 1: vLLM exchanges tokens through an all-to-all backend only between DP ranks (give --data-parallel-size above 1, or leave one of them out)")
+            }
+        }
         w.dpLocal = try a.positiveInt("--data-parallel-size-local")
         if a.has("--data-parallel-size-local") && a.has("--gpus-per-node") {
             throw InputError.usage("'--data-parallel-size-local' sets the GPUs per node (x TP); do not combine it with '--gpus-per-node'")
@@ -225,6 +230,7 @@ enum PlanCommand {
         if a.has("--top") && a.has("--json") { throw InputError.usage("'--top' shortens the printed table; '--json' lists every plan (leave out one of them)") }
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
+        if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
         let ranked: [PlanSearch.Evaluated]
@@ -251,8 +257,29 @@ enum PlanCommand {
             if let n = htmlNote { ctx.err(n) }
             try Reports.write(Reports.plan(ranked, frontier: frontier, search: search, rankingKey: search.rankingKey, text: body), to: f)
         }
-        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey, searched: searched, held: held) + PlanShards.intervalsJSON(ranked, seeds: search.seeds)) + "\n"); return }
-        ctx.out(body)
+        if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey, searched: searched, held: held, search: search) + PlanShards.intervalsJSON(ranked, seeds: search.seeds)) + "\n") }
+        else { ctx.out(body) }
+        // A search that simulated nothing has no answer: its reasons are printed above, and the exit status says so.
+        if !ranked.contains(where: { $0.result != nil }) {
+            throw InputError.data("no plan could be simulated for \(model.name): all \(ranked.count) candidates were pruned or failed (the reasons are listed\(a.has("--json") ? " in the JSON's plans" : " above"))")
+        }
+    }
+
+    /// When SLOs are given and no simulated plan meets them: the plan closest to them, the one whose worst ratio of
+    /// P99 to its objective (TTFT, TPOT) is smallest, with that ratio. nil when a plan meets them or none are given.
+    static func closestToSLO(_ r: [PlanSearch.Evaluated], search: PlanSearch) -> (plan: PlanSearch.Evaluated, ratio: Double, what: String)? {
+        let sim = r.filter { $0.result != nil }
+        guard search.sloTTFTp99Ms != nil || search.sloTPOTp99Ms != nil, !sim.isEmpty, !sim.contains(where: \.meetsSLO) else { return nil }
+        func miss(_ e: PlanSearch.Evaluated) -> (Double, String) {
+            var worst = (0.0, "")
+            if let t = search.sloTTFTp99Ms, e.meanP99TTFTms / t > worst.0 { worst = (e.meanP99TTFTms / t, String(format: "P99 TTFT %.1f ms against %g ms", e.meanP99TTFTms, t)) }
+            if let t = search.sloTPOTp99Ms, e.meanP99TPOTms / t > worst.0 { worst = (e.meanP99TPOTms / t, String(format: "P99 TPOT %.2f ms against %g ms", e.meanP99TPOTms, t)) }
+            return worst
+        }
+        // Ties (the same ratio) go to the higher-ranked plan.
+        var best = sim[0], (ratio, what) = miss(sim[0])
+        for e in sim.dropFirst() { let m = miss(e); if m.0 < ratio { best = e; ratio = m.0; what = m.1 } }
+        return (best, ratio, what)
     }
 
     static func row(_ e: PlanSearch.Evaluated) -> [(String, Any)] {
@@ -269,12 +296,18 @@ enum PlanCommand {
         return f
     }
 
+    /// The search as JSON. `recommended` is the top plan only when it meets the SLOs (or none are given); when no plan
+    /// meets them it is null and `closest_to_slo` holds the plan nearest to them (with `slo_miss_factor`, its worst
+    /// P99 over its objective), else that key is null.
     static func json(_ r: [PlanSearch.Evaluated], frontier: [PlanSearch.Evaluated], elapsed: Double, rankingKey: String,
-                     searched: [(dimension: String, flag: String, values: [String])] = [], held: [(flag: String, value: String)] = []) -> [(String, Any)] {
-        [("candidates", r.count), ("simulated", r.filter { $0.result != nil }.count), ("seconds", elapsed), ("ranked_by", rankingKey),
+                     searched: [(dimension: String, flag: String, values: [String])] = [], held: [(flag: String, value: String)] = [],
+                     search: PlanSearch? = nil) -> [(String, Any)] {
+        let closest = search.flatMap { closestToSLO(r, search: $0) }
+        return [("candidates", r.count), ("simulated", r.filter { $0.result != nil }.count), ("seconds", elapsed), ("ranked_by", rankingKey),
          ("searched", searched.map { d -> [(String, Any)] in [("dimension", d.dimension), ("flag", d.flag), ("values", d.values.map { Int($0).map { $0 as Any } ?? $0 })] }),
          ("held_fixed", held.map { h -> [(String, Any)] in [("flag", h.flag), ("value", h.value.isEmpty ? true as Any : h.value)] }),
-         ("recommended", r.first.map { $0.result != nil ? row($0) as Any : NSNull() } ?? NSNull()),
+         ("recommended", closest == nil ? (r.first.map { $0.result != nil ? row($0) as Any : NSNull() } ?? NSNull()) : NSNull()),
+         ("closest_to_slo", closest.map { c -> Any in row(c.plan) + [("slo_miss_factor", c.ratio)] } ?? NSNull()),
          ("pareto", frontier.map(\.candidate.label)), ("plans", r.map(row))]
     }
 
@@ -306,8 +339,9 @@ enum PlanCommand {
         } else {
             s += "No plan could be simulated: every candidate was pruned or failed (reasons below). Try a larger --max-gpus, another --gpu, looser SLOs or a shorter workload.\n"
         }
-        if !sim.isEmpty && !sim.contains(where: \.meetsSLO) {
-            s += "\nNo simulated plan meets the SLO; the table is ranked by how they would rank if it were met. Loosen the SLO or allow more GPUs (--max-gpus).\n"
+        let closest = closestToSLO(r, search: search)
+        if closest != nil {
+            s += "\nNo simulated plan meets the SLO, so none is recommended; the table is ranked by how they would rank if it were met. Loosen the SLO or allow more GPUs (--max-gpus).\n"
         }
         let pruned = r.filter { $0.result == nil }
         if !pruned.isEmpty {
@@ -329,7 +363,9 @@ enum PlanCommand {
             if order.count > 12 { s += "  ... and \(order.count - 12) other reasons (--json lists every plan)\n" }
         }
         s += "\nPareto frontier (throughput per GPU vs P99 TPOT): " + frontier.map(\.candidate.label).joined(separator: "; ") + "\n"
-        if let best = sim.first, let b = best.result {
+        if let c = closest {
+            s += String(format: "\nClosest to the SLO: %@  (%@): %@, %.3gx the objective\n", c.plan.candidate.label, c.plan.candidate.args.joined(separator: " "), c.what, c.ratio)
+        } else if let best = sim.first, let b = best.result {
             s += "\nRecommended: \(best.candidate.label)  (\(best.candidate.args.joined(separator: " ")))" + (best.usdPerMTok.map { String(format: ", $%.3f per million output tokens", $0) } ?? "") + "\n"
             if let second = sim.dropFirst().first(where: { $0.candidate.gpu != best.candidate.gpu || $0.candidate.tp != best.candidate.tp || $0.candidate.ep != best.candidate.ep || $0.candidate.dp != best.candidate.dp || $0.candidate.pp != best.candidate.pp }), let r2 = second.result {
                 s += String(format: "  vs runner-up %@: %.0f vs %.0f tok/s per GPU.\n", second.candidate.label, best.meanOutputThroughput / Double(b.gpus), second.meanOutputThroughput / Double(r2.gpus))

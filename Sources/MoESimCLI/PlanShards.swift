@@ -104,8 +104,9 @@ enum PlanShards {
             s += tied.dropFirst().prefix(5).map { e in String(format: "%@ [%.1f, %.1f]", e.candidate.label, e.throughputPerGPU.low, e.throughputPerGPU.high) }.joined(separator: "; ")
             s += (tied.count > 6 ? "; ..." : "") + ". No winner at \(seeds) seeds: any of them, or more seeds.\n"
         } else if let next = sim.dropFirst().first {
-            s += String(format: "Winner: %@ [%.1f, %.1f] tok/s/GPU lies above the runner-up %@ [%.1f, %.1f] at %d seeds.\n",
-                        tied[0].candidate.label, b.low, b.high, next.candidate.label, next.throughputPerGPU.low, next.throughputPerGPU.high, seeds)
+            // A plan that misses the SLO wins nothing (`plan` recommends none then).
+            s += String(format: "%@: %@ [%.1f, %.1f] tok/s/GPU lies above the runner-up %@ [%.1f, %.1f] at %d seeds.\n",
+                        tied[0].meetsSLO ? "Winner" : "Top of the table (it misses the SLO)", tied[0].candidate.label, b.low, b.high, next.candidate.label, next.throughputPerGPU.low, next.throughputPerGPU.high, seeds)
         }
         return s
     }

@@ -14,12 +14,17 @@ enum RunCommand {
         Transformers static-batch engine is simulated instead (--batch-size, --input-len, --output-len, or
         --generation diffusion with --diffusion-steps, --gen-length, --block-length).
 
+        vllm bench serve's client flags that cannot change the result (--backend, --endpoint, --host, --port,
+        --base-url, --served-model-name, --disable-tqdm, --label, --ready-check-timeout-sec, --trust-remote-code)
+        are accepted and ignored, with a note; --ignore-eos is how moesim always runs. vLLM flags that would change a
+        real run and are not modelled (--dtype, --max-model-len, ...) are refused by name.
+
         Example:
           moesim run --model mixtral-8x7b --gpu a100-sxm4-80gb --tensor-parallel-size 2 \\
             --dataset-name random --random-input-len 128 --random-output-len 128 --num-prompts 100 --max-concurrency 64
         """,
         arguments: [],
-        options: RunOptions.deployment + RunOptions.workload + RunOptions.output)
+        options: RunOptions.deployment + RunOptions.workload + RunOptions.output + RunOptions.clientNoOps)
 
     static func execute(_ args: [String], _ ctx: Context) throws {
         let a = try ParsedArguments(args, options: spec.options)
@@ -45,6 +50,7 @@ enum RunCommand {
         progress.finish()
         if let n = try hostSpread(o, args: args, store: store, ctx: ctx) { o.result.notes.append(n) }
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
+        if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
         for n in o.notes { ctx.err(n + "\n") }
         let warnings = PricingWarnings.warnings(run: o)
         let (r, d, desc) = (o.result, o.deployment, o.workload)

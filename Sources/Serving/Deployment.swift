@@ -25,6 +25,11 @@ public struct Deployment: Sendable {
         public var vllmName: String { self == .serve ? "OPENAI_API_SERVER" : "LLM_CLASS" }
     }
 
+    /// What the command line asked for that this deployment does differently or not at all, said on stderr by
+    /// `run` and `explain` (e.g. max_num_seqs lowered to the token budget, as vLLM does; an interconnect profile whose
+    /// curves the measured tables replace).
+    public var notes: [String] = []
+
     /// A speculative decoding draft model on the same GPUs: its weights and KV cache per GPU share the memory.
     public var draftMemory: DraftMemory? = nil
     public struct DraftMemory: Sendable {
@@ -145,7 +150,36 @@ public struct Deployment: Sendable {
                                  routing: routingModel, placement: pl, seed: seed, topology: topology)
     }
 
+    /// Where the collectives of `uses` (collective, GPUs) are priced from, in words (`StepCostModel.collectiveOriginText`
+    /// with this deployment's measured tables and interconnect). One spanning nodes: the network between them and its
+    /// pieces within a node (`ClusterTopology.collectiveUs`: an all-reduce is a reduce-scatter and an all-gather
+    /// within each node around the network step; a send/recv crosses the network alone).
+    public func collectiveOriginText(_ uses: [(Collective, Int)]) -> String {
+        var intra: [(Collective, Int)] = [], across: [Collective] = []
+        func add(_ c: Collective, _ p: Int) { if !intra.contains(where: { $0.0 == c && $0.1 == p }) { intra.append((c, p)) } }
+        for (c, p) in uses {
+            if topology.isMultiNode, p > topology.gpusPerNode, topology.network != nil {
+                across.append(c)
+                switch c {
+                case .allReduce: add(.reduceScatter, topology.gpusPerNode); add(.allGather, topology.gpusPerNode)
+                case .sendRecv: break
+                default: add(c, topology.gpusPerNode)
+                }
+            } else { add(c, p) }
+        }
+        var parts: [String] = []
+        if !across.isEmpty { parts.append(across.map(\.rawValue).joined(separator: " and ") + " across nodes over \(topology.network!.name) (hierarchical), within a node:") }
+        if !intra.isEmpty { parts.append(StepCostModel.collectiveOriginText(intra, tables: kernelCost.tables, interconnect: interconnect)) }
+        return parts.joined(separator: " ")
+    }
+
+    public func collectiveOriginText(_ cs: [Collective], gpus p: Int) -> String { collectiveOriginText(cs.map { ($0, p) }) }
+
+    /// The run's deployment in one line: model, GPUs (and nodes), vLLM's plan flags with the all-to-all backend where
+    /// vLLM uses one (expert parallelism with DP > 1), the interconnect within a node, engine and routing.
     public var summary: String {
-        "\(model.name)\(model.quantization.isQuantized ? " (\(model.quantization.method))" : "") on \(plan.gpuCount)x \(gpu.name)\(topology.isMultiNode ? " (\(topology.nodes) nodes x \(topology.gpusPerNode), \(topology.network?.name ?? "no network"))" : "") [\(plan.vllmFlags)\(plan.strategy.map { ", strategy \($0.rawValue)" } ?? "")], engine \(engine.name), routing \(routing)"
+        let backend = plan.expertParallel && plan.dataParallel > 1 ? " --all2all-backend \(plan.all2allBackend.vllmName)" : ""
+        let ic = interconnect.map { ", interconnect \($0.name)" } ?? ""
+        return "\(model.name)\(model.quantization.isQuantized ? " (\(model.quantization.method))" : "") on \(plan.gpuCount)x \(gpu.name)\(topology.isMultiNode ? " (\(topology.nodes) nodes x \(topology.gpusPerNode), \(topology.network?.name ?? "no network"))" : "") [\(plan.vllmFlags)\(backend)\(plan.strategy.map { ", strategy \($0.rawValue)" } ?? "")]\(ic), engine \(engine.name), routing \(routing)"
     }
 }

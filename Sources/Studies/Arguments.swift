@@ -34,6 +34,35 @@ public struct ParsedArguments: Sendable {
     /// Options whose value may be left out, as vLLM's `--save-result` (a flag there): alone they read as "".
     public static let optionalValue: Set<String> = ["--save-result"]
 
+    /// vLLM flags (of `vllm serve` and `vllm bench serve`) that would change a real run's results and that moesim does
+    /// not model, with what moesim does instead: refused by name rather than as unknown.
+    public static let unmodelledVLLMFlags: [String: String] = [
+        "--dtype": "moesim prices the checkpoint's own precision (bf16, or its quantization_config); --quantization fp8 and --kv-cache-dtype are modelled",
+        "--max-model-len": "moesim takes the model's max_position_embeddings as its maximum length",
+        "--block-size": "the KV cache's block size is the engine profile's block_size (16, vLLM's default; --engine-profile takes another)",
+        "--swap-space": "moesim keeps every weight and KV block on the GPUs",
+        "--cpu-offload-gb": "moesim keeps every weight and KV block on the GPUs",
+        "--kv-cache-memory-bytes": "moesim sizes the KV cache from --gpu-memory-utilization",
+        "--num-gpu-blocks-override": "moesim sizes the KV cache from --gpu-memory-utilization",
+        "--no-enable-chunked-prefill": "moesim always runs chunked prefill, vLLM 0.24's default",
+        "--max-num-partial-prefills": "moesim prefills one partial prompt at a time, vLLM's default",
+        "--max-long-partial-prefills": "moesim prefills one partial prompt at a time, vLLM's default",
+        "--long-prefill-token-threshold": "moesim prefills one partial prompt at a time, vLLM's default",
+        "--scheduling-policy": "moesim schedules first come, first served (vLLM's default fcfs)",
+        "--performance-mode": "moesim models vLLM's default mode (balanced)",
+        "--cudagraph-capture-sizes": "give --max-cudagraph-capture-size or --enforce-eager, which moesim models",
+        "--compilation-config": "give --max-cudagraph-capture-size or --enforce-eager, which moesim models",
+        "--disable-custom-all-reduce": "collectives are priced as measured with vLLM's defaults",
+        "--enable-lora": "LoRA adapters are not modelled",
+        "--use-beam-search": "moesim samples one sequence per request",
+        "--logprobs": "moesim does not price returning log-probabilities",
+        "--min-tokens": "moesim generates exactly the requested output tokens",
+        "--min-p": "moesim prices --temperature, --top-k and --top-p sampling only",
+        "--repetition-penalty": "moesim prices --temperature, --top-k and --top-p sampling only",
+        "--frequency-penalty": "moesim prices --temperature, --top-k and --top-p sampling only",
+        "--presence-penalty": "moesim prices --temperature, --top-k and --top-p sampling only",
+    ]
+
     /// Tokenises `args` against `options`: `--name value`, `--name=value`, and value-less flags.
     public init(_ args: [String], options: [OptionSpec], maxPositionals: Int = 0) throws {
         var specs: [String: OptionSpec] = [:]
@@ -51,6 +80,9 @@ public struct ParsedArguments: Sendable {
                 var name = a, inline: String? = nil
                 if let eq = a.firstIndex(of: "=") { name = String(a[..<eq]); inline = String(a[a.index(after: eq)...]) }
                 guard let spec = specs[name] else {
+                    if let why = Self.unmodelledVLLMFlags[name] {
+                        throw InputError.usage("'\(name)' is a vLLM flag that would change a real run's results, and moesim does not model it: \(why); leave it out")
+                    }
                     let close = options.map(\.name).filter { Self.distance($0, name) <= 2 }
                     throw InputError.usage("Unknown option '\(name)'" + (close.isEmpty ? "" : ". Did you mean '\(close[0])'?"))
                 }

@@ -87,6 +87,11 @@ public struct StepExplanation {
         var comps: [Component] = []
         func src(_ key: String) -> String { (cost.componentSources[key] ?? []).sorted().map(\.rawValue).joined(separator: ", ") }
         func tag(_ key: String) { comps[comps.count - 1].source = src(key) }
+        // A collective's source names where its curve came from (the measured tables, which take precedence over the
+        // interconnect profile's curves where they have the GPU count, the interconnect's curves, or its bandwidth).
+        func origin(_ cs: Collective..., gpus p: Int) {
+            comps[comps.count - 1].source += " (" + d.collectiveOriginText(cs, gpus: p) + ")"
+        }
         let attnParams = m.attentionParamsPerLayer / Double(tp)
         let kvRead = r0.decodeContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes
         if let mla = cost.mlaModuleUs(r0), let sel = cost.mlaModule {
@@ -114,6 +119,7 @@ public struct StepExplanation {
             comps.append(comp("TP all-reduce (after attention)", cost.tpAllReduceUs(tokens: t), 0, el * b,
                               "eq. (2): 2 x hidden x tokens x (P-1)/P = 2 x \(m.hidden) x \(t) x \(tp - 1)/\(tp) = \(Int(el)) elements (\(mb(el * b)))", network: true))
             tag("collectives")
+            origin(.allReduce, gpus: tp)
         }
         let li = m.ffn.firstIndex(where: { $0.isMoE }) ?? 0
         let f = m.ffn[li]
@@ -157,6 +163,12 @@ public struct StepExplanation {
                         : "vLLM naive path: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + all-reduce of the outputs over \(P) GPUs"
                     comps.append(comp("EP dispatch + combine", epUs, 0, d.plan.all2allBackend == .alltoall ? 2 * el * b : 2 * Double(all.tokens) * h * b, formula, network: true))
                     tag("collectives")
+                    switch be {
+                    case .allreduce: origin(.allGather, .allReduce, gpus: P)
+                    case .allgatherReducescatter: origin(.allGather, .reduceScatter, gpus: P)
+                    case .alltoall: origin(.allToAll, gpus: P)
+                    case .deepepLowLatency, .deepepHighThroughput: if deepepRows?.isEmpty != false { origin(.allToAll, gpus: P) }
+                    }
                 }
             }
         }
@@ -165,6 +177,7 @@ public struct StepExplanation {
             comps.append(comp("TP all-reduce (after FFN)", cost.tpAllReduceUs(tokens: t), 0, el * b,
                               "eq. (2) again: \(Int(el)) elements (\(mb(el * b)))", network: true))
             tag("collectives")
+            origin(.allReduce, gpus: tp)
         }
         layer = comps
         sources = cost.sourceSummary().map { ($0.component, $0.sources.map(\.rawValue)) }

@@ -145,6 +145,8 @@ public struct PlanSearch {
             if let v = pp, c.pp != v { return false }
             if let v = gpuCount, c.tp * c.dp * c.pp != v { return false }
             if let v = ep, c.ep != v { return false }
+            // vLLM uses an all-to-all backend only between DP ranks: a backend held fixed keeps the plans that use it.
+            if backend != nil && c.dp == 1 { return false }
             if let l = dpLocal, c.dp % l != 0 { return false }
             if noPipeline && c.pp > 1 { return false }
             if let s = strategy {

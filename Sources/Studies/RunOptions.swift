@@ -102,6 +102,31 @@ public enum RunOptions {
         OptionSpec("--timeline", "<file>", "Write the simulation as a Chrome trace / Perfetto JSON: engine steps per GPU with their components, request lifetimes."),
     ]
 
+    /// `vllm bench serve` flags that cannot change a simulation: `run` (and `plan`) accept them, and say once on
+    /// stderr that they were ignored (`clientNote`). `--ignore-eos` is how moesim always runs (every request generates
+    /// all its requested tokens), so it is accepted without a note.
+    public static let clientNoOps: [OptionSpec] = [
+        OptionSpec("--backend", "<name>", "vllm bench serve: the HTTP client's API backend; accepted and ignored."),
+        OptionSpec("--endpoint", "<path>", "vllm bench serve: the API path; accepted and ignored."),
+        OptionSpec("--host", "<host>", "vllm bench serve: the server's host; accepted and ignored."),
+        OptionSpec("--port", "<port>", "vllm bench serve: the server's port; accepted and ignored."),
+        OptionSpec("--base-url", "<url>", "vllm bench serve: the server's URL; accepted and ignored."),
+        OptionSpec("--served-model-name", "<name>", "vllm bench serve: the model name the server answers to; accepted and ignored."),
+        OptionSpec("--disable-tqdm", nil, "vllm bench serve: no progress bar; accepted and ignored."),
+        OptionSpec("--label", "<label>", "vllm bench serve: a label for the result; accepted and ignored."),
+        OptionSpec("--ready-check-timeout-sec", "<s>", "vllm bench serve: how long to wait for the server; accepted and ignored."),
+        OptionSpec("--trust-remote-code", nil, "vllm bench serve: trust the tokenizer's remote code; accepted and ignored."),
+        OptionSpec("--ignore-eos", nil, "vllm bench serve: generate every requested token; moesim always does, so it changes nothing."),
+    ]
+
+    /// The note for `clientNoOps` given (other than `--ignore-eos`), or nil.
+    public static func clientNote(_ a: ParsedArguments) -> String? {
+        let given = clientNoOps.map(\.name).filter { $0 != "--ignore-eos" && a.has($0) }
+        guard !given.isEmpty else { return nil }
+        return "note: \(given.joined(separator: ", ")) accepted and ignored: \(given.count == 1 ? "it" : "they") only concern\(given.count == 1 ? "s" : "") vllm bench serve's HTTP client and server"
+            + (given.contains("--trust-remote-code") ? " (--trust-remote-code: loading the tokenizer's code)" : "") + ", not what is simulated"
+    }
+
     /// Flags of a run whose values name files the run reads (or profiles, by name or path).
     public static let fileFlags = ["--model", "--gpu", "--interconnect", "--network", "--engine-profile", "--routing", "--trace",
                                    "--expert-placement", "--speculative-config"]
@@ -277,6 +302,14 @@ public enum RunOptions {
         guard engine.kind.rawValue == engineName else {
             throw InputError.usage("engine profile '\(engine.name)' is for the \(engine.kind.rawValue) engine, not '\(engineName)'")
         }
+        // vLLM uses its all-to-all backend only between DP ranks (FusedMoEParallelConfig.use_all2all_kernels: DP > 1 and
+        // EP); with DP 1 every TP rank holds all tokens, runs its own experts and the TP all-reduce combines their
+        // outputs, whichever backend is named (StepCostModel.expertParallelCommUs prices nothing then). The HF engine
+        // refuses the flag itself (hfSimulator).
+        if engine.kind == .vllm && backend != nil && plan.expertParallel && plan.dataParallel == 1 {
+            try refuseUnused(a, ["--all2all-backend"],
+                             because: "with --data-parallel-size 1: vLLM exchanges tokens through an all-to-all backend only between DP ranks; with DP 1 the experts are spread over the TP group and the TP all-reduce combines their outputs, whichever backend is named (give --data-parallel-size above 1, or leave it out)")
+        }
         let routing = try RoutingSpec(parsing: a.string("--routing") ?? "uniform")
         var placement: ExpertPlacement? = nil
         if a.has("--expert-placement") && plan.eplb {
@@ -329,7 +362,72 @@ public enum RunOptions {
         var d = try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
                                placement: placement, overrides: overrides, topology: topology)
         if let u = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue)) { d.usageContext = Deployment.UsageContext(rawValue: u)! }
+        if engine.kind == .vllm { try applyBatchLimits(a, to: &d) }
+        d.notes += interconnectNotes(a, d)
         return d
+    }
+
+    /// vLLM 0.24's rules for the two batch limits (EngineArgs._set_default_max_num_seqs_and_batched_tokens_args, then
+    /// SchedulerConfig.verify_max_model_len): a default max_num_batched_tokens is at most max_num_seqs x max_model_len;
+    /// a default max_num_seqs is lowered to max_num_batched_tokens; a max_num_seqs that was set (by --max-num-seqs or
+    /// the engine profile) above max_num_batched_tokens is refused, as vLLM refuses it. (Its max_model_len rule applies
+    /// only without chunked prefill, which vLLM 0.24 and moesim always run.) Each change is said in a note.
+    static func applyBatchLimits(_ a: ParsedArguments, to d: inout Deployment) throws {
+        let e = d.engine
+        let defaultText = "vLLM 0.24's default for \(d.gpu.name) in the \(d.usageContext.rawValue) usage context"
+        func source(_ key: String, _ flag: String) -> String {
+            if a.has(flag) { return "\(flag) \(a.string(flag)!)" }
+            return e.value(key) > 0 ? "engine profile \(e.name)'s \(key)" : defaultText
+        }
+        let seqsDefault = !a.has("--max-num-seqs") && e.value("max_num_seqs") <= 0
+        let tokensDefault = !a.has("--max-num-batched-tokens") && e.value("max_num_batched_tokens") <= 0
+        let maxLen = Double(d.model.maxPositions)
+        if tokensDefault, maxLen > 0 {
+            let seqs = d.param("max_num_seqs"), tokens = d.param("max_num_batched_tokens")
+            if seqs * maxLen < tokens {
+                d.overrides["max_num_batched_tokens"] = seqs * maxLen
+                d.notes.append("note: max_num_batched_tokens is \(Int(seqs * maxLen)), lowered from \(defaultText), \(Int(tokens)), to max_num_seqs \(Int(seqs)) (\(source("max_num_seqs", "--max-num-seqs"))) x max_model_len \(Int(maxLen)) (\(d.model.name)'s max_position_embeddings), as vLLM lowers a default token budget (give --max-num-batched-tokens to set it)")
+            }
+        }
+        let seqs = d.param("max_num_seqs"), tokens = d.param("max_num_batched_tokens")
+        guard tokens < seqs else { return }
+        if seqsDefault {
+            d.overrides["max_num_seqs"] = tokens
+            d.notes.append("note: max_num_seqs is \(Int(tokens)), lowered from \(defaultText), \(Int(seqs)), to max_num_batched_tokens (\(source("max_num_batched_tokens", "--max-num-batched-tokens"))), as vLLM lowers a default max_num_seqs (give --max-num-seqs to set it)")
+            return
+        }
+        throw InputError.usage("max_num_batched_tokens (\(Int(tokens)), from \(source("max_num_batched_tokens", "--max-num-batched-tokens"))) must be greater than or equal to max_num_seqs (\(Int(seqs)), from \(source("max_num_seqs", "--max-num-seqs"))), as vLLM 0.24's SchedulerConfig requires: raise --max-num-batched-tokens or lower --max-num-seqs")
+    }
+
+    /// With `--interconnect` named: where each collective within a node that the plan runs is priced from (the measured
+    /// vLLM tables take precedence over a default-candidate profile's curves where they have the GPU count), and a
+    /// warning when the profile was measured for other GPUs than the run's.
+    static func interconnectNotes(_ a: ParsedArguments, _ d: Deployment) -> [String] {
+        guard a.has("--interconnect"), let ic = d.interconnect else { return [] }
+        var notes: [String] = []
+        if !ic.gpus.contains(d.gpu.name) {
+            notes.append("warning: --interconnect \(a.string("--interconnect")!): profile \(ic.name) describes \(ic.gpus.joined(separator: ", ")) hosts, not \(d.gpu.name); its curves and link bandwidth are another GPU system's")
+        }
+        let p = d.plan, P = p.stageGPUs
+        // The collectives of the plan's steps, by GPU count: TP all-reduces, EP's exchange between DP ranks, PP's
+        // hand-over between stages.
+        var used: [(Collective, Int)] = []
+        func add(_ c: Collective, _ n: Int) { if !used.contains(where: { $0.0 == c && $0.1 == n }) { used.append((c, n)) } }
+        if p.tensorParallel > 1 { add(.allReduce, p.tensorParallel) }
+        if p.expertParallel && p.dataParallel > 1 {
+            switch p.all2allBackend {
+            case .allreduce: add(.allGather, P); add(.allReduce, P)
+            case .allgatherReducescatter: add(.allGather, P); add(.reduceScatter, P)
+            case .alltoall: add(.allToAll, P)
+            case .deepepLowLatency, .deepepHighThroughput:
+                let rows = p.all2allBackend == .deepepLowLatency ? d.topology.network?.deepepLowLatency : d.topology.network?.deepepNormal
+                if rows?.isEmpty != false { add(.allToAll, P) }
+            }
+        }
+        if p.pipelineParallel > 1 && !d.topology.isMultiNode { add(.sendRecv, 2) }
+        notes.append("note: --interconnect \(ic.name): " + (used.isEmpty ? "no collective of this plan runs within a node over it"
+            : d.collectiveOriginText(used)))
+        return notes
     }
 
     /// Flags only the vLLM engine reads (its workload and scheduler); the HF engine refuses them.
@@ -480,8 +578,10 @@ public enum RunOptions {
         if !["sharegpt", "custom"].contains(dataset) { try refuseUnused(a, ["--no-oversample"], because: "by '--dataset-name \(dataset)'") }
         if !["sharegpt", "custom", "prefix_repetition"].contains(dataset) { try refuseUnused(a, ["--disable-shuffle"], because: "by '--dataset-name \(dataset)'") }
         let rate = try a.double("--request-rate")
-        if a.has("--burstiness") && (rate ?? .infinity) == .infinity {
-            throw InputError.usage("'--burstiness' shapes the gaps between arrivals and is not used with --request-rate inf (all requests at once); give a finite --request-rate")
+        // vLLM accepts --burstiness with every request at once (it has no gaps to shape); its default 1.0 changes nothing
+        // there, any other value would be ignored, so it is refused.
+        if a.has("--burstiness"), (rate ?? .infinity) == .infinity, try a.double("--burstiness") != 1 {
+            throw InputError.usage("'--burstiness \(a.string("--burstiness")!)' shapes the gaps between arrivals and is not used with --request-rate inf (all requests at once); give a finite --request-rate (or the default 1.0)")
         }
         let n = try a.int("--num-prompts") ?? 1000
         try Limits.checkMemory(Double(n) * Limits.bytesPerRequest, what: "\(n) requests", flag: "--num-prompts")

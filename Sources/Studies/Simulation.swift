@@ -63,20 +63,20 @@ public enum Simulation {
                 // The multi-instance path keeps what the single-instance one keeps on request.
                 many.recordRequestITLs = a.has("--save-detailed")
                 many.recordTimeline = a.has("--timeline")
-                return Outcome(result: try many.run(), deployment: d, workload: w.description, notes: w.notes)
+                return Outcome(result: try many.run(), deployment: d, workload: w.description, notes: d.notes + w.notes)
             }
             var sim = try RunOptions.vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
             sim.progress = progress
             sim.recordRequestITLs = a.has("--save-detailed")
             sim.recordTimeline = a.has("--timeline")
-            return Outcome(result: try sim.run(), deployment: d, workload: w.description, notes: w.notes)
+            return Outcome(result: try sim.run(), deployment: d, workload: w.description, notes: d.notes + w.notes)
         case .hf:
             if a.has("--timeline") { throw InputError.usage("'--timeline' records the vLLM engine's steps; the HF engine's static batch has none to show (its forwards are in 'moesim explain --engine hf')") }
             let sim = try RunOptions.hfSimulator(a, deployment: d, seed: seed)
             let batch = sim.batchSize, inputLen = sim.inputLen, sched = sim.diffusion
             let desc = sched.map { "diffusion: batch \(batch), prompt \(inputLen), \($0.steps) steps, gen \($0.genLength), block \($0.blockLength)" }
                 ?? "static batch \(batch) x \(inputLen) in / \(sim.outputLen) out"
-            return Outcome(result: try sim.run(), deployment: d, workload: desc)
+            return Outcome(result: try sim.run(), deployment: d, workload: desc, notes: d.notes)
         }
     }
 

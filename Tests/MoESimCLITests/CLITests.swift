@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MoESimCLI
+@testable import Cluster
 
 enum Repo {
     static let root: String = {
@@ -57,6 +58,40 @@ func makeTempDir() throws -> String {
         let env = ProcessInfo.processInfo.environment["MOESIM_PROFILES"] ?? ""
         let cwdProfiles = FileManager.default.currentDirectoryPath + "/profiles/gpus"
         #expect(!env.isEmpty || FileManager.default.fileExists(atPath: cwdProfiles), "run the tests from the package root")
+    }
+
+    /// The profiles are found from the executable's real path too (a link to the checkout's binary on PATH, run from
+    /// anywhere); every place looked in is listed once and in full; a MOESIM_PROFILES that is set but wrong is an
+    /// error naming it, never a fallback to another folder.
+    @Test func profilesAreFoundFromTheExecutablesRealPath() throws {
+        let fm = FileManager.default
+        let dir = try makeTempDir()
+        defer { try? fm.removeItem(atPath: dir) }
+        let checkout = dir + "/checkout", elsewhere = dir + "/elsewhere", bin = dir + "/bin"
+        for d in [checkout + "/profiles/gpus", checkout + "/.build/x86_64-unknown-linux-gnu/release", elsewhere, bin] {
+            try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
+        }
+        let exe = checkout + "/.build/x86_64-unknown-linux-gnu/release/moesim"
+        try "#!/bin/sh\n".write(toFile: exe, atomically: true, encoding: .utf8)
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: exe)
+        try fm.createSymbolicLink(atPath: bin + "/moesim", withDestinationPath: exe)
+        // `moesim` found on PATH, a link to the checkout's binary, run from a folder without profiles/.
+        let store = try ProfileStore.locate(executablePath: "moesim", environment: ["PATH": "/nonexistent:" + bin], currentDirectory: elsewhere)
+        #expect(URL(fileURLWithPath: store.root).resolvingSymlinksInPath().path == URL(fileURLWithPath: checkout + "/profiles").resolvingSymlinksInPath().path)
+        // The places looked in: each once (./profiles and the executable's folders), in order.
+        let places = ProfileStore.searchPlaces(executables: [bin + "/moesim", exe, exe], currentDirectory: checkout)
+        #expect(places.count == Set(places).count && places.first == checkout + "/profiles", "\(places)")
+        #expect(places.contains(checkout + "/.build/x86_64-unknown-linux-gnu/release/profiles") && places.filter { $0 == checkout + "/profiles" }.count == 1, "\(places)")
+        // MOESIM_PROFILES set: the only place, and an error naming it when it is missing or not a profiles folder.
+        for bad in ["/nonexistent/profiles", elsewhere] {
+            do {
+                _ = try ProfileStore.locate(executablePath: exe, environment: ["MOESIM_PROFILES": bad], currentDirectory: checkout)
+                Issue.record("MOESIM_PROFILES=\(bad) was accepted")
+            } catch let e as InputError {
+                #expect(e.kind == .data && e.message.contains("MOESIM_PROFILES=\(bad)"), "\(e.message)")
+            }
+        }
+        #expect(try ProfileStore.locate(executablePath: exe, environment: ["MOESIM_PROFILES": checkout + "/profiles"], currentDirectory: elsewhere).root == checkout + "/profiles")
     }
 
     @Test func runJSONForTheIssueCommand() throws {

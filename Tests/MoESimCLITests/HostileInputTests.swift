@@ -44,6 +44,30 @@ import Studies
         .init(label: "extreme routing skew", args: ["run", "--model", "mixtral-8x7b", "--tensor-parallel-size", "2", "--routing", "zipf:50"] + small, code: 65,
               fragments: ["routing zipf:50.0", "distinct experts"]),
         .init(label: "trace from a device", args: ["run", "--model", "olmoe-1b-7b", "--trace", "/dev/zero"], code: 65, fragments: ["/dev/zero", "not a regular file"]),
+        // vLLM uses its all-to-all backend only between DP ranks: with DP 1 the flag would change nothing.
+        .init(label: "all2all backend with DP 1", args: ["run", "--model", "olmoe-1b-7b", "-tp", "2", "--enable-expert-parallel", "--all2all-backend", "pplx"] + small, code: 64,
+              fragments: ["'--all2all-backend' is not used with --data-parallel-size 1", "between DP ranks"]),
+        .init(label: "explain all2all backend with DP 1", args: ["explain", "--model", "olmoe-1b-7b", "-tp", "2", "--enable-expert-parallel", "--all2all-backend", "deepep_low_latency"], code: 64,
+              fragments: ["'--all2all-backend' is not used with --data-parallel-size 1"]),
+        .init(label: "plan all2all backend with DP 1", args: ["plan", "--model", "olmoe-1b-7b", "-dp", "1", "--all2all-backend", "pplx"], code: 64,
+              fragments: ["'--all2all-backend' is not used with --data-parallel-size 1"]),
+        // vLLM's SchedulerConfig: max_num_batched_tokens >= max_num_seqs when max_num_seqs is set; both values and
+        // where they came from are named.
+        .init(label: "token budget below max-num-seqs", args: ["run", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "64", "--max-num-seqs", "128"] + small, code: 64,
+              fragments: ["max_num_batched_tokens (64, from --max-num-batched-tokens 64)", "max_num_seqs (128, from --max-num-seqs 128)", "greater than or equal to"]),
+        .init(label: "token budget below the engine profile's max_num_seqs", args: ["run", "--model", "olmoe-1b-7b", "--engine-profile", "vllm-a100-hegde2025", "--max-num-batched-tokens", "100"] + small,
+              code: 64, fragments: ["max_num_batched_tokens (100, from --max-num-batched-tokens 100)", "max_num_seqs (256, from engine profile vllm-a100-hegde2025's max_num_seqs)"]),
+        .init(label: "max-num-seqs above the default token budget", args: ["run", "--model", "olmoe-1b-7b", "--max-num-seqs", "4096"] + small, code: 64,
+              fragments: ["max_num_batched_tokens (2048, from vLLM 0.24's default for a100-sxm4-80gb in the serve usage context)", "max_num_seqs (4096, from --max-num-seqs 4096)"]),
+        .init(label: "explain token budget below max-num-seqs", args: ["explain", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "8", "--max-num-seqs", "16", "--decode-seqs", "8"], code: 64,
+              fragments: ["max_num_batched_tokens (8", "max_num_seqs (16"]),
+        // vLLM flags that would change a real run and are not modelled: refused by name, not as unknown.
+        .init(label: "unmodelled --dtype", args: ["run", "--model", "olmoe-1b-7b", "--dtype", "float16"] + small, code: 64,
+              fragments: ["'--dtype' is a vLLM flag", "does not model it"]),
+        .init(label: "unmodelled --max-model-len", args: ["run", "--model", "olmoe-1b-7b", "--max-model-len=2048"] + small, code: 64,
+              fragments: ["'--max-model-len' is a vLLM flag", "max_position_embeddings"]),
+        .init(label: "burstiness other than 1 with every request at once", args: ["run", "--model", "olmoe-1b-7b", "--request-rate", "inf", "--burstiness", "0.5"] + small, code: 64,
+              fragments: ["'--burstiness 0.5'", "--request-rate inf"]),
     ]
 
     @Test(arguments: badInputs)

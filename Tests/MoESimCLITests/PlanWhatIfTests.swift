@@ -10,10 +10,11 @@ import Testing
     static let small = ["--model", "olmoe-1b-7b", "--max-gpus", "4", "--random-input-len", "128", "--random-output-len", "32",
                         "--num-prompts", "40", "--max-concurrency", "16", "--threads", "2"]
 
-    /// The plan's JSON for `small` (or `base`) plus `extra`.
-    static func plan(_ extra: [String], base: [String] = small) throws -> [String: Any] {
+    /// The plan's JSON for `small` (or `base`) plus `extra`; with `someSimulated` false, a search that simulated
+    /// nothing (exit 65, its JSON still printed) is expected too.
+    static func plan(_ extra: [String], base: [String] = small, someSimulated: Bool = true) throws -> [String: Any] {
         let r = runCLI(["plan"] + base + extra + ["--json"])
-        #expect(r.code == 0, "\(extra): \(r.err)")
+        #expect(r.code == 0 || (!someSimulated && r.code == 65 && r.err.contains("no plan could be simulated")), "\(extra): \(r.err)")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         return o
     }
@@ -66,7 +67,7 @@ import Testing
         #expect(Self.held(fp8)["--quantization"] == "fp8")
         for p in Self.simulated(fp8) { #expect((p["flags"] as! String).contains("--quantization fp8")) }
         // Less memory for the engine: fewer plans fit (the pruning bound uses the flag, not the profile's 0.9).
-        let tight = try Self.plan(["--gpu-memory-utilization", "0.6"], base: base)
+        let tight = try Self.plan(["--gpu-memory-utilization", "0.6"], base: base, someSimulated: false)
         #expect(fits(tight).count < fits(bf16).count, "\(fits(tight)) vs \(fits(bf16))")
         // An fp8 KV cache changes the attention prices of every simulated plan.
         let kv = try Self.plan(["--kv-cache-dtype", "fp8"])
@@ -164,6 +165,42 @@ import Testing
         #expect(!Self.plans(o).contains { ($0["plan"] as! String).contains(" PP") })
         let base = Self.throughput(try Self.plan([])), t = Self.throughput(o)
         #expect(t.contains { base[$0.key] != nil && base[$0.key] != $0.value })
+    }
+
+    /// With SLOs no simulated plan meets, nothing is recommended: the text names the plan closest to them instead and
+    /// the JSON's `recommended` is null beside `closest_to_slo` (the plan whose worst P99 over its objective is least).
+    @Test func noRecommendationWhenNoPlanMeetsTheSLO() throws {
+        let tight = ["--slo-tpot-p99-ms", "0.5", "--slo-ttft-p99-ms", "1"]
+        let text = runCLI(["plan"] + Self.small + tight)
+        #expect(text.code == 0 && !text.out.contains("Recommended") && text.out.contains("so none is recommended"), "\(text.out)")
+        let line = try #require(text.out.split(separator: "\n").first { $0.hasPrefix("Closest to the SLO: ") }, "\(text.out)")
+        let o = try Self.plan(tight)
+        #expect(o["recommended"] is NSNull)
+        let closest = try #require(o["closest_to_slo"] as? [String: Any])
+        let label = try #require(closest["plan"] as? String), factor = try #require(closest["slo_miss_factor"] as? Double)
+        #expect(line.contains(label) && factor > 1, "\(line) \(closest)")
+        // It is the least miss of every simulated plan: the worse of P99 TTFT / 1 ms and P99 TPOT / 0.5 ms.
+        let misses = Self.simulated(o).map { max(($0["p99_ttft_ms"] as! Double) / 1, ($0["p99_tpot_ms"] as! Double) / 0.5) }
+        #expect(!misses.isEmpty && abs(factor - misses.min()!) < 1e-9 * factor, "\(factor) vs \(misses)")
+        #expect(Self.simulated(o).allSatisfy { $0["status"] as? String == "misses SLO" })
+        // A loose SLO: the top plan is recommended, and there is no closest.
+        let loose = try Self.plan(["--slo-tpot-p99-ms", "100000"])
+        #expect((loose["recommended"] as? [String: Any])?["plan"] as? String == Self.simulated(loose).first?["plan"] as? String)
+        #expect(loose["closest_to_slo"] is NSNull)
+        #expect(runCLI(["plan"] + Self.small + ["--slo-tpot-p99-ms", "100000"]).out.contains("\nRecommended: "))
+    }
+
+    /// A search that simulates nothing exits 65 after printing why (each plan's reason), text or JSON.
+    @Test func nothingSimulatedExits65() throws {
+        let args = ["plan", "--model", "deepseek-v3", "--gpu", "a100-sxm4-80gb", "--max-gpus", "4", "--num-prompts", "50"]
+        let j = runCLI(args + ["--json"])
+        #expect(j.code == 65)
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(j.out.utf8)) as? [String: Any])
+        let n = try #require(o["candidates"] as? Int)
+        #expect(n > 0 && o["simulated"] as? Int == 0 && o["recommended"] is NSNull && (o["plans"] as? [Any])?.count == n)
+        let r = runCLI(args)
+        #expect(r.code == 65 && r.out.contains("No plan could be simulated") && r.out.contains("does not fit"), "\(r.out)")
+        #expect(r.err.contains("Error: no plan could be simulated for deepseek-v3: all \(n) candidates"), "\(r.err)")
     }
 
     /// run's output flags and the HF engine are refused with what plan does instead.

@@ -110,6 +110,54 @@ import Cluster
         #expect(gpu.code == 0 && gpu.out.contains("B: 2x h100-sxm-80gb [--tensor-parallel-size 2]"), "\(gpu.out) \(gpu.err)")
         let bad = runCLI(base + ["--compare", "--nonsense 3"])
         #expect(bad.code == 64 && bad.err.contains("--compare") && bad.err.contains("--nonsense"), "\(bad.err)")
+        // Both sides are the same model's same step: another model, another step shape or seed is refused, not
+        // silently explained under A's name.
+        for other in ["--model mixtral-8x7b", "--decode-seqs 8", "--kv-len 64", "--prefill-seqs 1", "--seed 3", "--json"] {
+            let r = runCLI(base + ["-tp", "2", "--compare", other])
+            let flag = String(other.split(separator: " ")[0])
+            #expect(r.code == 64 && r.out.isEmpty && r.err.contains("'\(flag)' is not a plan, GPU or engine flag") && r.err.contains("--compare"), "\(other): \(r.err)")
+        }
+        let model = runCLI(base + ["-tp", "2", "--compare", "--model mixtral-8x7b"])
+        #expect(model.err.contains("run explain once for each"), "\(model.err)")
+        // What deploys the step may still differ: the interconnect, an engine profile.
+        let ic = runCLI(base + ["-tp", "2", "--compare", "--interconnect pcie-gen4"])
+        #expect(ic.code == 0 && ic.out.contains("B: 2x a100-sxm4-80gb [--tensor-parallel-size 2]"), "\(ic.err)")
+    }
+
+    /// (f) --interconnect says where the collectives' times came from: the GPU's measured vLLM tables take precedence
+    /// over a default-candidate interconnect profile's curves (the numbers do not move), a named PCIe profile prices
+    /// them itself, and a profile of another GPU system is warned about.
+    @Test func interconnectSaysWhereCollectivesCameFrom() throws {
+        let base = ["explain", "--model", "mixtral-8x7b", "-tp", "2", "--decode-seqs", "32", "--json"]
+        func object(_ r: (code: Int32, out: String, err: String)) throws -> [String: Any] {
+            #expect(r.code == 0, "\(r.err)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        }
+        func allReduce(_ o: [String: Any]) -> [String: Any]? {
+            (o["layer"] as? [[String: Any]])?.first { ($0["component"] as? String)?.hasPrefix("TP all-reduce (after attention)") == true }
+        }
+        let plain = runCLI(base), h100 = runCLI(base + ["--interconnect", "dgx-h100"]), pcie = runCLI(base + ["--interconnect", "pcie-gen4"])
+        let (po, ho, co) = (try object(plain), try object(h100), try object(pcie))
+        #expect(po["interconnect"] as? String == "dgx-a100" && ho["interconnect"] as? String == "dgx-h100" && co["interconnect"] as? String == "pcie-gen4")
+        let ps = try #require(allReduce(po)?["source"] as? String), hs = try #require(allReduce(ho)?["source"] as? String)
+        #expect(ps.contains("measured vLLM kernel tables a100-sxm-vllm-0.14.0") && ps.contains("precedence over interconnect dgx-a100's curves"), "\(ps)")
+        #expect(hs.contains("measured vLLM kernel tables a100-sxm-vllm-0.14.0") && hs.contains("precedence over interconnect dgx-h100's curves"), "\(hs)")
+        // The tables priced both: the same time; the PCIe profile's own curve is slower and says so.
+        #expect(allReduce(po)?["time_us"] as? Double == allReduce(ho)?["time_us"] as? Double)
+        let cs = try #require(allReduce(co)?["source"] as? String)
+        #expect(cs.contains("interconnect pcie-gen4's curves") && !cs.contains("kernel tables"), "\(cs)")
+        #expect((allReduce(co)?["time_us"] as? Double ?? 0) > (allReduce(po)?["time_us"] as? Double ?? .infinity))
+        // Warned: a profile of H100 hosts under A100s; not warned: the A100 PCIe profile, or the default.
+        #expect(h100.err.contains("warning: --interconnect dgx-h100: profile dgx-h100 describes h100-sxm-80gb hosts, not a100-sxm4-80gb"), "\(h100.err)")
+        #expect(!pcie.err.contains("warning") && !plain.err.contains("--interconnect"), "\(pcie.err) \(plain.err)")
+        // run: the header names the interconnect; a named one gets a note saying what priced the collectives.
+        let run = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--interconnect", "dgx-h100"] + Self.small)
+        #expect(run.code == 0 && run.out.contains("], interconnect dgx-h100, engine vllm"), "\(run.out)")
+        #expect(run.err.contains("note: --interconnect dgx-h100: all_reduce at 2 GPUs from the measured vLLM kernel tables a100-sxm-vllm-0.14.0"), "\(run.err)")
+        let quiet = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2"] + Self.small)
+        #expect(quiet.code == 0 && quiet.out.contains("], interconnect dgx-a100, engine vllm") && !quiet.err.contains("--interconnect"), "\(quiet.err)")
+        let one = runCLI(["run", "--model", "olmoe-1b-7b"] + Self.small)
+        #expect(one.code == 0 && !one.out.contains("interconnect"), "one GPU has no interconnect: \(one.out)")
     }
 }
 

@@ -241,7 +241,7 @@ import Studies
         }
         let none = runCLI(["plan", "--model", "mixtral-8x7b", "--gpu", "a100-sxm4-40gb", "--max-gpus", "1", "--random-input-len", "64",
                            "--random-output-len", "8", "--num-prompts", "4"])
-        #expect(none.code == 0 && none.out.contains("No plan could be simulated") && none.out.contains("does not fit"), "\(none.out)")
+        #expect(none.code == 65 && none.out.contains("No plan could be simulated") && none.out.contains("does not fit"), "\(none.out)")
     }
 
     @Test func bareSaveResultWritesVLLMsFileName() throws {
@@ -257,6 +257,68 @@ import Studies
     @Test func helpHelpAndAlignedTables() {
         let h = runCLI(["help", "help"])
         #expect(h.code == 0 && h.out.contains("USAGE: moesim help"))
+    }
+}
+
+/// A `vllm bench serve` command line works: its client flags are accepted and ignored (said once), vLLM's batch-limit
+/// rules hold as vLLM applies them, and the run header names what the plan uses.
+@Suite struct VLLMBenchCommandLineTests {
+    static let small = ["--model", "mixtral-8x7b", "-tp", "2", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"]
+
+    /// The result JSON without its keys that may differ (none: SOURCE_DATE_EPOCH is fixed for the tests).
+    static func result(_ extra: [String]) -> (code: Int32, out: String, err: String) { runCLI(["run"] + small + extra) }
+
+    @Test func clientFlagsAreAcceptedAndIgnored() {
+        let plain = Self.result([])
+        let client = ["--backend", "vllm", "--endpoint", "/v1/completions", "--host", "127.0.0.1", "--port", "8000", "--base-url", "http://127.0.0.1:8000",
+                      "--served-model-name", "mixtral", "--disable-tqdm", "--label", "nightly", "--ready-check-timeout-sec", "600", "--trust-remote-code"]
+        let r = Self.result(client)
+        #expect(plain.code == 0 && r.code == 0, "\(r.err)")
+        #expect(r.out == plain.out, "client flags changed the result")
+        let notes = r.err.split(separator: "\n").filter { $0.contains("accepted and ignored") }
+        #expect(notes.count == 1, "one note: \(r.err)")
+        for f in client where f.hasPrefix("--") { #expect(notes.first?.contains(f) == true, "the note lacks \(f)") }
+        #expect(notes.first?.contains("HTTP client and server") == true)
+        // --ignore-eos is what moesim always does: same result, no note.
+        let eos = Self.result(["--ignore-eos"])
+        #expect(eos.code == 0 && eos.out == plain.out && !eos.err.contains("ignore"), "\(eos.err)")
+        // Documented in run's help.
+        let help = runCLI(["help", "run"]).out
+        #expect(help.contains("--ignore-eos") && help.contains("accepted and ignored") && help.contains("--ready-check-timeout-sec"))
+    }
+
+    /// vLLM accepts its default --burstiness 1.0 with every request sent at once (nothing to shape); moesim too.
+    @Test func defaultBurstinessWithEveryRequestAtOnce() {
+        let plain = Self.result([])
+        for b in ["1.0", "1"] {
+            let r = Self.result(["--request-rate", "inf", "--burstiness", b])
+            #expect(r.code == 0 && r.out.replacingOccurrences(of: "\"burstiness\": 1.0", with: "") == plain.out.replacingOccurrences(of: "\"burstiness\": 1.0", with: ""), "\(b): \(r.err)")
+        }
+    }
+
+    /// vLLM lowers a default max_num_seqs to the token budget and a default budget to max_num_seqs x max_model_len
+    /// (EngineArgs); each is said in a note and runs as if given explicitly.
+    @Test func batchLimitsFollowVLLMsDefaults() {
+        let lowered = runCLI(["run", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "32", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"])
+        let explicit = runCLI(["run", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "32", "--max-num-seqs", "32", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"])
+        #expect(lowered.code == 0 && lowered.out == explicit.out, "\(lowered.err)")
+        #expect(lowered.err.contains("note: max_num_seqs is 32, lowered from vLLM 0.24's default for a100-sxm4-80gb in the serve usage context, 256"), "\(lowered.err)")
+        #expect(!explicit.err.contains("note: max_num"), "\(explicit.err)")
+        // OLMoE's max_position_embeddings is 4096: one sequence at a time gets a 4096-token budget, not the H200's 8192.
+        let args = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--max-num-seqs", "1", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "3", "--json"]
+        let one = runCLI(args), given = runCLI(args + ["--max-num-batched-tokens", "4096"])
+        #expect(one.code == 0 && one.out == given.out, "\(one.err)")
+        #expect(one.err.contains("note: max_num_batched_tokens is 4096, lowered from vLLM 0.24's default for h200-sxm-141gb in the serve usage context, 8192"), "\(one.err)")
+    }
+
+    /// The header shows the all-to-all backend where vLLM uses one (EP with DP > 1), and not with DP 1.
+    @Test func headerShowsTheBackendWhereItMatters() {
+        let dp = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--all2all-backend", "naive"] + CLITests.small)
+        #expect(dp.code == 0 && dp.out.contains("--data-parallel-size 2 --enable-expert-parallel --all2all-backend naive]"), "\(dp.out)")
+        let deflt = runCLI(["run", "--model", "olmoe-1b-7b", "--strategy", "ep"] + CLITests.small)
+        #expect(deflt.code == 0 && deflt.out.contains("--enable-expert-parallel --all2all-backend pplx, strategy ep]"), "\(deflt.out)")
+        let tp = runCLI(["run", "--model", "olmoe-1b-7b", "-tp", "2", "--enable-expert-parallel"] + CLITests.small)
+        #expect(tp.code == 0 && !tp.out.contains("all2all"), "\(tp.out)")
     }
 }
 
