@@ -108,7 +108,8 @@ enum RunCommand {
             + "mean TPOT \(f(ends[0].tpotMs.mean)) / \(f(ends[1].tpotMs.mean)) ms (--host-cost-scale X runs at any other)"
     }
 
-    /// The human summary, laid out like vLLM's benchmark_serving.py.
+    /// The human summary, laid out like vLLM's benchmark_serving.py; in the offline usage context (`LLM.generate`, what
+    /// `vllm bench throughput` runs) it starts with that command's three lines, then the latencies it does not report.
     static func summary(_ r: RunResult, _ d: Deployment, _ desc: String, goodput: Double? = nil, options: VLLMResult.Options = VLLMResult.Options()) -> String {
         var s = ""
         func header(_ t: String, _ c: Character) {
@@ -118,7 +119,14 @@ enum RunCommand {
         func row(_ k: String, _ v: String) { s += k.padding(toLength: 40, withPad: " ", startingAt: 0) + " " + v + "\n" }
         func f2(_ x: Double) -> String { String(format: "%.2f", x) }
         s += "moesim prediction: \(d.summary)\nworkload: \(desc)\n"
-        header(" Serving Benchmark Result ", "=")
+        if d.usageContext == .offline {
+            // vllm bench throughput's own lines (vllm/benchmarks/throughput.py), then what it does not print.
+            s += "Throughput: \(f2(r.requestThroughput)) requests/s, \(f2(r.totalTokenThroughput)) total tokens/s, \(f2(r.outputThroughput)) output tokens/s\n"
+            s += "Total num prompt tokens:  \(r.totalInputTokens)\nTotal num output tokens:  \(r.totalOutputTokens)\n"
+            header(" Offline Benchmark Result (LLM.generate) ", "=")
+        } else {
+            header(" Serving Benchmark Result ", "=")
+        }
         row("Successful requests:", "\(r.completed)")
         row("Benchmark duration (s):", f2(r.durationS))
         row("Total input tokens:", "\(r.totalInputTokens)")

@@ -323,6 +323,25 @@ import Studies
 }
 
 /// `--host-speed` on the command line: checked, said, and only where a reference exists.
+@Suite struct OfflineSummaryTests {
+    /// `--usage-context offline` is what `vllm bench throughput` runs: its summary starts with that command's three lines,
+    /// whose figures are the run's own; the serving context keeps vLLM's serving banner.
+    @Test func offlineSummaryStartsWithVLLMBenchThroughputLines() throws {
+        let args = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6"]
+        let offline = runCLI(args + ["--usage-context", "offline"])
+        #expect(offline.code == 0, "\(offline.err)")
+        let json = runCLI(args + ["--usage-context", "offline", "--json"])
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
+        let rps = try #require(j["request_throughput"] as? Double), tps = try #require(j["total_token_throughput"] as? Double)
+        let ops = try #require(j["output_throughput"] as? Double)
+        let line = String(format: "Throughput: %.2f requests/s, %.2f total tokens/s, %.2f output tokens/s\n", rps, tps, ops)
+        #expect(offline.out.contains(line + "Total num prompt tokens:  384\nTotal num output tokens:  48\n"), "\(offline.out)")
+        #expect(offline.out.contains("Offline Benchmark Result (LLM.generate)") && !offline.out.contains("Serving Benchmark Result"))
+        let serve = runCLI(args)
+        #expect(serve.code == 0 && serve.out.contains("Serving Benchmark Result") && !serve.out.contains("Throughput: "), "\(serve.out)")
+    }
+}
+
 @Suite struct HostSpeedFlagTests {
     static let small = ["--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "4"]
 
