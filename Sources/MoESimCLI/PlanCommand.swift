@@ -193,7 +193,13 @@ enum PlanCommand {
         var prices: [String: Double] = [:]
         for p in a.repeated["--gpu-hour-usd"] ?? [] {
             let parts = p.split(separator: "=")
-            guard parts.count == 2, let v = Double(parts[1]), v > 0, v <= 1e6, gpus.contains(String(parts[0])) else {
+            if parts.count == 2, !gpus.contains(String(parts[0])) {
+                let known = (try? store.gpu(String(parts[0]))) != nil
+                throw InputError.usage("The value '\(p)' is invalid for '--gpu-hour-usd <gpu=price>': " + (known
+                    ? "\(parts[0]) is not among the GPUs searched (--gpu \(gpus.joined(separator: ","))); add it to --gpu or price one of \(quotedChoices(gpus))"
+                    : "no GPU profile '\(parts[0])'; the GPUs searched are \(quotedChoices(gpus))"))
+            }
+            guard parts.count == 2, let v = Double(parts[1]), v > 0, v <= 1e6 else {
                 throw InputError.usage("The value '\(p)' is invalid for '--gpu-hour-usd <gpu=price>': expected one of \(quotedChoices(gpus)) = a price in (0, 1000000], e.g. \(gpus[0])=1.80")
             }
             prices[String(parts[0])] = v
@@ -324,7 +330,7 @@ enum PlanCommand {
         let sim = r.filter { $0.result != nil }
         var s = String(format: "%d candidate plans for %@: %d simulated, %d pruned, in %.1f s\n", r.count + r.reduce(0) { $0 + $1.sameAs.count }, search.model.name, sim.count + sim.reduce(0) { $0 + $1.sameAs.count }, r.count - sim.count, elapsed)
         let folded = sim.reduce(0) { $0 + $1.sameAs.count }
-        if folded > 0 { s += "\(folded) simulated plan(s) came out identical to another on the same GPUs (a larger --max-num-seqs than any DP rank holds) and are folded into it (marked +N).\n" }
+        if folded > 0 { s += "\(folded) simulated plan\(folded == 1 ? "" : "s") came out identical to another on the same GPUs (a larger --max-num-seqs than any DP rank holds) and \(folded == 1 ? "is" : "are") folded into it (marked +N).\n" }
         s += dimensionsText(searched, held)
         s += "Ranked by \(search.rankingKey)." + (search.seeds > 1 ? " Figures are means over \(search.seeds) seeds." : "") + "\n\n"
         if !sim.isEmpty {
@@ -359,7 +365,7 @@ enum PlanCommand {
                 if reasons[why] == nil { order.append(why) }
                 reasons[why, default: []].append(e.candidate.label)
             }
-            for w in order.prefix(12) { s += "  \(reasons[w]!.count) plan(s) \(w)  [e.g. \(reasons[w]![0])]\n" }
+            for w in order.prefix(12) { s += "  \(reasons[w]!.count) plan\(reasons[w]!.count == 1 ? "" : "s"): \(w)  [e.g. \(reasons[w]![0])]\n" }
             if order.count > 12 { s += "  ... and \(order.count - 12) other reasons (--json lists every plan)\n" }
         }
         s += "\nPareto frontier (throughput per GPU vs P99 TPOT): " + frontier.map(\.candidate.label).joined(separator: "; ") + "\n"

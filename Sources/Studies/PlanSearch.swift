@@ -213,7 +213,7 @@ public struct PlanSearch {
                     let dp = n / tp
                     var variants: [(Bool, String?)] = [(false, nil)]
                     if let moe = model.moe, n > 1, moe.experts >= n {
-                        if dp > 1 { variants += [(true, "alltoall"), (true, "allreduce")] } else { variants.append((true, nil)) }
+                        if dp > 1 { variants += [(true, "pplx"), (true, "naive")] } else { variants.append((true, nil)) }  // vLLM's names (alltoall, allreduce)
                         if dp > 1 && n > gpusPerNode { variants += [(true, "deepep_low_latency"), (true, "deepep_high_throughput")] }
                     }
                     for (ep, b) in variants { add(g, tp: tp, dp: dp, pp: 1, ep: ep, backend: b) }

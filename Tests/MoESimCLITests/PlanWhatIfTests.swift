@@ -38,6 +38,21 @@ import Testing
         return d
     }
 
+    /// Plans name all-to-all backends as vLLM does (the flag's own names), and a price for a GPU outside the search
+    /// says so instead of listing the searched GPUs as if the name were misspelt.
+    @Test func backendsInVLLMNamesAndPricesOfUnsearchedGPUs() throws {
+        let o = try Self.plan([])
+        let backends = Set(Self.plans(o).compactMap { p -> String? in
+            guard let f = (p["flags"] as? String)?.split(separator: " ").map(String.init), let i = f.firstIndex(of: "--all2all-backend") else { return nil }
+            return f[i + 1]
+        })
+        #expect(backends == ["pplx", "naive"], "\(backends)")
+        let r = runCLI(["plan"] + Self.small + ["--gpu-hour-usd", "h100-sxm-80gb=2"])
+        #expect(r.code == 64 && r.err.contains("h100-sxm-80gb is not among the GPUs searched (--gpu a100-sxm4-80gb)"), "\(r.err)")
+        let u = runCLI(["plan"] + Self.small + ["--gpu-hour-usd", "b900=2"])
+        #expect(u.code == 64 && u.err.contains("no GPU profile 'b900'"), "\(u.err)")
+    }
+
     /// Every option of `run` is an option of `plan` (by name): none is "Unknown option".
     @Test func planAcceptsEveryRunFlag() {
         let planFlags = Set(PlanCommand.spec.options.map(\.name))
