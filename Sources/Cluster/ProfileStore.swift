@@ -109,10 +109,10 @@ public struct ProfileStore: Sendable {
             return nameOrPath
         }
         let path = "\(root)/\(kind)/\(nameOrPath).json"
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw InputError.usage("The value '\(nameOrPath)' is invalid for '\(flag)'. Please provide one of \(quotedChoices(names(kind))) or a JSON file")
-        }
-        return path
+        if FileManager.default.fileExists(atPath: path) { return path }
+        // A shipped name in other letter case (`Mixtral-8x7B`, `H200-SXM-141GB`), as such names are usually written.
+        if let n = names(kind).first(where: { $0.lowercased() == nameOrPath.lowercased() }) { return "\(root)/\(kind)/\(n).json" }
+        throw InputError.usage("The value '\(nameOrPath)' is invalid for '\(flag)'. Please provide one of \(quotedChoices(names(kind))) or a JSON file")
     }
 
     /// A model by shipped name or by the path of a Hugging Face `config.json` (or a wrapped profile).

@@ -163,6 +163,26 @@ import Cluster
 
 /// `explain` shows the vLLM engine core's side of the step: how vLLM runs it (CUDA-graph mode), the host time against
 /// the GPU time, and for a step without graphs the operations its layers run from the host.
+@Suite struct ProfileNameCaseTests {
+    /// Shipped model and GPU names are found whatever their letter case, as they are usually written; the run is the
+    /// same run, and a name that matches nothing in any case is still refused with the choices.
+    @Test func shippedNamesIgnoreLetterCase() throws {
+        let args = SmallThingsTests.small + ["--json"]
+        let lower = runCLI(["run", "--model", "mixtral-8x7b", "--gpu", "h100-sxm-80gb", "-tp", "2"] + args)
+        let mixed = runCLI(["run", "--model", "Mixtral-8x7B", "--gpu", "H100-SXM-80GB", "-tp", "2"] + args)
+        #expect(lower.code == 0 && mixed.code == 0, "\(mixed.err)")
+        // The result file echoes the model as typed (model_id, tokenizer_id), as vLLM's does; everything else is the same.
+        func result(_ out: String) throws -> NSDictionary {
+            var d = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+            for k in ["model_id", "tokenizer_id", "date"] { d[k] = nil }
+            return d as NSDictionary
+        }
+        #expect(try result(lower.out) == result(mixed.out))
+        let bad = runCLI(["run", "--model", "Mixtral-9x7B"] + args)
+        #expect(bad.code == 64 && bad.err.contains("'Mixtral-9x7B' is invalid for '--model'"), "\(bad.err)")
+    }
+}
+
 @Suite struct ExplainEngineCoreTests {
     @Test func graphlessPrefillIsHostBoundAndNamesItsOperations() {
         let ex = runCLI(["explain", "--model", "qwen1.5-moe-a2.7b", "--gpu", "h200-sxm-141gb", "--prefill-seqs", "1", "--prefill-len", "700"])
