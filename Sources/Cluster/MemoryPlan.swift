@@ -93,7 +93,7 @@ public struct MemoryPlan: Sendable, Equatable {
     public func check(model: ModelArchitecture, plan: ParallelPlan, gpu: GPUProfile) throws {
         let need = weightBytes + reserveBytes
         if need > budgetBytes {
-            throw InputError.data(String(format: "%@ needs %.1f GB per GPU under %@ (%.1f GB of weights%@ + %.1f GB reserve) on %@: %.1f GB available at this memory utilization (%.0f GB card)",
+            throw InputError.data(String(format: "%@ needs %.1f GB per GPU under %@ (%.1f GB of weights%@ + %.1f GB reserve) on %@: %.1f GB available at this memory utilization (%.1f GB card)",
                                          model.name, need / 1e9, plan.vllmFlags, weightBytes / 1e9,
                                          draftWeightBytes > 0 ? String(format: ", %.1f GB of them the speculative draft model's", draftWeightBytes / 1e9) : "",
                                          reserveBytes / 1e9, gpu.name, budgetBytes / 1e9, gpu.memoryGB))

@@ -107,7 +107,7 @@ enum ProfilesCommand {
         case "gpus":
             let g = try store.gpu(path)
             let measured = g.gemmCurves.values.reduce(0) { $0 + $1.count }
-            return String(format: "%.0f GB, %.0f TFLOP/s bf16, %.0f GB/s, %d measured GEMMs", g.memoryGB, g.peakTFLOPs, g.bandwidthGBps, measured)
+            return String(format: "%.1f GB (%.0f GiB), %.0f TFLOP/s bf16, %.0f GB/s, %d measured GEMMs", g.memoryGB, g.memoryGB * 1e9 / 1_073_741_824, g.peakTFLOPs, g.bandwidthGBps, measured)
         case "interconnects":
             let ic = try store.interconnect(path)
             let cs = Collective.allCases.filter { !ic.gpuCounts($0).isEmpty }.map { "\($0.rawValue)\(ic.gpuCounts($0))" }
