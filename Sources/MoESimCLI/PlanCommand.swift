@@ -237,6 +237,7 @@ enum PlanCommand {
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
+        if let n = a.restatedNote { ctx.err(n + "\n") }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
         let ranked: [PlanSearch.Evaluated]

@@ -17,7 +17,9 @@ enum RunCommand {
         vllm bench serve's client flags that cannot change the result (--backend, --endpoint, --host, --port,
         --base-url, --served-model-name, --disable-tqdm, --label, --ready-check-timeout-sec, --trust-remote-code)
         are accepted and ignored, with a note; --ignore-eos is how moesim always runs. vLLM flags that would change a
-        real run and are not modelled (--dtype, --max-model-len, ...) are refused by name.
+        real run and are not modelled (--dtype float16, --max-model-len, ...) are refused by name; one that restates
+        what moesim models (--dtype auto or bfloat16, --block-size 16, --scheduling-policy fcfs, --performance-mode
+        balanced, --swap-space, which vLLM's V1 engine ignores) is accepted with a note.
 
         Example:
           moesim run --model mixtral-8x7b --gpu a100-sxm4-80gb --tensor-parallel-size 2 \\
@@ -51,6 +53,7 @@ enum RunCommand {
         if let n = try hostSpread(o, args: args, store: store, ctx: ctx) { o.result.notes.append(n) }
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
         if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
+        if let n = a.restatedNote { ctx.err(n + "\n") }
         for n in o.notes { ctx.err(n + "\n") }
         let warnings = PricingWarnings.warnings(run: o)
         let (r, d, desc) = (o.result, o.deployment, o.workload)

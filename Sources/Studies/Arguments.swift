@@ -22,6 +22,9 @@ public struct ParsedArguments: Sendable {
     public var positionals: [String] = []
     /// Repeated options (e.g. `--gpu-hour-usd a=1 --gpu-hour-usd b=2`), in order.
     public var repeated: [String: [String]] = [:]
+    /// vLLM flags of `unmodelledVLLMFlags` given with a value that restates what moesim models (`--dtype auto`,
+    /// `--block-size 16`), accepted as `flag value` and said in `restatedNote`.
+    public var restated: [String] = []
     let specs: [String: OptionSpec]
 
     /// vLLM's short flags, spelled out where the command takes the long one.
@@ -63,6 +66,20 @@ public struct ParsedArguments: Sendable {
         "--presence-penalty": "moesim prices --temperature, --top-k and --top-p sampling only",
     ]
 
+    /// Values of `unmodelledVLLMFlags` that restate what moesim models, so a vLLM command that spells out a default
+    /// runs unchanged (nil: any value, for a flag vLLM's V1 engine ignores).
+    public static let restatableVLLMValues: [String: Set<String>?] = [
+        "--dtype": ["auto", "bfloat16", "bf16"], "--block-size": ["16"], "--scheduling-policy": ["fcfs"],
+        "--performance-mode": ["balanced"], "--swap-space": nil,
+    ]
+
+    /// The note for `restated` flags, or nil.
+    public var restatedNote: String? {
+        guard !restated.isEmpty else { return nil }
+        return "note: \(restated.joined(separator: ", ")) accepted: \(restated.count == 1 ? "it restates" : "they restate") what moesim models "
+            + "(bf16 weights, 16-token KV blocks, first-come-first-served scheduling, the balanced mode; vLLM's V1 engine ignores --swap-space)"
+    }
+
     /// Tokenises `args` against `options`: `--name value`, `--name=value`, and value-less flags.
     public init(_ args: [String], options: [OptionSpec], maxPositionals: Int = 0) throws {
         var specs: [String: OptionSpec] = [:]
@@ -80,6 +97,15 @@ public struct ParsedArguments: Sendable {
                 var name = a, inline: String? = nil
                 if let eq = a.firstIndex(of: "=") { name = String(a[..<eq]); inline = String(a[a.index(after: eq)...]) }
                 guard let spec = specs[name] else {
+                    if let allowed = Self.restatableVLLMValues[name] {
+                        let v = inline ?? (i + 1 < args.count ? args[i + 1] : "")
+                        if allowed.map({ $0.contains(v.lowercased()) }) ?? !v.isEmpty {
+                            restated.append("\(name) \(v)")
+                            if inline == nil { i += 1 }
+                            i += 1
+                            continue
+                        }
+                    }
                     if let why = Self.unmodelledVLLMFlags[name] {
                         throw InputError.usage("'\(name)' is a vLLM flag that would change a real run's results, and moesim does not model it: \(why); leave it out")
                     }

@@ -167,7 +167,9 @@ extension Manifest {
     /// job set), with `given` taking precedence: the flags `moesim run` needs to predict it.
     static func harnessDeployment(_ prov: JSONNode?, given: [String], file: String) throws -> [String] {
         var args = given
-        func has(_ f: String) -> Bool { given.contains(f) || given.contains { $0.hasPrefix(f + "=") } }
+        // Long names, so that vLLM's -tp / -dp given in --run-args win over the provenance as --tensor-parallel-size would.
+        let names = GivenArgs(given).names
+        func has(_ f: String) -> Bool { names.contains(f) }
         if !has("--model") {
             guard let m = try prov?.optional("model")?.string() else { throw InputError.data("\(file): no provenance.model; give --model in --run-args") }
             args += ["--model", m]

@@ -161,8 +161,20 @@ import Cluster
     }
 }
 
-/// `explain` shows the vLLM engine core's side of the step: how vLLM runs it (CUDA-graph mode), the host time against
-/// the GPU time, and for a step without graphs the operations its layers run from the host.
+@Suite struct HarnessDeploymentTests {
+    /// A flag given for a harness file wins over its provenance however it is spelt: vLLM's -tp as
+    /// --tensor-parallel-size (it used to be appended after -tp, and the later value won).
+    @Test func shortFlagsWinOverTheProvenance() throws {
+        let prov = try JSONNode.parse(data: Data(#"{"model": "olmoe-1b-7b", "gpu": ["NVIDIA H200, 143771 MiB"], "engine_args": {"tensor_parallel_size": 1, "max_num_seqs": 64}}"#.utf8), file: "p.json")
+        for given in [["-tp", "2"], ["--tensor-parallel-size", "2"], ["--tensor-parallel-size=2"]] {
+            let args = try Manifest.harnessDeployment(prov, given: given, file: "p.json")
+            #expect(!args.contains("1") && args.contains("--max-num-seqs"), "\(given): \(args)")
+        }
+        let none = try Manifest.harnessDeployment(prov, given: [], file: "p.json")
+        #expect(none.suffix(4) == ["--max-num-seqs", "64", "--tensor-parallel-size", "1"] || none.contains("--tensor-parallel-size"), "\(none)")
+    }
+}
+
 @Suite struct ProfileNameCaseTests {
     /// Shipped model and GPU names are found whatever their letter case, as they are usually written; the run is the
     /// same run, and a name that matches nothing in any case is still refused with the choices.
@@ -183,6 +195,8 @@ import Cluster
     }
 }
 
+/// `explain` shows the vLLM engine core's side of the step: how vLLM runs it (CUDA-graph mode), the host time against
+/// the GPU time, and for a step without graphs the operations its layers run from the host.
 @Suite struct ExplainEngineCoreTests {
     @Test func graphlessPrefillIsHostBoundAndNamesItsOperations() {
         let ex = runCLI(["explain", "--model", "qwen1.5-moe-a2.7b", "--gpu", "h200-sxm-141gb", "--prefill-seqs", "1", "--prefill-len", "700"])

@@ -265,8 +265,19 @@ import Studies
 @Suite struct VLLMBenchCommandLineTests {
     static let small = ["--model", "mixtral-8x7b", "-tp", "2", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6", "--json"]
 
-    /// The result JSON without its keys that may differ (none: SOURCE_DATE_EPOCH is fixed for the tests).
+    /// `moesim run` on the small Mixtral deployment plus `extra`: its exit code, JSON and stderr (SOURCE_DATE_EPOCH is
+    /// fixed for the tests, so two results compare whole).
     static func result(_ extra: [String]) -> (code: Int32, out: String, err: String) { runCLI(["run"] + small + extra) }
+
+    /// A vLLM command that spells out a default moesim models runs unchanged (with a note); another value is refused.
+    @Test func restatedDefaultsAreAcceptedOtherValuesRefused() {
+        let plain = Self.result([])
+        let r = Self.result(["--dtype", "auto", "--block-size=16", "--scheduling-policy", "fcfs", "--swap-space", "4"])
+        #expect(r.code == 0 && r.out == plain.out, "\(r.err)")
+        #expect(r.err.contains("note: --dtype auto, --block-size 16, --scheduling-policy fcfs, --swap-space 4 accepted"), "\(r.err)")
+        let f16 = Self.result(["--dtype", "float16"])
+        #expect(f16.code == 64 && f16.err.contains("'--dtype' is a vLLM flag"), "\(f16.err)")
+    }
 
     @Test func clientFlagsAreAcceptedAndIgnored() {
         let plain = Self.result([])
@@ -322,7 +333,6 @@ import Studies
     }
 }
 
-/// `--host-speed` on the command line: checked, said, and only where a reference exists.
 @Suite struct OfflineSummaryTests {
     /// `--usage-context offline` is what `vllm bench throughput` runs: its summary starts with that command's three lines,
     /// whose figures are the run's own; the serving context keeps vLLM's serving banner.
@@ -342,6 +352,7 @@ import Studies
     }
 }
 
+/// `--host-speed` on the command line: checked, said, and only where a reference exists.
 @Suite struct HostSpeedFlagTests {
     static let small = ["--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "4"]
 
