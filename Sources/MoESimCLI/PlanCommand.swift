@@ -238,6 +238,11 @@ enum PlanCommand {
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
         if let n = a.restatedNote { ctx.err(n + "\n") }
+        // Held flags that leave no plan shape at all are a usage error, before anything runs.
+        if search.candidates().isEmpty {
+            let given = search.what.heldFixed.map { $0.value.isEmpty ? $0.flag : "\($0.flag) \($0.value)" }.joined(separator: " ")
+            throw InputError.usage("no plan of \(model.name) on \(gpus.joined(separator: ",")) up to \(maxGPUs) GPUs fits the flags held fixed (\(given)); hold fewer of them or allow more GPUs (--max-gpus)")
+        }
         let progress = ctx.progress("planning", afterSeconds: 0.5)
         let start = Date()
         let ranked: [PlanSearch.Evaluated]

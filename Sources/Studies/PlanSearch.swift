@@ -174,9 +174,18 @@ public struct PlanSearch {
 
     var effectiveSeqOptions: [Int] {
         if let v = what.maxNumSeqs { return [v] }
-        guard let c = concurrency else { return [64, 128, 256] }
-        let below = seqOptions.filter { $0 < c }
-        return below + (seqOptions.first { $0 >= c }.map { [$0] } ?? [])
+        let options: [Int]
+        if let c = concurrency {
+            let below = seqOptions.filter { $0 < c }
+            options = below + (seqOptions.first { $0 >= c }.map { [$0] } ?? [])
+        } else { options = [64, 128, 256] }
+        // A --max-num-batched-tokens held fixed bounds the sequences (vLLM refuses more): the options above it are
+        // not plan's own choice to offer, so they become the budget itself.
+        guard let i = what.args.lastIndex(of: "--max-num-batched-tokens"), i + 1 < what.args.count,
+              let budget = Int(what.args[i + 1]), budget > 0 else { return options }
+        var out: [Int] = []
+        for s in options.map({ min($0, budget) }) where !out.contains(s) { out.append(s) }
+        return out
     }
 
     public init(model: ModelArchitecture, modelArg: String, gpus: [String], maxGPUs: Int, workloadArgs: [String],

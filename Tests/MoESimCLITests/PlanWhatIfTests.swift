@@ -38,6 +38,20 @@ import Testing
         return d
     }
 
+    /// Held flags that leave no plan shape are a usage error naming them; a held token budget bounds the sequence
+    /// counts plan offers (vLLM refuses more sequences than batched tokens), so none fails for plan's own choice.
+    @Test func heldFlagsThatLeaveNoPlanAndATokenBudget() throws {
+        let r = runCLI(["plan"] + Self.small + ["--strategy", "tp", "--all2all-backend", "pplx"])
+        #expect(r.code == 64 && r.err.contains("fits the flags held fixed (") && r.err.contains("--all2all-backend pplx"), "\(r.err)")
+        let o = try Self.plan(["--max-num-batched-tokens", "100"])
+        let seqs = Self.plans(o).compactMap { p -> Int? in
+            guard let f = (p["flags"] as? String)?.split(separator: " ").map(String.init), let i = f.firstIndex(of: "--max-num-seqs") else { return nil }
+            return Int(f[i + 1])
+        }
+        #expect(!seqs.isEmpty && seqs.allSatisfy { $0 <= 100 }, "\(seqs)")
+        #expect(!Self.plans(o).contains { ($0["reason"] as? String)?.contains("max_num_seqs") == true })
+    }
+
     /// Plans name all-to-all backends as vLLM does (the flag's own names), and a price for a GPU outside the search
     /// says so instead of listing the searched GPUs as if the name were misspelt.
     @Test func backendsInVLLMNamesAndPricesOfUnsearchedGPUs() throws {
