@@ -44,6 +44,17 @@ public struct ParallelPlan: Sendable, Equatable {
             default: return rawValue
             }
         }
+        /// The collectives within a node that this backend's token exchange runs (DeepEP's kernels only where the
+        /// network profile has no DeepEP figures: then they are priced as an all-to-all): what `explain` and `run`'s
+        /// interconnect note say priced it.
+        public func collectives(deepEPFigures: Bool) -> [Collective] {
+            switch self {
+            case .allreduce: return [.allGather, .allReduce]
+            case .allgatherReducescatter: return [.allGather, .reduceScatter]
+            case .alltoall: return [.allToAll]
+            case .deepepLowLatency, .deepepHighThroughput: return deepEPFigures ? [] : [.allToAll]
+            }
+        }
         /// Every accepted spelling, vLLM's first.
         public static let accepted = ["naive", "allgather_reducescatter", "pplx", "deepep_high_throughput", "deepep_low_latency", "allreduce", "alltoall"]
         public init?(name: String) {

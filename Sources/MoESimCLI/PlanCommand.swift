@@ -119,9 +119,7 @@ enum PlanCommand {
         if w.ep == true, search.model.moe == nil { throw InputError.usage("\(search.model.name) is dense: expert parallelism and its flags do not apply") }
         if let b = try a.choice("--all2all-backend", ParallelPlan.All2AllBackend.accepted) {
             w.backend = b
-            if w.dp == 1 {
-                throw InputError.usage("'--all2all-backend' is not used with --data-parallel-size 1: vLLM exchanges tokens through an all-to-all backend only between DP ranks (give --data-parallel-size above 1, or leave one of them out)")
-            }
+            if w.dp == 1 { try RunOptions.refuseUnused(a, ["--all2all-backend"], because: RunOptions.all2allNeedsDP) }
         }
         w.dpLocal = try a.positiveInt("--data-parallel-size-local")
         if a.has("--data-parallel-size-local") && a.has("--gpus-per-node") {

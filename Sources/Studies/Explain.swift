@@ -89,7 +89,8 @@ public struct StepExplanation {
         func tag(_ key: String) { comps[comps.count - 1].source = src(key) }
         // A collective's source names where its curve came from (the measured tables, which take precedence over the
         // interconnect profile's curves where they have the GPU count, the interconnect's curves, or its bandwidth).
-        func origin(_ cs: Collective..., gpus p: Int) {
+        func origin(_ cs: Collective..., gpus p: Int) { origin(cs, gpus: p) }
+        func origin(_ cs: [Collective], gpus p: Int) {
             comps[comps.count - 1].source += " (" + d.collectiveOriginText(cs, gpus: p) + ")"
         }
         let attnParams = m.attentionParamsPerLayer / Double(tp)
@@ -163,12 +164,8 @@ public struct StepExplanation {
                         : "vLLM naive path: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + all-reduce of the outputs over \(P) GPUs"
                     comps.append(comp("EP dispatch + combine", epUs, 0, d.plan.all2allBackend == .alltoall ? 2 * el * b : 2 * Double(all.tokens) * h * b, formula, network: true))
                     tag("collectives")
-                    switch be {
-                    case .allreduce: origin(.allGather, .allReduce, gpus: P)
-                    case .allgatherReducescatter: origin(.allGather, .reduceScatter, gpus: P)
-                    case .alltoall: origin(.allToAll, gpus: P)
-                    case .deepepLowLatency, .deepepHighThroughput: if deepepRows?.isEmpty != false { origin(.allToAll, gpus: P) }
-                    }
+                    let cs = be.collectives(deepEPFigures: deepepRows?.isEmpty == false)
+                    if !cs.isEmpty { origin(cs, gpus: P) }
                 }
             }
         }

@@ -307,8 +307,7 @@ public enum RunOptions {
         // outputs, whichever backend is named (StepCostModel.expertParallelCommUs prices nothing then). The HF engine
         // refuses the flag itself (hfSimulator).
         if engine.kind == .vllm && backend != nil && plan.expertParallel && plan.dataParallel == 1 {
-            try refuseUnused(a, ["--all2all-backend"],
-                             because: "with --data-parallel-size 1: vLLM exchanges tokens through an all-to-all backend only between DP ranks; with DP 1 the experts are spread over the TP group and the TP all-reduce combines their outputs, whichever backend is named (give --data-parallel-size above 1, or leave it out)")
+            try refuseUnused(a, ["--all2all-backend"], because: all2allNeedsDP)
         }
         let routing = try RoutingSpec(parsing: a.string("--routing") ?? "uniform")
         var placement: ExpertPlacement? = nil
@@ -415,14 +414,8 @@ public enum RunOptions {
         func add(_ c: Collective, _ n: Int) { if !used.contains(where: { $0.0 == c && $0.1 == n }) { used.append((c, n)) } }
         if p.tensorParallel > 1 { add(.allReduce, p.tensorParallel) }
         if p.expertParallel && p.dataParallel > 1 {
-            switch p.all2allBackend {
-            case .allreduce: add(.allGather, P); add(.allReduce, P)
-            case .allgatherReducescatter: add(.allGather, P); add(.reduceScatter, P)
-            case .alltoall: add(.allToAll, P)
-            case .deepepLowLatency, .deepepHighThroughput:
-                let rows = p.all2allBackend == .deepepLowLatency ? d.topology.network?.deepepLowLatency : d.topology.network?.deepepNormal
-                if rows?.isEmpty != false { add(.allToAll, P) }
-            }
+            let rows = p.all2allBackend == .deepepLowLatency ? d.topology.network?.deepepLowLatency : d.topology.network?.deepepNormal
+            for c in p.all2allBackend.collectives(deepEPFigures: rows?.isEmpty == false) { add(c, P) }
         }
         if p.pipelineParallel > 1 && !d.topology.isMultiNode { add(.sendRecv, 2) }
         notes.append("note: --interconnect \(ic.name): " + (used.isEmpty ? "no collective of this plan runs within a node over it"
@@ -447,6 +440,9 @@ public enum RunOptions {
     static let diffusionOnlyFlags = ["--diffusion-steps", "--gen-length", "--block-length", "--cfg", "--expert-reuse"]
 
     /// Refuses a flag given on the command line that the chosen engine or mode does not read.
+    /// Why `--all2all-backend` is refused at one DP rank (`run`, `explain` and `plan` alike).
+    public static let all2allNeedsDP = "with --data-parallel-size 1: vLLM exchanges tokens through an all-to-all backend only between DP ranks; with DP 1 the experts are spread over the TP group and the TP all-reduce combines their outputs, whichever backend is named (give --data-parallel-size above 1, or leave it out)"
+
     public static func refuseUnused(_ a: ParsedArguments, _ flags: [String], because why: String) throws {
         for f in flags where a.has(f) { throw InputError.usage("'\(f)' is not used \(why)") }
     }
