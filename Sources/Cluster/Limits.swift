@@ -80,7 +80,7 @@ public enum Limits {
     /// Every numeric command-line flag and its range; `ParsedArguments` checks them when read.
     public static let flags: [String: Range] = [
         "--tensor-parallel-size": .int(gpus), "--data-parallel-size": .int(gpus),
-        "--max-num-seqs": .int(1...1_048_576), "--max-num-batched-tokens": .int(1...100_000_000),
+        "--max-num-seqs": .int(1...1_048_576), "--max-num-batched-tokens": .int(1...100_000_000), "--max-model-len": .int(-1...100_000_000),
         "--gpu-memory-utilization": .real(0.01...1),
         "--random-input-len": .int(tokens), "--random-output-len": .int(tokens),
         "--random-range-ratio": .real(0...0.999),
@@ -93,6 +93,7 @@ public enum Limits {
         "--kv-transfer-latency-us": .real(0...1e9),
         "--num-prompts": .int(requests), "--max-concurrency": .int(requests),
         "--request-rate": .realOrInfinity(1e-6...1e9), "--burstiness": .real(1e-3...1e3),
+        "--ramp-up-start-rps": .int(0...1_000_000_000), "--ramp-up-end-rps": .int(0...1_000_000_000),
         "--trace-limit": .int(requests), "--trace-time-scale": .real(1e-6...1e6),
         "--batch-size": .int(1...1_048_576), "--input-len": .int(tokens), "--output-len": .int(tokens),
         "--diffusion-steps": .int(1...1_000_000), "--gen-length": .int(tokens), "--block-length": .int(tokens),

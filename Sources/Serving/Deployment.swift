@@ -30,6 +30,14 @@ public struct Deployment: Sendable {
     /// curves the measured tables replace).
     public var notes: [String] = []
 
+    /// vLLM's `--max-model-len`: the longest request (prompt and output) the engine takes, and what its KV cache must
+    /// hold one of; nil for the model's max_position_embeddings, vLLM's default.
+    public var maxModelLen: Int? = nil
+    /// The engine's max_model_len: `--max-model-len`, else the model's max_position_embeddings.
+    public var maxLen: Int { maxModelLen ?? model.maxPositions }
+    /// Where `maxLen` comes from, for messages.
+    public var maxLenSource: String { maxModelLen.map { "max_model_len \($0)" } ?? "max_position_embeddings" }
+
     /// A speculative decoding draft model on the same GPUs: its weights and KV cache per GPU share the memory.
     public var draftMemory: DraftMemory? = nil
     public struct DraftMemory: Sendable {

@@ -284,16 +284,38 @@ public struct VLLMSimulator {
     /// pool holds at once (`get_kv_cache_capacity`). With every layer alike that is the pool's blocks times the block
     /// size; with sliding-window layers each such request also holds its sliding groups' blocks of the window plus
     /// one batch of tokens (`SlidingWindowSpec.max_admission_blocks_per_request`), so the figure is less than the
-    /// full-attention tokens the pool can hold. max_model_len is the model's max_position_embeddings.
+    /// full-attention tokens the pool can hold. max_model_len is `d.maxLen`.
     public static func reportedKVCacheTokens(_ d: Deployment, mem: MemoryPlan) -> Int {
-        guard let g = d.model.kvGroupKinds, mem.kvBytesPerToken > 0 else { return mem.kvTokens }
-        let bs = mem.blockSize, maxLen = d.model.maxPositions
+        guard d.model.kvGroupKinds != nil, mem.kvBytesPerToken > 0 else { return mem.kvTokens }
+        let (poolBlocks, perRequest) = kvPoolAndRequestBlocks(d, mem: mem, maxLen: d.maxLen)
+        return Int(Double(poolBlocks) / Double(perRequest) * Double(d.maxLen))
+    }
+
+    /// The KV pool's blocks (one DP rank's) and the blocks one `maxLen`-token request needs at most, as vLLM 0.24
+    /// counts them (`max_memory_usage_bytes` of each KV cache group: a full-attention group its whole length, a
+    /// sliding-window group its window plus one batch of tokens and a block). With every layer alike both are plain
+    /// block counts.
+    public static func kvPoolAndRequestBlocks(_ d: Deployment, mem: MemoryPlan, maxLen: Int) -> (pool: Int, request: Int) {
+        let bs = mem.blockSize
+        guard let g = d.model.kvGroupKinds, mem.kvBytesPerToken > 0 else { return (mem.kvBlocks, (maxLen + bs - 1) / bs) }
         // A pool block is one group's page: the full-attention groups' bytes a token shared among them, or with every
         // layer sliding the one group's (each request then holds only its window plus one batch, SlidingWindowSpec).
         let poolBlocks = Int(mem.kvBytes / (mem.kvBytesPerToken / Double(max(g.full, 1)) * Double(bs)))
         let window = min(d.model.slidingWindow - 1 + Int(d.param("max_num_batched_tokens")), maxLen)
-        let perRequest = g.full * ((maxLen + bs - 1) / bs) + g.sliding * ((window + bs - 1) / bs + 1)
-        return Int(Double(poolBlocks) / Double(perRequest) * Double(maxLen))
+        return (poolBlocks, g.full * ((maxLen + bs - 1) / bs) + g.sliding * ((window + bs - 1) / bs + 1))
+    }
+
+    /// The longest max_model_len whose one request the KV cache holds (vLLM's `estimate_max_model_len`, a binary
+    /// search up to `limit`); 0 when not even one token fits.
+    public static func largestFittingMaxLen(_ d: Deployment, mem: MemoryPlan, limit: Int) -> Int {
+        func fits(_ len: Int) -> Bool { let b = kvPoolAndRequestBlocks(d, mem: mem, maxLen: len); return b.request <= b.pool }
+        guard limit >= 1, fits(1) else { return 0 }
+        var lo = 1, hi = limit, best = 1
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if fits(mid) { best = mid; lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return best
     }
 
     /// Host time of one forward run without CUDA graphs (µs, at the deployment's host speed): `eagerHost`'s total.
@@ -467,8 +489,8 @@ public struct VLLMSimulator {
                 if need > totalBlocks {
                     throw InputError.data("request \(i + 1) needs \(r.inputTokens + r.outputTokens) tokens of KV cache; \(d.model.name) under \(d.plan.vllmFlags) on \(d.gpu.name) holds \(mem.kvTokens) per DP rank")
                 }
-                if r.inputTokens + r.outputTokens > d.model.maxPositions {
-                    throw InputError.data("request \(i + 1) has \(r.inputTokens + r.outputTokens) tokens; \(d.model.name) accepts at most \(d.model.maxPositions) (max_position_embeddings)")
+                if r.inputTokens + r.outputTokens > d.maxLen {
+                    throw InputError.data("request \(i + 1) has \(r.inputTokens + r.outputTokens) tokens; \(d.model.name) accepts at most \(d.maxLen) (\(d.maxLenSource)), and vLLM refuses a longer request")
                 }
             }
             self.clock = VLLMSimulator.makeClock(d, maxSeqs: maxSeqs, budget: budgetTokens)
@@ -1093,10 +1115,10 @@ public struct VLLMSimulator {
             }
             result.notes.append("routing: \(d.routing)\(d.routing == .uniform ? " (each token's experts drawn uniformly at random; trained models route with skew. vLLM's dummy weights, recorded on an H200, route Mixtral, OLMoE and Qwen3-30B-A3B close to uniformly, Qwen1.5-MoE with skew, and every token of DeepSeek-V2 or gpt-oss to the same few experts: experiments/vllm-h200/*-dummy-routing.json)" : "")")
             if d.model.kvGroupKinds?.full == 0 {
-                result.notes.append("KV cache: every layer attends through a \(d.model.slidingWindow)-token sliding window and a sequence keeps only its window's blocks (one KV cache group of sliding-window layers, as vLLM 0.24 keeps it); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.model.maxPositions)) requests at peak, each holding its window plus one batch")
+                result.notes.append("KV cache: every layer attends through a \(d.model.slidingWindow)-token sliding window and a sequence keeps only its window's blocks (one KV cache group of sliding-window layers, as vLLM 0.24 keeps it); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.maxLen)) requests at peak, each holding its window plus one batch")
             }
             if let g = d.model.kvCacheGroups {
-                result.notes.append("KV cache: \(d.model.slidingLayers) of \(d.model.layers) layers attend through a \(d.model.slidingWindow)-token sliding window and keep only its blocks (vLLM's hybrid KV cache manager, \(g.full + g.sliding) groups of \(g.size) layers); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.model.maxPositions)) requests at peak, each also holding its window plus one batch")
+                result.notes.append("KV cache: \(d.model.slidingLayers) of \(d.model.layers) layers attend through a \(d.model.slidingWindow)-token sliding window and keep only its blocks (vLLM's hybrid KV cache manager, \(g.full + g.sliding) groups of \(g.size) layers); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.maxLen)) requests at peak, each also holding its window plus one batch")
             }
             if let c = d.model.kvCacheCaveat { result.notes.append("KV cache: \(c)") }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {

@@ -41,7 +41,6 @@ public struct ParsedArguments: Sendable {
     /// not model, with what moesim does instead: refused by name rather than as unknown.
     public static let unmodelledVLLMFlags: [String: String] = [
         "--dtype": "moesim prices the checkpoint's own precision (bf16, or its quantization_config); --quantization fp8 and --kv-cache-dtype are modelled",
-        "--max-model-len": "moesim takes the model's max_position_embeddings as its maximum length",
         "--block-size": "the KV cache's block size is the engine profile's block_size (16, vLLM's default; --engine-profile takes another)",
         "--swap-space": "moesim keeps every weight and KV block on the GPUs",
         "--cpu-offload-gb": "moesim keeps every weight and KV block on the GPUs",
@@ -163,11 +162,38 @@ public struct ParsedArguments: Sendable {
         InputError.usage("The value '\(v)' is invalid for '\(specs[name]?.usage ?? name)': \(what)")
     }
 
+    /// vLLM flags whose values may be written as vLLM's `human_readable_int` reads them (`8k` = 8,000, `8K` = 8,192).
+    public static let humanReadableInts: Set<String> = ["--max-num-batched-tokens", "--max-model-len"]
+
+    /// vLLM's `human_readable_int` (vllm/utils/argparse_utils.py): a whole number, or a number with a decimal suffix
+    /// k, m, g, t (x 1e3 ... 1e12; decimals allowed, the product truncated) or a binary suffix K, M, G, T (x 2^10 ...
+    /// 2^40; whole numbers only). Nil when `text` is none of these.
+    public static func humanReadableInt(_ text: String) -> Int? {
+        let v = text.trimmingCharacters(in: .whitespaces)
+        if let i = Int(v) { return i }
+        guard let suffix = v.last, v.count >= 2 else { return nil }
+        let number = String(v.dropLast())
+        guard number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), number.first?.isNumber == true, number.last?.isNumber == true,
+              number.filter({ $0 == "." }).count <= 1 else { return nil }
+        let decimal: [Character: Double] = ["k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12]
+        let binary: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        if let m = decimal[suffix], let x = Double(number) {
+            let p = x * m
+            return p < 9e18 ? Int(p) : nil
+        }
+        if let m = binary[suffix], let x = Int(number) { return x.multipliedReportingOverflow(by: m).overflow ? nil : x * m }
+        return nil
+    }
+
     /// A whole-number flag; flags listed in `Limits.flags` must lie in their range.
     public func int(_ name: String) throws -> Int? {
         guard let v = values[name] else { return nil }
         let range = Limits.flags[name]
-        guard let i = Int(v) else { throw invalid(name, v, "expected \(range.map(\.description) ?? "a whole number")") }
+        let parsed = Self.humanReadableInts.contains(name) ? Self.humanReadableInt(v) : Int(v)
+        guard let i = parsed else {
+            let how = Self.humanReadableInts.contains(name) ? " (as vLLM: 8192, 8k = 8,000 or 8K = 8,192)" : ""
+            throw invalid(name, v, "expected \(range.map(\.description) ?? "a whole number")\(how)")
+        }
         if let r = range, !r.contains(Double(i)) { throw invalid(name, v, "out of range; allowed \(r)") }
         return i
     }

@@ -184,21 +184,71 @@ extension Manifest {
             }
             args += ["--gpu", g]
         }
-        // The engine arguments the job set (vllm_bench.py's "engine_args"), as moesim flags.
+        // The engine arguments the job set (vllm_bench.py's "engine_args", vLLM's EngineArgs names), as moesim flags.
         if let e = prov?.optional("engine_args"), let o = e.object {
             func flag(_ key: String, _ f: String) throws { if o[key] != nil, !has(f) { args += [f, String(try e.int(key))] } }
             try flag("max_num_batched_tokens", "--max-num-batched-tokens")
             try flag("max_num_seqs", "--max-num-seqs")
+            try flag("max_model_len", "--max-model-len")
             try flag("tensor_parallel_size", "--tensor-parallel-size")
             try flag("data_parallel_size", "--data-parallel-size")
+            try flag("pipeline_parallel_size", "--pipeline-parallel-size")
+            if o["gpu_memory_utilization"] != nil, !has("--gpu-memory-utilization") {
+                args += ["--gpu-memory-utilization", JSONWriter.number(try e.require("gpu_memory_utilization").double())]
+            }
             if (o["async_scheduling"] as? Bool) == false, !has("--no-async-scheduling") { args.append("--no-async-scheduling") }
             if (o["enforce_eager"] as? Bool) == true, !has("--enforce-eager") { args.append("--enforce-eager") }
             if (o["enable_prefix_caching"] as? Bool) == false, !has("--no-enable-prefix-caching") { args.append("--no-enable-prefix-caching") }
             if (o["enable_expert_parallel"] as? Bool) == true, !has("--enable-expert-parallel") { args.append("--enable-expert-parallel") }
+            if (o["enable_eplb"] as? Bool) == true, !has("--enable-eplb") { args.append("--enable-eplb") }
+            if let b = o["all2all_backend"] as? String, !has("--all2all-backend") { args += ["--all2all-backend", b] }
             if let kv = o["kv_cache_dtype"] as? String, !has("--kv-cache-dtype") { args += ["--kv-cache-dtype", kv] }
             if let q = o["quantization"] as? String, !has("--quantization") { args += ["--quantization", q] }
+            // CUDA graphs: the largest captured size, from the capture list or the size itself.
+            if let c = e.optional("compilation_config"), !has("--max-cudagraph-capture-size") {
+                if let sizes = try c.optionalArray("cudagraph_capture_sizes"), !sizes.isEmpty {
+                    args += ["--max-cudagraph-capture-size", String(try sizes.map { try $0.int() }.max()!)]
+                } else if c.optional("max_cudagraph_capture_size") != nil {
+                    args += ["--max-cudagraph-capture-size", String(try c.int("max_cudagraph_capture_size"))]
+                }
+            }
+            try refuseUnmodelledEngineArgs(e, file: file)
         }
         return args
+    }
+
+    /// vLLM engine arguments a harness job may set that change nothing moesim prices, at any value or at the value
+    /// named (vLLM's default, which moesim models).
+    static let inertEngineArgs: [String: String?] = [
+        "seed": nil, "load_format": nil, "skip_tokenizer_init": nil, "tokenizer": nil, "trust_remote_code": nil,
+        "disable_log_stats": nil, "enable_log_requests": nil, "served_model_name": nil, "swap_space": nil, "revision": nil,
+        "download_dir": nil, "model": nil, "dtype": "auto|bfloat16|bf16", "block_size": "16", "enable_chunked_prefill": "true",
+        "async_scheduling": nil, "enforce_eager": nil, "enable_prefix_caching": nil, "enable_expert_parallel": nil, "enable_eplb": nil,
+    ]
+    static let mappedEngineArgs: Set<String> = ["max_num_batched_tokens", "max_num_seqs", "max_model_len", "tensor_parallel_size", "data_parallel_size",
+                                                "pipeline_parallel_size", "gpu_memory_utilization", "all2all_backend", "kv_cache_dtype", "quantization"]
+
+    /// A harness job's engine argument that moesim neither maps to a flag nor knows to be inert is an error naming
+    /// the file, the key and the value: a prediction that silently left it out would be of another engine.
+    static func refuseUnmodelledEngineArgs(_ e: JSONNode, file: String) throws {
+        for key in (e.keys ?? []).sorted() where !mappedEngineArgs.contains(key) {
+            guard let v = e.optional(key) else { continue }
+            if key == "compilation_config" {
+                for k in (v.keys ?? []).sorted() where !["cudagraph_capture_sizes", "max_cudagraph_capture_size"].contains(k) {
+                    throw InputError.data("\(file): provenance.engine_args.compilation_config.\(k) is \(v.optional(k)?.described ?? "null"): moesim models only the CUDA graph capture sizes of vLLM's compilation_config; leave it out of the job to predict this run")
+                }
+                continue
+            }
+            guard let allowed = inertEngineArgs[key] else {
+                throw InputError.data("\(file): provenance.engine_args.\(key) is \(v.described): a vLLM engine argument moesim does not model; it cannot predict this run as it ran (give the run's settings by moesim's flags in --run-args, or run the job without it)")
+            }
+            if let values = allowed {
+                let text = v.isString ? try v.string().lowercased() : v.described.lowercased()
+                guard values.split(separator: "|").contains(Substring(text)) else {
+                    throw InputError.data("\(file): provenance.engine_args.\(key) is \(v.described): moesim models vLLM's \(values.split(separator: "|").first!) only")
+                }
+            }
+        }
     }
 
     static func tags(_ e: JSONNode) throws -> [String] {
@@ -333,6 +383,9 @@ extension Manifest {
         if keys.contains("request_rate") { held.append(("--request-rate", "request_rate \(r.optional("request_rate")?.described ?? "null")")) }
         if keys.contains("burstiness") { held.append(("--burstiness", "burstiness \(r.optional("burstiness")?.described ?? "null")")) }
         if keys.contains("max_concurrency") { held.append(("--max-concurrency", "max_concurrency \(r.optional("max_concurrency")?.described ?? "null (no limit)")")) }
+        // vLLM writes the ramp-up keys only when a ramp ran (its request_rate is then "inf").
+        let ramp = try rampUpFlags(r, file: file)
+        if !ramp.isEmpty { held += RunOptions.rampUpFlags.map { ($0, "ramp_up_strategy, ramp_up_start_rps and ramp_up_end_rps") } }
         try g.refuseOverrides(held, file: file)
         args += ["--num-prompts", String(prompts ?? completed)]
         // Without the totals, the lengths come from the flags (or another dataset's); never from moesim's defaults.
@@ -355,7 +408,22 @@ extension Manifest {
             }
         }
         if let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(Int(try resultValue(c, flag: "--max-concurrency", file: file, whole: true)))] }
-        return args
+        return args + ramp
+    }
+
+    /// The ramp-up flags a vLLM result file's `ramp_up_strategy`, `ramp_up_start_rps` and `ramp_up_end_rps` give;
+    /// none when it has no strategy (or a null one).
+    static func rampUpFlags(_ r: JSONNode, file: String) throws -> [String] {
+        guard let s = r.optional("ramp_up_strategy") else { return [] }
+        let name = try s.string()
+        guard Workload.RampUp.Strategy(rawValue: name) != nil else {
+            throw InputError.data("\(file): key 'ramp_up_strategy' is \(s.described): expected \"linear\" or \"exponential\"")
+        }
+        var out = ["--ramp-up-strategy", name]
+        for (key, flag) in [("ramp_up_start_rps", "--ramp-up-start-rps"), ("ramp_up_end_rps", "--ramp-up-end-rps")] {
+            out += [flag, String(Int(try resultValue(try r.require(key), flag: flag, file: file, whole: true)))]
+        }
+        return out
     }
 }
 

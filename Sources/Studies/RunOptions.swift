@@ -29,7 +29,8 @@ public enum RunOptions {
         OptionSpec("--engine-profile", "<name|file>", "Engine profile.", default: "the engine's name"),
         OptionSpec("--max-num-seqs", "<n>", "vLLM: sequences per step.", default: "from the engine profile"),
         OptionSpec("--max-num-batched-tokens", "<n>", "vLLM: token budget per step (chunked prefill).", default: "from the engine profile"),
-        OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "0.9"),
+        OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "the engine profile's (vllm: 0.92, vLLM 0.24's)"),
+        OptionSpec("--max-model-len", "<n>", "vLLM: the longest request (prompt + output) the engine takes, as vLLM reads it (32768, 32k, 32K); -1 or auto: the longest the KV cache holds one request of. vLLM refuses to start when the KV cache cannot hold one such request; moesim says so.", default: "the model's max_position_embeddings"),
         OptionSpec("--experts-impl", "<impl>", "hf: Transformers experts implementation: eager, batched_mm or grouped_mm.", default: "from the engine profile"),
         OptionSpec("--enable-prefix-caching", nil, "vLLM: share hashed KV blocks across requests with the same prefix (LRU eviction); on by default in the vllm profile (vLLM >= 0.10)."),
         OptionSpec("--no-enable-prefix-caching", nil, "vLLM: turn prefix caching off."),
@@ -72,7 +73,10 @@ public enum RunOptions {
         OptionSpec("--num-prompts", "<n>", "Requests to send.", default: "1000"),
         OptionSpec("--max-concurrency", "<n>", "Requests in flight at most (closed loop).", default: "unbounded"),
         OptionSpec("--request-rate", "<r>", "Requests per second, or inf to send all at once.", default: "inf"),
-        OptionSpec("--burstiness", "<b>", "Gamma shape of arrival gaps (1 = Poisson).", default: "1.0"),
+        OptionSpec("--burstiness", "<b>", "Gamma shape of arrival gaps (1 = Poisson). The gaps are vLLM 0.24's own: NumPy's generator seeded with --seed, scaled so the last request goes at num-prompts / rate.", default: "1.0"),
+        OptionSpec("--ramp-up-strategy", "<s>", "linear or exponential: the request rate climbs from --ramp-up-start-rps (first request) to --ramp-up-end-rps (last), instead of --request-rate (vLLM's flags)."),
+        OptionSpec("--ramp-up-start-rps", "<n>", "With --ramp-up-strategy: the first request's rate (req/s, a whole number, as vLLM)."),
+        OptionSpec("--ramp-up-end-rps", "<n>", "With --ramp-up-strategy: the last request's rate (req/s, a whole number)."),
         OptionSpec("--trace", "<file>", "Replay a CSV/JSONL trace (Azure, BurstGPT, Splitwise, apex layouts)."),
         OptionSpec("--trace-limit", "<n>", "Replay only the first N requests of the trace."),
         OptionSpec("--trace-time-scale", "<f>", "Multiply trace arrival times by f (0.5 = twice the rate).", default: "1.0"),
@@ -116,6 +120,9 @@ public enum RunOptions {
         OptionSpec("--label", "<label>", "vllm bench serve: a label for the result; accepted and ignored."),
         OptionSpec("--ready-check-timeout-sec", "<s>", "vllm bench serve: how long to wait for the server; accepted and ignored."),
         OptionSpec("--trust-remote-code", nil, "vllm bench serve: trust the tokenizer's remote code; accepted and ignored."),
+        OptionSpec("--num-warmups", "<n>", "vllm bench serve: warm-up requests before the measured ones; accepted and ignored (moesim's engine starts warm)."),
+        OptionSpec("--request-id-prefix", "<text>", "vllm bench serve: the requests' id prefix; accepted and ignored."),
+        OptionSpec("--append-result", nil, "vllm bench serve: append to the result file; accepted and ignored (--save-result replaces the file)."),
         OptionSpec("--ignore-eos", nil, "vllm bench serve: generate every requested token; moesim always does, so it changes nothing."),
     ]
 
@@ -361,9 +368,52 @@ public enum RunOptions {
         var d = try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
                                placement: placement, overrides: overrides, topology: topology)
         if let u = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue)) { d.usageContext = Deployment.UsageContext(rawValue: u)! }
-        if engine.kind == .vllm { try applyBatchLimits(a, to: &d) }
+        let maxModelLen = try self.maxModelLen(a)
+        if let m = maxModelLen, m > 0 {
+            guard m <= model.maxPositions else {
+                throw a.invalid("--max-model-len", a.string("--max-model-len")!, "\(model.name) takes at most \(model.maxPositions) tokens (max_position_embeddings), and vLLM refuses a longer max_model_len unless told to extend the positions, which moesim does not model")
+            }
+            d.maxModelLen = m
+        }
+        if engine.kind == .vllm {
+            try applyBatchLimits(a, to: &d)
+            try fitMaxModelLen(a, auto: maxModelLen == -1, to: &d)
+        } else if maxModelLen != nil {
+            try refuseUnused(a, ["--max-model-len"], because: "by '--engine hf' (give --input-len and --output-len)")
+        }
         d.notes += interconnectNotes(a, d)
         return d
+    }
+
+    /// `--max-model-len`: a length (as vLLM reads it: 32768, 32k, 32K), -1 or auto for the longest the KV cache holds
+    /// one request of; nil when not given.
+    static func maxModelLen(_ a: ParsedArguments) throws -> Int? {
+        guard let v = a.string("--max-model-len") else { return nil }
+        if v.lowercased() == "auto" { return -1 }
+        let m = try a.int("--max-model-len")!
+        guard m == -1 || m > 0 else { throw a.invalid("--max-model-len", v, "must be a positive length, or -1 / auto (the longest the KV cache holds one request of)") }
+        return m
+    }
+
+    /// vLLM 0.24's check that the KV cache holds one request of max_model_len tokens (`_check_enough_kv_cache_memory`),
+    /// and its auto-fit (`--max-model-len auto`): the longest length whose request fits, below the model's own.
+    /// Where vLLM would refuse to start, moesim still runs the requests (each is checked to fit) and says so.
+    static func fitMaxModelLen(_ a: ParsedArguments, auto: Bool, to d: inout Deployment) throws {
+        let mem = d.memoryPlan()
+        guard mem.kvBytes > 0, mem.kvBlocks > 0 else { return }
+        let fit = VLLMSimulator.largestFittingMaxLen(d, mem: mem, limit: d.model.maxPositions)
+        if auto {
+            guard fit > 0 else { throw InputError.usage("--max-model-len auto: the KV cache holds not one token (vLLM: \"Cannot auto-fit max_model_len\"); raise --gpu-memory-utilization or the GPU count") }
+            d.maxModelLen = fit
+            d.notes.append(fit >= d.model.maxPositions ? "note: --max-model-len auto: the model's whole context (\(d.model.maxPositions) tokens) fits the KV cache"
+                : "note: --max-model-len auto: max_model_len is \(fit), the longest whose one request the KV cache holds (vLLM's auto-fit; the model's own is \(d.model.maxPositions))")
+            return
+        }
+        let blocks = VLLMSimulator.kvPoolAndRequestBlocks(d, mem: mem, maxLen: d.maxLen)
+        if blocks.request > blocks.pool {
+            let flag = d.maxModelLen == nil ? "the model's max_position_embeddings (\(d.maxLen))" : "--max-model-len \(d.maxLen)"
+            d.notes.append("warning: vLLM 0.24 would not start: one request of \(flag) needs more KV cache than the \(mem.kvTokens) tokens \(d.plan.vllmFlags) holds per DP rank (\"To serve at least one request with the model's max seq len ...\"); give --max-model-len \(fit) or less, as vLLM suggests (moesim runs the requests as if you had: each is checked to fit)")
+        }
     }
 
     /// vLLM 0.24's rules for the two batch limits (EngineArgs._set_default_max_num_seqs_and_batched_tokens_args, then
@@ -380,12 +430,12 @@ public enum RunOptions {
         }
         let seqsDefault = !a.has("--max-num-seqs") && e.value("max_num_seqs") <= 0
         let tokensDefault = !a.has("--max-num-batched-tokens") && e.value("max_num_batched_tokens") <= 0
-        let maxLen = Double(d.model.maxPositions)
+        let maxLen = Double(d.maxLen)
         if tokensDefault, maxLen > 0 {
             let seqs = d.param("max_num_seqs"), tokens = d.param("max_num_batched_tokens")
             if seqs * maxLen < tokens {
                 d.overrides["max_num_batched_tokens"] = seqs * maxLen
-                d.notes.append("note: max_num_batched_tokens is \(Int(seqs * maxLen)), lowered from \(defaultText), \(Int(tokens)), to max_num_seqs \(Int(seqs)) (\(source("max_num_seqs", "--max-num-seqs"))) x max_model_len \(Int(maxLen)) (\(d.model.name)'s max_position_embeddings), as vLLM lowers a default token budget (give --max-num-batched-tokens to set it)")
+                d.notes.append("note: max_num_batched_tokens is \(Int(seqs * maxLen)), lowered from \(defaultText), \(Int(tokens)), to max_num_seqs \(Int(seqs)) (\(source("max_num_seqs", "--max-num-seqs"))) x max_model_len \(Int(maxLen)) (\(d.maxModelLen == nil ? "\(d.model.name)'s max_position_embeddings" : "--max-model-len")), as vLLM lowers a default token budget (give --max-num-batched-tokens to set it)")
             }
         }
         let seqs = d.param("max_num_seqs"), tokens = d.param("max_num_batched_tokens")
@@ -427,8 +477,8 @@ public enum RunOptions {
     public static let vllmOnlyFlags = ["--dataset-name", "--dataset-path", "--tokenizer", "--sharegpt-output-len", "--custom-output-len", "--skip-chat-template",
                                        "--prefix-repetition-prefix-len", "--prefix-repetition-suffix-len", "--prefix-repetition-num-prefixes",
                                        "--prefix-repetition-output-len", "--disable-shuffle", "--no-oversample", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
-                                       "--max-concurrency", "--request-rate", "--burstiness", "--trace", "--trace-limit", "--trace-time-scale",
-                                       "--max-num-seqs", "--max-num-batched-tokens", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
+                                       "--max-concurrency", "--request-rate", "--burstiness", "--ramp-up-strategy", "--ramp-up-start-rps", "--ramp-up-end-rps", "--trace", "--trace-limit", "--trace-time-scale",
+                                       "--max-num-seqs", "--max-num-batched-tokens", "--max-model-len", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
                                        "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--max-cudagraph-capture-size", "--async-scheduling", "--no-async-scheduling", "--host-speed", "--host-cost-scale",
                                        "--temperature", "--top-k", "--top-p"] + instanceFlags
     /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
@@ -544,10 +594,31 @@ public enum RunOptions {
         return nil
     }
 
+    static let rampUpFlags = ["--ramp-up-strategy", "--ramp-up-start-rps", "--ramp-up-end-rps"]
+
+    /// `--ramp-up-strategy` with its two rates, checked as `vllm bench serve` checks them (main_async): no
+    /// --request-rate beside them, both rates given, start at most end, and above 0 (vLLM asserts every request's rate
+    /// is positive, so a linear ramp from 0 fails at its first request, and an exponential one is refused outright).
+    static func rampUp(_ a: ParsedArguments) throws -> Workload.RampUp? {
+        guard let name = try a.choice("--ramp-up-strategy", Workload.RampUp.Strategy.allCases.map(\.rawValue)) else {
+            try refuseUnused(a, ["--ramp-up-start-rps", "--ramp-up-end-rps"], because: "without '--ramp-up-strategy linear' or 'exponential'")
+            return nil
+        }
+        if let r = a.string("--request-rate"), r != "inf" {
+            throw InputError.usage("'--request-rate \(r)' and '--ramp-up-strategy' both set the rate; as vLLM says, with a ramp-up leave --request-rate out (the ramp's rates control it)")
+        }
+        guard let start = try a.int("--ramp-up-start-rps"), let end = try a.int("--ramp-up-end-rps") else {
+            throw InputError.usage("'--ramp-up-strategy \(name)' needs both '--ramp-up-start-rps <n>' and '--ramp-up-end-rps <n>'")
+        }
+        guard start > 0 else { throw a.invalid("--ramp-up-start-rps", "\(start)", "must be 1 or more: vLLM needs every request's rate above 0 (a ramp from 0 fails at its first request)") }
+        guard start <= end else { throw a.invalid("--ramp-up-end-rps", "\(end)", "must be at least --ramp-up-start-rps (\(start)), as vLLM requires") }
+        return Workload.RampUp(strategy: Workload.RampUp.Strategy(rawValue: name)!, startRPS: Double(start), endRPS: Double(end))
+    }
+
     /// Builds the request stream (one of vLLM's datasets, or a trace) for the vLLM engine.
     public static func workload(_ a: ParsedArguments, seed: UInt64) throws -> Workload {
         if a.string("--usage-context") == "offline" {
-            try refuseUnused(a, ["--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale"],
+            try refuseUnused(a, ["--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale"] + rampUpFlags,
                              because: "with '--usage-context offline' (vLLM's LLM class gets every request at once, as `vllm bench throughput`); use --usage-context serve for arrivals and concurrency")
         }
         let dataset = try a.choice("--dataset-name", datasetNames) ?? (a.has("--trace") ? "trace" : "random")
@@ -555,7 +626,7 @@ public enum RunOptions {
         if dataset == "trace" {
             guard let f = a.string("--trace") else { throw InputError.usage("'--dataset-name trace' needs '--trace <file>'") }
             try refuseUnused(a, ["--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len", "--num-prompts", "--request-rate", "--burstiness",
-                                 "--dataset-path", "--disable-shuffle", "--no-oversample"] + datasetFlags.values.flatMap { $0 },
+                                 "--dataset-path", "--disable-shuffle", "--no-oversample"] + rampUpFlags + datasetFlags.values.flatMap { $0 },
                              because: "with a trace (it gives the lengths and arrival times; --trace-limit and --trace-time-scale shape it)")
             let scale = try a.double("--trace-time-scale") ?? 1
             guard scale > 0, scale.isFinite else { throw a.invalid("--trace-time-scale", a.string("--trace-time-scale")!, "must be positive") }
@@ -574,9 +645,10 @@ public enum RunOptions {
         if !["sharegpt", "custom"].contains(dataset) { try refuseUnused(a, ["--no-oversample"], because: "by '--dataset-name \(dataset)'") }
         if !["sharegpt", "custom", "prefix_repetition"].contains(dataset) { try refuseUnused(a, ["--disable-shuffle"], because: "by '--dataset-name \(dataset)'") }
         let rate = try a.double("--request-rate")
+        let rampUp = try self.rampUp(a)
         // vLLM accepts --burstiness with every request at once (it has no gaps to shape); its default 1.0 changes nothing
         // there, any other value would be ignored, so it is refused.
-        if a.has("--burstiness"), (rate ?? .infinity) == .infinity, try a.double("--burstiness") != 1 {
+        if a.has("--burstiness"), rampUp == nil, (rate ?? .infinity) == .infinity, try a.double("--burstiness") != 1 {
             throw InputError.usage("'--burstiness \(a.string("--burstiness")!)' shapes the gaps between arrivals and is not used with --request-rate inf (all requests at once); give a finite --request-rate (or the default 1.0)")
         }
         let n = try a.int("--num-prompts") ?? 1000
@@ -593,8 +665,8 @@ public enum RunOptions {
                 notes.append(TokenCounter.estimateWarning)
             }
         }
-        let rateText = rate.map { $0.isFinite ? "\($0) req/s" : "inf" } ?? "inf"
-        let tail = "rate \(rateText), max concurrency \(conc.map(String.init) ?? "none")"
+        let rateText = rampUp?.described ?? "rate " + (rate.map { $0.isFinite ? "\($0) req/s" : "inf" } ?? "inf")
+        let tail = "\(rateText), max concurrency \(conc.map(String.init) ?? "none")"
         var result: Datasets.Result
         var what: String
         switch dataset {
@@ -630,7 +702,7 @@ public enum RunOptions {
             try Limits.checkWork(tokens: Double(n) * (Double(inLen) * (1 + ratios.input) + Double(outLen) * (1 + ratios.output) + Double(prefixLen)), flag: "--num-prompts or the lengths")
             var w = try Workload.random(inputLen: inLen, outputLen: outLen, rangeRatio: ratios.input, numPrompts: n,
                                         requestRate: rate, burstiness: burstiness, maxConcurrency: conc, seed: seed,
-                                        prefixLen: prefixLen, outputRangeRatio: ratios.output, specialTokens: counter.specialTokens)
+                                        prefixLen: prefixLen, outputRangeRatio: ratios.output, specialTokens: counter.specialTokens, rampUp: rampUp)
             w.notes = notes
             return w
         }
@@ -641,7 +713,8 @@ public enum RunOptions {
         }
         try Limits.checkWork(tokens: result.samples.reduce(0.0) { $0 + Double($1.input + $1.output) }, flag: "--num-prompts")
         var w = try Workload.fromSamples(result.samples, requestRate: rate, burstiness: burstiness, maxConcurrency: conc, seed: seed,
-                                         description: "\(what) (\(result.samples.count) requests\(counter.tokenizer == nil && dataset != "burstgpt" && dataset != "prefix_repetition" ? ", estimated tokens" : "")), \(tail)")
+                                         description: "\(what) (\(result.samples.count) requests\(counter.tokenizer == nil && dataset != "burstgpt" && dataset != "prefix_repetition" ? ", estimated tokens" : "")), \(tail)",
+                                         rampUp: rampUp)
         w.notes = notes + result.notes
         return w
     }

@@ -236,3 +236,36 @@ import Cluster
         #expect(!Datasets.isValidSequence(prompt: 1024, output: 1025, skipOutputCheck: false))
     }
 }
+
+/// `vllm bench serve`'s arrival times (vLLM 0.24.0, vllm/benchmarks/serve.py `get_request`), reproduced to the bit.
+/// Reference values from a transcription of that function with NumPy 2.4:
+///
+///     np.random.seed(seed); d = []
+///     for i in range(n):
+///         r = rate (or the ramp's: start + (end - start) * p, start * (end / start) ** p, p = i / max(n - 1, 1))
+///         d.append(np.random.gamma(shape=b, scale=1.0 / (r * b)))
+///     d = cumsum(d); without a ramp: d = [x * (n / rate) / d[-1] for x in d]
+@Suite struct VLLMArrivalTests {
+    @Test func poissonArrivalsAreVLLMsForTheSeedAndEndAtCountOverRate() throws {
+        let t = try Workload.arrivalTimes(count: 5, requestRate: 2, burstiness: 1, rampUp: nil, seed: 0)
+        #expect(t == [0.4612933000308972, 1.189237769060302, 1.724343049132401, 2.180609223781806, 2.5])
+    }
+
+    @Test func burstyArrivals() throws {
+        let t = try Workload.arrivalTimes(count: 6, requestRate: 3, burstiness: 0.5, rampUp: nil, seed: 42)
+        #expect(t == [0.23318514166327742, 1.3286576539189423, 1.3691205687085266, 1.3747286128074687, 1.9992956563715207, 2.0])
+    }
+
+    @Test func rampsAreNotRescaled() throws {
+        let lin = try Workload.arrivalTimes(count: 5, requestRate: nil, burstiness: 1, rampUp: .init(strategy: .linear, startRPS: 1, endRPS: 10), seed: 0)
+        #expect(lin == [0.79587450816311, 1.1823147429218293, 1.3501734967043872, 1.4517478389388738, 1.5068526880484236])
+        let exp = try Workload.arrivalTimes(count: 5, requestRate: nil, burstiness: 2, rampUp: .init(strategy: .exponential, startRPS: 2, endRPS: 32), seed: 7)
+        #expect(exp == [0.28365200126619494, 0.3888458788391991, 0.4931792996061791, 0.5980512462750971, 0.6381812250023131])
+    }
+
+    @Test func allAtOnceWithoutARateAndNoSeedLimitThen() throws {
+        #expect(try Workload.arrivalTimes(count: 3, requestRate: .infinity, burstiness: 1, rampUp: nil, seed: 1 << 40) == [0, 0, 0])
+        let e = inputError { _ = try Workload.arrivalTimes(count: 3, requestRate: 1, burstiness: 1, rampUp: nil, seed: 1 << 40) }
+        #expect(e?.message.contains("0...4294967295") == true, "\(e?.message ?? "")")
+    }
+}

@@ -121,6 +121,10 @@ public enum VLLMResult {
             ("burstiness", hf ? 1.0 : (try a.double("--burstiness") ?? 1.0)),
             ("max_concurrency", hf ? r.completed as Any : ((try a.positiveInt("--max-concurrency")) as Any? ?? NSNull())),
         ]
+        // As vLLM writes them, only when a ramp ran.
+        if !hf, let ramp = a.string("--ramp-up-strategy") {
+            f += [("ramp_up_strategy", ramp), ("ramp_up_start_rps", try a.int("--ramp-up-start-rps") ?? 0), ("ramp_up_end_rps", try a.int("--ramp-up-end-rps") ?? 0)]
+        }
         // moesim's description of the run, then the result with the metric block replaced by the one asked.
         f += Simulation.fields(o).filter { k, _ in !r.fields().contains { $0.0 == k } }
         let metricKey = { (k: String) in ["mean_", "median_", "std_", "p99_"].contains { k.hasPrefix($0) } && metricNames.contains { k.hasSuffix("_\($0)_ms") } }

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+import Cluster
+@testable import Studies
+@testable import MoESimCLI
+
+/// vLLM 0.24's own benchmark client and engine limits, as users pass them: `vllm bench serve`'s ramp-up, and
+/// `--max-model-len` with vLLM's spelling and its start-up check.
+@Suite struct VLLMBenchServeTests {
+    static let small = ["--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6"]
+
+    func object(_ s: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
+    }
+
+    @Test func rampUpRunsAndIsWrittenAsVLLMWritesIt() throws {
+        let r = runCLI(["run", "--model", "olmoe-1b-7b", "--ramp-up-strategy", "linear", "--ramp-up-start-rps", "1", "--ramp-up-end-rps", "10", "--json"] + Self.small)
+        #expect(r.code == 0, "\(r.err)")
+        let o = try object(r.out)
+        #expect(o["ramp_up_strategy"] as? String == "linear" && o["ramp_up_start_rps"] as? Int == 1 && o["ramp_up_end_rps"] as? Int == 10)
+        #expect(o["request_rate"] as? String == "inf")
+        // Six requests of seed 0 on vLLM's linear ramp: the last is sent about 1.8 s in (the first gap alone is 0.8 s at
+        // 1 req/s); all at once would finish in well under a second.
+        let duration = try #require(o["duration"] as? Double)
+        #expect(duration > 1.5, "duration \(duration)")
+        let fixed = runCLI(["run", "--model", "olmoe-1b-7b", "--json"] + Self.small)
+        let flat = try object(fixed.out)
+        #expect(((flat["duration"] as? Double) ?? 9) < 1.0)
+        #expect(flat["ramp_up_strategy"] == nil)
+    }
+
+    @Test(arguments: [
+        (["--ramp-up-strategy", "linear", "--ramp-up-start-rps", "1", "--ramp-up-end-rps", "5", "--request-rate", "3"], "leave --request-rate out"),
+        (["--ramp-up-strategy", "linear", "--ramp-up-start-rps", "1"], "needs both"),
+        (["--ramp-up-strategy", "exponential", "--ramp-up-start-rps", "0", "--ramp-up-end-rps", "5"], "must be 1 or more"),
+        (["--ramp-up-strategy", "linear", "--ramp-up-start-rps", "6", "--ramp-up-end-rps", "5"], "at least --ramp-up-start-rps (6)"),
+        (["--ramp-up-strategy", "step", "--ramp-up-start-rps", "1", "--ramp-up-end-rps", "5"], "--ramp-up-strategy"),
+        (["--ramp-up-end-rps", "5"], "without '--ramp-up-strategy"),
+        (["--ramp-up-strategy", "linear", "--ramp-up-start-rps", "1", "--ramp-up-end-rps", "5", "--usage-context", "offline"], "--usage-context offline"),
+    ])
+    func rampUpIsCheckedAsVLLMChecksIt(_ args: [String], _ fragment: String) {
+        let r = runCLI(["run", "--model", "olmoe-1b-7b"] + args + Self.small)
+        #expect(r.code == 64 && r.err.contains(fragment), "\(args): \(r.err)")
+    }
+
+    /// A result file of a ramped run is predicted with its ramp: moesim's own result file, read back by validate,
+    /// gives back its own figures (and with the ramp keys left out, different ones).
+    @Test func validateReadsTheRampFromAResultFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moesim-ramp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("ramp.json").path
+        let r = runCLI(["run", "--model", "olmoe-1b-7b", "--ramp-up-strategy", "exponential", "--ramp-up-start-rps", "2", "--ramp-up-end-rps", "40",
+                        "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "40", "--save-result", file])
+        #expect(r.code == 0, "\(r.err)")
+        let v = runCLI(["validate", file, "--json", dir.appendingPathComponent("v.json").path])
+        #expect(v.code == 0, "\(v.err)")
+        #expect(v.out.contains("MAPE 0.0%"), "\(v.out)")
+        var o = try object(try String(contentsOfFile: file, encoding: .utf8))
+        o["ramp_up_strategy"] = nil
+        try JSONSerialization.data(withJSONObject: o).write(to: URL(fileURLWithPath: file))
+        let flat = runCLI(["validate", file])
+        #expect(flat.code == 0 && !flat.out.contains("MAPE 0.0%"), "\(flat.out)")
+        o["ramp_up_strategy"] = "sawtooth"
+        try JSONSerialization.data(withJSONObject: o).write(to: URL(fileURLWithPath: file))
+        let bad = runCLI(["validate", file])
+        #expect(bad.code == 65 && bad.err.contains("'ramp_up_strategy' is \"sawtooth\""), "\(bad.err)")
+    }
+
+    @Test func humanReadableIntsAreReadAsVLLMReadsThem() throws {
+        let cases: [(String, Int?)] = [("32768", 32768), ("32k", 32000), ("32K", 32768), ("25.6k", 25600), ("1m", 1_000_000), ("2M", 2_097_152),
+                                       ("-1", -1), ("1.5K", nil), ("k", nil), ("3x", nil), (".5k", nil), ("1.2.3k", nil)]
+        for (text, value) in cases { #expect(ParsedArguments.humanReadableInt(text) == value, "\(text)") }
+        let env = ["--model", "olmoe-1b-7b", "--random-input-len", "3000", "--random-output-len", "4", "--num-prompts", "6", "--json"]
+        let k = runCLI(["run", "--max-num-batched-tokens", "4K"] + env), n = runCLI(["run", "--max-num-batched-tokens", "4096"] + env)
+        #expect(k.code == 0 && n.code == 0, "\(k.err)")
+        func duration(_ s: String) throws -> Double? { try object(s)["duration"] as? Double }
+        #expect(try duration(k.out) == duration(n.out))
+        let bad = runCLI(["run", "--max-num-batched-tokens", "1.5K"] + env)
+        #expect(bad.code == 64 && bad.err.contains("8k = 8,000 or 8K = 8,192"), "\(bad.err)")
+    }
+
+    @Test func maxModelLenLimitsRequestsAndIsCheckedAgainstTheModel() throws {
+        let short = runCLI(["run", "--model", "olmoe-1b-7b", "--max-model-len", "70"] + Self.small)
+        #expect(short.code == 65 && short.err.contains("accepts at most 70 (max_model_len 70)"), "\(short.err)")
+        let fits = runCLI(["run", "--model", "olmoe-1b-7b", "--max-model-len", "72", "--json"] + Self.small)
+        #expect(fits.code == 0, "\(fits.err)")
+        let long = runCLI(["run", "--model", "olmoe-1b-7b", "--max-model-len", "8K"] + Self.small)
+        #expect(long.code == 64 && long.err.contains("at most 4096 tokens (max_position_embeddings)"), "\(long.err)")
+        let zero = runCLI(["run", "--model", "olmoe-1b-7b", "--max-model-len", "0"] + Self.small)
+        #expect(zero.code == 64 && zero.err.contains("-1 / auto"), "\(zero.err)")
+        let hf = runCLI(["run", "--model", "olmoe-1b-7b", "--engine", "hf", "--max-model-len", "100"])
+        #expect(hf.code == 64 && hf.err.contains("'--max-model-len' is not used by '--engine hf'"), "\(hf.err)")
+    }
+
+    /// vLLM refuses to start when the KV cache cannot hold one max_model_len request, and names the longest it could;
+    /// moesim says so and runs the requests, and `auto` picks that length, as vLLM's auto-fit does.
+    @Test func maxModelLenStartUpCheckAndAutoFit() throws {
+        let tight = ["run", "--model", "mixtral-8x7b", "--gpu", "a100-sxm4-80gb", "-tp", "2", "--gpu-memory-utilization", "0.59"] + Self.small
+        let warned = runCLI(tight)
+        #expect(warned.code == 0 && warned.err.contains("warning: vLLM 0.24 would not start: one request of the model's max_position_embeddings (32768)"), "\(warned.err)")
+        let suggested = try #require(warned.err.components(separatedBy: "give --max-model-len ").dropFirst().first?.split(separator: " ").first.flatMap { Int($0) })
+        #expect(suggested > 1000 && suggested < 32768)
+        let auto = runCLI(tight + ["--max-model-len", "auto"])
+        #expect(auto.code == 0 && auto.err.contains("max_model_len is \(suggested), the longest") && !auto.err.contains("would not start"), "\(auto.err)")
+        let given = runCLI(tight + ["--max-model-len", String(suggested)])
+        #expect(given.code == 0 && !given.err.contains("would not start"), "\(given.err)")
+        let over = runCLI(tight + ["--max-model-len", String(suggested + 16)])
+        #expect(over.err.contains("one request of --max-model-len \(suggested + 16)"), "\(over.err)")
+    }
+
+    /// A harness job's engine arguments become flags (max_model_len, gpu_memory_utilization, the CUDA graph sizes);
+    /// one moesim does not model is an error naming it, and inert ones pass.
+    @Test func harnessEngineArgsMapOrAreRefused() throws {
+        func args(_ engine: String) throws -> [String] {
+            let prov = try JSONNode.parse(data: Data(#"{"model": "olmoe-1b-7b", "gpu": ["NVIDIA H200, 143771 MiB"], "engine_args": \#(engine)}"#.utf8), file: "p.json")
+            return try Manifest.harnessDeployment(prov, given: [], file: "p.json")
+        }
+        let a = try args(#"{"max_model_len": 2048, "gpu_memory_utilization": 0.8, "compilation_config": {"cudagraph_capture_sizes": [1, 2, 4, 8]}, "seed": 0, "dtype": "bfloat16", "load_format": "dummy"}"#)
+        for pair in [["--max-model-len", "2048"], ["--gpu-memory-utilization", "0.8"], ["--max-cudagraph-capture-size", "8"]] {
+            #expect(a.joined(separator: " ").contains(pair.joined(separator: " ")), "\(a)")
+        }
+        for (engine, fragment) in [(#"{"enable_lora": true}"#, "engine_args.enable_lora is true"),
+                                   (#"{"dtype": "float16"}"#, "engine_args.dtype is \"float16\""),
+                                   (#"{"compilation_config": {"mode": 0}}"#, "compilation_config.mode is 0")] {
+            do {
+                _ = try args(engine)
+                Issue.record("\(engine): no error")
+            } catch let e as InputError {
+                #expect(e.message.contains(fragment), "\(engine): \(e.message)")
+            }
+        }
+    }
+}
