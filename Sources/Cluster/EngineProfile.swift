@@ -48,6 +48,7 @@ public struct EngineProfile: Sendable {
         "host_spread_low": (0, "how much faster than predicted a host can run the engine's host work: the low end of measured / predicted time of steps without CUDA graphs over real runs on many hosts; `moesim run` reruns a host-bound prediction with host costs times this and host_spread_high and prints both; 0: no spread printed"),
         "host_spread_high": (0, "the high end of that spread (see host_spread_low)"),
         "enforce_eager": (0, "1: --enforce-eager: no torch.compile and no CUDA graphs; every step launches its kernels from the host"),
+        "disable_chunked_prefill": (0, "1: --no-enable-chunked-prefill: a waiting prompt is admitted only whole within the step's token budget (vLLM 0.24 chunks by default)"),
         "default_prefix_caching": (0, "1: prefix caching is on unless --no-enable-prefix-caching (vLLM >= 0.10's default); 0: only with --enable-prefix-caching"),
         "dp_forces_eager": (1, "1 if data parallelism disables CUDA graphs (vLLM <= 0.9: 'DP is currently not supported with CUDA Graphs')"),
         "dp_sync_us": (0, "per-step synchronisation of the DP engine cores"),

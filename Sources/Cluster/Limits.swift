@@ -125,7 +125,7 @@ public enum Limits {
     /// Engine parameters: range, and whether the value must be whole.
     public static let engineParameters: [String: (ClosedRange<Double>, Bool)] = [
         "max_num_seqs": (0...1_048_576, true), "max_num_batched_tokens": (0...100_000_000, true),
-        "async_scheduling": (0...1, true), "cuda_graph_padding": (0...1, true), "default_prefix_caching": (0...1, true), "enforce_eager": (0...1, true), "activation_profile": (0...1, true),
+        "async_scheduling": (0...1, true), "cuda_graph_padding": (0...1, true), "default_prefix_caching": (0...1, true), "enforce_eager": (0...1, true), "disable_chunked_prefill": (0...1, true), "activation_profile": (0...1, true),
         "block_size": (1...65_536, true), "gpu_memory_utilization": (0.01...1, false),
         "cuda_graph_max_tokens": (0...1_000_000, true), "activation_reserve_gb": (0...100_000, false),
         "dp_forces_eager": (0...1, true), "decode_grouped_as_batched": (0...1, true),

@@ -52,22 +52,23 @@ public enum Datasets {
         !(prompt < 4 || (!skipOutputCheck && output < 4) || prompt > 1024 || prompt + output > 2048)
     }
 
-    static func shuffle<T>(_ a: inout [T], seed: UInt64, stream: UInt64) {
-        var rng = Xoshiro256(seed: seed, stream: stream)
-        guard a.count > 1 else { return }
-        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, rng.nextInt(below: i + 1)) }
+    /// vLLM's `random.seed(self.random_seed); random.shuffle(self.data)`: CPython's shuffle, draw for draw.
+    static func shuffle<T>(_ a: inout [T], seed: UInt64) {
+        var rng = PythonRandom(seed: seed)
+        rng.shuffle(&a)
     }
 
-    /// vLLM's `maybe_oversample_requests`: too few samples are topped up with random picks of the ones there are.
+    /// vLLM's `maybe_oversample_requests`: too few samples are topped up with random picks of the ones there are
+    /// (`random.seed(self.random_seed)`, then `random.choice(requests)` for each one missing).
     static func oversample(_ s: inout [Sample], to n: Int, seed: UInt64, allowed: Bool, what: String, notes: inout [String]) {
         guard s.count < n, !s.isEmpty else { return }
         if !allowed {
             notes.append("note: \(what) gives \(s.count) requests, fewer than --num-prompts \(n) (--no-oversample)")
             return
         }
-        var rng = Xoshiro256(seed: seed, stream: 4)
+        var rng = PythonRandom(seed: seed)
         let have = s.count
-        for _ in have..<n { s.append(s[rng.nextInt(below: have)]) }
+        for _ in have..<n { s.append(s[rng.below(have)]) }
         notes.append("note: \(what) has \(have) usable requests; oversampled to --num-prompts \(n) (vLLM's behaviour; --no-oversample keeps \(have))")
     }
 
@@ -118,7 +119,7 @@ public enum Datasets {
         guard !pairs.isEmpty else {
             throw InputError.data("\(file): no entry has a \"conversations\" list of two or more turns (\(entries.count) entries)")
         }
-        if doShuffle { shuffle(&pairs, seed: seed, stream: 3) }
+        if doShuffle { shuffle(&pairs, seed: seed) }
         var samples: [Sample] = []
         var notes: [String] = []
         for (prompt, reply) in pairs {
@@ -172,7 +173,7 @@ public enum Datasets {
             rows.append((prompt, out))
         }
         guard !rows.isEmpty else { throw InputError.data("\(file): no lines with a prompt") }
-        if doShuffle { shuffle(&rows, seed: seed, stream: 3) }
+        if doShuffle { shuffle(&rows, seed: seed) }
         var samples: [Sample] = []
         var notes: [String] = []
         for (prompt, out) in rows.prefix(numPrompts) {
@@ -235,15 +236,13 @@ public enum Datasets {
         }
         guard !rows.isEmpty else { throw InputError.data("\(file): no rows with Model \"GPT-4\" and positive 'Response tokens' (vLLM's BurstGPT filter)") }
         if zeroPrompts > 0 { notes.append("note: \(file): \(zeroPrompts) GPT-4 rows have 0 request tokens; counted as 1-token prompts") }
-        var samples: [Sample] = []
-        if numPrompts <= rows.count {
-            // pandas' sample(n) without replacement: a random subset in random order.
-            shuffle(&rows, seed: seed, stream: 3)
-            samples = Array(rows.prefix(numPrompts))
-        } else {
-            var rng = Xoshiro256(seed: seed, stream: 3)
-            samples = (0..<numPrompts).map { _ in rows[rng.nextInt(below: rows.count)] }
+        // pandas' `sample(n, random_state=seed)` (with `replace=True` when there are fewer rows): NumPy's legacy
+        // RandomState(seed), `permutation(rows)[:n]` or `randint(0, rows, n)`.
+        guard var rng = NumPyRandomState(seed: seed), rows.count <= Int(UInt32.max) else {
+            throw InputError.usage("--seed \(seed): vLLM's BurstGPT dataset seeds NumPy's generator with it (pandas' sample), which takes 0...\(UInt32.max); give a smaller --seed")
         }
+        let samples = numPrompts <= rows.count ? rng.permutation(rows.count).prefix(numPrompts).map { rows[$0] }
+            : (0..<numPrompts).map { _ in rows[Int(rng.interval(UInt32(rows.count - 1)))] }
         return Result(samples: samples, notes: notes)
     }
 
@@ -269,7 +268,7 @@ public enum Datasets {
                                       prefixKey: prefixLen > 0 ? 0x5052_4546_0000_0000 | UInt64(k + 1) : 0, sharedTokens: prefixLen))
             }
         }
-        if doShuffle { shuffle(&samples, seed: seed, stream: 3) }
+        if doShuffle { shuffle(&samples, seed: seed) }
         var notes: [String] = []
         if per * numPrefixes < numPrompts {
             notes.append("note: prefix_repetition sends \(per * numPrefixes) requests (\(numPrefixes) prefixes x \(per)), not --num-prompts \(numPrompts), as vLLM does")

@@ -30,6 +30,14 @@ public struct Deployment: Sendable {
     /// curves the measured tables replace).
     public var notes: [String] = []
 
+    /// vLLM 0.24's `--performance-mode`: `throughput` doubles the default batch limits, `interactivity` captures CUDA
+    /// graphs at every size up to 32 tokens (less padding for small decode batches); `balanced` is the default.
+    public var performanceMode: PerformanceMode = .balanced
+    public enum PerformanceMode: String, Sendable, CaseIterable { case balanced, interactivity, throughput }
+
+    /// vLLM's `--no-enable-chunked-prefill`: a waiting prompt is scheduled only whole, within the step's token budget.
+    public var chunkedPrefill: Bool { param("disable_chunked_prefill") < 0.5 }
+
     /// vLLM's `--max-model-len`: the longest request (prompt and output) the engine takes, and what its KV cache must
     /// hold one of; nil for the model's max_position_embeddings, vLLM's default.
     public var maxModelLen: Int? = nil
@@ -97,15 +105,25 @@ public struct Deployment: Sendable {
     /// vLLM 0.24's `EngineArgs.get_batch_defaults`: GPUs of at least 70 GiB other than the A100 ("Setting large
     /// max_num_batched_tokens for A100 reduces throughput", vLLM PR 17885) get 1024 sequences and 8192 batched tokens
     /// for the server, 16384 for the offline LLM; other GPUs 256 sequences and 2048 / 8192 tokens.
+    /// With DeepEP's low-latency kernels between DP ranks (`ParallelConfig.use_batched_dp_moe`) the token budget's
+    /// default is 256 (`DEFAULT_MAX_NUM_BATCHED_TOKENS_FOR_BATCHED_DP`). `--performance-mode throughput` doubles both
+    /// defaults; without chunked prefill the budget is at least max_model_len (`_set_default_max_num_seqs_and_batched_tokens_args`).
     public func vllmBatchDefault(_ key: String) -> Double {
         let large = gpu.memoryBytes >= 70 * 1_073_741_824 && !gpu.name.lowercased().contains("a100")
-        if key == "max_num_seqs" { return large ? 1024 : 256 }
+        let twice: Double = performanceMode == .throughput ? 2 : 1
+        if key == "max_num_seqs" { return (large ? 1024 : 256) * twice }
+        let batchedDP = plan.expertParallel && plan.dataParallel > 1 && plan.all2allBackend == .deepepLowLatency
+        var tokens: Double
         switch (large, usageContext) {
-        case (true, .serve): return 8192
-        case (true, .offline): return 16384
-        case (false, .serve): return 2048
-        case (false, .offline): return 8192
+        case _ where batchedDP: tokens = 256
+        case (true, .serve): tokens = 8192
+        case (true, .offline): tokens = 16384
+        case (false, .serve): tokens = 2048
+        case (false, .offline): tokens = 8192
         }
+        tokens *= twice
+        if !chunkedPrefill { tokens = max(tokens, Double(maxLen)) }
+        return tokens
     }
 
     public var kernelCost: KernelCost {

@@ -59,6 +59,8 @@ public struct VLLMSimulator {
         /// scheduling, padding to the CUDA-graph capture sizes, and the latency from a step's end to the client.
         var piecewiseHostUs = 0.0, perTokenUs = 0.0, outputLatencyUs = 0.0, eagerTokenUs = 0.0
         var asyncScheduling = false, padding = false
+        /// Sizes up to this are all captured (--performance-mode interactivity); 0 otherwise.
+        var fineCaptureMax = 0
         /// The last step: when it began, its host time (launches and engine-core work), when it ended.
         var lastStart = 0.0, lastHost = 0.0, lastEnd = -1.0
         /// Engine-core host work waiting for the next step (requests that arrived: input processing, block hashing).
@@ -142,7 +144,7 @@ public struct VLLMSimulator {
         func paddedTokens(_ tokens: Int) -> Int {
             guard padding, tokens > 0, tokens <= graphMax else { return tokens }
             let t: Int
-            if tokens <= 2 { t = tokens } else if tokens <= 4 { t = 4 }
+            if tokens <= fineCaptureMax || tokens <= 2 { t = tokens } else if tokens <= 4 { t = 4 }
             else if tokens <= 256 { t = (tokens + 7) / 8 * 8 } else { t = 256 + (tokens - 256 + 15) / 16 * 16 }
             return min(t, graphMax)
         }
@@ -244,6 +246,8 @@ public struct VLLMSimulator {
         clock.outputLatencyUs = d.hostParam("output_latency_us")
         clock.asyncScheduling = d.param("async_scheduling") >= 0.5
         clock.padding = padding
+        // --performance-mode interactivity: every size 1..32 captured (then 40, 48, ... as usual).
+        if d.performanceMode == .interactivity { clock.fineCaptureMax = min(graphMax, 32) }
         return clock
     }
 
@@ -389,6 +393,8 @@ public struct VLLMSimulator {
         var waiting: [[Int]], waitHead: [Int], running: [[Int]], freeBlocks: [Int]
         var pick: Xoshiro256
         let pc: Bool
+        /// Chunked prefill on (vLLM's default); off, a waiting prompt is admitted only whole within the step's budget.
+        let chunked: Bool
         var caches: [PrefixCache]
         let spec: SpeculativeConfig?
         let specK: Int
@@ -509,6 +515,7 @@ public struct VLLMSimulator {
             self.freeBlocks = Array(repeating: totalBlocks, count: dp)
             self.pick = Xoshiro256(seed: sim.seed, stream: 0x9A7)
             self.pc = sim.prefixCaching
+            self.chunked = d.chunkedPrefill
             let pc = self.pc
             // Each rank's cache sized for the blocks it can hold (cached blocks outnumber the KV cache's while they
             // wait to be evicted), never more than the workload can name: a short run gets a small table.
@@ -903,6 +910,8 @@ public struct VLLMSimulator {
                             (hits, revived) = caches[r].peek(reqs[s], index: s, maxBlocks: (sq[s].prompt + sq[s].generated - 1) / blockSize, blockSize: blockSize)
                         }
                         let base = hits > 0 ? hits * blockSize : sq[s].computed
+                        // Without chunked prefill vLLM stops admitting at the first prompt that does not fit whole.
+                        if !chunked && sq[s].prompt + sq[s].generated - base > budget { break }
                         let want = min(sq[s].prompt + sq[s].generated - base, budget)
                         let need = blocksFor(base + want, new: want) - sq[s].blocks - hits
                         if need + revived > free { break }

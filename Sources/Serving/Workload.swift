@@ -41,9 +41,9 @@ public struct Workload: Sendable {
     public var totalOutputTokens: Int { requests.reduce(0) { $0 + $1.outputTokens } }
 
     /// vLLM's random dataset: lengths uniform in [floor(X(1-r)), ceil(X(1+r))] (`Datasets.randomLengths`: the input
-    /// less the tokenizer's `specialTokens`, the output at least 1), and arrival gaps gamma distributed with
-    /// shape = burstiness and mean 1/rate (`rate` = nil or infinity sends all at time 0). `outputRangeRatio`
-    /// defaults to `rangeRatio` (vLLM's JSON `{"input": a, "output": b}` sets them apart).
+    /// less the tokenizer's `specialTokens`, the output at least 1), drawn as vLLM draws them (NumPy's
+    /// `default_rng(seed)`: the same lengths for the same seed), and arrivals as `arrivalTimes` sends them.
+    /// `outputRangeRatio` defaults to `rangeRatio` (vLLM's JSON `{"input": a, "output": b}` sets them apart).
     public static func random(inputLen: Int, outputLen: Int, rangeRatio: Double, numPrompts: Int,
                               requestRate: Double?, burstiness: Double, maxConcurrency: Int?, seed: UInt64,
                               prefixLen: Int = 0, outputRangeRatio: Double? = nil, specialTokens: Int = 0, rampUp: RampUp? = nil) throws -> Workload {
@@ -55,14 +55,15 @@ public struct Workload: Sendable {
         guard outRatio >= 0, outRatio < 1 else { throw InputError.usage("--random-range-ratio must be in [0, 1) (got \(outRatio))") }
         let (inRange, outRange) = try Datasets.randomLengths(inputLen: inputLen, outputLen: outputLen, ratios: (rangeRatio, outRatio),
                                                              prefixLen: prefixLen, specialTokens: specialTokens)
-        var lenRNG = Xoshiro256(seed: seed, stream: 1)
-        func draw(_ r: ClosedRange<Int>) -> Int { r.lowerBound == r.upperBound ? r.lowerBound : lenRNG.uniformInt(r) }
+        // vLLM's own draws (RandomDataset: `np.random.default_rng(seed)`, every input length, then every output length).
+        var lenRNG = NumPyGenerator(seed: seed)
+        let ins = (0..<numPrompts).map { _ in lenRNG.integer(inRange.lowerBound, inRange.upperBound) }
+        let outs = (0..<numPrompts).map { _ in lenRNG.integer(outRange.lowerBound, outRange.upperBound) }
         var samples: [Datasets.Sample] = []
         samples.reserveCapacity(numPrompts)
-        for _ in 0..<numPrompts {
+        for k in 0..<numPrompts {
             // vLLM's --random-prefix-len: one prefix of that many tokens before every prompt.
-            let i = draw(inRange), o = draw(outRange)
-            samples.append(Datasets.Sample(input: prefixLen + i, output: o, prefixKey: prefixLen > 0 ? 1 : 0, sharedTokens: prefixLen))
+            samples.append(Datasets.Sample(input: prefixLen + ins[k], output: outs[k], prefixKey: prefixLen > 0 ? 1 : 0, sharedTokens: prefixLen))
         }
         let rateText = rampUp?.described ?? "rate " + (requestRate.map { $0.isFinite ? "\($0) req/s" : "inf" } ?? "inf")
         return try fromSamples(samples, requestRate: requestRate, burstiness: burstiness, maxConcurrency: maxConcurrency, seed: seed,

@@ -46,12 +46,10 @@ public struct ParsedArguments: Sendable {
         "--cpu-offload-gb": "moesim keeps every weight and KV block on the GPUs",
         "--kv-cache-memory-bytes": "moesim sizes the KV cache from --gpu-memory-utilization",
         "--num-gpu-blocks-override": "moesim sizes the KV cache from --gpu-memory-utilization",
-        "--no-enable-chunked-prefill": "moesim always runs chunked prefill, vLLM 0.24's default",
         "--max-num-partial-prefills": "moesim prefills one partial prompt at a time, vLLM's default",
         "--max-long-partial-prefills": "moesim prefills one partial prompt at a time, vLLM's default",
         "--long-prefill-token-threshold": "moesim prefills one partial prompt at a time, vLLM's default",
         "--scheduling-policy": "moesim schedules first come, first served (vLLM's default fcfs)",
-        "--performance-mode": "moesim models vLLM's default mode (balanced)",
         "--cudagraph-capture-sizes": "give --max-cudagraph-capture-size or --enforce-eager, which moesim models",
         "--compilation-config": "give --max-cudagraph-capture-size or --enforce-eager, which moesim models",
         "--disable-custom-all-reduce": "collectives are priced as measured with vLLM's defaults",
@@ -69,14 +67,14 @@ public struct ParsedArguments: Sendable {
     /// runs unchanged (nil: any value, for a flag vLLM's V1 engine ignores).
     public static let restatableVLLMValues: [String: Set<String>?] = [
         "--dtype": ["auto", "bfloat16", "bf16"], "--block-size": ["16"], "--scheduling-policy": ["fcfs"],
-        "--performance-mode": ["balanced"], "--swap-space": nil,
+        "--swap-space": nil,
     ]
 
     /// The note for `restated` flags, or nil.
     public var restatedNote: String? {
         guard !restated.isEmpty else { return nil }
         return "note: \(restated.joined(separator: ", ")) accepted: \(restated.count == 1 ? "it restates" : "they restate") what moesim models "
-            + "(bf16 weights, 16-token KV blocks, first-come-first-served scheduling, the balanced mode; vLLM's V1 engine ignores --swap-space)"
+            + "(bf16 weights, 16-token KV blocks, first-come-first-served scheduling; vLLM's V1 engine ignores --swap-space)"
     }
 
     /// Tokenises `args` against `options`: `--name value`, `--name=value`, and value-less flags.

@@ -201,6 +201,8 @@ extension Manifest {
             if (o["enable_prefix_caching"] as? Bool) == false, !has("--no-enable-prefix-caching") { args.append("--no-enable-prefix-caching") }
             if (o["enable_expert_parallel"] as? Bool) == true, !has("--enable-expert-parallel") { args.append("--enable-expert-parallel") }
             if (o["enable_eplb"] as? Bool) == true, !has("--enable-eplb") { args.append("--enable-eplb") }
+            if (o["enable_chunked_prefill"] as? Bool) == false, !has("--no-enable-chunked-prefill") { args.append("--no-enable-chunked-prefill") }
+            if let m = o["performance_mode"] as? String, !has("--performance-mode") { args += ["--performance-mode", m] }
             if let b = o["all2all_backend"] as? String, !has("--all2all-backend") { args += ["--all2all-backend", b] }
             if let kv = o["kv_cache_dtype"] as? String, !has("--kv-cache-dtype") { args += ["--kv-cache-dtype", kv] }
             if let q = o["quantization"] as? String, !has("--quantization") { args += ["--quantization", q] }
@@ -222,11 +224,11 @@ extension Manifest {
     static let inertEngineArgs: [String: String?] = [
         "seed": nil, "load_format": nil, "skip_tokenizer_init": nil, "tokenizer": nil, "trust_remote_code": nil,
         "disable_log_stats": nil, "enable_log_requests": nil, "served_model_name": nil, "swap_space": nil, "revision": nil,
-        "download_dir": nil, "model": nil, "dtype": "auto|bfloat16|bf16", "block_size": "16", "enable_chunked_prefill": "true",
+        "download_dir": nil, "model": nil, "dtype": "auto|bfloat16|bf16", "block_size": "16", "enable_chunked_prefill": nil,
         "async_scheduling": nil, "enforce_eager": nil, "enable_prefix_caching": nil, "enable_expert_parallel": nil, "enable_eplb": nil,
     ]
     static let mappedEngineArgs: Set<String> = ["max_num_batched_tokens", "max_num_seqs", "max_model_len", "tensor_parallel_size", "data_parallel_size",
-                                                "pipeline_parallel_size", "gpu_memory_utilization", "all2all_backend", "kv_cache_dtype", "quantization"]
+                                                "pipeline_parallel_size", "gpu_memory_utilization", "all2all_backend", "kv_cache_dtype", "quantization", "performance_mode"]
 
     /// A harness job's engine argument that moesim neither maps to a flag nor knows to be inert is an error naming
     /// the file, the key and the value: a prediction that silently left it out would be of another engine.

@@ -30,6 +30,9 @@ public enum RunOptions {
         OptionSpec("--max-num-seqs", "<n>", "vLLM: sequences per step.", default: "from the engine profile"),
         OptionSpec("--max-num-batched-tokens", "<n>", "vLLM: token budget per step (chunked prefill).", default: "from the engine profile"),
         OptionSpec("--gpu-memory-utilization", "<f>", "Fraction of GPU memory the engine may use.", default: "the engine profile's (vllm: 0.92, vLLM 0.24's)"),
+        OptionSpec("--performance-mode", "<mode>", "vLLM: balanced, interactivity (CUDA graphs captured at every size up to 32 tokens: less padding for small batches) or throughput (the default max_num_seqs and max_num_batched_tokens doubled).", default: "balanced"),
+        OptionSpec("--enable-chunked-prefill", nil, "vLLM: split long prompts across steps (vLLM 0.24's default)."),
+        OptionSpec("--no-enable-chunked-prefill", nil, "vLLM: admit a waiting prompt only whole within the step's token budget (the default budget is then at least max_model_len)."),
         OptionSpec("--max-model-len", "<n>", "vLLM: the longest request (prompt + output) the engine takes, as vLLM reads it (32768, 32k, 32K); -1 or auto: the longest the KV cache holds one request of. vLLM refuses to start when the KV cache cannot hold one such request; moesim says so.", default: "the model's max_position_embeddings"),
         OptionSpec("--experts-impl", "<impl>", "hf: Transformers experts implementation: eager, batched_mm or grouped_mm.", default: "from the engine profile"),
         OptionSpec("--enable-prefix-caching", nil, "vLLM: share hashed KV blocks across requests with the same prefix (LRU eviction); on by default in the vllm profile (vLLM >= 0.10)."),
@@ -341,6 +344,10 @@ public enum RunOptions {
         if a.has("--enable-prefix-caching") && a.has("--no-enable-prefix-caching") {
             throw InputError.usage("'--enable-prefix-caching' and '--no-enable-prefix-caching' contradict each other; give one")
         }
+        if a.has("--enable-chunked-prefill") && a.has("--no-enable-chunked-prefill") {
+            throw InputError.usage("'--enable-chunked-prefill' and '--no-enable-chunked-prefill' contradict each other; give one")
+        }
+        if a.has("--no-enable-chunked-prefill") { overrides["disable_chunked_prefill"] = 1 }
         if a.has("--async-scheduling") { overrides["async_scheduling"] = 1 }
         if a.has("--no-async-scheduling") { overrides["async_scheduling"] = 0 }
         if a.has("--enforce-eager") { overrides["enforce_eager"] = 1 }
@@ -368,6 +375,7 @@ public enum RunOptions {
         var d = try Deployment(model: model, gpu: gpu, interconnect: ic, plan: plan, engine: engine, routing: routing,
                                placement: placement, overrides: overrides, topology: topology)
         if let u = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue)) { d.usageContext = Deployment.UsageContext(rawValue: u)! }
+        if let m = try a.choice("--performance-mode", Deployment.PerformanceMode.allCases.map(\.rawValue)) { d.performanceMode = Deployment.PerformanceMode(rawValue: m)! }
         let maxModelLen = try self.maxModelLen(a)
         if let m = maxModelLen, m > 0 {
             guard m <= model.maxPositions else {
@@ -439,6 +447,9 @@ public enum RunOptions {
             }
         }
         let seqs = d.param("max_num_seqs"), tokens = d.param("max_num_batched_tokens")
+        if !d.chunkedPrefill && tokens < maxLen {
+            throw InputError.usage("max_num_batched_tokens (\(Int(tokens)), from \(source("max_num_batched_tokens", "--max-num-batched-tokens"))) is smaller than max_model_len (\(Int(maxLen))) with --no-enable-chunked-prefill, which vLLM 0.24 refuses (a longer prompt could never be scheduled): raise --max-num-batched-tokens or lower --max-model-len")
+        }
         guard tokens < seqs else { return }
         if seqsDefault {
             d.overrides["max_num_seqs"] = tokens
@@ -478,7 +489,7 @@ public enum RunOptions {
                                        "--prefix-repetition-prefix-len", "--prefix-repetition-suffix-len", "--prefix-repetition-num-prefixes",
                                        "--prefix-repetition-output-len", "--disable-shuffle", "--no-oversample", "--random-input-len", "--random-output-len", "--random-range-ratio", "--num-prompts",
                                        "--max-concurrency", "--request-rate", "--burstiness", "--ramp-up-strategy", "--ramp-up-start-rps", "--ramp-up-end-rps", "--trace", "--trace-limit", "--trace-time-scale",
-                                       "--max-num-seqs", "--max-num-batched-tokens", "--max-model-len", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
+                                       "--max-num-seqs", "--max-num-batched-tokens", "--max-model-len", "--performance-mode", "--enable-chunked-prefill", "--no-enable-chunked-prefill", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
                                        "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--max-cudagraph-capture-size", "--async-scheduling", "--no-async-scheduling", "--host-speed", "--host-cost-scale",
                                        "--temperature", "--top-k", "--top-p"] + instanceFlags
     /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).

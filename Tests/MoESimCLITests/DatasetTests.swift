@@ -63,6 +63,11 @@ import Studies
         let c = try lens(object(runCLI(Self.base + args + ["--num-prompts", "30", "--seed", "5"]).out))
         #expect(a == b && a != c && a.count == 30)
         #expect(a.allSatisfy { valid.contains($0) } && Set(a.map { "\($0)" }).count == 30)
+        // And it is vLLM's own pick for the seed: CPython's shuffle of the entries, then its oversampling choices.
+        let vllm0 = try lens(object(runCLI(Self.base + args + ["--num-prompts", "50"]).out))
+        #expect(vllm0 == (try expected("mistral-7b-v0.1", "shuffled_seed_0_num_prompts_50")))
+        let vllm7 = try lens(object(runCLI(Self.base + args + ["--num-prompts", "200", "--seed", "7"]).out))
+        #expect(vllm7 == (try expected("mistral-7b-v0.1", "shuffled_seed_7_num_prompts_200")))
         // More prompts than valid conversations: topped up as vLLM does, unless --no-oversample.
         let over = runCLI(Self.base + args + ["--num-prompts", "200", "--disable-shuffle"])
         let ol = try lens(object(over.out))

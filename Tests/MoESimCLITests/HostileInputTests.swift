@@ -64,8 +64,12 @@ import Studies
         // vLLM flags that would change a real run and are not modelled: refused by name, not as unknown.
         .init(label: "unmodelled --dtype", args: ["run", "--model", "olmoe-1b-7b", "--dtype", "float16"] + small, code: 64,
               fragments: ["'--dtype' is a vLLM flag", "does not model it"]),
-        .init(label: "unmodelled --max-model-len", args: ["run", "--model", "olmoe-1b-7b", "--max-model-len=2048"] + small, code: 64,
-              fragments: ["'--max-model-len' is a vLLM flag", "max_position_embeddings"]),
+        .init(label: "unmodelled --max-num-partial-prefills", args: ["run", "--model", "olmoe-1b-7b", "--max-num-partial-prefills", "2"] + small, code: 64,
+              fragments: ["'--max-num-partial-prefills' is a vLLM flag", "one partial prompt"]),
+        .init(label: "performance mode not vLLM's", args: ["run", "--model", "olmoe-1b-7b", "--performance-mode", "turbo"] + small, code: 64,
+              fragments: ["--performance-mode", "balanced"]),
+        .init(label: "--max-model-len beyond the model", args: ["run", "--model", "olmoe-1b-7b", "--max-model-len=8k"] + small, code: 64,
+              fragments: ["'8k' is invalid for '--max-model-len", "max_position_embeddings"]),
         .init(label: "burstiness other than 1 with every request at once", args: ["run", "--model", "olmoe-1b-7b", "--request-rate", "inf", "--burstiness", "0.5"] + small, code: 64,
               fragments: ["'--burstiness 0.5'", "--request-rate inf"]),
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Cluster
+import Serving
 @testable import Studies
 @testable import MoESimCLI
 
@@ -130,5 +131,49 @@ import Cluster
                 #expect(e.message.contains(fragment), "\(engine): \(e.message)")
             }
         }
+    }
+
+    static let store = ProfileStore(root: Repo.root + "/profiles")
+
+    func deployment(_ args: [String]) throws -> Deployment {
+        let a = try ParsedArguments(args, options: RunOptions.deployment + RunOptions.workload)
+        return try RunOptions.deployment(a, store: Self.store)
+    }
+
+    /// vLLM 0.24's batch defaults beyond the GPU and usage context: --performance-mode throughput doubles both,
+    /// DeepEP's low-latency kernels between DP ranks take a 256-token budget, and without chunked prefill the budget
+    /// is at least max_model_len (vllm/engine/arg_utils.py, _set_default_max_num_seqs_and_batched_tokens_args).
+    @Test func batchDefaultsFollowVLLMsRules() throws {
+        let h200 = ["--model", "qwen3-30b-a3b", "--gpu", "h200-sxm-141gb"]
+        let base = try deployment(h200)
+        #expect(base.param("max_num_seqs") == 1024 && base.param("max_num_batched_tokens") == 8192)
+        let thr = try deployment(h200 + ["--performance-mode", "throughput"])
+        #expect(thr.param("max_num_seqs") == 2048 && thr.param("max_num_batched_tokens") == 16384)
+        let set = try deployment(h200 + ["--performance-mode", "throughput", "--max-num-seqs", "64"])
+        #expect(set.param("max_num_seqs") == 64 && set.param("max_num_batched_tokens") == 16384)
+        let ll = try deployment(h200 + ["-dp", "2", "--enable-expert-parallel", "--all2all-backend", "deepep_low_latency"])
+        #expect(ll.param("max_num_batched_tokens") == 256 && ll.param("max_num_seqs") == 256, "max_num_seqs lowered to the budget")
+        let noChunk = try deployment(h200 + ["--no-enable-chunked-prefill", "--max-model-len", "32768"])
+        #expect(noChunk.param("max_num_batched_tokens") == 32768 && !noChunk.chunkedPrefill)
+        let e = #expect(throws: InputError.self) { try deployment(h200 + ["--no-enable-chunked-prefill", "--max-num-batched-tokens", "4096"]) }
+        #expect(e?.message.contains("is smaller than max_model_len (40960)") == true, "\(e?.message ?? "")")
+        #expect(throws: InputError.self) { try deployment(h200 + ["--enable-chunked-prefill", "--no-enable-chunked-prefill"]) }
+    }
+
+    /// Without chunked prefill a prompt waits until it fits a step whole: a long prompt behind short ones starts later,
+    /// and the run takes longer than with vLLM's default chunking. Interactivity mode pads small decode batches less.
+    @Test func chunkedPrefillOffAndInteractivityChangeTheRun() throws {
+        let args = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "3000", "--random-output-len", "50", "--num-prompts", "64", "--json"]
+        func duration(_ extra: [String]) throws -> Double {
+            let r = runCLI(args + extra)
+            #expect(r.code == 0, "\(r.err)")
+            return try #require(try object(r.out)["duration"] as? Double)
+        }
+        #expect(try duration(["--no-enable-chunked-prefill"]) > duration([]) * 1.03)
+        #expect(try duration(["--enable-chunked-prefill"]) == duration([]))
+        let small = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "64", "--random-output-len", "64", "--num-prompts", "13", "--json"]
+        let fine = runCLI(small + ["--performance-mode", "interactivity"]), coarse = runCLI(small)
+        let f = try #require(try object(fine.out)["mean_tpot_ms"] as? Double), c = try #require(try object(coarse.out)["mean_tpot_ms"] as? Double)
+        #expect(f < c, "13 sequences replay a 13-token graph, not a 16-token one: \(f) vs \(c)")
     }
 }

@@ -37,3 +37,69 @@ import Testing
         #expect(NumPyRandomState(seed: 1 << 32) == nil)
     }
 }
+
+/// CPython 3.11's `random`, reproduced. Reference values:
+///
+///     random.seed(0); x = list(range(12)); random.shuffle(x)           # [1, 9, 8, 5, 10, 2, 3, 7, 4, 0, 11, 6]
+///     random.seed(42); x = list(range(100000)); random.shuffle(x)      # x[:8], x[-3:] below
+///     random.seed(7); [random.choice(range(37)) for _ in range(8)]    # [20, 9, 25, 3, 4, 34, 6, 23]
+///     random.seed(2**40 + 5); random.getrandbits(32)                   # 2166296868 (a two-word key)
+@Suite struct PythonRandomTests {
+    @Test func shuffleAndChoiceEqualCPythons() {
+        var a = PythonRandom(seed: 0)
+        var x = Array(0..<12)
+        a.shuffle(&x)
+        #expect(x == [1, 9, 8, 5, 10, 2, 3, 7, 4, 0, 11, 6])
+        var b = PythonRandom(seed: 42)
+        var y = Array(0..<100_000)
+        b.shuffle(&y)
+        #expect(Array(y.prefix(8)) == [3813, 99183, 80737, 65674, 53670, 97104, 38743, 36888] && Array(y.suffix(3)) == [3278, 14592, 83810])
+        var c = PythonRandom(seed: 7)
+        #expect((0..<8).map { _ in c.below(37) } == [20, 9, 25, 3, 4, 34, 6, 23])
+        var d = PythonRandom(seed: (1 << 40) + 5)
+        #expect(d.bits(32) == 2_166_296_868)
+    }
+}
+
+/// NumPy's legacy integer draws, as pandas' `DataFrame.sample(n, random_state=seed)` makes them (vLLM's BurstGPT
+/// dataset): `RandomState(seed).permutation(N)[:n]` without replacement, `randint(0, N, n)` with. References:
+///
+///     list(np.random.RandomState(0).permutation(12))        # [6, 11, 4, 10, 2, 8, 1, 7, 9, 3, 0, 5]
+///     list(np.random.RandomState(5).randint(0, 37, size=8)) # [35, 14, 16, 9, 8, 36, 27, 30]
+///     list(pd.DataFrame({"a": range(20)}).sample(n=6, random_state=3)["a"])               # [14, 2, 1, 17, 4, 16]
+///     list(pd.DataFrame({"a": range(20)}).sample(n=25, random_state=3, replace=True)["a"])[:8]  # [10, 3, 8, 0, 19, 10, 11, 9]
+@Suite struct NumPyIntegerTests {
+    @Test func permutationAndRandintEqualNumPys() throws {
+        var a = try #require(NumPyRandomState(seed: 0))
+        #expect(a.permutation(12) == [6, 11, 4, 10, 2, 8, 1, 7, 9, 3, 0, 5])
+        var b = try #require(NumPyRandomState(seed: 5))
+        #expect((0..<8).map { _ in b.interval(36) } == [35, 14, 16, 9, 8, 36, 27, 30])
+        var c = try #require(NumPyRandomState(seed: 3))
+        #expect(Array(c.permutation(20).prefix(6)) == [14, 2, 1, 17, 4, 16])
+        var d = try #require(NumPyRandomState(seed: 3))
+        #expect((0..<8).map { _ in d.interval(19) } == [10, 3, 8, 0, 19, 10, 11, 9])
+    }
+}
+
+/// NumPy's `default_rng(seed)`: SeedSequence, PCG64 and `integers`, as vLLM's random dataset draws its lengths.
+/// References (NumPy 2.4):
+///
+///     np.random.SeedSequence(0).generate_state(4, np.uint64)
+///     np.random.default_rng(42).bit_generator.random_raw(2)
+///     g = np.random.default_rng(0); g.integers(900, 1101, size=6), g.integers(1, 300, size=4)
+///     np.random.default_rng(2**40 + 3).integers(0, 7, size=8)
+@Suite struct NumPyGeneratorTests {
+    @Test func seedSequenceAndPCG64EqualNumPys() {
+        #expect(NumPyGenerator.seedSequenceState(0) == [15_793_235_383_387_715_774, 12_390_638_538_380_655_177, 2_361_836_109_651_742_017, 3_188_717_715_514_472_916])
+        var g = NumPyGenerator(seed: 42)
+        #expect([g.nextUInt64(), g.nextUInt64()] == [14_276_969_152_011_380_360, 8_095_878_257_575_067_585])
+    }
+
+    @Test func integersEqualNumPys() {
+        var g = NumPyGenerator(seed: 0)
+        #expect((0..<6).map { _ in g.integer(900, 1100) } == [1070, 1028, 1002, 954, 961, 908])
+        #expect((0..<4).map { _ in g.integer(1, 299) } == [23, 5, 53, 244])
+        var h = NumPyGenerator(seed: (1 << 40) + 3)
+        #expect((0..<8).map { _ in h.integer(0, 6) } == [5, 5, 3, 6, 2, 3, 2, 0])
+    }
+}

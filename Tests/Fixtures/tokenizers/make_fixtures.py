@@ -13,7 +13,9 @@ Writes, beside this script:
                        package mistral-common) when its path is given
   ../datasets/sharegpt-sample.json     a synthetic ShareGPT file (generated sentences, no real conversations)
   ../datasets/sharegpt-expected.json   (prompt_len, output_len) of the requests vLLM 0.24's ShareGPTDataset.sample
-                       picks from it with --disable-shuffle, counted by the tokenizers package
+                       picks from it with --disable-shuffle, counted by the tokenizers package; and (added by
+                       `make_fixtures.py --shuffled-sharegpt`, CPython 3.11's random) its picks shuffled and
+                       oversampled as `vllm bench serve --seed 0` and `--seed 7` make them
   expected.json        for each tokenizer and text: the token count and an FNV-1a hash of the ids that
                        Tokenizer.encode(text) gives (add_special_tokens=True, as vLLM's benchmark counts), and the count
                        without special tokens
@@ -291,6 +293,36 @@ def sharegpt_expected(tok, entries, num_prompts, output_len=None):
     return out
 
 
+def sharegpt_vllm(tok, entries, num_prompts, seed):
+    """vLLM 0.24's ShareGPTDataset as `vllm bench serve --seed SEED` runs it: load_data keeps the entries with two or
+    more turns, `random.seed(seed)` and `random.shuffle`s them; sample() filters as above; maybe_oversample_requests
+    tops up with `random.seed(seed)` then `random.choice` (vllm/benchmarks/datasets/datasets.py)."""
+    import random
+    data = [e for e in entries if "conversations" in e and len(e["conversations"]) >= 2]
+    random.seed(seed)
+    random.shuffle(data)
+    out = sharegpt_expected(tok, data, num_prompts)
+    if len(out) < num_prompts:
+        random.seed(seed)
+        out += [random.choice(out) for _ in range(num_prompts - len(out))]
+    return out
+
+
+def add_shuffled_sharegpt():
+    """Adds the shuffled picks to sharegpt-expected.json (`python3 make_fixtures.py --shuffled-sharegpt`)."""
+    ds = os.path.join(os.path.dirname(HERE), "datasets")
+    with open(os.path.join(ds, "sharegpt-sample.json"), encoding="utf-8") as f:
+        entries = json.load(f)
+    with open(os.path.join(ds, "sharegpt-expected.json"), encoding="utf-8") as f:
+        exp = json.load(f)
+    for name in exp:
+        tok = Tokenizer.from_file(os.path.join(HERE, f"{name}.tokenizer.json"))
+        exp[name]["shuffled_seed_0_num_prompts_50"] = sharegpt_vllm(tok, entries, 50, 0)
+        exp[name]["shuffled_seed_7_num_prompts_200"] = sharegpt_vllm(tok, entries, 200, 7)
+    with open(os.path.join(ds, "sharegpt-expected.json"), "w", encoding="utf-8") as f:
+        json.dump(exp, f)
+
+
 def encode_all(tok, ts):
     out = []
     for t in ts:
@@ -300,4 +332,7 @@ def encode_all(tok, ts):
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--shuffled-sharegpt"]:
+        add_shuffled_sharegpt()
+    else:
+        main()
