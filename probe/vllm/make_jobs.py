@@ -373,3 +373,19 @@ for n in (2, 4):
     json.dump({"description": "vLLM 0.24.0 on %d H200s, issue 23 campaign (not yet run: no %d-GPU host was lent), written by make_jobs.py" % (n, n),
                "jobs": mjobs}, open(os.path.join(here, "jobs-h200x%d.json" % n), "w"), indent=1)
     print("%d GPUs: %d jobs" % (n, len(mjobs)))
+# The seventeenth session's plan (2026-12-05, written while no device was lent; run it when one is): vLLM 0.24's
+# scheduler knobs that moesim models from vLLM's code since that session and has not yet met in a real run, every run
+# held out: chunked prefill off (offline, prompts of 512 and 2,048 tokens against the 16,384-token budget), the
+# throughput and interactivity performance modes (offline at the doubled defaults; serving at small concurrency, where
+# interactivity's graphs of every size up to 32 tokens change the padding), and a max_model_len below the model's
+# with a lower memory fraction (the KV cache size vLLM logs, the start-up check). Command: `bash
+# probe/vllm/device_vllm.sh <budget> "" probe/vllm/jobs-h200-q.json` after the bundle's parts (docs/vllm.md).
+SMALL_SERVE = [r for r in SERVE if r["id"] in ("s-c1-n8", "s-c16-n64")]
+jobs_q = [job("olmoe-nochunk", "olmoe-1b-7b", "offline", OFFLINE_KNOB, engine={"enable_chunked_prefill": False}),
+          job("olmoe-throughput-mode", "olmoe-1b-7b", "offline", OFFLINE_KNOB, engine={"performance_mode": "throughput"}),
+          job("olmoe-interactivity", "olmoe-1b-7b", "serve", SMALL_SERVE, engine={"performance_mode": "interactivity"}),
+          job("qwen3-maxlen", "qwen3-30b-a3b", "offline", OFFLINE_KNOB, engine={"max_model_len": 4096, "gpu_memory_utilization": 0.8})]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, seventeenth session's plan: chunked prefill off, the "
+           "performance modes, and max_model_len with a lower memory fraction, every run held out, written by make_jobs.py.",
+           "jobs": jobs_q}, open(os.path.join(here, "jobs-h200-q.json"), "w"), indent=1)
+print("seventeenth session (plan):", len(jobs_q), "jobs;", sum(len(j["runs"]) for j in jobs_q), "runs")
