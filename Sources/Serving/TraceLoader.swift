@@ -35,13 +35,13 @@ public enum TraceLoader {
     }
 
     /// Loads a trace; arrival times are shifted so the first request arrives at 0. `limit` keeps the first N rows.
-    public static func load(file: String, limit: Int? = nil, timeScale: Double = 1) throws -> [Request] {
+    public static func load(file: String, limit: Int? = nil, timeScale: Double = 1, seed: UInt64 = 0) throws -> [Request] {
         guard let text = String(data: try readInputFile(file), encoding: .utf8) else {
             throw InputError.data("\(file): the trace is not UTF-8 text")
         }
         // A recorded benchmark result (one JSON object with its requests' send times and lengths).
         if text.hasPrefix("{"), !file.hasSuffix(".jsonl"), let node = try? JSONNode.parse(data: Data(text.utf8), file: file),
-           let recorded = try RecordedBenchmark.requests(node, file: file) {
+           let recorded = try RecordedBenchmark.requests(node, file: file, seed: seed) {
             return Array(recorded.prefix(limit ?? recorded.count)).map { r in
                 var q = r; q.arrival = .seconds(r.arrival.seconds * timeScale); return q
             }

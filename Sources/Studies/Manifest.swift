@@ -339,13 +339,16 @@ extension Manifest {
         let given = g.args
         let keys = Set(r.keys ?? [])
         // moesim's harness records each request (send time, lengths): replay exactly those requests.
-        if r.has("send_times") && r.has("input_lens") && r.has("output_lens") {
+        // So does vLLM's own --save-detailed result (input_lens, output_lens, start_times): RecordedBenchmark.
+        if r.has("input_lens") && r.has("output_lens") {
+            let what = r.has("send_times") ? "every request it sent (send_times, input_lens, output_lens)"
+                : "every request it sent (input_lens, output_lens, start_times or vLLM's schedule for the seed)"
             var held: [(flag: String, holds: String)] = ["--num-prompts", "--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len", "--request-rate", "--burstiness"]
-                .map { ($0, "every request it sent (send_times, input_lens, output_lens)") }
-            held += datasetFlags.filter { $0 != "--trace-limit" && $0 != "--trace-time-scale" }.map { ($0, "every request it sent (send_times, input_lens, output_lens)") }
+                .map { ($0, what) }
+            held += (datasetFlags + RunOptions.rampUpFlags).filter { $0 != "--trace-limit" && $0 != "--trace-time-scale" }.map { ($0, what) }
             if keys.contains("max_concurrency") { held.append(("--max-concurrency", "max_concurrency \(r.optional("max_concurrency")?.described ?? "null (no limit)")")) }
             try g.refuseOverrides(held, file: file)
-            var args = try harnessDeployment(r.optional("provenance"), given: given, file: file)
+            var args = r.has("send_times") || r.has("provenance") ? try harnessDeployment(r.optional("provenance"), given: given, file: file) : given
             if !args.contains("--model"), let m = try r.optional("model_id")?.string() { args += ["--model", m] }
             args += ["--trace", file]
             if let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(Int(try resultValue(c, flag: "--max-concurrency", file: file, whole: true)))] }

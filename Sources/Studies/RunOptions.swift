@@ -641,7 +641,7 @@ public enum RunOptions {
                              because: "with a trace (it gives the lengths and arrival times; --trace-limit and --trace-time-scale shape it)")
             let scale = try a.double("--trace-time-scale") ?? 1
             guard scale > 0, scale.isFinite else { throw a.invalid("--trace-time-scale", a.string("--trace-time-scale")!, "must be positive") }
-            let reqs = try TraceLoader.load(file: f, limit: try a.positiveInt("--trace-limit"), timeScale: scale)
+            let reqs = try TraceLoader.load(file: f, limit: try a.positiveInt("--trace-limit"), timeScale: scale, seed: seed)
             try Limits.checkWork(tokens: reqs.reduce(0.0) { $0 + Double($1.inputTokens + $1.outputTokens) }, flag: "--trace-limit")
             return Workload(requests: reqs, maxConcurrency: conc, description: "trace \(f) (\(reqs.count) requests)")
         }

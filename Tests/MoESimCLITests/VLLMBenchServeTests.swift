@@ -176,4 +176,40 @@ import Serving
         let f = try #require(try object(fine.out)["mean_tpot_ms"] as? Double), c = try #require(try object(coarse.out)["mean_tpot_ms"] as? Double)
         #expect(f < c, "13 sequences replay a 13-token graph, not a 16-token one: \(f) vs \(c)")
     }
+
+    /// vLLM's `--save-detailed` result file is replayed request by request: its prompt and output lengths, sent at its
+    /// `start_times` (uncapped) or on vLLM's schedule for the seed (capped, or without start times). A file moesim wrote
+    /// of a Poisson run comes back with its own figures; with start times added at vLLM's instants too; a failed
+    /// request (an error text, 0 tokens) is left out.
+    @Test func validateReplaysAVLLMDetailedResult() throws {
+        let dir = try makeTempDir()
+        let file = dir + "/detailed.json"
+        let r = runCLI(["run", "--model", "olmoe-1b-7b", "--request-rate", "20", "--random-input-len", "300", "--random-output-len", "40",
+                        "--random-range-ratio", "0.5", "--num-prompts", "30", "--save-detailed", "--save-result", file])
+        #expect(r.code == 0, "\(r.err)")
+        let v = runCLI(["validate", file])
+        #expect(v.code == 0 && v.out.contains("MAPE 0.0%"), "\(v.out)\n\(v.err)")
+        // vLLM 0.24 also writes start_times (perf_counter seconds): the instants it sent each request.
+        var o = try object(try String(contentsOfFile: file, encoding: .utf8))
+        let at = try Workload.arrivalTimes(count: 30, requestRate: 20, burstiness: 1, rampUp: nil, seed: 0)
+        o["start_times"] = at.map { 81_234.5 + $0 }
+        try JSONSerialization.data(withJSONObject: o).write(to: URL(fileURLWithPath: file))
+        let s = runCLI(["validate", file])
+        #expect(s.code == 0 && s.out.contains("MAPE 0.0%"), "\(s.out)\n\(s.err)")
+        // Another seed's schedule in start_times is a different run.
+        o["start_times"] = try Workload.arrivalTimes(count: 30, requestRate: 20, burstiness: 1, rampUp: nil, seed: 9).map { 5.0 + $0 }
+        try JSONSerialization.data(withJSONObject: o).write(to: URL(fileURLWithPath: file))
+        #expect(!runCLI(["validate", file]).out.contains("MAPE 0.0%"))
+        // A failed request is not replayed; a held flag is refused.
+        var errs = Array(repeating: "", count: 30); errs[3] = "HTTP 500"
+        var outs = try #require(o["output_lens"] as? [Int]); outs[3] = 0
+        o["errors"] = errs; o["output_lens"] = outs; o["start_times"] = at.map { 7.0 + $0 }
+        try JSONSerialization.data(withJSONObject: o).write(to: URL(fileURLWithPath: file))
+        let f = runCLI(["validate", file, "--json", dir + "/v.json"])
+        #expect(f.code == 0, "\(f.err)")
+        let rows = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/v.json"))) as? [String: Any])?["rows"] as? [[String: Any]])
+        #expect(!rows.isEmpty)
+        let held = runCLI(["validate", file, "--run-args=--random-input-len 100"])
+        #expect(held.code == 64 && held.err.contains("input_lens, output_lens"), "\(held.err)")
+    }
 }
