@@ -39,9 +39,16 @@ public struct Manifest: Sendable {
     /// A manifest file, or a vLLM benchmark result file standing alone (one held-out entry whose run settings come
     /// from the file, completed by `runArgs`: the deployment, which vLLM's file does not hold).
     public init(file: String, runArgs: [String] = [], fitStandalone: Bool = false) throws {
-        self.file = file
         let j = try JSONNode.load(file: file)
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        self.file = file
+        if !j.has("runs") && j.has("elapsed_time") && j.has("num_requests") && !j.has("run") && !j.has("provenance") {
+            let entry = try Self.vllmThroughputEntry(j, file: file, runArgs: runArgs, fitStandalone: fitStandalone, name: name)
+            description = "vllm bench throughput result \(file)"
+            entries = [entry]
+            inputFiles = [file] + OutputFiles.files(inArgumentLists: entry.runs)
+            return
+        }
         // A step trace or an offline result of moesim's vLLM harness (probe/vllm), standing alone.
         if (try? j.string("kind")) == "vllm-step-trace" {
             let trace = try StepTrace.load(file: file)
@@ -163,6 +170,36 @@ public struct Manifest: Sendable {
 }
 
 extension Manifest {
+    /// `vllm bench throughput --output-json`'s file (elapsed_time, num_requests, total_num_tokens, requests_per_second,
+    /// tokens_per_second): it holds neither the model nor the prompt and output lengths, so `--run-args` gives them
+    /// (`--model`, `--random-input-len` and `--random-output-len` for vLLM's `--input-len` and `--output-len`, and the
+    /// deployment); the request count is the file's, and its token total must agree with the lengths given (within
+    /// 5%, or the lengths are not the run's). Predicted in the offline usage context, as `vllm bench throughput` runs.
+    static func vllmThroughputEntry(_ j: JSONNode, file: String, runArgs: [String], fitStandalone: Bool, name: String) throws -> Entry {
+        let g = GivenArgs(runArgs)
+        let n = Int(try resultValue(try j.require("num_requests"), flag: "--num-prompts", file: file, whole: true))
+        try g.refuseOverrides([("--num-prompts", "num_requests \(n)")], file: file)
+        for (flag, what) in [("--model", "the model (a shipped name, a config.json or a repo id)"), ("--random-input-len", "the prompt length (vLLM's --input-len)"),
+                             ("--random-output-len", "the output length (vLLM's --output-len)")] where !g.names.contains(flag) {
+            throw InputError.data("\(file): a vllm bench throughput result does not record \(what); give it as \(g.howToAdd(flag, flag == "--model" ? "NAME" : "N"))")
+        }
+        var args = runArgs
+        if !g.names.contains("--usage-context") { args += ["--usage-context", "offline"] }
+        args += ["--num-prompts", String(n)]
+        if let total = try j.optional("total_num_tokens")?.double(), let i = g.value("--random-input-len").flatMap(Double.init),
+           let o = g.value("--random-output-len").flatMap(Double.init) {
+            let prefix = g.value("--random-prefix-len").flatMap(Double.init) ?? 0
+            let expect = Double(n) * (i + o + prefix)
+            guard abs(total / expect - 1) <= 0.05 else {
+                throw InputError.data("\(file): key 'total_num_tokens' is \(try j.require("total_num_tokens").described), but \(n) requests of \(Int(i + prefix)) + \(Int(o)) tokens make \(Int(expect)): the lengths given are not this run's")
+            }
+        }
+        let e = try j.double("elapsed_time")
+        guard e > 0 else { throw try j.require("elapsed_time").fail("must be positive, found \(e)") }
+        return Entry(id: name, fit: fitStandalone, runs: [args], measured: [("elapsed_time", e)],
+                     note: "settings from the result file and --run-args: \(args.joined(separator: " "))")
+    }
+
     /// The deployment of a run of moesim's vLLM harness, from its provenance (model, GPU, the engine arguments the
     /// job set), with `given` taking precedence: the flags `moesim run` needs to predict it.
     static func harnessDeployment(_ prov: JSONNode?, given: [String], file: String) throws -> [String] {

@@ -212,4 +212,25 @@ import Serving
         let held = runCLI(["validate", file, "--run-args=--random-input-len 100"])
         #expect(held.code == 64 && held.err.contains("input_lens, output_lens"), "\(held.err)")
     }
+
+    /// `vllm bench throughput --output-json`'s file: the model and lengths come from --run-args (the file has neither),
+    /// the request count from the file, and lengths that do not make its token total are refused.
+    @Test func validateReadsAVLLMBenchThroughputFile() throws {
+        let dir = try makeTempDir()
+        let file = dir + "/throughput.json"
+        try #"{"elapsed_time": 11.27, "num_requests": 1024, "total_num_tokens": 655360, "requests_per_second": 90.86, "tokens_per_second": 58151.7}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let ok = runCLI(["validate", file, "--run-args=--model olmoe-1b-7b --gpu h200-sxm-141gb --random-input-len 512 --random-output-len 128"])
+        #expect(ok.code == 0 && ok.out.contains("elapsed_time") && ok.out.contains("11.27"), "\(ok.out)\n\(ok.err)")
+        let same = runCLI(["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--usage-context", "offline", "--num-prompts", "1024",
+                           "--random-input-len", "512", "--random-output-len", "128", "--json"])
+        let predicted = try #require(try object(same.out)["elapsed_time"] as? Double)
+        #expect(ok.out.contains(String(format: "%.2f", predicted)), "the offline run's elapsed time \(predicted): \(ok.out)")
+        let noModel = runCLI(["validate", file])
+        #expect(noModel.code == 65 && noModel.err.contains("does not record the model"), "\(noModel.err)")
+        let wrong = runCLI(["validate", file, "--run-args=--model olmoe-1b-7b --random-input-len 512 --random-output-len 256"])
+        #expect(wrong.code == 65 && wrong.err.contains("key 'total_num_tokens' is 655360"), "\(wrong.err)")
+        let held = runCLI(["validate", file, "--run-args=--model olmoe-1b-7b --random-input-len 512 --random-output-len 128 --num-prompts 5"])
+        #expect(held.code == 64 && held.err.contains("num_requests 1024"), "\(held.err)")
+    }
 }
