@@ -5,14 +5,12 @@ import Serving
 @testable import Studies
 @testable import MoESimCLI
 
-/// vLLM 0.24's own benchmark client and engine limits, as users pass them: `vllm bench serve`'s ramp-up, and
-/// `--max-model-len` with vLLM's spelling and its start-up check.
+/// vLLM 0.24's own benchmark client, result files and engine limits, as users pass them: `vllm bench serve`'s
+/// ramp-up and detailed results, `vllm bench throughput`'s file, `--max-model-len` with vLLM's spelling and its
+/// start-up check, chunked prefill off and the performance modes.
 @Suite struct VLLMBenchServeTests {
-    static let small = ["--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "6"]
-
-    func object(_ s: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
-    }
+    static let small = VLLMHabitsTests.small
+    func object(_ s: String) throws -> [String: Any] { try VLLMHabitsTests().object(s) }
 
     @Test func rampUpRunsAndIsWrittenAsVLLMWritesIt() throws {
         let r = runCLI(["run", "--model", "olmoe-1b-7b", "--ramp-up-strategy", "linear", "--ramp-up-start-rps", "1", "--ramp-up-end-rps", "10", "--json"] + Self.small)
