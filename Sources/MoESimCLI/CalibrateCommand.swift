@@ -104,7 +104,8 @@ enum ValidateCommand {
                 ("manifest", file),
                 ("rows", rows.map { r -> [(String, Any)] in
                     var f: [(String, Any)] = [("id", r.id), ("fit", r.fit), ("metric", r.metric), ("measured", r.measured),
-                     ("predicted", r.predicted ?? NSNull()), ("relative_error", r.relativeError ?? NSNull()), ("error", r.error ?? NSNull())]
+                     ("predicted", r.predicted ?? NSNull()), ("relative_error", r.relativeError ?? NSNull()), ("error", r.error ?? NSNull()),
+                     ("run_failed", r.runFailed)]
                     if r.isStepTrace {
                         f.append(("steps_by_cuda_graph_mode", r.stepModes.map { m in
                             [("mode", m.mode), ("steps", m.steps), ("measured_ms", m.measuredMs), ("predicted_ms", m.predictedMs), ("median_error", m.medianError)] as [(String, Any)]
@@ -114,6 +115,7 @@ enum ValidateCommand {
                     if !r.tags.isEmpty { f.append(("tags", r.tags)) }
                     return f
                 }),
+                ("runs_not_predicted", Validation.failedRuns(rows).failed.map { [("id", $0.id), ("error", $0.error)] as [(String, Any)] }),
                 ("in_sample", summaryFields(Validation.summarize(rows.filter(\.fit)))),
                 ("held_out", summaryFields(Validation.summarize(rows.filter { !$0.fit }))),
                 ("step_traces", [("in_sample", stepFields(Validation.summarizeSteps(rows.filter(\.fit)))),

@@ -224,6 +224,13 @@ import Serving
                            "--random-input-len", "512", "--random-output-len", "128", "--json"])
         let predicted = try #require(try object(same.out)["elapsed_time"] as? Double)
         #expect(ok.out.contains(String(format: "%.2f", predicted)), "the offline run's elapsed time \(predicted): \(ok.out)")
+        // A run that cannot be predicted is named in the JSON too (and the command exits 65).
+        let failing = runCLI(["validate", file, "--run-args=--model olmoe-1b-7b --random-input-len 512 --random-output-len 128 --max-model-len 600", "--json", dir + "/f.json"])
+        #expect(failing.code == 65, "\(failing.err)")
+        let fj = try object(try String(contentsOfFile: dir + "/f.json", encoding: .utf8))
+        let notPredicted = try #require(fj["runs_not_predicted"] as? [[String: Any]])
+        #expect(notPredicted.count == 1 && (notPredicted[0]["error"] as? String)?.contains("max_model_len 600") == true, "\(notPredicted)")
+        #expect((fj["rows"] as? [[String: Any]])?.allSatisfy { $0["run_failed"] as? Bool == true } == true)
         let noModel = runCLI(["validate", file])
         #expect(noModel.code == 65 && noModel.err.contains("does not record the model"), "\(noModel.err)")
         let wrong = runCLI(["validate", file, "--run-args=--model olmoe-1b-7b --random-input-len 512 --random-output-len 256"])
