@@ -122,7 +122,12 @@ enum RunCommand {
         func row(_ k: String, _ v: String) { s += k.padding(toLength: 40, withPad: " ", startingAt: 0) + " " + v + "\n" }
         func f2(_ x: Double) -> String { String(format: "%.2f", x) }
         s += "moesim prediction: \(d.summary)\nworkload: \(desc)\n"
-        if d.usageContext == .offline {
+        if let l = r.benchLatencyS {
+            // vllm bench latency's own lines (vllm/benchmarks/latency.py); every simulated iteration is the same.
+            s += "Avg latency: \(String(format: "%.6f", l)) seconds\n"
+            for p in [10, 25, 50, 75, 90, 99] { s += "\(p)% percentile latency: \(String(format: "%.6f", l)) seconds\n" }
+            header(" Offline Benchmark Result (LLM.generate, warm-up batch and measured batch) ", "=")
+        } else if d.usageContext == .offline {
             // vllm bench throughput's own lines (vllm/benchmarks/throughput.py), then what it does not print.
             s += "Throughput: \(f2(r.requestThroughput)) requests/s, \(f2(r.totalTokenThroughput)) total tokens/s, \(f2(r.outputThroughput)) output tokens/s\n"
             s += "Total num prompt tokens:  \(r.totalInputTokens)\nTotal num output tokens:  \(r.totalOutputTokens)\n"

@@ -95,6 +95,8 @@ public struct RunResult: Sendable, Codable {
     public var instances: [InstanceStats]?
     /// vLLM's offline `LLM` (--usage-context offline): the result also carries `vllm bench throughput`'s keys.
     public var offline = false
+    /// `vllm bench latency`: the time one batch takes from `LLM.generate` to its last output, in seconds (nil for other runs).
+    public var benchLatencyS: Double? = nil
 
     public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
                 itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,
@@ -138,6 +140,11 @@ public struct RunResult: Sendable, Codable {
             // tokens_per_second (every request submitted at once to vLLM's LLM class).
             f += [("elapsed_time", durationS), ("num_requests", completed), ("total_num_tokens", totalInputTokens + totalOutputTokens),
                   ("requests_per_second", requestThroughput), ("tokens_per_second", totalTokenThroughput)]
+        }
+        if let l = benchLatencyS {
+            // `vllm bench latency --output-json`: avg_latency, latencies (one per iteration), percentiles; every
+            // simulated iteration after the first is the same, so all are that one.
+            f += [("avg_latency", l), ("latencies", [l]), ("percentiles", [10, 25, 50, 75, 90, 99].map { (String($0), l as Any) })]
         }
         if let p = prefixCache {
             f += [("prefix_cache_queried_tokens", p.queriedTokens), ("prefix_cache_hit_tokens", p.hitTokens),

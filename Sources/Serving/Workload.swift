@@ -103,7 +103,10 @@ public struct Workload: Sendable {
             case .exponential: return startRPS * pow(endRPS / startRPS, progress)
             }
         }
-        public var described: String { "\(strategy.rawValue) ramp from \(JSONWriter.number(startRPS)) to \(JSONWriter.number(endRPS)) req/s" }
+        public var described: String {
+            func n(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : JSONWriter.number(x) }
+            return "\(strategy.rawValue) ramp from \(n(startRPS)) to \(n(endRPS)) req/s"
+        }
     }
 
     /// When each request is sent, in seconds from the benchmark's start, as vLLM 0.24's `vllm bench serve` sends them

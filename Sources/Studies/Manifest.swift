@@ -30,7 +30,7 @@ public struct Manifest: Sendable {
 
     public static let metrics = ["output_throughput", "request_throughput", "total_token_throughput", "mean_ttft_ms", "median_ttft_ms",
                                  "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
-                                 "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu", "elapsed_time", "kv_cache_capacity_tokens"]
+                                 "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu", "elapsed_time", "kv_cache_capacity_tokens", "avg_latency"]
 
     /// Keys a run's `measured` may hold beside the metrics, kept as a record and not compared: the harness's
     /// individual repeats behind a median (probe/harness/make_manifest.py).
@@ -42,9 +42,11 @@ public struct Manifest: Sendable {
         let j = try JSONNode.load(file: file)
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         self.file = file
-        if !j.has("runs") && j.has("elapsed_time") && j.has("num_requests") && !j.has("run") && !j.has("provenance") {
-            let entry = try Self.vllmThroughputEntry(j, file: file, runArgs: runArgs, fitStandalone: fitStandalone, name: name)
-            description = "vllm bench throughput result \(file)"
+        let throughputFile = !j.has("runs") && j.has("elapsed_time") && j.has("num_requests") && !j.has("run") && !j.has("provenance")
+        if throughputFile || (!j.has("runs") && j.has("avg_latency") && j.has("latencies")) {
+            let entry = throughputFile ? try Self.vllmThroughputEntry(j, file: file, runArgs: runArgs, fitStandalone: fitStandalone, name: name)
+                : try Self.vllmLatencyEntry(j, file: file, runArgs: runArgs, fitStandalone: fitStandalone, name: name)
+            description = "vllm bench \(throughputFile ? "throughput" : "latency") result \(file)"
             entries = [entry]
             inputFiles = [file] + OutputFiles.files(inArgumentLists: entry.runs)
             return
@@ -198,6 +200,22 @@ extension Manifest {
         guard e > 0 else { throw try j.require("elapsed_time").fail("must be positive, found \(e)") }
         return Entry(id: name, fit: fitStandalone, runs: [args], measured: [("elapsed_time", e)],
                      note: "settings from the result file and --run-args: \(args.joined(separator: " "))")
+    }
+
+    /// `vllm bench latency --output-json`'s file (avg_latency, latencies, percentiles): the model and the batch come
+    /// from `--run-args` (`--model`, `--batch-size`, `--input-len`, `--output-len`, as vLLM's flags, and the deployment).
+    static func vllmLatencyEntry(_ j: JSONNode, file: String, runArgs: [String], fitStandalone: Bool, name: String) throws -> Entry {
+        let g = GivenArgs(runArgs)
+        for (flag, what) in [("--model", "the model"), ("--batch-size", "the batch size (vLLM's --batch-size, default 8)"),
+                             ("--input-len", "the prompt length (--input-len, default 32)"), ("--output-len", "the output length (--output-len, default 128)")]
+        where !g.names.contains(flag) {
+            throw InputError.data("\(file): a vllm bench latency result does not record \(what); give it as \(g.howToAdd(flag, flag == "--model" ? "NAME" : "N"))")
+        }
+        let node = try j.require("avg_latency")
+        let l = try node.double()
+        guard l > 0, l.isFinite else { throw node.fail("must be positive, found \(node.described)") }
+        return Entry(id: name, fit: fitStandalone, runs: [runArgs], measured: [("avg_latency", l)],
+                     note: "vllm bench latency from --run-args: \(runArgs.joined(separator: " "))")
     }
 
     /// The deployment of a run of moesim's vLLM harness, from its provenance (model, GPU, the engine arguments the

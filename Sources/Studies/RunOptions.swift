@@ -85,9 +85,11 @@ public enum RunOptions {
         OptionSpec("--trace-time-scale", "<f>", "Multiply trace arrival times by f (0.5 = twice the rate).", default: "1.0"),
         OptionSpec("--seed", "<n>", "Random seed (workload, routing).", default: "0"),
         // Static-batch engine (hf) and diffusion.
-        OptionSpec("--batch-size", "<n>", "hf: static batch size.", default: "1"),
-        OptionSpec("--input-len", "<n>", "hf: prompt tokens per sequence.", default: "128"),
-        OptionSpec("--output-len", "<n>", "hf: generated tokens per sequence (autoregressive).", default: "64"),
+        OptionSpec("--batch-size", "<n>", "hf: static batch size. vllm: with --input-len and --output-len, runs vllm bench latency (one offline batch, its latency after the warm-up).", default: "hf 1, vllm 8"),
+        OptionSpec("--input-len", "<n>", "hf: prompt tokens per sequence; vllm bench latency: the prompts' tokens.", default: "hf 128, vllm 32"),
+        OptionSpec("--output-len", "<n>", "hf: generated tokens per sequence (autoregressive); vllm bench latency: the outputs' tokens.", default: "hf 64, vllm 128"),
+        OptionSpec("--num-iters-warmup", "<n>", "vllm bench latency: warm-up iterations (any above 0 warms the prefix cache with the prompts).", default: "10"),
+        OptionSpec("--num-iters", "<n>", "vllm bench latency: measured iterations (simulated ones are identical).", default: "30"),
         OptionSpec("--generation", "<kind>", "autoregressive or diffusion.", default: "the model's"),
         OptionSpec("--diffusion-steps", "<n>", "Diffusion: denoising steps in total.", default: "128"),
         OptionSpec("--gen-length", "<n>", "Diffusion: generated positions.", default: "128"),
@@ -491,7 +493,7 @@ public enum RunOptions {
                                        "--max-concurrency", "--request-rate", "--burstiness", "--ramp-up-strategy", "--ramp-up-start-rps", "--ramp-up-end-rps", "--trace", "--trace-limit", "--trace-time-scale",
                                        "--max-num-seqs", "--max-num-batched-tokens", "--max-model-len", "--performance-mode", "--enable-chunked-prefill", "--no-enable-chunked-prefill", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
                                        "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--max-cudagraph-capture-size", "--async-scheduling", "--no-async-scheduling", "--host-speed", "--host-cost-scale",
-                                       "--temperature", "--top-k", "--top-p"] + instanceFlags
+                                       "--temperature", "--top-k", "--top-p", "--num-iters-warmup", "--num-iters"] + instanceFlags
     /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
     public static let instanceFlags = ["--replicas", "--router", "--prefill-instances", "--decode-instances", "--prefill-tensor-parallel-size",
                                        "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"]

@@ -34,6 +34,9 @@ public enum Simulation {
 
     public static func run(_ a: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile? = nil,
                            progress: (@Sendable (Double) -> Void)? = nil) throws -> Outcome {
+        if (a.string("--engine") ?? "vllm") == "vllm", latencyFlags.contains(where: a.has) {
+            return try benchLatency(a, store: store, engineOverride: engineOverride)
+        }
         let d = try RunOptions.deployment(a, store: store, engineOverride: engineOverride)
         let seed = try RunOptions.seed(a)
         switch d.engine.kind {
@@ -42,7 +45,7 @@ public enum Simulation {
                 throw InputError.usage("vLLM does not support diffusion generation; use '--engine hf'")
             }
             if d.model.isDiffusion { throw InputError.usage("\(d.model.name) is a diffusion model; vLLM cannot serve it: use '--engine hf --generation diffusion'") }
-            for f in ["--batch-size", "--input-len", "--output-len", "--diffusion-steps", "--gen-length", "--block-length", "--experts-impl", "--cfg", "--expert-reuse"] where a.has(f) {
+            for f in ["--diffusion-steps", "--gen-length", "--block-length", "--experts-impl", "--cfg", "--expert-reuse"] where a.has(f) {
                 throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
             }
             var w = try RunOptions.workload(a, seed: seed)
@@ -78,6 +81,63 @@ public enum Simulation {
                 ?? "static batch \(batch) x \(inputLen) in / \(sim.outputLen) out"
             return Outcome(result: try sim.run(), deployment: d, workload: desc, notes: d.notes)
         }
+    }
+
+    /// `vllm bench latency`'s flags: with the vLLM engine they ask for that benchmark.
+    static let latencyFlags = ["--batch-size", "--input-len", "--output-len", "--num-iters-warmup", "--num-iters"]
+
+    /// `vllm bench latency` (vllm/benchmarks/latency.py): the offline `LLM` generates one batch of `--batch-size`
+    /// prompts of `--input-len` random tokens and `--output-len` outputs (EOS ignored), `--num-iters-warmup` times and
+    /// then `--num-iters` times, reporting each iteration's latency. The prompts are the same every iteration, so with
+    /// prefix caching on (vLLM's default) every iteration after the first finds each prompt's whole blocks cached and
+    /// computes only its last partial block: moesim runs the first (cold) iteration, then a second batch of the same
+    /// prompts the moment it ends, and reports that warm batch's latency, which every later iteration repeats. With
+    /// no warm-up or prefix caching off, the cold batch's.
+    static func benchLatency(_ a0: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile?) throws -> Outcome {
+        var a = a0
+        if let u = a.string("--usage-context"), u != "offline" {
+            throw InputError.usage("'--batch-size', '--input-len' and '--output-len' run vllm bench latency, which drives vLLM's offline LLM class; leave out '--usage-context \(u)' (or give a serving workload: --random-input-len, --random-output-len, --num-prompts)")
+        }
+        a.values["--usage-context"] = "offline"
+        try RunOptions.refuseUnused(a, ["--num-prompts", "--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale",
+                                        "--dataset-name", "--dataset-path", "--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len",
+                                        "--replicas", "--prefill-instances", "--decode-instances", "--save-detailed", "--goodput"] + RunOptions.rampUpFlags,
+                                    because: "by vllm bench latency, which --batch-size, --input-len and --output-len ask for on the vLLM engine (one batch of random prompts; the serving benchmark takes the workload flags instead; '--engine hf' for Transformers' static batch)")
+        let d = try RunOptions.deployment(a, store: store, engineOverride: engineOverride)
+        let seed = try RunOptions.seed(a)
+        let batch = try a.positiveInt("--batch-size") ?? 8, inLen = try a.positiveInt("--input-len") ?? 32, outLen = try a.positiveInt("--output-len") ?? 128
+        let warmups = try a.int("--num-iters-warmup") ?? 10
+        guard warmups >= 0 else { throw a.invalid("--num-iters-warmup", a.string("--num-iters-warmup")!, "must be 0 or more") }
+        if let n = try a.int("--num-iters"), n < 1 { throw a.invalid("--num-iters", "\(n)", "must be 1 or more") }
+        guard inLen + outLen <= d.maxLen else {
+            throw InputError.usage("--input-len \(inLen) + --output-len \(outLen) = \(inLen + outLen) tokens; \(d.model.name) accepts at most \(d.maxLen) (\(d.maxLenSource))")
+        }
+        try Limits.checkWork(tokens: 2 * Double(batch) * Double(inLen + outLen), flag: "--batch-size, --input-len or --output-len")
+        // Each row of vLLM's random prompts is its own (np.random.randint over 10,000 token ids): a prefix of its own,
+        // the whole prompt, which only its own later iterations share.
+        func batchRequests(at t: Double) -> [Request] {
+            (0..<batch).map { Request(arrival: .seconds(t), inputTokens: inLen, outputTokens: outLen, prefixKey: 0x4C41_5445_0000_0000 | UInt64($0 + 1), sharedTokens: inLen) }
+        }
+        let desc = "vllm bench latency: batch \(batch) x \(inLen) in / \(outLen) out"
+        func simulate(_ reqs: [Request]) throws -> (RunResult, VLLMSimulator) {
+            let w = Workload(requests: reqs, maxConcurrency: nil, description: desc)
+            let sim = try RunOptions.vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
+            return (try sim.run(), sim)
+        }
+        var (result, sim) = try simulate(batchRequests(at: 0))
+        var latency = result.durationS
+        var note = "latency of a cold batch (no warm-up, or prefix caching off: every iteration computes its prompts)"
+        if sim.prefixCaching && warmups > 0 {
+            let cold = result.durationS
+            (result, _) = try simulate(batchRequests(at: 0) + batchRequests(at: cold))
+            latency = result.durationS - cold
+            note = String(format: "latency of a warm batch: after the warm-up each prompt's whole blocks are in the prefix cache (vLLM's default), so only its last partial block is computed; the first, cold iteration takes %.4f s", cold)
+        }
+        result.benchLatencyS = latency
+        // vllm bench latency reports no throughput: the two-batch simulation's elapsed time is not a figure of it.
+        result.offline = false
+        result.notes.append("vllm bench latency: " + note)
+        return Outcome(result: result, deployment: d, workload: desc, notes: d.notes)
     }
 
     /// The result as ordered JSON fields: what was run, then the benchmark's keys.

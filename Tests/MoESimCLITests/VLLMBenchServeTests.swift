@@ -238,4 +238,33 @@ import Serving
         let held = runCLI(["validate", file, "--run-args=--model olmoe-1b-7b --random-input-len 512 --random-output-len 128 --num-prompts 5"])
         #expect(held.code == 64 && held.err.contains("num_requests 1024"), "\(held.err)")
     }
+
+    /// `vllm bench latency`'s flags on the vLLM engine: one offline batch repeated, whose prompts the prefix cache holds
+    /// after the warm-up, so the reported latency is a warm batch's (shorter than a cold one's by the prefill); its
+    /// result file's keys; and `validate` on such a file with the batch given in --run-args.
+    @Test func benchLatencyRunsAWarmBatch() throws {
+        let base = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--batch-size", "8", "--input-len", "1024", "--output-len", "64", "--json"]
+        func latency(_ extra: [String]) throws -> Double {
+            let r = runCLI(base + extra)
+            #expect(r.code == 0, "\(r.err)")
+            let o = try object(r.out)
+            #expect(o["elapsed_time"] == nil && (o["percentiles"] as? [String: Double])?["99"] != nil)
+            return try #require(o["avg_latency"] as? Double)
+        }
+        let warm = try latency([]), cold = try latency(["--no-enable-prefix-caching"])
+        #expect(warm < cold * 0.97, "warm \(warm) cold \(cold)")
+        #expect(try latency(["--num-iters-warmup", "0"]) == cold)
+        let text = runCLI(Array(base.dropLast()))
+        #expect(text.out.contains("Avg latency: ") && text.out.contains("99% percentile latency: "), "\(text.out)")
+        let mixed = runCLI(base + ["--num-prompts", "10"])
+        #expect(mixed.code == 64 && mixed.err.contains("'--num-prompts' is not used by vllm bench latency"), "\(mixed.err)")
+        let hf = runCLI(["run", "--model", "olmoe-1b-7b", "--engine", "hf", "--num-iters", "3"])
+        #expect(hf.code == 64 && hf.err.contains("--num-iters"), "\(hf.err)")
+        let dir = try makeTempDir()
+        try #"{"avg_latency": \#(warm * 1.1), "latencies": [1], "percentiles": {"50": 1}}"#.write(toFile: dir + "/lat.json", atomically: true, encoding: .utf8)
+        let v = runCLI(["validate", dir + "/lat.json", "--run-args=--model olmoe-1b-7b --gpu h200-sxm-141gb --batch-size 8 --input-len 1024 --output-len 64"])
+        #expect(v.code == 0 && v.out.contains("avg_latency") && v.out.contains("-9.1%"), "\(v.out)\n\(v.err)")
+        let missing = runCLI(["validate", dir + "/lat.json", "--run-args=--model olmoe-1b-7b"])
+        #expect(missing.code == 65 && missing.err.contains("does not record the batch size"), "\(missing.err)")
+    }
 }
