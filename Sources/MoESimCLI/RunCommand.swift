@@ -17,9 +17,10 @@ enum RunCommand {
         vllm bench serve's client flags that cannot change the result (--backend, --endpoint, --host, --port,
         --base-url, --served-model-name, --disable-tqdm, --label, --ready-check-timeout-sec, --trust-remote-code)
         are accepted and ignored, with a note; --ignore-eos is how moesim always runs. vLLM flags that would change a
-        real run and are not modelled (--dtype float16, --max-model-len, ...) are refused by name; one that restates
-        what moesim models (--dtype auto or bfloat16, --block-size 16, --scheduling-policy fcfs, --performance-mode
-        balanced, --swap-space, which vLLM's V1 engine ignores) is accepted with a note.
+        real run and are not modelled (--dtype float16, --block-size 32, ...) are refused by name; one that restates
+        what moesim models (--dtype auto or bfloat16, --block-size 16, --scheduling-policy fcfs, --swap-space, which
+        vLLM's V1 engine ignores) is accepted with a note. --batch-size, --input-len and --output-len on the vLLM
+        engine run vllm bench latency (prefix caching off, as vLLM runs it).
 
         Example:
           moesim run --model mixtral-8x7b --gpu a100-sxm4-80gb --tensor-parallel-size 2 \\
@@ -125,8 +126,9 @@ enum RunCommand {
         if let l = r.benchLatencyS {
             // vllm bench latency's own lines (vllm/benchmarks/latency.py); every simulated iteration is the same.
             s += "Avg latency: \(String(format: "%.6f", l)) seconds\n"
-            for p in [10, 25, 50, 75, 90, 99] { s += "\(p)% percentile latency: \(String(format: "%.6f", l)) seconds\n" }
-            header(" Offline Benchmark Result (LLM.generate, warm-up batch and measured batch) ", "=")
+            let ls = r.benchLatencies.isEmpty ? [l] : r.benchLatencies
+            for p in [10, 25, 50, 75, 90, 99] { s += "\(p)% percentile latency: \(String(format: "%.6f", RunResult.numpyPercentile(ls, Double(p)))) seconds\n" }
+            header(" Offline Benchmark Result (LLM.generate, the simulated batches) ", "=")
         } else if d.usageContext == .offline {
             // vllm bench throughput's own lines (vllm/benchmarks/throughput.py), then what it does not print.
             s += "Throughput: \(f2(r.requestThroughput)) requests/s, \(f2(r.totalTokenThroughput)) total tokens/s, \(f2(r.outputThroughput)) output tokens/s\n"

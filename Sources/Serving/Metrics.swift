@@ -97,6 +97,8 @@ public struct RunResult: Sendable, Codable {
     public var offline = false
     /// `vllm bench latency`: the time one batch takes from `LLM.generate` to its last output, in seconds (nil for other runs).
     public var benchLatencyS: Double? = nil
+    /// `vllm bench latency`: each measured iteration's latency (s).
+    public var benchLatencies: [Double] = []
 
     public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
                 itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,
@@ -113,6 +115,14 @@ public struct RunResult: Sendable, Codable {
     public var totalTokenThroughput: Double { Double(totalInputTokens + totalOutputTokens) / durationS }
 
     /// Ordered key-value pairs of the result, the benchmark's keys first.
+    /// `np.percentile` (linear interpolation between the closest ranks).
+    public static func numpyPercentile(_ xs: [Double], _ p: Double) -> Double {
+        let v = xs.sorted()
+        guard v.count > 1 else { return v.first ?? .nan }
+        let h = (Double(v.count) - 1) * p / 100, lo = Int(h.rounded(.down)), hi = min(lo + 1, v.count - 1)
+        return v[lo] + (h - Double(lo)) * (v[hi] - v[lo])
+    }
+
     public func fields() -> [(String, Any)] {
         var f: [(String, Any)] = [
             ("duration", durationS), ("completed", completed),
@@ -144,7 +154,8 @@ public struct RunResult: Sendable, Codable {
         if let l = benchLatencyS {
             // `vllm bench latency --output-json`: avg_latency, latencies (one per iteration), percentiles; every
             // simulated iteration after the first is the same, so all are that one.
-            f += [("avg_latency", l), ("latencies", [l]), ("percentiles", [10, 25, 50, 75, 90, 99].map { (String($0), l as Any) })]
+            let ls = benchLatencies.isEmpty ? [l] : benchLatencies
+            f += [("avg_latency", l), ("latencies", ls), ("percentiles", [10, 25, 50, 75, 90, 99].map { (String($0), RunResult.numpyPercentile(ls, Double($0)) as Any) })]
         }
         if let p = prefixCache {
             f += [("prefix_cache_queried_tokens", p.queriedTokens), ("prefix_cache_hit_tokens", p.hitTokens),

@@ -85,10 +85,10 @@ public enum RunOptions {
         OptionSpec("--trace-time-scale", "<f>", "Multiply trace arrival times by f (0.5 = twice the rate).", default: "1.0"),
         OptionSpec("--seed", "<n>", "Random seed (workload, routing).", default: "0"),
         // Static-batch engine (hf) and diffusion.
-        OptionSpec("--batch-size", "<n>", "hf: static batch size. vllm: with --input-len and --output-len, runs vllm bench latency (one offline batch, its latency after the warm-up).", default: "hf 1, vllm 8"),
+        OptionSpec("--batch-size", "<n>", "hf: static batch size. vllm: with --input-len and --output-len, runs vllm bench latency (one offline batch, repeated; prefix caching off unless --enable-prefix-caching, as vLLM runs it).", default: "hf 1, vllm 8"),
         OptionSpec("--input-len", "<n>", "hf: prompt tokens per sequence; vllm bench latency: the prompts' tokens.", default: "hf 128, vllm 32"),
         OptionSpec("--output-len", "<n>", "hf: generated tokens per sequence (autoregressive); vllm bench latency: the outputs' tokens.", default: "hf 64, vllm 128"),
-        OptionSpec("--num-iters-warmup", "<n>", "vllm bench latency: warm-up iterations (any above 0 warms the prefix cache with the prompts).", default: "10"),
+        OptionSpec("--num-iters-warmup", "<n>", "vllm bench latency: warm-up iterations (with --enable-prefix-caching, any above 0 leaves the prompts cached for every measured one; vLLM's latency benchmark runs with prefix caching off).", default: "10"),
         OptionSpec("--num-iters", "<n>", "vllm bench latency: measured iterations (simulated ones are identical).", default: "30"),
         OptionSpec("--generation", "<kind>", "autoregressive or diffusion.", default: "the model's"),
         OptionSpec("--diffusion-steps", "<n>", "Diffusion: denoising steps in total.", default: "128"),

@@ -88,17 +88,19 @@ public enum Simulation {
 
     /// `vllm bench latency` (vllm/benchmarks/latency.py): the offline `LLM` generates one batch of `--batch-size`
     /// prompts of `--input-len` random tokens and `--output-len` outputs (EOS ignored), `--num-iters-warmup` times and
-    /// then `--num-iters` times, reporting each iteration's latency. The prompts are the same every iteration, so with
-    /// prefix caching on (vLLM's default) every iteration after the first finds each prompt's whole blocks cached and
-    /// computes only its last partial block: moesim runs the first (cold) iteration, then a second batch of the same
-    /// prompts the moment it ends, and reports that warm batch's latency, which every later iteration repeats. With
-    /// no warm-up or prefix caching off, the cold batch's.
+    /// then `--num-iters` times, reporting each iteration's latency. vLLM turns prefix caching off for this benchmark
+    /// (`parser.set_defaults(enable_prefix_caching=False)`: "prefix caching skews the latency numbers"), so every
+    /// iteration computes its prompts: one cold batch. With `--enable-prefix-caching` the prompts, the same every
+    /// iteration, are cached after the first: moesim runs the cold batch, then the same prompts the moment it ends,
+    /// and every iteration after the first takes the warm batch's time (with no warm-up the first measured one is cold).
     static func benchLatency(_ a0: ParsedArguments, store: ProfileStore, engineOverride: EngineProfile?) throws -> Outcome {
         var a = a0
         if let u = a.string("--usage-context"), u != "offline" {
             throw InputError.usage("'--batch-size', '--input-len' and '--output-len' run vllm bench latency, which drives vLLM's offline LLM class; leave out '--usage-context \(u)' (or give a serving workload: --random-input-len, --random-output-len, --num-prompts)")
         }
         a.values["--usage-context"] = "offline"
+        // vLLM's latency benchmark defaults prefix caching off.
+        if !a.has("--enable-prefix-caching") { a.flags.insert("--no-enable-prefix-caching") }
         try RunOptions.refuseUnused(a, ["--num-prompts", "--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale",
                                         "--dataset-name", "--dataset-path", "--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len",
                                         "--replicas", "--prefill-instances", "--decode-instances", "--save-detailed", "--goodput"] + RunOptions.rampUpFlags,
@@ -125,15 +127,20 @@ public enum Simulation {
             return (try sim.run(), sim)
         }
         var (result, sim) = try simulate(batchRequests(at: 0))
-        var latency = result.durationS
-        var note = "latency of a cold batch (no warm-up, or prefix caching off: every iteration computes its prompts)"
-        if sim.prefixCaching && warmups > 0 {
-            let cold = result.durationS
+        let cold = result.durationS, iters = try a.int("--num-iters") ?? 30
+        var latencies = Array(repeating: cold, count: iters)
+        var note = "every iteration a cold batch (vLLM's latency benchmark runs with prefix caching off unless --enable-prefix-caching)"
+        if sim.prefixCaching {
             (result, _) = try simulate(batchRequests(at: 0) + batchRequests(at: cold))
-            latency = result.durationS - cold
-            note = String(format: "latency of a warm batch: after the warm-up each prompt's whole blocks are in the prefix cache (vLLM's default), so only its last partial block is computed; the first, cold iteration takes %.4f s", cold)
+            let warm = result.durationS - cold
+            latencies = Array(repeating: warm, count: iters)
+            if warmups == 0 { latencies[0] = cold }
+            note = String(format: "--enable-prefix-caching: after the first iteration each prompt's whole blocks are cached, so a batch computes only their last partial blocks (%.4f s warm, %.4f s cold%@)",
+                          warm, cold, warmups == 0 ? ", the first measured iteration, with no warm-up" : ", the warm-up's")
         }
+        let latency = latencies.reduce(0, +) / Double(latencies.count)
         result.benchLatencyS = latency
+        result.benchLatencies = latencies
         // vllm bench latency reports no throughput: the two-batch simulation's elapsed time is not a figure of it.
         result.offline = false
         result.notes.append("vllm bench latency: " + note)

@@ -239,21 +239,25 @@ import Serving
         #expect(held.code == 64 && held.err.contains("num_requests 1024"), "\(held.err)")
     }
 
-    /// `vllm bench latency`'s flags on the vLLM engine: one offline batch repeated, whose prompts the prefix cache holds
-    /// after the warm-up, so the reported latency is a warm batch's (shorter than a cold one's by the prefill); its
-    /// result file's keys; and `validate` on such a file with the batch given in --run-args.
-    @Test func benchLatencyRunsAWarmBatch() throws {
+    /// `vllm bench latency`'s flags on the vLLM engine: one offline batch repeated, with prefix caching off as vLLM's
+    /// latency benchmark sets it (a cold batch every iteration); with --enable-prefix-caching the prompts are cached
+    /// after the first iteration (warm batches, and with no warm-up a cold first one in the average); its result
+    /// file's keys; and `validate` on such a file with the batch given in --run-args.
+    @Test func benchLatencyRunsAsVLLMsLatencyBenchmark() throws {
         let base = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--batch-size", "8", "--input-len", "1024", "--output-len", "64", "--json"]
-        func latency(_ extra: [String]) throws -> Double {
+        func latency(_ extra: [String]) throws -> (avg: Double, all: [Double]) {
             let r = runCLI(base + extra)
             #expect(r.code == 0, "\(r.err)")
             let o = try object(r.out)
             #expect(o["elapsed_time"] == nil && (o["percentiles"] as? [String: Double])?["99"] != nil)
-            return try #require(o["avg_latency"] as? Double)
+            return (try #require(o["avg_latency"] as? Double), try #require(o["latencies"] as? [Double]))
         }
-        let warm = try latency([]), cold = try latency(["--no-enable-prefix-caching"])
-        #expect(warm < cold * 0.97, "warm \(warm) cold \(cold)")
-        #expect(try latency(["--num-iters-warmup", "0"]) == cold)
+        let cold = try latency([]), warm = try latency(["--enable-prefix-caching"])
+        #expect(warm.avg < cold.avg * 0.97, "warm \(warm) cold \(cold)")
+        #expect(try latency(["--no-enable-prefix-caching"]).avg == cold.avg && cold.all.count == 30)
+        let first = try latency(["--enable-prefix-caching", "--num-iters-warmup", "0", "--num-iters", "5"])
+        #expect(first.all.count == 5 && abs(first.all[0] / cold.avg - 1) < 0.01 && first.all[1] == warm.all[0], "the first measured iteration cold: \(first.all)")
+        #expect(abs(first.avg - (first.all[0] + 4 * warm.all[0]) / 5) < 1e-12)
         let text = runCLI(Array(base.dropLast()))
         #expect(text.out.contains("Avg latency: ") && text.out.contains("99% percentile latency: "), "\(text.out)")
         let mixed = runCLI(base + ["--num-prompts", "10"])
@@ -261,7 +265,7 @@ import Serving
         let hf = runCLI(["run", "--model", "olmoe-1b-7b", "--engine", "hf", "--num-iters", "3"])
         #expect(hf.code == 64 && hf.err.contains("--num-iters"), "\(hf.err)")
         let dir = try makeTempDir()
-        try #"{"avg_latency": \#(warm * 1.1), "latencies": [1], "percentiles": {"50": 1}}"#.write(toFile: dir + "/lat.json", atomically: true, encoding: .utf8)
+        try #"{"avg_latency": \#(cold.avg * 1.1), "latencies": [1], "percentiles": {"50": 1}}"#.write(toFile: dir + "/lat.json", atomically: true, encoding: .utf8)
         let v = runCLI(["validate", dir + "/lat.json", "--run-args=--model olmoe-1b-7b --gpu h200-sxm-141gb --batch-size 8 --input-len 1024 --output-len 64"])
         #expect(v.code == 0 && v.out.contains("avg_latency") && v.out.contains("-9.1%"), "\(v.out)\n\(v.err)")
         let missing = runCLI(["validate", dir + "/lat.json", "--run-args=--model olmoe-1b-7b"])
