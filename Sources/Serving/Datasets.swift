@@ -26,8 +26,8 @@ public struct TokenCounter: Sendable {
 }
 
 /// The datasets of `vllm bench serve` (vLLM 0.24's `vllm/benchmarks/datasets/datasets.py`): which prompts are
-/// sent and how long they and their replies are. Sampling is seeded (moesim's RNGs, not numpy's or Python's:
-/// the same distributions and filters, not the same draws).
+/// sent and how long they and their replies are, with vLLM's own draws for the seed (CPython's `random` for the
+/// shuffles and oversampling, NumPy's legacy generator for BurstGPT's pandas sample; `NumPyRandomState.swift`).
 public enum Datasets {
     /// One sampled request: prompt tokens, expected output tokens, and the prefix it shares with others.
     public struct Sample: Sendable, Equatable {
