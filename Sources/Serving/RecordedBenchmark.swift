@@ -78,7 +78,7 @@ public enum RecordedBenchmark {
             let rate: Double? = try node.optional("request_rate").flatMap { $0.isString ? (try $0.string() == "inf" ? .infinity : nil) : try $0.double() }
             let b = try node.optional("burstiness")?.double() ?? 1
             var ramp: Workload.RampUp? = nil
-            if let s = try node.optional("ramp_up_strategy")?.string(), let st = Workload.RampUp.Strategy(rawValue: s) {
+            if let st = try Workload.RampUp.strategy(inResult: node, file: file) {
                 ramp = .init(strategy: st, startRPS: try node.require("ramp_up_start_rps").double(), endRPS: try node.require("ramp_up_end_rps").double())
             }
             at = try Workload.arrivalTimes(count: n, requestRate: rate, burstiness: b, rampUp: ramp, seed: seed)

@@ -95,6 +95,16 @@ public struct Workload: Sendable {
         public var strategy: Strategy, startRPS: Double, endRPS: Double
         public init(strategy: Strategy, startRPS: Double, endRPS: Double) { self.strategy = strategy; self.startRPS = startRPS; self.endRPS = endRPS }
 
+        /// The strategy of a vLLM result file's `ramp_up_strategy` (vLLM writes the key only when a ramp ran); nil
+        /// without one, an error naming the file and value for another name.
+        public static func strategy(inResult r: JSONNode, file: String) throws -> Strategy? {
+            guard let s = r.optional("ramp_up_strategy") else { return nil }
+            guard let st = Strategy(rawValue: try s.string()) else {
+                throw InputError.data("\(file): key 'ramp_up_strategy' is \(s.described): expected \"linear\" or \"exponential\"")
+            }
+            return st
+        }
+
         /// The rate request `index` of `count` is sent at (`_get_current_request_rate`).
         public func rate(index: Int, count: Int) -> Double {
             let progress = Double(index) / Double(max(count - 1, 1))

@@ -474,12 +474,8 @@ extension Manifest {
     /// The ramp-up flags a vLLM result file's `ramp_up_strategy`, `ramp_up_start_rps` and `ramp_up_end_rps` give;
     /// none when it has no strategy (or a null one).
     static func rampUpFlags(_ r: JSONNode, file: String) throws -> [String] {
-        guard let s = r.optional("ramp_up_strategy") else { return [] }
-        let name = try s.string()
-        guard Workload.RampUp.Strategy(rawValue: name) != nil else {
-            throw InputError.data("\(file): key 'ramp_up_strategy' is \(s.described): expected \"linear\" or \"exponential\"")
-        }
-        var out = ["--ramp-up-strategy", name]
+        guard let strategy = try Workload.RampUp.strategy(inResult: r, file: file) else { return [] }
+        var out = ["--ramp-up-strategy", strategy.rawValue]
         for (key, flag) in [("ramp_up_start_rps", "--ramp-up-start-rps"), ("ramp_up_end_rps", "--ramp-up-end-rps")] {
             out += [flag, String(Int(try resultValue(try r.require(key), flag: flag, file: file, whole: true)))]
         }
