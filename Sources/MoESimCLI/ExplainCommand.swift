@@ -32,7 +32,20 @@ enum ExplainCommand {
             OptionSpec("--compare", "<plan flags>", "Put this step beside the same step under another plan, e.g. --compare \"--strategy ep\" or --compare \"-tp 2 --enable-expert-parallel\" (its plan flags replace this plan's; other deployment flags, such as --gpu, --interconnect or --engine-profile, replace theirs; the model and the step stay): times per component side by side and the reasons for the difference."),
         ])
 
+    /// Notes and warnings are held until the explanation is made, then written before it: a flag refused late (after a
+    /// deployment note was due) ends in its error alone, as every other failed command does.
     static func execute(_ args: [String], _ ctx: Context) throws {
+        final class Held { var err = "", out = "" }
+        let held = Held()
+        var inner = ctx
+        inner.err = { held.err += $0 }
+        inner.out = { held.out += $0 }
+        try explain(args, inner)
+        if !held.err.isEmpty { ctx.err(held.err) }
+        ctx.out(held.out)
+    }
+
+    private static func explain(_ args: [String], _ ctx: Context) throws {
         let a = try ParsedArguments(args, options: spec.options)
         let store = try ctx.store()
         if let other = a.string("--compare") {
