@@ -138,6 +138,7 @@ enum RunCommand {
             header(" Serving Benchmark Result ", "=")
         }
         row("Successful requests:", "\(r.completed)")
+        if r.benchLatencyS == nil, d.usageContext != .offline, d.engine.kind == .vllm { row("Failed requests:", "\(r.failed)") }
         row("Benchmark duration (s):", f2(r.durationS))
         row("Total input tokens:", "\(r.totalInputTokens)")
         row("Total generated tokens:", "\(r.totalOutputTokens)")

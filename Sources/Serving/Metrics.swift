@@ -99,6 +99,18 @@ public struct RunResult: Sendable, Codable {
     public var benchLatencyS: Double? = nil
     /// `vllm bench latency`: each measured iteration's latency (s).
     public var benchLatencies: [Double] = []
+    /// Requests the server refused (vLLM's `failed`): left out of every metric above, as `vllm bench serve` leaves them.
+    public var failedRequests: [FailedRequest] = []
+    public var failed: Int { failedRequests.count }
+
+    /// A request that never ran: where it stood in the benchmark's list, its prompt, when the client sent it, and the
+    /// server's error text.
+    public struct FailedRequest: Sendable, Codable {
+        public var index: Int, inputTokens: Int, sendMs: Double, error: String
+        public init(index: Int, inputTokens: Int, sendMs: Double, error: String) {
+            self.index = index; self.inputTokens = inputTokens; self.sendMs = sendMs; self.error = error
+        }
+    }
 
     public init(durationS: Double, completed: Int, totalInputTokens: Int, totalOutputTokens: Int, ttftMs: Summary, tpotMs: Summary,
                 itlMs: Summary, e2elMs: Summary, gpus: Int, steps: Int, breakdownUs: StepBreakdown, preemptions: Int,
@@ -126,6 +138,9 @@ public struct RunResult: Sendable, Codable {
     public func fields() -> [(String, Any)] {
         var f: [(String, Any)] = [
             ("duration", durationS), ("completed", completed),
+        ]
+        if failed > 0 { f.append(("failed", failed)) }
+        f += [
             ("total_input_tokens", totalInputTokens), ("total_output_tokens", totalOutputTokens),
             ("request_throughput", requestThroughput), ("output_throughput", outputThroughput),
             ("total_token_throughput", totalTokenThroughput),

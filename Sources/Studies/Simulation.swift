@@ -49,6 +49,7 @@ public enum Simulation {
                 throw InputError.usage("'\(f)' applies to '--engine hf'; the vLLM engine takes the benchmark's workload flags")
             }
             var w = try RunOptions.workload(a, seed: seed)
+            let refused = try applyMaxModelLen(&w, d)
             let whatIf = d.overrides["host_cost_scale"]
             if let s = d.hostSpeedS {
                 w.notes.append(String(format: "host costs x%.3f: --host-speed %.4g s against ", d.hostScale, s)
@@ -66,13 +67,17 @@ public enum Simulation {
                 // The multi-instance path keeps what the single-instance one keeps on request.
                 many.recordRequestITLs = a.has("--save-detailed")
                 many.recordTimeline = a.has("--timeline")
-                return Outcome(result: try many.run(), deployment: d, workload: w.description, notes: d.notes + w.notes)
+                var r = try many.run()
+                r.failedRequests = refused
+                return Outcome(result: r, deployment: d, workload: w.description, notes: d.notes + w.notes)
             }
             var sim = try RunOptions.vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
             sim.progress = progress
             sim.recordRequestITLs = a.has("--save-detailed")
             sim.recordTimeline = a.has("--timeline")
-            return Outcome(result: try sim.run(), deployment: d, workload: w.description, notes: d.notes + w.notes)
+            var r = try sim.run()
+            r.failedRequests = refused
+            return Outcome(result: r, deployment: d, workload: w.description, notes: d.notes + w.notes)
         case .hf:
             if a.has("--timeline") { throw InputError.usage("'--timeline' records the vLLM engine's steps; the HF engine's static batch has none to show (its forwards are in 'moesim explain --engine hf')") }
             let sim = try RunOptions.hfSimulator(a, deployment: d, seed: seed)
@@ -81,6 +86,49 @@ public enum Simulation {
                 ?? "static batch \(batch) x \(inputLen) in / \(sim.outputLen) out"
             return Outcome(result: try sim.run(), deployment: d, workload: desc, notes: d.notes)
         }
+    }
+
+    /// Requests longer than max_model_len, as vLLM 0.24 treats them (read from its code). Serving (`vllm serve`): the
+    /// OpenAI server refuses a completion whose prompt exceeds max_model_len less its max_tokens (HTTP 400, "This
+    /// model's maximum context length is ...", vllm/renderers/params.py), and `vllm bench serve` counts it in `failed`
+    /// and leaves it out of every metric; the request is taken out of the workload (its refusal is immediate, so it
+    /// holds no concurrency slot and no later send moves) and returned. Offline (`LLM.generate`): a prompt of
+    /// max_model_len tokens or more fails the whole call (vllm/v1/engine/input_processor.py), and an output that would
+    /// run past max_model_len stops there (FINISHED_LENGTH_CAPPED in the scheduler's check_stop), so it is shortened.
+    static func applyMaxModelLen(_ w: inout Workload, _ d: Deployment) throws -> [RunResult.FailedRequest] {
+        let maxLen = d.maxLen
+        guard maxLen > 0, w.requests.contains(where: { $0.inputTokens + $0.outputTokens > maxLen }) else { return [] }
+        let source = d.maxModelLen == nil ? "\(d.model.name)'s max_position_embeddings" : "--max-model-len"
+        if d.usageContext == .offline {
+            if let i = w.requests.firstIndex(where: { $0.inputTokens >= maxLen }) {
+                let p = w.requests[i].inputTokens
+                throw InputError.usage(p > maxLen
+                    ? "request \(i + 1): the decoder prompt (length \(p)) is longer than the maximum model length of \(maxLen) (\(source)); vLLM's LLM.generate fails the whole call on it"
+                    : "request \(i + 1): the decoder prompt (length \(p)) plus the number of requested output tokens (at least 1) is longer than the maximum model length of \(maxLen) (\(source)); vLLM's LLM.generate fails the whole call on it")
+            }
+            var capped = 0, cut = 0
+            for i in w.requests.indices where w.requests[i].inputTokens + w.requests[i].outputTokens > maxLen {
+                let keep = maxLen - w.requests[i].inputTokens
+                cut += w.requests[i].outputTokens - keep
+                w.requests[i].outputTokens = keep
+                capped += 1
+            }
+            w.notes.append("note: \(capped) of \(w.requests.count) requests would run past max_model_len \(maxLen) (\(source)); vLLM stops them there (finish reason 'length'), so their outputs are \(cut) tokens shorter in all")
+            return []
+        }
+        var kept: [Request] = [], refused: [RunResult.FailedRequest] = []
+        kept.reserveCapacity(w.requests.count)
+        for (i, r) in w.requests.enumerated() {
+            if r.inputTokens + r.outputTokens <= maxLen { kept.append(r); continue }
+            refused.append(.init(index: i, inputTokens: r.inputTokens, sendMs: Double(r.arrival.ns) / 1e6,
+                                 error: "HTTP 400: This model's maximum context length is \(maxLen) tokens. However, you requested \(r.outputTokens) output tokens and your prompt contains \(r.inputTokens) input tokens, for a total of \(r.inputTokens + r.outputTokens) tokens. Please reduce the length of the input prompt or the number of requested output tokens."))
+        }
+        guard !kept.isEmpty else {
+            throw InputError.usage("every one of the \(refused.count) requests is longer than max_model_len \(maxLen) (\(source)) with its output (the first: \(w.requests[0].inputTokens) + \(w.requests[0].outputTokens) tokens); vLLM's server would refuse them all. Shorten the requests or raise --max-model-len")
+        }
+        w.requests = kept
+        w.notes.append("warning: \(refused.count) of \(refused.count + kept.count) requests have prompt + output tokens above max_model_len \(maxLen) (\(source)); vLLM's server refuses them (HTTP 400), and they are counted in 'failed' and left out of every metric, as vllm bench serve leaves them")
+        return refused
     }
 
     /// `vllm bench latency`'s flags: with the vLLM engine they ask for that benchmark.

@@ -81,7 +81,7 @@ import Serving
 
     @Test func maxModelLenLimitsRequestsAndIsCheckedAgainstTheModel() throws {
         let short = runCLI(["run", "--model", "olmoe-1b-7b", "--max-model-len", "70"] + Self.small)
-        #expect(short.code == 65 && short.err.contains("accepts at most 70 (max_model_len 70)"), "\(short.err)")
+        #expect(short.code == 64 && short.err.contains("every one of the 6 requests is longer than max_model_len 70 (--max-model-len)"), "\(short.err)")
         let fits = runCLI(["run", "--model", "olmoe-1b-7b", "--max-model-len", "72", "--json"] + Self.small)
         #expect(fits.code == 0, "\(fits.err)")
         let long = runCLI(["run", "--model", "olmoe-1b-7b", "--max-model-len", "8K"] + Self.small)
@@ -90,6 +90,41 @@ import Serving
         #expect(zero.code == 64 && zero.err.contains("-1 / auto"), "\(zero.err)")
         let hf = runCLI(["run", "--model", "olmoe-1b-7b", "--engine", "hf", "--max-model-len", "100"])
         #expect(hf.code == 64 && hf.err.contains("'--max-model-len' is not used by '--engine hf'"), "\(hf.err)")
+    }
+
+    /// A request longer than max_model_len with its output: vLLM's server refuses it alone (HTTP 400), and `vllm bench
+    /// serve` counts it in `failed`, leaves it out of the metrics and keeps its place in the detailed arrays; the offline
+    /// `LLM` stops its output at max_model_len, and fails the whole call on a prompt of max_model_len tokens.
+    @Test func requestsPastMaxModelLenFailAloneOrAreCapped() throws {
+        let dir = NSTemporaryDirectory() + "moesim-maxlen-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let mixed = ["run", "--model", "olmoe-1b-7b", "--max-model-len", "1024", "--random-input-len", "850", "--random-output-len", "200",
+                     "--random-range-ratio", "0.2", "--num-prompts", "40", "--request-rate", "20"]
+        let served = runCLI(mixed + ["--save-result", "--save-detailed", "--result-dir", dir, "--result-filename", "r.json"])
+        #expect(served.code == 0 && served.err.contains("requests have prompt + output tokens above max_model_len 1024 (--max-model-len); vLLM's server refuses them (HTTP 400)"), "\(served.err)")
+        #expect(served.out.contains("Failed requests:"))
+        let r = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any])
+        let completed = try #require(r["completed"] as? Int), failed = try #require(r["failed"] as? Int)
+        #expect(completed > 0 && failed > 0 && completed + failed == 40 && r["num_prompts"] as? Int == 40, "\(completed) \(failed)")
+        let ins = try #require(r["input_lens"] as? [Int]), outs = try #require(r["output_lens"] as? [Int]), errors = try #require(r["errors"] as? [String])
+        #expect(ins.count == 40 && outs.count == 40 && (r["start_times"] as? [Double])?.count == 40)
+        // Each refused request keeps its place: no output, the server's error; the others ran within the limit.
+        for i in 0..<40 {
+            if errors[i].isEmpty { #expect(ins[i] + outs[i] <= 1024) } else { #expect(outs[i] == 0 && errors[i].contains("maximum context length is 1024 tokens")) }
+        }
+        #expect(errors.filter { !$0.isEmpty }.count == failed)
+        #expect(r["total_input_tokens"] as? Int == zip(ins, errors).filter { $0.1.isEmpty }.reduce(0) { $0 + $1.0 })
+        // The same requests without a limit: every one completes.
+        let all = runCLI(Array(mixed.prefix(3)) + Array(mixed.dropFirst(5)) + ["--json"])
+        let allCompleted = try object(all.out)["completed"] as? Int
+        #expect(all.code == 0 && allCompleted == 40, "\(all.err)")
+        // Offline: outputs stop at max_model_len; a prompt that fills it fails the call.
+        let offline = runCLI(["run", "--model", "olmoe-1b-7b", "--usage-context", "offline", "--max-model-len", "70", "--json"] + Self.small)
+        let o = try object(offline.out)
+        #expect(offline.code == 0 && o["completed"] as? Int == 6 && (o["total_output_tokens"] as? Int).map { $0 < 48 } == true
+                && offline.err.contains("vLLM stops them there (finish reason 'length')"), "\(offline.err)")
+        let full = runCLI(["run", "--model", "olmoe-1b-7b", "--usage-context", "offline", "--max-model-len", "64"] + Self.small)
+        #expect(full.code == 64 && full.err.contains("the decoder prompt (length 64)") && full.err.contains("LLM.generate fails the whole call"), "\(full.err)")
     }
 
     /// vLLM refuses to start when the KV cache cannot hold one max_model_len request, and names the longest it could;
@@ -225,11 +260,11 @@ import Serving
         let predicted = try #require(try object(same.out)["elapsed_time"] as? Double)
         #expect(ok.out.contains(String(format: "%.2f", predicted)), "the offline run's elapsed time \(predicted): \(ok.out)")
         // A run that cannot be predicted is named in the JSON too (and the command exits 65).
-        let failing = runCLI(["validate", file, "--run-args=--model olmoe-1b-7b --random-input-len 512 --random-output-len 128 --max-model-len 600", "--json", dir + "/f.json"])
+        let failing = runCLI(["validate", file, "--run-args=--model olmoe-1b-7b --random-input-len 512 --random-output-len 128 --max-model-len 500", "--json", dir + "/f.json"])
         #expect(failing.code == 65, "\(failing.err)")
         let fj = try object(try String(contentsOfFile: dir + "/f.json", encoding: .utf8))
         let notPredicted = try #require(fj["runs_not_predicted"] as? [[String: Any]])
-        #expect(notPredicted.count == 1 && (notPredicted[0]["error"] as? String)?.contains("max_model_len 600") == true, "\(notPredicted)")
+        #expect(notPredicted.count == 1 && (notPredicted[0]["error"] as? String)?.contains("longer than the maximum model length of 500") == true, "\(notPredicted)")
         #expect((fj["rows"] as? [[String: Any]])?.allSatisfy { $0["run_failed"] as? Bool == true } == true)
         let noModel = runCLI(["validate", file])
         #expect(noModel.code == 65 && noModel.err.contains("does not record the model"), "\(noModel.err)")

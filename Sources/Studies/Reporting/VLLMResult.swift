@@ -116,7 +116,7 @@ public enum VLLMResult {
         let rate = try a.double("--request-rate")
         var f: [(String, Any)] = [
             ("date", try date()), ("backend", hf ? "hf" : "vllm"), ("model_id", model), ("tokenizer_id", a.string("--tokenizer") ?? model),
-            ("num_prompts", r.completed),
+            ("num_prompts", r.completed + r.failed),
             ("request_rate", hf ? "inf" as Any : (rate.map { $0.isFinite ? $0 as Any : "inf" } ?? "inf")),
             ("burstiness", hf ? 1.0 : (try a.double("--burstiness") ?? 1.0)),
             ("max_concurrency", hf ? r.completed as Any : ((try a.positiveInt("--max-concurrency")) as Any? ?? NSNull())),
@@ -135,13 +135,23 @@ public enum VLLMResult {
                 continue
             }
             f.append((k, v))
+            if k == "completed", !hf, r.failed == 0 { f.append(("failed", 0)) }  // vLLM writes it always
             if k == "request_throughput", let g = goodput(r, opt.goodput) { f.append(("request_goodput", g)) }
         }
         if !opt.goodput.isEmpty { f.append(("goodput_slo_ms", opt.goodput.map { ($0.metric, $0.ms as Any) } as [(String, Any)])) }
         if opt.detailed, let pr = r.perRequest {
-            f += [("input_lens", pr.inputLens), ("output_lens", pr.outputLens), ("ttfts", pr.ttftMs.map { $0 / 1e3 }),
-                  ("itls", (pr.itlsMs ?? []).map { $0.map { $0 / 1e3 } }),
-                  ("generated_texts", Array(repeating: "", count: pr.inputLens.count)), ("errors", Array(repeating: "", count: pr.inputLens.count))]
+            // vLLM's arrays hold every request in the benchmark's order, a refused one with no output, a TTFT of 0
+            // and its error; start_times here are seconds from the benchmark's start (vLLM's are perf_counter
+            // readings, which `validate` reads the same way: relative to the benchmark's start).
+            var ins = pr.inputLens, outs = pr.outputLens, ttfts = pr.ttftMs.map { $0 / 1e3 }
+            var itls = (pr.itlsMs ?? Array(repeating: [], count: pr.inputLens.count)).map { $0.map { $0 / 1e3 } }
+            var starts = pr.sendMs.map { $0 / 1e3 }, errors = Array(repeating: "", count: pr.inputLens.count)
+            for x in r.failedRequests {
+                ins.insert(x.inputTokens, at: x.index); outs.insert(0, at: x.index); ttfts.insert(0, at: x.index)
+                itls.insert([], at: x.index); starts.insert(x.sendMs / 1e3, at: x.index); errors.insert(x.error, at: x.index)
+            }
+            f += [("input_lens", ins), ("output_lens", outs), ("ttfts", ttfts), ("itls", itls), ("start_times", starts),
+                  ("generated_texts", Array(repeating: "", count: ins.count)), ("errors", errors)]
         }
         return f
     }
