@@ -2,7 +2,7 @@
 """One-off stalls in a job's step traces: a step that took over 300 ms, more than three times the median of the
 job's steps of similar size (tokens within a factor 1.5, each scaled to this step's token count), with the engine core's host stuck in execute_model for
 most of it (> 80%); the similar steps' median is replaced by the job's steps of 512 tokens or more, per token, where
-that is lower (for a kernel library that compiles per token-count bucket, such as gpt-oss's Triton MXFP4 kernels, every
+that is lower (steps of the same kind: prompt-led, at least half their tokens prompt tokens, or decode-led; for a kernel library that compiles per token-count bucket, such as gpt-oss's Triton MXFP4 kernels, every
 similar-sized step of a job may be a first use). These are first uses of a kernel configuration (a Triton JIT compile of the fused-MoE kernel for
 a token count the start-up warm-up did not cover, also seen with --enforce-eager); moesim does not model them.
 
@@ -32,7 +32,11 @@ def stalls(jd):
             # Where the similar steps are themselves first uses (a kernel library that compiles per token-count bucket,
             # such as gpt-oss's Triton MXFP4 kernels, stalls on every new size), the job's steps of 512 tokens or more,
             # per token, stand in: such a step's time grows about linearly with its tokens.
-            big=[x[C['interval']]/x[C['tok']] for x in allrows if x[C['tok']]>=512 and x is not r]
+            # Steps of the same kind only, prompt-led (at least half their tokens prompt tokens) or decode-led: a
+            # decode's time per token is several times a prompt token's (each decode reads its whole context), so a
+            # job's 1,024-sequence decode steps would make a stalled prompt step of similar size look ordinary.
+            led=lambda x: x[C['pt']]*2>=x[C['tok']]
+            big=[x[C['interval']]/x[C['tok']] for x in allrows if x[C['tok']]>=512 and led(x)==led(r) and x is not r]
             if big: m=min(m,st.median(big)*tok) if m else st.median(big)*tok
             if iv>3*m: s.append((round(iv),tok,round(m,1)))
         if s: out[os.path.basename(f).replace('.steps.json','')]=s
