@@ -389,3 +389,15 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, seventeen
            "performance modes, and max_model_len with a lower memory fraction, every run held out, written by make_jobs.py.",
            "jobs": jobs_q}, open(os.path.join(here, "jobs-h200-q.json"), "w"), indent=1)
 print("seventeenth session (plan):", len(jobs_q), "jobs;", sum(len(j["runs"]) for j in jobs_q), "runs")
+# The eighteenth session's second call series (2026-12-05): Mixtral-8x7B again on a fresh host, every run held out,
+# after its fused-MoE row in the H200 table was replaced by vLLM 0.24.0's own kernel measured that morning
+# (probe/results/2026-12-05-h200-moe-mixtral): offline after a warm-up over the token-count buckets (small decode,
+# 2,048-token prompts, mid and large batches), then serving under Poisson load and at concurrency 64 if time is left.
+MIX_OFF = [r for r in OFFLINE_MIXTRAL if r["id"] in ("o-n1-i512-o256", "o-n8-i2048-o16", "o-n64-i512-o256", "o-n256-i512-o256",
+                                                     "o-n64-i2048-o128", "o-n512-i512-o128")]
+jobs_r = [dict(job("mixtral-offline", "mixtral-8x7b", "offline", MIX_OFF), warmup=WARM[:3] + WARM[-1:]),
+          job("mixtral-serve", "mixtral-8x7b", "serve", [r for r in SERVE if r["id"] in ("s-p50", "s-p80", "s-c64-n256")])]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, eighteenth session's second call series: Mixtral-8x7B "
+           "offline after a warm-up and serving on a fresh host, every run held out, written by make_jobs.py.",
+           "jobs": jobs_r}, open(os.path.join(here, "jobs-h200-r.json"), "w"), indent=1)
+print("eighteenth session, second series:", len(jobs_r), "jobs;", sum(len(j["runs"]) for j in jobs_r), "runs")
