@@ -49,11 +49,14 @@ public struct JSONNode: @unchecked Sendable {
 
     /// Parses a JSON file of `kind` (its size limit and the memory to parse it are checked before reading);
     /// errors name the file and the line and column.
-    public static func load(file: String, kind: InputKind = .json) throws -> JSONNode {
-        try parse(data: try readInputFile(file, kind: kind), file: file)
+    /// `pythonNonFinite`: a benchmark result file, in which Python's `NaN`/`Infinity` tokens (a metric without samples)
+    /// read as null, that is, as not recorded.
+    public static func load(file: String, kind: InputKind = .json, pythonNonFinite: Bool = false) throws -> JSONNode {
+        try parse(data: try readInputFile(file, kind: kind), file: file, pythonNonFinite: pythonNonFinite)
     }
 
-    public static func parse(data: Data, file: String) throws -> JSONNode {
+    public static func parse(data: Data, file: String, pythonNonFinite: Bool = false) throws -> JSONNode {
+        if pythonNonFinite, let clean = JSONDocument.pythonNonFiniteAsNull(data) { return try parse(data: clean, file: file) }
         do {
             return JSONNode(doc: try JSONDocument(bytes: data), index: 0, file: file, path: "")
         } catch let e as JSONDocument.ParseError {

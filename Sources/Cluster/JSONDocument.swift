@@ -38,6 +38,40 @@ public final class JSONDocument: @unchecked Sendable {
         self.tape = tape
     }
 
+    /// The text with Python's non-finite number tokens (`NaN`, `Infinity`, `-Infinity`, which Python's json module
+    /// writes and vLLM's result files hold for a metric without samples) outside strings replaced by `null`, or nil
+    /// when it has none. For benchmark result files only: elsewhere a non-finite number is an error.
+    public static func pythonNonFiniteAsNull(_ data: Data) -> Data? {
+        let b = [UInt8](data)
+        var out: [UInt8] = [], i = 0, inString = false, changed = false
+        out.reserveCapacity(b.count)
+        func token(_ t: String, at k: Int) -> Bool {
+            let u = Array(t.utf8)
+            guard k + u.count <= b.count, Array(b[k..<(k + u.count)]) == u else { return false }
+            // Whole tokens only: not the start of a longer word.
+            if k + u.count < b.count, let c = Optional(b[k + u.count]), (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) { return false }
+            return true
+        }
+        while i < b.count {
+            let c = b[i]
+            if inString {
+                out.append(c)
+                if c == UInt8(ascii: "\\"), i + 1 < b.count { out.append(b[i + 1]); i += 2; continue }
+                if c == UInt8(ascii: "\"") { inString = false }
+                i += 1
+                continue
+            }
+            if c == UInt8(ascii: "\"") { inString = true; out.append(c); i += 1; continue }
+            var matched = false
+            for t in ["-Infinity", "Infinity", "NaN"] where token(t, at: i) {
+                out += Array("null".utf8); i += t.utf8.count; changed = true; matched = true
+                break
+            }
+            if !matched { out.append(c); i += 1 }
+        }
+        return changed ? Data(out) : nil
+    }
+
     /// Bytes held: the input and the tape (for the memory bound's test).
     public var memoryBytes: Int { bytes.count + tape.capacity * MemoryLayout<Entry>.stride }
 

@@ -64,6 +64,20 @@ public enum RecordedBenchmark {
         guard !ok.isEmpty else { throw InputError.data("\(file): no request succeeded (every 'errors' entry is set or every output_lens is 0)") }
         var at = [Double](repeating: 0, count: n)
         let capped = node.optional("max_concurrency") != nil
+        // The run's settings, checked where they are read: a bad one is named, not turned into odd arrival times.
+        func setting(_ key: String, _ flag: String) throws -> Double? {
+            guard let v = node.optional(key) else { return nil }
+            let bad = { (why: String) in InputError.data("\(file): key '\(key)' is \(v.described): \(why)") }
+            guard let x = try? v.double() else { throw bad("expected \(Limits.flags[flag]?.description ?? "a number")") }
+            if let r = Limits.flags[flag], !r.contains(x) { throw bad("out of range; allowed \(r.description)") }
+            return x
+        }
+        if (node.keys ?? []).contains("duration") {
+            let d = node.optional("duration")
+            guard let x = try? d?.double(), x > 0, x.isFinite else {
+                throw InputError.data("\(file): key 'duration' is \(d?.described ?? "null (or NaN or Infinity)"): expected the benchmark's positive duration in seconds")
+            }
+        }
         if !capped, let starts = try perRequest("start_times", { try $0.double() }) {
             // The benchmark's start: the last end (start + TTFT + the ITLs) less the duration vLLM measured from it.
             let ttfts = try perRequest("ttfts") { try $0.double() }
@@ -75,8 +89,12 @@ public enum RecordedBenchmark {
             }
             for i in ok { at[i] = starts[i] - t0 }
         } else {
-            let rate: Double? = try node.optional("request_rate").flatMap { $0.isString ? (try $0.string() == "inf" ? .infinity : nil) : try $0.double() }
-            let b = try node.optional("burstiness")?.double() ?? 1
+            var rate: Double? = nil
+            if let r = node.optional("request_rate"), r.isString {
+                guard try r.string() == "inf" else { throw InputError.data("\(file): key 'request_rate' is \(r.described): expected a positive number or \"inf\", as vLLM writes it") }
+                rate = .infinity
+            } else { rate = try setting("request_rate", "--request-rate") }
+            let b = try setting("burstiness", "--burstiness") ?? 1
             var ramp: Workload.RampUp? = nil
             if let st = try Workload.RampUp.strategy(inResult: node, file: file) {
                 ramp = .init(strategy: st, startRPS: try node.require("ramp_up_start_rps").double(), endRPS: try node.require("ramp_up_end_rps").double())

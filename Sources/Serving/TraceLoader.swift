@@ -40,7 +40,7 @@ public enum TraceLoader {
             throw InputError.data("\(file): the trace is not UTF-8 text")
         }
         // A recorded benchmark result (one JSON object with its requests' send times and lengths).
-        if text.hasPrefix("{"), !file.hasSuffix(".jsonl"), let node = try? JSONNode.parse(data: Data(text.utf8), file: file),
+        if text.hasPrefix("{"), !file.hasSuffix(".jsonl"), let node = try? JSONNode.parse(data: Data(text.utf8), file: file, pythonNonFinite: true),
            let recorded = try RecordedBenchmark.requests(node, file: file, seed: seed) {
             return Array(recorded.prefix(limit ?? recorded.count)).map { r in
                 var q = r; q.arrival = .seconds(r.arrival.seconds * timeScale); return q

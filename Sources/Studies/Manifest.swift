@@ -39,7 +39,7 @@ public struct Manifest: Sendable {
     /// A manifest file, or a vLLM benchmark result file standing alone (one held-out entry whose run settings come
     /// from the file, completed by `runArgs`: the deployment, which vLLM's file does not hold).
     public init(file: String, runArgs: [String] = [], fitStandalone: Bool = false) throws {
-        let j = try JSONNode.load(file: file)
+        let j = try JSONNode.load(file: file, pythonNonFinite: true)
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         self.file = file
         let throughputFile = !j.has("runs") && j.has("elapsed_time") && j.has("num_requests") && !j.has("run") && !j.has("provenance")
@@ -82,7 +82,7 @@ public struct Manifest: Sendable {
             inputFiles = [file] + OutputFiles.files(inArgumentLists: [args])
             return
         }
-        if !j.has("runs") && j.has("completed") && j.has("duration") {
+        if !j.has("runs") && j.has("completed") && (j.keys ?? []).contains("duration") {
             let args = try Self.argsFromResult(j, given: GivenArgs(runArgs), file: file)
             var measured: [(String, Double)] = []
             for k in Self.metrics where j.has(k) {
@@ -125,7 +125,7 @@ public struct Manifest: Sendable {
                 // A vLLM result file holds the workload (model, prompts, lengths, rate, concurrency): 'args' adds the deployment.
                 let path = try rf.string()
                 let given = try e.optional("args")?.array().map { try $0.string() } ?? []
-                runs = [try Self.argsFromResult(try JSONNode.load(file: path.hasPrefix("/") ? path : base + "/" + path),
+                runs = [try Self.argsFromResult(try JSONNode.load(file: path.hasPrefix("/") ? path : base + "/" + path, pythonNonFinite: true),
                                                 given: GivenArgs(given, from: "\(e.path).args of \(file)", kind: .data), file: path)]
             }
             else if let a = e.optional("args") { runs = [try a.array().map { try $0.string() }] }
@@ -152,7 +152,7 @@ public struct Manifest: Sendable {
                 let path = try rf.string()
                 let full = path.hasPrefix("/") ? path : base + "/" + path
                 resultFiles.append(full)
-                let r = try JSONNode.load(file: full)
+                let r = try JSONNode.load(file: full, pythonNonFinite: true)
                 for k in Self.metrics where r.has(k) {
                     let node = try r.require(k)
                     let x = try node.double()
@@ -393,6 +393,12 @@ extension Manifest {
     public static func argsFromResult(_ r: JSONNode, given g: GivenArgs, file: String) throws -> [String] {
         let given = g.args
         let keys = Set(r.keys ?? [])
+        if keys.contains("duration") {
+            let d = r.optional("duration")
+            guard let x = try? d?.double(), x > 0, x.isFinite else {
+                throw InputError.data("\(file): key 'duration' is \(d?.described ?? "null (or NaN or Infinity)"): expected the benchmark's positive duration in seconds")
+            }
+        }
         // moesim's harness records each request (send time, lengths): replay exactly those requests.
         // So does vLLM's own --save-detailed result (input_lens, output_lens, start_times): RecordedBenchmark.
         if r.has("input_lens") && r.has("output_lens") {

@@ -647,6 +647,10 @@ public enum RunOptions {
             try Limits.checkWork(tokens: reqs.reduce(0.0) { $0 + Double($1.inputTokens + $1.outputTokens) }, flag: "--trace-limit")
             return Workload(requests: reqs, maxConcurrency: conc, description: "trace \(f) (\(reqs.count) requests)")
         }
+        // vllm bench serve calls np.random.seed(args.seed) at start-up whatever the rate, which takes 0...2^32-1.
+        if a.string("--usage-context") != "offline", seed > UInt64(UInt32.max) {
+            throw InputError.usage("--seed \(seed): vllm bench serve seeds NumPy's global generator with it (np.random.seed), which takes 0...\(UInt32.max), and fails on a larger one; give a smaller --seed")
+        }
         if a.has("--trace") { throw InputError.usage("'--trace' needs '--dataset-name trace' (or leave --dataset-name out); '--dataset-name \(dataset)' reads '--dataset-path <file>'") }
         try refuseUnused(a, ["--trace-limit", "--trace-time-scale"], because: "without '--trace'")
         for (name, flags) in datasetFlags where name != dataset {

@@ -127,6 +127,45 @@ import Serving
         #expect(full.code == 64 && full.err.contains("the decoder prompt (length 64)") && full.err.contains("LLM.generate fails the whole call"), "\(full.err)")
     }
 
+    /// vLLM's result files as Python writes them: a metric without samples is NaN (read as not measured); a bad
+    /// setting is named with its key and value, not turned into odd arrival times.
+    @Test func validateNamesBadResultKeysAndReadsPythonsNaN() throws {
+        let dir = try makeTempDir()
+        let base = #"{"model_id": "olmoe-1b-7b", "num_prompts": 10, "request_rate": RATE, "burstiness": BURST, "max_concurrency": null, "duration": DUR, "completed": 10, "total_input_tokens": 5120, "total_output_tokens": 1280, "mean_ttft_ms": TTFT, "median_ttft_ms": 30, "mean_tpot_ms": 5, "input_lens": [512, 512, 512, 512, 512, 512, 512, 512, 512, 512], "output_lens": [128, 128, 128, 128, 128, 128, 128, 128, 128, 128]}"#
+        func file(_ name: String, rate: String = "5.0", burst: String = "1.0", dur: String = "3.0", ttft: String = "30") throws -> String {
+            let f = dir + "/" + name + ".json"
+            try base.replacingOccurrences(of: "RATE", with: rate).replacingOccurrences(of: "BURST", with: burst)
+                .replacingOccurrences(of: "DUR", with: dur).replacingOccurrences(of: "TTFT", with: ttft).write(toFile: f, atomically: true, encoding: .utf8)
+            return f
+        }
+        let nan = runCLI(["validate", try file("nan", ttft: "NaN"), "--json", dir + "/nan-v.json"])
+        #expect(nan.code == 0, "\(nan.err)")
+        let rows = try #require(try object(try String(contentsOfFile: dir + "/nan-v.json", encoding: .utf8))["rows"] as? [[String: Any]])
+        #expect(!rows.contains { $0["metric"] as? String == "mean_ttft_ms" } && rows.contains { $0["metric"] as? String == "median_ttft_ms" })
+        for (f, fragment) in [(try file("rate", rate: "-1"), "key 'request_rate' is -1"), (try file("burst", burst: "0"), "key 'burstiness' is 0"),
+                              (try file("dur", dur: "-3"), "key 'duration' is -3"), (try file("inf", dur: "Infinity"), "key 'duration' is null (or NaN or Infinity)")] {
+            let r = runCLI(["validate", f])
+            #expect(r.code == 65 && (r.err + r.out).contains(fragment), "\(r.out)\n\(r.err)")
+        }
+        // Elsewhere a NaN token is still malformed JSON, and one inside a string is text.
+        #expect(JSONDocument.pythonNonFiniteAsNull(Data(#"{"a": "NaN", "b": NaNx}"#.utf8)) == nil)
+        let profile = dir + "/gpu.json"
+        try #"{"version": 1, "kind": "gpu", "name": "x", "memory_gb": NaN}"#.write(toFile: profile, atomically: true, encoding: .utf8)
+        let p = runCLI(["profiles", "check", profile])
+        #expect(p.code == 65 && p.err.contains("malformed JSON"), "\(p.err)")
+    }
+
+    /// vllm bench serve seeds NumPy's global generator at start-up (np.random.seed), which fails on a seed of 2^32 or
+    /// more even with every request at once; the offline benchmark's generators take any seed.
+    @Test func servingSeedsAreNumPysRange() throws {
+        let big = runCLI(["run", "--model", "olmoe-1b-7b", "--seed", "4294967296"] + Self.small)
+        #expect(big.code == 64 && big.err.contains("np.random.seed"), "\(big.err)")
+        let top = runCLI(["run", "--model", "olmoe-1b-7b", "--seed", "4294967295"] + Self.small)
+        #expect(top.code == 0, "\(top.err)")
+        let offline = runCLI(["run", "--model", "olmoe-1b-7b", "--usage-context", "offline", "--seed", "4294967296"] + Self.small)
+        #expect(offline.code == 0, "\(offline.err)")
+    }
+
     /// vLLM refuses to start when the KV cache cannot hold one max_model_len request, and names the longest it could;
     /// moesim says so and runs the requests, and `auto` picks that length, as vLLM's auto-fit does.
     @Test func maxModelLenStartUpCheckAndAutoFit() throws {
