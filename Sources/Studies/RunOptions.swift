@@ -712,6 +712,11 @@ public enum RunOptions {
             try Limits.checkWork(tokens: Double(n) * Double(p + sfx + o), flag: "--num-prompts or the prefix repetition lengths")
             result = try Datasets.prefixRepetition(prefixLen: p, suffixLen: sfx, numPrefixes: k, outputLen: o, numPrompts: n, seed: seed, shuffle: shuffle)
             what = "prefix_repetition \(k) x \(p) shared + \(sfx)/\(o) x\(result.samples.count)"
+            // vLLM's dataset re-seeds NumPy's global generator and draws every prompt token from it (re-encoding
+            // through the tokenizer, which may draw more) before the client draws the gaps from the same generator.
+            if (rate.map { $0.isFinite } ?? false) || rampUp != nil {
+                notes.append("note: with prefix_repetition vLLM draws the arrival gaps after the prompts' random tokens from the same NumPy generator, so moesim's gaps (the same distribution and rate) are not the very times vLLM sends for this seed")
+            }
         default: // random
             let inLen = try a.int("--random-input-len") ?? 1024, outLen = try a.int("--random-output-len") ?? 128
             let ratios: (input: Double, output: Double) = try a.string("--random-range-ratio").map(Datasets.rangeRatios) ?? (input: 0, output: 0)
