@@ -145,6 +145,10 @@ enum RunCommand {
         row("Request throughput (req/s):", f2(r.requestThroughput))
         if let g = goodput { row("Request goodput (req/s):", f2(g)) }
         row("Output token throughput (tok/s):", f2(r.outputThroughput))
+        if let p = r.peaks, r.benchLatencyS == nil, d.usageContext != .offline {
+            row("Peak output token throughput (tok/s):", f2(p.maxOutputTokensPerS))
+            row("Peak concurrent requests:", f2(Double(p.maxConcurrentRequests)))
+        }
         row("Total Token throughput (tok/s):", f2(r.totalTokenThroughput))
         let titles = ["ttft": ("Time to First Token", "TTFT", r.ttftMs), "tpot": ("Time per Output Token (excl. 1st token)", "TPOT", r.tpotMs),
                       "itl": ("Inter-token Latency", "ITL", r.itlMs), "e2el": ("End-to-end Latency", "E2EL", r.e2elMs)]

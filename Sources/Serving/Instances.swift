@@ -249,6 +249,10 @@ public struct InstanceSimulator {
                                             e2elMs: reqs.indices.map { (seq($0).lastToken - seq($0).send) / 1e3 },
                                             sendMs: reqs.indices.map { seq($0).send / 1e3 },
                                             itlsMs: recordRequestITLs ? reqs.indices.map { cores[home[$0]].reqITL[$0] } : nil)
+        let instants = cores.compactMap(\.tokenInstants)
+        if instants.count == cores.count {
+            r.peaks = RunResult.Peaks(sendUs: reqs.indices.map { seq($0).send }, endUs: reqs.indices.map { seq($0).lastToken }, tokens: instants)
+        }
         if recordTimeline {
             var per: [RunResult.InstanceTimeline] = []
             var dropped = 0

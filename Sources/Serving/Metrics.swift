@@ -99,6 +99,61 @@ public struct RunResult: Sendable, Codable {
     public var benchLatencyS: Double? = nil
     /// `vllm bench latency`: each measured iteration's latency (s).
     public var benchLatencies: [Double] = []
+    /// vLLM's peak output tokens in a second and peak concurrent requests (nil where not recorded).
+    public var peaks: Peaks? = nil
+
+    /// `vllm bench serve`'s `max_output_tokens_per_s` and `max_concurrent_requests` (vllm/benchmarks/serve.py,
+    /// calculate_metrics): one-second buckets from the first request's start; each token counted in the bucket of the
+    /// instant it reached the client, each request in every bucket from the one it started in to the one it ended in.
+    public struct Peaks: Sendable, Codable, Equatable {
+        public var maxOutputTokensPerS: Double
+        public var maxConcurrentRequests: Int
+        public init(sendUs: [Double], endUs: [Double], tokens: [TokenInstants]) {
+            guard let t0 = sendUs.min(), let t1 = endUs.max(), t1 >= t0 else { maxOutputTokensPerS = 0; maxConcurrentRequests = 0; return }
+            let buckets = Int(((t1 - t0) / 1e6).rounded(.up)) + 1
+            // Requests: +1 in the bucket each starts in, -1 after the one it ends in, summed in bucket order (in an
+            // array of the buckets when there are few, else over the sorted changes).
+            var peak = 0
+            if buckets <= 4 * sendUs.count + 1024 {
+                var delta = [Int32](repeating: 0, count: buckets + 1)
+                for (s, e) in zip(sendUs, endUs) {
+                    let a = Int((s - t0) / 1e6), z = min(Int((e - t0) / 1e6), buckets - 1)
+                    if a <= z { delta[a] += 1; delta[z + 1] -= 1 }
+                }
+                var running = 0
+                for d in delta { running += Int(d); peak = max(peak, running) }
+            } else {
+                var events: [(bucket: Int, delta: Int)] = []
+                events.reserveCapacity(2 * sendUs.count)
+                for (s, e) in zip(sendUs, endUs) {
+                    let a = Int((s - t0) / 1e6), z = min(Int((e - t0) / 1e6), buckets - 1)
+                    if a <= z { events.append((a, 1)); events.append((z + 1, -1)) }
+                }
+                events.sort { ($0.bucket, $0.delta) < ($1.bucket, $1.delta) }
+                var running = 0, i = 0
+                while i < events.count {
+                    let b = events[i].bucket
+                    while i < events.count && events[i].bucket == b { running += events[i].delta; i += 1 }
+                    peak = max(peak, running)
+                }
+            }
+            maxConcurrentRequests = peak
+            // Tokens: the instants come in time order within each list; a bucket's count is summed over the lists.
+            var perBucket: [Int: Double] = [:]
+            for list in tokens {
+                var b = -1, n = 0.0
+                for (t, c) in zip(list.instants, list.counts) {
+                    let k = Int((t - t0) / 1e6)
+                    guard k >= 0 && k < buckets else { continue }
+                    if k != b { if b >= 0 { perBucket[b, default: 0] += n }; b = k; n = 0 }
+                    n += Double(c)
+                }
+                if b >= 0 { perBucket[b, default: 0] += n }
+            }
+            maxOutputTokensPerS = perBucket.values.max() ?? 0
+        }
+    }
+
     /// Requests the server refused (vLLM's `failed`): left out of every metric above, as `vllm bench serve` leaves them.
     public var failedRequests: [FailedRequest] = []
     public var failed: Int { failedRequests.count }
@@ -145,6 +200,9 @@ public struct RunResult: Sendable, Codable {
             ("request_throughput", requestThroughput), ("output_throughput", outputThroughput),
             ("total_token_throughput", totalTokenThroughput),
         ]
+        if let p = peaks, !offline, benchLatencyS == nil {
+            f += [("max_output_tokens_per_s", p.maxOutputTokensPerS), ("max_concurrent_requests", p.maxConcurrentRequests)]
+        }
         for (name, s) in [("ttft", ttftMs), ("tpot", tpotMs), ("itl", itlMs), ("e2el", e2elMs)] {
             f += [("mean_\(name)_ms", s.mean), ("median_\(name)_ms", s.median), ("std_\(name)_ms", s.std), ("p99_\(name)_ms", s.p99)]
         }
@@ -192,6 +250,21 @@ public struct RunResult: Sendable, Codable {
         }
         if !notes.isEmpty { f.append(("notes", notes)) }
         return f
+    }
+}
+
+/// The instants tokens reached the client and how many at each, run-length coded: the tokens of one engine step
+/// share their instant, so this grows by the step, not by the token.
+public struct TokenInstants: Sendable, Codable, Equatable {
+    public static let maxInstants = 4_000_000
+    public private(set) var instants: [Double] = [], counts: [Int32] = []
+    public init() {}
+    /// Counts one token at `t` (µs); false once the list would pass `maxInstants`.
+    @inline(__always) public mutating func add(_ t: Double, count: Int = 1) -> Bool {
+        if let last = instants.last, last == t { counts[counts.count - 1] += Int32(count); return true }
+        guard instants.count < Self.maxInstants else { return false }
+        instants.append(t); counts.append(Int32(count))
+        return true
     }
 }
 

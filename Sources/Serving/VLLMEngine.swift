@@ -411,6 +411,9 @@ public struct VLLMSimulator {
         var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = []
         // ITLs repeat (a decode step gives every sequence the same one): kept as runs, memory per step, not per token.
         var itl = RunLengthSample()
+        /// When tokens reached the client, run-length coded (a step's tokens share their instant), for vLLM's peak
+        /// output tokens a second (`RunResult.Peaks`); nil once it grew past `Peaks.maxInstants`.
+        var tokenInstants: TokenInstants? = TokenInstants()
         let detailed: Bool
         var reqITL: [[Double]]
         var lastCompletion = 0.0
@@ -715,6 +718,7 @@ public struct VLLMSimulator {
                             itl.append((deliver - prevDeliver) / 1e3, count: seqsN)
                             if detailed { for s in running[0] { reqITL[s].append((deliver - prevDeliver) / 1e3) } }
                         }
+                        if tokenInstants != nil, !tokenInstants!.add(deliver, count: seqsN) { tokenInstants = nil }
                         prevDeliver = deliver
                         delivered += 1
                         b.decodeContext += Double(seqsN)
@@ -955,6 +959,7 @@ public struct VLLMSimulator {
                 if detailed { reqITL[s].append((deliver - sq[s].lastToken) / 1e3) }
             }
             sq[s].lastToken = deliver
+            if tokenInstants != nil, !tokenInstants!.add(deliver) { tokenInstants = nil }
             if sq[s].generated >= sq[s].output {
                 if pc {
                     freeBlocks[r] += caches[r].releaseAll(&sq[s], request: reqs[s], index: s, blockSize: blockSize)
@@ -1100,6 +1105,7 @@ public struct VLLMSimulator {
             result.perRequest = RunResult.PerRequest(inputLens: reqs.map(\.inputTokens), outputLens: reqs.map(\.outputTokens),
                                                      ttftMs: seqs.map { ($0.firstToken - $0.send) / 1e3 }, e2elMs: seqs.map { ($0.lastToken - $0.send) / 1e3 },
                                                      sendMs: seqs.map { $0.send / 1e3 }, itlsMs: detailed ? reqITL : nil)
+            result.peaks = tokenInstants.map { RunResult.Peaks(sendUs: seqs.map(\.send), endUs: seqs.map(\.lastToken), tokens: [$0]) }
             if let log = clock.log { result.timeline = RunResult.Timeline(steps: log, droppedSteps: clock.dropped) }
             if !cost.derivedCollectives.isEmpty {
                 result.notes.append("no measured curve on \(d.interconnect?.name ?? "this interconnect"): \(cost.derivedCollectives.sorted().joined(separator: "; "))")

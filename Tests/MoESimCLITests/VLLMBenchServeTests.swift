@@ -127,6 +127,34 @@ import Serving
         #expect(full.code == 64 && full.err.contains("the decoder prompt (length 64)") && full.err.contains("LLM.generate fails the whole call"), "\(full.err)")
     }
 
+    /// Peak output tokens a second and peak concurrent requests, as vllm bench serve's calculate_metrics counts them
+    /// from each request's start, TTFT and ITLs (one-second buckets from the first start), on one engine and on replicas.
+    @Test func peaksAreVLLMsBucketsOfTheDetailedRecord() throws {
+        let dir = try makeTempDir()
+        for (k, extra) in [[], ["--replicas", "2"]].enumerated() {
+            let name = "p\(k).json"
+            let r = runCLI(["run", "--model", "olmoe-1b-7b", "--random-input-len", "256", "--random-output-len", "64", "--random-range-ratio", "0.5",
+                            "--num-prompts", "120", "--request-rate", "30", "--burstiness", "0.5", "--save-result", "--save-detailed",
+                            "--result-dir", dir, "--result-filename", name] + extra)
+            #expect(r.code == 0 && r.out.contains("Peak output token throughput (tok/s):") && r.out.contains("Peak concurrent requests:"), "\(r.err)")
+            let d = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))) as? [String: Any])
+            let starts = try #require(d["start_times"] as? [Double]), ttfts = try #require(d["ttfts"] as? [Double])
+            let itls = try #require(d["itls"] as? [[Double]])
+            let ends = starts.indices.map { starts[$0] + ttfts[$0] + itls[$0].reduce(0, +) }
+            let t0 = starts.min()!, buckets = Int((ends.max()! - t0).rounded(.up)) + 1
+            var tok = [Double](repeating: 0, count: buckets), conc = [Int](repeating: 0, count: buckets)
+            for i in starts.indices {
+                var t = starts[i] + ttfts[i]
+                tok[Int(t - t0)] += 1
+                for x in itls[i] { t += x; let b = Int(t - t0); if b < buckets { tok[b] += 1 } }
+                for b in Int(starts[i] - t0)...Int(ends[i] - t0) { conc[b] += 1 }
+            }
+            #expect(d["max_output_tokens_per_s"] as? Double == tok.max(), "\(extra)")
+            #expect(d["max_concurrent_requests"] as? Int == conc.max(), "\(extra)")
+            #expect(conc.max()! > 1 && tok.max()! > 64)
+        }
+    }
+
     /// vLLM's result files as Python writes them: a metric without samples is NaN (read as not measured); a bad
     /// setting is named with its key and value, not turned into odd arrival times.
     @Test func validateNamesBadResultKeysAndReadsPythonsNaN() throws {
