@@ -14,9 +14,10 @@ enum RunCommand {
         Transformers static-batch engine is simulated instead (--batch-size, --input-len, --output-len, or
         --generation diffusion with --diffusion-steps, --gen-length, --block-length).
 
-        vllm bench serve's client flags that cannot change the result (--backend, --endpoint, --host, --port,
-        --base-url, --served-model-name, --disable-tqdm, --label, --ready-check-timeout-sec, --trust-remote-code)
-        are accepted and ignored, with a note; --ignore-eos is how moesim always runs. vLLM flags that would change a
+        vllm bench serve's client flags that cannot change the result (--endpoint, --host, --port, --base-url,
+        --served-model-name, --disable-tqdm, --ready-check-timeout-sec, --trust-remote-code) are accepted and ignored,
+        with a note; --backend (default openai) and --label are recorded in the result file and name it, as vLLM's
+        are; --ignore-eos is how moesim always runs. vLLM flags that would change a
         real run and are not modelled (--dtype float16, --block-size 32, ...) are refused by name; one that restates
         what moesim models (--dtype auto or bfloat16, --block-size 16, --scheduling-policy fcfs, --swap-space, which
         vLLM's V1 engine ignores) is accepted with a note. --batch-size, --input-len and --output-len on the vLLM

@@ -23,7 +23,7 @@ import Studies
             #expect(o.keys.contains(k), "missing \(k)")
         }
         #expect(!o.keys.contains("p99_tpot_ms") && !o.keys.contains("mean_e2el_ms"), "only the metrics asked")
-        #expect(o["backend"] as? String == "vllm" && o["num_prompts"] as? Int == 6 && o["max_concurrency"] as? Int == 3)
+        #expect(o["backend"] as? String == "openai" && o["endpoint_type"] as? String == "openai" && o["label"] is NSNull && o["num_prompts"] as? Int == 6 && o["max_concurrency"] as? Int == 3)
         #expect(o["request_rate"] as? Double == 20 && o["burstiness"] as? Double == 2)
         // Every request met the loose objectives: goodput equals the request throughput.
         #expect((o["request_goodput"] as? Double) == (o["request_throughput"] as? Double))
@@ -248,10 +248,16 @@ import Studies
         let dir = try makeTempDir()
         let r = runCLI(["run", "--model", "mistralai/Mixtral-8x7B-v0.1", "-tp", "2", "--max-concurrency", "2", "--save-result", "--result-dir", dir] + Self.small)
         #expect(r.code == 0, "\(r.err)")
-        #expect(FileManager.default.fileExists(atPath: dir + "/vllm-infqps-concurrency2-Mixtral-8x7B-v0.1.json"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/openai-infqps-concurrency2-Mixtral-8x7B-v0.1.json"))
         let named = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--save-result", "--result-dir", dir, "--result-filename", "x.json"] + Self.small)
         #expect(named.code == 0 && FileManager.default.fileExists(atPath: dir + "/x.json"), "\(named.err)")
         #expect(runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--result-dir", dir] + Self.small).code == 64)
+        // --label takes the backend's place in the name; a ramp names its strategy and rates, as vLLM's does.
+        let labelled = runCLI(["run", "--model", "mixtral-8x7b", "-tp", "2", "--label", "mine", "--ramp-up-strategy", "linear", "--ramp-up-start-rps", "1",
+                               "--ramp-up-end-rps", "4", "--save-result", "--result-dir", dir] + Self.small)
+        #expect(labelled.code == 0 && FileManager.default.fileExists(atPath: dir + "/mine-ramp-up-linear-1qps-4qps-mixtral-8x7b.json"), "\(labelled.err)")
+        let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/mine-ramp-up-linear-1qps-4qps-mixtral-8x7b.json"))) as? [String: Any])
+        #expect(saved["label"] as? String == "mine" && saved["backend"] as? String == "openai")
     }
 
     @Test func helpHelpAndAlignedTables() {
@@ -281,8 +287,8 @@ import Studies
 
     @Test func clientFlagsAreAcceptedAndIgnored() {
         let plain = Self.result([])
-        let client = ["--backend", "vllm", "--endpoint", "/v1/completions", "--host", "127.0.0.1", "--port", "8000", "--base-url", "http://127.0.0.1:8000",
-                      "--served-model-name", "mixtral", "--disable-tqdm", "--label", "nightly", "--ready-check-timeout-sec", "600", "--trust-remote-code"]
+        let client = ["--endpoint", "/v1/completions", "--host", "127.0.0.1", "--port", "8000", "--base-url", "http://127.0.0.1:8000",
+                      "--served-model-name", "mixtral", "--disable-tqdm", "--ready-check-timeout-sec", "600", "--trust-remote-code"]
         let r = Self.result(client)
         #expect(plain.code == 0 && r.code == 0, "\(r.err)")
         #expect(r.out == plain.out, "client flags changed the result")

@@ -62,11 +62,21 @@ public enum VLLMResult {
         let dir = a.string("--result-dir") ?? "."
         if let name = a.string("--result-filename") { return dir == "." ? name : dir + "/" + name }
         let hf = a.string("--engine") == "hf"
-        let rate: String = hf ? "inf" : (try a.double("--request-rate")).map { $0.isFinite ? ($0 == $0.rounded() ? String(format: "%.1f", $0) : JSONWriter.number($0)) : "inf" } ?? "inf"
+        // Python's f"{float}": 5.0, 2.5, inf.
+        func py(_ x: Double) -> String { x.isFinite ? (x == x.rounded() ? String(format: "%.1f", x) : JSONWriter.number(x)) : "inf" }
+        let rate: String = hf ? "inf" : (try a.double("--request-rate")).map(py) ?? "inf"
         let conc = hf ? "" : ((try a.positiveInt("--max-concurrency")).map { "-concurrency\($0)" } ?? "")
         let model = (a.string("--model") ?? "model").split(separator: "/").last.map(String.init) ?? "model"
-        let name = "\(hf ? "hf" : "vllm")-\(rate)qps\(conc)-\(model.hasSuffix(".json") ? String(model.dropLast(5)) : model).json"
+        let label = hf ? "hf" : (a.string("--label") ?? backend(a))
+        let traffic = !hf && a.has("--ramp-up-strategy")
+            ? "ramp-up-\(a.string("--ramp-up-strategy")!)-\(try a.int("--ramp-up-start-rps") ?? 0)qps-\(try a.int("--ramp-up-end-rps") ?? 0)qps"
+            : "\(rate)qps"
+        let name = "\(label)-\(traffic)\(conc)-\(model.hasSuffix(".json") ? String(model.dropLast(5)) : model).json"
         return dir == "." ? name : dir + "/" + name
+    }
+
+    /// vllm bench serve's `--backend` (0.24's default: openai), which its result file records and names itself by.
+    static func backend(_ a: ParsedArguments) -> String { a.string("--backend") ?? "openai" 
     }
 
     /// vLLM's percentile key: p99, p99.9.
@@ -115,7 +125,10 @@ public enum VLLMResult {
         let model = a.string("--model") ?? o.deployment.model.name
         let rate = try a.double("--request-rate")
         var f: [(String, Any)] = [
-            ("date", try date()), ("backend", hf ? "hf" : "vllm"), ("model_id", model), ("tokenizer_id", a.string("--tokenizer") ?? model),
+            ("date", try date())]
+        // vLLM 0.24's keys: endpoint_type (the same as backend), backend, label (null unless --label).
+        f += hf ? [("backend", "hf")] : [("endpoint_type", backend(a)), ("backend", backend(a)), ("label", a.string("--label") as Any? ?? NSNull())]
+        f += [("model_id", model), ("tokenizer_id", a.string("--tokenizer") ?? model),
             ("num_prompts", r.completed + r.failed),
             ("request_rate", hf ? "inf" as Any : (rate.map { $0.isFinite ? $0 as Any : "inf" } ?? "inf")),
             ("burstiness", hf ? 1.0 : (try a.double("--burstiness") ?? 1.0)),
