@@ -32,6 +32,22 @@ public struct Manifest: Sendable {
                                  "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
                                  "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu", "elapsed_time", "kv_cache_capacity_tokens", "avg_latency"]
 
+    /// A percentile key as `vllm bench serve --metric-percentiles` writes it (`p90_ttft_ms`, `p99.9_itl_ms`): the
+    /// percentile and the metric (ttft, tpot, itl, e2el); nil for any other key. Any percentile is compared, from
+    /// the run's latency samples.
+    public static func percentileKey(_ k: String) -> (q: Double, metric: String)? {
+        guard k.hasPrefix("p"), k.hasSuffix("_ms") else { return nil }
+        let parts = k.dropFirst().dropLast(3).split(separator: "_")
+        guard parts.count == 2, let q = Double(parts[0]), q >= 0, q <= 100, ["ttft", "tpot", "itl", "e2el"].contains(String(parts[1])),
+              !parts[0].contains("e"), !parts[0].hasPrefix("+"), !parts[0].hasPrefix("-") else { return nil }
+        return (q, String(parts[1]))
+    }
+
+    /// The metrics of a file's keys: the fixed ones, then any other percentile key, in the file's order.
+    static func metricKeys(_ keys: [String]) -> [String] {
+        Self.metrics.filter(keys.contains) + keys.filter { !Self.metrics.contains($0) && percentileKey($0) != nil }
+    }
+
     /// Keys a run's `measured` may hold beside the metrics, kept as a record and not compared: the harness's
     /// individual repeats behind a median (probe/harness/make_manifest.py).
     public static let measuredRecords = ["repeats_ms"]
@@ -85,7 +101,7 @@ public struct Manifest: Sendable {
         if !j.has("runs") && j.has("completed") && (j.keys ?? []).contains("duration") {
             let args = try Self.argsFromResult(j, given: GivenArgs(runArgs), file: file)
             var measured: [(String, Double)] = []
-            for k in Self.metrics where j.has(k) {
+            for k in Self.metricKeys(j.keys ?? []) where j.has(k) {
                 // A metric of the file must be a number (a malformed one is an error, not left out); 0 is no measurement.
                 let node = try j.require(k)
                 let x = try node.double()
@@ -138,11 +154,11 @@ public struct Manifest: Sendable {
             if let m = e.optional("measured") {
                 guard let keys = m.keys else { throw m.fail("expected an object of metric values, found \(m.described)") }
                 // A misspelt metric is named, not left out (with the others, or leaving none).
-                let unknown = keys.filter { !Self.metrics.contains($0) && !Self.measuredRecords.contains($0) }
+                let unknown = keys.filter { !Self.metrics.contains($0) && !Self.measuredRecords.contains($0) && Self.percentileKey($0) == nil }
                 guard unknown.isEmpty else {
                     throw m.fail("unknown key\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known: \(quotedChoices(Self.metrics + Self.measuredRecords))")
                 }
-                for k in keys.sorted() where Self.metrics.contains(k) {
+                for k in keys.sorted() where Self.metrics.contains(k) || Self.percentileKey(k) != nil {
                     let node = try m.require(k)
                     let x = try node.double()
                     guard x > 0 else { throw node.fail("must be positive, found \(x)") }
@@ -153,7 +169,7 @@ public struct Manifest: Sendable {
                 let full = path.hasPrefix("/") ? path : base + "/" + path
                 resultFiles.append(full)
                 let r = try JSONNode.load(file: full, pythonNonFinite: true)
-                for k in Self.metrics where r.has(k) {
+                for k in Self.metricKeys(r.keys ?? []) where r.has(k) {
                     let node = try r.require(k)
                     let x = try node.double()
                     guard x > 0 else { throw node.fail("must be positive, found \(x)") }
@@ -543,7 +559,12 @@ public enum Validation {
             var err: String? = nil
             for _ in e.runs {
                 if let r = results[j].result {
-                    for (k, v) in r.fields() { if let x = v as? Double { sums[k, default: 0] += x } else if let i = v as? Int { sums[k, default: 0] += Double(i) } }
+                    let f = r.fields()
+                    for (k, v) in f { if let x = v as? Double { sums[k, default: 0] += x } else if let i = v as? Int { sums[k, default: 0] += Double(i) } }
+                    // Percentiles the result's fields do not hold, from its latency samples.
+                    for (k, _) in e.measured where !f.contains(where: { $0.0 == k }) {
+                        if let (q, m) = Manifest.percentileKey(k), let s = r.samples { sums[k, default: 0] += s.percentiles(m, [q])[0] }
+                    }
                 } else { err = results[j].error }
                 j += 1
             }

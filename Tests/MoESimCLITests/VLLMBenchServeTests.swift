@@ -155,6 +155,28 @@ import Serving
         }
     }
 
+    /// Any percentile a result file holds (`--metric-percentiles 50,90,99.9`) is compared, from the run's samples: a
+    /// file moesim wrote is predicted exactly; a manifest's `measured` takes such keys too, and a misspelt one is named.
+    @Test func validateComparesEveryPercentileKey() throws {
+        let dir = try makeTempDir()
+        let r = runCLI(["run", "--model", "olmoe-1b-7b", "--random-input-len", "256", "--random-output-len", "32", "--num-prompts", "40",
+                        "--request-rate", "10", "--metric-percentiles", "50,90,99.9", "--save-result", dir + "/pct.json"])
+        #expect(r.code == 0, "\(r.err)")
+        let v = runCLI(["validate", dir + "/pct.json", "--json", dir + "/v.json"])
+        #expect(v.code == 0, "\(v.err)")
+        let rows = try #require(try object(try String(contentsOfFile: dir + "/v.json", encoding: .utf8))["rows"] as? [[String: Any]])
+        for k in ["p50_ttft_ms", "p90_itl_ms", "p99.9_e2el_ms"] {
+            let row = try #require(rows.first { $0["metric"] as? String == k }, "no row for \(k)")
+            #expect(abs(try #require(row["relative_error"] as? Double)) < 1e-9, "\(row)")
+        }
+        #expect(Manifest.percentileKey("p99.9_itl_ms")! == (99.9, "itl") && Manifest.percentileKey("p1e2_ttft_ms") == nil && Manifest.percentileKey("p90_foo_ms") == nil)
+        let m = dir + "/m.json"
+        try #"{"version": 1, "runs": [{"id": "a", "args": ["--model", "olmoe-1b-7b", "--random-input-len", "64", "--random-output-len", "8", "--num-prompts", "8"], "measured": {"p90_ttft_ms": 30, "p90_tftt_ms": 3}}]}"#
+            .write(toFile: m, atomically: true, encoding: .utf8)
+        let bad = runCLI(["validate", m])
+        #expect(bad.code == 65 && bad.err.contains("'p90_tftt_ms'"), "\(bad.err)")
+    }
+
     /// vLLM's result files as Python writes them: a metric without samples is NaN (read as not measured); a bad
     /// setting is named with its key and value, not turned into odd arrival times.
     @Test func validateNamesBadResultKeysAndReadsPythonsNaN() throws {
