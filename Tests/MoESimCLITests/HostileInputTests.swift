@@ -145,9 +145,9 @@ import Studies
         let run = runCLI(["run", "--model", "olmoe-1b-7b", "--tensor-parallel-size", "2", "--interconnect", dup, "--json"] + Self.small)
         #expect(run.code == 0, "\(run.err)")
         // The only nulls are the unset strategy and vLLM's keys moesim leaves empty (date: output is deterministic;
-        // max_concurrency when unbounded): no non-finite figure.
+        // max_concurrency when unbounded; label without --label): no non-finite figure.
         let nulls = run.out.split(separator: "\n").filter { $0.contains("null") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        #expect(nulls.allSatisfy { ["\"date\": null,", "\"strategy\": null,", "\"max_concurrency\": null,"].contains($0) } && !run.out.lowercased().contains("nan"), "\(run.out)")
+        #expect(nulls.allSatisfy { ["\"date\": null,", "\"strategy\": null,", "\"max_concurrency\": null,", "\"label\": null,"].contains($0) } && !run.out.lowercased().contains("nan"), "\(run.out)")
     }
 
     @Test func saveResultSaysItReplacesAnOutput() throws {

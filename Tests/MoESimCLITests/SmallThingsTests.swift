@@ -35,7 +35,7 @@ import Cluster
         let r = runCLI(["run", "--model", "olmoe-1b-7b", "--save-result", "--result-dir", target] + Self.small)
         #expect(r.code == 0, "\(r.err)")
         let files = try FileManager.default.contentsOfDirectory(atPath: target)
-        #expect(files.count == 1 && files[0].hasPrefix("vllm-") && files[0].hasSuffix(".json"), "\(files)")
+        #expect(files.count == 1 && files[0].hasPrefix("openai-") && files[0].hasSuffix(".json"), "\(files)")
         try "x".write(toFile: dir + "/plain", atomically: true, encoding: .utf8)
         let blocked = runCLI(["run", "--model", "olmoe-1b-7b", "--save-result", "--result-dir", dir + "/plain/sub"] + Self.small)
         #expect(blocked.code == 65 && blocked.err.contains(dir + "/plain/sub"), "\(blocked.err)")
