@@ -336,7 +336,11 @@ public enum RunOptions {
         var overrides: [String: Double] = [:]
         if let v = try a.positiveInt("--max-num-seqs") { overrides["max_num_seqs"] = Double(v) }
         if let v = try a.positiveInt("--max-num-batched-tokens") { overrides["max_num_batched_tokens"] = Double(v) }
-        if let v = try a.positiveInt("--max-cudagraph-capture-size") { overrides["cuda_graph_max_tokens"] = Double(v) }
+        if let v = try a.positiveInt("--max-cudagraph-capture-size") {
+            // The engine profile's own bound for the same parameter (Limits.engineParams): a larger one is no capture size.
+            guard v <= 1_000_000 else { throw a.invalid("--max-cudagraph-capture-size", String(v), "allowed 1...1000000 tokens") }
+            overrides["cuda_graph_max_tokens"] = Double(v)
+        }
         if let v = try a.double("--gpu-memory-utilization") {
             guard v > 0, v <= 1 else { throw a.invalid("--gpu-memory-utilization", a.string("--gpu-memory-utilization")!, "must be in (0, 1]") }
             overrides["gpu_memory_utilization"] = v

@@ -51,6 +51,9 @@ import Studies
               fragments: ["'--all2all-backend' is not used with --data-parallel-size 1"]),
         .init(label: "plan all2all backend with DP 1", args: ["plan", "--model", "olmoe-1b-7b", "-dp", "1", "--all2all-backend", "pplx"], code: 64,
               fragments: ["'--all2all-backend' is not used with --data-parallel-size 1"]),
+        // The release fuzz (seed 18, case 2102): a capture size of Int.max trapped converting back to Int.
+        .init(label: "capture size of Int.max", args: ["run", "--model", "olmoe-1b-7b", "--max-cudagraph-capture-size", "9223372036854775807"] + small,
+              code: 64, fragments: ["'--max-cudagraph-capture-size", "allowed 1...1000000 tokens"]),
         // vLLM's SchedulerConfig: max_num_batched_tokens >= max_num_seqs when max_num_seqs is set; both values and
         // where they came from are named.
         .init(label: "token budget below max-num-seqs", args: ["run", "--model", "olmoe-1b-7b", "--max-num-batched-tokens", "64", "--max-num-seqs", "128"] + small, code: 64,
