@@ -234,8 +234,8 @@ enum PlanCommand {
         if a.has("--top") && a.has("--json") { throw InputError.usage("'--top' shortens the printed table; '--json' lists every plan (leave out one of them)") }
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
-        if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
-        if let n = a.restatedNote { ctx.err(n + "\n") }
+        // Notes wait for an answer: a plan that fails (no shape fits, nothing simulated) ends in its error alone.
+        let notes = [RunOptions.clientNote(a), a.restatedNote].compactMap { $0 }
         // Held flags that leave no plan shape at all are a usage error, before anything runs.
         if search.candidates().isEmpty {
             let given = search.what.heldFixed.map { $0.value.isEmpty ? $0.flag : "\($0.flag) \($0.value)" }.joined(separator: " ")
@@ -254,23 +254,25 @@ enum PlanCommand {
             ranked = try search.run(store: store, threads: threads) { d, n in progress.update(Double(d) / Double(n), detail: "\(d)/\(n) plans simulated") }
         }
         progress.finish()
+        let answered = ranked.contains(where: { $0.result != nil })
+        if answered { for n in notes { ctx.err(n + "\n") } }
         let elapsed = preloaded?.seconds ?? Date().timeIntervalSince(start)
         let frontier = PlanSearch.pareto(ranked)
         if let f = a.string("--svg") {
-            if let n = svgNote { ctx.err(n) }
+            if answered, let n = svgNote { ctx.err(n) }
             try OutputFiles.write(paretoSVG(ranked, frontier: frontier, model: model.name), to: f, flag: "--svg", what: "the chart")
         }
         let top = try a.positiveInt("--top") ?? 15
         let searched = search.searchedDimensions(search.candidates())
         let body = text(ranked, frontier: frontier, elapsed: elapsed, top: top, search: search, searched: searched, held: held) + PlanShards.intervalsText(ranked, seeds: search.seeds, top: top)
         if let f = a.string("--html") {
-            if let n = htmlNote { ctx.err(n) }
+            if answered, let n = htmlNote { ctx.err(n) }
             try Reports.write(Reports.plan(ranked, frontier: frontier, search: search, rankingKey: search.rankingKey, text: body), to: f)
         }
         if a.has("--json") { ctx.out(JSONWriter.write(json(ranked, frontier: frontier, elapsed: elapsed, rankingKey: search.rankingKey, searched: searched, held: held, search: search) + PlanShards.intervalsJSON(ranked, seeds: search.seeds)) + "\n") }
         else { ctx.out(body) }
         // A search that simulated nothing has no answer: its reasons are printed above, and the exit status says so.
-        if !ranked.contains(where: { $0.result != nil }) {
+        if !answered {
             throw InputError.data("no plan could be simulated for \(model.name): all \(ranked.count) candidates were pruned or failed (the reasons are listed\(a.has("--json") ? " in the JSON's plans" : " above"))")
         }
     }

@@ -77,6 +77,15 @@ import Studies
               fragments: ["'--burstiness 0.5'", "--request-rate inf"]),
     ]
 
+    /// A plan that simulates nothing ends in its error alone; its notes (client flags accepted and ignored) come only
+    /// with an answer (release fuzz, seed 18: the note had come before the error).
+    @Test func planNotesComeOnlyWithAnAnswer() {
+        let failed = runCLI(["plan", "--model", "olmoe-1b-7b", "--max-gpus", "2", "--host", "x", "--performance-mode", "1.5"] + Self.small)
+        #expect(failed.code == 65 && failed.err.hasPrefix("Error: no plan could be simulated"), "\(failed.err)")
+        let answered = runCLI(["plan", "--model", "olmoe-1b-7b", "--max-gpus", "1", "--host", "x"] + Self.small)
+        #expect(answered.code == 0 && answered.err.contains("note: --host accepted and ignored"), "\(answered.err)")
+    }
+
     @Test(arguments: badInputs)
     func refusedCleanly(_ c: CLITests.BadInput) {
         let r = runCLI(c.args)
