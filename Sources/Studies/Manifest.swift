@@ -30,7 +30,8 @@ public struct Manifest: Sendable {
 
     public static let metrics = ["output_throughput", "request_throughput", "total_token_throughput", "mean_ttft_ms", "median_ttft_ms",
                                  "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms",
-                                 "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu", "elapsed_time", "kv_cache_capacity_tokens", "avg_latency"]
+                                 "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "output_throughput_per_gpu", "elapsed_time", "kv_cache_capacity_tokens", "avg_latency",
+                                 "max_output_tokens_per_s", "max_concurrent_requests"]
 
     /// A percentile key as `vllm bench serve --metric-percentiles` writes it (`p90_ttft_ms`, `p99.9_itl_ms`): the
     /// percentile and the metric (ttft, tpot, itl, e2el); nil for any other key. Any percentile is compared, from

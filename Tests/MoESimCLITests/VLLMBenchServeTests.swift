@@ -165,7 +165,7 @@ import Serving
         let v = runCLI(["validate", dir + "/pct.json", "--json", dir + "/v.json"])
         #expect(v.code == 0, "\(v.err)")
         let rows = try #require(try object(try String(contentsOfFile: dir + "/v.json", encoding: .utf8))["rows"] as? [[String: Any]])
-        for k in ["p50_ttft_ms", "p90_itl_ms", "p99.9_e2el_ms"] {
+        for k in ["p50_ttft_ms", "p90_itl_ms", "p99.9_e2el_ms", "max_output_tokens_per_s", "max_concurrent_requests"] {
             let row = try #require(rows.first { $0["metric"] as? String == k }, "no row for \(k)")
             #expect(abs(try #require(row["relative_error"] as? Double)) < 1e-9, "\(row)")
         }
