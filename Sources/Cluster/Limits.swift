@@ -201,6 +201,25 @@ public enum Limits {
 }
 
 extension JSONNode {
+    /// A benchmark result file's setting for the `moesim run` flag it stands for (request_rate for --request-rate, ...),
+    /// inside that flag's range (`Limits.flags`); errors name `file`, the key and the value.
+    public func resultSetting(flag: String, file: String, whole: Bool = false) throws -> Double {
+        let bad = { (why: String) in InputError.data("\(file): key '\(self.path)' is \(self.described): \(why)") }
+        guard let v = try? double(), !whole || v == v.rounded() else { throw bad("expected \(Limits.flags[flag]?.description ?? (whole ? "a whole number" : "a number"))") }
+        if let r = Limits.flags[flag], !r.contains(v) { throw bad("out of range; allowed \(r.description)") }
+        return v
+    }
+
+    /// A benchmark result file's `duration`, when it has the key: positive and finite (null stands for Python's NaN or
+    /// Infinity, which result files are read with).
+    public func checkResultDuration(file: String) throws {
+        guard (keys ?? []).contains("duration") else { return }
+        let d = optional("duration")
+        guard let x = try? d?.double(), x > 0, x.isFinite else {
+            throw InputError.data("\(file): key 'duration' is \(d?.described ?? "null (or NaN or Infinity)"): expected the benchmark's positive duration in seconds")
+        }
+    }
+
     /// A number at `key` inside `range`; errors name the file, key, value and the range.
     public func double(_ key: String, in range: ClosedRange<Double>) throws -> Double {
         try require(key).double(in: range)

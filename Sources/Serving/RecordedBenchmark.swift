@@ -65,19 +65,8 @@ public enum RecordedBenchmark {
         var at = [Double](repeating: 0, count: n)
         let capped = node.optional("max_concurrency") != nil
         // The run's settings, checked where they are read: a bad one is named, not turned into odd arrival times.
-        func setting(_ key: String, _ flag: String) throws -> Double? {
-            guard let v = node.optional(key) else { return nil }
-            let bad = { (why: String) in InputError.data("\(file): key '\(key)' is \(v.described): \(why)") }
-            guard let x = try? v.double() else { throw bad("expected \(Limits.flags[flag]?.description ?? "a number")") }
-            if let r = Limits.flags[flag], !r.contains(x) { throw bad("out of range; allowed \(r.description)") }
-            return x
-        }
-        if (node.keys ?? []).contains("duration") {
-            let d = node.optional("duration")
-            guard let x = try? d?.double(), x > 0, x.isFinite else {
-                throw InputError.data("\(file): key 'duration' is \(d?.described ?? "null (or NaN or Infinity)"): expected the benchmark's positive duration in seconds")
-            }
-        }
+        func setting(_ key: String, _ flag: String) throws -> Double? { try node.optional(key)?.resultSetting(flag: flag, file: file) }
+        try node.checkResultDuration(file: file)
         if !capped, let starts = try perRequest("start_times", { try $0.double() }) {
             // The benchmark's start: the last end (start + TTFT + the ITLs) less the duration vLLM measured from it.
             let ttfts = try perRequest("ttfts") { try $0.double() }

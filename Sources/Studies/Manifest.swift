@@ -196,7 +196,7 @@ extension Manifest {
     /// 5%, or the lengths are not the run's). Predicted in the offline usage context, as `vllm bench throughput` runs.
     static func vllmThroughputEntry(_ j: JSONNode, file: String, runArgs: [String], fitStandalone: Bool, name: String) throws -> Entry {
         let g = GivenArgs(runArgs)
-        let n = Int(try resultValue(try j.require("num_requests"), flag: "--num-prompts", file: file, whole: true))
+        let n = Int(try j.require("num_requests").resultSetting(flag: "--num-prompts", file: file, whole: true))
         try g.refuseOverrides([("--num-prompts", "num_requests \(n)")], file: file)
         for (flag, what) in [("--model", "the model (a shipped name, a config.json or a repo id)"), ("--random-input-len", "the prompt length (vLLM's --input-len)"),
                              ("--random-output-len", "the output length (vLLM's --output-len)")] where !g.names.contains(flag) {
@@ -394,14 +394,6 @@ extension Manifest {
     static let datasetFlags = ["--dataset-name", "--dataset-path", "--trace", "--trace-limit", "--trace-time-scale", "--disable-shuffle", "--no-oversample"]
         + RunOptions.datasetFlags.filter { $0.key != "random" }.sorted { $0.key < $1.key }.flatMap(\.value)
 
-    /// A number of a result file that becomes the run flag `flag`: within the flag's range, else an error naming the
-    /// file, the key and the value (not the flag, which the user never typed).
-    static func resultValue(_ node: JSONNode, flag: String, file: String, whole: Bool = false) throws -> Double {
-        let bad = { (why: String) in InputError.data("\(file): key '\(node.path)' is \(node.described): \(why)") }
-        guard let v = try? node.double(), !whole || v == v.rounded() else { throw bad("expected \(Limits.flags[flag]?.description ?? (whole ? "a whole number" : "a number"))") }
-        if let r = Limits.flags[flag], !r.contains(v) { throw bad("out of range; allowed \(r.description)") }
-        return v
-    }
 
     /// `moesim run` flags for the run a vLLM result file describes: `given` (the deployment) first, then each workload
     /// setting the file holds (model_id, num_prompts, mean input and output lengths, request_rate, burstiness,
@@ -410,12 +402,7 @@ extension Manifest {
     public static func argsFromResult(_ r: JSONNode, given g: GivenArgs, file: String) throws -> [String] {
         let given = g.args
         let keys = Set(r.keys ?? [])
-        if keys.contains("duration") {
-            let d = r.optional("duration")
-            guard let x = try? d?.double(), x > 0, x.isFinite else {
-                throw InputError.data("\(file): key 'duration' is \(d?.described ?? "null (or NaN or Infinity)"): expected the benchmark's positive duration in seconds")
-            }
-        }
+        try r.checkResultDuration(file: file)
         // moesim's harness records each request (send time, lengths): replay exactly those requests.
         // So does vLLM's own --save-detailed result (input_lens, output_lens, start_times): RecordedBenchmark.
         if r.has("input_lens") && r.has("output_lens") {
@@ -429,7 +416,7 @@ extension Manifest {
             var args = r.has("send_times") || r.has("provenance") ? try harnessDeployment(r.optional("provenance"), given: given, file: file) : given
             if !args.contains("--model"), let m = try r.optional("model_id")?.string() { args += ["--model", m] }
             args += ["--trace", file]
-            if let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(Int(try resultValue(c, flag: "--max-concurrency", file: file, whole: true)))] }
+            if let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(Int(try c.resultSetting(flag: "--max-concurrency", file: file, whole: true)))] }
             return args
         }
         var args = given
@@ -443,7 +430,7 @@ extension Manifest {
         let completedNode = try r.require("completed")
         let completed = try completedNode.int()
         guard completed > 0 else { throw InputError.data("\(file): 'completed' is 0: no request finished, nothing to compare") }
-        let prompts = try r.optional("num_prompts").map { Int(try resultValue($0, flag: "--num-prompts", file: file, whole: true)) }
+        let prompts = try r.optional("num_prompts").map { Int(try $0.resultSetting(flag: "--num-prompts", file: file, whole: true)) }
         var held: [(flag: String, holds: String)] = [("--num-prompts", prompts.map { "num_prompts \($0)" } ?? "completed \(completed) (the requests that finished)")]
         // Mean lengths from the token totals; a shared prefix given in the flags (vLLM's --random-prefix-len, which the
         // file does not record) is part of each prompt, so the random part is the rest.
@@ -483,14 +470,14 @@ extension Manifest {
             if rate.isString {
                 guard try rate.string() == "inf" else { throw InputError.data("\(file): key 'request_rate' is \(rate.described): expected \(Limits.flags["--request-rate"]!.description) (as vLLM writes it: a number or \"inf\")") }
             } else {
-                args += ["--request-rate", JSONWriter.number(try resultValue(rate, flag: "--request-rate", file: file))]
+                args += ["--request-rate", JSONWriter.number(try rate.resultSetting(flag: "--request-rate", file: file))]
                 if let b = r.optional("burstiness") {
-                    let v = try resultValue(b, flag: "--burstiness", file: file)
+                    let v = try b.resultSetting(flag: "--burstiness", file: file)
                     if v != 1 { args += ["--burstiness", JSONWriter.number(v)] }
                 }
             }
         }
-        if let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(Int(try resultValue(c, flag: "--max-concurrency", file: file, whole: true)))] }
+        if let c = r.optional("max_concurrency") { args += ["--max-concurrency", String(Int(try c.resultSetting(flag: "--max-concurrency", file: file, whole: true)))] }
         return args + ramp
     }
 
@@ -500,7 +487,7 @@ extension Manifest {
         guard let strategy = try Workload.RampUp.strategy(inResult: r, file: file) else { return [] }
         var out = ["--ramp-up-strategy", strategy.rawValue]
         for (key, flag) in [("ramp_up_start_rps", "--ramp-up-start-rps"), ("ramp_up_end_rps", "--ramp-up-end-rps")] {
-            out += [flag, String(Int(try resultValue(try r.require(key), flag: flag, file: file, whole: true)))]
+            out += [flag, String(Int(try r.require(key).resultSetting(flag: flag, file: file, whole: true)))]
         }
         return out
     }
