@@ -146,7 +146,7 @@ enum RunCommand {
         row("Request throughput (req/s):", f2(r.requestThroughput))
         if let g = goodput { row("Request goodput (req/s):", f2(g)) }
         row("Output token throughput (tok/s):", f2(r.outputThroughput))
-        if let p = r.peaks, r.benchLatencyS == nil, d.usageContext != .offline {
+        if let p = r.peaks {
             row("Peak output token throughput (tok/s):", f2(p.maxOutputTokensPerS))
             row("Peak concurrent requests:", f2(Double(p.maxConcurrentRequests)))
         }

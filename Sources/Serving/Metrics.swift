@@ -99,7 +99,8 @@ public struct RunResult: Sendable, Codable {
     public var benchLatencyS: Double? = nil
     /// `vllm bench latency`: each measured iteration's latency (s).
     public var benchLatencies: [Double] = []
-    /// vLLM's peak output tokens in a second and peak concurrent requests (nil where not recorded).
+    /// vLLM's peak output tokens in a second and peak concurrent requests: serving runs only (nil offline, for
+    /// `vllm bench latency`, and where not recorded).
     public var peaks: Peaks? = nil
 
     /// `vllm bench serve`'s `max_output_tokens_per_s` and `max_concurrent_requests` (vllm/benchmarks/serve.py,
@@ -111,32 +112,15 @@ public struct RunResult: Sendable, Codable {
         public init(sendUs: [Double], endUs: [Double], tokens: [TokenInstants]) {
             guard let t0 = sendUs.min(), let t1 = endUs.max(), t1 >= t0 else { maxOutputTokensPerS = 0; maxConcurrentRequests = 0; return }
             let buckets = Int(((t1 - t0) / 1e6).rounded(.up)) + 1
-            // Requests: +1 in the bucket each starts in, -1 after the one it ends in, summed in bucket order (in an
-            // array of the buckets when there are few, else over the sorted changes).
-            var peak = 0
-            if buckets <= 4 * sendUs.count + 1024 {
-                var delta = [Int32](repeating: 0, count: buckets + 1)
-                for (s, e) in zip(sendUs, endUs) {
-                    let a = Int((s - t0) / 1e6), z = min(Int((e - t0) / 1e6), buckets - 1)
-                    if a <= z { delta[a] += 1; delta[z + 1] -= 1 }
-                }
-                var running = 0
-                for d in delta { running += Int(d); peak = max(peak, running) }
-            } else {
-                var events: [(bucket: Int, delta: Int)] = []
-                events.reserveCapacity(2 * sendUs.count)
-                for (s, e) in zip(sendUs, endUs) {
-                    let a = Int((s - t0) / 1e6), z = min(Int((e - t0) / 1e6), buckets - 1)
-                    if a <= z { events.append((a, 1)); events.append((z + 1, -1)) }
-                }
-                events.sort { ($0.bucket, $0.delta) < ($1.bucket, $1.delta) }
-                var running = 0, i = 0
-                while i < events.count {
-                    let b = events[i].bucket
-                    while i < events.count && events[i].bucket == b { running += events[i].delta; i += 1 }
-                    peak = max(peak, running)
-                }
+            // Requests: +1 in the bucket each starts in, -1 after the one it ends in, summed in bucket order (a
+            // dictionary of the buckets that change: a trace spread over days holds few of its seconds' buckets).
+            var delta: [Int: Int] = [:]
+            for (s, e) in zip(sendUs, endUs) {
+                let a = Int((s - t0) / 1e6), z = min(Int((e - t0) / 1e6), buckets - 1)
+                if a <= z { delta[a, default: 0] += 1; delta[z + 1, default: 0] -= 1 }
             }
+            var running = 0, peak = 0
+            for b in delta.keys.sorted() { running += delta[b]!; peak = max(peak, running) }
             maxConcurrentRequests = peak
             // Tokens: the instants come in time order within each list; a bucket's count is summed over the lists.
             var perBucket: [Int: Double] = [:]
@@ -200,7 +184,7 @@ public struct RunResult: Sendable, Codable {
             ("request_throughput", requestThroughput), ("output_throughput", outputThroughput),
             ("total_token_throughput", totalTokenThroughput),
         ]
-        if let p = peaks, !offline, benchLatencyS == nil {
+        if let p = peaks {
             f += [("max_output_tokens_per_s", p.maxOutputTokensPerS), ("max_concurrent_requests", p.maxConcurrentRequests)]
         }
         for (name, s) in [("ttft", ttftMs), ("tpot", tpotMs), ("itl", itlMs), ("e2el", e2elMs)] {

@@ -412,8 +412,9 @@ public struct VLLMSimulator {
         // ITLs repeat (a decode step gives every sequence the same one): kept as runs, memory per step, not per token.
         var itl = RunLengthSample()
         /// When tokens reached the client, run-length coded (a step's tokens share their instant), for vLLM's peak
-        /// output tokens a second (`RunResult.Peaks`); nil once it grew past `Peaks.maxInstants`.
-        var tokenInstants: TokenInstants? = TokenInstants()
+        /// output tokens a second (`RunResult.Peaks`, a serving figure): nil offline, and once it grew past
+        /// `TokenInstants.maxInstants`.
+        var tokenInstants: TokenInstants?
         let detailed: Bool
         var reqITL: [[Double]]
         var lastCompletion = 0.0
@@ -478,6 +479,7 @@ public struct VLLMSimulator {
                 throw InputError.data(String(format: "%@: no memory left for the KV cache under %@ on %@ (weights %.1f GB + reserve %.1f GB of %.1f GB)",
                                              d.model.name, d.plan.vllmFlags, d.gpu.name, mem.weightBytes / 1e9, mem.reserveBytes / 1e9, mem.budgetBytes / 1e9))
             }
+            self.tokenInstants = d.usageContext == .offline ? nil : TokenInstants()
             self.reqs = sim.workload.requests
             let reqs = self.reqs
             self.n = reqs.count
