@@ -40,7 +40,7 @@ enum PlanCommand {
             OptionSpec("--shard", "<K/N>", "Simulate only shard K (0..N-1) of N of the search into --out; 'moesim merge' prints the whole plan. N alone: K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX."),
             OptionSpec("--out", "<dir>", "With --shard: where the shard's results go.", default: "plan-shard-K-of-N"),
             OptionSpec("--include-disaggregated", nil, "Also search disaggregated prefill/decode (xPyD instances of each single-instance plan)."),
-        ] + whatIfOptions + RunOptions.clientNoOps)
+        ] + whatIfOptions + RunOptions.clientNoOps + RunOptions.resultNaming)
 
     /// Every deployment and workload flag of `run` plan does not define itself: a searched dimension given here is held
     /// at that value, any other is applied to every candidate (`held_fixed` in the output). `run`'s output flags are
@@ -235,7 +235,7 @@ enum PlanCommand {
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         // Notes wait for an answer: a plan that fails (no shape fits, nothing simulated) ends in its error alone.
-        let notes = [RunOptions.clientNote(a), a.restatedNote].compactMap { $0 }
+        let notes = [RunOptions.clientNote(a, also: RunOptions.resultNaming), a.restatedNote].compactMap { $0 }
         // Held flags that leave no plan shape at all are a usage error, before anything runs.
         if search.candidates().isEmpty {
             let given = search.what.heldFixed.map { $0.value.isEmpty ? $0.flag : "\($0.flag) \($0.value)" }.joined(separator: " ")

@@ -28,7 +28,7 @@ enum RunCommand {
             --dataset-name random --random-input-len 128 --random-output-len 128 --num-prompts 100 --max-concurrency 64
         """,
         arguments: [],
-        options: RunOptions.deployment + RunOptions.workload + RunOptions.output + RunOptions.clientNoOps)
+        options: RunOptions.deployment + RunOptions.workload + RunOptions.output + RunOptions.clientNoOps + RunOptions.resultNaming)
 
     static func execute(_ args: [String], _ ctx: Context) throws {
         let a = try ParsedArguments(args, options: spec.options)

@@ -115,14 +115,12 @@ public enum RunOptions {
     /// stderr that they were ignored (`clientNote`). `--ignore-eos` is how moesim always runs (every request generates
     /// all its requested tokens), so it is accepted without a note.
     public static let clientNoOps: [OptionSpec] = [
-        OptionSpec("--backend", "<name>", "vllm bench serve: the HTTP client's API backend (default openai); moesim's result file records it and is named by it, as vLLM's is."),
         OptionSpec("--endpoint", "<path>", "vllm bench serve: the API path; accepted and ignored."),
         OptionSpec("--host", "<host>", "vllm bench serve: the server's host; accepted and ignored."),
         OptionSpec("--port", "<port>", "vllm bench serve: the server's port; accepted and ignored."),
         OptionSpec("--base-url", "<url>", "vllm bench serve: the server's URL; accepted and ignored."),
         OptionSpec("--served-model-name", "<name>", "vllm bench serve: the model name the server answers to; accepted and ignored."),
         OptionSpec("--disable-tqdm", nil, "vllm bench serve: no progress bar; accepted and ignored."),
-        OptionSpec("--label", "<label>", "vllm bench serve: a label for the result, recorded in the result file and the start of its name (in place of the backend), as vLLM does."),
         OptionSpec("--ready-check-timeout-sec", "<s>", "vllm bench serve: how long to wait for the server; accepted and ignored."),
         OptionSpec("--trust-remote-code", nil, "vllm bench serve: trust the tokenizer's remote code; accepted and ignored."),
         OptionSpec("--num-warmups", "<n>", "vllm bench serve: warm-up requests before the measured ones; accepted and ignored (moesim's engine starts warm)."),
@@ -131,10 +129,17 @@ public enum RunOptions {
         OptionSpec("--ignore-eos", nil, "vllm bench serve: generate every requested token; moesim always does, so it changes nothing."),
     ]
 
-    /// The note for `clientNoOps` given (other than `--ignore-eos`), or nil.
-    public static func clientNote(_ a: ParsedArguments) -> String? {
-        // --backend and --label name the result file and are recorded in it, as vLLM's are: not ignored.
-        let given = clientNoOps.map(\.name).filter { !["--ignore-eos", "--backend", "--label"].contains($0) && a.has($0) }
+    /// `vllm bench serve` flags that name its result file and are recorded in it: `run` does as vLLM does with them;
+    /// where no vLLM result file is written (`plan`), they are client no-ops like the others.
+    public static let resultNaming: [OptionSpec] = [
+        OptionSpec("--backend", "<name>", "vllm bench serve: the HTTP client's API backend (default openai); run's result file records it and is named by it, as vLLM's is."),
+        OptionSpec("--label", "<label>", "vllm bench serve: a label for the result, recorded in run's result file and the start of its name (in place of the backend), as vLLM does."),
+    ]
+
+    /// The note for `clientNoOps` given (other than `--ignore-eos`), and `also`'s (flags the command has no use for
+    /// either), or nil.
+    public static func clientNote(_ a: ParsedArguments, also: [OptionSpec] = []) -> String? {
+        let given = (clientNoOps + also).map(\.name).filter { $0 != "--ignore-eos" && a.has($0) }
         guard !given.isEmpty else { return nil }
         return "note: \(given.joined(separator: ", ")) accepted and ignored: \(given.count == 1 ? "it" : "they") only concern\(given.count == 1 ? "s" : "") vllm bench serve's HTTP client and server"
             + (given.contains("--trust-remote-code") ? " (--trust-remote-code: loading the tokenizer's code)" : "") + ", not what is simulated"
