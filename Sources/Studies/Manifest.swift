@@ -44,9 +44,12 @@ public struct Manifest: Sendable {
         return (q, String(parts[1]))
     }
 
+    /// A key validate compares: one of `metrics`, or any percentile key.
+    static func isMetric(_ k: String) -> Bool { Self.metrics.contains(k) || percentileKey(k) != nil }
+
     /// The metrics of a file's keys: the fixed ones, then any other percentile key, in the file's order.
     static func metricKeys(_ keys: [String]) -> [String] {
-        Self.metrics.filter(keys.contains) + keys.filter { !Self.metrics.contains($0) && percentileKey($0) != nil }
+        Self.metrics.filter(keys.contains) + keys.filter { !Self.metrics.contains($0) && isMetric($0) }
     }
 
     /// Keys a run's `measured` may hold beside the metrics, kept as a record and not compared: the harness's
@@ -155,11 +158,11 @@ public struct Manifest: Sendable {
             if let m = e.optional("measured") {
                 guard let keys = m.keys else { throw m.fail("expected an object of metric values, found \(m.described)") }
                 // A misspelt metric is named, not left out (with the others, or leaving none).
-                let unknown = keys.filter { !Self.metrics.contains($0) && !Self.measuredRecords.contains($0) && Self.percentileKey($0) == nil }
+                let unknown = keys.filter { !Self.isMetric($0) && !Self.measuredRecords.contains($0) }
                 guard unknown.isEmpty else {
                     throw m.fail("unknown key\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known: \(quotedChoices(Self.metrics + Self.measuredRecords))")
                 }
-                for k in keys.sorted() where Self.metrics.contains(k) || Self.percentileKey(k) != nil {
+                for k in keys.sorted() where Self.isMetric(k) {
                     let node = try m.require(k)
                     let x = try node.double()
                     guard x > 0 else { throw node.fail("must be positive, found \(x)") }

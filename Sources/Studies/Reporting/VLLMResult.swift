@@ -76,8 +76,7 @@ public enum VLLMResult {
     }
 
     /// vllm bench serve's `--backend` (0.24's default: openai), which its result file records and names itself by.
-    static func backend(_ a: ParsedArguments) -> String { a.string("--backend") ?? "openai" 
-    }
+    static func backend(_ a: ParsedArguments) -> String { a.string("--backend") ?? "openai" }
 
     /// vLLM's percentile key: p99, p99.9.
     public static func pKey(_ p: Double) -> String { p == p.rounded() ? String(Int(p)) : JSONWriter.number(p) }
