@@ -175,6 +175,18 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// Decoder layers with routed experts (one fused-MoE call each per forward).
     public var moeLayers: Int { (0..<layers).reduce(0) { $0 + (fusedMoEOps(layer: $1) > 0 ? 1 : 0) } }
 
+    /// Operations a step's attention runs from the host beyond those `hostOps` counts, by what the step holds: vLLM
+    /// 0.24's MLA layer (`MLAAttention.forward_impl`) runs the prompt tokens through one path (`forward_mha`: the
+    /// KV up-projection GEMM, the K concatenation, the attention, the output copy: 4) and the decode tokens through
+    /// the absorbed one (`forward_mqa`: a batched GEMM either side of the attention: 3), each only when the step has
+    /// such tokens, while `hostOps` counts the absorbed path alone. A step with prompt chunks therefore runs 1 more
+    /// operation a layer, and one with prompt chunks and decodes 4 more. This is host work between a piecewise graph's
+    /// pieces as well as in a step without graphs. GQA's attention is one call whatever the step holds (0).
+    public func extraAttentionHostOps(decodes: Bool, prompts: Bool) -> Int {
+        guard case .mla = attention, prompts else { return 0 }
+        return layers * (4 + (decodes ? 3 : 0) - 3)
+    }
+
     /// Operations a whole forward's decoder layers run from the host without CUDA graphs (`hostOps(layer:)`).
     public var hostOps: Int { (0..<layers).reduce(0) { $0 + hostOps(layer: $1) } }
 

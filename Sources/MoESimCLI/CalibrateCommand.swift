@@ -78,12 +78,13 @@ enum CalibrateCommand {
 enum ValidateCommand {
     static let spec = CommandSpec(
         name: "validate", abstract: "Compare predictions with measured runs, metric by metric.",
-        usage: "moesim validate <manifest.json> [--engine-profile <name|file>] [--json <file>]",
+        usage: "moesim validate <manifest.json> [--engine-profile <name|file>] [--json <file>] [--steps <file.csv>]",
         discussion: "Prints metric, measured, predicted and error per run, then MAPE and the largest error, for the fit runs (in-sample) and the held-out runs separately. A run that could not be predicted has its error printed once below the rows and makes the command exit 65.",
         arguments: [("<manifest.json>", "Measured runs (see profiles/README.md), or one vLLM benchmark result file (--save-result) with --run-args=\"<deployment flags>\".")],
         options: [
             OptionSpec("--engine-profile", "<name|file>", "Use this engine profile for every run of its engine kind.", default: "each run's own"),
             OptionSpec("--json", "<file>", "Also write the rows and summaries as JSON."),
+            OptionSpec("--steps", "<file.csv>", "Also write every compared step of the manifest's step traces, one CSV line each: what it ran (tokens, decodes and their context, prompt chunks), vLLM's and moesim's CUDA-graph mode, measured and predicted time with the prediction's GPU and host parts."),
             OptionSpec("--run-args", "<flags>", "With a vLLM result file in place of the manifest: the moesim run flags it lacks (the deployment), written --run-args=\"--gpu h100-sxm-80gb -tp 2\"."),
             OptionSpec("--threads", "<n>", "Worker threads.", default: "the number of cores"),
         ])
@@ -97,8 +98,15 @@ enum ValidateCommand {
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         RunOptions.preflight(manifest.entries.flatMap(\.runs), store: store)
         let jsonNote = try a.string("--json").flatMap { try OutputFiles.check($0, flag: "--json", inputs: OutputFiles.inputs(a, except: nil, extra: manifest.inputFiles), store: store) }
+        let stepsNote = try a.string("--steps").flatMap { try OutputFiles.check($0, flag: "--steps", inputs: OutputFiles.inputs(a, except: nil, extra: manifest.inputFiles), store: store) }
         let rows = Validation.predict(manifest, store: store, engine: engine, threads: threads)
         ctx.out(table(rows))
+        if let f = a.string("--steps") {
+            let lines = rows.flatMap { r in r.stepTable?.csvLines(id: r.id, fit: r.fit) ?? [] }
+            if lines.isEmpty { ctx.err("note: --steps: \(file) has no step trace that could be replayed; \(f) holds only the header\n") }
+            if let n = stepsNote { ctx.err(n) }
+            try OutputFiles.write(([Validation.StepTable.header] + lines).joined(separator: "\n") + "\n", to: f, flag: "--steps", what: "the steps")
+        }
         if let j = a.string("--json") {
             let fs: [(String, Any)] = [
                 ("manifest", file),

@@ -358,6 +358,11 @@ enum ExplainCommand {
                 ?? "at the profile's reference host; '--host-speed' scales it")
         var s = String(format: "\nEngine core (vLLM host work %@):\n  %@: host %.3f ms against GPU %.3f ms, so the step takes %.3f ms%@\n",
                        host, mode, r.hostUs / 1e3, r.gpuUs / 1e3, r.stepUs / 1e3, d.param("async_scheduling") >= 0.5 ? " (async scheduling: the longer of the two)" : " (host and GPU one after the other)")
+        let extra = rank.prefillSequences > 0 && r.mode != "FULL" ? d.model.extraAttentionHostOps(decodes: rank.decodeSequences > 0, prompts: true) : 0
+        if extra > 0 {
+            s += String(format: "  MLA runs the prompt tokens through their own attention path%@: %d more operations (%d a layer) at %.0f us each\n",
+                        rank.decodeSequences > 0 ? " beside the decodes' absorbed one" : "", extra, extra / max(1, d.model.layers), VLLMSimulator.eagerHost(d).operationUs)
+        }
         if r.mode == "NONE" {
             let m = d.model
             let perLayer = Set((0..<m.layers).map { m.hostOps(layer: $0) }).sorted().map(String.init).joined(separator: " or ")

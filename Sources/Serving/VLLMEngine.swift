@@ -58,6 +58,9 @@ public struct VLLMSimulator {
         /// vLLM 0.24's engine loop (see `advance`): host time of a piecewise-graph step's layers, per token, async
         /// scheduling, padding to the CUDA-graph capture sizes, and the latency from a step's end to the client.
         var piecewiseHostUs = 0.0, perTokenUs = 0.0, outputLatencyUs = 0.0, eagerTokenUs = 0.0
+        /// Host time of the attention operations a step with prompt chunks runs beyond `hostOps` (MLA's second path,
+        /// `ModelArchitecture.extraAttentionHostOps`), without and with decodes beside them, outside full graphs.
+        var promptAttentionHostUs = 0.0, mixedAttentionHostUs = 0.0
         var asyncScheduling = false, padding = false
         /// Sizes up to this are all captured (--performance-mode interactivity); 0 otherwise.
         var fineCaptureMax = 0
@@ -79,8 +82,10 @@ public struct VLLMSimulator {
         /// scheduling) just the step's end: then its tokens reach the client after the engine core has launched the
         /// next step (`Core.flushPending`).
         @discardableResult
-        mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, kvUsage: Double, emitted: Int, deferred: Bool = false) -> Double {
-            let (c, hostUs) = stepParts(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode, extraHostUs: pendingHostUs)
+        mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
+                              kvUsage: Double, emitted: Int, deferred: Bool = false) -> Double {
+            let (c, hostUs) = stepParts(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
+                                        withDecodes: withDecodes, extraHostUs: pendingHostUs)
             pendingHostUs = 0
             lastStart = now
             lastHost = hostUs
@@ -103,7 +108,8 @@ public struct VLLMSimulator {
 
         /// A step's time: the GPU time `gpuStep` with the engine's host time in `overhead` (as it adds to or hides
         /// behind the GPU time), and the host time itself (launches plus engine-core work).
-        func stepParts(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, extraHostUs: Double = 0) -> (StepBreakdown, Double) {
+        func stepParts(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
+                       extraHostUs: Double = 0) -> (StepBreakdown, Double) {
             var c = gpuStep
             // The host launches every layer's kernels when the step runs without CUDA graphs (too many tokens for
             // the captured graphs, --enforce-eager, or DP where it disables them), and each layer's attention
@@ -112,6 +118,7 @@ public struct VLLMSimulator {
             let mode = graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode)
             var launch = mode == .none ? eagerHostUs : (mode == .piecewise ? piecewiseHostUs : 0)
             if mode == .none && eagerTokenUs != 0 { launch += eagerTokenUs * Double(maxTokens) }
+            if mode != .full && !uniformDecode { launch += withDecodes ? mixedAttentionHostUs : promptAttentionHostUs }
             var host = (stepOverheadUs + perSeqUs * Double(maxSequences)) + dpSyncUs
             if perTokenUs != 0 { host += perTokenUs * Double(maxTokens) }
             if extraHostUs != 0 { host += extraHostUs }
@@ -241,6 +248,9 @@ public struct VLLMSimulator {
                               stepOverheadUs: d.hostParam("step_overhead_us"), perSeqUs: d.hostParam("per_seq_overhead_us"),
                               dpSyncUs: dp > 1 ? d.hostParam("dp_sync_us") : 0, frontendPerTokenUs: d.hostParam("frontend_per_token_us"))
         clock.piecewiseHostUs = Double(d.model.layers) * d.hostParam("piecewise_layer_host_us")
+        let opUs = eagerHost(d).operationUs
+        clock.promptAttentionHostUs = Double(d.model.extraAttentionHostOps(decodes: false, prompts: true)) * opUs
+        clock.mixedAttentionHostUs = Double(d.model.extraAttentionHostOps(decodes: true, prompts: true)) * opUs
         clock.perTokenUs = d.hostParam("per_token_overhead_us")
         clock.eagerTokenUs = d.hostParam("eager_token_host_us")
         clock.outputLatencyUs = d.hostParam("output_latency_us")
@@ -343,7 +353,8 @@ public struct VLLMSimulator {
             var padded = b
             if clock.padding && mode != .none { padded.tokens = clock.paddedTokens(b.tokens) }
             let gpu = cost.stepCost([padded], pick: &pick)
-            let (c, host) = clock.stepParts(gpu, maxTokens: b.tokens, maxSequences: b.sequences, uniformDecode: uniform)
+            let (c, host) = clock.stepParts(gpu, maxTokens: b.tokens, maxSequences: b.sequences, uniformDecode: uniform,
+                                            withDecodes: b.decodeSequences > 0)
             return ReplayedStep(gpuUs: gpu.gpu, hostUs: host, stepUs: c.total, mode: mode == .full ? "FULL" : (mode == .piecewise ? "PIECEWISE" : "NONE"))
         }
     }
@@ -754,8 +765,11 @@ public struct VLLMSimulator {
             }
             // Step time, then the outputs: tokens sampled this step, streamed by the API server.
             let (maxTokens, maxSequences) = largestBatch
-            var uniformDecode = true
-            for r in 0..<dp where batches[r].prefillSequences > 0 { uniformDecode = false }
+            var uniformDecode = true, withDecodes = false
+            for r in 0..<dp {
+                if batches[r].prefillSequences > 0 { uniformDecode = false }
+                if batches[r].decodeSequences > 0 { withDecodes = true }
+            }
             padForGraphs(maxTokens: maxTokens, uniformDecode: uniformDecode)
             var gpuStep = cost.stepCost(batches, pick: &pick)
             if specK > 0 {
@@ -772,7 +786,7 @@ public struct VLLMSimulator {
             }
             let start = clock.now
             let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
-                                        kvUsage: kvUsage, emitted: emitted, deferred: deferOutputs)
+                                        withDecodes: withDecodes, kvUsage: kvUsage, emitted: emitted, deferred: deferOutputs)
             if deferOutputs {
                 // The last step's tokens go out now that this one is launched; this step's wait for the next.
                 flushPending(sq, at: start + clock.lastHost)

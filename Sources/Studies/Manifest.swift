@@ -527,9 +527,31 @@ public enum Validation {
         /// A step trace's steps by the CUDA-graph mode vLLM ran them in, and how often the model chose the same mode.
         public var stepModes: [(mode: String, steps: Int, measuredMs: Double, predictedMs: Double, medianError: Double)] = []
         public var modeAgreement: Double? = nil
+        /// A step trace's steps one by one, for `validate --steps`: what each ran, measured and replayed.
+        public var stepTable: StepTable? = nil
         /// Signed relative error (predicted - measured) / measured; for a step trace, the median over its steps.
         public var relativeError: Double? { stepMedianError ?? predicted.map { ($0 - measured) / measured } }
         public var isStepTrace: Bool { stepAbsErrors != nil }
+    }
+
+    /// A step trace's compared steps: each one's batch and the CUDA-graph mode vLLM recorded, its measured time (µs),
+    /// and moesim's replay of it.
+    public struct StepTable: Sendable {
+        public var batches: [BatchShape], recordedModes: [String], measuredUs: [Double]
+        public var replayed: [VLLMSimulator.ReplayedStep]
+
+        /// The CSV header and one line per step (times in ms), each line led by the entry's id and split.
+        public static let header = "id,fit,step,recorded_mode,predicted_mode,tokens,decodes,decode_context,prefills,prefill_context,measured_ms,predicted_ms,predicted_gpu_ms,predicted_host_ms,error"
+        public func csvLines(id: String, fit: Bool) -> [String] {
+            func ms(_ us: Double) -> String { String(format: "%.4f", us / 1e3) }
+            let quoted = id.contains(",") || id.contains("\"") ? "\"" + id.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : id
+            return batches.indices.map { i in
+                let b = batches[i], p = replayed[i]
+                return [quoted, fit ? "fit" : "held_out", "\(i)", recordedModes[i], p.mode, "\(b.tokens)", "\(b.decodeSequences)",
+                        String(format: "%.0f", b.decodeContext), "\(b.prefillSequences)", String(format: "%.0f", b.prefillContext),
+                        ms(measuredUs[i]), ms(p.stepUs), ms(p.gpuUs), ms(p.hostUs), String(format: "%.4f", p.stepUs / measuredUs[i] - 1)].joined(separator: ",")
+            }
+        }
     }
 
     /// Predicts every entry (the runs of a group averaged), in parallel over `threads`; deterministic.
@@ -588,6 +610,8 @@ public enum Validation {
             row.stepLoss = c.meanSquaredLogError
             row.stepModes = c.byMode
             row.modeAgreement = c.modeAgreement
+            row.stepTable = StepTable(batches: trace.steps.map(\.batch), recordedModes: trace.steps.map(\.recordedMode),
+                                      measuredUs: c.measuredUs, replayed: c.replayed)
         } catch { row.error = "\(error)"; row.runFailed = true }
         return [row]
     }

@@ -99,3 +99,45 @@ import Cluster
         #expect(abs(eager - Double(em.hostOps) * 70) < 1e-9)
     }
 }
+
+/// vLLM 0.24's MLA layer runs prompt tokens and decode tokens through two attention paths (forward_mha, forward_mqa),
+/// so a DeepSeek step with prompt chunks pays more host operations outside full graphs than `hostOps` counts (one a
+/// layer), and one with decodes beside them four; a GQA model's attention is one call whatever the step holds.
+@Suite struct MLAAttentionPathTests {
+    @Test func mixedMLAStepsPayTheSecondPathOnTheHost() throws {
+        var d = try deployment("deepseek-v2-lite", gpu: "h200-sxm-141gb")
+        d.engine.params["eager_op_host_us"] = 50
+        d.engine.params["host_speed_reference_s"] = 0
+        let m = d.model
+        #expect(m.extraAttentionHostOps(decodes: true, prompts: false) == 0)
+        #expect(m.extraAttentionHostOps(decodes: false, prompts: true) == m.layers)
+        #expect(m.extraAttentionHostOps(decodes: true, prompts: true) == 4 * m.layers)
+        let olmoe = try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb").model
+        #expect(olmoe.extraAttentionHostOps(decodes: true, prompts: true) == 0)
+
+        func batch(decodes: Int, prompt: Int) -> BatchShape {
+            var b = BatchShape()
+            for _ in 0..<decodes { b.addDecode(context: 600) }
+            if prompt > 0 { b.addPrefill(chunk: prompt, prefix: 0, samples: true) }
+            return b
+        }
+        // Replayed alone (piecewise graphs: 62 decodes and a 388-token chunk; without graphs past the capture size),
+        // the mixed step's host time is the prompt-only step's plus three operations a layer, the decode-only step
+        // (one full graph) pays none of it.
+        let steps = try VLLMSimulator.replaySteps([batch(decodes: 62, prompt: 388), batch(decodes: 0, prompt: 450),
+                                                   batch(decodes: 62, prompt: 2000), batch(decodes: 0, prompt: 2062),
+                                                   batch(decodes: 62, prompt: 0)], deployment: d, seed: 0)
+        #expect(steps.map(\.mode) == ["PIECEWISE", "PIECEWISE", "NONE", "NONE", "FULL"])
+        let perSeq = d.hostParam("per_seq_overhead_us")
+        // The two steps of a pair differ in sequences (63 against 1) and nothing else on the host.
+        let seqs = 62 * perSeq
+        #expect(abs(steps[0].hostUs - steps[1].hostUs - seqs - 3 * 50 * Double(m.layers)) < 1e-6)
+        #expect(abs(steps[2].hostUs - steps[3].hostUs - seqs - 3 * 50 * Double(m.layers)) < 1e-6)
+        // With the profile's per-operation cost at zero (a profile that prices layers), nothing is added.
+        var perLayer = d
+        perLayer.engine.params["eager_op_host_us"] = 0
+        perLayer.engine.params["eager_layer_host_us"] = 100
+        let p = try VLLMSimulator.replaySteps([batch(decodes: 62, prompt: 388), batch(decodes: 0, prompt: 450)], deployment: perLayer, seed: 0)
+        #expect(abs(p[0].hostUs - p[1].hostUs - seqs) < 1e-6)
+    }
+}
