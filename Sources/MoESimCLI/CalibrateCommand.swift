@@ -97,8 +97,9 @@ enum ValidateCommand {
         let engine = try a.string("--engine-profile").map { try store.engine($0) }
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         RunOptions.preflight(manifest.entries.flatMap(\.runs), store: store)
-        let jsonNote = try a.string("--json").flatMap { try OutputFiles.check($0, flag: "--json", inputs: OutputFiles.inputs(a, except: nil, extra: manifest.inputFiles), store: store) }
-        let stepsNote = try a.string("--steps").flatMap { try OutputFiles.check($0, flag: "--steps", inputs: OutputFiles.inputs(a, except: nil, extra: manifest.inputFiles), store: store) }
+        let inputs = OutputFiles.inputs(a, except: nil, extra: manifest.inputFiles)
+        let jsonNote = try a.string("--json").flatMap { try OutputFiles.check($0, flag: "--json", inputs: inputs, store: store) }
+        let stepsNote = try a.string("--steps").flatMap { try OutputFiles.check($0, flag: "--steps", inputs: inputs, store: store) }
         let rows = Validation.predict(manifest, store: store, engine: engine, threads: threads)
         ctx.out(table(rows))
         if let f = a.string("--steps") {
