@@ -401,3 +401,14 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, eighteent
            "offline after a warm-up and serving on a fresh host, every run held out, written by make_jobs.py.",
            "jobs": jobs_r}, open(os.path.join(here, "jobs-h200-r.json"), "w"), indent=1)
 print("eighteenth session, second series:", len(jobs_r), "jobs;", sum(len(j["runs"]) for j in jobs_r), "runs")
+# The twentieth session (2026-12-05): does the engine core's host speed follow the vCPU it runs on? Qwen3-30B-A3B's
+# and DeepSeek-V2-Lite's serving grids (their graphless mixed steps wait on the host and switched between about 50 and
+# 85 ms within runs on the fifteenth and sixteenth sessions' hosts), with the step logger now recording the vCPU of
+# every step (the `cpu` column), between two probe/vllm/vcpu_scan.py scans of every vCPU's speed. Every run held out
+# (ids s/...).
+jobs_s = [job("qwen3-serve", "qwen3-30b-a3b", "serve", [dict(r, target_s=12) if "target_s" in r else r for r in SERVE]),
+          job("dsv2lite-serve", "deepseek-v2-lite", "serve", [dict(r, target_s=12) if "target_s" in r else r for r in SERVE])]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, twentieth session: Qwen3-30B-A3B and DeepSeek-V2-Lite "
+           "serving with the vCPU of every step recorded, every run held out, written by make_jobs.py.",
+           "jobs": jobs_s}, open(os.path.join(here, "jobs-h200-s.json"), "w"), indent=1)
+print("twentieth session:", len(jobs_s), "jobs;", sum(len(j["runs"]) for j in jobs_s), "runs")

@@ -25,6 +25,7 @@ step's scheduling began, from the run's start. Columns:
              one); pn, pt: prefill chunks and their tokens; pre: [[chunk, prefix], ...] (first 64)
   run, wait  requests running and waiting after scheduling; kv: KV-cache usage (0-1); preempt, fin: requests
              preempted this step and finished since the last one
+  cpu        the vCPU the engine core's scheduler ran on at the step (sched_getcpu; absent before 2026-12-05)
 """
 import glob
 import json
@@ -32,7 +33,7 @@ import os
 import sys
 
 COLS = ["t", "interval", "sched", "exec", "sample", "update", "gpu", "gap", "cg", "cgt", "tok", "dn", "dctx", "dmax",
-        "pn", "pt", "pre", "run", "wait", "kv", "preempt", "fin"]
+        "pn", "pt", "pre", "run", "wait", "kv", "preempt", "fin", "cpu"]
 
 
 def r3(x):
@@ -100,7 +101,7 @@ def summarize_rank(job_dir, meta, steps, loops, dp_rank, dp):
                 r3(ms(r.get("x0"), r.get("x1"))), r3(ms(r.get("s0"), r.get("s1"))), r3(ms(r.get("u0"), r.get("u1"))),
                 r3(r.get("gpu_ms")), r3(r.get("gap_ms")), r.get("cg"), r.get("cgt"), r["tok"], r.get("dn"), r.get("dctx"),
                 r.get("dmax"), r.get("pn"), r.get("pt"), r.get("pre"), r.get("run"), r.get("wait"), r.get("kv"),
-                r.get("preempt"), r.get("fin")])
+                r.get("preempt"), r.get("fin"), r.get("cpu")])
         fr = [x for x in front if a <= x["t0"] <= b]
         fe = {"calls": len(fr), "outputs": sum(x["n"] for x in fr),
               "busy_ms": round(sum((x["t1"] - x["t0"]) * 1e3 for x in fr), 3)}

@@ -29,6 +29,12 @@ if _DIR:
     import time
 
     _mono = time.monotonic
+    try:  # the vCPU this thread runs on (glibc's sched_getcpu, well under a microsecond), to see the engine core move
+        import ctypes
+        _getcpu = ctypes.CDLL(None, use_errno=True).sched_getcpu
+        _getcpu.restype = ctypes.c_int
+    except Exception:
+        _getcpu = lambda: -1
     _TARGETS = {
         "vllm.v1.core.sched.scheduler",
         "vllm.v1.engine.core",
@@ -181,7 +187,8 @@ if _DIR:
             t1 = _mono()
             try:
                 rec = {"t0": t0, "t1": t1, "tok": so.total_num_scheduled_tokens, "run": len(self.running),
-                       "wait": len(self.waiting), "kv": round(self.kv_cache_manager.usage, 5), "so": so}
+                       "wait": len(self.waiting), "kv": round(self.kv_cache_manager.usage, 5), "so": so,
+                       "cpu": _getcpu()}
                 _L.core.append(rec)
                 _L.by_id[id(so)] = rec
             except Exception:
