@@ -94,7 +94,9 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("n/", "fourteenth session, 16,384-token steps of two prompt lengths and Llama-3.1-8B's offline grid on a fresh host (all held out, tags n1-n2)"),
             ("o/", "fifteenth session, DeepSeek-V2-Lite and gpt-oss-20b offline and Qwen3-30B-A3B serving on a fresh host (all held out, tags o1-o2)"),
             ("p/", "sixteenth session, Qwen3-30B-A3B serving on a fresh host after hostcorr.py's rounds there (all held out, tag p1)"),
-            ("q/", "eighteenth session, chunked prefill off, the performance modes and max_model_len 4096 on a fresh host (all held out, tag q1)"))
+            ("q/", "eighteenth session, chunked prefill off, the performance modes and max_model_len 4096 on a fresh host (all held out, tag q1)"),
+            ("s/", "twentieth session, Qwen3-30B-A3B and DeepSeek-V2-Lite serving and Mixtral-8x7B offline on a fresh host (all held out, tags s1-s2)"),
+            ("s2/", "twentieth session, Mixtral-8x7B serving from a second engine start on the same host (all held out, tag s3)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))

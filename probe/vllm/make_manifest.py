@@ -178,6 +178,13 @@ SESSIONS = {
     # OLMoE serving in the interactivity mode, Qwen3-30B-A3B offline at max_model_len 4096 and memory 0.8.
     "2026-12-05-h200-vllm-q": {"prefix": "q/", "fit_runs": set(),
                                "call": {"olmoe-nochunk": "q1", "olmoe-throughput-mode": "q1", "olmoe-interactivity": "q1", "qwen3-maxlen": "q1"}},
+    # The twentieth (2026-12-05, one host): Qwen3-30B-A3B's and DeepSeek-V2-Lite's serving grids with the vCPU of each
+    # step recorded, Mixtral-8x7B offline after a warm-up and at concurrency 64 (probe/vllm/jobs-h200-s.json, -r.json),
+    # then, from a second engine start on the same host, Mixtral's saturated and Poisson serving runs (-s2.json, folder
+    # 2026-12-05-h200-vllm-s2). Every run held out.
+    "2026-12-05-h200-vllm-s": {"prefix": "s/", "fit_runs": set(),
+                               "call": {"qwen3-serve": "s1", "dsv2lite-serve": "s1", "mixtral-offline": "s2", "mixtral-serve": "s2"}},
+    "2026-12-05-h200-vllm-s2": {"prefix": "s2/", "fit_runs": set(), "call": {"mixtral-serve": "s3"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -380,6 +387,9 @@ def write(runs, out, base):
                         "Entries whose id starts with 'q/' come from an eighteenth session (2026-12-05, probe/results/2026-12-05-h200-vllm-q, "
                         "tag q1): OLMoE offline with chunked prefill off and in the throughput performance mode, OLMoE serving in the "
                         "interactivity mode, Qwen3-30B-A3B offline at max_model_len 4096 and memory utilization 0.8, all held out. "
+                        "Entries whose id starts with 's/' or 's2/' come from a twentieth session (2026-12-05, probe/results/2026-12-05-h200-vllm-s and -s2, "
+                        "tags s1-s3): Qwen3-30B-A3B's and DeepSeek-V2-Lite's serving grids with the engine core's vCPU recorded at every step, "
+                        "Mixtral-8x7B offline after a warm-up and serving, all held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
