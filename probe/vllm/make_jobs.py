@@ -412,3 +412,17 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, twentieth
            "serving with the vCPU of every step recorded, every run held out, written by make_jobs.py.",
            "jobs": jobs_s}, open(os.path.join(here, "jobs-h200-s.json"), "w"), indent=1)
 print("twentieth session:", len(jobs_s), "jobs;", sum(len(j["runs"]) for j in jobs_s), "runs")
+# The twentieth session's last call: what a graphless step with prompt chunks and decodes runs from the host, counted
+# by PyTorch's profiler (counts, not times: the host's speed does not enter), against a prompt-only step of the same
+# tokens, for DeepSeek-V2-Lite (MLA) and Qwen3-30B-A3B (GQA), whose served mixed steps moesim under- and over-predicts
+# on the same host. max_num_batched_tokens 2,048: two 1,024-token prompts fill one step; 64 of them with two output
+# tokens make about 32 steps that each hold the previous step's prompts' decodes beside two new prompt chunks.
+MIXPROF = [{"id": "prof-n2-i1024-o1", "n": 2, "in": 1024, "out": 1, "est_s": 4, "profile": True},
+           {"id": "prof-n64-i1024-o2", "n": 64, "in": 1024, "out": 2, "est_s": 8, "profile": True}]
+jobs_t = [job("dsv2lite-mixprof", "deepseek-v2-lite", "offline", MIXPROF, engine={"max_num_batched_tokens": 2048}),
+          job("qwen3-mixprof", "qwen3-30b-a3b", "offline", MIXPROF, engine={"max_num_batched_tokens": 2048})]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, twentieth session's last call: host operations of graphless "
+           "mixed steps counted by PyTorch's profiler, DeepSeek-V2-Lite and Qwen3-30B-A3B, kernel counts only (no manifest entry), "
+           "written by make_jobs.py.",
+           "jobs": jobs_t}, open(os.path.join(here, "jobs-h200-t.json"), "w"), indent=1)
+print("twentieth session, last call:", len(jobs_t), "jobs;", sum(len(j["runs"]) for j in jobs_t), "runs")
