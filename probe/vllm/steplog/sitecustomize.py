@@ -229,6 +229,21 @@ if _DIR:
         E.step = wrap(E.step)
         E.step_with_batch_queue = wrap(E.step_with_batch_queue)
 
+        # MOESIM_PIN_ENGINE_CORE=3 (or "3,4"): the engine core's thread runs on those vCPUs only, set as the engine
+        # core is built (in its own process; the threads it starts after inherit it), so that two engines' host work
+        # can be timed on the same vCPU (probe/vllm/pairhost.py).
+        pin = os.environ.get("MOESIM_PIN_ENGINE_CORE")
+        if pin:
+            orig_init = E.__init__
+
+            def init(self, *a, **k):
+                try:
+                    os.sched_setaffinity(0, {int(x) for x in pin.split(",") if x.strip()})
+                except Exception as e:
+                    sys.stderr.write("moesim steplog: could not pin the engine core to %s: %r\n" % (pin, e))
+                return orig_init(self, *a, **k)
+            E.__init__ = init
+
     def _profile_counts(p):
         """What one profiled stretch of engine steps ran, counted: GPU kernels (by name), the CUDA launch calls made on
         the host, the operator calls made from Python (a namespaced op whose callers are no other op: aten::, vllm::,

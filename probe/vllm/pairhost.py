@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Two models' host-bound steps timed on the same vCPU, in alternation: is a per-model host cost missing from moesim,
+or was it the vCPU? (docs/vllm.md, twentieth session: DeepSeek-V2-Lite's served graphless steps ran about a fifth
+above moesim's and Qwen3-30B-A3B's a tenth below, on different vCPUs of the same host, and each vCPU of the lent VMs
+switches between two speeds every second or so.)
+
+Two offline engines in this process (random weights, no tokenizer), each engine core pinned to the same vCPU
+(MOESIM_PIN_ENGINE_CORE, steplog/sitecustomize.py), the front end on another. Then, until the budget is spent, rounds
+of, for each model in turn:
+  1. three lone 1,024-token prompts with one output token each: one graphless prompt step each (no CUDA graph above
+     512 tokens);
+  2. sixteen 1,024-token prompts with four output tokens each at the engine's 2,048-token budget: about nine graphless
+     steps, each with prompt chunks and the decodes of the prompts before them (mixed steps, as served runs have).
+The two models take turns within a round, so the vCPU's fast and slow spells fall on both alike over the rounds.
+Every round is appended to OUT/pairhost.jsonl as it ends; the step logger's records go under OUT/steplog
+(`summarize.py` is not needed: the jsonl holds each call's wall time, and the steps its composition).
+
+  PYTHONPATH=/root/vsite python3 probe/vllm/pairhost.py --out DIR --models /root/vmodels --budget 420 [--pin 3] [--front 0]
+
+(it puts probe/vllm/steplog first on PYTHONPATH and sets MOESIM_STEP_LOG_DIR and MOESIM_PIN_ENGINE_CORE itself,
+starting again if they were not set). On the lent host after the bundle's calls (docs/vllm.md): PYTHONPATH=/root/vsite
+HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1 VLLM_USE_FLASHINFER_SAMPLER=0 python3 probe/vllm/pairhost.py --out $OUT/pair.
+
+Compare with moesim: `moesim explain --model M --gpu h200-sxm-141gb --prefill-seqs 1 --prefill-len 1024` gives the
+lone step's host time; the ratio of the two models' measured medians against the ratio of moesim's is what the
+vCPU's state cannot move.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import vllm_bench as vb  # noqa: E402
+
+# The two models, with the memory fraction each engine takes (weights 31 GB and 57 GB on a 141 GB H200, each with room
+# for a KV cache of well over the 16 x 1,028 tokens a round holds).
+MODELS = [("deepseek-v2-lite", 0.33), ("qwen3-30b-a3b", 0.55)]
+
+
+def timed(llm, prompts, sp):
+    t0 = time.perf_counter()
+    out = llm.generate(prompts, sp, use_tqdm=False)
+    return time.perf_counter() - t0, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--models", default="/root/vmodels")
+    ap.add_argument("--budget", type=float, default=420, help="seconds from start after which no new round starts")
+    ap.add_argument("--pin", default="3", help="the vCPU(s) both engine cores run on")
+    ap.add_argument("--front", default="0", help="the vCPU(s) this front-end process runs on")
+    a = ap.parse_args()
+    t_start = time.time()
+    os.makedirs(a.out, exist_ok=True)
+    # The step logger (steplog/sitecustomize.py) patches vLLM as Python starts, in this process and in the engine
+    # cores it starts, and only with these set: start again with them if they were not.
+    want = {"MOESIM_PIN_ENGINE_CORE": a.pin, "MOESIM_STEP_LOG_DIR": os.path.join(os.path.abspath(a.out), "steplog")}
+    steplog = os.path.join(HERE, "steplog")
+    path_ok = os.environ.get("PYTHONPATH", "").split(":")[0] == steplog
+    if any(os.environ.get(k) != v for k, v in want.items()) or not path_ok:
+        os.environ.update(want)
+        if not path_ok:
+            os.environ["PYTHONPATH"] = steplog + (":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+    os.sched_setaffinity(0, {int(x) for x in a.front.split(",")})
+    subprocess.run([sys.executable, os.path.join(HERE, "make_models.py"), "--out", a.models,
+                    "--models", ",".join(m for m, _ in MODELS)], check=True)
+    from vllm import LLM
+    engines = []
+    for model, mem in MODELS:
+        t0 = time.time()
+        llm = LLM(model=os.path.join(a.models, model), load_format="dummy", skip_tokenizer_init=True, dtype="bfloat16",
+                  seed=0, gpu_memory_utilization=mem, max_num_batched_tokens=2048, max_model_len=4096)
+        vcfg = llm.llm_engine.vllm_config
+        engines.append((model, llm, vcfg.model_config.get_vocab_size()))
+        vb.log("%s up in %.0f s: %s" % (model, time.time() - t0, json.dumps(vb.engine_settings(vcfg))[:300]))
+    # Warm-up: the token counts the rounds use, so that no first-use compile falls in a round.
+    for model, llm, vocab in engines:
+        for n, out in ((1, 1), (16, 4)):
+            ps, _, _ = vb.prompts_for({"n": n, "in": 1024, "out": out}, vocab, 777 + n)
+            llm.generate(ps, vb.sampling(out), use_tqdm=False)
+    path = os.path.join(a.out, "pairhost.jsonl")
+    with open(path, "a") as f:
+        f.write(json.dumps({"kind": "meta", "host": os.uname().nodename, "pin": a.pin, "front": a.front,
+                            "models": [m for m, _ in MODELS], "startup_s": time.time() - t_start,
+                            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}) + "\n")
+    k = 0
+    while time.time() - t_start < a.budget:
+        rec = {"kind": "round", "round": k, "t": time.time() - t_start}
+        # Alternate which model goes first, round by round.
+        order = engines if k % 2 == 0 else engines[::-1]
+        for model, llm, vocab in order:
+            lone = []
+            for j in range(3):
+                ps, _, _ = vb.prompts_for({"n": 1, "in": 1024, "out": 1}, vocab, 100000 * (k + 1) + j)
+                lone.append(timed(llm, ps, vb.sampling(1))[0])
+            ps, _, _ = vb.prompts_for({"n": 16, "in": 1024, "out": 4}, vocab, 200000 * (k + 1))
+            mixed, out = timed(llm, ps, vb.sampling(4))
+            rec[model] = {"lone_s": lone, "lone_median_s": statistics.median(lone), "mixed16_s": mixed,
+                          "mixed16_tokens": sum(len(o.outputs[0].token_ids) for o in out)}
+        with open(path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        vb.log("round %d: %s" % (k, ", ".join("%s lone %.1f ms, 16 mixed %.0f ms" % (
+            m, 1e3 * rec[m]["lone_median_s"], 1e3 * rec[m]["mixed16_s"]) for m, _, _ in engines)))
+        k += 1
+    for _, llm, _ in engines:
+        vb.flush_steplog(llm.collective_rpc)
+    vb.log("done: %d rounds in %.0f s" % (k, time.time() - t_start))
+
+
+if __name__ == "__main__":
+    main()
