@@ -98,9 +98,11 @@ public struct StepTrace: Sendable {
 
     /// Per step: predicted and measured time (µs), the model's and vLLM's CUDA-graph mode.
     public struct Comparison: Sendable {
-        public var predictedUs: [Double], measuredUs: [Double]
+        public var measuredUs: [Double]
         /// Each step as replayed: its GPU and host times (µs) and the CUDA-graph mode moesim chose.
         public var replayed: [VLLMSimulator.ReplayedStep]
+        /// Each step's predicted time (µs): the replayed step's.
+        public var predictedUs: [Double] { replayed.map(\.stepUs) }
         public var modeAgreement: Double
         /// Median over steps of predicted / measured - 1, of its absolute value, and the medians of the two times.
         public var medianError: Double, medianAbsError: Double, medianMeasuredMs: Double, medianPredictedMs: Double
@@ -130,7 +132,7 @@ public struct StepTrace: Sendable {
             byMode.append((mode, idx.count, Statistics.percentile(idx.map { meas[$0] }, 50) / 1e3, Statistics.percentile(idx.map { pred[$0] }, 50) / 1e3,
                            Statistics.percentile(idx.map { errs[$0] }, 50)))
         }
-        return Comparison(predictedUs: pred, measuredUs: meas, replayed: replayed, modeAgreement: Double(agree) / Double(steps.count),
+        return Comparison(measuredUs: meas, replayed: replayed, modeAgreement: Double(agree) / Double(steps.count),
                           medianError: Statistics.percentile(errs, 50), medianAbsError: Statistics.percentile(absErrs, 50),
                           medianMeasuredMs: Statistics.percentile(meas, 50) / 1e3, medianPredictedMs: Statistics.percentile(pred, 50) / 1e3,
                           meanSquaredLogError: sq / Double(steps.count), byMode: byMode)
