@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Reads probe/vllm/vcpu_scan.py's files and the step traces of the same host, and says how the vCPUs' speed moves.
 
-  python3 probe/vllm/vcpu_report.py [--svg OUT.svg] [--traces DIR ...] SCAN.json [SCAN.json ...]
+  python3 probe/vllm/vcpu_report.py [--svg OUT.svg] [--traces DIR ...] [--plot JOB/RUN ...] SCAN.json [SCAN.json ...]
 
 For each scan: rounds, the share of (round, vCPU) cells in the fast state, the fast and slow states' medians (the
 cells split at the midpoint between the fastest and slowest tenth), and how long a vCPU stays in one state (runs of
 rounds, in seconds). With --traces, the same split for every step without CUDA graphs of each step trace under DIR
 (graphless steps of 2,048 tokens or fewer, which wait on the engine core's host): their median in each half and the
 vCPU(s) the engine core ran on (the traces' `cpu` column). With --svg, a picture of the first scans: one row per
-vCPU, one column per round, dark for slow.
+vCPU, one column per round, dark for slow; and, for each --plot JOB/RUN (a trace under a --traces folder, e.g.
+qwen3-serve/s-p50), that run's graphless steps over time.
 """
 import glob
 import json
@@ -45,10 +46,12 @@ def dwell(scan, cut):
     return out
 
 
-def svg(scans, path):
-    cell, pad, gap = 8, 64, 34
+def svg(scans, path, series=()):
+    """The scans as heat maps; then, for each (label, [(t_s, ms), ...]) in `series`, an engine core's graphless steps
+    over a run, one dot a step."""
+    cell, pad, gap, plot_h = 8, 64, 34, 150
     width = max(760, pad + max(len(s["rounds"]) for s in scans) * cell + 20)
-    height = sum(len(s["median_ms"]) * cell + gap for s in scans) + 40
+    height = sum(len(s["median_ms"]) * cell + gap for s in scans) + 40 + len(series) * (plot_h + gap + 20)
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">' % (width, height),
              '<rect width="100%" height="100%" fill="white"/>']
     y = 20
@@ -64,12 +67,28 @@ def svg(scans, path):
                 g = int(235 - 200 * f)
                 parts.append('<rect x="%d" y="%d" width="%d" height="%d" fill="rgb(%d,%d,%d)"/>' % (pad + j * cell, y + i * cell, cell, cell, g, g, min(255, g + 20)))
         y += len(s["median_ms"]) * cell + gap
+    for label, pts in series:
+        if not pts:
+            continue
+        t_hi = max(t for t, _ in pts) or 1.0
+        ms_hi = max(ms for _, ms in pts) * 1.1
+        w = width - pad - 20
+        parts.append('<text x="%d" y="%d">%s: the engine core\'s steps without CUDA graphs over the run (one dot a step; ms, 0-%.0f)</text>' % (pad, y - 4, label, ms_hi))
+        parts.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#bbb"/>' % (pad, y, w, plot_h))
+        for frac in (0.25, 0.5, 0.75):
+            yy = y + plot_h * (1 - frac)
+            parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#eee"/>' % (pad, yy, pad + w, yy))
+            parts.append('<text x="%d" y="%.1f" text-anchor="end">%.0f</text>' % (pad - 4, yy + 4, frac * ms_hi))
+        for t, ms in pts:
+            parts.append('<circle cx="%.1f" cy="%.1f" r="2" fill="#b03a2e"/>' % (pad + w * t / t_hi, y + plot_h * (1 - ms / ms_hi)))
+        parts.append('<text x="%d" y="%d" text-anchor="end">%.1f s</text>' % (pad + w, y + plot_h + 14, t_hi))
+        y += plot_h + gap + 20
     parts.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(p for p in parts if p))
 
 
-def traces(folder):
+def traces(folder, series=None):
     for f in sorted(glob.glob(os.path.join(folder, "*", "*.steps.json"))):
         d = json.load(open(f))
         C = {c: i for i, c in enumerate(d["columns"])}
@@ -81,6 +100,8 @@ def traces(folder):
         fast = [x for x in iv if x < cut]
         slow = [x for x in iv if x >= cut]
         cpus = sorted({s[C["cpu"]] for s in d["steps"]}) if "cpu" in C else []
+        if series is not None:
+            series.append((os.path.relpath(f, folder)[:-11], [(s[C["t"]] / 1e3, s[C["interval"]]) for s in rows]))
         print("  %-34s %4d graphless steps: %3.0f%% below %.0f ms (median %.1f), the rest median %.1f ms (%.2fx); engine core on vCPU %s" % (
             os.path.relpath(f, folder)[:-11], len(iv), 100 * len(fast) / len(iv), cut, statistics.median(fast) if fast else 0,
             statistics.median(slow) if slow else 0, (statistics.median(slow) / statistics.median(fast)) if fast and slow else 0,
@@ -89,13 +110,15 @@ def traces(folder):
 
 def main():
     args = sys.argv[1:]
-    out_svg, trace_dirs, files = None, [], []
+    out_svg, trace_dirs, files, plot = None, [], [], []
     while args:
         a = args.pop(0)
         if a == "--svg":
             out_svg = args.pop(0)
         elif a == "--traces":
             trace_dirs.append(args.pop(0))
+        elif a == "--plot":
+            plot.append(args.pop(0))
         else:
             files.append(a)
     scans = []
@@ -112,11 +135,12 @@ def main():
             s["_name"], s["date"], len(s["rounds"]), s["rounds"][-1]["t"] - s["rounds"][0]["t"], len(s["median_ms"]),
             100 * len(fast) / len(cells), statistics.median(fast), statistics.median(slow),
             statistics.median(slow) / statistics.median(fast), statistics.median(dw), max(dw)))
+    series = []
     for d in trace_dirs:
         print("step traces in %s:" % d)
-        traces(d)
+        traces(d, series)
     if out_svg and scans:
-        svg(scans[:3], out_svg)
+        svg(scans[:3], out_svg, [x for x in series if x[0] in plot])
         print("wrote", out_svg)
 
 
