@@ -534,22 +534,22 @@ public enum Validation {
         public var isStepTrace: Bool { stepAbsErrors != nil }
     }
 
-    /// A step trace's compared steps: each one's batch and the CUDA-graph mode vLLM recorded, its measured time (µs),
-    /// and moesim's replay of it.
+    /// A step trace's compared steps (each one's batch, the CUDA-graph mode vLLM recorded and its measured time) and
+    /// moesim's replay of each.
     public struct StepTable: Sendable {
-        public var batches: [BatchShape], recordedModes: [String], measuredUs: [Double]
+        public var steps: [StepTrace.Step]
         public var replayed: [VLLMSimulator.ReplayedStep]
 
         /// The CSV header and one line per step (times in ms), each line led by the entry's id and split.
         public static let header = "id,fit,step,recorded_mode,predicted_mode,tokens,decodes,decode_context,prefills,prefill_context,measured_ms,predicted_ms,predicted_gpu_ms,predicted_host_ms,error"
         public func csvLines(id: String, fit: Bool) -> [String] {
             func ms(_ us: Double) -> String { String(format: "%.4f", us / 1e3) }
-            let quoted = id.contains(",") || id.contains("\"") ? "\"" + id.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : id
-            return batches.indices.map { i in
-                let b = batches[i], p = replayed[i]
-                return [quoted, fit ? "fit" : "held_out", "\(i)", recordedModes[i], p.mode, "\(b.tokens)", "\(b.decodeSequences)",
+            let quoted = SweepRunner.csvField(id)
+            return steps.indices.map { i in
+                let st = steps[i], b = st.batch, p = replayed[i]
+                return [quoted, fit ? "fit" : "held_out", "\(i)", st.recordedMode, p.mode, "\(b.tokens)", "\(b.decodeSequences)",
                         String(format: "%.0f", b.decodeContext), "\(b.prefillSequences)", String(format: "%.0f", b.prefillContext),
-                        ms(measuredUs[i]), ms(p.stepUs), ms(p.gpuUs), ms(p.hostUs), String(format: "%.4f", p.stepUs / measuredUs[i] - 1)].joined(separator: ",")
+                        ms(st.measuredUs), ms(p.stepUs), ms(p.gpuUs), ms(p.hostUs), String(format: "%.4f", p.stepUs / st.measuredUs - 1)].joined(separator: ",")
             }
         }
     }
@@ -610,8 +610,7 @@ public enum Validation {
             row.stepLoss = c.meanSquaredLogError
             row.stepModes = c.byMode
             row.modeAgreement = c.modeAgreement
-            row.stepTable = StepTable(batches: trace.steps.map(\.batch), recordedModes: trace.steps.map(\.recordedMode),
-                                      measuredUs: c.measuredUs, replayed: c.replayed)
+            row.stepTable = StepTable(steps: trace.steps, replayed: c.replayed)
         } catch { row.error = "\(error)"; row.runFailed = true }
         return [row]
     }

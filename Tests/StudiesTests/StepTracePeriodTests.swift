@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import Cluster
+import Serving
 @testable import Studies
 
 /// A step's measured time is its period on the GPU's timeline (its span plus the idle gap before the next step), not
@@ -43,5 +45,29 @@ import Testing
                                      [0.0, 20.0, 18.0, 0.5, "FULL", 4, 4, 400, 0, 0, [[Int]]()]])
         defer { try? FileManager.default.removeItem(atPath: mixed) }
         #expect(try StepTrace.load(file: mixed).steps.map(\.measuredUs) == [20_000, 18_500])
+    }
+
+    /// `validate --steps`: one CSV line a compared step, with the header's columns, the entry's id quoted where it holds
+    /// a comma, and the error the line's own measured and predicted times give.
+    @Test func stepTableWritesOneLineAStepWithTheHeadersColumns() throws {
+        let file = try write(cols, [row(49, gpu: 88, gap: 300), row(130, gpu: 88, gap: 2), row(50, gpu: 88, gap: 1)])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let trace = try StepTrace.load(file: file)
+        let store = StudiesRepo.store
+        let d = try Deployment(model: try store.model("olmoe-1b-7b"), gpu: try store.gpu("h200-sxm-141gb"), interconnect: nil,
+                               plan: ParallelPlan(tp: 1), engine: try store.engine("vllm"), routing: .uniform, overrides: [:])
+        let c = try trace.compare(deployment: d, seed: 0)
+        let lines = Validation.StepTable(steps: trace.steps, replayed: c.replayed).csvLines(id: "job,x/run", fit: false)
+        #expect(lines.count == trace.steps.count)
+        let header = Validation.StepTable.header.split(separator: ",")
+        for (i, line) in lines.enumerated() {
+            #expect(line.hasPrefix("\"job,x/run\",held_out,\(i),NONE,"))
+            let f = line.dropFirst("\"job,x/run\",".count).split(separator: ",").map(String.init)
+            #expect(f.count == header.count - 1)
+            let measured = try #require(Double(f[9])), predicted = try #require(Double(f[10])), error = try #require(Double(f[13]))
+            #expect(measured == trace.steps[i].measuredUs / 1e3)
+            #expect(abs(predicted - c.predictedUs[i] / 1e3) < 1e-4)
+            #expect(abs(error - (c.predictedUs[i] / trace.steps[i].measuredUs - 1)) < 1e-4)
+        }
     }
 }

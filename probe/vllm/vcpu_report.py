@@ -100,10 +100,11 @@ def traces(folder, series=None):
         fast = [x for x in iv if x < cut]
         slow = [x for x in iv if x >= cut]
         cpus = sorted({s[C["cpu"]] for s in d["steps"]}) if "cpu" in C else []
+        run = os.path.relpath(f, folder)[:-len(".steps.json")]
         if series is not None:
-            series.append((os.path.relpath(f, folder)[:-11], [(s[C["t"]] / 1e3, s[C["interval"]]) for s in rows]))
+            series.append((run, [(s[C["t"]] / 1e3, s[C["interval"]]) for s in rows]))
         print("  %-34s %4d graphless steps: %3.0f%% below %.0f ms (median %.1f), the rest median %.1f ms (%.2fx); engine core on vCPU %s" % (
-            os.path.relpath(f, folder)[:-11], len(iv), 100 * len(fast) / len(iv), cut, statistics.median(fast) if fast else 0,
+            run, len(iv), 100 * len(fast) / len(iv), cut, statistics.median(fast) if fast else 0,
             statistics.median(slow) if slow else 0, (statistics.median(slow) / statistics.median(fast)) if fast and slow else 0,
             ",".join(map(str, cpus)) or "-"))
 
