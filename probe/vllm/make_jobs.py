@@ -420,9 +420,12 @@ print("twentieth session:", len(jobs_s), "jobs;", sum(len(j["runs"]) for j in jo
 MIXPROF = [{"id": "prof-n2-i1024-o1", "n": 2, "in": 1024, "out": 1, "est_s": 4, "profile": True},
            {"id": "prof-n64-i1024-o2", "n": 64, "in": 1024, "out": 2, "est_s": 8, "profile": True}]
 jobs_t = [job("dsv2lite-mixprof", "deepseek-v2-lite", "offline", MIXPROF, engine={"max_num_batched_tokens": 2048}),
-          job("qwen3-mixprof", "qwen3-30b-a3b", "offline", MIXPROF, engine={"max_num_batched_tokens": 2048})]
-json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, twentieth session's last call: host operations of graphless "
-           "mixed steps counted by PyTorch's profiler, DeepSeek-V2-Lite and Qwen3-30B-A3B, kernel counts only (no manifest entry), "
+          job("qwen3-mixprof", "qwen3-30b-a3b", "offline", MIXPROF, engine={"max_num_batched_tokens": 2048}),
+          job("olmoe-mixprof", "olmoe-1b-7b", "offline", MIXPROF, engine={"max_num_batched_tokens": 2048}),
+          job("qwen15-mixprof", "qwen1.5-moe-a2.7b", "offline", MIXPROF, engine={"max_num_batched_tokens": 2048})]
+json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22 campaign, written in the twentieth session, run in the twenty-first: host "
+           "operations of graphless mixed steps counted by PyTorch's profiler, DeepSeek-V2-Lite, Qwen3-30B-A3B, OLMoE-1B-7B "
+           "and Qwen1.5-MoE-A2.7B, kernel counts only (no manifest entry), "
            "written by make_jobs.py.",
            "jobs": jobs_t}, open(os.path.join(here, "jobs-h200-t.json"), "w"), indent=1)
 print("twentieth session, last call:", len(jobs_t), "jobs;", sum(len(j["runs"]) for j in jobs_t), "runs")

@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
-"""Two models' host-bound steps timed on the same vCPU, in alternation: is a per-model host cost missing from moesim,
+"""Models' host-bound steps timed on the same vCPU, in alternation: is a per-model host cost missing from moesim,
 or was it the vCPU? (docs/vllm.md, twentieth session: DeepSeek-V2-Lite's served graphless steps ran about a fifth
 above moesim's and Qwen3-30B-A3B's a tenth below, on different vCPUs of the same host, and each vCPU of the lent VMs
 switches between two speeds every second or so.)
 
-Two offline engines in this process (random weights, no tokenizer), each engine core pinned to the same vCPU
+Two or three offline engines in this process (--set; by default DeepSeek-V2-Lite, Qwen3-30B-A3B and
+OLMoE-1B-7B, as many as fit in the GPU's memory) (random weights, no tokenizer), each engine core pinned to the same vCPU
 (MOESIM_PIN_ENGINE_CORE, steplog/sitecustomize.py), the front end on another. Then, until the budget is spent, rounds
 of, for each model in turn:
   1. three lone 1,024-token prompts with one output token each: one graphless prompt step each (no CUDA graph above
      512 tokens);
   2. sixteen 1,024-token prompts with four output tokens each at the engine's 2,048-token budget: about nine graphless
      steps, each with prompt chunks and the decodes of the prompts before them (mixed steps, as served runs have).
-The two models take turns within a round, so the vCPU's fast and slow spells fall on both alike over the rounds.
+The models take turns within a round, so the vCPU's fast and slow spells fall on all alike over the rounds.
 Every round is appended to OUT/pairhost.jsonl as it ends; the step logger's records go under OUT/steplog
 (`summarize.py` is not needed: the jsonl holds each call's wall time, and the steps its composition).
 
@@ -22,7 +23,7 @@ starting again if they were not set). On the lent host after the bundle's calls 
 HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1 VLLM_USE_FLASHINFER_SAMPLER=0 python3 probe/vllm/pairhost.py --out $OUT/pair.
 
 Compare with moesim: `moesim explain --model M --gpu h200-sxm-141gb --prefill-seqs 1 --prefill-len 1024` gives the
-lone step's host time; the ratio of the two models' measured medians against the ratio of moesim's is what the
+lone step's host time; the ratio of the models' measured medians against the ratio of moesim's is what the
 vCPU's state cannot move.
 """
 import argparse
@@ -37,15 +38,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vllm_bench as vb  # noqa: E402
 
-# The two models, with the memory fraction each engine takes (weights 31 GB and 57 GB on a 141 GB H200, each with room
-# for a KV cache of well over the 16 x 1,028 tokens a round holds).
-MODELS = [("deepseek-v2-lite", 0.33), ("qwen3-30b-a3b", 0.55)]
+# The models that may take part, each with its bf16 weights in GB (random weights: the size is the checkpoint's). Each
+# engine asks for its weights plus HEADROOM_GB of the GPU (activations, CUDA graphs, a KV cache of well over the
+# 16 x 1,028 tokens a round holds), as a fraction of the GPU's memory (141 GB on an H200, 80 GB on an H100).
+WEIGHTS_GB = {"deepseek-v2-lite": 31.4, "qwen3-30b-a3b": 61.1, "olmoe-1b-7b": 13.8, "qwen1.5-moe-a2.7b": 28.6,
+              "mixtral-8x7b": 93.4}
+HEADROOM_GB = 8.0
+DEFAULT_MODELS = "deepseek-v2-lite,qwen3-30b-a3b,olmoe-1b-7b"
 
 
-def timed(llm, prompts, sp):
-    t0 = time.perf_counter()
+def timed(llm, prompts, sp, windows):
+    """The call's wall time and outputs; its start and end on the step logger's clock (time.monotonic, one clock for
+    every process of the host) are appended to `windows`, which tells each model's steps in the log apart."""
+    m0, t0 = time.monotonic(), time.perf_counter()
     out = llm.generate(prompts, sp, use_tqdm=False)
-    return time.perf_counter() - t0, out
+    dt = time.perf_counter() - t0
+    windows.append([m0, time.monotonic()])
+    return dt, out
 
 
 def main():
@@ -55,6 +64,9 @@ def main():
     ap.add_argument("--budget", type=float, default=420, help="seconds from start after which no new round starts")
     ap.add_argument("--pin", default="3", help="the vCPU(s) both engine cores run on")
     ap.add_argument("--front", default="0", help="the vCPU(s) this front-end process runs on")
+    ap.add_argument("--set", default=DEFAULT_MODELS,
+                    help="the models, comma-separated (%s); those that do not fit in the GPU's memory, in this order, "
+                         "are left out" % ", ".join(WEIGHTS_GB))
     a = ap.parse_args()
     t_start = time.time()
     os.makedirs(a.out, exist_ok=True)
@@ -69,11 +81,25 @@ def main():
             os.environ["PYTHONPATH"] = steplog + (":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
         os.execv(sys.executable, [sys.executable] + sys.argv)
     os.sched_setaffinity(0, {int(x) for x in a.front.split(",")})
+    # nvidia-smi rather than torch.cuda: CUDA started in this process would make vLLM spawn its engine cores.
+    smi = subprocess.run(["nvidia-smi", "--query-gpu=memory.total,name", "--format=csv,noheader,nounits"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()[0].split(",")
+    total_gb, gpu_name = float(smi[0]) * 1.048576e-3, smi[1].strip()
+    models, used = [], 0.0
+    for m in a.set.split(","):
+        if m not in WEIGHTS_GB:
+            sys.exit("pairhost.py: --set names %r, not one of %s" % (m, ", ".join(WEIGHTS_GB)))
+        need = WEIGHTS_GB[m] + HEADROOM_GB
+        if used + need > 0.95 * total_gb:
+            vb.log("%s left out: %.0f GB more would pass 95%% of the GPU's %.0f GB" % (m, need, total_gb))
+            continue
+        models.append((m, need / total_gb))
+        used += need
     subprocess.run([sys.executable, os.path.join(HERE, "make_models.py"), "--out", a.models,
-                    "--models", ",".join(m for m, _ in MODELS)], check=True)
+                    "--models", ",".join(m for m, _ in models)], check=True)
     from vllm import LLM
     engines = []
-    for model, mem in MODELS:
+    for model, mem in models:
         t0 = time.time()
         llm = LLM(model=os.path.join(a.models, model), load_format="dummy", skip_tokenizer_init=True, dtype="bfloat16",
                   seed=0, gpu_memory_utilization=mem, max_num_batched_tokens=2048, max_model_len=4096)
@@ -88,7 +114,7 @@ def main():
     path = os.path.join(a.out, "pairhost.jsonl")
     with open(path, "a") as f:
         f.write(json.dumps({"kind": "meta", "host": os.uname().nodename, "pin": a.pin, "front": a.front,
-                            "models": [m for m, _ in MODELS], "startup_s": time.time() - t_start,
+                            "models": [m for m, _ in models], "gpu": gpu_name, "startup_s": time.time() - t_start,
                             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}) + "\n")
     k = 0
     while time.time() - t_start < a.budget:
@@ -96,14 +122,15 @@ def main():
         # Alternate which model goes first, round by round.
         order = engines if k % 2 == 0 else engines[::-1]
         for model, llm, vocab in order:
-            lone = []
+            lone, lone_w, mixed_w = [], [], []
             for j in range(3):
                 ps, _, _ = vb.prompts_for({"n": 1, "in": 1024, "out": 1}, vocab, 100000 * (k + 1) + j)
-                lone.append(timed(llm, ps, vb.sampling(1))[0])
+                lone.append(timed(llm, ps, vb.sampling(1), lone_w)[0])
             ps, _, _ = vb.prompts_for({"n": 16, "in": 1024, "out": 4}, vocab, 200000 * (k + 1))
-            mixed, out = timed(llm, ps, vb.sampling(4))
+            mixed, out = timed(llm, ps, vb.sampling(4), mixed_w)
             rec[model] = {"lone_s": lone, "lone_median_s": statistics.median(lone), "mixed16_s": mixed,
-                          "mixed16_tokens": sum(len(o.outputs[0].token_ids) for o in out)}
+                          "mixed16_tokens": sum(len(o.outputs[0].token_ids) for o in out),
+                          "lone_windows_mono": lone_w, "mixed16_window_mono": mixed_w[0]}
         with open(path, "a") as f:
             f.write(json.dumps(rec) + "\n")
         vb.log("round %d: %s" % (k, ", ".join("%s lone %.1f ms, 16 mixed %.0f ms" % (
