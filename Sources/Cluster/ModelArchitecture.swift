@@ -109,11 +109,24 @@ public struct ModelArchitecture: Sendable, Equatable {
             n = 11 + (qLora != nil ? 2 : 0)
         }
         guard let f = hostFFN(l) else { return n }
-        n += fusedMoEOps(layer: l)
-        if f.isMoE && f.sharedIntermediate > 0 { n += 4 + (sharedExpertGate ? 3 : 0) }
+        n += fusedMoEOps(layer: l) + sharedExpertHostOps(layer: l)
         if f.denseIntermediate > 0 { n += 3 }
         return n
     }
+
+    /// The shared experts' operations of layer `l` (their MLP and the add, 4; with Qwen's sigmoid gate 3 more; 0 for a
+    /// layer without shared experts beside routed ones). vLLM 0.24 runs them inside the fused MoE's custom op
+    /// (`SharedFusedMoE`, `vllm::moe_forward_shared`), so a profile may price them with the layer's fused MoE.
+    public func sharedExpertHostOps(layer l: Int) -> Int {
+        guard let f = hostFFN(l), f.isMoE, f.sharedIntermediate > 0 else { return 0 }
+        return 4 + (sharedExpertGate ? 3 : 0)
+    }
+
+    /// Decoder layers whose fused MoE also runs shared experts (`vllm::moe_forward_shared`).
+    public var sharedMoELayers: Int { (0..<layers).reduce(0) { $0 + (fusedMoEOps(layer: $1) > 0 && sharedExpertHostOps(layer: $1) > 0 ? 1 : 0) } }
+
+    /// `sharedExpertHostOps` over every layer.
+    public var sharedExpertHostOpsTotal: Int { (0..<layers).reduce(0) { $0 + sharedExpertHostOps(layer: $1) } }
 
     /// The operations of layer `l`'s fused MoE (router GEMM, top-k, block alignment, the two expert GEMMs,
     /// activation, top-k sum, output copy; 0 for a layer without routed experts): in vLLM one custom op,

@@ -369,8 +369,17 @@ enum ExplainCommand {
             let h = VLLMSimulator.eagerHost(d)
             switch h.pricing {
             case .moeLayersWhole:
-                s += String(format: "  without graphs the host runs %d operations one at a time outside the fused MoE (%@ per layer with the fused MoE's, counted from vLLM's model code), %d fused-MoE layers priced whole (%.0f us each) and %.1f ms outside the layers\n",
-                            h.operations, perLayer, h.moeLayers, h.moeLayerUs, h.fixedUs / 1e3)
+                var whole: [String] = []
+                if h.moeLayers > 0 { whole.append(String(format: "%d fused-MoE layers priced whole (%.0f us each)", h.moeLayers, h.moeLayerUs)) }
+                if h.sharedMoELayers > 0 {
+                    whole.append(String(format: "%d fused-MoE layers priced whole with the shared experts their custom op runs (%.0f us each)", h.sharedMoELayers, h.sharedMoELayerUs))
+                }
+                if h.groupedTopKLayers > 0 {
+                    whole.append(String(format: "DeepSeek-V2's compiled grouped top-k in %d MoE layers (%.0f us each)", h.groupedTopKLayers, h.groupedTopKUs))
+                }
+                whole.append(String(format: "%.1f ms outside the layers", h.fixedUs / 1e3))
+                s += String(format: "  without graphs the host runs %d operations one at a time outside the fused MoE (%@ per layer with the fused MoE's, counted from vLLM's model code), %@\n",
+                            h.operations, perLayer, whole.joined(separator: ", "))
             case .perOperation:
                 s += "  without graphs the host runs \(h.operations) operations one at a time (\(perLayer) per layer, counted from vLLM's model code)\n"
             case .perLayer:

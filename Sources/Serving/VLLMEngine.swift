@@ -268,7 +268,11 @@ public struct VLLMSimulator {
     /// (`eager_moe_host_us`) and torch.compile runs, a fixed part per forward (`eager_step_host_us`), each operation
     /// outside the fused MoE and each MoE layer whole: PyTorch's profiler on vLLM 0.24.0 (2026-12-04) shows the
     /// fused-MoE custom op's own Python as the dearest host item of such a step, and OLMoE at 4, 16 and 32 layers the
-    /// same work outside the layers. The clock and `moesim explain` both read it.
+    /// same work outside the layers. A layer whose custom op also runs shared experts (`eager_shared_moe_host_us`) is
+    /// priced whole with them, and DeepSeek-V2's compiled grouped top-k (`eager_grouped_topk_host_us`) adds to its MoE
+    /// layers: models timed in turn on one vCPU (probe/vllm/pairhost.py, 2026-12-05) put Qwen1.5-MoE's and
+    /// DeepSeek-V2-Lite's steps without graphs 1.2x and 1.3x above OLMoE's, relative to what the operation counts gave.
+    /// The clock and `moesim explain` both read it.
     public struct EagerHost: Sendable {
         public enum Pricing: Sendable { case perLayer, perOperation, moeLayersWhole }
         public var pricing: Pricing
@@ -278,8 +282,17 @@ public struct VLLMSimulator {
         public var moeLayers = 0, moeLayerUs = 0.0, fixedUs = 0.0
         /// `perLayer`: the decoder layers and each one's cost.
         public var layers = 0, layerUs = 0.0
+        /// `moeLayersWhole` with `eager_shared_moe_host_us`: the MoE layers whose custom op also runs shared experts
+        /// (not among `moeLayers`; their shared experts' operations not among `operations`), and each one's cost.
+        public var sharedMoELayers = 0, sharedMoELayerUs = 0.0
+        /// `moeLayersWhole` with `eager_grouped_topk_host_us`: the MoE layers routed by DeepSeek-V2's compiled grouped
+        /// top-k, and its cost on top of the layer's.
+        public var groupedTopKLayers = 0, groupedTopKUs = 0.0
 
-        public var totalUs: Double { fixedUs + Double(operations) * operationUs + Double(moeLayers) * moeLayerUs + Double(layers) * layerUs }
+        public var totalUs: Double {
+            fixedUs + Double(operations) * operationUs + Double(moeLayers) * moeLayerUs + Double(layers) * layerUs
+                + Double(sharedMoELayers) * sharedMoELayerUs + Double(groupedTopKLayers) * groupedTopKUs
+        }
     }
 
     public static func eagerHost(_ d: Deployment) -> EagerHost {
@@ -290,8 +303,20 @@ public struct VLLMSimulator {
         }
         let perOp = enforce && d.param("enforce_eager_op_host_us") > 0 ? d.hostParam("enforce_eager_op_host_us") : d.hostParam("eager_op_host_us")
         guard !enforce && d.param("eager_moe_host_us") > 0 else { return EagerHost(pricing: .perOperation, operations: m.hostOps, operationUs: perOp) }
-        return EagerHost(pricing: .moeLayersWhole, operations: m.hostOpsOutsideMoE, operationUs: perOp,
-                         moeLayers: m.moeLayers, moeLayerUs: d.hostParam("eager_moe_host_us"), fixedUs: d.hostParam("eager_step_host_us"))
+        var h = EagerHost(pricing: .moeLayersWhole, operations: m.hostOpsOutsideMoE, operationUs: perOp,
+                          moeLayers: m.moeLayers, moeLayerUs: d.hostParam("eager_moe_host_us"), fixedUs: d.hostParam("eager_step_host_us"))
+        // SharedFusedMoE: the shared experts run inside the custom op (eagerly, on a second stream), priced with it.
+        if d.param("eager_shared_moe_host_us") > 0 && m.sharedMoELayers > 0 {
+            h.operations -= m.sharedExpertHostOpsTotal
+            h.sharedMoELayers = m.sharedMoELayers
+            h.moeLayers -= m.sharedMoELayers
+            h.sharedMoELayerUs = d.hostParam("eager_shared_moe_host_us")
+        }
+        if m.torchGroupedTopK && d.param("eager_grouped_topk_host_us") > 0 {
+            h.groupedTopKLayers = m.moeLayers
+            h.groupedTopKUs = d.hostParam("eager_grouped_topk_host_us")
+        }
+        return h
     }
 
     /// The KV cache size vLLM 0.24 logs ("GPU KV cache size: N tokens"): the tokens of max_model_len-long requests the

@@ -202,9 +202,10 @@ import Cluster
         let ex = runCLI(["explain", "--model", "qwen1.5-moe-a2.7b", "--gpu", "h200-sxm-141gb", "--prefill-seqs", "1", "--prefill-len", "700"])
         #expect(ex.code == 0, "\(ex.err)")
         #expect(ex.out.contains("Engine core") && ex.out.contains("no CUDA graph"), "\(ex.out)")
-        // Qwen1.5-MoE: 23 operations a layer, of which the fused MoE's 9 are priced as one MoE layer.
-        #expect(ex.out.contains("336 operations one at a time outside the fused MoE (23 per layer"), "\(ex.out)")
-        #expect(ex.out.contains("24 fused-MoE layers priced whole"), "\(ex.out)")
+        // Qwen1.5-MoE: 23 operations a layer, of which the fused MoE's 9 and its gated shared expert's 7 (run inside
+        // the fused MoE's custom op, SharedFusedMoE) are priced as one MoE layer.
+        #expect(ex.out.contains("168 operations one at a time outside the fused MoE (23 per layer"), "\(ex.out)")
+        #expect(ex.out.contains("24 fused-MoE layers priced whole with the shared experts their custom op runs"), "\(ex.out)")
         // A lone 700-token prompt on an H200 waits for the host, not the GPU.
         let host = ex.out.components(separatedBy: "graphs): host ").last?.split(separator: " ").first.flatMap { Double($0) } ?? 0
         let gpu = ex.out.components(separatedBy: "against GPU ").last?.split(separator: " ").first.flatMap { Double($0) } ?? 0

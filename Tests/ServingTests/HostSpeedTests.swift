@@ -98,6 +98,40 @@ import Cluster
         let (eager, em) = try host("olmoe-1b-7b", enforce: true)
         #expect(abs(eager - Double(em.hostOps) * 70) < 1e-9)
     }
+
+    /// vLLM 0.24 runs shared experts inside the fused MoE's custom op (SharedFusedMoE): with eager_shared_moe_host_us,
+    /// such a layer is priced whole with them (its shared experts' operations leave the per-operation count), and
+    /// DeepSeek-V2's compiled grouped top-k adds eager_grouped_topk_host_us to each MoE layer. A model without shared
+    /// experts or grouped top-k pays neither; with both parameters 0 the pricing is the plain fused MoE's.
+    @Test func sharedExpertLayersArePricedWithTheirSharedExperts() throws {
+        func host(_ name: String, shared: Double, topk: Double) throws -> (VLLMSimulator.EagerHost, ModelArchitecture) {
+            var d = try deployment(name, gpu: "h200-sxm-141gb")
+            d.engine.params["eager_op_host_us"] = 40
+            d.engine.params["eager_moe_host_us"] = 1000
+            d.engine.params["eager_step_host_us"] = 5000
+            d.engine.params["eager_shared_moe_host_us"] = shared
+            d.engine.params["eager_grouped_topk_host_us"] = topk
+            d.engine.params["host_speed_reference_s"] = 0
+            return (VLLMSimulator.eagerHost(d), d.model)
+        }
+        // Qwen1.5-MoE: 24 MoE layers, each with a gated shared expert (7 operations) inside the custom op.
+        let (q, qm) = try host("qwen1.5-moe-a2.7b", shared: 1500, topk: 300)
+        #expect(qm.sharedMoELayers == 24 && qm.sharedExpertHostOps(layer: 0) == 7 && !qm.torchGroupedTopK)
+        #expect(q.moeLayers == 0 && q.sharedMoELayers == 24 && q.groupedTopKLayers == 0)
+        #expect(q.operations == qm.hostOpsOutsideMoE - 24 * 7)
+        #expect(abs(q.totalUs - (5000 + Double(qm.hostOpsOutsideMoE - 24 * 7) * 40 + 24 * 1500)) < 1e-9)
+        // DeepSeek-V2-Lite: 26 MoE layers with two ungated shared experts (4 operations), routed by the grouped top-k;
+        // its dense first layer has neither.
+        let (ds, dm) = try host("deepseek-v2-lite", shared: 1500, topk: 300)
+        #expect(dm.sharedMoELayers == 26 && dm.sharedExpertHostOps(layer: 0) == 0 && dm.sharedExpertHostOps(layer: 1) == 4)
+        #expect(abs(ds.totalUs - (5000 + Double(dm.hostOpsOutsideMoE - 26 * 4) * 40 + 26 * 1500 + 26 * 300)) < 1e-9)
+        // OLMoE has neither: the new parameters leave it as it was.
+        let (o, _) = try host("olmoe-1b-7b", shared: 1500, topk: 300), (o0, _) = try host("olmoe-1b-7b", shared: 0, topk: 0)
+        #expect(o.totalUs == o0.totalUs && o.sharedMoELayers == 0 && o.groupedTopKLayers == 0)
+        // Both 0: the shared experts' operations are priced one at a time again, beside the plain fused-MoE price.
+        let (q0, _) = try host("qwen1.5-moe-a2.7b", shared: 0, topk: 0)
+        #expect(q0.sharedMoELayers == 0 && q0.moeLayers == 24 && q0.operations == qm.hostOpsOutsideMoE)
+    }
 }
 
 /// vLLM 0.24's MLA layer runs prompt tokens and decode tokens through two attention paths (forward_mha, forward_mqa),

@@ -14,6 +14,7 @@ Three kinds of entry, each with the moesim flags that describe the run:
   step traces (every busy engine step of a run)         -> each step's time against the model's.
 The fit split is declared here (FIT below) and written into the manifest: everything else is held out.
 """
+import glob
 import json
 import math
 import os
@@ -185,6 +186,13 @@ SESSIONS = {
     "2026-12-05-h200-vllm-s": {"prefix": "s/", "fit_runs": set(),
                                "call": {"qwen3-serve": "s1", "dsv2lite-serve": "s1", "mixtral-offline": "s2", "mixtral-serve": "s2"}},
     "2026-12-05-h200-vllm-s2": {"prefix": "s2/", "fit_runs": set(), "call": {"mixtral-serve": "s3"}},
+    # The twenty-first (2026-12-05, one H100 host, the H200s refused): probe/vllm/pairhost.py's models timed in turn with
+    # their engine cores on one vCPU (DeepSeek-V2-Lite with OLMoE, then Qwen1.5-MoE with OLMoE), cut into one step
+    # trace per model by pairhost_traces.py. Declared before the fit: the DeepSeek-V2-Lite and Qwen1.5-MoE traces are
+    # fitted (eager_shared_moe_host_us, eager_grouped_topk_host_us: the two models' MoE layers), the OLMoE traces held
+    # out (their steps check the host scale, which no new parameter moves). The profiler jobs (mixprof/) have no entry.
+    "2026-12-05-h100-vllm-u": {"prefix": "u/", "fit_runs": set(), "pair_fit": {"deepseek-v2-lite", "qwen1.5-moe-a2.7b"},
+                               "call": {"pair-dsv2lite-olmoe": "u1", "pair-qwen15-olmoe": "u2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -265,9 +273,43 @@ def hostcorr_entries(res, rel, sess):
     return runs
 
 
+GPU_IDS = {"NVIDIA H100 80GB HBM3": "h100-sxm-80gb", "NVIDIA H200": "h200-sxm-141gb"}
+
+
+def pairhost_entries(res, rel, sess):
+    """probe/vllm/pairhost.py's sessions (a folder per session with pairhost.jsonl and the step traces
+    pairhost_traces.py cut, one per model) as one step-trace entry per model, at the geometric mean of every
+    hostspeed.py measurement of the session folder's jobs (the same host, minutes apart)."""
+    runs = []
+    speeds = [json.loads(l)["workload_median_s"] for f in sorted(glob.glob(os.path.join(res, "*", "*", "hostspeed.jsonl")))
+              for l in open(f) if l.strip()]
+    for name in sorted(os.listdir(res)):
+        f = os.path.join(res, name, "pairhost.jsonl")
+        if not os.path.exists(f):
+            continue
+        meta = next(json.loads(l) for l in open(f) if '"meta"' in l)
+        gpu = GPU_IDS.get(meta.get("gpu"), "h200-sxm-141gb")
+        for model in meta["models"]:
+            st = os.path.join(res, name, model + ".steps.json")
+            if not os.path.exists(st):
+                continue
+            dep = deployment(name, model, {"max_num_batched_tokens": 2048, "max_model_len": 4096})
+            dep[dep.index("h200-sxm-141gb")] = gpu
+            speed = ["--host-speed", "%.4f" % geomean(speeds)] if speeds else []
+            runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], name, model), "fit": model in sess.get("pair_fit", set()),
+                         "step_trace": rel(st), "args": dep + speed + ["--usage-context", "offline"],
+                         "note": "every engine step of %s's calls in probe/vllm/pairhost.py's rounds (%s), its engine core on vCPU %s "
+                                 "beside %s's; host speed %.4f s, the geometric mean of %d probe/vllm/hostspeed.py measurements "
+                                 "on the same host within minutes (%s)" % (
+                                     model, rel(f), meta["pin"], " and ".join(m for m in meta["models"] if m != model),
+                                     geomean(speeds), len(speeds), meta.get("gpu")),
+                         "tags": [sess["call"].get(name, "pairhost")]})
+    return runs
+
+
 def entries(res, rel):
     sess = SESSIONS.get(os.path.basename(os.path.normpath(res)), {"prefix": "", "fit": FIT, "call": CALL})
-    runs = hostcorr_entries(res, rel, sess)
+    runs = hostcorr_entries(res, rel, sess) + pairhost_entries(res, rel, sess)
     for job in sorted(os.listdir(res)):
         jd = os.path.join(res, job)
         if not os.path.isdir(jd) or not os.path.exists(os.path.join(jd, "runs.json")):
@@ -390,6 +432,9 @@ def write(runs, out, base):
                         "Entries whose id starts with 's/' or 's2/' come from a twentieth session (2026-12-05, probe/results/2026-12-05-h200-vllm-s and -s2, "
                         "tags s1-s3): Qwen3-30B-A3B's and DeepSeek-V2-Lite's serving grids with the engine core's vCPU recorded at every step, "
                         "Mixtral-8x7B offline after a warm-up and serving, all held out. "
+                        "Entries whose id starts with 'u/' come from a twenty-first session (2026-12-05, one H100, probe/results/2026-12-05-h100-vllm-u, "
+                        "tags u1-u2): probe/vllm/pairhost.py's step traces of models timed in turn on one vCPU; DeepSeek-V2-Lite's and "
+                        "Qwen1.5-MoE's are fitted (their MoE layers' host cost), OLMoE's held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
