@@ -122,11 +122,12 @@ public struct ModelArchitecture: Sendable, Equatable {
         return 4 + (sharedExpertGate ? 3 : 0)
     }
 
-    /// Decoder layers whose fused MoE also runs shared experts (`vllm::moe_forward_shared`).
-    public var sharedMoELayers: Int { (0..<layers).reduce(0) { $0 + (fusedMoEOps(layer: $1) > 0 && sharedExpertHostOps(layer: $1) > 0 ? 1 : 0) } }
+    /// Decoder layers whose fused MoE also runs shared experts (`vllm::moe_forward_shared`; a layer has shared-expert
+    /// operations only beside routed experts).
+    public var sharedMoELayers: Int { sumOverLayers { sharedExpertHostOps(layer: $0) > 0 ? 1 : 0 } }
 
     /// `sharedExpertHostOps` over every layer.
-    public var sharedExpertHostOpsTotal: Int { (0..<layers).reduce(0) { $0 + sharedExpertHostOps(layer: $1) } }
+    public var sharedExpertHostOpsTotal: Int { sumOverLayers(sharedExpertHostOps) }
 
     /// The operations of layer `l`'s fused MoE (router GEMM, top-k, block alignment, the two expert GEMMs,
     /// activation, top-k sum, output copy; 0 for a layer without routed experts): in vLLM one custom op,
@@ -186,7 +187,7 @@ public struct ModelArchitecture: Sendable, Equatable {
     private func hostFFN(_ l: Int) -> FFNSpec? { ffn.isEmpty ? nil : ffn[min(max(l, 0), ffn.count - 1)] }
 
     /// Decoder layers with routed experts (one fused-MoE call each per forward).
-    public var moeLayers: Int { (0..<layers).reduce(0) { $0 + (fusedMoEOps(layer: $1) > 0 ? 1 : 0) } }
+    public var moeLayers: Int { sumOverLayers { fusedMoEOps(layer: $0) > 0 ? 1 : 0 } }
 
     /// Operations a step's attention runs from the host beyond those `hostOps` counts, by what the step holds: vLLM
     /// 0.24's MLA layer (`MLAAttention.forward_impl`) runs the prompt tokens through one path (`forward_mha`: the
@@ -201,10 +202,13 @@ public struct ModelArchitecture: Sendable, Equatable {
     }
 
     /// Operations a whole forward's decoder layers run from the host without CUDA graphs (`hostOps(layer:)`).
-    public var hostOps: Int { (0..<layers).reduce(0) { $0 + hostOps(layer: $1) } }
+    public var hostOps: Int { sumOverLayers(hostOps) }
 
     /// `hostOps` less the fused MoE's operations: what is left per operation where the fused MoE is priced per layer.
-    public var hostOpsOutsideMoE: Int { (0..<layers).reduce(0) { $0 + hostOps(layer: $1) - fusedMoEOps(layer: $1) } }
+    public var hostOpsOutsideMoE: Int { sumOverLayers { hostOps(layer: $0) - fusedMoEOps(layer: $0) } }
+
+    /// `f` of every decoder layer, summed.
+    private func sumOverLayers(_ f: (Int) -> Int) -> Int { (0..<layers).reduce(0) { $0 + f($1) } }
 
     // MARK: parameter counts (elements, not bytes)
 

@@ -377,9 +377,9 @@ enum ExplainCommand {
                 if h.groupedTopKLayers > 0 {
                     whole.append(String(format: "DeepSeek-V2's compiled grouped top-k in %d MoE layers (%.0f us each)", h.groupedTopKLayers, h.groupedTopKUs))
                 }
-                whole.append(String(format: "%.1f ms outside the layers", h.fixedUs / 1e3))
+                let outside = String(format: "%.1f ms outside the layers", h.fixedUs / 1e3)
                 s += String(format: "  without graphs the host runs %d operations one at a time outside the fused MoE (%@ per layer with the fused MoE's, counted from vLLM's model code), %@\n",
-                            h.operations, perLayer, whole.joined(separator: ", "))
+                            h.operations, perLayer, whole.isEmpty ? outside : whole.joined(separator: ", ") + " and " + outside)
             case .perOperation:
                 s += "  without graphs the host runs \(h.operations) operations one at a time (\(perLayer) per layer, counted from vLLM's model code)\n"
             case .perLayer:

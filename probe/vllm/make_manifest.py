@@ -222,10 +222,11 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs))
 
 
-def deployment(job, model, engine):
-    """moesim's deployment flags for a job of `model` run with vLLM engine arguments `engine`: the model (or the job's
-    changed copy), the GPU, the knobs, and the routing vLLM's dummy weights give that model."""
-    dep = ["--model", MODEL_FILES.get(job, model), "--gpu", "h200-sxm-141gb"] + knob_flags(engine)
+def deployment(job, model, engine, gpu="h200-sxm-141gb"):
+    """moesim's deployment flags for a job of `model` run with vLLM engine arguments `engine` on `gpu` (moesim's GPU
+    profile): the model (or the job's changed copy), the GPU, the knobs, and the routing vLLM's dummy weights give that
+    model."""
+    dep = ["--model", MODEL_FILES.get(job, model), "--gpu", gpu] + knob_flags(engine)
     if model == "deepseek-v2-lite":
         # vLLM's dummy weights route every DeepSeek-V2 token to experts 0-5 (see the histogram file's note).
         dep += ["--routing", "histogram:deepseek-v2-lite-dummy-routing.json"]
@@ -293,8 +294,7 @@ def pairhost_entries(res, rel, sess):
             st = os.path.join(res, name, model + ".steps.json")
             if not os.path.exists(st):
                 continue
-            dep = deployment(name, model, {"max_num_batched_tokens": 2048, "max_model_len": 4096})
-            dep[dep.index("h200-sxm-141gb")] = gpu
+            dep = deployment(name, model, {"max_num_batched_tokens": 2048, "max_model_len": 4096}, gpu)
             speed = ["--host-speed", "%.4f" % geomean(speeds)] if speeds else []
             runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], name, model), "fit": model in sess.get("pair_fit", set()),
                          "step_trace": rel(st), "args": dep + speed + ["--usage-context", "offline"],
