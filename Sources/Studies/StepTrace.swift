@@ -19,7 +19,10 @@ import Serving
 /// The steps compared are those of a busy engine: a step's period is its duration only when the next step follows
 /// without the engine waiting for a request. Offline runs (every request submitted at once) qualify at every step but
 /// the last; in serving runs a step qualifies when the next one continues a request that was already running (a
-/// decode, or a prompt chunk after an earlier one).
+/// decode, or a prompt chunk after an earlier one). In an offline trace whose calls follow one another (probe/vllm/
+/// pairhost.py's rounds: lone prompts, then a batch) a step with no request left waiting (the `wait` column 0) that the
+/// next one does not continue ends a call, and the engine then waits for the next call's requests: such a step is
+/// timed by its GPU span alone, without the idle gap.
 public struct StepTrace: Sendable {
     public struct Step: Sendable {
         public var batch: BatchShape
@@ -51,7 +54,7 @@ public struct StepTrace: Sendable {
         let runKind = try j.optional("run_kind")?.string() ?? "serve"
         let rows = try j.require("steps").array()
         try Limits.checkMemory(Double(rows.count) * 256, what: "\(rows.count) steps", flag: "the step trace \(file)")
-        struct Raw { var batch: BatchShape; var interval: Double?; var mode: String; var gpu: Double?, gap: Double?; var dn: Int; var continuesPrefill: Bool }
+        struct Raw { var batch: BatchShape; var interval: Double?; var mode: String; var gpu: Double?, gap: Double?; var dn: Int; var continuesPrefill: Bool; var waiting: Int? }
         var raw: [Raw] = []
         raw.reserveCapacity(rows.count)
         for (k, row) in rows.enumerated() {
@@ -81,15 +84,22 @@ public struct StepTrace: Sendable {
             // The trace lists at most 64 chunks; the rest of the prompt tokens count as one more chunk.
             if pt > listed { b.addPrefill(chunk: pt - listed, prefix: 0, samples: true) }
             raw.append(Raw(batch: b, interval: num("interval"), mode: (try? r[at["cg"]!].string()) ?? "?",
-                           gpu: at["gpu"].flatMap { num(cols[$0]) }, gap: at["gap"].flatMap { num(cols[$0]) }, dn: dn, continuesPrefill: continues))
+                           gpu: at["gpu"].flatMap { num(cols[$0]) }, gap: at["gap"].flatMap { num(cols[$0]) }, dn: dn, continuesPrefill: continues,
+                           waiting: at["wait"].flatMap { try? r[$0].int() }))
         }
         var steps: [Step] = []
         for k in 0..<raw.count {
             guard let iv = raw[k].interval, iv > 0, k + 1 < raw.count else { continue }
             let next = raw[k + 1]
-            guard runKind == "offline" || next.dn > 0 || next.continuesPrefill else { continue }
+            let continued = next.dn > 0 || next.continuesPrefill
+            guard runKind == "offline" || continued else { continue }
             var period = iv
-            if let g = raw[k].gpu, let gap = next.gap, g > 0, gap >= 0 { period = g + gap }
+            if let g = raw[k].gpu, g > 0 {
+                // A step after which nothing waited and that the next step does not continue ran the engine dry: the
+                // GPU's idle time after it is the engine waiting for requests, not part of the step (pairhost.py's
+                // lone prompts: 3.5-8 ms after a 30-90 ms step).
+                if !continued && raw[k].waiting == 0 { period = g } else if let gap = next.gap, gap >= 0 { period = g + gap }
+            }
             steps.append(Step(batch: raw[k].batch, measuredUs: period * 1000, recordedMode: raw[k].mode, recordedGPUUs: raw[k].gpu.map { $0 * 1000 }))
         }
         guard !steps.isEmpty else { throw InputError.data("\(file): no step of a busy engine to compare (\(raw.count) steps recorded)") }

@@ -33,6 +33,25 @@ import Serving
         #expect(t.steps.map(\.recordedGPUUs) == [88_000, 88_000, 88_000, 88_000])
     }
 
+    /// A step after which no request waited and that the next step does not continue ran the engine dry (a call of
+    /// pairhost.py's rounds ended): its period is its GPU span, without the idle time before the next call. A busy
+    /// engine's prompt-only steps (requests still waiting) keep the gap.
+    @Test func aStepThatRanTheEngineDryIsItsGPUSpan() throws {
+        let c = cols + ["wait"]
+        func r(_ gpu: Double, gap: Double, dn: Int = 0, pre: [[Int]], waiting: Int) -> [Any] {
+            [0.0, 40.0, gpu, gap, "NONE", dn + pre.reduce(0) { $0 + $1[0] }, dn, dn * 1025, pre.count,
+             pre.reduce(0) { $0 + $1[0] }, pre, waiting]
+        }
+        let file = try write(c, [r(30, gap: 9, pre: [[1024, 0]], waiting: 0),       // a lone prompt: 4 ms idle after it
+                                 r(31, gap: 4, pre: [[1024, 0]], waiting: 14),      // a batch's first step: 14 wait
+                                 r(32, gap: 1.5, dn: 1, pre: [[1024, 0]], waiting: 13),
+                                 r(33, gap: 1, dn: 2, pre: [[1024, 0]], waiting: 0),   // the next step continues it
+                                 r(29, gap: 2, dn: 3, pre: [], waiting: 0),             // the last, then idle
+                                 r(30, gap: 5, pre: [[1024, 0]], waiting: 0)])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(try StepTrace.load(file: file).steps.map(\.measuredUs) == [30_000, 32_500, 33_000, 35_000, 29_000])
+    }
+
     @Test func tracesWithoutTheGPUColumnsKeepTheIntervals() throws {
         let plain = ["t", "interval", "cg", "tok", "dn", "dctx", "pn", "pt", "pre"]
         let r: [Any] = [0.0, 12.5, "FULL", 4, 4, 400, 0, 0, [[Int]]()]

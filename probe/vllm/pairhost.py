@@ -8,6 +8,8 @@ Two or three offline engines in this process (--set; by default DeepSeek-V2-Lite
 OLMoE-1B-7B, as many as fit in the GPU's memory) (random weights, no tokenizer), each engine core pinned to the same vCPU
 (MOESIM_PIN_ENGINE_CORE, steplog/sitecustomize.py), the front end on another. Then, until the budget is spent, rounds
 of, for each model in turn:
+  0. hostspeed.py's workload, timed once on the engine cores' vCPU (`vcpu_workload_s`: does a spot reading there
+     follow the steps that come next?);
   1. three lone 1,024-token prompts with one output token each: one graphless prompt step each (no CUDA graph above
      512 tokens);
   2. sixteen 1,024-token prompts with four output tokens each at the engine's 2,048-token budget: about nine graphless
@@ -37,6 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vllm_bench as vb  # noqa: E402
+from hostspeed import workload  # noqa: E402
 
 # The models that may take part, each with its bf16 weights in GB (random weights: the size is the checkpoint's). Each
 # engine asks for its weights plus HEADROOM_GB of the GPU (activations, CUDA graphs, a KV cache of well over the
@@ -45,6 +48,17 @@ WEIGHTS_GB = {"deepseek-v2-lite": 31.4, "qwen3-30b-a3b": 61.1, "olmoe-1b-7b": 13
               "mixtral-8x7b": 93.4}
 HEADROOM_GB = 8.0
 DEFAULT_MODELS = "deepseek-v2-lite,qwen3-30b-a3b,olmoe-1b-7b"
+
+
+def vcpu_speed(pin, front):
+    """hostspeed.py's workload, timed once on the engine cores' vCPU (this process moved there for it and back): the
+    vCPU's speed just before a model's turn, beside that turn's steps."""
+    os.sched_setaffinity(0, pin)
+    t0 = time.perf_counter()
+    workload()
+    dt = time.perf_counter() - t0
+    os.sched_setaffinity(0, front)
+    return dt
 
 
 def timed(llm, prompts, sp, windows):
@@ -80,7 +94,8 @@ def main():
         if not path_ok:
             os.environ["PYTHONPATH"] = steplog + (":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
         os.execv(sys.executable, [sys.executable] + sys.argv)
-    os.sched_setaffinity(0, {int(x) for x in a.front.split(",")})
+    pin_set, front_set = {int(x) for x in a.pin.split(",")}, {int(x) for x in a.front.split(",")}
+    os.sched_setaffinity(0, front_set)
     # nvidia-smi rather than torch.cuda: CUDA started in this process would make vLLM spawn its engine cores.
     smi = subprocess.run(["nvidia-smi", "--query-gpu=memory.total,name", "--format=csv,noheader,nounits"],
                          capture_output=True, text=True, check=True).stdout.splitlines()[0].split(",")
@@ -122,13 +137,14 @@ def main():
         # Alternate which model goes first, round by round.
         order = engines if k % 2 == 0 else engines[::-1]
         for model, llm, vocab in order:
+            speed_s = vcpu_speed(pin_set, front_set)
             lone, lone_w, mixed_w = [], [], []
             for j in range(3):
                 ps, _, _ = vb.prompts_for({"n": 1, "in": 1024, "out": 1}, vocab, 100000 * (k + 1) + j)
                 lone.append(timed(llm, ps, vb.sampling(1), lone_w)[0])
             ps, _, _ = vb.prompts_for({"n": 16, "in": 1024, "out": 4}, vocab, 200000 * (k + 1))
             mixed, out = timed(llm, ps, vb.sampling(4), mixed_w)
-            rec[model] = {"lone_s": lone, "lone_median_s": statistics.median(lone), "mixed16_s": mixed,
+            rec[model] = {"vcpu_workload_s": speed_s, "lone_s": lone, "lone_median_s": statistics.median(lone), "mixed16_s": mixed,
                           "mixed16_tokens": sum(len(o.outputs[0].token_ids) for o in out),
                           "lone_windows_mono": lone_w, "mixed16_window_mono": mixed_w[0]}
         with open(path, "a") as f:
