@@ -193,6 +193,11 @@ SESSIONS = {
     # out (their steps check the host scale, which no new parameter moves). The profiler jobs (mixprof/) have no entry.
     "2026-12-05-h100-vllm-u": {"prefix": "u/", "fit_runs": set(), "pair_fit": {"deepseek-v2-lite", "qwen1.5-moe-a2.7b"},
                                "call": {"pair-dsv2lite-olmoe": "u1", "pair-qwen15-olmoe": "u2"}},
+    # The twenty-second (2026-12-05, one H200 host): pairhost.py again, the vCPU's speed read before each model's turn:
+    # DeepSeek-V2-Lite, Qwen3-30B-A3B and OLMoE on vCPU 3, then Mixtral-8x7B and OLMoE (Qwen3 did not fit beside
+    # them). Every trace held out.
+    "2026-12-05-h200-vllm-v": {"prefix": "v/", "fit_runs": set(),
+                               "call": {"pair-dsv2lite-qwen3-olmoe": "v1", "pair-mixtral-olmoe": "v2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -277,32 +282,53 @@ def hostcorr_entries(res, rel, sess):
 GPU_IDS = {"NVIDIA H100 80GB HBM3": "h100-sxm-80gb", "NVIDIA H200": "h200-sxm-141gb"}
 
 
-def pairhost_entries(res, rel, sess):
+def pairhost_entries(res, rel, sess, only=None, scales=True):
     """probe/vllm/pairhost.py's sessions (a folder per session with pairhost.jsonl and the step traces
     pairhost_traces.py cut, one per model) as one step-trace entry per model, at the geometric mean of every
-    hostspeed.py measurement of the session folder's jobs (the same host, minutes apart)."""
+    hostspeed.py measurement of the session folder's jobs (the same host, minutes apart), or, where the rounds read the
+    engine cores' vCPU before each model's turn (vcpu_workload_s, since 2026-12-05), the median of those readings (a
+    few of them catch a pause of 0.4-0.7 s, which a geometric mean would carry). Where the folder holds
+    olmoe-scale.json (experiments/vllm-h200/pair_scale.py: OLMoE's graphless steps of the session, measured against
+    moesim's price), the other models' entries also get its --host-cost-scale: they are compared with OLMoE on the same
+    vCPU (scales=False leaves it out; only= one folder)."""
     runs = []
     speeds = [json.loads(l)["workload_median_s"] for f in sorted(glob.glob(os.path.join(res, "*", "*", "hostspeed.jsonl")))
               for l in open(f) if l.strip()]
     for name in sorted(os.listdir(res)):
         f = os.path.join(res, name, "pairhost.jsonl")
-        if not os.path.exists(f):
+        if not os.path.exists(f) or (only and name != only):
             continue
-        meta = next(json.loads(l) for l in open(f) if '"meta"' in l)
+        recs = [json.loads(l) for l in open(f) if l.strip()]
+        meta = next(r for r in recs if r["kind"] == "meta")
+        vcpu = [r[m]["vcpu_workload_s"] for r in recs if r["kind"] == "round" for m in meta["models"] if "vcpu_workload_s" in r.get(m, {})]
+        if vcpu:
+            speed_s, speed_words = statistics.median(vcpu), "the median of %d readings of hostspeed.py's workload on the engine cores' vCPU, one before each model's turn" % len(vcpu)
+        elif speeds:
+            speed_s, speed_words = geomean(speeds), "the geometric mean of %d probe/vllm/hostspeed.py measurements on the same host within minutes" % len(speeds)
+        else:
+            speed_s, speed_words = None, "no host-speed measurement: the reference host"
         gpu = GPU_IDS.get(meta.get("gpu"), "h200-sxm-141gb")
+        sf = os.path.join(res, name, "olmoe-scale.json")
+        scale = json.load(open(sf)) if scales and os.path.exists(sf) else None
         for model in meta["models"]:
             st = os.path.join(res, name, model + ".steps.json")
             if not os.path.exists(st):
                 continue
             dep = deployment(name, model, {"max_num_batched_tokens": 2048, "max_model_len": 4096}, gpu)
-            speed = ["--host-speed", "%.4f" % geomean(speeds)] if speeds else []
+            speed = ["--host-speed", "%.4f" % speed_s] if speed_s else []
+            metered = scale is not None and model != "olmoe-1b-7b"
+            if metered:
+                speed += ["--host-cost-scale", "%.4f" % scale["host_cost_scale"]]
+                speed_words_m = speed_words + "; host costs x%.4f, OLMoE-1B-7B's measured / predicted steps without CUDA graphs in the same rounds (%s: %s)" % (
+                    scale["host_cost_scale"], rel(sf), scale["how"])
+            else:
+                speed_words_m = speed_words + ("; its graphless steps set the other models' host scale (%s)" % rel(sf) if scale else "")
             runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], name, model), "fit": model in sess.get("pair_fit", set()),
                          "step_trace": rel(st), "args": dep + speed + ["--usage-context", "offline"],
                          "note": "every engine step of %s's calls in probe/vllm/pairhost.py's rounds (%s), its engine core on vCPU %s "
-                                 "beside %s's; host speed %.4f s, the geometric mean of %d probe/vllm/hostspeed.py measurements "
-                                 "on the same host within minutes (%s)" % (
+                                 "beside %s's; host speed %s (%s)" % (
                                      model, rel(f), meta["pin"], " and ".join(m for m in meta["models"] if m != model),
-                                     geomean(speeds), len(speeds), meta.get("gpu")),
+                                     ("%.4f s, " % speed_s if speed_s else "") + speed_words_m, meta.get("gpu")),
                          "tags": [sess["call"].get(name, "pairhost")]})
     return runs
 
