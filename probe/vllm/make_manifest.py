@@ -282,21 +282,19 @@ def hostcorr_entries(res, rel, sess):
 GPU_IDS = {"NVIDIA H100 80GB HBM3": "h100-sxm-80gb", "NVIDIA H200": "h200-sxm-141gb"}
 
 
-def pairhost_entries(res, rel, sess, only=None, scales=True):
+def pairhost_entries(res, rel, sess):
     """probe/vllm/pairhost.py's sessions (a folder per session with pairhost.jsonl and the step traces
     pairhost_traces.py cut, one per model) as one step-trace entry per model, at the geometric mean of every
     hostspeed.py measurement of the session folder's jobs (the same host, minutes apart), or, where the rounds read the
     engine cores' vCPU before each model's turn (vcpu_workload_s, since 2026-12-05), the median of those readings (a
-    few of them catch a pause of 0.4-0.7 s, which a geometric mean would carry). Where the folder holds
-    olmoe-scale.json (experiments/vllm-h200/pair_scale.py: OLMoE's graphless steps of the session, measured against
-    moesim's price), the other models' entries also get its --host-cost-scale: they are compared with OLMoE on the same
-    vCPU (scales=False leaves it out; only= one folder)."""
+    few of them catch a pause of 0.4-0.7 s, which a geometric mean would carry). experiments/vllm-h200/pair_ratios.py
+    compares the models of a session with each other, whatever that reading."""
     runs = []
     speeds = [json.loads(l)["workload_median_s"] for f in sorted(glob.glob(os.path.join(res, "*", "*", "hostspeed.jsonl")))
               for l in open(f) if l.strip()]
     for name in sorted(os.listdir(res)):
         f = os.path.join(res, name, "pairhost.jsonl")
-        if not os.path.exists(f) or (only and name != only):
+        if not os.path.exists(f):
             continue
         recs = [json.loads(l) for l in open(f) if l.strip()]
         meta = next(r for r in recs if r["kind"] == "meta")
@@ -308,27 +306,18 @@ def pairhost_entries(res, rel, sess, only=None, scales=True):
         else:
             speed_s, speed_words = None, "no host-speed measurement: the reference host"
         gpu = GPU_IDS.get(meta.get("gpu"), "h200-sxm-141gb")
-        sf = os.path.join(res, name, "olmoe-scale.json")
-        scale = json.load(open(sf)) if scales and os.path.exists(sf) else None
         for model in meta["models"]:
             st = os.path.join(res, name, model + ".steps.json")
             if not os.path.exists(st):
                 continue
             dep = deployment(name, model, {"max_num_batched_tokens": 2048, "max_model_len": 4096}, gpu)
             speed = ["--host-speed", "%.4f" % speed_s] if speed_s else []
-            metered = scale is not None and model != "olmoe-1b-7b"
-            if metered:
-                speed += ["--host-cost-scale", "%.4f" % scale["host_cost_scale"]]
-                speed_words_m = speed_words + "; host costs x%.4f, OLMoE-1B-7B's measured / predicted steps without CUDA graphs in the same rounds (%s: %s)" % (
-                    scale["host_cost_scale"], rel(sf), scale["how"])
-            else:
-                speed_words_m = speed_words + ("; its graphless steps set the other models' host scale (%s)" % rel(sf) if scale else "")
             runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], name, model), "fit": model in sess.get("pair_fit", set()),
                          "step_trace": rel(st), "args": dep + speed + ["--usage-context", "offline"],
                          "note": "every engine step of %s's calls in probe/vllm/pairhost.py's rounds (%s), its engine core on vCPU %s "
                                  "beside %s's; host speed %s (%s)" % (
                                      model, rel(f), meta["pin"], " and ".join(m for m in meta["models"] if m != model),
-                                     ("%.4f s, " % speed_s if speed_s else "") + speed_words_m, meta.get("gpu")),
+                                     ("%.4f s, " % speed_s if speed_s else "") + speed_words, meta.get("gpu")),
                          "tags": [sess["call"].get(name, "pairhost")]})
     return runs
 
@@ -461,6 +450,9 @@ def write(runs, out, base):
                         "Entries whose id starts with 'u/' come from a twenty-first session (2026-12-05, one H100, probe/results/2026-12-05-h100-vllm-u, "
                         "tags u1-u2): probe/vllm/pairhost.py's step traces of models timed in turn on one vCPU; DeepSeek-V2-Lite's and "
                         "Qwen1.5-MoE's are fitted (their MoE layers' host cost), OLMoE's held out. "
+                        "Entries whose id starts with 'v/' come from a twenty-second session (2026-12-05, one H200, probe/results/2026-12-05-h200-vllm-v, "
+                        "tags v1-v2): pairhost.py's step traces of DeepSeek-V2-Lite, Qwen3-30B-A3B and OLMoE on one vCPU, then Mixtral-8x7B and "
+                        "OLMoE, all held out (experiments/vllm-h200/pair_ratios.py compares the models of a session). "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
