@@ -429,3 +429,16 @@ json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22 campaign, written in
            "written by make_jobs.py.",
            "jobs": jobs_t}, open(os.path.join(here, "jobs-h200-t.json"), "w"), indent=1)
 print("twentieth session, last call:", len(jobs_t), "jobs;", sum(len(j["runs"]) for j in jobs_t), "runs")
+# The twenty-second session (2026-12-05): where Mixtral-8x7B's graphless 2,048-token mixed steps spend their GPU time.
+# In pairhost.py's rounds those steps waited on the GPU (65 ms of host against 110 ms of GPU span) and ran 1.13x
+# moesim's GPU time, whose kernels all come from measured tables. PyTorch's profiler over eight steady mixed steps
+# (two 1,024-token prompt chunks beside the previous prompts' decodes) and over a lone 1,024-token prompt, GPU kernels
+# only; the same 64 prompts again unprofiled for the step trace. At max_num_batched_tokens 2,048, as in pairhost.py.
+jobs_w = [dict(job("mixtral-mixkernels", "mixtral-8x7b", "offline",
+                   [prof(64, 1024, 4, 6, 8, 6), prof(1, 1024, 2, 0, 1, 2), off(64, 1024, 4, 5)],
+                   {"max_num_batched_tokens": 2048}, "pairhost.py's budget", 180),
+               warmup=[off(16, 1024, 4, 2)])]
+json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, twenty-second session: the GPU kernels of Mixtral-8x7B's "
+           "graphless mixed steps at 2,048 batched tokens, profiled (no manifest entry for the profiled runs), written by make_jobs.py.",
+           "jobs": jobs_w}, open(os.path.join(here, "jobs-h200-w.json"), "w"), indent=1)
+print("twenty-second session:", len(jobs_w), "jobs;", sum(len(j["runs"]) for j in jobs_w), "runs")
