@@ -198,6 +198,8 @@ SESSIONS = {
     # them). Every trace held out.
     "2026-12-05-h200-vllm-v": {"prefix": "v/", "fit_runs": set(),
                                "call": {"pair-dsv2lite-qwen3-olmoe": "v1", "pair-mixtral-olmoe": "v2"}},
+    # Its last device minutes (2026-12-05, a fresh H100 host): Qwen1.5-MoE and OLMoE on vCPU 5, held out.
+    "2026-12-05-h100-vllm-w": {"prefix": "w/", "fit_runs": set(), "call": {"pair-qwen15-olmoe": "w1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -452,7 +454,8 @@ def write(runs, out, base):
                         "Qwen1.5-MoE's are fitted (their MoE layers' host cost), OLMoE's held out. "
                         "Entries whose id starts with 'v/' come from a twenty-second session (2026-12-05, one H200, probe/results/2026-12-05-h200-vllm-v, "
                         "tags v1-v2): pairhost.py's step traces of DeepSeek-V2-Lite, Qwen3-30B-A3B and OLMoE on one vCPU, then Mixtral-8x7B and "
-                        "OLMoE, all held out (experiments/vllm-h200/pair_ratios.py compares the models of a session). "
+                        "OLMoE, all held out (experiments/vllm-h200/pair_ratios.py compares the models of a session); 'w/' entries, from the "
+                        "same session's last minutes on a fresh H100 (probe/results/2026-12-05-h100-vllm-w, tag w1): Qwen1.5-MoE and OLMoE, held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
