@@ -8,9 +8,9 @@ import json
 import os
 
 FACTOR = {"olmoe-1b-7b": 1, "qwen1.5-moe-a2.7b": 1.5, "deepseek-v2-lite": 1.5, "qwen3-30b-a3b": 2, "mixtral-8x7b": 5,
-          "llama-3.1-8b": 3, "gpt-oss-20b": 1.5}
+          "llama-3.1-8b": 3, "gpt-oss-20b": 1.5, "gpt-oss-120b": 1}
 START = {"olmoe-1b-7b": 80, "qwen1.5-moe-a2.7b": 90, "deepseek-v2-lite": 100, "qwen3-30b-a3b": 100, "mixtral-8x7b": 120,
-         "llama-3.1-8b": 90, "gpt-oss-20b": 150}
+         "llama-3.1-8b": 90, "gpt-oss-20b": 150, "gpt-oss-120b": 240}
 
 
 def off(n, i, o, est, prefix=0, rid=None):
@@ -442,3 +442,26 @@ json.dump({"description": "vLLM 0.24.0 on one H200, issue 22 campaign, twenty-se
            "graphless mixed steps at 2,048 batched tokens, profiled (no manifest entry for the profiled runs), written by make_jobs.py.",
            "jobs": jobs_w}, open(os.path.join(here, "jobs-h200-w.json"), "w"), indent=1)
 print("twenty-second session:", len(jobs_w), "jobs;", sum(len(j["runs"]) for j in jobs_w), "runs")
+# The twenty-third session (2026-12-05): the GPUStack Performance Lab's published gpt-oss cases
+# (experiments/published-deployments), served by vLLM 0.24.0 on one H100 with the published runs' flags where 0.24
+# differs (async scheduling off and memory 0.9, the defaults of v0.10.2/v0.11.0; gpt-oss-120b's --max-model-len 32768),
+# all requests at once, fixed lengths as `vllm bench serve --dataset-name random` gives them. moesim gets gpt-oss-20b's
+# 2,000/100 case 1.9x faster than v0.11.0 did, and gpt-oss-120b's 2x: these runs say what 0.24 does on the same GPU
+# (random weights, so the dummy weights' routing, four experts a layer). Every run held out (ids x/...).
+PUB = {"async_scheduling": False, "gpu_memory_utilization": 0.9}
+
+
+def pub(n, i, o, est, rid):
+    return {"id": rid, "n": n, "in": i, "out": o, "ratio": 0, "rate": "inf", "seed": 42, "est_s": est}
+
+
+jobs_x = [job("gptoss20b-pub", "gpt-oss-20b", "serve",
+              [pub(500, 2000, 100, 25, "s-inf-n500-i2000-o100"), pub(1000, 128, 4, 6, "s-inf-n1000-i128-o4"),
+               pub(500, 4000, 200, 50, "s-inf-n500-i4000-o200")], PUB),
+          job("gptoss120b-pub", "gpt-oss-120b", "serve",
+              [pub(500, 2000, 100, 60, "s-inf-n500-i2000-o100"), pub(1000, 128, 4, 8, "s-inf-n1000-i128-o4")],
+              dict(PUB, max_model_len=32768))]
+json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, twenty-third session: the published GPUStack gpt-oss cases "
+           "(experiments/published-deployments) served with the published runs' flags, every run held out, written by make_jobs.py.",
+           "jobs": jobs_x}, open(os.path.join(here, "jobs-h100-x.json"), "w"), indent=1)
+print("twenty-third session:", len(jobs_x), "jobs;", sum(len(j["runs"]) for j in jobs_x), "runs")
