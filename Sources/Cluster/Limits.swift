@@ -127,7 +127,7 @@ public enum Limits {
         "max_num_seqs": (0...1_048_576, true), "max_num_batched_tokens": (0...100_000_000, true),
         "async_scheduling": (0...1, true), "cuda_graph_padding": (0...1, true), "default_prefix_caching": (0...1, true), "enforce_eager": (0...1, true), "disable_chunked_prefill": (0...1, true), "activation_profile": (0...1, true),
         "block_size": (1...65_536, true), "gpu_memory_utilization": (0.01...1, false),
-        "cuda_graph_max_tokens": (0...1_000_000, true), "activation_reserve_gb": (0...100_000, false),
+        "cuda_graph_max_tokens": (0...1_000_000, true), "activation_reserve_gb": (0...100_000, false), "profile_sampler_bytes_per_logit": (0...1_000, false), "v2_profile_sampler_bytes_per_logit": (0...1_000, false), "v2_runner_reserve_gb": (0...100_000, false),
         "dp_forces_eager": (0...1, true), "decode_grouped_as_batched": (0...1, true),
         "attention_efficiency": (1e-3...1, false), "compute_efficiency": (1e-3...10, false),
         "grouped_mm_efficiency": (1e-3...10, false), "moe_block_m": (1...65_536, true),

@@ -26,21 +26,22 @@ public struct MemoryPlan: Sendable, Equatable {
     /// The binding per-GPU memory plan of a deployment: the GPU holding the most experts, and with PP the stage
     /// with the fewest KV blocks (each stage holds its layers' weights and KV cache; the embedding sits on the
     /// first stage, the LM head on the last).
+    /// `vllmLayout`: expert weights at the bytes vLLM 0.24 holds them in (`Quantization.vllmResidentExpertBytes`).
     public init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
-                memoryUtilization: Double, reserveGB: Double, blockSize: Int) {
+                memoryUtilization: Double, reserveGB: Double, blockSize: Int, vllmLayout: Bool = false) {
         let all = MemoryPlan.stages(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization,
-                                    reserveGB: reserveGB, blockSize: blockSize)
+                                    reserveGB: reserveGB, blockSize: blockSize, vllmLayout: vllmLayout)
         self = all[0]
         for other in all.dropFirst() where other.kvBlocks < kvBlocks { self = other }
     }
 
     /// Every pipeline stage's GPU plan, first stage first (one plan without PP).
     public static func stages(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
-                              memoryUtilization: Double, reserveGB: Double, blockSize: Int) -> [MemoryPlan] {
+                              memoryUtilization: Double, reserveGB: Double, blockSize: Int, vllmLayout: Bool = false) -> [MemoryPlan] {
         let ranges = p.stageLayerRanges(layers: m.layers)
         return ranges.enumerated().map { s, r in
             var plan = MemoryPlan(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization, reserveGB: reserveGB,
-                                  blockSize: blockSize, layers: r, first: s == 0, last: s == ranges.count - 1)
+                                  blockSize: blockSize, layers: r, first: s == 0, last: s == ranges.count - 1, vllmLayout: vllmLayout)
             plan.stage = s
             return plan
         }
@@ -48,8 +49,12 @@ public struct MemoryPlan: Sendable, Equatable {
 
     /// One stage's GPU: the layers in `layers`, the input embedding if `first`, the LM head if `last`.
     init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
-         memoryUtilization: Double, reserveGB: Double, blockSize: Int, layers: Range<Int>, first: Bool, last: Bool) {
-        let tp = Double(p.tensorParallel), b = m.bytesPerParam, lb = m.linearBytesPerParam, eb = m.expertBytesPerParam
+         memoryUtilization: Double, reserveGB: Double, blockSize: Int, layers: Range<Int>, first: Bool, last: Bool, vllmLayout: Bool = false) {
+        let tp = Double(p.tensorParallel), b = m.bytesPerParam, lb = m.linearBytesPerParam
+        var eb = m.expertBytesPerParam
+        if vllmLayout, let f = m.ffn.first(where: { $0.isMoE }) {
+            eb = m.quantization.vllmResidentExpertBytes(hidden: m.hidden, intermediate: max(1, f.expertIntermediate / p.tensorParallel))
+        }
         attentionWeightBytes = m.attentionParamsPerLayer * Double(layers.count) * lb / tp
         var dense = 0.0
         for i in layers { dense += m.denseFFNParams(layer: i) }

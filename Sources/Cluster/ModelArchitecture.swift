@@ -64,6 +64,13 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// Llama 4's chunked local attention, counted as full attention; a model whose every layer slides, whose
     /// requests the engine charges the whole context's blocks.
     public var kvCacheCaveat: String? = nil
+
+    /// Whether vLLM 0.24 runs this model with its second model runner (`vllm/v1/worker/gpu/model_runner.py`): the
+    /// default for Qwen3ForCausalLM, DeepseekV2ForCausalLM, Qwen2MoeForCausalLM, LlamaForCausalLM and
+    /// MistralForCausalLM (`DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES`, config/vllm.py), as the start-up logs of
+    /// DeepSeek-V2-Lite, Qwen1.5-MoE and Llama-3.1-8B show. Its memory profiling subtracts no CUDA-graph estimate and
+    /// runs the sampler without top-k/top-p (`Deployment.reserveGB`).
+    public var vllmModelRunnerV2: Bool { ["qwen3", "deepseek_v2", "qwen2_moe", "llama", "mistral"].contains(family) }
     /// Bytes per routed-expert weight and per other linear-layer weight; embeddings, norms and routers stay bf16.
     public var expertBytesPerParam: Double { quantization.expertBytes }
     public var linearBytesPerParam: Double { quantization.linearBytes }

@@ -53,6 +53,22 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
                                            detail: "experts MXFP4 (4-bit values, 8-bit scale per 32), the rest bf16; weight-only, bf16 compute",
                                            moeTable: "w4a16_mxfp4")
 
+    /// Bytes per routed-expert weight as vLLM 0.24 holds them in GPU memory (what its "Model loading took" counts),
+    /// for experts of `hidden` x `intermediate` (per GPU): `expertBytes`, but for `mxfp4` under vLLM's TRITON MXFP4
+    /// backend (what 0.24 picks on Hopper) the checkpoint-layout E8M0 scales stay registered beside the swizzled copy
+    /// the kernel reads (`Mxfp4MoEMethod._setup_kernel` assigns the converted weights and keeps the scales in
+    /// `w13/w2_precision_config` without replacing the scale parameters), and the swizzled copy's rows are padded to
+    /// 256 (`HopperMXScaleLayout`, 8 warps): 0.5 + 1/32 + 1/32 x that padding. Against vLLM 0.24.0's logged model
+    /// memory on an H100 and an H200 (2026-12-05, probe/results/2026-12-05-h100-vllm-x): gpt-oss-20b 13.41 GiB by this
+    /// count (13.58 logged, 12.80 with 0.53125), gpt-oss-120b 64.30 (64.67 logged, 60.69). Other GPUs are assumed the same.
+    public func vllmResidentExpertBytes(hidden: Int, intermediate: Int) -> Double {
+        guard method == "mxfp4", hidden > 0, intermediate > 0 else { return expertBytes }
+        func pad(_ n: Int) -> Double { Double((n + 255) / 256 * 256) / Double(n) }
+        // w13's scales (2I rows) are two thirds of the expert's scales, w2's (H rows) one third.
+        let swizzled = (2 * pad(2 * intermediate) + pad(hidden)) / 3
+        return 0.5 + (1 + swizzled) / 32
+    }
+
     public static func intN(_ method: String, bits: Int, group: Int, hidden: Int) -> Quantization {
         let g = Double(group > 0 ? group : hidden)
         let b = Double(bits) / 8 + 2 / g + Double(bits) / 8 / g

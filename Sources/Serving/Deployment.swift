@@ -134,7 +134,7 @@ public struct Deployment: Sendable {
 
     public func memoryPlan() -> MemoryPlan {
         withDraft(MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                             reserveGB: reserveGB, blockSize: Int(param("block_size"))))
+                             reserveGB: reserveGB, blockSize: Int(param("block_size")), vllmLayout: engine.kind == .vllm))
     }
 
     func withDraft(_ m: MemoryPlan) -> MemoryPlan {
@@ -148,15 +148,26 @@ public struct Deployment: Sendable {
     /// Each pipeline stage's GPU plan (one without PP); `memoryPlan()` is the one with the fewest KV blocks.
     public func stageMemoryPlans() -> [MemoryPlan] {
         MemoryPlan.stages(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                          reserveGB: reserveGB, blockSize: Int(param("block_size"))).map(withDraft)
+                          reserveGB: reserveGB, blockSize: Int(param("block_size")), vllmLayout: engine.kind == .vllm).map(withDraft)
     }
 
-    /// Memory kept off the KV cache per GPU: the engine's fixed reserve, plus (vLLM's memory profiling) the
-    /// activations of a forward of max_num_batched_tokens tokens.
+    /// Memory kept off the KV cache per GPU: the engine's fixed reserve, plus (vLLM's memory profiling) the peak of
+    /// its profiling run: a forward of max_num_batched_tokens tokens, then the sampler on the logits of
+    /// min(max_num_batched_tokens, max_num_seqs) requests over the whole vocabulary (`_dummy_sampler_run`), whichever
+    /// holds more: the forward's activations are freed before the sampler runs. vLLM 0.24's two model runners differ
+    /// here (`ModelArchitecture.vllmModelRunnerV2`): the first runs the sampler with top-k and top-p (fp32 logits and
+    /// their sort, `profile_sampler_bytes_per_logit`) and also keeps its CUDA graphs' estimated memory off the KV
+    /// cache (in `activation_reserve_gb`); the second samples without them and estimates no graph memory
+    /// (`v2_profile_sampler_bytes_per_logit`, `v2_runner_reserve_gb`).
     public var reserveGB: Double {
         let base = param("activation_reserve_gb")
         guard engine.kind == .vllm, param("activation_profile") >= 0.5 else { return base }
-        return base + param("max_num_batched_tokens") * model.activationBytesPerToken(tensorParallel: plan.tensorParallel) / 1e9
+        let v2 = model.vllmModelRunnerV2 && param("v2_runner_reserve_gb") > 0
+        let tokens = param("max_num_batched_tokens")
+        let forward = tokens * model.activationBytesPerToken(tensorParallel: plan.tensorParallel)
+        let perLogit = param(v2 ? "v2_profile_sampler_bytes_per_logit" : "profile_sampler_bytes_per_logit")
+        let sampler = min(tokens, param("max_num_seqs")) * Double(model.vocab) * perLogit
+        return (v2 ? param("v2_runner_reserve_gb") : base) + max(forward, sampler) / 1e9
     }
 
     /// Builds the step cost model (seeded routing draws).

@@ -23,7 +23,7 @@ import Cluster
         Case(name: "tight KV cache with preemption", model: "olmoe-1b-7b", plan: ParallelPlan(tp: 1), input: 300, output: 300, ratio: 0.2, prompts: 30,
              concurrency: 30, overrides: ["gpu_memory_utilization": 0.2, "activation_profile": 0, "activation_reserve_gb": 2]),
         Case(name: "sliding-window layers, tight KV cache (slow path)", model: "gpt-oss-20b", plan: ParallelPlan(tp: 1), input: 300, output: 300, ratio: 0.2, prompts: 30,
-             concurrency: 30, overrides: ["gpu_memory_utilization": 0.177, "activation_profile": 0, "activation_reserve_gb": 1]),
+             concurrency: 30, overrides: ["gpu_memory_utilization": 0.1842, "activation_profile": 0, "activation_reserve_gb": 1]),
         Case(name: "expert parallel (DP ranks: slow path)", model: "olmoe-1b-7b", plan: ParallelPlan(tp: 1, dp: 2, ep: true), input: 128, output: 64, ratio: 0, prompts: 40, concurrency: 16),
     ]
 

@@ -465,3 +465,24 @@ json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, twenty-th
            "(experiments/published-deployments) served with the published runs' flags, every run held out, written by make_jobs.py.",
            "jobs": jobs_x}, open(os.path.join(here, "jobs-h100-x.json"), "w"), indent=1)
 print("twenty-third session:", len(jobs_x), "jobs;", sum(len(j["runs"]) for j in jobs_x), "runs")
+# Its second call, on the same host: the published cases with the longest prompts, gpt-oss-20b's 32,000-token
+# prompts and gpt-oss-120b's 4,000-token ones (where its small KV cache limits the batch).
+jobs_x2 = [job("gptoss20b-pub-long", "gpt-oss-20b", "serve", [pub(100, 32000, 100, 70, "s-inf-n100-i32000-o100")], PUB),
+           job("gptoss120b-pub-long", "gpt-oss-120b", "serve", [pub(500, 4000, 200, 120, "s-inf-n500-i4000-o200")],
+               dict(PUB, max_model_len=32768))]
+json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, twenty-third session, second call: the published GPUStack "
+           "gpt-oss cases with the longest prompts, served with the published runs' flags, every run held out, written by make_jobs.py.",
+           "jobs": jobs_x2}, open(os.path.join(here, "jobs-h100-x2.json"), "w"), indent=1)
+print("twenty-third session, second call:", len(jobs_x2), "jobs;", sum(len(j["runs"]) for j in jobs_x2), "runs")
+# Its third call, same host: gpt-oss-20b's 2,000- and 4,000-token cases with async scheduling on (the published
+# "optimized" configuration, `--async-scheduling`), and the configuration of the two OLMoE offline runs that stay
+# beyond 25% (2,048 batched tokens) once more.
+jobs_x3 = [job("gptoss20b-pub-async", "gpt-oss-20b", "serve",
+               [pub(500, 2000, 100, 25, "s-inf-n500-i2000-o100"), pub(500, 4000, 200, 50, "s-inf-n500-i4000-o200")],
+               {"async_scheduling": True, "gpu_memory_utilization": 0.9}),
+           job("olmoe-mnbt2048", "olmoe-1b-7b", "offline", [off(64, 2048, 128, 3), off(1024, 512, 128, 8), off(64, 512, 256, 3)],
+               {"max_num_batched_tokens": 2048, "max_num_seqs": 256}, "the A100's serving defaults", KNOB_START)]
+json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, twenty-third session, third call: gpt-oss-20b's published "
+           "cases with async scheduling, and OLMoE at 2,048 batched tokens again, every run held out, written by make_jobs.py.",
+           "jobs": jobs_x3}, open(os.path.join(here, "jobs-h100-x3.json"), "w"), indent=1)
+print("twenty-third session, third call:", len(jobs_x3), "jobs;", sum(len(j["runs"]) for j in jobs_x3), "runs")

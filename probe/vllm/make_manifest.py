@@ -27,7 +27,7 @@ import stalls  # noqa: E402
 from hostcorr_report import rounds_of  # noqa: E402
 
 MODELS = {"olmoe": "olmoe-1b-7b", "mixtral": "mixtral-8x7b", "qwen3": "qwen3-30b-a3b", "qwen15": "qwen1.5-moe-a2.7b",
-          "dsv2lite": "deepseek-v2-lite", "llama8b": "llama-3.1-8b", "gptoss20b": "gpt-oss-20b"}
+          "dsv2lite": "deepseek-v2-lite", "llama8b": "llama-3.1-8b", "gptoss20b": "gpt-oss-20b", "gptoss120b": "gpt-oss-120b"}
 
 # The fit split. Host costs are the engine's, not the model's, so the fit takes a few runs from jobs measured at
 # different times of the session (the host's speed drifted: the same OLMoE decode step's host time fell from 1.33 ms
@@ -200,6 +200,12 @@ SESSIONS = {
                                "call": {"pair-dsv2lite-qwen3-olmoe": "v1", "pair-mixtral-olmoe": "v2"}},
     # Its last device minutes (2026-12-05, a fresh H100 host): Qwen1.5-MoE and OLMoE on vCPU 5, held out.
     "2026-12-05-h100-vllm-w": {"prefix": "w/", "fit_runs": set(), "call": {"pair-qwen15-olmoe": "w1"}},
+    # The twenty-third (2026-12-05, one H100 host, three calls): the published GPUStack gpt-oss cases
+    # (experiments/published-deployments) served by vLLM 0.24.0 with the published runs' flags (probe/vllm/jobs-h100-x*.json),
+    # gpt-oss-20b's with async scheduling on too, and OLMoE offline at 2,048 batched tokens again. Every run held out.
+    "2026-12-05-h100-vllm-x": {"prefix": "x/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                               "call": {"gptoss20b-pub": "x1", "gptoss120b-pub": "x1", "gptoss20b-pub-long": "x2",
+                                        "gptoss120b-pub-long": "x2", "gptoss20b-pub-async": "x3", "olmoe-mnbt2048": "x3"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -237,9 +243,9 @@ def deployment(job, model, engine, gpu="h200-sxm-141gb"):
     if model == "deepseek-v2-lite":
         # vLLM's dummy weights route every DeepSeek-V2 token to experts 0-5 (see the histogram file's note).
         dep += ["--routing", "histogram:deepseek-v2-lite-dummy-routing.json"]
-    if model == "gpt-oss-20b":
+    if model in ("gpt-oss-20b", "gpt-oss-120b"):
         # Likewise every gpt-oss token goes to the four experts of largest router bias (the histogram file's note).
-        dep += ["--routing", "histogram:gpt-oss-20b-dummy-routing.json"]
+        dep += ["--routing", "histogram:%s-dummy-routing.json" % model]
     if model in RECORDED_ROUTING and job not in MODEL_FILES:
         # The other MoE models' routing under the dummy weights, recorded per layer in the eighth session
         # (probe/results/2026-12-04-h200-vllm-h): near uniform for Mixtral, OLMoE and Qwen3-30B-A3B (the most picked
@@ -334,7 +340,7 @@ def entries(res, rel):
         meta = json.load(open(os.path.join(jd, "runs.json")))
         j = meta["job"]
         model = MODELS[job.split("-")[0]]
-        dep = deployment(job, model, j.get("engine", {}))
+        dep = deployment(job, model, j.get("engine", {}), sess.get("gpu", "h200-sxm-141gb"))
         # The KV cache vLLM allocated (its log), measured once per engine: on the job's first run.
         kv = re.findall(r"GPU KV cache size: ([0-9,]+) tokens", open(os.path.join(jd, "log.txt")).read())
         kv_tokens = int(kv[0].replace(",", "")) if kv else None
@@ -456,6 +462,9 @@ def write(runs, out, base):
                         "tags v1-v2): pairhost.py's step traces of DeepSeek-V2-Lite, Qwen3-30B-A3B and OLMoE on one vCPU, then Mixtral-8x7B and "
                         "OLMoE, all held out (experiments/vllm-h200/pair_ratios.py compares the models of a session); 'w/' entries, from the "
                         "same session's last minutes on a fresh H100 (probe/results/2026-12-05-h100-vllm-w, tag w1): Qwen1.5-MoE and OLMoE, held out. "
+                        "Entries whose id starts with 'x/' come from a twenty-third session (2026-12-05, one H100, probe/results/2026-12-05-h100-vllm-x, "
+                        "tags x1-x3): the published GPUStack gpt-oss-20b and gpt-oss-120b cases served with the published runs' flags, and OLMoE "
+                        "offline at 2,048 batched tokens, all held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import Cluster
+@testable import Serving
+
+/// What vLLM 0.24 keeps off its KV cache (`Deployment.reserveGB`, `Quantization.vllmResidentExpertBytes`): the
+/// profiling run's peak is the forward or the sampler, whichever holds more, by model runner; gpt-oss's MXFP4 experts
+/// take the bytes vLLM's Triton backend holds them in.
+@Suite struct VLLMMemoryReserveTests {
+    /// The shipped vllm profile with round reserve parameters, so that the expectations do not depend on a fit.
+    func reserveDeployment(_ model: String, gpu: String = "h200-sxm-141gb", overrides: [String: Double] = [:]) throws -> Deployment {
+        var d = try deployment(model, gpu: gpu, overrides: overrides)
+        d.engine.params["activation_profile"] = 1
+        d.engine.params["activation_reserve_gb"] = 1.5
+        d.engine.params["profile_sampler_bytes_per_logit"] = 20
+        d.engine.params["v2_runner_reserve_gb"] = 1
+        d.engine.params["v2_profile_sampler_bytes_per_logit"] = 8
+        return d
+    }
+
+    @Test func theSamplerRunSetsTheReserveWhenItsLogitsHoldMoreThanTheForward() throws {
+        // gpt-oss-20b (first runner): 8,192 tokens x 115,200 bytes of activations (0.94 GB) against 1,024 requests'
+        // logits over 201,088 tokens x 20 bytes (4.12 GB): the sampler's.
+        let g = try reserveDeployment("gpt-oss-20b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
+        #expect(!g.model.vllmModelRunnerV2)
+        let forward = 8192 * g.model.activationBytesPerToken(tensorParallel: 1) / 1e9
+        let sampler = 1024 * 201_088 * 20 / 1e9
+        #expect(sampler > forward)
+        #expect(abs(g.reserveGB - (1.5 + sampler)) < 1e-9)
+        // Twice the batched tokens does not move it: the forward (1.9 GB) still holds less.
+        let g16 = try reserveDeployment("gpt-oss-20b", overrides: ["max_num_batched_tokens": 16384, "max_num_seqs": 1024])
+        #expect(abs(g16.reserveGB - g.reserveGB) < 1e-9)
+        // Mixtral's forward (221,184 bytes a token, vocabulary 32,000) holds more at 8,192 tokens.
+        let x = try reserveDeployment("mixtral-8x7b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
+        #expect(abs(x.reserveGB - (1.5 + 8192 * x.model.activationBytesPerToken(tensorParallel: 1) / 1e9)) < 1e-9)
+        // The sampler's requests are at most the batched tokens (`_dummy_run`: min(num_tokens, max_num_seqs)).
+        let few = try reserveDeployment("gpt-oss-20b", overrides: ["max_num_batched_tokens": 512, "max_num_seqs": 1024])
+        #expect(abs(few.reserveGB - (1.5 + max(512 * few.model.activationBytesPerToken(tensorParallel: 1), 512 * 201_088 * 20) / 1e9)) < 1e-9)
+    }
+
+    @Test func theSecondModelRunnersModelsTakeItsOwnReserve() throws {
+        // vLLM 0.24 runs Qwen2-MoE, DeepSeek-V2 and Llama with its second model runner, Mixtral, OLMoE, Qwen3-MoE and
+        // gpt-oss with the first.
+        for (name, v2) in [("qwen1.5-moe-a2.7b", true), ("deepseek-v2-lite", true), ("llama-3.1-8b", true),
+                           ("mixtral-8x7b", false), ("olmoe-1b-7b", false), ("qwen3-30b-a3b", false), ("gpt-oss-120b", false)] {
+            #expect(try Repo.store.model(name).vllmModelRunnerV2 == v2, "\(name)")
+        }
+        let q = try reserveDeployment("qwen1.5-moe-a2.7b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
+        let forward = 8192 * q.model.activationBytesPerToken(tensorParallel: 1), sampler = 1024 * 151_936 * 8.0
+        #expect(abs(q.reserveGB - (1 + max(forward, sampler) / 1e9)) < 1e-9)
+        // With v2_runner_reserve_gb 0 (a profile without it) every model takes the first runner's rule.
+        var q0 = q
+        q0.engine.params["v2_runner_reserve_gb"] = 0
+        #expect(abs(q0.reserveGB - (1.5 + max(forward, 1024 * 151_936 * 20.0) / 1e9)) < 1e-9)
+    }
+
+    @Test func gptOssExpertsTakeTheBytesVLLMsTritonBackendHoldsThemIn() throws {
+        // 4-bit values, the checkpoint's E8M0 scales and the swizzled copy, its rows padded to 256 (5,760 -> 5,888 for
+        // the gate/up projection, 2,880 -> 3,072 for the down projection).
+        let q = try Repo.store.model("gpt-oss-120b").quantization
+        let swizzled = (2 * 5888.0 / 5760 + 3072.0 / 2880) / 3
+        #expect(abs(q.vllmResidentExpertBytes(hidden: 2880, intermediate: 2880) - (0.5 + (1 + swizzled) / 32)) < 1e-12)
+        #expect(Quantization.none.vllmResidentExpertBytes(hidden: 2880, intermediate: 2880) == 2)
+        // Under vLLM the expert memory grows by that much; the Transformers engine keeps 0.53125 bytes.
+        let d = try reserveDeployment("gpt-oss-120b", gpu: "h100-sxm-80gb")
+        let m = d.model
+        let vllmPlan = d.memoryPlan()
+        #expect(abs(vllmPlan.expertWeightBytes - m.totalExpertParams * q.vllmResidentExpertBytes(hidden: 2880, intermediate: 2880)) < 1)
+        let plain = MemoryPlan(model: m, plan: ParallelPlan(tp: 1), gpu: d.gpu, placement: nil, memoryUtilization: 0.9, reserveGB: 2, blockSize: 16)
+        #expect(abs(plain.expertWeightBytes - m.totalExpertParams * 0.53125) < 1)
+        // vLLM 0.24.0 logged 64.67 GiB for the model on an H100 (2026-12-05); this count is within 1%.
+        #expect(abs(vllmPlan.weightBytes / 1_073_741_824 - 64.67) / 64.67 < 0.01)
+    }
+}
