@@ -486,3 +486,16 @@ json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, twenty-th
            "cases with async scheduling, and OLMoE at 2,048 batched tokens again, every run held out, written by make_jobs.py.",
            "jobs": jobs_x3}, open(os.path.join(here, "jobs-h100-x3.json"), "w"), indent=1)
 print("twenty-third session, third call:", len(jobs_x3), "jobs;", sum(len(j["runs"]) for j in jobs_x3), "runs")
+# The twenty-third session's last device minutes: the KV cache vLLM allocates where the profiling sampler's logits
+# change and the forward's do not (one short run per engine start; the size is in the start-up log): gpt-oss-20b at
+# 256 sequences (its 1,024 requests' logits set its reserve at the default), gpt-oss-20b at 2,048 batched tokens (the
+# sampler's requests are min(tokens, sequences)), and Qwen1.5-MoE at 256 sequences (vLLM's second model runner).
+# moesim's predictions were written in probe/results/2026-12-05-h100-vllm-y/README.md before the call.
+TINY = [off(1, 64, 4, 1, rid="s-n1-i64-o4")]
+jobs_y = [job("gptoss20b-seqs256", "gpt-oss-20b", "serve", [dict(TINY[0], rate="inf")], {"max_num_seqs": 256}),
+          job("qwen15-seqs256", "qwen1.5-moe-a2.7b", "serve", [dict(TINY[0], rate="inf")], {"max_num_seqs": 256}),
+          job("gptoss20b-mnbt2048", "gpt-oss-20b", "serve", [dict(TINY[0], rate="inf")], {"max_num_batched_tokens": 2048})]
+json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, twenty-third session's last call: the KV cache vLLM allocates "
+           "at fewer sequences or batched tokens (gpt-oss-20b, Qwen1.5-MoE), every run held out, written by make_jobs.py.",
+           "jobs": jobs_y}, open(os.path.join(here, "jobs-h100-y.json"), "w"), indent=1)
+print("twenty-third session, last call:", len(jobs_y), "jobs;", sum(len(j["runs"]) for j in jobs_y), "runs")
