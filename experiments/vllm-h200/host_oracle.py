@@ -65,7 +65,7 @@ def svg(points, path, width=760, height=420):
     py = lambda e: top + (y1 - max(y0, min(y1, e))) / (y1 - y0) * (height - top - bottom)
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
            '<rect width="100%" height="100%" fill="white"/>',
-           '<text x="%d" y="20" font-size="14">vLLM 0.24 serving runs on H200 VMs: median TTFT error against the host factor of the run</text>' % left]
+           '<text x="%d" y="20" font-size="14">vLLM 0.24 serving runs on H200 and H100 VMs: median TTFT error against the host factor of the run</text>' % left]
     for e in (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0):
         out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="%s"/>' % (left, width - right, py(e), py(e), "#888" if e == 0 else "#e4e4e4"))
         out.append('<text x="%d" y="%.1f" text-anchor="end">%+d%%</text>' % (left - 6, py(e) + 4, round(100 * e)))

@@ -206,6 +206,10 @@ SESSIONS = {
     "2026-12-05-h100-vllm-x": {"prefix": "x/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                "call": {"gptoss20b-pub": "x1", "gptoss120b-pub": "x1", "gptoss20b-pub-long": "x2",
                                         "gptoss120b-pub-long": "x2", "gptoss20b-pub-async": "x3", "olmoe-mnbt2048": "x3"}},
+    # Its last device minutes (a fresh H100 host): the KV cache at 256 sequences (gpt-oss-20b, Qwen1.5-MoE), one short
+    # request each, moesim's sizes written down before the call (probe/results/2026-12-05-h100-vllm-y/README.md).
+    "2026-12-05-h100-vllm-y": {"prefix": "y/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                               "call": {"gptoss20b-seqs256": "y1", "qwen15-seqs256": "y1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -464,7 +468,8 @@ def write(runs, out, base):
                         "same session's last minutes on a fresh H100 (probe/results/2026-12-05-h100-vllm-w, tag w1): Qwen1.5-MoE and OLMoE, held out. "
                         "Entries whose id starts with 'x/' come from a twenty-third session (2026-12-05, one H100, probe/results/2026-12-05-h100-vllm-x, "
                         "tags x1-x3): the published GPUStack gpt-oss-20b and gpt-oss-120b cases served with the published runs' flags, and OLMoE "
-                        "offline at 2,048 batched tokens, all held out. "
+                        "offline at 2,048 batched tokens, all held out; 'y/' entries, its last minutes on a fresh H100 (tag y1): the KV cache "
+                        "at 256 sequences, one short request each, held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
