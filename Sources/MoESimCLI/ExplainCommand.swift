@@ -336,8 +336,15 @@ enum ExplainCommand {
         var s = String(format: "memory per GPU: weights %.1f GB (attention %.1f, dense/shared/router %.1f, experts %.1f, embeddings+LM head %.1f) + reserve %.1f of %.1f GB usable; KV cache %.1f GB = %d tokens at %.0f bytes/token\n",
                        m.weightBytes / 1e9, m.attentionWeightBytes / 1e9, m.denseWeightBytes / 1e9, m.expertWeightBytes / 1e9, m.embeddingWeightBytes / 1e9,
                        m.reserveBytes / 1e9, m.budgetBytes / 1e9, m.kvBytes / 1e9, m.kvTokens, m.kvBytesPerToken)
+        // Under vLLM the experts' bytes in memory may differ from the format's (`Quantization.vllmResidentExpertBytes`).
+        var resident = q.expertBytes
+        if d.engine.kind == .vllm, let f = d.model.ffn.first(where: { $0.isMoE }) {
+            resident = q.vllmResidentExpertBytes(hidden: d.model.hidden, intermediate: max(1, f.expertIntermediate / d.plan.tensorParallel))
+        }
+        let held = abs(resident - q.expertBytes) > 1e-9
+            ? String(format: " (vLLM holds %.4g: the checkpoint's scales stay beside the kernel's swizzled copy)", resident) : ""
         s += String(format: "  by hand: %.2fB params; weights %@, embeddings and LM head bf16; KV cache %@\n", d.model.totalParams / 1e9,
-                    q.isQuantized ? "\(q.method) at \(String(format: "%.4g", q.expertBytes)) bytes (experts) and \(String(format: "%.4g", q.linearBytes)) (other linear layers)" : "bf16 (2 bytes)",
+                    q.isQuantized ? "\(q.method) at \(String(format: "%.4g", q.expertBytes)) bytes (experts)\(held) and \(String(format: "%.4g", q.linearBytes)) (other linear layers)" : "bf16 (2 bytes)",
                     d.model.kvCacheBytes == 2 ? "bf16" : "fp8")
         return s
     }
