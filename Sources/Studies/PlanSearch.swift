@@ -279,6 +279,12 @@ public struct PlanSearch {
         return dims.filter { $0.2.count > 1 }.map { (dimension: $0.0, flag: $0.1, values: $0.2) }
     }
 
+    /// The least memory the engine keeps off the KV cache for any model (a bound: the model runner's base reserve alone).
+    func lowestReserveGB(_ engine: EngineProfile) -> Double {
+        let base = engine.value("activation_reserve_gb"), v2 = engine.value("v2_runner_reserve_gb")
+        return v2 > 0 ? min(base, v2) : base
+    }
+
     /// Lower bounds that no simulation can beat: memory, the shortest possible TTFT (the shortest prompt alone at
     /// datasheet peak on all the plan's GPUs) and TPOT (one decode step reading each GPU's non-expert weights at
     /// datasheet bandwidth). Returns the reason a candidate is pruned, or nil.
@@ -290,7 +296,7 @@ public struct PlanSearch {
         let placement: ExpertPlacement?
         do { placement = try Deployment.defaultPlacement(model: model, plan: plan) } catch { return .failed("\(error)") }
         let mem = MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: what.memoryUtilization ?? engine.value("gpu_memory_utilization"),
-                             reserveGB: engine.value("activation_reserve_gb"), blockSize: Int(engine.value("block_size")))
+                             reserveGB: lowestReserveGB(engine), blockSize: Int(engine.value("block_size")))
         do { try mem.check(model: model, plan: plan, gpu: gpu) } catch {
             return .doesNotFit(String(format: "needs %.1f GB per GPU, %.1f GB available", (mem.weightBytes + mem.reserveBytes) / 1e9, mem.budgetBytes / 1e9))
         }
