@@ -51,10 +51,7 @@ public struct MemoryPlan: Sendable, Equatable {
     init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
          memoryUtilization: Double, reserveGB: Double, blockSize: Int, layers: Range<Int>, first: Bool, last: Bool, vllmLayout: Bool = false) {
         let tp = Double(p.tensorParallel), b = m.bytesPerParam, lb = m.linearBytesPerParam
-        var eb = m.expertBytesPerParam
-        if vllmLayout, let f = m.ffn.first(where: { $0.isMoE }) {
-            eb = m.quantization.vllmResidentExpertBytes(hidden: m.hidden, intermediate: max(1, f.expertIntermediate / p.tensorParallel))
-        }
+        let eb = vllmLayout ? m.vllmExpertBytesPerParam(tensorParallel: p.tensorParallel, expertParallel: p.expertParallel) : m.expertBytesPerParam
         attentionWeightBytes = m.attentionParamsPerLayer * Double(layers.count) * lb / tp
         var dense = 0.0
         for i in layers { dense += m.denseFFNParams(layer: i) }

@@ -73,6 +73,12 @@ public struct ModelArchitecture: Sendable, Equatable {
     public var vllmModelRunnerV2: Bool { ["qwen3", "deepseek_v2", "qwen2_moe", "llama", "mistral"].contains(family) }
     /// Bytes per routed-expert weight and per other linear-layer weight; embeddings, norms and routers stay bf16.
     public var expertBytesPerParam: Double { quantization.expertBytes }
+    /// Bytes per routed-expert weight as vLLM 0.24 holds them (`Quantization.vllmResidentExpertBytes`) on a GPU of a
+    /// plan: expert parallelism keeps whole experts, tensor parallelism splits each one's intermediate.
+    public func vllmExpertBytesPerParam(tensorParallel tp: Int, expertParallel ep: Bool) -> Double {
+        guard let f = ffn.first(where: { $0.isMoE }) else { return expertBytesPerParam }
+        return quantization.vllmResidentExpertBytes(hidden: hidden, intermediate: max(1, f.expertIntermediate / (ep ? 1 : max(tp, 1))))
+    }
     public var linearBytesPerParam: Double { quantization.linearBytes }
 
     public var moeLayerCount: Int { ffn.reduce(0) { $0 + ($1.isMoE ? 1 : 0) } }

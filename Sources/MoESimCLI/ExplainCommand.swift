@@ -337,10 +337,7 @@ enum ExplainCommand {
                        m.weightBytes / 1e9, m.attentionWeightBytes / 1e9, m.denseWeightBytes / 1e9, m.expertWeightBytes / 1e9, m.embeddingWeightBytes / 1e9,
                        m.reserveBytes / 1e9, m.budgetBytes / 1e9, m.kvBytes / 1e9, m.kvTokens, m.kvBytesPerToken)
         // Under vLLM the experts' bytes in memory may differ from the format's (`Quantization.vllmResidentExpertBytes`).
-        var resident = q.expertBytes
-        if d.engine.kind == .vllm, let f = d.model.ffn.first(where: { $0.isMoE }) {
-            resident = q.vllmResidentExpertBytes(hidden: d.model.hidden, intermediate: max(1, f.expertIntermediate / d.plan.tensorParallel))
-        }
+        let resident = d.engine.kind == .vllm ? d.model.vllmExpertBytesPerParam(tensorParallel: d.plan.tensorParallel, expertParallel: d.plan.expertParallel) : q.expertBytes
         let held = abs(resident - q.expertBytes) > 1e-9
             ? String(format: " (vLLM holds %.4g: the checkpoint's scales stay beside the kernel's swizzled copy)", resident) : ""
         s += String(format: "  by hand: %.2fB params; weights %@, embeddings and LM head bf16; KV cache %@\n", d.model.totalParams / 1e9,
