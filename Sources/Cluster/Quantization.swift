@@ -58,15 +58,19 @@ public struct Quantization: Sendable, Equatable, CustomStringConvertible {
     /// backend (what 0.24 picks on Hopper) the checkpoint-layout E8M0 scales stay registered beside the swizzled copy
     /// the kernel reads (`Mxfp4MoEMethod._setup_kernel` assigns the converted weights and keeps the scales in
     /// `w13/w2_precision_config` without replacing the scale parameters), and the swizzled copy's rows are padded to
-    /// 256 (`HopperMXScaleLayout`, 8 warps): 0.5 + 1/32 + 1/32 x that padding. Against vLLM 0.24.0's logged model
-    /// memory on an H100 and an H200 (2026-12-05, probe/results/2026-12-05-h100-vllm-x): gpt-oss-20b 13.41 GiB by this
-    /// count (13.58 logged, 12.80 with 0.53125), gpt-oss-120b 64.30 (64.67 logged, 60.69). Other GPUs are assumed the same.
+    /// 256 (`HopperMXScaleLayout`, 8 warps): 0.5 + 1/32 + 1/32 x that padding; and each GPU's intermediate size is
+    /// first rounded up to 64 (`mxfp4_round_up_hidden_size_and_intermediate_size`: gpt-oss's 2,880 is whole, 1,440 at
+    /// TP 2 becomes 1,472). Against vLLM 0.24.0's logged model memory on an H100 and an H200 (2026-12-05,
+    /// probe/results/2026-12-05-h100-vllm-x): gpt-oss-20b 13.40 GiB by this count (13.58 logged, 12.80 with 0.53125),
+    /// gpt-oss-120b 64.15 (64.67 logged, 60.69). Hopper's layout is assumed on other GPUs too (an A100 would run
+    /// vLLM's Marlin backend instead, whose padding differs: not measured).
     public func vllmResidentExpertBytes(hidden: Int, intermediate: Int) -> Double {
         guard method == "mxfp4", hidden > 0, intermediate > 0 else { return expertBytes }
-        func pad(_ n: Int) -> Double { Double((n + 255) / 256 * 256) / Double(n) }
+        func pad(_ n: Int, _ to: Int) -> Int { (n + to - 1) / to * to }
+        let i = pad(intermediate, 64), grown = Double(i) / Double(intermediate)
         // w13's scales (2I rows) are two thirds of the expert's scales, w2's (H rows) one third.
-        let swizzled = (2 * pad(2 * intermediate) + pad(hidden)) / 3
-        return 0.5 + (1 + swizzled) / 32
+        let swizzled = (2 * Double(pad(2 * i, 256)) / Double(2 * i) + Double(pad(hidden, 256)) / Double(hidden)) / 3
+        return grown * (0.5 + (1 + swizzled) / 32)
     }
 
     public static func intN(_ method: String, bits: Int, group: Int, hidden: Int) -> Quantization {

@@ -48,6 +48,9 @@ public struct Deployment: Sendable {
 
     /// A speculative decoding draft model on the same GPUs: its weights and KV cache per GPU share the memory.
     public var draftMemory: DraftMemory? = nil
+    /// vLLM 0.24 falls back to its first model runner for ngram and draft-model speculative decoding
+    /// (`_get_v2_model_runner_unsupported_features`), whatever the architecture (`reserveGB`).
+    public var vllmRunnerV1Forced = false
     public struct DraftMemory: Sendable {
         public var weightBytesPerGPU: Double, kvBytesPerTokenPerGPU: Double
         public init(weightBytesPerGPU: Double, kvBytesPerTokenPerGPU: Double) {
@@ -133,8 +136,15 @@ public struct Deployment: Sendable {
     }
 
     public func memoryPlan() -> MemoryPlan {
-        withDraft(MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                             reserveGB: reserveGB, blockSize: Int(param("block_size")), vllmLayout: engine.kind == .vllm))
+        guard plan.pipelineParallel > 1 else {
+            return withDraft(MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
+                                        reserveGB: reserveGB, blockSize: Int(param("block_size")), vllmLayout: engine.kind == .vllm))
+        }
+        // The stages' reserves differ (the sampler runs on the last): the binding stage is the one with the fewest blocks.
+        let stages = stageMemoryPlans()
+        var binding = stages[0]
+        for s in stages.dropFirst() where s.kvBlocks < binding.kvBlocks { binding = s }
+        return binding
     }
 
     func withDraft(_ m: MemoryPlan) -> MemoryPlan {
@@ -148,7 +158,13 @@ public struct Deployment: Sendable {
     /// Each pipeline stage's GPU plan (one without PP); `memoryPlan()` is the one with the fewest KV blocks.
     public func stageMemoryPlans() -> [MemoryPlan] {
         MemoryPlan.stages(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                          reserveGB: reserveGB, blockSize: Int(param("block_size")), vllmLayout: engine.kind == .vllm).map(withDraft)
+                          reserveGB: reserveGB, blockSize: Int(param("block_size")), vllmLayout: engine.kind == .vllm).map { stage -> MemoryPlan in
+            // Only the last pipeline stage runs the profiling sampler.
+            guard plan.pipelineParallel > 1, stage.stage < plan.pipelineParallel - 1 else { return withDraft(stage) }
+            var s = stage
+            s.reserveBytes = reserveGB(sampler: false) * 1e9
+            return withDraft(s)
+        }
     }
 
     /// Memory kept off the KV cache per GPU: the engine's fixed reserve, plus (vLLM's memory profiling) the peak of
@@ -159,14 +175,17 @@ public struct Deployment: Sendable {
     /// their sort, `profile_sampler_bytes_per_logit`) and also keeps its CUDA graphs' estimated memory off the KV
     /// cache (in `activation_reserve_gb`); the second samples without them and estimates no graph memory
     /// (`v2_profile_sampler_bytes_per_logit`, `v2_runner_reserve_gb`).
-    public var reserveGB: Double {
+    public var reserveGB: Double { reserveGB(sampler: true) }
+
+    /// `reserveGB`, with or without the profiling sampler: vLLM runs it on the last pipeline stage only.
+    public func reserveGB(sampler withSampler: Bool) -> Double {
         let base = param("activation_reserve_gb")
         guard engine.kind == .vllm, param("activation_profile") >= 0.5 else { return base }
-        let v2 = model.vllmModelRunnerV2 && param("v2_runner_reserve_gb") > 0
+        let v2 = model.vllmModelRunnerV2 && !vllmRunnerV1Forced && param("v2_runner_reserve_gb") > 0
         let tokens = param("max_num_batched_tokens")
         let forward = tokens * model.activationBytesPerToken(tensorParallel: plan.tensorParallel)
         let perLogit = param(v2 ? "v2_profile_sampler_bytes_per_logit" : "profile_sampler_bytes_per_logit")
-        let sampler = min(tokens, param("max_num_seqs")) * Double(model.vocab) * perLogit
+        let sampler = withSampler ? min(tokens, param("max_num_seqs")) * Double(model.vocab) * perLogit : 0
         return (v2 ? param("v2_runner_reserve_gb") : base) + max(forward, sampler) / 1e9
     }
 

@@ -767,6 +767,9 @@ public enum RunOptions {
     public static func speculative(_ a: ParsedArguments, deployment d: Deployment, store: ProfileStore) throws -> (SpeculativeConfig?, Deployment?, Deployment) {
         guard let text = a.string("--speculative-config") else { return (nil, nil, d) }
         let sp = try SpeculativeConfig(json: text)
+        var d = d
+        // vLLM 0.24's second model runner does not support these methods: it runs the first (Deployment.reserveGB).
+        d.vllmRunnerV1Forced = sp.method == .ngram || sp.method == .draft_model
         guard sp.method == .draft_model, let name = sp.model else { return (sp, nil, d) }
         let draft = try store.model(name)
         if draft.isDiffusion {

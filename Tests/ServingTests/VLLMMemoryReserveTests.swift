@@ -71,4 +71,46 @@ import Cluster
         // vLLM 0.24.0 logged 64.67 GiB for the model on an H100 (2026-12-05); this count is within 1%.
         #expect(abs(vllmPlan.weightBytes / 1_073_741_824 - 64.67) / 64.67 < 0.01)
     }
+
+    @Test func expertParallelismPadsWholeExpertsAndTensorParallelismTheSplitOnes() throws {
+        let m = try Repo.store.model("gpt-oss-120b")
+        let q = m.quantization
+        // TP 2 splits each expert's 2,880-wide intermediate to 1,440, which vLLM rounds up to 1,472 (a multiple of 64):
+        // 2.2% more bytes than the whole expert's rows; under EP every GPU holds whole experts.
+        let whole = q.vllmResidentExpertBytes(hidden: 2880, intermediate: 2880)
+        let split = q.vllmResidentExpertBytes(hidden: 2880, intermediate: 1440)
+        #expect(split > whole * 1.02 && split < whole * 1.06)
+        #expect(m.vllmExpertBytesPerParam(tensorParallel: 2, expertParallel: true) == whole)
+        #expect(m.vllmExpertBytesPerParam(tensorParallel: 2, expertParallel: false) == split)
+        let tp = try reserveDeployment("gpt-oss-120b", gpu: "h100-sxm-80gb").memoryPlan()
+        var d = try deployment("gpt-oss-120b", gpu: "h100-sxm-80gb", plan: ParallelPlan(tp: 2))
+        let tp2 = d.memoryPlan()
+        #expect(abs(tp2.expertWeightBytes - m.totalExpertParams / 2 * split) < 1)
+        #expect(tp2.expertWeightBytes < tp.expertWeightBytes)
+        d = try deployment("gpt-oss-120b", gpu: "h100-sxm-80gb", plan: ParallelPlan(tp: 2, dp: 1, ep: true))
+        #expect(abs(d.memoryPlan().expertWeightBytes - m.totalExpertParams / 2 * whole) < 1e3)
+    }
+
+    @Test func onlyTheLastPipelineStageKeepsTheSamplersMemory() throws {
+        // gpt-oss-20b's sampler (1,024 requests x 201,088 logits) sets its reserve; a first pipeline stage runs the
+        // forward alone in vLLM's profiling.
+        var d = try reserveDeployment("gpt-oss-20b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
+        d.plan = ParallelPlan(tp: 1, dp: 1, pp: 2, ep: false)
+        let stages = d.stageMemoryPlans()
+        #expect(stages.count == 2)
+        #expect(abs(stages[0].reserveBytes - d.reserveGB(sampler: false) * 1e9) < 1)
+        #expect(abs(stages[1].reserveBytes - d.reserveGB * 1e9) < 1)
+        #expect(stages[0].reserveBytes < stages[1].reserveBytes - 3e9)
+        // The deployment's binding plan is the stage with the fewest blocks.
+        #expect(d.memoryPlan().kvBlocks == stages.map(\.kvBlocks).min())
+    }
+
+    @Test func speculativeDecodingThatTheSecondRunnerLacksTakesTheFirstRunnersReserve() throws {
+        var q = try reserveDeployment("qwen1.5-moe-a2.7b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
+        let v2 = q.reserveGB
+        q.vllmRunnerV1Forced = true
+        let forward = 8192 * q.model.activationBytesPerToken(tensorParallel: 1)
+        #expect(abs(q.reserveGB - (1.5 + max(forward, 1024 * 151_936 * 20.0) / 1e9)) < 1e-9)
+        #expect(q.reserveGB != v2)
+    }
 }
