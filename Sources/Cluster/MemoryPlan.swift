@@ -29,10 +29,15 @@ public struct MemoryPlan: Sendable, Equatable {
     /// `vllmLayout`: expert weights at the bytes vLLM 0.24 holds them in (`Quantization.vllmResidentExpertBytes`).
     public init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
                 memoryUtilization: Double, reserveGB: Double, blockSize: Int, vllmLayout: Bool = false) {
-        let all = MemoryPlan.stages(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization,
-                                    reserveGB: reserveGB, blockSize: blockSize, vllmLayout: vllmLayout)
-        self = all[0]
-        for other in all.dropFirst() where other.kvBlocks < kvBlocks { self = other }
+        self = MemoryPlan.binding(of: MemoryPlan.stages(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: memoryUtilization,
+                                                        reserveGB: reserveGB, blockSize: blockSize, vllmLayout: vllmLayout))
+    }
+
+    /// Of a deployment's stage plans (`stages`), the binding one: the first with the fewest KV blocks.
+    public static func binding(of stages: [MemoryPlan]) -> MemoryPlan {
+        var best = stages[0]
+        for other in stages.dropFirst() where other.kvBlocks < best.kvBlocks { best = other }
+        return best
     }
 
     /// Every pipeline stage's GPU plan, first stage first (one plan without PP).

@@ -135,17 +135,8 @@ public struct Deployment: Sendable {
                    tables: engine.kind == .vllm && param("measured_kernels") > 0 ? gpu.vllmKernels : nil)
     }
 
-    public func memoryPlan() -> MemoryPlan {
-        guard plan.pipelineParallel > 1 else {
-            return withDraft(MemoryPlan(model: model, plan: plan, gpu: gpu, placement: placement, memoryUtilization: param("gpu_memory_utilization"),
-                                        reserveGB: reserveGB, blockSize: Int(param("block_size")), vllmLayout: engine.kind == .vllm))
-        }
-        // The stages' reserves differ (the sampler runs on the last): the binding stage is the one with the fewest blocks.
-        let stages = stageMemoryPlans()
-        var binding = stages[0]
-        for s in stages.dropFirst() where s.kvBlocks < binding.kvBlocks { binding = s }
-        return binding
-    }
+    /// The binding stage's plan (`stageMemoryPlans`; the stages' reserves differ, the sampler running on the last).
+    public func memoryPlan() -> MemoryPlan { MemoryPlan.binding(of: stageMemoryPlans()) }
 
     func withDraft(_ m: MemoryPlan) -> MemoryPlan {
         guard let dr = draftMemory else { return m }

@@ -27,7 +27,7 @@ HELD_OUT_GPUS = {"h100-sxm-80gb"}
 
 
 def entries(res, rel, seen):
-    sess = mm.SESSIONS.get(os.path.basename(os.path.normpath(res)), {"prefix": ""})
+    sess = mm.session_of(res)
     gpu = sess.get("gpu", "h200-sxm-141gb")
     out = []
     for job in sorted(os.listdir(res)):
@@ -37,13 +37,11 @@ def entries(res, rel, seen):
             continue
         text = open(log, errors="replace").read()
         load = re.search(r"\[(\w+)\.py:\d+\] Model loading took ([0-9.]+) GiB", text)
-        kv = re.search(r"GPU KV cache size: ([0-9,]+) tokens", text)
-        if not load or not kv:
+        kv = mm.logged_kv_tokens(text)
+        if not load or kv is None:
             continue
-        meta = json.load(open(os.path.join(jd, "runs.json")))
-        j = meta["job"]
-        model = mm.MODELS[job.split("-")[0]]
-        args = mm.deployment(job, model, j.get("engine", {}), gpu)
+        j = json.load(open(os.path.join(jd, "runs.json")))["job"]
+        _, args = mm.job_deployment(job, j, sess)
         if j.get("mode") == "offline":
             args += ["--usage-context", "offline"]
         args += ["--num-prompts", "1", "--random-input-len", "16", "--random-output-len", "1"]
@@ -53,9 +51,9 @@ def entries(res, rel, seen):
         seen.add(key)
         cg = re.search(r"Estimated CUDA graph memory: ([0-9.]+) GiB", text)
         note = "vLLM 0.24.0's start-up log %s: model %s GiB%s, KV cache %s tokens" % (
-            rel(log), load.group(2), ", CUDA graphs estimated at %s GiB" % cg.group(1) if cg else "", kv.group(1))
+            rel(log), load.group(2), ", CUDA graphs estimated at %s GiB" % cg.group(1) if cg else "", "{:,}".format(kv))
         out.append({"id": "kv/%s%s" % (sess["prefix"], job), "fit": gpu not in HELD_OUT_GPUS, "args": args,
-                    "measured": {"kv_cache_capacity_tokens": int(kv.group(1).replace(",", ""))}, "note": note,
+                    "measured": {"kv_cache_capacity_tokens": kv}, "note": note,
                     "tags": [gpu, "v1" if load.group(1) == "gpu_model_runner" else "v2"]})
     return out
 

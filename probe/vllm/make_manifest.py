@@ -334,8 +334,25 @@ def pairhost_entries(res, rel, sess):
     return runs
 
 
+def session_of(res):
+    """The session a results folder is (SESSIONS; the first session's folder otherwise)."""
+    return SESSIONS.get(os.path.basename(os.path.normpath(res)), {"prefix": "", "fit": FIT, "call": CALL})
+
+
+def job_deployment(job, j, sess):
+    """A job folder's model and moesim deployment flags (its runs.json `job` object `j`, on the session's GPU)."""
+    model = MODELS[job.split("-")[0]]
+    return model, deployment(job, model, j.get("engine", {}), sess.get("gpu", "h200-sxm-141gb"))
+
+
+def logged_kv_tokens(log_text):
+    """The KV cache size vLLM logged at start-up ("GPU KV cache size: N tokens"), or None."""
+    kv = re.search(r"GPU KV cache size: ([0-9,]+) tokens", log_text)
+    return int(kv.group(1).replace(",", "")) if kv else None
+
+
 def entries(res, rel):
-    sess = SESSIONS.get(os.path.basename(os.path.normpath(res)), {"prefix": "", "fit": FIT, "call": CALL})
+    sess = session_of(res)
     runs = hostcorr_entries(res, rel, sess) + pairhost_entries(res, rel, sess)
     for job in sorted(os.listdir(res)):
         jd = os.path.join(res, job)
@@ -343,11 +360,9 @@ def entries(res, rel):
             continue
         meta = json.load(open(os.path.join(jd, "runs.json")))
         j = meta["job"]
-        model = MODELS[job.split("-")[0]]
-        dep = deployment(job, model, j.get("engine", {}), sess.get("gpu", "h200-sxm-141gb"))
+        model, dep = job_deployment(job, j, sess)
         # The KV cache vLLM allocated (its log), measured once per engine: on the job's first run.
-        kv = re.findall(r"GPU KV cache size: ([0-9,]+) tokens", open(os.path.join(jd, "log.txt")).read())
-        kv_tokens = int(kv[0].replace(",", "")) if kv else None
+        kv_tokens = logged_kv_tokens(open(os.path.join(jd, "log.txt")).read())
         first = True
         job_stalls = stalls.stalls(jd)
         hs = os.path.join(jd, "hostspeed.jsonl")
