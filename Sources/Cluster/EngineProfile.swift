@@ -14,6 +14,11 @@ public struct EngineProfile: Sendable {
     public var fitParameters: [String]
     public var sources: [String]
     public var defaultExpertsImpl: String
+    /// vLLM: the `--all2all-backend` an expert-parallel plan over DP ranks gets when none is named (nil: moesim's
+    /// built-in choice, `ParallelPlan.init`), and the backends this vLLM no longer has, which it replaces by that
+    /// default with a warning (vLLM 0.24: `naive` and `pplx`, `ParallelConfig._validate_parallel_config`).
+    public var defaultAll2AllBackend: ParallelPlan.All2AllBackend? = nil
+    public var removedAll2AllBackends: [ParallelPlan.All2AllBackend] = []
 
     /// Every known parameter with its default and meaning.
     public static let known: [String: (Double, String)] = [
@@ -117,6 +122,21 @@ public struct EngineProfile: Sendable {
             throw j.fail("fit_parameters names unknown parameter '\(f)'")
         }
         defaultExpertsImpl = try j.optional("experts_impl")?.string() ?? "eager"
+        func backend(_ node: JSONNode) throws -> ParallelPlan.All2AllBackend {
+            let name = try node.string()
+            guard let b = ParallelPlan.All2AllBackend(name: name) else {
+                throw node.fail("is \"\(name)\"; use one of \(quotedChoices(ParallelPlan.All2AllBackend.accepted))")
+            }
+            return b
+        }
+        defaultAll2AllBackend = try j.optional("default_all2all_backend").map(backend)
+        removedAll2AllBackends = try j.optional("removed_all2all_backends")?.array().map(backend) ?? []
+        if let d = defaultAll2AllBackend, removedAll2AllBackends.contains(d) {
+            throw try j.require("default_all2all_backend").fail("is \"\(d.vllmName)\", which removed_all2all_backends also lists")
+        }
+        if !removedAll2AllBackends.isEmpty && defaultAll2AllBackend == nil {
+            throw try j.require("removed_all2all_backends").fail("needs default_all2all_backend: the backend vLLM uses in place of a removed one")
+        }
         sources = try ProfileSources.read(j)
     }
 }

@@ -56,7 +56,9 @@ public struct MemoryPlan: Sendable, Equatable {
     init(model m: ModelArchitecture, plan p: ParallelPlan, gpu: GPUProfile, placement: ExpertPlacement?,
          memoryUtilization: Double, reserveGB: Double, blockSize: Int, layers: Range<Int>, first: Bool, last: Bool, vllmLayout: Bool = false) {
         let tp = Double(p.tensorParallel), b = m.bytesPerParam, lb = m.linearBytesPerParam
-        let eb = vllmLayout ? m.vllmExpertBytesPerParam(tensorParallel: p.tensorParallel, expertParallel: p.expertParallel) : m.expertBytesPerParam
+        // Without EP every expert is sharded over the stage's TP x DP GPUs (`ParallelPlan.moeShardGPUs`).
+        let shards = Double(p.moeShardGPUs)
+        let eb = vllmLayout ? m.vllmExpertBytesPerParam(tensorParallel: p.moeShardGPUs, expertParallel: p.expertParallel) : m.expertBytesPerParam
         attentionWeightBytes = m.attentionParamsPerLayer * Double(layers.count) * lb / tp
         var dense = 0.0
         for i in layers { dense += m.denseFFNParams(layer: i) }
@@ -87,7 +89,7 @@ public struct MemoryPlan: Sendable, Equatable {
         } else {
             var experts = 0.0
             for i in layers where m.ffn[i].isMoE { experts += Double(m.ffn[i].experts) * 3 * Double(m.hidden) * Double(m.ffn[i].expertIntermediate) }
-            expertWeightBytes = experts * eb / tp
+            expertWeightBytes = experts * eb / shards
         }
         reserveBytes = reserveGB * 1e9
         budgetBytes = gpu.memoryBytes * memoryUtilization

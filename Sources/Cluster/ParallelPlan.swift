@@ -3,8 +3,8 @@ import Foundation
 /// A parallel plan in vLLM's terms: tensor, data and pipeline parallel sizes, expert parallelism, placement.
 ///
 /// With `expertParallel`, the experts are spread whole over EP = TP x DP GPUs (`placement`); without it, every
-/// DP replica holds all experts, each TP-sharded over its TP group. Attention and dense layers are always TP
-/// within a DP replica. With PP > 1 the layers are split into PP stages (vLLM's `get_pp_indices`), each stage
+/// expert is sharded over all TP x DP GPUs, as vLLM does (`moeShardGPUs`; with DP 1, its TP group). Attention and
+/// dense layers are always TP within a DP replica. With PP > 1 the layers are split into PP stages (vLLM's `get_pp_indices`), each stage
 /// on its own TP x DP GPUs: the EP group is one stage's GPUs. Ranks are ordered as vLLM orders them (DP, PP, TP):
 /// GPU g is TP rank g % TP of stage (g / TP) % PP of DP rank g / (TP x PP).
 public struct ParallelPlan: Sendable, Equatable {
@@ -135,6 +135,11 @@ public struct ParallelPlan: Sendable, Equatable {
     /// The GPUs of one pipeline stage (TP x DP): the group that shares a layer's experts under EP.
     public var stageGPUs: Int { tensorParallel * dataParallel }
     public var expertParallelSize: Int { expertParallel ? stageGPUs : 1 }
+    /// The GPUs each expert's intermediate is split over: without EP, vLLM shards the fused-MoE layer over the
+    /// whole stage, TP x DP (`FusedMoEParallelConfig.flatten_tp_across_dp_and_pcp`): every GPU holds 1/(TP x DP)
+    /// of every expert, all DP ranks' tokens are gathered into each MoE layer and its outputs reduce-scattered
+    /// back (`StepCostModel.dataParallelMoECommUs`). Under EP, 1: experts stay whole.
+    public var moeShardGPUs: Int { expertParallel ? 1 : stageGPUs }
 
     /// The layers of each pipeline stage, as vLLM's `get_pp_indices` splits them: L / PP each, the remainder one
     /// each to the stages before the last (the last also holds the LM head).

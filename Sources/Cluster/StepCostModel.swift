@@ -56,6 +56,8 @@ public final class StepCostModel {
     let torchGroupedTopK: Bool
 
     let tp: Int, dp: Int, gpus: Int
+    /// The GPUs each expert's intermediate is split over (`ParallelPlan.moeShardGPUs`): TP x DP without EP, 1 under EP.
+    let moeTP: Int
     let headsPerGPU: Int
     let kvBytesPerTokenLayer: Double
     let decodeFlopsPerTokenLayer: Double
@@ -166,12 +168,12 @@ public final class StepCostModel {
         }
         let q = model.quantization
         linearBytes = q.linearBytes; expertBytes = q.expertBytes; fp8Compute = q.fp8Compute && kernels.gpu.peakFP8TFLOPs != nil
-        tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.stageGPUs
+        tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.stageGPUs; moeTP = plan.moeShardGPUs
         if q.fp8BlockScaled && fp8Compute {
             expertTables = kernels.tables?.fp8Block
         } else if let key = q.moeTable, key != "fp8_block", let t = kernels.tables?.quantizedMoE[key], let moe = model.moe,
                   t.hasMeasured(shape: MoEShape(hidden: model.hidden, inter: moe.expertIntermediate, topK: moe.topK, experts: moe.experts),
-                                tp: plan.expertParallel ? 1 : plan.tensorParallel, ep: plan.expertParallel ? plan.stageGPUs : 1) {
+                                tp: plan.moeShardGPUs, ep: plan.expertParallel ? plan.stageGPUs : 1) {
             // These tables measured one or a few shapes each (MXFP4: gpt-oss's; int4: Kimi-K2's): used where this shape
             // and TP/EP degree were measured, never through their shape model for an unmeasured one.
             expertTables = t
@@ -217,7 +219,7 @@ public final class StepCostModel {
             // The experts and width of one GPU's share, as `sampleMoE` prices them.
             let groups = plan.expertParallel ? gpus : 1
             bf16FusedMoETiles = bm.tiles(gpu: kernels.gpu.name, experts: moe.experts / groups,
-                                         width: plan.expertParallel ? moe.expertIntermediate : moe.expertIntermediate / tp)
+                                         width: moe.expertIntermediate / plan.moeShardGPUs)
         } else {
             bf16FusedMoETiles = nil
         }
@@ -707,6 +709,26 @@ public final class StepCostModel {
         return Double(moeLayers) * perLayer
     }
 
+    /// DP without EP, all MoE layers of a step with `total` tokens across the DP ranks: vLLM gathers every rank's
+    /// hidden states and router logits over the DP group before each MoE layer (`dispatch_router_logits`, an
+    /// all_gatherv) and reduce-scatters the layer's outputs back (`combine`, a reduce_scatterv), as its
+    /// allgather_reducescatter manager does for any DP > 1; the TP all-reduce after the layer stays in
+    /// `tensorParallelCommUs`.
+    public func dataParallelMoECommUs(totalTokens total: Int) -> Double {
+        guard !plan.expertParallel, dp > 1, let moe = model.moe, total > 0 else { return 0 }
+        if total < dpMoECommCache.count, let v = dpMoECommCache[total] { return v }
+        let b = model.bytesPerParam
+        let perLayer = collectiveUs(.allGather, bytes: Double(total) * Double(model.hidden + moe.experts) * b, gpus: dp)
+            + collectiveUs(.reduceScatter, bytes: Double(total) * Double(model.hidden) * b, gpus: dp)
+        let v = Double(moeLayers) * perLayer
+        if total < 1 << 20 {
+            if total >= dpMoECommCache.count { dpMoECommCache.append(contentsOf: repeatElement(nil, count: total - dpMoECommCache.count + 1 + total / 2)) }
+            dpMoECommCache[total] = v
+        }
+        return v
+    }
+    var dpMoECommCache: [Double?] = []
+
     /// DeepEP dispatch + combine of one MoE layer from DeepSeek's published bandwidths (the network profile).
     ///
     /// Low-latency kernels send each of a token's k copies to its expert's rank over RDMA: bytes per rank =
@@ -814,7 +836,7 @@ public final class StepCostModel {
         guard let tables = fusedMoETables, let moe = model.moe else { return nil }
         let ep = plan.expertParallel
         let shape = MoEShape(hidden: model.hidden, inter: moe.expertIntermediate, topK: moe.topK, experts: moe.experts)
-        return tables.moeContext(shape: shape, tp: ep ? 1 : tp, ep: ep ? gpus : 1, tokens: t)
+        return tables.moeContext(shape: shape, tp: moeTP, ep: ep ? gpus : 1, tokens: t)
     }
 
     /// Draws one routing of every MoE layer for `t` tokens and returns the whole-model expert time.
@@ -834,7 +856,7 @@ public final class StepCostModel {
     func sampleMoE(tokens t: Int, detail: ((MoELayerDetail) -> Void)?, draws: DrawSource) -> MoESample {
         guard let moe = model.moe, let routing = routing, t > 0 else { return MoESample(expertsUs: 0, imbalance: 1) }
         let ep = plan.expertParallel
-        let inter = ep ? moe.expertIntermediate : moe.expertIntermediate / tp
+        let inter = moe.expertIntermediate / moeTP
         let groups = ep ? gpus : 1
         let fused = moeContext(tokens: t)
         // Whether `fused` is there, from the tables, and its kernel time as a closure: testing or binding `fused` in
@@ -1053,6 +1075,13 @@ public final class StepCostModel {
             let s = samples[pick.nextInt(below: samples.count)]
             worst.experts = s.expertsUs
             lastEPComm = expertParallelCommUs(totalTokens: totalTokens, imbalance: s.imbalance)
+            worst.communication += lastEPComm
+        } else if dp > 1 {
+            // DP without EP: every DP rank's tokens are gathered into each MoE layer, where each GPU runs its
+            // 1/(TP x DP) shard of every expert on all of them (`ParallelPlan.moeShardGPUs`).
+            let samples = moeSamples(tokens: totalTokens)
+            worst.experts = samples[pick.nextInt(below: samples.count)].expertsUs
+            lastEPComm = dataParallelMoECommUs(totalTokens: totalTokens)
             worst.communication += lastEPComm
         } else {
             var e = 0.0

@@ -337,7 +337,7 @@ enum ExplainCommand {
                        m.weightBytes / 1e9, m.attentionWeightBytes / 1e9, m.denseWeightBytes / 1e9, m.expertWeightBytes / 1e9, m.embeddingWeightBytes / 1e9,
                        m.reserveBytes / 1e9, m.budgetBytes / 1e9, m.kvBytes / 1e9, m.kvTokens, m.kvBytesPerToken)
         // Under vLLM the experts' bytes in memory may differ from the format's (`Quantization.vllmResidentExpertBytes`).
-        let resident = d.engine.kind == .vllm ? d.model.vllmExpertBytesPerParam(tensorParallel: d.plan.tensorParallel, expertParallel: d.plan.expertParallel) : q.expertBytes
+        let resident = d.engine.kind == .vllm ? d.model.vllmExpertBytesPerParam(tensorParallel: d.plan.moeShardGPUs, expertParallel: d.plan.expertParallel) : q.expertBytes
         let held = abs(resident - q.expertBytes) > 1e-9
             ? String(format: " (vLLM holds %.4g: the checkpoint's scales stay beside the kernel's swizzled copy)", resident) : ""
         s += String(format: "  by hand: %.2fB params; weights %@, embeddings and LM head bf16; KV cache %@\n", d.model.totalParams / 1e9,

@@ -142,7 +142,7 @@ enum PlanCommand {
         if let v = a.string("--speculative-config") { _ = try SpeculativeConfig(json: v) }
         _ = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue))
         _ = try a.choice("--router", RouterPolicy.allCases.map(\.rawValue))
-        _ = try store.engine(w.engineProfile)
+        search.use(engine: try store.engine(w.engineProfile))
         for f in ["--max-num-batched-tokens", "--replicas", "--decode-instances"] { _ = try a.positiveInt(f) }
         for f in ["--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"] { _ = try a.double(f) }
         if a.has("--async-scheduling") && a.has("--no-async-scheduling") {

@@ -145,6 +145,8 @@ public enum Calibration {
         if let d = obj["display_name"] as? String { fields.append(("display_name", d)) }
         fields.append(("engine", fit.profile.kind.rawValue))
         if obj["experts_impl"] != nil { fields.append(("experts_impl", fit.profile.defaultExpertsImpl)) }
+        if let b = fit.profile.defaultAll2AllBackend { fields.append(("default_all2all_backend", b.vllmName)) }
+        if !fit.profile.removedAll2AllBackends.isEmpty { fields.append(("removed_all2all_backends", fit.profile.removedAll2AllBackends.map(\.vllmName))) }
         let params = fit.profile.params.keys.sorted().map { k -> (String, Any) in
             let v = fit.profile.params[k]!
             return (k, fit.parameters.contains { $0.0 == k } ? (v * 1000).rounded() / 1000 : v)

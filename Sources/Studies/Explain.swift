@@ -132,17 +132,20 @@ public struct StepExplanation {
         }
         var experts: [(Int, Int, Int, Double)] = []
         if f.isMoE {
-            let routedTokens = d.plan.expertParallel ? all.tokens : t
+            // Under EP, and without it over DP ranks (vLLM gathers them into each MoE layer), the experts see every rank's tokens.
+            let routedTokens = d.plan.expertParallel || dp > 1 ? all.tokens : t
             var detail: StepCostModel.MoELayerDetail? = nil
             _ = cost.sampleMoE(tokens: routedTokens, detail: { if detail == nil { detail = $0 } })
             if let dl = detail {
                 for gi in 0..<dl.usPerGPU.count { experts.append((gi, dl.tokensPerGPU[gi], dl.expertsHitPerGPU[gi], dl.usPerGPU[gi])) }
                 let worst = dl.usPerGPU.max() ?? 0
                 let pairs = Double(dl.tokensPerGPU.max() ?? 0)
-                let inter = d.plan.expertParallel ? f.expertIntermediate : f.expertIntermediate / tp
+                let shards = d.plan.moeShardGPUs
+                let inter = f.expertIntermediate / shards
                 let hits = Double(dl.expertsHitPerGPU[dl.usPerGPU.firstIndex(of: worst) ?? 0])
                 comps.append(comp("experts (slowest GPU)", worst, 6 * pairs * h * Double(inter), hits * 3 * h * Double(inter) * m.expertBytesPerParam,
                                   d.plan.expertParallel ? "each GPU runs its \(f.experts / P) local experts on the tokens routed to them; the layer waits for the slowest"
+                                                        : dp > 1 ? "every GPU runs all hit experts, each 1/\(shards) of its width (TP \(tp) x DP \(dp): vLLM shards the experts over every GPU without EP), on the \(all.tokens) tokens of all DP ranks"
                                                         : "every GPU runs all hit experts, each 1/\(tp) of its width"))
                 tag("experts")
                 if let e = cost.expertTables { comps[comps.count - 1].source += " (\(VLLMKernelTables.quantizedMoEDescription(e.quantization ?? "")) table)" }
@@ -166,6 +169,13 @@ public struct StepExplanation {
                     tag("collectives")
                     let cs = be.collectives(deepEPFigures: deepepRows?.isEmpty == false)
                     if !cs.isEmpty { origin(cs, gpus: P) }
+                } else if !d.plan.expertParallel && dp > 1 {
+                    let us = cost.dataParallelMoECommUs(totalTokens: all.tokens) / Double(m.moeLayerCount)
+                    let gathered = Double(all.tokens) * Double(m.hidden + f.experts) * b, scattered = Double(all.tokens) * h * b
+                    comps.append(comp("DP gather + reduce-scatter", us, 0, gathered + scattered,
+                                      "DP without EP: all-gather \(all.tokens) tokens' hidden states and router logits (\(mb(gathered))) over the \(dp) DP ranks, reduce-scatter the expert outputs (\(mb(scattered))) back", network: true))
+                    tag("collectives")
+                    origin(.allGather, .reduceScatter, gpus: dp)
                 }
             }
         }

@@ -198,8 +198,19 @@ public struct PlanSearch {
     /// inside a node (the `run` default, `--gpus-per-node 8`).
     public var gpusPerNode = 8
 
+    /// The token exchanges tried for an expert-parallel plan over DP ranks within a node (nil: the engine's default).
+    /// Profiles without a default: pplx and naive; an engine profile that names one (vLLM 0.24: allgather_reducescatter,
+    /// having removed the other two) sets this to that default alone (`use(engine:)`).
+    public var dpBackends: [String?] = ["pplx", "naive"]
+
+    /// The backends `engine`'s vLLM has, for `dpBackends`.
+    public mutating func use(engine: EngineProfile) {
+        guard engine.kind == .vllm, engine.defaultAll2AllBackend != nil else { return }
+        dpBackends = [nil]
+    }
+
     /// Every valid plan: GPU counts that are powers of two up to `maxGPUs`, TP dividing the heads (within a node
-    /// when the plan spans nodes), the rest DP, experts TP-sharded or expert-parallel (naive and pplx when DP > 1;
+    /// when the plan spans nodes), the rest DP, experts TP-sharded or expert-parallel (`dpBackends` when DP > 1;
     /// across nodes also DeepEP's two kernels); pipelined plans TP x PP (DP 1; TP within a node, PP the rest,
     /// experts TP-sharded or spread over each stage's TP GPUs); three `max-num-seqs`.
     public func candidates() -> [Candidate] {
@@ -222,7 +233,7 @@ public struct PlanSearch {
                     let dp = n / tp
                     var variants: [(Bool, String?)] = [(false, nil)]
                     if let moe = model.moe, n > 1, moe.experts >= n {
-                        if dp > 1 { variants += [(true, "pplx"), (true, "naive")] } else { variants.append((true, nil)) }  // vLLM's names (alltoall, allreduce)
+                        if dp > 1 { variants += dpBackends.map { (true, $0) } } else { variants.append((true, nil)) }
                         if dp > 1 && n > gpusPerNode { variants += [(true, "deepep_low_latency"), (true, "deepep_high_throughput")] }
                     }
                     for (ep, b) in variants { add(g, tp: tp, dp: dp, pp: 1, ep: ep, backend: b) }

@@ -15,7 +15,7 @@ public enum RunOptions {
         OptionSpec("--data-parallel-size", "<n>", "Data parallel size (vLLM -dp).", default: "1"),
         OptionSpec("--pipeline-parallel-size", "<n>", "Pipeline parallel size (vLLM -pp): the layers split into stages of TP x DP GPUs each, up to PP batches in flight (vllm engine only).", default: "1"),
         OptionSpec("--enable-expert-parallel", nil, "Spread experts over TP x DP GPUs instead of TP-sharding them."),
-        OptionSpec("--all2all-backend", "<backend>", "EP token exchange, vLLM's names: naive, allgather_reducescatter, pplx, deepep_high_throughput, deepep_low_latency (allreduce = naive, alltoall = pplx).", default: "naive if DP = 1, else pplx"),
+        OptionSpec("--all2all-backend", "<backend>", "EP token exchange, vLLM's names: naive, allgather_reducescatter, pplx, deepep_high_throughput, deepep_low_latency (allreduce = naive, alltoall = pplx).", default: "the engine profile's with DP above 1 (vllm, as vLLM 0.24: allgather_reducescatter; profiles without one: pplx)"),
         OptionSpec("--enable-eplb", nil, "vLLM's expert-parallel load balancer: replicate and repack experts by their observed load."),
         OptionSpec("--num-redundant-experts", "<n>", "EPLB: extra expert replicas per MoE layer.", default: "0"),
         OptionSpec("--quantization", "<method>", "Weight quantization, vLLM's names: fp8, mxfp4, awq, gptq, compressed-tensors.", default: "the config's quantization_config, else bf16"),
@@ -327,6 +327,17 @@ public enum RunOptions {
         if engine.kind == .vllm && backend != nil && plan.expertParallel && plan.dataParallel == 1 {
             try refuseUnused(a, ["--all2all-backend"], because: all2allNeedsDP)
         }
+        // The profile's vLLM picks the token exchange between DP ranks when none is named, and replaces a backend it
+        // no longer has by that one, as vLLM 0.24 does (`ParallelConfig._validate_parallel_config`), with its warning.
+        var backendNote: String? = nil
+        if engine.kind == .vllm && plan.expertParallel && plan.dataParallel > 1, let def = engine.defaultAll2AllBackend {
+            if let b = backend, engine.removedAll2AllBackends.contains(b) {
+                backendNote = "note: engine profile '\(engine.name)' has no '--all2all-backend \(a.string("--all2all-backend") ?? b.vllmName)' (vLLM removed it); it falls back to \(def.vllmName), as vLLM does"
+                plan.all2allBackend = def
+            } else if backend == nil {
+                plan.all2allBackend = def
+            }
+        }
         let routing = try RoutingSpec(parsing: a.string("--routing") ?? "uniform")
         var placement: ExpertPlacement? = nil
         if a.has("--expert-placement") && plan.eplb {
@@ -402,6 +413,7 @@ public enum RunOptions {
             try refuseUnused(a, ["--max-model-len"], because: "by '--engine hf' (give --input-len and --output-len)")
         }
         d.notes += interconnectNotes(a, d)
+        if let n = backendNote { d.notes.append(n) }
         return d
     }
 

@@ -52,15 +52,25 @@ import Testing
         #expect(!Self.plans(o).contains { ($0["reason"] as? String)?.contains("max_num_seqs") == true })
     }
 
-    /// Plans name all-to-all backends as vLLM does (the flag's own names), and a price for a GPU outside the search
-    /// says so instead of listing the searched GPUs as if the name were misspelt.
+    /// Plans name all-to-all backends as vLLM does (the flag's own names): under vLLM 0.24's profile none, its default
+    /// (allgather_reducescatter) being the only one it has left within a node; under the paper's older-vLLM profile
+    /// pplx and naive. A price for a GPU outside the search says so instead of listing the searched GPUs as if the
+    /// name were misspelt.
     @Test func backendsInVLLMNamesAndPricesOfUnsearchedGPUs() throws {
+        func backends(_ o: [String: Any]) -> Set<String> {
+            Set(Self.plans(o).compactMap { p -> String? in
+                guard let f = (p["flags"] as? String)?.split(separator: " ").map(String.init), let i = f.firstIndex(of: "--all2all-backend") else { return nil }
+                return f[i + 1]
+            })
+        }
         let o = try Self.plan([])
-        let backends = Set(Self.plans(o).compactMap { p -> String? in
-            guard let f = (p["flags"] as? String)?.split(separator: " ").map(String.init), let i = f.firstIndex(of: "--all2all-backend") else { return nil }
-            return f[i + 1]
+        #expect(backends(o).isEmpty, "\(backends(o))")
+        #expect(Self.plans(o).contains { p in
+            let f = (p["flags"] as? String) ?? ""
+            return f.contains("--data-parallel-size 2 ") && f.hasSuffix("--enable-expert-parallel")
         })
-        #expect(backends == ["pplx", "naive"], "\(backends)")
+        let old = try Self.plan(["--engine-profile", "vllm-a100-hegde2025"])
+        #expect(backends(old) == ["pplx", "naive"], "\(backends(old))")
         let r = runCLI(["plan"] + Self.small + ["--gpu-hour-usd", "h100-sxm-80gb=2"])
         #expect(r.code == 64 && r.err.contains("h100-sxm-80gb is not among the GPUs searched (--gpu a100-sxm4-80gb)"), "\(r.err)")
         let u = runCLI(["plan"] + Self.small + ["--gpu-hour-usd", "b900=2"])

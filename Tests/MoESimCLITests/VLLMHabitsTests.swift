@@ -328,12 +328,21 @@ import Studies
         #expect(one.err.contains("note: max_num_batched_tokens is 4096, lowered from vLLM 0.24's default for h200-sxm-141gb in the serve usage context, 8192"), "\(one.err)")
     }
 
-    /// The header shows the all-to-all backend where vLLM uses one (EP with DP > 1), and not with DP 1.
+    /// The header shows the all-to-all backend where vLLM uses one (EP with DP > 1), and not with DP 1. vLLM 0.24's
+    /// default is allgather_reducescatter, and it replaces the removed naive and pplx by it, saying so; the paper's
+    /// older-vLLM profile keeps them.
     @Test func headerShowsTheBackendWhereItMatters() {
-        let dp = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--all2all-backend", "naive"] + CLITests.small)
-        #expect(dp.code == 0 && dp.out.contains("--data-parallel-size 2 --enable-expert-parallel --all2all-backend naive]"), "\(dp.out)")
+        let dp = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--all2all-backend", "deepep_high_throughput"] + CLITests.small)
+        #expect(dp.code == 0 && dp.out.contains("--data-parallel-size 2 --enable-expert-parallel --all2all-backend deepep_high_throughput]"), "\(dp.out)")
+        let removed = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--all2all-backend", "naive"] + CLITests.small)
+        #expect(removed.code == 0 && removed.out.contains("--data-parallel-size 2 --enable-expert-parallel --all2all-backend allgather_reducescatter]"), "\(removed.out)")
+        #expect(removed.err.contains("note: engine profile 'vllm' has no '--all2all-backend naive' (vLLM removed it); it falls back to allgather_reducescatter"), "\(removed.err)")
+        let old = runCLI(["run", "--model", "olmoe-1b-7b", "-dp", "2", "--enable-expert-parallel", "--all2all-backend", "naive", "--engine-profile", "vllm-a100-hegde2025"] + CLITests.small)
+        #expect(old.code == 0 && old.out.contains("--all2all-backend naive]") && !old.err.contains("falls back"), "\(old.out)\(old.err)")
         let deflt = runCLI(["run", "--model", "olmoe-1b-7b", "--strategy", "ep"] + CLITests.small)
-        #expect(deflt.code == 0 && deflt.out.contains("--enable-expert-parallel --all2all-backend pplx, strategy ep]"), "\(deflt.out)")
+        #expect(deflt.code == 0 && deflt.out.contains("--enable-expert-parallel --all2all-backend allgather_reducescatter, strategy ep]"), "\(deflt.out)")
+        let oldDefault = runCLI(["run", "--model", "olmoe-1b-7b", "--strategy", "ep", "--engine-profile", "vllm-a100-hegde2025"] + CLITests.small)
+        #expect(oldDefault.code == 0 && oldDefault.out.contains("--enable-expert-parallel --all2all-backend pplx, strategy ep]"), "\(oldDefault.out)")
         let tp = runCLI(["run", "--model", "olmoe-1b-7b", "-tp", "2", "--enable-expert-parallel"] + CLITests.small)
         #expect(tp.code == 0 && !tp.out.contains("all2all"), "\(tp.out)")
     }

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import Cluster
+import SimKit
+
+/// Data parallelism without expert parallelism as vLLM runs it (`FusedMoEParallelConfig.flatten_tp_across_dp_and_pcp`):
+/// each expert sharded over all TP x DP GPUs, every DP rank's tokens gathered into each MoE layer and the outputs
+/// reduce-scattered back; and the engine profile's all-to-all backend default.
+struct DataParallelMoETests {
+    func cost(_ plan: ParallelPlan, model name: String = "mixtral-8x7b", gpu gpuName: String = "h200-sxm-141gb") throws -> StepCostModel {
+        let store = Repo.store
+        let m = try store.model(name), gpu = try store.gpu(gpuName)
+        let moe = try #require(m.moe)
+        let routing = try RoutingModel(spec: .uniform, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: 3)
+        let placement: ExpertPlacement? = plan.expertParallel ? .contiguous(experts: moe.experts, gpus: plan.stageGPUs, moeLayers: m.moeLayerCount) : nil
+        return try StepCostModel(model: m, plan: plan, kernels: KernelCost(gpu: gpu, tables: gpu.vllmKernels),
+                                 interconnect: try store.defaultInterconnect(gpu: gpu.name, gpus: plan.gpuCount),
+                                 routing: routing, placement: placement, seed: 3)
+    }
+
+    func decodes(_ n: Int, context: Int = 512) -> BatchShape {
+        var b = BatchShape()
+        for _ in 0..<n { b.addDecode(context: context) }
+        return b
+    }
+
+    @Test func expertsAreShardedOverEveryGPUOfTheStage() throws {
+        let store = Repo.store
+        let m = try store.model("mixtral-8x7b"), gpu = try store.gpu("h200-sxm-141gb")
+        func experts(_ p: ParallelPlan) -> Double {
+            MemoryPlan(model: m, plan: p, gpu: gpu, placement: nil, memoryUtilization: 0.9, reserveGB: 2, blockSize: 16, vllmLayout: true).expertWeightBytes
+        }
+        #expect(ParallelPlan(tp: 2, dp: 2).moeShardGPUs == 4 && ParallelPlan(tp: 2, dp: 2, ep: true).moeShardGPUs == 1 && ParallelPlan(tp: 4).moeShardGPUs == 4)
+        // DP 2 holds the experts' bytes TP 2 holds, half of one GPU's; TP 2 x DP 2 a quarter, as TP 4 does.
+        let one = experts(ParallelPlan(tp: 1))
+        #expect(relClose(experts(ParallelPlan(tp: 1, dp: 2)), one / 2, 1e-12))
+        #expect(relClose(experts(ParallelPlan(tp: 1, dp: 2)), experts(ParallelPlan(tp: 2)), 1e-12))
+        #expect(relClose(experts(ParallelPlan(tp: 2, dp: 2)), experts(ParallelPlan(tp: 4)), 1e-12))
+        // The attention is still whole on each GPU of DP 2 (TP 1): only the experts moved.
+        let dp2 = MemoryPlan(model: m, plan: ParallelPlan(tp: 1, dp: 2), gpu: gpu, placement: nil, memoryUtilization: 0.9, reserveGB: 2, blockSize: 16)
+        let tp1 = MemoryPlan(model: m, plan: ParallelPlan(tp: 1), gpu: gpu, placement: nil, memoryUtilization: 0.9, reserveGB: 2, blockSize: 16)
+        #expect(dp2.attentionWeightBytes == tp1.attentionWeightBytes && dp2.kvBytesPerToken == tp1.kvBytesPerToken)
+    }
+
+    @Test func everyRanksTokensMeetInEachMoELayer() throws {
+        let dp = try cost(ParallelPlan(tp: 1, dp: 2)), tp = try cost(ParallelPlan(tp: 2))
+        var pick = Xoshiro256(seed: 1, stream: 1)
+        // 32 decodes on each DP rank: the experts run all 64 tokens at half width, as TP 2's do for its 64.
+        let step = dp.stepCost([decodes(32), decodes(32)], pick: &pick)
+        var pick2 = Xoshiro256(seed: 1, stream: 1)
+        let tpStep = tp.stepCost([decodes(64)], pick: &pick2)
+        let sample = dp.moeSamples(tokens: 64)
+        #expect(sample.contains { $0.expertsUs == step.experts }, "\(step.experts) not among \(sample.map(\.expertsUs))")
+        #expect(relClose(step.experts, tpStep.experts, 0.25), "DP2 \(step.experts) vs TP2 \(tpStep.experts)")
+        // The gather and reduce-scatter over the two DP ranks are the step's only collectives (TP 1: no all-reduce).
+        let comm = dp.dataParallelMoECommUs(totalTokens: 64)
+        #expect(comm > 0 && step.communication == comm)
+        #expect(dp.dataParallelMoECommUs(totalTokens: 4096) > comm)
+        // An idle rank still joins every MoE layer (vLLM's dummy batch).
+        var pick3 = Xoshiro256(seed: 1, stream: 1)
+        let idle = dp.stepCost([decodes(32), BatchShape()], pick: &pick3)
+        #expect(idle.experts > 0 && idle.communication > 0)
+        // Under EP, and on one DP rank, none of this exchange is priced.
+        #expect(try cost(ParallelPlan(tp: 1, dp: 2, ep: true)).dataParallelMoECommUs(totalTokens: 64) == 0)
+        #expect(tp.dataParallelMoECommUs(totalTokens: 64) == 0)
+    }
+
+    @Test func profileNamesTheDefaultBackendAndTheRemovedOnes() throws {
+        let v = try Repo.store.engine("vllm")
+        #expect(v.defaultAll2AllBackend == .allgatherReducescatter)
+        #expect(Set(v.removedAll2AllBackends.map(\.vllmName)) == ["naive", "pplx"])
+        #expect(try Repo.store.engine("vllm-a100-hegde2025").defaultAll2AllBackend == nil)
+        func parse(_ extra: [String: Any]) throws -> EngineProfile {
+            try EngineProfile(json: JSONNode(value: ["name": "x", "engine": "vllm", "sources": ["derived: a test profile"]].merging(extra) { $1 }, file: "x.json"))
+        }
+        #expect(try parse(["default_all2all_backend": "deepep_low_latency"]).defaultAll2AllBackend == .deepepLowLatency)
+        let bad = inputErrorMessage { _ = try parse(["default_all2all_backend": "nccl"]) }
+        #expect(bad?.message.contains("default_all2all_backend") == true && bad?.message.contains("\"nccl\"") == true, "\(bad?.message ?? "")")
+        let both = inputErrorMessage { _ = try parse(["default_all2all_backend": "pplx", "removed_all2all_backends": ["pplx"]]) }
+        #expect(both?.message.contains("removed_all2all_backends also lists") == true, "\(both?.message ?? "")")
+        let alone = inputErrorMessage { _ = try parse(["removed_all2all_backends": ["pplx"]]) }
+        #expect(alone?.message.contains("needs default_all2all_backend") == true, "\(alone?.message ?? "")")
+    }
+}
