@@ -499,3 +499,21 @@ json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, twenty-th
            "at fewer sequences or batched tokens (gpt-oss-20b, Qwen1.5-MoE), every run held out, written by make_jobs.py.",
            "jobs": jobs_y}, open(os.path.join(here, "jobs-h100-y.json"), "w"), indent=1)
 print("twenty-third session, last call:", len(jobs_y), "jobs;", sum(len(j["runs"]) for j in jobs_y), "runs")
+# The twenty-fourth session's plan (2026-12-05, written while no device was lent; run it on the first 2-GPU lease):
+# data parallelism without expert parallelism, which moesim models as vLLM's code runs it since that session (every
+# expert sharded over TP x DP GPUs, the DP ranks' tokens gathered into each MoE layer: ParallelPlan.moeShardGPUs) and
+# has not met in a real run, beside DP with EP under vLLM 0.24's default allgather_reducescatter exchange. Each job
+# first serves one tiny request (the KV cache each DP rank logs at start-up checks the sharding: moesim predicts
+# 664,304 tokens a rank for Mixtral at DP 2, where the replica-per-rank layout it had before gave about 320,000),
+# then Poisson and fixed-concurrency load. Every run held out. Command (docs/vllm.md; NCCL_NVLS_ENABLE=0): `bash
+# probe/vllm/device_vllm.sh <budget> "" probe/vllm/jobs-h200x2-dp.json` after the bundle's parts.
+DP_SERVE = [dict(TINY[0], rate="inf")] + [r for r in SERVE if r["id"] in ("s-p50", "s-c64-n256")]
+jobs_dp = [job("mixtral-dp2-serve", "mixtral-8x7b", "serve", DP_SERVE, {"data_parallel_size": 2}, "dp without ep on 2 GPUs", START["mixtral-8x7b"] + 30),
+           job("olmoe-dp2-serve", "olmoe-1b-7b", "serve", DP_SERVE, {"data_parallel_size": 2}, "dp without ep on 2 GPUs", START["olmoe-1b-7b"] + 30),
+           job("mixtral-dpep2-ar-serve", "mixtral-8x7b", "serve", DP_SERVE, {"data_parallel_size": 2, "enable_expert_parallel": True},
+               "dp with ep on 2 GPUs, vLLM 0.24's default allgather_reducescatter", START["mixtral-8x7b"] + 30)]
+json.dump({"description": "vLLM 0.24.0 on 2 H200s, issue 22/23 follow-up, twenty-fourth session's plan (not yet run): data parallelism "
+           "without expert parallelism (the experts sharded over both GPUs, as vLLM's FusedMoEParallelConfig does) and DP with EP at "
+           "vLLM 0.24's default exchange, every run held out, written by make_jobs.py.",
+           "jobs": jobs_dp}, open(os.path.join(here, "jobs-h200x2-dp.json"), "w"), indent=1)
+print("twenty-fourth session (plan):", len(jobs_dp), "jobs;", sum(len(j["runs"]) for j in jobs_dp), "runs")
