@@ -71,6 +71,12 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// DeepSeek-V2-Lite, Qwen1.5-MoE and Llama-3.1-8B show. Its memory profiling subtracts no CUDA-graph estimate and
     /// runs the sampler without top-k/top-p (`Deployment.reserveGB`).
     public var vllmModelRunnerV2: Bool { ["qwen3", "deepseek_v2", "qwen2_moe", "llama", "mistral"].contains(family) }
+    /// Whether vLLM 0.24's code for this family runs its MoE layers sequence-parallel when the parallel config asks
+    /// for it (`use_sequence_parallel_moe`: DeepseekV2/V3 and Kimi-K2 through deepseek_v2.py, Qwen3-MoE, Qwen3-Next,
+    /// gpt-oss, Llama 4, Granite-MoE); Mixtral, OLMoE and Qwen2-MoE do not (`StepCostModel.sequenceParallelMoE`).
+    public var vllmSequenceParallelMoE: Bool {
+        isMoE && ["deepseek_v2", "deepseek_v3", "kimi_k2", "qwen3_moe", "qwen3_next", "gpt_oss", "llama4", "llama4_text", "granitemoe"].contains(family)
+    }
     /// Bytes per routed-expert weight and per other linear-layer weight; embeddings, norms and routers stay bf16.
     public var expertBytesPerParam: Double { quantization.expertBytes }
     /// Bytes per routed-expert weight as vLLM 0.24 holds them (`Quantization.vllmResidentExpertBytes`) on a GPU of a
@@ -88,7 +94,8 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// Activation bytes per batched token at the peak of vLLM's memory-profiling forward (one layer's largest live
     /// tensors, bf16): the fused-MoE caches (top-k x (gate/up 2I + down input I + output H)) or the dense MLP's
     /// (2I + I), plus four hidden-sized buffers (residual, normed input, attention output, layer output). The
-    /// intermediate widths are TP-sharded.
+    /// intermediate widths are TP-sharded. Not counted: with DP > 1 vLLM's profiling forward gathers every DP rank's
+    /// tokens into each MoE layer (DP x the tokens there, each expert 1/(TP x DP) wide without EP).
     public func activationBytesPerToken(tensorParallel tp: Int) -> Double {
         var worst = 0.0
         for f in ffn {

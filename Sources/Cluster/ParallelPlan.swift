@@ -140,6 +140,22 @@ public struct ParallelPlan: Sendable, Equatable {
     /// of every expert, all DP ranks' tokens are gathered into each MoE layer and its outputs reduce-scattered
     /// back (`StepCostModel.dataParallelMoECommUs`). Under EP, 1: experts stay whole.
     public var moeShardGPUs: Int { expertParallel ? 1 : stageGPUs }
+    /// Whether vLLM runs `m`'s MoE layers sequence-parallel under this plan (`ParallelConfig.use_sequence_parallel_moe`:
+    /// EP with TP > 1 and DP > 1 under allgather_reducescatter or DeepEP, for the families whose code takes it,
+    /// `ModelArchitecture.vllmSequenceParallelMoE`): each TP rank routes 1/TP of its DP rank's tokens, the exchange spans
+    /// the whole EP group, and the TP all-reduce after each MoE layer becomes an all-gather.
+    public func sequenceParallelMoE(_ m: ModelArchitecture) -> Bool {
+        expertParallel && tensorParallel > 1 && dataParallel > 1 && m.vllmSequenceParallelMoE
+            && [.allgatherReducescatter, .deepepHighThroughput, .deepepLowLatency].contains(all2allBackend)
+    }
+    /// The GPUs each MoE layer's token exchange between DP ranks runs over (1: none): the DP group for DP without EP
+    /// and for allgather_reducescatter outside sequence parallelism (each TP rank already holds its DP rank's tokens),
+    /// else the stage's TP x DP GPUs.
+    public func moeExchangeGPUs(_ m: ModelArchitecture) -> Int {
+        guard dataParallel > 1, m.isMoE else { return 1 }
+        if !expertParallel || (all2allBackend == .allgatherReducescatter && !sequenceParallelMoE(m)) { return dataParallel }
+        return stageGPUs
+    }
 
     /// The layers of each pipeline stage, as vLLM's `get_pp_indices` splits them: L / PP each, the remainder one
     /// each to the stages before the last (the last also holds the LM head).
@@ -199,6 +215,10 @@ public struct ParallelPlan: Sendable, Equatable {
             } else {
                 guard moe.expertIntermediate % tensorParallel == 0 else {
                     throw InputError.usage("--tensor-parallel-size \(tensorParallel) does not divide the expert width \(moe.expertIntermediate) of \(m.name)")
+                }
+                // Without EP vLLM splits every expert over all TP x DP GPUs of the stage.
+                guard moe.expertIntermediate % moeShardGPUs == 0 else {
+                    throw InputError.usage("without --enable-expert-parallel vLLM splits every expert over all TP x DP = \(moeShardGPUs) GPUs (--tensor-parallel-size \(tensorParallel) x --data-parallel-size \(dataParallel)), which do not divide the expert width \(moe.expertIntermediate) of \(m.name); give --enable-expert-parallel or fewer GPUs")
                 }
             }
         } else if expertParallel {

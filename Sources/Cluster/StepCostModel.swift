@@ -58,6 +58,11 @@ public final class StepCostModel {
     let tp: Int, dp: Int, gpus: Int
     /// The GPUs each expert's intermediate is split over (`ParallelPlan.moeShardGPUs`): TP x DP without EP, 1 under EP.
     let moeTP: Int
+    /// One DP group (a TP rank of each DP rank, TP x PP GPUs apart) on the nodes: the group vLLM gathers the DP ranks'
+    /// tokens over before each MoE layer.
+    let dpGroup: ClusterTopology
+    /// vLLM runs this plan's MoE layers sequence-parallel (`ParallelPlan.sequenceParallelMoE`).
+    let sequenceParallelMoE: Bool
     let headsPerGPU: Int
     let kvBytesPerTokenLayer: Double
     let decodeFlopsPerTokenLayer: Double
@@ -169,6 +174,8 @@ public final class StepCostModel {
         let q = model.quantization
         linearBytes = q.linearBytes; expertBytes = q.expertBytes; fp8Compute = q.fp8Compute && kernels.gpu.peakFP8TFLOPs != nil
         tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.stageGPUs; moeTP = plan.moeShardGPUs
+        dpGroup = cluster.group((0..<plan.dataParallel).map { plan.rank(dp: $0, stage: 0, tp: 0) })
+        sequenceParallelMoE = plan.sequenceParallelMoE(model)
         if q.fp8BlockScaled && fp8Compute {
             expertTables = kernels.tables?.fp8Block
         } else if let key = q.moeTable, key != "fp8_block", let t = kernels.tables?.quantizedMoE[key], let moe = model.moe,
@@ -259,6 +266,9 @@ public final class StepCostModel {
         if model.kvCacheBytes != 2 && !model.isDiffusion && mlaModule == nil {
             assumptions.insert(String(format: "fp8 KV cache: attention kernels are the measured bf16-KV times scaled by the roofline ratio %.2f (no measured fp8-KV table)", kvAttentionRatio))
         }
+        if sequenceParallelMoE && model.ffn.contains(where: { $0.sharedIntermediate > 0 }) {
+            assumptions.insert("sequence-parallel MoE (EP with TP \(tp) x DP \(dp) under \(plan.all2allBackend.vllmName)): vLLM runs the shared experts unsharded on every TP rank there (disable_tp); moesim keeps them TP-sharded, in memory and in time")
+        }
         tableCollectives = kernels.tables != nil && (interconnect?.isDefaultCandidate ?? false)
         sampleRNG = Xoshiro256(seed: seed, stream: 0xC057)
         countsScratch = Array(repeating: 0, count: model.moe?.experts ?? 0)
@@ -274,14 +284,17 @@ public final class StepCostModel {
     /// when the profile has none), across nodes hierarchical over the network profile (`ClusterTopology`).
     public func collectiveUs(_ c: Collective, bytes: Double, gpus p: Int) -> Double {
         if p <= 1 || bytes <= 0 { return 0 }
-        if topology.isMultiNode && p > topology.gpusPerNode {
-            note("collectives", .derived)
-            if let net = topology.network {
-                assumptions.insert("collectives across \(topology.nodes) nodes: hierarchical (NVLink within a node, \(net.name) across at \(Limits.fmt(net.nicBusGBps)) GB/s per NIC bus bandwidth and \(Limits.fmt(net.latencyUs)) us per network step, nccl-tests figures); no multi-node collective was measured")
-            }
-            return topology.collectiveUs(c, bytes: bytes, gpus: p) { self.intraCollectiveUs($0, bytes: $1, gpus: $2) }
-        }
+        if topology.isMultiNode && p > topology.gpusPerNode { return acrossNodesUs(c, bytes: bytes, gpus: p, on: topology) }
         return intraCollectiveUs(c, bytes: bytes, gpus: p)
+    }
+
+    /// A collective over `p` GPUs spanning the nodes of `t`: hierarchical over the network profile (noted as derived).
+    func acrossNodesUs(_ c: Collective, bytes: Double, gpus p: Int, on t: ClusterTopology) -> Double {
+        note("collectives", .derived)
+        if let net = t.network {
+            assumptions.insert("collectives across \(t.nodes) nodes: hierarchical (NVLink within a node, \(net.name) across at \(Limits.fmt(net.nicBusGBps)) GB/s per NIC bus bandwidth and \(Limits.fmt(net.latencyUs)) us per network step, nccl-tests figures); no multi-node collective was measured")
+        }
+        return t.collectiveUs(c, bytes: bytes, gpus: p) { self.intraCollectiveUs($0, bytes: $1, gpus: $2) }
     }
 
     /// Where a collective within a node is priced from, in the order `intraCollectiveUs` tries them.
@@ -669,11 +682,16 @@ public final class StepCostModel {
     }
 
     /// All tensor-parallel all-reduces of a step for T tokens on one DP rank: two per layer, after attention and
-    /// after the FFN (under EP with DP > 1 the expert outputs are still reduced within the TP group).
+    /// after the FFN (under EP with DP > 1 the expert outputs are still reduced within the TP group; with the MoE
+    /// layers sequence-parallel, `sequenceParallelMoE`, gathered instead).
     public func tensorParallelCommUs(tokens t: Int) -> Double {
         if t == 0 || tp == 1 { return 0 }
         if let v = tpCommCache[t] { return v }
-        let v = 2 * Double(model.layers) * tpAllReduceUs(tokens: t)
+        var v = 2 * Double(model.layers) * tpAllReduceUs(tokens: t)
+        if sequenceParallelMoE {
+            // Each MoE layer's outputs are gathered over TP (each rank computed 1/TP of the tokens) instead of reduced.
+            v += Double(moeLayers) * (collectiveUs(.allGather, bytes: Double(t * model.hidden) * model.bytesPerParam, gpus: tp) - tpAllReduceUs(tokens: t))
+        }
         tpCommCache.store(v, at: t)
         return v
     }
@@ -691,8 +709,15 @@ public final class StepCostModel {
             perLayer = collectiveUs(.allGather, bytes: Double(total) * bytesPerToken, gpus: gpus)
                 + collectiveUs(.allReduce, bytes: Double(total) * bytesPerToken, gpus: gpus)
         case .allgatherReducescatter:
-            perLayer = collectiveUs(.allGather, bytes: Double(total) * bytesPerToken, gpus: gpus)
-                + collectiveUs(.reduceScatter, bytes: Double(total) * bytesPerToken, gpus: gpus)
+            // vLLM 0.24's modular kernels gather the (quantized) activations with each token's top-k weights and ids
+            // (`MoEPrepareAndFinalizeNaiveDPEPModular`), over the DP group, or over the whole EP group when the MoE
+            // layers run sequence-parallel; the outputs are reduce-scattered back in bf16.
+            let (gathered, scattered) = dataParallelMoEBytes(totalTokens: total)
+            if sequenceParallelMoE {
+                perLayer = collectiveUs(.allGather, bytes: gathered, gpus: gpus) + collectiveUs(.reduceScatter, bytes: scattered, gpus: gpus)
+            } else {
+                perLayer = dpGroupCollectiveUs(.allGather, bytes: gathered) + dpGroupCollectiveUs(.reduceScatter, bytes: scattered)
+            }
         case .alltoall:
             // Dispatch and combine each move k x tokens x hidden (eq. 3); the per-rank buffer is the straggler's.
             let pairsPerRank = Double(total) * Double(moe.topK) / Double(gpus) * max(1, imbalance)
@@ -709,25 +734,37 @@ public final class StepCostModel {
         return Double(moeLayers) * perLayer
     }
 
-    /// DP without EP, all MoE layers of a step with `total` tokens across the DP ranks: vLLM gathers every rank's
-    /// hidden states and router logits over the DP group before each MoE layer (`dispatch_router_logits`, an
-    /// all_gatherv) and reduce-scatters the layer's outputs back (`combine`, a reduce_scatterv), as its
-    /// allgather_reducescatter manager does for any DP > 1; the TP all-reduce after the layer stays in
+    /// DP without EP, all MoE layers of a step with `total` tokens across the DP ranks (idle ranks' padded dummy
+    /// batches among them): vLLM gathers every rank's tokens over the DP group before each MoE layer and
+    /// reduce-scatters the layer's outputs back, through its allgather_reducescatter manager (for any DP > 1) and the
+    /// modular kernels' prepare/finalize (`MoEPrepareAndFinalizeNaiveDPEPModular`: the activations, quantized for fp8
+    /// models, with each token's top-k weights and ids); the TP all-reduce after the layer stays in
     /// `tensorParallelCommUs`.
     public func dataParallelMoECommUs(totalTokens total: Int) -> Double {
-        guard !plan.expertParallel, dp > 1, let moe = model.moe, total > 0 else { return 0 }
-        if total < dpMoECommCache.count, let v = dpMoECommCache[total] { return v }
-        let b = model.bytesPerParam
-        let perLayer = collectiveUs(.allGather, bytes: Double(total) * Double(model.hidden + moe.experts) * b, gpus: dp)
-            + collectiveUs(.reduceScatter, bytes: Double(total) * Double(model.hidden) * b, gpus: dp)
-        let v = Double(moeLayers) * perLayer
-        if total < 1 << 20 {
-            if total >= dpMoECommCache.count { dpMoECommCache.append(contentsOf: repeatElement(nil, count: total - dpMoECommCache.count + 1 + total / 2)) }
-            dpMoECommCache[total] = v
-        }
+        guard !plan.expertParallel, dp > 1, model.moe != nil, total > 0 else { return 0 }
+        if let v = dpMoECommCache[total] { return v }
+        let (gathered, scattered) = dataParallelMoEBytes(totalTokens: total)
+        let v = Double(moeLayers) * (dpGroupCollectiveUs(.allGather, bytes: gathered) + dpGroupCollectiveUs(.reduceScatter, bytes: scattered))
+        dpMoECommCache.store(v, at: total)
         return v
     }
-    var dpMoECommCache: [Double?] = []
+    let dpMoECommCache = CountCache()
+
+    /// The bytes one MoE layer gathers over the DP group and reduce-scatters back for `total` tokens (DP without EP;
+    /// with EP under allgather_reducescatter the same, over the group `expertParallelCommUs` names).
+    public func dataParallelMoEBytes(totalTokens total: Int) -> (gathered: Double, scattered: Double) {
+        let h = Double(model.hidden), k = Double(model.moe?.topK ?? 0)
+        let dispatch = fp8Compute ? h * (1 + 4.0 / 128) : h * model.bytesPerParam
+        return (Double(total) * (dispatch + k * 8), Double(total) * h * model.bytesPerParam)
+    }
+
+    /// A collective over one DP group (`dp` GPUs TP x PP apart): within a node over its curves, across nodes
+    /// hierarchically over the network, by how the group sits on the nodes (`dpGroup`).
+    func dpGroupCollectiveUs(_ c: Collective, bytes: Double) -> Double {
+        if dp <= 1 || bytes <= 0 { return 0 }
+        if dpGroup.isMultiNode { return acrossNodesUs(c, bytes: bytes, gpus: dp, on: dpGroup) }
+        return intraCollectiveUs(c, bytes: bytes, gpus: dp)
+    }
 
     /// DeepEP dispatch + combine of one MoE layer from DeepSeek's published bandwidths (the network profile).
     ///

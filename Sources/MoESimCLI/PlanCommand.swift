@@ -142,7 +142,7 @@ enum PlanCommand {
         if let v = a.string("--speculative-config") { _ = try SpeculativeConfig(json: v) }
         _ = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue))
         _ = try a.choice("--router", RouterPolicy.allCases.map(\.rawValue))
-        search.use(engine: try store.engine(w.engineProfile))
+        _ = try store.engine(w.engineProfile)
         for f in ["--max-num-batched-tokens", "--replicas", "--decode-instances"] { _ = try a.positiveInt(f) }
         for f in ["--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"] { _ = try a.double(f) }
         if a.has("--async-scheduling") && a.has("--no-async-scheduling") {
@@ -219,6 +219,7 @@ enum PlanCommand {
                                 sloTTFTp99Ms: ttft, sloTPOTp99Ms: tpot, prices: prices)
         search.includeDisaggregated = a.has("--include-disaggregated")
         search.what = try whatIf(a, args: args, search: &search, store: store)
+        search.use(engine: try store.engine(search.what.engineProfile))
         if !model.isMoE { try RunOptions.refuseUnused(a, ["--routing"], because: "by the dense model \(model.name) (it has no experts)") }
         let held = search.what.heldFixed + heldWorkload
         let threads = try a.positiveInt("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
@@ -235,7 +236,7 @@ enum PlanCommand {
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         // Notes wait for an answer: a plan that fails (no shape fits, nothing simulated) ends in its error alone.
-        let notes = [RunOptions.clientNote(a, also: RunOptions.resultNaming), a.restatedNote].compactMap { $0 }
+        let notes = [RunOptions.clientNote(a, also: RunOptions.resultNaming), a.restatedNote].compactMap { $0 } + search.notes
         // Held flags that leave no plan shape at all are a usage error, before anything runs.
         if search.candidates().isEmpty {
             let given = search.what.heldFixed.map { $0.value.isEmpty ? $0.flag : "\($0.flag) \($0.value)" }.joined(separator: " ")

@@ -1107,12 +1107,14 @@ public struct VLLMSimulator {
             clock.markKV(kvUsage)
         }
 
-        /// A step replayed from CUDA graphs computes every rank's batch padded to the capture size of the largest.
+        /// A step replayed from CUDA graphs computes every rank's batch padded to the capture size of the largest, an
+        /// idle DP rank's dummy batch too (vLLM's `coordinate_batch_across_dp` pads every rank to the largest when the
+        /// ranks' synced graph mode is not NONE), so that rank's tokens join every MoE layer's exchange.
         @inline(__always)
         mutating func padForGraphs(maxTokens: Int, uniformDecode: Bool) {
             guard clock.padding, clock.graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode) != .none else { return }
             let target = clock.paddedTokens(maxTokens)
-            for r in 0..<dp where !batches[r].isEmpty { batches[r].tokens = target }
+            for r in 0..<dp { batches[r].tokens = target }
         }
 
         /// The scheduled step's largest DP rank: its tokens and its sequences (the step waits for it).

@@ -156,30 +156,39 @@ public struct StepExplanation {
                     let el = expertParallelAllToAllElements(topK: f.topK, hidden: m.hidden, batchTokens: all.tokens, gpus: P)
                     let epUs = cost.expertParallelCommUs(totalTokens: all.tokens, imbalance: 1) / Double(m.moeLayerCount)
                     let be = d.plan.all2allBackend
+                    let exchange = d.plan.moeExchangeGPUs(m), agrs = cost.dataParallelMoEBytes(totalTokens: all.tokens)
                     // A network profile without DeepEP rows (e.g. roce-400) prices DeepEP as the all-to-all of eq. 3.
                     let deepepRows = be == .deepepLowLatency ? d.topology.network?.deepepLowLatency : d.topology.network?.deepepNormal
                     let formula = be == .deepepLowLatency || be == .deepepHighThroughput
                         ? "\(be.rawValue): DeepEP dispatch + combine of \(all.tokens) tokens x top-\(f.topK) over \(P) ranks\(d.topology.isMultiNode ? " on \(d.topology.nodes) nodes" : "")"
                             + (deepepRows?.isEmpty == false ? " at DeepSeek's published bandwidths" : ", priced as the all-to-all of eq. 3 (\(d.topology.network.map { "\($0.name) has no DeepEP figures" } ?? "no network profile"))")
-                        : be == .allgatherReducescatter ? "allgather_reducescatter: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + reduce-scatter of the outputs over \(P) GPUs"
+                        : be == .allgatherReducescatter ? "allgather_reducescatter: all-gather \(all.tokens) tokens' activations with their top-\(f.topK) weights and ids (\(mb(agrs.gathered))) + reduce-scatter of the outputs (\(mb(agrs.scattered))) over \(exchange) GPUs"
+                            + (d.plan.sequenceParallelMoE(m) ? " (sequence-parallel MoE: each TP rank routes 1/\(tp) of its DP rank's tokens; the TP all-reduce after the layer becomes an all-gather)" : exchange < P ? " (the DP group: each TP rank already holds its DP rank's tokens)" : "")
                         : d.plan.all2allBackend == .alltoall
                         ? "pplx (eq. 3), dispatch and combine each: k x hidden x tokens x (P-1)/P = \(f.topK) x \(m.hidden) x \(all.tokens) x \(P - 1)/\(P) = \(Int(el)) elements (\(mb(el * b)))"
                         : "vLLM naive path: all-gather \(all.tokens) tokens' hidden states (\(mb(Double(all.tokens) * h * b))) + all-reduce of the outputs over \(P) GPUs"
-                    comps.append(comp("EP dispatch + combine", epUs, 0, d.plan.all2allBackend == .alltoall ? 2 * el * b : 2 * Double(all.tokens) * h * b, formula, network: true))
+                    let moved = be == .alltoall ? 2 * el * b : (be == .allgatherReducescatter ? agrs.gathered + agrs.scattered : 2 * Double(all.tokens) * h * b)
+                    comps.append(comp("EP dispatch + combine", epUs, 0, moved, formula, network: true))
                     tag("collectives")
                     let cs = be.collectives(deepEPFigures: deepepRows?.isEmpty == false)
-                    if !cs.isEmpty { origin(cs, gpus: P) }
+                    if !cs.isEmpty { origin(cs, gpus: exchange) }
                 } else if !d.plan.expertParallel && dp > 1 {
                     let us = cost.dataParallelMoECommUs(totalTokens: all.tokens) / Double(m.moeLayerCount)
-                    let gathered = Double(all.tokens) * Double(m.hidden + f.experts) * b, scattered = Double(all.tokens) * h * b
+                    let (gathered, scattered) = cost.dataParallelMoEBytes(totalTokens: all.tokens)
                     comps.append(comp("DP gather + reduce-scatter", us, 0, gathered + scattered,
-                                      "DP without EP: all-gather \(all.tokens) tokens' hidden states and router logits (\(mb(gathered))) over the \(dp) DP ranks, reduce-scatter the expert outputs (\(mb(scattered))) back", network: true))
+                                      "DP without EP: all-gather \(all.tokens) tokens' activations with their top-\(f.topK) weights and ids (\(mb(gathered))) over the \(dp) DP ranks, reduce-scatter the expert outputs (\(mb(scattered))) back", network: true))
                     tag("collectives")
                     origin(.allGather, .reduceScatter, gpus: dp)
                 }
             }
         }
-        if tp > 1 {
+        if tp > 1 && f.isMoE && d.plan.sequenceParallelMoE(m) {
+            let bytes = Double(t) * h * b
+            comps.append(comp("TP all-gather (after MoE)", cost.collectiveUs(.allGather, bytes: bytes, gpus: tp), 0, bytes,
+                              "sequence-parallel MoE: each TP rank's 1/\(tp) of the \(t) tokens gathered (\(mb(bytes))) in place of the all-reduce", network: true))
+            tag("collectives")
+            origin(.allGather, gpus: tp)
+        } else if tp > 1 {
             let el = tensorParallelAllReduceElements(hidden: m.hidden, batchTokens: t, gpus: tp)
             comps.append(comp("TP all-reduce (after FFN)", cost.tpAllReduceUs(tokens: t), 0, el * b,
                               "eq. (2) again: \(Int(el)) elements (\(mb(el * b)))", network: true))

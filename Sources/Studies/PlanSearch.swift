@@ -198,21 +198,29 @@ public struct PlanSearch {
     /// inside a node (the `run` default, `--gpus-per-node 8`).
     public var gpusPerNode = 8
 
-    /// The token exchanges tried for an expert-parallel plan over DP ranks within a node (nil: the engine's default).
-    /// Profiles without a default: pplx and naive; an engine profile that names one (vLLM 0.24: allgather_reducescatter,
-    /// having removed the other two) sets this to that default alone (`use(engine:)`).
-    public var dpBackends: [String?] = ["pplx", "naive"]
+    /// The token exchanges tried for an expert-parallel plan over DP ranks within a node (nil: the engine's default):
+    /// the default alone for an engine profile that names one (the `vllm` profile: vLLM 0.24's allgather_reducescatter,
+    /// the only one it has left within a node), pplx and naive for one that does not (`use(engine:)`).
+    public var dpBackends: [String?] = [nil]
+    /// Notes for the user about the search as set up (a backend held fixed that the engine no longer has).
+    public var notes: [String] = []
 
-    /// The backends `engine`'s vLLM has, for `dpBackends`.
+    /// The backends `engine`'s vLLM has, for `dpBackends`; a removed backend held fixed (`what.backend`) becomes the
+    /// engine's default, with a note, as vLLM replaces it.
     public mutating func use(engine: EngineProfile) {
-        guard engine.kind == .vllm, engine.defaultAll2AllBackend != nil else { return }
+        guard let def = engine.defaultAll2AllBackend else { dpBackends = ["pplx", "naive"]; return }
         dpBackends = [nil]
+        if let b = what.backend, let named = ParallelPlan.All2AllBackend(name: b), engine.removedAll2AllBackends.contains(named) {
+            notes.append("note: engine profile '\(engine.name)' has no '--all2all-backend \(b)' (vLLM removed it); every plan falls back to \(def.vllmName), as vLLM does")
+            what.backend = def.vllmName
+        }
     }
 
     /// Every valid plan: GPU counts that are powers of two up to `maxGPUs`, TP dividing the heads (within a node
-    /// when the plan spans nodes), the rest DP, experts TP-sharded or expert-parallel (`dpBackends` when DP > 1;
-    /// across nodes also DeepEP's two kernels); pipelined plans TP x PP (DP 1; TP within a node, PP the rest,
-    /// experts TP-sharded or spread over each stage's TP GPUs); three `max-num-seqs`.
+    /// when the plan spans nodes), the rest DP, experts sharded over every GPU of the stage (TP x DP, as vLLM does
+    /// without EP) or expert-parallel (`dpBackends` when DP > 1; across nodes also DeepEP's two kernels); pipelined
+    /// plans TP x PP (DP 1; TP within a node, PP the rest, experts TP-sharded or spread over each stage's TP GPUs);
+    /// three `max-num-seqs`.
     public func candidates() -> [Candidate] {
         var out: [Candidate] = []
         var seen = Set<Candidate>()

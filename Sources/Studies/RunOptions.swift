@@ -14,7 +14,7 @@ public enum RunOptions {
         OptionSpec("--tensor-parallel-size", "<n>", "Tensor parallel size (vLLM -tp).", default: "1"),
         OptionSpec("--data-parallel-size", "<n>", "Data parallel size (vLLM -dp).", default: "1"),
         OptionSpec("--pipeline-parallel-size", "<n>", "Pipeline parallel size (vLLM -pp): the layers split into stages of TP x DP GPUs each, up to PP batches in flight (vllm engine only).", default: "1"),
-        OptionSpec("--enable-expert-parallel", nil, "Spread experts over TP x DP GPUs instead of TP-sharding them."),
+        OptionSpec("--enable-expert-parallel", nil, "Spread the experts whole over TP x DP GPUs instead of splitting each over them (vLLM's default: every expert sharded over all TP x DP GPUs)."),
         OptionSpec("--all2all-backend", "<backend>", "EP token exchange, vLLM's names: naive, allgather_reducescatter, pplx, deepep_high_throughput, deepep_low_latency (allreduce = naive, alltoall = pplx).", default: "the engine profile's with DP above 1 (vllm, as vLLM 0.24: allgather_reducescatter; profiles without one: pplx)"),
         OptionSpec("--enable-eplb", nil, "vLLM's expert-parallel load balancer: replicate and repack experts by their observed load."),
         OptionSpec("--num-redundant-experts", "<n>", "EPLB: extra expert replicas per MoE layer.", default: "0"),
@@ -312,8 +312,6 @@ public enum RunOptions {
         if !model.isMoE {
             try refuseUnused(a, ["--routing", "--experts-impl"], because: "by the dense model \(model.name) (it has no experts)")
         }
-        let perNode = try gpusPerNode(a, plan: plan)
-        (topology, ic) = try nodes(a, plan: plan, gpu: gpu, perNode: perNode, store: store)
         let engineName = try a.choice("--engine", EngineProfile.Kind.allCases.map(\.rawValue)) ?? "vllm"
         // A calibration candidate replaces the named profile of its kind (which may not even load yet).
         let engine = try engineOverride.flatMap { $0.kind.rawValue == engineName ? $0 : nil } ?? store.engine(a.string("--engine-profile") ?? engineName)
@@ -328,7 +326,8 @@ public enum RunOptions {
             try refuseUnused(a, ["--all2all-backend"], because: all2allNeedsDP)
         }
         // The profile's vLLM picks the token exchange between DP ranks when none is named, and replaces a backend it
-        // no longer has by that one, as vLLM 0.24 does (`ParallelConfig._validate_parallel_config`), with its warning.
+        // no longer has by that one, as vLLM 0.24 does (`ParallelConfig._validate_parallel_config`), with its warning:
+        // before the nodes are laid out, since a DeepEP backend brings the network profile its figures are in.
         var backendNote: String? = nil
         if engine.kind == .vllm && plan.expertParallel && plan.dataParallel > 1, let def = engine.defaultAll2AllBackend {
             if let b = backend, engine.removedAll2AllBackends.contains(b) {
@@ -338,6 +337,8 @@ public enum RunOptions {
                 plan.all2allBackend = def
             }
         }
+        let perNode = try gpusPerNode(a, plan: plan)
+        (topology, ic) = try nodes(a, plan: plan, gpu: gpu, perNode: perNode, store: store)
         let routing = try RoutingSpec(parsing: a.string("--routing") ?? "uniform")
         var placement: ExpertPlacement? = nil
         if a.has("--expert-placement") && plan.eplb {
@@ -492,15 +493,19 @@ public enum RunOptions {
         if !ic.gpus.contains(d.gpu.name) {
             notes.append("warning: --interconnect \(a.string("--interconnect")!): profile \(ic.name) describes \(ic.gpus.joined(separator: ", ")) hosts, not \(d.gpu.name); its curves and link bandwidth are another GPU system's")
         }
-        let p = d.plan, P = p.stageGPUs
+        let p = d.plan
         // The collectives of the plan's steps, by GPU count: TP all-reduces, EP's exchange between DP ranks, PP's
         // hand-over between stages.
         var used: [(Collective, Int)] = []
         func add(_ c: Collective, _ n: Int) { if !used.contains(where: { $0.0 == c && $0.1 == n }) { used.append((c, n)) } }
         if p.tensorParallel > 1 { add(.allReduce, p.tensorParallel) }
+        if p.sequenceParallelMoE(d.model) { add(.allGather, p.tensorParallel) }
         if p.expertParallel && p.dataParallel > 1 {
             let rows = p.all2allBackend == .deepepLowLatency ? d.topology.network?.deepepLowLatency : d.topology.network?.deepepNormal
-            for c in p.all2allBackend.collectives(deepEPFigures: rows?.isEmpty == false) { add(c, P) }
+            for c in p.all2allBackend.collectives(deepEPFigures: rows?.isEmpty == false) { add(c, p.moeExchangeGPUs(d.model)) }
+        } else if p.dataParallel > 1 && d.model.isMoE {
+            // DP without EP: the DP ranks' tokens gathered into each MoE layer and reduce-scattered back.
+            add(.allGather, p.dataParallel); add(.reduceScatter, p.dataParallel)
         }
         if p.pipelineParallel > 1 && !d.topology.isMultiNode { add(.sendRecv, 2) }
         notes.append("note: --interconnect \(ic.name): " + (used.isEmpty ? "no collective of this plan runs within a node over it"

@@ -65,6 +65,61 @@ struct DataParallelMoETests {
         #expect(tp.dataParallelMoECommUs(totalTokens: 64) == 0)
     }
 
+    @Test func tensorParallelReplicasExchangeOverTheirDPGroupAlone() throws {
+        // TP 2 x DP 2 without EP: each rank's TP all-reduces on its own tokens, plus the gather over the two DP ranks.
+        let c = try cost(ParallelPlan(tp: 2, dp: 2))
+        var pick = Xoshiro256(seed: 1, stream: 1)
+        let step = c.stepCost([decodes(32), decodes(32)], pick: &pick)
+        #expect(relClose(step.communication, c.tensorParallelCommUs(tokens: 32) + c.lmHeadUs(rows: 32).comm + c.dataParallelMoECommUs(totalTokens: 64), 1e-12))
+        // fp8 activations are gathered at about half bf16's bytes (one byte a value and a scale per 128), with the top-k ids.
+        let (bf16, _) = c.dataParallelMoEBytes(totalTokens: 10)
+        let m = try Repo.store.model("mixtral-8x7b")
+        #expect(bf16 == 10 * (Double(m.hidden) * 2 + Double(m.moe!.topK) * 8))
+        // The DP group of TP 8 x DP 2 spans two nodes: priced over the network, dearer than within one node.
+        let store = Repo.store
+        let gpu = try store.gpu("h200-sxm-141gb"), moe = try #require(m.moe)
+        let plan = ParallelPlan(tp: 8, dp: 2)
+        let routing = try RoutingModel(spec: .uniform, experts: moe.experts, topK: moe.topK, layers: m.moeLayerCount, seed: 3)
+        func model(_ topology: ClusterTopology) throws -> StepCostModel {
+            try StepCostModel(model: m, plan: plan, kernels: KernelCost(gpu: gpu, tables: gpu.vllmKernels),
+                              interconnect: try store.defaultInterconnect(gpu: gpu.name, gpus: 8), routing: routing, placement: nil, seed: 3,
+                              topology: topology)
+        }
+        let twoNodes = try model(ClusterTopology(gpusPerNode: 8, nodes: 2, network: try store.network("ib-ndr-400")))
+        let oneNode = try model(.singleNode(gpus: 16))
+        #expect(twoNodes.dataParallelMoECommUs(totalTokens: 512) > 1.5 * oneNode.dataParallelMoECommUs(totalTokens: 512))
+        #expect(twoNodes.assumptions.contains { $0.hasPrefix("collectives across 2 nodes") })
+    }
+
+    @Test func sequenceParallelMoEOnlyWhereVLLMRunsIt() throws {
+        let store = Repo.store
+        let qwen3 = try store.model("qwen3-30b-a3b"), mixtral = try store.model("mixtral-8x7b")
+        var hybrid = ParallelPlan(tp: 2, dp: 2, ep: true)
+        hybrid.all2allBackend = .allgatherReducescatter
+        #expect(hybrid.sequenceParallelMoE(qwen3) && !hybrid.sequenceParallelMoE(mixtral))
+        #expect(hybrid.moeExchangeGPUs(qwen3) == 4 && hybrid.moeExchangeGPUs(mixtral) == 2)
+        hybrid.all2allBackend = .alltoall // the older vLLM's pplx: no sequence parallelism, the whole EP group
+        #expect(!hybrid.sequenceParallelMoE(qwen3) && hybrid.moeExchangeGPUs(mixtral) == 4)
+        #expect(ParallelPlan(tp: 1, dp: 4).moeExchangeGPUs(mixtral) == 4 && ParallelPlan(tp: 4).moeExchangeGPUs(mixtral) == 1)
+        // Sequence-parallel MoE gathers each MoE layer's outputs over TP instead of reducing them.
+        hybrid.all2allBackend = .allgatherReducescatter
+        let sp = try cost(hybrid, model: "qwen3-30b-a3b")
+        let gather = sp.collectiveUs(.allGather, bytes: 256 * Double(qwen3.hidden) * 2, gpus: 2), reduce = sp.tpAllReduceUs(tokens: 256)
+        #expect(gather > 0 && gather != reduce)
+        #expect(relClose(sp.tensorParallelCommUs(tokens: 256), Double(qwen3.layers) * reduce + Double(qwen3.moeLayerCount) * gather, 1e-12))
+        var plain = hybrid
+        plain.all2allBackend = .alltoall
+        #expect(relClose(try cost(plain, model: "qwen3-30b-a3b").tensorParallelCommUs(tokens: 256), 2 * Double(qwen3.layers) * reduce, 1e-12))
+    }
+
+    @Test func everyGPUMustTakeAWholeShareOfEachExpert() throws {
+        let m = try Repo.store.model("qwen1.5-moe-a2.7b") // expert width 1408 = 2^7 x 11
+        #expect(throws: Never.self) { try ParallelPlan(tp: 2, dp: 4).validate(for: m) }
+        let e = inputErrorMessage { try ParallelPlan(tp: 2, dp: 3).validate(for: m) }
+        #expect(e?.message.contains("TP x DP = 6 GPUs") == true && e?.message.contains("1408") == true, "\(e?.message ?? "")")
+        #expect(throws: Never.self) { try ParallelPlan(tp: 2, dp: 3, ep: true).validate(for: m) }
+    }
+
     @Test func profileNamesTheDefaultBackendAndTheRemovedOnes() throws {
         let v = try Repo.store.engine("vllm")
         #expect(v.defaultAll2AllBackend == .allgatherReducescatter)

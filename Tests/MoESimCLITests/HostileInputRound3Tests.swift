@@ -87,6 +87,10 @@ import Studies
             }
             let ok = runCLI(["calibrate", manifest2, "--engine-profile", "vllm", "--fit", "step_overhead_us", "--out", profiles + "/engines/fitted.json", "--max-evaluations", "2", "--threads", "1"])
             #expect(ok.code == 0, "\(ok.err)")
+            // The fitted profile keeps what is not fitted, the vLLM version's all-to-all backends among it.
+            let fitted = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profiles + "/engines/fitted.json"))) as? [String: Any])
+            #expect(fitted["default_all2all_backend"] as? String == "allgather_reducescatter")
+            #expect(fitted["removed_all2all_backends"] as? [String] == ["naive", "pplx"])
         }
     }
 

@@ -67,10 +67,15 @@ import Testing
         #expect(backends(o).isEmpty, "\(backends(o))")
         #expect(Self.plans(o).contains { p in
             let f = (p["flags"] as? String) ?? ""
-            return f.contains("--data-parallel-size 2 ") && f.hasSuffix("--enable-expert-parallel")
+            return f.contains("--data-parallel-size 2 ") && f.contains("--enable-expert-parallel")
         })
         let old = try Self.plan(["--engine-profile", "vllm-a100-hegde2025"])
         #expect(backends(old) == ["pplx", "naive"], "\(backends(old))")
+        // A backend held fixed that vLLM 0.24 removed: every plan falls back to its default, and the search says so.
+        let removed = runCLI(["plan"] + Self.small + ["--all2all-backend", "pplx", "--json"])
+        let ro = try #require(try JSONSerialization.jsonObject(with: Data(removed.out.utf8)) as? [String: Any])
+        #expect(removed.code == 0 && backends(ro) == ["allgather_reducescatter"], "\(removed.err)")
+        #expect(removed.err.contains("note: engine profile 'vllm' has no '--all2all-backend pplx' (vLLM removed it); every plan falls back to allgather_reducescatter"), "\(removed.err)")
         let r = runCLI(["plan"] + Self.small + ["--gpu-hour-usd", "h100-sxm-80gb=2"])
         #expect(r.code == 64 && r.err.contains("h100-sxm-80gb is not among the GPUs searched (--gpu a100-sxm4-80gb)"), "\(r.err)")
         let u = runCLI(["plan"] + Self.small + ["--gpu-hour-usd", "b900=2"])
@@ -156,7 +161,8 @@ import Testing
             (["--data-parallel-size", "2"], { $0.contains(" DP2") }),
             (["-pp", "2"], { $0.contains(" PP2") }),
             (["--enable-expert-parallel"], { $0.contains(" EP") }),
-            (["--all2all-backend", "pplx"], { $0.contains("/pplx") }),
+            (["--all2all-backend", "deepep_low_latency"], { $0.contains("/deepep_low_latency") }),
+            (["--all2all-backend", "pplx", "--engine-profile", "vllm-a100-hegde2025"], { $0.contains("/pplx") }),
             (["--strategy", "ep", "--num-gpus", "4"], { $0.hasPrefix("4x") && $0.contains("TP1 DP4 EP4") }),
             (["--strategy", "tp"], { $0.contains(" TP") && !$0.contains(" EP") && !$0.contains(" DP") && !$0.contains("TP1 ") }),
             (["--enable-eplb", "--num-redundant-experts", "4"], { $0.contains(" EP") }),
