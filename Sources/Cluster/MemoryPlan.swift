@@ -62,10 +62,15 @@ public struct MemoryPlan: Sendable, Equatable {
         attentionWeightBytes = m.attentionParamsPerLayer * Double(layers.count) * lb / tp
         var dense = 0.0
         for i in layers { dense += m.denseFFNParams(layer: i) }
-        // Routers are replicated; dense MLPs and shared experts are TP-sharded.
-        var routers = 0.0
-        for i in layers where m.ffn[i].isMoE { routers += Double(m.hidden * m.ffn[i].experts) }
-        denseWeightBytes = (dense - routers) / tp * lb + routers * b
+        // Routers are replicated; dense MLPs and shared experts are TP-sharded, but for the shared experts of a
+        // sequence-parallel MoE, which every TP rank holds whole (vLLM's disable_tp; `ParallelPlan.sequenceParallelMoE`).
+        var routers = 0.0, whole = 0.0
+        let sp = p.sequenceParallelMoE(m)
+        for i in layers where m.ffn[i].isMoE {
+            routers += Double(m.hidden * m.ffn[i].experts)
+            if sp { whole += 3 * Double(m.hidden) * Double(m.ffn[i].sharedIntermediate) }
+        }
+        denseWeightBytes = (dense - routers - whole) / tp * lb + whole * lb + routers * b
         // Vocabulary-parallel embedding and LM head; with PP the embedding on the first stage, the head on the last.
         let table = Double(m.vocab) * Double(m.hidden)
         if first && last { embeddingWeightBytes = m.embeddingParams * b / tp }

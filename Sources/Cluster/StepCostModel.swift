@@ -266,9 +266,6 @@ public final class StepCostModel {
         if model.kvCacheBytes != 2 && !model.isDiffusion && mlaModule == nil {
             assumptions.insert(String(format: "fp8 KV cache: attention kernels are the measured bf16-KV times scaled by the roofline ratio %.2f (no measured fp8-KV table)", kvAttentionRatio))
         }
-        if sequenceParallelMoE && model.ffn.contains(where: { $0.sharedIntermediate > 0 }) {
-            assumptions.insert("sequence-parallel MoE (EP with TP \(tp) x DP \(dp) under \(plan.all2allBackend.vllmName)): vLLM runs the shared experts unsharded on every TP rank there (disable_tp); moesim keeps them TP-sharded, in memory and in time")
-        }
         tableCollectives = kernels.tables != nil && (interconnect?.isDefaultCandidate ?? false)
         sampleRNG = Xoshiro256(seed: seed, stream: 0xC057)
         countsScratch = Array(repeating: 0, count: model.moe?.experts ?? 0)
@@ -402,6 +399,13 @@ public final class StepCostModel {
         func g(m: Int, n: Int, k: Int) -> Double { gemm("dense GEMMs", m: m, n: n, k: k, weightBytes: linearBytes) }
         var s = 0.0
         if f.denseIntermediate > 0 { s += g(m: t, n: 2 * f.denseIntermediate / tp, k: h) + g(m: t, n: h, k: f.denseIntermediate / tp) }
+        if f.isMoE && sequenceParallelMoE {
+            // Sequence-parallel MoE: the router and the shared experts, unsharded (disable_tp), on this rank's 1/TP of
+            // the tokens.
+            let chunk = (t + tp - 1) / tp
+            if f.sharedIntermediate > 0 { s += g(m: chunk, n: 2 * f.sharedIntermediate, k: h) + g(m: chunk, n: h, k: f.sharedIntermediate) }
+            return s + gemm("dense GEMMs", m: chunk, n: f.experts, k: h) + kernels.memoryUs(bytes: Double(chunk * f.experts * 4))
+        }
         if f.sharedIntermediate > 0 { s += g(m: t, n: 2 * f.sharedIntermediate / tp, k: h) + g(m: t, n: h, k: f.sharedIntermediate / tp) }
         if f.isMoE { s += gemm("dense GEMMs", m: t, n: f.experts, k: h) + kernels.memoryUs(bytes: Double(t * f.experts * 4)) }
         return s

@@ -126,8 +126,11 @@ public struct StepExplanation {
         let f = m.ffn[li]
         let denseParams = m.denseFFNParams(layer: li)
         if denseParams > 0 {
+            // A sequence-parallel MoE runs the router and shared experts unsharded on 1/TP of the tokens.
+            let sp = f.isMoE && d.plan.sequenceParallelMoE(m)
             comps.append(comp(f.isMoE ? "router + shared experts" : "dense MLP", cost.denseFFNUs(layer: li, tokens: t) + cost.vllmRouterUs(layer: li, tokens: t), 2 * Double(t) * denseParams / Double(tp),
-                              denseParams * m.linearBytesPerParam / Double(tp), f.isMoE ? "router (E = \(f.experts)) and shared expert width \(f.sharedIntermediate)" : "gated MLP width \(f.denseIntermediate) / TP"))
+                              denseParams * m.linearBytesPerParam / Double(sp ? 1 : tp),
+                              f.isMoE ? "router (E = \(f.experts)) and shared expert width \(f.sharedIntermediate)" + (sp ? ", unsharded on this TP rank's 1/\(tp) of the tokens (sequence-parallel MoE)" : "") : "gated MLP width \(f.denseIntermediate) / TP"))
             tag("dense GEMMs")
         }
         var experts: [(Int, Int, Int, Double)] = []

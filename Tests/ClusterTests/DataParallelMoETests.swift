@@ -112,6 +112,27 @@ struct DataParallelMoETests {
         #expect(relClose(try cost(plain, model: "qwen3-30b-a3b").tensorParallelCommUs(tokens: 256), 2 * Double(qwen3.layers) * reduce, 1e-12))
     }
 
+    @Test func sequenceParallelMoEKeepsTheSharedExpertsWhole() throws {
+        // DeepSeek-V3 at TP 4 x DP 2 with EP: under allgather_reducescatter every TP rank holds the shared experts whole
+        // and runs them on a quarter of the tokens; under the older pplx they stay TP-sharded.
+        let store = Repo.store
+        let m = try store.model("deepseek-v3"), gpu = try store.gpu("h200-sxm-141gb")
+        var sp = ParallelPlan(tp: 4, dp: 2, ep: true), old = sp
+        sp.all2allBackend = .allgatherReducescatter; old.all2allBackend = .alltoall
+        #expect(sp.sequenceParallelMoE(m) && !old.sequenceParallelMoE(m))
+        let moe = try #require(m.moe)
+        let placement = ExpertPlacement.contiguous(experts: moe.experts, gpus: 8, moeLayers: m.moeLayerCount)
+        func dense(_ p: ParallelPlan) -> Double {
+            MemoryPlan(model: m, plan: p, gpu: gpu, placement: placement, memoryUtilization: 0.9, reserveGB: 2, blockSize: 16).denseWeightBytes
+        }
+        let shared = Double(m.moeLayerCount) * 3 * Double(m.hidden) * Double(moe.sharedIntermediate) * m.linearBytesPerParam
+        #expect(relClose(dense(sp) - dense(old), shared * 3 / 4, 1e-9), "\(dense(sp) - dense(old)) vs \(shared * 3 / 4)")
+        let li = try #require(m.ffn.firstIndex(where: { $0.isMoE }))
+        // At 4 tokens each rank runs one token through the whole shared experts: as many weight bytes as four ranks' shards.
+        let spUs = try cost(sp, model: "deepseek-v3").denseFFNUs(layer: li, tokens: 4), oldUs = try cost(old, model: "deepseek-v3").denseFFNUs(layer: li, tokens: 4)
+        #expect(spUs > oldUs, "\(spUs) vs \(oldUs)")
+    }
+
     @Test func everyGPUMustTakeAWholeShareOfEachExpert() throws {
         let m = try Repo.store.model("qwen1.5-moe-a2.7b") // expert width 1408 = 2^7 x 11
         #expect(throws: Never.self) { try ParallelPlan(tp: 2, dp: 4).validate(for: m) }
