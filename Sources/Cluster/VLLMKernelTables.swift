@@ -335,9 +335,19 @@ public final class VLLMKernelTables: Sendable {
                 guard let gpuCounts = byGPU.keys else { throw byGPU.fail("expected an object of curves by GPU count, found \(byGPU.described)") }
                 for gk in gpuCounts.sorted() {
                     guard let p = Int(gk) else { throw byGPU.fail("GPU count '\(gk)' is not a number") }
-                    var pts = try byGPU.require(gk).array().map { r -> (Double, Double) in
+                    let raw = try byGPU.require(gk).array().map { r -> (Double, Double) in
                         let v = try r.array(); return (try v[0].double(), try v[1].double())
                     }.sorted { $0.0 < $1.0 }
+                    // Repeated sizes (the H100 table measured each twice) become one point at their mean time: two
+                    // points at one size gave the extrapolation past the largest an infinite slope.
+                    var pts: [(Double, Double)] = []
+                    var i = 0
+                    while i < raw.count {
+                        var j = i, sum = 0.0
+                        while j < raw.count && raw[j].0 == raw[i].0 { sum += raw[j].1; j += 1 }
+                        pts.append((raw[i].0, sum / Double(j - i)))
+                        i = j
+                    }
                     // Lower monotone envelope in size.
                     if pts.count > 1 { for i in stride(from: pts.count - 2, through: 0, by: -1) { pts[i].1 = min(pts[i].1, pts[i + 1].1) } }
                     coll[col, default: [:]][p] = (pts.map(\.0), pts.map(\.1))

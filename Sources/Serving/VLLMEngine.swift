@@ -406,6 +406,11 @@ public struct VLLMSimulator {
     public func run() throws -> RunResult {
         var core = try Core(self, driven: false)
         try core.runToEnd()
+        // A step priced at an infinite or undefined time (a profile curve that extrapolates so) ends the run with an
+        // error naming the deployment, not a result built on it.
+        guard core.lastCompletion.isFinite, core.clock.now.isFinite else {
+            throw InputError.data("the simulation of \(deployment.model.name) on \(deployment.plan.gpuCount)x \(deployment.gpu.name) [\(deployment.plan.vllmFlags)] priced a step at a non-finite time; a kernel or collective curve of its profiles extrapolates to infinity for this step's size")
+        }
         return core.result()
     }
 

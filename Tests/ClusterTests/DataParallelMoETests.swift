@@ -133,6 +133,16 @@ struct DataParallelMoETests {
         #expect(spUs > oldUs, "\(spUs) vs \(oldUs)")
     }
 
+    /// The H100 table measured every all-gather size twice: past its largest size (a DP gather of 16 ranks' 8,192-token
+    /// prompts moves about 1 GB) the curve extrapolates at a finite slope, not from two points at one size.
+    @Test func collectiveCurvesWithRepeatedSizesExtrapolate() throws {
+        let t = try #require(try Repo.store.gpu("h100-sxm-80gb").vllmKernels)
+        for c in [Collective.allGather, .reduceScatter] {
+            let at = try #require(t.collectiveUs(c, bytes: 536_870_912, gpus: 8)), past = try #require(t.collectiveUs(c, bytes: 1e9, gpus: 8))
+            #expect(past.isFinite && past > at && past < 3 * at, "\(c): \(at) -> \(past)")
+        }
+    }
+
     @Test func everyGPUMustTakeAWholeShareOfEachExpert() throws {
         let m = try Repo.store.model("qwen1.5-moe-a2.7b") // expert width 1408 = 2^7 x 11
         #expect(throws: Never.self) { try ParallelPlan(tp: 2, dp: 4).validate(for: m) }
