@@ -322,7 +322,9 @@ def pairhost_entries(res, rel, sess):
             st = os.path.join(res, name, model + ".steps.json")
             if not os.path.exists(st):
                 continue
-            dep = deployment(name, model, {"max_num_batched_tokens": 2048, "max_model_len": 4096}, gpu)
+            # pairhost.py's MODEL+key=value entries carry their engine arguments in the meta record.
+            entry = meta.get("engines", {}).get(model, {"model": model, "engine": {}})
+            dep = deployment(name, entry["model"], dict({"max_num_batched_tokens": 2048, "max_model_len": 4096}, **entry["engine"]), gpu)
             speed = ["--host-speed", "%.4f" % speed_s] if speed_s else []
             runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], name, model), "fit": model in sess.get("pair_fit", set()),
                          "step_trace": rel(st), "args": dep + speed + ["--usage-context", "offline"],

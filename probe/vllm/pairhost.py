@@ -5,7 +5,11 @@ above moesim's and Qwen3-30B-A3B's a tenth below, on different vCPUs of the same
 switches between two speeds every second or so.)
 
 Two or three offline engines in this process (--set; by default DeepSeek-V2-Lite, Qwen3-30B-A3B and
-OLMoE-1B-7B, as many as fit in the GPU's memory) (random weights, no tokenizer), each engine core pinned to the same vCPU
+OLMoE-1B-7B, as many as fit in the GPU's memory) (random weights, no tokenizer); an entry of --set may carry engine
+arguments after its model, MODEL+key=value+..., so that one model under two engine configurations takes turns the same
+way (e.g. `--set olmoe-1b-7b+max_num_seqs=256,olmoe-1b-7b+max_num_seqs=1024+max_num_batched_tokens=8192`: is a step
+without CUDA graphs dearer on the host at vLLM's larger defaults, the vCPU's state aside?); each entry's label is the
+entry itself, each engine core pinned to the same vCPU
 (MOESIM_PIN_ENGINE_CORE, steplog/sitecustomize.py), the front end on another. Then, until the budget is spent, rounds
 of, for each model in turn:
   0. hostspeed.py's workload, timed once on the engine cores' vCPU (`vcpu_workload_s`: does a spot reading there
@@ -61,6 +65,26 @@ def vcpu_speed(pin, front):
     return dt
 
 
+def parse_set(spec):
+    """--set's entries as (label, model, engine arguments): MODEL or MODEL+key=value+... (integer values as integers);
+    every engine runs at 2,048 batched tokens unless its entry says otherwise."""
+    out = []
+    for entry in spec.split(","):
+        parts = entry.split("+")
+        engine = {"max_num_batched_tokens": 2048}
+        for kv in parts[1:]:
+            if "=" not in kv:
+                sys.exit("pairhost.py: --set entry %r: %r is not key=value" % (entry, kv))
+            k, v = kv.split("=", 1)
+            engine[k] = int(v) if v.lstrip("-").isdigit() else v
+        if parts[0] not in WEIGHTS_GB:
+            sys.exit("pairhost.py: --set names %r, not one of %s" % (parts[0], ", ".join(WEIGHTS_GB)))
+        if any(label == entry for label, _, _ in out):
+            sys.exit("pairhost.py: --set names %r twice" % entry)
+        out.append((entry, parts[0], engine))
+    return out
+
+
 def timed(llm, prompts, sp, windows):
     """The call's wall time and outputs; its start and end on the step logger's clock (time.monotonic, one clock for
     every process of the host) are appended to `windows`, which tells each model's steps in the log apart."""
@@ -79,8 +103,8 @@ def main():
     ap.add_argument("--pin", default="3", help="the vCPU(s) both engine cores run on")
     ap.add_argument("--front", default="0", help="the vCPU(s) this front-end process runs on")
     ap.add_argument("--set", default=DEFAULT_MODELS,
-                    help="the models, comma-separated (%s); those that do not fit in the GPU's memory, in this order, "
-                         "are left out" % ", ".join(WEIGHTS_GB))
+                    help="the models, comma-separated (%s), each optionally with engine arguments, MODEL+key=value+...; "
+                         "those that do not fit in the GPU's memory, in this order, are left out" % ", ".join(WEIGHTS_GB))
     a = ap.parse_args()
     t_start = time.time()
     os.makedirs(a.out, exist_ok=True)
@@ -101,26 +125,24 @@ def main():
                          capture_output=True, text=True, check=True).stdout.splitlines()[0].split(",")
     total_gb, gpu_name = float(smi[0]) * 1.048576e-3, smi[1].strip()
     models, used = [], 0.0
-    for m in a.set.split(","):
-        if m not in WEIGHTS_GB:
-            sys.exit("pairhost.py: --set names %r, not one of %s" % (m, ", ".join(WEIGHTS_GB)))
+    for label, m, engine in parse_set(a.set):
         need = WEIGHTS_GB[m] + HEADROOM_GB
         if used + need > 0.95 * total_gb:
-            vb.log("%s left out: %.0f GB more would pass 95%% of the GPU's %.0f GB" % (m, need, total_gb))
+            vb.log("%s left out: %.0f GB more would pass 95%% of the GPU's %.0f GB" % (label, need, total_gb))
             continue
-        models.append((m, need / total_gb))
+        models.append((label, m, engine, need / total_gb))
         used += need
     subprocess.run([sys.executable, os.path.join(HERE, "make_models.py"), "--out", a.models,
-                    "--models", ",".join(m for m, _ in models)], check=True)
+                    "--models", ",".join(sorted({m for _, m, _, _ in models}))], check=True)
     from vllm import LLM
     engines = []
-    for model, mem in models:
+    for label, model, engine, mem in models:
         t0 = time.time()
         llm = LLM(model=os.path.join(a.models, model), load_format="dummy", skip_tokenizer_init=True, dtype="bfloat16",
-                  seed=0, gpu_memory_utilization=mem, max_num_batched_tokens=2048, max_model_len=4096)
+                  seed=0, gpu_memory_utilization=mem, max_model_len=4096, **engine)
         vcfg = llm.llm_engine.vllm_config
-        engines.append((model, llm, vcfg.model_config.get_vocab_size()))
-        vb.log("%s up in %.0f s: %s" % (model, time.time() - t0, json.dumps(vb.engine_settings(vcfg))[:300]))
+        engines.append((label, llm, vcfg.model_config.get_vocab_size()))
+        vb.log("%s up in %.0f s: %s" % (label, time.time() - t0, json.dumps(vb.engine_settings(vcfg))[:300]))
     # Warm-up: the token counts the rounds use, so that no first-use compile falls in a round.
     for model, llm, vocab in engines:
         for n, out in ((1, 1), (16, 4)):
@@ -129,7 +151,8 @@ def main():
     path = os.path.join(a.out, "pairhost.jsonl")
     with open(path, "a") as f:
         f.write(json.dumps({"kind": "meta", "host": os.uname().nodename, "pin": a.pin, "front": a.front,
-                            "models": [m for m, _ in models], "gpu": gpu_name, "startup_s": time.time() - t_start,
+                            "models": [label for label, _, _, _ in models], "gpu": gpu_name, "startup_s": time.time() - t_start,
+                            "engines": {label: {"model": m, "engine": engine} for label, m, engine, _ in models},
                             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}) + "\n")
     k = 0
     while time.time() - t_start < a.budget:

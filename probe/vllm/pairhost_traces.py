@@ -52,9 +52,13 @@ def main():
             os.makedirs(os.path.join(job, "steplog"))
             shutil.copy(cf, os.path.join(job, "steplog"))
             run = {"id": "pairhost", "kind": "offline", "t0": min(w[0] for w in wins), "t1": max(w[1] for w in wins)}
+            # An entry's engine arguments (pairhost.py's MODEL+key=value entries; 2,048 batched tokens otherwise).
+            engine = meta.get("engines", {}).get(model, {}).get("engine", {"max_num_batched_tokens": 2048})
             prov = {"harness": "probe/vllm/pairhost.py", "date": meta["date"], "gpu": meta.get("gpu"), "models": meta["models"],
-                    "engine_core_vcpu": meta["pin"], "max_num_batched_tokens": 2048, "max_model_len": 4096,
+                    "engine_core_vcpu": meta["pin"], "max_num_batched_tokens": engine.get("max_num_batched_tokens", 2048), "max_model_len": 4096,
                     "core_file": os.path.basename(cf)}
+            if "engines" in meta:
+                prov["model"], prov["engine_args"] = meta["engines"][model]["model"], engine
             json.dump({"job": {"id": "pairhost-" + model}, "provenance": prov, "runs": [run]}, open(os.path.join(job, "runs.json"), "w"))
             for line in summarize.summarize(job):
                 print(line)
