@@ -139,4 +139,13 @@ public struct EngineProfile: Sendable {
         }
         sources = try ProfileSources.read(j)
     }
+
+    /// The backend this engine's vLLM exchanges tokens between DP ranks with under EP when `named` is asked for (nil:
+    /// none named), and, where it replaces one it no longer has, the note saying so; `subject` says what falls back.
+    public func all2allBackend(for named: ParallelPlan.All2AllBackend?, spelled: String?, subject: String) -> (backend: ParallelPlan.All2AllBackend?, note: String?) {
+        guard let def = defaultAll2AllBackend else { return (named, nil) }
+        guard let b = named else { return (def, nil) }
+        guard removedAll2AllBackends.contains(b) else { return (b, nil) }
+        return (def, "note: engine profile '\(name)' has no '--all2all-backend \(spelled ?? b.vllmName)' (vLLM removed it); \(subject) falls back to \(def.vllmName), as vLLM does")
+    }
 }

@@ -63,6 +63,8 @@ public final class StepCostModel {
     let dpGroup: ClusterTopology
     /// vLLM runs this plan's MoE layers sequence-parallel (`ParallelPlan.sequenceParallelMoE`).
     let sequenceParallelMoE: Bool
+    /// The GPUs each MoE layer's gather and reduce-scatter run over (`ParallelPlan.moeExchangeGPUs`).
+    let exchangeGPUs: Int
     let headsPerGPU: Int
     let kvBytesPerTokenLayer: Double
     let decodeFlopsPerTokenLayer: Double
@@ -176,6 +178,7 @@ public final class StepCostModel {
         tp = plan.tensorParallel; dp = plan.dataParallel; gpus = plan.stageGPUs; moeTP = plan.moeShardGPUs
         dpGroup = cluster.group((0..<plan.dataParallel).map { plan.rank(dp: $0, stage: 0, tp: 0) })
         sequenceParallelMoE = plan.sequenceParallelMoE(model)
+        exchangeGPUs = plan.moeExchangeGPUs(model)
         if q.fp8BlockScaled && fp8Compute {
             expertTables = kernels.tables?.fp8Block
         } else if let key = q.moeTable, key != "fp8_block", let t = kernels.tables?.quantizedMoE[key], let moe = model.moe,
@@ -716,12 +719,7 @@ public final class StepCostModel {
             // vLLM 0.24's modular kernels gather the (quantized) activations with each token's top-k weights and ids
             // (`MoEPrepareAndFinalizeNaiveDPEPModular`), over the DP group, or over the whole EP group when the MoE
             // layers run sequence-parallel; the outputs are reduce-scattered back in bf16.
-            let (gathered, scattered) = dataParallelMoEBytes(totalTokens: total)
-            if sequenceParallelMoE {
-                perLayer = collectiveUs(.allGather, bytes: gathered, gpus: gpus) + collectiveUs(.reduceScatter, bytes: scattered, gpus: gpus)
-            } else {
-                perLayer = dpGroupCollectiveUs(.allGather, bytes: gathered) + dpGroupCollectiveUs(.reduceScatter, bytes: scattered)
-            }
+            perLayer = moeExchangeUs(totalTokens: total)
         case .alltoall:
             // Dispatch and combine each move k x tokens x hidden (eq. 3); the per-rank buffer is the straggler's.
             let pairsPerRank = Double(total) * Double(moe.topK) / Double(gpus) * max(1, imbalance)
@@ -747,12 +745,21 @@ public final class StepCostModel {
     public func dataParallelMoECommUs(totalTokens total: Int) -> Double {
         guard !plan.expertParallel, dp > 1, model.moe != nil, total > 0 else { return 0 }
         if let v = dpMoECommCache[total] { return v }
-        let (gathered, scattered) = dataParallelMoEBytes(totalTokens: total)
-        let v = Double(moeLayers) * (dpGroupCollectiveUs(.allGather, bytes: gathered) + dpGroupCollectiveUs(.reduceScatter, bytes: scattered))
+        let v = Double(moeLayers) * moeExchangeUs(totalTokens: total)
         dpMoECommCache.store(v, at: total)
         return v
     }
     let dpMoECommCache = CountCache()
+
+    /// One MoE layer's gather and reduce-scatter of `total` tokens (`dataParallelMoEBytes`) over the group the plan
+    /// exchanges them in (`exchangeGPUs`): the DP group as it sits on the nodes, or the whole stage.
+    func moeExchangeUs(totalTokens total: Int) -> Double {
+        let (gathered, scattered) = dataParallelMoEBytes(totalTokens: total)
+        func over(_ c: Collective, _ bytes: Double) -> Double {
+            exchangeGPUs == dp ? dpGroupCollectiveUs(c, bytes: bytes) : collectiveUs(c, bytes: bytes, gpus: exchangeGPUs)
+        }
+        return over(.allGather, gathered) + over(.reduceScatter, scattered)
+    }
 
     /// The bytes one MoE layer gathers over the DP group and reduce-scatters back for `total` tokens (DP without EP;
     /// with EP under allgather_reducescatter the same, over the group `expertParallelCommUs` names).

@@ -406,11 +406,6 @@ public struct VLLMSimulator {
     public func run() throws -> RunResult {
         var core = try Core(self, driven: false)
         try core.runToEnd()
-        // A step priced at an infinite or undefined time (a profile curve that extrapolates so) ends the run with an
-        // error naming the deployment, not a result built on it.
-        guard core.lastCompletion.isFinite, core.clock.now.isFinite else {
-            throw InputError.data("the simulation of \(deployment.model.name) on \(deployment.plan.gpuCount)x \(deployment.gpu.name) [\(deployment.plan.vllmFlags)] priced a step at a non-finite time; a kernel or collective curve of its profiles extrapolates to infinity for this step's size")
-        }
         return core.result()
     }
 
@@ -639,6 +634,15 @@ public struct VLLMSimulator {
             try local.withUnsafeMutableBufferPointer { sq in
                 while completed < n { try step(sq) }
             }
+            try checkFinite()
+        }
+
+        /// A step priced at an infinite or undefined time (a profile curve that extrapolates so) ends the run, alone or
+        /// in a cluster, with an error naming the deployment, not a result built on it.
+        func checkFinite() throws {
+            guard lastCompletion.isFinite, clock.now.isFinite else {
+                throw InputError.data("the simulation of \(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name) [\(d.plan.vllmFlags)] priced a step at a non-finite time; a kernel or collective curve of its profiles extrapolates to infinity for this step's size")
+            }
         }
 
         /// Driven: request `i` reaches this instance at `t` (microseconds).
@@ -689,6 +693,7 @@ public struct VLLMSimulator {
             seqs = []
             defer { seqs = local }
             try local.withUnsafeMutableBufferPointer { sq in try step(sq) }
+            try checkFinite()
         }
 
         /// One pass of the scheduler: sends due requests, then runs one step (or a stretch of pure decode steps).

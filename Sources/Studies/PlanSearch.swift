@@ -208,11 +208,11 @@ public struct PlanSearch {
     /// The backends `engine`'s vLLM has, for `dpBackends`; a removed backend held fixed (`what.backend`) becomes the
     /// engine's default, with a note, as vLLM replaces it.
     public mutating func use(engine: EngineProfile) {
-        guard let def = engine.defaultAll2AllBackend else { dpBackends = ["pplx", "naive"]; return }
+        guard engine.defaultAll2AllBackend != nil else { dpBackends = ["pplx", "naive"]; return }
         dpBackends = [nil]
-        if let b = what.backend, let named = ParallelPlan.All2AllBackend(name: b), engine.removedAll2AllBackends.contains(named) {
-            notes.append("note: engine profile '\(engine.name)' has no '--all2all-backend \(b)' (vLLM removed it); every plan falls back to \(def.vllmName), as vLLM does")
-            what.backend = def.vllmName
+        if let b = what.backend, let named = ParallelPlan.All2AllBackend(name: b) {
+            let resolved = engine.all2allBackend(for: named, spelled: b, subject: "every plan")
+            if let note = resolved.note, let def = resolved.backend { notes.append(note); what.backend = def.vllmName }
         }
     }
 

@@ -329,13 +329,10 @@ public enum RunOptions {
         // no longer has by that one, as vLLM 0.24 does (`ParallelConfig._validate_parallel_config`), with its warning:
         // before the nodes are laid out, since a DeepEP backend brings the network profile its figures are in.
         var backendNote: String? = nil
-        if engine.kind == .vllm && plan.expertParallel && plan.dataParallel > 1, let def = engine.defaultAll2AllBackend {
-            if let b = backend, engine.removedAll2AllBackends.contains(b) {
-                backendNote = "note: engine profile '\(engine.name)' has no '--all2all-backend \(a.string("--all2all-backend") ?? b.vllmName)' (vLLM removed it); it falls back to \(def.vllmName), as vLLM does"
-                plan.all2allBackend = def
-            } else if backend == nil {
-                plan.all2allBackend = def
-            }
+        if engine.kind == .vllm && plan.expertParallel && plan.dataParallel > 1 {
+            let resolved = engine.all2allBackend(for: backend, spelled: a.string("--all2all-backend"), subject: "it")
+            if let b = resolved.backend { plan.all2allBackend = b }
+            backendNote = resolved.note
         }
         let perNode = try gpusPerNode(a, plan: plan)
         (topology, ic) = try nodes(a, plan: plan, gpu: gpu, perNode: perNode, store: store)
@@ -505,7 +502,7 @@ public enum RunOptions {
             for c in p.all2allBackend.collectives(deepEPFigures: rows?.isEmpty == false) { add(c, p.moeExchangeGPUs(d.model)) }
         } else if p.dataParallel > 1 && d.model.isMoE {
             // DP without EP: the DP ranks' tokens gathered into each MoE layer and reduce-scattered back.
-            add(.allGather, p.dataParallel); add(.reduceScatter, p.dataParallel)
+            add(.allGather, p.moeExchangeGPUs(d.model)); add(.reduceScatter, p.moeExchangeGPUs(d.model))
         }
         if p.pipelineParallel > 1 && !d.topology.isMultiNode { add(.sendRecv, 2) }
         notes.append("note: --interconnect \(ic.name): " + (used.isEmpty ? "no collective of this plan runs within a node over it"
