@@ -517,3 +517,15 @@ json.dump({"description": "vLLM 0.24.0 on 2 H200s, issue 22/23 follow-up, twenty
            "vLLM 0.24's default exchange, every run held out, written by make_jobs.py.",
            "jobs": jobs_dp}, open(os.path.join(here, "jobs-h200x2-dp.json"), "w"), indent=1)
 print("twenty-fourth session (plan):", len(jobs_dp), "jobs;", sum(len(j["runs"]) for j in jobs_dp), "runs")
+# The twenty-fifth session (2026-12-05): the three held-out offline runs still beyond 25% (OLMoE at 2,048 batched
+# tokens and 256 sequences, 64 x 2,048/128 and 1,024 x 512/128; DeepSeek-V2-Lite's 1,024 x 512/128), run again on a
+# host whose speed hostspeed.py reads at each job's start, each beside the same case at the H200's defaults (OLMoE) as a
+# same-host control. Every run held out; the earlier runs stay in the manifest as they are.
+jobs_z = [job("olmoe-mnbt2048", "olmoe-1b-7b", "offline", [off(64, 2048, 128, 3), off(1024, 512, 128, 8)],
+              {"max_num_batched_tokens": 2048, "max_num_seqs": 256}, "the A100's serving defaults", KNOB_START),
+          job("olmoe-offline", "olmoe-1b-7b", "offline", [off(64, 2048, 128, 3), off(1024, 512, 128, 8)]),
+          job("dsv2lite-offline", "deepseek-v2-lite", "offline", [off(1024, 512, 128, 8), off(64, 2048, 128, 3)])]
+json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22 campaign, twenty-fifth session: the three held-out offline runs beyond 25% "
+           "run again at a measured host speed, with OLMoE at the H200's defaults beside them, every run held out, written by make_jobs.py.",
+           "jobs": jobs_z}, open(os.path.join(here, "jobs-z.json"), "w"), indent=1)
+print("twenty-fifth session:", len(jobs_z), "jobs;", sum(len(j["runs"]) for j in jobs_z), "runs")
