@@ -233,6 +233,8 @@ enum PlanCommand {
         }
         if a.has("--out") { throw InputError.usage("'--out' applies with '--shard' (plan prints its results)") }
         if a.has("--top") && a.has("--json") { throw InputError.usage("'--top' shortens the printed table; '--json' lists every plan (leave out one of them)") }
+        // Read before the search runs: a bad value ends in its error alone, not after the whole plan and its notes.
+        let top = try a.positiveInt("--top") ?? 15
         let svgNote = try a.string("--svg").flatMap { try OutputFiles.check($0, flag: "--svg", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         let htmlNote = try a.string("--html").flatMap { try OutputFiles.check($0, flag: "--html", inputs: OutputFiles.inputs(a, except: nil), store: store) }
         // Notes wait for an answer: a plan that fails (no shape fits, nothing simulated) ends in its error alone.
@@ -263,7 +265,6 @@ enum PlanCommand {
             if answered, let n = svgNote { ctx.err(n) }
             try OutputFiles.write(paretoSVG(ranked, frontier: frontier, model: model.name), to: f, flag: "--svg", what: "the chart")
         }
-        let top = try a.positiveInt("--top") ?? 15
         let searched = search.searchedDimensions(search.candidates())
         let body = text(ranked, frontier: frontier, elapsed: elapsed, top: top, search: search, searched: searched, held: held) + PlanShards.intervalsText(ranked, seeds: search.seeds, top: top)
         if let f = a.string("--html") {

@@ -264,4 +264,13 @@ import Studies
             #expect(r.code == 65 && r.err.contains(key) && r.err.contains("expected an object"), "\(r.err)")
         }
     }
+
+    /// Fuzz seed 25: plan read --top only after the search had run and printed its notes, so a bad value came after a
+    /// note instead of as the error alone.
+    @Test func planRefusesABadTopBeforeSearching() {
+        for top in ["1.5", "1048577"] {
+            let r = runCLI(["plan", "--model", "olmoe-1b-7b", "--max-gpus", "2", "--threads", "1", "--top", top, "--label", "2"] + Self.small)
+            #expect(r.code == 64 && r.err.hasPrefix("Error: ") && r.err.contains("--top") && r.out.isEmpty, "\(r.err)")
+        }
+    }
 }
