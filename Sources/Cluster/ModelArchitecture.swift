@@ -91,19 +91,33 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// The first MoE layer's spec (all MoE layers of the supported families are alike).
     public var moe: FFNSpec? { ffn.first(where: { $0.isMoE }) }
 
-    /// Activation bytes per batched token at the peak of vLLM's memory-profiling forward (one layer's largest live
-    /// tensors, bf16): the fused-MoE caches (top-k x (gate/up 2I + down input I + output H)) or the dense MLP's
-    /// (2I + I), plus four hidden-sized buffers (residual, normed input, attention output, layer output). The
-    /// intermediate widths are TP-sharded. Not counted: with DP > 1 vLLM's profiling forward gathers every DP rank's
-    /// tokens into each MoE layer (DP x the tokens there, each expert 1/(TP x DP) wide without EP).
+    /// Activation bytes per batched token at the peak of vLLM's memory-profiling forward on one GPU (one layer's
+    /// largest live tensors, bf16): the fused-MoE caches (top-k x (gate/up 2I + down input I + output H)) or the dense
+    /// MLP's (2I + I), plus four hidden-sized buffers (residual, normed input, attention output, layer output). The
+    /// intermediate widths are TP-sharded. For one GPU and for tensor parallelism alone; `activationBytes(tokens:plan:)`
+    /// holds the general rule.
     public func activationBytesPerToken(tensorParallel tp: Int) -> Double {
+        activationBytes(tokens: 1, plan: ParallelPlan(tp: tp))
+    }
+
+    /// Activation bytes on one GPU of `plan` at the peak of vLLM's memory-profiling forward of `tokens` tokens a
+    /// rank: `activationBytesPerToken`'s tensors, with the fused-MoE caches as vLLM 0.24's modular kernels size them
+    /// (`TritonExperts.workspace_shapes`: M x top-k x the expert's width on this GPU, and the M x H output, with no
+    /// chunking), where M is the tokens the MoE layer runs on. With DP > 1 every DP rank's tokens are gathered into
+    /// each MoE layer (`dispatch`; the profiling forward runs `tokens` on every rank), so M is DP x `tokens`; the
+    /// experts are 1/`moeShardGPUs` wide (whole under EP, 1/(TP x DP) without it). Under DeepEP M is the tokens a rank
+    /// receives, at most that: taken at the bound. The dense MLP, the shared experts and the hidden buffers stay on
+    /// the rank's own tokens, TP-sharded.
+    public func activationBytes(tokens: Double, plan: ParallelPlan) -> Double {
+        let tp = Double(max(plan.tensorParallel, 1)), shard = Double(max(plan.moeShardGPUs, 1))
+        let gathered = tokens * Double(max(plan.dataParallel, 1))
         var worst = 0.0
         for f in ffn {
-            let moe = f.isMoE ? Double(f.topK) * (3 * Double(f.expertIntermediate) / Double(tp) + Double(hidden)) : 0
-            let dense = 3 * Double(max(f.denseIntermediate, f.sharedIntermediate)) / Double(tp)
+            let moe = f.isMoE ? gathered * Double(f.topK) * (3 * Double(f.expertIntermediate) / shard + Double(hidden)) : 0
+            let dense = tokens * 3 * Double(max(f.denseIntermediate, f.sharedIntermediate)) / tp
             worst = max(worst, moe + dense)
         }
-        return 2 * (worst + 4 * Double(hidden))
+        return 2 * (worst + tokens * 4 * Double(hidden))
     }
     public var isMoE: Bool { moe != nil }
 

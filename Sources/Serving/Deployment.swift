@@ -174,7 +174,7 @@ public struct Deployment: Sendable {
         guard engine.kind == .vllm, param("activation_profile") >= 0.5 else { return base }
         let v2 = model.vllmModelRunnerV2 && !vllmRunnerV1Forced && param("v2_runner_reserve_gb") > 0
         let tokens = param("max_num_batched_tokens")
-        let forward = tokens * model.activationBytesPerToken(tensorParallel: plan.tensorParallel)
+        let forward = model.activationBytes(tokens: tokens, plan: plan)
         let perLogit = param(v2 ? "v2_profile_sampler_bytes_per_logit" : "profile_sampler_bytes_per_logit")
         let sampler = withSampler ? min(tokens, param("max_num_seqs")) * Double(model.vocab) * perLogit : 0
         return (v2 ? param("v2_runner_reserve_gb") : base) + max(forward, sampler) / 1e9

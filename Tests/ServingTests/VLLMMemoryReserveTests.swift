@@ -113,4 +113,27 @@ import Cluster
         #expect(abs(q.reserveGB - (1.5 + max(forward, 1024 * 151_936 * 20.0) / 1e9)) < 1e-9)
         #expect(q.reserveGB != v2)
     }
+    @Test func theProfilingForwardsMoECachesHoldEveryDPRanksTokensAndWholeExpertsUnderEP() throws {
+        // Mixtral (top-2 of 8 experts, intermediate 14,336, hidden 4,096; no dense MLP): its fused-MoE caches are
+        // M x 2 x (3 x 14,336 / shard + 4,096) bf16 values, M the tokens the layer runs on; four hidden buffers a token.
+        let m = try Repo.store.model("mixtral-8x7b")
+        let t = 8192.0
+        func moe(_ tokens: Double, shard: Double) -> Double { 2 * tokens * 2 * (3 * 14336 / shard + 4096) }
+        let hidden = 2 * t * 4 * 4096
+        #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 1)) - (moe(t, shard: 1) + hidden)) < 1)
+        #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 1)) - t * m.activationBytesPerToken(tensorParallel: 1)) < 1)
+        // TP 2 splits each expert; TP 2 with EP keeps them whole (vLLM's MoE tensor parallelism is 1 under EP).
+        #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 2)) - (moe(t, shard: 2) + hidden)) < 1)
+        #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 2, ep: true)) - (moe(t, shard: 1) + hidden)) < 1)
+        // DP 2 gathers both ranks' tokens into every MoE layer: without EP each GPU holds half of every expert, with EP
+        // whole experts; the hidden buffers stay the rank's own.
+        #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 1, dp: 2)) - (moe(2 * t, shard: 2) + hidden)) < 1)
+        #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 1, dp: 2, ep: true)) - (moe(2 * t, shard: 1) + hidden)) < 1)
+        // The reserve, and so the KV cache, follow: DP 2 + EP keeps the most off the KV cache, by 1.6 GB over one GPU.
+        var one = try reserveDeployment("mixtral-8x7b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
+        let single = one.reserveGB
+        one.plan = ParallelPlan(tp: 1, dp: 2, ep: true)
+        #expect(abs(one.reserveGB - single - moe(t, shard: 1) / 1e9) < 1e-9)
+        #expect(one.reserveGB - single > 1.5)
+    }
 }
