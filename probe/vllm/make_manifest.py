@@ -210,6 +210,15 @@ SESSIONS = {
     # request each, moesim's sizes written down before the call (probe/results/2026-12-05-h100-vllm-y/README.md).
     "2026-12-05-h100-vllm-y": {"prefix": "y/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                "call": {"gptoss20b-seqs256": "y1", "qwen15-seqs256": "y1"}},
+    # The twenty-sixth (2026-12-06, one H100 host, three calls after the bundle): the three held-out offline runs beyond
+    # 25% again with OLMoE's same cases at the H100's defaults beside them (probe/vllm/jobs-z.json, call z1), pairhost.py's
+    # OLMoE under three engine configurations on one vCPU (call z2), and jobs-z.json once more on the same host (call z3,
+    # folder 2026-12-06-h100-vllm-z2). Every run held out, declared in jobs-z.json before it ran.
+    "2026-12-06-h100-vllm-z": {"prefix": "z/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                               "call": {"olmoe-mnbt2048": "z1", "olmoe-offline": "z1", "dsv2lite-offline": "z1",
+                                        "pair-olmoe-configs": "z2"}},
+    "2026-12-06-h100-vllm-z2": {"prefix": "z2/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {"olmoe-mnbt2048": "z3", "olmoe-offline": "z3", "dsv2lite-offline": "z3"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -487,6 +496,10 @@ def write(runs, out, base):
                         "tags x1-x3): the published GPUStack gpt-oss-20b and gpt-oss-120b cases served with the published runs' flags, and OLMoE "
                         "offline at 2,048 batched tokens, all held out; 'y/' entries, its last minutes on a fresh H100 (tag y1): the KV cache "
                         "at 256 sequences, one short request each, held out. "
+                        "Entries whose id starts with 'z/' or 'z2/' come from a twenty-sixth session (2026-12-06, one H100, "
+                        "probe/results/2026-12-06-h100-vllm-z and -z2, tags z1-z3): OLMoE offline at 2,048 batched tokens and 256 "
+                        "sequences and at the H100's defaults, DeepSeek-V2-Lite offline, twice on one host, and pairhost.py's OLMoE "
+                        "under three engine configurations on one vCPU, all held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
