@@ -533,9 +533,11 @@ print("twenty-fifth session:", len(jobs_z), "jobs;", sum(len(j["runs"]) for j in
 # 1,024-token prompts without CUDA graphs 8-10% cheaper on the host at 2,048 batched tokens than at 8,192 (the execute
 # phase 27.7-27.9 ms against 30.5 ms; the sequence limit, 256 or 1,024, changes nothing), which no mechanism in moesim
 # gives. Next: the same lone prompt profiled kernel by kernel under both budgets (vllm_bench.py's profile_steps), to see
-# whether the compiled forward launches other or more kernels when its compile range ends at 8,192. No manifest entry
-# (k- runs).
-LONE = [dict(off(1, 1024, 2, 2, rid="k-p1-i1024"), profile_steps=[0, 1]), dict(off(4, 1024, 2, 2, rid="k-p4-i1024"), profile_steps=[0, 4])]
+# whether the compiled forward launches other or more kernels, or makes more calls from Python, when its compile range
+# ends at 8,192. The profiler slows the host, so these runs are for counting, not timing: no manifest entry.
+# A lone prompt is one step under both budgets: its GPU kernels ("profile_steps") and, in a second run, the engine
+# core's host profile around it ("profile": kernel launches and operator calls from Python).
+LONE = [dict(off(1, 1024, 2, 2, rid="k-p1-i1024"), profile_steps=[0, 1]), dict(off(1, 1024, 2, 2, rid="h-p1-i1024"), profile=True)]
 jobs_z2 = [dict(job("olmoe-mnbt%d-kernels" % t, "olmoe-1b-7b", "offline", LONE, {"max_num_batched_tokens": t, "max_num_seqs": 1024},
                     "%d batched tokens" % t, KNOB_START), warmup=[off(4, 1024, 2, 1, rid="w-n4-i1024-o2")]) for t in (2048, 8192)]
 json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22, twenty-sixth session's plan (not yet run): OLMoE's lone 1,024-token "
