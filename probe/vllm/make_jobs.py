@@ -504,7 +504,7 @@ print("twenty-third session, last call:", len(jobs_y), "jobs;", sum(len(j["runs"
 # expert sharded over TP x DP GPUs, the DP ranks' tokens gathered into each MoE layer: ParallelPlan.moeShardGPUs) and
 # has not met in a real run, beside DP with EP under vLLM 0.24's default allgather_reducescatter exchange. Each job
 # first serves one tiny request (the KV cache each DP rank logs at start-up checks the sharding: moesim predicts
-# 664,304 tokens a rank for Mixtral at DP 2, where the replica-per-rank layout it had before gave about 320,000),
+# 663,280 tokens a rank for Mixtral at DP 2 and 652,528 at DP 2 + EP since 2026-12-06 (664,304 before), where the replica-per-rank layout it had before gave about 320,000),
 # then Poisson and fixed-concurrency load. Every run held out. Command (docs/vllm.md; NCCL_NVLS_ENABLE=0): `bash
 # probe/vllm/device_vllm.sh <budget> "" probe/vllm/jobs-h200x2-dp.json` after the bundle's parts.
 DP_SERVE = [dict(TINY[0], rate="inf")] + [r for r in SERVE if r["id"] in ("s-p50", "s-c64-n256")]
