@@ -32,7 +32,7 @@ public struct EngineProfile: Sendable {
         "profile_sampler_bytes_per_logit": (0, "with activation_profile 1: bytes vLLM's memory-profiling sampler run holds per logit of min(max_num_batched_tokens, max_num_seqs) requests x the vocabulary (fp32 logits, their sort and softmax); the reserve takes the larger of this and the forward's activations"),
         "v2_runner_reserve_gb": (0, "with activation_profile 1: activation_reserve_gb for models vLLM 0.24 runs with its second model runner (ModelArchitecture.vllmModelRunnerV2), which estimates no CUDA-graph memory; 0: activation_reserve_gb and profile_sampler_bytes_per_logit for every model"),
         "v2_profile_sampler_bytes_per_logit": (0, "profile_sampler_bytes_per_logit for models of vLLM 0.24's second model runner, whose profiling sampler skips top-k and top-p"),
-        "activation_profile": (0, "1: the activation memory also grows with max_num_batched_tokens, as vLLM's memory-profiling forward of that many tokens finds it (ModelArchitecture.activationBytesPerToken); 0: activation_reserve_gb alone"),
+        "activation_profile": (0, "1: the activation memory also grows with max_num_batched_tokens, as vLLM's memory-profiling forward of that many tokens finds it (ModelArchitecture.activationBytes(tokens:plan:)); 0: activation_reserve_gb alone"),
         // vLLM overheads
         "step_overhead_us": (3000, "engine-core CPU time per step: scheduling, input preparation, sampling launch"),
         "per_seq_overhead_us": (30, "engine-core CPU time per scheduled sequence per step"),

@@ -91,17 +91,10 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// The first MoE layer's spec (all MoE layers of the supported families are alike).
     public var moe: FFNSpec? { ffn.first(where: { $0.isMoE }) }
 
-    /// Activation bytes per batched token at the peak of vLLM's memory-profiling forward on one GPU (one layer's
-    /// largest live tensors, bf16): the fused-MoE caches (top-k x (gate/up 2I + down input I + output H)) or the dense
-    /// MLP's (2I + I), plus four hidden-sized buffers (residual, normed input, attention output, layer output). The
-    /// intermediate widths are TP-sharded. For one GPU and for tensor parallelism alone; `activationBytes(tokens:plan:)`
-    /// holds the general rule.
-    public func activationBytesPerToken(tensorParallel tp: Int) -> Double {
-        activationBytes(tokens: 1, plan: ParallelPlan(tp: tp))
-    }
-
     /// Activation bytes on one GPU of `plan` at the peak of vLLM's memory-profiling forward of `tokens` tokens a
-    /// rank: `activationBytesPerToken`'s tensors, with the fused-MoE caches as vLLM 0.24's modular kernels size them
+    /// rank (one layer's largest live tensors, bf16): the fused-MoE caches (top-k x (gate/up 2I + down input I +
+    /// output H)) or the dense MLP's (2I + I), plus four hidden-sized buffers (residual, normed input, attention
+    /// output, layer output). The fused-MoE caches are sized as vLLM 0.24's modular kernels size them
     /// (`TritonExperts.workspace_shapes`: M x top-k x the expert's width on this GPU, and the M x H output, with no
     /// chunking), where M is the tokens the MoE layer runs on. With DP > 1 every DP rank's tokens are gathered into
     /// each MoE layer (`dispatch`; the profiling forward runs `tokens` on every rank), so M is DP x `tokens`; the

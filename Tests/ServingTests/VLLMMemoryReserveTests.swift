@@ -23,7 +23,7 @@ import Cluster
         // logits over 201,088 tokens x 20 bytes (4.12 GB): the sampler's.
         let g = try reserveDeployment("gpt-oss-20b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
         #expect(!g.model.vllmModelRunnerV2)
-        let forward = 8192 * g.model.activationBytesPerToken(tensorParallel: 1) / 1e9
+        let forward = g.model.activationBytes(tokens: 8192, plan: ParallelPlan(tp: 1)) / 1e9
         let sampler = 1024 * 201_088 * 20 / 1e9
         #expect(sampler > forward)
         #expect(abs(g.reserveGB - (1.5 + sampler)) < 1e-9)
@@ -32,10 +32,10 @@ import Cluster
         #expect(abs(g16.reserveGB - g.reserveGB) < 1e-9)
         // Mixtral's forward (221,184 bytes a token, vocabulary 32,000) holds more at 8,192 tokens.
         let x = try reserveDeployment("mixtral-8x7b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
-        #expect(abs(x.reserveGB - (1.5 + 8192 * x.model.activationBytesPerToken(tensorParallel: 1) / 1e9)) < 1e-9)
+        #expect(abs(x.reserveGB - (1.5 + x.model.activationBytes(tokens: 8192, plan: ParallelPlan(tp: 1)) / 1e9)) < 1e-9)
         // The sampler's requests are at most the batched tokens (`_dummy_run`: min(num_tokens, max_num_seqs)).
         let few = try reserveDeployment("gpt-oss-20b", overrides: ["max_num_batched_tokens": 512, "max_num_seqs": 1024])
-        #expect(abs(few.reserveGB - (1.5 + max(512 * few.model.activationBytesPerToken(tensorParallel: 1), 512 * 201_088 * 20) / 1e9)) < 1e-9)
+        #expect(abs(few.reserveGB - (1.5 + max(few.model.activationBytes(tokens: 512, plan: ParallelPlan(tp: 1)), 512 * 201_088 * 20) / 1e9)) < 1e-9)
     }
 
     @Test func theSecondModelRunnersModelsTakeItsOwnReserve() throws {
@@ -46,7 +46,7 @@ import Cluster
             #expect(try Repo.store.model(name).vllmModelRunnerV2 == v2, "\(name)")
         }
         let q = try reserveDeployment("qwen1.5-moe-a2.7b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
-        let forward = 8192 * q.model.activationBytesPerToken(tensorParallel: 1), sampler = 1024 * 151_936 * 8.0
+        let forward = q.model.activationBytes(tokens: 8192, plan: ParallelPlan(tp: 1)), sampler = 1024 * 151_936 * 8.0
         #expect(abs(q.reserveGB - (1 + max(forward, sampler) / 1e9)) < 1e-9)
         // With v2_runner_reserve_gb 0 (a profile without it) every model takes the first runner's rule.
         var q0 = q
@@ -109,7 +109,7 @@ import Cluster
         var q = try reserveDeployment("qwen1.5-moe-a2.7b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
         let v2 = q.reserveGB
         q.vllmRunnerV1Forced = true
-        let forward = 8192 * q.model.activationBytesPerToken(tensorParallel: 1)
+        let forward = q.model.activationBytes(tokens: 8192, plan: ParallelPlan(tp: 1))
         #expect(abs(q.reserveGB - (1.5 + max(forward, 1024 * 151_936 * 20.0) / 1e9)) < 1e-9)
         #expect(q.reserveGB != v2)
     }
@@ -121,7 +121,6 @@ import Cluster
         func moe(_ tokens: Double, shard: Double) -> Double { 2 * tokens * 2 * (3 * 14336 / shard + 4096) }
         let hidden = 2 * t * 4 * 4096
         #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 1)) - (moe(t, shard: 1) + hidden)) < 1)
-        #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 1)) - t * m.activationBytesPerToken(tensorParallel: 1)) < 1)
         // TP 2 splits each expert; TP 2 with EP keeps them whole (vLLM's MoE tensor parallelism is 1 under EP).
         #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 2)) - (moe(t, shard: 2) + hidden)) < 1)
         #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 2, ep: true)) - (moe(t, shard: 1) + hidden)) < 1)
@@ -129,7 +128,7 @@ import Cluster
         // whole experts; the hidden buffers stay the rank's own.
         #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 1, dp: 2)) - (moe(2 * t, shard: 2) + hidden)) < 1)
         #expect(abs(m.activationBytes(tokens: t, plan: ParallelPlan(tp: 1, dp: 2, ep: true)) - (moe(2 * t, shard: 1) + hidden)) < 1)
-        // The reserve, and so the KV cache, follow: DP 2 + EP keeps the most off the KV cache, by 1.6 GB over one GPU.
+        // The reserve, and so the KV cache, follow: DP 2 + EP keeps the most off the KV cache, 1.5 GB more than one GPU.
         var one = try reserveDeployment("mixtral-8x7b", overrides: ["max_num_batched_tokens": 8192, "max_num_seqs": 1024])
         let single = one.reserveGB
         one.plan = ParallelPlan(tp: 1, dp: 2, ep: true)
