@@ -537,7 +537,9 @@ print("twenty-fifth session:", len(jobs_z), "jobs;", sum(len(j["runs"]) for j in
 # ends at 8,192. The profiler slows the host, so these runs are for counting, not timing: no manifest entry.
 # A lone prompt is one step under both budgets: its GPU kernels ("profile_steps") and, in a second run, the engine
 # core's host profile around it ("profile": kernel launches and operator calls from Python).
-LONE = [dict(off(1, 1024, 2, 2, rid="k-p1-i1024"), profile_steps=[0, 1]), dict(off(1, 1024, 2, 2, rid="h-p1-i1024"), profile=True)]
+# Three plain lone prompts first: the same step timed without the profiler, on this host, under each budget.
+LONE = [off(1, 1024, 2, 2, rid="p1-i1024-" + x) for x in "abc"] + [
+    dict(off(1, 1024, 2, 2, rid="k-p1-i1024"), profile_steps=[0, 1]), dict(off(1, 1024, 2, 2, rid="h-p1-i1024"), profile=True)]
 jobs_z2 = [dict(job("olmoe-mnbt%d-kernels" % t, "olmoe-1b-7b", "offline", LONE, {"max_num_batched_tokens": t, "max_num_seqs": 1024},
                     "%d batched tokens" % t, KNOB_START), warmup=[off(4, 1024, 2, 1, rid="w-n4-i1024-o2")]) for t in (2048, 8192)]
 json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22, twenty-sixth session's plan (not yet run): OLMoE's lone 1,024-token "

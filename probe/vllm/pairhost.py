@@ -66,7 +66,8 @@ def vcpu_speed(pin, front):
 
 
 def parse_set(spec):
-    """--set's entries as (label, model, engine arguments): MODEL or MODEL+key=value+... (integer values as integers);
+    """--set's entries as (label, model, engine arguments): MODEL or MODEL+key=value+... (integer values as integers,
+    true and false as booleans, e.g. enforce_eager=true);
     every engine runs at 2,048 batched tokens unless its entry says otherwise."""
     out = []
     for entry in spec.split(","):
@@ -76,7 +77,7 @@ def parse_set(spec):
             if "=" not in kv:
                 sys.exit("pairhost.py: --set entry %r: %r is not key=value" % (entry, kv))
             k, v = kv.split("=", 1)
-            engine[k] = int(v) if v.lstrip("-").isdigit() else v
+            engine[k] = int(v) if v.lstrip("-").isdigit() else {"true": True, "false": False}.get(v.lower(), v)
         if parts[0] not in WEIGHTS_GB:
             sys.exit("pairhost.py: --set names %r, not one of %s" % (parts[0], ", ".join(WEIGHTS_GB)))
         if any(label == entry for label, _, _ in out):
