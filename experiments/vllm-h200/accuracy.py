@@ -96,7 +96,15 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("p/", "sixteenth session, Qwen3-30B-A3B serving on a fresh host after hostcorr.py's rounds there (all held out, tag p1)"),
             ("q/", "eighteenth session, chunked prefill off, the performance modes and max_model_len 4096 on a fresh host (all held out, tag q1)"),
             ("s/", "twentieth session, Qwen3-30B-A3B and DeepSeek-V2-Lite serving and Mixtral-8x7B offline on a fresh host (all held out, tags s1-s2)"),
-            ("s2/", "twentieth session, Mixtral-8x7B serving from a second engine start on the same host (all held out, tag s3)"))
+            ("s2/", "twentieth session, Mixtral-8x7B serving from a second engine start on the same host (all held out, tag s3)"),
+            ("u/", "twenty-first session, pairhost.py's DeepSeek-V2-Lite and Qwen1.5-MoE beside OLMoE on one H100 vCPU (fit and held out, tags u1-u2)"),
+            ("v/", "twenty-second session, pairhost.py's models in turn on one H200 vCPU (all held out, tags v1-v2)"),
+            ("w/", "twenty-second session's last minutes, Qwen1.5-MoE and OLMoE in turn on one H100 vCPU (all held out, tag w1)"),
+            ("x/", "twenty-third session, the published gpt-oss cases and OLMoE at 2,048 batched tokens on one H100 (all held out, tags x1-x3)"),
+            ("y/", "twenty-third session's last minutes, the KV cache at 256 sequences on a fresh H100 (all held out, tag y1)"),
+            ("z/", "twenty-sixth session, the three runs beyond 25% again and OLMoE under three configurations on one H100 vCPU (all held out, tags z1-z2)"),
+            ("z2/", "twenty-sixth session, the same jobs again on the same H100 (all held out, tag z3)"),
+            ("aa/", "twenty-seventh session, OLMoE's lone prompt at 2,048 and 8,192 batched tokens and with and without enforce_eager on one H100 vCPU (all held out, tags aa1-aa3)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))

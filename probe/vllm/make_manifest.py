@@ -219,6 +219,15 @@ SESSIONS = {
                                         "pair-olmoe-configs": "z2"}},
     "2026-12-06-h100-vllm-z2": {"prefix": "z2/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "call": {"olmoe-mnbt2048": "z3", "olmoe-offline": "z3", "dsv2lite-offline": "z3"}},
+    # The twenty-seventh (2026-12-06, one H100 host, two calls after the bundle): OLMoE's lone 1,024-token prompt at 2,048
+    # and at 8,192 batched tokens (probe/vllm/jobs-z2.json, call aa1: three plain runs each, then one profiled kernel by
+    # kernel (k-*) and one with the engine core's host profile (h-*), both slowed by the profiler: no manifest entry),
+    # and pairhost.py's OLMoE with and without enforce_eager at both budgets on one vCPU (calls aa2, aa3). Every run
+    # held out.
+    "2026-12-06-h100-vllm-aa": {"prefix": "aa/", "fit_runs": set(), "gpu": "h100-sxm-80gb", "skip_prefix": "k-",
+                                "skip_runs": {"h-p1-i1024"},
+                                "call": {"olmoe-mnbt2048-kernels": "aa1", "olmoe-mnbt8192-kernels": "aa1",
+                                         "pair-olmoe-eager": "aa2", "pair-olmoe-compiled": "aa3"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -500,6 +509,9 @@ def write(runs, out, base):
                         "probe/results/2026-12-06-h100-vllm-z and -z2, tags z1-z3): OLMoE offline at 2,048 batched tokens and 256 "
                         "sequences and at the H100's defaults, DeepSeek-V2-Lite offline, twice on one host, and pairhost.py's OLMoE "
                         "under three engine configurations on one vCPU, all held out. "
+                        "Entries whose id starts with 'aa/' come from a twenty-seventh session (2026-12-06, one H100, "
+                        "probe/results/2026-12-06-h100-vllm-aa, tags aa1-aa3): OLMoE's lone 1,024-token prompt at 2,048 and 8,192 "
+                        "batched tokens, and pairhost.py's OLMoE with and without enforce_eager at both budgets on one vCPU, all held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
