@@ -228,6 +228,10 @@ SESSIONS = {
                                 "skip_runs": {"h-p1-i1024"},
                                 "call": {"olmoe-mnbt2048-kernels": "aa1", "olmoe-mnbt8192-kernels": "aa1",
                                          "pair-olmoe-eager": "aa2", "pair-olmoe-compiled": "aa3"}},
+    # Its second host (2026-12-06, a fresh H100, after the bundle's calls): pairhost.py's OLMoE, then Qwen1.5-MoE, each
+    # with and without enforce_eager on one vCPU (one call, ab1 and ab2 in turn). Every trace held out.
+    "2026-12-06-h100-vllm-ab": {"prefix": "ab/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {"pair-olmoe-eager": "ab1", "pair-qwen15-eager": "ab2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -511,7 +515,9 @@ def write(runs, out, base):
                         "under three engine configurations on one vCPU, all held out. "
                         "Entries whose id starts with 'aa/' come from a twenty-seventh session (2026-12-06, one H100, "
                         "probe/results/2026-12-06-h100-vllm-aa, tags aa1-aa3): OLMoE's lone 1,024-token prompt at 2,048 and 8,192 "
-                        "batched tokens, and pairhost.py's OLMoE with and without enforce_eager at both budgets on one vCPU, all held out. "
+                        "batched tokens, and pairhost.py's OLMoE with and without enforce_eager at both budgets on one vCPU, all held out; "
+                        "'ab/' entries, its second H100 host (probe/results/2026-12-06-h100-vllm-ab, tags ab1-ab2): pairhost.py's OLMoE and "
+                        "Qwen1.5-MoE, each with and without enforce_eager on one vCPU, held out. "
                         "Runs of the later sessions carry --host-speed: their job's geometric mean of every probe/vllm/hostspeed.py measurement "
                         "taken during the job (at the run's load where busy processes were added per run); the first session's runs have none "
                         "and are taken at the reference host. "
