@@ -20,7 +20,36 @@ public struct Manifest: Sendable {
         /// Labels for grouping the errors (`"tags": [...]`): `validate` also summarizes the held-out rows with and
         /// without each tag.
         public var tags: [String] = []
+        /// Two step traces of the same rounds compared as a ratio (`"step_ratio": {"of": ID, "over": ID, "steps": KIND}`,
+        /// both traces entries earlier in the manifest): the median measured step of one trace's steps of that kind over
+        /// the other's, against the same ratio of moesim's replays (metric `step_time_ratio`). Engines timed in turn on
+        /// one vCPU (probe/vllm/pairhost.py) share its speed, which moves both alike, so the ratio says how moesim
+        /// prices the two against each other whatever the vCPU did; a fit can weigh it as such.
+        public var stepRatio: StepRatio? = nil
     }
+
+    public struct StepRatio: Sendable {
+        public var of: String, over: String
+        public var steps: StepKind
+    }
+
+    /// Which steps of a trace a `step_ratio` compares: those vLLM ran without CUDA graphs that hold a prompt chunk,
+    /// with no decode (`graphless_prompts`), with decodes (`graphless_mixed`), or both (`graphless`).
+    public enum StepKind: String, Sendable, CaseIterable {
+        case graphlessPrompts = "graphless_prompts", graphlessMixed = "graphless_mixed", graphless
+
+        public func includes(_ s: StepTrace.Step) -> Bool {
+            guard s.recordedMode == "NONE", s.batch.prefillSequences > 0 else { return false }
+            switch self {
+            case .graphless: return true
+            case .graphlessPrompts: return s.batch.decodeSequences == 0
+            case .graphlessMixed: return s.batch.decodeSequences > 0
+            }
+        }
+    }
+
+    /// The fewest steps of the kind each trace of a `step_ratio` must hold: a median of fewer says little.
+    public static let stepRatioMinSteps = 10
 
     public var description: String
     public var entries: [Entry]
@@ -126,9 +155,37 @@ public struct Manifest: Sendable {
         let base = URL(fileURLWithPath: file).deletingLastPathComponent().path
         var seen = Set<String>()
         var resultFiles: [String] = []
+        var traces: [String: StepTrace] = [:], traceArgs: [String: [String]] = [:]
         entries = try j.require("runs").array().map { e in
             let id = try e.string("id")
             guard seen.insert(id).inserted else { throw e.fail("duplicate id '\(id)'") }
+            if let sr = e.optional("step_ratio") {
+                func trace(_ key: String) throws -> StepTrace {
+                    let ref = try sr.string(key)
+                    guard let t = traces[ref] else {
+                        throw try sr.require(key).fail("names '\(ref)', which is not a 'step_trace' entry earlier in the manifest")
+                    }
+                    return t
+                }
+                let kindName = try sr.optional("steps")?.string() ?? StepKind.graphless.rawValue
+                guard let kind = StepKind(rawValue: kindName) else {
+                    throw try sr.require("steps").fail("is '\(kindName)'; known: \(quotedChoices(StepKind.allCases.map(\.rawValue)))")
+                }
+                let (a, b) = (try trace("of"), try trace("over"))
+                func median(_ t: StepTrace, _ key: String) throws -> Double {
+                    let xs = t.steps.filter(kind.includes).map(\.measuredUs)
+                    guard xs.count >= Self.stepRatioMinSteps else {
+                        throw try sr.require(key).fail("names a trace with \(xs.count) \(kind.rawValue) step\(xs.count == 1 ? "" : "s"); a ratio needs \(Self.stepRatioMinSteps) or more in each")
+                    }
+                    return Statistics.percentile(xs, 50)
+                }
+                let ratio = try median(a, "of") / median(b, "over")
+                // Its runs are its two traces' deployments (what a fit of it simulates); `predict` replays the traces.
+                return Entry(id: id, fit: try e.bool("fit", default: false), runs: [traceArgs[try sr.string("of")]!, traceArgs[try sr.string("over")]!],
+                             measured: [("step_time_ratio", ratio)],
+                             note: try e.optional("note")?.string(), tags: try Self.tags(e),
+                             stepRatio: StepRatio(of: try sr.string("of"), over: try sr.string("over"), steps: kind))
+            }
             var runs: [[String]]
             if let st = e.optional("step_trace") {
                 // A vLLM step trace: each busy step predicted from what it ran ('args' gives the deployment).
@@ -137,7 +194,10 @@ public struct Manifest: Sendable {
                 let trace = try StepTrace.load(file: full)
                 guard let a = e.optional("args") else { throw e.fail("a 'step_trace' entry needs 'args': the deployment's flags (--model, --gpu, ...)") }
                 resultFiles.append(full)
-                return Entry(id: id, fit: try e.bool("fit", default: false), runs: [Self.resolvingFiles(try a.array().map { try $0.string() }, base: base)],
+                let args = Self.resolvingFiles(try a.array().map { try $0.string() }, base: base)
+                traces[id] = trace
+                traceArgs[id] = args
+                return Entry(id: id, fit: try e.bool("fit", default: false), runs: [args],
                              measured: [("step_time_ms", Statistics.percentile(trace.steps.map(\.measuredUs), 50) / 1e3)],
                              note: try e.optional("note")?.string(), stepTrace: trace, tags: try Self.tags(e))
             }
@@ -559,7 +619,7 @@ public enum Validation {
     public static func predict(_ m: Manifest, entries: [Manifest.Entry]? = nil, store: ProfileStore, engine: EngineProfile?,
                                threads: Int) -> [Row] {
         let all = entries ?? m.entries
-        let es = all.filter { $0.stepTrace == nil }
+        let es = all.filter { $0.stepTrace == nil && $0.stepRatio == nil }
         let jobs = es.flatMap { $0.runs }.enumerated().map { SweepSpec.Configuration(index: $0.offset, grid: "manifest", labels: [], args: $0.element) }
         let results = SweepRunner.run(jobs, store: store, threads: threads, engineOverride: engine)
         var rows: [Row] = []
@@ -567,6 +627,16 @@ public enum Validation {
         var stepRows: [String: [Row]] = [:]
         let traces = all.filter { $0.stepTrace != nil }
         for e in traces { stepRows[e.id] = stepTraceRows(e, store: store, engine: engine) }
+        // A ratio's two traces are replayed here too when they are not among the entries asked for (a fit of ratios alone).
+        var referenced: [String: Row] = [:]
+        func traceRow(_ id: String) -> Row? {
+            if let r = stepRows[id]?.first ?? referenced[id] { return r }
+            guard let e = m.entries.first(where: { $0.id == id }) else { return nil }
+            let r = stepTraceRows(e, store: store, engine: engine).first
+            referenced[id] = r
+            return r
+        }
+        for e in all { if let sr = e.stepRatio { stepRows[e.id] = [stepRatioRow(e, sr, of: traceRow(sr.of), over: traceRow(sr.over))] } }
         for e in es {
             var sums: [String: Double] = [:]
             var err: String? = nil
@@ -613,6 +683,22 @@ public enum Validation {
             row.stepTable = StepTable(steps: trace.steps, replayed: c.replayed)
         } catch { row.error = "\(error)"; row.runFailed = true }
         return [row]
+    }
+
+    /// A `step_ratio` entry's row: the median replayed step of one trace's steps of the kind over the other's.
+    static func stepRatioRow(_ e: Manifest.Entry, _ sr: Manifest.StepRatio, of a: Row?, over b: Row?) -> Row {
+        var row = Row(id: e.id, fit: e.fit, metric: "step_time_ratio", measured: e.measured.first?.1 ?? 0, predicted: nil, error: nil)
+        row.tags = e.tags
+        func median(_ r: Row?, _ id: String) -> Double? {
+            guard let t = r?.stepTable else {
+                row.error = "trace \(id) not replayed: \(r?.error ?? "no such entry")"; row.runFailed = true
+                return nil
+            }
+            let xs = t.steps.indices.filter { sr.steps.includes(t.steps[$0]) }.map { t.replayed[$0].stepUs }
+            return xs.isEmpty ? nil : Statistics.percentile(xs, 50)
+        }
+        if let x = median(a, sr.of), let y = median(b, sr.over), y > 0 { row.predicted = x / y }
+        return row
     }
 
     /// The entries whose run failed, each once with its error, in the rows' order; and how many entries the rows cover.

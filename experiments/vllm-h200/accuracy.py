@@ -121,3 +121,16 @@ s = v.get("step_traces", {})
 print("every held-out step pooled: %s steps of %s traces, median |error| %s, 90th percentile %s" % (
     s.get("held_out", {}).get("steps"), s.get("held_out", {}).get("traces"),
     pct(s.get("held_out", {}).get("median_abs_error", float("nan"))), pct(s.get("held_out", {}).get("p90_abs_error", float("nan")))))
+# Same-vCPU ratios (step_ratio entries: one engine's graphless steps over another's in the same rounds of
+# probe/vllm/pairhost.py), which the vCPU's speed does not move; fit and held out alike, each marked.
+ratios = [r for r in v["rows"] if r["metric"] == "step_time_ratio" and r["predicted"] is not None]
+if ratios:
+    print()
+    print("| same-vCPU ratio (graphless steps, one engine over another) | split | measured | predicted | error |")
+    print("|---|---|---|---|---|")
+    for r in ratios:
+        print("| %s | %s | %.3f | %.3f | %+.1f%% |" % (r["id"], "fit" if r["fit"] else "held out", r["measured"], r["predicted"],
+                                                   100 * r["relative_error"]))
+    ho = [abs(r["relative_error"]) for r in ratios if not r["fit"]]
+    if ho:
+        print("held-out ratios: %d, mean |error| %s" % (len(ho), pct(statistics.mean(ho))))

@@ -227,11 +227,19 @@ SESSIONS = {
     "2026-12-06-h100-vllm-aa": {"prefix": "aa/", "fit_runs": set(), "gpu": "h100-sxm-80gb", "skip_prefix": "k-",
                                 "skip_runs": {"h-p1-i1024"},
                                 "call": {"olmoe-mnbt2048-kernels": "aa1", "olmoe-mnbt8192-kernels": "aa1",
-                                         "pair-olmoe-eager": "aa2", "pair-olmoe-compiled": "aa3"}},
+                                         "pair-olmoe-eager": "aa2", "pair-olmoe-compiled": "aa3"},
+                                # Eager over compiled at the same token budget, as ratios (step_ratio entries): the fit
+                                # split of the twenty-seventh session's refit, declared before it ran; the traces
+                                # themselves stay held out, so this host's absolute speed enters no fit.
+                                "pair_ratios": {"pair-olmoe-compiled": [("olmoe-1b-7b+enforce_eager=true", "olmoe-1b-7b", True)],
+                                                "pair-olmoe-eager": [("olmoe-1b-7b+enforce_eager=true+max_num_batched_tokens=8192",
+                                                                      "olmoe-1b-7b+max_num_batched_tokens=8192", True)]}},
     # Its second host (2026-12-06, a fresh H100, after the bundle's calls): pairhost.py's OLMoE, then Qwen1.5-MoE, each
     # with and without enforce_eager on one vCPU (one call, ab1 and ab2 in turn). Every trace held out.
     "2026-12-06-h100-vllm-ab": {"prefix": "ab/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
-                                "call": {"pair-olmoe-eager": "ab1", "pair-qwen15-eager": "ab2"}},
+                                "call": {"pair-olmoe-eager": "ab1", "pair-qwen15-eager": "ab2"},
+                                "pair_ratios": {"pair-olmoe-eager": [("olmoe-1b-7b+enforce_eager=true", "olmoe-1b-7b", False)],
+                                                "pair-qwen15-eager": [("qwen1.5-moe-a2.7b+enforce_eager=true", "qwen1.5-moe-a2.7b", False)]}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -355,6 +363,17 @@ def pairhost_entries(res, rel, sess):
                                      model, rel(f), meta["pin"], " and ".join(m for m in meta["models"] if m != model),
                                      ("%.4f s, " % speed_s if speed_s else "") + speed_words, meta.get("gpu")),
                          "tags": [sess["call"].get(name, "pairhost")]})
+        # A session's declared ratios (sess["pair_ratios"]: folder -> [(of, over, fit)]): the graphless steps of one engine
+        # over another's in the same rounds, prompts only and mixed, which the vCPU's speed does not move (moesim's
+        # step_ratio entries).
+        for of, over, fit in sess.get("pair_ratios", {}).get(name, []):
+            for kind in ("graphless_prompts", "graphless_mixed"):
+                runs.append({"id": "%s%s/%s/over/%s/%s" % (sess["prefix"], name, of, over, kind), "fit": fit,
+                             "step_ratio": {"of": "%s%s/%s/steps" % (sess["prefix"], name, of),
+                                            "over": "%s%s/%s/steps" % (sess["prefix"], name, over), "steps": kind},
+                             "note": "the median %s step of %s over %s's, the two engines taking turns on one vCPU "
+                                     "(probe/vllm/pairhost.py, %s)" % (kind.replace("_", " "), of, over, rel(f)),
+                             "tags": [sess["call"].get(name, "pairhost"), "ratio"]})
     return runs
 
 
