@@ -192,14 +192,21 @@ SESSIONS = {
     # fitted (eager_shared_moe_host_us, eager_grouped_topk_host_us: the two models' MoE layers), the OLMoE traces held
     # out (their steps check the host scale, which no new parameter moves). The profiler jobs (mixprof/) have no entry.
     "2026-12-05-h100-vllm-u": {"prefix": "u/", "fit_runs": set(), "pair_fit": {"deepseek-v2-lite", "qwen1.5-moe-a2.7b"},
-                               "call": {"pair-dsv2lite-olmoe": "u1", "pair-qwen15-olmoe": "u2"}},
+                               "call": {"pair-dsv2lite-olmoe": "u1", "pair-qwen15-olmoe": "u2"},
+                               # Each model over OLMoE in the same rounds, as ratios (held out; declared 2026-12-06).
+                               "pair_ratios": {"pair-dsv2lite-olmoe": [("deepseek-v2-lite", "olmoe-1b-7b", False)],
+                                               "pair-qwen15-olmoe": [("qwen1.5-moe-a2.7b", "olmoe-1b-7b", False)]}},
     # The twenty-second (2026-12-05, one H200 host): pairhost.py again, the vCPU's speed read before each model's turn:
     # DeepSeek-V2-Lite, Qwen3-30B-A3B and OLMoE on vCPU 3, then Mixtral-8x7B and OLMoE (Qwen3 did not fit beside
     # them). Every trace held out.
     "2026-12-05-h200-vllm-v": {"prefix": "v/", "fit_runs": set(),
-                               "call": {"pair-dsv2lite-qwen3-olmoe": "v1", "pair-mixtral-olmoe": "v2"}},
+                               "call": {"pair-dsv2lite-qwen3-olmoe": "v1", "pair-mixtral-olmoe": "v2"},
+                               "pair_ratios": {"pair-dsv2lite-qwen3-olmoe": [("deepseek-v2-lite", "olmoe-1b-7b", False),
+                                                                             ("qwen3-30b-a3b", "olmoe-1b-7b", False)],
+                                               "pair-mixtral-olmoe": [("mixtral-8x7b", "olmoe-1b-7b", False)]}},
     # Its last device minutes (2026-12-05, a fresh H100 host): Qwen1.5-MoE and OLMoE on vCPU 5, held out.
-    "2026-12-05-h100-vllm-w": {"prefix": "w/", "fit_runs": set(), "call": {"pair-qwen15-olmoe": "w1"}},
+    "2026-12-05-h100-vllm-w": {"prefix": "w/", "fit_runs": set(), "call": {"pair-qwen15-olmoe": "w1"},
+                               "pair_ratios": {"pair-qwen15-olmoe": [("qwen1.5-moe-a2.7b", "olmoe-1b-7b", False)]}},
     # The twenty-third (2026-12-05, one H100 host, three calls): the published GPUStack gpt-oss cases
     # (experiments/published-deployments) served by vLLM 0.24.0 with the published runs' flags (probe/vllm/jobs-h100-x*.json),
     # gpt-oss-20b's with async scheduling on too, and OLMoE offline at 2,048 batched tokens again. Every run held out.
@@ -216,7 +223,10 @@ SESSIONS = {
     # folder 2026-12-06-h100-vllm-z2). Every run held out, declared in jobs-z.json before it ran.
     "2026-12-06-h100-vllm-z": {"prefix": "z/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                "call": {"olmoe-mnbt2048": "z1", "olmoe-offline": "z1", "dsv2lite-offline": "z1",
-                                        "pair-olmoe-configs": "z2"}},
+                                        "pair-olmoe-configs": "z2"},
+                               "pair_ratios": {"pair-olmoe-configs": [("olmoe-1b-7b+max_num_seqs=1024", "olmoe-1b-7b+max_num_seqs=256", False),
+                                                                      ("olmoe-1b-7b+max_num_seqs=1024+max_num_batched_tokens=8192",
+                                                                       "olmoe-1b-7b+max_num_seqs=1024", False)]}},
     "2026-12-06-h100-vllm-z2": {"prefix": "z2/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "call": {"olmoe-mnbt2048": "z3", "olmoe-offline": "z3", "dsv2lite-offline": "z3"}},
     # The twenty-seventh (2026-12-06, one H100 host, two calls after the bundle): OLMoE's lone 1,024-token prompt at 2,048
@@ -231,7 +241,8 @@ SESSIONS = {
                                 # Eager over compiled at the same token budget, as ratios (step_ratio entries): the fit
                                 # split of the twenty-seventh session's refit, declared before it ran; the traces
                                 # themselves stay held out, so this host's absolute speed enters no fit.
-                                "pair_ratios": {"pair-olmoe-compiled": [("olmoe-1b-7b+enforce_eager=true", "olmoe-1b-7b", True)],
+                                "pair_ratios": {"pair-olmoe-compiled": [("olmoe-1b-7b+enforce_eager=true", "olmoe-1b-7b", True),
+                                                                        ("olmoe-1b-7b+max_num_batched_tokens=8192", "olmoe-1b-7b", False)],
                                                 "pair-olmoe-eager": [("olmoe-1b-7b+enforce_eager=true+max_num_batched_tokens=8192",
                                                                       "olmoe-1b-7b+max_num_batched_tokens=8192", True)]}},
     # Its second host (2026-12-06, a fresh H100, after the bundle's calls): pairhost.py's OLMoE, then Qwen1.5-MoE, each
