@@ -155,17 +155,17 @@ public struct Manifest: Sendable {
         let base = URL(fileURLWithPath: file).deletingLastPathComponent().path
         var seen = Set<String>()
         var resultFiles: [String] = []
-        var traces: [String: StepTrace] = [:], traceArgs: [String: [String]] = [:]
+        var traces: [String: (trace: StepTrace, args: [String])] = [:]
         entries = try j.require("runs").array().map { e in
             let id = try e.string("id")
             guard seen.insert(id).inserted else { throw e.fail("duplicate id '\(id)'") }
             if let sr = e.optional("step_ratio") {
-                func trace(_ key: String) throws -> StepTrace {
+                func trace(_ key: String) throws -> (id: String, trace: StepTrace, args: [String]) {
                     let ref = try sr.string(key)
                     guard let t = traces[ref] else {
                         throw try sr.require(key).fail("names '\(ref)', which is not a 'step_trace' entry earlier in the manifest")
                     }
-                    return t
+                    return (ref, t.trace, t.args)
                 }
                 let kindName = try sr.optional("steps")?.string() ?? StepKind.graphless.rawValue
                 guard let kind = StepKind(rawValue: kindName) else {
@@ -179,12 +179,12 @@ public struct Manifest: Sendable {
                     }
                     return Statistics.percentile(xs, 50)
                 }
-                let ratio = try median(a, "of") / median(b, "over")
+                let ratio = try median(a.trace, "of") / median(b.trace, "over")
                 // Its runs are its two traces' deployments (what a fit of it simulates); `predict` replays the traces.
-                return Entry(id: id, fit: try e.bool("fit", default: false), runs: [traceArgs[try sr.string("of")]!, traceArgs[try sr.string("over")]!],
+                return Entry(id: id, fit: try e.bool("fit", default: false), runs: [a.args, b.args],
                              measured: [("step_time_ratio", ratio)],
                              note: try e.optional("note")?.string(), tags: try Self.tags(e),
-                             stepRatio: StepRatio(of: try sr.string("of"), over: try sr.string("over"), steps: kind))
+                             stepRatio: StepRatio(of: a.id, over: b.id, steps: kind))
             }
             var runs: [[String]]
             if let st = e.optional("step_trace") {
@@ -195,8 +195,7 @@ public struct Manifest: Sendable {
                 guard let a = e.optional("args") else { throw e.fail("a 'step_trace' entry needs 'args': the deployment's flags (--model, --gpu, ...)") }
                 resultFiles.append(full)
                 let args = Self.resolvingFiles(try a.array().map { try $0.string() }, base: base)
-                traces[id] = trace
-                traceArgs[id] = args
+                traces[id] = (trace, args)
                 return Entry(id: id, fit: try e.bool("fit", default: false), runs: [args],
                              measured: [("step_time_ms", Statistics.percentile(trace.steps.map(\.measuredUs), 50) / 1e3)],
                              note: try e.optional("note")?.string(), stepTrace: trace, tags: try Self.tags(e))
