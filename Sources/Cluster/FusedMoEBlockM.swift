@@ -15,15 +15,60 @@ public struct FusedMoEBlockM: Sendable {
     public struct Tiles: Sendable {
         /// Token counts of the tuned configuration and their tiles, sorted; empty: vLLM's default rule.
         let tokens: [Int], blockM: [Int]
+        /// Per token count, which of the file's distinct whole configurations it uses (equal ones share an index):
+        /// what the kernel is compiled for. Empty where the profile lists only the tiles.
+        var kernel: [Int] = []
 
-        /// The tile for `tokens` tokens entering the kernel: the tuned configuration at the nearest token count
-        /// (`try_get_optimal_moe_config`; the smaller count on a tie, as Python's `min` keeps the first), else vLLM's
-        /// default (`get_default_config`: 16 rows up to 32 tokens, 32 up to 96, 64 up to 512, else 128).
+        /// The index into `tokens` of the tuned configuration for `t` tokens: the nearest token count
+        /// (`try_get_optimal_moe_config`; the smaller count on a tie, as Python's `min` keeps the first).
+        func nearest(_ t: Int) -> Int {
+            var best = 0
+            for i in 1..<tokens.count where abs(tokens[i] - t) < abs(tokens[best] - t) { best = i }
+            return best
+        }
+
+        /// The tile for `tokens` tokens entering the kernel: the tuned configuration at the nearest token count,
+        /// else vLLM's default (`get_default_config`: 16 rows up to 32 tokens, 32 up to 96, 64 up to 512, else 128).
         public func blockM(tokens t: Int) -> Int {
             guard !self.tokens.isEmpty else { return t <= 32 ? 16 : t <= 96 ? 32 : t <= 512 ? 64 : 128 }
-            var best = 0
-            for i in 1..<self.tokens.count where abs(self.tokens[i] - t) < abs(self.tokens[best] - t) { best = i }
-            return blockM[best]
+            return blockM[nearest(t)]
+        }
+
+        /// Which compiled Triton kernel a fused-MoE call of `t` tokens (each routed to `topK` of `experts` experts,
+        /// none elsewhere: no expert map) runs, as a number equal for calls that share one: the configuration (the
+        /// tuned one's index, or vLLM 0.24's bf16 default rule's tiles, warps and stages) and how Triton specializes
+        /// the call's integer arguments. `invoke_fused_moe_triton_kernel` passes `num_valid_tokens` = t x topK and `EM`
+        /// (the sorted-token buffer, t x topK + experts x (BLOCK_SIZE_M - 1) from `moe_align_block_size`, or t x topK x
+        /// BLOCK_SIZE_M where there are fewer rows than a tile, or with the naive block assignment of very small
+        /// batches), and Triton compiles a kernel apart for an integer that is 1, a multiple of 16, or neither. The
+        /// layer's second GEMM (top_k 1 over the t x topK rows) specializes its EM the same way. A call of a new
+        /// number is a Triton compile in the middle of a step (vLLM 0.24's jit_monitor logs each with this key).
+        public func kernelClass(tokens t: Int, experts: Int, topK: Int) -> Int {
+            let rows = t * topK
+            var config: Int
+            let bm: Int
+            if !tokens.isEmpty && !kernel.isEmpty {
+                let i = nearest(t)
+                config = kernel[i]; bm = blockM[i]
+            } else {
+                // get_default_config for bf16: tiles, warps and stages by token count; GROUP_SIZE_M 16 where an expert
+                // averages over 128 tokens.
+                bm = t <= 32 ? 16 : t <= 96 ? 32 : t <= 512 ? 64 : 128
+                let bn = t <= 64 ? 64 : 128, bk = t <= 64 ? 128 : 64
+                let group = t / max(experts, 1) > 128 ? 16 : 1
+                let warps = t <= 128 ? 4 : 8, stages = t <= 32 ? 4 : 3
+                config = 1 << 30 | bm << 20 | bn << 11 | bk << 3 | (group == 16 ? 4 : 0) | (warps == 8 ? 2 : 0) | (stages == 4 ? 1 : 0)
+            }
+            func spec(_ x: Int) -> Int { x == 1 ? 1 : (x % 16 == 0 ? 2 : 0) }
+            let naive = rows * 4 <= experts
+            var em1 = rows * bm, em2 = rows * bm
+            if !naive {
+                var em = rows + experts * (bm - 1)
+                if rows < experts { em = min(rows * bm, em) }
+                em1 = t < bm ? min(em, rows * bm) : em
+                em2 = rows < bm ? min(em, rows * bm) : em
+            }
+            return config << 8 | (naive ? 64 : 0) | spec(rows) << 4 | spec(em1) << 2 | spec(em2)
         }
     }
 
@@ -46,6 +91,27 @@ public struct FusedMoEBlockM: Sendable {
                 guard !pairs.isEmpty else { throw rows.fail("holds no token counts") }
                 pairs.sort { $0.0 < $1.0 }
                 c[dev, default: [:]][shape] = Tiles(tokens: pairs.map(\.0), blockM: pairs.map(\.1))
+            }
+        }
+        // The whole configurations, where the profile has them: each shape's distinct ones numbered in the order
+        // of its token counts.
+        if let ks = j.optional("kernels") {
+            for dev in ks.keys ?? [] {
+                let shapes = try ks.require(dev)
+                for shape in shapes.keys ?? [] {
+                    let rows = try shapes.require(shape)
+                    guard var t = c[dev]?[shape] else { throw shapes.fail("has shape '\(shape)', which 'configs' lacks") }
+                    var ids: [String: Int] = [:]
+                    var kernel: [Int] = []
+                    for m in t.tokens {
+                        let k = try rows.string(String(m))
+                        if ids[k] == nil { ids[k] = ids.count }
+                        kernel.append(ids[k]!)
+                    }
+                    guard rows.keys?.count == t.tokens.count else { throw rows.fail("lists \(rows.keys?.count ?? 0) token counts; 'configs' lists \(t.tokens.count)") }
+                    t.kernel = kernel
+                    c[dev]![shape] = t
+                }
             }
         }
         configs = c

@@ -74,6 +74,16 @@ public final class StepCostModel {
     /// them and no quantized table prices the experts; resolved once, read per routing sample.
     let bf16FusedMoETiles: FusedMoEBlockM.Tiles?
 
+    /// vLLM's Triton fused MoE for bf16 experts: which compiled kernel a step of `tokens` tokens runs
+    /// (`FusedMoEBlockM.Tiles.kernelClass`), where one GPU's experts take the whole batch through it; nil with
+    /// quantized experts (other kernels), expert or data parallelism or sequence-parallel MoE (tokens move between
+    /// GPUs first, not modelled).
+    public func fusedMoEKernelClass(tokens: Int) -> Int? {
+        guard let tiles = bf16FusedMoETiles, let moe = model.moe, tokens > 0, !plan.expertParallel, plan.dataParallel == 1,
+              !sequenceParallelMoE else { return nil }
+        return tiles.kernelClass(tokens: tokens, experts: moe.experts, topK: moe.topK)
+    }
+
     // Caches indexed by token count.
     let denseCache = CountCache(), elementwiseCache = CountCache()
     let attnGEMMCache = CountCache()
