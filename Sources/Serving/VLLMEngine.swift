@@ -68,6 +68,9 @@ public struct VLLMSimulator {
         var lastStart = 0.0, lastHost = 0.0, lastEnd = -1.0
         /// Engine-core host work waiting for the next step (requests that arrived: input processing, block hashing).
         var pendingHostUs = 0.0
+        /// A compile the next step waits for in the middle of its forward (`FirstUse`): host time the GPU cannot
+        /// overlap, since the kernels after it are not launched yet.
+        var pendingStallUs = 0.0
         var now = 0.0 // microseconds
         var steps = 0
         var breakdown = StepBreakdown()
@@ -85,8 +88,8 @@ public struct VLLMSimulator {
         mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
                               kvUsage: Double, emitted: Int, deferred: Bool = false) -> Double {
             let (c, hostUs) = stepParts(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
-                                        withDecodes: withDecodes, extraHostUs: pendingHostUs)
-            pendingHostUs = 0
+                                        withDecodes: withDecodes, extraHostUs: pendingHostUs, stallUs: pendingStallUs)
+            pendingHostUs = 0; pendingStallUs = 0
             lastStart = now
             lastHost = hostUs
             let stepUs = c.total
@@ -109,7 +112,7 @@ public struct VLLMSimulator {
         /// A step's time: the GPU time `gpuStep` with the engine's host time in `overhead` (as it adds to or hides
         /// behind the GPU time), and the host time itself (launches plus engine-core work).
         func stepParts(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
-                       extraHostUs: Double = 0) -> (StepBreakdown, Double) {
+                       extraHostUs: Double = 0, stallUs: Double = 0) -> (StepBreakdown, Double) {
             var c = gpuStep
             // The host launches every layer's kernels when the step runs without CUDA graphs (too many tokens for
             // the captured graphs, --enforce-eager, or DP where it disables them), and each layer's attention
@@ -132,7 +135,9 @@ public struct VLLMSimulator {
                 if launch > c.gpu { c.overhead += launch - c.gpu }
                 c.overhead += host
             }
-            return (c, launch + host)
+            // A compile inside the forward: the host and the GPU both wait for it.
+            c.overhead += stallUs
+            return (c, launch + host + stallUs)
         }
 
         enum GraphMode { case full, piecewise, none }
@@ -386,6 +391,53 @@ public struct VLLMSimulator {
 
     /// A batch in the pipeline: when its last stage ends, and the sequences whose token it samples (with the
     /// launch each was part of).
+    /// vLLM 0.24's first-use compiles of its Triton fused MoE for bf16 experts. The kernel is compiled for each
+    /// configuration and specialization it is called with (`FusedMoEBlockM.Tiles.kernelClass`); start-up runs the
+    /// memory profile at the token budget, every CUDA-graph capture size and a warm-up (the first model runner: one
+    /// forward of min(max_num_seqs, budget) tokens; the second: a prefill of 2 tokens for each of min(max_num_seqs,
+    /// budget / 2) requests, then a decode of them), and `Deployment.warmTokenCounts` what the engine ran before the
+    /// run. The first step without CUDA graphs to need another waits while Triton compiles the layer's two kernels,
+    /// `moe_first_use_us` at the run's host speed (vLLM's jit_monitor logs each compile; on an H100 on 2026-12-06 every
+    /// stall of its step traces matched one, `probe/results/2026-12-06-h100-vllm-ac`). Steps with CUDA graphs replay
+    /// what start-up captured and never compile.
+    struct FirstUse {
+        var compiled: Set<Int>
+        let us: Double
+        var stalls = 0, stallUs = 0.0, tokens: [Int] = []
+
+        /// The first-use model for this deployment, or nil where it does not apply (no cost in the profile, every
+        /// size warm, or experts that do not run the bf16 Triton kernel on one GPU's whole batch).
+        init?(_ d: Deployment, cost: StepCostModel, clock: StepClock, maxSeqs: Int, budget: Int) {
+            let us = d.hostParam("moe_first_use_us")
+            guard us > 0, !d.allWarm, d.plan.pipelineParallel == 1, cost.fusedMoEKernelClass(tokens: 1) != nil else { return nil }
+            self.us = us
+            var warm = [budget]
+            if clock.graphMax > 0 {
+                // The capture sizes: 1, 2, 4, then multiples of 8 to 256 and of 16 up to the largest (every size up
+                // to 32 under the interactivity mode).
+                var sizes = [1, 2, 4] + Array(stride(from: 8, through: 256, by: 8)) + Array(stride(from: 272, through: max(272, clock.graphMax), by: 16))
+                if clock.fineCaptureMax > 0 { sizes += Array(1...clock.fineCaptureMax) }
+                warm += sizes.filter { $0 <= clock.graphMax }
+            }
+            if d.model.vllmModelRunnerV2 && !d.vllmRunnerV1Forced {
+                let reqs = min(maxSeqs, budget / 2)
+                warm += [2 * reqs, reqs]
+            } else {
+                warm.append(min(maxSeqs, budget))
+            }
+            warm += d.warmTokenCounts
+            compiled = Set(warm.filter { $0 > 0 }.compactMap { cost.fusedMoEKernelClass(tokens: $0) })
+        }
+
+        /// The wait of a step of `tokens` tokens without CUDA graphs: the compile where its kernel is new, else 0.
+        mutating func stall(tokens: Int, cost: StepCostModel) -> Double {
+            guard let k = cost.fusedMoEKernelClass(tokens: tokens), compiled.insert(k).inserted else { return 0 }
+            stalls += 1; stallUs += us
+            if self.tokens.count < 12 { self.tokens.append(tokens) }
+            return us
+        }
+    }
+
     struct Flight {
         var done: Double
         var seqs: [Int] = [], ranks: [Int] = [], launches: [Int] = []
@@ -480,6 +532,8 @@ public struct VLLMSimulator {
         let deferOutputs: Bool
         /// From a request's send to its being schedulable; the engine core's host time per arriving request.
         let inputLatencyUs: Double, requestHostUs: Double
+        /// vLLM's first-use compiles of the fused MoE; nil where not modelled.
+        var firstUse: FirstUse?
 
         init(_ sim: VLLMSimulator, driven: Bool) throws {
             self.sim = sim; self.driven = driven
@@ -544,6 +598,7 @@ public struct VLLMSimulator {
             // A pipeline stage launches its share of the layers' host work when a step runs without graphs.
             let eagerHost = clock.eagerHostUs
             self.stageEagerHostUs = cost.stageLayerShare.map { $0 * eagerHost }
+            self.firstUse = dp == 1 ? FirstUse(d, cost: cost, clock: clock, maxSeqs: maxSeqs, budget: budgetTokens) : nil
             self.inputLatencyUs = d.hostParam("input_latency_us")
             self.requestHostUs = d.hostParam("request_host_us")
             self.deferOutputs = clock.asyncScheduling && pp == 1
@@ -740,6 +795,9 @@ public struct VLLMSimulator {
                     var usedBlocks = totalBlocks - freeBlocks[0]
                     var done = 0, prevDeliver = 0.0, prevEnd = 0.0, delivered = 0
                     let padded = clock.paddedTokens(seqsN)
+                    if firstUse != nil && clock.graphMode(maxTokens: seqsN, uniformDecode: true) == .none {
+                        clock.pendingStallUs = firstUse!.stall(tokens: seqsN, cost: cost)
+                    }
                     while done < k {
                         if let t = due, t <= clock.admissionCutoff(busy: true) { break }
                         batches[0] = b
@@ -806,6 +864,9 @@ public struct VLLMSimulator {
                 if batches[r].decodeSequences > 0 { withDecodes = true }
             }
             padForGraphs(maxTokens: maxTokens, uniformDecode: uniformDecode)
+            if firstUse != nil && clock.graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode) == .none {
+                clock.pendingStallUs = firstUse!.stall(tokens: maxTokens, cost: cost)
+            }
             var gpuStep = cost.stepCost(batches, pick: &pick)
             if specK > 0 {
                 // The drafts: k forwards of the draft model, or of one target layer for EAGLE/MTP heads.
@@ -1189,6 +1250,11 @@ public struct VLLMSimulator {
                 result.notes.append("KV cache: \(d.model.slidingLayers) of \(d.model.layers) layers attend through a \(d.model.slidingWindow)-token sliding window and keep only its blocks (vLLM's hybrid KV cache manager, \(g.full + g.sliding) groups of \(g.size) layers); kv_cache_capacity_tokens is the size vLLM logs: max-model-len (\(d.maxLen)) requests at peak, each also holding its window plus one batch")
             }
             if let c = d.model.kvCacheCaveat { result.notes.append("KV cache: \(c)") }
+            if let f = firstUse, f.stalls > 0 {
+                let sizes = f.tokens.map(String.init).joined(separator: ", ") + (f.stalls > f.tokens.count ? ", ..." : "")
+                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed a fused-MoE kernel configuration vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (moe_first_use_us %.0f us each at this host); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
+                                           f.stalls, f.stalls == 1 ? "" : "s", sizes, f.stallUs / 1e6, f.us))
+            }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
                 // The host costs assume the profile's reference host: say so, and how to give one's own.
                 result.notes.append(String(format: "host: engine profile %@'s reference host (probe/vllm/hostspeed.py's workload in %.3g s); steps without CUDA graphs wait for the host, so give yours with --host-speed (python3 probe/vllm/hostspeed.py --seconds 30: workload_geomean_s; the measured H200 hosts took 0.04-0.20 s)",

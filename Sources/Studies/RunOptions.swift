@@ -46,6 +46,7 @@ public enum RunOptions {
         OptionSpec("--async-scheduling", nil, "vLLM: schedule the next step while the current one runs on the GPU (the vllm profile's default)."),
         OptionSpec("--no-async-scheduling", nil, "vLLM: turn async scheduling off (host time adds to GPU time)."),
         OptionSpec("--host-speed", "<s>", "vLLM: how fast this host runs the engine's Python: the workload_geomean_s that `python3 probe/vllm/hostspeed.py --seconds 30` prints on it (half a minute, no GPU needed; the speed of a shared or virtual host moves within seconds); every host cost scales by (s / the engine profile's host_speed_reference_s)^host_speed_exponent.", default: "the profile's reference host"),
+        OptionSpec("--warm-token-counts", "<n,n,...|all>", "vLLM: what this engine ran before the run (an earlier benchmark on the same server, a warm-up): token counts of its steps without CUDA graphs, or `all`. vLLM compiles its Triton fused MoE (bf16 experts) for each kernel configuration on first use after start-up, and the step that needs one waits for the compile (about a second); the counts given, and `all`, are taken as compiled.", default: "a fresh engine: only what start-up ran"),
         OptionSpec("--host-cost-scale", "<x>", "vLLM what-if: every host cost of the engine (scheduling, the launches of steps without CUDA graphs, request and output handling) times x, on top of --host-speed: a host x times as slow as the profile's. Without it, a host-bound `moesim run` also prints the run at the ends of the spread measured across real H200 hosts.", default: "1"),
         OptionSpec("--replicas", "<n>", "vLLM: N engine instances of this plan behind a router, on one event queue.", default: "1"),
         OptionSpec("--router", "<policy>", "With several instances: round_robin, least_outstanding or prefix_aware.", default: "least_outstanding"),
@@ -397,6 +398,18 @@ public enum RunOptions {
                                placement: placement, overrides: overrides, topology: topology)
         if let u = try a.choice("--usage-context", Deployment.UsageContext.allCases.map(\.rawValue)) { d.usageContext = Deployment.UsageContext(rawValue: u)! }
         if let m = try a.choice("--performance-mode", Deployment.PerformanceMode.allCases.map(\.rawValue)) { d.performanceMode = Deployment.PerformanceMode(rawValue: m)! }
+        if let w = a.string("--warm-token-counts") {
+            if w == "all" { d.allWarm = true } else {
+                let parts = w.split(separator: ",", omittingEmptySubsequences: false)
+                guard parts.count <= 100_000 else { throw a.invalid("--warm-token-counts", String(w.prefix(40)) + "...", "lists \(parts.count) token counts; at most 100000") }
+                for p in parts {
+                    guard let n = Int(p.trimmingCharacters(in: .whitespaces)), n > 0, n <= 100_000_000 else {
+                        throw a.invalid("--warm-token-counts", String(p), "must be `all` or comma-separated token counts from 1 to 100000000")
+                    }
+                    d.warmTokenCounts.append(n)
+                }
+            }
+        }
         let maxModelLen = try self.maxModelLen(a)
         if let m = maxModelLen, m > 0 {
             guard m <= model.maxPositions else {

@@ -392,3 +392,23 @@ import Studies
         #expect(x.code == 0 && x.err.contains("--host-speed") && x.err.contains("moesim run"), "\(x.err)")
     }
 }
+
+/// `--warm-token-counts`: what the engine ran before the run, for vLLM's first-use compiles of its fused MoE.
+@Suite struct WarmTokenCountsFlagTests {
+    static let lone = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--usage-context", "offline",
+                       "--random-input-len", "1021", "--random-output-len", "1", "--num-prompts", "1"]
+
+    @Test func warmTokenCountsAreCheckedAndTakenAsCompiled() throws {
+        for bad in ["abc", "0", "12,", "-5", "1.5"] {
+            let r = runCLI(Self.lone + ["--warm-token-counts", bad])
+            #expect(r.code == 64 && r.err.contains("--warm-token-counts"), "\(bad): \(r.err)")
+        }
+        // A lone 1,021-token prompt: a configuration start-up did not compile (odd past 512 tokens), said in the notes.
+        let cold = runCLI(Self.lone)
+        #expect(cold.code == 0 && cold.out.contains("note: first use: 1 step without CUDA graphs (1021 tokens)"), "\(cold.out)")
+        for warm in ["all", "879,15395"] {
+            let r = runCLI(Self.lone + ["--warm-token-counts", warm])
+            #expect(r.code == 0 && r.out.contains("Benchmark duration") && !r.out.contains("first use"), "\(warm): \(r.out)")
+        }
+    }
+}

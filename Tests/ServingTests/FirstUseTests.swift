@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import Cluster
+@testable import Serving
+
+/// vLLM 0.24 compiles its Triton fused MoE (bf16 experts) for each kernel configuration and integer specialization on
+/// first use after start-up; a step that needs one waits for the compile (`VLLMSimulator.FirstUse`). On an H100 on
+/// 2026-12-06 every stall of the step traces matched a compile vLLM's jit_monitor logged
+/// (probe/results/2026-12-06-h100-vllm-ac): OLMoE's odd token counts past 512 (num_valid_tokens = 8 x tokens is then
+/// no multiple of 16) and its batches past 8,256 tokens (GROUP_SIZE_M 16), each once per engine.
+@Suite struct FirstUseTests {
+    func olmoe() throws -> Deployment { try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb") }
+
+    @Test func kernelClassesFollowVLLMsConfigurationAndTritonsSpecialization() throws {
+        let c = try olmoe().costModel(seed: 0)
+        let k = { (t: Int) throws -> Int in try #require(c.fusedMoEKernelClass(tokens: t)) }
+        // No tuned file for OLMoE's E=64, N=1024 on the H200: the default rule. 1,024 and 2,048 tokens share tiles,
+        // warps and stages and are multiples of 16 after x8: one kernel.
+        #expect(try k(1024) == k(2048))
+        // An odd count is not, so Triton compiles another; all odd counts from 513 to 8,255 share it.
+        #expect(try k(1021) != k(1024))
+        #expect(try k(1021) == k(879) && k(1021) == k(8255))
+        // Past 8,256 tokens (128 an expert) GROUP_SIZE_M is 16: another configuration, odd or not.
+        #expect(try k(16384) != k(1024) && k(15395) != k(16384) && k(15395) != k(1021))
+        // Tiles of 64 rows from 97 to 512 tokens, 32 below: other kernels again.
+        #expect(try k(300) != k(1024) && k(64) != k(300))
+        // A tuned file (Mixtral on the H200): counts nearest one key with the same remainders share a kernel.
+        let m = try deployment("mixtral-8x7b", gpu: "h200-sxm-141gb").costModel(seed: 0)
+        #expect(m.fusedMoEKernelClass(tokens: 3806) == m.fusedMoEKernelClass(tokens: 5494))
+        #expect(m.fusedMoEKernelClass(tokens: 3806) != m.fusedMoEKernelClass(tokens: 3808))
+        // The A100's tables (vLLM 0.14) carry no tiles, and expert parallelism moves tokens first: not modelled.
+        #expect(try deployment("olmoe-1b-7b", gpu: "a100-sxm4-80gb").costModel(seed: 0).fusedMoEKernelClass(tokens: 1021) == nil)
+        let ep = try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb", plan: ParallelPlan(tp: 2, ep: true))
+        #expect(try ep.costModel(seed: 0).fusedMoEKernelClass(tokens: 1021) == nil)
+    }
+
+    /// One lone prompt: 1,021 tokens run without CUDA graphs in a configuration start-up never ran; 1,024 tokens in
+    /// the one its warm-up forward of min(max_num_seqs, budget) = 1,024 tokens compiled.
+    func lone(_ tokens: Int, _ edit: (inout Deployment) -> Void = { _ in }) throws -> RunResult {
+        var d = try olmoe()
+        d.usageContext = .offline
+        edit(&d)
+        return try VLLMSimulator(deployment: d, workload: try randomWorkload(input: tokens, output: 1, prompts: 1), seed: 0).run()
+    }
+
+    @Test func aStepOfANewConfigurationWaitsForTheCompile() throws {
+        let cold = try lone(1021), warmed = try lone(1024)
+        let us = try olmoe().hostParam("moe_first_use_us")
+        #expect(us > 100_000)
+        #expect(cold.notes.contains { $0.hasPrefix("first use: 1 step without CUDA graphs (1021 tokens)") }, "\(cold.notes)")
+        #expect(!warmed.notes.contains { $0.hasPrefix("first use") })
+        // The wait is the compile's, on top of the step (which 3 tokens more hardly change).
+        #expect(abs(cold.durationS - warmed.durationS - us / 1e6) < 0.01, "\(cold.durationS) against \(warmed.durationS)")
+        // An engine that ran an odd count of the same configuration before, or every size, does not wait.
+        let ranBefore = try lone(1021) { $0.warmTokenCounts = [879] }
+        let allWarm = try lone(1021) { $0.allWarm = true }
+        let otherConfig = try lone(1021) { $0.warmTokenCounts = [300, 15395] }
+        #expect(abs(ranBefore.durationS - warmed.durationS) < 0.01 && abs(allWarm.durationS - warmed.durationS) < 0.01)
+        #expect(abs(otherConfig.durationS - cold.durationS) < 1e-9)
+        // A profile without the cost (or another engine) does not model it.
+        let off = try lone(1021) { $0.engine.params["moe_first_use_us"] = 0 }
+        #expect(abs(off.durationS - warmed.durationS) < 0.01 && !off.notes.contains { $0.hasPrefix("first use") })
+    }
+
+    @Test func anEnginePaysEachConfigurationOnce() throws {
+        // Two 1,021-token prompts a second apart: two steps of the same new configuration, one compile.
+        var d = try olmoe()
+        let two = try VLLMSimulator(deployment: d, workload: try randomWorkload(input: 1021, output: 1, prompts: 2, rate: 1), seed: 0).run()
+        #expect(two.notes.contains { $0.hasPrefix("first use: 1 step ") }, "\(two.notes)")
+        // A decode batch of 1,024 sequences (past the 512 captured) that shrinks as requests finish passes through
+        // odd sizes (and the prompts, about 6,144 tokens in one step, may be odd too): one compile for them all.
+        d.usageContext = .offline
+        let w = try randomWorkload(input: 6, output: 24, ratio: 0.5, prompts: 1024)
+        let r = try VLLMSimulator(deployment: d, workload: w, seed: 0).run()
+        let note = try #require(r.notes.first { $0.hasPrefix("first use") })
+        #expect(note.hasPrefix("first use: 1 step "), "\(note)")
+        // The same inputs and seed: the same run.
+        let again = try VLLMSimulator(deployment: d, workload: w, seed: 0).run()
+        #expect(again.durationS == r.durationS && again.notes == r.notes)
+    }
+}
