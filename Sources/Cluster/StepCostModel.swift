@@ -84,6 +84,17 @@ public final class StepCostModel {
         return tiles.kernelClass(tokens: tokens, experts: moe.experts, topK: moe.topK)
     }
 
+    /// gpt-oss's MXFP4 experts (vLLM 0.24's Triton backend, OpenAI's triton_kernels): the routing kernels a step of
+    /// `tokens` tokens runs, as a number equal for steps that share them. `topk_forward` sizes its bitmatrix to the
+    /// token count rounded up to 32, and `_topk_forward` and `_sum_bitmatrix_rows` are compiled for that stride (vLLM's
+    /// jit_monitor logged them at 1,536, 2,048, 8,192, 15,776 and 15,936 tokens on 2026-12-06,
+    /// probe/results/2026-12-06-h100-vllm-ac2). Nil for other experts, and with expert or data parallelism.
+    public func mxfp4RoutingClass(tokens: Int) -> Int? {
+        guard expertTables?.quantization == "w4a16_mxfp4", model.moe != nil, tokens > 0, !plan.expertParallel,
+              plan.dataParallel == 1, !sequenceParallelMoE else { return nil }
+        return (tokens + 31) / 32
+    }
+
     // Caches indexed by token count.
     let denseCache = CountCache(), elementwiseCache = CountCache()
     let attnGEMMCache = CountCache()

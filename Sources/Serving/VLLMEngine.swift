@@ -398,18 +398,30 @@ public struct VLLMSimulator {
     /// budget / 2) requests, then a decode of them), and `Deployment.warmTokenCounts` what the engine ran before the
     /// run. The first step without CUDA graphs to need another waits while Triton compiles the layer's two kernels,
     /// `moe_first_use_us` at the run's host speed (vLLM's jit_monitor logs each compile; on an H100 on 2026-12-06 every
-    /// stall of its step traces matched one, `probe/results/2026-12-06-h100-vllm-ac`). Steps with CUDA graphs replay
-    /// what start-up captured and never compile.
+    /// stall of its step traces matched one, `probe/results/2026-12-06-h100-vllm-ac`). gpt-oss's MXFP4 experts run
+    /// OpenAI's triton_kernels instead, whose routing kernels compile for each token count rounded up to 32
+    /// (`mxfp4_routing_first_use_us`; its matmul kernels' rarer compiles are not modelled). Steps with CUDA graphs
+    /// replay what start-up captured and never compile.
     struct FirstUse {
         var compiled: Set<Int>
         let us: Double
+        /// gpt-oss's MXFP4 experts: the routing kernels of OpenAI's triton_kernels (`StepCostModel.mxfp4RoutingClass`,
+        /// `mxfp4_routing_first_use_us`) instead of the bf16 fused MoE.
+        let mxfp4: Bool
         var stalls = 0, stallUs = 0.0, tokens: [Int] = []
 
+        static func kernel(_ cost: StepCostModel, tokens: Int, mxfp4: Bool) -> Int? {
+            mxfp4 ? cost.mxfp4RoutingClass(tokens: tokens) : cost.fusedMoEKernelClass(tokens: tokens)
+        }
+
         /// The first-use model for this deployment, or nil where it does not apply (no cost in the profile, every
-        /// size warm, or experts that do not run the bf16 Triton kernel on one GPU's whole batch).
+        /// size warm, or experts that run neither kernel on one GPU's whole batch).
         init?(_ d: Deployment, cost: StepCostModel, clock: StepClock, maxSeqs: Int, budget: Int) {
-            let us = d.hostParam("moe_first_use_us")
-            guard us > 0, !d.allWarm, d.plan.pipelineParallel == 1, cost.fusedMoEKernelClass(tokens: 1) != nil else { return nil }
+            guard !d.allWarm, d.plan.pipelineParallel == 1 else { return nil }
+            mxfp4 = cost.mxfp4RoutingClass(tokens: 1) != nil
+            guard mxfp4 || cost.fusedMoEKernelClass(tokens: 1) != nil else { return nil }
+            let us = d.hostParam(mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us")
+            guard us > 0 else { return nil }
             self.us = us
             var warm = [budget]
             if clock.graphMax > 0 {
@@ -426,12 +438,13 @@ public struct VLLMSimulator {
                 warm.append(min(maxSeqs, budget))
             }
             warm += d.warmTokenCounts
-            compiled = Set(warm.filter { $0 > 0 }.compactMap { cost.fusedMoEKernelClass(tokens: $0) })
+            let mx = mxfp4
+            compiled = Set(warm.filter { $0 > 0 }.compactMap { Self.kernel(cost, tokens: $0, mxfp4: mx) })
         }
 
         /// The wait of a step of `tokens` tokens without CUDA graphs: the compile where its kernel is new, else 0.
         mutating func stall(tokens: Int, cost: StepCostModel) -> Double {
-            guard let k = cost.fusedMoEKernelClass(tokens: tokens), compiled.insert(k).inserted else { return 0 }
+            guard let k = Self.kernel(cost, tokens: tokens, mxfp4: mxfp4), compiled.insert(k).inserted else { return 0 }
             stalls += 1; stallUs += us
             if self.tokens.count < 12 { self.tokens.append(tokens) }
             return us
@@ -1252,8 +1265,9 @@ public struct VLLMSimulator {
             if let c = d.model.kvCacheCaveat { result.notes.append("KV cache: \(c)") }
             if let f = firstUse, f.stalls > 0 {
                 let sizes = f.tokens.map(String.init).joined(separator: ", ") + (f.stalls > f.tokens.count ? ", ..." : "")
-                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed a fused-MoE kernel configuration vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (moe_first_use_us %.0f us each at this host); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
-                                           f.stalls, f.stalls == 1 ? "" : "s", sizes, f.stallUs / 1e6, f.us))
+                let what = f.mxfp4 ? "a size of the MXFP4 experts' routing kernels (token count rounded up to 32)" : "a fused-MoE kernel configuration"
+                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@ %.0f us each at this host); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
+                                           f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, f.mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us", f.us))
             }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
                 // The host costs assume the profile's reference host: say so, and how to give one's own.

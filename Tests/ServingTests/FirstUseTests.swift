@@ -78,4 +78,27 @@ import Cluster
         let again = try VLLMSimulator(deployment: d, workload: w, seed: 0).run()
         #expect(again.durationS == r.durationS && again.notes == r.notes)
     }
+
+    /// gpt-oss's MXFP4 experts run OpenAI's triton_kernels, whose routing kernels are compiled for the token count
+    /// rounded up to 32 (vLLM's jit_monitor on 2026-12-06, probe/results/2026-12-06-h100-vllm-ac2).
+    @Test func mxfp4RoutingKernelsCompileForEachSizeOf32Tokens() throws {
+        var d = try deployment("gpt-oss-20b", gpu: "h200-sxm-141gb")
+        d.usageContext = .offline
+        let c = try d.costModel(seed: 0)
+        #expect(c.fusedMoEKernelClass(tokens: 2048) == nil)
+        let k = { (t: Int) throws -> Int in try #require(c.mxfp4RoutingClass(tokens: t)) }
+        #expect(try k(2017) == k(2048) && k(2049) != k(2048))
+        // A lone 2,048-token prompt runs without CUDA graphs (gpt-oss captures up to 1,024) at a size start-up never
+        // ran (its memory profile ran 16,384 tokens and its warm-up forward 1,024): one compile.
+        let run = { (tokens: Int, warm: [Int]) throws -> RunResult in
+            var e = d
+            e.warmTokenCounts = warm
+            return try VLLMSimulator(deployment: e, workload: try randomWorkload(input: tokens, output: 1, prompts: 1), seed: 0).run()
+        }
+        let cold = try run(2048, []), warm = try run(2048, [2030])
+        #expect(cold.notes.contains { $0.hasPrefix("first use: 1 step") && $0.contains("mxfp4_routing_first_use_us") }, "\(cold.notes)")
+        #expect(!warm.notes.contains { $0.hasPrefix("first use") })
+        #expect(abs(cold.durationS - warm.durationS - d.hostParam("mxfp4_routing_first_use_us") / 1e6) < 1e-6)
+    }
 }
+

@@ -105,7 +105,9 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("z/", "twenty-sixth session, the three runs beyond 25% again and OLMoE under three configurations on one H100 vCPU (all held out, tags z1-z2)"),
             ("z2/", "twenty-sixth session, the same jobs again on the same H100 (all held out, tag z3)"),
             ("aa/", "twenty-seventh session, OLMoE's lone prompt at 2,048 and 8,192 batched tokens and with and without enforce_eager on one H100 vCPU (all held out, tags aa1-aa3)"),
-            ("ab/", "twenty-seventh session's second host, OLMoE and Qwen1.5-MoE with and without enforce_eager on one H100 vCPU (all held out, tags ab1-ab2)"))
+            ("ab/", "twenty-seventh session's second host, OLMoE and Qwen1.5-MoE with and without enforce_eager on one H100 vCPU (all held out, tags ab1-ab2)"),
+            ("ac/", "twenty-eighth session, offline runs with every Triton JIT compile logged on a fresh H100 (fit: the runs whose stalls measured moe_first_use_us; the rest held out, tags ac1-ac2)"),
+            ("ac2/", "twenty-eighth session's second H100, gpt-oss-20b the same way (fit: the runs whose stalls measured mxfp4_routing_first_use_us; the rest held out, tag ac3)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))
