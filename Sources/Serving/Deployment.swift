@@ -35,7 +35,7 @@ public struct Deployment: Sendable {
     public var performanceMode: PerformanceMode = .balanced
     public enum PerformanceMode: String, Sendable, CaseIterable { case balanced, interactivity, throughput }
 
-    /// What the engine ran before this run, for vLLM's first-use compiles of its Triton fused MoE
+    /// What the engine ran before this run, for vLLM's first-use compiles of its Triton MoE kernels
     /// (`VLLMSimulator.FirstUse`): token counts of steps it already ran without CUDA graphs (an earlier run or a
     /// warm-up on the same engine, `--warm-token-counts`), or `allWarm` (`--warm-token-counts all`): every size ran
     /// before, as after a benchmark's warm-up over them, so no step of the run waits for a compile.

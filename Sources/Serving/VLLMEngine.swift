@@ -389,8 +389,6 @@ public struct VLLMSimulator {
         }
     }
 
-    /// A batch in the pipeline: when its last stage ends, and the sequences whose token it samples (with the
-    /// launch each was part of).
     /// vLLM 0.24's first-use compiles of its Triton fused MoE for bf16 experts. The kernel is compiled for each
     /// configuration and specialization it is called with (`FusedMoEBlockM.Tiles.kernelClass`); start-up runs the
     /// memory profile at the token budget, every CUDA-graph capture size and a warm-up (the first model runner: one
@@ -451,6 +449,8 @@ public struct VLLMSimulator {
         }
     }
 
+    /// A batch in the pipeline: when its last stage ends, and the sequences whose token it samples (with the
+    /// launch each was part of).
     struct Flight {
         var done: Double
         var seqs: [Int] = [], ranks: [Int] = [], launches: [Int] = []
