@@ -45,15 +45,13 @@ public struct FusedMoEBlockM: Sendable {
         /// number is a Triton compile in the middle of a step (vLLM 0.24's jit_monitor logs each with this key).
         public func kernelClass(tokens t: Int, experts: Int, topK: Int) -> Int {
             let rows = t * topK
-            var config: Int
-            let bm: Int
-            if !tokens.isEmpty && !kernel.isEmpty {
-                let i = nearest(t)
-                config = kernel[i]; bm = blockM[i]
+            let bm = blockM(tokens: t)
+            let config: Int
+            if !kernel.isEmpty {
+                config = kernel[nearest(t)]
             } else {
                 // get_default_config for bf16: tiles, warps and stages by token count; GROUP_SIZE_M 16 where an expert
                 // averages over 128 tokens.
-                bm = t <= 32 ? 16 : t <= 96 ? 32 : t <= 512 ? 64 : 128
                 let bn = t <= 64 ? 64 : 128, bk = t <= 64 ? 128 : 64
                 let group = t / max(experts, 1) > 128 ? 16 : 1
                 let warps = t <= 128 ? 4 : 8, stages = t <= 32 ? 4 : 3

@@ -79,8 +79,7 @@ public final class StepCostModel {
     /// quantized experts (other kernels), expert or data parallelism or sequence-parallel MoE (tokens move between
     /// GPUs first, not modelled).
     public func fusedMoEKernelClass(tokens: Int) -> Int? {
-        guard let tiles = bf16FusedMoETiles, let moe = model.moe, tokens > 0, !plan.expertParallel, plan.dataParallel == 1,
-              !sequenceParallelMoE else { return nil }
+        guard let tiles = bf16FusedMoETiles, let moe = model.moe, tokens > 0, moeTakesWholeBatch else { return nil }
         return tiles.kernelClass(tokens: tokens, experts: moe.experts, topK: moe.topK)
     }
 
@@ -90,10 +89,13 @@ public final class StepCostModel {
     /// jit_monitor logged them at 1,536, 2,048, 8,192, 15,776 and 15,936 tokens on 2026-12-06,
     /// probe/results/2026-12-06-h100-vllm-ac2). Nil for other experts, and with expert or data parallelism.
     public func mxfp4RoutingClass(tokens: Int) -> Int? {
-        guard expertTables?.quantization == "w4a16_mxfp4", model.moe != nil, tokens > 0, !plan.expertParallel,
-              plan.dataParallel == 1, !sequenceParallelMoE else { return nil }
+        guard expertTables?.quantization == "w4a16_mxfp4", model.moe != nil, tokens > 0, moeTakesWholeBatch else { return nil }
         return (tokens + 31) / 32
     }
+
+    /// Whether one GPU's MoE layer takes the step's whole batch: no expert or data parallelism, no sequence-parallel
+    /// MoE (the two kernel lookups above).
+    var moeTakesWholeBatch: Bool { !plan.expertParallel && plan.dataParallel == 1 && !sequenceParallelMoE }
 
     // Caches indexed by token count.
     let denseCache = CountCache(), elementwiseCache = CountCache()

@@ -422,13 +422,9 @@ public struct VLLMSimulator {
             guard us > 0 else { return nil }
             self.us = us
             var warm = [budget]
-            if clock.graphMax > 0 {
-                // The capture sizes: 1, 2, 4, then multiples of 8 to 256 and of 16 up to the largest (every size up
-                // to 32 under the interactivity mode).
-                var sizes = [1, 2, 4] + Array(stride(from: 8, through: 256, by: 8)) + Array(stride(from: 272, through: max(272, clock.graphMax), by: 16))
-                if clock.fineCaptureMax > 0 { sizes += Array(1...clock.fineCaptureMax) }
-                warm += sizes.filter { $0 <= clock.graphMax }
-            }
+            // The capture sizes, as the clock pads to them.
+            var size = 1
+            while size <= clock.graphMax { let s = clock.paddedTokens(size); warm.append(s); size = s + 1 }
             if d.model.vllmModelRunnerV2 && !d.vllmRunnerV1Forced {
                 let reqs = min(maxSeqs, budget / 2)
                 warm += [2 * reqs, reqs]
@@ -808,9 +804,7 @@ public struct VLLMSimulator {
                     var usedBlocks = totalBlocks - freeBlocks[0]
                     var done = 0, prevDeliver = 0.0, prevEnd = 0.0, delivered = 0
                     let padded = clock.paddedTokens(seqsN)
-                    if firstUse != nil && clock.graphMode(maxTokens: seqsN, uniformDecode: true) == .none {
-                        clock.pendingStallUs = firstUse!.stall(tokens: seqsN, cost: cost)
-                    }
+                    firstUseStall(tokens: seqsN, uniformDecode: true)
                     while done < k {
                         if let t = due, t <= clock.admissionCutoff(busy: true) { break }
                         batches[0] = b
@@ -877,9 +871,7 @@ public struct VLLMSimulator {
                 if batches[r].decodeSequences > 0 { withDecodes = true }
             }
             padForGraphs(maxTokens: maxTokens, uniformDecode: uniformDecode)
-            if firstUse != nil && clock.graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode) == .none {
-                clock.pendingStallUs = firstUse!.stall(tokens: maxTokens, cost: cost)
-            }
+            firstUseStall(tokens: maxTokens, uniformDecode: uniformDecode)
             var gpuStep = cost.stepCost(batches, pick: &pick)
             if specK > 0 {
                 // The drafts: k forwards of the draft model, or of one target layer for EAGLE/MTP heads.
@@ -1195,6 +1187,13 @@ public struct VLLMSimulator {
         /// idle DP rank's dummy batch too (vLLM's `coordinate_batch_across_dp` pads every rank to the largest when the
         /// ranks' synced graph mode is not NONE), so that rank's tokens join every MoE layer's exchange.
         @inline(__always)
+        /// A step of `tokens` tokens that runs without CUDA graphs and meets a kernel the engine has not compiled
+        /// waits for the compile (`FirstUse`), charged to the next `clock.advance`.
+        mutating func firstUseStall(tokens: Int, uniformDecode: Bool) {
+            guard firstUse != nil, clock.graphMode(maxTokens: tokens, uniformDecode: uniformDecode) == .none else { return }
+            clock.pendingStallUs = firstUse!.stall(tokens: tokens, cost: cost)
+        }
+
         mutating func padForGraphs(maxTokens: Int, uniformDecode: Bool) {
             guard clock.padding, clock.graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode) != .none else { return }
             let target = clock.paddedTokens(maxTokens)

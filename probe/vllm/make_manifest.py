@@ -14,6 +14,7 @@ Three kinds of entry, each with the moesim flags that describe the run:
   step traces (every busy engine step of a run)         -> each step's time against the model's.
 The fit split is declared here (FIT below) and written into the manifest: everything else is held out.
 """
+import functools
 import glob
 import json
 import math
@@ -423,14 +424,16 @@ def logged_kv_tokens(log_text):
     return int(kv.group(1).replace(",", "")) if kv else None
 
 
+@functools.lru_cache(maxsize=None)
 def graphless_tokens(jd, rid):
-    """The token counts of a run's steps without CUDA graphs (its step trace), as a set; empty without a trace."""
+    """The token counts of a run's steps without CUDA graphs (its step trace), as a frozen set; empty without a trace.
+    Read once per run: host_history and the entries both ask."""
     f = os.path.join(jd, rid + ".steps.json")
     if not os.path.exists(f):
-        return set()
+        return frozenset()
     sd = json.load(open(f))
     col = {c: i for i, c in enumerate(sd["columns"])}
-    return {x[col["tok"]] for x in sd["steps"] if x[col["cg"]] == "NONE" and x[col["tok"]]}
+    return frozenset(x[col["tok"]] for x in sd["steps"] if x[col["cg"]] == "NONE" and x[col["tok"]])
 
 
 def host_history(res):
