@@ -186,7 +186,15 @@ public struct ProfileStore: Sendable {
             if let t = g.vllmKernels, t.frameworkVersion == "0.24.0" {
                 let tiles = "\(root)/kernels/vllm-0.24.0-fused-moe-block-m.json"
                 if FileManager.default.fileExists(atPath: tiles) {
-                    g.fusedMoEBlockM = try cache.get("blockm:" + tiles) { try FusedMoEBlockM(json: JSONNode.load(file: tiles, kind: .profile)) }
+                    // With the configurations' compile times where they are shipped (vLLM's first-use compiles).
+                    let compile = "\(root)/kernels/vllm-0.24.0-fused-moe-compile.json"
+                    g.fusedMoEBlockM = try cache.get("blockm:" + tiles) {
+                        var b = try FusedMoEBlockM(json: JSONNode.load(file: tiles, kind: .profile))
+                        if FileManager.default.fileExists(atPath: compile) {
+                            b.compile = try FusedMoEBlockM.CompileTimes(json: JSONNode.load(file: compile, kind: .profile))
+                        }
+                        return b
+                    }
                 }
             }
             return g

@@ -83,6 +83,13 @@ public final class StepCostModel {
         return tiles.kernelClass(tokens: tokens, experts: moe.experts, topK: moe.topK)
     }
 
+    /// How long the compile of the fused-MoE kernels a step of `tokens` tokens runs takes, as a ratio to the
+    /// configuration `moe_first_use_us` was measured on (`FusedMoEBlockM.CompileTimes`); 1 where not known.
+    public func fusedMoECompileRatio(tokens: Int) -> Double {
+        guard let tiles = bf16FusedMoETiles, let moe = model.moe, tokens > 0 else { return 1 }
+        return tiles.compileRatio(tokens: tokens, experts: moe.experts)
+    }
+
     /// gpt-oss's MXFP4 experts (vLLM 0.24's Triton backend, OpenAI's triton_kernels): the routing kernels a step of
     /// `tokens` tokens runs, as a number equal for steps that share them. `topk_forward` sizes its bitmatrix to the
     /// token count rounded up to 32, and `_topk_forward` and `_sum_bitmatrix_rows` are compiled for that stride (vLLM's

@@ -439,9 +439,12 @@ public struct VLLMSimulator {
         /// The wait of a step of `tokens` tokens without CUDA graphs: the compile where its kernel is new, else 0.
         mutating func stall(tokens: Int, cost: StepCostModel) -> Double {
             guard let k = Self.kernel(cost, tokens: tokens, mxfp4: mxfp4), compiled.insert(k).inserted else { return 0 }
-            stalls += 1; stallUs += us
+            // The bf16 kernel's compile takes longer for larger tiles (measured per configuration, relative to the
+            // one moe_first_use_us was measured on).
+            let wait = mxfp4 ? us : us * cost.fusedMoECompileRatio(tokens: tokens)
+            stalls += 1; stallUs += wait
             if self.tokens.count < 12 { self.tokens.append(tokens) }
-            return us
+            return wait
         }
     }
 
@@ -1265,8 +1268,9 @@ public struct VLLMSimulator {
             if let f = firstUse, f.stalls > 0 {
                 let sizes = f.tokens.map(String.init).joined(separator: ", ") + (f.stalls > f.tokens.count ? ", ..." : "")
                 let what = f.mxfp4 ? "a size of the MXFP4 experts' routing kernels (token count rounded up to 32)" : "a fused-MoE kernel configuration"
-                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@ %.0f us each at this host); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
-                                           f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, f.mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us", f.us))
+                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@ %.0f us at this host%@); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
+                                           f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, f.mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us", f.us,
+                                           f.mxfp4 ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)"))
             }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
                 // The host costs assume the profile's reference host: say so, and how to give one's own.

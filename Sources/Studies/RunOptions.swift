@@ -58,6 +58,7 @@ public enum RunOptions {
         OptionSpec("--speculative-config", "<json>", "vLLM: speculative decoding, e.g. '{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.7}' (method eagle, eagle3, mtp, deepseek_mtp, ngram or draft_model with \"model\"; acceptance_rate a number or one per position)."),
     ]
     public static let workload: [OptionSpec] = [
+        OptionSpec("--first-step-requests", "<n>", "vLLM offline: how many requests vLLM's first step holds. LLM.generate hands the requests to the engine core one by one, and the core schedules its first step with those it has received by then (1 to 29 in the measured H200 and H100 runs of several requests, median 4); the rest join from the second step. The later steps' sizes, and which of them meet a kernel start-up did not compile (a one-off wait of about a second), follow from it; a run's step trace shows it.", default: "all: every request at the first step"),
         OptionSpec("--dataset-name", "<name>", "vLLM's datasets random, sharegpt, custom, burstgpt, prefix_repetition; or trace (with --trace). See docs/datasets.md.", default: "random"),
         OptionSpec("--dataset-path", "<file>", "sharegpt: the ShareGPT JSON; custom: a JSONL of {\"prompt\": ...}; burstgpt: the BurstGPT CSV."),
         OptionSpec("--tokenizer", "<file|dir|repo>", "A Hugging Face tokenizer.json, its folder, or a repo id in the local Hugging Face cache: prompts are counted with it (moesim's own BPE reader).", default: "tokenizer.json beside a --model config.json, else estimated counts"),
@@ -670,6 +671,8 @@ public enum RunOptions {
         if a.string("--usage-context") == "offline" {
             try refuseUnused(a, ["--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale"] + rampUpFlags,
                              because: "with '--usage-context offline' (vLLM's LLM class gets every request at once, as `vllm bench throughput`); use --usage-context serve for arrivals and concurrency")
+        } else {
+            try refuseUnused(a, ["--first-step-requests"], because: "without '--usage-context offline' (it is the offline LLM class's first step; a server's requests arrive at their own times)")
         }
         let dataset = try a.choice("--dataset-name", datasetNames) ?? (a.has("--trace") ? "trace" : "random")
         let conc = try a.positiveInt("--max-concurrency")

@@ -50,6 +50,11 @@ public enum Simulation {
             }
             var w = try RunOptions.workload(a, seed: seed)
             let refused = try applyMaxModelLen(&w, d)
+            if let k = try a.positiveInt("--first-step-requests"), k < w.requests.count {
+                // The engine core's first schedule holds the first k requests; the rest reach it during that step.
+                for i in k..<w.requests.count { w.requests[i].arrival = .seconds(1e-6) }
+                w.notes.append("note: --first-step-requests \(k): vLLM's first step holds the first \(k) of the \(w.requests.count) requests, the rest join from the second step")
+            }
             let whatIf = d.overrides["host_cost_scale"]
             if let s = d.hostSpeedS {
                 w.notes.append(String(format: "host costs x%.3f: --host-speed %.4g s against ", d.hostScale, s)
@@ -149,7 +154,7 @@ public enum Simulation {
         a.values["--usage-context"] = "offline"
         // vLLM's latency benchmark defaults prefix caching off.
         if !a.has("--enable-prefix-caching") { a.flags.insert("--no-enable-prefix-caching") }
-        try RunOptions.refuseUnused(a, ["--num-prompts", "--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale",
+        try RunOptions.refuseUnused(a, ["--num-prompts", "--first-step-requests", "--request-rate", "--burstiness", "--max-concurrency", "--trace", "--trace-limit", "--trace-time-scale",
                                         "--dataset-name", "--dataset-path", "--random-input-len", "--random-output-len", "--random-range-ratio", "--random-prefix-len",
                                         "--replicas", "--prefill-instances", "--decode-instances", "--save-detailed", "--goodput"] + RunOptions.rampUpFlags,
                                     because: "by vllm bench latency, which --batch-size, --input-len and --output-len ask for on the vLLM engine (one batch of random prompts; the serving benchmark takes the workload flags instead; '--engine hf' for Transformers' static batch)")

@@ -412,3 +412,36 @@ import Studies
         }
     }
 }
+
+/// `--first-step-requests`: how many requests vLLM's first offline step holds (LLM.generate hands them to the engine
+/// core one by one, and its first schedule takes those it has by then).
+@Suite struct FirstStepRequestsFlagTests {
+    static let run = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--usage-context", "offline",
+                      "--random-input-len", "512", "--random-output-len", "16", "--num-prompts", "64"]
+
+    func duration(_ out: String) -> Double? {
+        out.split(separator: "\n").first { $0.hasPrefix("Benchmark duration (s):") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
+    @Test func theFirstStepShapesTheLaterStepsAndTheirFirstUses() throws {
+        for bad in ["0", "-1", "x", "2.5"] {
+            let r = runCLI(Self.run + ["--first-step-requests", bad])
+            #expect(r.code == 64 && r.err.contains("--first-step-requests"), "\(bad): \(r.err)")
+        }
+        let served = runCLI(Array(Self.run.prefix(5)) + ["--num-prompts", "8", "--first-step-requests", "2"])
+        #expect(served.code == 64 && served.err.contains("--usage-context offline"), "\(served.err)")
+        // All 64 at once: two steps of 16,384 tokens (the budget start-up's memory profile compiled), nothing new.
+        let all = runCLI(Self.run)
+        #expect(all.code == 0 && !all.out.contains("first use"), "\(all.out)")
+        // Three first: 1,536 tokens, then 16,384 (3 decodes with them), then the remaining 14,885 prompt tokens with
+        // 34 decodes, as vLLM's step traces show for such a start: an odd count past 8,256 tokens, a new kernel.
+        let three = runCLI(Self.run + ["--first-step-requests", "3"])
+        #expect(three.code == 0 && (three.out + three.err).contains("note: --first-step-requests 3"), "\(three.err)")
+        #expect(three.out.contains("first use: 1 step without CUDA graphs (14885 tokens)"), "\(three.out)")
+        let t3 = try #require(duration(three.out)), tAll = try #require(duration(all.out))
+        #expect(t3 > tAll + 0.5, "\(t3) against \(tAll)")
+        // As many as the run has (or more): every request at the first step, the default.
+        let every = runCLI(Self.run + ["--first-step-requests", "64"])
+        #expect(duration(every.out) == tAll && !(every.out + every.err).contains("note: --first-step-requests"))
+    }
+}

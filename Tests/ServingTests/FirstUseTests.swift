@@ -100,5 +100,41 @@ import Cluster
         #expect(!warm.notes.contains { $0.hasPrefix("first use") })
         #expect(abs(cold.durationS - warm.durationS - d.hostParam("mxfp4_routing_first_use_us") / 1e6) < 1e-6)
     }
-}
 
+    /// Triton's compile of the kernel takes longer for larger tiles: measured per configuration on an H100 on
+    /// 2026-12-06 (probe/results/2026-12-06-h100-moe-compile) as a ratio to the configuration moe_first_use_us was
+    /// measured on (128 x 128 x 64 tiles, 8 warps, 3 stages).
+    @Test func theCompileTakesLongerForLargerTiles() throws {
+        let o = try olmoe().costModel(seed: 0)
+        // OLMoE's default rule past 512 tokens is the reference; at 29 tokens 16 x 64 x 128 tiles, 4 warps, 4 stages.
+        #expect(abs(o.fusedMoECompileRatio(tokens: 1021) - 1) < 1e-9)
+        let small = o.fusedMoECompileRatio(tokens: 29)
+        #expect(small > 0.7 && small < 0.9, "\(small)")
+        // Mixtral's tuned H200 file runs 128 x 256 x 64 tiles from 256 tokens up: 1.7 times the reference.
+        let m = try deployment("mixtral-8x7b", gpu: "h200-sxm-141gb").costModel(seed: 0)
+        let big = m.fusedMoECompileRatio(tokens: 2048)
+        #expect(big > 1.5 && big < 1.9, "\(big)")
+        // A lone 2,048-token Mixtral prompt on a fresh engine waits that much longer than an OLMoE one.
+        var d = try deployment("mixtral-8x7b", gpu: "h200-sxm-141gb")
+        d.usageContext = .offline
+        let w = try randomWorkload(input: 2048, output: 1, prompts: 1)
+        let cold = try VLLMSimulator(deployment: d, workload: w, seed: 0).run()
+        d.allWarm = true
+        let warm = try VLLMSimulator(deployment: d, workload: w, seed: 0).run()
+        let us = try olmoe().hostParam("moe_first_use_us")
+        #expect(abs((cold.durationS - warm.durationS) - us * big / 1e6) < 0.01, "\(cold.durationS) against \(warm.durationS)")
+    }
+
+    @Test func compileTimesOutsideTheMeasurementFollowTheFittedLine() throws {
+        let doc = #"{"relative": [{"config": [128, 128, 64, 8, 3], "ratio": 1}], "fit": {"intercept": 0.5, "per_kmac_per_warp": 0.004}}"#
+        let t = try FusedMoEBlockM.CompileTimes(json: JSONNode.parse(data: Data(doc.utf8), file: "compile.json"))
+        let measured = try #require(FusedMoEBlockM.KernelConfig("BLOCK_SIZE_K=64,BLOCK_SIZE_M=128,BLOCK_SIZE_N=128,GROUP_SIZE_M=16,num_stages=3,num_warps=8"))
+        #expect(t.ratio(measured) == 1)
+        // 64 x 64 x 64 tiles over 4 warps: 65.536 thousand multiply-accumulates a warp.
+        let other = try #require(FusedMoEBlockM.KernelConfig("BLOCK_SIZE_K=64,BLOCK_SIZE_M=64,BLOCK_SIZE_N=64,num_warps=4"))
+        #expect(abs(t.ratio(other) - (0.5 + 0.004 * 65.536)) < 1e-9)
+        #expect(FusedMoEBlockM.KernelConfig("BLOCK_SIZE_M=64,num_warps=4") == nil)
+        let bad = #"{"relative": [{"config": [128, 128, 64], "ratio": 1}], "fit": {"intercept": 0.5, "per_kmac_per_warp": 0.004}}"#
+        #expect(throws: InputError.self) { try FusedMoEBlockM.CompileTimes(json: JSONNode.parse(data: Data(bad.utf8), file: "compile.json")) }
+    }
+}
