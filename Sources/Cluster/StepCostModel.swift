@@ -90,6 +90,9 @@ public final class StepCostModel {
         return tiles.compileRatio(tokens: tokens, experts: moe.experts)
     }
 
+    /// Whether the profiles ship the configurations' compile times (else every ratio is 1).
+    public var fusedMoECompileTimesKnown: Bool { bf16FusedMoETiles?.compile != nil }
+
     /// gpt-oss's MXFP4 experts (vLLM 0.24's Triton backend, OpenAI's triton_kernels): the routing kernels a step of
     /// `tokens` tokens runs, as a number equal for steps that share them. `topk_forward` sizes its bitmatrix to the
     /// token count rounded up to 32, and `_topk_forward` and `_sum_bitmatrix_rows` are compiled for that stride (vLLM's

@@ -406,6 +406,8 @@ public struct VLLMSimulator {
         /// gpt-oss's MXFP4 experts: the routing kernels of OpenAI's triton_kernels (`StepCostModel.mxfp4RoutingClass`,
         /// `mxfp4_routing_first_use_us`) instead of the bf16 fused MoE.
         let mxfp4: Bool
+        /// Whether the profiles ship each configuration's compile time (`FusedMoEBlockM.CompileTimes`).
+        let perConfiguration: Bool
         var stalls = 0, stallUs = 0.0, tokens: [Int] = []
 
         static func kernel(_ cost: StepCostModel, tokens: Int, mxfp4: Bool) -> Int? {
@@ -417,6 +419,7 @@ public struct VLLMSimulator {
         init?(_ d: Deployment, cost: StepCostModel, clock: StepClock, maxSeqs: Int, budget: Int) {
             guard !d.allWarm, d.plan.pipelineParallel == 1 else { return nil }
             mxfp4 = cost.mxfp4RoutingClass(tokens: 1) != nil
+            perConfiguration = !mxfp4 && cost.fusedMoECompileTimesKnown
             guard mxfp4 || cost.fusedMoEKernelClass(tokens: 1) != nil else { return nil }
             let us = d.hostParam(mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us")
             guard us > 0 else { return nil }
@@ -1270,7 +1273,7 @@ public struct VLLMSimulator {
                 let what = f.mxfp4 ? "a size of the MXFP4 experts' routing kernels (token count rounded up to 32)" : "a fused-MoE kernel configuration"
                 result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@ %.0f us at this host%@); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
                                            f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, f.mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us", f.us,
-                                           f.mxfp4 ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)"))
+                                           !f.perConfiguration ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)"))
             }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
                 // The host costs assume the profile's reference host: say so, and how to give one's own.
