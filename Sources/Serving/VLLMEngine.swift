@@ -1275,6 +1275,10 @@ public struct VLLMSimulator {
                                            f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, f.mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us", f.us,
                                            !f.perConfiguration ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)"))
             }
+            if firstUse != nil, d.usageContext == .offline, n > 1, reqs.allSatisfy({ $0.arrival.ns == 0 }) {
+                // An assumption, said as one: which steps meet a new kernel turns on the first step's size.
+                result.notes.append("first step: moesim schedules all \(n) requests at vLLM's first step; vLLM's holds only those its engine core has received when it first schedules (1 to 29 in the measured runs, different every run), which moves the later steps' sizes and which of them meet a kernel not yet compiled; --first-step-requests N replays a run whose first step is known (its step trace shows it)")
+            }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
                 // The host costs assume the profile's reference host: say so, and how to give one's own.
                 result.notes.append(String(format: "host: engine profile %@'s reference host (probe/vllm/hostspeed.py's workload in %.3g s); steps without CUDA graphs wait for the host, so give yours with --host-speed (python3 probe/vllm/hostspeed.py --seconds 30: workload_geomean_s; the measured H200 hosts took 0.04-0.20 s)",
