@@ -531,7 +531,7 @@ public enum RunOptions {
                                        "--max-concurrency", "--request-rate", "--burstiness", "--ramp-up-strategy", "--ramp-up-start-rps", "--ramp-up-end-rps", "--trace", "--trace-limit", "--trace-time-scale",
                                        "--max-num-seqs", "--max-num-batched-tokens", "--max-model-len", "--performance-mode", "--enable-chunked-prefill", "--no-enable-chunked-prefill", "--random-prefix-len", "--enable-prefix-caching", "--speculative-config",
                                        "--no-enable-prefix-caching", "--usage-context", "--enforce-eager", "--max-cudagraph-capture-size", "--async-scheduling", "--no-async-scheduling", "--host-speed", "--host-cost-scale",
-                                       "--temperature", "--top-k", "--top-p", "--num-iters-warmup", "--num-iters"] + instanceFlags
+                                       "--temperature", "--top-k", "--top-p", "--num-iters-warmup", "--num-iters", "--warm-token-counts", "--first-step-requests"] + instanceFlags
     /// Flags of multi-instance runs (replicas, disaggregated prefill/decode).
     public static let instanceFlags = ["--replicas", "--router", "--prefill-instances", "--decode-instances", "--prefill-tensor-parallel-size",
                                        "--kv-transfer-bandwidth-gbps", "--kv-transfer-latency-us"]

@@ -430,6 +430,11 @@ import Studies
         }
         let served = runCLI(Array(Self.run.prefix(5)) + ["--num-prompts", "8", "--first-step-requests", "2"])
         #expect(served.code == 64 && served.err.contains("--usage-context offline"), "\(served.err)")
+        // The HF engine's static batch has no such step, nor vLLM's compiles: both flags are refused, not ignored.
+        for flag in ["--first-step-requests", "--warm-token-counts"] {
+            let hf = runCLI(["run", "--model", "olmoe-1b-7b", "--engine", "hf", flag, "3"])
+            #expect(hf.code == 64 && hf.err.contains(flag) && hf.err.contains("--engine hf"), "\(hf.err)")
+        }
         // All 64 at once: two steps of 16,384 tokens (the budget start-up's memory profile compiled), nothing new.
         let all = runCLI(Self.run)
         #expect(all.code == 0 && !all.out.contains("first use"), "\(all.out)")
