@@ -36,7 +36,7 @@ public struct FusedMoEBlockM: Sendable {
         /// The tile for `tokens` tokens entering the kernel: the tuned configuration at the nearest token count,
         /// else vLLM's default (`get_default_config`: 16 rows up to 32 tokens, 32 up to 96, 64 up to 512, else 128).
         public func blockM(tokens t: Int) -> Int {
-            guard !self.tokens.isEmpty else { return t <= 32 ? 16 : t <= 96 ? 32 : t <= 512 ? 64 : 128 }
+            guard !self.tokens.isEmpty else { return Self.defaultBlockM(t) }
             return blockM[nearest(t)]
         }
 
@@ -71,12 +71,15 @@ public struct FusedMoEBlockM: Sendable {
             return config << 8 | (naive ? 64 : 0) | spec(rows) << 4 | spec(em1) << 2 | spec(em2)
         }
 
+        /// `get_default_config`'s row tile for bf16 experts: 16 rows up to 32 tokens, 32 up to 96, 64 up to 512, else 128.
+        @inline(__always)
+        static func defaultBlockM(_ t: Int) -> Int { t <= 32 ? 16 : t <= 96 ? 32 : t <= 512 ? 64 : 128 }
+
         /// vLLM 0.24's `get_default_config` for bf16 experts: tiles, warps and stages by token count; GROUP_SIZE_M 16
         /// where an expert averages over 128 tokens.
         static func defaultConfig(tokens t: Int, experts: Int) -> KernelConfig {
-            let bm = t <= 32 ? 16 : t <= 96 ? 32 : t <= 512 ? 64 : 128
-            return KernelConfig(m: bm, n: t <= 64 ? 64 : 128, k: t <= 64 ? 128 : 64, group: t / max(experts, 1) > 128 ? 16 : 1,
-                                warps: t <= 128 ? 4 : 8, stages: t <= 32 ? 4 : 3)
+            KernelConfig(m: defaultBlockM(t), n: t <= 64 ? 64 : 128, k: t <= 64 ? 128 : 64, group: t / max(experts, 1) > 128 ? 16 : 1,
+                         warps: t <= 128 ? 4 : 8, stages: t <= 32 ? 4 : 3)
         }
 
         /// The whole configuration a call of `t` tokens is compiled for: the tuned one at the nearest token count, else

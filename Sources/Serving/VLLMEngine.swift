@@ -1189,10 +1189,6 @@ public struct VLLMSimulator {
             clock.markKV(kvUsage)
         }
 
-        /// A step replayed from CUDA graphs computes every rank's batch padded to the capture size of the largest, an
-        /// idle DP rank's dummy batch too (vLLM's `coordinate_batch_across_dp` pads every rank to the largest when the
-        /// ranks' synced graph mode is not NONE), so that rank's tokens join every MoE layer's exchange.
-        @inline(__always)
         /// A step of `tokens` tokens that runs without CUDA graphs and meets a kernel the engine has not compiled
         /// waits for the compile (`FirstUse`), charged to the next `clock.advance`.
         mutating func firstUseStall(tokens: Int, uniformDecode: Bool) {
@@ -1200,6 +1196,10 @@ public struct VLLMSimulator {
             clock.pendingStallUs = firstUse!.stall(tokens: tokens, cost: cost)
         }
 
+        /// A step replayed from CUDA graphs computes every rank's batch padded to the capture size of the largest, an
+        /// idle DP rank's dummy batch too (vLLM's `coordinate_batch_across_dp` pads every rank to the largest when the
+        /// ranks' synced graph mode is not NONE), so that rank's tokens join every MoE layer's exchange.
+        @inline(__always)
         mutating func padForGraphs(maxTokens: Int, uniformDecode: Bool) {
             guard clock.padding, clock.graphMode(maxTokens: maxTokens, uniformDecode: uniformDecode) != .none else { return }
             let target = clock.paddedTokens(maxTokens)

@@ -424,6 +424,11 @@ def logged_kv_tokens(log_text):
     return int(kv.group(1).replace(",", "")) if kv else None
 
 
+# What vllm_bench.py's warm-up ran without CUDA graphs before a job's first run (8 prompts of 64 tokens, 8 out: one
+# 512-token step, then steps of 8 decodes).
+HARNESS_WARMUP_TOKENS = frozenset({512, 8})
+
+
 @functools.lru_cache(maxsize=None)
 def graphless_tokens(jd, rid):
     """The token counts of a run's steps without CUDA graphs (its step trace), as a frozen set; empty without a trace.
@@ -449,7 +454,7 @@ def host_history(res):
             continue
         meta = json.load(open(os.path.join(jd, "runs.json")))
         dates = [json.load(open(os.path.join(jd, r["id"] + ".json")))["provenance"]["date"] for r in meta["runs"]]
-        toks = {512, 8}
+        toks = set(HARNESS_WARMUP_TOKENS)
         for r in meta["runs"]:
             toks |= graphless_tokens(jd, r["id"])
         hist[job] = (min(dates) if dates else "", meta["job"].get("model"), toks)
@@ -496,10 +501,10 @@ def entries(res, rel):
                             "; host speed %.4f s, the geometric mean of %d measurements during the job%s (probe/vllm/hostspeed.py)"
                             % (gm, len(ms_), " at this run's load (%d busy processes)" % load if load else ""))
         # What the engine ran before each run, for vLLM's first-use compiles of its fused MoE (moesim's
-        # --warm-token-counts): vllm_bench.py's warm-up (8 prompts of 64 tokens, 8 out: one 512-token step, then steps
-        # of 8 decodes), the job's own warm-up runs (not traced: their prompts in steps of the token budget, then their
-        # decodes), and the token counts of every step without CUDA graphs of the job's earlier runs.
-        warm = {512, 8}
+        # --warm-token-counts): vllm_bench.py's warm-up (HARNESS_WARMUP_TOKENS), the job's own warm-up runs (not
+        # traced: their prompts in steps of the token budget, then their decodes), and the token counts of every step
+        # without CUDA graphs of the job's earlier runs.
+        warm = set(HARNESS_WARMUP_TOKENS)
         if (j.get("engine") or {}).get("enforce_eager") and job in history:
             start, model_id, _ = history[job]
             for other, (t, m, toks) in history.items():
