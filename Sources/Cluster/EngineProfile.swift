@@ -43,7 +43,8 @@ public struct EngineProfile: Sendable {
         "per_token_overhead_us": (0, "engine-core host time per scheduled token per step (input preparation)"),
         "async_scheduling": (0, "1: vLLM's async scheduling (on by default since 0.11 where nothing prevents it): the engine core schedules and prepares step k + 1 while step k runs on the GPU, so a step takes the longer of its GPU time and its host time, and a request that arrives during a step can join only the step after next; 0: the host time adds to the GPU time"),
         "cuda_graph_padding": (0, "1: a step replayed from CUDA graphs computes its batch padded to the next capture size (1, 2, 4, then multiples of 8 to 256 and of 16 to 512); 0: no padding"),
-        "input_latency_us": (0, "from a request's send to the engine core being able to schedule it (front-end input processing, IPC)"),
+        "input_latency_us": (0, "from a request's send to an idle engine core scheduling it (front-end input processing, IPC, the core's wake-up)"),
+        "idle_wake_us": (0, "of input_latency_us, the part an idle engine core takes to wake up and schedule after it has received a request: requests it receives meanwhile join that first step, and a busy core receives a request input_latency_us - this after its send (vLLM: the core's input thread holds the GIL while it takes in what follows, up to Python's 5 ms switch interval); 0: an idle core schedules a request alone the moment it arrives"),
         "output_latency_us": (0, "from the end of a step to its tokens reaching the client (output processing in the engine core and the front end, IPC)"),
         "request_host_us": (0, "engine-core host time per arriving request (input processing, prefix-cache block hashing), spent before the next step is scheduled"),
         "eager_op_host_us": (0, "host (Python + launch) time per operation a step without CUDA graphs runs, each layer's operations counted from the architecture (ModelArchitecture.hostOps: Mixtral 15, OLMoE 17, Qwen1.5-MoE 23, DeepSeek-V2-Lite 28); 0 = eager_layer_host_us per layer instead"),
@@ -117,6 +118,9 @@ public struct EngineProfile: Sendable {
                 if let why = Limits.engineParameterProblem(key, v) { throw node.fail(why) }
                 ps[key] = v
             }
+        }
+        if let wake = ps["idle_wake_us"], wake > (ps["input_latency_us"] ?? Self.known["input_latency_us"]!.0) {
+            throw try j.require("parameters").require("idle_wake_us").fail("is \(wake) us, more than input_latency_us (\(ps["input_latency_us"] ?? Self.known["input_latency_us"]!.0) us), of which it is a part")
         }
         params = ps
         fitParameters = try j.optional("fit_parameters")?.array().map { try $0.string() } ?? []

@@ -545,8 +545,12 @@ public struct VLLMSimulator {
         var pendEnd = 0.0, pendEmitted = 0
         var hasPending = false
         let deferOutputs: Bool
-        /// From a request's send to its being schedulable; the engine core's host time per arriving request.
-        let inputLatencyUs: Double, requestHostUs: Double
+        /// From a request's send to an idle engine core scheduling it; of that, the idle core's wake-up after receiving
+        /// it (requests received meanwhile join its first step); the engine core's host time per arriving request.
+        let inputLatencyUs: Double, idleWakeUs: Double, requestHostUs: Double
+        /// From a request's send to its receipt by the engine core (`inputLatencyUs - idleWakeUs`): a busy core
+        /// schedules what it has received by the time it schedules.
+        @inline(__always) var receiveUs: Double { max(0, inputLatencyUs - idleWakeUs) }
         /// vLLM's first-use compiles of the fused MoE; nil where not modelled.
         var firstUse: FirstUse?
 
@@ -615,6 +619,7 @@ public struct VLLMSimulator {
             self.stageEagerHostUs = cost.stageLayerShare.map { $0 * eagerHost }
             self.firstUse = dp == 1 ? FirstUse(d, cost: cost, clock: clock, maxSeqs: maxSeqs, budget: budgetTokens) : nil
             self.inputLatencyUs = d.hostParam("input_latency_us")
+            self.idleWakeUs = d.hostParam("idle_wake_us")
             self.requestHostUs = d.hostParam("request_host_us")
             self.deferOutputs = clock.asyncScheduling && pp == 1
             if sim.recordTimeline { self.clock.log = [] }
@@ -718,18 +723,18 @@ public struct VLLMSimulator {
         /// Driven: request `i` reaches this instance at `t` (microseconds).
         mutating func submit(_ i: Int, at t: Double) {
             seqs[i].send = t
-            arrivals.append((i, t + inputLatencyUs))
+            arrivals.append((i, t + receiveUs))
         }
 
         /// Driven: the submitted requests the engine core has received by the time it schedules (their send plus the
-        /// input latency, by the admission cutoff of async scheduling), in the order they came; an idle core waits
-        /// for the first.
+        /// receipt latency, by the admission cutoff of async scheduling), in the order they came; an idle core waits
+        /// for the first and then its wake-up, and takes what has come meanwhile.
         mutating func admitArrivals(_ sq: UnsafeMutableBufferPointer<Seq>) {
             guard !arrivals.isEmpty else { return }
             let busy = anyRunning || !flights.isEmpty
             var idle = !busy
             for r in 0..<dp where waitHead[r] < waiting[r].count { idle = false }
-            if idle { clock.now = max(clock.now, arrivals.map(\.ready).min()!) }
+            if idle, case let first = arrivals.map(\.ready).min()!, first > clock.now { clock.now = first + idleWakeUs }
             let cutoff = clock.admissionCutoff(busy: anyRunning)
             var keep: [(i: Int, ready: Double)] = []
             for a in arrivals {
@@ -806,7 +811,7 @@ public struct VLLMSimulator {
                     let seqsN = running[0].count
                     var b = BatchShape()
                     b.tokens = seqsN; b.sequences = seqsN; b.decodeSequences = seqsN; b.logitsRows = seqsN; b.decodeContext = ctx
-                    let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? sendTime(nextToSend) + inputLatencyUs : nil
+                    let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? sendTime(nextToSend) + receiveUs : nil
                     var usedBlocks = totalBlocks - freeBlocks[0]
                     var done = 0, prevDeliver = 0.0, prevEnd = 0.0, delivered = 0
                     let padded = clock.paddedTokens(seqsN)
@@ -932,7 +937,7 @@ public struct VLLMSimulator {
             let cutoff = clock.admissionCutoff(busy: anyRunning)
             while !driven, nextToSend < n, slotHead < freeSlots.count {
                 let t = sendTime(nextToSend)
-                if t + inputLatencyUs > cutoff { break }
+                if t + receiveUs > cutoff { break }
                 slotHead += 1
                 let i = nextToSend
                 nextToSend += 1
@@ -944,7 +949,8 @@ public struct VLLMSimulator {
             }
         }
 
-        /// Nothing to run: the clock moves to the next request the client can send.
+        /// Nothing to run: the clock moves to when the idle engine core schedules the next request the client can send
+        /// (its receipt, then the core's wake-up: `inputLatencyUs` after the send).
         mutating func idle() throws {
             if driven { return }
             guard nextToSend < n, slotHead < freeSlots.count else {
@@ -1136,7 +1142,7 @@ public struct VLLMSimulator {
                 if let first = flights.first, first.done > clock.now {
                     if driven { wakeAt = min(first.done, arrivals.map(\.ready).min() ?? .infinity); return }
                     if nextToSend < n, slotHead < freeSlots.count {
-                        let due = sendTime(nextToSend) + inputLatencyUs
+                        let due = sendTime(nextToSend) + receiveUs
                         if due < first.done { clock.now = max(clock.now, due); return }
                     }
                 }

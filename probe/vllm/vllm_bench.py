@@ -34,7 +34,10 @@ that run). A job's "config_override" changes keys of the model's config.json (e.
 Run fields: id, n (requests), in, out (token lengths), ratio (vLLM's --random-range-ratio: lengths uniform in
 [len*(1-ratio), len*(1+ratio)]), prefix (a shared prefix of this many tokens before each prompt, vLLM's
 --random-prefix-len), rate ("inf" or requests/s), rate_frac (a fraction of the request throughput measured by this
-job's first run at rate inf), burstiness, conc (max concurrency), seed.
+job's first run at rate inf), burstiness, conc (max concurrency), seed. A serve run may instead give "pairs":
+{"deltas_ms": [...], "repeats": R, "idle_ms": Q}: n / 2 pairs of requests sent to an idle engine, the second delta ms
+after the first (each delta R times, in a shuffled order), Q ms apart, for the engine core's wake-up
+(probe/vllm/idle_wake.py: does the second join the first's step?).
 """
 import argparse
 import asyncio
@@ -420,7 +423,24 @@ async def serve_runs(job, args, model_dir):
                 await asyncio.sleep(delay)
             await one(i, ps[i], outs[i], rec, sem)
 
-        await asyncio.gather(*[launch(i) for i in range(n)])
+        async def pairs(spec):
+            # Requests 2k and 2k + 1 sent delta ms apart to an idle engine, delta from spec["deltas_ms"] in a seeded
+            # shuffled order, then spec["idle_ms"] of quiet after both finish. The second is sent by spinning on the
+            # event loop (each spin yields, so the first request's coroutine runs and sends meanwhile).
+            order = [d for d in spec["deltas_ms"] for _ in range(int(spec["repeats"]))]
+            np.random.default_rng(seed + 2).shuffle(order)
+            for k, delta in enumerate(order[: n // 2]):
+                a = asyncio.ensure_future(one(2 * k, ps[2 * k], outs[2 * k], rec, None))
+                while not rec["send"][2 * k] or time.perf_counter() < rec["send"][2 * k] + delta / 1000.0:
+                    await asyncio.sleep(0)
+                b = asyncio.ensure_future(one(2 * k + 1, ps[2 * k + 1], outs[2 * k + 1], rec, None))
+                await asyncio.gather(a, b)
+                await asyncio.sleep(float(spec.get("idle_ms", 30)) / 1000.0)
+
+        if "pairs" in run:
+            await pairs(run["pairs"])
+        else:
+            await asyncio.gather(*[launch(i) for i in range(n)])
         end = max(t[-1] for t in rec["times"] if t)
         m1 = time.monotonic()
         await acore_speed(host, "engine_core_after", engine.collective_rpc)
@@ -463,7 +483,7 @@ async def serve_runs(job, args, model_dir):
                    send_times=[rec["send"][i] - start for i in range(n)], errors=[""] * n,
                    run=run, usage_context="OPENAI_API_SERVER", t_start_monotonic=m0, t_end_monotonic=m1,
                    requested_output_lens=outs, provenance=prov, host_speed=host)
-        if rate == "inf" and capacity is None:
+        if rate == "inf" and capacity is None and "pairs" not in run:
             capacity = res["request_throughput"]
         write(os.path.join(args.out, run["id"] + ".json"), res)
         runs_log.append({"id": run["id"], "t0": m0, "t1": m1, "kind": "serve"})
