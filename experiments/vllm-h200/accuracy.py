@@ -9,7 +9,8 @@ and without the runs that had a one-off stall (tag 'stall', probe/vllm/stalls.py
 jobs' runs (the fifth session's, ids e/..., and gpt-oss-20b's in the sixth; job ids ending in -graphless) are lone
 prompts of one step each, probes of a step without CUDA graphs: they have a row of their own rather than joining the
 offline grid's wall times (a single 25-100 ms step varies by 15-30% between repeats of the same prompt on the same
-engine). The runs on two GPUs (ids x2/...) have a table of their own.
+engine). The 'pairs' runs of the thirtieth session (ids .../w-pairs-...: two requests a few ms apart to an idle engine,
+for the engine core's wake-up) have a row of their own too, and stay out of the serving rows. The runs on two GPUs (ids x2/...) have a table of their own.
 """
 import json
 import os
@@ -41,12 +42,19 @@ def probe(r):
     return "-graphless/" in r["id"]
 
 
+def pairs(r):
+    """A 'pairs' run (vllm_bench.py): two requests a few ms apart to an idle engine, for the core's wake-up."""
+    return "/w-pairs-" in r["id"]
+
+
 def table(rows, title):
     out = ["| %s | runs | mean abs error | max abs error | beyond 25%% |" % title, "|---|---|---|---|---|"]
     for label, metric, pick in (("offline wall time (`elapsed_time`)", "elapsed_time", lambda r: not probe(r)),
                                 ("graphless step probes (`elapsed_time` of one lone prompt)", "elapsed_time", probe),
-                                ("serving median TTFT", "median_ttft_ms", None),
-                                ("serving mean TPOT", "mean_tpot_ms", None), ("serving request throughput", "request_throughput", None),
+                                ("serving median TTFT", "median_ttft_ms", lambda r: not pairs(r)),
+                                ("serving mean TPOT", "mean_tpot_ms", lambda r: not pairs(r)),
+                                ("serving request throughput", "request_throughput", lambda r: not pairs(r)),
+                                ("request pairs to an idle engine (median TTFT)", "median_ttft_ms", pairs),
                                 ("KV cache capacity (tokens)", "kv_cache_capacity_tokens", None)):
         sel = [r for r in rows if r["metric"] == metric and (pick is None or pick(r))]
         mean, mx, n = summary(sel)
@@ -74,7 +82,7 @@ for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b", "gpt
     rs = [r for r in clean if r["id"].split("/", 1)[-1].startswith(model + "-") or r["id"].startswith(model + "-")]
     cells = []
     for metric in ("elapsed_time", "median_ttft_ms", "mean_tpot_ms"):
-        mean, mx, n = summary([r for r in rs if r["metric"] == metric and not probe(r)])
+        mean, mx, n = summary([r for r in rs if r["metric"] == metric and not probe(r) and not pairs(r)])
         cells.append("%s (%d)" % (mean, n) if n else "-")
     st = [abs(r["relative_error"]) for r in rs if r["metric"] == "step_time_ms" and r["relative_error"] is not None]
     cells.append("%s (%d)" % (pct(statistics.median(st)), len(st)) if st else "-")
@@ -107,7 +115,8 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("aa/", "twenty-seventh session, OLMoE's lone prompt at 2,048 and 8,192 batched tokens and with and without enforce_eager on one H100 vCPU (all held out, tags aa1-aa3)"),
             ("ab/", "twenty-seventh session's second host, OLMoE and Qwen1.5-MoE with and without enforce_eager on one H100 vCPU (all held out, tags ab1-ab2)"),
             ("ac/", "twenty-eighth session, offline runs with every Triton JIT compile logged on a fresh H100 (fit: the runs whose stalls measured moe_first_use_us; the rest held out, tags ac1-ac2)"),
-            ("ac2/", "twenty-eighth session's second H100, gpt-oss-20b the same way (fit: the runs whose stalls measured mxfp4_routing_first_use_us; the rest held out, tag ac3)"))
+            ("ac2/", "twenty-eighth session's second H100, gpt-oss-20b the same way (fit: the runs whose stalls measured mxfp4_routing_first_use_us; the rest held out, tag ac3)"),
+            ("ae/", "thirtieth session, request pairs to an idle engine and fresh OLMoE and Qwen3-30B-A3B serving runs on a fresh H100 (all held out, tag ae1)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))

@@ -96,7 +96,7 @@ def main():
     entries = {e["id"]: e for e in json.load(open(os.path.join(here, "manifest.json")))["runs"]}
     rows = {(r["id"], r["metric"]): r for r in v["rows"]}
     serving = sorted({r["id"] for r in v["rows"] if r["metric"] in ("median_ttft_ms", "elapsed_time") and not r["fit"]
-                      and not r["id"].startswith("x2/") and r["relative_error"] is not None
+                      and not r["id"].startswith("x2/") and "/w-pairs-" not in r["id"] and r["relative_error"] is not None
                       and (r["id"] + "/steps") in entries})
     factor = {}
     for rid in serving:

@@ -268,6 +268,11 @@ SESSIONS = {
                                  "fit": {("gptoss20b-jit", "o-n1-i2048-o16"), ("gptoss20b-jit", "o-n16-i512-o256"),
                                          ("gptoss20b-jit", "o-n256-i512-o256")},
                                  "call": {"gptoss20b-jit": "ac3"}},
+    # The thirtieth session (2026-12-06, a fresh H100, one call after the bundle's): pairs of requests sent to an idle
+    # engine delta ms apart (vllm_bench.py's 'pairs' runs) and fresh serving runs, OLMoE and Qwen3-30B-A3B
+    # (probe/vllm/jobs-wake.json), after idle_wake_us was measured from the earlier traces. Every run held out.
+    "2026-12-06-h100-vllm-ae": {"prefix": "ae/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {"olmoe-wake": "ae1", "qwen3-wake": "ae1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
