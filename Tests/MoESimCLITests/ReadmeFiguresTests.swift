@@ -41,9 +41,10 @@ struct ReadmeFiguresTests {
         // One H200's runs: the two-GPU runs (ids x2/...) have a table of their own in accuracy.py.
         let rows = ((v["rows"] as? [[String: Any]]) ?? []).filter { ($0["fit"] as? Bool) == false && !stall.contains($0["id"] as! String) && !($0["id"] as! String).hasPrefix("x2/") }
         // The graphless jobs' lone-prompt runs (job ids ending in -graphless) are step probes with a row of their own, as
-        // in experiments/vllm-h200/accuracy.py.
+        // in experiments/vllm-h200/accuracy.py; so are the request pairs to an idle engine (ids .../w-pairs-...).
         func errs(_ metric: String, probes: Bool = false) -> [Double] {
-            rows.filter { ($0["metric"] as? String) == metric && (($0["id"] as! String).contains("-graphless/") == probes) }.compactMap { ($0["relative_error"] as? Double).map(abs) }
+            rows.filter { ($0["metric"] as? String) == metric && (($0["id"] as! String).contains("-graphless/") == probes) && !($0["id"] as! String).contains("/w-pairs-") }
+                .compactMap { ($0["relative_error"] as? Double).map(abs) }
         }
         func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(max(x.count, 1)) }
         func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }

@@ -13,7 +13,9 @@ threshold with the fewest misclassified requests (the median of the wake-ups whe
 the engine profile's reference host first (x (reference / the run's --host-speed)^exponent) where the manifest
 gives the run's host speed; runs without one are left out of the estimate and shown apart.
 
-Also printed: from the send of the request that woke the core to the step's start (input latency plus wake-up).
+Also printed: from the send of the request that woke the core to the step's start (input latency plus wake-up), and
+each 'pairs' run's own threshold (vllm_bench.py: two requests delta ms apart to an idle engine, nothing else coming),
+which are not part of the estimate: a lone pair wakes the core sooner than a stream of requests does.
 `moesim`'s vllm engine profile takes idle_wake_us from this script's estimate.
 """
 import argparse
@@ -115,6 +117,19 @@ def main():
     q = statistics.quantiles(lat_scaled, n=4)
     print("send of the waking request to the step's start: median %.0f us (quartiles %.0f-%.0f), over %d idle starts" % (
         1000 * statistics.median(lat_scaled), 1000 * q[0], 1000 * q[2], len(lat_scaled)))
+    # The 'pairs' runs (vllm_bench.py): two requests delta ms apart to an idle engine, nothing else arriving.
+    for path in sorted(glob.glob(os.path.join(root, "probe/results/*/*/w-pairs-*.json"))):
+        if path.endswith(".steps.json"):
+            continue
+        rel = os.path.relpath(path, root)
+        pairs, _ = idle_starts(path)
+        if not pairs:
+            continue
+        w_run, e_run = threshold(pairs)
+        s = speeds.get(rel)
+        at_ref = " (%.0f us at the reference host)" % (1000 * w_run * (a.reference_s / s) ** a.exponent) if s else ""
+        print("pairs run %s: the second request joined up to %.0f us apart%s; %d of %d misclassified" % (
+            rel, 1000 * w_run, at_ref, e_run, len(pairs)))
     if unscaled:
         wu, eu = threshold(unscaled)
         print("runs without a host speed (left out above): %d later requests, their own threshold %.0f us" % (len(unscaled), 1000 * wu))
