@@ -734,7 +734,9 @@ public struct VLLMSimulator {
             let busy = anyRunning || !flights.isEmpty
             var idle = !busy
             for r in 0..<dp where waitHead[r] < waiting[r].count { idle = false }
-            if idle, case let first = arrivals.map(\.ready).min()!, first > clock.now { clock.now = first + idleWakeUs }
+            // Idle: it schedules idle_wake_us after its first receipt; until then the driver may submit more, so the
+            // core asks to be woken then (or earlier by a new request, which re-arms the same deadline).
+            if idle, case let due = arrivals.map(\.ready).min()! + idleWakeUs, due > clock.now { wakeAt = due; return }
             let cutoff = clock.admissionCutoff(busy: anyRunning)
             var keep: [(i: Int, ready: Double)] = []
             for a in arrivals {

@@ -51,8 +51,10 @@ public enum Simulation {
             var w = try RunOptions.workload(a, seed: seed)
             let refused = try applyMaxModelLen(&w, d)
             if let k = try a.positiveInt("--first-step-requests"), k < w.requests.count {
-                // The engine core's first schedule holds the first k requests; the rest reach it during that step.
-                for i in k..<w.requests.count { w.requests[i].arrival = .seconds(1e-6) }
+                // The engine core's first schedule holds the first k requests; the rest reach it during that step
+                // (sent just after its wake-up, which would otherwise take them in too).
+                let after = SimTime.microseconds(d.hostParam("idle_wake_us") + 1)
+                for i in k..<w.requests.count { w.requests[i].arrival = after }
                 w.notes.append("note: --first-step-requests \(k): vLLM's first step holds the first \(k) of the \(w.requests.count) requests, the rest join from the second step")
             }
             let whatIf = d.overrides["host_cost_scale"]
