@@ -104,9 +104,10 @@ enum ValidateCommand {
         ctx.out(table(rows))
         if let f = a.string("--steps") {
             let lines = rows.flatMap { r in r.stepTable?.csvLines(id: r.id, fit: r.fit) ?? [] }
+            // Written first: a file that cannot be written is the error, not a note saying what it holds.
+            try OutputFiles.write(([Validation.StepTable.header] + lines).joined(separator: "\n") + "\n", to: f, flag: "--steps", what: "the steps")
             if lines.isEmpty { ctx.err("note: --steps: \(file) has no step trace that could be replayed; \(f) holds only the header\n") }
             if let n = stepsNote { ctx.err(n) }
-            try OutputFiles.write(([Validation.StepTable.header] + lines).joined(separator: "\n") + "\n", to: f, flag: "--steps", what: "the steps")
         }
         if let j = a.string("--json") {
             let fs: [(String, Any)] = [

@@ -273,4 +273,20 @@ import Studies
             #expect(r.code == 64 && r.err.hasPrefix("Error: ") && r.err.contains("--top") && r.out.isEmpty, "\(r.err)")
         }
     }
+
+    /// Fuzz seed 32: `validate --steps` into a folder that does not exist, for a manifest without step traces, said the
+    /// file "holds only the header" before the write failed, so the error was not what stderr began with.
+    @Test func validateStepsIntoAMissingFolderIsTheErrorNotANote() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = dir + "/m.json"
+        try JSONSerialization.data(withJSONObject: ["version": 1, "runs": [["id": "a", "fit": false, "args": ["--model", "olmoe-1b-7b"] + Self.small,
+                                                                            "measured": ["mean_ttft_ms": 10.0]]]])
+            .write(to: URL(fileURLWithPath: m))
+        let bad = runCLI(["validate", m, "--threads", "1", "--steps", dir + "/missing/x.csv"])
+        #expect(bad.code == 65 && bad.err.hasPrefix("Error: ") && bad.err.contains(dir + "/missing/x.csv") && !bad.err.contains("holds only the header"), "\(bad.err)")
+        let good = runCLI(["validate", m, "--threads", "1", "--steps", dir + "/x.csv"])
+        #expect(good.code == 0 && good.err.contains("holds only the header"), "\(good.err)")
+        #expect(try String(contentsOfFile: dir + "/x.csv", encoding: .utf8).split(separator: "\n").count == 1)
+    }
 }
