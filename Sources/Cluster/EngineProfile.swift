@@ -119,8 +119,8 @@ public struct EngineProfile: Sendable {
                 ps[key] = v
             }
         }
-        if let wake = ps["idle_wake_us"], wake > (ps["input_latency_us"] ?? Self.known["input_latency_us"]!.0) {
-            throw try j.require("parameters").require("idle_wake_us").fail("is \(wake) us, more than input_latency_us (\(ps["input_latency_us"] ?? Self.known["input_latency_us"]!.0) us), of which it is a part")
+        if let wake = ps["idle_wake_us"], case let input = ps["input_latency_us"] ?? Self.known["input_latency_us"]!.0, wake > input {
+            throw try j.require("parameters").require("idle_wake_us").fail("is \(wake) us, more than input_latency_us (\(input) us), of which it is a part")
         }
         params = ps
         fitParameters = try j.optional("fit_parameters")?.array().map { try $0.string() } ?? []
