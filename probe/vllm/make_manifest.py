@@ -273,6 +273,14 @@ SESSIONS = {
     # (probe/vllm/jobs-wake.json), after idle_wake_us was measured from the earlier traces. Every run held out.
     "2026-12-06-h100-vllm-ae": {"prefix": "ae/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "call": {"olmoe-wake": "ae1", "qwen3-wake": "ae1"}},
+    # The thirty-first session (2026-12-06, a fresh H100, two calls after the bundle's): serving workloads of shapes no
+    # earlier job ran (2,048-token prompts with 256-token outputs, all at once and Poisson at half that capacity; 128-token
+    # prompts with 512-token outputs at 16 and 64 concurrent; 3,072-token prompts with 64-token outputs at 8 concurrent)
+    # for OLMoE, Qwen3-30B-A3B, Qwen1.5-MoE and DeepSeek-V2-Lite, and the dense control (Llama-3.1-8B) served
+    # (probe/vllm/jobs-shapes.json, jobs-shapes2.json). Every run held out.
+    "2026-12-06-h100-vllm-af": {"prefix": "af/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {"olmoe-shapes": "af1", "qwen3-shapes": "af1", "llama8b-serve": "af1",
+                                         "qwen15-shapes": "af2", "dsv2lite-shapes": "af2", "llama8b-serve2": "af2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
