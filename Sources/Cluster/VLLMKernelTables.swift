@@ -11,8 +11,8 @@ public enum KernelSource: String, Sendable, CaseIterable, Comparable {
     case extrapolated
     /// The shape-general fused-MoE model fitted to the measured tables (this shape was not measured).
     case shapeModel = "fitted shape model"
-    /// A measured bf16 time scaled by the datasheet roofline ratio of a quantized kernel to the bf16 one (no measured
-    /// table of that quantization applies): an estimate.
+    /// A measured time carried to another case by a datasheet roofline ratio: a quantized kernel from the bf16 one (no
+    /// measured table of that quantization applies), or a kernel measured on another GPU (`MLADecodeKernel.estimated`).
     case estimate = "estimate"
     /// Datasheet/achieved-rate roofline (no table applies).
     case roofline
@@ -175,6 +175,11 @@ public final class VLLMKernelTables: Sendable {
     /// DeepSeek-V2-Lite's, probe/results/2026-12-04-h200-vllm-k): per decode batch a curve over the mean context.
     public struct MLADecodeKernel: Sendable {
         public var heads: Int, kvLoraRank: Int, ropeDim: Int, kvCache: String
+        /// Where the rows come from, in words for the output ("origin" in the file; the H200's measurement by default).
+        public var origin: String
+        /// The rows were carried from another GPU's measurement ("estimated": true, profiles/tools/transfer_mla_decode.py):
+        /// every time they give is an estimate.
+        public var estimated: Bool
         let grid: AttnGrid
         /// The kernel for `sequences` decode sequences at a mean `context`: log-log in context on the two measured
         /// batch sizes around `sequences`, then log-log between them; nil past the measured batch sizes or contexts.
@@ -190,10 +195,10 @@ public final class VLLMKernelTables: Sendable {
                 return (v.value, v.exact && x == context)
             }
             guard let a = at(il) else { return nil }
-            if il == ih { return (a.value, a.exact ? .measured : .interpolated) }
+            if il == ih { return (a.value, estimated ? .estimate : (a.exact ? .measured : .interpolated)) }
             guard let b = at(ih) else { return nil }
             let t = (log(sequences) - grid.logBatches[il]) / (grid.logBatches[ih] - grid.logBatches[il])
-            return (exp(log(a.value) + t * (log(b.value) - log(a.value))), .interpolated)
+            return (exp(log(a.value) + t * (log(b.value) - log(a.value))), estimated ? .estimate : .interpolated)
         }
     }
     public let mlaDecodeKernel: MLADecodeKernel?
@@ -314,6 +319,8 @@ public final class VLLMKernelTables: Sendable {
             guard !bs.isEmpty else { throw k.fail("no rows") }
             mlaDecodeKernel = MLADecodeKernel(heads: try k.positiveInt("heads"), kvLoraRank: try k.positiveInt("kv_lora_rank"),
                                               ropeDim: try k.positiveInt("qk_rope_head_dim"), kvCache: try k.string("kv_cache_dtype"),
+                                              origin: try k.optional("origin")?.string() ?? "measured in DeepSeek-V2-Lite's compiled graphs on the H200",
+                                              estimated: try k.optional("estimated")?.bool() ?? false,
                                               grid: AttnGrid(batches: bs, curves: cs))
         } else { mlaDecodeKernel = nil }
         if let k = j.optional("torch_grouped_topk") {

@@ -100,7 +100,7 @@ public struct StepExplanation {
             comps.append(comp("MLA attention module", mla, 2 * Double(t) * attnParams + 4 * Double(m.heads / tp * m.headDim) * (r0.decodeContext + r0.prefillPairs),
                               attnParams * m.linearBytesPerParam + kvRead + r0.prefillContext * m.kvElementsPerTokenPerLayer(tensorParallel: tp) * m.kvCacheBytes,
                               cost.mlaDecodeKernel != nil && r0.decodeSequences > 0
-                                ? "this model's projections and absorbed BMMs (GEMM table), the cache write, and for the \(r0.decodeSequences) decode sequences vLLM's own MLA decode kernel measured in DeepSeek-V2-Lite's graphs (H200, \(sel.key.heads) heads a GPU); \(r0.prefillSequences) prefill chunks from \(sel.description)"
+                                ? "this model's projections and absorbed BMMs (GEMM table), the cache write, and for the \(r0.decodeSequences) decode sequences vLLM's own MLA decode kernel, \(cost.mlaDecodeKernel!.origin) (\(sel.key.heads) heads a GPU); \(r0.prefillSequences) prefill chunks from \(sel.description)"
                                 : "one layer's measured vLLM MLA block (down/up projections, kernel, o_proj): \(sel.description); \(r0.decodeSequences) decode sequences, \(r0.prefillSequences) prefill chunks"))
             comps[comps.count - 1].source = [src("MLA attention module"), src("MLA decode kernel")].filter { !$0.isEmpty }.joined(separator: ", ")
         } else {

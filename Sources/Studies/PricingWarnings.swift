@@ -15,7 +15,7 @@ public enum PricingWarnings {
     /// Sources that are assumptions rather than measurements (`KernelSource` raw values).
     static let assumed: [(source: String, what: String)] = [
         (KernelSource.shapeModel.rawValue, "the fused-MoE shape model fitted to other expert shapes (this shape is not in the measured tables: extrapolated)"),
-        (KernelSource.estimate.rawValue, "a measured bf16 time scaled by the roofline ratio of the quantized kernel (no measured table of that quantization)"),
+        (KernelSource.estimate.rawValue, "a measured time carried to this case by a roofline ratio (a quantized kernel from the measured bf16 one, or a kernel measured on another GPU by datasheet bandwidth)"),
         (KernelSource.roofline.rawValue, "the datasheet roofline at an achieved-rate factor (no measured table applies)"),
     ]
 

@@ -19,10 +19,18 @@ import SimKit
         try #require(rows?.first { $0.batch == batch && $0.length == length }).us
     }
 
-    /// On the H100 (no measured MLA decode kernel of the Lite's shape; on the H200 vLLM's own kernel prices the
-    /// decode rows' remainder, CompiledStepPartsTests).
+    /// The H100's tables without their MLA decode kernel (carried there from the H200, which prices the decode rows'
+    /// remainder with it: CompiledStepPartsTests).
+    func h100WithoutDecodeKernel() throws -> VLLMKernelTables {
+        let file = Repo.root + "/profiles/kernels/h100-sxm-vllm-0.24.0.json"
+        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+        #expect(doc.removeValue(forKey: "mla_decode_kernel") != nil)
+        return try VLLMKernelTables(json: JSONNode.parse(data: try JSONSerialization.data(withJSONObject: doc), file: "h100-no-kernel.json"))
+    }
+
     @Test func liteDecodeIsTheV3RowAtSixteenHeadsWithItsOwnProjections() throws {
-        let c = try cost(gpu: "h100-sxm-80gb")
+        let tables = try h100WithoutDecodeKernel()
+        let c = try cost(gpu: "h100-sxm-80gb", tables: tables)
         let sel = try #require(c.mlaModule)
         #expect(sel.reprojected && sel.key == .init(kvCache: "bfloat16", gemm: "bfloat16", heads: 16) && sel.modelHeads == 16)
         #expect(sel.tables.model == "deepseek-ai/DeepSeek-V3")
@@ -40,7 +48,7 @@ import SimKit
         }
         // A whole step prices attention from the module only (no granular projections or kernel): a fresh model,
         // since the checks above called the granular pieces themselves.
-        let f = try cost(gpu: "h100-sxm-80gb")
+        let f = try cost(gpu: "h100-sxm-80gb", tables: tables)
         var pick = Xoshiro256(seed: 1, stream: 1)
         let b = decode(16, kvLen: 512)
         let step = f.stepCost([b], pick: &pick)
