@@ -133,10 +133,7 @@ import SimKit
         // falls back to the V3 rows' remainder for the Lite.
         #expect(try cost("deepseek-v3", tp: 8).mlaDecodeKernel == nil)
         #expect(try cost("deepseek-v3", gpu: "h100-sxm-80gb", tp: 8).mlaDecodeKernel == nil)
-        let file = Repo.root + "/profiles/kernels/h200-sxm-vllm-0.24.0.json"
-        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
-        #expect(doc.removeValue(forKey: "mla_decode_kernel") != nil && doc.removeValue(forKey: "torch_grouped_topk") != nil)
-        let without = try VLLMKernelTables(json: JSONNode.parse(data: try JSONSerialization.data(withJSONObject: doc), file: "no-grid.json"))
+        let without = try kernelTables("h200-sxm-vllm-0.24.0", without: ["mla_decode_kernel", "torch_grouped_topk"])
         let c = try cost("deepseek-v2-lite", tables: without)
         #expect(c.mlaDecodeKernel == nil && c.mlaModule?.reprojected == true)
         let lite = try cost("deepseek-v2-lite")

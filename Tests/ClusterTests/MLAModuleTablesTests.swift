@@ -5,6 +5,15 @@ import SimKit
 
 /// MLA models (DeepSeek-V3/R1, Kimi-K2) take each layer's whole attention block from AIConfigurator's measured vLLM MLA
 /// module rows where the GPU's tables have them (H100, H200); GQA models are unaffected.
+/// A shipped kernel table (`profiles/kernels/<name>.json`) parsed without the given top-level keys, each of which it
+/// must have: the MLA suites' way to price a step as a GPU without those measurements would.
+func kernelTables(_ name: String, without keys: [String]) throws -> VLLMKernelTables {
+    let file = Repo.root + "/profiles/kernels/\(name).json"
+    var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+    for k in keys { #expect(doc.removeValue(forKey: k) != nil, "\(name) has no \(k)") }
+    return try VLLMKernelTables(json: JSONNode.parse(data: try JSONSerialization.data(withJSONObject: doc), file: "\(name)-without-\(keys.joined(separator: "-")).json"))
+}
+
 /// The step cost model of an MLA model on one GPU kind at TP `tp` (uniform routing, seed 3), with the model's heads,
 /// KV-cache element size or quantization changed where given; `tables` replaces the GPU's measured tables. Shared by
 /// the MLA suites.
@@ -145,10 +154,7 @@ func mlaDecode(_ n: Int, kvLen: Int) -> BatchShape {
 
     @Test(.fullTests) func gqaModelsAreUnchanged() throws {
         // The same tables without the `mla` key: GQA step costs identical to the last bit, MLA ones not.
-        let file = Repo.root + "/profiles/kernels/h200-sxm-vllm-0.24.0.json"
-        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
-        #expect(doc.removeValue(forKey: "mla") != nil)
-        let without = try VLLMKernelTables(json: JSONNode.parse(data: try JSONSerialization.data(withJSONObject: doc), file: "no-mla.json"))
+        let without = try kernelTables("h200-sxm-vllm-0.24.0", without: ["mla"])
         #expect(without.mla == nil)
         var mixed = decode(8, kvLen: 700)
         mixed.addPrefill(chunk: 512, prefix: 1000, samples: true)

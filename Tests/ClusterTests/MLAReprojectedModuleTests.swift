@@ -19,17 +19,10 @@ import SimKit
         try #require(rows?.first { $0.batch == batch && $0.length == length }).us
     }
 
-    /// The H100's tables without their MLA decode kernel (carried there from the H200, which prices the decode rows'
+    /// On the H100's tables without their MLA decode kernel (carried there from the H200, which prices the decode rows'
     /// remainder with it: CompiledStepPartsTests).
-    func h100WithoutDecodeKernel() throws -> VLLMKernelTables {
-        let file = Repo.root + "/profiles/kernels/h100-sxm-vllm-0.24.0.json"
-        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
-        #expect(doc.removeValue(forKey: "mla_decode_kernel") != nil)
-        return try VLLMKernelTables(json: JSONNode.parse(data: try JSONSerialization.data(withJSONObject: doc), file: "h100-no-kernel.json"))
-    }
-
     @Test func liteDecodeIsTheV3RowAtSixteenHeadsWithItsOwnProjections() throws {
-        let tables = try h100WithoutDecodeKernel()
+        let tables = try kernelTables("h100-sxm-vllm-0.24.0", without: ["mla_decode_kernel"])
         let c = try cost(gpu: "h100-sxm-80gb", tables: tables)
         let sel = try #require(c.mlaModule)
         #expect(sel.reprojected && sel.key == .init(kvCache: "bfloat16", gemm: "bfloat16", heads: 16) && sel.modelHeads == 16)
@@ -102,10 +95,7 @@ import SimKit
         let v3 = try Repo.store.model("deepseek-v3")
         #expect(t.selectReprojected(hidden: v3.hidden, attention: v3.attention, headsPerGPU: 16, gemm: "bfloat16", kvCache: "bfloat16") == nil)
         // Tables without the MLA rows, or a GPU without them (A100): the granular model, and the assumption says so.
-        let file = Repo.root + "/profiles/kernels/h200-sxm-vllm-0.24.0.json"
-        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
-        #expect(doc.removeValue(forKey: "mla") != nil)
-        let without = try VLLMKernelTables(json: JSONNode.parse(data: try JSONSerialization.data(withJSONObject: doc), file: "no-mla.json"))
+        let without = try kernelTables("h200-sxm-vllm-0.24.0", without: ["mla"])
         let g = try cost(tables: without)
         #expect(g.mlaModule == nil && g.mlaModuleUs(decode(4, kvLen: 256)) == nil)
         #expect(try cost(gpu: "a100-sxm4-80gb").mlaModule == nil)
