@@ -546,3 +546,24 @@ json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22, twenty-sixth sessio
            "prompt profiled kernel by kernel at 2,048 and at 8,192 batched tokens, written by make_jobs.py.",
            "jobs": jobs_z2}, open(os.path.join(here, "jobs-z2.json"), "w"), indent=1)
 print("twenty-sixth session (plan):", len(jobs_z2), "jobs;", sum(len(j["runs"]) for j in jobs_z2), "runs")
+# The thirty-second session (2026-12-06): the eleventh session's MLA grid on an H100, where moesim's MLA decode kernel
+# is still an estimate carried from the H200 by bandwidth (profiles/tools/transfer_mla_decode.py). Same windows and
+# prompt steps, except 512 x 4,096 (2.1 M tokens of latent cache; an 80 GB H100 holds about 1.44 M for the Lite),
+# which becomes 256 x 4,096. Measurements of kernels: neither fit nor held out; the H200-carried estimate is checked
+# against them before they replace it.
+MLA_GRID_H100 = [mla_window(n, i) for n, lens in ((1, (128, 2048, 8192, 32768)), (8, (512, 4096, 16384)), (32, (512, 2048, 8192)),
+                                                (128, (256, 2048, 8192)), (512, (128, 1024)), (256, (4096,))) for i in lens]
+jobs_mla100 = [dict(job("dsv2lite-mla-grid", "deepseek-v2-lite", "offline", MLA_GRID_H100 + MLA_PROMPTS), warmup=WARM[:2] + WARM[-1:])]
+json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, thirty-second session: DeepSeek-V2-Lite's MLA kernels over a "
+           "grid of decode sequences x context and three prompt steps (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
+           "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_mla100]}, open(os.path.join(here, "jobs-h100-mla.json"), "w"), indent=1)
+print("thirty-second session:", len(jobs_mla100), "jobs;", sum(len(j["runs"]) for j in jobs_mla100), "runs")
+# Its second call: the grid's 512-sequence curve stopped at 1,052 tokens and 256 sequences had one context, so decode
+# batches of 129-512 sequences past about 1,000 tokens of context (which an 80 GB H100 can hold up to about 2,800 at 512)
+# would leave the grid; 512 x 2,048 and 512 x 2,560, 256 x 1,024 fill it, and 64 x 8,192 (one context) is a check.
+MLA_GRID_H100B = [mla_window(n, i) for n, i in ((512, 2048), (512, 2560), (256, 1024), (64, 8192))]
+jobs_mla100b = [dict(job("dsv2lite-mla-grid2", "deepseek-v2-lite", "offline", MLA_GRID_H100B), warmup=WARM[:1])]
+json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, thirty-second session's second call: DeepSeek-V2-Lite's MLA "
+           "kernels at more decode batches x contexts (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
+           "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_mla100b]}, open(os.path.join(here, "jobs-h100-mla2.json"), "w"), indent=1)
+print("thirty-second session, second call:", len(jobs_mla100b), "jobs;", sum(len(j["runs"]) for j in jobs_mla100b), "runs")

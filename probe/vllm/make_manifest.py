@@ -281,6 +281,13 @@ SESSIONS = {
     "2026-12-06-h100-vllm-af": {"prefix": "af/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "call": {"olmoe-shapes": "af1", "qwen3-shapes": "af1", "llama8b-serve": "af1",
                                          "qwen15-shapes": "af2", "dsv2lite-shapes": "af2", "llama8b-serve2": "af2"}},
+    # The thirty-second session (2026-12-06, two H100 hosts): the first host's calls measured DeepSeek-V2-Lite's MLA
+    # kernels and three models' decode windows kernel by kernel (runs k-*, no manifest entry) and the fused-MoE shapes;
+    # the second host's first call the MLA grid's missing batches (k-*), its second the thirty-first session's
+    # jobs-shapes.json again, as far as its budget went (OLMoE and Qwen3-30B-A3B), a repeat on a fresh host. Every run
+    # held out.
+    "2026-12-06-h100-vllm-ah": {"prefix": "ah/", "fit_runs": set(), "gpu": "h100-sxm-80gb", "skip_prefix": "k-",
+                                "call": {"olmoe-shapes": "ah1", "qwen3-shapes": "ah1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
