@@ -103,29 +103,58 @@ import SimKit
         #expect(!(try cost("deepseek-v3", tp: 8)).assumptions.contains { $0.contains("'MLA decode kernel'") })
     }
 
-    /// The H100 has no measurement of the kernel: profiles/tools/transfer_mla_decode.py carried the H200's rows to it
-    /// (each row's latent cache read at the H100's datasheet bandwidth, the rest as measured), and every time it gives
-    /// is labelled an estimate, in the sources and in the run's note.
-    @Test func theH100TakesTheH200KernelCarriedByBandwidthAsAnEstimate() throws {
+    /// The H100's kernel was measured the same way (probe/results/2026-12-06-h100-vllm-ag and -ah): its rows are
+    /// measured, the run's note says so, the grid's one left-out batch (64 sequences) is checked, and where the
+    /// kernel reads the latent cache faster than it waits (many sequences, long contexts) it is slower than the
+    /// H200's by up to their bandwidth ratio.
+    @Test func theH100PricesItsOwnMeasuredKernel() throws {
         let h100 = try cost("deepseek-v2-lite", gpu: "h100-sxm-80gb"), h200 = try cost("deepseek-v2-lite")
         let k = try #require(h100.mlaDecodeKernel), m = try #require(h200.mlaDecodeKernel)
-        #expect(k.estimated && !m.estimated && k.origin.contains("an estimate"))
+        #expect(!k.estimated && k.origin.contains("on the H100"))
+        let g = try #require(try JSONNode.load(file: Repo.root + "/profiles/kernels/h100-sxm-vllm-0.24.0.json").optional("mla_decode_kernel"))
+        // 64 x 8,220 lies 9 tokens past the 32-sequence curve's last context (8,211), where the grid stops: it is
+        // checked at 8,200.
+        let held = try g.require("held_out_rows").array().map { try $0.array().map { try $0.double() } }
+        #expect(held.count == 1 && k.us(sequences: held[0][0], context: held[0][1]) == nil)
+        let p = try #require(k.us(sequences: held[0][0], context: 8200))
+        #expect(p.source == .interpolated && abs(p.us / held[0][2] - 1) < 0.05, "\(held[0]): \(p.us)")
         let bw = { (g: String) in try Repo.store.gpu(g).peakBytesPerSecond }
         let ratio = try bw("h200-sxm-141gb") / bw("h100-sxm-80gb")
-        for (n, ctx) in [(1.0, 140.0), (8, 4109), (128, 8236), (512, 4175)] {
+        for (n, ctx) in [(128.0, 8236.0), (512, 1052)] {
             let a = try #require(m.us(sequences: n, context: ctx)), b = try #require(k.us(sequences: n, context: ctx))
-            #expect(a.source == .measured && b.source == .estimate)
-            let read = min(a.us, n * ctx * 576 * 2 / (try bw("h200-sxm-141gb")) * 1e6)
-            #expect(abs(b.us - (a.us - read + read * ratio)) < 0.01, "\(n) x \(ctx): \(b.us)")
-            #expect(b.us >= a.us && b.us <= a.us * ratio + 1e-9)
+            #expect(a.source == .measured && b.source == .measured)
+            #expect(b.us > a.us * 1.2 && b.us <= a.us * ratio, "\(n) x \(ctx): \(b.us) against \(a.us)")
         }
-        // A lone short sequence waits on latency, not the cache: the same time on both GPUs.
-        #expect(abs(try #require(k.us(sequences: 1, context: 140)).us - 14.69) < 0.02)
+        // 512 sequences reach 2,613 tokens on the H100 (its cache holds about 1.44 M of the Lite's tokens).
+        #expect(relClose(try #require(k.us(sequences: 512, context: 2613)).us, 557.65, 1e-9))
         var pick = Xoshiro256(seed: 1, stream: 1)
         _ = h100.stepCost([mlaDecode(16, kvLen: 512)], pick: &pick)
         let src = Dictionary(uniqueKeysWithValues: h100.sourceSummary().map { ($0.component, $0.sources) })
-        #expect(src["MLA decode kernel"] == [.estimate] && src["MLA attention module"] == nil)
-        #expect(h100.assumptions.contains { $0.contains("'MLA decode kernel'") && $0.contains("carried to H100") })
+        #expect(src["MLA decode kernel"] == [.interpolated] && src["MLA attention module"] == nil)
+        #expect(h100.assumptions.contains { $0.contains("'MLA decode kernel'") && $0.contains("on the H100") })
+    }
+
+    /// Rows carried from another GPU's measurement ("estimated": true with an "origin", as
+    /// profiles/tools/transfer_mla_decode.py writes them) give estimates, and the run's note says where they came from.
+    @Test func aKernelCarriedFromAnotherGPUIsAnEstimate() throws {
+        let carried = try kernelTables("h200-sxm-vllm-0.24.0", label: "carried") { doc in
+            var k = try #require(doc["mla_decode_kernel"] as? [String: Any])
+            k["estimated"] = true
+            k["origin"] = "an estimate carried from another GPU"
+            doc["mla_decode_kernel"] = k
+        }
+        let c = try cost("deepseek-v2-lite", tables: carried), m = try #require(try cost("deepseek-v2-lite").mlaDecodeKernel)
+        let k = try #require(c.mlaDecodeKernel)
+        #expect(k.estimated)
+        for (n, ctx) in [(1.0, 140.0), (16, 300), (512, 4175)] {
+            let a = try #require(k.us(sequences: n, context: ctx)), b = try #require(m.us(sequences: n, context: ctx))
+            #expect(a.source == .estimate && a.us == b.us)
+        }
+        var pick = Xoshiro256(seed: 1, stream: 1)
+        _ = c.stepCost([mlaDecode(16, kvLen: 512)], pick: &pick)
+        let src = Dictionary(uniqueKeysWithValues: c.sourceSummary().map { ($0.component, $0.sources) })
+        #expect(src["MLA decode kernel"] == [.estimate])
+        #expect(c.assumptions.contains { $0.contains("'MLA decode kernel'") && $0.contains("carried from another GPU") })
     }
 
     @Test func theKernelGridAppliesOnlyWhereItWasMeasured() throws {

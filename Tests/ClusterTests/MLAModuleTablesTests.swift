@@ -8,10 +8,17 @@ import SimKit
 /// A shipped kernel table (`profiles/kernels/<name>.json`) parsed without the given top-level keys, each of which it
 /// must have: the MLA suites' way to price a step as a GPU without those measurements would.
 func kernelTables(_ name: String, without keys: [String]) throws -> VLLMKernelTables {
+    try kernelTables(name, label: "without-\(keys.joined(separator: "-"))") { doc in
+        for k in keys { #expect(doc.removeValue(forKey: k) != nil, "\(name) has no \(k)") }
+    }
+}
+
+/// A GPU's kernel table (profiles/kernels/`name`.json) with its top-level JSON object changed by `edit` before parsing.
+func kernelTables(_ name: String, label: String, edit: (inout [String: Any]) throws -> Void) throws -> VLLMKernelTables {
     let file = Repo.root + "/profiles/kernels/\(name).json"
     var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
-    for k in keys { #expect(doc.removeValue(forKey: k) != nil, "\(name) has no \(k)") }
-    return try VLLMKernelTables(json: JSONNode.parse(data: try JSONSerialization.data(withJSONObject: doc), file: "\(name)-without-\(keys.joined(separator: "-")).json"))
+    try edit(&doc)
+    return try VLLMKernelTables(json: JSONNode.parse(data: try JSONSerialization.data(withJSONObject: doc), file: "\(name)-\(label).json"))
 }
 
 /// The step cost model of an MLA model on one GPU kind at TP `tp` (uniform routing, seed 3), with the model's heads,

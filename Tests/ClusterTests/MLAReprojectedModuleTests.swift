@@ -19,8 +19,8 @@ import SimKit
         try #require(rows?.first { $0.batch == batch && $0.length == length }).us
     }
 
-    /// On the H100's tables without their MLA decode kernel (carried there from the H200, which prices the decode rows'
-    /// remainder with it: CompiledStepPartsTests).
+    /// On the H100's tables without their MLA decode kernel (measured there, which prices the decode rows' remainder
+    /// with it: CompiledStepPartsTests).
     @Test func liteDecodeIsTheV3RowAtSixteenHeadsWithItsOwnProjections() throws {
         let tables = try kernelTables("h100-sxm-vllm-0.24.0", without: ["mla_decode_kernel"])
         let c = try cost(gpu: "h100-sxm-80gb", tables: tables)

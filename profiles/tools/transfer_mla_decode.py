@@ -14,6 +14,10 @@ The rule (an assumption, stated in the table and in moesim's output as an estima
 into the latent cache it reads at the source GPU's datasheet bandwidth (decode_sequences x mean_context x
 (kv_lora_rank + qk_rope_head_dim) x 2 bytes, at most the whole row) and the rest (launch, latency, compute: the same
 tensor-core peak on both GPUs here); the read takes the target's datasheet bandwidth instead, the rest stays as measured.
+
+Checked (2026-12-06): the H100's table carried these rows from the thirty-first session until the H100's own grid was
+measured in the thirty-second (probe/results/2026-12-06-h100-vllm-ag); at the 15 points both have the carried rows were
+-2.5% to +5.8% off the measurement (median +0.4%), and the measurement replaced them. Run this on a GPU without one.
 """
 import json
 import sys
