@@ -26,7 +26,8 @@ public enum OutputFiles {
     }
 
     /// Flags that name files a command writes (never read): an existing file there is replaced, not an input.
-    public static let outputFlags: Set<String> = ["--html", "--save-result", "--svg", "--out", "--timeline", "--json", "--result-filename", "--result-dir"]
+    public static let outputFlags: Set<String> = ["--html", "--save-result", "--svg", "--out", "--timeline", "--json", "--result-filename", "--result-dir",
+                                                  "--steps"]
 
     /// Files a command reads by name: every argument value and positional that names an existing file, plus `extra`
     /// (files named inside inputs), and `routing` specs' files. Files read indirectly are in the `FileRegistry`.

@@ -288,5 +288,9 @@ import Studies
         let good = runCLI(["validate", m, "--threads", "1", "--steps", dir + "/x.csv"])
         #expect(good.code == 0 && good.err.contains("holds only the header"), "\(good.err)")
         #expect(try String(contentsOfFile: dir + "/x.csv", encoding: .utf8).split(separator: "\n").count == 1)
+        // Run again into the same file: it is the command's output, replaced with a note, not an input it refuses to
+        // overwrite (it was, until `--steps` joined `OutputFiles.outputFlags`, 2026-12-06).
+        let again = runCLI(["validate", m, "--threads", "1", "--steps", dir + "/x.csv"])
+        #expect(again.code == 0 && again.err.contains("replacing the existing file") && !again.err.contains("Error"), "\(again.err)")
     }
 }
