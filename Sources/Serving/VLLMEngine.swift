@@ -88,7 +88,8 @@ public struct VLLMSimulator {
         mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
                               kvUsage: Double, emitted: Int, deferred: Bool = false) -> Double {
             let (c, hostUs) = stepParts(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
-                                        withDecodes: withDecodes, extraHostUs: pendingHostUs, stallUs: pendingStallUs)
+                                        withDecodes: withDecodes, extraHostUs: pendingHostUs, stallUs: pendingStallUs,
+                                        launchCredit: launchCredit)
             pendingHostUs = 0; pendingStallUs = 0
             lastStart = now
             lastHost = hostUs
@@ -109,10 +110,22 @@ public struct VLLMSimulator {
             return stream(at: now + outputLatencyUs, emitted: emitted)
         }
 
+        /// Under async scheduling, how much of the next step's launches the engine core has already made when it
+        /// starts: vLLM's loop schedules step k + 1 and launches its kernels before it waits for step k's output, so
+        /// while a GPU-bound step k runs, the host that finished its own work (`lastStart + lastHost`) is already
+        /// launching the next step's kernels, which queue behind k's. A step without graphs (or a piecewise one) after
+        /// a decode step replayed from a full graph thus costs its launches less the GPU time the host spent waiting.
+        /// Zero when the engine was idle before the step, or without async scheduling.
+        var launchCredit: Double {
+            guard asyncScheduling, steps > 0, now == lastEnd else { return 0 }
+            return max(0, lastEnd - (lastStart + lastHost))
+        }
+
         /// A step's time: the GPU time `gpuStep` with the engine's host time in `overhead` (as it adds to or hides
-        /// behind the GPU time), and the host time itself (launches plus engine-core work).
+        /// behind the GPU time), and the host time itself from the step's start (launches not made beforehand, see
+        /// `launchCredit`, plus engine-core work).
         func stepParts(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
-                       extraHostUs: Double = 0, stallUs: Double = 0) -> (StepBreakdown, Double) {
+                       extraHostUs: Double = 0, stallUs: Double = 0, launchCredit: Double = 0) -> (StepBreakdown, Double) {
             var c = gpuStep
             // The host launches every layer's kernels when the step runs without CUDA graphs (too many tokens for
             // the captured graphs, --enforce-eager, or DP where it disables them), and each layer's attention
@@ -127,7 +140,9 @@ public struct VLLMSimulator {
             if extraHostUs != 0 { host += extraHostUs }
             if asyncScheduling {
                 // The engine core schedules and prepares the next step while this one runs on the GPU (vLLM's
-                // async scheduling, a batch queue of two): the step takes the longer of the two.
+                // async scheduling, a batch queue of two): the step takes the longer of the two. Launches the host
+                // made while the step before ran on the GPU are done.
+                if launchCredit > 0 { launch = max(0, launch - launchCredit) }
                 let busy = max(c.gpu, launch + host)
                 if busy > c.gpu { c.overhead += busy - c.gpu }
             } else {
@@ -373,19 +388,33 @@ public struct VLLMSimulator {
 
     /// Prices recorded engine steps (one DP rank's batch each, as a step trace records them) with this deployment's
     /// cost model and engine clock: what `moesim validate` compares with a measured step trace.
-    public static func replaySteps(_ batches: [BatchShape], deployment d: Deployment, seed: UInt64) throws -> [ReplayedStep] {
+    /// `previous[i]`, where given, is the step that ran just before step i on a busy engine: its time and host time
+    /// give step i the launches the host made while it ran (`StepClock.launchCredit`); it is priced by a cost model
+    /// and random stream of its own, so that the steps' draws do not depend on it.
+    public static func replaySteps(_ batches: [BatchShape], previous: [BatchShape?]? = nil, deployment d: Deployment, seed: UInt64) throws -> [ReplayedStep] {
         let cost = try d.costModel(seed: seed)
+        let prevCost = previous == nil ? cost : try d.costModel(seed: seed)
         let clock = makeClock(d, maxSeqs: Int(d.param("max_num_seqs")), budget: Int(d.param("max_num_batched_tokens")))
         var pick = Xoshiro256(seed: seed, stream: 0x9A7)
-        return batches.map { b in
+        var prevPick = Xoshiro256(seed: seed, stream: 0x9A8)
+        func parts(_ b: BatchShape, credit: Double, cost: StepCostModel, pick: inout Xoshiro256) -> (gpu: StepBreakdown, step: StepBreakdown, host: Double, mode: StepClock.GraphMode) {
             let uniform = b.prefillSequences == 0
             let mode = clock.graphMode(maxTokens: b.tokens, uniformDecode: uniform)
             var padded = b
             if clock.padding && mode != .none { padded.tokens = clock.paddedTokens(b.tokens) }
             let gpu = cost.stepCost([padded], pick: &pick)
             let (c, host) = clock.stepParts(gpu, maxTokens: b.tokens, maxSequences: b.sequences, uniformDecode: uniform,
-                                            withDecodes: b.decodeSequences > 0)
-            return ReplayedStep(gpuUs: gpu.gpu, hostUs: host, stepUs: c.total, mode: mode == .full ? "FULL" : (mode == .piecewise ? "PIECEWISE" : "NONE"))
+                                            withDecodes: b.decodeSequences > 0, launchCredit: credit)
+            return (gpu, c, host, mode)
+        }
+        return batches.enumerated().map { i, b in
+            var credit = 0.0
+            if clock.asyncScheduling, let p = previous?[i] {
+                let q = parts(p, credit: 0, cost: prevCost, pick: &prevPick)
+                credit = max(0, q.step.total - q.host)
+            }
+            let r = parts(b, credit: credit, cost: cost, pick: &pick)
+            return ReplayedStep(gpuUs: r.gpu.gpu, hostUs: r.host, stepUs: r.step.total, mode: r.mode == .full ? "FULL" : (r.mode == .piecewise ? "PIECEWISE" : "NONE"))
         }
     }
 

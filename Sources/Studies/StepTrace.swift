@@ -32,6 +32,9 @@ public struct StepTrace: Sendable {
         /// What vLLM's CUDA-graph dispatcher chose (FULL, PIECEWISE, NONE) and the GPU span it measured (µs).
         public var recordedMode: String
         public var recordedGPUUs: Double?
+        /// The step just before it, where the engine ran it without waiting for a request in between (the replay
+        /// credits this step with the launches the host made during it: `VLLMSimulator.replaySteps`).
+        public var previous: BatchShape? = nil
     }
 
     public var file: String
@@ -100,7 +103,11 @@ public struct StepTrace: Sendable {
                 // lone prompts: 3.5-8 ms after a 30-90 ms step).
                 if !continued && raw[k].waiting == 0 { period = g } else if let gap = next.gap, gap >= 0 { period = g + gap }
             }
-            steps.append(Step(batch: raw[k].batch, measuredUs: period * 1000, recordedMode: raw[k].mode, recordedGPUUs: raw[k].gpu.map { $0 * 1000 }))
+            // The step before ran on a busy engine just ahead of this one when this one continues a request from it
+            // or was already waiting during it.
+            let busyBefore = k > 0 && (raw[k].dn > 0 || raw[k].continuesPrefill || (raw[k - 1].waiting ?? 0) > 0)
+            steps.append(Step(batch: raw[k].batch, measuredUs: period * 1000, recordedMode: raw[k].mode, recordedGPUUs: raw[k].gpu.map { $0 * 1000 },
+                              previous: busyBefore ? raw[k - 1].batch : nil))
         }
         guard !steps.isEmpty else { throw InputError.data("\(file): no step of a busy engine to compare (\(raw.count) steps recorded)") }
         return StepTrace(file: file, steps: steps, recorded: raw.count, runKind: runKind)
@@ -125,7 +132,7 @@ public struct StepTrace: Sendable {
     }
 
     public func compare(deployment d: Deployment, seed: UInt64) throws -> Comparison {
-        let replayed = try VLLMSimulator.replaySteps(steps.map(\.batch), deployment: d, seed: seed)
+        let replayed = try VLLMSimulator.replaySteps(steps.map(\.batch), previous: steps.map(\.previous), deployment: d, seed: seed)
         var errs: [Double] = [], absErrs: [Double] = [], sq = 0.0, agree = 0
         for (s, p) in zip(steps, replayed) {
             let e = p.stepUs / s.measuredUs - 1
