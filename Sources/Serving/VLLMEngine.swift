@@ -118,8 +118,13 @@ public struct VLLMSimulator {
         /// Zero when the engine was idle before the step, or without async scheduling.
         var launchCredit: Double {
             guard asyncScheduling, steps > 0, now == lastEnd else { return 0 }
-            return max(0, lastEnd - (lastStart + lastHost))
+            return Self.hostWait(start: lastStart, host: lastHost, end: lastEnd)
         }
+
+        /// How long the host waited for the GPU in a step from `start` to `end` whose host time was `host`: the time
+        /// in which it launches the next step's kernels (`launchCredit`; the step replay's credit too).
+        @inline(__always)
+        static func hostWait(start: Double, host: Double, end: Double) -> Double { max(0, end - (start + host)) }
 
         /// A step's time: the GPU time `gpuStep` with the engine's host time in `overhead` (as it adds to or hides
         /// behind the GPU time), and the host time itself from the step's start (launches not made beforehand, see
@@ -411,7 +416,7 @@ public struct VLLMSimulator {
             var credit = 0.0
             if clock.asyncScheduling, let p = previous?[i] {
                 let q = parts(p, credit: 0, cost: prevCost, pick: &prevPick)
-                credit = max(0, q.step.total - q.host)
+                credit = StepClock.hostWait(start: 0, host: q.host, end: q.step.total)
             }
             let r = parts(b, credit: credit, cost: cost, pick: &pick)
             return ReplayedStep(gpuUs: r.gpu.gpu, hostUs: r.host, stepUs: r.step.total, mode: r.mode == .full ? "FULL" : (r.mode == .piecewise ? "PIECEWISE" : "NONE"))

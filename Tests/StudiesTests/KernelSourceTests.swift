@@ -22,8 +22,7 @@ import Serving
     @Test func unmeasuredShapeSaysShapeModel() throws {
         // OLMoE's config with its experts 1,536 wide instead of 1,024: a shape no table holds (OLMoE's own was measured
         // on both GPUs by probe/vllm/moe_bench.py, on the H100 since 2026-12-06).
-        let dir = NSTemporaryDirectory() + "moesim-shape-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: StudiesRepo.root + "/profiles/models/olmoe-1b-7b.json"))) as? [String: Any])
         var config = try #require(doc["config"] as? [String: Any])

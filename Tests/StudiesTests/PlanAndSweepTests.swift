@@ -14,6 +14,13 @@ enum StudiesRepo {
     static let store = ProfileStore(root: root + "/profiles")
 }
 
+/// A fresh directory under the system's temporary one (the caller removes it).
+func makeTempDir() throws -> String {
+    let dir = NSTemporaryDirectory() + "moesim-studies-tests-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
 @Suite struct PlanSearchTests {
     static let workload = ["--random-input-len", "256", "--random-output-len", "32", "--num-prompts", "24", "--max-concurrency", "16"]
 

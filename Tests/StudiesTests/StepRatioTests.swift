@@ -35,14 +35,8 @@ import Serving
         return file
     }
 
-    func tempDir() throws -> String {
-        let dir = NSTemporaryDirectory() + "moesim-ratio-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     @Test func theMeasuredRatioIsTheMediansOfTheKindAndThePredictedOneTheReplaysOfTheSame() throws {
-        let dir = try tempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try Manifest(file: try manifest(in: dir, ratio: ["of": "a/steps", "over": "b/steps", "steps": "graphless_prompts"]))
         let e = try #require(m.entries.first { $0.id == "a-over-b" })
@@ -62,7 +56,7 @@ import Serving
     }
 
     @Test func calibrateFitsAParameterToARatioAlone() throws {
-        let dir = try tempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try Manifest(file: try manifest(in: dir, ratio: ["of": "a/steps", "over": "b/steps", "steps": "graphless_prompts"]))
         let store = StudiesRepo.store
@@ -75,7 +69,7 @@ import Serving
     }
 
     @Test func aRatioNamesTracesEarlierInTheManifestWithEnoughStepsOfItsKind() throws {
-        let dir = try tempDir()
+        let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func error(_ ratio: [String: Any], promptsA: Int = 13) throws -> String {
             do { _ = try Manifest(file: try manifest(in: dir, ratio: ratio, promptsA: promptsA)); return "" } catch { return "\(error)" }
