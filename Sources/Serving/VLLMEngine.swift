@@ -394,8 +394,10 @@ public struct VLLMSimulator {
     /// Prices recorded engine steps (one DP rank's batch each, as a step trace records them) with this deployment's
     /// cost model and engine clock: what `moesim validate` compares with a measured step trace.
     /// `previous[i]`, where given, is the step that ran just before step i on a busy engine: its time and host time
-    /// give step i the launches the host made while it ran (`StepClock.launchCredit`); it is priced by a cost model
-    /// and random stream of its own, so that the steps' draws do not depend on it.
+    /// give step i the launches the host made while it ran (`StepClock.launchCredit`). Where it is step i - 1 of
+    /// `batches`, that step's replay is used (its host time after its own credit, as the engine clock has it);
+    /// otherwise it is priced without a credit by a cost model and random stream of its own, so that the steps' draws
+    /// do not depend on it.
     public static func replaySteps(_ batches: [BatchShape], previous: [BatchShape?]? = nil, deployment d: Deployment, seed: UInt64) throws -> [ReplayedStep] {
         let cost = try d.costModel(seed: seed)
         let prevCost = previous == nil ? cost : try d.costModel(seed: seed)
@@ -412,15 +414,25 @@ public struct VLLMSimulator {
                                             withDecodes: b.decodeSequences > 0, launchCredit: credit)
             return (gpu, c, host, mode)
         }
-        return batches.enumerated().map { i, b in
+        var out: [ReplayedStep] = []
+        out.reserveCapacity(batches.count)
+        for (i, b) in batches.enumerated() {
             var credit = 0.0
             if clock.asyncScheduling, let p = previous?[i] {
-                let q = parts(p, credit: 0, cost: prevCost, pick: &prevPick)
-                credit = StepClock.hostWait(start: 0, host: q.host, end: q.step.total)
+                if i > 0, p == batches[i - 1] {
+                    // The step before is the one just replayed: its host time after its own credit, as the engine
+                    // clock's `lastHost` is.
+                    credit = StepClock.hostWait(start: 0, host: out[i - 1].hostUs, end: out[i - 1].stepUs)
+                } else {
+                    let q = parts(p, credit: 0, cost: prevCost, pick: &prevPick)
+                    credit = StepClock.hostWait(start: 0, host: q.host, end: q.step.total)
+                }
             }
             let r = parts(b, credit: credit, cost: cost, pick: &pick)
-            return ReplayedStep(gpuUs: r.gpu.gpu, hostUs: r.host, stepUs: r.step.total, mode: r.mode == .full ? "FULL" : (r.mode == .piecewise ? "PIECEWISE" : "NONE"))
+            out.append(ReplayedStep(gpuUs: r.gpu.gpu, hostUs: r.host, stepUs: r.step.total,
+                                    mode: r.mode == .full ? "FULL" : (r.mode == .piecewise ? "PIECEWISE" : "NONE")))
         }
+        return out
     }
 
     /// vLLM 0.24's first-use compiles of its Triton fused MoE for bf16 experts. The kernel is compiled for each

@@ -75,4 +75,23 @@ import Cluster
         let none = try VLLMSimulator.replaySteps([mixed], previous: [nil], deployment: d, seed: 1)
         #expect(none[0].stepUs == alone[0].stepUs)
     }
+
+    /// Where the step before is the one just replayed, its replay gives the credit: a graphless step after a
+    /// graphless one that left the host waiting is credited with that wait, the host time after its own credit.
+    @Test func theReplayTakesTheCreditFromTheStepItJustReplayed() throws {
+        let d = try deployment("qwen3-30b-a3b", gpu: "h200-sxm-141gb")
+        var decode = BatchShape()
+        for _ in 0..<48 { decode.addDecode(context: 600) }
+        var mixed = decode
+        mixed.addPrefill(chunk: 600, prefix: 0, samples: true)
+        let run = try VLLMSimulator.replaySteps([decode, mixed, mixed], previous: [nil, decode, mixed], deployment: d, seed: 1)
+        #expect(run.map(\.mode) == ["FULL", "NONE", "NONE"])
+        // The first step's replay (not a second pricing of it) gives the second step its credit.
+        let credit = max(0, run[0].stepUs - run[0].hostUs)
+        let alone = try VLLMSimulator.replaySteps([decode, mixed], deployment: d, seed: 1)
+        #expect(credit > 0 && abs((alone[1].hostUs - run[1].hostUs) - credit) < 1e-6, "\(alone[1].hostUs - run[1].hostUs) against \(credit)")
+        // The third step is credited with what the host waited in the second (nothing where it was host-bound).
+        let wait2 = max(0, run[1].stepUs - run[1].hostUs)
+        #expect(abs((alone[1].hostUs - run[2].hostUs) - wait2) < 1e-6)
+    }
 }
