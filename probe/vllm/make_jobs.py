@@ -567,3 +567,33 @@ json.dump({"description": "vLLM 0.24.0 on one H100, issue 22 campaign, thirty-se
            "kernels at more decode batches x contexts (runs k-*, profiled: neither fit nor held out), written by make_jobs.py.",
            "jobs": [dict(j, startup_est_s=j["startup_est_s"] + 30) for j in jobs_mla100b]}, open(os.path.join(here, "jobs-h100-mla2.json"), "w"), indent=1)
 print("thirty-second session, second call:", len(jobs_mla100b), "jobs;", sum(len(j["runs"]) for j in jobs_mla100b), "runs")
+# The thirty-third session (2026-12-06): a model vLLM and moesim have not met. DeepSeek-V3's architecture (sigmoid
+# routing with a correction bias in 8 groups of which 4 are kept, noaux_tc, a query down-projection of rank 1,536, one
+# shared expert, three dense layers first) at widths one GPU holds: hidden 2,048, 24 layers, 64 experts of 1,024 top-8,
+# 16 MLA heads (experiments/vllm-h200/models/deepseek-v3-small.json; synthetic, random weights as every run here).
+# vLLM builds it from DeepSeek-V2-Lite's folder with these keys changed (config_override); moesim reads the merged file.
+# Offline at the held-out grid with two profiled windows (k-*, for its kernels), then served. Every run held out.
+V3_SMALL = json.load(open(os.path.join(here, "..", "..", "experiments", "vllm-h200", "models", "deepseek-v3-small.json")))
+V3_OVER = {k: v for k, v in V3_SMALL.items()
+           if k not in ("dtype", "torch_dtype") and json.load(open(os.path.join(here, "..", "..", "profiles", "models", "deepseek-v2-lite.json")))["config"].get(k) != v}
+V3_PROF = [PROF_DECODE[1], PROF_PREFILL[0]]
+jobs_v3 = [dict(job("dsv3small-offline", "deepseek-v2-lite", "offline", OFFLINE_HELD + V3_PROF, note="DeepSeek-V3's architecture at one GPU's widths"),
+                config_override=V3_OVER),
+           dict(job("dsv3small-serve", "deepseek-v2-lite", "serve", SERVE, note="DeepSeek-V3's architecture at one GPU's widths", startup=90),
+                config_override=V3_OVER)]
+json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22, thirty-third session: a DeepSeek-V3-architecture model at one GPU's "
+           "widths (synthetic, experiments/vllm-h200/models/deepseek-v3-small.json), offline and served; every run held out, "
+           "written by make_jobs.py before the call.", "jobs": jobs_v3}, open(os.path.join(here, "jobs-v3small.json"), "w"), indent=1)
+print("thirty-third session:", len(jobs_v3), "jobs;", sum(len(j["runs"]) for j in jobs_v3), "runs")
+# Its second call: the same command in fresh engines on one host, to separate vLLM's own run-to-run spread (the first
+# step's draw and the compiles it leads to) from the hosts' (experiments/vllm-h200/repeat_spread.py). OLMoE's held-out
+# offline grid in three engines one after another, then Qwen3-30B-A3B served at 25% and 50% load in two. Held out.
+REP_SERVE = [r for r in SERVE if r["id"] in ("s-inf-n512", "s-p25", "s-p50")]
+jobs_rep = [job("olmoe-offline-rep%d" % k, "olmoe-1b-7b", "offline", OFFLINE_HELD, note="vLLM defaults; a fresh engine, repeat %d" % k)
+            for k in (1, 2, 3)] + \
+           [job("qwen3-serve-rep%d" % k, "qwen3-30b-a3b", "serve", REP_SERVE, note="vLLM defaults; a fresh engine, repeat %d" % k, startup=80)
+            for k in (1, 2)]
+json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22, thirty-third session's second call: one command in fresh engines on "
+           "one host (OLMoE offline three times, Qwen3-30B-A3B served twice); every run held out, written by make_jobs.py.",
+           "jobs": jobs_rep}, open(os.path.join(here, "jobs-repeat.json"), "w"), indent=1)
+print("thirty-third session, second call:", len(jobs_rep), "jobs;", sum(len(j["runs"]) for j in jobs_rep), "runs")
