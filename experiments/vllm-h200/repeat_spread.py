@@ -2,7 +2,9 @@
 """How far vLLM's own repeats of one command fall apart: the floor under any prediction of one figure per command.
 
 The manifest holds many commands run more than once: the same job and case (same model, engine arguments, request
-count and lengths, and for serving the same arrival trace) in several sessions on the same kind of GPU. This groups
+count and lengths; for serving the same concurrency, or Poisson arrivals at the same fraction of the capacity the
+job's engine measured first) in several sessions on the same kind of GPU, and a job run in fresh engines one after
+another (ids ending -rep1, -rep2, ...). This groups
 them and asks how well the best single figure per command could have done: for each group, the constant c that
 minimizes the mean |c / measured - 1| over its runs (a weighted median of the measured values), and that mean. A
 simulator that gives one figure per command cannot do better on these runs, whatever its model. That figure is
@@ -18,6 +20,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import statistics
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -32,7 +35,9 @@ def command(entry):
         return None
     gpu = a[a.index("--gpu") + 1] if "--gpu" in a else "?"
     parts = entry["id"].split("/")
-    return (gpu, "/".join(parts[-2:])) if len(parts) >= 2 else None
+    if len(parts) < 2:
+        return None
+    return gpu, re.sub(r"-rep[0-9]+$", "", parts[-2]) + "/" + parts[-1]
 
 
 def best_constant(xs):

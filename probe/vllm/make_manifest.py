@@ -28,7 +28,9 @@ import stalls  # noqa: E402
 from hostcorr_report import rounds_of  # noqa: E402
 
 MODELS = {"olmoe": "olmoe-1b-7b", "mixtral": "mixtral-8x7b", "qwen3": "qwen3-30b-a3b", "qwen15": "qwen1.5-moe-a2.7b",
-          "dsv2lite": "deepseek-v2-lite", "llama8b": "llama-3.1-8b", "gptoss20b": "gpt-oss-20b", "gptoss120b": "gpt-oss-120b"}
+          "dsv2lite": "deepseek-v2-lite", "llama8b": "llama-3.1-8b", "gptoss20b": "gpt-oss-20b", "gptoss120b": "gpt-oss-120b",
+          # DeepSeek-V3's architecture at one GPU's widths, built by vLLM from DeepSeek-V2-Lite's folder (config_override)
+          "dsv3small": "deepseek-v2-lite"}
 
 # The fit split. Host costs are the engine's, not the model's, so the fit takes a few runs from jobs measured at
 # different times of the session (the host's speed drifted: the same OLMoE decode step's host time fell from 1.33 ms
@@ -295,7 +297,10 @@ SESSIONS = {
 # Models whose routing under vLLM's dummy weights was recorded (experiments/vllm-h200/<model>-dummy-routing.json).
 RECORDED_ROUTING = {"mixtral-8x7b", "olmoe-1b-7b", "qwen1.5-moe-a2.7b", "qwen3-30b-a3b"}
 # Jobs that ran a model with its config changed (vllm_bench.py's config_override): the same change, for moesim.
-MODEL_FILES = {"olmoe-l4-graphless": "models/olmoe-1b-7b-4-layers.json", "olmoe-l32-graphless": "models/olmoe-1b-7b-32-layers.json"}
+MODEL_FILES = {"olmoe-l4-graphless": "models/olmoe-1b-7b-4-layers.json", "olmoe-l32-graphless": "models/olmoe-1b-7b-32-layers.json",
+               "dsv3small-offline": "models/deepseek-v3-small.json", "dsv3small-serve": "models/deepseek-v3-small.json"}
+# Changed-config jobs whose routing under the dummy weights differs from their base model's (the histogram file's note).
+MODEL_ROUTING = {"dsv3small-offline": "deepseek-v3-small", "dsv3small-serve": "deepseek-v3-small"}
 
 
 def load_of(d):
@@ -322,6 +327,9 @@ def deployment(job, model, engine, gpu="h200-sxm-141gb"):
     profile): the model (or the job's changed copy), the GPU, the knobs, and the routing vLLM's dummy weights give that
     model."""
     dep = ["--model", MODEL_FILES.get(job, model), "--gpu", gpu] + knob_flags(engine)
+    if job in MODEL_ROUTING:
+        # DeepSeek-V3's sigmoid routing with a correction bias: the bias picks the same eight experts for every token.
+        return dep + ["--routing", "histogram:%s-dummy-routing.json" % MODEL_ROUTING[job]]
     if model == "deepseek-v2-lite":
         # vLLM's dummy weights route every DeepSeek-V2 token to experts 0-5 (see the histogram file's note).
         dep += ["--routing", "histogram:deepseek-v2-lite-dummy-routing.json"]
