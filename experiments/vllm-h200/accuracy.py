@@ -78,7 +78,7 @@ print(table(held, "held out, all"))
 print()
 print("| held out (no stall) by model | offline wall time | serving median TTFT | serving mean TPOT | step time (median of traces) | graphless step probes |")
 print("|---|---|---|---|---|---|")
-for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b", "gptoss20b"):
+for model in ("olmoe", "mixtral", "qwen3", "qwen15", "dsv2lite", "llama8b", "gptoss20b", "dsv3small"):
     rs = [r for r in clean if r["id"].split("/", 1)[-1].startswith(model + "-") or r["id"].startswith(model + "-")]
     cells = []
     for metric in ("elapsed_time", "median_ttft_ms", "mean_tpot_ms"):
@@ -116,7 +116,8 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("ab/", "twenty-seventh session's second host, OLMoE and Qwen1.5-MoE with and without enforce_eager on one H100 vCPU (all held out, tags ab1-ab2)"),
             ("ac/", "twenty-eighth session, offline runs with every Triton JIT compile logged on a fresh H100 (fit: the runs whose stalls measured moe_first_use_us; the rest held out, tags ac1-ac2)"),
             ("ac2/", "twenty-eighth session's second H100, gpt-oss-20b the same way (fit: the runs whose stalls measured mxfp4_routing_first_use_us; the rest held out, tag ac3)"),
-            ("ae/", "thirtieth session, request pairs to an idle engine and fresh OLMoE and Qwen3-30B-A3B serving runs on a fresh H100 (all held out, tag ae1)"))
+            ("ae/", "thirtieth session, request pairs to an idle engine and fresh OLMoE and Qwen3-30B-A3B serving runs on a fresh H100 (all held out, tag ae1)"),
+            ("ai/", "thirty-third session, a DeepSeek-V3-architecture model moesim had not met, and one command in fresh engines on one H100 (all held out, tags ai1-ai2)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))

@@ -290,6 +290,14 @@ SESSIONS = {
     # held out.
     "2026-12-06-h100-vllm-ah": {"prefix": "ah/", "fit_runs": set(), "gpu": "h100-sxm-80gb", "skip_prefix": "k-",
                                 "call": {"olmoe-shapes": "ah1", "qwen3-shapes": "ah1"}},
+    # The thirty-third session (2026-12-06, one H100): a DeepSeek-V3-architecture model at one GPU's widths
+    # (jobs-v3small.json: offline with two profiled windows k-*, then served), then one command in fresh engines
+    # (jobs-repeat.json: OLMoE offline three times, Qwen3-30B-A3B served twice), both lists run as jobs-33.json.
+    # Every run held out.
+    "2026-12-06-h100-vllm-ai": {"prefix": "ai/", "fit_runs": set(), "gpu": "h100-sxm-80gb", "skip_prefix": "k-",
+                                "call": {"dsv3small-offline": "ai1", "dsv3small-serve": "ai1", "olmoe-offline-rep1": "ai1",
+                                         "olmoe-offline-rep2": "ai1", "olmoe-offline-rep3": "ai2", "qwen3-serve-rep1": "ai2",
+                                         "qwen3-serve-rep2": "ai2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
