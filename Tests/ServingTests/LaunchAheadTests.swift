@@ -21,6 +21,17 @@ import Cluster
         return s
     }
 
+    /// Qwen3-30B-A3B on an H200: a decode step of 48 sequences at 600 tokens of context (a full graph) and the same
+    /// with a 600-token prompt chunk beside it (no graphs).
+    func qwen3Steps() throws -> (Deployment, BatchShape, BatchShape) {
+        let d = try deployment("qwen3-30b-a3b", gpu: "h200-sxm-141gb")
+        var decode = BatchShape()
+        for _ in 0..<48 { decode.addDecode(context: 600) }
+        var mixed = decode
+        mixed.addPrefill(chunk: 600, prefix: 0, samples: true)
+        return (d, decode, mixed)
+    }
+
     @Test func aGraphlessStepAfterAGPUBoundStepPaysOnlyTheLaunchesNotYetMade() {
         var c = clock(async: true)
         // A decode step replayed from a full graph: 16 ms on the GPU, 1 ms of host work; the host then waits 15 ms.
@@ -58,11 +69,7 @@ import Cluster
     /// The step replay gives a recorded step the same credit from the step recorded before it (`previous`), and a
     /// step without one is priced as before.
     @Test func theReplayCreditsAStepFromTheOneBeforeIt() throws {
-        let d = try deployment("qwen3-30b-a3b", gpu: "h200-sxm-141gb")
-        var decode = BatchShape()
-        for _ in 0..<48 { decode.addDecode(context: 600) }
-        var mixed = decode
-        mixed.addPrefill(chunk: 600, prefix: 0, samples: true)
+        let (d, decode, mixed) = try qwen3Steps()
         let alone = try VLLMSimulator.replaySteps([mixed], deployment: d, seed: 1)
         let after = try VLLMSimulator.replaySteps([mixed], previous: [decode], deployment: d, seed: 1)
         #expect(alone[0].mode == "NONE" && after[0].mode == "NONE")
@@ -79,11 +86,7 @@ import Cluster
     /// Where the step before is the one just replayed, its replay gives the credit: a graphless step after a
     /// graphless one that left the host waiting is credited with that wait, the host time after its own credit.
     @Test func theReplayTakesTheCreditFromTheStepItJustReplayed() throws {
-        let d = try deployment("qwen3-30b-a3b", gpu: "h200-sxm-141gb")
-        var decode = BatchShape()
-        for _ in 0..<48 { decode.addDecode(context: 600) }
-        var mixed = decode
-        mixed.addPrefill(chunk: 600, prefix: 0, samples: true)
+        let (d, decode, mixed) = try qwen3Steps()
         let run = try VLLMSimulator.replaySteps([decode, mixed, mixed], previous: [nil, decode, mixed], deployment: d, seed: 1)
         #expect(run.map(\.mode) == ["FULL", "NONE", "NONE"])
         // The first step's replay (not a second pricing of it) gives the second step its credit.
