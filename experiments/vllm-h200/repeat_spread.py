@@ -29,13 +29,14 @@ METRICS = (("elapsed_time", "offline wall time"), ("median_ttft_ms", "serving me
 
 
 def command(entry):
-    """The group key: the GPU, the job and case (the id without its session prefix), the usage context."""
+    """The group key: the GPU, the job and case (the id without its session prefix and -repN); None for the lone-prompt
+    step probes (jobs *-graphless) and the request pairs to an idle engine (w-pairs-*), which accuracy.py counts apart."""
     a = entry.get("args")
     if a is None:
         return None
     gpu = a[a.index("--gpu") + 1] if "--gpu" in a else "?"
     parts = entry["id"].split("/")
-    if len(parts) < 2:
+    if len(parts) < 2 or parts[-2].endswith("-graphless") or parts[-1].startswith("w-pairs-"):
         return None
     return gpu, re.sub(r"-rep[0-9]+$", "", parts[-2]) + "/" + parts[-1]
 
