@@ -400,7 +400,8 @@ public struct VLLMSimulator {
     /// do not depend on it.
     public static func replaySteps(_ batches: [BatchShape], previous: [BatchShape?]? = nil, deployment d: Deployment, seed: UInt64) throws -> [ReplayedStep] {
         let cost = try d.costModel(seed: seed)
-        let prevCost = previous == nil ? cost : try d.costModel(seed: seed)
+        // Built on first need: most predecessors are the step just replayed.
+        var prevCost: StepCostModel? = nil
         let clock = makeClock(d, maxSeqs: Int(d.param("max_num_seqs")), budget: Int(d.param("max_num_batched_tokens")))
         var pick = Xoshiro256(seed: seed, stream: 0x9A7)
         var prevPick = Xoshiro256(seed: seed, stream: 0x9A8)
@@ -424,7 +425,8 @@ public struct VLLMSimulator {
                     // clock's `lastHost` is.
                     credit = StepClock.hostWait(start: 0, host: out[i - 1].hostUs, end: out[i - 1].stepUs)
                 } else {
-                    let q = parts(p, credit: 0, cost: prevCost, pick: &prevPick)
+                    if prevCost == nil { prevCost = try d.costModel(seed: seed) }
+                    let q = parts(p, credit: 0, cost: prevCost!, pick: &prevPick)
                     credit = StepClock.hostWait(start: 0, host: q.host, end: q.step.total)
                 }
             }

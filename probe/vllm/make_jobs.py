@@ -574,8 +574,8 @@ print("thirty-second session, second call:", len(jobs_mla100b), "jobs;", sum(len
 # vLLM builds it from DeepSeek-V2-Lite's folder with these keys changed (config_override); moesim reads the merged file.
 # Offline at the held-out grid with two profiled windows (k-*, for its kernels), then served. Every run held out.
 V3_SMALL = json.load(open(os.path.join(here, "..", "..", "experiments", "vllm-h200", "models", "deepseek-v3-small.json")))
-V3_OVER = {k: v for k, v in V3_SMALL.items()
-           if k not in ("dtype", "torch_dtype") and json.load(open(os.path.join(here, "..", "..", "profiles", "models", "deepseek-v2-lite.json")))["config"].get(k) != v}
+V2_LITE = json.load(open(os.path.join(here, "..", "..", "profiles", "models", "deepseek-v2-lite.json")))["config"]
+V3_OVER = {k: v for k, v in V3_SMALL.items() if k not in ("dtype", "torch_dtype") and V2_LITE.get(k) != v}
 V3_PROF = [PROF_DECODE[1], PROF_PREFILL[0]]
 jobs_v3 = [dict(job("dsv3small-offline", "deepseek-v2-lite", "offline", OFFLINE_HELD + V3_PROF, note="DeepSeek-V3's architecture at one GPU's widths"),
                 config_override=V3_OVER),
