@@ -93,14 +93,36 @@ public final class StepCostModel {
     /// Whether the profiles ship the configurations' compile times (else every ratio is 1).
     public var fusedMoECompileTimesKnown: Bool { bf16FusedMoETiles?.compile != nil }
 
-    /// gpt-oss's MXFP4 experts (vLLM 0.24's Triton backend, OpenAI's triton_kernels): the routing kernels a step of
-    /// `tokens` tokens runs, as a number equal for steps that share them. `topk_forward` sizes its bitmatrix to the
-    /// token count rounded up to 32, and `_topk_forward` and `_sum_bitmatrix_rows` are compiled for that stride (vLLM's
-    /// jit_monitor logged them at 1,536, 2,048, 8,192, 15,776 and 15,936 tokens on 2026-12-06,
-    /// probe/results/2026-12-06-h100-vllm-ac2). Nil for other experts, and with expert or data parallelism.
-    public func mxfp4RoutingClass(tokens: Int) -> Int? {
-        guard expertTables?.quantization == "w4a16_mxfp4", model.moe != nil, tokens > 0, moeTakesWholeBatch else { return nil }
-        return (tokens + 31) / 32
+    /// gpt-oss's MXFP4 experts (vLLM 0.24's Triton backend, OpenAI's triton_kernels): the Triton kernels a step of
+    /// `tokens` tokens runs that are compiled per shape, each as a number equal for steps that share it, nil for other
+    /// experts and with expert or data parallelism. Triton compiles a kernel for its constexpr arguments and for how it
+    /// specializes each integer argument: 1, a multiple of 16, or neither.
+    /// - `Mxfp4Kernel.routing`: `topk_forward` sizes its bitmatrix to the token count rounded up to 32, a constexpr of
+    ///   `_topk_forward` and `_sum_bitmatrix_rows`, which also take the token count (vLLM's jit_monitor logged them at
+    ///   1,536, 2,048, 8,192, 15,776 and 15,936 tokens on 2026-12-06, probe/results/2026-12-06-h100-vllm-ac2).
+    /// - `.gatherMatmul` and `.scatterMatmul`: `matmul_ogs`'s two expert GEMMs. On Hopper (split-k held at 1 by vLLM,
+    ///   no TMA for MXFP4 weights) the only tile that moves is block_m = max(16, min(next_pow2(rows / experts), 128))
+    ///   for rows = tokens x top-k (`opt_flags.make_default_opt_flags_nvidia`); the integers that move are the first
+    ///   GEMM's token count, the second's row count, and both grids' m, `RoutingData.n_blocks(rows, block_m)`. The
+    ///   logged compile of the two (2026-12-06, 15,905 tokens: an odd count, its grid a multiple of 16) fits this.
+    public func mxfp4Kernels(tokens t: Int) -> [Int]? {
+        guard expertTables?.quantization == "w4a16_mxfp4", let moe = model.moe, t > 0, moeTakesWholeBatch else { return nil }
+        @inline(__always) func spec(_ x: Int) -> Int { x == 1 ? 1 : (x % 16 == 0 ? 2 : 0) }
+        let rows = t * moe.topK, experts = max(moe.experts, 1)
+        let perExpert = max(1, rows / experts)
+        var bm = 16
+        while bm < 128 && bm < perExpert { bm *= 2 }
+        let gridM = rows <= experts ? rows : (rows - experts + 1 + bm - 1) / bm + experts - 1
+        let tile = bm.trailingZeroBitCount   // 4...7
+        return [Mxfp4Kernel.routing.rawValue | ((t + 31) / 32) << 4 | spec(t) << 2,
+                Mxfp4Kernel.gatherMatmul.rawValue | tile << 8 | spec(t) << 4 | spec(gridM) << 2,
+                Mxfp4Kernel.scatterMatmul.rawValue | tile << 8 | spec(rows) << 4 | spec(gridM) << 2]
+    }
+
+    /// Which of gpt-oss's per-shape Triton kernels an `mxfp4Kernels` number names (its low two bits).
+    public enum Mxfp4Kernel: Int {
+        case routing = 0, gatherMatmul = 1, scatterMatmul = 2
+        public init(kernel: Int) { self = Mxfp4Kernel(rawValue: kernel & 3) ?? .routing }
     }
 
     /// Whether one GPU's MoE layer takes the step's whole batch: no expert or data parallelism, no sequence-parallel

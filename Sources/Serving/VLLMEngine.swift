@@ -445,33 +445,35 @@ public struct VLLMSimulator {
     /// run. The first step without CUDA graphs to need another waits while Triton compiles the layer's two kernels,
     /// `moe_first_use_us` at the run's host speed (vLLM's jit_monitor logs each compile; on an H100 on 2026-12-06 every
     /// stall of its step traces matched one, `probe/results/2026-12-06-h100-vllm-ac`). gpt-oss's MXFP4 experts run
-    /// OpenAI's triton_kernels instead, whose routing kernels compile for each token count rounded up to 32
-    /// (`mxfp4_routing_first_use_us`; its matmul kernels' rarer compiles are not modelled). Steps with CUDA graphs
-    /// replay what start-up captured and never compile.
+    /// OpenAI's triton_kernels instead (`StepCostModel.mxfp4Kernels`): its routing kernels compile for each token count
+    /// rounded up to 32 (`mxfp4_routing_first_use_us`), its two expert GEMMs for each row tile and specialization
+    /// (`mxfp4_matmul_first_use_us` each). Steps with CUDA graphs replay what start-up captured and never compile.
     struct FirstUse {
         var compiled: Set<Int>
         let us: Double
-        /// gpt-oss's MXFP4 experts: the routing kernels of OpenAI's triton_kernels (`StepCostModel.mxfp4RoutingClass`,
-        /// `mxfp4_routing_first_use_us`) instead of the bf16 fused MoE.
+        /// gpt-oss's MXFP4 experts: OpenAI's triton_kernels (`StepCostModel.mxfp4Kernels`) instead of the bf16 fused
+        /// MoE, and the compile of one of its expert GEMMs (`mxfp4_matmul_first_use_us`; `us` is its routing's).
         let mxfp4: Bool
+        let matmulUs: Double
         /// Whether the profiles ship each configuration's compile time (`FusedMoEBlockM.CompileTimes`).
         let perConfiguration: Bool
-        var stalls = 0, stallUs = 0.0, tokens: [Int] = []
+        var stalls = 0, stallUs = 0.0, tokens: [Int] = [], matmulCompiles = 0
 
-        static func kernel(_ cost: StepCostModel, tokens: Int, mxfp4: Bool) -> Int? {
-            mxfp4 ? cost.mxfp4RoutingClass(tokens: tokens) : cost.fusedMoEKernelClass(tokens: tokens)
+        static func kernels(_ cost: StepCostModel, tokens: Int, mxfp4: Bool) -> [Int] {
+            mxfp4 ? cost.mxfp4Kernels(tokens: tokens) ?? [] : cost.fusedMoEKernelClass(tokens: tokens).map { [$0] } ?? []
         }
 
         /// The first-use model for this deployment, or nil where it does not apply (no cost in the profile, every
         /// size warm, or experts that run neither kernel on one GPU's whole batch).
         init?(_ d: Deployment, cost: StepCostModel, clock: StepClock, maxSeqs: Int, budget: Int) {
             guard !d.allWarm, d.plan.pipelineParallel == 1 else { return nil }
-            mxfp4 = cost.mxfp4RoutingClass(tokens: 1) != nil
+            mxfp4 = cost.mxfp4Kernels(tokens: 1) != nil
             perConfiguration = !mxfp4 && cost.fusedMoECompileTimesKnown
             guard mxfp4 || cost.fusedMoEKernelClass(tokens: 1) != nil else { return nil }
             let us = d.hostParam(mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us")
             guard us > 0 else { return nil }
             self.us = us
+            matmulUs = mxfp4 ? d.hostParam("mxfp4_matmul_first_use_us") : 0
             var warm = [budget]
             // The capture sizes, as the clock pads to them.
             var size = 1
@@ -484,15 +486,24 @@ public struct VLLMSimulator {
             }
             warm += d.warmTokenCounts
             let mx = mxfp4
-            compiled = Set(warm.filter { $0 > 0 }.compactMap { Self.kernel(cost, tokens: $0, mxfp4: mx) })
+            compiled = Set(warm.filter { $0 > 0 }.flatMap { Self.kernels(cost, tokens: $0, mxfp4: mx) })
         }
 
-        /// The wait of a step of `tokens` tokens without CUDA graphs: the compile where its kernel is new, else 0.
+        /// The wait of a step of `tokens` tokens without CUDA graphs: the compile of its kernels that are new, else 0.
         mutating func stall(tokens: Int, cost: StepCostModel) -> Double {
-            guard let k = Self.kernel(cost, tokens: tokens, mxfp4: mxfp4), compiled.insert(k).inserted else { return 0 }
-            // The bf16 kernel's compile takes longer for larger tiles (measured per configuration, relative to the
-            // one moe_first_use_us was measured on).
-            let wait = mxfp4 ? us : us * cost.fusedMoECompileRatio(tokens: tokens)
+            var wait = 0.0
+            for k in Self.kernels(cost, tokens: tokens, mxfp4: mxfp4) where compiled.insert(k).inserted {
+                if !mxfp4 {
+                    // The bf16 kernel's compile takes longer for larger tiles (measured per configuration, relative to
+                    // the one moe_first_use_us was measured on).
+                    wait += us * cost.fusedMoECompileRatio(tokens: tokens)
+                } else if StepCostModel.Mxfp4Kernel(kernel: k) == .routing {
+                    wait += us
+                } else {
+                    wait += matmulUs; matmulCompiles += 1
+                }
+            }
+            guard wait > 0 else { return 0 }
             stalls += 1; stallUs += wait
             if self.tokens.count < 12 { self.tokens.append(tokens) }
             return wait
@@ -1326,10 +1337,11 @@ public struct VLLMSimulator {
             if let c = d.model.kvCacheCaveat { result.notes.append("KV cache: \(c)") }
             if let f = firstUse, f.stalls > 0 {
                 let sizes = f.tokens.map(String.init).joined(separator: ", ") + (f.stalls > f.tokens.count ? ", ..." : "")
-                let what = f.mxfp4 ? "a size of the MXFP4 experts' routing kernels (token count rounded up to 32)" : "a fused-MoE kernel configuration"
-                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@ %.0f us at this host%@); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
-                                           f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, f.mxfp4 ? "mxfp4_routing_first_use_us" : "moe_first_use_us", f.us,
-                                           !f.perConfiguration ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)"))
+                let what = f.mxfp4 ? "a shape of the MXFP4 experts' Triton kernels (routing: token count rounded up to 32; the expert GEMMs: row tile and Triton's specialization of the token count and grid)" : "a fused-MoE kernel configuration"
+                let cost = f.mxfp4 ? String(format: "mxfp4_routing_first_use_us %.0f us at this host for the routing kernels, mxfp4_matmul_first_use_us %.0f us for each of %d GEMM compile%@", f.us, f.matmulUs, f.matmulCompiles, f.matmulCompiles == 1 ? "" : "s")
+                    : String(format: "moe_first_use_us %.0f us at this host%@", f.us, !f.perConfiguration ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)")
+                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
+                                           f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, cost))
             }
             if firstUse != nil, d.usageContext == .offline, n > 1, reqs.allSatisfy({ $0.arrival.ns == 0 }) {
                 // An assumption, said as one: which steps meet a new kernel turns on the first step's size.

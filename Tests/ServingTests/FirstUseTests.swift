@@ -80,25 +80,64 @@ import Cluster
     }
 
     /// gpt-oss's MXFP4 experts run OpenAI's triton_kernels, whose routing kernels are compiled for the token count
-    /// rounded up to 32 (vLLM's jit_monitor on 2026-12-06, probe/results/2026-12-06-h100-vllm-ac2).
+    /// rounded up to 32 (vLLM's jit_monitor on 2026-12-06, probe/results/2026-12-06-h100-vllm-ac2) and for Triton's
+    /// specialization of the count itself (a multiple of 16 or not).
     @Test func mxfp4RoutingKernelsCompileForEachSizeOf32Tokens() throws {
         var d = try deployment("gpt-oss-20b", gpu: "h200-sxm-141gb")
         d.usageContext = .offline
         let c = try d.costModel(seed: 0)
         #expect(c.fusedMoEKernelClass(tokens: 2048) == nil)
-        let k = { (t: Int) throws -> Int in try #require(c.mxfp4RoutingClass(tokens: t)) }
-        #expect(try k(2017) == k(2048) && k(2049) != k(2048))
+        let k = { (t: Int) throws -> Int in try #require(c.mxfp4Kernels(tokens: t))[0] }
+        #expect(try k(2017) == k(2031) && k(2032) == k(2048) && k(2031) != k(2032) && k(2049) != k(2017))
         // A lone 2,048-token prompt runs without CUDA graphs (gpt-oss captures up to 1,024) at a size start-up never
-        // ran (its memory profile ran 16,384 tokens and its warm-up forward 1,024): one compile.
+        // ran (its memory profile ran 16,384 tokens and its warm-up forward 1,024): one compile of the routing kernels,
+        // its GEMMs' shapes being the memory profile's.
         let run = { (tokens: Int, warm: [Int]) throws -> RunResult in
             var e = d
             e.warmTokenCounts = warm
             return try VLLMSimulator(deployment: e, workload: try randomWorkload(input: tokens, output: 1, prompts: 1), seed: 0).run()
         }
-        let cold = try run(2048, []), warm = try run(2048, [2030])
-        #expect(cold.notes.contains { $0.hasPrefix("first use: 1 step") && $0.contains("mxfp4_routing_first_use_us") }, "\(cold.notes)")
+        let cold = try run(2048, []), warm = try run(2048, [2032])
+        #expect(cold.notes.contains { $0.hasPrefix("first use: 1 step") && $0.contains("mxfp4_routing_first_use_us") && $0.contains("each of 0 GEMM compiles") }, "\(cold.notes)")
         #expect(!warm.notes.contains { $0.hasPrefix("first use") })
         #expect(abs(cold.durationS - warm.durationS - d.hostParam("mxfp4_routing_first_use_us") / 1e6) < 1e-6)
+    }
+
+    /// triton_kernels' two expert GEMMs compile for their row tile and for Triton's specialization of the token count
+    /// (the first), the row count (the second) and the grid's m (both). The 2026-12-04 H200 serving job of gpt-oss-20b
+    /// (probe/results/2026-12-04-h200-vllm-f/gptoss20b-serve) stalled 4.3 s at 1,274 tokens and again at 4,111, with
+    /// routing-only stalls of about 1 s at 4,701 tokens and a dozen other odd counts between them: 1,274 and 4,701
+    /// tokens give grids of 71 and 178 blocks, 4,111 one of 160, a multiple of 16.
+    @Test func mxfp4GEMMsCompileForEachRowTileAndSpecialization() throws {
+        let c = try deployment("gpt-oss-20b", gpu: "h200-sxm-141gb").costModel(seed: 0)
+        let gemms = { (t: Int) throws -> [Int] in Array(try #require(c.mxfp4Kernels(tokens: t)).dropFirst()) }
+        #expect(try gemms(1274) == gemms(4701) && gemms(1274) != gemms(4111) && gemms(4111) == gemms(4111 + 16 * 32))
+        // A multiple of 16 tokens is the memory profile's specialization (8,192 tokens serving); 520 tokens is the
+        // first count with the 128-row tile (65 rows an expert), whose multiples of 16 the CUDA-graph capture ran.
+        #expect(try gemms(1280) == gemms(8192) && gemms(519) != gemms(520))
+        #expect(try StepCostModel.Mxfp4Kernel(kernel: gemms(1274)[0]) == .gatherMatmul && StepCostModel.Mxfp4Kernel(kernel: gemms(1274)[1]) == .scatterMatmul)
+        // gpt-oss-120b's 128 experts: 2,036 tokens are 63 rows an expert, a 64-row tile, which neither the capture
+        // (up to 1,024 tokens: 32 rows) nor the memory profile (128) ran.
+        let big = try deployment("gpt-oss-120b", gpu: "h200-sxm-141gb").costModel(seed: 0)
+        let tile = { (t: Int) throws -> Int in try #require(big.mxfp4Kernels(tokens: t))[1] >> 8 }
+        #expect(try tile(2036) == 6 && tile(2080) == 7 && tile(1024) == 5)
+        // A fresh serving engine's lone prompts: 1,274 tokens waits for the routing kernels and both GEMMs; after it,
+        // 4,701 tokens for the routing kernels alone and 4,111 for all three again.
+        var d = try deployment("gpt-oss-20b", gpu: "h200-sxm-141gb")
+        d.usageContext = .serve
+        let wait = { (tokens: Int, warm: [Int]) throws -> Double in
+            var e = d
+            e.warmTokenCounts = warm
+            let w = try randomWorkload(input: tokens, output: 1, prompts: 1)
+            let cold = try VLLMSimulator(deployment: e, workload: w, seed: 0).run()
+            e.warmTokenCounts = warm + [tokens]
+            return cold.durationS - (try VLLMSimulator(deployment: e, workload: w, seed: 0).run()).durationS
+        }
+        let routing = d.hostParam("mxfp4_routing_first_use_us") / 1e6, gemm = d.hostParam("mxfp4_matmul_first_use_us") / 1e6
+        #expect(gemm > 1)
+        #expect(abs(try wait(1274, []) - routing - 2 * gemm) < 1e-6)
+        #expect(abs(try wait(4701, [1274]) - routing) < 1e-6)
+        #expect(abs(try wait(4111, [1274, 4701]) - routing - 2 * gemm) < 1e-6)
     }
 
     /// Triton's compile of the kernel takes longer for larger tiles: measured per configuration on an H100 on

@@ -13,9 +13,11 @@ probe/vllm/vllm_bench.py a warm-up of 8 prompts of 64 tokens.
   python3 probe/vllm/first_use.py probe/results/2026-12-04-h200-vllm-c [...more session folders]
 
 Prints each job's predicted first uses (run, tokens, the step's time) and the stalls it did not predict, then the
-counts: stalls predicted (a first use at a stalled step), first uses without a stall, stalls without a first use. Jobs
-of other models (gpt-oss's MXFP4 experts, the dense control), of TP, DP or quantized experts are left out, and so are
-runs profiled kernel by kernel (k-*), whose profiler stalls steps of its own.
+counts: stalls predicted (a first use at a stalled step), first uses without a stall, stalls without a first use.
+gpt-oss's MXFP4 experts run OpenAI's triton_kernels instead: its routing kernels and two expert GEMMs compile per
+shape (mxfp4_kernels, StepCostModel.mxfp4Kernels' rule), and each first use says which compiled. Jobs of other
+models (the dense control), of TP, DP or other quantized experts are left out, and so are runs profiled kernel by
+kernel (k-*), whose profiler stalls steps of its own.
 """
 import glob
 import json
@@ -66,17 +68,42 @@ def kernel(t, experts, width, topk, gpu):
     return (config, naive, spec(rows), spec(em1), spec(em2))
 
 
+# gpt-oss's MXFP4 experts (vLLM 0.24's Triton backend, OpenAI's triton_kernels): experts and top-k.
+MXFP4_MODELS = {"gpt-oss-20b": (32, 4), "gpt-oss-120b": (128, 4)}
+
+
+def mxfp4_kernels(t, experts, topk):
+    """The Triton kernels of gpt-oss's MXFP4 experts a step of t tokens runs that compile per shape, as
+    StepCostModel.mxfp4Kernels has them: the routing kernels (_topk_forward, _sum_bitmatrix_rows) for the count rounded
+    up to 32 and Triton's specialization of the count; matmul_ogs's two GEMMs for their row tile (opt_flags on Hopper:
+    max(16, min(next_pow2(rows // experts), 128)) for rows = t x top-k) and the specialization of the first's token
+    count, the second's row count and both grids' m (RoutingData.n_blocks)."""
+    spec = lambda x: "1" if x == 1 else "D" if x % 16 == 0 else "-"
+    rows = t * topk
+    bm = 16
+    while bm < 128 and bm < max(1, rows // experts):
+        bm *= 2
+    grid = rows if rows <= experts else -(-(rows - experts + 1) // bm) + experts - 1
+    return {("routing", -(-t // 32) * 32, spec(t)), ("gemm1", bm, spec(t), spec(grid)), ("gemm2", bm, spec(rows), spec(grid))}
+
+
 def check(jd):
     runs = sorted(glob.glob(os.path.join(jd, "*.steps.json")))
     if not runs or not os.path.exists(os.path.join(jd, "runs.json")):
         return None
     prov = json.load(open(runs[0].replace(".steps.json", ".json")))["provenance"]
     es = prov["engine_settings"]
-    if prov["model"] not in MODELS or es.get("quantization") or es.get("tensor_parallel_size", 1) > 1 \
+    mxfp4 = prov["model"] in MXFP4_MODELS
+    if (prov["model"] not in MODELS or es.get("quantization")) and not mxfp4 or es.get("tensor_parallel_size", 1) > 1 \
             or es.get("data_parallel_size", 1) > 1:
         return None
-    experts, width, topk, _ = MODELS[prov["model"]]
     gpu = prov["gpu"][0]
+    if mxfp4:
+        experts, topk = MXFP4_MODELS[prov["model"]]
+        kernels = lambda t: mxfp4_kernels(t, experts, topk)
+    else:
+        experts, width, topk, _ = MODELS[prov["model"]]
+        kernels = lambda t: {kernel(t, experts, width, topk, gpu)}
     budget, seqs = es["max_num_batched_tokens"], es["max_num_seqs"]
     sizes = [budget] + list(es.get("cudagraph_capture_sizes") or []) + [512] + list(range(1, 9))
     if es.get("use_v2_model_runner"):
@@ -84,7 +111,7 @@ def check(jd):
         sizes += [2 * reqs, reqs]
     else:
         sizes.append(min(seqs, budget))
-    warm = {kernel(t, experts, width, topk, gpu) for t in sizes}
+    warm = set().union(*(kernels(t) for t in sizes))
     names = [os.path.basename(r)[:-len(".steps.json")] for r in runs]
     names.sort(key=lambda n: json.load(open(os.path.join(jd, n + ".json"))).get("t_start_monotonic") or 0)
     predicted = []
@@ -94,10 +121,11 @@ def check(jd):
         for r in d["steps"]:
             if r[col["cg"]] != "NONE" or not r[col["tok"]]:
                 continue
-            k = kernel(r[col["tok"]], experts, width, topk, gpu)
-            if k not in warm:
-                warm.add(k)
-                predicted.append((n, r[col["tok"]], round(r[col["interval"]] or r[col["exec"]] or 0)))
+            new = kernels(r[col["tok"]]) - warm
+            if new:
+                warm |= new
+                what = "+".join(sorted(k[0] for k in new)) if mxfp4 else "fused MoE"
+                predicted.append((n, r[col["tok"]], round(r[col["interval"]] or r[col["exec"]] or 0), what))
     found = {(n, tok) for n, v in stalls.stalls(jd).items() for (_, tok, _) in v}
     return predicted, found
 
@@ -112,11 +140,11 @@ def main(folders):
             predicted, found = res
             predicted = [p for p in predicted if not p[0].startswith("k-")]
             found = {f for f in found if not f[0].startswith("k-")}
-            pset = {(n, t) for n, t, _ in predicted}
+            pset = {(n, t) for n, t, _, _ in predicted}
             h = len(pset & found)
             hit += h; miss += len(pset - found); unexplained += len(found - pset)
             if predicted or found:
-                print("%s: first uses %s; stalls not predicted %s" % (os.path.relpath(jd), [("%s %d tokens %d ms" % p) for p in predicted],
+                print("%s: first uses %s; stalls not predicted %s" % (os.path.relpath(jd), [("%s %d tokens %d ms (%s)" % p) for p in predicted],
                                                                     sorted(found - pset)))
     print("stalls at a predicted first use: %d; first uses without a stall: %d; stalls without a first use: %d" % (hit, miss, unexplained))
 

@@ -265,10 +265,11 @@ SESSIONS = {
                                 "call": {"qwen3-jit": "ac1", "olmoe-jit": "ac1", "olmoe-jit-again": "ac1", "olmoe-eager-jit": "ac1",
                                          "dsv2lite-jit": "ac2"}},
     # Its second host (a fresh H100, one call): gpt-oss-20b offline with every Triton JIT compile logged. The runs whose
-    # stalls matched logged compiles of the MXFP4 routing kernels alone measured mxfp4_routing_first_use_us and are fit.
+    # stalls matched logged compiles of the MXFP4 routing kernels alone measured mxfp4_routing_first_use_us and are fit;
+    # since 2026-12-07 so is the run whose stall also compiled the two expert GEMMs (mxfp4_matmul_first_use_us).
     "2026-12-06-h100-vllm-ac2": {"prefix": "ac2/", "gpu": "h100-sxm-80gb", "stall_fit": True,
                                  "fit": {("gptoss20b-jit", "o-n1-i2048-o16"), ("gptoss20b-jit", "o-n16-i512-o256"),
-                                         ("gptoss20b-jit", "o-n256-i512-o256")},
+                                         ("gptoss20b-jit", "o-n256-i512-o256"), ("gptoss20b-jit", "o-n64-i512-o256")},
                                  "call": {"gptoss20b-jit": "ac3"}},
     # The thirtieth session (2026-12-06, a fresh H100, one call after the bundle's): pairs of requests sent to an idle
     # engine delta ms apart (vllm_bench.py's 'pairs' runs) and fresh serving runs, OLMoE and Qwen3-30B-A3B
