@@ -597,3 +597,17 @@ json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22, thirty-third sessio
            "one host (OLMoE offline three times, Qwen3-30B-A3B served twice); every run held out, written by make_jobs.py.",
            "jobs": jobs_rep}, open(os.path.join(here, "jobs-repeat.json"), "w"), indent=1)
 print("thirty-third session, second call:", len(jobs_rep), "jobs;", sum(len(j["runs"]) for j in jobs_rep), "runs")
+# The thirty-fourth session (2026-12-07): gpt-oss's expert GEMMs compile per row tile and Triton specialization
+# (StepCostModel.mxfp4Kernels, read from triton_kernels' opt_flags and the twenty-eighth session's logged compile). A
+# check held out of it: gpt-oss-20b served in a fresh engine with every Triton JIT compile logged (the fourth session's
+# serving grid, whose 4.3 s stalls the rule was read against, on another host), then its offline grid in another;
+# last, where the GPU is an H200, the twenty-second session's Mixtral mixed steps profiled (jobs-h200-w.json's job).
+jobs_34 = [job("gptoss20b-serve-jit", "gpt-oss-20b", "serve", SERVE, {"jit_monitor_verbose": True},
+               "vLLM defaults; every Triton JIT compile logged; a fresh engine"),
+           job("gptoss20b-offline-jit", "gpt-oss-20b", "offline", OFFLINE_HELD, {"jit_monitor_verbose": True},
+               "vLLM defaults; every Triton JIT compile logged; a fresh engine")] + jobs_w
+json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22, thirty-fourth session: gpt-oss-20b served and offline in fresh engines "
+           "with every Triton JIT compile logged (a held-out check of the MXFP4 kernels' first-use rule), then, on an H200 only, "
+           "Mixtral's mixed steps profiled (jobs-h200-w.json); written by make_jobs.py before the call.",
+           "jobs": jobs_34}, open(os.path.join(here, "jobs-34.json"), "w"), indent=1)
+print("thirty-fourth session:", len(jobs_34), "jobs;", sum(len(j["runs"]) for j in jobs_34), "runs")
