@@ -160,7 +160,8 @@ public struct VLLMSimulator {
             return (c, launch + host + stallUs)
         }
 
-        enum GraphMode { case full, piecewise, none }
+        /// vLLM's names for them (its CUDA-graph dispatcher's runtime modes, as the step traces write them).
+        enum GraphMode: String { case full = "FULL", piecewise = "PIECEWISE", none = "NONE" }
 
         /// How vLLM runs a step (its CUDA-graph dispatcher): a decode-only batch of at most `graphMax` tokens
         /// replays a full graph, a mixed one a piecewise graph, anything larger runs without graphs.
@@ -432,7 +433,7 @@ public struct VLLMSimulator {
             }
             let r = parts(b, credit: credit, cost: cost, pick: &pick)
             out.append(ReplayedStep(gpuUs: r.gpu.gpu, hostUs: r.host, stepUs: r.step.total,
-                                    mode: r.mode == .full ? "FULL" : (r.mode == .piecewise ? "PIECEWISE" : "NONE")))
+                                    mode: r.mode.rawValue))
         }
         return out
     }
@@ -492,15 +493,15 @@ public struct VLLMSimulator {
         /// The wait of a step of `tokens` tokens without CUDA graphs: the compile of its kernels that are new, else 0.
         mutating func stall(tokens: Int, cost: StepCostModel) -> Double {
             var wait = 0.0
-            for k in Self.kernels(cost, tokens: tokens, mxfp4: mxfp4) where compiled.insert(k).inserted {
-                if !mxfp4 {
-                    // The bf16 kernel's compile takes longer for larger tiles (measured per configuration, relative to
-                    // the one moe_first_use_us was measured on).
-                    wait += us * cost.fusedMoECompileRatio(tokens: tokens)
-                } else if StepCostModel.Mxfp4Kernel(kernel: k) == .routing {
-                    wait += us
-                } else {
-                    wait += matmulUs; matmulCompiles += 1
+            if !mxfp4 {
+                // The bf16 kernel's compile takes longer for larger tiles (measured per configuration, relative to the
+                // one moe_first_use_us was measured on).
+                if let k = cost.fusedMoEKernelClass(tokens: tokens), compiled.insert(k).inserted {
+                    wait = us * cost.fusedMoECompileRatio(tokens: tokens)
+                }
+            } else {
+                for k in cost.mxfp4Kernels(tokens: tokens) ?? [] where compiled.insert(k).inserted {
+                    if StepCostModel.Mxfp4Kernel(kernel: k) == .routing { wait += us } else { wait += matmulUs; matmulCompiles += 1 }
                 }
             }
             guard wait > 0 else { return 0 }
