@@ -299,6 +299,11 @@ SESSIONS = {
                                 "call": {"dsv3small-offline": "ai1", "dsv3small-serve": "ai1", "olmoe-offline-rep1": "ai1",
                                          "olmoe-offline-rep2": "ai1", "olmoe-offline-rep3": "ai2", "qwen3-serve-rep1": "ai2",
                                          "qwen3-serve-rep2": "ai2"}},
+    # The thirty-fourth session (2026-12-07, one H100, one call after the bundle's): gpt-oss-20b served and offline in
+    # fresh engines with every Triton JIT compile logged (jobs-34.json), a check of the MXFP4 kernels' first-use rule
+    # held out of it. Every run held out.
+    "2026-12-07-h100-vllm-aj": {"prefix": "aj/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {"gptoss20b-serve-jit": "aj1", "gptoss20b-offline-jit": "aj1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
