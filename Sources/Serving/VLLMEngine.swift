@@ -1339,7 +1339,9 @@ public struct VLLMSimulator {
             if let f = firstUse, f.stalls > 0 {
                 let sizes = f.tokens.map(String.init).joined(separator: ", ") + (f.stalls > f.tokens.count ? ", ..." : "")
                 let what = f.mxfp4 ? "a shape of the MXFP4 experts' Triton kernels (routing: token count rounded up to 32; the expert GEMMs: row tile and Triton's specialization of the token count and grid)" : "a fused-MoE kernel configuration"
-                let cost = f.mxfp4 ? String(format: "mxfp4_routing_first_use_us %.0f us at this host for the routing kernels, mxfp4_matmul_first_use_us %.0f us for each of %d GEMM compile%@", f.us, f.matmulUs, f.matmulCompiles, f.matmulCompiles == 1 ? "" : "s")
+                let gemms = f.matmulCompiles == 0 ? "no GEMM compiled"
+                    : String(format: "mxfp4_matmul_first_use_us %.0f us for each of %d GEMM compile%@", f.matmulUs, f.matmulCompiles, f.matmulCompiles == 1 ? "" : "s")
+                let cost = f.mxfp4 ? String(format: "mxfp4_routing_first_use_us %.0f us at this host for the routing kernels, %@", f.us, gemms)
                     : String(format: "moe_first_use_us %.0f us at this host%@", f.us, !f.perConfiguration ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)")
                 result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
                                            f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, cost))
