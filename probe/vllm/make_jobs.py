@@ -599,7 +599,7 @@ json.dump({"description": "vLLM 0.24.0 on one GPU, issue 22, thirty-third sessio
 print("thirty-third session, second call:", len(jobs_rep), "jobs;", sum(len(j["runs"]) for j in jobs_rep), "runs")
 # The thirty-fourth session (2026-12-07): gpt-oss's expert GEMMs compile per row tile and Triton specialization
 # (StepCostModel.mxfp4Kernels, read from triton_kernels' opt_flags and the twenty-eighth session's logged compile). A
-# check held out of it: gpt-oss-20b served in a fresh engine with every Triton JIT compile logged (the fourth session's
+# check held out of it: gpt-oss-20b served in a fresh engine with every Triton JIT compile logged (the sixth session's
 # serving grid, whose 4.3 s stalls the rule was read against, on another host), then its offline grid in another;
 # last, where the GPU is an H200, the twenty-second session's Mixtral mixed steps profiled (jobs-h200-w.json's job).
 jobs_34 = [job("gptoss20b-serve-jit", "gpt-oss-20b", "serve", SERVE, {"jit_monitor_verbose": True},
