@@ -104,8 +104,8 @@ import Cluster
     }
 
     /// triton_kernels' two expert GEMMs compile for their row tile and for Triton's specialization of the token count
-    /// (the first), the row count (the second) and the grid's m (both). The sixth session's H200 serving job of gpt-oss-20b (2026-12-04)
-    /// (probe/results/2026-12-04-h200-vllm-f/gptoss20b-serve) stalled 4.3 s at 1,274 tokens and again at 4,111, with
+    /// (the first), the row count (the second) and the grid's m (both). The sixth session's H200 serving job of
+    /// gpt-oss-20b (probe/results/2026-12-04-h200-vllm-f/gptoss20b-serve) stalled 4.3 s at 1,274 tokens and at 4,111, with
     /// routing-only stalls of about 1 s at 4,701 tokens and a dozen other odd counts between them: 1,274 and 4,701
     /// tokens give grids of 71 and 178 blocks, 4,111 one of 160, a multiple of 16.
     @Test func mxfp4GEMMsCompileForEachRowTileAndSpecialization() throws {
