@@ -6,6 +6,12 @@ import Foundation
 /// evenly, as the kernel tables measured them. Read from vLLM 0.24.0's tuned configurations
 /// (`profiles/kernels/vllm-0.24.0-fused-moe-block-m.json`, written by `profiles/tools/import_vllm_moe_block_m.py`).
 public struct FusedMoEBlockM: Sendable {
+    /// How Triton specializes an integer argument of a kernel it compiles: 1 (a constant), a multiple of 16, or neither
+    /// (2, 1 and 0 here); a call whose integers specialize otherwise compiles the kernel again. vLLM's fused MoE and
+    /// OpenAI's triton_kernels (`StepCostModel.mxfp4Kernels`) both meet it.
+    @inline(__always)
+    static func tritonSpecialization(_ x: Int) -> Int { x == 1 ? 1 : (x % 16 == 0 ? 2 : 0) }
+
     /// moesim GPU name -> vLLM device name.
     let devices: [String: String]
     /// Device name -> "E=<experts>,N=<width>" -> (token counts, tiles), sorted by token count.
@@ -59,7 +65,7 @@ public struct FusedMoEBlockM: Sendable {
                 let c = Self.defaultConfig(tokens: t, experts: experts)
                 config = 1 << 30 | c.m << 20 | c.n << 11 | c.k << 3 | (c.group == 16 ? 4 : 0) | (c.warps == 8 ? 2 : 0) | (c.stages == 4 ? 1 : 0)
             }
-            func spec(_ x: Int) -> Int { x == 1 ? 1 : (x % 16 == 0 ? 2 : 0) }
+            let spec = FusedMoEBlockM.tritonSpecialization
             let naive = rows * 4 <= experts
             var em1 = rows * bm, em2 = rows * bm
             if !naive {

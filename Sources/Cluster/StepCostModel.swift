@@ -107,7 +107,7 @@ public final class StepCostModel {
     ///   logged compile of the two (2026-12-06, 15,905 tokens: an odd count, its grid a multiple of 16) fits this.
     public func mxfp4Kernels(tokens t: Int) -> [Int]? {
         guard expertTables?.quantization == "w4a16_mxfp4", let moe = model.moe, t > 0, moeTakesWholeBatch else { return nil }
-        @inline(__always) func spec(_ x: Int) -> Int { x == 1 ? 1 : (x % 16 == 0 ? 2 : 0) }
+        let spec = FusedMoEBlockM.tritonSpecialization
         let rows = t * moe.topK, experts = max(moe.experts, 1)
         let perExpert = max(1, rows / experts)
         var bm = 16

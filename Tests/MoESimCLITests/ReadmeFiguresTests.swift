@@ -20,17 +20,8 @@ struct ReadmeFiguresTests {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let args = ["validate", Repo.root + "/" + manifest, "--json", out]
         if let bin = ProcessInfo.processInfo.environment["MOESIM_VALIDATE_BIN"], !bin.isEmpty {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: bin)
-            p.arguments = args
-            p.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
-            p.standardOutput = FileHandle.nullDevice
-            let err = Pipe()
-            p.standardError = err
-            try p.run()
-            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0, "\(bin) \(args.joined(separator: " ")): \(message)")
+            let (status, _, err) = try Browser.run(bin, args)
+            #expect(status == 0, "\(bin) \(args.joined(separator: " ")): \(err)")
         } else {
             let r = runCLI(args)
             #expect(r.code == 0, "\(r.err)")

@@ -136,9 +136,7 @@ import Cluster
         let routing = d.hostParam("mxfp4_routing_first_use_us") / 1e6, gemm = d.hostParam("mxfp4_matmul_first_use_us") / 1e6
         #expect(gemm > 1)
         #expect(abs(try wait(1274, []) - routing - 2 * gemm) < 1e-6)
-        var fresh = d
-        fresh.usageContext = .serve
-        let note = try VLLMSimulator(deployment: fresh, workload: try randomWorkload(input: 1274, output: 1, prompts: 1), seed: 0).run().notes.first { $0.hasPrefix("first use") }
+        let note = try VLLMSimulator(deployment: d, workload: try randomWorkload(input: 1274, output: 1, prompts: 1), seed: 0).run().notes.first { $0.hasPrefix("first use") }
         #expect(note?.contains("for each of 2 GEMM compiles") == true, "\(note ?? "no first-use note")")
         #expect(abs(try wait(4701, [1274]) - routing) < 1e-6)
         #expect(abs(try wait(4111, [1274, 4701]) - routing - 2 * gemm) < 1e-6)
