@@ -1343,7 +1343,7 @@ public struct VLLMSimulator {
                     : String(format: "mxfp4_matmul_first_use_us %.0f us for each of %d GEMM compile%@", f.matmulUs, f.matmulCompiles, f.matmulCompiles == 1 ? "" : "s")
                 let cost = f.mxfp4 ? String(format: "mxfp4_routing_first_use_us %.0f us at this host for the routing kernels, %@", f.us, gemms)
                     : String(format: "moe_first_use_us %.0f us at this host%@", f.us, !f.perConfiguration ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)")
-                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@); a fresh engine pays this once per configuration; give --warm-token-counts all for an engine warmed up at every size",
+                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@); a fresh engine pays this once per configuration (an engine that loaded vLLM's compiled model, and an eager one, skips what such engines on the host compiled before: Triton's cache on disk); give --warm-token-counts all for an engine warmed up at every size",
                                            f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, cost))
             }
             if firstUse != nil, d.usageContext == .offline, n > 1, reqs.allSatisfy({ $0.arrival.ns == 0 }) {

@@ -87,7 +87,24 @@ def mxfp4_kernels(t, experts, topk):
     return {("routing", -(-t // 32) * 32, spec(t)), ("gemm1", bm, spec(t), spec(grid)), ("gemm2", bm, spec(rows), spec(grid))}
 
 
-def check(jd):
+def engine_start(jd):
+    """'fresh' (the engine compiled the model: vLLM's torch.compile saved its AOT artifact), 'loaded' (it loaded one
+    an earlier engine on the host saved) or 'eager' (--enforce-eager), from the job's log."""
+    log = os.path.join(jd, "log.txt")
+    text = open(log).read() if os.path.exists(log) else ""
+    return "loaded" if "Directly load AOT compilation" in text else "eager" if "enforce_eager=True" in text else "fresh"
+
+
+def started(jd):
+    """When the job's engine started (its runs' provenance date), for the host's order of jobs."""
+    runs = [r for r in sorted(glob.glob(os.path.join(jd, "*.steps.json"))) if os.path.exists(r.replace(".steps.json", ".json"))]
+    return json.load(open(runs[0].replace(".steps.json", ".json")))["provenance"]["date"] if runs else ""
+
+
+def check(jd, shared=None):
+    """The job's predicted first uses and measured stalls. `shared`: the kernels earlier engines on the host that did
+    not compile the model themselves (loaded or eager) compiled, which Triton's cache on disk holds for this engine if
+    it too is loaded or eager; the kernels this engine compiled are added to it likewise."""
     runs = sorted(glob.glob(os.path.join(jd, "*.steps.json")))
     if not runs or not os.path.exists(os.path.join(jd, "runs.json")):
         return None
@@ -100,10 +117,11 @@ def check(jd):
     gpu = prov["gpu"][0]
     if mxfp4:
         experts, topk = MXFP4_MODELS[prov["model"]]
-        kernels = lambda t: mxfp4_kernels(t, experts, topk)
+        kernels = lambda t: {(("mxfp4", experts, topk), k) for k in mxfp4_kernels(t, experts, topk)}
     else:
         experts, width, topk, _ = MODELS[prov["model"]]
-        kernels = lambda t: {kernel(t, experts, width, topk, gpu)}
+        # Triton's cache key: the kernel's configuration and specialization, and top_k (a constexpr), not the model
+        kernels = lambda t: {(("fused_moe", topk), kernel(t, experts, width, topk, gpu))}
     budget, seqs = es["max_num_batched_tokens"], es["max_num_seqs"]
     sizes = [budget] + list(es.get("cudagraph_capture_sizes") or []) + [512] + list(range(1, 9))
     if es.get("use_v2_model_runner"):
@@ -112,6 +130,10 @@ def check(jd):
     else:
         sizes.append(min(seqs, budget))
     warm = set().union(*(kernels(t) for t in sizes))
+    sharing = shared is not None and engine_start(jd) != "fresh"
+    if sharing:
+        shared_before = set(shared)
+        warm |= shared_before
     names = [os.path.basename(r)[:-len(".steps.json")] for r in runs]
     names.sort(key=lambda n: json.load(open(os.path.join(jd, n + ".json"))).get("t_start_monotonic") or 0)
     predicted = []
@@ -124,17 +146,20 @@ def check(jd):
             new = kernels(r[col["tok"]]) - warm
             if new:
                 warm |= new
-                what = "+".join(sorted(k[0] for k in new)) if mxfp4 else "fused MoE"
+                what = "+".join(sorted(k[1][0] for k in new)) if mxfp4 else "fused MoE"
                 predicted.append((n, r[col["tok"]], round(r[col["interval"]] or r[col["exec"]] or 0), what))
+    if sharing:
+        shared |= warm
     found = {(n, tok) for n, v in stalls.stalls(jd).items() for (_, tok, _) in v}
     return predicted, found
 
 
-def main(folders):
+def main(folders, per_job=False):
     hit = miss = unexplained = 0
     for folder in folders:
-        for jd in sorted(glob.glob(os.path.join(folder, "*/"))):
-            res = check(jd.rstrip("/"))
+        shared = set()  # one host: Triton's cache on its disk
+        for jd in sorted(glob.glob(os.path.join(folder, "*/")), key=lambda d: (started(d.rstrip("/")), d)):
+            res = check(jd.rstrip("/"), None if per_job else shared)
             if not res:
                 continue
             predicted, found = res
@@ -150,4 +175,5 @@ def main(folders):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    args = sys.argv[1:]
+    main([a for a in args if a != "--per-job"], per_job="--per-job" in args)

@@ -24,6 +24,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import first_use  # noqa: E402
 import stalls  # noqa: E402
 from hostcorr_report import rounds_of  # noqa: E402
 
@@ -483,12 +484,32 @@ def graphless_tokens(jd, rid):
     return frozenset(x[col["tok"]] for x in sd["steps"] if x[col["cg"]] == "NONE" and x[col["tok"]])
 
 
+def engine_start(jd):
+    """How the job's engine came by its compiled model, from its log: 'fresh' (vLLM's torch.compile ran and saved its
+    AOT artifact; also where the log says neither), 'loaded' (an earlier engine's AOT artifact on this host loaded: "Directly load AOT compilation") or
+    'eager' (--enforce-eager, nothing compiled)."""
+    log = os.path.join(jd, "log.txt")
+    text = open(log).read() if os.path.exists(log) else ""
+    if "Directly load AOT compilation" in text:
+        return "loaded"
+    if "enforce_eager=True" in text:
+        return "eager"
+    return "fresh"
+
+
 def host_history(res):
-    """Per job of a results folder (one host): when it started, its model and the token counts of its steps without
-    CUDA graphs. An --enforce-eager engine finds in Triton's cache on the host (~/.triton/cache) the fused-MoE kernels
-    earlier engines of the same model compiled, and loads them in milliseconds: on 2026-12-06 the eager job's two
-    configurations the compiled jobs before it had met compiled without a stall, its three new ones with one each
-    (probe/results/2026-12-06-h100-vllm-ac). A compiled engine paid every first use again (olmoe-jit-again)."""
+    """Per job of a results folder (one host): when it started, its model, how its engine started (engine_start) and
+    the token counts its engine ran without CUDA graphs (its steps, the harness's warm-up, its memory profile at the
+    token budget and its sampler warm-up), and what decides its fused-MoE kernels besides the model (quantization,
+    GPU, TP and DP sizes). Triton keeps what it compiles in a cache on disk, and an engine that
+    loaded vLLM's compiled model (torch 2.11: vLLM's AOT artifact, saved by the first engine of that configuration on
+    the host) or runs eager finds there the fused-MoE kernels such engines compiled before it, and loads them in
+    milliseconds; the engine that compiled the model itself does not share them (its fused-MoE compiles go elsewhere).
+    Seen in probe/results: olmoe-jit-again (loaded) paid olmoe-jit's (fresh) stalls again and the eager engine after
+    them loaded the configurations jit-again had met (2026-12-06-h100-vllm-ac); of three fresh-host repeats of one
+    OLMoE job, the second (loaded) paid the first's (fresh) stalls again and the third (loaded) none of the second's
+    (2026-12-06-h100-vllm-ai). Over every session's traces (probe/vllm/first_use.py): 15 of the 26 first uses
+    without a stall were kernels an earlier loaded or eager engine on the host had compiled, and no stall was lost."""
     hist = {}
     for job in sorted(os.listdir(res)):
         jd = os.path.join(res, job)
@@ -497,10 +518,28 @@ def host_history(res):
         meta = json.load(open(os.path.join(jd, "runs.json")))
         dates = [json.load(open(os.path.join(jd, r["id"] + ".json")))["provenance"]["date"] for r in meta["runs"]]
         toks = set(HARNESS_WARMUP_TOKENS)
+        es = json.load(open(os.path.join(jd, meta["runs"][0]["id"] + ".json")))["provenance"].get("engine_settings", {}) if meta["runs"] else {}
+        if es.get("max_num_batched_tokens"):
+            toks |= {es["max_num_batched_tokens"], min(es.get("max_num_seqs") or 0, es["max_num_batched_tokens"]) or es["max_num_batched_tokens"]}
         for r in meta["runs"]:
             toks |= graphless_tokens(jd, r["id"])
-        hist[job] = (min(dates) if dates else "", meta["job"].get("model"), toks)
+        prov = json.load(open(os.path.join(jd, meta["runs"][0]["id"] + ".json")))["provenance"] if meta["runs"] else {}
+        hist[job] = (min(dates) if dates else "", meta["job"].get("model"), toks, engine_start(jd),
+                     (es.get("quantization") or "", (prov.get("gpu") or [""])[0], es.get("tensor_parallel_size", 1), es.get("data_parallel_size", 1)))
     return hist
+
+
+def shared_tokens(model, other, toks, gpu):
+    """Of the token counts another engine on the host ran without CUDA graphs (`toks`, model `other`), those whose
+    fused-MoE kernel is the one `model` compiles at that count: Triton's cache is keyed by the kernel's source,
+    configuration (tiles, warps, stages, top_k) and argument specialization, not by the model, so two models of the
+    same top-k and configuration share it (probe/vllm/first_use.py's kernel key)."""
+    if model == other:
+        return set(toks)
+    a, b = first_use.MODELS.get(model), first_use.MODELS.get(other)
+    if not a or not b or a[2] != b[2]:
+        return set()
+    return {t for t in toks if first_use.kernel(t, a[0], a[1], a[2], gpu) == first_use.kernel(t, b[0], b[1], b[2], gpu)}
 
 
 def entries(res, rel):
@@ -547,11 +586,13 @@ def entries(res, rel):
         # traced: their prompts in steps of the token budget, then their decodes), and the token counts of every step
         # without CUDA graphs of the job's earlier runs.
         warm = set(HARNESS_WARMUP_TOKENS)
-        if (j.get("engine") or {}).get("enforce_eager") and job in history:
-            start, model_id, _ = history[job]
-            for other, (t, m, toks) in history.items():
-                if other != job and m == model_id and t < start:
-                    warm |= toks
+        # An engine that did not compile the model itself finds in Triton's cache on disk what the host's earlier such
+        # engines compiled (host_history), of its own model or another whose kernel is the same.
+        if job in history and history[job][3] != "fresh":
+            start, model_id, _, _, engine = history[job]
+            for other, (t, m, toks, how, eng) in history.items():
+                if other != job and t < start and how != "fresh" and eng == engine:
+                    warm |= shared_tokens(model_id, m, toks, engine[1])
         budget = int((j.get("engine") or {}).get("max_num_batched_tokens") or (8192 if j.get("mode") == "serve" else 16384))
         for w in j.get("warmup", []):
             left = int(w["n"]) * int(w["in"])
