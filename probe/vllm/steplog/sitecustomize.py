@@ -379,6 +379,14 @@ if _DIR:
             import hostspeed
             r = hostspeed.state()
             r["pid"] = os.getpid()
+            # Where this process's Triton compiles go (thirty-fifth session: which engines share Triton's cache on
+            # the host): the environment variable and, where this Triton has them, its knobs.
+            r["triton_cache_dir_env"] = os.environ.get("TRITON_CACHE_DIR")
+            try:
+                import triton
+                r["triton_cache_dir"] = str(triton.knobs.cache.dir)
+            except Exception as e:
+                r["triton_cache_dir_error"] = repr(e)[:120]
             return r
 
         def moesim_profile(self, action="start", first=0, count=0):
