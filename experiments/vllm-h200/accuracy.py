@@ -117,7 +117,9 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("ac/", "twenty-eighth session, offline runs with every Triton JIT compile logged on a fresh H100 (fit: the runs whose stalls measured moe_first_use_us; the rest held out, tags ac1-ac2)"),
             ("ac2/", "twenty-eighth session's second H100, gpt-oss-20b the same way (fit: the runs whose stalls measured mxfp4_routing_first_use_us; the rest held out, tag ac3)"),
             ("ae/", "thirtieth session, request pairs to an idle engine and fresh OLMoE and Qwen3-30B-A3B serving runs on a fresh H100 (all held out, tag ae1)"),
-            ("ai/", "thirty-third session, a DeepSeek-V3-architecture model moesim had not met, and one command in fresh engines on one H100 (all held out, tags ai1-ai2)"))
+            ("ai/", "thirty-third session, a DeepSeek-V3-architecture model moesim had not met, and one command in fresh engines on one H100 (all held out, tags ai1-ai2)"),
+            ("aj/", "thirty-fourth session, gpt-oss-20b served and offline in fresh engines with every Triton JIT compile logged on one H100 (all held out, tag aj1)"),
+            ("ak/", "thirty-fifth session, ten engines in a row on one H100: which find Triton's cache of the ones before (all held out, tags ak1-ak3)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))

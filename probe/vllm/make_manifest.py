@@ -305,6 +305,15 @@ SESSIONS = {
     # held out of it. Every run held out.
     "2026-12-07-h100-vllm-aj": {"prefix": "aj/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "call": {"gptoss20b-serve-jit": "aj1", "gptoss20b-offline-jit": "aj1"}},
+    # The thirty-fifth session (2026-12-07, one H100): ten engines in a row on one host (jobs-35b/c/d.json), a check
+    # of the host-cache rule (host_history) made after it was committed: lone prompts of 1,531 tokens and the offline
+    # grid in engines that compiled the model or loaded it. Every run held out.
+    "2026-12-07-h100-vllm-ak": {"prefix": "ak/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {j: ("ak1" if j in ("cache-olmoe-a", "cache-olmoe-b", "cache-qwen3-a", "cache-qwen3-b", "cache-olmoe-c") else
+                                             "ak2" if "grid" in j else "ak3")
+                                         for j in ("cache-olmoe-a", "cache-olmoe-b", "cache-qwen3-a", "cache-qwen3-b", "cache-olmoe-c",
+                                                   "cache-olmoe-grid1", "cache-olmoe-grid2", "cache-qwen3-grid",
+                                                   "cache-olmoe-mnbt8192-a", "cache-olmoe-mnbt8192-b")}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -457,7 +466,9 @@ def session_of(res):
 
 def job_deployment(job, j, sess):
     """A job folder's model and moesim deployment flags (its runs.json `job` object `j`, on the session's GPU)."""
-    model = MODELS[job.split("-")[0]]
+    # The job's name starts with the model's short name; a job named otherwise (the thirty-fifth session's cache-*)
+    # names the model in its definition.
+    model = MODELS.get(job.split("-")[0]) or j["model"]
     return model, deployment(job, model, j.get("engine", {}), sess.get("gpu", "h200-sxm-141gb"))
 
 
@@ -504,7 +515,9 @@ def host_history(res):
     GPU, TP and DP sizes). Triton keeps what it compiles in a cache on disk, and an engine that
     loaded vLLM's compiled model (torch 2.11: vLLM's AOT artifact, saved by the first engine of that configuration on
     the host) or runs eager finds there the fused-MoE kernels such engines compiled before it, and loads them in
-    milliseconds; the engine that compiled the model itself does not share them (its fused-MoE compiles go elsewhere).
+    milliseconds; the engine that compiled the model itself does not share them: its Triton cache is the Inductor
+    cache of that compile's own AOT directory, empty when it starts, where the others keep ~/.triton/cache (the engine
+    cores' TRITON_CACHE_DIR, probe/results/2026-12-07-h100-vllm-ak, where ten engines in a row bore the rule out).
     Seen in probe/results: olmoe-jit-again (loaded) paid olmoe-jit's (fresh) stalls again and the eager engine after
     them loaded the configurations jit-again had met (2026-12-06-h100-vllm-ac); of three fresh-host repeats of one
     OLMoE job, the second (loaded) paid the first's (fresh) stalls again and the third (loaded) none of the second's
