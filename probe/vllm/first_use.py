@@ -10,7 +10,7 @@ token budget, every CUDA-graph capture size and a warm-up (the first model runne
 budget) tokens; the second: 2 tokens for each of min(max_num_seqs, budget / 2) requests, then a decode of them), and
 probe/vllm/vllm_bench.py a warm-up of 8 prompts of 64 tokens.
 
-  python3 probe/vllm/first_use.py probe/results/2026-12-04-h200-vllm-c [...more session folders]
+  python3 probe/vllm/first_use.py [--per-job] probe/results/2026-12-04-h200-vllm-c [...more session folders]
 
 Prints each job's predicted first uses (run, tokens, the step's time) and the stalls it did not predict, then the
 counts: stalls predicted (a first use at a stalled step), first uses without a stall, stalls without a first use.
@@ -18,6 +18,11 @@ gpt-oss's MXFP4 experts run OpenAI's triton_kernels instead: its routing kernels
 shape (mxfp4_kernels, StepCostModel.mxfp4Kernels' rule), and each first use says which compiled. Jobs of other
 models (the dense control), of TP, DP or other quantized experts are left out, and so are runs profiled kernel by
 kernel (k-*), whose profiler stalls steps of its own.
+
+The jobs of one folder ran on one host, in order: an engine that loaded vLLM's compiled model (its AOT artifact) or
+runs eager also finds the kernels earlier such engines on the host compiled (Triton's cache on disk, keyed by the
+kernel, not the model); an engine that compiled the model itself keeps its Triton cache apart and finds none
+(make_manifest.host_history). `--per-job` checks each engine alone instead.
 """
 import glob
 import json
