@@ -27,14 +27,9 @@ def main():
     points = []
     for folder in sorted(glob.glob(os.path.join(here, "..", "..", "probe", "results", "*vllm*"))):
         prefix = make_manifest.session_of(folder).get("prefix", "")
-        shared = set()
-        for jd in sorted(glob.glob(os.path.join(folder, "*/")), key=lambda d: (first_use.started(d.rstrip("/")), d)):
-            jd = jd.rstrip("/")
-            res = first_use.check(jd, shared)
-            if not res:
-                continue
+        for jd, predicted, _ in first_use.host_checks(folder):
             found = stalls.stalls(jd)
-            for run, tokens, _, what in res[0]:
+            for run, tokens, _, what in predicted:
                 if what != "fused MoE" or run.startswith("k-"):
                     continue
                 rid = prefix + os.path.basename(jd) + "/" + run

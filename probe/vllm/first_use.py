@@ -93,8 +93,9 @@ def mxfp4_kernels(t, experts, topk):
 
 
 def engine_start(jd):
-    """'fresh' (the engine compiled the model: vLLM's torch.compile saved its AOT artifact), 'loaded' (it loaded one
-    an earlier engine on the host saved) or 'eager' (--enforce-eager), from the job's log."""
+    """'fresh' (the engine compiled the model: vLLM's torch.compile saved its AOT artifact; also where the log says
+    neither), 'loaded' (it loaded one an earlier engine on the host saved: "Directly load AOT compilation") or 'eager'
+    (--enforce-eager, nothing compiled), from the job's log."""
     log = os.path.join(jd, "log.txt")
     text = open(log).read() if os.path.exists(log) else ""
     return "loaded" if "Directly load AOT compilation" in text else "eager" if "enforce_eager=True" in text else "fresh"
@@ -137,8 +138,7 @@ def check(jd, shared=None):
     warm = set().union(*(kernels(t) for t in sizes))
     sharing = shared is not None and engine_start(jd) != "fresh"
     if sharing:
-        shared_before = set(shared)
-        warm |= shared_before
+        warm |= shared
     names = [os.path.basename(r)[:-len(".steps.json")] for r in runs]
     names.sort(key=lambda n: json.load(open(os.path.join(jd, n + ".json"))).get("t_start_monotonic") or 0)
     predicted = []
@@ -159,15 +159,20 @@ def check(jd, shared=None):
     return predicted, found
 
 
+def host_checks(folder, per_job=False):
+    """check() of each job of a results folder (one host) in the order the engines started, carrying the host's
+    Triton cache from job to job (each engine alone with per_job): (job folder, predicted first uses, stalls)."""
+    shared = set()
+    for jd in sorted(glob.glob(os.path.join(folder, "*/")), key=lambda d: (started(d.rstrip("/")), d)):
+        res = check(jd.rstrip("/"), None if per_job else shared)
+        if res:
+            yield (jd.rstrip("/"),) + res
+
+
 def main(folders, per_job=False):
     hit = miss = unexplained = 0
     for folder in folders:
-        shared = set()  # one host: Triton's cache on its disk
-        for jd in sorted(glob.glob(os.path.join(folder, "*/")), key=lambda d: (started(d.rstrip("/")), d)):
-            res = check(jd.rstrip("/"), None if per_job else shared)
-            if not res:
-                continue
-            predicted, found = res
+        for jd, predicted, found in host_checks(folder, per_job):
             predicted = [p for p in predicted if not p[0].startswith("k-")]
             found = {f for f in found if not f[0].startswith("k-")}
             pset = {(n, t) for n, t, _, _ in predicted}

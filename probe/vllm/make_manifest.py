@@ -495,21 +495,8 @@ def graphless_tokens(jd, rid):
     return frozenset(x[col["tok"]] for x in sd["steps"] if x[col["cg"]] == "NONE" and x[col["tok"]])
 
 
-def engine_start(jd):
-    """How the job's engine came by its compiled model, from its log: 'fresh' (vLLM's torch.compile ran and saved its
-    AOT artifact; also where the log says neither), 'loaded' (an earlier engine's AOT artifact on this host loaded: "Directly load AOT compilation") or
-    'eager' (--enforce-eager, nothing compiled)."""
-    log = os.path.join(jd, "log.txt")
-    text = open(log).read() if os.path.exists(log) else ""
-    if "Directly load AOT compilation" in text:
-        return "loaded"
-    if "enforce_eager=True" in text:
-        return "eager"
-    return "fresh"
-
-
 def host_history(res):
-    """Per job of a results folder (one host): when it started, its model, how its engine started (engine_start) and
+    """Per job of a results folder (one host): when it started, its model, how its engine started (first_use.engine_start) and
     the token counts its engine ran without CUDA graphs (its steps, the harness's warm-up, its memory profile at the
     token budget and its sampler warm-up), and what decides its fused-MoE kernels besides the model (quantization,
     GPU, TP and DP sizes). Triton keeps what it compiles in a cache on disk, and an engine that
@@ -531,13 +518,13 @@ def host_history(res):
         meta = json.load(open(os.path.join(jd, "runs.json")))
         dates = [json.load(open(os.path.join(jd, r["id"] + ".json")))["provenance"]["date"] for r in meta["runs"]]
         toks = set(HARNESS_WARMUP_TOKENS)
-        es = json.load(open(os.path.join(jd, meta["runs"][0]["id"] + ".json")))["provenance"].get("engine_settings", {}) if meta["runs"] else {}
+        prov = json.load(open(os.path.join(jd, meta["runs"][0]["id"] + ".json")))["provenance"] if meta["runs"] else {}
+        es = prov.get("engine_settings", {})
         if es.get("max_num_batched_tokens"):
             toks |= {es["max_num_batched_tokens"], min(es.get("max_num_seqs") or 0, es["max_num_batched_tokens"]) or es["max_num_batched_tokens"]}
         for r in meta["runs"]:
             toks |= graphless_tokens(jd, r["id"])
-        prov = json.load(open(os.path.join(jd, meta["runs"][0]["id"] + ".json")))["provenance"] if meta["runs"] else {}
-        hist[job] = (min(dates) if dates else "", meta["job"].get("model"), toks, engine_start(jd),
+        hist[job] = (min(dates) if dates else "", meta["job"].get("model"), toks, first_use.engine_start(jd),
                      (es.get("quantization") or "", (prov.get("gpu") or [""])[0], es.get("tensor_parallel_size", 1), es.get("data_parallel_size", 1)))
     return hist
 
