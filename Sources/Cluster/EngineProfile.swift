@@ -19,6 +19,54 @@ public struct EngineProfile: Sendable {
     /// default with a warning (vLLM 0.24: `naive` and `pplx`, `ParallelConfig._validate_parallel_config`).
     public var defaultAll2AllBackend: ParallelPlan.All2AllBackend? = nil
     public var removedAll2AllBackends: [ParallelPlan.All2AllBackend] = []
+    /// vLLM offline: how many requests the engine core holds at the first step of an `LLM.generate` run, as measured
+    /// over real runs (`first_step_draw`; nil: not stated). `moesim run` reruns an offline prediction over it.
+    public var firstStepDraw: FirstStepDraw? = nil
+
+    /// `LLM.generate` hands its requests to the engine core one by one, and the core schedules its first step with
+    /// those it has received by then (the rest join from the second step): a count that differs from run to run.
+    /// `requests[i]` has `probability[i]`; more than the last has `beyond`.
+    public struct FirstStepDraw: Sendable, Equatable {
+        public let requests: [Int]
+        public let probability: [Double]
+        public let beyond: Double
+
+        public init(requests: [Int], probability: [Double], beyond: Double) {
+            self.requests = requests; self.probability = probability; self.beyond = beyond
+        }
+
+        init(json j: JSONNode) throws {
+            let ks = try j.require("requests").array(), ps = try j.require("probability").array()
+            guard !ks.isEmpty else { throw try j.require("requests").fail("is empty; give the request counts of the draw") }
+            guard ks.count == ps.count else {
+                throw try j.require("probability").fail("has \(ps.count) values for \(ks.count) request counts")
+            }
+            var req: [Int] = [], prob: [Double] = []
+            for (kn, pn) in zip(ks, ps) {
+                let k = try kn.int(), p = try pn.double()
+                guard k >= 1, k > (req.last ?? 0) else { throw kn.fail("is \(k); the request counts are whole numbers of at least 1, in ascending order") }
+                guard p > 0, p <= 1 else { throw pn.fail("is \(p); a probability is above 0 and at most 1") }
+                req.append(k); prob.append(p)
+            }
+            let tail = try j.optional("beyond")?.double() ?? 0
+            guard tail >= 0, tail <= 1 else { throw try j.require("beyond").fail("is \(tail); a probability is 0 to 1") }
+            let total = prob.reduce(0, +) + tail
+            guard abs(total - 1) <= 0.01 else {
+                throw j.fail(String(format: "probability and beyond add up to %.4f; they must add up to 1", total))
+            }
+            requests = req; probability = prob; beyond = tail
+        }
+
+        /// The draw for a run of `n` requests: each count below `n` with its probability, and the chance that the
+        /// first step holds all `n` (a draw of `n` or more).
+        public func outcomes(n: Int) -> (below: [(requests: Int, probability: Double)], all: Double) {
+            var below: [(requests: Int, probability: Double)] = [], all = beyond
+            for (k, p) in zip(requests, probability) {
+                if k < n { below.append((k, p)) } else { all += p }
+            }
+            return (below, all)
+        }
+    }
 
     /// Every known parameter with its default and meaning.
     public static let known: [String: (Double, String)] = [
@@ -144,6 +192,7 @@ public struct EngineProfile: Sendable {
         if !removedAll2AllBackends.isEmpty && defaultAll2AllBackend == nil {
             throw try j.require("removed_all2all_backends").fail("needs default_all2all_backend: the backend vLLM uses in place of a removed one")
         }
+        firstStepDraw = try j.optional("first_step_draw").map { try FirstStepDraw(json: $0) }
         sources = try ProfileSources.read(j)
     }
 

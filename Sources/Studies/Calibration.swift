@@ -147,6 +147,9 @@ public enum Calibration {
         if obj["experts_impl"] != nil { fields.append(("experts_impl", fit.profile.defaultExpertsImpl)) }
         if let b = fit.profile.defaultAll2AllBackend { fields.append(("default_all2all_backend", b.vllmName)) }
         if !fit.profile.removedAll2AllBackends.isEmpty { fields.append(("removed_all2all_backends", fit.profile.removedAll2AllBackends.map(\.vllmName))) }
+        if let d = fit.profile.firstStepDraw {
+            fields.append(("first_step_draw", [("requests", d.requests), ("probability", d.probability), ("beyond", d.beyond)] as [(String, Any)]))
+        }
         let params = fit.profile.params.keys.sorted().map { k -> (String, Any) in
             let v = fit.profile.params[k]!
             return (k, fit.parameters.contains { $0.0 == k } ? (v * 1000).rounded() / 1000 : v)

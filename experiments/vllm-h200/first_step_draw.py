@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""vLLM's first-step draw: how many requests the engine core holds at its first step of an offline `LLM.generate`
+run, the distribution the `vllm` engine profile's `first_step_draw` states (moesim run's first-step note reruns a
+prediction over it).
+
+LLM.generate hands its requests to the engine core one by one; the core schedules its first step with those it has
+received by then, and the rest join from the second step. The count is read off each run's step trace (the first
+step's running plus waiting requests). A run of N requests shows min(D, N): a draw of N or more is censored at N, so
+the distribution of D is the Kaplan-Meier estimate over the runs (each run's count an event below N, a censoring at
+N). Only the manifest's fit entries are read (the calibration set); the held-out runs are left for the check
+(first_step_check.py).
+
+  python3 experiments/vllm-h200/first_step_draw.py [--all] [--json]
+
+--all reads every run (fit and held out), for comparison only; --json prints the profile's first_step_draw object.
+"""
+import json
+import os
+import re
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def first_step_requests(path):
+    """The requests the engine core held at a traced run's first step (running + waiting), or None."""
+    if not os.path.exists(path):
+        return None
+    d = json.load(open(path))
+    if not d.get("steps"):
+        return None
+    s = dict(zip(d["columns"], d["steps"][0]))
+    return int(s["run"]) + int(s["wait"])
+
+
+def observations(use_all=False):
+    """(count, N, censored, id) for each offline run of several requests with a step trace."""
+    m = json.load(open(os.path.join(here, "manifest.json")))
+    out = []
+    for e in m["runs"]:
+        a = e.get("args", [])
+        if e["id"].endswith("/steps") or (not use_all and not e["fit"]):
+            continue
+        if "--usage-context" not in a or a[a.index("--usage-context") + 1] != "offline" or "--num-prompts" not in a:
+            continue
+        if "--first-step-requests" in a or e["id"].startswith("x2/"):
+            continue
+        n = int(a[a.index("--num-prompts") + 1])
+        f = re.search(r"(\.\./\.\./probe/results/\S+?)\.json", e.get("note", ""))
+        if n < 2 or not f:
+            continue
+        k = first_step_requests(os.path.join(here, f.group(1) + ".steps.json"))
+        if k is None:
+            continue
+        k = min(k, n)
+        out.append((k, n, k >= n, e["id"]))
+    return out
+
+
+def kaplan_meier(obs):
+    """[(k, P(D = k))] for the event counts, and the mass left beyond the largest (P(D > k_max))."""
+    events = sorted({k for k, n, c, _ in obs if not c})
+    surv, dist = 1.0, []
+    for k in events:
+        at_risk = sum(1 for kk, n, c, _ in obs if kk >= k)
+        d = sum(1 for kk, n, c, _ in obs if kk == k and not c)
+        p = surv * d / at_risk
+        dist.append((k, p))
+        surv -= p
+    return dist, max(surv, 0.0)
+
+
+def main():
+    obs = observations("--all" in sys.argv)
+    dist, tail = kaplan_meier(obs)
+    if "--json" in sys.argv:
+        print(json.dumps({"requests": [k for k, _ in dist], "probability": [round(p, 4) for _, p in dist],
+                          "beyond": round(tail, 4)}))
+        return
+    print("%d runs (%d censored at their N)" % (len(obs), sum(1 for o in obs if o[2])))
+    cum = 0.0
+    for k, p in dist:
+        cum += p
+        print("  %3d  %.3f  (cumulative %.3f)" % (k, p, cum))
+    print("  beyond %d: %.3f" % (dist[-1][0] if dist else 0, tail))
+
+
+if __name__ == "__main__":
+    main()
