@@ -53,6 +53,7 @@ enum RunCommand {
         var o = try Simulation.run(a, store: store, progress: { f in progress.update(f) })
         progress.finish()
         if let n = try hostSpread(o, args: args, store: store, ctx: ctx) { o.result.notes.append(n) }
+        if let n = try firstStepDraw(o, args: args, store: store, ctx: ctx) { o.result.notes.append(n) }
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
         if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
         if let n = a.restatedNote { ctx.err(n + "\n") }
@@ -106,11 +107,62 @@ enum RunCommand {
             ends.append(try Simulation.run(a, store: store, progress: { f in progress.update((Double(k) + f) / 2) }).result)
         }
         progress.finish()
-        func f(_ x: Double) -> String { String(format: x >= 100 ? "%.0f" : "%.3g", x) }
+        let f = figure
         return String(format: "host spread: %.0f%% of the engine's step time waits on the host (the engine core's work, the launches of steps without CUDA graphs); ", share * 100)
             + "vLLM's steps without graphs ran \(f(lo))-\(f(hi))x moesim's on the H200 hosts measured (engine profile \(d.engine.name)'s host_spread_low/high): "
             + "at host costs x\(f(lo)) / x\(f(hi)) this run takes \(f(ends[0].durationS)) / \(f(ends[1].durationS)) s, median TTFT \(f(ends[0].ttftMs.median)) / \(f(ends[1].ttftMs.median)) ms, "
             + "mean TPOT \(f(ends[0].tpotMs.mean)) / \(f(ends[1].tpotMs.mean)) ms (--host-cost-scale X runs at any other)"
+    }
+
+    /// A figure in a note: three significant digits, whole from 100 up.
+    static func figure(_ x: Double) -> String { String(format: x >= 100 ? "%.0f" : "%.3g", x) }
+
+    /// vLLM's offline first step holds the requests its engine core has received when it first schedules, a count
+    /// that differs from run to run; which later steps meet a kernel start-up did not compile (a one-off wait of about
+    /// a second) turns on it. Where moesim's prediction holds every request at the first step (the `first step:`
+    /// note) and the engine profile states the measured draw (`first_step_draw`), the same run at each count of the
+    /// draw below its request count (`--first-step-requests`, same seed), as a note: the range of wall times over the
+    /// draw, its median, and the chance of a first-use wait. nil otherwise.
+    static func firstStepDraw(_ o: Simulation.Outcome, args: [String], store: ProfileStore, ctx: Context) throws -> String? {
+        let d = o.deployment, r = o.result
+        // vllm bench latency's batches (--batch-size) are not LLM.generate's hand-over: no draw.
+        guard d.engine.kind == .vllm, d.usageContext == .offline, r.benchLatencyS == nil, let draw = d.engine.firstStepDraw,
+              r.notes.contains(where: { $0.hasPrefix("first step:") }) else { return nil }
+        let n = r.completed
+        let (below, all) = draw.outcomes(n: n)
+        guard !below.isEmpty else { return nil }
+        let lo = draw.requests.first!, hi = draw.requests.last!
+        let measured = "vLLM's first step holds the requests its engine core has received when it first schedules, \(lo) to \(hi) in the measured runs (engine profile \(d.engine.name)'s first_step_draw)"
+        if below.count * n > maxSpreadRequests {
+            return "first-step draw: \(measured); not rerun for \(n) requests (\(below.count) more runs): --first-step-requests N runs any count of it"
+        }
+        let stalled = { (x: RunResult) in x.notes.contains { $0.hasPrefix("first use:") } }
+        var outcomes: [(s: Double, p: Double, stall: Bool)] = [(r.durationS, all, stalled(r))]
+        let progress = ctx.progress("first-step draw")
+        do {
+            for (i, (k, p)) in below.enumerated() {
+                let a = try ParsedArguments(args + ["--first-step-requests", String(k)], options: spec.options)
+                let x = try Simulation.run(a, store: store, progress: { f in progress.update((Double(i) + f) / Double(below.count)) }).result
+                outcomes.append((x.durationS, p, stalled(x)))
+            }
+        } catch {
+            // The run itself stands; the note says why its draw could not be run.
+            progress.finish()
+            return "first-step draw: \(measured); not rerun: \(error)"
+        }
+        progress.finish()
+        let total = outcomes.reduce(0) { $0 + $1.p }
+        let sorted = outcomes.sorted { $0.s < $1.s }
+        func quantile(_ q: Double) -> Double {
+            var cum = 0.0
+            for x in sorted { cum += x.p / total; if cum >= q - 1e-9 { return x.s } }
+            return sorted.last!.s
+        }
+        let stall = outcomes.filter(\.stall).reduce(0) { $0 + $1.p } / total
+        let f = figure
+        return "first-step draw: \(measured); over that draw this run takes \(f(sorted.first!.s))-\(f(sorted.last!.s)) s (median \(f(quantile(0.5))) s, "
+            + "10th-90th percentile \(f(quantile(0.1)))-\(f(quantile(0.9))) s), and in \(String(format: "%.0f", stall * 100))% of draws a step without CUDA graphs meets a kernel not yet compiled (a one-off wait); "
+            + "the prediction above holds all \(n) requests at the first step, as \(String(format: "%.0f", all / total * 100))% of draws do (--first-step-requests N runs any other)"
     }
 
     /// The human summary, laid out like vLLM's benchmark_serving.py; in the offline usage context (`LLM.generate`, what

@@ -452,3 +452,66 @@ import Studies
         #expect(duration(every.out) == tAll && !(every.out + every.err).contains("note: --first-step-requests"))
     }
 }
+
+/// The first-step draw: an offline prediction rerun over the counts of requests vLLM's first step held in real runs
+/// (the engine profile's `first_step_draw`), said as a range, a median and the chance of a first-use wait.
+@Suite struct FirstStepDrawTests {
+    static let run = FirstStepRequestsFlagTests.run
+
+    /// The note's numbers: range low and high, median, chance of a wait (%), and the share of draws holding all (%).
+    func note(_ out: String) -> (lo: Double, hi: Double, median: Double, chance: Double, all: Double)? {
+        guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("note: first-step draw:") }) else { return nil }
+        let nums = line.split(whereSeparator: { !"0123456789.".contains($0) }).compactMap { Double($0) }
+        // "... 1 to 37 in the measured runs ... takes LO-HI s (median M s, 10th-90th percentile A-B s), and in C% ... all N requests ..., as P% ..."
+        guard nums.count >= 11 else { return nil }
+        return (nums[2], nums[3], nums[4], nums[9], nums[11])
+    }
+
+    @Test func anOfflineRunIsRerunOverTheMeasuredDraw() throws {
+        let all = runCLI(Self.run)
+        #expect(all.code == 0, "\(all.err)")
+        let t = try #require(FirstStepRequestsFlagTests().duration(all.out))
+        let n = try #require(note(all.out), "\(all.out)")
+        // The prediction itself (every request at the first step) lies in the range; a first step of 3 requests meets
+        // a new kernel (FirstStepRequestsFlagTests), so some draws wait and the range reaches past a second.
+        #expect(n.lo <= t && t <= n.hi && n.lo <= n.median && n.median <= n.hi, "\(n) against \(t)")
+        #expect(n.hi > t + 0.5 && n.chance > 0 && n.chance < 100, "\(n)")
+        // 64 requests: only the draws of 64 or more hold all of them.
+        #expect(n.all < 50, "\(n)")
+        // Deterministic: the same command prints the same note.
+        #expect(runCLI(Self.run).out == all.out)
+    }
+
+    @Test func noDrawWhereTheFirstStepIsGivenOrThereIsNone() {
+        for extra in [["--first-step-requests", "3"], ["--warm-token-counts", "all"]] {
+            let r = runCLI(Self.run + extra)
+            #expect(r.code == 0 && !r.out.contains("first-step draw"), "\(extra): \(r.out)")
+        }
+        // A served run's requests arrive at their own times.
+        let served = runCLI(["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "512", "--random-output-len", "16", "--num-prompts", "16"])
+        #expect(served.code == 0 && !served.out.contains("first-step draw"), "\(served.out)")
+    }
+
+    @Test func aBadDrawInTheEngineProfileIsNamed() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = try String(contentsOfFile: "profiles/engines/vllm.json", encoding: .utf8)
+        let draw = try #require(base.range(of: "\"first_step_draw\""))
+        for (edit, words) in [("\"probability\": [\n      0.5,", "add up to"), ("\"requests\": [\n      3,", "ascending order"),
+                              ("\"beyond\": 2", "a probability is 0 to 1")] {
+            var text = base
+            if edit.hasPrefix("\"beyond\"") {
+                text = text.replacingOccurrences(of: "\"beyond\": 0.0", with: edit)
+            } else {
+                let key = String(edit.prefix(while: { $0 != "[" })) + "[\n      "
+                let start = try #require(text.range(of: key, range: draw.lowerBound..<text.endIndex))
+                let end = try #require(text.range(of: ",", range: start.upperBound..<text.endIndex))
+                text.replaceSubrange(start.lowerBound..<end.upperBound, with: edit)
+            }
+            let file = dir + "/bad.json"
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let r = runCLI(["run", "--model", "olmoe-1b-7b", "--engine-profile", file, "--usage-context", "offline", "--num-prompts", "4"])
+            #expect(r.code != 0 && r.err.contains("first_step_draw") && r.err.contains(words), "\(edit): \(r.err)")
+        }
+    }
+}
