@@ -67,7 +67,7 @@ def main():
     for e, p in zip(runs, preds):
         if p is None or "median" not in p:
             continue
-        rows.append((e["elapsed_time"] if "elapsed_time" in e else e["measured"]["elapsed_time"], "stall" in e.get("tags", []), p, e["id"]))
+        rows.append((e["measured"]["elapsed_time"], "stall" in e.get("tags", []), p, e["id"]))
     n = len(rows)
     print("%d held-out offline runs of several requests with a first-step note (of %d)" % (n, len(runs)))
     inr = sum(1 for y, s, p, _ in rows if p["lo"] * 0.999 <= y <= p["hi"] * 1.001)
