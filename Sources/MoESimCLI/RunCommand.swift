@@ -162,7 +162,9 @@ enum RunCommand {
         let f = figure
         return "first-step draw: \(measured); over that draw this run takes \(f(sorted.first!.s))-\(f(sorted.last!.s)) s (median \(f(quantile(0.5))) s, "
             + "10th-90th percentile \(f(quantile(0.1)))-\(f(quantile(0.9))) s), and in \(String(format: "%.0f", stall * 100))% of draws a step without CUDA graphs meets a kernel not yet compiled (a one-off wait); "
-            + "the prediction above holds all \(n) requests at the first step, as \(String(format: "%.0f", all / total * 100))% of draws do (--first-step-requests N runs any other)"
+            + "the prediction above holds all \(n) requests at the first step, "
+            + (all / total >= 0.005 ? "as \(String(format: "%.0f", all / total * 100))% of draws do" : "more than any measured draw held")
+            + " (--first-step-requests N runs any other)"
     }
 
     /// The human summary, laid out like vLLM's benchmark_serving.py; in the offline usage context (`LLM.generate`, what

@@ -462,9 +462,10 @@ import Studies
     func note(_ out: String) -> (lo: Double, hi: Double, median: Double, chance: Double, all: Double)? {
         guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("note: first-step draw:") }) else { return nil }
         let nums = line.split(whereSeparator: { !"0123456789.".contains($0) }).compactMap { Double($0) }
-        // "... 1 to 37 in the measured runs ... takes LO-HI s (median M s, 10th-90th percentile A-B s), and in C% ... all N requests ..., as P% ..."
+        // "... 1 to 37 in the measured runs ... takes LO-HI s (median M s, 10th-90th percentile A-B s), and in C% ... all N
+        // requests ..., as P% of draws do" (or "more than any measured draw held": none did)
         guard nums.count >= 11 else { return nil }
-        return (nums[2], nums[3], nums[4], nums[9], nums[11])
+        return (nums[2], nums[3], nums[4], nums[9], nums.count > 11 ? nums[11] : 0)
     }
 
     @Test func anOfflineRunIsRerunOverTheMeasuredDraw() throws {

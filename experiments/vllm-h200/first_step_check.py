@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 here = os.path.dirname(os.path.abspath(__file__))
 NOTE = re.compile(r"over that draw this run takes ([\d.e+-]+)-([\d.e+-]+) s \(median ([\d.e+-]+) s, 10th-90th percentile "
-                  r"([\d.e+-]+)-([\d.e+-]+) s\), and in (\d+)% of draws .*? as (\d+)% of draws do")
+                  r"([\d.e+-]+)-([\d.e+-]+) s\), and in (\d+)% of draws .*?(?:as (\d+)% of draws do|more than any measured draw held)")
 
 
 def predict(exe, e):
@@ -34,7 +34,7 @@ def predict(exe, e):
     m = NOTE.search(text)
     if not m:
         return {"base": dur, "base_stall": stall}
-    lo, hi, med, p10, p90, ps, pall = (float(x) for x in m.groups())
+    lo, hi, med, p10, p90, ps, pall = (float(x or 0) for x in m.groups())
     return {"base": dur, "base_stall": stall, "lo": lo, "hi": hi, "median": med, "p10": p10, "p90": p90,
             "p_stall": ps / 100, "p_all": pall / 100}
 
