@@ -1348,7 +1348,7 @@ public struct VLLMSimulator {
             }
             if firstUse != nil, d.usageContext == .offline, n > 1, reqs.allSatisfy({ $0.arrival.ns == 0 }) {
                 // An assumption, said as one: which steps meet a new kernel turns on the first step's size.
-                result.notes.append("first step: moesim schedules all \(n) requests at vLLM's first step; vLLM's holds only those its engine core has received when it first schedules (different every run: 3 or 4 at the median of the measured runs, at times all of them), which moves the later steps' sizes and which of them meet a kernel not yet compiled; `moesim run` reruns the prediction over the measured draw (its first-step draw note), and --first-step-requests N replays a run whose first step is known (its step trace shows it)")
+                result.notes.append("first step: moesim schedules all \(n) requests at vLLM's first step; vLLM's holds only those its engine core has received when it first schedules (different every run: 3 or 4 at the median of the measured runs, at times all of them), which moves the later steps' sizes and which of them meet a kernel not yet compiled; `moesim run` reruns the prediction over the measured draw (its first-step draw note; not for vllm bench latency's batches), and --first-step-requests N replays a run whose first step is known (its step trace shows it)")
             }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
                 // The host costs assume the profile's reference host: say so, and how to give one's own.
