@@ -10,9 +10,11 @@ the distribution of D is the Kaplan-Meier estimate over the runs (each run's cou
 N). Only the manifest's fit entries are read (the calibration set); the held-out runs are left for the check
 (first_step_check.py).
 
-  python3 experiments/vllm-h200/first_step_draw.py [--all] [--json]
+  python3 experiments/vllm-h200/first_step_draw.py [--all | --folder DIR] [--json]
 
---all reads every run (fit and held out), for comparison only; --json prints the profile's first_step_draw object.
+--all reads every run (fit and held out), for comparison only; --folder DIR reads the offline step traces of a
+results folder instead (DIR/<job>/o-n<N>-...steps.json), such as a fresh host's held-out draws; --json prints the
+profile's first_step_draw object.
 """
 import json
 import os
@@ -57,6 +59,20 @@ def observations(use_all=False):
     return out
 
 
+def folder_observations(folder):
+    """(count, N, censored, name) for each offline step trace of a results folder (o-n<N>-... files)."""
+    import glob
+    out = []
+    for f in sorted(glob.glob(os.path.join(folder, "*", "o-n*.steps.json"))):
+        n = int(re.search(r"o-n(\d+)-", os.path.basename(f)).group(1))
+        k = first_step_requests(f)
+        if n < 2 or k is None:
+            continue
+        k = min(k, n)
+        out.append((k, n, k >= n, os.path.relpath(f, folder)))
+    return out
+
+
 def kaplan_meier(obs):
     """[(k, P(D = k))] for the event counts, and the mass left beyond the largest (P(D > k_max))."""
     events = sorted({k for k, n, c, _ in obs if not c})
@@ -71,7 +87,10 @@ def kaplan_meier(obs):
 
 
 def main():
-    obs = observations("--all" in sys.argv)
+    if "--folder" in sys.argv:
+        obs = folder_observations(sys.argv[sys.argv.index("--folder") + 1])
+    else:
+        obs = observations("--all" in sys.argv)
     dist, tail = kaplan_meier(obs)
     if "--json" in sys.argv:
         print(json.dumps({"requests": [k for k, _ in dist], "probability": [round(p, 4) for _, p in dist],
