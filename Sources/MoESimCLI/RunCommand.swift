@@ -127,7 +127,7 @@ enum RunCommand {
         let d = o.deployment, r = o.result
         // vllm bench latency's batches (--batch-size) are not LLM.generate's hand-over: no draw.
         guard d.engine.kind == .vllm, d.usageContext == .offline, r.benchLatencyS == nil, let draw = d.engine.firstStepDraw,
-              r.notes.contains(where: { $0.hasPrefix("first step:") }) else { return nil }
+              r.notes.contains(where: { $0.hasPrefix(VLLMSimulator.firstStepNote) }) else { return nil }
         let n = r.completed
         let (below, all) = draw.outcomes(n: n)
         guard !below.isEmpty else { return nil }
@@ -136,7 +136,7 @@ enum RunCommand {
         if below.count * n > maxSpreadRequests {
             return "first-step draw: \(measured); not rerun for \(n) requests (\(below.count) more runs): --first-step-requests N runs any count of it"
         }
-        let stalled = { (x: RunResult) in x.notes.contains { $0.hasPrefix("first use:") } }
+        let stalled = { (x: RunResult) in x.notes.contains { $0.hasPrefix(VLLMSimulator.firstUseNote) } }
         var outcomes: [(s: Double, p: Double, stall: Bool)] = [(r.durationS, all, stalled(r))]
         let progress = ctx.progress("first-step draw")
         do {

@@ -10,6 +10,10 @@ import Cluster
 /// request, which frees its blocks and is recomputed later. DP ranks each schedule their own requests and step
 /// together. Tokens are emitted at the end of a step and streamed by one API-server process, which can lag.
 public struct VLLMSimulator {
+    /// How the notes that `moesim run`'s first-step draw reads begin: a run that waited for a first-use compile, and a
+    /// run that assumed every offline request at the first step.
+    public static let firstUseNote = "first use:", firstStepNote = "first step:"
+
     public let deployment: Deployment
     public let workload: Workload
     public let seed: UInt64
@@ -1343,12 +1347,12 @@ public struct VLLMSimulator {
                     : String(format: "mxfp4_matmul_first_use_us %.0f us for each of %d GEMM compile%@", f.matmulUs, f.matmulCompiles, f.matmulCompiles == 1 ? "" : "s")
                 let cost = f.mxfp4 ? String(format: "mxfp4_routing_first_use_us %.0f us at this host for the routing kernels, %@", f.us, gemms)
                     : String(format: "moe_first_use_us %.0f us at this host%@", f.us, !f.perConfiguration ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)")
-                result.notes.append(String(format: "first use: %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@); a fresh engine pays this once per configuration (an engine that loaded vLLM's compiled model, and an eager one, skips what such engines on the host compiled before: Triton's cache on disk); give --warm-token-counts all for an engine warmed up at every size",
+                result.notes.append(VLLMSimulator.firstUseNote + String(format: " %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@); a fresh engine pays this once per configuration (an engine that loaded vLLM's compiled model, and an eager one, skips what such engines on the host compiled before: Triton's cache on disk); give --warm-token-counts all for an engine warmed up at every size",
                                            f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, cost))
             }
             if firstUse != nil, d.usageContext == .offline, n > 1, reqs.allSatisfy({ $0.arrival.ns == 0 }) {
                 // An assumption, said as one: which steps meet a new kernel turns on the first step's size.
-                result.notes.append("first step: moesim schedules all \(n) requests at vLLM's first step; vLLM's holds only those its engine core has received when it first schedules (different every run: 3 or 4 at the median of the measured runs, at times all of them), which moves the later steps' sizes and which of them meet a kernel not yet compiled; `moesim run` reruns the prediction over the measured draw (its first-step draw note; not for vllm bench latency's batches), and --first-step-requests N replays a run whose first step is known (its step trace shows it)")
+                result.notes.append(VLLMSimulator.firstStepNote + " moesim schedules all \(n) requests at vLLM's first step; vLLM's holds only those its engine core has received when it first schedules (different every run: 3 or 4 at the median of the measured runs, at times all of them), which moves the later steps' sizes and which of them meet a kernel not yet compiled; `moesim run` reruns the prediction over the measured draw (its first-step draw note; not for vllm bench latency's batches), and --first-step-requests N replays a run whose first step is known (its step trace shows it)")
             }
             if d.hostSpeedS == nil && d.param("host_speed_reference_s") > 0 && d.param("host_speed_exponent") > 0 {
                 // The host costs assume the profile's reference host: say so, and how to give one's own.
