@@ -19,6 +19,8 @@ import statistics
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
+import first_step_draw
+
 here = os.path.dirname(os.path.abspath(__file__))
 NOTE = re.compile(r"over that draw this run takes ([\d.e+-]+)-([\d.e+-]+) s \(median ([\d.e+-]+) s, 10th-90th percentile "
                   r"([\d.e+-]+)-([\d.e+-]+) s\), and in (\d+)% of draws .*?(?:as (\d+)% of draws do|more than any measured draw held)")
@@ -46,16 +48,7 @@ def main():
     ap.add_argument("--cache", help="a JSON file of the predictions: read if it exists, else written")
     o = ap.parse_args()
     m = json.load(open(os.path.join(here, "manifest.json")))
-    runs = []
-    for e in m["runs"]:
-        a = e.get("args", [])
-        if e["fit"] or e["id"].endswith("/steps") or e["id"].startswith("x2/") or "-graphless/" in e["id"]:
-            continue
-        if "--usage-context" not in a or a[a.index("--usage-context") + 1] != "offline" or "--num-prompts" not in a:
-            continue
-        if int(a[a.index("--num-prompts") + 1]) < 2 or "--first-step-requests" in a or "elapsed_time" not in e.get("measured", {}):
-            continue
-        runs.append(e)
+    runs = [e for e, _ in first_step_draw.offline_runs(m) if not e["fit"] and "elapsed_time" in e.get("measured", {})]
     if o.cache and os.path.exists(o.cache):
         preds = json.load(open(o.cache))
     else:

@@ -35,28 +35,35 @@ def first_step_requests(path):
     return int(s["run"]) + int(s["wait"])
 
 
-def observations(use_all=False):
-    """(count, N, censored, id) for each offline run of several requests with a step trace."""
-    m = json.load(open(os.path.join(here, "manifest.json")))
-    out = []
+def offline_runs(m):
+    """The manifest's offline `LLM.generate` runs of several requests whose first step moesim assumes (no
+    --first-step-requests; one GPU; not the graphless probes), each with its request count: (entry, N)."""
     for e in m["runs"]:
         a = e.get("args", [])
-        if e["id"].endswith("/steps") or (not use_all and not e["fit"]):
+        if e["id"].endswith("/steps") or e["id"].startswith("x2/") or "-graphless/" in e["id"]:
             continue
         if "--usage-context" not in a or a[a.index("--usage-context") + 1] != "offline" or "--num-prompts" not in a:
             continue
-        if "--first-step-requests" in a or e["id"].startswith("x2/"):
-            continue
         n = int(a[a.index("--num-prompts") + 1])
+        if n >= 2 and "--first-step-requests" not in a:
+            yield e, n
+
+
+def observation(trace, n, name):
+    """(count, N, censored, name) of one run of N requests from its step trace, or None: a draw of N or more shows N."""
+    k = first_step_requests(trace)
+    return None if k is None else (min(k, n), n, k >= n, name)
+
+
+def observations(use_all=False):
+    """(count, N, censored, id) for each offline run of several requests with a step trace (the fit runs, or all)."""
+    m = json.load(open(os.path.join(here, "manifest.json")))
+    out = []
+    for e, n in offline_runs(m):
         f = re.search(r"(\.\./\.\./probe/results/\S+?)\.json", e.get("note", ""))
-        if n < 2 or not f:
-            continue
-        k = first_step_requests(os.path.join(here, f.group(1) + ".steps.json"))
-        if k is None:
-            continue
-        k = min(k, n)
-        out.append((k, n, k >= n, e["id"]))
-    return out
+        if (use_all or e["fit"]) and f:
+            out.append(observation(os.path.join(here, f.group(1) + ".steps.json"), n, e["id"]))
+    return [o for o in out if o]
 
 
 def folder_observations(folder):
@@ -65,12 +72,9 @@ def folder_observations(folder):
     out = []
     for f in sorted(glob.glob(os.path.join(folder, "*", "o-n*.steps.json"))):
         n = int(re.search(r"o-n(\d+)-", os.path.basename(f)).group(1))
-        k = first_step_requests(f)
-        if n < 2 or k is None:
-            continue
-        k = min(k, n)
-        out.append((k, n, k >= n, os.path.relpath(f, folder)))
-    return out
+        if n >= 2:
+            out.append(observation(f, n, os.path.relpath(f, folder)))
+    return [o for o in out if o]
 
 
 def kaplan_meier(obs):
