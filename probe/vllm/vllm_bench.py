@@ -215,6 +215,23 @@ def model_folder(job, model_dir, models_root):
 
 # ---------------------------------------------------------------- offline
 
+def mark_adds_done(llm):
+    """Wraps the LLM's output loop (vLLM 0.24's _run_engine) for the next generate: the returned list gets the
+    perf_counter time at which generate entered it, i.e. when the front end had added every request. Empty if this
+    vLLM has no such method (the run is measured all the same)."""
+    got = []
+    orig = getattr(type(llm), "_run_engine", None)
+    if orig is None:
+        return got
+
+    def wrapped(*a, **k):
+        if not got:
+            got.append(time.perf_counter())
+        return orig(llm, *a, **k)
+    llm._run_engine = wrapped
+    return got
+
+
 def run_offline(job, args, model_dir):
     from vllm import LLM
     from vllm.usage.usage_lib import UsageContext  # noqa: F401 (LLM uses LLM_CLASS)
@@ -275,6 +292,9 @@ def run_offline(job, args, model_dir):
                 except Exception as e:
                     prof = {"error": repr(e)[:300]}
             time.sleep(0.2)
+            # When the front end had handed every request to the engine core: LLM.generate adds them one by one, then
+            # enters its output loop (_run_engine), so its entry marks the end of the front end's intake.
+            adds_done = mark_adds_done(llm)
             m0 = time.monotonic()
             t0 = time.perf_counter()
             res = llm.generate(ps, sps, use_tqdm=False)
@@ -305,6 +325,8 @@ def run_offline(job, args, model_dir):
             "run": run, "input_lens": ins, "output_lens": got, "mismatched_output_lengths": bad,
             "usage_context": "LLM_CLASS", "t_start_monotonic": m0, "t_end_monotonic": m1, "host_speed": host,
         }
+        if adds_done:
+            out["front_end_adds_done_s"] = adds_done[0] - t0
         if prof is not None:
             out["gpu_profile" if window else "host_profile"] = prof
         if run.get("routing"):
