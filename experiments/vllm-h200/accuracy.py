@@ -119,7 +119,8 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("ae/", "thirtieth session, request pairs to an idle engine and fresh OLMoE and Qwen3-30B-A3B serving runs on a fresh H100 (all held out, tag ae1)"),
             ("ai/", "thirty-third session, a DeepSeek-V3-architecture model moesim had not met, and one command in fresh engines on one H100 (all held out, tags ai1-ai2)"),
             ("aj/", "thirty-fourth session, gpt-oss-20b served and offline in fresh engines with every Triton JIT compile logged on one H100 (all held out, tag aj1)"),
-            ("ak/", "thirty-fifth session, ten engines in a row on one H100: which find Triton's cache of the ones before (all held out, tags ak1-ak3)"))
+            ("ak/", "thirty-fifth session, ten engines in a row on one H100: which find Triton's cache of the ones before (all held out, tags ak1-ak3)"),
+            ("al/", "thirty-sixth session, OLMoE's offline first-step draw, 44 short runs in two engines on a fresh H100 (all held out, tags al1-al2)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))

@@ -314,6 +314,11 @@ SESSIONS = {
                                          for j in ("cache-olmoe-a", "cache-olmoe-b", "cache-qwen3-a", "cache-qwen3-b", "cache-olmoe-c",
                                                    "cache-olmoe-grid1", "cache-olmoe-grid2", "cache-qwen3-grid",
                                                    "cache-olmoe-mnbt8192-a", "cache-olmoe-mnbt8192-b")}},
+    # The thirty-sixth session (2026-12-07, one H100): OLMoE's offline first-step draw on a fresh host
+    # (jobs-36.json, jobs-36b.json: 44 short runs in two engines, each run's first step read from its trace), held out
+    # of first_step_draw; the wall times joined the manifest in the thirty-seventh session. Every run held out.
+    "2026-12-07-h100-vllm-al": {"prefix": "al/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {"draw-olmoe": "al1", "draw-olmoe-big": "al2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
