@@ -319,6 +319,14 @@ SESSIONS = {
     # of first_step_draw; the wall times joined the manifest in the thirty-seventh session. Every run held out.
     "2026-12-07-h100-vllm-al": {"prefix": "al/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "call": {"draw-olmoe": "al1", "draw-olmoe-big": "al2"}},
+    # The thirty-seventh session (2026-12-07, one H100): the offline intake (jobs-37.json: OLMoE, 64 to 1,024 requests
+    # of 128 to 2,048 prompt tokens and 2 output tokens, prefix caching on and off; jobs-37b.json: the same with
+    # Qwen3-30B-A3B), each run's front-end hand-over time recorded. Fit (declared before the fit of request_host_us,
+    # request_block_host_us and frontend_request_us): OLMoE's runs without a one-off stall; Qwen3-30B-A3B's held out.
+    "2026-12-07-h100-vllm-am": {"prefix": "am/", "fit_runs": set(), "gpu": "h100-sxm-80gb", "fit_skips_stalls": True,
+                                "fit": {(j, "o-n%d-i%d-o2-r%d" % (n, i, r)) for j, reps in (("intake-olmoe", 3), ("intake-olmoe-nopc", 2))
+                                        for r in range(reps) for n, i in ((1024, 128), (1024, 512), (256, 2048), (256, 512), (256, 128), (64, 2048))},
+                                "call": {"intake-olmoe": "am1", "intake-olmoe-nopc": "am1", "intake-qwen3": "am2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
