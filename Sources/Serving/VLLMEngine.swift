@@ -612,6 +612,14 @@ public struct VLLMSimulator {
         /// From a request's send to an idle engine core scheduling it; of that, the idle core's wake-up after receiving
         /// it (requests received meanwhile join its first step); the engine core's host time per arriving request.
         let inputLatencyUs: Double, idleWakeUs: Double, requestHostUs: Double
+        /// With prefix caching: the engine core's host time per full block of an arriving request's prompt (the
+        /// request is built with its block hashes); 0 without.
+        let requestBlockHostUs: Double
+        /// Offline (`LLM.generate`): from each request's call to when the engine core has built it and every other
+        /// request of the call (the front end hands them over one by one, the core's input thread builds each as it
+        /// comes), which is when the core's first step, holding them all, can take it; empty where requests are sent
+        /// as they arrive (serving, a driven instance).
+        var handOverUs: [Double] = []
         /// From a request's send to its receipt by the engine core (`inputLatencyUs - idleWakeUs`): a busy core
         /// schedules what it has received by the time it schedules.
         @inline(__always) var receiveUs: Double { max(0, inputLatencyUs - idleWakeUs) }
@@ -697,6 +705,27 @@ public struct VLLMSimulator {
             self.pc = sim.prefixCaching
             self.chunked = d.chunkedPrefill
             let pc = self.pc
+            self.requestBlockHostUs = pc ? d.hostParam("request_block_host_us") : 0
+            if !driven && d.usageContext == .offline {
+                // A call's requests (those of one arrival time) pass the front end, then the core's input thread, one
+                // at a time: each leaves the front end frontend_request_us after the one before, and the core builds
+                // it once both it has come and the core has built the one before. Their intake is paid here, so none
+                // is left to the step that schedules them.
+                let frontUs = d.hostParam("frontend_request_us")
+                var hand = Array(repeating: 0.0, count: n)
+                var i = 0
+                while i < n {
+                    var j = i, front = 0.0, core = 0.0
+                    while j < n && reqs[j].arrival == reqs[i].arrival {
+                        front += frontUs
+                        core = max(core, front) + requestHostUs + requestBlockHostUs * Double(reqs[j].inputTokens / blockSize)
+                        j += 1
+                    }
+                    for k in i..<j { hand[k] = core }
+                    i = j
+                }
+                self.handOverUs = hand
+            }
             // Each rank's cache sized for the blocks it can hold (cached blocks outnumber the KV cache's while they
             // wait to be evicted), never more than the workload can name: a short run gets a small table.
             let cacheBlocks = min(2 * totalBlocks, workloadBlocks)
@@ -745,7 +774,13 @@ public struct VLLMSimulator {
 
         /// When the client sends request `i` (its arrival and a free concurrency slot).
         @inline(__always) func sendTime(_ i: Int) -> Double {
-            max(reqs[i].arrival.microseconds, freeSlots[slotHead])
+            max(reqs[i].arrival.microseconds + (handOverUs.isEmpty ? 0 : handOverUs[i]), freeSlots[slotHead])
+        }
+
+        /// The engine core's host time to take in request `i` as it arrives (its input thread builds the request,
+        /// with its prompt's block hashes under prefix caching), spent before the step that can schedule it.
+        @inline(__always) func intakeUs(_ i: Int) -> Double {
+            requestHostUs + requestBlockHostUs * Double(reqs[i].inputTokens / blockSize)
         }
 
         /// Whether any sequence is running (the next step follows the last one without idling).
@@ -805,7 +840,7 @@ public struct VLLMSimulator {
             var keep: [(i: Int, ready: Double)] = []
             for a in arrivals {
                 guard a.ready <= cutoff else { keep.append(a); continue }
-                clock.pendingHostUs += requestHostUs
+                clock.pendingHostUs += intakeUs(a.i)
                 let best = leastLoadedRank()
                 sq[a.i].rank = best
                 waiting[best].append(a.i)
@@ -1007,8 +1042,8 @@ public struct VLLMSimulator {
                 slotHead += 1
                 let i = nextToSend
                 nextToSend += 1
-                clock.pendingHostUs += requestHostUs
-                sq[i].send = t
+                // Offline, the call's hand-over is the engine's: latencies count from the call.
+                if handOverUs.isEmpty { clock.pendingHostUs += intakeUs(i); sq[i].send = t } else { sq[i].send = t - handOverUs[i] }
                 let best = leastLoadedRank()
                 sq[i].rank = best
                 waiting[best].append(i)

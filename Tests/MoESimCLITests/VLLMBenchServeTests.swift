@@ -380,7 +380,9 @@ import Serving
         #expect(warm.avg < cold.avg * 0.97, "warm \(warm) cold \(cold)")
         #expect(try latency(["--no-enable-prefix-caching"]).avg == cold.avg && cold.all.count == 30)
         let first = try latency(["--enable-prefix-caching", "--num-iters-warmup", "0", "--num-iters", "5"])
-        #expect(first.all.count == 5 && abs(first.all[0] / cold.avg - 1) < 0.01 && first.all[1] == warm.all[0], "the first measured iteration cold: \(first.all)")
+        // The first measured iteration is cold: as long as a cold batch, and a little longer for the engine core's
+        // hashing of each prompt's blocks, which it does with prefix caching on.
+        #expect(first.all.count == 5 && first.all[0] > cold.avg && first.all[0] / cold.avg - 1 < 0.03 && first.all[1] == warm.all[0], "the first measured iteration cold: \(first.all)")
         #expect(abs(first.avg - (first.all[0] + 4 * warm.all[0]) / 5) < 1e-12)
         let text = runCLI(Array(base.dropLast()))
         #expect(text.out.contains("Avg latency: ") && text.out.contains("99% percentile latency: "), "\(text.out)")

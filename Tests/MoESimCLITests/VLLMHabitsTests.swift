@@ -516,3 +516,56 @@ import Studies
         }
     }
 }
+
+/// The offline intake: LLM.generate's front end hands a call's requests to the engine core one at a time, the core's
+/// input thread builds each (hashing its prompt's blocks under prefix caching), and the first step, holding them all,
+/// starts when the last is built; a serving request's intake adds to the next step's host time instead.
+@Suite struct OfflineIntakeTests {
+    static let run = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--random-input-len", "512",
+                      "--random-output-len", "4", "--num-prompts", "64", "--json"]
+
+    /// An engine profile like vllm's with the three intake costs set (microseconds at the reference host).
+    func profile(_ dir: String, request: Double, block: Double, front: Double) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "profiles/engines/vllm.json"))
+        var j = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var p = try #require(j["parameters"] as? [String: Any])
+        p["request_host_us"] = request; p["request_block_host_us"] = block; p["frontend_request_us"] = front
+        j["parameters"] = p
+        let file = dir + "/intake-\(request)-\(block)-\(front).json"
+        try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
+    func duration(_ args: [String], _ file: String) throws -> Double {
+        let r = runCLI(args + ["--engine-profile", file])
+        #expect(r.code == 0, "\(r.err)")
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        return try #require(j["duration"] as? Double)
+    }
+
+    @Test func aCallWaitsForItsIntakeAndServingDoesNot() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let offline = Self.run + ["--usage-context", "offline"]
+        let none = try profile(dir, request: 0, block: 0, front: 0)
+        let base = try duration(offline, none)
+        // The front end alone: 64 hand-overs of 1 ms before the first step, the schedule after it unchanged.
+        let front = try duration(offline, try profile(dir, request: 0, block: 0, front: 1000))
+        #expect(abs(front - base - 0.064) < 1e-6, "\(front) against \(base)")
+        // The core alone: 32 full blocks of each 512-token prompt at 100 us, only with prefix caching.
+        let blocks = try profile(dir, request: 0, block: 100, front: 0)
+        let hashed = try duration(offline, blocks)
+        #expect(abs(hashed - base - 64 * 32 * 100e-6) < 1e-6, "\(hashed) against \(base)")
+        let unhashed = try duration(offline + ["--no-enable-prefix-caching"], blocks)
+        #expect(abs(unhashed - (try duration(offline + ["--no-enable-prefix-caching"], none))) < 1e-9)
+        // Both: the two stages overlap (the core builds one request while the front end hands over the next), so the
+        // call waits for the first hand-over and then the slower stage, not for their sum.
+        let both = try duration(offline, try profile(dir, request: 0, block: 100, front: 1000))
+        #expect(abs(both - base - (0.001 + 64 * 32 * 100e-6)) < 1e-6, "\(both) against \(base)")
+        // Serving: no front-end hand-over of a call; each request's intake is host time of the step after it.
+        let servedBase = try duration(Self.run, none)
+        #expect(try duration(Self.run, try profile(dir, request: 0, block: 0, front: 1000)) == servedBase)
+        let servedBlocks = try duration(Self.run, blocks)
+        #expect(servedBlocks > servedBase && servedBlocks < servedBase + 64 * 32 * 100e-6, "\(servedBlocks) against \(servedBase)")
+    }
+}
