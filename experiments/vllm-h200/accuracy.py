@@ -120,7 +120,9 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("ai/", "thirty-third session, a DeepSeek-V3-architecture model moesim had not met, and one command in fresh engines on one H100 (all held out, tags ai1-ai2)"),
             ("aj/", "thirty-fourth session, gpt-oss-20b served and offline in fresh engines with every Triton JIT compile logged on one H100 (all held out, tag aj1)"),
             ("ak/", "thirty-fifth session, ten engines in a row on one H100: which find Triton's cache of the ones before (all held out, tags ak1-ak3)"),
-            ("al/", "thirty-sixth session, OLMoE's offline first-step draw, 44 short runs in two engines on a fresh H100 (all held out, tags al1-al2)"))
+            ("al/", "thirty-sixth session, OLMoE's offline first-step draw, 44 short runs in two engines on a fresh H100 (all held out, tags al1-al2)"),
+            ("am/", "thirty-seventh session, the offline intake: OLMoE with prefix caching on and off, and Qwen3-30B-A3B, on a fresh H100 (OLMoE's runs fitted, tags am1-am2)"),
+            ("an/", "thirty-seventh session's second host, the offline intake held out on Qwen1.5-MoE-A2.7B and DeepSeek-V2-Lite (all held out, tag an1)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))

@@ -327,6 +327,11 @@ SESSIONS = {
                                 "fit": {(j, "o-n%d-i%d-o2-r%d" % (n, i, r)) for j, reps in (("intake-olmoe", 3), ("intake-olmoe-nopc", 2))
                                         for r in range(reps) for n, i in ((1024, 128), (1024, 512), (256, 2048), (256, 512), (256, 128), (64, 2048))},
                                 "call": {"intake-olmoe": "am1", "intake-olmoe-nopc": "am1", "intake-qwen3": "am2"}},
+    # The thirty-seventh session's second host (2026-12-07, one H100): the offline intake model checked on two models
+    # it was not fitted on (jobs-37c.json: Qwen1.5-MoE-A2.7B and DeepSeek-V2-Lite, prefix caching on). Every run held
+    # out.
+    "2026-12-07-h100-vllm-an": {"prefix": "an/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {"intake-qwen15": "an1", "intake-dsv2lite": "an1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
