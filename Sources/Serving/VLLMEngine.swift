@@ -718,7 +718,7 @@ public struct VLLMSimulator {
                     var j = i, front = 0.0, core = 0.0
                     while j < n && reqs[j].arrival == reqs[i].arrival {
                         front += frontUs
-                        core = max(core, front) + requestHostUs + requestBlockHostUs * Double(reqs[j].inputTokens / blockSize)
+                        core = max(core, front) + Self.intakeUs(prompt: reqs[j].inputTokens, requestUs: requestHostUs, blockUs: requestBlockHostUs, blockSize: blockSize)
                         j += 1
                     }
                     for k in i..<j { hand[k] = core }
@@ -780,7 +780,12 @@ public struct VLLMSimulator {
         /// The engine core's host time to take in request `i` as it arrives (its input thread builds the request,
         /// with its prompt's block hashes under prefix caching), spent before the step that can schedule it.
         @inline(__always) func intakeUs(_ i: Int) -> Double {
-            requestHostUs + requestBlockHostUs * Double(reqs[i].inputTokens / blockSize)
+            Self.intakeUs(prompt: reqs[i].inputTokens, requestUs: requestHostUs, blockUs: requestBlockHostUs, blockSize: blockSize)
+        }
+
+        /// A request's intake: `requestUs`, and `blockUs` for each full block of its prompt (vLLM hashes only those).
+        @inline(__always) static func intakeUs(prompt: Int, requestUs: Double, blockUs: Double, blockSize: Int) -> Double {
+            requestUs + blockUs * Double(prompt / blockSize)
         }
 
         /// Whether any sequence is running (the next step follows the last one without idling).
