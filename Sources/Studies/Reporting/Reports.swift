@@ -51,9 +51,9 @@ public enum Reports {
             let ends = idx.map { i in
                 ReportChart.Point(x: (pr.sendMs[i] + pr.e2elMs[i]) / 1e3, y: pr.e2elMs[i], tip: String(format: "request %d: finished at %.3f s, E2EL %.1f ms", i, (pr.sendMs[i] + pr.e2elMs[i]) / 1e3, pr.e2elMs[i]))
             }
-            h.chart(ReportChart.xy(title: "TTFT by send time" + (stride > 1 ? " (every \(stride)th request)" : ""), xLabel: "send time (s, simulated)", yLabel: "TTFT (ms)",
+            h.chart(ReportChart.xy(title: "TTFT by send time" + (stride > 1 ? " (one request in \(stride))" : ""), xLabel: "send time (s, simulated)", yLabel: "TTFT (ms)",
                                    series: [ReportChart.Series(name: "TTFT", points: pts, connect: false)], height: 340))
-            h.chart(ReportChart.xy(title: "End-to-end latency by finish time" + (stride > 1 ? " (every \(stride)th request)" : ""), xLabel: "finish time (s, simulated)", yLabel: "E2EL (ms)",
+            h.chart(ReportChart.xy(title: "End-to-end latency by finish time" + (stride > 1 ? " (one request in \(stride))" : ""), xLabel: "finish time (s, simulated)", yLabel: "E2EL (ms)",
                                    series: [ReportChart.Series(name: "E2EL", points: ends, connect: false)], height: 340))
         }
         let pp = d.plan.pipelineParallel
