@@ -36,6 +36,25 @@ def first_step(entry):
     return d["steps"][0][cols["pn"]] if d["steps"] else None
 
 
+# A wait the prediction holds shows as this much more wall time than with every kernel compiled (a compile takes
+# 0.3-3 s; the run's other steps move by milliseconds when the compile is gone).
+WAIT_S = 0.1
+
+
+def warm_all(args):
+    """The run's arguments with every Triton kernel taken as compiled (--warm-token-counts all)."""
+    out, skip = [], False
+    for x in args:
+        if skip:
+            skip = False
+            continue
+        if x == "--warm-token-counts":
+            skip = True
+            continue
+        out.append(x)
+    return out + ["--warm-token-counts", "all"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("validate_json", help="moesim validate --json output over experiments/vllm-h200/manifest.json")
@@ -59,6 +78,9 @@ def main():
         x["measured"] = {"elapsed_time": e["measured"]["elapsed_time"]}
         entries.append(x)
     again = validate(a.moesim, entries)
+    # The same runs with every kernel taken as compiled (--warm-token-counts all): where the wall time drops, the
+    # prediction given the first step holds a first-use wait.
+    warm = validate(a.moesim, [dict(x, args=warm_all(x["args"])) for x in entries])
     stall = {e["id"] for e in m["runs"] if "stall" in e.get("tags", [])}
     print("| held out, offline wall time | runs | moesim (every request at the first step) | given the run's first step |")
     print("|---|---|---|---|")
@@ -69,6 +91,12 @@ def main():
         print("| %s | %d | %.1f%% (%d beyond 25%%) | %.1f%% (%d beyond 25%%) |" % (
             label, len(ids), 100 * statistics.mean(base), sum(x > 0.25 for x in base),
             100 * statistics.mean(given), sum(x > 0.25 for x in given)))
+    waits = {i for i in k if again[(i, "elapsed_time")]["predicted"] - warm[(i, "elapsed_time")]["predicted"] > WAIT_S}
+    agree = sum((i in waits) == (i in stall) for i in k)
+    print("\ngiven the run's first step, a first-use wait is predicted in %d of the %d runs and a one-off stall was measured in %d; "
+          "the two agree in %d runs (%.0f%%): wait and stall %d, neither %d, a wait without a stall %d, a stall without a wait %d" % (
+              len(waits), len(k), len(stall & set(k)), agree, 100 * agree / len(k), len(waits & stall), len(set(k) - waits - stall),
+              len(waits - stall), len((stall & set(k)) - waits)))
     counts = sorted(n for i, n in k.items() if prompts[i] > 1)
     print("\nfirst steps of the %d runs of more than one request: %d to %d requests, median %g" % (len(counts), counts[0], counts[-1], statistics.median(counts)))
 
