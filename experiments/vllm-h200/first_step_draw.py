@@ -40,7 +40,7 @@ def offline_runs(m):
     --first-step-requests; one GPU; not the graphless probes), each with its request count: (entry, N)."""
     for e in m["runs"]:
         a = e.get("args", [])
-        if e["id"].endswith("/steps") or e["id"].startswith("x2/") or "-graphless/" in e["id"]:
+        if e["id"].endswith("/steps") or e["id"].startswith("x2/") or "-graphless/" in e["id"] or "/g-i" in e["id"]:
             continue
         if "--usage-context" not in a or a[a.index("--usage-context") + 1] != "offline" or "--num-prompts" not in a:
             continue

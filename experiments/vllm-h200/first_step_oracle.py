@@ -66,7 +66,7 @@ def main():
     entries, k, prompts = [], {}, {}
     for e in m["runs"]:
         r = rows.get((e["id"], "elapsed_time"))
-        if e["fit"] or r is None or r["relative_error"] is None or "-graphless/" in e["id"] or e["id"].startswith("x2/"):
+        if e["fit"] or r is None or r["relative_error"] is None or "-graphless/" in e["id"] or "/g-i" in e["id"] or e["id"].startswith("x2/"):
             continue
         n = first_step(e)
         if n is None:

@@ -332,6 +332,11 @@ SESSIONS = {
     # out.
     "2026-12-07-h100-vllm-an": {"prefix": "an/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "call": {"intake-qwen15": "an1", "intake-dsv2lite": "an1"}},
+    # The thirty-eighth session (2026-12-07, one H100): how vLLM's host costs follow the host's speed (jobs-38.json:
+    # Qwen3-30B-A3B and OLMoE-1B-7B, a lone graphless prompt and 64 prompts offline beside 0, 8 and 16 busy
+    # processes, and serving). Every run held out; made after the host law's refit of the same day.
+    "2026-12-07-h100-vllm-ao": {"prefix": "ao/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "call": {"qwen3-hostx": "ao1", "qwen3-serve": "ao1", "olmoe-hostx": "ao1", "olmoe-serve": "ao1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -662,7 +667,8 @@ def entries(res, rel):
             first = False
 
             st = os.path.join(jd, rid + ".steps.json")
-            if os.path.exists(st) and sess.get("step_traces", True) and not job.endswith("-graphless"):
+            # A lone graphless prompt (a -graphless job's, or a run "g-..." of another job) is one step: no trace to compare.
+            if os.path.exists(st) and sess.get("step_traces", True) and not job.endswith("-graphless") and not rid.startswith("g-"):
                 runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], job, rid), "fit": fit, "step_trace": rel(st), "args": dep + speed + usage,
                              "note": "every busy engine step of the run above", "tags": tags})
     return runs
