@@ -48,10 +48,12 @@ struct ReadmeFiguresTests {
         for e in (manifest["runs"] as? [[String: Any]]) ?? [] where ((e["tags"] as? [String]) ?? []).contains("stall") { stall.insert(e["id"] as! String) }
         // One H200's runs: the two-GPU runs (ids x2/...) have a table of their own in accuracy.py.
         let rows = ((v["rows"] as? [[String: Any]]) ?? []).filter { ($0["fit"] as? Bool) == false && !stall.contains($0["id"] as! String) && !($0["id"] as! String).hasPrefix("x2/") }
-        // The graphless jobs' lone-prompt runs (job ids ending in -graphless) are step probes with a row of their own, as
-        // in experiments/vllm-h200/accuracy.py; so are the request pairs to an idle engine (ids .../w-pairs-...).
+        // The lone graphless prompts (the graphless jobs' runs, job ids ending in -graphless, and runs "g-..." of other
+        // jobs) are step probes with a row of their own, as in experiments/vllm-h200/accuracy.py; so are the request
+        // pairs to an idle engine (ids .../w-pairs-...).
+        func probe(_ id: String) -> Bool { id.contains("-graphless/") || id.contains("/g-i") }
         func errs(_ metric: String, probes: Bool = false) -> [Double] {
-            rows.filter { ($0["metric"] as? String) == metric && (($0["id"] as! String).contains("-graphless/") == probes) && !($0["id"] as! String).contains("/w-pairs-") }
+            rows.filter { ($0["metric"] as? String) == metric && probe($0["id"] as! String) == probes && !($0["id"] as! String).contains("/w-pairs-") }
                 .compactMap { ($0["relative_error"] as? Double).map(abs) }
         }
         func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(max(x.count, 1)) }

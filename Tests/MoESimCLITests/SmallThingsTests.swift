@@ -255,7 +255,8 @@ import Cluster
         #expect(r.code == 0, "\(r.err)")
         // The ends are the shipped profile's (they move when the manifest grows): read them from it.
         let vllm = try Repo.store.engine("vllm")
-        let lo = String(format: "%.2f", vllm.value("host_spread_low")), hi = String(format: "%.2f", vllm.value("host_spread_high"))
+        // As the note writes them (three significant digits: 0.8 for 0.80).
+        let lo = RunCommand.figure(vllm.value("host_spread_low")), hi = RunCommand.figure(vllm.value("host_spread_high"))
         #expect(vllm.value("host_spread_low") < 1 && vllm.value("host_spread_high") > 1)
         let note = r.out.split(separator: "\n").first { $0.hasPrefix("note: host spread:") }.map(String.init) ?? ""
         #expect(note.contains("\(lo)-\(hi)x") && note.contains("--host-cost-scale"), "\(r.out)")
