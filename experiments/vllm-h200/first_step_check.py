@@ -11,13 +11,11 @@ request at the first step) and of the draw's median; and how the note's chance o
 the runs that had a one-off stall (the manifest's 'stall' tag, probe/vllm/stalls.py), by bins of that chance, with
 the Brier score beside that of the prediction's yes-or-no.
 """
-import argparse
 import json
 import os
 import re
 import statistics
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 
 import first_step_draw
 
@@ -42,20 +40,10 @@ def predict(exe, e):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--moesim", default=os.path.join(here, "..", "..", ".build", "release", "moesim"))
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--cache", help="a JSON file of the predictions: read if it exists, else written")
-    o = ap.parse_args()
+    o = first_step_draw.prediction_options()
     m = json.load(open(os.path.join(here, "manifest.json")))
     runs = [e for e, _ in first_step_draw.offline_runs(m) if not e["fit"] and "elapsed_time" in e.get("measured", {})]
-    if o.cache and os.path.exists(o.cache):
-        preds = json.load(open(o.cache))
-    else:
-        with ThreadPoolExecutor(o.jobs) as ex:
-            preds = list(ex.map(lambda e: predict(os.path.abspath(o.moesim), e), runs))
-        if o.cache:
-            json.dump(preds, open(o.cache, "w"))
+    preds = first_step_draw.cached_predictions(o, predict, runs)
     rows = []
     for e, p in zip(runs, preds):
         if p is None or "median" not in p:

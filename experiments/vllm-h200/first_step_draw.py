@@ -49,6 +49,30 @@ def offline_runs(m):
             yield e, n
 
 
+def prediction_options():
+    """The options of the scripts that predict the held-out offline runs again (first_step_check.py,
+    first_step_points.py): the moesim binary, parallel jobs and a cache file of the predictions."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--moesim", default=os.path.join(here, "..", "..", ".build", "release", "moesim"))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cache", help="a JSON file of the predictions: read if it exists, else written")
+    return ap.parse_args()
+
+
+def cached_predictions(o, predict, runs):
+    """predict(moesim, entry) over the runs, o.jobs at a time; read from o.cache where it exists, else written there."""
+    from concurrent.futures import ThreadPoolExecutor
+    if o.cache and os.path.exists(o.cache):
+        return json.load(open(o.cache))
+    exe = os.path.abspath(o.moesim)
+    with ThreadPoolExecutor(o.jobs) as ex:
+        preds = list(ex.map(lambda e: predict(exe, e), runs))
+    if o.cache:
+        json.dump(preds, open(o.cache, "w"))
+    return preds
+
+
 def observation(trace, n, name):
     """(count, N, censored, name) of one run of N requests from its step trace, or None: a draw of N or more shows N."""
     k = first_step_requests(trace)

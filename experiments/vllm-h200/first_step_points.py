@@ -15,13 +15,11 @@ predictions set against what vLLM measured:
 About 4,000 simulations (20 minutes on 2 cores); --cache keeps them (delete it when the manifest or the engine
 changes). Runs with a one-off stall (the manifest's 'stall' tag, probe/vllm/stalls.py) and without are shown apart.
 """
-import argparse
 import json
 import os
 import re
 import statistics
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 
 import first_step_draw
 
@@ -78,23 +76,12 @@ def relative_optimum(r):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--moesim", default=os.path.join(here, "..", "..", ".build", "release", "moesim"))
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--cache", help="a JSON file of the predictions: read if it exists, else written")
-    o = ap.parse_args()
+    o = first_step_draw.prediction_options()
     m = json.load(open(os.path.join(here, "manifest.json")))
     draw = json.load(open(os.path.join(here, "..", "..", "profiles", "engines", "vllm.json")))["first_step_draw"]
     runs = [e for e, _ in first_step_draw.offline_runs(m) if not e["fit"] and "elapsed_time" in e.get("measured", {})
             and "--num-prompts" in e["args"]]
-    if o.cache and os.path.exists(o.cache):
-        rows = json.load(open(o.cache))
-    else:
-        exe = os.path.abspath(o.moesim)
-        with ThreadPoolExecutor(o.jobs) as ex:
-            rows = list(ex.map(lambda e: outcomes(exe, draw, e), runs))
-        if o.cache:
-            json.dump(rows, open(o.cache, "w"))
+    rows = first_step_draw.cached_predictions(o, lambda exe, e: outcomes(exe, draw, e), runs)
     rows = [r for r in rows if r["outcomes"]]
     picks = (("every request at the first step (the prediction)", every_request), ("2 requests at the first step", at(2)),
              ("3 requests", at(3)), ("4 requests (the draw's median count)", at(4)), ("the draw's median wall time", median),
