@@ -97,7 +97,7 @@ enum RunCommand {
         guard share >= 0.05 else { return nil }
         // Two more runs of the whole workload: not for the largest ones, where they would triple a long run's time.
         if r.completed > maxSpreadRequests {
-            return String(format: "host spread: %.0f%% of the engine's step time waits on the host; not rerun for a workload of more than %d requests (two more runs): --host-cost-scale %g and %g give the ends of the host spread measured across real H200 hosts",
+            return String(format: "host spread: %.0f%% of the engine's step time waits on the host; not rerun for a workload of more than %d requests (two more runs): --host-cost-scale %g and %g give the ends of the host spread measured across real H200 and H100 hosts",
                           share * 100, maxSpreadRequests, lo, hi)
         }
         let progress = ctx.progress("host spread")
@@ -109,7 +109,7 @@ enum RunCommand {
         progress.finish()
         let f = figure
         return String(format: "host spread: %.0f%% of the engine's step time waits on the host (the engine core's work, the launches of steps without CUDA graphs); ", share * 100)
-            + "vLLM's steps without graphs ran \(f(lo))-\(f(hi))x moesim's on the H200 hosts measured (engine profile \(d.engine.name)'s host_spread_low/high): "
+            + "vLLM's steps without graphs ran \(f(lo))-\(f(hi))x moesim's on the H200 and H100 hosts measured (engine profile \(d.engine.name)'s host_spread_low/high): "
             + "at host costs x\(f(lo)) / x\(f(hi)) this run takes \(f(ends[0].durationS)) / \(f(ends[1].durationS)) s, median TTFT \(f(ends[0].ttftMs.median)) / \(f(ends[1].ttftMs.median)) ms, "
             + "mean TPOT \(f(ends[0].tpotMs.mean)) / \(f(ends[1].tpotMs.mean)) ms (--host-cost-scale X runs at any other)"
     }

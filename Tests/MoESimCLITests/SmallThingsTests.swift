@@ -237,7 +237,7 @@ import Cluster
     }
 }
 
-/// A host-bound vLLM prediction is printed again at the ends of the host spread measured across real H200 hosts
+/// A host-bound vLLM prediction is printed again at the ends of the host spread measured across real H200 and H100 hosts
 /// (the engine profile's host_spread_low/high, `--host-cost-scale`); a GPU-bound one, or one that sets the scale
 /// itself, is not.
 @Suite struct HostSpreadTests {
