@@ -74,7 +74,7 @@ public struct StepTrace: Sendable {
                 let ctx = try r[at["dctx"]!].double()
                 b.tokens += dn; b.sequences += dn; b.decodeSequences += dn; b.decodeContext += ctx; b.logitsRows += dn
             }
-            var listed = 0, continues = false
+            var listed = 0, listedChunks = 0, continues = false
             for c in try r[at["pre"]!].array() {
                 let pair = try c.array()
                 guard pair.count == 2 else { throw c.fail("step \(k + 1): a prompt chunk is [tokens, prefix]") }
@@ -82,10 +82,23 @@ public struct StepTrace: Sendable {
                 guard chunk > 0, prefix >= 0 else { throw c.fail("step \(k + 1): prompt chunk [\(chunk), \(prefix)] is not positive") }
                 b.addPrefill(chunk: chunk, prefix: prefix, samples: true)
                 listed += chunk
+                listedChunks += 1
                 if prefix > 0 { continues = true }
             }
-            // The trace lists at most 64 chunks; the rest of the prompt tokens count as one more chunk.
-            if pt > listed { b.addPrefill(chunk: pt - listed, prefix: 0, samples: true) }
+            // The trace lists at most 64 chunks (probe/vllm/steplog); the rest of the step's `pn` chunks share the
+            // prompt tokens left, as evenly as whole tokens allow, without a cached prefix. (Until the thirty-ninth
+            // session they counted as one chunk: 64 more 128-token prompts became one 8,186-token prompt, whose
+            // quadratic attention added 64 ms to a 240 ms Qwen3-30B-A3B step.)
+            if pt > listed {
+                guard pn > listedChunks else {
+                    throw row.fail("step \(k + 1): its \(listedChunks) listed prompt chunks hold \(listed) of its \(pt) prompt tokens, and `pn` (\(pn)) names no other chunk")
+                }
+                let rest = pn - listedChunks, left = pt - listed
+                for i in 0..<rest {
+                    let chunk = left / rest + (i < left % rest ? 1 : 0)
+                    if chunk > 0 { b.addPrefill(chunk: chunk, prefix: 0, samples: true) }
+                }
+            }
             raw.append(Raw(batch: b, interval: num("interval"), mode: (try? r[at["cg"]!].string()) ?? "?",
                            gpu: at["gpu"].flatMap { num(cols[$0]) }, gap: at["gap"].flatMap { num(cols[$0]) }, dn: dn, continuesPrefill: continues,
                            waiting: at["wait"].flatMap { try? r[$0].int() }))

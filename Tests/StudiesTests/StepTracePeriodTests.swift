@@ -66,6 +66,35 @@ import Serving
         #expect(try StepTrace.load(file: mixed).steps.map(\.measuredUs) == [20_000, 18_500])
     }
 
+    /// The trace lists a step's first 64 prompt chunks (`pre`) and counts them all (`pn`): the chunks not listed share
+    /// the tokens left, so 128 prompts of 128 tokens stay 128 short prompts, not 64 and one of 8,192 tokens (whose
+    /// quadratic attention once added 64 ms to a 240 ms Qwen3-30B-A3B step).
+    @Test func unlistedPromptChunksShareTheTokensLeft() throws {
+        let pre = Array(repeating: [128, 0], count: 64)
+        let r: [Any] = [0.0, 240.0, 238.0, 1.0, "NONE", 16384 + 4, 4, 520, 128, 16384, pre]
+        let file = try write(cols, [r, r])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let b = try StepTrace.load(file: file).steps[0].batch
+        var want = BatchShape()
+        want.tokens = 4; want.sequences = 4; want.decodeSequences = 4; want.decodeContext = 520; want.logitsRows = 4
+        for _ in 0..<128 { want.addPrefill(chunk: 128, prefix: 0, samples: true) }
+        #expect(b == want)
+        #expect(b.prefillSequences == 128)
+        // Tokens left that do not divide evenly: 64 listed chunks of 100 and 3 more sharing 301 (101, 100, 100).
+        let odd: [Any] = [0.0, 50.0, 49.0, 1.0, "NONE", 6701, 0, 0, 67, 6701, Array(repeating: [100, 0], count: 64)]
+        let f2 = try write(cols, [odd, odd])
+        defer { try? FileManager.default.removeItem(atPath: f2) }
+        var w2 = BatchShape()
+        for _ in 0..<64 { w2.addPrefill(chunk: 100, prefix: 0, samples: true) }
+        for c in [101, 100, 100] { w2.addPrefill(chunk: c, prefix: 0, samples: true) }
+        #expect(try StepTrace.load(file: f2).steps[0].batch == w2)
+        // Tokens not listed with no chunk left to hold them: an error naming the step.
+        let bad: [Any] = [0.0, 50.0, 49.0, 1.0, "NONE", 6701, 0, 0, 64, 6701, Array(repeating: [100, 0], count: 64)]
+        let f3 = try write(cols, [bad, bad])
+        defer { try? FileManager.default.removeItem(atPath: f3) }
+        #expect(throws: (any Error).self) { try StepTrace.load(file: f3) }
+    }
+
     /// `validate --steps`: one CSV line a compared step, with the header's columns, the entry's id quoted where it holds
     /// a comma, and the error the line's own measured and predicted times give.
     @Test func stepTableWritesOneLineAStepWithTheHeadersColumns() throws {
