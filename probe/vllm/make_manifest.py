@@ -337,6 +337,12 @@ SESSIONS = {
     # processes, and serving). Every run held out; made after the host law's refit of the same day.
     "2026-12-07-h100-vllm-ao": {"prefix": "ao/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "call": {"qwen3-hostx": "ao1", "qwen3-serve": "ao1", "olmoe-hostx": "ao1", "olmoe-serve": "ao1"}},
+    # The thirty-ninth session (2026-12-07, one H100, asked for as an H200): the first H200 jobs' grids unchanged
+    # (jobs-39.json, jobs-39b.json: Qwen3-30B-A3B served and offline, DeepSeek-V2-Lite and OLMoE offline; Mixtral did
+    # not fit the H100). Every run held out; made after the host law's refit.
+    "2026-12-07-h100-vllm-ap": {"prefix": "ap/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "job_note": "vLLM defaults on a fresh H100 (the job file, written before the call, asked for an H200; an H100 came), the grid of jobs-h200.json",
+                                "call": {"qwen3-serve": "ap1", "qwen3-offline": "ap1", "dsv2lite-offline": "ap2", "olmoe-offline": "ap2"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
@@ -638,7 +644,8 @@ def entries(res, rel):
             # to hold a stall and is tagged, and stays in the fit the profile was made with.
             fit = ((job, rid) in sess.get("fit", ()) or rid in sess.get("fit_runs", ())) and not (sess.get("fit_skips_stalls") and rid in job_stalls)
             tags = [sess["call"].get(job, "call?")]
-            note = "%s: %s" % (j.get("note", "vLLM defaults"), rel(f)) + speed_note
+            # A session may restate its jobs' notes (where a job file written before the call turned out wrong).
+            note = "%s: %s" % (sess.get("job_note", j.get("note", "vLLM defaults")), rel(f)) + speed_note
             if rid in job_stalls:
                 tags.append("stall")
                 note += "; one-off stall (first use of a kernel configuration): %s" % ", ".join(
