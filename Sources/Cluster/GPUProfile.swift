@@ -16,6 +16,12 @@ public struct GPUProfile: Sendable {
     public var gemmCurves: [GEMMShape: [(m: Double, us: Double)]]
     public var measuredReadGBps: Double?
     public var sources: [String]
+    /// Compute-bound work back to back: the share of its burst matmul rate the GPU keeps once it has reached its power
+    /// limit (`probe/vllm/gemm_sustained.py`: bf16 GEMMs timed in bursts, then back to back for seconds), and the time
+    /// constant in which it gets there (s). Kernel tables are timed in bursts; a long run of compute-bound steps is
+    /// slowed by this (`PowerState`). nil where not measured: no slowdown.
+    public var sustainedMatmulRatio: Double?
+    public var powerTimeConstantS: Double?
     /// Name of the measured vLLM kernel tables for this GPU (`profiles/kernels/<name>.json`), if any.
     public var vllmKernelTablesName: String?
     /// Those tables, attached by `ProfileStore.gpu`.
@@ -65,6 +71,11 @@ public struct GPUProfile: Sendable {
         gemmCurves = curves
         measuredReadGBps = try j.optional("memory_bandwidth_gbps")?.optional("read")?.double(in: L["read_gbps"]!)
         sources = try ProfileSources.read(j)
+        sustainedMatmulRatio = try j.optional("sustained_matmul_ratio")?.double(in: L["sustained_matmul_ratio"]!)
+        powerTimeConstantS = try j.optional("power_time_constant_s")?.double(in: L["power_time_constant_s"]!)
+        if (sustainedMatmulRatio == nil) != (powerTimeConstantS == nil) {
+            throw j.fail("gives one of 'sustained_matmul_ratio' and 'power_time_constant_s' without the other: the GPU's power state needs both")
+        }
         vllmKernelTablesName = try j.optional("vllm_kernel_tables")?.string()
     }
 }

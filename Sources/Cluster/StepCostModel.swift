@@ -1138,6 +1138,27 @@ public final class StepCostModel {
         }
     }
 
+    // MARK: the GPU's power state
+
+    /// The share of a step's GPU time `gpuUs` that runs its tensor cores at the burst matmul rate: the step's FLOPs per
+    /// GPU (the weights each token meets, twice, spread over the GPUs; the LM head for the logits rows; attention's
+    /// query-key pairs and cached tokens) over what the GPU's best measured GEMM rate (`achievedFLOPs`) does in that
+    /// time, at most 1. A 16,384-token prompt step of a small-expert MoE comes to about half; a decode step to a few
+    /// per cent. `PowerState` slows a step by it (a memory-bound kernel hardly feels the lower SM clock).
+    public func computeShare(_ batches: [BatchShape], gpuUs: Double) -> Double {
+        guard gpuUs > 0 else { return 0 }
+        let head = Double(model.vocab) * Double(model.hidden)
+        let linear = max(0, model.activeParams - head)
+        var linearFlops = 0.0, attentionFlops = 0.0
+        for b in batches {
+            linearFlops += 2 * (linear * Double(b.tokens) + head * Double(b.logitsRows))
+            attentionFlops = max(attentionFlops, Double(model.layers) * (b.prefillPairs * prefillFlopsPerPair + b.decodeContext * decodeFlopsPerTokenLayer))
+        }
+        let gpus = Double(max(1, plan.tensorParallel * plan.dataParallel * plan.pipelineParallel))
+        let flops = linearFlops / gpus + attentionFlops / Double(max(1, plan.pipelineParallel))
+        return min(1, flops / (gpuUs * 1e-6 * kernels.gpu.achievedFLOPs))
+    }
+
     // MARK: the step
 
     /// GPU time of one step, by component, for the batches of each DP rank (`batches.count == dp`).

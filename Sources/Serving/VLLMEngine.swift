@@ -84,20 +84,24 @@ public struct VLLMSimulator {
         var log: [RunResult.StepRecord]? = nil
         var logCap = VLLMSimulator.timelineStepCap
         var dropped = 0
+        /// The GPU at its power limit (`PowerState`): long runs of compute-bound steps slow down.
+        var power = PowerState()
 
         /// Advances by one step (`maxTokens` and `maxSequences` are the largest DP rank's); returns when its `emitted` tokens reach the client, or (`deferred`, async
         /// scheduling) just the step's end: then its tokens reach the client after the engine core has launched the
         /// next step (`Core.flushPending`).
         @discardableResult
         mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
-                              kvUsage: Double, emitted: Int, deferred: Bool = false) -> Double {
-            let (c, hostUs) = stepParts(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
+                              kvUsage: Double, emitted: Int, deferred: Bool = false, computeShare: Double = 0) -> Double {
+            let g = power.enabled ? gpuStep.throttled(power.factor(at: now, share: computeShare)) : gpuStep
+            let (c, hostUs) = stepParts(g, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
                                         withDecodes: withDecodes, extraHostUs: pendingHostUs, stallUs: pendingStallUs,
                                         launchCredit: launchCredit)
             pendingHostUs = 0; pendingStallUs = 0
             lastStart = now
             lastHost = hostUs
             let stepUs = c.total
+            if power.enabled { power.ran(from: now, us: stepUs, load: computeShare * min(1, g.gpu / max(stepUs, 1e-9))) }
             if log != nil {
                 if log!.count < logCap {
                     log!.append(RunResult.StepRecord(startUs: now, parts: c, tokens: maxTokens, sequences: maxSequences))
@@ -285,6 +289,7 @@ public struct VLLMSimulator {
         clock.eagerTokenUs = d.hostParam("eager_token_host_us")
         clock.outputLatencyUs = d.hostParam("output_latency_us")
         clock.asyncScheduling = d.param("async_scheduling") >= 0.5
+        clock.power = PowerState(gpu: d.gpu)
         clock.padding = padding
         // --performance-mode interactivity: every size 1..32 captured (then 40, 48, ... as usual).
         if d.performanceMode == .interactivity { clock.fineCaptureMax = min(graphMax, 32) }
@@ -408,16 +413,21 @@ public struct VLLMSimulator {
         // Built on first need: most predecessors are the step just replayed.
         var prevCost: StepCostModel? = nil
         let clock = makeClock(d, maxSeqs: Int(d.param("max_num_seqs")), budget: Int(d.param("max_num_batched_tokens")))
+        // The GPU's power state over the steps, taken as run back to back (a busy engine's; `PowerState`).
+        var power = clock.power, t = 0.0
         var pick = Xoshiro256(seed: seed, stream: 0x9A7)
         var prevPick = Xoshiro256(seed: seed, stream: 0x9A8)
-        func parts(_ b: BatchShape, credit: Double, cost: StepCostModel, pick: inout Xoshiro256) -> (gpu: StepBreakdown, step: StepBreakdown, host: Double, mode: StepClock.GraphMode) {
+        func parts(_ b: BatchShape, credit: Double, cost: StepCostModel, pick: inout Xoshiro256, power: inout PowerState, at t: Double) -> (gpu: StepBreakdown, step: StepBreakdown, host: Double, mode: StepClock.GraphMode) {
             let uniform = b.prefillSequences == 0
             let mode = clock.graphMode(maxTokens: b.tokens, uniformDecode: uniform)
             var padded = b
             if clock.padding && mode != .none { padded.tokens = clock.paddedTokens(b.tokens) }
-            let gpu = cost.stepCost([padded], pick: &pick)
+            var gpu = cost.stepCost([padded], pick: &pick)
+            let share = power.enabled ? cost.computeShare([padded], gpuUs: gpu.gpu) : 0
+            if power.enabled { gpu = gpu.throttled(power.factor(at: t, share: share)) }
             let (c, host) = clock.stepParts(gpu, maxTokens: b.tokens, maxSequences: b.sequences, uniformDecode: uniform,
                                             withDecodes: b.decodeSequences > 0, launchCredit: credit)
+            if power.enabled { power.ran(from: t, us: c.total, load: share * min(1, gpu.gpu / max(c.total, 1e-9))) }
             return (gpu, c, host, mode)
         }
         var out: [ReplayedStep] = []
@@ -431,11 +441,14 @@ public struct VLLMSimulator {
                     credit = StepClock.hostWait(start: 0, host: out[i - 1].hostUs, end: out[i - 1].stepUs)
                 } else {
                     if prevCost == nil { prevCost = try d.costModel(seed: seed) }
-                    let q = parts(p, credit: 0, cost: prevCost!, pick: &prevPick)
+                    // Priced at the power state as it stands, which it leaves as it was.
+                    var at = power
+                    let q = parts(p, credit: 0, cost: prevCost!, pick: &prevPick, power: &at, at: t)
                     credit = StepClock.hostWait(start: 0, host: q.host, end: q.step.total)
                 }
             }
-            let r = parts(b, credit: credit, cost: cost, pick: &pick)
+            let r = parts(b, credit: credit, cost: cost, pick: &pick, power: &power, at: t)
+            t += r.step.total
             out.append(ReplayedStep(gpuUs: r.gpu.gpu, hostUs: r.host, stepUs: r.step.total,
                                     mode: r.mode.rawValue))
         }
@@ -928,8 +941,10 @@ public struct VLLMSimulator {
                         batches[0].tokens = padded
                         usedBlocks += newBlocksAt[done + 1]
                         let start = clock.now
-                        let end = clock.advance(cost.stepCost(batches, pick: &pick), maxTokens: seqsN, maxSequences: seqsN, uniformDecode: true,
-                                                kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN, deferred: deferOutputs)
+                        let gpuStep = cost.stepCost(batches, pick: &pick)
+                        let end = clock.advance(gpuStep, maxTokens: seqsN, maxSequences: seqsN, uniformDecode: true,
+                                                kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN, deferred: deferOutputs,
+                                                computeShare: clock.power.enabled ? cost.computeShare(batches, gpuUs: gpuStep.gpu) : 0)
                         // The tokens of the step before (async scheduling: out once this step is launched), or this
                         // step's own.
                         var deliver = end
@@ -1004,7 +1019,8 @@ public struct VLLMSimulator {
             }
             let start = clock.now
             let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
-                                        withDecodes: withDecodes, kvUsage: kvUsage, emitted: emitted, deferred: deferOutputs)
+                                        withDecodes: withDecodes, kvUsage: kvUsage, emitted: emitted, deferred: deferOutputs,
+                                        computeShare: clock.power.enabled ? cost.computeShare(batches, gpuUs: gpuStep.gpu) : 0)
             if deferOutputs {
                 // The last step's tokens go out now that this one is launched; this step's wait for the next.
                 flushPending(sq, at: start + clock.lastHost)

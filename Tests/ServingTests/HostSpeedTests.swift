@@ -10,6 +10,9 @@ import Cluster
         var d = try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb", overrides: speed.map { ["host_speed_s": $0] } ?? [:])
         d.engine.params["host_speed_reference_s"] = reference
         d.engine.params["host_speed_exponent"] = exponent
+        // Without the GPU's power state (`PowerState`), whose slowdown follows the GPU's duty cycle and so the host's
+        // speed too: the GPU's work is then exactly the same at every host speed.
+        d.gpu.sustainedMatmulRatio = nil; d.gpu.powerTimeConstantS = nil
         return d
     }
 
