@@ -102,12 +102,14 @@ enum ValidateCommand {
         let stepsNote = try a.string("--steps").flatMap { try OutputFiles.check($0, flag: "--steps", inputs: inputs, store: store) }
         let rows = Validation.predict(manifest, store: store, engine: engine, threads: threads)
         ctx.out(table(rows))
+        // The notes on the files come after every file is written: a file that cannot be written is the error, and the
+        // first thing on stderr.
+        var notes: [String] = []
         if let f = a.string("--steps") {
             let lines = rows.flatMap { r in r.stepTable?.csvLines(id: r.id, fit: r.fit) ?? [] }
-            // Written first: a file that cannot be written is the error, not a note saying what it holds.
             try OutputFiles.write(([Validation.StepTable.header] + lines).joined(separator: "\n") + "\n", to: f, flag: "--steps", what: "the steps")
-            if lines.isEmpty { ctx.err("note: --steps: \(file) has no step trace that could be replayed; \(f) holds only the header\n") }
-            if let n = stepsNote { ctx.err(n) }
+            if lines.isEmpty { notes.append("note: --steps: \(file) has no step trace that could be replayed; \(f) holds only the header\n") }
+            if let n = stepsNote { notes.append(n) }
         }
         if let j = a.string("--json") {
             let fs: [(String, Any)] = [
@@ -131,9 +133,10 @@ enum ValidateCommand {
                 ("step_traces", [("in_sample", stepFields(Validation.summarizeSteps(rows.filter(\.fit)))),
                                  ("held_out", stepFields(Validation.summarizeSteps(rows.filter { !$0.fit })))] as [(String, Any)]),
             ]
-            if let n = jsonNote { ctx.err(n) }
             try OutputFiles.write(JSONWriter.write(fs) + "\n", to: j, flag: "--json", what: "the rows")
+            if let n = jsonNote { notes.append(n) }
         }
+        for n in notes { ctx.err(n) }
         // A run that could not be predicted is a failed check (its error is printed above), not a silent gap.
         let (failed, entries) = Validation.failedRuns(rows)
         if !failed.isEmpty {

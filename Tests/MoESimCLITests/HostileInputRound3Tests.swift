@@ -292,5 +292,9 @@ import Studies
         // overwrite (it was, until `--steps` joined `OutputFiles.outputFlags`, 2026-12-06).
         let again = runCLI(["validate", m, "--threads", "1", "--steps", dir + "/x.csv"])
         #expect(again.code == 0 && again.err.contains("replacing the existing file") && !again.err.contains("Error"), "\(again.err)")
+        // Fuzz seed 40: --steps written and --json into a missing folder: the notes on the steps file came before the
+        // --json error. Every note now waits until every file is written.
+        let json = runCLI(["validate", m, "--threads", "1", "--steps", dir + "/x.csv", "--json", dir + "/missing/v.json"])
+        #expect(json.code == 65 && json.err.hasPrefix("Error: ") && json.err.contains(dir + "/missing/v.json"), "\(json.err)")
     }
 }
