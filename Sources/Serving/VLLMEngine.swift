@@ -84,8 +84,10 @@ public struct VLLMSimulator {
         var log: [RunResult.StepRecord]? = nil
         var logCap = VLLMSimulator.timelineStepCap
         var dropped = 0
-        /// The GPU at its power limit (`PowerState`): long runs of compute-bound steps slow down.
+        /// The GPU at its power limit (`PowerState`): long runs of compute-bound steps slow down; the GPU time that
+        /// added and the largest factor (for the run's note).
         var power = PowerState()
+        var powerExtraUs = 0.0, powerMaxFactor = 1.0
 
         /// Advances by one step (`maxTokens` and `maxSequences` are the largest DP rank's); returns when its `emitted` tokens reach the client, or (`deferred`, async
         /// scheduling) just the step's end: then its tokens reach the client after the engine core has launched the
@@ -93,7 +95,11 @@ public struct VLLMSimulator {
         @discardableResult
         mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
                               kvUsage: Double, emitted: Int, deferred: Bool = false, computeShare: Double = 0) -> Double {
-            let g = power.enabled ? gpuStep.throttled(power.factor(at: now, share: computeShare)) : gpuStep
+            var g = gpuStep
+            if power.enabled {
+                let f = power.factor(at: now, share: computeShare)
+                if f > 1 { g = gpuStep.throttled(f); powerExtraUs += g.gpu - gpuStep.gpu; powerMaxFactor = max(powerMaxFactor, f) }
+            }
             let (c, hostUs) = stepParts(g, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
                                         withDecodes: withDecodes, extraHostUs: pendingHostUs, stallUs: pendingStallUs,
                                         launchCredit: launchCredit)
@@ -1405,6 +1411,10 @@ public struct VLLMSimulator {
                     : String(format: "moe_first_use_us %.0f us at this host%@", f.us, !f.perConfiguration ? " each" : " for the reference configuration, 128 x 128 x 64 tiles, times each configuration's measured compile time over it (profiles/kernels/vllm-0.24.0-fused-moe-compile.json)")
                 result.notes.append(VLLMSimulator.firstUseNote + String(format: " %d step%@ without CUDA graphs (%@ tokens) needed %@ vLLM's start-up had not compiled and waited %.2f s in all for Triton to compile it (%@); a fresh engine pays this once per configuration (an engine that loaded vLLM's compiled model, and an eager one, skips what such engines on the host compiled before: Triton's cache on disk); give --warm-token-counts all for an engine warmed up at every size",
                                            f.stalls, f.stalls == 1 ? "" : "s", sizes, what, f.stallUs / 1e6, cost))
+            }
+            if clock.powerExtraUs > 0.001 * clock.busy, let r = d.gpu.sustainedMatmulRatio, let t = d.gpu.powerTimeConstantS {
+                result.notes.append(String(format: "power limit: compute-bound steps ran up to %.1f%% slower than their kernel tables (timed in bursts) as the GPU stayed busy, %.1f%% of its busy time in all (the %@'s back-to-back matmul rate %.3f of its burst rate and time constant %.2f s, measured: docs/internals.md)",
+                                           100 * (clock.powerMaxFactor - 1), 100 * clock.powerExtraUs / max(clock.busy, 1e-9), d.gpu.name, r, t))
             }
             if firstUse != nil, d.usageContext == .offline, n > 1, reqs.allSatisfy({ $0.arrival.ns == 0 }) {
                 // An assumption, said as one: which steps meet a new kernel turns on the first step's size.

@@ -74,6 +74,17 @@ import SimKit
         #expect(q < 0.1)
     }
 
+    /// A run whose prompt steps keep an H200 busy says how much the power limit slowed it; the same run on an A100,
+    /// whose power state was not measured, says nothing of it.
+    @Test func aRunSaysWhatThePowerLimitCostIt() throws {
+        let w = try randomWorkload(input: 2048, output: 4, prompts: 64)
+        let h = try VLLMSimulator(deployment: try deployment("olmoe-1b-7b", gpu: "h200-sxm-141gb"), workload: w, seed: 0).run()
+        let note = h.notes.first { $0.hasPrefix("power limit:") }
+        #expect(note?.contains("0.868") == true, "\(h.notes)")
+        let a = try VLLMSimulator(deployment: try deployment("olmoe-1b-7b", gpu: "a100-sxm4-80gb"), workload: w, seed: 0).run()
+        #expect(!a.notes.contains { $0.hasPrefix("power limit:") })
+    }
+
     @Test func aGPUProfileGivesBothPowerFiguresOrNeither() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
