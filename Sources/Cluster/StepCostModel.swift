@@ -69,6 +69,8 @@ public final class StepCostModel {
     let kvBytesPerTokenLayer: Double
     let decodeFlopsPerTokenLayer: Double
     let prefillFlopsPerPair: Double
+    /// The weights one token meets outside the LM head, and the LM head's (`computeShare`).
+    let tokenParams: Double, headParams: Double
     let moeLayers: Int
     /// vLLM's Triton fused-MoE tiles for this model's bf16 experts on one GPU (`FusedMoEBlockM`), where the GPU has
     /// them and no quantized table prices the experts; resolved once, read per routing sample.
@@ -279,6 +281,8 @@ public final class StepCostModel {
             decodeFlopsPerTokenLayer = 2 * Double(headsPerGPU) * Double(2 * kvLora + rope)
             prefillFlopsPerPair = 2 * Double(headsPerGPU) * Double(nope + rope + v)
         }
+        headParams = Double(model.vocab) * Double(model.hidden)
+        tokenParams = max(0, model.activeParams - headParams)
         moeLayers = model.moeLayerCount
         if let moe = model.moe, expertTables == nil, expertBytes == 2, let bm = kernels.gpu.fusedMoEBlockM {
             // The experts and width of one GPU's share, as `sampleMoE` prices them.
@@ -1147,11 +1151,9 @@ public final class StepCostModel {
     /// per cent. `PowerState` slows a step by it (a memory-bound kernel hardly feels the lower SM clock).
     public func computeShare(_ batches: [BatchShape], gpuUs: Double) -> Double {
         guard gpuUs > 0 else { return 0 }
-        let head = Double(model.vocab) * Double(model.hidden)
-        let linear = max(0, model.activeParams - head)
         var linearFlops = 0.0, attentionFlops = 0.0
         for b in batches {
-            linearFlops += 2 * (linear * Double(b.tokens) + head * Double(b.logitsRows))
+            linearFlops += 2 * (tokenParams * Double(b.tokens) + headParams * Double(b.logitsRows))
             attentionFlops = max(attentionFlops, Double(model.layers) * (b.prefillPairs * prefillFlopsPerPair + b.decodeContext * decodeFlopsPerTokenLayer))
         }
         let gpus = Double(max(1, plan.tensorParallel * plan.dataParallel * plan.pipelineParallel))

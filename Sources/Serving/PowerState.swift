@@ -31,20 +31,31 @@ struct PowerState {
 
     var enabled: Bool { k > 0 }
 
-    /// The factor on the GPU time of a step starting at `t` (µs) whose compute share is `share`; the state first cools
-    /// over the idle time since the last step.
-    mutating func factor(at t: Double, share: Double) -> Double {
-        guard enabled else { return 1 }
-        if t > at { s *= exp(-(t - at) / tauUs); at = t }
-        return 1 + k * s * share
+    /// The compute share of a step (`StepCostModel.computeShare`), 0 without a power state (not computed then).
+    func share(_ cost: StepCostModel, _ batches: [BatchShape], gpu: StepBreakdown) -> Double {
+        enabled ? cost.computeShare(batches, gpuUs: gpu.gpu) : 0
     }
 
-    /// A step ran from `t` for `us` µs, its tensor cores at the burst rate a share `load` of that time.
-    mutating func ran(from t: Double, us: Double, load: Double) {
+    /// A step starting at `t` (µs) whose compute share is `share`: its kernels slowed at the state as it stands, the
+    /// state having cooled over the idle time since the last step.
+    mutating func slowed(_ gpu: StepBreakdown, at t: Double, share: Double) -> StepBreakdown {
+        guard enabled else { return gpu }
+        cool(to: t)
+        return gpu.throttled(1 + k * s * share)
+    }
+
+    /// The step priced by `slowed` ran from `t` for `us` µs with `gpuUs` of it on the GPU: its tensor cores were busy
+    /// a share `share * gpuUs / us` of that time, which the state follows.
+    mutating func ran(from t: Double, us: Double, share: Double, gpuUs: Double) {
         guard enabled, us > 0 else { return }
-        if t > at { s *= exp(-(t - at) / tauUs) }
+        cool(to: t)
+        let load = share * min(1, gpuUs / us)
         s = load + (s - load) * exp(-us / tauUs)
         at = t + us
+    }
+
+    private mutating func cool(to t: Double) {
+        if t > at { s *= exp(-(t - at) / tauUs); at = t }
     }
 }
 

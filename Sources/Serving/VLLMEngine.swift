@@ -95,10 +95,11 @@ public struct VLLMSimulator {
         @discardableResult
         mutating func advance(_ gpuStep: StepBreakdown, maxTokens: Int, maxSequences: Int, uniformDecode: Bool, withDecodes: Bool = true,
                               kvUsage: Double, emitted: Int, deferred: Bool = false, computeShare: Double = 0) -> Double {
-            var g = gpuStep
-            if power.enabled {
-                let f = power.factor(at: now, share: computeShare)
-                if f > 1 { g = gpuStep.throttled(f); powerExtraUs += g.gpu - gpuStep.gpu; powerMaxFactor = max(powerMaxFactor, f) }
+            let g = power.slowed(gpuStep, at: now, share: computeShare)
+            if g.gpu > gpuStep.gpu {
+                // The factor on the kernels `throttled` slows (the step's collectives are not).
+                let kernels = { (x: StepBreakdown) in x.attention + x.denseGEMM + x.experts }
+                powerExtraUs += g.gpu - gpuStep.gpu; powerMaxFactor = max(powerMaxFactor, kernels(g) / kernels(gpuStep))
             }
             let (c, hostUs) = stepParts(g, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
                                         withDecodes: withDecodes, extraHostUs: pendingHostUs, stallUs: pendingStallUs,
@@ -107,7 +108,7 @@ public struct VLLMSimulator {
             lastStart = now
             lastHost = hostUs
             let stepUs = c.total
-            if power.enabled { power.ran(from: now, us: stepUs, load: computeShare * min(1, g.gpu / max(stepUs, 1e-9))) }
+            power.ran(from: now, us: stepUs, share: computeShare, gpuUs: g.gpu)
             if log != nil {
                 if log!.count < logCap {
                     log!.append(RunResult.StepRecord(startUs: now, parts: c, tokens: maxTokens, sequences: maxSequences))
@@ -428,12 +429,12 @@ public struct VLLMSimulator {
             let mode = clock.graphMode(maxTokens: b.tokens, uniformDecode: uniform)
             var padded = b
             if clock.padding && mode != .none { padded.tokens = clock.paddedTokens(b.tokens) }
-            var gpu = cost.stepCost([padded], pick: &pick)
-            let share = power.enabled ? cost.computeShare([padded], gpuUs: gpu.gpu) : 0
-            if power.enabled { gpu = gpu.throttled(power.factor(at: t, share: share)) }
+            let burst = cost.stepCost([padded], pick: &pick)
+            let share = power.share(cost, [padded], gpu: burst)
+            let gpu = power.slowed(burst, at: t, share: share)
             let (c, host) = clock.stepParts(gpu, maxTokens: b.tokens, maxSequences: b.sequences, uniformDecode: uniform,
                                             withDecodes: b.decodeSequences > 0, launchCredit: credit)
-            if power.enabled { power.ran(from: t, us: c.total, load: share * min(1, gpu.gpu / max(c.total, 1e-9))) }
+            power.ran(from: t, us: c.total, share: share, gpuUs: gpu.gpu)
             return (gpu, c, host, mode)
         }
         var out: [ReplayedStep] = []
@@ -950,7 +951,7 @@ public struct VLLMSimulator {
                         let gpuStep = cost.stepCost(batches, pick: &pick)
                         let end = clock.advance(gpuStep, maxTokens: seqsN, maxSequences: seqsN, uniformDecode: true,
                                                 kvUsage: Double(usedBlocks) / Double(totalBlocks), emitted: seqsN, deferred: deferOutputs,
-                                                computeShare: clock.power.enabled ? cost.computeShare(batches, gpuUs: gpuStep.gpu) : 0)
+                                                computeShare: clock.power.share(cost, batches, gpu: gpuStep))
                         // The tokens of the step before (async scheduling: out once this step is launched), or this
                         // step's own.
                         var deliver = end
@@ -1026,7 +1027,7 @@ public struct VLLMSimulator {
             let start = clock.now
             let deliver = clock.advance(gpuStep, maxTokens: maxTokens, maxSequences: maxSequences, uniformDecode: uniformDecode,
                                         withDecodes: withDecodes, kvUsage: kvUsage, emitted: emitted, deferred: deferOutputs,
-                                        computeShare: clock.power.enabled ? cost.computeShare(batches, gpuUs: gpuStep.gpu) : 0)
+                                        computeShare: clock.power.share(cost, batches, gpu: gpuStep))
             if deferOutputs {
                 // The last step's tokens go out now that this one is launched; this step's wait for the next.
                 flushPending(sq, at: start + clock.lastHost)
