@@ -10,6 +10,11 @@ public struct BatchShape: Sendable, Equatable {
     public var decodeSequences: Int = 0
     /// Sum over decode sequences of the tokens each attends to (its cached context plus the new token).
     public var decodeContext: Double = 0
+    /// The part of `decodeContext` in KV blocks that another decode sequence of the step read first: with prefix
+    /// caching, sequences behind one cached prefix hold the same physical blocks, and every reader after the first
+    /// finds them in the GPU's L2 cache (`GPUProfile.sharedKVReadRatio`). For each group of sequences sharing blocks,
+    /// their shared tokens summed less the most any of them holds.
+    public var decodeSharedContext: Double = 0
     /// Sum over prefill chunks of query-key pairs: q x (prefix + (q + 1) / 2) causal, q x (prefix + q) bidirectional.
     public var prefillPairs: Double = 0
     /// Sum over prefill chunks of the tokens whose K and V are read (prefix plus chunk).
@@ -55,7 +60,11 @@ public struct BatchShape: Sendable, Equatable {
     public func windowed(_ window: Int) -> BatchShape {
         var b = self
         let w = Double(window)
-        if decodeSequences > 0 { b.decodeContext = min(decodeContext, Double(decodeSequences) * w) }
+        if decodeSequences > 0 {
+            b.decodeContext = min(decodeContext, Double(decodeSequences) * w)
+            // A shared prefix is the context's oldest tokens: the first to leave the window.
+            b.decodeSharedContext = max(0, decodeSharedContext - (decodeContext - b.decodeContext))
+        }
         let promptTokens = Double(tokens - decodeSequences - verifyTokens)
         if prefillSequences > 0 {
             b.prefillPairs = min(prefillPairs, promptTokens * w)

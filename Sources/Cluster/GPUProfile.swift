@@ -22,6 +22,11 @@ public struct GPUProfile: Sendable {
     /// slowed by this (`PowerState`). nil where not measured: no slowdown.
     public var sustainedMatmulRatio: Double?
     public var powerTimeConstantS: Double?
+    /// Decode attention over KV blocks that several sequences of a batch share (one cached prefix): the time a shared
+    /// token read again by another sequence adds, over the time a token of the sequence's own adds
+    /// (`probe/vllm/attn_prefix.py`: vLLM's decode kernel over shared and distinct copies of a prefix). The readers
+    /// after the first find the blocks in L2. nil where not measured: every read costs as a read of its own.
+    public var sharedKVReadRatio: Double?
     /// Name of the measured vLLM kernel tables for this GPU (`profiles/kernels/<name>.json`), if any.
     public var vllmKernelTablesName: String?
     /// Those tables, attached by `ProfileStore.gpu`.
@@ -76,6 +81,7 @@ public struct GPUProfile: Sendable {
         if (sustainedMatmulRatio == nil) != (powerTimeConstantS == nil) {
             throw j.fail("gives one of 'sustained_matmul_ratio' and 'power_time_constant_s' without the other: the GPU's power state needs both")
         }
+        sharedKVReadRatio = try j.optional("shared_kv_read_ratio")?.double(in: L["shared_kv_read_ratio"]!)
         vllmKernelTablesName = try j.optional("vllm_kernel_tables")?.string()
     }
 }

@@ -151,7 +151,7 @@ public enum Limits {
     public static let gpu: [String: ClosedRange<Double>] = [
         "memory_gb": 0.1...100_000, "peak_bf16_tflops": 1e-3...1e6, "hbm_bandwidth_gbps": 1...1e7,
         "achieved_matmul_fraction": 1e-3...1, "achieved_bandwidth_fraction": 1e-3...1, "kernel_launch_us": 0...1e6,
-        "sustained_matmul_ratio": 0.1...1, "power_time_constant_s": 1e-3...1e3,
+        "sustained_matmul_ratio": 0.1...1, "power_time_constant_s": 1e-3...1e3, "shared_kv_read_ratio": 0...1,
         "gemm_dim": 1...1e7, "time_us": 1e-4...1e10, "read_gbps": 1...1e7,
     ]
 

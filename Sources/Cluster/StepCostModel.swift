@@ -529,14 +529,25 @@ public final class StepCostModel {
     public func attentionKernelUs(_ b: BatchShape) -> Double {
         var s = 0.0
         let table = attentionTable
-        if b.decodeSequences > 0, let at = table, let g = decodeAttentionGrid,
-           let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.decodeSequences) * at.batchScale,
-                                                length: b.decodeContext / Double(b.decodeSequences)) {
-            note("attention kernel", attentionRowSource(t.source, at))
-            s += t.us * kvAttentionRatio
-        } else if b.decodeSequences > 0 {
+        // Tokens of shared blocks read again by another sequence of the batch (found in L2) cost this much of a token
+        // of a sequence's own (`GPUProfile.sharedKVReadRatio`; 1 where not measured).
+        let shared = b.decodeSharedContext > 0 ? kernels.gpu.sharedKVReadRatio ?? 1 : 1
+        if b.decodeSequences > 0, let at = table, let g = decodeAttentionGrid {
+            let n = Double(b.decodeSequences) * at.batchScale, mean = b.decodeContext / Double(b.decodeSequences)
+            if let t = VLLMKernelTables.attentionUs(g, sequences: n, length: mean) {
+                note("attention kernel", attentionRowSource(t.source, at))
+                var us = t.us
+                // The table's rows read every sequence's context from HBM: the time the re-read tokens add beyond
+                // the sequences' other tokens is scaled by the ratio.
+                if shared < 1, let own = VLLMKernelTables.attentionUs(g, sequences: n, length: max(1, mean - b.decodeSharedContext / Double(b.decodeSequences))) {
+                    us = own.us + shared * max(0, t.us - own.us)
+                }
+                s += us * kvAttentionRatio
+            }
+        }
+        if b.decodeSequences > 0 && s == 0 {
             note("attention kernel", .roofline)
-            s += kernels.decodeAttentionUs(contextTokens: b.decodeContext, kvBytesPerTokenLayer: kvBytesPerTokenLayer,
+            s += kernels.decodeAttentionUs(contextTokens: b.decodeContext - (1 - shared) * b.decodeSharedContext, kvBytesPerTokenLayer: kvBytesPerTokenLayer,
                                            flopsPerTokenLayer: decodeFlopsPerTokenLayer, sequences: b.decodeSequences)
         }
         if b.prefillPairs > 0, b.prefillSequences > 0, !model.isDiffusion, let at = table {

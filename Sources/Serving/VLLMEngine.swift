@@ -589,6 +589,9 @@ public struct VLLMSimulator {
         let draftCost: StepCostModel?
         var draftBatches: [BatchShape]
         var schedAccept: [Int] = []
+        /// Prefix caching: the decode sequences of the rank being scheduled that hold blocks of a shared prefix, per
+        /// prefix (its key, the blocks they hold in all, the most one holds), for `BatchShape.decodeSharedContext`.
+        var shareGroups: [(key: UInt64, blocks: Int, most: Int)] = []
         var specSteps = 0, specProposed = 0, specAccepted = 0
         // Client: send times wait for a free concurrency slot (FIFO of slot-free times).
         let concurrency: Int
@@ -1159,7 +1162,25 @@ public struct VLLMSimulator {
                         if specK > 0 { schedAccept.append(-1) }
                         VLLMSimulator.addToBatch(&batch, computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
                     }
+                    // A decode reading blocks of a shared prefix that it holds as references (the cache's one copy;
+                    // a request that computed the prefix beside the first holds its own copy past `refs`).
+                    if pc && reqs[s].prefixKey != 0 && sq[s].refs > 0 && want == 1 && sq[s].computed >= sq[s].prompt {
+                        let held = min(sq[s].refs, PrefixCache.sharedBlocks(reqs[s], blockSize: blockSize))
+                        if held > 0 {
+                            let key = reqs[s].prefixKey
+                            if let g = shareGroups.firstIndex(where: { $0.key == key }) {
+                                shareGroups[g].blocks += held; shareGroups[g].most = max(shareGroups[g].most, held)
+                            } else {
+                                shareGroups.append((key, held, held))
+                            }
+                        }
+                    }
                     idx += 1
+                }
+                if !shareGroups.isEmpty {
+                    // Every reader after the first of a block finds it in L2.
+                    batch.decodeSharedContext = Double(shareGroups.reduce(0) { $0 + $1.blocks - $1.most } * blockSize)
+                    shareGroups.removeAll(keepingCapacity: true)
                 }
                 if !preempted {
                     while head < wait.count && run.count < maxSeqs && budget > 0 {

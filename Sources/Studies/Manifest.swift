@@ -191,7 +191,12 @@ public struct Manifest: Sendable {
                 // A vLLM step trace: each busy step predicted from what it ran ('args' gives the deployment).
                 let path = try st.string()
                 let full = path.hasPrefix("/") ? path : base + "/" + path
-                let trace = try StepTrace.load(file: full)
+                var trace = try StepTrace.load(file: full)
+                if let p = e.optional("decode_shared_prefix") {
+                    // The run's requests shared a cached prefix of this many tokens (whole KV blocks): its decodes
+                    // read one copy of it (the trace does not say which sequences held it: all of them, here).
+                    trace.shareDecodePrefix(tokens: try p.int(in: 0...Limits.tokens.upperBound))
+                }
                 guard let a = e.optional("args") else { throw e.fail("a 'step_trace' entry needs 'args': the deployment's flags (--model, --gpu, ...)") }
                 resultFiles.append(full)
                 let args = Self.resolvingFiles(try a.array().map { try $0.string() }, base: base)

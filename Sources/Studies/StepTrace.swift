@@ -126,6 +126,18 @@ public struct StepTrace: Sendable {
         return StepTrace(file: file, steps: steps, recorded: raw.count, runKind: runKind)
     }
 
+    /// Marks every step's decodes as reading one shared copy of their first `tokens` tokens (a cached prefix all of
+    /// the run's requests share): every decode after the first re-reads them (`BatchShape.decodeSharedContext`).
+    public mutating func shareDecodePrefix(tokens: Int) {
+        func shared(_ b: inout BatchShape) {
+            b.decodeSharedContext = Double(max(0, b.decodeSequences - 1) * tokens)
+        }
+        for i in steps.indices {
+            shared(&steps[i].batch)
+            if steps[i].previous != nil { shared(&steps[i].previous!) }
+        }
+    }
+
     /// Per step: predicted and measured time (µs), the model's and vLLM's CUDA-graph mode.
     public struct Comparison: Sendable {
         public var measuredUs: [Double]

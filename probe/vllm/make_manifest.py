@@ -651,12 +651,16 @@ def entries(res, rel):
                 note += "; one-off stall (first use of a kernel configuration): %s" % ", ".join(
                     "%d ms at %d tokens (similar steps %.0f ms)" % x for x in job_stalls[rid])
                 assert not fit or sess.get("stall_fit") or (not sess["prefix"] and (job, rid) == ("qwen15-offline", "o-n256-i512-o256")), (job, rid)
+            shared_prefix = 0
             if r["kind"] == "offline":
                 spec = d["run"]
                 args = dep + speed + warm_flag + ["--usage-context", "offline", "--num-prompts", str(spec["n"]), "--random-input-len", str(spec["in"]),
                               "--random-output-len", str(spec["out"])]
                 if spec.get("prefix"):
                     args += ["--random-prefix-len", str(spec["prefix"])]
+                    # With prefix caching on, the run's decodes read one cached copy of the prefix's whole blocks.
+                    if (j.get("engine") or {}).get("enable_prefix_caching") is not False:
+                        shared_prefix = spec["prefix"] // 16 * 16
                 measured = {"elapsed_time": round(d["elapsed_time"], 6)}
                 if first and kv_tokens:
                     measured["kv_cache_capacity_tokens"] = kv_tokens
@@ -678,6 +682,8 @@ def entries(res, rel):
             if os.path.exists(st) and sess.get("step_traces", True) and not job.endswith("-graphless") and not rid.startswith("g-"):
                 runs.append({"id": "%s%s/%s/steps" % (sess["prefix"], job, rid), "fit": fit, "step_trace": rel(st), "args": dep + speed + usage,
                              "note": "every busy engine step of the run above", "tags": tags})
+                if shared_prefix:
+                    runs[-1]["decode_shared_prefix"] = shared_prefix
     return runs
 
 
