@@ -940,6 +940,11 @@ public struct VLLMSimulator {
                     let seqsN = running[0].count
                     var b = BatchShape()
                     b.tokens = seqsN; b.sequences = seqsN; b.decodeSequences = seqsN; b.logitsRows = seqsN; b.decodeContext = ctx
+                    if pc {
+                        // The shared prefix blocks each decode holds stay the same over the stretch.
+                        for s in running[0] { noteSharedDecode(sq, s) }
+                        if !shareGroups.isEmpty { b.decodeSharedContext = takeSharedDecodes() }
+                    }
                     let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? sendTime(nextToSend) + receiveUs : nil
                     var usedBlocks = totalBlocks - freeBlocks[0]
                     var done = 0, prevDeliver = 0.0, prevEnd = 0.0, delivered = 0
@@ -1091,6 +1096,29 @@ public struct VLLMSimulator {
             clock.now = max(clock.now, sendTime(nextToSend) + inputLatencyUs)
         }
 
+        /// Prefix caching: notes decode sequence `s` if it reads blocks of a shared prefix that it holds as references
+        /// (the cache's one copy; a request that computed the prefix beside the first holds its own copy past `refs`).
+        @inline(__always)
+        mutating func noteSharedDecode(_ sq: UnsafeMutableBufferPointer<Seq>, _ s: Int) {
+            guard reqs[s].prefixKey != 0, sq[s].refs > 0 else { return }
+            let held = min(sq[s].refs, PrefixCache.sharedBlocks(reqs[s], blockSize: blockSize))
+            guard held > 0 else { return }
+            let key = reqs[s].prefixKey
+            if let g = shareGroups.firstIndex(where: { $0.key == key }) {
+                shareGroups[g].blocks += held; shareGroups[g].most = max(shareGroups[g].most, held)
+            } else {
+                shareGroups.append((key, held, held))
+            }
+        }
+
+        /// The noted decodes' `BatchShape.decodeSharedContext`: every reader of a block after the first finds it in
+        /// L2. Clears the notes.
+        mutating func takeSharedDecodes() -> Double {
+            let tokens = shareGroups.reduce(0) { $0 + $1.blocks - $1.most } * blockSize
+            shareGroups.removeAll(keepingCapacity: true)
+            return Double(tokens)
+        }
+
         /// Schedules every DP rank's next batch into `batches` and `schedSeq`/`schedWant` (vLLM's V1 scheduler);
         /// returns the tokens scheduled.
         @inline(__always)
@@ -1162,26 +1190,10 @@ public struct VLLMSimulator {
                         if specK > 0 { schedAccept.append(-1) }
                         VLLMSimulator.addToBatch(&batch, computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
                     }
-                    // A decode reading blocks of a shared prefix that it holds as references (the cache's one copy;
-                    // a request that computed the prefix beside the first holds its own copy past `refs`).
-                    if pc && reqs[s].prefixKey != 0 && sq[s].refs > 0 && want == 1 && sq[s].computed >= sq[s].prompt {
-                        let held = min(sq[s].refs, PrefixCache.sharedBlocks(reqs[s], blockSize: blockSize))
-                        if held > 0 {
-                            let key = reqs[s].prefixKey
-                            if let g = shareGroups.firstIndex(where: { $0.key == key }) {
-                                shareGroups[g].blocks += held; shareGroups[g].most = max(shareGroups[g].most, held)
-                            } else {
-                                shareGroups.append((key, held, held))
-                            }
-                        }
-                    }
+                    if pc && want == 1 && sq[s].computed >= sq[s].prompt { noteSharedDecode(sq, s) }
                     idx += 1
                 }
-                if !shareGroups.isEmpty {
-                    // Every reader after the first of a block finds it in L2.
-                    batch.decodeSharedContext = Double(shareGroups.reduce(0) { $0 + $1.blocks - $1.most } * blockSize)
-                    shareGroups.removeAll(keepingCapacity: true)
-                }
+                if !shareGroups.isEmpty { batch.decodeSharedContext = takeSharedDecodes() }
                 if !preempted {
                     while head < wait.count && run.count < maxSeqs && budget > 0 {
                         let s = wait[head]
