@@ -95,6 +95,32 @@ import Serving
         #expect(throws: (any Error).self) { try StepTrace.load(file: f3) }
     }
 
+    /// A manifest's step-trace entry may say its run's requests shared a cached prefix (`decode_shared_prefix`): every
+    /// decode of a step after the first re-reads that many tokens of one copy (`BatchShape.decodeSharedContext`).
+    @Test func aSharedPrefixMarksEveryDecodeAfterTheFirst() throws {
+        let r: [Any] = [0.0, 14.0, 13.0, 1.0, "FULL", 256, 256, 256 * 1200, 0, 0, [] as [Any]]
+        let p: [Any] = [0.0, 60.0, 59.0, 1.0, "NONE", 2048, 0, 0, 2, 2048, [[1024, 1024], [1024, 1024]]]
+        let file = try write(cols, [p, r, r])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var t = try StepTrace.load(file: file)
+        t.shareDecodePrefix(tokens: 1024)
+        #expect(t.steps[0].batch.decodeSharedContext == 0)
+        #expect(t.steps[1].batch.decodeSharedContext == 255 * 1024)
+        #expect(t.steps[1].previous?.decodeSharedContext == 0)
+        let dir = NSTemporaryDirectory() + "moesim-shared-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func manifest(_ shared: Any) throws -> Manifest {
+            let m: [String: Any] = ["version": 1, "runs": [["id": "t/steps", "step_trace": file, "decode_shared_prefix": shared,
+                                                           "args": ["--model", "olmoe-1b-7b", "--gpu", "h100-sxm-80gb"]]]]
+            let f = dir + "/m.json"
+            try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: f))
+            return try Manifest(file: f)
+        }
+        #expect(try manifest(1024).entries[0].stepTrace?.steps[1].batch.decodeSharedContext == 255 * 1024)
+        #expect(throws: InputError.self) { try manifest(-16) }
+    }
+
     /// `validate --steps`: one CSV line a compared step, with the header's columns, the entry's id quoted where it holds
     /// a comma, and the error the line's own measured and predicted times give.
     @Test func stepTableWritesOneLineAStepWithTheHeadersColumns() throws {
