@@ -96,7 +96,8 @@ def main():
                 row["shared_over_distinct"] = row["shared_us"] / row["distinct_us"]
             res["cases"].append(row)
             print(json.dumps(row), flush=True)
-    json.dump(res, open(a.out, "w"), indent=1)
+            # Written after every case: a call cut short keeps what it timed.
+            json.dump(res, open(a.out, "w"), indent=1)
 
 
 if __name__ == "__main__":
