@@ -592,6 +592,8 @@ public struct VLLMSimulator {
         /// Prefix caching: the decode sequences of the rank being scheduled that hold blocks of a shared prefix, per
         /// prefix (its key, the blocks they hold in all, the most one holds), for `BatchShape.decodeSharedContext`.
         var shareGroups: [(key: UInt64, blocks: Int, most: Int)] = []
+        /// Over the run: decode tokens read, and those re-read from a shared copy (for the run's note).
+        var decodeReads = 0.0, sharedReads = 0.0
         var specSteps = 0, specProposed = 0, specAccepted = 0
         // Client: send times wait for a free concurrency slot (FIFO of slot-free times).
         let concurrency: Int
@@ -955,6 +957,7 @@ public struct VLLMSimulator {
                         batches[0] = b
                         batches[0].tokens = padded
                         usedBlocks += newBlocksAt[done + 1]
+                        decodeReads += b.decodeContext; sharedReads += b.decodeSharedContext
                         let start = clock.now
                         let gpuStep = cost.stepCost(batches, pick: &pick)
                         let end = clock.advance(gpuStep, maxTokens: seqsN, maxSequences: seqsN, uniformDecode: true,
@@ -1194,6 +1197,7 @@ public struct VLLMSimulator {
                     idx += 1
                 }
                 if !shareGroups.isEmpty { batch.decodeSharedContext = takeSharedDecodes() }
+                decodeReads += batch.decodeContext; sharedReads += batch.decodeSharedContext
                 if !preempted {
                     while head < wait.count && run.count < maxSeqs && budget > 0 {
                         let s = wait[head]
@@ -1449,6 +1453,12 @@ public struct VLLMSimulator {
             if clock.powerExtraUs > 0.001 * clock.busy, let r = d.gpu.sustainedMatmulRatio, let t = d.gpu.powerTimeConstantS {
                 result.notes.append(String(format: "power limit: compute-bound steps ran up to %.1f%% slower than their kernel tables (timed in bursts) as the GPU stayed busy, %.1f%% of its busy time in all (the %@'s back-to-back matmul rate %.3f of its burst rate and time constant %.2f s, measured: docs/internals.md)",
                                            100 * (clock.powerMaxFactor - 1), 100 * clock.powerExtraUs / max(clock.busy, 1e-9), d.gpu.name, r, t))
+            }
+            if sharedReads > 0.01 * decodeReads {
+                let how = d.gpu.sharedKVReadRatio.map { String(format: "each such token costs %.2f of a token of its own (the %@'s shared_kv_read_ratio, measured: docs/internals.md)", $0, d.gpu.name) }
+                    ?? "priced as reads of their own: the \(d.gpu.name)'s shared_kv_read_ratio was not measured (an assumption; the readers after the first find the blocks in L2 on the GPUs measured)"
+                result.notes.append(String(format: "shared prefix: %.0f%% of the tokens decode steps read were blocks of a cached prefix another sequence of the step read first; %@",
+                                           100 * sharedReads / decodeReads, how))
             }
             if firstUse != nil, d.usageContext == .offline, n > 1, reqs.allSatisfy({ $0.arrival.ns == 0 }) {
                 // An assumption, said as one: which steps meet a new kernel turns on the first step's size.
