@@ -5,9 +5,12 @@
 
 For each batch of B sequences with P shared prefix tokens and S of their own, with t_own the kernel's time over the
 S tokens alone (the P = 0 row), t_distinct over every sequence's own copy of the prefix and t_shared over one shared
-copy: the ratio (t_shared - t_own) / (t_distinct - t_own), the time a shared token read again costs over the time a
-token of a sequence's own costs. Printed per case, then the median over the cases where the prefix's own copies add
-at least 20 us (smaller differences are mostly the kernel's fixed cost and timing noise), per model and in all.
+copy: the prefix adds D = t_distinct - t_own read from HBM by all B sequences, and with one copy the first reader
+still reads it from HBM (D / B) while the B - 1 others re-read it. The ratio r, the time a re-read token costs over a
+token of a sequence's own (as moesim prices it: `BatchShape.decodeSharedContext` counts the B - 1 re-readers only):
+  t_shared - t_own = D / B + r D (B - 1) / B.
+Printed per case, then the median over the cases where the prefix's own copies add at least 20 us (smaller
+differences are mostly the kernel's fixed cost and timing noise), per model and in all.
 """
 import json
 import statistics
@@ -28,8 +31,8 @@ def main():
         t0 = own.get((c["model"], c["batch"], c["own"]))
         if t0 is None:
             continue
-        extra = c["distinct_us"] - t0
-        r = (c["shared_us"] - t0) / extra if extra > 0 else float("nan")
+        extra, b = c["distinct_us"] - t0, c["batch"]
+        r = (c["shared_us"] - t0 - extra / b) / (extra * (b - 1) / b) if extra > 0 else float("nan")
         print("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.3f | %s |" % (
             c["model"], c["batch"], c["prefix"], c["own"], t0, c["distinct_us"], c["shared_us"], c["shared_us"] / c["distinct_us"],
             "%.3f" % r if extra >= 20 else "(%.3f)" % r))
