@@ -15,6 +15,8 @@ public struct BatchShape: Sendable, Equatable {
     /// finds them in the GPU's L2 cache (`GPUProfile.sharedKVReadRatio`). For each group of sequences sharing blocks,
     /// their shared tokens summed less the most any of them holds.
     public var decodeSharedContext: Double = 0
+    /// The decode sequences that re-read such blocks (each group's sequences less its first reader).
+    public var decodeSharedReaders: Int = 0
     /// Sum over prefill chunks of query-key pairs: q x (prefix + (q + 1) / 2) causal, q x (prefix + q) bidirectional.
     public var prefillPairs: Double = 0
     /// Sum over prefill chunks of the tokens whose K and V are read (prefix plus chunk).
@@ -62,8 +64,11 @@ public struct BatchShape: Sendable, Equatable {
         let w = Double(window)
         if decodeSequences > 0 {
             b.decodeContext = min(decodeContext, Double(decodeSequences) * w)
-            // A shared prefix is the context's oldest tokens: the first to leave the window.
-            b.decodeSharedContext = max(0, decodeSharedContext - (decodeContext - b.decodeContext))
+            // A shared prefix is the context's oldest tokens: the first to leave the window, by the mean a sequence
+            // loses for each re-reader.
+            let lost = (decodeContext - b.decodeContext) / Double(decodeSequences)
+            b.decodeSharedContext = max(0, decodeSharedContext - Double(decodeSharedReaders) * lost)
+            if b.decodeSharedContext == 0 { b.decodeSharedReaders = 0 }
         }
         let promptTokens = Double(tokens - decodeSequences - verifyTokens)
         if prefillSequences > 0 {

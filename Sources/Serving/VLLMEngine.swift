@@ -591,7 +591,9 @@ public struct VLLMSimulator {
         var schedAccept: [Int] = []
         /// Prefix caching: the decode sequences of the rank being scheduled that hold blocks of a shared prefix, per
         /// prefix (its key, the blocks they hold in all, the most one holds), for `BatchShape.decodeSharedContext`.
-        var shareGroups: [(key: UInt64, blocks: Int, most: Int)] = []
+        var shareGroups: [(key: UInt64, blocks: Int, most: Int, readers: Int)] = []
+        /// Each noted prefix's place in `shareGroups` (a request trace can name a prefix per conversation).
+        var shareIndex: [UInt64: Int] = [:]
         /// Over the run: decode tokens read, and those re-read from a shared copy (for the run's note).
         var decodeReads = 0.0, sharedReads = 0.0
         var specSteps = 0, specProposed = 0, specAccepted = 0
@@ -945,7 +947,7 @@ public struct VLLMSimulator {
                     if pc {
                         // The shared prefix blocks each decode holds stay the same over the stretch.
                         for s in running[0] { noteSharedDecode(sq, s) }
-                        if !shareGroups.isEmpty { b.decodeSharedContext = takeSharedDecodes() }
+                        if !shareGroups.isEmpty { (b.decodeSharedContext, b.decodeSharedReaders) = takeSharedDecodes() }
                     }
                     let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? sendTime(nextToSend) + receiveUs : nil
                     var usedBlocks = totalBlocks - freeBlocks[0]
@@ -1107,19 +1109,22 @@ public struct VLLMSimulator {
             let held = min(sq[s].refs, PrefixCache.sharedBlocks(reqs[s], blockSize: blockSize))
             guard held > 0 else { return }
             let key = reqs[s].prefixKey
-            if let g = shareGroups.firstIndex(where: { $0.key == key }) {
-                shareGroups[g].blocks += held; shareGroups[g].most = max(shareGroups[g].most, held)
+            if let g = shareIndex[key] {
+                shareGroups[g].blocks += held; shareGroups[g].most = max(shareGroups[g].most, held); shareGroups[g].readers += 1
             } else {
-                shareGroups.append((key, held, held))
+                shareIndex[key] = shareGroups.count
+                shareGroups.append((key, held, held, 1))
             }
         }
 
-        /// The noted decodes' `BatchShape.decodeSharedContext`: every reader of a block after the first finds it in
-        /// L2. Clears the notes.
-        mutating func takeSharedDecodes() -> Double {
-            let tokens = shareGroups.reduce(0) { $0 + $1.blocks - $1.most } * blockSize
+        /// The noted decodes' `BatchShape.decodeSharedContext` and `decodeSharedReaders`: every reader of a block
+        /// after the first finds it in L2. Clears the notes.
+        mutating func takeSharedDecodes() -> (tokens: Double, readers: Int) {
+            var tokens = 0, readers = 0
+            for g in shareGroups { tokens += g.blocks - g.most; readers += g.readers - 1 }
             shareGroups.removeAll(keepingCapacity: true)
-            return Double(tokens)
+            shareIndex.removeAll(keepingCapacity: true)
+            return (Double(tokens * blockSize), readers)
         }
 
         /// Schedules every DP rank's next batch into `batches` and `schedSeq`/`schedWant` (vLLM's V1 scheduler);
@@ -1181,6 +1186,7 @@ public struct VLLMSimulator {
                     if !ok { break }
                     free -= need; sq[s].blocks += need
                     schedSeq.append(s); schedWant.append(want); budget -= want
+                    let decodesBefore = batch.decodeSequences
                     if isSpec {
                         // Draw how many drafts the target accepts now: the step emits them plus its own token.
                         let m = spec!.drawAccepted(want - 1, rng: &acceptRNG)
@@ -1193,11 +1199,10 @@ public struct VLLMSimulator {
                         if specK > 0 { schedAccept.append(-1) }
                         VLLMSimulator.addToBatch(&batch, computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
                     }
-                    if pc && want == 1 && sq[s].computed >= sq[s].prompt { noteSharedDecode(sq, s) }
+                    // A decode (or a verify) of a sequence behind a shared prefix.
+                    if pc && batch.decodeSequences > decodesBefore { noteSharedDecode(sq, s) }
                     idx += 1
                 }
-                if !shareGroups.isEmpty { batch.decodeSharedContext = takeSharedDecodes() }
-                decodeReads += batch.decodeContext; sharedReads += batch.decodeSharedContext
                 if !preempted {
                     while head < wait.count && run.count < maxSeqs && budget > 0 {
                         let s = wait[head]
@@ -1228,12 +1233,17 @@ public struct VLLMSimulator {
                         run.append(s)
                         schedSeq.append(s); schedWant.append(want); budget -= want
                         if specK > 0 { schedAccept.append(-1) }
+                        let decodesBefore = batch.decodeSequences
                         VLLMSimulator.addToBatch(&batch, computed: sq[s].computed, prompt: sq[s].prompt, generated: sq[s].generated, want: want, emitted: &emitted, kvLoaded: sq[s].kvLoaded)
+                        // A resumed request with only its last token to compute decodes.
+                        if pc && batch.decodeSequences > decodesBefore { noteSharedDecode(sq, s) }
                     }
                     if head > 1024 && head * 2 > wait.count {
                         wait.removeFirst(head); head = 0
                     }
                 }
+                if !shareGroups.isEmpty { (batch.decodeSharedContext, batch.decodeSharedReaders) = takeSharedDecodes() }
+                decodeReads += batch.decodeContext; sharedReads += batch.decodeSharedContext
                 totalNew += batch.tokens
             }
             rankStart[dp] = schedSeq.count

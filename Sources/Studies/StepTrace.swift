@@ -130,7 +130,8 @@ public struct StepTrace: Sendable {
     /// the run's requests share): every decode after the first re-reads them (`BatchShape.decodeSharedContext`).
     public mutating func shareDecodePrefix(tokens: Int) {
         func shared(_ b: inout BatchShape) {
-            b.decodeSharedContext = Double(max(0, b.decodeSequences - 1) * tokens)
+            b.decodeSharedReaders = max(0, b.decodeSequences - 1)
+            b.decodeSharedContext = Double(b.decodeSharedReaders * tokens)
         }
         for i in steps.indices {
             shared(&steps[i].batch)

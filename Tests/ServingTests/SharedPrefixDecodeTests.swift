@@ -26,7 +26,7 @@ import SimKit
         var own = BatchShape(), shared = BatchShape(), alone = BatchShape()
         for _ in 0..<256 { own.addDecode(context: 1024 + 150); alone.addDecode(context: 150) }
         shared = own
-        shared.decodeSharedContext = 255 * 1024
+        shared.decodeSharedContext = 255 * 1024; shared.decodeSharedReaders = 255
         let tOwn = cost.attentionKernelUs(own), tShared = cost.attentionKernelUs(shared), tAlone = cost.attentionKernelUs(alone)
         // The prefix's part of the time, re-read from L2 by all but the first sequence, costs 0.4 of itself.
         #expect(tShared < tOwn && tShared > tAlone)
@@ -39,9 +39,9 @@ import SimKit
     @Test func aSlidingWindowDropsTheSharedPrefixFirst() {
         var b = BatchShape()
         for _ in 0..<8 { b.addDecode(context: 2047) }
-        b.decodeSharedContext = 7 * 1024
-        // 8 x 2,048 tokens in a window of 1,536: the 512 oldest of each go, all of them shared.
-        #expect(b.windowed(1536).decodeSharedContext == 7 * 1024 - 8 * 512)
+        b.decodeSharedContext = 7 * 1024; b.decodeSharedReaders = 7
+        // 8 x 2,048 tokens in a window of 1,536: the 512 oldest of each go, all of them shared: 7 re-readers keep 512.
+        #expect(b.windowed(1536).decodeSharedContext == 7 * 512)
         #expect(b.windowed(512).decodeSharedContext == 0)
         #expect(b.windowed(4096) == b)
     }
