@@ -30,6 +30,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--iters", type=int, default=12)
     ap.add_argument("--max-gib", type=float, default=24.0, help="largest KV cache of one case (distinct copies)")
+    ap.add_argument("--models", default=",".join(m[0] for m in MODELS), help="which attention shapes, comma-separated")
     a = ap.parse_args()
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(0)
@@ -44,7 +45,7 @@ def main():
         for p in (0, 256, 1024, 4096, 16384):
             for s in (128, 1024):
                 grid.append((b, p, s))
-    for name, hq, hkv, d in MODELS:
+    for name, hq, hkv, d in [m for m in MODELS if m[0] in a.models.split(",")]:
         tok_bytes = 2 * hkv * d * 2  # K and V, bf16, one layer
         for b, p, s in grid:
             total_distinct = b * (p + s)
