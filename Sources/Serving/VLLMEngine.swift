@@ -1465,7 +1465,10 @@ public struct VLLMSimulator {
                                            100 * (clock.powerMaxFactor - 1), 100 * clock.powerExtraUs / max(clock.busy, 1e-9), d.gpu.name, r, t))
             }
             if sharedReads > 0.01 * decodeReads {
-                let how = d.gpu.sharedKVReadRatio.map { String(format: "each such token costs %.2f of a token of its own (the %@'s shared_kv_read_ratio, measured: docs/internals.md)", $0, d.gpu.name) }
+                var mla = false
+                if case .mla = d.model.attention { mla = true }
+                let how = mla ? "priced as reads of their own: the ratio was measured for FlashAttention over GQA blocks, not for MLA's decode kernel (an assumption)"
+                    : d.gpu.sharedKVReadRatio.map { String(format: "each such token costs %.2f of a token of its own (the %@'s shared_kv_read_ratio, measured: docs/internals.md)", $0, d.gpu.name) }
                     ?? "priced as reads of their own: the \(d.gpu.name)'s shared_kv_read_ratio was not measured (an assumption; the readers after the first find the blocks in L2 on the GPUs measured)"
                 result.notes.append(String(format: "shared prefix: %.0f%% of the tokens decode steps read were blocks of a cached prefix another sequence of the step read first; %@",
                                            100 * sharedReads / decodeReads, how))

@@ -187,6 +187,9 @@ public struct Manifest: Sendable {
                              stepRatio: StepRatio(of: a.id, over: b.id, steps: kind))
             }
             var runs: [[String]]
+            if e.optional("decode_shared_prefix") != nil && e.optional("step_trace") == nil {
+                throw try e.require("decode_shared_prefix").fail("belongs to a 'step_trace' entry (it says the trace's decodes shared a cached prefix); this entry has none")
+            }
             if let st = e.optional("step_trace") {
                 // A vLLM step trace: each busy step predicted from what it ran ('args' gives the deployment).
                 let path = try st.string()
