@@ -660,7 +660,8 @@ def entries(res, rel):
                     args += ["--random-prefix-len", str(spec["prefix"])]
                     # With prefix caching on, the run's decodes read one cached copy of the prefix's whole blocks.
                     if (j.get("engine") or {}).get("enable_prefix_caching") is not False:
-                        shared_prefix = spec["prefix"] // 16 * 16
+                        block = int((j.get("engine") or {}).get("block_size") or 16)
+                        shared_prefix = spec["prefix"] // block * block
                 measured = {"elapsed_time": round(d["elapsed_time"], 6)}
                 if first and kv_tokens:
                     measured["kv_cache_capacity_tokens"] = kv_tokens
