@@ -1467,9 +1467,9 @@ public struct VLLMSimulator {
             if sharedReads > 0.01 * decodeReads {
                 var mla = false
                 if case .mla = d.model.attention { mla = true }
-                let how = mla ? "priced as reads of their own: the ratio was measured for FlashAttention over GQA blocks, not for MLA's decode kernel (an assumption)"
+                let how = mla ? "priced as reads of their own: MLA's decode kernel has no measured ratio (shared_kv_read_ratio is FlashAttention's over GQA blocks; an assumption)"
                     : d.gpu.sharedKVReadRatio.map { String(format: "each such token costs %.2f of a token of its own (the %@'s shared_kv_read_ratio, measured: docs/internals.md)", $0, d.gpu.name) }
-                    ?? "priced as reads of their own: the \(d.gpu.name)'s shared_kv_read_ratio was not measured (an assumption; the readers after the first find the blocks in L2 on the GPUs measured)"
+                    ?? "priced as reads of their own: the \(d.gpu.name)'s shared_kv_read_ratio was not measured (an assumption: the readers after the first find the blocks in L2, and vLLM's decode steps behind a shared prefix ran 0.73-0.94x such a prediction on H100s and H200s, docs/internals.md)"
                 result.notes.append(String(format: "shared prefix: %.0f%% of the tokens decode steps read were blocks of a cached prefix another sequence of the step read first; %@",
                                            100 * sharedReads / decodeReads, how))
             }
