@@ -61,6 +61,19 @@ import SimKit
         #expect(JSONWriter.write(off.fields()) == JSONWriter.write(offUnmeasured.fields()))
     }
 
+    /// Eight requests that find a 1,024-token prefix cached by an earlier one decode together: each step, 7 of them
+    /// re-read its 64 blocks (not 8: the first reads them from HBM), out of 8 contexts of 1,041-1,073 tokens.
+    @Test func theRereadsAreTheSharersLessTheFirst() throws {
+        var reqs = [Request(arrival: .seconds(0), inputTokens: 1040, outputTokens: 1, prefixKey: 7, sharedTokens: 1024)]
+        for _ in 0..<8 { reqs.append(Request(arrival: .seconds(10), inputTokens: 1040, outputTokens: 33, prefixKey: 7, sharedTokens: 1024)) }
+        var s = VLLMSimulator(deployment: try olmoe(ratio: 0.4), workload: Workload(requests: reqs, maxConcurrency: nil, description: "t"), seed: 0)
+        s.prefixCaching = true
+        let note = try #require(try s.run().notes.first { $0.hasPrefix("shared prefix:") })
+        let share = try #require(Double(note.dropFirst("shared prefix: ".count).prefix { $0 != "%" }))
+        #expect(share >= 100 * 7 * 1024 / (8 * 1073.0) - 0.5 && share <= 100 * 7 * 1024 / (8 * 1041.0) + 0.5, "\(note)")
+        #expect(note.contains("0.40 of a token of its own"))
+    }
+
     @Test func fastDecodePathCountsTheSharedBlocksAsTheSchedulerDoes() throws {
         let d = try olmoe(ratio: 0.4), w = try workload(prompts: 96)
         var slow = VLLMSimulator(deployment: d, workload: w, seed: 2)
