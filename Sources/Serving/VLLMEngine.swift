@@ -1469,7 +1469,7 @@ public struct VLLMSimulator {
                 if case .mla = d.model.attention { mla = true }
                 let how = mla ? "priced as reads of their own: MLA's decode kernel has no measured ratio (shared_kv_read_ratio is FlashAttention's over GQA blocks; an assumption)"
                     : d.gpu.sharedKVReadRatio.map { String(format: "each such token costs %.2f of a token of its own (the %@'s shared_kv_read_ratio, measured: docs/internals.md)", $0, d.gpu.name) }
-                    ?? "priced as reads of their own: the \(d.gpu.name)'s shared_kv_read_ratio was not measured (an assumption: the readers after the first find the blocks in L2, and vLLM's decode steps behind a shared prefix ran 0.73-0.94x such a prediction on H100s and H200s, docs/internals.md)"
+                    ?? "priced as reads of their own: the \(d.gpu.name)'s shared_kv_read_ratio was not measured (an assumption: the readers after the first find the blocks in L2, and vLLM's decode steps behind a shared prefix ran 0.73-1.00x such a prediction on H100s and H200s (OLMoE-1B-7B lowest, Mixtral-8x7B highest), docs/internals.md)"
                 result.notes.append(String(format: "shared prefix: %.0f%% of the tokens decode steps read were blocks of a cached prefix another sequence of the step read first; %@",
                                            100 * sharedReads / decodeReads, how))
             }
