@@ -532,20 +532,19 @@ public final class StepCostModel {
         // Tokens of shared blocks read again by another sequence of the batch (found in L2) cost this much of a token
         // of a sequence's own (`GPUProfile.sharedKVReadRatio`; 1 where not measured).
         let shared = b.decodeSharedContext > 0 ? kernels.gpu.sharedKVReadRatio ?? 1 : 1
-        if b.decodeSequences > 0, let at = table, let g = decodeAttentionGrid {
-            let n = Double(b.decodeSequences) * at.batchScale, mean = b.decodeContext / Double(b.decodeSequences)
-            if let t = VLLMKernelTables.attentionUs(g, sequences: n, length: mean) {
-                note("attention kernel", attentionRowSource(t.source, at))
-                var us = t.us
-                // The table's rows read every sequence's context from HBM: the time the re-read tokens add beyond
-                // the sequences' other tokens is scaled by the ratio.
-                if shared < 1, let own = VLLMKernelTables.attentionUs(g, sequences: n, length: max(1, mean - b.decodeSharedContext / Double(b.decodeSequences))) {
-                    us = own.us + shared * max(0, t.us - own.us)
-                }
-                s += us * kvAttentionRatio
+        if b.decodeSequences > 0, let at = table, let g = decodeAttentionGrid,
+           let t = VLLMKernelTables.attentionUs(g, sequences: Double(b.decodeSequences) * at.batchScale,
+                                                length: b.decodeContext / Double(b.decodeSequences)) {
+            note("attention kernel", attentionRowSource(t.source, at))
+            var us = t.us
+            // The table's rows read every sequence's context from HBM: the time the re-read tokens add beyond the
+            // sequences' other tokens is scaled by the ratio.
+            if shared < 1, let own = VLLMKernelTables.attentionUs(g, sequences: Double(b.decodeSequences) * at.batchScale,
+                                                                  length: max(1, (b.decodeContext - b.decodeSharedContext) / Double(b.decodeSequences))) {
+                us = own.us + shared * max(0, t.us - own.us)
             }
-        }
-        if b.decodeSequences > 0 && s == 0 {
+            s += us * kvAttentionRatio
+        } else if b.decodeSequences > 0 {
             note("attention kernel", .roofline)
             s += kernels.decodeAttentionUs(contextTokens: b.decodeContext - (1 - shared) * b.decodeSharedContext, kvBytesPerTokenLayer: kvBytesPerTokenLayer,
                                            flopsPerTokenLayer: decodeFlopsPerTokenLayer, sequences: b.decodeSequences)

@@ -947,7 +947,7 @@ public struct VLLMSimulator {
                     if pc {
                         // The shared prefix blocks each decode holds stay the same over the stretch.
                         for s in running[0] { noteSharedDecode(sq, s) }
-                        if !shareGroups.isEmpty { (b.decodeSharedContext, b.decodeSharedReaders) = takeSharedDecodes() }
+                        takeSharedDecodes(into: &b)
                     }
                     let due: Double? = (nextToSend < n && slotHead < freeSlots.count) ? sendTime(nextToSend) + receiveUs : nil
                     var usedBlocks = totalBlocks - freeBlocks[0]
@@ -1117,14 +1117,15 @@ public struct VLLMSimulator {
             }
         }
 
-        /// The noted decodes' `BatchShape.decodeSharedContext` and `decodeSharedReaders`: every reader of a block
-        /// after the first finds it in L2. Clears the notes.
-        mutating func takeSharedDecodes() -> (tokens: Double, readers: Int) {
+        /// Sets the noted decodes' `decodeSharedContext` and `decodeSharedReaders` on their batch: every reader of a
+        /// block after the first finds it in L2. Clears the notes.
+        mutating func takeSharedDecodes(into b: inout BatchShape) {
+            guard !shareGroups.isEmpty else { return }
             var tokens = 0, readers = 0
             for g in shareGroups { tokens += g.blocks - g.most; readers += g.readers - 1 }
             shareGroups.removeAll(keepingCapacity: true)
             shareIndex.removeAll(keepingCapacity: true)
-            return (Double(tokens * blockSize), readers)
+            b.decodeSharedContext = Double(tokens * blockSize); b.decodeSharedReaders = readers
         }
 
         /// Schedules every DP rank's next batch into `batches` and `schedSeq`/`schedWant` (vLLM's V1 scheduler);
@@ -1242,7 +1243,7 @@ public struct VLLMSimulator {
                         wait.removeFirst(head); head = 0
                     }
                 }
-                if !shareGroups.isEmpty { (batch.decodeSharedContext, batch.decodeSharedReaders) = takeSharedDecodes() }
+                takeSharedDecodes(into: &batch)
                 decodeReads += batch.decodeContext; sharedReads += batch.decodeSharedContext
                 totalNew += batch.tokens
             }
