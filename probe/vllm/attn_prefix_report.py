@@ -11,19 +11,52 @@ token of a sequence's own (as moesim prices it: `BatchShape.decodeSharedContext`
   t_shared - t_own = D / B + r D (B - 1) / B.
 Printed per case, then the median over the cases where the prefix's own copies add at least 20 us (smaller
 differences are mostly the kernel's fixed cost and timing noise), per model and in all.
+
+With --moesim BIN (a built moesim, e.g. .build/release/moesim), each case also gets moesim's own price of the distinct
+copies (`moesim explain --json`: the attention kernel of one layer for B decode sequences of P + S tokens, from the
+GPU's kernel tables) and measured / table: whether the tables price these shapes right before any sharing (the decode
+steps behind a 1,024-token prefix with prefix caching off ran 1.10x moesim's prediction on two H200s, where OLMoE's
+rows are extrapolated; docs/accuracy.md, forty-first session).
 """
+import argparse
 import json
 import statistics
+import subprocess
 import sys
+
+# The probe's device names (torch.cuda.get_device_name) -> moesim's GPU profiles.
+GPUS = {"H200": "h200-sxm-141gb", "H100": "h100-sxm-80gb"}
+
+
+def table_us(moesim, model, gpu, batch, kv_len):
+    """moesim's attention kernel time of one layer (us) and its source, or None where moesim cannot price it."""
+    r = subprocess.run([moesim, "explain", "--model", model, "--gpu", gpu, "--decode-seqs", str(batch), "--kv-len", str(kv_len), "--json"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print("moesim explain failed for %s %s B=%d L=%d: %s" % (model, gpu, batch, kv_len, r.stderr.strip()), file=sys.stderr)
+        return None
+    for c in json.loads(r.stdout)["layer"]:
+        if c["component"] == "attention kernel":
+            return c["time_us"], c["source"]
+    return None
 
 
 def main():
-    d = json.load(open(sys.argv[1]))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("results", help="attn_prefix.py's JSON")
+    ap.add_argument("--moesim", help="a built moesim binary: add its table price of the distinct copies")
+    a = ap.parse_args()
+    d = json.load(open(a.results))
     cases = d["cases"]
+    gpu = next((v for k, v in GPUS.items() if k in d["device"]), None)
+    if a.moesim and gpu is None:
+        sys.exit("%s: device %r is none of moesim's GPU profiles (%s)" % (a.results, d["device"], ", ".join(GPUS.values())))
     own = {(c["model"], c["batch"], c["own"]): c["distinct_us"] for c in cases if c["prefix"] == 0}
     print("%s, %s SMs, L2 %s bytes, %s" % (d["device"], d["sms"], d["l2_bytes"], d["date"]))
-    print("| model | batch | prefix | own | t_own us | t_distinct us | t_shared us | shared / distinct | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    extra_cols = " moesim's table us | distinct / table |" if a.moesim else ""
+    print("| model | batch | prefix | own | t_own us | t_distinct us | t_shared us | shared / distinct | ratio |" + extra_cols)
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if a.moesim else ""))
+    vs_table = {}
     kept = {}
     for c in cases:
         if c["prefix"] == 0:
@@ -33,9 +66,17 @@ def main():
             continue
         extra, b = c["distinct_us"] - t0, c["batch"]
         r = (c["shared_us"] - t0 - extra / b) / (extra * (b - 1) / b) if extra > 0 else float("nan")
-        print("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.3f | %s |" % (
+        tail = ""
+        if a.moesim:
+            t = table_us(a.moesim, c["model"], gpu, c["batch"], c["prefix"] + c["own"])
+            if t is not None:
+                tail = " %.1f (%s) | %.3f |" % (t[0], t[1], c["distinct_us"] / t[0])
+                vs_table.setdefault((c["model"], t[1]), []).append(c["distinct_us"] / t[0])
+            else:
+                tail = " - | - |"
+        print("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.3f | %s |%s" % (
             c["model"], c["batch"], c["prefix"], c["own"], t0, c["distinct_us"], c["shared_us"], c["shared_us"] / c["distinct_us"],
-            "%.3f" % r if extra >= 20 else "(%.3f)" % r))
+            "%.3f" % r if extra >= 20 else "(%.3f)" % r, tail))
         if extra >= 20:
             kept.setdefault(c["model"], []).append(r)
     every = [r for v in kept.values() for r in v]
@@ -43,6 +84,9 @@ def main():
         print("%s: median ratio %.3f over %d cases (%.3f-%.3f)" % (m, statistics.median(v), len(v), min(v), max(v)))
     if every:
         print("all: median ratio %.3f over %d cases" % (statistics.median(every), len(every)))
+    for (m, src), v in sorted(vs_table.items()):
+        print("%s, moesim's table %s: distinct copies measured / table, median %.3f over %d cases (%.3f-%.3f)" % (
+            m, src, statistics.median(v), len(v), min(v), max(v)))
 
 
 if __name__ == "__main__":
