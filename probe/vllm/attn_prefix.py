@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Does a decode batch whose sequences share their prompt's first KV blocks read them from HBM once? Times vLLM's
 own paged FlashAttention decode kernel (FA3 on Hopper, the backend vLLM 0.24 picks for these models) on batches of
-B sequences with P shared prefix tokens and S tokens of their own each, twice: with the prefix's blocks shared (one
-physical copy in every sequence's block table, as vLLM's prefix caching leaves them) and with every sequence holding
-its own copy (prefix caching off). L2 is flushed before every call (a 256 MiB write) as the layers between two
-attention calls of a real step would, and each call is timed alone with CUDA events.
+B sequences with P shared prefix tokens and S tokens of their own each: with the prefix's blocks shared (one
+physical copy in every sequence's block table, as vLLM's prefix caching leaves them), with every sequence holding
+its own copy (prefix caching off) in runs of consecutive blocks, and with those copies' blocks scattered over the
+cache ("shuffled": whether the block layout matters). L2 is flushed before every call (a 256 MiB write) as the
+layers between two attention calls of a real step would, and each call is timed alone with CUDA events.
 
   python3 probe/vllm/attn_prefix.py --out attn-prefix.json
 
@@ -52,7 +53,7 @@ def main():
             if total_distinct * tok_bytes > a.max_gib * 2**30:
                 continue
             row = {"model": name, "q_heads": hq, "kv_heads": hkv, "head_dim": d, "batch": b, "prefix": p, "own": s}
-            for layout in (("distinct", "shared") if p > 0 else ("distinct",)):
+            for layout in (("distinct", "shuffled", "shared") if p > 0 else ("distinct", "shuffled")):
                 pb, sb = p // BLOCK, -(-s // BLOCK)
                 nblocks = (pb + b * sb) if layout == "shared" else b * (pb + sb)
                 kc = torch.randn(nblocks + 1, BLOCK, hkv, d, device=dev, dtype=torch.bfloat16)
@@ -66,6 +67,11 @@ def main():
                         own0 = i * (pb + sb) + pb
                         bt[i, :pb] = torch.arange(i * (pb + sb), i * (pb + sb) + pb)
                     bt[i, pb:] = torch.arange(own0, own0 + sb)
+                if layout == "shuffled":
+                    # The distinct copies' blocks scattered over the cache (a fixed permutation), as a long-running
+                    # engine's free list may leave them, against the tables' and the distinct layout's runs of blocks.
+                    perm = torch.randperm(nblocks, generator=torch.Generator().manual_seed(b * 100003 + p + s)).to(torch.int32)
+                    bt = perm[bt.long()]
                 bt = bt.to(dev)
                 q = torch.randn(b, hq, d, device=dev, dtype=torch.bfloat16)
                 out = torch.empty_like(q)

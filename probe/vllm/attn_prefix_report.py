@@ -10,7 +10,8 @@ still reads it from HBM (D / B) while the B - 1 others re-read it. The ratio r, 
 token of a sequence's own (as moesim prices it: `BatchShape.decodeSharedContext` counts the B - 1 re-readers only):
   t_shared - t_own = D / B + r D (B - 1) / B.
 Printed per case, then the median over the cases where the prefix's own copies add at least 20 us (smaller
-differences are mostly the kernel's fixed cost and timing noise), per model and in all.
+differences are mostly the kernel's fixed cost and timing noise), per model and in all; and the distinct copies with
+their blocks scattered over the cache against in runs ("shuffled / distinct", where the results have it).
 
 With --moesim BIN (a built moesim, e.g. .build/release/moesim), each case also gets moesim's own price of the distinct
 copies (`moesim explain --json`: the attention kernel of one layer for B decode sequences of P + S tokens, from the
@@ -54,8 +55,9 @@ def main():
     own = {(c["model"], c["batch"], c["own"]): c["distinct_us"] for c in cases if c["prefix"] == 0}
     print("%s, %s SMs, L2 %s bytes, %s" % (d["device"], d["sms"], d["l2_bytes"], d["date"]))
     extra_cols = " moesim's table us | distinct / table |" if a.moesim else ""
-    print("| model | batch | prefix | own | t_own us | t_distinct us | t_shared us | shared / distinct | ratio |" + extra_cols)
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if a.moesim else ""))
+    print("| model | batch | prefix | own | t_own us | t_distinct us | t_shared us | shared / distinct | shuffled / distinct | ratio |" + extra_cols)
+    print("|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if a.moesim else ""))
+    shuffled = {}
     vs_table = {}
     kept = {}
     for c in cases:
@@ -74,9 +76,13 @@ def main():
                 vs_table.setdefault((c["model"], t[1]), []).append(c["distinct_us"] / t[0])
             else:
                 tail = " - | - |"
-        print("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.3f | %s |%s" % (
+        # The distinct copies scattered over the cache (attn_prefix.py's "shuffled" layout; older results lack it).
+        sh = "%.3f" % (c["shuffled_us"] / c["distinct_us"]) if "shuffled_us" in c else "-"
+        if "shuffled_us" in c:
+            shuffled.setdefault(c["model"], []).append(c["shuffled_us"] / c["distinct_us"])
+        print("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.3f | %s | %s |%s" % (
             c["model"], c["batch"], c["prefix"], c["own"], t0, c["distinct_us"], c["shared_us"], c["shared_us"] / c["distinct_us"],
-            "%.3f" % r if extra >= 20 else "(%.3f)" % r, tail))
+            sh, "%.3f" % r if extra >= 20 else "(%.3f)" % r, tail))
         if extra >= 20:
             kept.setdefault(c["model"], []).append(r)
     every = [r for v in kept.values() for r in v]
@@ -84,6 +90,9 @@ def main():
         print("%s: median ratio %.3f over %d cases (%.3f-%.3f)" % (m, statistics.median(v), len(v), min(v), max(v)))
     if every:
         print("all: median ratio %.3f over %d cases" % (statistics.median(every), len(every)))
+    for m, v in sorted(shuffled.items()):
+        print("%s: distinct copies scattered over the cache / in runs of blocks, median %.3f over %d cases (%.3f-%.3f)" % (
+            m, statistics.median(v), len(v), min(v), max(v)))
     for (m, src), v in sorted(vs_table.items()):
         print("%s, moesim's table %s: distinct copies measured / table, median %.3f over %d cases (%.3f-%.3f)" % (
             m, src, statistics.median(v), len(v), min(v), max(v)))
