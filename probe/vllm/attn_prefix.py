@@ -3,9 +3,11 @@
 own paged FlashAttention decode kernel (FA3 on Hopper, the backend vLLM 0.24 picks for these models) on batches of
 B sequences with P shared prefix tokens and S tokens of their own each: with the prefix's blocks shared (one
 physical copy in every sequence's block table, as vLLM's prefix caching leaves them), with every sequence holding
-its own copy (prefix caching off) in runs of consecutive blocks, and with those copies' blocks scattered over the
-cache ("shuffled": whether the block layout matters). L2 is flushed before every call (a 256 MiB write) as the
-layers between two attention calls of a real step would, and each call is timed alone with CUDA events.
+its own copy (prefix caching off) in runs of consecutive blocks, and with those copies' blocks scattered at random
+over a cache of an engine's size ("spread": whether the block layout and the cache's footprint matter; a vLLM engine
+holds one layer's K and V in tensors of 1-4 GB each on these GPUs, and its blocks come from a free list). L2 is
+flushed before every call (a 256 MiB write) as the layers between two attention calls of a real step would, and each
+call is timed alone with CUDA events.
 
   python3 probe/vllm/attn_prefix.py --out attn-prefix.json
 
@@ -32,13 +34,14 @@ def main():
     ap.add_argument("--iters", type=int, default=12)
     ap.add_argument("--max-gib", type=float, default=24.0, help="largest KV cache of one case (distinct copies)")
     ap.add_argument("--models", default=",".join(m[0] for m in MODELS), help="which attention shapes, comma-separated")
+    ap.add_argument("--pool-gib", type=float, default=4.0, help="the spread layout's K (and V) cache of one layer")
     a = ap.parse_args()
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(0)
     res = {"device": torch.cuda.get_device_name(0), "sms": props.multi_processor_count,
            "l2_bytes": getattr(props, "L2_cache_size", None), "torch": torch.__version__,
            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "block_size": BLOCK,
-           "how": "each call alone between CUDA events, after a 256 MiB write that flushes L2 and a ~1 ms GPU sleep that hides the launch; FA3 picks its own split (no scheduler metadata); median of --iters calls",
+           "how": "layouts: distinct (each sequence its own copy of the prefix, in runs of blocks), spread (the same scattered at random over a pool of --pool-gib per K and V), shared (one copy of the prefix); each call alone between CUDA events, after a 256 MiB write that flushes L2 and a ~1 ms GPU sleep that hides the launch; FA3 picks its own split (no scheduler metadata); median of --iters calls",
            "cases": []}
     flush = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
     grid = []
@@ -53,11 +56,13 @@ def main():
             if total_distinct * tok_bytes > a.max_gib * 2**30:
                 continue
             row = {"model": name, "q_heads": hq, "kv_heads": hkv, "head_dim": d, "batch": b, "prefix": p, "own": s}
-            for layout in (("distinct", "shuffled", "shared") if p > 0 else ("distinct", "shuffled")):
+            for layout in (("distinct", "spread", "shared") if p > 0 else ("distinct", "spread")):
                 pb, sb = p // BLOCK, -(-s // BLOCK)
                 nblocks = (pb + b * sb) if layout == "shared" else b * (pb + sb)
-                kc = torch.randn(nblocks + 1, BLOCK, hkv, d, device=dev, dtype=torch.bfloat16)
-                vc = torch.randn(nblocks + 1, BLOCK, hkv, d, device=dev, dtype=torch.bfloat16)
+                # The spread layout's cache: an engine's size (--pool-gib), or what the case needs where that is more.
+                pool = max(nblocks, int(a.pool_gib * 2**30 / (BLOCK * tok_bytes / 2))) if layout == "spread" else nblocks
+                kc = torch.randn(pool + 1, BLOCK, hkv, d, device=dev, dtype=torch.bfloat16)
+                vc = torch.randn(pool + 1, BLOCK, hkv, d, device=dev, dtype=torch.bfloat16)
                 bt = torch.empty(b, pb + sb, dtype=torch.int32)
                 for i in range(b):
                     if layout == "shared":
@@ -67,10 +72,10 @@ def main():
                         own0 = i * (pb + sb) + pb
                         bt[i, :pb] = torch.arange(i * (pb + sb), i * (pb + sb) + pb)
                     bt[i, pb:] = torch.arange(own0, own0 + sb)
-                if layout == "shuffled":
-                    # The distinct copies' blocks scattered over the cache (a fixed permutation), as a long-running
-                    # engine's free list may leave them, against the tables' and the distinct layout's runs of blocks.
-                    perm = torch.randperm(nblocks, generator=torch.Generator().manual_seed(b * 100003 + p + s)).to(torch.int32)
+                if layout == "spread":
+                    # The distinct copies' blocks at random places of the pool (a fixed draw), as a long-running engine's
+                    # free list may leave them, against the tables' and the distinct layout's runs of blocks.
+                    perm = torch.randperm(pool, generator=torch.Generator().manual_seed(b * 100003 + p + s))[:nblocks].to(torch.int32)
                     bt = perm[bt.long()]
                 bt = bt.to(dev)
                 q = torch.randn(b, hq, d, device=dev, dtype=torch.bfloat16)
@@ -100,6 +105,8 @@ def main():
                 row[layout + "_us"] = times[len(times) // 2]
                 row[layout + "_min_us"] = times[0]
                 row[layout + "_kv_bytes"] = nblocks * BLOCK * tok_bytes
+                if layout == "spread":
+                    row["spread_pool_bytes"] = pool * BLOCK * tok_bytes
                 del kc, vc
                 torch.cuda.empty_cache()
             if p > 0:

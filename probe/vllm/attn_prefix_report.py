@@ -11,7 +11,7 @@ token of a sequence's own (as moesim prices it: `BatchShape.decodeSharedContext`
   t_shared - t_own = D / B + r D (B - 1) / B.
 Printed per case, then the median over the cases where the prefix's own copies add at least 20 us (smaller
 differences are mostly the kernel's fixed cost and timing noise), per model and in all; and the distinct copies with
-their blocks scattered over the cache against in runs ("shuffled / distinct", where the results have it).
+their blocks scattered over an engine-sized cache against in runs ("spread / distinct", where the results have it).
 
 With --moesim BIN (a built moesim, e.g. .build/release/moesim), each case also gets moesim's own price of the distinct
 copies (`moesim explain --json`: the attention kernel of one layer for B decode sequences of P + S tokens, from the
@@ -55,9 +55,9 @@ def main():
     own = {(c["model"], c["batch"], c["own"]): c["distinct_us"] for c in cases if c["prefix"] == 0}
     print("%s, %s SMs, L2 %s bytes, %s" % (d["device"], d["sms"], d["l2_bytes"], d["date"]))
     extra_cols = " moesim's table us | distinct / table |" if a.moesim else ""
-    print("| model | batch | prefix | own | t_own us | t_distinct us | t_shared us | shared / distinct | shuffled / distinct | ratio |" + extra_cols)
+    print("| model | batch | prefix | own | t_own us | t_distinct us | t_shared us | shared / distinct | spread / distinct | ratio |" + extra_cols)
     print("|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if a.moesim else ""))
-    shuffled = {}
+    spread = {}
     vs_table = {}
     kept = {}
     for c in cases:
@@ -76,10 +76,10 @@ def main():
                 vs_table.setdefault((c["model"], t[1]), []).append(c["distinct_us"] / t[0])
             else:
                 tail = " - | - |"
-        # The distinct copies scattered over the cache (attn_prefix.py's "shuffled" layout; older results lack it).
-        sh = "%.3f" % (c["shuffled_us"] / c["distinct_us"]) if "shuffled_us" in c else "-"
-        if "shuffled_us" in c:
-            shuffled.setdefault(c["model"], []).append(c["shuffled_us"] / c["distinct_us"])
+        # The distinct copies scattered over an engine-sized cache (attn_prefix.py's "spread" layout).
+        sh = "%.3f" % (c["spread_us"] / c["distinct_us"]) if "spread_us" in c else "-"
+        if "spread_us" in c:
+            spread.setdefault(c["model"], []).append(c["spread_us"] / c["distinct_us"])
         print("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.3f | %s | %s |%s" % (
             c["model"], c["batch"], c["prefix"], c["own"], t0, c["distinct_us"], c["shared_us"], c["shared_us"] / c["distinct_us"],
             sh, "%.3f" % r if extra >= 20 else "(%.3f)" % r, tail))
@@ -90,8 +90,8 @@ def main():
         print("%s: median ratio %.3f over %d cases (%.3f-%.3f)" % (m, statistics.median(v), len(v), min(v), max(v)))
     if every:
         print("all: median ratio %.3f over %d cases" % (statistics.median(every), len(every)))
-    for m, v in sorted(shuffled.items()):
-        print("%s: distinct copies scattered over the cache / in runs of blocks, median %.3f over %d cases (%.3f-%.3f)" % (
+    for m, v in sorted(spread.items()):
+        print("%s: distinct copies scattered over an engine-sized cache / in runs of blocks, median %.3f over %d cases (%.3f-%.3f)" % (
             m, statistics.median(v), len(v), min(v), max(v)))
     for (m, src), v in sorted(vs_table.items()):
         print("%s, moesim's table %s: distinct copies measured / table, median %.3f over %d cases (%.3f-%.3f)" % (
