@@ -54,6 +54,7 @@ enum RunCommand {
         progress.finish()
         if let n = try hostSpread(o, args: args, store: store, ctx: ctx) { o.result.notes.append(n) }
         if let n = try firstStepDraw(o, args: args, store: store, ctx: ctx) { o.result.notes.append(n) }
+        if let n = try warmEngine(o, args: args, store: store, ctx: ctx) { o.result.notes.append(n) }
         if let n = RunOptions.strategyNote(a) { ctx.err(n + "\n") }
         if let n = RunOptions.clientNote(a) { ctx.err(n + "\n") }
         if let n = a.restatedNote { ctx.err(n + "\n") }
@@ -112,6 +113,26 @@ enum RunCommand {
             + "vLLM's steps without graphs ran \(f(lo))-\(f(hi))x moesim's on the H200 and H100 hosts measured (engine profile \(d.engine.name)'s host_spread_low/high): "
             + "at host costs x\(f(lo)) / x\(f(hi)) this run takes \(f(ends[0].durationS)) / \(f(ends[1].durationS)) s, median TTFT \(f(ends[0].ttftMs.median)) / \(f(ends[1].ttftMs.median)) ms, "
             + "mean TPOT \(f(ends[0].tpotMs.mean)) / \(f(ends[1].tpotMs.mean)) ms (--host-cost-scale X runs at any other)"
+    }
+
+    /// Where the prediction waited for first-use compiles (the `first use:` note: a fresh engine meeting kernels its
+    /// start-up did not compile), the same run with every size compiled beforehand (`--warm-token-counts all`, same
+    /// seed), as a note: what a server warmed up at every size shows, the figure a planner sizing a long-running
+    /// deployment wants beside a fresh engine's. nil otherwise.
+    static func warmEngine(_ o: Simulation.Outcome, args: [String], store: ProfileStore, ctx: Context) throws -> String? {
+        let d = o.deployment, r = o.result
+        guard d.engine.kind == .vllm, !d.allWarm, r.notes.contains(where: { $0.hasPrefix(VLLMSimulator.firstUseNote) }) else { return nil }
+        if r.completed > maxSpreadRequests {
+            return "warm engine: not rerun for a workload of more than \(maxSpreadRequests) requests: --warm-token-counts all runs it with every size compiled beforehand"
+        }
+        let progress = ctx.progress("warm engine")
+        let a = try ParsedArguments(args + ["--warm-token-counts", "all"], options: spec.options)
+        let w = try Simulation.run(a, store: store, progress: { f in progress.update(f) }).result
+        progress.finish()
+        let f = figure
+        return "warm engine: with every size compiled before the run (--warm-token-counts all: a server warmed up at every size, or one that met them all before), "
+            + "this run takes \(f(w.durationS)) s, median TTFT \(f(w.ttftMs.median)) ms, mean TPOT \(f(w.tpotMs.mean)) ms "
+            + "(a fresh engine, above: \(f(r.durationS)) s, \(f(r.ttftMs.median)) ms, \(f(r.tpotMs.mean)) ms)"
     }
 
     /// A figure in a note: three significant digits, whole from 100 up.

@@ -517,6 +517,37 @@ import Studies
     }
 }
 
+/// A run that waited for first-use compiles says what a warmed-up server shows: the same run with every size compiled.
+@Suite struct WarmEngineNoteTests {
+    static let cold = FirstStepRequestsFlagTests.run + ["--first-step-requests", "3"]
+
+    /// The warm run's wall time in the note ("this run takes X s").
+    func warmSeconds(_ out: String) -> Double? {
+        guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("note: warm engine:") }),
+              let r = line.range(of: "this run takes ") else { return nil }
+        return Double(line[r.upperBound...].prefix(while: { "0123456789.".contains($0) }))
+    }
+
+    @Test func aRunThatCompiledIsRerunWarm() throws {
+        let cold = runCLI(Self.cold)
+        #expect(cold.code == 0 && cold.out.contains("note: first use:"), "\(cold.out)")
+        let warm = runCLI(Self.cold + ["--warm-token-counts", "all"])
+        #expect(warm.code == 0 && !warm.out.contains("first use:") && !warm.out.contains("warm engine"), "\(warm.out)")
+        // The note's figure is the warm run's own, and the compile (about a second) is what it saves.
+        let noted = try #require(warmSeconds(cold.out), "\(cold.out)")
+        let tWarm = try #require(FirstStepRequestsFlagTests().duration(warm.out))
+        let tCold = try #require(FirstStepRequestsFlagTests().duration(cold.out))
+        #expect(abs(noted - tWarm) <= 0.0051 * max(tWarm, 1), "\(noted) against \(tWarm)")
+        #expect(tCold > noted + 0.5, "\(tCold) against \(noted)")
+    }
+
+    @Test func noNoteWithoutACompile() {
+        // Every request at the first step: this run meets no kernel start-up left out (FirstStepRequestsFlagTests).
+        let r = runCLI(FirstStepRequestsFlagTests.run)
+        #expect(r.code == 0 && !r.out.contains("first use:") && !r.out.contains("warm engine"), "\(r.out)")
+    }
+}
+
 /// The offline intake: LLM.generate's front end hands a call's requests to the engine core one at a time, the core's
 /// input thread builds each (hashing its prompt's blocks under prefix caching), and the first step, holding them all,
 /// starts when the last is built; a serving request's intake adds to the next step's host time instead.
