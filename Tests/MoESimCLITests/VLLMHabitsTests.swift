@@ -220,6 +220,11 @@ import Studies
         let a = try String(contentsOfFile: dir + "/a.html", encoding: .utf8)
         #expect(try body("a") == body("b"))
         #expect(!a.contains("<script src") && !a.contains("<link ") && !a.contains("https://"))
+        // A served run's result is a server's; the offline LLM class's says it is offline, as the text summary does.
+        #expect(a.contains("Serving benchmark result") && !a.contains("Offline benchmark result"))
+        #expect(runCLI(["run", "--model", "olmoe-1b-7b", "--usage-context", "offline", "--html", "\(dir)/o.html"] + Self.small).code == 0)
+        let o = try String(contentsOfFile: dir + "/o.html", encoding: .utf8)
+        #expect(o.contains("Offline benchmark result") && !o.contains("Serving benchmark result"))
     }
 
     @Test func planFoldsDuplicatesRanksByCostAndSaysWhyNothingFits() throws {

@@ -17,7 +17,8 @@ public enum Reports {
         var h = HTMLReport(title: "moesim run: \(d.model.name) on \(d.plan.gpuCount)x \(d.gpu.name)", subtitle: "\(d.summary) | workload: \(o.workload)")
         h.heading("Command")
         h.command(command)
-        h.heading("Serving benchmark result (predicted)")
+        // The offline LLM class (vllm bench throughput / latency) is not a server: its result says so, as the text summary does.
+        h.heading(d.usageContext == .offline ? "Offline benchmark result (predicted; LLM.generate)" : "Serving benchmark result (predicted)")
         h.table(["metric", "value"], [
             ["Successful requests", "\(r.completed)"], ["Benchmark duration (s)", f2(r.durationS)],
             ["Total input tokens", "\(r.totalInputTokens)"], ["Total generated tokens", "\(r.totalOutputTokens)"],
