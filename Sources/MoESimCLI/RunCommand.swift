@@ -126,8 +126,15 @@ enum RunCommand {
             return "warm engine: not rerun for a workload of more than \(maxSpreadRequests) requests: --warm-token-counts all runs it with every size compiled beforehand"
         }
         let progress = ctx.progress("warm engine")
-        let a = try ParsedArguments(args + ["--warm-token-counts", "all"], options: spec.options)
-        let w = try Simulation.run(a, store: store, progress: { f in progress.update(f) }).result
+        let w: RunResult
+        do {
+            let a = try ParsedArguments(args + ["--warm-token-counts", "all"], options: spec.options)
+            w = try Simulation.run(a, store: store, progress: { f in progress.update(f) }).result
+        } catch {
+            // The run itself stands; the note says why its warm rerun could not be made.
+            progress.finish()
+            return "warm engine: not rerun: \(error)"
+        }
         progress.finish()
         let f = figure
         return "warm engine: with every size compiled before the run (--warm-token-counts all: a server warmed up at every size, or one that met them all before), "
