@@ -176,22 +176,51 @@ public enum Simulation {
             (0..<batch).map { Request(arrival: .seconds(t), inputTokens: inLen, outputTokens: outLen, prefixKey: 0x4C41_5445_0000_0000 | UInt64($0 + 1), sharedTokens: inLen) }
         }
         let desc = "vllm bench latency: batch \(batch) x \(inLen) in / \(outLen) out"
-        func simulate(_ reqs: [Request]) throws -> (RunResult, VLLMSimulator) {
+        func simulate(_ reqs: [Request], _ dep: Deployment) throws -> (RunResult, VLLMSimulator) {
             let w = Workload(requests: reqs, maxConcurrency: nil, description: desc)
-            let sim = try RunOptions.vllmSimulator(a, deployment: d, workload: w, seed: seed, store: store)
+            let sim = try RunOptions.vllmSimulator(a, deployment: dep, workload: w, seed: seed, store: store)
             return (try sim.run(), sim)
         }
-        var (result, sim) = try simulate(batchRequests(at: 0))
-        let cold = result.durationS, iters = try a.int("--num-iters") ?? 30
+        // The engine's first batch meets the step sizes start-up did not compile (a first-use wait, `VLLMSimulator.
+        // FirstUse`); every later batch of the same prompts meets the same sizes, compiled by then: it is priced with
+        // every size warm. So the warm-up iterations, not the measured ones, pay the compiles (with no warm-up, the
+        // first measured iteration does).
+        var warmDep = d
+        warmDep.allWarm = true
+        var (result, sim) = try simulate(batchRequests(at: 0), d)
+        let coldFirst = result.durationS, iters = try a.int("--num-iters") ?? 30
+        let compiled = result.notes.contains { $0.hasPrefix(VLLMSimulator.firstUseNote) }
+        let (later, _) = compiled ? try simulate(batchRequests(at: 0), warmDep) : (result, sim)
+        let cold = later.durationS
+        if warmups > 0 { result = later }
         var latencies = Array(repeating: cold, count: iters)
+        if warmups == 0 { latencies[0] = coldFirst }
+        let paid = !compiled ? "" : warmups == 0 ? "; the first measured iteration, with no warm-up, waits for the first-use compiles of its step sizes (%.4f s), the later ones do not"
+            : "; the warm-up iterations compiled the batch's step sizes (a first-use wait of the engine's first batch: %.4f s against %.4f s), so the measured ones do not wait"
         var note = "every iteration a cold batch (vLLM's latency benchmark runs with prefix caching off unless --enable-prefix-caching)"
+            + (!compiled ? "" : warmups == 0 ? String(format: paid, coldFirst) : String(format: paid, coldFirst, cold))
         if sim.prefixCaching {
-            (result, _) = try simulate(batchRequests(at: 0) + batchRequests(at: cold))
-            let warm = result.durationS - cold
+            // From the second iteration each prompt's whole blocks are cached: a batch of other step sizes, whose sizes
+            // the first such batch compiles (a warm-up from the second on, else the first or second measured one).
+            let (firstPair, _) = try simulate(batchRequests(at: 0) + batchRequests(at: coldFirst), d)
+            let warmFirst = firstPair.durationS - coldFirst
+            var warm = warmFirst
+            if compiled || firstPair.notes.contains(where: { $0.hasPrefix(VLLMSimulator.firstUseNote) }) {
+                let (pair, _) = try simulate(batchRequests(at: 0) + batchRequests(at: cold), warmDep)
+                warm = pair.durationS - cold
+                result = warmups >= 2 ? pair : firstPair
+            } else {
+                result = firstPair
+            }
             latencies = Array(repeating: warm, count: iters)
-            if warmups == 0 { latencies[0] = cold }
+            if warmups == 1 { latencies[0] = warmFirst }
+            if warmups == 0 {
+                latencies[0] = coldFirst
+                if iters > 1 { latencies[1] = warmFirst }
+            }
             note = String(format: "--enable-prefix-caching: after the first iteration each prompt's whole blocks are cached, so a batch computes only their last partial blocks (%.4f s warm, %.4f s cold%@)",
-                          warm, cold, warmups == 0 ? ", the first measured iteration, with no warm-up" : ", the warm-up's")
+                          warm, coldFirst, warmups == 0 ? ", the first measured iteration, with no warm-up" : ", the warm-up's")
+                + (warmFirst != warm ? String(format: "; the first cached batch waits for the first-use compiles of its step sizes (%.4f s)%@", warmFirst, warmups >= 2 ? ", in the warm-up" : "") : "")
         }
         let latency = latencies.reduce(0, +) / Double(latencies.count)
         result.benchLatencyS = latency

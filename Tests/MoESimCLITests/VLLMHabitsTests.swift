@@ -544,6 +544,39 @@ import Studies
         let tCold = try #require(FirstStepRequestsFlagTests().duration(cold.out))
         #expect(abs(noted - tWarm) <= 0.0051 * max(tWarm, 1), "\(noted) against \(tWarm)")
         #expect(tCold > noted + 0.5, "\(tCold) against \(noted)")
+        // Its median TTFT is the warm run's too (three significant digits), not the fresh one's.
+        let ttft = { (out: String) -> Double? in
+            out.split(separator: "\n").first { $0.hasPrefix("Median TTFT (ms):") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        let line = try #require(cold.out.split(separator: "\n").first { $0.hasPrefix("note: warm engine:") })
+        let r = try #require(line.range(of: "median TTFT "))
+        let notedTTFT = try #require(Double(line[r.upperBound...].prefix { "0123456789.".contains($0) }))
+        let warmTTFT = try #require(ttft(warm.out)), coldTTFT = try #require(ttft(cold.out))
+        #expect(abs(notedTTFT - warmTTFT) <= 0.006 * warmTTFT && abs(notedTTFT - coldTTFT) > 0.1 * coldTTFT, "\(notedTTFT): warm \(warmTTFT), fresh \(coldTTFT)")
+        // A run given part of what its engine ran before is rerun with every size: the note is the same.
+        let partial = runCLI(Self.cold + ["--warm-token-counts", "8"])
+        #expect(partial.out.contains("note: first use:") && warmSeconds(partial.out) == noted, "\(partial.out)")
+        // The JSON result carries the note too.
+        let json = runCLI(Self.cold + ["--json"])
+        #expect(json.code == 0 && json.out.contains("warm engine: with every size compiled"), "\(json.out)")
+    }
+
+    /// vllm bench latency runs its batch --num-iters-warmup times first: the warm-ups compile what the batch meets,
+    /// and the measured iterations do not wait (with no warm-up, only the first measured one does).
+    @Test func aLatencyBenchmarkPaysItsCompilesInTheWarmUp() throws {
+        let base = ["run", "--model", "olmoe-1b-7b", "--gpu", "h200-sxm-141gb", "--batch-size", "8", "--input-len", "3000",
+                    "--output-len", "16", "--num-iters", "5", "--json"]
+        func latencies(_ extra: [String]) throws -> [Double] {
+            let r = runCLI(base + extra)
+            #expect(r.code == 0 && !r.out.contains("warm engine"), "\(r.err)")
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+            return try #require(o["latencies"] as? [Double])
+        }
+        let warmedUp = try latencies([]), none = try latencies(["--num-iters-warmup", "0"])
+        let allWarm = try latencies(["--warm-token-counts", "all"])
+        // This batch meets a step size start-up did not compile (a wait of about a second, WarmEngineNoteTests).
+        #expect(warmedUp == allWarm, "\(warmedUp) against \(allWarm)")
+        #expect(none[0] > warmedUp[0] + 0.5 && Array(none.dropFirst()) == Array(warmedUp.dropFirst()), "\(none) against \(warmedUp)")
     }
 
     @Test func noNoteWithoutACompile() {

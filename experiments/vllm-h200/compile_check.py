@@ -2,8 +2,8 @@
 """moesim's first-use compile waits against the one-off stalls vLLM measured (docs/accuracy.md, forty-first session).
 
 For every stall the manifest's notes give (probe/vllm/stalls.py: "N ms at T tokens (similar steps S ms)") in a run of
-a bf16 fused-MoE model with a measured host speed and CUDA graphs on, the measured compile is N - S; moesim's is the
-wait it predicts for one step of T tokens (the prompts of a request trace sent at once, at the run's --host-speed,
+a bf16 fused-MoE model with a measured host speed, CUDA graphs on and vLLM's default kernels, graphs and budget, the
+measured compile is N - S; moesim's is the wait it predicts for one step of T tokens (the prompts of a request trace sent at once, at the run's --host-speed,
 GPU and token budget) on an engine that compiled only what start-up runs. Kept where moesim predicts exactly one
 first use, at T tokens. Prints measured / predicted per model and GPU, over all, and over the held-out runs alone.
 
@@ -58,6 +58,8 @@ def main():
             model, gpu = args[args.index("--model") + 1], args[args.index("--gpu") + 1]
             if model.startswith("gpt-oss"):
                 continue  # MXFP4 experts: triton_kernels' compiles, several per step
+            if any(f in args for f in ("--quantization", "--performance-mode", "--max-cudagraph-capture-size", "--max-num-batched-tokens")):
+                continue  # another kernel or CUDA-graph limit than the lone step below would meet
             for ms, tok, similar in STALL.findall(e["note"]):
                 key = (model, gpu, args[args.index("--host-speed") + 1], int(tok), "--usage-context" in args)
                 if key not in cache:

@@ -29,17 +29,19 @@ import sys
 GPUS = {"H200": "h200-sxm-141gb", "H100": "h100-sxm-80gb"}
 
 
-def table_us(moesim, model, gpu, batch, kv_len):
-    """moesim's attention kernel time of one layer (us) and its source, or None where moesim cannot price it."""
-    r = subprocess.run([moesim, "explain", "--model", model, "--gpu", gpu, "--decode-seqs", str(batch), "--kv-len", str(kv_len), "--json"],
+def table_us(moesim, model, gpu, batch, tokens):
+    """moesim's attention kernel time of one layer (us) and its source for `batch` decodes that each read `tokens` KV
+    tokens, or (None, why) where moesim will not price the shape: longer than the model's context, or more KV than
+    the GPU's cache holds beside the model (Mixtral-8x7B in bf16 does not fit one H100)."""
+    # `--kv-len L` is the cached context before the decoded token: the step reads L + 1 tokens.
+    r = subprocess.run([moesim, "explain", "--model", model, "--gpu", gpu, "--decode-seqs", str(batch), "--kv-len", str(tokens - 1), "--json"],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        print("moesim explain failed for %s %s B=%d L=%d: %s" % (model, gpu, batch, kv_len, r.stderr.strip()), file=sys.stderr)
-        return None
+        return None, r.stderr.strip().splitlines()[0][:80] if r.stderr.strip() else "moesim explain failed"
     for c in json.loads(r.stdout)["layer"]:
         if c["component"] == "attention kernel":
             return c["time_us"], c["source"]
-    return None
+    return None, "no attention kernel in moesim's step"
 
 
 def main():
@@ -70,16 +72,18 @@ def main():
         r = (c["shared_us"] - t0 - extra / b) / (extra * (b - 1) / b) if extra > 0 else float("nan")
         tail = ""
         if a.moesim:
-            t = table_us(a.moesim, c["model"], gpu, c["batch"], c["prefix"] + c["own"])
-            if t is not None:
-                tail = " %.1f (%s) | %.3f |" % (t[0], t[1], c["distinct_us"] / t[0])
-                vs_table.setdefault((c["model"], t[1]), []).append(c["distinct_us"] / t[0])
+            us, src = table_us(a.moesim, c["model"], gpu, c["batch"], c["prefix"] + c["own"])
+            if us is not None:
+                tail = " %.1f (%s) | %.3f |" % (us, src, c["distinct_us"] / us)
+                vs_table.setdefault((c["model"], src), []).append(c["distinct_us"] / us)
             else:
-                tail = " - | - |"
+                tail = " not priced: %s | - |" % src.replace("|", "/")
         # The distinct copies scattered over an engine-sized cache (attn_prefix.py's "spread" layout).
         sh = "%.3f" % (c["spread_us"] / c["distinct_us"]) if "spread_us" in c else "-"
         if "spread_us" in c:
-            spread.setdefault(c["model"], []).append(c["spread_us"] / c["distinct_us"])
+            # Apart: the cases whose blocks fill the pool (only shuffled, no larger footprint).
+            wider = c.get("spread_pool_bytes", 0) > c.get("spread_kv_bytes", 0)
+            spread.setdefault((c["model"], wider), []).append(c["spread_us"] / c["distinct_us"])
         print("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.3f | %s | %s |%s" % (
             c["model"], c["batch"], c["prefix"], c["own"], t0, c["distinct_us"], c["shared_us"], c["shared_us"] / c["distinct_us"],
             sh, "%.3f" % r if extra >= 20 else "(%.3f)" % r, tail))
@@ -90,9 +94,9 @@ def main():
         print("%s: median ratio %.3f over %d cases (%.3f-%.3f)" % (m, statistics.median(v), len(v), min(v), max(v)))
     if every:
         print("all: median ratio %.3f over %d cases" % (statistics.median(every), len(every)))
-    for m, v in sorted(spread.items()):
-        print("%s: distinct copies scattered over an engine-sized cache / in runs of blocks, median %.3f over %d cases (%.3f-%.3f)" % (
-            m, statistics.median(v), len(v), min(v), max(v)))
+    for (m, wider), v in sorted(spread.items()):
+        print("%s: distinct copies %s / in runs of blocks, median %.3f over %d cases (%.3f-%.3f)" % (
+            m, "scattered over a larger engine-sized cache" if wider else "shuffled within a cache they fill", statistics.median(v), len(v), min(v), max(v)))
     for (m, src), v in sorted(vs_table.items()):
         print("%s, moesim's table %s: distinct copies measured / table, median %.3f over %d cases (%.3f-%.3f)" % (
             m, src, statistics.median(v), len(v), min(v), max(v)))
