@@ -104,8 +104,7 @@ enum RunCommand {
         let progress = ctx.progress("host spread")
         var ends: [RunResult] = []
         for (k, x) in [lo, hi].enumerated() {
-            let a = try ParsedArguments(args + ["--host-cost-scale", String(x)], options: spec.options)
-            ends.append(try Simulation.run(a, store: store, progress: { f in progress.update((Double(k) + f) / 2) }).result)
+            ends.append(try rerun(args + ["--host-cost-scale", String(x)], store: store) { f in progress.update((Double(k) + f) / 2) })
         }
         progress.finish()
         let f = figure
@@ -123,15 +122,14 @@ enum RunCommand {
         let d = o.deployment, r = o.result
         // vllm bench latency's batches pay their compiles in the warm-up iterations already (Simulation.benchLatency).
         guard d.engine.kind == .vllm, !d.allWarm, r.benchLatencyS == nil,
-              r.notes.contains(where: { $0.hasPrefix(VLLMSimulator.firstUseNote) }) else { return nil }
+              r.waitedForFirstUse else { return nil }
         if r.completed > maxSpreadRequests {
             return "warm engine: not rerun for a workload of more than \(maxSpreadRequests) requests: --warm-token-counts all runs it with every size compiled beforehand"
         }
         let progress = ctx.progress("warm engine")
         let w: RunResult
         do {
-            let a = try ParsedArguments(args + ["--warm-token-counts", "all"], options: spec.options)
-            w = try Simulation.run(a, store: store, progress: { f in progress.update(f) }).result
+            w = try rerun(args + ["--warm-token-counts", "all"], store: store) { f in progress.update(f) }
         } catch {
             // The run itself stands; the note says why its warm rerun could not be made.
             progress.finish()
@@ -142,6 +140,11 @@ enum RunCommand {
         return "warm engine: with every size compiled before the run (--warm-token-counts all: a server warmed up at every size, or one that met them all before), "
             + "this run takes \(f(w.durationS)) s, median TTFT \(f(w.ttftMs.median)) ms, mean TPOT \(f(w.tpotMs.mean)) ms "
             + "(the run above, which compiled them as it met them: \(f(r.durationS)) s, \(f(r.ttftMs.median)) ms, \(f(r.tpotMs.mean)) ms)"
+    }
+
+    /// The run again with `args` (the user's, with a flag appended: the last value given wins), for a note.
+    static func rerun(_ args: [String], store: ProfileStore, progress: @escaping @Sendable (Double) -> Void) throws -> RunResult {
+        try Simulation.run(try ParsedArguments(args, options: spec.options), store: store, progress: progress).result
     }
 
     /// A figure in a note: three significant digits, whole from 100 up.
@@ -166,14 +169,12 @@ enum RunCommand {
         if below.count * n > maxSpreadRequests {
             return "first-step draw: \(measured); not rerun for \(n) requests (\(below.count) more runs): --first-step-requests N runs any count of it"
         }
-        let stalled = { (x: RunResult) in x.notes.contains { $0.hasPrefix(VLLMSimulator.firstUseNote) } }
-        var outcomes: [(s: Double, p: Double, stall: Bool)] = [(r.durationS, all, stalled(r))]
+        var outcomes: [(s: Double, p: Double, stall: Bool)] = [(r.durationS, all, r.waitedForFirstUse)]
         let progress = ctx.progress("first-step draw")
         do {
             for (i, (k, p)) in below.enumerated() {
-                let a = try ParsedArguments(args + ["--first-step-requests", String(k)], options: spec.options)
-                let x = try Simulation.run(a, store: store, progress: { f in progress.update((Double(i) + f) / Double(below.count)) }).result
-                outcomes.append((x.durationS, p, stalled(x)))
+                let x = try rerun(args + ["--first-step-requests", String(k)], store: store) { f in progress.update((Double(i) + f) / Double(below.count)) }
+                outcomes.append((x.durationS, p, x.waitedForFirstUse))
             }
         } catch {
             // The run itself stands; the note says why its draw could not be run.

@@ -1487,3 +1487,8 @@ public struct VLLMSimulator {
         }
     }
 }
+
+extension RunResult {
+    /// Whether the run waited for a first-use compile (its `VLLMSimulator.firstUseNote` note).
+    public var waitedForFirstUse: Bool { notes.contains { $0.hasPrefix(VLLMSimulator.firstUseNote) } }
+}

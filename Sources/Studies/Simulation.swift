@@ -189,23 +189,25 @@ public enum Simulation {
         warmDep.allWarm = true
         var (result, sim) = try simulate(batchRequests(at: 0), d)
         let coldFirst = result.durationS, iters = try a.int("--num-iters") ?? 30
-        let compiled = result.notes.contains { $0.hasPrefix(VLLMSimulator.firstUseNote) }
+        let compiled = result.waitedForFirstUse
         let (later, _) = compiled ? try simulate(batchRequests(at: 0), warmDep) : (result, sim)
         let cold = later.durationS
         if warmups > 0 { result = later }
         var latencies = Array(repeating: cold, count: iters)
         if warmups == 0 { latencies[0] = coldFirst }
-        let paid = !compiled ? "" : warmups == 0 ? "; the first measured iteration, with no warm-up, waits for the first-use compiles of its step sizes (%.4f s), the later ones do not"
-            : "; the warm-up iterations compiled the batch's step sizes (a first-use wait of the engine's first batch: %.4f s against %.4f s), so the measured ones do not wait"
         var note = "every iteration a cold batch (vLLM's latency benchmark runs with prefix caching off unless --enable-prefix-caching)"
-            + (!compiled ? "" : warmups == 0 ? String(format: paid, coldFirst) : String(format: paid, coldFirst, cold))
+        if compiled {
+            note += warmups == 0
+                ? String(format: "; the first measured iteration, with no warm-up, waits for the first-use compiles of its step sizes (%.4f s), the later ones do not", coldFirst)
+                : String(format: "; the warm-up iterations compiled the batch's step sizes (a first-use wait of the engine's first batch: %.4f s against %.4f s), so the measured ones do not wait", coldFirst, cold)
+        }
         if sim.prefixCaching {
             // From the second iteration each prompt's whole blocks are cached: a batch of other step sizes, whose sizes
             // the first such batch compiles (a warm-up from the second on, else the first or second measured one).
             let (firstPair, _) = try simulate(batchRequests(at: 0) + batchRequests(at: coldFirst), d)
             let warmFirst = firstPair.durationS - coldFirst
             var warm = warmFirst
-            if compiled || firstPair.notes.contains(where: { $0.hasPrefix(VLLMSimulator.firstUseNote) }) {
+            if compiled || firstPair.waitedForFirstUse {
                 let (pair, _) = try simulate(batchRequests(at: 0) + batchRequests(at: cold), warmDep)
                 warm = pair.durationS - cold
                 result = warmups >= 2 ? pair : firstPair
