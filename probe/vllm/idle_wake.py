@@ -13,7 +13,9 @@ threshold with the fewest misclassified requests (the median of the wake-ups whe
 the engine profile's reference host first (x (reference / the run's --host-speed)^exponent) where the manifest
 gives the run's host speed; runs without one are left out of the estimate and shown apart.
 
-Also printed: from the send of the request that woke the core to the step's start (input latency plus wake-up), and
+Also printed: the threshold by the waking request's prompt length (its intake by the core's input thread would
+add to the wake-up if the main thread waited for it; the traces show no such growth), from the send of the request
+that woke the core to the step's start (input latency plus wake-up), and
 each 'pairs' run's own threshold (vllm_bench.py: two requests delta ms apart to an idle engine, nothing else coming),
 which are not part of the estimate: a lone pair wakes the core sooner than a stream of requests does.
 `moesim`'s vllm engine profile takes idle_wake_us from this script's estimate.
@@ -44,14 +46,16 @@ def host_speeds(manifest):
 
 
 def idle_starts(result_path):
-    """(delta ms, joined?) for each request sent within 6 ms after one that woke an idle core, and (send to
-    schedule ms) per idle start, from one serving run's result and step trace."""
+    """(delta ms, joined?, the waking request's prompt tokens) for each request sent within 6 ms after one that woke
+    an idle core, and (send to schedule ms) per idle start, from one serving run's result and step trace."""
     r = json.load(open(result_path))
     d = json.load(open(result_path[:-len(".json")] + ".steps.json"))
     if "send_times" not in r or not d.get("steps"):
         return [], []
     c = {k: i for i, k in enumerate(d["columns"])}
-    send = sorted(1000.0 * x for x in r["send_times"])
+    order = sorted(range(len(r["send_times"])), key=lambda i: r["send_times"][i])
+    send = [1000.0 * r["send_times"][i] for i in order]
+    lens = [r["input_lens"][i] for i in order] if len(r.get("input_lens", [])) == len(order) else [None] * len(order)
     n, admitted = len(send), 0
     pairs, latencies = [], []
     for j, s in enumerate(d["steps"]):
@@ -67,7 +71,7 @@ def idle_starts(result_path):
                 delta = send[b] - send[a]
                 if delta > 6.0:
                     break
-                pairs.append((delta, b < a + new))
+                pairs.append((delta, b < a + new, lens[a]))
         admitted += new
     return pairs, latencies
 
@@ -76,7 +80,7 @@ def threshold(pairs):
     """The delta that misclassifies fewest pairs (joined iff delta <= it)."""
     best, best_err = 0.0, len(pairs) + 1
     for cand in sorted({0.0} | {p[0] for p in pairs}):
-        err = sum(1 for dl, joined in pairs if joined != (dl <= cand))
+        err = sum(1 for dl, joined, *_ in pairs if joined != (dl <= cand))
         if err < best_err:
             best, best_err = cand, err
     return best, best_err
@@ -101,7 +105,7 @@ def main():
             unscaled += pairs
             continue
         f = (a.reference_s / s) ** a.exponent
-        scaled += [(dl * f, j) for dl, j in pairs]
+        scaled += [(dl * f, j, L) for dl, j, L in pairs]
         lat_scaled += [x * f for x in lats]
         per_run.append((rel, len(lats), s))
     print("serving runs with a measured host speed: %d, idle starts %d, later requests within 6 ms %d" % (
@@ -109,11 +113,20 @@ def main():
     print("\nshare of later requests that joined the first step, by how much later they were sent (at the reference host)")
     edges = [0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0]
     for lo, hi in zip(edges, edges[1:]):
-        sel = [j for dl, j in scaled if lo <= dl < hi]
+        sel = [j for dl, j, _ in scaled if lo <= dl < hi]
         if sel:
             print("  %4.2f-%4.2f ms: %4d requests, %3.0f%% joined" % (lo, hi, len(sel), 100.0 * sum(sel) / len(sel)))
     w, err = threshold(scaled)
     print("\nidle wake-up (fewest misclassified: %d of %d): %.0f us at the reference host (%.3f s)" % (err, len(scaled), 1000 * w, a.reference_s))
+    # Does the threshold grow with the waking request's prompt (its intake by the core's input thread, which holds
+    # the GIL the waking main thread needs, would delay the wake by that much)?
+    print("by the waking request's prompt length:")
+    for lo, hi in [(0, 300), (300, 1000), (1000, 1 << 30)]:
+        sel = [p for p in scaled if p[2] is not None and lo <= p[2] < hi]
+        if sel:
+            ws, es = threshold(sel)
+            span = "%d-%d" % (lo, hi - 1) if hi < 1 << 30 else "%d+" % lo
+            print("  %9s tokens: %4d later requests, threshold %.0f us (%d misclassified)" % (span, len(sel), 1000 * ws, es))
     q = statistics.quantiles(lat_scaled, n=4)
     print("send of the waking request to the step's start: median %.0f us (quartiles %.0f-%.0f), over %d idle starts" % (
         1000 * statistics.median(lat_scaled), 1000 * q[0], 1000 * q[2], len(lat_scaled)))
