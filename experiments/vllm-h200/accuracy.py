@@ -125,7 +125,8 @@ SESSIONS = (("b/", "second session, a fresh host (fit and held out, tags b1-b2)"
             ("am/", "thirty-seventh session, the offline intake: OLMoE with prefix caching on and off, and Qwen3-30B-A3B, on a fresh H100 (OLMoE's runs fitted, tags am1-am2)"),
             ("an/", "thirty-seventh session's second host, the offline intake held out on Qwen1.5-MoE-A2.7B and DeepSeek-V2-Lite (all held out, tag an1)"),
             ("ao/", "thirty-eighth session, Qwen3-30B-A3B and OLMoE-1B-7B offline beside 0-16 busy processes and serving on a fresh H100, after the host law's refit (all held out, tag ao1)"),
-            ("ap/", "thirty-ninth session, the first H200 jobs' grids (Qwen3-30B-A3B served and offline, DeepSeek-V2-Lite and OLMoE offline) on a fresh H100 (all held out, tags ap1-ap2)"))
+            ("ap/", "thirty-ninth session, the first H200 jobs' grids (Qwen3-30B-A3B served and offline, DeepSeek-V2-Lite and OLMoE offline) on a fresh H100 (all held out, tags ap1-ap2)"),
+            ("aq/", "forty-second session, OLMoE-1B-7B offline behind shared prompt prefixes, prefix caching on and off, on a fresh H100 (all held out, tag aq1)"))
 first = ("first session (fit and held out, tags call3-call5)", lambda r: not r["id"].startswith(tuple(p for p, _ in SESSIONS)))
 for label, pick in (first,) + tuple((label, lambda r, p=p: r["id"].startswith(p)) for p, label in SESSIONS):
     print(table([r for r in clean if pick(r)], "held out, no stall: " + label))

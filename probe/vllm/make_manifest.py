@@ -343,6 +343,13 @@ SESSIONS = {
     "2026-12-07-h100-vllm-ap": {"prefix": "ap/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
                                 "job_note": "vLLM defaults on a fresh H100 (the job file, written before the call, asked for an H200; an H100 came), the grid of jobs-h200.json",
                                 "call": {"qwen3-serve": "ap1", "qwen3-offline": "ap1", "dsv2lite-offline": "ap2", "olmoe-offline": "ap2"}},
+    # The forty-second session (2026-12-08, one H100, asked for as an H200): OLMoE-1B-7B offline behind shared prompt
+    # prefixes of 256-3,072 tokens, prefix caching on and off (jobs-40.json, written in the fortieth session; its
+    # Qwen3-30B-A3B job did not fit the call's budget). Every run held out; run after shared_kv_read_ratio was chosen
+    # to be measured and before it was set.
+    "2026-12-08-h100-vllm-aq": {"prefix": "aq/", "fit_runs": set(), "gpu": "h100-sxm-80gb",
+                                "job_note": "vLLM defaults on a fresh H100 (the job file, written before the call, asked for an H200; an H100 came), decode behind a shared prompt prefix",
+                                "call": {"olmoe-prefix": "aq1", "olmoe-prefix-nopc": "aq1"}},
     # The first vLLM runs on two GPUs (2026-12-04, an nvidia-h200-x2 lease's last four minutes): OLMoE under -tp 2,
     # offline (probe/vllm/jobs-h200x2.json); nothing of it is fitted.
     "2026-12-04-h200x2-vllm": {"prefix": "x2/", "fit_runs": set(), "call": {"olmoe-tp2-offline": "x2a"}},
