@@ -416,11 +416,17 @@ extension PrefixCache {
     /// shared-prefix blocks one by one; the request's own blocks need no entry while it holds them, unless one is
     /// already cached (one of its runs, from before a preemption: they all start at or above `q.refs`, the first
     /// lowest), which stops the naming there, as a failed insert of that block would.
+    ///
+    /// `filled` is the token count whose full blocks are named, the request's computed tokens by default. vLLM
+    /// names a prompt chunk's full blocks when it allocates them, as it schedules the chunk (`allocate_slots` caches
+    /// up to the computed tokens plus the step's new ones): a request scheduled later in the same step already finds
+    /// them, and the step's forward writes their KV before any layer's attention reads it.
     @inline(__always)
-    func register(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int) {
+    func register(_ q: inout VLLMSimulator.Seq, request r: Request, index: Int, blockSize: Int, filled: Int? = nil) {
+        let filled = filled ?? q.computed
         // Most calls (a decode token within a block) fill no block: that is told without a division.
-        guard !q.regStop, q.refs < q.blocks, q.computed >= (q.refs + 1) * blockSize else { return }
-        let full = min(q.computed / blockSize, q.blocks)
+        guard !q.regStop, q.refs < q.blocks, filled >= (q.refs + 1) * blockSize else { return }
+        let full = min(filled / blockSize, q.blocks)
         if q.refs < PrefixCache.sharedBlocks(r, blockSize: blockSize) {
             registerShared(&q, request: r, index: index, blockSize: blockSize, upTo: full)
             if q.regStop { return }

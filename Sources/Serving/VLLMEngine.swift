@@ -1186,6 +1186,8 @@ public struct VLLMSimulator {
                     }
                     if !ok { break }
                     free -= need; sq[s].blocks += need
+                    // A running prompt's next chunk: its full blocks cached at allocation, as for a new request's.
+                    if pc && sq[s].computed < sq[s].prompt { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize, filled: min(sq[s].computed + want, sq[s].prompt)) }
                     schedSeq.append(s); schedWant.append(want); budget -= want
                     let decodesBefore = batch.decodeSequences
                     if isSpec {
@@ -1231,6 +1233,9 @@ public struct VLLMSimulator {
                             }
                         }
                         free -= need; sq[s].blocks += need
+                        // The chunk's full blocks are cached as they are allocated: a request admitted after this one
+                        // in the same step finds the prefix they hold (vLLM's allocate_slots).
+                        if pc { caches[r].register(&sq[s], request: reqs[s], index: s, blockSize: blockSize, filled: sq[s].computed + want) }
                         run.append(s)
                         schedSeq.append(s); schedWant.append(want); budget -= want
                         if specK > 0 { schedAccept.append(-1) }

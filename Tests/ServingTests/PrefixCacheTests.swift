@@ -29,6 +29,29 @@ import Cluster
         #expect(r.totalInputTokens == off.totalInputTokens)
     }
 
+    /// Requests sent together that share a prefix: vLLM caches a prompt chunk's full blocks as it allocates them, so
+    /// the requests scheduled after the first in the same step already hit the prefix the first one computes (the
+    /// step trace of probe/results/2026-12-08-h100-vllm-aq/olmoe-prefix/o-n256-p3072-i128-o64: a first step of
+    /// [3200, 0], [128, 3072], [128, 3072]). Every request but the first hits it, none computes it again, and the
+    /// first step holds them all.
+    @Test func requestsOfOneStepHitThePrefixTheFirstComputes() throws {
+        let d = try deployment("olmoe-1b-7b")
+        let n = 8, p = 1024, u = 128
+        let w = try Workload.random(inputLen: u, outputLen: 4, rangeRatio: 0, numPrompts: n, requestRate: nil, burstiness: 1,
+                                    maxConcurrency: nil, seed: 1, prefixLen: p)
+        var sim = VLLMSimulator(deployment: d, workload: w, seed: 1)
+        sim.prefixCaching = true
+        sim.recordTimeline = true
+        let r = try sim.run()
+        checkInvariants(r, w)
+        let s = try #require(r.prefixCache)
+        #expect(s.hitTokens == (n - 1) * p)
+        // One prompt step: the whole prefix once and every request's own tokens.
+        let first = try #require(r.timeline?.steps.first)
+        #expect(first.tokens == p + n * u)
+        #expect(first.sequences == n)
+    }
+
     /// A conversation: turn 2's prompt repeats turn 1's prompt and answer, so it hits every full block of them.
     @Test func multiTurnHitsThePreviousTurn() throws {
         let d = try deployment("olmoe-1b-7b")
