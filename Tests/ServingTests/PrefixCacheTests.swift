@@ -52,6 +52,28 @@ import Cluster
         #expect(first.sequences == n)
     }
 
+    /// The same when the first prompt is longer than the token budget: its second chunk's blocks are cached as that
+    /// chunk is scheduled, so every other request, admitted beside it in the second step, hits the whole prefix (named
+    /// only after the step, the blocks of the second chunk would be missed by the requests of that step).
+    @Test func requestsBesideARunningChunkHitTheBlocksItComputes() throws {
+        let d = try deployment("olmoe-1b-7b")
+        let budget = Int(d.param("max_num_batched_tokens")), bs = Int(d.param("block_size"))
+        let n = 8, u = 128
+        let p = (budget + 1024) / bs * bs
+        // The first prompt's second chunk and the others' own tokens fill the second step's budget at most.
+        try #require((p + u - budget) + (n - 1) * u <= budget)
+        let w = try Workload.random(inputLen: u, outputLen: 4, rangeRatio: 0, numPrompts: n, requestRate: nil, burstiness: 1,
+                                    maxConcurrency: nil, seed: 1, prefixLen: p)
+        var sim = VLLMSimulator(deployment: d, workload: w, seed: 1)
+        sim.prefixCaching = true
+        sim.recordTimeline = true
+        let r = try sim.run()
+        checkInvariants(r, w)
+        #expect(try #require(r.prefixCache).hitTokens == (n - 1) * p)
+        let steps = try #require(r.timeline?.steps)
+        #expect(steps.count > 2 && steps[0].sequences == 1 && steps[1].sequences == n)
+    }
+
     /// A conversation: turn 2's prompt repeats turn 1's prompt and answer, so it hits every full block of them.
     @Test func multiTurnHitsThePreviousTurn() throws {
         let d = try deployment("olmoe-1b-7b")

@@ -17,7 +17,8 @@ times are close. For each such run (held out or not, stall or not) this replays 
   request relative to the start of the step in progress (median).
 
 What it showed (forty-second session, docs/accuracy.md): the step sequences match closely, but moesim has a decode run
-of one about twice as often as vLLM (43 against 15-25 per run) and one of two less often (21 against 27-30): in vLLM a
+of one about twice as often as vLLM (43 per run against a median of 21, 11-41, the Mixtral runs 32-41) and one of
+two less often (21 against a median of 28): in vLLM a
 request that finished in the step before a prompt step reaches the client too late to have its replacement join the
 step after the next one; in moesim it is in time. The receive latency agrees (e.g. 1.24 ms measured, 1.44 ms
 moesim's on the d/ DeepSeek-V2-Lite host); the client sees a step's tokens about 2.2-3.4 ms after the start of the
