@@ -37,13 +37,7 @@ import Cluster
     @Test func requestsOfOneStepHitThePrefixTheFirstComputes() throws {
         let d = try deployment("olmoe-1b-7b")
         let n = 8, p = 1024, u = 128
-        let w = try Workload.random(inputLen: u, outputLen: 4, rangeRatio: 0, numPrompts: n, requestRate: nil, burstiness: 1,
-                                    maxConcurrency: nil, seed: 1, prefixLen: p)
-        var sim = VLLMSimulator(deployment: d, workload: w, seed: 1)
-        sim.prefixCaching = true
-        sim.recordTimeline = true
-        let r = try sim.run()
-        checkInvariants(r, w)
+        let r = try sentTogether(d, n: n, prefix: p, own: u)
         let s = try #require(r.prefixCache)
         #expect(s.hitTokens == (n - 1) * p)
         // One prompt step: the whole prefix once and every request's own tokens.
@@ -62,16 +56,22 @@ import Cluster
         let p = (budget + 1024) / bs * bs
         // The first prompt's second chunk and the others' own tokens fill the second step's budget at most.
         try #require((p + u - budget) + (n - 1) * u <= budget)
-        let w = try Workload.random(inputLen: u, outputLen: 4, rangeRatio: 0, numPrompts: n, requestRate: nil, burstiness: 1,
-                                    maxConcurrency: nil, seed: 1, prefixLen: p)
+        let r = try sentTogether(d, n: n, prefix: p, own: u)
+        #expect(try #require(r.prefixCache).hitTokens == (n - 1) * p)
+        let steps = try #require(r.timeline?.steps)
+        #expect(steps.count > 2 && steps[0].sequences == 1 && steps[1].sequences == n)
+    }
+
+    /// `n` requests of `own` tokens behind a shared `prefix`, sent at once, run with prefix caching and a timeline.
+    func sentTogether(_ d: Deployment, n: Int, prefix: Int, own: Int) throws -> RunResult {
+        let w = try Workload.random(inputLen: own, outputLen: 4, rangeRatio: 0, numPrompts: n, requestRate: nil, burstiness: 1,
+                                    maxConcurrency: nil, seed: 1, prefixLen: prefix)
         var sim = VLLMSimulator(deployment: d, workload: w, seed: 1)
         sim.prefixCaching = true
         sim.recordTimeline = true
         let r = try sim.run()
         checkInvariants(r, w)
-        #expect(try #require(r.prefixCache).hitTokens == (n - 1) * p)
-        let steps = try #require(r.timeline?.steps)
-        #expect(steps.count > 2 && steps[0].sequences == 1 && steps[1].sequences == n)
+        return r
     }
 
     /// A conversation: turn 2's prompt repeats turn 1's prompt and answer, so it hits every full block of them.
